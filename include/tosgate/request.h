@@ -1,0 +1,80 @@
+// Request: what tosgate knows about one API request when it decides.
+//
+// Filled by the front end (forward-auth handler, inline proxy, replay, or an
+// embedding program) and read by the engine. It owns its strings; the engine
+// never keeps a reference past check(). Not synchronized: one request is
+// handled by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tosgate {
+
+// An account as the registry knows it. Keys are stored only as key ids
+// (SHA-256 of the secret, hex), never as secrets.
+struct Account {
+  std::string id;
+  std::string org;
+  std::string tier;
+  std::string country;
+  std::vector<std::string> flags;
+  bool suspended = false;
+  int64_t created_ms = 0;  // since the Unix epoch; 0 when unknown
+  std::string payment_fingerprint;
+  std::vector<std::string> key_ids;
+};
+
+// What the request body says, when there is a body that was understood.
+// Numbers are -1 when the body does not give them.
+struct RequestBody {
+  bool present = false;
+  std::string model;
+  int64_t max_tokens = -1;
+  int64_t n = -1;
+  bool stream = false;
+  bool logprobs = false;
+  int64_t top_logprobs = -1;
+  int64_t logit_bias_count = 0;
+  int64_t tools_count = 0;
+  int64_t message_count = 0;
+  int64_t prompt_chars = 0;
+  std::string prompt_text;  // all messages concatenated with their roles
+};
+
+struct Request {
+  // Transport.
+  std::string request_id;  // from the proxy (X-Request-Id) when it sends one
+  std::string method;      // the client's original method, upper case
+  std::string path;        // the client's original path, without the query
+  std::string client_ip;
+  // Header names lower case, values as received. Authorization is removed by
+  // the front end after the key id is taken from it.
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  // Identity. key_id is the hex SHA-256 of the presented API key. When
+  // `account` is set the front end already resolved it (trusted headers or an
+  // embedding program); otherwise the engine resolves key_id through its
+  // account directory and the policy's unknown_keys setting.
+  std::string key_id;
+  std::optional<Account> account;
+
+  // Filled by the engine from the policy's operations when empty.
+  std::string operation;
+  // Declared usage purpose (x-usage-purpose header or body metadata).
+  std::string purpose;
+
+  RequestBody body;
+
+  // Returns the first header with this lower-case name, or nullptr.
+  const std::string* header(std::string_view lower_name) const {
+    for (const auto& [k, v] : headers)
+      if (k == lower_name) return &v;
+    return nullptr;
+  }
+};
+
+}  // namespace tosgate
