@@ -3,7 +3,6 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -14,8 +13,10 @@ namespace tosgate::engine {
 class AccountDirectory {
  public:
   virtual ~AccountDirectory() = default;
-  virtual std::optional<Account> FindByKey(std::string_view key_id) const = 0;
-  virtual std::optional<Account> FindById(std::string_view account_id) const = 0;
+  // Accounts are shared and immutable; an update replaces the pointer, so a
+  // request keeps a consistent view without copying.
+  virtual std::shared_ptr<const Account> FindByKey(std::string_view key_id) const = 0;
+  virtual std::shared_ptr<const Account> FindById(std::string_view account_id) const = 0;
 };
 
 // An in-memory directory, loaded at start (e.g. from an accounts JSONL file)
@@ -26,8 +27,8 @@ class MemoryAccountDirectory final : public AccountDirectory {
   ~MemoryAccountDirectory() override;
   void Replace(std::vector<Account> accounts);
   void Upsert(Account account);
-  std::optional<Account> FindByKey(std::string_view key_id) const override;
-  std::optional<Account> FindById(std::string_view account_id) const override;
+  std::shared_ptr<const Account> FindByKey(std::string_view key_id) const override;
+  std::shared_ptr<const Account> FindById(std::string_view account_id) const override;
   size_t size() const;
 
  private:

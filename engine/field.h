@@ -55,6 +55,7 @@ struct Value {
 struct EvalContext {
   const Request& request;
   const Account& account;
+  std::string_view operation;  // request.operation, or what the policy mapped it to
   int64_t wall_ms = 0;
   int64_t now_ns = 0;  // monotonic
 };

@@ -1,0 +1,321 @@
+#include "engine/engine.h"
+
+#include <openssl/sha.h>
+
+#include <cstdio>
+#include <random>
+
+#include "engine/json_util.h"
+
+namespace tosgate::engine {
+namespace {
+
+constexpr int StatusFor(Effect e) {
+  return e == Effect::kDeny ? 403 : e == Effect::kThrottle ? 429 : 200;
+}
+
+Effect EffectOf(Action a) {
+  switch (a) {
+    case Action::kDeny: return Effect::kDeny;
+    case Action::kThrottle: return Effect::kThrottle;
+    case Action::kFlag: return Effect::kAllow;
+  }
+  return Effect::kAllow;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), d);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out(2 * SHA256_DIGEST_LENGTH, '0');
+  for (int i = 0; i < SHA256_DIGEST_LENGTH; ++i) {
+    out[2 * i] = kHex[d[i] >> 4];
+    out[2 * i + 1] = kHex[d[i] & 0xf];
+  }
+  return out;
+}
+
+// Who is asking: the account the request names, the one its key belongs to,
+// or the stand-in the policy's unknown_keys setting makes. Returns false when
+// the policy denies unknown keys.
+bool ResolveAccount(const Request& req, const PolicySnapshot& snap,
+                    const AccountDirectory* accounts, Account* scratch,
+                    std::shared_ptr<const Account>* held, const Account** out) {
+  if (req.account) {
+    *out = &*req.account;
+    return true;
+  }
+  const IdentityConfig& id = snap.identity;
+  if (!id.account_header.empty()) {
+    if (const std::string* h = req.header(id.account_header); h && !h->empty()) {
+      if (accounts && (*held = accounts->FindById(*h))) {
+        *out = held->get();
+        return true;
+      }
+      scratch->id = *h;
+      if (!id.org_header.empty())
+        if (const std::string* o = req.header(id.org_header)) scratch->org = *o;
+      const std::string* t = id.tier_header.empty() ? nullptr : req.header(id.tier_header);
+      scratch->tier = t ? *t : id.unknown_tier;
+      *out = scratch;
+      return true;
+    }
+  }
+  if (!req.key_id.empty() && accounts && (*held = accounts->FindByKey(req.key_id))) {
+    *out = held->get();
+    return true;
+  }
+  if (id.unknown_deny) return false;
+  // Unknown callers are tracked by key, or by address when they sent none.
+  scratch->id = req.key_id.empty() ? "ip:" + req.client_ip : "key:" + req.key_id.substr(0, 16);
+  scratch->tier = id.unknown_tier;
+  *out = scratch;
+  return true;
+}
+
+void AppendRateLimitHeaders(Decision* d) {
+  if (d->rate_limits.empty()) return;
+  std::string policy, state;
+  for (const RateLimitItem& r : d->rate_limits) {
+    if (!policy.empty()) policy += ", ", state += ", ";
+    policy += "\"" + r.name + "\";q=" + std::to_string(r.quota) + ";w=" + std::to_string(r.window_s);
+    state += "\"" + r.name + "\";r=" + std::to_string(r.remaining) + ";t=" + std::to_string(r.reset_s);
+  }
+  d->headers.emplace_back("RateLimit-Policy", std::move(policy));
+  d->headers.emplace_back("RateLimit", std::move(state));
+}
+
+std::string RulesJson(const std::vector<std::string>& ids) {
+  std::string out = "[";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) out += ',';
+    AppendJsonString(&out, ids[i]);
+  }
+  return out + "]";
+}
+
+std::string MatchesJson(const std::vector<RuleMatch>& matches) {
+  std::string out = "[";
+  for (size_t i = 0; i < matches.size(); ++i) {
+    const RuleMatch& m = matches[i];
+    if (i) out += ',';
+    out += "{\"rule\":";
+    AppendJsonString(&out, m.rule_id);
+    out += ",\"action\":";
+    AppendJsonString(&out, ActionName(m.action));
+    out += m.shadow ? ",\"shadow\":true" : ",\"shadow\":false";
+    out += ",\"detail\":";
+    AppendJsonString(&out, m.detail);
+    out += '}';
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+Engine::Engine(EngineOptions options) : options_(options) {
+  std::random_device rd;
+  id_salt_ = (uint64_t{rd()} << 32) ^ rd();
+}
+
+Engine::~Engine() = default;
+
+void Engine::Publish(std::shared_ptr<const PolicySnapshot> snapshot) {
+  snapshot_.store(std::move(snapshot));
+}
+
+std::shared_ptr<const PolicySnapshot> Engine::snapshot() const { return snapshot_.load(); }
+
+Decision Engine::Check(const Request& req) {
+  const int64_t start_ns = options_.clock->monotonic_ns();
+  const int64_t wall_ms = options_.clock->wall_ms();
+  std::shared_ptr<const PolicySnapshot> snap = snapshot_.load();
+
+  Decision d;
+  {
+    char id[32];
+    uint64_t seq = sequence_.fetch_add(1, std::memory_order_relaxed);
+    std::snprintf(id, sizeof id, "%012llx%012llx", static_cast<unsigned long long>(wall_ms),
+                  static_cast<unsigned long long>((id_salt_ + seq) & 0xffffffffffffULL));
+    d.decision_id = id;
+  }
+
+  bool fail_open = snap && snap->settings.fail_open;
+  // An internal error is never a silent allow: failure_mode decides, counted.
+  auto internal_error = [&](std::string rule_id, const Status& s) -> bool {
+    counters_.internal_errors.fetch_add(1, std::memory_order_relaxed);
+    if (fail_open) {
+      counters_.fail_open.fetch_add(1, std::memory_order_relaxed);
+      d.fail_open = true;
+      return false;  // carry on as if the rule did not match
+    }
+    d.effect = Effect::kDeny;
+    d.status = 503;
+    d.reason = "internal-error";
+    d.rule_ids = {std::move(rule_id)};
+    d.matches.push_back(RuleMatch{d.rule_ids[0], Action::kDeny, false, d.reason, s.message(), 0});
+    return true;  // stop here
+  };
+
+  Account scratch;
+  std::shared_ptr<const Account> held;
+  const Account* account = nullptr;
+  std::string_view operation = req.operation;
+  bool stopped = false;
+
+  if (!snap) {
+    stopped = internal_error("policy", Status::Unavailable("no policy is loaded"));
+  } else {
+    d.policy_revision = snap->revision;
+    if (operation.empty()) operation = snap->OperationFor(req.method, req.path);
+    if (!ResolveAccount(req, *snap, options_.accounts, &scratch, &held, &account)) {
+      d.effect = Effect::kDeny;
+      d.status = 401;
+      d.reason = req.key_id.empty() ? "missing-key" : "unknown-key";
+      d.rule_ids = {"identity.unknown_keys"};
+      d.matches.push_back(RuleMatch{"identity.unknown_keys", Action::kDeny, false, d.reason,
+                                    "the policy denies keys the registry does not know", 0});
+      stopped = true;
+    }
+  }
+  if (account) d.account_id = account->id;
+  d.operation = std::string(operation);
+
+  if (!stopped) {
+    const EvalContext eval{req, *account, operation, wall_ms, start_ns};
+    const RuleContext rctx{eval, *options_.state};
+    const bool all_shadow = snap->settings.mode == RuleMode::kShadow;
+    Effect enforced = Effect::kAllow;
+    Effect shadowed = Effect::kAllow;
+    int64_t retry_ms = 0;
+    std::vector<std::string> flags;
+
+    // Pure rules first; stateful ones only while the request is admissible.
+    for (int pass = 0; pass < 2 && !stopped; ++pass) {
+      if (pass == 1 && enforced == Effect::kDeny) break;
+      for (const auto& rule : snap->rules) {
+        if (rule->stateful() != (pass == 1)) continue;
+        const RuleCommon& rc = rule->common();
+        if (!rc.match.Applies(eval)) continue;
+        RuleOutcome out;
+        Status s = rule->Evaluate(rctx, &out);
+        if (!s.ok()) {
+          if ((stopped = internal_error(rc.id, s))) break;
+          continue;
+        }
+        for (RateLimitItem& item : out.rate_limits) d.rate_limits.push_back(std::move(item));
+        if (!out.matched) continue;
+        const bool shadow = all_shadow || rc.mode == RuleMode::kShadow;
+        d.matches.push_back(RuleMatch{rc.id, rc.action, shadow, rc.reason, std::move(out.detail),
+                                      out.retry_after_ms});
+        Effect e = EffectOf(rc.action);
+        if (shadow) {
+          counters_.shadow_matches.fetch_add(1, std::memory_order_relaxed);
+          shadowed = std::max(shadowed, e);
+          continue;
+        }
+        if (rc.action == Action::kFlag) flags.push_back(rc.id);
+        enforced = std::max(enforced, e);
+        if (e == Effect::kThrottle) retry_ms = std::max(retry_ms, out.retry_after_ms);
+      }
+    }
+    if (!stopped) {
+      d.effect = enforced;
+      d.enforced = shadowed <= enforced;
+      d.status = StatusFor(enforced);
+      if (enforced != Effect::kAllow) {
+        for (const RuleMatch& m : d.matches) {
+          if (m.shadow || EffectOf(m.action) != enforced) continue;
+          if (d.reason.empty()) d.reason = m.reason;
+          d.rule_ids.push_back(m.rule_id);
+        }
+      }
+      if (enforced == Effect::kThrottle) {
+        d.retry_after_s = std::max<int64_t>(1, (retry_ms + 999) / 1000);
+        d.headers.emplace_back("Retry-After", std::to_string(d.retry_after_s));
+      }
+      if (!flags.empty()) {
+        std::string v;
+        for (const std::string& f : flags) v += (v.empty() ? "" : ", ") + f;
+        d.headers.emplace_back("X-Tos-Flag", std::move(v));
+      }
+    }
+  }
+  AppendRateLimitHeaders(&d);
+
+  if (options_.audit) {
+    AuditRecord rec;
+    rec.id = d.decision_id;
+    rec.time_ms = wall_ms;
+    rec.request_id = req.request_id;
+    rec.account = d.account_id;
+    rec.key_id = req.key_id;
+    if (account) rec.org = account->org;
+    rec.client_ip = req.client_ip;
+    rec.method = req.method;
+    rec.path = req.path;
+    rec.operation = d.operation;
+    rec.model = req.body.model;
+    rec.effect = std::string(EffectName(d.effect));
+    rec.enforced = d.enforced;
+    rec.status = d.status;
+    rec.reason = d.reason;
+    rec.rule_ids = RulesJson(d.rule_ids);
+    rec.matches = MatchesJson(d.matches);
+    rec.risk = d.risk;
+    rec.policy_revision = d.policy_revision;
+    if (!req.body.prompt_text.empty()) rec.prompt_sha256 = Sha256Hex(req.body.prompt_text);
+    rec.latency_us = (options_.clock->monotonic_ns() - start_ns) / 1000;
+    Status s = options_.audit->Submit(std::move(rec));
+    if (!s.ok()) {
+      counters_.audit_failures.fetch_add(1, std::memory_order_relaxed);
+      if (fail_open) {
+        counters_.fail_open.fetch_add(1, std::memory_order_relaxed);
+        d.fail_open = true;
+      } else if (d.effect == Effect::kAllow) {
+        // Nothing is admitted that could not be recorded.
+        d.effect = Effect::kDeny;
+        d.status = 503;
+        d.reason = "audit-unavailable";
+        d.rule_ids = {"audit"};
+        d.headers.clear();
+      }
+    }
+  }
+
+  auto& counter = d.effect == Effect::kDeny       ? counters_.deny
+                  : d.effect == Effect::kThrottle ? counters_.throttle
+                                                  : counters_.allow;
+  counter.fetch_add(1, std::memory_order_relaxed);
+  return d;
+}
+
+std::string ProblemJson(const Decision& d) {
+  const bool throttle = d.effect == Effect::kThrottle;
+  std::string out = "{\"type\":";
+  AppendJsonString(&out, throttle ? "https://tosgate.dev/problems/quota-exceeded"
+                                  : "https://tosgate.dev/problems/" +
+                                        (d.reason.empty() ? std::string("denied") : d.reason));
+  out += ",\"title\":";
+  AppendJsonString(&out, throttle ? "Too many requests" : d.status == 503 ? "Service unavailable"
+                                : d.status == 401                      ? "Unauthorized"
+                                                                       : "Request denied by policy");
+  out += ",\"status\":" + std::to_string(d.status);
+  out += ",\"detail\":";
+  std::string detail = "Denied by " + (d.rule_ids.empty() ? std::string("policy") : d.rule_ids[0]);
+  if (throttle) detail = "Rate limit exceeded; retry after " + std::to_string(d.retry_after_s) + "s";
+  AppendJsonString(&out, detail);
+  out += ",\"reason\":";
+  AppendJsonString(&out, d.reason);
+  out += ",\"rules\":" + RulesJson(d.rule_ids);
+  out += ",\"decision_id\":";
+  AppendJsonString(&out, d.decision_id);
+  if (throttle) {
+    out += ",\"violated_policies\":" + RulesJson(d.rule_ids);
+    out += ",\"retry_after\":" + std::to_string(d.retry_after_s);
+  }
+  out += "}";
+  return out;
+}
+
+}  // namespace tosgate::engine
