@@ -1,7 +1,6 @@
 // The default StateStore: sharded hash maps in memory, bounded in entries.
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -73,33 +72,32 @@ class MemoryStateStore final : public StateStore {
     w.window_ns = window;
     w.last_ns = now;
 
+    // Exact integer arithmetic: the estimate times the window length is
+    // previous * time-left-in-window + current * window.
+    using i128 = __int128;
     const int64_t elapsed = now - index * window;
     const int64_t left = window - elapsed;
-    const double weight = static_cast<double>(left) / static_cast<double>(window);
-    const double estimate = static_cast<double>(w.previous) * weight + static_cast<double>(w.current);
+    const i128 scaled = i128{w.previous} * left + i128{w.current} * window;
+    auto ceil_div = [](i128 a, i128 b) { return static_cast<int64_t>((a + b - 1) / b); };
 
     WindowResult r;
     r.reset_ns = left;
-    if (estimate + 1 <= static_cast<double>(limit) + 1e-9) {
+    if (scaled + window <= i128{limit} * window) {
       ++w.current;
       r.allowed = true;
-      r.used = static_cast<int64_t>(std::ceil(estimate + 1 - 1e-9));
+      r.used = ceil_div(scaled + window, window);
       return r;
     }
-    r.used = static_cast<int64_t>(std::ceil(estimate - 1e-9));
-    double wait;
+    r.used = ceil_div(scaled, window);
+    i128 wait;
     if (w.current + 1 > limit) {
       // Only once this window has become the previous one and decayed enough.
-      double x = static_cast<double>(window) *
-                 (1.0 - static_cast<double>(limit - 1) / static_cast<double>(w.current));
-      wait = static_cast<double>(left) + x;
+      wait = left + ceil_div(i128{window} * (w.current - limit + 1), w.current);
     } else {
       // The previous window's weight must shrink until one more fits.
-      double room = static_cast<double>(limit - 1 - w.current);
-      wait = static_cast<double>(left) -
-             room * static_cast<double>(window) / static_cast<double>(w.previous);
+      wait = left - (i128{limit - 1 - w.current} * window) / w.previous;
     }
-    r.retry_after_ns = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(wait)));
+    r.retry_after_ns = std::max<int64_t>(1, static_cast<int64_t>(wait));
     return r;
   }
 

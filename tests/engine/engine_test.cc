@@ -1,0 +1,244 @@
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "test_support.h"
+
+using namespace tosgate;
+using engine::Condition;
+using test::Leaf;
+using test::Str;
+
+namespace {
+
+constexpr int64_t kSec = 1'000'000'000;
+
+struct RecordingSink : engine::AuditSink {
+  std::vector<engine::AuditRecord> records;
+  bool fail = false;
+  Status Submit(engine::AuditRecord r) override {
+    if (fail) return Status::Unavailable("disk full");
+    records.push_back(std::move(r));
+    return Status::Ok();
+  }
+};
+
+struct FailingStore : engine::StateStore {
+  Result<engine::WindowResult> WindowHit(std::string_view, int64_t, int64_t, int64_t) override {
+    return Status::Unavailable("state store down");
+  }
+  size_t entries() const override { return 0; }
+  uint64_t evictions() const override { return 0; }
+};
+
+Condition PurposeIs(const std::string& p) { return Leaf("request.purpose", Condition::Op::kEq, Str(p)); }
+
+struct Fixture {
+  FakeClock clock{1'700'000'000'000};
+  std::unique_ptr<engine::StateStore> state = engine::NewMemoryStateStore();
+  RecordingSink sink;
+  engine::MemoryAccountDirectory accounts;
+  engine::Engine engine{{&clock, state.get(), &sink, &accounts}};
+
+  void Publish(std::vector<std::unique_ptr<engine::Rule>> rules, bool fail_open = false) {
+    auto snap = std::make_shared<engine::PolicySnapshot>();
+    snap->revision = "rev1";
+    snap->settings.fail_open = fail_open;
+    snap->operations = {{"chat", {"POST"}, {"/v1/chat/completions"}}};
+    for (auto& r : rules) snap->rules.push_back(std::move(r));
+    engine.Publish(std::move(snap));
+  }
+};
+
+std::vector<std::unique_ptr<engine::Rule>> Rules(std::unique_ptr<engine::Rule> a,
+                                                 std::unique_ptr<engine::Rule> b = nullptr) {
+  std::vector<std::unique_ptr<engine::Rule>> v;
+  v.push_back(std::move(a));
+  if (b) v.push_back(std::move(b));
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("a request no rule matches is allowed and recorded") {
+  Fixture f;
+  f.Publish(Rules(test::Attribute("purpose", PurposeIs("model-training"))));
+  Decision d = f.engine.Check(test::ChatRequest());
+  CHECK(d.effect == Effect::kAllow);
+  CHECK(d.status == 200);
+  CHECK(d.operation == "chat");
+  CHECK(d.policy_revision == "rev1");
+  REQUIRE(f.sink.records.size() == 1);
+  CHECK(f.sink.records[0].id == d.decision_id);
+  CHECK(f.sink.records[0].effect == "allow");
+  CHECK(f.engine.counters().allow == 1);
+}
+
+TEST_CASE("deny beats throttle, and the decision names the deciding rule with its values") {
+  Fixture f;
+  f.Publish(Rules(test::PerAccountLimit("rate", 1, 60),
+                  test::Attribute("purpose", PurposeIs("model-training"))));
+  Request r = test::ChatRequest();
+  CHECK(f.engine.Check(r).effect == Effect::kAllow);
+  CHECK(f.engine.Check(r).effect == Effect::kThrottle);
+  r.purpose = "model-training";
+  Decision d = f.engine.Check(r);
+  CHECK(d.effect == Effect::kDeny);
+  CHECK(d.status == 403);
+  CHECK(d.rule_ids == std::vector<std::string>{"purpose"});
+  CHECK(d.reason == "purpose-reason");
+  REQUIRE(d.matches.size() == 1);  // a denied request does not touch the rate counter
+  CHECK(d.matches[0].detail == "request.purpose = \"model-training\" (eq \"model-training\")");
+  CHECK(d.Explain().find("because request.purpose") != std::string::npos);
+}
+
+TEST_CASE("a throttle carries Retry-After and the RateLimit fields") {
+  Fixture f;
+  f.Publish(Rules(test::PerAccountLimit("rpm", 2, 60)));
+  Request r = test::ChatRequest();
+  Decision first = f.engine.Check(r);
+  CHECK(first.effect == Effect::kAllow);
+  REQUIRE(first.rate_limits.size() == 1);
+  CHECK(first.rate_limits[0].remaining == 1);
+  (void)f.engine.Check(r);
+  f.clock.advance_ns(10 * kSec);
+  Decision d = f.engine.Check(r);
+  CHECK(d.effect == Effect::kThrottle);
+  CHECK(d.status == 429);
+  CHECK(d.retry_after_s == 80);  // 50s to the window's end, then 30s of decay
+  auto header = [&](const std::string& name) {
+    for (auto& [k, v] : d.headers)
+      if (k == name) return v;
+    return std::string();
+  };
+  CHECK(header("Retry-After") == "80");
+  CHECK(header("RateLimit-Policy") == "\"rpm\";q=2;w=60");
+  CHECK(header("RateLimit") == "\"rpm\";r=0;t=80");
+  std::string body = engine::ProblemJson(d);
+  CHECK(body.find("quota-exceeded") != std::string::npos);
+  CHECK(body.find("\"violated_policies\":[\"rpm\"]") != std::string::npos);
+}
+
+TEST_CASE("shadow rules are recorded, never enforced") {
+  Fixture f;
+  f.Publish(Rules(test::Attribute("purpose", PurposeIs("model-training"), Action::kDeny,
+                                  RuleMode::kShadow)));
+  Request r = test::ChatRequest();
+  r.purpose = "model-training";
+  Decision d = f.engine.Check(r);
+  CHECK(d.effect == Effect::kAllow);
+  CHECK_FALSE(d.enforced);
+  REQUIRE(d.matches.size() == 1);
+  CHECK(d.matches[0].shadow);
+  CHECK(f.sink.records[0].matches.find("\"shadow\":true") != std::string::npos);
+  CHECK(f.engine.counters().shadow_matches == 1);
+}
+
+TEST_CASE("failure_mode decides what an internal error becomes, and fail-opens are counted") {
+  FakeClock clock;
+  FailingStore broken;
+  engine::Engine e({&clock, &broken, nullptr, nullptr});
+  auto publish = [&](bool fail_open) {
+    auto snap = std::make_shared<engine::PolicySnapshot>();
+    snap->settings.fail_open = fail_open;
+    snap->rules.push_back(test::PerAccountLimit("rpm", 5, 60));
+    e.Publish(std::move(snap));
+  };
+  publish(false);
+  Decision closed = e.Check(test::ChatRequest());
+  CHECK(closed.effect == Effect::kDeny);
+  CHECK(closed.status == 503);
+  CHECK(closed.reason == "internal-error");
+  CHECK(e.counters().fail_open == 0);
+
+  publish(true);
+  Decision open = e.Check(test::ChatRequest());
+  CHECK(open.effect == Effect::kAllow);
+  CHECK(open.fail_open);
+  CHECK(e.counters().fail_open == 1);
+  CHECK(e.counters().internal_errors == 2);
+}
+
+TEST_CASE("no policy loaded is an internal error, not an allow") {
+  FakeClock clock;
+  auto state = engine::NewMemoryStateStore();
+  engine::Engine e({&clock, state.get(), nullptr, nullptr});
+  CHECK(e.Check(test::ChatRequest()).status == 503);
+}
+
+TEST_CASE("an audit store that refuses a record blocks an allow when failing closed") {
+  Fixture f;
+  f.Publish(Rules(test::Attribute("purpose", PurposeIs("x"))));
+  f.sink.fail = true;
+  Decision d = f.engine.Check(test::ChatRequest());
+  CHECK(d.status == 503);
+  CHECK(d.reason == "audit-unavailable");
+  CHECK(f.engine.counters().audit_failures == 1);
+}
+
+TEST_CASE("accounts resolve by key, by trusted header, or as unknown keys") {
+  Fixture f;
+  Account a;
+  a.id = "acct_1";
+  a.tier = "pro";
+  a.suspended = true;
+  a.key_ids = {engine::KeyId("sk-live-1")};
+  f.accounts.Upsert(a);
+  f.Publish(Rules(test::Attribute("suspended", Leaf("account.suspended", Condition::Op::kEq, test::Bool(true)))));
+
+  Request r = test::ChatRequest();
+  r.account.reset();
+  r.key_id = engine::KeyId("sk-live-1");
+  Decision d = f.engine.Check(r);
+  CHECK(d.account_id == "acct_1");
+  CHECK(d.effect == Effect::kDeny);
+
+  r.key_id = engine::KeyId("sk-unknown");
+  d = f.engine.Check(r);
+  CHECK(d.effect == Effect::kAllow);
+  CHECK(d.account_id == "key:" + r.key_id.substr(0, 16));
+
+  auto snap = std::make_shared<engine::PolicySnapshot>();
+  snap->identity.unknown_deny = true;
+  f.engine.Publish(snap);
+  d = f.engine.Check(r);
+  CHECK(d.status == 401);
+  CHECK(d.reason == "unknown-key");
+}
+
+TEST_CASE("counters survive a reload that keeps the rule's id and limit") {
+  Fixture f;
+  f.Publish(Rules(test::PerAccountLimit("rpm", 1, 60)));
+  CHECK(f.engine.Check(test::ChatRequest()).effect == Effect::kAllow);
+  f.Publish(Rules(test::PerAccountLimit("rpm", 1, 60)));
+  CHECK(f.engine.Check(test::ChatRequest()).effect == Effect::kThrottle);
+  f.Publish(Rules(test::PerAccountLimit("rpm", 2, 60)));  // a new limit starts afresh
+  CHECK(f.engine.Check(test::ChatRequest()).effect == Effect::kAllow);
+}
+
+TEST_CASE("publishing while checking from other threads is safe and each check sees a whole snapshot") {
+  FakeClock clock;
+  auto state = engine::NewMemoryStateStore();
+  engine::Engine e({&clock, state.get(), nullptr, nullptr});
+  auto make = [](const std::string& rev) {
+    auto s = std::make_shared<engine::PolicySnapshot>();
+    s->revision = rev;
+    return s;
+  };
+  e.Publish(make("r0"));
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> checkers;
+  for (int t = 0; t < 2; ++t)
+    checkers.emplace_back([&] {
+      while (!stop) {
+        Decision d = e.Check(test::ChatRequest());
+        if (d.policy_revision.empty() || d.status != 200) ++bad;
+      }
+    });
+  for (int i = 1; i <= 2000; ++i) e.Publish(make("r" + std::to_string(i)));
+  stop = true;
+  for (auto& t : checkers) t.join();
+  CHECK(bad == 0);
+  CHECK(e.snapshot()->revision == "r2000");
+}
