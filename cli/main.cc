@@ -1,2 +1,80 @@
-// Placeholder until the command line lands.
-int main() { return 0; }
+// tosgate: the terms-of-service enforcement gateway's command line.
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include "cli/commands.h"
+
+namespace tosgate::cli {
+
+bool TakeFlag(Args* args, const std::string& name, std::string* value, bool* bad) {
+  for (size_t i = 0; i < args->size(); ++i) {
+    const std::string& a = (*args)[i];
+    if (a == name) {
+      if (i + 1 >= args->size()) {
+        std::cerr << "tosgate: " << name << " needs a value\n";
+        *bad = true;
+        args->erase(args->begin() + static_cast<long>(i));
+        return false;
+      }
+      *value = (*args)[i + 1];
+      args->erase(args->begin() + static_cast<long>(i), args->begin() + static_cast<long>(i) + 2);
+      return true;
+    }
+    if (a.rfind(name + "=", 0) == 0) {
+      *value = a.substr(name.size() + 1);
+      args->erase(args->begin() + static_cast<long>(i));
+      return true;
+    }
+  }
+  return false;
+}
+
+bool TakeSwitch(Args* args, const std::string& name) {
+  for (size_t i = 0; i < args->size(); ++i) {
+    if ((*args)[i] == name) {
+      args->erase(args->begin() + static_cast<long>(i));
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace tosgate::cli
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: tosgate <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  serve [--config FILE] [--policies DIR] [--accounts FILE] [--watch]\n"
+    "                      run the gateway (data plane 127.0.0.1:8080, admin 127.0.0.1:9090)\n"
+    "  validate DIR...     check policy directories; every error as file:line:column\n"
+    "  check --policies DIR --request FILE [--explain] [--json]\n"
+    "                      decide one request described in a JSON file\n"
+    "  version             print the version\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  tosgate::cli::Args args(argv + 2, argv + argc);
+  if (cmd == "serve") return tosgate::cli::RunServe(args);
+  if (cmd == "validate") return tosgate::cli::RunValidate(args);
+  if (cmd == "check") return tosgate::cli::RunCheck(args);
+  if (cmd == "version" || cmd == "--version") {
+    std::puts("tosgate 0.1.0");
+    return 0;
+  }
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  std::fprintf(stderr, "tosgate: unknown command '%s'\n%s", cmd.c_str(), kUsage);
+  return 2;
+}

@@ -1,0 +1,23 @@
+// The subcommands of the `tosgate` executable. Each takes the arguments after
+// its name and returns the process exit code: 0 success, 1 failure of the
+// work, 2 bad usage or bad input.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tosgate::cli {
+
+using Args = std::vector<std::string>;
+
+int RunServe(const Args& args);
+int RunValidate(const Args& args);
+int RunCheck(const Args& args);
+
+// Pulls "--name value" or "--name=value" out of args; false if absent.
+// A flag given without its value is reported on stderr and sets *bad.
+bool TakeFlag(Args* args, const std::string& name, std::string* value, bool* bad);
+// Pulls a boolean "--name" out of args.
+bool TakeSwitch(Args* args, const std::string& name);
+
+}  // namespace tosgate::cli

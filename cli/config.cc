@@ -1,0 +1,135 @@
+#include "cli/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <map>
+
+namespace tosgate::cli {
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+  std::vector<std::string> errors;
+
+  void Error(const YAML::Node& n, const std::string& key, const std::string& msg) {
+    const YAML::Mark m = n.Mark();
+    errors.push_back(file_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
+                     ": " + key + ": " + msg);
+  }
+
+  // Walks a map, calling the handler of each known key; others are errors.
+  void Map(const YAML::Node& n, const std::string& path,
+           const std::map<std::string, std::function<void(const YAML::Node&, const std::string&)>>& keys) {
+    if (!n.IsMap()) {
+      Error(n, path.empty() ? "(top)" : path, "expected a map");
+      return;
+    }
+    for (const auto& kv : n) {
+      const std::string k = kv.first.as<std::string>();
+      const std::string full = path.empty() ? k : path + "." + k;
+      auto it = keys.find(k);
+      if (it == keys.end()) {
+        Error(kv.first, full, "unknown key");
+        continue;
+      }
+      it->second(kv.second, full);
+    }
+  }
+
+  auto String(std::string* out) {
+    return [this, out](const YAML::Node& n, const std::string& key) {
+      if (!n.IsScalar()) return Error(n, key, "expected a string");
+      *out = n.Scalar();
+    };
+  }
+  auto OneOf(std::string* out, std::vector<std::string> allowed) {
+    return [this, out, allowed](const YAML::Node& n, const std::string& key) {
+      if (!n.IsScalar()) return Error(n, key, "expected a string");
+      for (const auto& a : allowed)
+        if (n.Scalar() == a) {
+          *out = a;
+          return;
+        }
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      Error(n, key, "must be one of " + list);
+    };
+  }
+  auto Bool(bool* out) {
+    return [this, out](const YAML::Node& n, const std::string& key) {
+      bool v;
+      if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) return Error(n, key, "expected true or false");
+      *out = v;
+    };
+  }
+  template <typename T>
+  auto Number(T* out, long long min) {
+    return [this, out, min](const YAML::Node& n, const std::string& key) {
+      long long v;
+      if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v)) return Error(n, key, "expected a number");
+      if (v < min) return Error(n, key, "must be at least " + std::to_string(min));
+      *out = static_cast<T>(v);
+    };
+  }
+  auto Unsupported(const std::string& issue) {
+    return [this, issue](const YAML::Node& n, const std::string& key) {
+      Error(n, key, "not supported yet (" + issue + ")");
+    };
+  }
+
+ private:
+  std::string file_;
+};
+
+}  // namespace
+
+std::vector<std::string> LoadServeConfig(const std::string& path, ServeConfig* cfg) {
+  Reader r(path);
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    return {path + ": cannot read the configuration file"};
+  } catch (const YAML::ParserException& e) {
+    return {path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+            ": " + e.msg};
+  }
+  if (root.IsNull()) return {};
+  try {
+    r.Map(root, "", {
+      {"listen", [&](const YAML::Node& n, const std::string& k) {
+         r.Map(n, k, {{"gateway", r.String(&cfg->gateway_listen)}, {"admin", r.String(&cfg->admin_listen)}});
+       }},
+      {"policies", [&](const YAML::Node& n, const std::string& k) {
+         r.Map(n, k, {{"dir", r.String(&cfg->policies_dir)}, {"watch", r.Bool(&cfg->policies_watch)}});
+       }},
+      {"audit", [&](const YAML::Node& n, const std::string& k) {
+         r.Map(n, k, {{"path", r.String(&cfg->audit_path)},
+                      {"durability", r.OneOf(&cfg->audit_durability, {"sync", "async"})},
+                      {"signing_key", r.Unsupported("audit signing comes with the audit issue")}});
+       }},
+      {"state", [&](const YAML::Node& n, const std::string& k) {
+         std::string backend = "memory";
+         r.Map(n, k, {{"backend", r.OneOf(&backend, {"memory"})},
+                      {"max_entries", r.Number(&cfg->state_max_entries, 64)}});
+       }},
+      {"accounts", [&](const YAML::Node& n, const std::string& k) {
+         r.Map(n, k, {{"file", r.String(&cfg->accounts_file)}});
+       }},
+      {"gateway", [&](const YAML::Node& n, const std::string& k) {
+         r.Map(n, k, {{"threads", r.Number(&cfg->gateway_threads, 0)},
+                      {"max_body_bytes", r.Number(&cfg->max_body_bytes, 1)},
+                      {"path_prefix", r.String(&cfg->path_prefix)}});
+       }},
+      {"upstream", r.Unsupported("inline proxy mode comes with the plugins issue")},
+      {"admin", r.Unsupported("admin tokens and TLS come with the admin API issue")},
+    });
+  } catch (const YAML::Exception& e) {
+    r.errors.push_back(path + ": " + e.what());
+  }
+  return r.errors;
+}
+
+}  // namespace tosgate::cli

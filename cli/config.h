@@ -1,0 +1,29 @@
+// The `serve` configuration: defaults that work with no file at all, and a
+// strict YAML loader for when one is given (unknown keys are errors).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tosgate::cli {
+
+struct ServeConfig {
+  std::string gateway_listen = "127.0.0.1:8080";
+  std::string admin_listen = "127.0.0.1:9090";
+  std::string policies_dir;  // empty: the default pack built into the binary
+  bool policies_watch = false;
+  std::string audit_path = "var/tosgate.db";
+  std::string audit_durability = "sync";  // sync | async
+  std::string accounts_file;              // optional accounts JSON Lines
+  size_t state_max_entries = 1'000'000;
+  int gateway_threads = 0;                // 0: one per core
+  size_t max_body_bytes = 1 << 20;
+  std::string path_prefix = "/v1/check";
+};
+
+// Reads `path` into `cfg`, keeping defaults for keys it does not set.
+// Returns every problem as "file:line:column: key: message".
+std::vector<std::string> LoadServeConfig(const std::string& path, ServeConfig* cfg);
+
+}  // namespace tosgate::cli

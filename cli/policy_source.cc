@@ -1,0 +1,38 @@
+#include "cli/policy_source.h"
+
+#include <filesystem>
+#include <iostream>
+#include <system_error>
+
+#include "cli/default_pack.h"
+
+namespace tosgate::cli {
+
+policies::LoadResult LoadPolicySource(const std::string& dir) {
+  if (dir.empty()) return policies::LoadPolicyFiles(DefaultPackFiles());
+  return policies::LoadPolicyDir(dir);
+}
+
+size_t ReportPolicyErrors(const policies::LoadResult& r) {
+  for (const policies::Diagnostic& d : r.errors) std::cerr << d.ToString() << "\n";
+  if (!r.errors.empty())
+    std::cerr << "tosgate: " << r.errors.size() << (r.errors.size() == 1 ? " error" : " errors")
+              << " in policies\n";
+  return r.errors.size();
+}
+
+std::string PolicyDirFingerprint(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::string out;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    auto size = it->file_size(ec);
+    auto time = it->last_write_time(ec).time_since_epoch().count();
+    out += it->path().string() + ':' + std::to_string(size) + ':' + std::to_string(time) + '\n';
+  }
+  if (ec) out += "error:" + ec.message();
+  return out;
+}
+
+}  // namespace tosgate::cli

@@ -1,0 +1,18 @@
+// Where `serve`, `validate` and `check` get policies from: a directory, or
+// the default pack built into the binary when no directory is named.
+#pragma once
+
+#include <string>
+
+#include "policies/loader.h"
+
+namespace tosgate::cli {
+
+policies::LoadResult LoadPolicySource(const std::string& dir);
+// Prints every diagnostic on stderr and a count; returns how many.
+size_t ReportPolicyErrors(const policies::LoadResult& r);
+// A cheap fingerprint of the policy files' names, sizes and times, to notice
+// edits without reading them.
+std::string PolicyDirFingerprint(const std::string& dir);
+
+}  // namespace tosgate::cli

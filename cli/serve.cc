@@ -1,0 +1,190 @@
+// tosgate serve: the gateway process. Works with no configuration at all.
+#include <signal.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "api/admin/admin_server.h"
+#include "api/gateway/gateway_server.h"
+#include "cli/commands.h"
+#include "cli/config.h"
+#include "cli/policy_source.h"
+#include "engine/engine.h"
+#include "storage/accounts_file.h"
+#include "storage/sqlite_audit.h"
+
+namespace tosgate::cli {
+namespace {
+
+void PrintBanner(const ServeConfig& cfg, int gateway_port, int admin_port,
+                 const engine::PolicySnapshot& snap) {
+  std::string host = cfg.gateway_listen.substr(0, cfg.gateway_listen.rfind(':'));
+  std::string base = "http://" + host + ":" + std::to_string(gateway_port);
+  std::string admin_host = cfg.admin_listen.substr(0, cfg.admin_listen.rfind(':'));
+  std::cout << "tosgate: policies " << (cfg.policies_dir.empty() ? "(built-in default pack)" : cfg.policies_dir)
+            << ", " << snap.rules.size() << " rules, revision " << snap.revision << "\n"
+            << "tosgate: audit " << cfg.audit_path << " (" << cfg.audit_durability << ")\n"
+            << "tosgate: forward-auth on " << base << cfg.path_prefix << "\n"
+            << "tosgate: admin on http://" << admin_host << ":" << admin_port << " (/healthz, /readyz)\n"
+            << "\nTry it (each line is one request as a proxy would send it):\n"
+            << "  # allowed: 200\n"
+            << "  curl -i " << base << cfg.path_prefix
+            << " -H 'X-Original-Method: POST' -H 'X-Original-URI: /v1/chat/completions'"
+               " -H 'Authorization: Bearer sk-demo-1'\n"
+            << "  # denied, training a competing model is a declared purpose: 403\n"
+            << "  curl -i " << base << cfg.path_prefix
+            << " -H 'X-Original-Method: POST' -H 'X-Original-URI: /v1/chat/completions'"
+               " -H 'Authorization: Bearer sk-demo-1' -H 'X-Usage-Purpose: model-training'\n"
+            << "  # throttled, the free tier allows 20 requests a minute: 20 x 200, then 429\n"
+            << "  for i in $(seq 21); do curl -s -o /dev/null -w '%{http_code} ' " << base
+            << cfg.path_prefix
+            << " -H 'X-Original-Method: POST' -H 'X-Original-URI: /v1/chat/completions'"
+               " -H 'Authorization: Bearer sk-demo-2'; done; echo\n"
+            << std::endl;
+}
+
+Status EnsureParentDir(const std::string& path) {
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) return Status::Ok();
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  if (ec) return Status::IoError("cannot create " + parent.string() + ": " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunServe(const Args& in) {
+  Args args = in;
+  bool bad = false;
+  std::string config_path, policies_dir, accounts_file;
+  const bool have_config = TakeFlag(&args, "--config", &config_path, &bad);
+  const bool have_policies = TakeFlag(&args, "--policies", &policies_dir, &bad);
+  const bool have_accounts = TakeFlag(&args, "--accounts", &accounts_file, &bad);
+  const bool watch = TakeSwitch(&args, "--watch");
+  if (bad) return 2;
+  if (!args.empty()) {
+    std::cerr << "tosgate serve: unexpected argument '" << args[0] << "'\n";
+    return 2;
+  }
+
+  ServeConfig cfg;
+  if (have_config) {
+    std::vector<std::string> errors = LoadServeConfig(config_path, &cfg);
+    for (const std::string& e : errors) std::cerr << e << "\n";
+    if (!errors.empty()) return 2;
+  }
+  if (have_policies) cfg.policies_dir = policies_dir;
+  if (have_accounts) cfg.accounts_file = accounts_file;
+  if (watch) cfg.policies_watch = true;
+  if (cfg.policies_watch && cfg.policies_dir.empty()) {
+    std::cerr << "tosgate serve: --watch needs a policy directory (--policies DIR)\n";
+    return 2;
+  }
+
+  // Signals are taken by sigwait below, so no other thread may receive them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  policies::LoadResult loaded = LoadPolicySource(cfg.policies_dir);
+  if (ReportPolicyErrors(loaded)) return 2;
+
+  engine::MemoryAccountDirectory accounts;
+  if (!cfg.accounts_file.empty()) {
+    auto list = storage::LoadAccountsJsonl(cfg.accounts_file);
+    if (!list.ok()) {
+      std::cerr << "tosgate: " << list.status().message() << "\n";
+      return 2;
+    }
+    accounts.Replace(std::move(list).value());
+  }
+
+  if (Status s = EnsureParentDir(cfg.audit_path); !s.ok()) {
+    std::cerr << "tosgate: audit store: " << s.message() << "\n";
+    return 1;
+  }
+  storage::SqliteAuditOptions audit_opts;
+  audit_opts.path = cfg.audit_path;
+  audit_opts.synchronous_full = cfg.audit_durability == "sync";
+  auto audit = storage::SqliteAuditSink::Open(audit_opts);
+  if (!audit.ok()) {
+    std::cerr << "tosgate: audit store: " << audit.status().message() << "\n";
+    return 1;
+  }
+
+  SystemClock clock;
+  auto state = engine::NewMemoryStateStore({.max_entries = cfg.state_max_entries});
+  engine::Engine engine({&clock, state.get(), audit->get(), &accounts});
+  engine.Publish(loaded.snapshot);
+
+  api::GatewayServerOptions gw_opts;
+  gw_opts.listen = cfg.gateway_listen;
+  gw_opts.threads = cfg.gateway_threads;
+  gw_opts.forward_auth.path_prefix = cfg.path_prefix;
+  gw_opts.forward_auth.max_body_bytes = cfg.max_body_bytes;
+  auto gateway = api::GatewayServer::Start(gw_opts, engine);
+  if (!gateway.ok()) {
+    std::cerr << "tosgate: gateway " << cfg.gateway_listen << ": " << gateway.status().message() << "\n";
+    return 1;
+  }
+  api::AdminServerOptions admin_opts;
+  admin_opts.listen = cfg.admin_listen;
+  auto admin = api::AdminServer::Start(admin_opts, engine, [&engine](std::string* why) {
+    if (engine.snapshot()) return true;
+    *why = "no policy loaded";
+    return false;
+  });
+  if (!admin.ok()) {
+    std::cerr << "tosgate: admin " << cfg.admin_listen << ": " << admin.status().message() << "\n";
+    (*gateway)->Stop();
+    return 1;
+  }
+  PrintBanner(cfg, (*gateway)->port(), (*admin)->port(), *loaded.snapshot);
+
+  // Reload on SIGHUP, and with --watch whenever the files change. A policy
+  // set with errors never replaces the active one.
+  auto reload = [&](const char* why) {
+    policies::LoadResult next = LoadPolicySource(cfg.policies_dir);
+    if (ReportPolicyErrors(next)) {
+      std::cerr << "tosgate: reload (" << why << ") rejected; revision "
+                << engine.snapshot()->revision << " stays active\n";
+      return;
+    }
+    engine.Publish(next.snapshot);
+    std::cerr << "tosgate: reloaded (" << why << "), revision " << next.snapshot->revision << "\n";
+  };
+  std::string fingerprint = cfg.policies_watch ? PolicyDirFingerprint(cfg.policies_dir) : "";
+  for (;;) {
+    timespec tick{1, 0};
+    int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGHUP) {
+      reload("SIGHUP");
+    } else if (sig == SIGINT || sig == SIGTERM) {
+      std::cerr << "tosgate: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", draining\n";
+      break;
+    } else if (cfg.policies_watch) {
+      std::string now = PolicyDirFingerprint(cfg.policies_dir);
+      if (now != fingerprint) {
+        fingerprint = now;
+        reload("files changed");
+      }
+    }
+  }
+
+  // Stop taking connections, let in-flight requests finish, then flush.
+  (*gateway)->Stop();
+  (*admin)->Stop();
+  Status closed = (*audit)->Close();
+  auto stats = (*audit)->stats();
+  std::cerr << "tosgate: stopped; " << stats.written << " decisions recorded";
+  if (!closed.ok()) std::cerr << "; audit: " << closed.message();
+  std::cerr << "\n";
+  return closed.ok() ? 0 : 1;
+}
+
+}  // namespace tosgate::cli
