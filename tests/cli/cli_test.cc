@@ -1,0 +1,109 @@
+// The command line's contract: exit codes and one clear line per problem.
+#include <doctest/doctest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "run_support.h"
+
+using tosgate::test::RunTosgate;
+using tosgate::test::TempDir;
+using tosgate::test::WriteFile;
+
+TEST_CASE("validate accepts the shipped default pack") {
+  auto r = RunTosgate("validate " TOSGATE_SOURCE_DIR "/policies/packs/default");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find(": ok (") != std::string::npos);
+}
+
+TEST_CASE("validate reports a missing directory and a bad policy with file:line:column") {
+  auto missing = RunTosgate("validate /nonexistent/policies");
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.out.find("/nonexistent/policies") != std::string::npos);
+
+  std::string dir = TempDir();
+  WriteFile(dir + "/p.yaml",
+            "apiVersion: tosgate/v1\nkind: Policy\nmetadata: {name: t}\nrules:\n"
+            "  - id: r1\n    kind: attribute\n    when: {field: request.purpose, eq: x}\n"
+            "    colour: red\n");
+  auto bad = RunTosgate("validate " + dir);
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.out.find(dir + "/p.yaml:8:5:") != std::string::npos);
+  CHECK(bad.out.find("colour") != std::string::npos);
+}
+
+TEST_CASE("serve refuses a configuration with an unknown key, naming where it is") {
+  std::string dir = TempDir();
+  WriteFile(dir + "/c.yaml", "listen:\n  gateway: 127.0.0.1:0\n  admn: 127.0.0.1:0\n");
+  auto r = RunTosgate("serve --config " + dir + "/c.yaml");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find(dir + "/c.yaml:3:3: listen.admn: unknown key") != std::string::npos);
+}
+
+TEST_CASE("serve refuses malformed YAML and policies with errors before listening") {
+  std::string dir = TempDir();
+  WriteFile(dir + "/c.yaml", "listen: {gateway: [\n");
+  auto r = RunTosgate("serve --config " + dir + "/c.yaml");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find(dir + "/c.yaml:") != std::string::npos);
+
+  auto p = RunTosgate("serve --policies /nonexistent/policies");
+  CHECK(p.exit_code == 2);
+  CHECK(p.out.find("/nonexistent/policies") != std::string::npos);
+}
+
+TEST_CASE("serve stops with one line when the audit path cannot be written") {
+  std::string dir = TempDir();
+  WriteFile(dir + "/c.yaml",
+            "listen: {gateway: 127.0.0.1:0, admin: 127.0.0.1:0}\naudit: {path: /proc/nope/audit.db}\n");
+  auto r = RunTosgate("serve --config " + dir + "/c.yaml");
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("audit store") != std::string::npos);
+  CHECK(r.out.find("/proc/nope") != std::string::npos);
+}
+
+TEST_CASE("serve stops with one line when its port is in use") {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(listen(fd, 1) == 0);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+
+  std::string dir = TempDir();
+  WriteFile(dir + "/c.yaml", "listen: {gateway: 127.0.0.1:" + std::to_string(port) +
+                                 ", admin: 127.0.0.1:0}\naudit: {path: " + dir + "/a.db}\n");
+  auto r = RunTosgate("serve --config " + dir + "/c.yaml");
+  close(fd);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
+}
+
+TEST_CASE("check explains a denial of logit_bias with logprobs on the values it saw") {
+  std::string dir = TempDir();
+  WriteFile(dir + "/req.json",
+            R"({"method": "POST", "path": "/v1/chat/completions", "client_ip": "203.0.113.7",
+                "headers": {"authorization": "Bearer sk-test-1"},
+                "body": {"model": "m", "logprobs": true, "logit_bias": {"50256": -100},
+                         "messages": [{"role": "user", "content": "hi"}]}})");
+  auto r = RunTosgate("check --request " + dir + "/req.json --explain");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("decision deny") != std::string::npos);
+  CHECK(r.out.find("extraction.logit-bias-with-logprobs") != std::string::npos);
+  CHECK(r.out.find("body.logit_bias_count = 1 (gt 0)") != std::string::npos);
+  CHECK(r.out.find("sk-test-1") == std::string::npos);
+
+  auto j = RunTosgate("check --request " + dir + "/req.json --json");
+  CHECK(j.out.find("\"effect\": \"deny\"") != std::string::npos);
+}
+
+TEST_CASE("unknown commands and flags are usage errors") {
+  CHECK(RunTosgate("frobnicate").exit_code == 2);
+  CHECK(RunTosgate("serve --bogus").exit_code == 2);
+  CHECK(RunTosgate("check").exit_code == 2);
+}
