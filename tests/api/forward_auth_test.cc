@@ -8,7 +8,8 @@ namespace tosgate::api {
 namespace {
 
 IncomingRequest Incoming(std::string method, std::string target,
-                         std::vector<std::pair<std::string, std::string>> headers, std::string body = "") {
+                         std::vector<std::pair<std::string, std::string>> headers,
+                         std::string body = "") {
   IncomingRequest in;
   in.method = std::move(method);
   in.target = std::move(target);
@@ -58,8 +59,10 @@ TEST_CASE("Traefik and Caddy: method and URI come from X-Forwarded-*") {
 
 TEST_CASE("X-Original-* wins over X-Forwarded-*") {
   Request r = Translate(Incoming("GET", "/v1/check",
-                                 {{"X-Forwarded-Uri", "/a"}, {"X-Original-URI", "/b"},
-                                  {"X-Forwarded-Method", "PUT"}, {"X-Original-Method", "DELETE"}}));
+                                 {{"X-Forwarded-Uri", "/a"},
+                                  {"X-Original-URI", "/b"},
+                                  {"X-Forwarded-Method", "PUT"},
+                                  {"X-Original-Method", "DELETE"}}));
   CHECK(r.method == "DELETE");
   CHECK(r.path == "/b");
 }
@@ -83,7 +86,8 @@ TEST_CASE("a custom prefix is honoured") {
 }
 
 TEST_CASE("absolute-form URIs lose scheme and authority") {
-  Request r = Translate(Incoming("GET", "/v1/check", {{"X-Forwarded-Uri", "https://api.example.com/v1/responses?a=b"}}));
+  Request r = Translate(Incoming(
+      "GET", "/v1/check", {{"X-Forwarded-Uri", "https://api.example.com/v1/responses?a=b"}}));
   CHECK(r.path == "/v1/responses");
 }
 
@@ -100,8 +104,9 @@ TEST_CASE("paths are normalized so that spelling cannot dodge a rule") {
 
 TEST_CASE("Bearer key becomes a key id and the secret is dropped") {
   const std::string secret = "sk-live-SECRET123";
-  Request r = Translate(Incoming("GET", "/v1/check",
-                                 {{"Authorization", "Bearer " + secret}, {"X-Original-URI", "/v1/models"}}));
+  Request r = Translate(
+      Incoming("GET", "/v1/check",
+               {{"Authorization", "Bearer " + secret}, {"X-Original-URI", "/v1/models"}}));
   CHECK(r.key_id == engine::KeyId(secret));
   CHECK(r.key_id.size() == 64);
   CHECK(r.header("authorization") == nullptr);
@@ -144,18 +149,21 @@ TEST_CASE("purpose, request id and lower-cased headers") {
 }
 
 TEST_CASE("client address: X-Forwarded-For first hop, then X-Real-IP, then the peer") {
-  CHECK(Translate(Incoming("GET", "/v1/check", {{"X-Forwarded-For", " 1.2.3.4 ,5.6.7.8"}, {"X-Real-IP", "9.9.9.9"}}))
+  CHECK(Translate(Incoming("GET", "/v1/check",
+                           {{"X-Forwarded-For", " 1.2.3.4 ,5.6.7.8"}, {"X-Real-IP", "9.9.9.9"}}))
             .client_ip == "1.2.3.4");
   CHECK(Translate(Incoming("GET", "/v1/check", {{"X-Real-IP", "9.9.9.9"}})).client_ip == "9.9.9.9");
   CHECK(Translate(Incoming("GET", "/v1/check", {})).client_ip == "10.0.0.2");
 }
 
 TEST_CASE("body features are extracted from a chat body") {
-  const char* body = R"({"model":"m-large","messages":[{"role":"system","content":"x"},{"role":"user","content":[{"type":"text","text":"hi"}]}],
+  const char* body =
+      R"({"model":"m-large","messages":[{"role":"system","content":"x"},{"role":"user","content":[{"type":"text","text":"hi"}]}],
     "max_completion_tokens":512,"n":2,"stream":true,"logprobs":true,"top_logprobs":5,
     "logit_bias":{"50256":-100,"11":5,"12":1},"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],
     "metadata":{"model":"not-this","n":99}})";
-  Request r = Translate(Incoming("POST", "/v1/check/v1/chat/completions", {{"Content-Type", "application/json"}}, body));
+  Request r = Translate(Incoming("POST", "/v1/check/v1/chat/completions",
+                                 {{"Content-Type", "application/json"}}, body));
   CHECK(r.body.present);
   CHECK(r.body.model == "m-large");
   CHECK(r.body.max_tokens == 512);
@@ -169,8 +177,9 @@ TEST_CASE("body features are extracted from a chat body") {
 }
 
 TEST_CASE("body defaults when fields are absent or of the wrong type") {
-  Request r = Translate(Incoming("POST", "/v1/check/v1/messages", {},
-                                 R"({"model":7,"max_tokens":"many","stream":"yes","messages":[]})"));
+  Request r =
+      Translate(Incoming("POST", "/v1/check/v1/messages", {},
+                         R"({"model":7,"max_tokens":"many","stream":"yes","messages":[]})"));
   CHECK(r.body.present);
   CHECK(r.body.model.empty());
   CHECK(r.body.max_tokens == -1);
@@ -182,7 +191,8 @@ TEST_CASE("body defaults when fields are absent or of the wrong type") {
 }
 
 TEST_CASE("legacy Completions: an integer logprobs means logprobs with that many tops") {
-  Request r = Translate(Incoming("POST", "/v1/check/v1/completions", {}, R"({"prompt":"x","logprobs":3,"max_tokens":16})"));
+  Request r = Translate(Incoming("POST", "/v1/check/v1/completions", {},
+                                 R"({"prompt":"x","logprobs":3,"max_tokens":16})"));
   CHECK(r.body.logprobs);
   CHECK(r.body.top_logprobs == 3);
   CHECK(r.body.max_tokens == 16);
@@ -192,23 +202,26 @@ TEST_CASE("malformed JSON bodies are an InvalidArgument") {
   for (const char* bad : {"{", "{\"model\":}", "[1,2]", "\"str\"", "{} trailing", "nul"}) {
     CAPTURE(bad);
     Request r;
-    Status s = TranslateForwardAuth(Incoming("POST", "/v1/check/v1/chat/completions", {}, bad), {}, &r);
+    Status s =
+        TranslateForwardAuth(Incoming("POST", "/v1/check/v1/chat/completions", {}, bad), {}, &r);
     CHECK(s.code() == Status::Code::kInvalidArgument);
   }
 }
 
 TEST_CASE("a body Envoy marked as truncated is not an error") {
   Request r;
-  Status s = TranslateForwardAuth(
-      Incoming("POST", "/v1/check/v1/chat/completions", {{"x-envoy-auth-partial-body", "true"}}, "{\"model\":\"m"),
-      {}, &r);
+  Status s =
+      TranslateForwardAuth(Incoming("POST", "/v1/check/v1/chat/completions",
+                                    {{"x-envoy-auth-partial-body", "true"}}, "{\"model\":\"m"),
+                           {}, &r);
   CHECK(s.ok());
   CHECK_FALSE(r.body.present);
 }
 
 TEST_CASE("non-JSON content types are not parsed") {
-  Request r = Translate(Incoming("POST", "/v1/check/v1/audio/transcriptions",
-                                 {{"Content-Type", "multipart/form-data; boundary=x"}}, "--x\r\n..."));
+  Request r =
+      Translate(Incoming("POST", "/v1/check/v1/audio/transcriptions",
+                         {{"Content-Type", "multipart/form-data; boundary=x"}}, "--x\r\n..."));
   CHECK_FALSE(r.body.present);
 }
 
@@ -216,7 +229,8 @@ TEST_CASE("a body over the limit is ResourceExhausted") {
   ForwardAuthConfig cfg;
   cfg.max_body_bytes = 8;
   Request r;
-  Status s = TranslateForwardAuth(Incoming("POST", "/v1/check/x", {}, R"({"model":"abcdef"})"), cfg, &r);
+  Status s =
+      TranslateForwardAuth(Incoming("POST", "/v1/check/x", {}, R"({"model":"abcdef"})"), cfg, &r);
   CHECK(s.code() == Status::Code::kResourceExhausted);
 }
 

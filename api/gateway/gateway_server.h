@@ -1,0 +1,73 @@
+// GatewayServer: the data plane's HTTP/1.1 server (Boost.Beast, hidden here).
+//
+// Serves the forward-auth check (`path_prefix` and everything under it, any
+// method) and GET /healthz. One io_context per thread; a single listening
+// socket hands each accepted connection to the next thread in turn, so a
+// connection stays on one thread for its life and its handlers never race.
+//
+// Thread-safety: every method may be called from any thread; Stop() is
+// idempotent and is also run by the destructor. The engine must outlive the
+// server.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "api/gateway/forward_auth.h"
+#include "tosgate/status.h"
+
+namespace tosgate::engine {
+class Engine;
+}
+
+namespace tosgate::api {
+
+struct GatewayServerOptions {
+  std::string listen = "127.0.0.1:8080";  // host:port, [v6]:port; port 0 picks a free one
+  int threads = 0;                        // 0: one per hardware thread
+  ForwardAuthConfig forward_auth;
+  std::chrono::seconds read_timeout{30};       // to receive one whole request
+  std::chrono::seconds idle_timeout{60};       // between requests on a keep-alive connection
+  size_t max_header_bytes = 16 * 1024;         // larger: 431, then close
+  std::chrono::milliseconds stop_grace{2000};  // Stop() waits this long for in-flight requests
+};
+
+// Counted once, read by /metrics. Relaxed atomics: exact totals, no ordering.
+struct GatewayServerStats {
+  uint64_t requests = 0;         // responses sent, all statuses
+  uint64_t checks = 0;           // forward-auth decisions made
+  uint64_t bad_requests = 0;     // 400, 413, 431: malformed or oversized input
+  uint64_t internal_errors = 0;  // 500: an exception reached the boundary
+  uint64_t connections = 0;      // accepted in total
+  uint64_t open_connections = 0;
+};
+
+class GatewayServer {
+ public:
+  // Binds and listens synchronously, so "address in use" or a bad `listen`
+  // is a Status, never a crash or a half-started server; then starts the
+  // worker threads.
+  static Result<std::unique_ptr<GatewayServer>> Start(GatewayServerOptions options,
+                                                      engine::Engine& engine);
+  ~GatewayServer();
+  GatewayServer(const GatewayServer&) = delete;
+  GatewayServer& operator=(const GatewayServer&) = delete;
+
+  int port() const;  // the bound port
+  // Stops accepting, closes idle keep-alive connections, lets requests in
+  // flight finish (each connection closes after its current response), waits
+  // at most `stop_grace`, then joins the threads. Idempotent.
+  void Stop();
+
+  uint64_t requests_served() const;
+  GatewayServerStats stats() const;
+
+ private:
+  struct Impl;
+  explicit GatewayServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tosgate::api

@@ -1,0 +1,43 @@
+// What the forward-auth endpoint answers: a Decision, or an error of the
+// gateway itself, as status, headers and body. No Boost: the server copies
+// the result into its own response type.
+//
+// Thread-safe: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tosgate/decision.h"
+
+namespace tosgate::api {
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type;  // empty: no body
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  // Empties the response but keeps its capacity, for reuse per connection.
+  void Clear();
+};
+
+// allow -> 200 with X-Tos-Decision, X-Tos-Decision-Id, X-Tos-Account,
+// X-Tos-Operation and the decision's headers (RateLimit-Policy, RateLimit,
+// X-Tos-Flag); deny/throttle -> decision.status (403, 429, 401, 503) with an
+// application/problem+json body (engine::ProblemJson), X-Tos-Reason,
+// X-Tos-Rule and, on throttles, Retry-After. Header values are stripped of
+// control characters so that no policy or account text can split a header.
+void RenderDecision(const Decision& d, HttpResponse* out);
+
+// An error of the gateway itself (400 bad body, 404 unknown route, 405,
+// 413 too large, 431, 500): problem+json with `reason` as a stable code,
+// e.g. RenderError(413, "body-too-large", "the body is 2 MiB, ...").
+void RenderError(int status, std::string_view reason, std::string_view detail, HttpResponse* out);
+
+// "Bad Request", "Not Found", ...; "Error" for codes it does not know.
+std::string_view StatusTitle(int status);
+
+}  // namespace tosgate::api

@@ -1,0 +1,117 @@
+#include "api/gateway/responses.h"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace tosgate::api {
+namespace {
+
+std::string Header(const HttpResponse& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers)
+    if (k == name) return v;
+  return "<none>";
+}
+
+TEST_CASE("allow renders 200 with decision id, account, operation and rate headers") {
+  Decision d;
+  d.decision_id = "d-1";
+  d.account_id = "acct_1";
+  d.operation = "chat";
+  d.headers = {{"RateLimit-Policy", "\"rpm\";q=60;w=60"}, {"RateLimit", "\"rpm\";r=59;t=60"}};
+  HttpResponse r;
+  RenderDecision(d, &r);
+  CHECK(r.status == 200);
+  CHECK(r.body.empty());
+  CHECK(Header(r, "X-Tos-Decision") == "allow");
+  CHECK(Header(r, "X-Tos-Decision-Id") == "d-1");
+  CHECK(Header(r, "X-Tos-Account") == "acct_1");
+  CHECK(Header(r, "X-Tos-Operation") == "chat");
+  CHECK(Header(r, "RateLimit") == "\"rpm\";r=59;t=60");
+  CHECK(Header(r, "X-Tos-Reason") == "<none>");
+}
+
+TEST_CASE("deny renders problem+json with reason and rule headers") {
+  Decision d;
+  d.effect = Effect::kDeny;
+  d.status = 403;
+  d.reason = "competitor-training-declared";
+  d.rule_ids = {"purpose.no-model-training"};
+  d.decision_id = "d-2";
+  HttpResponse r;
+  RenderDecision(d, &r);
+  CHECK(r.status == 403);
+  CHECK(r.content_type == "application/problem+json");
+  CHECK(Header(r, "X-Tos-Decision") == "deny");
+  CHECK(Header(r, "X-Tos-Reason") == "competitor-training-declared");
+  CHECK(Header(r, "X-Tos-Rule") == "purpose.no-model-training");
+  CHECK(Header(r, "X-Tos-Account") == "<none>");
+  auto j = nlohmann::json::parse(r.body);
+  CHECK(j["status"] == 403);
+  CHECK(j["decision_id"] == "d-2");
+}
+
+TEST_CASE("throttle renders 429 with Retry-After, from the decision or computed") {
+  Decision d;
+  d.effect = Effect::kThrottle;
+  d.status = 429;
+  d.retry_after_s = 17;
+  HttpResponse r;
+  RenderDecision(d, &r);
+  CHECK(r.status == 429);
+  CHECK(Header(r, "Retry-After") == "17");
+
+  d.headers = {{"Retry-After", "5"}};
+  RenderDecision(d, &r);
+  int count = 0;
+  for (const auto& [k, v] : r.headers) count += k == "Retry-After";
+  CHECK(count == 1);
+  CHECK(Header(r, "Retry-After") == "5");
+
+  d.headers.clear();
+  d.retry_after_s = 0;
+  RenderDecision(d, &r);
+  CHECK(Header(r, "Retry-After") == "1");
+}
+
+TEST_CASE("a shadow-only match passes: the effect decides, not the matches") {
+  Decision d;
+  d.effect = Effect::kAllow;
+  d.enforced = false;
+  HttpResponse r;
+  RenderDecision(d, &r);
+  CHECK(r.status == 200);
+}
+
+TEST_CASE("header values cannot be split by policy or account text") {
+  Decision d;
+  d.account_id = "evil\r\nSet-Cookie: x=1";
+  HttpResponse r;
+  RenderDecision(d, &r);
+  CHECK(Header(r, "X-Tos-Account") == "evilSet-Cookie: x=1");
+}
+
+TEST_CASE("a status outside 4xx/5xx on a deny falls back to 403") {
+  Decision d;
+  d.effect = Effect::kDeny;
+  d.status = 200;
+  HttpResponse r;
+  RenderDecision(d, &r);
+  CHECK(r.status == 403);
+}
+
+TEST_CASE("gateway errors are problem+json") {
+  HttpResponse r;
+  RenderError(413, "body-too-large", "too \"big\"", &r);
+  CHECK(r.status == 413);
+  CHECK(r.content_type == "application/problem+json");
+  auto j = nlohmann::json::parse(r.body);
+  CHECK(j["status"] == 413);
+  CHECK(j["title"] == "Content Too Large");
+  CHECK(j["reason"] == "body-too-large");
+  CHECK(j["detail"] == "too \"big\"");
+  CHECK(j["type"] == "https://tosgate.dev/problems/body-too-large");
+}
+
+}  // namespace
+}  // namespace tosgate::api
