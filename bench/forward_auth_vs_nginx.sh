@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Forward-auth throughput of tosgate next to nginx, measured side by side.
+#
+#   bench/forward_auth_vs_nginx.sh [TOSGATE_BINARY]      # default: build/tosgate
+#
+# direct mode (default): wrk against tosgate's /v1/check and against an nginx
+#   `return 200`, same wrk settings, interleaved A B A B for ROUNDS rounds.
+# proxy mode: wrk against nginx + auth_request -> tosgate (deploy/nginx/
+#   tosgate.conf, exactly as shipped) and against nginx proxying to the same
+#   upstream alone; the upstream is an nginx `return 200`.
+#
+# Settings (environment):
+#   MODE=direct|proxy|both   ROUNDS=3   DURATION=10s   THREADS=1   CONNECTIONS=64
+#   GATEWAY_THREADS=2 (tosgate's)   NGINX_WORKERS=2   AUDIT=sync|async
+#   ACCOUNTS=10000: requests are spread over this many enterprise accounts
+#   (6000 requests/min each in the default pack) so that nearly all are
+#   allowed; the summary prints how many were not.
+#
+# Builds nothing; starts everything it needs in a temporary directory on
+# loopback and stops it again on exit, Ctrl-C included.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TOSGATE=${1:-$ROOT/build/tosgate}
+MODE=${MODE:-direct}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-1}
+CONNECTIONS=${CONNECTIONS:-64}
+GATEWAY_THREADS=${GATEWAY_THREADS:-2}
+NGINX_WORKERS=${NGINX_WORKERS:-2}
+AUDIT=${AUDIT:-sync}
+ACCOUNTS=${ACCOUNTS:-10000}
+NGINX=${NGINX:-/usr/sbin/nginx}
+
+case $MODE in direct|proxy|both) ;; *) echo "MODE must be direct, proxy or both" >&2; exit 2 ;; esac
+[ -x "$TOSGATE" ] || { echo "no tosgate binary at $TOSGATE (build it, or pass its path)" >&2; exit 2; }
+for tool in "$NGINX" wrk curl; do
+  command -v "$tool" >/dev/null || { echo "$tool is missing: run scripts/install-deps.sh" >&2; exit 2; }
+done
+
+TMP=$(mktemp -d /tmp/tosgate-bench-XXXXXX)
+PIDS=()
+stop_children() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  PIDS=()
+}
+cleanup() {
+  trap - EXIT INT TERM
+  stop_children
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; exit 130' INT TERM
+
+# A free loopback port, from a random start.
+next_port=$((20000 + RANDOM % 20000))
+free_port() {
+  while (exec 3<>"/dev/tcp/127.0.0.1/$next_port") 2>/dev/null; do next_port=$((next_port + 1)); done
+  echo $next_port
+  next_port=$((next_port + 1))
+}
+GW=$(free_port); ADMIN=$(free_port); UP=$(free_port); FRONT_AUTH=$(free_port); FRONT_PLAIN=$(free_port)
+
+wait_for() {  # URL: bounded wait for a server that was just started
+  for _ in $(seq 100); do
+    curl -fs -o /dev/null "$1" && return 0
+    sleep 0.1
+  done
+  echo "not ready: $1" >&2
+  return 1
+}
+
+# --- tosgate: default pack, enterprise accounts sk-bench-1..N ---------------
+awk -v n="$ACCOUNTS" 'BEGIN { for (i = 1; i <= n; i++)
+  printf "{\"id\":\"acct_%d\",\"org\":\"org_%d\",\"tier\":\"enterprise\",\"flags\":[],\"keys\":[\"sk-bench-%d\"]}\n", i, i % 100, i }' \
+  >"$TMP/accounts.jsonl"
+cat >"$TMP/tosgate.yaml" <<EOF
+listen: {gateway: 127.0.0.1:$GW, admin: 127.0.0.1:$ADMIN}
+audit: {path: $TMP/audit.db, durability: $AUDIT}
+accounts: {file: $TMP/accounts.jsonl}
+gateway: {threads: $GATEWAY_THREADS}
+EOF
+"$TOSGATE" serve --config "$TMP/tosgate.yaml" >"$TMP/tosgate.out" 2>"$TMP/tosgate.err" &
+PIDS+=($!)
+
+# --- nginx: the return-200 upstream, and both fronts for proxy mode ---------
+mkdir -p "$TMP/snippets"
+cp "$ROOT/deploy/nginx/tosgate.conf" "$TMP/snippets/tosgate.conf"
+cat >"$TMP/nginx.conf" <<EOF
+worker_processes $NGINX_WORKERS;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/client_body;
+  proxy_temp_path $TMP/proxy;
+  fastcgi_temp_path $TMP/fastcgi;
+  uwsgi_temp_path $TMP/uwsgi;
+  scgi_temp_path $TMP/scgi;
+  keepalive_requests 1000000;
+  upstream tosgate   { server 127.0.0.1:$GW; keepalive 64; keepalive_requests 1000000; }
+  upstream model_api { server 127.0.0.1:$UP; keepalive 64; keepalive_requests 1000000; }
+  # The stand-in model API, and the "nginx return 200" of direct mode.
+  server { listen 127.0.0.1:$UP; location / { return 200 "ok\n"; } }
+  # nginx + auth_request -> tosgate, with the shipped snippet.
+  server { listen 127.0.0.1:$FRONT_AUTH; include $TMP/snippets/tosgate.conf; }
+  # nginx proxying alone.
+  server {
+    listen 127.0.0.1:$FRONT_PLAIN;
+    location / {
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass http://model_api;
+    }
+  }
+}
+EOF
+"$NGINX" -e "$TMP/nginx-error.log" -p "$TMP" -c "$TMP/nginx.conf" -g 'daemon off;' &
+PIDS+=($!)
+
+wait_for "http://127.0.0.1:$ADMIN/readyz" || { cat "$TMP/tosgate.err" >&2; exit 1; }
+wait_for "http://127.0.0.1:$UP/" || { cat "$TMP/nginx-error.log" >&2; exit 1; }
+
+# --- wrk: every request names one of the accounts' keys ---------------------
+cat >"$TMP/spread.lua" <<EOF
+-- Spreads requests over sk-bench-1..$ACCOUNTS; each thread its own sequence.
+local accounts = $ACCOUNTS
+local n = 0
+function setup(thread) thread:set("offset", math.random(accounts)) end
+function request()
+  n = n + 1
+  local key = (offset + n * 7919) % accounts + 1
+  wrk.headers["Authorization"] = "Bearer sk-bench-" .. key
+  return wrk.format(nil, nil, nil, wrk.body)
+end
+EOF
+
+# run NAME URL METHOD [BODY]: one wrk run; the summary line goes to stderr,
+# the req/s to stdout.
+run() {
+  local name=$1 url=$2 method=$3 body=${4:-}
+  {
+    printf 'wrk.method = "%s"\n' "$method"
+    if [ -n "$body" ]; then
+      printf 'wrk.body = [[%s]]\nwrk.headers["Content-Type"] = "application/json"\n' "$body"
+    fi
+    cat "$TMP/spread.lua"
+  } >"$TMP/run.lua"
+  local out rps total non2xx
+  out=$(wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" -s "$TMP/run.lua" \
+            -H "X-Original-Method: POST" -H "X-Original-URI: /v1/chat/completions" "$url")
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+  total=$(awk '/requests in/ { print $1 }' <<<"$out")
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $5 }' <<<"$out")
+  printf '  %-18s %8.0f req/s   %s requests, %s not 2xx\n' "$name" "$rps" "$total" "${non2xx:-0}" >&2
+  echo "$rps"
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+compare() {  # TITLE A_NAME A_URL B_NAME B_URL METHOD [BODY]
+  local title=$1 a_name=$2 a_url=$3 b_name=$4 b_url=$5 method=$6 body=${7:-}
+  local a=() b=()
+  echo "$title: wrk -t $THREADS -c $CONNECTIONS -d $DURATION, $ROUNDS rounds, interleaved" >&2
+  for r in $(seq "$ROUNDS"); do
+    echo " round $r" >&2
+    a+=("$(run "$a_name" "$a_url" "$method" "$body")")
+    b+=("$(run "$b_name" "$b_url" "$method" "$body")")
+  done
+  local ma mb
+  ma=$(printf '%s\n' "${a[@]}" | median)
+  mb=$(printf '%s\n' "${b[@]}" | median)
+  printf ' %s: %s req/s (median of %s)\n' "$a_name" "$(printf '%.0f' "$ma")" "$(printf '%.0f ' "${a[@]}")"
+  printf ' %s: %s req/s (median of %s)\n' "$b_name" "$(printf '%.0f' "$mb")" "$(printf '%.0f ' "${b[@]}")"
+  printf ' ratio %s / %s = %s\n\n' "$a_name" "$b_name" "$(awk -v a="$ma" -v b="$mb" 'BEGIN { printf "%.2f", a / b }')"
+}
+
+echo "tosgate $TOSGATE (gateway threads $GATEWAY_THREADS, audit $AUDIT), nginx workers $NGINX_WORKERS, $(nproc) cores"
+if [ "$MODE" = direct ] || [ "$MODE" = both ]; then
+  echo "== forward-auth: tosgate /v1/check vs nginx return 200"
+  compare "direct" "tosgate" "http://127.0.0.1:$GW/v1/check" \
+          "nginx-return-200" "http://127.0.0.1:$UP/v1/check" GET
+fi
+if [ "$MODE" = proxy ] || [ "$MODE" = both ]; then
+  echo "== nginx + auth_request -> tosgate vs nginx proxying alone"
+  compare "proxy" "nginx+tosgate" "http://127.0.0.1:$FRONT_AUTH/v1/chat/completions" \
+          "nginx-proxy" "http://127.0.0.1:$FRONT_PLAIN/v1/chat/completions" POST \
+          '{"model":"m-large","messages":[{"role":"user","content":"hello"}],"max_tokens":64}'
+fi
+stop_children
+grep -h "decisions recorded" "$TMP/tosgate.err" >&2 || true
