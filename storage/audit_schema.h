@@ -1,0 +1,36 @@
+// The audit store's SQL schema and the mapping between a `decisions` row and
+// an AuditRecord, shared by the writer and the reader. Private to storage/.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <string_view>
+
+#include "engine/audit_sink.h"
+#include "storage/audit_reader.h"
+#include "tosgate/status.h"
+
+namespace tosgate::storage {
+
+// PRAGMA user_version of a store this code writes. Bump on any change of
+// the tables or of the chain encoding, together with a migration.
+inline constexpr int kAuditSchemaVersion = 1;
+
+// Creates the tables in an empty database, or checks that an existing one
+// is a tosgate audit store of a version this code understands.
+Status EnsureAuditSchema(sqlite3* db, std::string_view path);
+
+// INSERT with 24 parameters in the order of BindDecision.
+extern const char kInsertDecisionSql[];
+// The column list ReadDecisionRow expects, for SELECT.
+extern const char kDecisionColumns[];
+
+// Binds everything for kInsertDecisionSql. Strings are bound without
+// copying: `record`, `prev_hash` and `hash` must outlive the step.
+int BindDecision(sqlite3_stmt* st, uint64_t seq, const engine::AuditRecord& record,
+                 std::string_view prev_hash, std::string_view hash);
+
+// Reads a row selected with kDecisionColumns.
+StoredDecision ReadDecisionRow(sqlite3_stmt* st);
+
+}  // namespace tosgate::storage

@@ -1,0 +1,332 @@
+#include "storage/sqlite_audit.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "storage/audit_chain.h"
+#include "storage/audit_schema.h"
+#include "storage/sqlite_util.h"
+
+namespace tosgate::storage {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kFirstBackoff{1};
+constexpr std::chrono::milliseconds kMaxBackoff{500};
+
+// `s` with its code kept and `prefix` put before its message.
+Status Prefixed(const Status& s, const std::string& prefix) {
+  std::string m = prefix + s.message();
+  switch (s.code()) {
+    case Status::Code::kUnavailable: return Status::Unavailable(std::move(m));
+    case Status::Code::kIoError: return Status::IoError(std::move(m));
+    case Status::Code::kInvalidArgument: return Status::InvalidArgument(std::move(m));
+    case Status::Code::kResourceExhausted: return Status::ResourceExhausted(std::move(m));
+    default: return Status::Internal(std::move(m));
+  }
+}
+
+}  // namespace
+
+struct SqliteAuditSink::Impl {
+  explicit Impl(SqliteAuditOptions o) : opts(std::move(o)) {}
+
+  Status OpenDb();
+  void Run();
+  Status WriteBatch(const std::vector<engine::AuditRecord>& batch);
+  uint64_t pending() const { return submitted - written - dropped; }
+
+  const SqliteAuditOptions opts;
+
+  // Used by Open, then only by the writer thread, then by Close after join.
+  SqliteDb db;
+  SqliteStmt begin, commit, rollback, insert;
+  uint64_t next_seq = 1;
+  std::string prev_hash = AuditGenesisHash();
+  std::string scratch;
+
+  mutable std::mutex mu;
+  std::condition_variable work_cv;      // writer: records queued, or closing
+  std::condition_variable space_cv;     // Submit: room in the queue, or closing
+  std::condition_variable progress_cv;  // Flush: a commit succeeded or failed
+  // Guarded by mu.
+  std::deque<engine::AuditRecord> queue;
+  uint64_t submitted = 0, written = 0, dropped = 0;
+  uint64_t rejected_full = 0, write_errors = 0, batches = 0;
+  Status last_error;
+  bool writer_idle = false;
+  int space_waiters = 0, flush_waiters = 0;
+  bool closing = false, writer_done = false;
+  Clock::time_point close_deadline;
+
+  std::thread writer;
+
+  std::mutex close_mu;  // serializes Close; guards the two below
+  bool closed = false;
+  Status close_status;
+};
+
+Status SqliteAuditSink::Impl::OpenDb() {
+  const std::string& path = opts.path;
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  db.reset(raw);
+  if (rc != SQLITE_OK) {
+    return SqliteStatus(raw, rc, path,
+                        "cannot open or create the audit store (the directory must exist and "
+                        "be writable)");
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, static_cast<int>(opts.busy_timeout.count()));
+
+  // The first statement reads the file header: "not a database" shows here.
+  auto mode = Prepare(raw, "PRAGMA journal_mode=WAL", path);
+  if (!mode.ok()) return mode.status();
+  rc = sqlite3_step(mode->get());
+  if (rc != SQLITE_ROW) return SqliteStatus(raw, rc, path, "setting WAL mode");
+  const std::string got = ColumnText(mode->get(), 0);
+  mode->reset();
+  if (got != "wal" && !(got == "memory" && path == ":memory:"))
+    return Status::IoError(path + ": cannot use WAL journal mode (SQLite chose '" + got + "')");
+
+  if (Status s = Exec(raw, opts.synchronous_full ? "PRAGMA synchronous=FULL"
+                                                 : "PRAGMA synchronous=NORMAL",
+                      path);
+      !s.ok())
+    return s;
+  if (Status s = EnsureAuditSchema(raw, path); !s.ok()) return s;
+
+  // Continue the sequence and the chain where the file left off.
+  auto last = Prepare(raw, "SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1", path);
+  if (!last.ok()) return last.status();
+  rc = sqlite3_step(last->get());
+  if (rc == SQLITE_ROW) {
+    next_seq = static_cast<uint64_t>(sqlite3_column_int64(last->get(), 0)) + 1;
+    prev_hash = ColumnBlob(last->get(), 1);
+    if (prev_hash.size() != kAuditHashSize) {
+      return Status::InvalidArgument(path + ": the last decision (seq " +
+                                     std::to_string(next_seq - 1) +
+                                     ") has no valid hash; the chain cannot be continued");
+    }
+  } else if (rc != SQLITE_DONE) {
+    return SqliteStatus(raw, rc, path, "reading the last decision");
+  }
+
+  auto prep = [&](SqliteStmt* out, const char* sql) {
+    auto st = Prepare(raw, sql, path);
+    if (!st.ok()) return st.status();
+    *out = std::move(st).value();
+    return Status::Ok();
+  };
+  for (auto [out, sql] : {std::pair{&begin, "BEGIN IMMEDIATE"}, std::pair{&commit, "COMMIT"},
+                          std::pair{&rollback, "ROLLBACK"},
+                          std::pair{&insert, static_cast<const char*>(kInsertDecisionSql)}}) {
+    if (Status s = prep(out, sql); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+// Commits `batch` in one transaction, continuing the chain; on any error
+// rolls back and leaves the chain state as it was, so the batch can be
+// retried as is.
+Status SqliteAuditSink::Impl::WriteBatch(const std::vector<engine::AuditRecord>& batch) {
+  sqlite3* raw = db.get();
+  auto fail = [&](int rc, const char* what) {
+    Status s = SqliteStatus(raw, rc, opts.path, what);
+    if (!sqlite3_get_autocommit(raw)) {
+      sqlite3_step(rollback.get());
+      sqlite3_reset(rollback.get());
+    }
+    return s;
+  };
+  int rc = sqlite3_step(begin.get());
+  sqlite3_reset(begin.get());
+  if (rc != SQLITE_DONE) return fail(rc, "starting a transaction");
+
+  uint64_t seq = next_seq;
+  std::string prev = prev_hash;
+  for (const engine::AuditRecord& r : batch) {
+    std::string hash = AuditChainHash(prev, seq, r, &scratch);
+    rc = BindDecision(insert.get(), seq, r, prev, hash);
+    if (rc == SQLITE_OK) rc = sqlite3_step(insert.get());
+    sqlite3_reset(insert.get());
+    if (rc != SQLITE_DONE) return fail(rc, "inserting a decision");
+    prev = std::move(hash);
+    ++seq;
+  }
+  rc = sqlite3_step(commit.get());
+  sqlite3_reset(commit.get());
+  if (rc != SQLITE_DONE) return fail(rc, "committing");
+  next_seq = seq;
+  prev_hash = std::move(prev);
+  return Status::Ok();
+}
+
+void SqliteAuditSink::Impl::Run() {
+  std::vector<engine::AuditRecord> batch;
+  std::unique_lock lock(mu);
+  for (;;) {
+    writer_idle = true;
+    work_cv.wait(lock, [this] { return !queue.empty() || closing; });
+    writer_idle = false;
+    if (queue.empty()) break;  // closing, and everything is written
+
+    const size_t n = std::min(queue.size(), opts.max_batch);
+    batch.clear();
+    for (size_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(queue.front()));
+      queue.pop_front();
+    }
+    lock.unlock();
+
+    auto backoff = kFirstBackoff;
+    for (;;) {
+      Status s = WriteBatch(batch);
+      lock.lock();
+      if (s.ok()) {
+        written += n;
+        ++batches;
+        break;
+      }
+      ++write_errors;
+      last_error = s;
+      if (flush_waiters) progress_cv.notify_all();
+      if (closing && Clock::now() >= close_deadline) {
+        dropped += n;
+        break;
+      }
+      // Wait before retrying; Close cuts the wait short to apply its deadline.
+      const bool was_closing = closing;
+      auto until = Clock::now() + backoff;
+      if (closing) until = std::min(until, close_deadline);
+      work_cv.wait_until(lock, until, [&] { return closing != was_closing; });
+      backoff = std::min(backoff * 2, kMaxBackoff);
+      lock.unlock();
+    }
+    // Still locked here.
+    if (space_waiters) space_cv.notify_all();
+    if (flush_waiters) progress_cv.notify_all();
+  }
+  writer_done = true;
+  progress_cv.notify_all();
+  space_cv.notify_all();
+}
+
+SqliteAuditSink::SqliteAuditSink(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+SqliteAuditSink::~SqliteAuditSink() { (void)Close(); }
+
+Result<std::unique_ptr<SqliteAuditSink>> SqliteAuditSink::Open(SqliteAuditOptions opts) {
+  if (opts.path.empty()) return Status::InvalidArgument("audit store: no path given");
+  if (opts.queue_capacity == 0 || opts.max_batch == 0) {
+    return Status::InvalidArgument(opts.path +
+                                   ": queue_capacity and max_batch must be at least 1");
+  }
+  auto impl = std::make_unique<Impl>(std::move(opts));
+  if (Status s = impl->OpenDb(); !s.ok()) return s;
+  Impl* p = impl.get();
+  try {
+    p->writer = std::thread([p] { p->Run(); });
+  } catch (const std::system_error& e) {
+    return Status::Internal(p->opts.path + ": cannot start the audit writer thread: " + e.what());
+  }
+  return std::unique_ptr<SqliteAuditSink>(new SqliteAuditSink(std::move(impl)));
+}
+
+Status SqliteAuditSink::Submit(engine::AuditRecord record) {
+  Impl& m = *impl_;
+  std::unique_lock lock(m.mu);
+  if (!m.closing && m.pending() >= m.opts.queue_capacity) {
+    ++m.space_waiters;
+    const bool room = m.space_cv.wait_for(lock, m.opts.queue_wait, [&m] {
+      return m.closing || m.pending() < m.opts.queue_capacity;
+    });
+    --m.space_waiters;
+    if (!room) {
+      ++m.rejected_full;
+      std::string msg = m.opts.path + ": audit queue full (" + std::to_string(m.pending()) +
+                        " records not yet written)";
+      if (!m.last_error.ok()) msg += "; last write error: " + m.last_error.message();
+      return Status::ResourceExhausted(std::move(msg));
+    }
+  }
+  if (m.closing) return Status::Unavailable(m.opts.path + ": audit store is closed");
+  m.queue.push_back(std::move(record));
+  ++m.submitted;
+  const bool wake = m.writer_idle;
+  lock.unlock();
+  if (wake) m.work_cv.notify_one();
+  return Status::Ok();
+}
+
+Status SqliteAuditSink::Flush() {
+  Impl& m = *impl_;
+  std::unique_lock lock(m.mu);
+  const uint64_t target = m.submitted;
+  const uint64_t errors_before = m.write_errors;
+  ++m.flush_waiters;
+  m.progress_cv.wait(lock, [&] {
+    return m.written + m.dropped >= target || m.write_errors != errors_before || m.writer_done;
+  });
+  --m.flush_waiters;
+  if (m.written + m.dropped >= target && m.dropped == 0) return Status::Ok();
+  if (m.dropped != 0) {
+    return Status::IoError(m.opts.path + ": " + std::to_string(m.dropped) +
+                           " audit records were given up at close: " + m.last_error.message());
+  }
+  return Prefixed(m.last_error, std::to_string(m.pending()) +
+                                    " audit records not yet written, will retry: ");
+}
+
+Status SqliteAuditSink::Close() {
+  Impl& m = *impl_;
+  std::lock_guard close_lock(m.close_mu);
+  if (m.closed) return m.close_status;
+  {
+    std::lock_guard lock(m.mu);
+    m.closing = true;
+    m.close_deadline = Clock::now() + m.opts.close_timeout;
+  }
+  m.work_cv.notify_all();
+  m.space_cv.notify_all();
+  if (m.writer.joinable()) m.writer.join();
+  m.insert.reset();
+  m.begin.reset();
+  m.commit.reset();
+  m.rollback.reset();
+  m.db.reset();  // the last connection checkpoints the WAL into the file
+  m.closed = true;
+  std::lock_guard lock(m.mu);
+  if (m.dropped != 0) {
+    m.close_status = Status::IoError(m.opts.path + ": " + std::to_string(m.dropped) +
+                                     " audit records could not be written before closing: " +
+                                     m.last_error.message());
+  }
+  return m.close_status;
+}
+
+SqliteAuditSink::Stats SqliteAuditSink::stats() const {
+  const Impl& m = *impl_;
+  std::lock_guard lock(m.mu);
+  Stats s;
+  s.submitted = m.submitted;
+  s.written = m.written;
+  s.rejected_full = m.rejected_full;
+  s.write_errors = m.write_errors;
+  s.batches = m.batches;
+  s.dropped = m.dropped;
+  s.queue_depth = static_cast<size_t>(m.pending());
+  return s;
+}
+
+const std::string& SqliteAuditSink::path() const { return impl_->opts.path; }
+
+}  // namespace tosgate::storage

@@ -1,0 +1,91 @@
+// SqliteAuditSink: the audit store in one SQLite file (WAL mode).
+//
+// Submit() puts a record on a bounded in-memory queue and returns; one
+// writer thread takes everything queued (up to max_batch) and commits it in
+// one transaction, with each row chained to the one before by SHA-256 (see
+// storage/audit_chain.h). A failed commit (disk full, read-only, locked) is
+// counted and the same batch retried with backoff; its records stay in
+// memory and keep counting against the queue, so a store that cannot write
+// pushes back on Submit instead of losing records. Nothing is dropped
+// silently: the one way records are given up is Close() after close_timeout
+// of failed retries, and then Close() says how many and stats().dropped
+// counts them.
+//
+// Thread-safety: Submit, Flush, Close and stats may be called from any
+// thread at once. The destructor closes; it must not race other calls.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "engine/audit_sink.h"
+#include "tosgate/status.h"
+
+namespace tosgate::storage {
+
+struct SqliteAuditOptions {
+  std::string path;                             // the file; ":memory:" for tests
+  size_t queue_capacity = 65536;                // records accepted but not yet committed
+  std::chrono::milliseconds queue_wait{50};     // Submit's wait on a full queue
+  size_t max_batch = 4096;                      // records per transaction (group commit)
+  bool synchronous_full = false;                // PRAGMA synchronous = FULL, else NORMAL
+  std::chrono::milliseconds busy_timeout{5000}; // SQLite's wait for a lock held elsewhere
+  std::chrono::milliseconds close_timeout{10000};  // Close's retrying before it gives up
+};
+
+class SqliteAuditSink final : public engine::AuditSink {
+ public:
+  // Opens or creates the store at opts.path and starts the writer thread.
+  // Does not create directories. A non-OK Status names the path and says
+  // why: the directory is missing or not writable, the file is not an
+  // SQLite database or not a tosgate audit store, or it stayed locked by
+  // another connection for longer than busy_timeout.
+  static Result<std::unique_ptr<SqliteAuditSink>> Open(SqliteAuditOptions opts);
+
+  // Closes (see Close), ignoring its Status.
+  ~SqliteAuditSink() override;
+
+  SqliteAuditSink(const SqliteAuditSink&) = delete;
+  SqliteAuditSink& operator=(const SqliteAuditSink&) = delete;
+
+  // Queues `record`. When queue_capacity records are already waiting, waits
+  // up to queue_wait for room and then returns ResourceExhausted (counted in
+  // stats().rejected_full). Unavailable after Close.
+  Status Submit(engine::AuditRecord record) override;
+
+  // Blocks until every record accepted before the call is committed, and
+  // returns OK. If a commit fails meanwhile it returns that error at once
+  // instead (Unavailable for a lock, IoError for disk full or read-only);
+  // the records stay queued and are retried, so calling Flush again later
+  // may succeed.
+  Status Flush();
+
+  // Stops accepting records, commits everything queued, stops the writer
+  // and closes the file. If commits keep failing for close_timeout the
+  // records still unwritten are given up and the Status says how many.
+  // Idempotent: later calls return the first call's Status.
+  Status Close();
+
+  struct Stats {
+    uint64_t submitted = 0;      // records accepted by Submit
+    uint64_t written = 0;        // records committed
+    uint64_t rejected_full = 0;  // Submit calls refused because the queue stayed full
+    uint64_t write_errors = 0;   // failed commit attempts (each is retried)
+    uint64_t batches = 0;        // transactions committed
+    uint64_t dropped = 0;        // records given up by Close after close_timeout
+    size_t queue_depth = 0;      // accepted, not yet committed (the batch in flight too)
+  };
+  Stats stats() const;
+
+  const std::string& path() const;
+
+ private:
+  struct Impl;
+  explicit SqliteAuditSink(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tosgate::storage

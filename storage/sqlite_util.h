@@ -1,0 +1,50 @@
+// Small private helpers around the SQLite C API for storage/: owning
+// handles, and turning a result code into a Status that names the file.
+// Not installed; nothing outside storage/ includes this.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "tosgate/status.h"
+
+namespace tosgate::storage {
+
+struct SqliteCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct SqliteFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using SqliteDb = std::unique_ptr<sqlite3, SqliteCloser>;
+using SqliteStmt = std::unique_ptr<sqlite3_stmt, SqliteFinalizer>;
+
+// "<path>: <what>: <sqlite message> [(<OS error>)]" with a code chosen from
+// the SQLite result: busy/locked -> Unavailable; full, I/O, read-only,
+// cannot-open -> IoError; not a database / corrupt -> InvalidArgument;
+// anything else -> Internal.
+Status SqliteStatus(sqlite3* db, int rc, std::string_view path, std::string_view what);
+
+// Runs one or more statements that return no rows.
+Status Exec(sqlite3* db, const char* sql, std::string_view path);
+
+// Prepares one statement meant to be kept and reused.
+Result<SqliteStmt> Prepare(sqlite3* db, std::string_view sql, std::string_view path);
+
+// Binds `s` without copying; the caller keeps it alive until the step.
+inline int BindText(sqlite3_stmt* st, int index, std::string_view s) {
+  return sqlite3_bind_text(st, index, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+}
+inline std::string ColumnText(sqlite3_stmt* st, int index) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, index));
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(st, index))) : std::string();
+}
+inline std::string ColumnBlob(sqlite3_stmt* st, int index) {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(st, index));
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(st, index))) : std::string();
+}
+
+}  // namespace tosgate::storage
