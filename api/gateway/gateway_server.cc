@@ -225,7 +225,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     Decision d = shared_->engine.Check(request_);
     Bump(shared_->counters.checks);
-    RenderDecision(d, &out_);
+    const std::string* proxy = request_.header("x-tos-proxy");
+    RenderDecision(d, &out_,
+                   proxy && *proxy == "nginx" ? ProxyDialect::kNginx : ProxyDialect::kPlain);
   }
 
   void Write(unsigned version, bool keep_alive, bool head) {

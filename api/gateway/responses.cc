@@ -75,7 +75,7 @@ std::string_view StatusTitle(int status) {
   return "Error";
 }
 
-void RenderDecision(const Decision& d, HttpResponse* out) {
+void RenderDecision(const Decision& d, HttpResponse* out, ProxyDialect dialect) {
   out->Clear();
   const bool pass = d.effect == Effect::kAllow;
   int status = d.status;
@@ -102,8 +102,13 @@ void RenderDecision(const Decision& d, HttpResponse* out) {
     // Never invite an immediate retry loop: at least one second.
     out->headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, d.retry_after_s)));
   }
+  out->headers.emplace_back("X-Tos-Status", std::to_string(status));
   out->content_type = "application/problem+json";
   out->body = engine::ProblemJson(d);
+  if (dialect == ProxyDialect::kNginx) {
+    if (status != 401 && status != 403) out->status = 403;
+    out->headers.emplace_back("X-Tos-Problem", SafeValue(out->body));
+  }
 }
 
 void RenderError(int status, std::string_view reason, std::string_view detail, HttpResponse* out) {

@@ -5,6 +5,7 @@
 // Thread-safe: pure functions.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,13 +25,25 @@ struct HttpResponse {
   void Clear();
 };
 
+// Which proxy asked, when it needs answers in a form of its own.
+enum class ProxyDialect : uint8_t {
+  kPlain,  // Envoy, Traefik, Caddy: the status and body are used as they are
+  // nginx auth_request passes only 2xx, 401 and 403 (anything else becomes a
+  // 500) and never reads the body. Asked for with `X-Tos-Proxy: nginx`: other
+  // refusals are sent as 403, and the problem+json also goes in X-Tos-Problem,
+  // for the nginx configuration to answer with (deploy/nginx/tosgate.conf).
+  kNginx,
+};
+
 // allow -> 200 with X-Tos-Decision, X-Tos-Decision-Id, X-Tos-Account,
 // X-Tos-Operation and the decision's headers (RateLimit-Policy, RateLimit,
 // X-Tos-Flag); deny/throttle -> decision.status (403, 429, 401, 503) with an
 // application/problem+json body (engine::ProblemJson), X-Tos-Reason,
-// X-Tos-Rule and, on throttles, Retry-After. Header values are stripped of
+// X-Tos-Rule, X-Tos-Status (the status meant, also when the dialect sends
+// another) and, on throttles, Retry-After. Header values are stripped of
 // control characters so that no policy or account text can split a header.
-void RenderDecision(const Decision& d, HttpResponse* out);
+void RenderDecision(const Decision& d, HttpResponse* out,
+                    ProxyDialect dialect = ProxyDialect::kPlain);
 
 // An error of the gateway itself (400 bad body, 404 unknown route, 405,
 // 413 too large, 431, 500): problem+json with `reason` as a stable code,

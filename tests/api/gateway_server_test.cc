@@ -92,6 +92,22 @@ TEST_CASE("gateway: the third request in a minute is throttled, on one keep-aliv
   CHECK(f.server->requests_served() == 4);
 }
 
+TEST_CASE(
+    "gateway: X-Tos-Proxy: nginx turns a throttle into 403 with X-Tos-Status and X-Tos-Problem") {
+  ServerFixture f;
+  RawClient c(f.port());
+  RawResponse r;
+  for (int i = 0; i < 2; ++i)
+    REQUIRE(c.RoundTrip(Check("sk-nginx", {{"X-Tos-Proxy", "nginx"}}), &r));
+  REQUIRE(c.RoundTrip(Check("sk-nginx", {{"X-Tos-Proxy", "nginx"}}), &r));
+  CHECK(r.status == 403);
+  CHECK(r.header("x-tos-status") == "429");
+  CHECK(!r.header("retry-after").empty());
+  auto j = nlohmann::json::parse(r.header("x-tos-problem"));
+  CHECK(j["status"] == 429);
+  CHECK(j["decision_id"] == r.header("x-tos-decision-id"));
+}
+
 TEST_CASE("gateway: pipelined requests are answered in order") {
   ServerFixture f;
   RawClient c(f.port());

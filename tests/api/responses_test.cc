@@ -115,3 +115,49 @@ TEST_CASE("gateway errors are problem+json") {
 
 }  // namespace
 }  // namespace tosgate::api
+
+namespace tosgate::api {
+namespace {
+
+TEST_CASE("every refusal says the status it means in X-Tos-Status") {
+  Decision d;
+  d.effect = Effect::kThrottle;
+  d.status = 429;
+  d.retry_after_s = 3;
+  HttpResponse r;
+  RenderDecision(d, &r);
+  CHECK(r.status == 429);
+  CHECK(Header(r, "X-Tos-Status") == "429");
+  CHECK(Header(r, "X-Tos-Problem") == "<none>");
+}
+
+TEST_CASE("nginx dialect: refusals other than 401/403 go as 403, the problem in a header") {
+  Decision d;
+  d.effect = Effect::kThrottle;
+  d.status = 429;
+  d.retry_after_s = 3;
+  d.decision_id = "d-9";
+  HttpResponse r;
+  RenderDecision(d, &r, ProxyDialect::kNginx);
+  CHECK(r.status == 403);
+  CHECK(Header(r, "X-Tos-Status") == "429");
+  CHECK(Header(r, "Retry-After") == "3");
+  auto j = nlohmann::json::parse(Header(r, "X-Tos-Problem"));
+  CHECK(j["status"] == 429);
+  CHECK(j["decision_id"] == "d-9");
+  CHECK(Header(r, "X-Tos-Problem") == r.body);
+
+  d.effect = Effect::kDeny;
+  d.status = 401;
+  RenderDecision(d, &r, ProxyDialect::kNginx);
+  CHECK(r.status == 401);
+
+  d.effect = Effect::kAllow;
+  d.status = 200;
+  RenderDecision(d, &r, ProxyDialect::kNginx);
+  CHECK(r.status == 200);
+  CHECK(Header(r, "X-Tos-Problem") == "<none>");
+}
+
+}  // namespace
+}  // namespace tosgate::api
