@@ -88,7 +88,7 @@ Status SqliteAuditSink::Impl::OpenDb() {
   sqlite3_busy_timeout(raw, static_cast<int>(opts.busy_timeout.count()));
 
   // The first statement reads the file header: "not a database" shows here.
-  auto mode = Prepare(raw, "PRAGMA journal_mode=WAL", path);
+  auto mode = Prepare(raw, "PRAGMA journal_mode=WAL", path, "reading the file");
   if (!mode.ok()) return mode.status();
   rc = sqlite3_step(mode->get());
   if (rc != SQLITE_ROW) return SqliteStatus(raw, rc, path, "setting WAL mode");

@@ -47,13 +47,14 @@ Status Exec(sqlite3* db, const char* sql, std::string_view path) {
   return Status::Ok();
 }
 
-Result<SqliteStmt> Prepare(sqlite3* db, std::string_view sql, std::string_view path) {
+Result<SqliteStmt> Prepare(sqlite3* db, std::string_view sql, std::string_view path,
+                           std::string_view what) {
   sqlite3_stmt* st = nullptr;
   int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
                               SQLITE_PREPARE_PERSISTENT, &st, nullptr);
   if (rc != SQLITE_OK) {
     sqlite3_finalize(st);
-    return SqliteStatus(db, rc, path, "preparing a statement");
+    return SqliteStatus(db, rc, path, what);
   }
   return SqliteStmt(st);
 }

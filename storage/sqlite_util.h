@@ -31,8 +31,10 @@ Status SqliteStatus(sqlite3* db, int rc, std::string_view path, std::string_view
 // Runs one or more statements that return no rows.
 Status Exec(sqlite3* db, const char* sql, std::string_view path);
 
-// Prepares one statement meant to be kept and reused.
-Result<SqliteStmt> Prepare(sqlite3* db, std::string_view sql, std::string_view path);
+// Prepares one statement meant to be kept and reused. `what` describes it
+// in the error.
+Result<SqliteStmt> Prepare(sqlite3* db, std::string_view sql, std::string_view path,
+                           std::string_view what = "preparing a statement");
 
 // Binds `s` without copying; the caller keeps it alive until the step.
 inline int BindText(sqlite3_stmt* st, int index, std::string_view s) {
