@@ -1,0 +1,223 @@
+#include "policies/document.h"
+
+#include "policies/rule_compiler.h"
+
+namespace tosgate::policies {
+namespace {
+
+// HTTP header names (RFC 9110 tokens), compared lower case.
+bool LowerHeaderName(const std::string& in, std::string* out) {
+  if (in.empty()) return false;
+  out->clear();
+  for (char c : in) {
+    const bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                       (c >= '0' && c <= '9') ||
+                       std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!token) return false;
+    out->push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  return true;
+}
+
+bool CompileOperation(Context& ctx, const Field& f, engine::OperationDef* op) {
+  MapReader map(ctx, f);
+  if (!map.ok()) return false;
+  bool ok = true;
+  if (std::optional<Field> methods = map.Take("methods")) {
+    std::vector<Field> items;
+    ok = ctx.Sequence(*methods, &items) && ok;
+    for (const Field& item : items) {
+      std::string m;
+      if (!ctx.String(item, &m)) {
+        ok = false;
+      } else if (m.empty() || m.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != m.npos) {
+        // The engine compares with the request's method as sent, upper case.
+        ctx.Error(item, "method \"" + m + "\" must be upper case letters, e.g. POST");
+        ok = false;
+      } else {
+        op->methods.push_back(std::move(m));
+      }
+    }
+  }
+  if (std::optional<Field> paths = map.Require("paths")) {
+    std::vector<Field> items;
+    if (ctx.Sequence(*paths, &items) && items.empty()) {
+      ctx.Error(*paths, "paths needs at least one path");
+      ok = false;
+    }
+    for (const Field& item : items) {
+      std::string p;
+      if (!ctx.String(item, &p)) {
+        ok = false;
+      } else if (p.empty() || p.front() != '/' || p.find('*') < p.size() - 1) {
+        ctx.Error(item, "path \"" + p +
+                            "\" must start with '/'; a '*' may only end it (a prefix match)");
+        ok = false;
+      } else {
+        op->paths.push_back(std::move(p));
+      }
+    }
+  } else {
+    ok = false;
+  }
+  map.RejectUnknown();
+  return ok;
+}
+
+void CompileSettings(Context& ctx, const Field& f, engine::Settings* out) {
+  MapReader map(ctx, f);
+  if (!map.ok()) return;
+  size_t i = 0;
+  if (std::optional<Field> mode = map.Take("mode"); mode && ctx.Enum(*mode, {"enforce", "shadow"}, &i))
+    out->mode = i == 0 ? RuleMode::kEnforce : RuleMode::kShadow;
+  if (std::optional<Field> fm = map.Take("failure_mode"); fm && ctx.Enum(*fm, {"open", "closed"}, &i))
+    out->fail_open = i == 0;
+  map.RejectUnknown();
+}
+
+void CompileIdentity(Context& ctx, const Field& f, engine::IdentityConfig* out) {
+  MapReader map(ctx, f);
+  if (!map.ok()) return;
+  if (std::optional<Field> th = map.Take("trusted_headers")) {
+    MapReader headers(ctx, *th);
+    const std::pair<const char*, std::string*> kHeaders[] = {
+        {"account", &out->account_header}, {"org", &out->org_header}, {"tier", &out->tier_header}};
+    for (const auto& [key, dest] : kHeaders) {
+      std::string name;
+      if (std::optional<Field> h = headers.Take(key); h && ctx.String(*h, &name)) {
+        if (!LowerHeaderName(name, dest))
+          ctx.Error(*h, "\"" + name + "\" is not an HTTP header name");
+      }
+    }
+    headers.RejectUnknown();
+  }
+  if (std::optional<Field> uk = map.Take("unknown_keys")) {
+    MapReader unknown(ctx, *uk);
+    std::optional<Field> tier = unknown.Take("tier");
+    std::optional<Field> action = unknown.Take("action");
+    unknown.RejectUnknown();
+    if (tier && action) {
+      ctx.Error(*action, "unknown_keys takes either tier or action, not both");
+    } else if (tier) {
+      if (ctx.String(*tier, &out->unknown_tier) && out->unknown_tier.empty())
+        ctx.Error(*tier, "tier must not be empty");
+    } else if (action) {
+      size_t i = 0;
+      out->unknown_deny = ctx.Enum(*action, {"deny"}, &i);
+    } else if (unknown.ok()) {
+      ctx.Error(*uk, "unknown_keys needs {tier: NAME} or {action: deny}");
+    }
+  }
+  map.RejectUnknown();
+}
+
+void CompileLists(Context& ctx, const Field& f, SetBuilder* set) {
+  MapReader lists(ctx, f);
+  if (!lists.ok()) return;
+  for (const MapReader::Entry& e : lists.TakeAll()) {
+    const Field name_field{e.value.node, e.value.path, e.key_mark};
+    if (!IsCodeName(e.key)) {
+      ctx.Error(name_field, "list name may hold only letters, digits, '.', '_' and '-'");
+    } else if (auto [first, inserted] = set->lists_at.emplace(e.key, ctx.Where(e.key_mark));
+               !inserted) {
+      ctx.Error(name_field, "list \"" + e.key + "\" is already defined at " + first->second);
+    }
+    MapReader list(ctx, e.value);
+    std::string file;
+    if (std::optional<Field> ff = list.Require("file"); ff && ctx.String(*ff, &file)) {
+      // The content kind reads lists in a later version; for now the file
+      // only has to exist, so that a typo is caught when the policy is written.
+      if (file.empty() || !set->data_file_exists(ctx.file(), file))
+        ctx.Error(*ff, "list file \"" + file + "\" not found (paths are relative to this file)");
+    }
+    list.RejectUnknown();
+  }
+}
+
+// At most one file of a set may hold a set-wide section; a second is an error
+// at its key.
+bool FirstToSet(Context& ctx, const MapReader::Entry& e, std::string* set_at) {
+  if (set_at->empty()) {
+    *set_at = ctx.Where(e.key_mark);
+    return true;
+  }
+  ctx.Error(e.key_mark, e.key,
+            e.key + " is already set at " + *set_at + "; at most one file of a set may set it");
+  return false;
+}
+
+}  // namespace
+
+void AddOperations(Context& ctx, const YAML::Node& root, SetBuilder* set) {
+  if (!root.IsMap()) return;  // pass 2 reports it
+  for (const auto& kv : root) {
+    const YAML::Node key = kv.first, value = kv.second;
+    if (!key.IsScalar() || key.Scalar() != "operations") continue;
+    const Field ops_field{value, "operations", value.IsNull() ? key.Mark() : value.Mark()};
+    MapReader ops(ctx, ops_field);
+    for (const MapReader::Entry& e : ops.TakeAll()) {
+      engine::OperationDef op;
+      op.name = e.key;
+      const Field name_field{e.value.node, e.value.path, e.key_mark};
+      bool ok = true;
+      if (!IsCodeName(e.key)) {
+        ctx.Error(name_field, "operation name may hold only letters, digits, '.', '_' and '-'");
+        ok = false;
+      } else if (auto [first, inserted] = set->operations_at.emplace(e.key, ctx.Where(e.key_mark));
+                 !inserted) {
+        ctx.Error(name_field, "operation \"" + e.key + "\" is already defined at " + first->second);
+        ok = false;
+      }
+      set->index.operations.insert(e.key);  // known either way: no second error at each use
+      if (CompileOperation(ctx, e.value, &op) && ok) set->snapshot->operations.push_back(std::move(op));
+    }
+    return;  // a second `operations:` key is reported as a duplicate in pass 2
+  }
+}
+
+void CompileDocument(Context& ctx, const YAML::Node& root, SetBuilder* set) {
+  MapReader doc(ctx, Field{root, "", root.Mark()});
+  if (!doc.ok()) return;
+
+  std::string text;
+  if (std::optional<Field> v = doc.Require("apiVersion"); v && ctx.String(*v, &text) &&
+                                                          text != "tosgate/v1")
+    ctx.Error(*v, "unsupported apiVersion \"" + text + "\"; expected tosgate/v1");
+  if (std::optional<Field> k = doc.Require("kind"); k && ctx.String(*k, &text) && text != "Policy")
+    ctx.Error(*k, "expected kind: Policy, got \"" + text + "\"");
+  if (std::optional<Field> meta = doc.Require("metadata")) {
+    MapReader m(ctx, *meta);
+    if (std::optional<Field> name = m.Require("name"); name && ctx.String(*name, &text)) {
+      if (text.empty()) {
+        ctx.Error(*name, "name must not be empty");
+      } else if (!set->named) {
+        set->snapshot->name = text;
+        set->named = true;
+      }
+    }
+    if (std::optional<Field> d = m.Take("description")) (void)ctx.String(*d, &text);
+    m.RejectUnknown();
+  }
+
+  if (std::optional<MapReader::Entry> s = doc.TakeEntry("settings");
+      s && FirstToSet(ctx, *s, &set->settings_at))
+    CompileSettings(ctx, s->value, &set->snapshot->settings);
+  if (std::optional<MapReader::Entry> id = doc.TakeEntry("identity");
+      id && FirstToSet(ctx, *id, &set->identity_at))
+    CompileIdentity(ctx, id->value, &set->snapshot->identity);
+  (void)doc.Take("operations");  // compiled in pass 1
+  if (std::optional<Field> lists = doc.Take("lists")) CompileLists(ctx, *lists, set);
+
+  if (std::optional<Field> rules = doc.Take("rules")) {
+    std::vector<Field> items;
+    if (ctx.Sequence(*rules, &items)) {
+      for (const Field& item : items) {
+        if (std::unique_ptr<engine::Rule> rule = CompileRule(ctx, item, &set->index))
+          set->snapshot->rules.push_back(std::move(rule));
+      }
+    }
+  }
+  doc.RejectUnknown();
+}
+
+}  // namespace tosgate::policies

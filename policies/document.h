@@ -1,0 +1,39 @@
+// One policy file's top level: apiVersion, kind, metadata, settings,
+// identity, operations, lists and rules, added to the policy set being built.
+//
+// Two passes over the files of a set: first every file's operations (a rule
+// may name an operation defined in another file), then everything else.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include <yaml-cpp/yaml.h>
+
+#include "engine/snapshot.h"
+#include "policies/context.h"
+#include "policies/rule_compiler.h"
+
+namespace tosgate::policies {
+
+// The policy set being built, shared by the files compiled into it in order.
+struct SetBuilder {
+  engine::PolicySnapshot* snapshot = nullptr;
+  RuleSetIndex index;
+  std::map<std::string, std::string, std::less<>> operations_at;  // name -> "file:line"
+  std::map<std::string, std::string, std::less<>> lists_at;       // name -> "file:line"
+  std::string settings_at;  // "file:line" of the file that set settings, if one did
+  std::string identity_at;
+  bool named = false;  // snapshot->name is set
+  // Whether `list_file`, written in `policy_file`, names an existing data file.
+  std::function<bool(const std::string& policy_file, const std::string& list_file)>
+      data_file_exists;
+};
+
+// Pass 1: the file's `operations:`.
+void AddOperations(Context& ctx, const YAML::Node& root, SetBuilder* set);
+// Pass 2: the rest of the file.
+void CompileDocument(Context& ctx, const YAML::Node& root, SetBuilder* set);
+
+}  // namespace tosgate::policies

@@ -1,0 +1,21 @@
+#include "policies/kinds/kinds.h"
+
+namespace tosgate::policies {
+namespace {
+
+constexpr KindSpec kKinds[] = {
+    {"attribute", &CompileAttribute, Action::kDeny, "", false},
+    {"rate_limit", &CompileRateLimit, Action::kThrottle, "rate-limited", true},
+};
+
+}  // namespace
+
+std::span<const KindSpec> Kinds() { return kKinds; }
+
+const KindSpec* FindKind(std::string_view name) {
+  for (const KindSpec& k : kKinds)
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
+}  // namespace tosgate::policies
