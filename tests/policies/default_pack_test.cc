@@ -74,7 +74,7 @@ TEST_CASE("default pack: logit_bias with logprobs is denied on chat, not on embe
   r.body.logit_bias_count = 1;
   Decision d = p.engine.Check(r);
   CHECK(d.effect == Effect::kDeny);
-  CHECK(d.reason == "extraction.logit-bias-with-logprobs");
+  CHECK(d.reason == "extraction-logit-bias");
   r.path = "/v1/embeddings";  // outside the rule's match.operations
   CHECK(p.engine.Check(r).effect == Effect::kAllow);
 }
