@@ -84,6 +84,10 @@ Status SqliteAuditSink::Impl::OpenDb() {
                         "cannot open or create the audit store (the directory must exist and "
                         "be writable)");
   }
+  // SQLite quietly opens a file it may not write read-only; every commit
+  // would then fail. Say so now instead.
+  if (sqlite3_db_readonly(raw, "main") == 1)
+    return Status::IoError(path + ": the audit store is not writable (file permissions)");
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, static_cast<int>(opts.busy_timeout.count()));
 

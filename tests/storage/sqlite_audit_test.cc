@@ -225,6 +225,15 @@ TEST_CASE("Open names the path when the directory is missing or not a directory"
     REQUIRE_FALSE(sink.ok());
     CHECK(sink.status().message().find(path) != std::string::npos);
   }
+  SUBCASE("a store file without write permission") {
+    if (geteuid() == 0) return;
+    const std::string path = dir.File("audit.db");
+    OpenOrDie({.path = path});
+    REQUIRE(chmod(path.c_str(), 0400) == 0);
+    auto sink = SqliteAuditSink::Open({.path = path});
+    REQUIRE_FALSE(sink.ok());
+    CHECK(sink.status().message().find("not writable") != std::string::npos);
+  }
 }
 
 TEST_CASE("Open refuses files that are not tosgate audit stores") {
