@@ -135,6 +135,19 @@ TEST_CASE("gateway: Envoy-style checks carry the path and body in the request") 
   CHECK(r.header("x-tos-operation") == "chat");
 }
 
+TEST_CASE("gateway: Expect: 100-continue is answered before the body is sent") {
+  ServerFixture f;
+  RawClient c(f.port());
+  REQUIRE(
+      c.Send("POST /v1/check/v1/chat/completions HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+             "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n"));
+  RawResponse r;
+  REQUIRE(c.Read(&r));
+  CHECK(r.status == 100);
+  REQUIRE(c.RoundTrip("{}", &r));
+  CHECK(r.status == 200);
+}
+
 TEST_CASE("gateway: healthz, unknown routes and bad methods") {
   ServerFixture f;
   RawClient c(f.port());
