@@ -1,7 +1,5 @@
 #include "policies/condition_compiler.h"
 
-#include <charconv>
-#include <cmath>
 #include <string>
 
 namespace tosgate::policies {
@@ -13,6 +11,11 @@ using engine::ValueKind;
 // Deep enough for any tree a person writes; shallow enough that an uploaded
 // policy cannot exhaust the stack.
 constexpr int kMaxDepth = 32;
+// YAML aliases let a few lines name a tree of billions of nodes (each level
+// repeating the one below, or one alias used in every rule); the compiler
+// copies what it walks, so it stops at sizes no person writes.
+constexpr int kMaxNodes = 10'000;        // in one `when`
+constexpr int kMaxFileNodes = 200'000;   // in one file
 
 struct OpName {
   std::string_view name;
@@ -38,26 +41,16 @@ const char* KindName(ValueKind k) {
 bool CompileLiteral(Context& ctx, const Field& f, const engine::FieldRef& field,
                     engine::Literal* out) {
   out->kind = field.kind == ValueKind::kStringList ? ValueKind::kString : field.kind;
-  const bool plain = f.node.IsScalar() && !IsQuoted(f.node);
   const std::string got = (IsQuoted(f.node) ? "the string " : "") + Describe(f.node);
   switch (field.kind) {
-    case ValueKind::kBool: {
-      const std::string& s = plain ? f.node.Scalar() : std::string();
-      if (plain && (s == "true" || s == "True" || s == "TRUE")) return out->b = true, true;
-      if (plain && (s == "false" || s == "False" || s == "FALSE")) return out->b = false, true;
+    case ValueKind::kBool:
+      if (ScalarBool(f.node, &out->b)) return true;
       ctx.Error(f, field.name + " is a boolean (true or false), got " + got);
       return false;
-    }
-    case ValueKind::kNumber: {
-      if (plain) {
-        const std::string& s = f.node.Scalar();
-        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out->num);
-        if (ec == std::errc() && end == s.data() + s.size() && std::isfinite(out->num))
-          return true;
-      }
+    case ValueKind::kNumber:
+      if (ScalarNumber(f.node, &out->num)) return true;
       ctx.Error(f, field.name + " is a number, got " + got);
       return false;
-    }
     default:  // strings, and a list of strings compared member by member
       if (f.node.IsScalar()) return ctx.String(f, &out->str);
       ctx.Error(f, field.name + " is " + KindName(field.kind) + ", got " + got);
@@ -185,9 +178,22 @@ bool CompileComparison(Context& ctx, MapReader& map, Condition* out) {
   }
 }
 
-bool Compile(Context& ctx, const Field& f, Condition* out, int depth) {
+bool Compile(Context& ctx, const Field& f, Condition* out, int depth, int* nodes) {
   if (depth > kMaxDepth) {
     ctx.Error(f, "conditions are nested more than " + std::to_string(kMaxDepth) + " deep");
+    return false;
+  }
+  if (++*nodes > kMaxNodes) {
+    if (*nodes == kMaxNodes + 1)
+      ctx.Error(f, "the condition has more than " + std::to_string(kMaxNodes) + " parts");
+    return false;
+  }
+  if (++ctx.condition_nodes() > kMaxFileNodes) {
+    // Said once per file; every later condition just stops.
+    if (ctx.condition_nodes() == kMaxFileNodes + 1)
+      ctx.Error(f, "the file's conditions have more than " + std::to_string(kMaxFileNodes) +
+                       " parts in all");
+    *nodes = kMaxNodes + 2;  // stop this tree without a second message
     return false;
   }
   MapReader map(ctx, f);
@@ -205,7 +211,7 @@ bool Compile(Context& ctx, const Field& f, Condition* out, int depth) {
     map.Take("not");
     out->op = Condition::Op::kNot;
     out->children.resize(1);
-    return Compile(ctx, *negate, &out->children[0], depth + 1);
+    return Compile(ctx, *negate, &out->children[0], depth + 1, nodes);
   }
   const Field& list = all ? *all : *any;
   map.Take(all ? "all" : "any");
@@ -218,8 +224,9 @@ bool Compile(Context& ctx, const Field& f, Condition* out, int depth) {
   }
   bool ok = true;
   out->children.resize(items.size());
-  for (size_t i = 0; i < items.size(); ++i)
-    ok = Compile(ctx, items[i], &out->children[i], depth + 1) && ok;
+  for (size_t i = 0; i < items.size() && *nodes <= kMaxNodes; ++i)
+    ok = Compile(ctx, items[i], &out->children[i], depth + 1, nodes) && ok;
+  if (*nodes > kMaxNodes) return false;
   return ok;
 }
 
@@ -227,7 +234,8 @@ bool Compile(Context& ctx, const Field& f, Condition* out, int depth) {
 
 bool CompileCondition(Context& ctx, const Field& when, engine::Condition* out) {
   *out = engine::Condition{};
-  return Compile(ctx, when, out, 0);
+  int nodes = 0;
+  return Compile(ctx, when, out, 0, &nodes);
 }
 
 }  // namespace tosgate::policies

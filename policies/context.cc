@@ -46,6 +46,21 @@ bool IsQuoted(const YAML::Node& node) {
   return node.IsScalar() && (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str");
 }
 
+bool ScalarBool(const YAML::Node& node, bool* out) {
+  if (!node.IsScalar() || IsQuoted(node)) return false;
+  const std::string& s = node.Scalar();
+  if (s == "true" || s == "True" || s == "TRUE") return *out = true, true;
+  if (s == "false" || s == "False" || s == "FALSE") return *out = false, true;
+  return false;
+}
+
+bool ScalarNumber(const YAML::Node& node, double* out) {
+  if (!node.IsScalar() || IsQuoted(node)) return false;
+  const std::string& s = node.Scalar();
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && end == s.data() + s.size() && !s.empty() && std::isfinite(*out);
+}
+
 std::string Context::Where(const YAML::Mark& mark) const {
   return file_ + ":" + std::to_string(mark.line >= 0 ? mark.line + 1 : 0);
 }
@@ -73,12 +88,7 @@ bool Context::String(const Field& f, std::string* out) {
 }
 
 bool Context::Bool(const Field& f, bool* out) {
-  if (f.node.IsScalar() && !IsQuoted(f.node)) {
-    const std::string& s = f.node.Scalar();
-    // YAML 1.2 core schema booleans only; "yes"/"on" are text.
-    if (s == "true" || s == "True" || s == "TRUE") return *out = true, true;
-    if (s == "false" || s == "False" || s == "FALSE") return *out = false, true;
-  }
+  if (ScalarBool(f.node, out)) return true;
   Error(f, "expected true or false, got " + Describe(f.node));
   return false;
 }
@@ -98,24 +108,17 @@ bool Context::Int(const Field& f, int64_t* out) {
 }
 
 bool Context::Number(const Field& f, double* out) {
-  if (f.node.IsScalar() && !IsQuoted(f.node)) {
-    const std::string& s = f.node.Scalar();
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-    if (ec == std::errc() && end == s.data() + s.size() && !s.empty() && std::isfinite(*out))
-      return true;
-  }
+  if (ScalarNumber(f.node, out)) return true;
   Error(f, "expected a number, got " + Describe(f.node));
   return false;
 }
 
 bool Context::Duration(const Field& f, int64_t* ns) {
-  std::string text;
   if (!f.node.IsScalar()) {
     Error(f, "expected a duration such as 30s, got " + Describe(f.node));
     return false;
   }
-  if (!String(f, &text)) return false;
-  Result<int64_t> d = ParseDuration(text);
+  Result<int64_t> d = ParseDuration(f.node.Scalar());
   if (!d.ok()) {
     Error(f, d.status().message());
     return false;

@@ -34,6 +34,11 @@ std::string JoinPath(std::string_view parent, std::string_view key);
 std::string Describe(const YAML::Node& node);
 // A scalar the author quoted (or tagged !!str) is text whatever it looks like.
 bool IsQuoted(const YAML::Node& node);
+// An unquoted YAML 1.2 core-schema boolean (true/True/TRUE, false/...);
+// "yes" and "on" are text.
+bool ScalarBool(const YAML::Node& node, bool* out);
+// An unquoted, finite decimal number.
+bool ScalarNumber(const YAML::Node& node, double* out);
 
 // Reports into one file's diagnostics. One per policy file being compiled.
 class Context {
@@ -42,6 +47,9 @@ class Context {
       : file_(std::move(file)), errors_(errors) {}
 
   const std::string& file() const { return file_; }
+  // Condition nodes compiled from this file so far; bounds what YAML aliases
+  // can multiply (see condition_compiler.cc).
+  int& condition_nodes() { return condition_nodes_; }
   // "file:line" of a position, for notes such as "first defined at ...".
   std::string Where(const YAML::Mark& mark) const;
   int error_count() const { return error_count_; }
@@ -66,6 +74,7 @@ class Context {
   std::string file_;
   std::vector<Diagnostic>* errors_;
   int error_count_ = 0;
+  int condition_nodes_ = 0;
 };
 
 // A YAML map read key by key. Construction reports a value that is not a

@@ -220,16 +220,28 @@ LoadResult LoadPolicyDir(const std::string& dir) {
 LoadResult LoadPolicyFiles(const std::vector<std::pair<std::string, std::string>>& files) {
   std::vector<SourceFile> policies;
   std::set<std::string, std::less<>> names;
+  std::vector<Diagnostic> name_errors;
   for (const auto& [name, content] : files) {
-    names.insert(fs::path(name).lexically_normal().generic_string());
+    // Two entries for one path would load its rules twice; a directory
+    // cannot hold that, so neither can an upload.
+    if (!names.insert(fs::path(name).lexically_normal().generic_string()).second) {
+      name_errors.push_back(WholeFile(name, "the file is given twice"));
+      continue;
+    }
     if (IsPolicyFileName(name)) policies.push_back({name, name, content});
   }
-  return Compile(std::move(policies), "<policy files>",
-                 [names = std::move(names)](const std::string& policy, const std::string& list) {
-                   const std::string path =
-                       (fs::path(policy).parent_path() / list).lexically_normal().generic_string();
-                   return names.contains(path);
-                 });
+  LoadResult r = Compile(std::move(policies), "<policy files>",
+                         [&names](const std::string& policy, const std::string& list) {
+                           const std::string path = (fs::path(policy).parent_path() / list)
+                                                        .lexically_normal()
+                                                        .generic_string();
+                           return names.contains(path);
+                         });
+  if (!name_errors.empty()) {
+    r.snapshot.reset();
+    r.errors.insert(r.errors.begin(), name_errors.begin(), name_errors.end());
+  }
+  return r;
 }
 
 }  // namespace tosgate::policies

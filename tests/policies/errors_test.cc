@@ -246,3 +246,19 @@ TEST_CASE("hostile input becomes diagnostics, never an exception or a crash") {
   CHECK_FALSE(LoadOne("*undefined_alias\n").errors.empty());
   CHECK_FALSE(LoadOne(kHead + "rules:\n  - &a {id: x}\n  - *a\n").snapshot);
 }
+
+TEST_CASE("YAML aliases cannot multiply a condition past a bounded size") {
+  // Each anchor names the one before ten times: a million leaves in a dozen
+  // lines. The compiler stops at 10,000 parts with one error.
+  std::string when = "        - &l0 {field: body.n, gt: 1}\n";
+  for (int i = 1; i <= 6; ++i) {
+    std::string list;
+    for (int j = 0; j < 10; ++j) list += (j ? ", *l" : "*l") + std::to_string(i - 1);
+    when += "        - &l" + std::to_string(i) + " {all: [" + list + "]}\n";
+  }
+  auto r = LoadOne(kHead + "rules:\n  - id: r\n    kind: attribute\n    when:\n      all:\n" + when);
+  INFO(AllErrors(r));
+  CHECK_FALSE(r.snapshot);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].message == "the condition has more than 10000 parts");
+}

@@ -226,3 +226,10 @@ TEST_CASE("a list file must exist next to the policy file") {
   dir.Write("lists/weapons.txt", "sarin\n");
   CHECK(LoadPolicyDir(dir.path).snapshot);
 }
+
+TEST_CASE("the same file given twice in memory is an error, not rules loaded twice") {
+  policies::LoadResult r = LoadPolicyFiles({{"a.yaml", kHead}, {"./a.yaml", kHead}});
+  CHECK_FALSE(r.snapshot);
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].ToString() == "./a.yaml: the file is given twice");
+}
