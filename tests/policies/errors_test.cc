@@ -84,6 +84,16 @@ TEST_CASE("missing required keys are reported at the map that lacks them") {
              "p.yaml:1:1: apiVersion: required key is missing");
 }
 
+TEST_CASE("rule ids and reasons are code names") {
+  ExpectOnly(LoadOne(kHead + "rules:\n  - {id: 'no spaces', kind: attribute, when: {field: body.n, gt: 1},"
+                             " reason: ok.reason}\n"),
+             "p.yaml:5:10: rules[0].id: id \"no spaces\" may hold only letters, digits, '.', '_' "
+             "and '-', and not be empty");
+  ExpectOnly(Rule("    kind: attribute\n    when: {field: body.n, gt: 1}\n    reason: \"a/b\"\n"),
+             "p.yaml:8:13: rules[0].reason: reason \"a/b\" may hold only letters, digits, '.', '_' "
+             "and '-', and not be empty");
+}
+
 TEST_CASE("an unknown kind names the kinds there are") {
   ExpectOnly(Rule("    kind: quota\n    limit: 5\n"),
              "p.yaml:6:11: rules[0].kind: unknown kind \"quota\"; expected attribute, rate_limit");
