@@ -252,7 +252,8 @@ TEST_CASE("hostile input becomes diagnostics, never an exception or a crash") {
   std::string flood(100000, '[');
   CHECK_NOTHROW(LoadOne(flood));
   CHECK_FALSE(LoadOne(flood).errors.empty());
-  CHECK_FALSE(LoadOne(std::string("\0\xff\xfe garbage: [\x01", 17)).errors.empty());
+  static const char kBinary[] = "\0\xff\xfe garbage: [\x01";
+  CHECK_FALSE(LoadOne(std::string(kBinary, sizeof kBinary - 1)).errors.empty());
   CHECK_FALSE(LoadOne("*undefined_alias\n").errors.empty());
   CHECK_FALSE(LoadOne(kHead + "rules:\n  - &a {id: x}\n  - *a\n").snapshot);
 }
