@@ -180,7 +180,8 @@ TEST_CASE("nginx with deploy/nginx in front of tosgate: allow, deny, throttle, a
     CHECK(id.size() >= 8);
     CHECK(r->get_header_value("X-Tos-Decision-Id") == id);
     CHECK(EchoField(r->body, "account") == "acct_pro");
-    CHECK(Contains(r->get_header_value("RateLimit-Policy"), "q=600"));
+    // pro: 600 a minute plus a burst of 60 in the default pack.
+    CHECK(r->get_header_value("RateLimit-Policy") == "\"rate.rpm\";q=660;w=60");
     CHECK(Contains(r->get_header_value("RateLimit"), "r="));
     seen.push_back({id, "allow", 200, "acct_pro", pro_key});
   }
@@ -214,7 +215,7 @@ TEST_CASE("nginx with deploy/nginx in front of tosgate: allow, deny, throttle, a
       REQUIRE(r->status == 200);
       CHECK(Contains(r->body, "upstream-ok"));
       CHECK(EchoField(r->body, "account") == "acct_free");
-      CHECK(Contains(r->get_header_value("RateLimit-Policy"), "q=20"));
+      CHECK(r->get_header_value("RateLimit-Policy") == "\"rate.rpm\";q=20;w=60");
       seen.push_back({EchoField(r->body, "decision_id"), "allow", 200, "acct_free", free_key});
     }
     auto r = client.Post(kChatPath, h, kChatBody, "application/json");
