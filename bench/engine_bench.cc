@@ -1,8 +1,8 @@
 // Engine::Check on the default policy pack: what one in-process decision
 // costs, with a ~1 KB chat prompt, as a forward-auth front end would ask it.
 //
-//   build/engine_bench                          # everything
-//   build/engine_bench --benchmark_filter=Latency
+//   build/bench/engine_bench                          # everything
+//   build/bench/engine_bench --benchmark_filter=Latency
 //
 // BM_Check measures throughput (decisions/s); BM_CheckLatency times every
 // call with steady_clock and reports p50/p99/p99.9 in microseconds (the two
