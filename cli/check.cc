@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "api/gateway/forward_auth.h"
+#include "api/gateway/request_description.h"
 #include "cli/commands.h"
 #include "cli/policy_source.h"
 #include "engine/engine.h"
@@ -57,19 +57,17 @@ int RunCheck(const Args& in) {
     return 2;
   }
 
-  api::IncomingRequest incoming;
-  incoming.method = "POST";
-  incoming.target = "/v1/check";
-  incoming.peer_ip = j.value("client_ip", "127.0.0.1");
-  incoming.headers = {{"x-original-method", j.value("method", "POST")},
-                      {"x-original-uri", j.value("path", "/")}};
+  api::RequestDescription desc;
+  desc.method = j.value("method", "POST");
+  desc.path = j.value("path", "/");
+  desc.client_ip = j.value("client_ip", "127.0.0.1");
   if (j.contains("headers") && j["headers"].is_object())
     for (const auto& [k, v] : j["headers"].items())
-      incoming.headers.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
-  if (j.contains("body")) incoming.body = j["body"].dump();
+      desc.headers.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+  if (j.contains("body")) desc.body = j["body"].dump();
 
   Request req;
-  if (Status s = api::TranslateForwardAuth(incoming, {}, &req); !s.ok()) {
+  if (Status s = api::RequestFromDescription(desc, &req); !s.ok()) {
     std::cerr << "tosgate check: " << request_file << ": " << s.message() << "\n";
     return 2;
   }

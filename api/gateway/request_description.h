@@ -1,0 +1,26 @@
+// A request described as data (a policy test, a capture line, a check file)
+// turned into the engine's Request exactly as the forward-auth endpoint
+// would turn the same request, so tests and replays see what production sees.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tosgate/request.h"
+#include "tosgate/status.h"
+
+namespace tosgate::api {
+
+struct RequestDescription {
+  std::string method = "POST";
+  std::string path = "/";
+  std::string client_ip = "127.0.0.1";
+  std::string key;  // when set: "Authorization: Bearer <key>"
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;  // JSON text; empty for no body
+};
+
+Status RequestFromDescription(const RequestDescription& d, Request* out);
+
+}  // namespace tosgate::api
