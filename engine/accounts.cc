@@ -1,4 +1,5 @@
 #include "engine/accounts.h"
+#include "engine/sha256.h"
 
 #include <openssl/sha.h>
 
@@ -56,9 +57,9 @@ size_t MemoryAccountDirectory::size() const {
   return impl_->by_id.size();
 }
 
-std::string KeyId(std::string_view secret) {
+std::string Sha256Hex(std::string_view data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest);
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
   static const char kHex[] = "0123456789abcdef";
   std::string out(2 * SHA256_DIGEST_LENGTH, '0');
   for (int i = 0; i < SHA256_DIGEST_LENGTH; ++i) {
@@ -67,5 +68,7 @@ std::string KeyId(std::string_view secret) {
   }
   return out;
 }
+
+std::string KeyId(std::string_view secret) { return Sha256Hex(secret); }
 
 }  // namespace tosgate::engine

@@ -1,11 +1,10 @@
 #include "engine/engine.h"
 
-#include <openssl/sha.h>
-
 #include <cstdio>
 #include <random>
 
 #include "engine/json_util.h"
+#include "engine/sha256.h"
 
 namespace tosgate::engine {
 namespace {
@@ -21,18 +20,6 @@ Effect EffectOf(Action a) {
     case Action::kFlag: return Effect::kAllow;
   }
   return Effect::kAllow;
-}
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), d);
-  static const char kHex[] = "0123456789abcdef";
-  std::string out(2 * SHA256_DIGEST_LENGTH, '0');
-  for (int i = 0; i < SHA256_DIGEST_LENGTH; ++i) {
-    out[2 * i] = kHex[d[i] >> 4];
-    out[2 * i + 1] = kHex[d[i] & 0xf];
-  }
-  return out;
 }
 
 // Who is asking: the account the request names, the one its key belongs to,
