@@ -13,6 +13,7 @@ using Args = std::vector<std::string>;
 int RunServe(const Args& args);
 int RunValidate(const Args& args);
 int RunCheck(const Args& args);
+int RunTest(const Args& args);
 
 // Pulls "--name value" or "--name=value" out of args; false if absent.
 // A flag given without its value is reported on stderr and sets *bad.

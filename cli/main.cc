@@ -53,6 +53,7 @@ constexpr char kUsage[] =
     "  validate DIR...     check policy directories; every error as file:line:column\n"
     "  check --policies DIR --request FILE [--explain] [--json]\n"
     "                      decide one request described in a JSON file\n"
+    "  test DIR...         run the policy tests (*.test.yaml) of policy directories\n"
     "  version             print the version\n";
 
 }  // namespace
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
   if (cmd == "serve") return tosgate::cli::RunServe(args);
   if (cmd == "validate") return tosgate::cli::RunValidate(args);
   if (cmd == "check") return tosgate::cli::RunCheck(args);
+  if (cmd == "test") return tosgate::cli::RunTest(args);
   if (cmd == "version" || cmd == "--version") {
     std::puts("tosgate 0.1.0");
     return 0;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds tosgate and runs every test: unit tests, the nginx integration test,
-# and the validation of the shipped policy packs. Installs what it needs.
+# and the validation and policy tests of the shipped policy packs. Installs what it needs.
 #   scripts/test.sh                 # RelWithDebInfo build in build/
 #   BUILD_DIR=build-asan SANITIZE=address scripts/test.sh
 #   BUILD_DIR=build-tsan SANITIZE=thread scripts/test.sh
@@ -17,5 +17,6 @@ cmake --build "$BUILD_DIR" -j "$JOBS"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
 for pack in policies/packs/*/; do
   "$BUILD_DIR/tosgate" validate "$pack"
+  "$BUILD_DIR/tosgate" test "$pack"
 done
 echo "tosgate: all tests passed"

@@ -1,0 +1,446 @@
+#include "policies/test_file.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <regex>
+#include <set>
+
+#include "engine/accounts.h"
+#include "policies/duration.h"
+
+namespace tosgate::policies {
+namespace {
+
+class Parser {
+ public:
+  Parser(const std::string& file, std::vector<Diagnostic>* errors) : file_(file), errors_(errors) {}
+
+  void Error(const YAML::Node& n, const std::string& key, const std::string& message) {
+    Diagnostic d;
+    d.file = file_;
+    if (n.IsDefined() && n.Mark().line >= 0) {
+      d.line = n.Mark().line + 1;
+      d.column = n.Mark().column + 1;
+    }
+    d.key = key;
+    d.message = message;
+    errors_->push_back(std::move(d));
+  }
+
+  TestLocation Where(const YAML::Node& n, const std::string& key) {
+    return {n.Mark().line + 1, n.Mark().column + 1, key};
+  }
+
+  // Reports keys of map `n` not in `allowed`; false when `n` is not a map.
+  bool CheckMap(const YAML::Node& n, const std::string& key, std::initializer_list<const char*> allowed) {
+    if (!n.IsMap()) {
+      Error(n, key, "must be a mapping");
+      return false;
+    }
+    for (const auto& kv : n) {
+      const std::string k = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; })) {
+        std::string list;
+        for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+        Error(kv.first, Join(key, k), "unknown key (expected one of: " + list + ")");
+      }
+    }
+    return true;
+  }
+
+  static std::string Join(const std::string& parent, const std::string& k) {
+    return parent.empty() ? k : parent + "." + k;
+  }
+
+  bool String(const YAML::Node& n, const std::string& key, std::string* out) {
+    if (!n.IsScalar() || (n.Tag() == "?" && IsNullText(n.Scalar()))) {
+      Error(n, key, "must be a string");
+      return false;
+    }
+    *out = n.Scalar();
+    return true;
+  }
+
+  bool Bool(const YAML::Node& n, const std::string& key, bool* out) {
+    const std::string s = n.IsScalar() && n.Tag() == "?" ? n.Scalar() : "";
+    if (s == "true" || s == "True" || s == "TRUE") *out = true;
+    else if (s == "false" || s == "False" || s == "FALSE") *out = false;
+    else {
+      Error(n, key, "must be true or false");
+      return false;
+    }
+    return true;
+  }
+
+  bool Int(const YAML::Node& n, const std::string& key, int64_t lo, int64_t hi, int64_t* out) {
+    const std::string s = n.IsScalar() && n.Tag() == "?" ? n.Scalar() : "";
+    int64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi) {
+      Error(n, key, "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+      return false;
+    }
+    *out = v;
+    return true;
+  }
+
+  bool StringList(const YAML::Node& n, const std::string& key, std::vector<std::string>* out,
+                  std::vector<TestLocation>* where = nullptr) {
+    if (!n.IsSequence()) {
+      Error(n, key, "must be a list of strings");
+      return false;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < n.size(); ++i) {
+      const std::string k = key + "[" + std::to_string(i) + "]";
+      std::string s;
+      if (!String(n[i], k, &s)) {
+        ok = false;
+        continue;
+      }
+      out->push_back(s);
+      if (where) where->push_back(Where(n[i], k));
+    }
+    return ok;
+  }
+
+  static bool IsNullText(const std::string& s) {
+    return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
+  }
+
+  // YAML (core schema) to JSON text. Quoted scalars are strings; plain ones
+  // are null, booleans or numbers when they read as such, strings otherwise.
+  bool Json(const YAML::Node& n, const std::string& key, std::string* out) {
+    if (n.IsNull()) {
+      *out += "null";
+      return true;
+    }
+    if (n.IsScalar()) {
+      const std::string& s = n.Scalar();
+      if (n.Tag() == "?") {
+        static const std::regex kInt("[-+]?[0-9]+");
+        static const std::regex kFloat("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
+        if (IsNullText(s)) return *out += "null", true;
+        if (s == "true" || s == "True" || s == "TRUE") return *out += "true", true;
+        if (s == "false" || s == "False" || s == "FALSE") return *out += "false", true;
+        if (std::regex_match(s, kInt)) {
+          size_t i = (s[0] == '+' || s[0] == '-') ? 1 : 0;
+          const bool neg = s[0] == '-';
+          while (i + 1 < s.size() && s[i] == '0') ++i;
+          const std::string digits = s.substr(i);
+          *out += (neg && digits != "0" ? "-" : "") + digits;
+          return true;
+        }
+        if (std::regex_match(s, kFloat)) {
+          const double v = std::strtod(s.c_str(), nullptr);
+          char buf[64];
+          auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+          std::string text(buf, ec == std::errc() ? p : buf);
+          // JSON has no inf; a number too large for a double is refused.
+          if (text.empty() || text.find_first_of("in") != std::string::npos) {
+            Error(n, key, "number out of range");
+            return false;
+          }
+          *out += text;
+          return true;
+        }
+      }
+      Quote(s, out);
+      return true;
+    }
+    if (n.IsSequence()) {
+      *out += '[';
+      bool ok = true;
+      for (size_t i = 0; i < n.size(); ++i) {
+        if (i) *out += ',';
+        ok = Json(n[i], key + "[" + std::to_string(i) + "]", out) && ok;
+      }
+      *out += ']';
+      return ok;
+    }
+    if (n.IsMap()) {
+      *out += '{';
+      bool ok = true, first = true;
+      for (const auto& kv : n) {
+        if (!kv.first.IsScalar()) {
+          Error(kv.first, key, "keys of a body must be strings");
+          ok = false;
+          continue;
+        }
+        if (!first) *out += ',';
+        first = false;
+        Quote(kv.first.Scalar(), out);
+        *out += ':';
+        ok = Json(kv.second, Join(key, kv.first.Scalar()), out) && ok;
+      }
+      *out += '}';
+      return ok;
+    }
+    Error(n, key, "cannot be converted to JSON");
+    return false;
+  }
+
+  static void Quote(const std::string& s, std::string* out) {
+    *out += '"';
+    for (unsigned char c : s) {
+      switch (c) {
+        case '"': *out += "\\\""; break;
+        case '\\': *out += "\\\\"; break;
+        case '\n': *out += "\\n"; break;
+        case '\r': *out += "\\r"; break;
+        case '\t': *out += "\\t"; break;
+        default:
+          if (c < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            *out += buf;
+          } else {
+            *out += static_cast<char>(c);
+          }
+      }
+    }
+    *out += '"';
+  }
+
+  // "created": milliseconds since the Unix epoch, or a UTC date
+  // "YYYY-MM-DD" / time "YYYY-MM-DDTHH:MM:SSZ".
+  bool Created(const YAML::Node& n, const std::string& key, int64_t* ms) {
+    if (n.IsScalar() && n.Tag() == "?" && std::regex_match(n.Scalar(), std::regex("[0-9]+")))
+      return Int(n, key, 0, INT64_MAX, ms);
+    static const std::regex kTime("([0-9]{4})-([0-9]{2})-([0-9]{2})(T([0-9]{2}):([0-9]{2}):([0-9]{2})Z)?");
+    std::smatch m;
+    const std::string s = n.IsScalar() ? n.Scalar() : "";
+    if (!std::regex_match(s, m, kTime)) {
+      Error(n, key, "must be milliseconds since the Unix epoch or a UTC time like 2025-06-01T12:00:00Z");
+      return false;
+    }
+    int64_t y = std::stoll(m[1]), mo = std::stoll(m[2]), d = std::stoll(m[3]);
+    int64_t hh = m[4].matched ? std::stoll(m[5]) : 0, mi = m[4].matched ? std::stoll(m[6]) : 0,
+            ss = m[4].matched ? std::stoll(m[7]) : 0;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || hh > 23 || mi > 59 || ss > 59) {
+      Error(n, key, "is not a valid UTC time");
+      return false;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    y -= mo <= 2;
+    const int64_t era = y / 400, yoe = y - era * 400;
+    const int64_t doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    const int64_t days = era * 146097 + doe - 719468;
+    *ms = ((days * 24 + hh) * 60 + mi) * 60'000 + ss * 1000;
+    return true;
+  }
+
+  void ParseAccount(const YAML::Node& n, const std::string& key, std::set<std::string>* ids,
+                    std::set<std::string>* keys, TestFile* tf) {
+    if (!CheckMap(n, key, {"id", "org", "tier", "country", "flags", "suspended", "created", "keys"})) return;
+    Account a;
+    if (!n["id"]) Error(n, key, "missing required key 'id'");
+    else if (String(n["id"], Join(key, "id"), &a.id) && !ids->insert(a.id).second)
+      Error(n["id"], Join(key, "id"), "duplicate account id '" + a.id + "'");
+    if (n["org"]) String(n["org"], Join(key, "org"), &a.org);
+    if (n["tier"]) String(n["tier"], Join(key, "tier"), &a.tier);
+    if (n["country"]) String(n["country"], Join(key, "country"), &a.country);
+    if (n["flags"]) StringList(n["flags"], Join(key, "flags"), &a.flags);
+    if (n["suspended"]) Bool(n["suspended"], Join(key, "suspended"), &a.suspended);
+    if (n["created"]) Created(n["created"], Join(key, "created"), &a.created_ms);
+    if (n["keys"]) {
+      std::vector<std::string> secrets;
+      std::vector<TestLocation> where;
+      StringList(n["keys"], Join(key, "keys"), &secrets, &where);
+      for (size_t i = 0; i < secrets.size(); ++i) {
+        if (!keys->insert(secrets[i]).second) {
+          Error(n["keys"][i], where[i].key, "key used by two accounts");
+          continue;
+        }
+        a.key_ids.push_back(engine::KeyId(secrets[i]));
+      }
+    }
+    tf->accounts.push_back(std::move(a));
+  }
+
+  void ParseRequest(const YAML::Node& n, const std::string& key, TestRequest* r) {
+    if (!CheckMap(n, key, {"method", "path", "key", "client_ip", "headers", "body"})) return;
+    if (n["method"]) String(n["method"], Join(key, "method"), &r->method);
+    if (!n["path"]) Error(n, key, "missing required key 'path'");
+    else String(n["path"], Join(key, "path"), &r->path);
+    if (n["key"]) String(n["key"], Join(key, "key"), &r->key);
+    if (n["client_ip"]) String(n["client_ip"], Join(key, "client_ip"), &r->client_ip);
+    if (const YAML::Node h = n["headers"]) {
+      if (!h.IsMap()) {
+        Error(h, Join(key, "headers"), "must be a mapping of header names to values");
+      } else {
+        for (const auto& kv : h) {
+          std::string name, value;
+          const std::string k = Join(key, "headers") + "." + (kv.first.IsScalar() ? kv.first.Scalar() : "");
+          if (String(kv.first, k, &name) && String(kv.second, k, &value)) r->headers.emplace_back(name, value);
+        }
+      }
+    }
+    if (const YAML::Node b = n["body"]) {
+      if (!b.IsMap() && !b.IsSequence()) Error(b, Join(key, "body"), "must be a mapping (the JSON body)");
+      else Json(b, Join(key, "body"), &r->body);
+    }
+  }
+
+  void ParseExpect(const YAML::Node& n, const std::string& key, TestExpect* e) {
+    if (!CheckMap(n, key, {"effect", "rules", "status", "reason", "headers"})) return;
+    if (const YAML::Node f = n["effect"]) {
+      std::string s;
+      if (String(f, Join(key, "effect"), &s)) {
+        if (s == "allow" || s == "deny" || s == "throttle") e->effect = s;
+        else Error(f, Join(key, "effect"), "must be allow, deny or throttle");
+      }
+    }
+    if (const YAML::Node f = n["rules"]) {
+      std::vector<std::string> rules;
+      StringList(f, Join(key, "rules"), &rules, &e->rule_locations);
+      e->rules = rules;
+    }
+    if (const YAML::Node f = n["status"]) {
+      int64_t v = 0;
+      if (Int(f, Join(key, "status"), 100, 599, &v)) e->status = static_cast<int>(v);
+    }
+    if (const YAML::Node f = n["reason"]) {
+      std::string s;
+      if (String(f, Join(key, "reason"), &s)) e->reason = s;
+    }
+    if (const YAML::Node h = n["headers"]) {
+      if (!h.IsMap()) {
+        Error(h, Join(key, "headers"), "must be a mapping of header names to values");
+      } else {
+        for (const auto& kv : h) {
+          std::string name, value;
+          const std::string k = Join(key, "headers") + "." + (kv.first.IsScalar() ? kv.first.Scalar() : "");
+          if (String(kv.first, k, &name) && kv.second.IsScalar() && !kv.second.IsNull())
+            e->headers.emplace_back(name, kv.second.Scalar());
+          else
+            Error(kv.second, k, "must be a header value");
+        }
+      }
+    }
+  }
+
+  void ParseStep(const YAML::Node& n, const std::string& key, bool in_sequence, TestStep* s) {
+    s->where = Where(n, key);
+    if (in_sequence) {
+      if (const YAML::Node r = n["repeat"]) {
+        int64_t v = 1;
+        if (Int(r, Join(key, "repeat"), 1, 100000, &v)) s->repeat = static_cast<int>(v);
+      }
+    }
+    if (!n["request"]) Error(n, key, "missing required key 'request'");
+    else ParseRequest(n["request"], Join(key, "request"), &s->request);
+    if (!n["expect"]) Error(n, key, "missing required key 'expect'");
+    else ParseExpect(n["expect"], Join(key, "expect"), &s->expect);
+  }
+
+  void ParseTest(const YAML::Node& n, const std::string& key, std::set<std::string>* names, TestFile* tf) {
+    if (!CheckMap(n, key, {"name", "request", "expect", "sequence"})) return;
+    PolicyTest t;
+    t.where = Where(n, key);
+    if (!n["name"]) Error(n, key, "missing required key 'name'");
+    else if (String(n["name"], Join(key, "name"), &t.name) && !names->insert(t.name).second)
+      Error(n["name"], Join(key, "name"), "duplicate test name '" + t.name + "'");
+    if (const YAML::Node seq = n["sequence"]) {
+      if (n["request"] || n["expect"]) Error(n, key, "give either 'sequence' or 'request' and 'expect', not both");
+      const std::string sk = Join(key, "sequence");
+      if (!seq.IsSequence() || seq.size() == 0) {
+        Error(seq, sk, "must be a non-empty list of steps");
+      } else {
+        int64_t at = 0;
+        for (size_t i = 0; i < seq.size(); ++i) {
+          const std::string k = sk + "[" + std::to_string(i) + "]";
+          if (!CheckMap(seq[i], k, {"repeat", "at", "request", "expect"})) continue;
+          TestStep s;
+          if (const YAML::Node a = seq[i]["at"]) {
+            std::string text;
+            if (String(a, Join(k, "at"), &text)) {
+              if (std::regex_match(text, std::regex("0+(ms|s|m|h|d)?"))) {
+                s.at_ns = 0;
+              } else if (Result<int64_t> d = ParseDuration(text); d.ok()) {
+                s.at_ns = *d;
+              } else {
+                Error(a, Join(k, "at"), d.status().message());
+                s.at_ns = at;
+              }
+              if (s.at_ns < at) {
+                Error(a, Join(k, "at"), "is before the previous step's time; 'at' is an offset from the test's start");
+                s.at_ns = at;
+              }
+            }
+          } else {
+            s.at_ns = at;
+          }
+          at = s.at_ns;
+          ParseStep(seq[i], k, true, &s);
+          t.steps.push_back(std::move(s));
+        }
+      }
+    } else if (n["request"] || n["expect"]) {
+      TestStep s;
+      ParseStep(n, key, false, &s);
+      t.steps.push_back(std::move(s));
+    } else {
+      Error(n, key, "needs 'request' and 'expect', or a 'sequence'");
+    }
+    tf->tests.push_back(std::move(t));
+  }
+
+  void ParseFile(const YAML::Node& root, TestFile* tf) {
+    if (!root.IsMap()) {
+      Error(root, "", "a test file must be a mapping with 'accounts' and 'tests'");
+      return;
+    }
+    CheckMap(root, "", {"accounts", "tests"});
+    if (const YAML::Node acc = root["accounts"]) {
+      if (!acc.IsSequence()) {
+        Error(acc, "accounts", "must be a list of accounts");
+      } else {
+        std::set<std::string> ids, keys;
+        for (size_t i = 0; i < acc.size(); ++i)
+          ParseAccount(acc[i], "accounts[" + std::to_string(i) + "]", &ids, &keys, tf);
+      }
+    }
+    const YAML::Node tests = root["tests"];
+    if (!tests) {
+      Error(root, "", "missing required key 'tests'");
+    } else if (!tests.IsSequence()) {
+      Error(tests, "tests", "must be a list of tests");
+    } else {
+      std::set<std::string> names;
+      for (size_t i = 0; i < tests.size(); ++i)
+        ParseTest(tests[i], "tests[" + std::to_string(i) + "]", &names, tf);
+    }
+  }
+
+ private:
+  const std::string& file_;
+  std::vector<Diagnostic>* errors_;
+};
+
+}  // namespace
+
+TestFile ParseTestFile(const std::string& file, const std::string& content, std::vector<Diagnostic>* errors) {
+  TestFile tf;
+  tf.file = file;
+  Parser p(file, errors);
+  try {
+    p.ParseFile(YAML::Load(content), &tf);
+  } catch (const YAML::Exception& e) {
+    Diagnostic d;
+    d.file = file;
+    if (e.mark.line >= 0) {
+      d.line = e.mark.line + 1;
+      d.column = e.mark.column + 1;
+    }
+    d.message = e.msg;
+    errors->push_back(std::move(d));
+  }
+  return tf;
+}
+
+}  // namespace tosgate::policies
