@@ -14,6 +14,7 @@ int RunServe(const Args& args);
 int RunValidate(const Args& args);
 int RunCheck(const Args& args);
 int RunTest(const Args& args);
+int RunReplay(const Args& args);
 
 // Pulls "--name value" or "--name=value" out of args; false if absent.
 // A flag given without its value is reported on stderr and sets *bad.

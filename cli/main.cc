@@ -53,6 +53,8 @@ constexpr char kUsage[] =
     "  validate DIR...     check policy directories; every error as file:line:column\n"
     "  check --policies DIR --request FILE [--explain] [--json]\n"
     "                      decide one request described in a JSON file\n"
+    "  replay --policies DIR --capture FILE [--accounts FILE] [--baseline DIR] [--decisions-out FILE]\n"
+    "                      compare a candidate policy set with the active one on a traffic capture\n"
     "  test DIR...         run the policy tests (*.test.yaml) of policy directories\n"
     "  version             print the version\n";
 
@@ -69,6 +71,7 @@ int main(int argc, char** argv) {
   if (cmd == "validate") return tosgate::cli::RunValidate(args);
   if (cmd == "check") return tosgate::cli::RunCheck(args);
   if (cmd == "test") return tosgate::cli::RunTest(args);
+  if (cmd == "replay") return tosgate::cli::RunReplay(args);
   if (cmd == "version" || cmd == "--version") {
     std::puts("tosgate 0.1.0");
     return 0;
