@@ -1,30 +1,49 @@
-// tosgate validate DIR...: loads each policy directory and prints every error.
+// tosgate validate [--strict] DIR...: loads each policy directory and prints
+// every error, then the warnings of the semantic checks (rules that can never
+// match, shadowed rules, per-tier limits out of order). Warnings alone exit 0
+// unless --strict is given.
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/policy_source.h"
+#include "policies/semantic_checks.h"
 
 namespace tosgate::cli {
 
 int RunValidate(const Args& args) {
-  if (args.empty()) {
-    std::cerr << "usage: tosgate validate DIR...\n";
+  bool strict = false;
+  std::vector<std::string> dirs;
+  for (const std::string& arg : args) {
+    if (arg == "--strict") {
+      strict = true;
+    } else if (arg.rfind("--", 0) == 0) {
+      std::cerr << "tosgate validate: unknown option " << arg << "\n";
+      return 2;
+    } else {
+      dirs.push_back(arg);
+    }
+  }
+  if (dirs.empty()) {
+    std::cerr << "usage: tosgate validate [--strict] DIR...\n";
     return 2;
   }
-  size_t errors = 0;
-  for (const std::string& dir : args) {
-    if (dir.rfind("--", 0) == 0) {
-      std::cerr << "tosgate validate: unknown option " << dir << "\n";
-      return 2;
-    }
+  size_t errors = 0, warnings = 0;
+  for (const std::string& dir : dirs) {
     policies::LoadResult r = LoadPolicySource(dir);
     errors += ReportPolicyErrors(r);
-    if (r.errors.empty())
-      std::cout << dir << ": ok (" << r.snapshot->rules.size() << " rules in " << r.files.size()
-                << (r.files.size() == 1 ? " file" : " files") << ", revision "
-                << r.snapshot->revision << ")\n";
+    if (!r.errors.empty()) continue;
+    const std::vector<policies::Diagnostic> found = policies::SemanticChecks(r);
+    for (const policies::Diagnostic& d : found) std::cerr << d.ToString() << "\n";
+    warnings += found.size();
+    std::cout << dir << ": ok (" << r.snapshot->rules.size() << " rules in " << r.files.size()
+              << (r.files.size() == 1 ? " file" : " files") << ", revision " << r.snapshot->revision
+              << ")";
+    if (!found.empty())
+      std::cout << ", " << found.size() << (found.size() == 1 ? " warning" : " warnings");
+    std::cout << "\n";
   }
-  return errors ? 1 : 0;
+  if (errors) return 1;
+  return strict && warnings ? 1 : 0;
 }
 
 }  // namespace tosgate::cli

@@ -162,7 +162,7 @@ LoadResult Compile(std::vector<SourceFile> files, const std::string& set_name,
 }  // namespace
 
 std::string Diagnostic::ToString() const {
-  std::string out = file;
+  std::string out = severity == Severity::kWarning ? "warning: " + file : file;
   if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
   out += ": ";
   if (!key.empty()) out += key + ": ";

@@ -12,6 +12,7 @@
 // at once.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -21,6 +22,11 @@
 
 namespace tosgate::policies {
 
+enum class Severity : uint8_t {
+  kError,    // the set does not load
+  kWarning,  // the set loads, but probably does not do what its author meant
+};
+
 // One problem in a policy set. `line` and `column` are 1-based; both are 0
 // when the problem is the file or directory as a whole.
 struct Diagnostic {
@@ -29,9 +35,11 @@ struct Diagnostic {
   int column = 0;
   std::string key;  // dotted path of the offending key, e.g. "rules[2].limit.free.per"
   std::string message;
+  Severity severity = Severity::kError;
 
-  // "file:line:column: key: message". Without a position the "line:column"
-  // part is left out, and without a key the "key: " part.
+  // "file:line:column: key: message", with "warning: " in front for a
+  // warning. Without a position the "line:column" part is left out, and
+  // without a key the "key: " part.
   std::string ToString() const;
 };
 
