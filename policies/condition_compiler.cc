@@ -67,7 +67,7 @@ bool CompileComparison(Context& ctx, MapReader& map, Condition* out) {
     if (!field)
       ctx.Error(*name_field, "unknown field \"" + name +
                                  "\"; fields start with request., account., body. or time. "
-                                 "(see docs/policies.md)");
+                                 "(see docs/policy-reference.md)");
   }
 
   // Exactly one operator. `matches` is in the language but needs the

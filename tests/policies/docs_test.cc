@@ -1,4 +1,4 @@
-// docs/policies.md is the users' reference: it must name every condition
+// docs/policy-reference.md is the users' reference: it must name every condition
 // field the engine knows and every rule kind the loader accepts.
 #include <doctest/doctest.h>
 
@@ -11,8 +11,8 @@
 
 using namespace tosgate;
 
-TEST_CASE("docs/policies.md documents every field and every rule kind") {
-  std::ifstream in(TOSGATE_SOURCE_DIR "/docs/policies.md");
+TEST_CASE("docs/policy-reference.md documents every field and every rule kind") {
+  std::ifstream in(TOSGATE_SOURCE_DIR "/docs/policy-reference.md");
   REQUIRE(in.good());
   const std::string doc(std::istreambuf_iterator<char>(in), {});
   for (const std::string& name : engine::AllFieldNames()) {

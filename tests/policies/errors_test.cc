@@ -114,7 +114,7 @@ TEST_CASE("duplicate rule ids are reported at the second, naming the first") {
 TEST_CASE("unknown condition fields and literals of the wrong type are errors") {
   ExpectOnly(Rule("    kind: attribute\n    when: {field: body.temperature, gt: 1}\n"),
              "p.yaml:7:19: rules[0].when.field: unknown field \"body.temperature\"; fields start "
-             "with request., account., body. or time. (see docs/policies.md)");
+             "with request., account., body. or time. (see docs/policy-reference.md)");
   ExpectOnly(Rule("    kind: attribute\n    when: {field: body.n, eq: \"x\"}\n"),
              "p.yaml:7:31: rules[0].when.eq: body.n is a number, got the string \"x\"");
   ExpectOnly(Rule("    kind: attribute\n    when: {field: request.purpose, gt: 1}\n"),
