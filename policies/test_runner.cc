@@ -1,6 +1,7 @@
 #include "policies/test_runner.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <set>

@@ -107,3 +107,25 @@ TEST_CASE("unknown commands and flags are usage errors") {
   CHECK(RunTosgate("serve --bogus").exit_code == 2);
   CHECK(RunTosgate("check").exit_code == 2);
 }
+
+TEST_CASE("check refuses a request file that is not JSON, naming it") {
+  std::string dir = TempDir();
+  WriteFile(dir + "/req.json", "method: POST\n");
+  auto r = RunTosgate("check --request " + dir + "/req.json");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find(dir + "/req.json: not a JSON object") != std::string::npos);
+}
+
+TEST_CASE("validate prints warnings, and fails on them only with --strict") {
+  std::string dir = TempDir();
+  WriteFile(dir + "/p.yaml",
+            "apiVersion: tosgate/v1\nkind: Policy\nmetadata: {name: t}\nrules:\n"
+            "  - id: r1\n    kind: attribute\n    when: {field: request.purpose, eq: x}\n"
+            "  - id: r2\n    kind: attribute\n    when: {field: request.purpose, eq: x}\n");
+  auto lax = RunTosgate("validate " + dir);
+  CHECK(lax.exit_code == 0);
+  CHECK(lax.out.find("warning: " + dir + "/p.yaml:") != std::string::npos);
+  CHECK(lax.out.find("r1") != std::string::npos);
+  auto strict = RunTosgate("validate --strict " + dir);
+  CHECK(strict.exit_code == 1);
+}
