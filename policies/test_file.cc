@@ -262,6 +262,17 @@ class Parser {
     tf->accounts.push_back(std::move(a));
   }
 
+  // headers: a mapping of header names to string values, in file order.
+  void Headers(const YAML::Node& h, const std::string& key,
+               std::vector<std::pair<std::string, std::string>>* out) {
+    if (!h.IsMap()) return Error(h, key, "must be a mapping of header names to values");
+    for (const auto& kv : h) {
+      std::string name, value;
+      const std::string k = key + "." + (kv.first.IsScalar() ? kv.first.Scalar() : "");
+      if (String(kv.first, k, &name) && String(kv.second, k, &value)) out->emplace_back(name, value);
+    }
+  }
+
   void ParseRequest(const YAML::Node& n, const std::string& key, TestRequest* r) {
     if (!CheckMap(n, key, {"method", "path", "key", "client_ip", "headers", "body"})) return;
     if (n["method"]) String(n["method"], Join(key, "method"), &r->method);
@@ -269,17 +280,7 @@ class Parser {
     else String(n["path"], Join(key, "path"), &r->path);
     if (n["key"]) String(n["key"], Join(key, "key"), &r->key);
     if (n["client_ip"]) String(n["client_ip"], Join(key, "client_ip"), &r->client_ip);
-    if (const YAML::Node h = n["headers"]) {
-      if (!h.IsMap()) {
-        Error(h, Join(key, "headers"), "must be a mapping of header names to values");
-      } else {
-        for (const auto& kv : h) {
-          std::string name, value;
-          const std::string k = Join(key, "headers") + "." + (kv.first.IsScalar() ? kv.first.Scalar() : "");
-          if (String(kv.first, k, &name) && String(kv.second, k, &value)) r->headers.emplace_back(name, value);
-        }
-      }
-    }
+    if (const YAML::Node h = n["headers"]) Headers(h, Join(key, "headers"), &r->headers);
     if (const YAML::Node b = n["body"]) {
       if (!b.IsMap() && !b.IsSequence()) Error(b, Join(key, "body"), "must be a mapping (the JSON body)");
       else Json(b, Join(key, "body"), &r->body);
@@ -308,20 +309,7 @@ class Parser {
       std::string s;
       if (String(f, Join(key, "reason"), &s)) e->reason = s;
     }
-    if (const YAML::Node h = n["headers"]) {
-      if (!h.IsMap()) {
-        Error(h, Join(key, "headers"), "must be a mapping of header names to values");
-      } else {
-        for (const auto& kv : h) {
-          std::string name, value;
-          const std::string k = Join(key, "headers") + "." + (kv.first.IsScalar() ? kv.first.Scalar() : "");
-          if (String(kv.first, k, &name) && kv.second.IsScalar() && !kv.second.IsNull())
-            e->headers.emplace_back(name, kv.second.Scalar());
-          else
-            Error(kv.second, k, "must be a header value");
-        }
-      }
-    }
+    if (const YAML::Node h = n["headers"]) Headers(h, Join(key, "headers"), &e->headers);
   }
 
   void ParseStep(const YAML::Node& n, const std::string& key, bool in_sequence, TestStep* s) {
