@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
-#include <regex>
 #include <set>
+#include <string_view>
 
 #include "engine/accounts.h"
 #include "policies/duration.h"
@@ -107,6 +107,52 @@ class Parser {
     return ok;
   }
 
+  // Scalar shapes, checked by hand in one linear pass.
+  static size_t Digits(std::string_view s, size_t i) {
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i;
+  }
+  static bool IsDigits(std::string_view s) { return !s.empty() && Digits(s, 0) == s.size(); }
+  static bool IsInteger(std::string_view s) {
+    size_t i = !s.empty() && (s[0] == '+' || s[0] == '-') ? 1 : 0;
+    return IsDigits(s.substr(i));
+  }
+  // [-+]? (.digits | digits(.digits*)?) ([eE][-+]?digits)?
+  static bool IsDecimal(std::string_view s) {
+    size_t i = !s.empty() && (s[0] == '+' || s[0] == '-') ? 1 : 0;
+    const size_t int_end = Digits(s, i);
+    bool mantissa = int_end > i;
+    i = int_end;
+    if (i < s.size() && s[i] == '.') {
+      const size_t frac_end = Digits(s, i + 1);
+      mantissa = mantissa || frac_end > i + 1;
+      i = frac_end;
+    }
+    if (!mantissa) return false;
+    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+      ++i;
+      if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+      const size_t exp_end = Digits(s, i);
+      if (exp_end == i) return false;
+      i = exp_end;
+    }
+    return i == s.size();
+  }
+  // "0", "00s", "0ms": a zero offset, which ParseDuration rightly refuses as a duration.
+  static bool IsZeroOffset(std::string_view s) {
+    const size_t end = Digits(s, 0);
+    if (end == 0 || s.find_first_not_of('0') < end) return false;
+    const std::string_view unit = s.substr(end);
+    return unit.empty() || unit == "ms" || unit == "s" || unit == "m" || unit == "h" || unit == "d";
+  }
+  // Reads `width` digits at s[pos] into *out.
+  static bool FixedDigits(std::string_view s, size_t pos, size_t width, int64_t* out) {
+    if (pos + width > s.size() || Digits(s, pos) < pos + width) return false;
+    *out = 0;
+    for (size_t i = pos; i < pos + width; ++i) *out = *out * 10 + (s[i] - '0');
+    return true;
+  }
+
   static bool IsNullText(const std::string& s) {
     return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
   }
@@ -121,12 +167,10 @@ class Parser {
     if (n.IsScalar()) {
       const std::string& s = n.Scalar();
       if (n.Tag() == "?") {
-        static const std::regex kInt("[-+]?[0-9]+");
-        static const std::regex kFloat("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
         if (IsNullText(s)) return *out += "null", true;
         if (s == "true" || s == "True" || s == "TRUE") return *out += "true", true;
         if (s == "false" || s == "False" || s == "FALSE") return *out += "false", true;
-        if (std::regex_match(s, kInt)) {
+        if (IsInteger(s)) {
           size_t i = (s[0] == '+' || s[0] == '-') ? 1 : 0;
           const bool neg = s[0] == '-';
           while (i + 1 < s.size() && s[i] == '0') ++i;
@@ -134,7 +178,7 @@ class Parser {
           *out += (neg && digits != "0" ? "-" : "") + digits;
           return true;
         }
-        if (std::regex_match(s, kFloat)) {
+        if (IsDecimal(s)) {
           const double v = std::strtod(s.c_str(), nullptr);
           char buf[64];
           auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
@@ -208,18 +252,19 @@ class Parser {
   // "created": milliseconds since the Unix epoch, or a UTC date
   // "YYYY-MM-DD" / time "YYYY-MM-DDTHH:MM:SSZ".
   bool Created(const YAML::Node& n, const std::string& key, int64_t* ms) {
-    if (n.IsScalar() && n.Tag() == "?" && std::regex_match(n.Scalar(), std::regex("[0-9]+")))
-      return Int(n, key, 0, INT64_MAX, ms);
-    static const std::regex kTime("([0-9]{4})-([0-9]{2})-([0-9]{2})(T([0-9]{2}):([0-9]{2}):([0-9]{2})Z)?");
-    std::smatch m;
+    if (n.IsScalar() && n.Tag() == "?" && IsDigits(n.Scalar())) return Int(n, key, 0, INT64_MAX, ms);
+    // YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ
     const std::string s = n.IsScalar() ? n.Scalar() : "";
-    if (!std::regex_match(s, m, kTime)) {
+    int64_t y = 0, mo = 0, d = 0, hh = 0, mi = 0, ss = 0;
+    bool ok = (s.size() == 10 || s.size() == 20) && FixedDigits(s, 0, 4, &y) && s[4] == '-' &&
+              FixedDigits(s, 5, 2, &mo) && s[7] == '-' && FixedDigits(s, 8, 2, &d);
+    if (ok && s.size() == 20)
+      ok = s[10] == 'T' && FixedDigits(s, 11, 2, &hh) && s[13] == ':' && FixedDigits(s, 14, 2, &mi) &&
+           s[16] == ':' && FixedDigits(s, 17, 2, &ss) && s[19] == 'Z';
+    if (!ok) {
       Error(n, key, "must be milliseconds since the Unix epoch or a UTC time like 2025-06-01T12:00:00Z");
       return false;
     }
-    int64_t y = std::stoll(m[1]), mo = std::stoll(m[2]), d = std::stoll(m[3]);
-    int64_t hh = m[4].matched ? std::stoll(m[5]) : 0, mi = m[4].matched ? std::stoll(m[6]) : 0,
-            ss = m[4].matched ? std::stoll(m[7]) : 0;
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || hh > 23 || mi > 59 || ss > 59) {
       Error(n, key, "is not a valid UTC time");
       return false;
@@ -347,7 +392,7 @@ class Parser {
           if (const YAML::Node a = seq[i]["at"]) {
             std::string text;
             if (String(a, Join(k, "at"), &text)) {
-              if (std::regex_match(text, std::regex("0+(ms|s|m|h|d)?"))) {
+              if (IsZeroOffset(text)) {
                 s.at_ns = 0;
               } else if (Result<int64_t> d = ParseDuration(text); d.ok()) {
                 s.at_ns = *d;
