@@ -43,6 +43,15 @@ struct RequestBody {
   int64_t message_count = 0;
   int64_t prompt_chars = 0;
   std::string prompt_text;  // all messages concatenated with their roles
+  // Which body shape was understood: "chat", "responses", "completions",
+  // "embeddings" or "messages" (Anthropic); empty when unknown.
+  std::string api;
+  std::string system_text;  // system / developer / instructions text only
+  std::string user_text;    // user turns only
+  std::string reasoning_effort;     // "low" | "medium" | "high" when given
+  int64_t thinking_budget = -1;     // Anthropic thinking.budget_tokens
+  std::string user;                 // `user` or metadata.user_id
+  std::string metadata_purpose;     // metadata.purpose, when given
 };
 
 struct Request {
