@@ -60,10 +60,12 @@ std::string Decision::Explain() const {
   if (!operation.empty()) out += "  operation: " + operation + "\n";
   if (!policy_revision.empty()) out += "  policy revision: " + policy_revision + "\n";
   if (fail_open) out += "  internal error: allowed because failure_mode is open\n";
+  if (delay_ms > 0) out += "  held " + std::to_string(delay_ms) + "ms before passing (delay mode)\n";
   if (matches.empty()) out += "  no rule matched\n";
   for (const RuleMatch& m : matches) {
     out += "  rule " + m.rule_id + ": ";
     out += ActionName(m.action);
+    if (m.delay_ms > 0) out += " by delay of " + std::to_string(m.delay_ms) + "ms";
     if (m.shadow) out += " (shadow, not enforced)";
     if (!m.reason.empty()) out += ", reason " + m.reason;
     out += "\n";

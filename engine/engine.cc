@@ -66,6 +66,7 @@ void AppendRateLimitHeaders(Decision* d) {
   for (const RateLimitItem& r : d->rate_limits) {
     if (!policy.empty()) policy += ", ", state += ", ";
     policy += "\"" + r.name + "\";q=" + std::to_string(r.quota) + ";w=" + std::to_string(r.window_s);
+    if (!r.unit.empty()) policy += ";qu=\"" + r.unit + "\"";
     state += "\"" + r.name + "\";r=" + std::to_string(r.remaining) + ";t=" + std::to_string(r.reset_s);
   }
   d->headers.emplace_back("RateLimit-Policy", std::move(policy));
@@ -100,7 +101,8 @@ std::string MatchesJson(const std::vector<RuleMatch>& matches) {
 
 }  // namespace
 
-Engine::Engine(EngineOptions options) : options_(options) {
+Engine::Engine(EngineOptions options)
+    : options_(options), admissions_(options.max_admissions) {
   std::random_device rd;
   id_salt_ = (uint64_t{rd()} << 32) ^ rd();
 }
@@ -119,9 +121,9 @@ Decision Engine::Check(const Request& req) {
   std::shared_ptr<const PolicySnapshot> snap = snapshot_.load();
 
   Decision d;
+  const uint64_t seq = sequence_.fetch_add(1, std::memory_order_relaxed);
   {
     char id[32];
-    uint64_t seq = sequence_.fetch_add(1, std::memory_order_relaxed);
     std::snprintf(id, sizeof id, "%012llx%012llx", static_cast<unsigned long long>(wall_ms),
                   static_cast<unsigned long long>((id_salt_ + seq) & 0xffffffffffffULL));
     d.decision_id = id;
@@ -149,6 +151,7 @@ Decision Engine::Check(const Request& req) {
   const Account* account = nullptr;
   std::string_view operation = req.operation;
   bool stopped = false;
+  std::vector<Charge> charges;  // what stateful rules counted for this request
 
   if (!snap) {
     stopped = internal_error("policy", Status::Unavailable("no policy is loaded"));
@@ -170,7 +173,7 @@ Decision Engine::Check(const Request& req) {
 
   if (!stopped) {
     const EvalContext eval{req, *account, operation, wall_ms, start_ns};
-    const RuleContext rctx{eval, *options_.state};
+    const RuleContext rctx{eval, *options_.state, (id_salt_ + seq) | 1};
     const bool all_shadow = snap->settings.mode == RuleMode::kShadow;
     Effect enforced = Effect::kAllow;
     Effect shadowed = Effect::kAllow;
@@ -181,6 +184,8 @@ Decision Engine::Check(const Request& req) {
     for (int pass = 0; pass < 2 && !stopped; ++pass) {
       if (pass == 1 && enforced == Effect::kDeny) break;
       for (const auto& rule : snap->rules) {
+        // Once a request is refused, later limits do not count it.
+        if (pass == 1 && enforced != Effect::kAllow) break;
         if (rule->stateful() != (pass == 1)) continue;
         const RuleCommon& rc = rule->common();
         if (!rc.match.Applies(eval)) continue;
@@ -191,8 +196,16 @@ Decision Engine::Check(const Request& req) {
           continue;
         }
         for (RateLimitItem& item : out.rate_limits) d.rate_limits.push_back(std::move(item));
-        if (!out.matched) continue;
+        for (Charge& c : out.charges) charges.push_back(std::move(c));
         const bool shadow = all_shadow || rc.mode == RuleMode::kShadow;
+        if (out.delay_ms > 0) {
+          // Delay mode: admitted, held first. A throttle that is enforced.
+          d.matches.push_back(RuleMatch{rc.id, Action::kThrottle, shadow, "delayed",
+                                        std::move(out.detail), 0, out.delay_ms});
+          if (!shadow) d.delay_ms = std::max(d.delay_ms, out.delay_ms);
+          continue;
+        }
+        if (!out.matched) continue;
         d.matches.push_back(RuleMatch{rc.id, rc.action, shadow, rc.reason, std::move(out.detail),
                                       out.retry_after_ms});
         Effect e = EffectOf(rc.action);
@@ -212,7 +225,7 @@ Decision Engine::Check(const Request& req) {
       d.status = StatusFor(enforced);
       if (enforced != Effect::kAllow) {
         for (const RuleMatch& m : d.matches) {
-          if (m.shadow || EffectOf(m.action) != enforced) continue;
+          if (m.shadow || m.delay_ms > 0 || EffectOf(m.action) != enforced) continue;
           if (d.reason.empty()) d.reason = m.reason;
           d.rule_ids.push_back(m.rule_id);
         }
@@ -228,6 +241,7 @@ Decision Engine::Check(const Request& req) {
       }
     }
   }
+  if (d.effect != Effect::kAllow) d.delay_ms = 0;
   AppendRateLimitHeaders(&d);
 
   if (options_.audit) {
@@ -266,8 +280,35 @@ Decision Engine::Check(const Request& req) {
         d.reason = "audit-unavailable";
         d.rule_ids = {"audit"};
         d.headers.clear();
+        d.delay_ms = 0;
       }
     }
+  }
+
+  // A refused request gives back what it counted; an admitted one keeps its
+  // reservations and leases until its usage report or their expiry.
+  if (!charges.empty()) {
+    if (d.effect != Effect::kAllow) {
+      Refund(*options_.state, charges, start_ns);
+      counters_.refunds.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      int64_t hold = 0;
+      bool pending = false;
+      for (const Charge& c : charges) {
+        pending |= c.lease_id != 0 || c.tokens != Charge::Tokens::kNone;
+        hold = std::max(hold, c.hold_ns);
+      }
+      if (pending) admissions_.Add(d.decision_id, std::move(charges), start_ns + hold);
+    }
+  }
+  if (d.delay_ms > 0) counters_.delayed.fetch_add(1, std::memory_order_relaxed);
+  // Expired admissions: their reservations stay counted, their leases go.
+  if (int64_t next = next_sweep_ns_.load(std::memory_order_relaxed);
+      start_ns >= next &&
+      next_sweep_ns_.compare_exchange_strong(next, start_ns + 100'000'000)) {
+    std::vector<Charge> expired = admissions_.ExpireSome(start_ns);
+    std::erase_if(expired, [](const Charge& c) { return c.lease_id == 0; });
+    Refund(*options_.state, expired, start_ns);
   }
 
   auto& counter = d.effect == Effect::kDeny       ? counters_.deny
@@ -275,6 +316,41 @@ Decision Engine::Check(const Request& req) {
                                                   : counters_.allow;
   counter.fetch_add(1, std::memory_order_relaxed);
   return d;
+}
+
+void Refund(StateStore& state, const std::vector<Charge>& charges, int64_t now_ns) {
+  for (const Charge& c : charges) {
+    if (c.lease_id) state.Release(c.key, c.lease_id);
+    else if (c.amount) (void)state.Adjust(c.key, c.meter, c.taken_at_ns, -c.amount, now_ns);
+  }
+}
+
+Status Engine::ReportUsage(std::string_view decision_id, const Usage& usage) {
+  const int64_t now = options_.clock->monotonic_ns();
+  std::optional<std::vector<Charge>> charges = admissions_.Take(decision_id, now);
+  if (!charges) return Status::NotFound("no open reservation for decision " + std::string(decision_id));
+  counters_.usage_reports.fetch_add(1, std::memory_order_relaxed);
+  const int64_t in_tokens = usage.input_tokens, out_tokens = usage.output_tokens;
+  for (const Charge& c : *charges) {
+    if (c.lease_id) {
+      options_.state->Release(c.key, c.lease_id);
+      continue;
+    }
+    const int64_t in = in_tokens >= 0 ? in_tokens : c.est_input;
+    const int64_t out = out_tokens >= 0 ? out_tokens : c.est_output;
+    int64_t actual = c.amount;
+    switch (c.tokens) {
+      case Charge::Tokens::kNone: continue;
+      case Charge::Tokens::kInput: actual = in; break;
+      case Charge::Tokens::kOutput: actual = out; break;
+      case Charge::Tokens::kTotal: actual = in + out; break;
+    }
+    if (actual != c.amount) {
+      Status s = options_.state->Adjust(c.key, c.meter, c.taken_at_ns, actual - c.amount, now);
+      if (!s.ok()) return s;
+    }
+  }
+  return Status::Ok();
 }
 
 std::string ProblemJson(const Decision& d) {

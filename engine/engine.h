@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "engine/accounts.h"
+#include "engine/admissions.h"
 #include "engine/audit_sink.h"
 #include "engine/snapshot.h"
 #include "engine/state_store.h"
@@ -24,6 +25,13 @@ struct EngineOptions {
   StateStore* state = nullptr;                  // required
   AuditSink* audit = nullptr;                   // optional
   const AccountDirectory* accounts = nullptr;   // optional
+  size_t max_admissions = 1'000'000;            // open reservations and leases
+};
+
+// What the upstream reported a request used; -1 when not reported.
+struct Usage {
+  int64_t input_tokens = -1;
+  int64_t output_tokens = -1;
 };
 
 // Counted once, read by /metrics. Relaxed atomics: exact totals, no ordering.
@@ -33,6 +41,9 @@ struct EngineCounters {
   std::atomic<uint64_t> internal_errors{0};
   std::atomic<uint64_t> fail_open{0};
   std::atomic<uint64_t> audit_failures{0};
+  std::atomic<uint64_t> delayed{0};
+  std::atomic<uint64_t> usage_reports{0};
+  std::atomic<uint64_t> refunds{0};  // requests whose counted units were given back
 };
 
 class Engine {
@@ -47,15 +58,27 @@ class Engine {
   // Decides, records to the audit sink, and returns the decision.
   Decision Check(const Request& request);
 
+  // Reconciles what decision `decision_id` reserved with the usage the
+  // upstream reported (tokens not reported count as reserved) and releases
+  // its concurrency leases: call it when the request completes. NotFound
+  // when the decision holds nothing, was already reported or expired.
+  Status ReportUsage(std::string_view decision_id, const Usage& usage);
+
   const EngineCounters& counters() const { return counters_; }
+  const Admissions& admissions() const { return admissions_; }
 
  private:
   EngineOptions options_;
   std::atomic<std::shared_ptr<const PolicySnapshot>> snapshot_;
   EngineCounters counters_;
+  Admissions admissions_;
+  std::atomic<int64_t> next_sweep_ns_{0};
   std::atomic<uint64_t> sequence_{0};
   uint64_t id_salt_ = 0;
 };
+
+// Gives back what `charges` counted: refunds meters, releases leases.
+void Refund(StateStore& state, const std::vector<Charge>& charges, int64_t now_ns);
 
 // RFC 9457 problem+json body for a deny or throttle.
 std::string ProblemJson(const Decision& d);

@@ -1,8 +1,12 @@
 // The default StateStore: sharded hash maps in memory, bounded in entries.
+//
+// Keys are kept as 128-bit fingerprints, not as strings: a tracked key costs
+// a 32-byte entry, its 16-byte fingerprint and the map's node and bucket
+// (about 90 bytes in all; bench/limiter_bench measures it). Two different
+// keys share a counter only if both 64-bit halves collide.
 #include <algorithm>
 #include <atomic>
 #include <mutex>
-#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -11,113 +15,284 @@
 namespace tosgate::engine {
 namespace {
 
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+using i128 = __int128;
+
+struct Fingerprint {
+  uint64_t hi = 0, lo = 0;
+  bool operator==(const Fingerprint&) const = default;
 };
 
-// 40 bytes of state per tracked key (plus the key and the map node).
-struct Window {
-  int64_t index = 0;      // which fixed window `current` counts
-  int64_t window_ns = 0;  // to tell when the entry is idle
-  int64_t current = 0;
-  int64_t previous = 0;
-  int64_t last_ns = 0;
+struct FingerprintHash {
+  size_t operator()(const Fingerprint& f) const noexcept { return f.lo; }
+};
+
+Fingerprint FingerprintOf(std::string_view key) {
+  uint64_t fnv = 0xcbf29ce484222325ULL;  // FNV-1a, independent of std::hash
+  for (unsigned char c : key) fnv = (fnv ^ c) * 0x100000001b3ULL;
+  return {fnv, std::hash<std::string_view>{}(key)};
+}
+
+// One meter's state. The fields mean what the meter says:
+//   kWindow: a = current window's count, b = previous window's, index = window number
+//   kGcra:   a = theoretical arrival time (ns)
+//   kPeriod: a = count, index = period number
+struct Entry {
+  int64_t a = 0;
+  int64_t b = 0;
+  int64_t index = 0;
+  int64_t idle_after_ns = 0;  // evictable once now passes this
+};
+
+struct Lease {
+  uint64_t id;
+  int64_t expires_ns;
 };
 
 struct Shard {
   std::mutex mu;
-  std::unordered_map<std::string, Window, StringHash, std::equal_to<>> windows;
+  std::unordered_map<Fingerprint, Entry, FingerprintHash> meters;
+  std::unordered_map<Fingerprint, std::vector<Lease>, FingerprintHash> leases;
 };
+
+int64_t CeilDiv(i128 a, i128 b) { return static_cast<int64_t>((a + b - 1) / b); }
+
+void Roll(Entry& e, int64_t index) {
+  if (e.index == index) return;
+  e.b = e.index == index - 1 ? e.a : 0;
+  e.a = 0;
+  e.index = index;
+}
+
+MeterResult TakeWindow(Entry& e, const MeterSpec& s, int64_t cost, int64_t now) {
+  const int64_t window = s.period_ns, limit = s.limit;
+  Roll(e, now / window);
+  e.idle_after_ns = now + 2 * window;
+  // Exact integer arithmetic: the estimate times the window length is
+  // previous * time-left-in-window + current * window.
+  const int64_t left = window - now % window;
+  const i128 scaled = i128{e.b} * left + i128{e.a} * window;
+  MeterResult r;
+  r.reset_ns = left;
+  if (scaled + i128{cost} * window <= i128{limit} * window) {
+    e.a += cost;
+    r.allowed = true;
+    r.used = CeilDiv(scaled + i128{cost} * window, window);
+    r.remaining = std::max<int64_t>(0, limit - r.used);
+    return r;
+  }
+  r.used = CeilDiv(scaled, window);
+  r.remaining = std::max<int64_t>(0, limit - r.used);
+  i128 wait;
+  if (cost > limit) {
+    wait = left + window;  // never fits; say when the meter is empty
+  } else if (e.a + cost > limit) {
+    // Only once this window has become the previous one and decayed enough.
+    wait = left + CeilDiv(i128{window} * (e.a + cost - limit), e.a);
+  } else {
+    // The previous window's weight must shrink until `cost` more fits.
+    wait = left - (i128{limit - cost - e.a} * window) / e.b;
+  }
+  r.retry_after_ns = std::max<int64_t>(1, static_cast<int64_t>(wait));
+  return r;
+}
+
+MeterResult TakeGcra(Entry& e, const MeterSpec& s, int64_t cost, int64_t now,
+                     int64_t max_delay) {
+  // Emission interval T = period/limit; tolerance tau = burst * T. A request
+  // of `cost` conforms when the new arrival time is within tau + T of now.
+  const i128 period = s.period_ns, limit = s.limit;
+  const int64_t tat = std::max(e.a, now);
+  const int64_t increment = CeilDiv(period * cost, limit);
+  const int64_t capacity = static_cast<int64_t>(period * (s.burst + 1) / limit);  // tau + T
+  const int64_t new_tat = tat + increment;
+  const int64_t excess = new_tat - now - capacity;  // > 0: too early by this much
+  MeterResult r;
+  const int64_t unit = std::max<int64_t>(1, static_cast<int64_t>(period / limit));
+  if (excess <= max_delay) {
+    e.a = new_tat;
+    r.allowed = true;
+    r.delay_ns = std::max<int64_t>(0, excess);
+    r.remaining = std::max<int64_t>(0, (capacity - (new_tat - now)) / unit);
+    r.reset_ns = new_tat - now;
+  } else {
+    r.retry_after_ns = excess - max_delay;  // then it fits within the delay allowed
+    r.remaining = 0;
+    r.reset_ns = tat - now;
+  }
+  r.used = s.limit + s.burst - r.remaining;
+  e.idle_after_ns = e.a;  // a full bucket is the same as no entry
+  return r;
+}
+
+MeterResult TakePeriod(Entry& e, const MeterSpec& s, int64_t cost, int64_t now) {
+  if (e.index != s.period_index) {
+    e.index = s.period_index;
+    e.a = 0;
+  }
+  e.idle_after_ns = now + s.period_left_ns;
+  MeterResult r;
+  r.reset_ns = s.period_left_ns;
+  if (e.a + cost <= s.limit) {
+    e.a += cost;
+    r.allowed = true;
+  } else {
+    r.retry_after_ns = std::max<int64_t>(1, s.period_left_ns);
+  }
+  r.used = e.a;
+  r.remaining = std::max<int64_t>(0, s.limit - e.a);
+  return r;
+}
+
+Status CheckSpec(const MeterSpec& s, int64_t cost) {
+  if (s.limit <= 0 || s.period_ns <= 0) return Status::InvalidArgument("limit and period must be > 0");
+  if (cost < 0) return Status::InvalidArgument("cost must be >= 0");
+  return Status::Ok();
+}
 
 class MemoryStateStore final : public StateStore {
  public:
   explicit MemoryStateStore(MemoryStateOptions o)
-      : shards_(o.shards ? o.shards : 1),
-        per_shard_cap_(std::max<size_t>(1, o.max_entries / (o.shards ? o.shards : 1))) {}
+      : shards_(std::max<size_t>(1, o.shards)),
+        per_shard_cap_(std::max<size_t>(1, o.max_entries / shards_.size())) {}
 
-  Result<WindowResult> WindowHit(std::string_view key, int64_t now_ns, int64_t window_ns,
-                                 int64_t limit) override {
-    if (window_ns <= 0 || limit <= 0) return Status::InvalidArgument("window and limit must be > 0");
-    Shard& shard = shards_[std::hash<std::string_view>{}(key) % shards_.size()];
+  Result<MeterResult> Take(std::string_view key, const MeterSpec& spec, int64_t cost,
+                           int64_t now, int64_t max_delay) override {
+    if (Status s = CheckSpec(spec, cost); !s.ok()) return s;
+    const Fingerprint fp = FingerprintOf(key);
+    Shard& shard = ShardFor(fp);
     std::lock_guard lock(shard.mu);
-    auto it = shard.windows.find(key);
-    if (it == shard.windows.end()) {
-      if (shard.windows.size() >= per_shard_cap_) Evict(shard, now_ns);
-      it = shard.windows.emplace(std::string(key), Window{}).first;
+    auto it = shard.meters.find(fp);
+    if (it == shard.meters.end()) {
+      if (shard.meters.size() >= per_shard_cap_) Evict(shard.meters, now);
+      it = shard.meters.emplace(fp, Entry{}).first;
     }
-    return Hit(it->second, now_ns, window_ns, limit);
+    switch (spec.meter) {
+      case Meter::kWindow: return TakeWindow(it->second, spec, cost, now);
+      case Meter::kGcra: return TakeGcra(it->second, spec, cost, now, max_delay);
+      case Meter::kPeriod: return TakePeriod(it->second, spec, cost, now);
+    }
+    return Status::InvalidArgument("unknown meter");
+  }
+
+  Status Adjust(std::string_view key, const MeterSpec& spec, int64_t taken_at, int64_t delta,
+                int64_t now) override {
+    if (Status s = CheckSpec(spec, 0); !s.ok()) return s;
+    const Fingerprint fp = FingerprintOf(key);
+    Shard& shard = ShardFor(fp);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.meters.find(fp);
+    if (it == shard.meters.end()) return Status::Ok();  // evicted or expired: nothing to fix
+    Entry& e = it->second;
+    auto add = [delta](int64_t& v) { v = std::max<int64_t>(0, v + delta); };
+    switch (spec.meter) {
+      case Meter::kWindow: {
+        Roll(e, now / spec.period_ns);
+        const int64_t index = taken_at / spec.period_ns;
+        if (index == e.index) add(e.a);
+        else if (index == e.index - 1) add(e.b);
+        break;
+      }
+      case Meter::kGcra: {
+        const int64_t step = CeilDiv(i128{spec.period_ns} * (delta < 0 ? -delta : delta), spec.limit);
+        e.a = delta < 0 ? std::max(now, e.a - step) : std::max(e.a, now) + step;
+        e.idle_after_ns = e.a;
+        break;
+      }
+      case Meter::kPeriod:
+        if (e.index == spec.period_index) add(e.a);
+        break;
+    }
+    return Status::Ok();
+  }
+
+  Result<MeterResult> Acquire(std::string_view key, uint64_t lease_id, int64_t limit, int64_t now,
+                              int64_t ttl) override {
+    if (limit <= 0 || ttl <= 0) return Status::InvalidArgument("limit and lease time must be > 0");
+    const Fingerprint fp = FingerprintOf(key);
+    Shard& shard = ShardFor(fp);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.leases.find(fp);
+    if (it == shard.leases.end()) {
+      if (shard.leases.size() >= per_shard_cap_) EvictLeases(shard, now);
+      it = shard.leases.emplace(fp, std::vector<Lease>{}).first;
+    }
+    std::vector<Lease>& held = it->second;
+    std::erase_if(held, [now](const Lease& l) { return l.expires_ns <= now; });
+    MeterResult r;
+    if (static_cast<int64_t>(held.size()) < limit) {
+      held.push_back({lease_id, now + ttl});
+      r.allowed = true;
+    } else {
+      int64_t first = held.front().expires_ns;
+      for (const Lease& l : held) first = std::min(first, l.expires_ns);
+      r.retry_after_ns = first - now;  // at the latest; a release frees one sooner
+    }
+    r.used = static_cast<int64_t>(held.size());
+    r.remaining = limit - r.used;
+    return r;
+  }
+
+  void Release(std::string_view key, uint64_t lease_id) override {
+    const Fingerprint fp = FingerprintOf(key);
+    Shard& shard = ShardFor(fp);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.leases.find(fp);
+    if (it == shard.leases.end()) return;
+    std::erase_if(it->second, [lease_id](const Lease& l) { return l.id == lease_id; });
+    if (it->second.empty()) shard.leases.erase(it);
   }
 
   size_t entries() const override {
     size_t n = 0;
     for (Shard& s : shards_) {
       std::lock_guard lock(s.mu);
-      n += s.windows.size();
+      n += s.meters.size() + s.leases.size();
     }
     return n;
   }
   uint64_t evictions() const override { return evictions_.load(std::memory_order_relaxed); }
 
  private:
-  static WindowResult Hit(Window& w, int64_t now, int64_t window, int64_t limit) {
-    const int64_t index = now / window;
-    if (w.index == index - 1) {
-      w.previous = w.current;
-      w.current = 0;
-    } else if (w.index != index) {
-      w.previous = w.current = 0;
-    }
-    w.index = index;
-    w.window_ns = window;
-    w.last_ns = now;
+  Shard& ShardFor(const Fingerprint& fp) { return shards_[fp.hi % shards_.size()]; }
 
-    // Exact integer arithmetic: the estimate times the window length is
-    // previous * time-left-in-window + current * window.
-    using i128 = __int128;
-    const int64_t elapsed = now - index * window;
-    const int64_t left = window - elapsed;
-    const i128 scaled = i128{w.previous} * left + i128{w.current} * window;
-    auto ceil_div = [](i128 a, i128 b) { return static_cast<int64_t>((a + b - 1) / b); };
-
-    WindowResult r;
-    r.reset_ns = left;
-    if (scaled + window <= i128{limit} * window) {
-      ++w.current;
-      r.allowed = true;
-      r.used = ceil_div(scaled + window, window);
-      return r;
+  // Makes room for one entry: looks at a small sample of entries and drops
+  // the idle ones among them, or else the one that goes idle first (an
+  // approximation of least recently used that costs O(1) per insert, as
+  // Redis does). Every drop is counted.
+  void Evict(std::unordered_map<Fingerprint, Entry, FingerprintHash>& map, int64_t now) {
+    constexpr int kSample = 16;
+    const size_t buckets = map.bucket_count();
+    size_t b = (cursor_++ * 0x9e3779b97f4a7c15ULL) % buckets;
+    Fingerprint victim;
+    int64_t oldest = INT64_MAX;
+    std::vector<Fingerprint> idle;
+    for (int seen = 0, scanned = 0; seen < kSample && scanned < static_cast<int>(buckets);
+         ++scanned, b = (b + 1) % buckets) {
+      for (auto it = map.begin(b); it != map.end(b) && seen < kSample; ++it, ++seen) {
+        if (it->second.idle_after_ns < now) idle.push_back(it->first);
+        if (it->second.idle_after_ns < oldest) oldest = it->second.idle_after_ns, victim = it->first;
+      }
     }
-    r.used = ceil_div(scaled, window);
-    i128 wait;
-    if (w.current + 1 > limit) {
-      // Only once this window has become the previous one and decayed enough.
-      wait = left + ceil_div(i128{window} * (w.current - limit + 1), w.current);
-    } else {
-      // The previous window's weight must shrink until one more fits.
-      wait = left - (i128{limit - 1 - w.current} * window) / w.previous;
-    }
-    r.retry_after_ns = std::max<int64_t>(1, static_cast<int64_t>(wait));
-    return r;
+    if (idle.empty() && oldest != INT64_MAX) idle.push_back(victim);
+    for (const Fingerprint& f : idle) map.erase(f);
+    evictions_.fetch_add(idle.size(), std::memory_order_relaxed);
   }
 
-  // Drops idle entries (untouched for two of their windows); when none are
-  // idle, drops an arbitrary one. Every drop is counted.
-  void Evict(Shard& shard, int64_t now) {
-    size_t before = shard.windows.size();
-    for (auto it = shard.windows.begin(); it != shard.windows.end();) {
-      if (now - it->second.last_ns > 2 * it->second.window_ns)
-        it = shard.windows.erase(it);
-      else
-        ++it;
-    }
-    if (shard.windows.size() >= per_shard_cap_) shard.windows.erase(shard.windows.begin());
-    evictions_.fetch_add(before - shard.windows.size(), std::memory_order_relaxed);
+  void EvictLeases(Shard& shard, int64_t now) {
+    size_t before = shard.leases.size();
+    std::erase_if(shard.leases, [now](const auto& kv) {
+      for (const Lease& l : kv.second)
+        if (l.expires_ns > now) return false;
+      return true;
+    });
+    if (shard.leases.size() >= per_shard_cap_) shard.leases.erase(shard.leases.begin());
+    evictions_.fetch_add(before - shard.leases.size(), std::memory_order_relaxed);
   }
 
   mutable std::vector<Shard> shards_;
   const size_t per_shard_cap_;
   std::atomic<uint64_t> evictions_{0};
+  std::atomic<uint64_t> cursor_{0};
 };
 
 }  // namespace

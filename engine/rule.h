@@ -8,12 +8,11 @@
 #include <vector>
 
 #include "engine/field.h"
+#include "engine/state_store.h"
 #include "tosgate/decision.h"
 #include "tosgate/status.h"
 
 namespace tosgate::engine {
-
-class StateStore;
 
 // `match:` — which requests a rule applies to. Empty lists match everything.
 struct RuleScope {
@@ -39,6 +38,23 @@ struct RuleCommon {
 struct RuleContext {
   const EvalContext& eval;
   StateStore& state;
+  uint64_t lease_id = 0;  // unique per request: names its concurrency leases
+};
+
+// Units a stateful rule counted for this request, kept so that they can be
+// given back when a later rule refuses the request, and reconciled with what
+// the request actually used (token budgets) or released when it completes
+// (concurrency leases).
+struct Charge {
+  enum class Tokens : uint8_t { kNone, kInput, kOutput, kTotal };
+  std::string key;
+  MeterSpec meter;          // unused for leases
+  int64_t amount = 0;       // units taken
+  int64_t taken_at_ns = 0;
+  uint64_t lease_id = 0;    // a concurrency lease to release; 0: none
+  int64_t hold_ns = 0;      // how long to wait for usage or completion
+  Tokens tokens = Tokens::kNone;  // token budgets: what `amount` estimated
+  int64_t est_input = 0, est_output = 0;
 };
 
 // What a rule reports back. `matched` says it acts; the rest describes how.
@@ -47,6 +63,8 @@ struct RuleOutcome {
   std::string detail;            // what it saw, for the explanation
   int64_t retry_after_ms = 0;    // throttles
   std::vector<RateLimitItem> rate_limits;  // applicable limits, matched or not
+  std::vector<Charge> charges;   // what it counted (stateful rules)
+  int64_t delay_ms = 0;          // admitted after this wait (delay mode)
 };
 
 class Rule {

@@ -1,8 +1,9 @@
-// StateStore: counters shared by all requests (rate windows for now; token
-// budgets, leases and detection features come with their rule kinds).
+// StateStore: the counters shared by all requests — rate meters, token
+// budgets and concurrency leases.
 //
-// Implementations are safe to call from many threads. The memory store is
-// the default; a Redis one will let several gateways share exact limits.
+// Implementations are safe to call from many threads; every call on one key
+// is atomic, which is what makes limits exact under concurrency. The memory
+// store is the default; a Redis one will let several gateways share limits.
 #pragma once
 
 #include <cstdint>
@@ -13,24 +14,62 @@
 
 namespace tosgate::engine {
 
-struct WindowResult {
+// How a meter counts. Every meter counts units: requests, or tokens.
+enum class Meter : uint8_t {
+  // Sliding window: the last `period_ns` is estimated from the current fixed
+  // window's count plus the previous one's, weighted by how much of it still
+  // overlaps. No double burst at window edges.
+  kWindow,
+  // GCRA (a token bucket in virtual-scheduling form): `limit` units per
+  // `period_ns` at a steady pace, plus `burst` units at once.
+  kGcra,
+  // A fixed period named by `period_index` (a UTC day or month number) that
+  // ends `period_left_ns` from now: calendar quotas.
+  kPeriod,
+};
+
+struct MeterSpec {
+  Meter meter = Meter::kWindow;
+  int64_t limit = 0;           // units per period (> 0)
+  int64_t period_ns = 0;       // window or GCRA period (> 0); kPeriod: its length
+  int64_t burst = 0;           // kGcra only
+  int64_t period_index = 0;    // kPeriod only
+  int64_t period_left_ns = 0;  // kPeriod only: from now to the period's end
+};
+
+struct MeterResult {
   bool allowed = false;
-  int64_t used = 0;            // requests counted in the sliding window, this one included if allowed
-  int64_t retry_after_ns = 0;  // when denied: until one more would be allowed
-  int64_t reset_ns = 0;        // until the current fixed window ends
+  int64_t used = 0;            // units counted, this request's included when allowed
+  int64_t remaining = 0;       // units that would still be admitted now
+  int64_t retry_after_ns = 0;  // when refused: until `cost` more units would fit
+  int64_t reset_ns = 0;        // until the meter is back to full or its window ends
+  int64_t delay_ns = 0;        // kGcra with max_delay: admitted, hold it this long
 };
 
 class StateStore {
  public:
   virtual ~StateStore() = default;
 
-  // Sliding-window counter: the window [now - window, now] is estimated from
-  // the current fixed window's count plus the previous one's, weighted by how
-  // much of it still overlaps. Counts one hit when the estimate stays within
-  // `limit`. Keys include the rule id and its limit, so a reload that keeps
-  // both keeps the counter.
-  virtual Result<WindowResult> WindowHit(std::string_view key, int64_t now_ns,
-                                         int64_t window_ns, int64_t limit) = 0;
+  // Counts `cost` units on `key` when they fit, atomically. With kGcra and
+  // max_delay_ns > 0, units that would fit within max_delay_ns are admitted
+  // with delay_ns set instead of refused (nginx limit_req ... delay=).
+  // Callers put the rule id and its limit in the key, so a reload that keeps
+  // both keeps the count.
+  virtual Result<MeterResult> Take(std::string_view key, const MeterSpec& spec, int64_t cost,
+                                   int64_t now_ns, int64_t max_delay_ns = 0) = 0;
+
+  // Adds `delta` units (negative: gives them back) to what Take counted at
+  // `taken_at_ns`, if the window it went into is still remembered; a count
+  // never goes below zero. Used to refund a request refused by a later rule
+  // and to reconcile a token reservation with actual usage.
+  virtual Status Adjust(std::string_view key, const MeterSpec& spec, int64_t taken_at_ns,
+                        int64_t delta, int64_t now_ns) = 0;
+
+  // Concurrency: holds one of `limit` leases on `key` until Release or until
+  // `ttl_ns` passes. `used` counts the leases held, this one included.
+  virtual Result<MeterResult> Acquire(std::string_view key, uint64_t lease_id, int64_t limit,
+                                      int64_t now_ns, int64_t ttl_ns) = 0;
+  virtual void Release(std::string_view key, uint64_t lease_id) = 0;
 
   virtual size_t entries() const = 0;
   virtual uint64_t evictions() const = 0;

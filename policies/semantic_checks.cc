@@ -244,27 +244,15 @@ int Strength(Action a) { return a == Action::kDeny ? 3 : a == Action::kThrottle 
 
 // ---- rate limits -------------------------------------------------------------
 
-std::string DurationText(int64_t ns) {
-  struct Unit {
-    const char* name;
-    int64_t ns;
-  };
-  constexpr int64_t kS = 1'000'000'000;
-  constexpr Unit kUnits[] = {
-      {"d", 86400 * kS}, {"h", 3600 * kS}, {"m", 60 * kS}, {"s", kS}, {"ms", 1'000'000}};
-  for (const Unit& u : kUnits)
-    if (ns >= u.ns && ns % u.ns == 0) return std::to_string(ns / u.ns) + u.name;
-  return std::to_string(ns) + "ns";
-}
-
-std::string LimitText(const engine::RateLimit& l) {
-  return std::to_string(l.requests) + " per " + DurationText(l.per_ns);
-}
-
-// Whether `a` lets more requests through per unit of time than `b`.
-bool Looser(const engine::RateLimit& a, const engine::RateLimit& b) {
-  return static_cast<long double>(a.requests) * static_cast<long double>(b.per_ns) >
-         static_cast<long double>(b.requests) * static_cast<long double>(a.per_ns);
+// Whether `a` lets more requests through per unit of time than `b`; limits
+// of different kinds (a window and a daily quota, say) are not compared.
+bool Looser(const engine::LimitSpec& a, const engine::LimitSpec& b) {
+  using engine::LimitKind;
+  auto windowed = [](LimitKind k) { return k == LimitKind::kWindow || k == LimitKind::kGcra; };
+  if (windowed(a.kind) && windowed(b.kind))
+    return static_cast<long double>(a.amount) * static_cast<long double>(b.per_ns) >
+           static_cast<long double>(b.amount) * static_cast<long double>(a.per_ns);
+  return a.kind == b.kind && a.amount > b.amount;
 }
 
 constexpr const char* kTierOrder[] = {"free", "pro", "enterprise"};
@@ -284,13 +272,13 @@ void CheckRateLimit(const engine::RateLimitRule& rule, const RuleSource* src,
   }
   for (size_t lower = 0; lower < std::size(kTierOrder); ++lower) {
     for (size_t higher = lower + 1; higher < std::size(kTierOrder); ++higher) {
-      const engine::RateLimit* l = rule.LimitFor(kTierOrder[lower]);
-      const engine::RateLimit* h = rule.LimitFor(kTierOrder[higher]);
+      const engine::LimitSpec* l = rule.LimitFor(kTierOrder[lower]);
+      const engine::LimitSpec* h = rule.LimitFor(kTierOrder[higher]);
       if (!l || !h || !Looser(*l, *h)) continue;
       out->push_back(Warning(common, src, "limit",
                              "gives " + std::string(kTierOrder[lower]) + " a looser limit (" +
-                                 LimitText(*l) + ") than " + kTierOrder[higher] + " (" +
-                                 LimitText(*h) + "), a tier above it"));
+                                 l->Describe() + ") than " + kTierOrder[higher] + " (" +
+                                 h->Describe() + "), a tier above it"));
     }
   }
 }

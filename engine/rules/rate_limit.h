@@ -1,44 +1,37 @@
-// rate_limit: at most `requests` (+ `burst`) per sliding window of `per`,
-// counted per scope (key, account, org, ip, model, operation or a mix).
+// rate_limit: requests per window per scope (key, account, org, ip or an ip
+// prefix, model, operation, or a mix), as a sliding window or GCRA with
+// burst, daily and monthly UTC quotas, or a cap on concurrent requests.
+// Optionally delays instead of refusing (GCRA only), like nginx limit_req
+// with delay=.
 #pragma once
 
-#include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/rule.h"
+#include "engine/rules/limits.h"
 
 namespace tosgate::engine {
 
-enum class ScopeField : uint8_t { kKey, kAccount, kOrg, kIp, kModel, kOperation };
-// "key", "account", ... -> ScopeField; false if unknown.
-bool ParseScopeField(std::string_view name, ScopeField* out);
-
-struct RateLimit {
-  int64_t requests = 0;
-  int64_t per_ns = 0;
-  int64_t burst = 0;
-};
-
 class RateLimitRule final : public Rule {
  public:
-  // `by_tier` holds per-tier limits; `fallback`, when set, applies to tiers
-  // not listed (a single limit for everyone is just a fallback). A tier with
-  // no limit and no fallback is not limited by this rule.
-  RateLimitRule(RuleCommon common, std::vector<ScopeField> scope,
-                std::map<std::string, RateLimit, std::less<>> by_tier,
-                std::optional<RateLimit> fallback);
+  // `max_delay_ns` > 0: a request that would be throttled is held up to this
+  // long and then admitted (every limit is then kGcra).
+  RateLimitRule(RuleCommon common, std::vector<ScopeItem> scope, TieredLimits limits,
+                int64_t max_delay_ns);
   bool stateful() const override { return true; }
   Status Evaluate(const RuleContext& ctx, RuleOutcome* out) const override;
 
-  const std::vector<ScopeField>& scope() const { return scope_; }
-  const RateLimit* LimitFor(std::string_view tier) const;
+  const std::vector<ScopeItem>& scope() const { return scope_; }
+  const TieredLimits& limits() const { return limits_; }
+  // The limit a tier gets (no account override), or nullptr.
+  const LimitSpec* LimitFor(std::string_view tier) const;
+  int64_t max_delay_ns() const { return max_delay_ns_; }
 
  private:
-  std::vector<ScopeField> scope_;
-  std::map<std::string, RateLimit, std::less<>> by_tier_;
-  std::optional<RateLimit> fallback_;
+  std::vector<ScopeItem> scope_;
+  TieredLimits limits_;
+  int64_t max_delay_ns_;
 };
 
 }  // namespace tosgate::engine

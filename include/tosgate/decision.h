@@ -30,6 +30,7 @@ struct RuleMatch {
   std::string reason;
   std::string detail;
   int64_t retry_after_ms = 0;  // throttles: when to try again
+  int64_t delay_ms = 0;        // delay mode: admitted after this wait
 };
 
 // One applicable rate policy, for the RateLimit-Policy / RateLimit fields
@@ -40,6 +41,7 @@ struct RateLimitItem {
   int64_t window_s = 0;    // w
   int64_t remaining = 0;   // r
   int64_t reset_s = 0;     // t
+  std::string unit;        // qu, when not requests: "concurrent-requests"
 };
 
 struct Decision {
@@ -52,6 +54,7 @@ struct Decision {
   std::vector<RateLimitItem> rate_limits;
   std::vector<std::pair<std::string, std::string>> headers;  // to add
   int64_t retry_after_s = 0;
+  int64_t delay_ms = 0;      // admitted, but to be held this long first (delay mode)
   double risk = 0.0;
   std::string decision_id;
   std::string policy_revision;

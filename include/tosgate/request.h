@@ -14,6 +14,15 @@
 
 namespace tosgate {
 
+// A per-account replacement for one limit of one rule (set in the accounts
+// registry or through the admin API). Zero / negative fields keep the rule's.
+struct LimitOverride {
+  std::string rule_id;
+  int64_t amount = 0;   // requests, tokens or concurrent requests
+  int64_t per_ns = 0;   // window; 0 keeps the rule's
+  int64_t burst = -1;   // -1 keeps the rule's
+};
+
 // An account as the registry knows it. Keys are stored only as key ids
 // (SHA-256 of the secret, hex), never as secrets.
 struct Account {
@@ -26,6 +35,7 @@ struct Account {
   int64_t created_ms = 0;  // since the Unix epoch; 0 when unknown
   std::string payment_fingerprint;
   std::vector<std::string> key_ids;
+  std::vector<LimitOverride> limit_overrides;
 };
 
 // What the request body says, when there is a body that was understood.

@@ -6,6 +6,7 @@ namespace {
 constexpr KindSpec kKinds[] = {
     {"attribute", &CompileAttribute, Action::kDeny, "", false},
     {"rate_limit", &CompileRateLimit, Action::kThrottle, "rate-limited", true},
+    {"token_budget", &CompileTokenBudget, Action::kThrottle, "token-budget-exceeded", false},
 };
 
 }  // namespace

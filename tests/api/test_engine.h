@@ -37,10 +37,12 @@ inline std::shared_ptr<engine::PolicySnapshot> TestSnapshot() {
   rate.kind = "rate_limit";
   rate.action = Action::kThrottle;
   rate.reason = "rate-limited";
-  snap->rules.push_back(std::make_unique<engine::RateLimitRule>(
-      rate, std::vector{engine::ScopeField::kAccount},
-      std::map<std::string, engine::RateLimit, std::less<>>{},
-      engine::RateLimit{2, int64_t{60} * 1'000'000'000, 0}));
+  engine::TieredLimits limits;
+  limits.fallback = engine::LimitSpec{engine::LimitKind::kWindow, 2, int64_t{60} * 1'000'000'000};
+  engine::ScopeItem account;
+  account.name = "account";
+  snap->rules.push_back(
+      std::make_unique<engine::RateLimitRule>(rate, std::vector{account}, std::move(limits), 0));
 
   engine::OperationDef chat;
   chat.name = "chat";

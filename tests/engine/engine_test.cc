@@ -24,9 +24,18 @@ struct RecordingSink : engine::AuditSink {
 };
 
 struct FailingStore : engine::StateStore {
-  Result<engine::WindowResult> WindowHit(std::string_view, int64_t, int64_t, int64_t) override {
+  Result<engine::MeterResult> Take(std::string_view, const engine::MeterSpec&, int64_t, int64_t,
+                                   int64_t) override {
     return Status::Unavailable("state store down");
   }
+  Status Adjust(std::string_view, const engine::MeterSpec&, int64_t, int64_t, int64_t) override {
+    return Status::Unavailable("state store down");
+  }
+  Result<engine::MeterResult> Acquire(std::string_view, uint64_t, int64_t, int64_t,
+                                      int64_t) override {
+    return Status::Unavailable("state store down");
+  }
+  void Release(std::string_view, uint64_t) override {}
   size_t entries() const override { return 0; }
   uint64_t evictions() const override { return 0; }
 };

@@ -55,11 +55,13 @@ inline std::unique_ptr<engine::Rule> Attribute(std::string id, engine::Condition
 
 inline std::unique_ptr<engine::Rule> PerAccountLimit(std::string id, int64_t requests, int64_t per_s,
                                                      RuleMode mode = RuleMode::kEnforce) {
-  engine::RateLimit l{requests, per_s * 1'000'000'000, 0};
+  engine::TieredLimits limits;
+  limits.fallback = engine::LimitSpec{engine::LimitKind::kWindow, requests, per_s * 1'000'000'000};
+  engine::ScopeItem account;
+  account.name = "account";
   auto c = Common(std::move(id), Action::kThrottle, mode);
   c.kind = "rate_limit";
-  return std::make_unique<engine::RateLimitRule>(c, std::vector{engine::ScopeField::kAccount},
-                                                 std::map<std::string, engine::RateLimit, std::less<>>{}, l);
+  return std::make_unique<engine::RateLimitRule>(c, std::vector{account}, std::move(limits), 0);
 }
 
 inline Request ChatRequest(std::string account = "a1", std::string tier = "free") {

@@ -93,17 +93,19 @@ TEST_CASE("the default pack loads with no errors and holds the documented rules"
   auto* rpm = dynamic_cast<const engine::RateLimitRule*>(FindRule(s, "rate.rpm"));
   REQUIRE(rpm);
   CHECK(rpm->common().action == Action::kThrottle);
-  CHECK(rpm->scope() == std::vector{engine::ScopeField::kAccount});
-  const engine::RateLimit* free = rpm->LimitFor("free");
+  REQUIRE(rpm->scope().size() == 1);
+  CHECK(rpm->scope()[0].field == engine::ScopeField::kAccount);
+  const engine::LimitSpec* free = rpm->LimitFor("free");
   REQUIRE(free);
-  CHECK(free->requests == 20);
+  CHECK(free->kind == engine::LimitKind::kWindow);
+  CHECK(free->amount == 20);
   CHECK(free->per_ns == 60'000'000'000LL);
   CHECK(free->burst == 0);
   REQUIRE(rpm->LimitFor("pro"));
-  CHECK(rpm->LimitFor("pro")->requests == 600);
+  CHECK(rpm->LimitFor("pro")->amount == 600);
   CHECK(rpm->LimitFor("pro")->burst == 60);
   REQUIRE(rpm->LimitFor("enterprise"));
-  CHECK(rpm->LimitFor("enterprise")->requests == 6000);
+  CHECK(rpm->LimitFor("enterprise")->amount == 6000);
   CHECK(rpm->LimitFor("enterprise")->burst == 600);
 }
 

@@ -143,6 +143,9 @@ TEST_CASE("the schema and the loader accept the same rule keys, common and per k
   CHECK(SchemaKeys(Def("ruleCommon"), false) == common);
   CHECK(SchemaKeys(Def("attributeRule")) == attribute);
   CHECK(SchemaKeys(Def("rateLimitRule")) == rate);
+  CHECK(SchemaKeys(Def("tokenBudgetRule")) ==
+        LoaderKeys(Rule("{id: r, kind: token_budget, limit: {tokens: 1, per: 1m}, zz-made-up: 1}"),
+                   "rules[0].zz-made-up"));
   CHECK(SchemaKeys(Def("match")) ==
         LoaderKeys(Rule(kAttr + ", match: {zz-made-up: 1}}"), "rules[0].match.zz-made-up"));
 }
@@ -178,7 +181,13 @@ TEST_CASE("the schema and the loader accept the same rate limit keys") {
   CHECK(SchemaKeys(delay_form.at("properties").at("delay")) ==
         LoaderKeys(Rule(kRate + ", action: {delay: {max: 2s, zz-made-up: 1}}}"),
                    "rules[0].action.delay.zz-made-up"));
-  CHECK(EnumOf(rate.at("scope").at("items")) ==
+  CHECK(SchemaKeys(Def("concurrencyLimit")) ==
+        LoaderKeys(Rule("{id: r, kind: rate_limit, limit: {concurrent: 1, zz-made-up: 1}}"),
+                   "rules[0].limit.zz-made-up"));
+  CHECK(SchemaKeys(Def("tokenBudget")) ==
+        LoaderKeys(Rule("{id: r, kind: token_budget, limit: {tokens: 1, per: 1m, zz-made-up: 1}}"),
+                   "rules[0].limit.zz-made-up"));
+  CHECK(EnumOf(rate.at("scope").at("items").at("anyOf").at(0)) ==
         LoaderValues(Rule(kRate + ", scope: [zz-bogus]}"), "rules[0].scope[0]"));
 }
 
@@ -266,8 +275,11 @@ TEST_CASE("the schema's duration pattern accepts what the loader accepts") {
     const std::string text = good;
     CAPTURE(text);
     CHECK(std::regex_search(text, duration));
-    CHECK(LoadOne(Rule("{id: r, kind: rate_limit, limit: {requests: 1, per: " + text + "}}"))
-              .errors.empty());
+    // Windows start at 1s; a delay's max takes shorter ones.
+    const std::string rule = text == "500ms"
+                                 ? kRate + ", action: {delay: {max: " + text + "}}}"
+                                 : "{id: r, kind: rate_limit, limit: {requests: 1, per: " + text + "}}";
+    CHECK(LoadOne(Rule(rule)).errors.empty());
   }
   for (const char* bad : {"1x", "0s", "1.5s", "s", "1", "-1s", "1 s"}) {
     const std::string text = bad;

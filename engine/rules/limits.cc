@@ -1,0 +1,253 @@
+#include "engine/rules/limits.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdio>
+
+#include "engine/condition.h"
+
+namespace tosgate::engine {
+namespace {
+
+constexpr int64_t kSecond = 1'000'000'000;
+constexpr int64_t kDayMs = 86'400'000;
+
+constexpr std::pair<std::string_view, ScopeField> kScopeNames[] = {
+    {"key", ScopeField::kKey},     {"account", ScopeField::kAccount},
+    {"org", ScopeField::kOrg},     {"ip", ScopeField::kIp},
+    {"model", ScopeField::kModel}, {"operation", ScopeField::kOperation},
+};
+
+bool ParseBits(std::string_view text, int* out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+// Days since 1970-01-01 -> (year, month 1..12); the proleptic Gregorian
+// calendar computed in 400-year eras.
+void CivilFromDays(int64_t days, int64_t* year, int* month) {
+  days += 719468;
+  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const int64_t doe = days - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  *month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  *year = yoe + era * 400 + (*month <= 2 ? 1 : 0);
+}
+
+int64_t DaysFromCivil(int64_t year, int month) {
+  year -= month <= 2 ? 1 : 0;
+  const int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const int64_t yoe = year - era * 400;
+  const int64_t mp = month > 2 ? month - 3 : month + 9;
+  const int64_t doy = (153 * mp + 2) / 5;  // the first of the month
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+std::string DurationText(int64_t ns) {
+  const std::pair<int64_t, const char*> units[] = {
+      {86400 * kSecond, "d"}, {3600 * kSecond, "h"}, {60 * kSecond, "m"}, {kSecond, "s"}};
+  for (const auto& [size, suffix] : units)
+    if (ns >= size && ns % size == 0) return std::to_string(ns / size) + suffix;
+  return std::to_string(ns / 1'000'000) + "ms";
+}
+
+}  // namespace
+
+int64_t CeilDiv(int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
+
+bool ParseScopeItem(std::string_view text, ScopeItem* out, std::string* error) {
+  out->name = std::string(text);
+  std::string_view base = text.substr(0, text.find('/'));
+  bool known = false;
+  for (const auto& [name, field] : kScopeNames) {
+    if (base == name) {
+      out->field = field;
+      known = true;
+    }
+  }
+  if (!known) {
+    *error = "unknown scope \"" + std::string(text) +
+             "\" (ip also groups by prefix as ip/N or ip/N/M); expected key, account, org, ip, "
+             "model or operation";
+    return false;
+  }
+  if (base.size() == text.size()) return true;
+  if (out->field != ScopeField::kIp) {
+    *error = "only ip takes a prefix length: \"" + std::string(text) + "\"";
+    return false;
+  }
+  std::string_view rest = text.substr(base.size() + 1);
+  const size_t slash = rest.find('/');
+  int a = 0, b = 0;
+  if (slash == std::string_view::npos) {
+    if (!ParseBits(rest, &a) || a < 1 || a > 128) {
+      *error = "ip/N needs a prefix length from 1 to 128: \"" + std::string(text) + "\"";
+      return false;
+    }
+    if (a <= 32) out->v4_bits = a, out->v6_bits = 64;
+    else out->v4_bits = 32, out->v6_bits = a;
+    return true;
+  }
+  if (!ParseBits(rest.substr(0, slash), &a) || !ParseBits(rest.substr(slash + 1), &b) || a < 1 ||
+      a > 32 || b < 1 || b > 128) {
+    *error = "ip/N/M needs an IPv4 prefix (1-32) and an IPv6 prefix (1-128): \"" +
+             std::string(text) + "\"";
+    return false;
+  }
+  out->v4_bits = a;
+  out->v6_bits = b;
+  return true;
+}
+
+std::string ScopeValue(const ScopeItem& item, const EvalContext& ctx) {
+  switch (item.field) {
+    case ScopeField::kKey: return ctx.request.key_id;
+    case ScopeField::kAccount: return ctx.account.id;
+    case ScopeField::kOrg: return ctx.account.org;
+    case ScopeField::kModel: return ctx.request.body.model;
+    case ScopeField::kOperation: return std::string(ctx.operation);
+    case ScopeField::kIp: break;
+  }
+  const std::string& ip = ctx.request.client_ip;
+  std::array<uint8_t, 16> addr;
+  if ((item.v4_bits == 32 && item.v6_bits == 128) || !ParseIp(ip, &addr)) return ip;
+  const bool v4 = addr[10] == 0xff && addr[11] == 0xff &&
+                  std::all_of(addr.begin(), addr.begin() + 10, [](uint8_t x) { return x == 0; });
+  const int bits = v4 ? 96 + item.v4_bits : item.v6_bits;
+  for (int i = 0; i < 16; ++i) {
+    const int keep = std::clamp(bits - 8 * i, 0, 8);
+    addr[i] &= static_cast<uint8_t>(0xff00 >> keep);
+  }
+  char buf[64];
+  if (v4) {
+    std::snprintf(buf, sizeof buf, "%u.%u.%u.%u/%d", addr[12], addr[13], addr[14], addr[15],
+                  item.v4_bits);
+  } else {
+    int n = 0;
+    for (int i = 0; i < 16; i += 2)
+      n += std::snprintf(buf + n, sizeof buf - n, "%s%x", i ? ":" : "", (addr[i] << 8) | addr[i + 1]);
+    std::snprintf(buf + n, sizeof buf - n, "/%d", item.v6_bits);
+  }
+  return buf;
+}
+
+std::string LimitSpec::Signature() const {
+  static constexpr char kKinds[] = {'w', 'g', 'd', 'm', 'c'};
+  std::string s(1, kKinds[static_cast<int>(kind)]);
+  s += std::to_string(amount) + '/' + std::to_string(per_ns) + '+' + std::to_string(burst);
+  return s;
+}
+
+std::string LimitSpec::Describe() const {
+  std::string s = std::to_string(amount);
+  switch (kind) {
+    case LimitKind::kWindow:
+    case LimitKind::kGcra:
+      s += " per " + DurationText(per_ns);
+      if (burst) s += " + burst " + std::to_string(burst);
+      if (kind == LimitKind::kGcra) s += " (gcra)";
+      return s;
+    case LimitKind::kDaily: return s + " per UTC day";
+    case LimitKind::kMonthly: return s + " per UTC month";
+    case LimitKind::kConcurrent: return s + " concurrent";
+  }
+  return s;
+}
+
+const LimitSpec* TieredLimits::For(const Account& account, std::string_view rule_id,
+                                   LimitSpec* scratch) const {
+  const LimitSpec* base = nullptr;
+  if (auto it = by_tier.find(account.tier); it != by_tier.end()) base = &it->second;
+  else if (fallback) base = &*fallback;
+  for (const LimitOverride& o : account.limit_overrides) {
+    if (o.rule_id != rule_id || o.amount <= 0) continue;
+    *scratch = base ? *base : fallback.value_or(by_tier.empty() ? LimitSpec{}
+                                                                : by_tier.begin()->second);
+    scratch->amount = o.amount;
+    if (o.per_ns > 0) scratch->per_ns = o.per_ns;
+    if (o.burst >= 0) scratch->burst = o.burst;
+    return scratch;
+  }
+  return base;
+}
+
+void BuildStateKey(std::string_view rule_id, const LimitSpec& limit,
+                   const std::vector<ScopeItem>& scope, const EvalContext& ctx,
+                   std::string* key, std::string* scope_text) {
+  key->assign(rule_id);
+  *key += '|';
+  *key += limit.Signature();
+  scope_text->clear();
+  for (const ScopeItem& item : scope) {
+    std::string v = ScopeValue(item, ctx);
+    *key += '\x1f';
+    *key += v;
+    if (!scope_text->empty()) *scope_text += ' ';
+    *scope_text += item.name + '=' + (v.empty() ? std::string("(none)") : v);
+  }
+}
+
+MeterSpec MeterFor(const LimitSpec& limit, int64_t wall_ms) {
+  MeterSpec m;
+  m.limit = limit.amount;
+  switch (limit.kind) {
+    case LimitKind::kWindow:
+      m.meter = Meter::kWindow;
+      m.period_ns = limit.per_ns;
+      m.limit = limit.amount + limit.burst;
+      break;
+    case LimitKind::kGcra:
+      m.meter = Meter::kGcra;
+      m.period_ns = limit.per_ns;
+      m.burst = limit.burst;
+      break;
+    case LimitKind::kConcurrent: break;  // leases, not a meter
+    case LimitKind::kDaily: {
+      const int64_t day = (wall_ms >= 0 ? wall_ms : wall_ms - kDayMs + 1) / kDayMs;
+      m.meter = Meter::kPeriod;
+      m.period_ns = kDayMs * 1'000'000;
+      m.period_index = day;
+      m.period_left_ns = ((day + 1) * kDayMs - wall_ms) * 1'000'000;
+      break;
+    }
+    case LimitKind::kMonthly: {
+      const int64_t day = (wall_ms >= 0 ? wall_ms : wall_ms - kDayMs + 1) / kDayMs;
+      int64_t year;
+      int month;
+      CivilFromDays(day, &year, &month);
+      const int64_t next = month == 12 ? DaysFromCivil(year + 1, 1) : DaysFromCivil(year, month + 1);
+      m.meter = Meter::kPeriod;
+      m.period_ns = 31 * kDayMs * 1'000'000;
+      m.period_index = year * 12 + month - 1;
+      m.period_left_ns = (next * kDayMs - wall_ms) * 1'000'000;
+      break;
+    }
+  }
+  return m;
+}
+
+RateLimitItem ItemFor(std::string_view rule_id, const LimitSpec& limit, const MeterSpec& meter,
+                      const MeterResult& r) {
+  RateLimitItem item;
+  item.name = std::string(rule_id);
+  item.quota = limit.kind == LimitKind::kWindow ? limit.amount + limit.burst : limit.amount;
+  switch (limit.kind) {
+    case LimitKind::kWindow:
+    case LimitKind::kGcra: item.window_s = CeilDiv(limit.per_ns, kSecond); break;
+    case LimitKind::kDaily:
+    case LimitKind::kMonthly: item.window_s = CeilDiv(meter.period_ns, kSecond); break;
+    case LimitKind::kConcurrent:
+      item.window_s = CeilDiv(limit.lease_ns, kSecond);
+      item.unit = "concurrent-requests";
+      break;
+  }
+  item.remaining = r.allowed ? r.remaining : 0;
+  item.reset_s = CeilDiv(r.allowed ? r.reset_ns : r.retry_after_ns, kSecond);
+  return item;
+}
+
+}  // namespace tosgate::engine
