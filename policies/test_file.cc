@@ -281,7 +281,9 @@ class Parser {
 
   void ParseAccount(const YAML::Node& n, const std::string& key, std::set<std::string>* ids,
                     std::set<std::string>* keys, TestFile* tf) {
-    if (!CheckMap(n, key, {"id", "org", "tier", "country", "flags", "suspended", "created", "keys"})) return;
+    if (!CheckMap(n, key, {"id", "org", "tier", "country", "flags", "suspended", "created", "keys",
+                           "limit_overrides"}))
+      return;
     Account a;
     if (!n["id"]) Error(n, key, "missing required key 'id'");
     else if (String(n["id"], Join(key, "id"), &a.id) && !ids->insert(a.id).second)
@@ -292,6 +294,7 @@ class Parser {
     if (n["flags"]) StringList(n["flags"], Join(key, "flags"), &a.flags);
     if (n["suspended"]) Bool(n["suspended"], Join(key, "suspended"), &a.suspended);
     if (n["created"]) Created(n["created"], Join(key, "created"), &a.created_ms);
+    if (const YAML::Node o = n["limit_overrides"]) Overrides(o, Join(key, "limit_overrides"), &a);
     if (n["keys"]) {
       std::vector<std::string> secrets;
       std::vector<TestLocation> where;
@@ -305,6 +308,36 @@ class Parser {
       }
     }
     tf->accounts.push_back(std::move(a));
+  }
+
+  // limit_overrides: {rule-id: {requests|tokens|concurrent: N, per: DURATION, burst: N}}
+  void Overrides(const YAML::Node& n, const std::string& key, Account* a) {
+    if (!n.IsMap()) return Error(n, key, "must map rule ids to limits");
+    for (const auto& kv : n) {
+      LimitOverride o;
+      const std::string k = Join(key, kv.first.IsScalar() ? kv.first.Scalar() : "");
+      if (!String(kv.first, k, &o.rule_id) ||
+          !CheckMap(kv.second, k, {"requests", "tokens", "concurrent", "per", "burst"}))
+        continue;
+      for (const char* amount : {"requests", "tokens", "concurrent"})
+        if (const YAML::Node v = kv.second[amount]) Int(v, Join(k, amount), 1, INT64_MAX, &o.amount);
+      if (o.amount <= 0) Error(kv.second, k, "needs requests, tokens or concurrent");
+      if (const YAML::Node v = kv.second["burst"]) Int(v, Join(k, "burst"), 0, INT64_MAX, &o.burst);
+      if (const YAML::Node v = kv.second["per"]) Duration(v, Join(k, "per"), &o.per_ns);
+      a->limit_overrides.push_back(std::move(o));
+    }
+  }
+
+  bool Duration(const YAML::Node& n, const std::string& key, int64_t* ns) {
+    std::string text;
+    if (!String(n, key, &text)) return false;
+    Result<int64_t> d = ParseDuration(text);
+    if (!d.ok()) {
+      Error(n, key, d.status().message());
+      return false;
+    }
+    *ns = *d;
+    return true;
   }
 
   // headers: a mapping of header names to string values, in file order.
@@ -333,7 +366,12 @@ class Parser {
   }
 
   void ParseExpect(const YAML::Node& n, const std::string& key, TestExpect* e) {
-    if (!CheckMap(n, key, {"effect", "rules", "status", "reason", "headers"})) return;
+    if (!CheckMap(n, key, {"effect", "rules", "status", "reason", "headers", "delay"})) return;
+    if (const YAML::Node f = n["delay"]) {
+      int64_t ns = 0;
+      if (IsZeroOffset(f.IsScalar() ? f.Scalar() : "")) e->delay_ns = 0;
+      else if (Duration(f, Join(key, "delay"), &ns)) e->delay_ns = ns;
+    }
     if (const YAML::Node f = n["effect"]) {
       std::string s;
       if (String(f, Join(key, "effect"), &s)) {
@@ -369,10 +407,21 @@ class Parser {
     else ParseRequest(n["request"], Join(key, "request"), &s->request);
     if (!n["expect"]) Error(n, key, "missing required key 'expect'");
     else ParseExpect(n["expect"], Join(key, "expect"), &s->expect);
+    if (const YAML::Node u = n["usage"]) {
+      const std::string k = Join(key, "usage");
+      TestUsage usage;
+      if (u.IsMap() && u.size() == 0) {
+        s->usage = usage;  // completion without token counts
+      } else if (CheckMap(u, k, {"input_tokens", "output_tokens"})) {
+        if (u["input_tokens"]) Int(u["input_tokens"], Join(k, "input_tokens"), 0, INT64_MAX, &usage.input_tokens);
+        if (u["output_tokens"]) Int(u["output_tokens"], Join(k, "output_tokens"), 0, INT64_MAX, &usage.output_tokens);
+        s->usage = usage;
+      }
+    }
   }
 
   void ParseTest(const YAML::Node& n, const std::string& key, std::set<std::string>* names, TestFile* tf) {
-    if (!CheckMap(n, key, {"name", "request", "expect", "sequence"})) return;
+    if (!CheckMap(n, key, {"name", "request", "expect", "usage", "sequence"})) return;
     PolicyTest t;
     t.where = Where(n, key);
     if (!n["name"]) Error(n, key, "missing required key 'name'");
@@ -387,7 +436,7 @@ class Parser {
         int64_t at = 0;
         for (size_t i = 0; i < seq.size(); ++i) {
           const std::string k = sk + "[" + std::to_string(i) + "]";
-          if (!CheckMap(seq[i], k, {"repeat", "at", "request", "expect"})) continue;
+          if (!CheckMap(seq[i], k, {"repeat", "at", "request", "expect", "usage"})) continue;
           TestStep s;
           if (const YAML::Node a = seq[i]["at"]) {
             std::string text;

@@ -45,6 +45,14 @@ struct TestExpect {
   std::optional<int> status;
   std::optional<std::string> reason;
   std::vector<std::pair<std::string, std::string>> headers;  // name: exact value
+  std::optional<int64_t> delay_ns;  // delay mode: how long the request is held
+};
+
+// Usage reported for each admitted request of a step right after it, as the
+// upstream would (POST /v1/usage); -1 leaves the reservation as estimated.
+struct TestUsage {
+  int64_t input_tokens = -1;
+  int64_t output_tokens = -1;
 };
 
 struct TestStep {
@@ -52,6 +60,7 @@ struct TestStep {
   int64_t at_ns = 0;  // offset from the test's start
   TestRequest request;
   TestExpect expect;
+  std::optional<TestUsage> usage;
   TestLocation where;  // the step (or the test, for a single request)
 };
 

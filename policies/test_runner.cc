@@ -55,6 +55,9 @@ std::vector<std::string> Mismatches(const TestExpect& e, const Decision& d) {
   }
   if (e.status && *e.status != d.status)
     out.push_back("status: expected " + std::to_string(*e.status) + ", got " + std::to_string(d.status));
+  if (e.delay_ns && *e.delay_ns / 1'000'000 != d.delay_ms)
+    out.push_back("delay: expected " + FormatOffset(*e.delay_ns) + ", got " +
+                  FormatOffset(d.delay_ms * 1'000'000));
   if (e.reason && *e.reason != d.reason)
     out.push_back("reason: expected '" + *e.reason + "', got '" + d.reason + "'");
   for (const auto& [name, value] : e.headers) {
@@ -126,6 +129,8 @@ class Runner {
           return Error(t, At(file, s.where, "request: " + st.message()));
         const Decision d = engine.Check(req);
         for (const RuleMatch& m : d.matches) covered_.insert(m.rule_id);
+        if (s.usage && d.effect == Effect::kAllow)
+          (void)engine.ReportUsage(d.decision_id, {s.usage->input_tokens, s.usage->output_tokens});
         std::vector<std::string> diffs = Mismatches(s.expect, d);
         if (diffs.empty()) continue;
         out_ << "FAIL " << t.name << "\n";

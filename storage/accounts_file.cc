@@ -53,11 +53,58 @@ std::string TakeStrings(const json& j, const char* name, std::vector<std::string
   return {};
 }
 
+// "1m", "30s", "500ms", "1h", "1d" -> nanoseconds; 0 when malformed.
+int64_t DurationNs(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 9) return 0;
+  const int64_t n = std::stoll(std::string(text.substr(0, digits)));
+  const std::string_view unit = text.substr(digits);
+  constexpr int64_t kS = 1'000'000'000;
+  if (unit == "ms") return n * 1'000'000;
+  if (unit == "s") return n * kS;
+  if (unit == "m") return n * 60 * kS;
+  if (unit == "h") return n * 3600 * kS;
+  if (unit == "d") return n * 86400 * kS;
+  return 0;
+}
+
+// "limit_overrides": {"rate.rpm": {"requests": 1000, "per": "1m", "burst": 10}, ...};
+// the amount may be written as requests, tokens or concurrent.
+std::string TakeOverrides(const json& j, std::vector<LimitOverride>* out) {
+  if (!j.is_object()) return "\"limit_overrides\" must map rule ids to limits";
+  for (const auto& [rule, limit] : j.items()) {
+    const std::string where = "\"limit_overrides\".\"" + rule + "\"";
+    if (!limit.is_object()) return where + " must be an object like {\"requests\": 100, \"per\": \"1m\"}";
+    LimitOverride o;
+    o.rule_id = rule;
+    for (const auto& [name, value] : limit.items()) {
+      if (name == "requests" || name == "tokens" || name == "concurrent") {
+        if (!value.is_number_integer() || value.get<int64_t>() <= 0)
+          return where + "." + name + " must be a whole number > 0";
+        o.amount = value.get<int64_t>();
+      } else if (name == "burst") {
+        if (!value.is_number_integer() || value.get<int64_t>() < 0)
+          return where + ".burst must be a whole number >= 0";
+        o.burst = value.get<int64_t>();
+      } else if (name == "per") {
+        if (!value.is_string() || (o.per_ns = DurationNs(value.get<std::string>())) < 1'000'000'000)
+          return where + ".per must be a duration of at least 1s such as \"1m\"";
+      } else {
+        return where + ": unknown member \"" + name + "\"";
+      }
+    }
+    if (o.amount <= 0) return where + " needs requests, tokens or concurrent";
+    out->push_back(std::move(o));
+  }
+  return {};
+}
+
 // Builds an account from one parsed line, or says what is wrong with it.
 std::string ToAccount(const json& j, Account* a) {
   static constexpr std::string_view kKnown[] = {
       "id",   "org",     "tier",   "country", "flags",    "created", "payment_fingerprint",
-      "keys", "key_ids", "suspended"};
+      "keys", "key_ids", "suspended", "limit_overrides"};
   if (!j.is_object()) return "expected a JSON object";
   for (const auto& [name, value] : j.items()) {
     bool known = false;
@@ -81,6 +128,10 @@ std::string ToAccount(const json& j, Account* a) {
   if (auto it = j.find("suspended"); it != j.end() && !it->is_null()) {
     if (!it->is_boolean()) return "\"suspended\" must be true or false";
     a->suspended = it->get<bool>();
+  }
+
+  if (auto it = j.find("limit_overrides"); it != j.end() && !it->is_null()) {
+    if (!(why = TakeOverrides(*it, &a->limit_overrides)).empty()) return why;
   }
 
   std::vector<std::string> secrets, ids;

@@ -169,7 +169,7 @@ const LimitSpec* TieredLimits::For(const Account& account, std::string_view rule
                                                                 : by_tier.begin()->second);
     scratch->amount = o.amount;
     if (o.per_ns > 0) scratch->per_ns = o.per_ns;
-    if (o.burst >= 0) scratch->burst = o.burst;
+    scratch->burst = o.burst;
     return scratch;
   }
   return base;

@@ -15,12 +15,13 @@
 namespace tosgate {
 
 // A per-account replacement for one limit of one rule (set in the accounts
-// registry or through the admin API). Zero / negative fields keep the rule's.
+// registry or through the admin API): it replaces the amount and burst of the
+// limit the account's tier would get; per_ns 0 keeps that limit's window.
 struct LimitOverride {
   std::string rule_id;
   int64_t amount = 0;   // requests, tokens or concurrent requests
   int64_t per_ns = 0;   // window; 0 keeps the rule's
-  int64_t burst = -1;   // -1 keeps the rule's
+  int64_t burst = 0;    // extra requests at once
 };
 
 // An account as the registry knows it. Keys are stored only as key ids
