@@ -15,6 +15,14 @@ scripts/install-deps.sh
 cmake -S . -B "$BUILD_DIR" -G Ninja -DTOSGATE_WERROR=ON -DTOSGATE_SANITIZE="$SANITIZE"
 cmake --build "$BUILD_DIR" -j "$JOBS"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
+# The concurrency tests once more under ThreadSanitizer; any report fails.
+if [[ -z "$SANITIZE" && "${TSAN:-1}" == 1 ]]; then
+  cmake -S . -B build-tsan -G Ninja -DTOSGATE_WERROR=ON -DTOSGATE_SANITIZE=thread \
+    -DTOSGATE_BUILD_BENCH=OFF
+  cmake --build build-tsan -j "$JOBS" --target engine_test
+  TSAN_OPTIONS="halt_on_error=1 exitcode=66" build-tsan/tests/engine_test \
+    --test-case='*concurren*,*8 threads*,*64 concurrent*'
+fi
 for pack in policies/packs/*/; do
   "$BUILD_DIR/tosgate" validate "$pack"
   "$BUILD_DIR/tosgate" test "$pack"
