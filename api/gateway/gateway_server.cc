@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "api/gateway/responses.h"
+#include "api/gateway/usage_report.h"
 #include "engine/engine.h"
 
 namespace tosgate::api {
@@ -38,7 +39,7 @@ constexpr std::chrono::milliseconds kAcceptBackoff{50};
 
 struct Counters {
   std::atomic<uint64_t> requests{0}, checks{0}, bad_requests{0}, internal_errors{0};
-  std::atomic<uint64_t> connections{0}, open_connections{0};
+  std::atomic<uint64_t> connections{0}, open_connections{0}, delayed{0};
 };
 
 void Bump(std::atomic<uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
@@ -189,6 +190,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& req = parser_->get();
     const bool head = req.method() == http::verb::head;
     bool keep_alive = req.keep_alive();
+    delay_ms_ = 0;
     try {
       Handle(req);
     } catch (...) {
@@ -196,13 +198,20 @@ class Session : public std::enable_shared_from_this<Session> {
       Bump(shared_->counters.internal_errors);
       RenderError(500, "internal-error", "the gateway failed while handling the request", &out_);
     }
-    Write(req.version(), keep_alive, head);
+    if (delay_ms_ <= 0) return Write(req.version(), keep_alive, head);
+    // Delay mode: the answer that lets the request through is held, on a
+    // timer; the thread serves other connections meanwhile.
+    Bump(shared_->counters.delayed);
+    delay_timer_.expires_after(std::chrono::milliseconds(delay_ms_));
+    delay_timer_.async_wait([self = shared_from_this(), version = req.version(), keep_alive,
+                             head](beast::error_code) { self->Write(version, keep_alive, head); });
   }
 
   void Handle(http::request<http::string_body>& req) {
     const ForwardAuthConfig& cfg = shared_->options.forward_auth;
     std::string_view target(req.target().data(), req.target().size());
     std::string_view path = PathOf(target);
+    if (path == "/v1/usage") return Usage(req);
     if (UnderPrefix(path, cfg.path_prefix)) return Check(req, target);
     if (path == "/healthz") {
       if (req.method() != http::verb::get && req.method() != http::verb::head) {
@@ -217,6 +226,27 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     RenderError(404, "not-found", "no such endpoint; the check endpoint is " + cfg.path_prefix,
                 &out_);
+  }
+
+  void Usage(http::request<http::string_body>& req) {
+    if (req.method() != http::verb::post) {
+      RenderError(405, "method-not-allowed", "/v1/usage answers POST", &out_);
+      out_.headers.emplace_back("Allow", "POST");
+      return;
+    }
+    std::string decision_id;
+    engine::Usage usage;
+    if (Status s = ParseUsageReport(req.body(), &decision_id, &usage); !s.ok()) {
+      Bump(shared_->counters.bad_requests);
+      return RenderError(400, "bad-usage-report", s.message(), &out_);
+    }
+    if (Status s = shared_->engine.ReportUsage(decision_id, usage); !s.ok()) {
+      return RenderError(s.code() == Status::Code::kNotFound ? 404 : 503,
+                         s.code() == Status::Code::kNotFound ? "unknown-decision" : "usage-failed",
+                         s.message(), &out_);
+    }
+    out_.Clear();
+    out_.status = 204;
   }
 
   void Check(http::request<http::string_body>& req, std::string_view target) {
@@ -239,6 +269,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     Decision d = shared_->engine.Check(request_);
     Bump(shared_->counters.checks);
+    delay_ms_ = d.delay_ms;
     const std::string* proxy = request_.header("x-tos-proxy");
     RenderDecision(d, &out_,
                    proxy && *proxy == "nginx" ? ProxyDialect::kNginx : ProxyDialect::kPlain);
@@ -314,6 +345,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Request request_;
   HttpResponse out_;
   std::array<char, 512> drain_;
+  net::steady_timer delay_timer_{stream_.get_executor()};
+  int64_t delay_ms_ = 0;  // delay mode: hold the current answer this long
   State state_ = State::kIdle;
   bool first_ = true;
   bool closing_ = false;
@@ -488,6 +521,7 @@ GatewayServerStats GatewayServer::stats() const {
   s.internal_errors = c.internal_errors.load(std::memory_order_relaxed);
   s.connections = c.connections.load(std::memory_order_relaxed);
   s.open_connections = c.open_connections.load(std::memory_order_relaxed);
+  s.delayed = c.delayed.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -1,7 +1,9 @@
 // GatewayServer: the data plane's HTTP/1.1 server (Boost.Beast, hidden here).
 //
 // Serves the forward-auth check (`path_prefix` and everything under it, any
-// method) and GET /healthz. One io_context per thread; a single listening
+// method), POST /v1/usage (usage reports, see usage_report.h) and GET
+// /healthz. An allowed check that delay mode holds is answered after its
+// delay, on a timer. One io_context per thread; a single listening
 // socket hands each accepted connection to the next thread in turn, so a
 // connection stays on one thread for its life and its handlers never race.
 //
@@ -42,6 +44,7 @@ struct GatewayServerStats {
   uint64_t internal_errors = 0;  // 500: an exception reached the boundary
   uint64_t connections = 0;      // accepted in total
   uint64_t open_connections = 0;
+  uint64_t delayed = 0;          // answers held by delay mode before they were sent
 };
 
 class GatewayServer {
