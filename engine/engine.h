@@ -36,14 +36,18 @@ struct Usage {
 
 // Counted once, read by /metrics. Relaxed atomics: exact totals, no ordering.
 struct EngineCounters {
-  std::atomic<uint64_t> allow{0}, throttle{0}, deny{0};
-  std::atomic<uint64_t> shadow_matches{0};
-  std::atomic<uint64_t> internal_errors{0};
-  std::atomic<uint64_t> fail_open{0};
-  std::atomic<uint64_t> audit_failures{0};
-  std::atomic<uint64_t> delayed{0};
-  std::atomic<uint64_t> usage_reports{0};
-  std::atomic<uint64_t> refunds{0};  // requests whose counted units were given back
+  // Each on its own cache line: two threads bumping neighbours would
+  // otherwise fight over one line on every decision.
+  alignas(64) std::atomic<uint64_t> allow{0};
+  alignas(64) std::atomic<uint64_t> throttle{0};
+  alignas(64) std::atomic<uint64_t> deny{0};
+  alignas(64) std::atomic<uint64_t> shadow_matches{0};
+  alignas(64) std::atomic<uint64_t> internal_errors{0};
+  alignas(64) std::atomic<uint64_t> fail_open{0};
+  alignas(64) std::atomic<uint64_t> audit_failures{0};
+  alignas(64) std::atomic<uint64_t> delayed{0};
+  alignas(64) std::atomic<uint64_t> usage_reports{0};
+  alignas(64) std::atomic<uint64_t> refunds{0};  // requests whose counted units were given back
 };
 
 class Engine {
@@ -68,6 +72,8 @@ class Engine {
   const Admissions& admissions() const { return admissions_; }
 
  private:
+  uint64_t NextSequence();
+
   EngineOptions options_;
   std::atomic<std::shared_ptr<const PolicySnapshot>> snapshot_;
   EngineCounters counters_;
