@@ -273,3 +273,37 @@ TEST_CASE("YAML aliases cannot multiply a condition past a bounded size") {
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].message == "the condition has more than 10000 parts");
 }
+
+TEST_CASE("bad limits: zero, windows out of range, unknown scopes, budgets without a unit") {
+  ExpectOnly(Rule("    kind: rate_limit\n    limit: {requests: 0, per: 1m}\n"),
+             "p.yaml:7:23: rules[0].limit.requests: requests must be greater than zero");
+  ExpectOnly(Rule("    kind: rate_limit\n    limit: {requests: -3, per: 1m}\n"),
+             "p.yaml:7:23: rules[0].limit.requests: requests must be greater than zero");
+  ExpectOnly(Rule("    kind: rate_limit\n    limit: {requests: 5, per: 500ms}\n"),
+             "p.yaml:7:31: rules[0].limit.per: per must be from 1s to 366d (or day / month for a UTC "
+             "calendar quota)");
+  ExpectOnly(Rule("    kind: token_budget\n    limit: {tokens: 5, per: 400d}\n"),
+             "p.yaml:7:29: rules[0].limit.per: per must be from 1s to 366d (or day / month for a UTC "
+             "calendar quota)");
+  ExpectOnly(Rule("    kind: rate_limit\n    scope: [account, user]\n    limit: {requests: 5, per: 1m}\n"),
+             "p.yaml:7:22: rules[0].scope[1]: unknown scope \"user\" (ip also groups by prefix as ip/N "
+             "or ip/N/M); expected key, account, org, ip, model or operation");
+  ExpectOnly(Rule("    kind: rate_limit\n    scope: [ip/24/200]\n    limit: {requests: 5, per: 1m}\n"),
+             "p.yaml:7:13: rules[0].scope[0]: ip/N/M needs an IPv4 prefix (1-32) and an IPv6 prefix "
+             "(1-128): \"ip/24/200\"");
+  ExpectOnly(Rule("    kind: token_budget\n    limit: {free: 40000}\n"),
+             "p.yaml:7:19: rules[0].limit.free: a limit needs its unit and window, e.g. {tokens: 100, "
+             "per: 1m}; got \"40000\"");
+  ExpectOnly(Rule("    kind: token_budget\n    limit: {free: {per: 1m}}\n"),
+             "p.yaml:7:19: rules[0].limit.free.tokens: required key is missing");
+  ExpectOnly(Rule("    kind: rate_limit\n    limit: {requests: 5, per: day, burst: 1}\n"),
+             "p.yaml:7:43: rules[0].limit.burst: a calendar quota (per: day / month) takes no burst");
+  ExpectOnly(Rule("    kind: rate_limit\n    limit: {concurrent: 0}\n"),
+             "p.yaml:7:25: rules[0].limit.concurrent: concurrent must be greater than zero");
+  ExpectOnly(Rule("    kind: rate_limit\n    limit: {requests: 5, per: 1s}\n    action: {delay: {max: 5m}}\n"),
+             "p.yaml:8:27: rules[0].action.delay.max: delay max must be from 1ms to 60s");
+  ExpectOnly(Rule("    kind: rate_limit\n    algorithm: sliding_window\n    limit: {requests: 5, per: 1s}\n"
+                  "    action: {delay: {max: 1s}}\n"),
+             "p.yaml:7:16: rules[0].algorithm: delay mode schedules requests with gcra; remove "
+             "algorithm or set gcra");
+}
