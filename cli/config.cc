@@ -123,7 +123,11 @@ std::vector<std::string> LoadServeConfig(const std::string& path, ServeConfig* c
                       {"max_body_bytes", r.Number(&cfg->max_body_bytes, 1)},
                       {"path_prefix", r.String(&cfg->path_prefix)}});
        }},
-      {"upstream", r.Unsupported("inline proxy mode comes with the plugins issue")},
+      {"upstream", [&](const YAML::Node& n, const std::string& k) {
+         r.Map(n, k, {{"url", r.String(&cfg->upstream_url)},
+                      {"connect_timeout_ms", r.Number(&cfg->upstream_connect_timeout_ms, 1)},
+                      {"response_timeout_ms", r.Number(&cfg->upstream_response_timeout_ms, 1)}});
+       }},
       {"admin", r.Unsupported("admin tokens and TLS come with the admin API issue")},
     });
   } catch (const YAML::Exception& e) {

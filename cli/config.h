@@ -20,6 +20,9 @@ struct ServeConfig {
   int gateway_threads = 0;                // 0: one per core
   size_t max_body_bytes = 1 << 20;
   std::string path_prefix = "/v1/check";
+  std::string upstream_url;               // inline proxy mode when set
+  int64_t upstream_connect_timeout_ms = 5000;
+  int64_t upstream_response_timeout_ms = 60000;
 };
 
 // Reads `path` into `cfg`, keeping defaults for keys it does not set.

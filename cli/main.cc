@@ -48,7 +48,7 @@ constexpr char kUsage[] =
     "usage: tosgate <command> [options]\n"
     "\n"
     "commands:\n"
-    "  serve [--config FILE] [--policies DIR] [--accounts FILE] [--watch]\n"
+    "  serve [--config FILE] [--policies DIR] [--accounts FILE] [--upstream URL] [--watch]\n"
     "                      run the gateway (data plane 127.0.0.1:8080, admin 127.0.0.1:9090)\n"
     "  validate DIR...     check policy directories; every error as file:line:column\n"
     "  check --policies DIR --request FILE [--explain] [--json]\n"

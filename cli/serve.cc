@@ -58,10 +58,11 @@ Status EnsureParentDir(const std::string& path) {
 int RunServe(const Args& in) {
   Args args = in;
   bool bad = false;
-  std::string config_path, policies_dir, accounts_file;
+  std::string config_path, policies_dir, accounts_file, upstream;
   const bool have_config = TakeFlag(&args, "--config", &config_path, &bad);
   const bool have_policies = TakeFlag(&args, "--policies", &policies_dir, &bad);
   const bool have_accounts = TakeFlag(&args, "--accounts", &accounts_file, &bad);
+  const bool have_upstream = TakeFlag(&args, "--upstream", &upstream, &bad);
   const bool watch = TakeSwitch(&args, "--watch");
   if (bad) return 2;
   if (!args.empty()) {
@@ -78,6 +79,7 @@ int RunServe(const Args& in) {
   if (have_policies) cfg.policies_dir = policies_dir;
   if (have_accounts) cfg.accounts_file = accounts_file;
   if (watch) cfg.policies_watch = true;
+  if (have_upstream) cfg.upstream_url = upstream;
   if (cfg.policies_watch && cfg.policies_dir.empty()) {
     std::cerr << "tosgate serve: --watch needs a policy directory (--policies DIR)\n";
     return 2;
@@ -127,6 +129,9 @@ int RunServe(const Args& in) {
   gw_opts.threads = cfg.gateway_threads;
   gw_opts.forward_auth.path_prefix = cfg.path_prefix;
   gw_opts.forward_auth.max_body_bytes = cfg.max_body_bytes;
+  gw_opts.upstream_url = cfg.upstream_url;
+  gw_opts.upstream_connect_timeout = std::chrono::milliseconds(cfg.upstream_connect_timeout_ms);
+  gw_opts.upstream_response_timeout = std::chrono::milliseconds(cfg.upstream_response_timeout_ms);
   auto gateway = api::GatewayServer::Start(gw_opts, engine);
   if (!gateway.ok()) {
     std::cerr << "tosgate: gateway " << cfg.gateway_listen << ": " << gateway.status().message() << "\n";

@@ -19,6 +19,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "api/gateway/inline_proxy.h"
 #include "api/gateway/responses.h"
 #include "api/gateway/usage_report.h"
 #include "engine/engine.h"
@@ -30,9 +31,9 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
-using Executor = net::io_context::executor_type;
+using proxy::Executor;
+using proxy::Stream;
 using Socket = net::basic_stream_socket<tcp, Executor>;
-using Stream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
 
 constexpr std::chrono::seconds kLingerTimeout{1};
 constexpr std::chrono::milliseconds kAcceptBackoff{50};
@@ -50,6 +51,8 @@ struct Shared {
   engine::Engine& engine;
   Counters counters;
   std::atomic<bool> stopping{false};
+  std::optional<proxy::Upstream> upstream;  // inline proxy mode when set
+  proxy::ProxyCounters proxy_counters;
 };
 
 class Session;
@@ -60,6 +63,8 @@ class Session;
 struct Worker {
   std::unordered_set<Session*> sessions;
   net::io_context ioc{1};
+  // After ioc: its connections must go before the io_context does.
+  std::unique_ptr<proxy::ConnectionPool> pool;
   std::optional<net::executor_work_guard<Executor>> guard;
   std::thread thread;
 };
@@ -191,12 +196,22 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool head = req.method() == http::verb::head;
     bool keep_alive = req.keep_alive();
     delay_ms_ = 0;
+    relay_.reset();
     try {
       Handle(req);
     } catch (...) {
       // Handlers do not throw by design; this is the last line of defence.
       Bump(shared_->counters.internal_errors);
       RenderError(500, "internal-error", "the gateway failed while handling the request", &out_);
+    }
+    if (relay_) {
+      relay_->version = req.version();
+      relay_->client_keep_alive = keep_alive;
+      relay_->head = head;
+      if (delay_ms_ > 0) Bump(shared_->counters.delayed);
+      delay_timer_.expires_after(std::chrono::milliseconds(delay_ms_));
+      delay_timer_.async_wait([self = shared_from_this()](beast::error_code) { self->StartRelay(); });
+      return;
     }
     if (delay_ms_ <= 0) return Write(req.version(), keep_alive, head);
     // Delay mode: the answer that lets the request through is held, on a
@@ -213,6 +228,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string_view path = PathOf(target);
     if (path == "/v1/usage") return Usage(req);
     if (UnderPrefix(path, cfg.path_prefix)) return Check(req, target);
+    if (shared_->upstream && path != "/healthz") return Proxy(req, target);
     if (path == "/healthz") {
       if (req.method() != http::verb::get && req.method() != http::verb::head) {
         RenderError(405, "method-not-allowed", "/healthz answers GET and HEAD", &out_);
@@ -273,6 +289,81 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::string* proxy = request_.header("x-tos-proxy");
     RenderDecision(d, &out_,
                    proxy && *proxy == "nginx" ? ProxyDialect::kNginx : ProxyDialect::kPlain);
+  }
+
+  // Inline proxy mode: decide on the request itself, then relay it.
+  void Proxy(http::request<http::string_body>& req, std::string_view target) {
+    in_.method.assign(req.method_string().data(), req.method_string().size());
+    in_.target.assign(target);
+    in_.headers.clear();
+    for (const auto& f : req) {
+      const beast::string_view name = f.name_string();
+      // A client must not name another path, method or address for itself.
+      if (beast::iequals(name.substr(0, 11), "x-original-") ||
+          beast::iequals(name.substr(0, 12), "x-forwarded-") || beast::iequals(name, "x-real-ip"))
+        continue;
+      in_.headers.emplace_back(std::string(name.data(), name.size()),
+                               std::string(f.value().data(), f.value().size()));
+    }
+    in_.body = req.body();  // a copy: the body also goes upstream
+    ForwardAuthConfig direct = shared_->options.forward_auth;
+    direct.path_prefix.clear();
+    Status s = TranslateForwardAuth(in_, direct, &request_);
+    if (!s.ok()) {
+      Bump(shared_->counters.bad_requests);
+      if (s.code() == Status::Code::kResourceExhausted)
+        RenderError(413, "body-too-large", s.message(), &out_);
+      else
+        RenderError(400, "bad-request-body", s.message(), &out_);
+      return;
+    }
+    Decision d = shared_->engine.Check(request_);
+    Bump(shared_->counters.checks);
+    RenderDecision(d, &out_, ProxyDialect::kPlain);
+    if (d.effect != Effect::kAllow) return;  // answered here, as problem+json
+    delay_ms_ = d.delay_ms;
+
+    proxy::Exchange ex;
+    ex.client = &stream_;
+    ex.decision_id = d.decision_id;
+    http::request<http::string_body>& up = ex.request;
+    up.method_string(req.method_string());
+    up.target(shared_->upstream->base_path + std::string(target));
+    up.version(11);
+    for (const auto& f : req) {
+      const beast::string_view name = f.name_string();
+      if (beast::iequals(name, "host") || beast::iequals(name, "connection") ||
+          beast::iequals(name, "keep-alive") || beast::iequals(name, "te") ||
+          beast::iequals(name, "upgrade") || beast::iequals(name, "proxy-connection") ||
+          beast::iequals(name, "x-forwarded-for"))
+        continue;
+      up.insert(f.name_string(), f.value());
+    }
+    up.set(http::field::host, shared_->upstream->host_header);
+    up.set("X-Forwarded-For", in_.peer_ip);
+    up.set("X-Forwarded-Proto", "http");
+    for (const auto& [k, v] : out_.headers) {
+      if (k.rfind("X-Tos-", 0) == 0) up.set(k, v);  // who called and which decision let it in
+      if (k.rfind("RateLimit", 0) == 0 || k == "X-Tos-Decision-Id") ex.client_headers.emplace_back(k, v);
+    }
+    up.body() = std::move(req.body());
+    up.keep_alive(true);
+    up.prepare_payload();
+    relay_.emplace(std::move(ex));
+  }
+
+  void StartRelay() {
+    proxy::Exchange ex = std::move(*relay_);
+    relay_.reset();
+    ex.keep_alive_owner = shared_from_this();
+    ex.done = [self = shared_from_this()](bool keep_alive) {
+      Bump(self->shared_->counters.requests);
+      if (!keep_alive || self->closing_ || self->shared_->stopping.load()) return self->Linger();
+      self->first_ = false;
+      self->ReadHeader();
+    };
+    proxy::Relay(std::move(ex), *shared_->upstream, *worker_->pool, shared_->engine,
+                 shared_->proxy_counters);
   }
 
   void Write(unsigned version, bool keep_alive, bool head) {
@@ -347,6 +438,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::array<char, 512> drain_;
   net::steady_timer delay_timer_{stream_.get_executor()};
   int64_t delay_ms_ = 0;  // delay mode: hold the current answer this long
+  std::optional<proxy::Exchange> relay_;  // inline proxy: the request to relay
   State state_ = State::kIdle;
   bool first_ = true;
   bool closing_ = false;
@@ -372,7 +464,7 @@ Status ParseListen(const std::string& listen, std::string* host, uint16_t* port)
 
 struct GatewayServer::Impl {
   explicit Impl(GatewayServerOptions options, engine::Engine& engine)
-      : shared{std::move(options), engine, {}, {}} {}
+      : shared{std::move(options), engine, {}, {}, {}, {}} {}
 
   ~Impl() { Stop(); }
 
@@ -497,8 +589,25 @@ Result<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayServerOptions
   int threads =
       options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;
+  std::optional<proxy::Upstream> upstream;
+  if (!options.upstream_url.empty()) {
+    proxy::UpstreamOptions uo;
+    uo.url = options.upstream_url;
+    uo.connect_timeout = options.upstream_connect_timeout;
+    uo.response_timeout = options.upstream_response_timeout;
+    uo.idle_timeout = options.upstream_idle_timeout;
+    Result<proxy::Upstream> r = proxy::ResolveUpstream(std::move(uo));
+    if (!r.ok()) return r.status();
+    upstream = std::move(r).value();
+  }
   auto impl = std::make_unique<Impl>(std::move(options), engine);
-  for (int i = 0; i < threads; ++i) impl->workers.push_back(std::make_unique<Worker>());
+  impl->shared.upstream = std::move(upstream);
+  for (int i = 0; i < threads; ++i) {
+    impl->workers.push_back(std::make_unique<Worker>());
+    if (impl->shared.upstream)
+      impl->workers.back()->pool = std::make_unique<proxy::ConnectionPool>(
+          impl->shared.upstream->options.max_idle_connections);
+  }
   if (Status s = impl->Bind(); !s.ok()) return s;
   impl->Accept();
   impl->StartThreads();
@@ -522,6 +631,11 @@ GatewayServerStats GatewayServer::stats() const {
   s.connections = c.connections.load(std::memory_order_relaxed);
   s.open_connections = c.open_connections.load(std::memory_order_relaxed);
   s.delayed = c.delayed.load(std::memory_order_relaxed);
+  const proxy::ProxyCounters& p = impl_->shared.proxy_counters;
+  s.proxied = p.proxied.load(std::memory_order_relaxed);
+  s.upstream_errors = p.upstream_errors.load(std::memory_order_relaxed);
+  s.client_aborts = p.client_aborts.load(std::memory_order_relaxed);
+  s.open_streams = p.open_streams.load(std::memory_order_relaxed);
   return s;
 }
 

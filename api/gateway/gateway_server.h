@@ -2,7 +2,7 @@
 //
 // Serves the forward-auth check (`path_prefix` and everything under it, any
 // method), POST /v1/usage (usage reports, see usage_report.h) and GET
-// /healthz. An allowed check that delay mode holds is answered after its
+// /healthz; with `upstream_url`, everything else as an inline proxy. An allowed check that delay mode holds is answered after its
 // delay, on a timer. One io_context per thread; a single listening
 // socket hands each accepted connection to the next thread in turn, so a
 // connection stays on one thread for its life and its handlers never race.
@@ -34,6 +34,13 @@ struct GatewayServerOptions {
   std::chrono::seconds idle_timeout{60};       // between requests on a keep-alive connection
   size_t max_header_bytes = 16 * 1024;         // larger: 431, then close
   std::chrono::milliseconds stop_grace{2000};  // Stop() waits this long for in-flight requests
+  // Inline proxy mode when set: every request other than the check, usage
+  // and health endpoints is decided and, when allowed, relayed to this
+  // http://host:port, its answer streamed back (see inline_proxy.h).
+  std::string upstream_url;
+  std::chrono::milliseconds upstream_connect_timeout{5000};    // then 502 (refused) / 504
+  std::chrono::milliseconds upstream_response_timeout{60000};  // to the response header: 504
+  std::chrono::milliseconds upstream_idle_timeout{300000};     // between streamed chunks
 };
 
 // Counted once, read by /metrics. Relaxed atomics: exact totals, no ordering.
@@ -45,6 +52,10 @@ struct GatewayServerStats {
   uint64_t connections = 0;      // accepted in total
   uint64_t open_connections = 0;
   uint64_t delayed = 0;          // answers held by delay mode before they were sent
+  uint64_t proxied = 0;          // inline proxy: requests relayed upstream
+  uint64_t upstream_errors = 0;  // inline proxy: 502/504 given, or a stream cut by the upstream
+  uint64_t client_aborts = 0;    // inline proxy: clients gone mid-relay (upstream cancelled)
+  uint64_t open_streams = 0;     // inline proxy: relays in progress
 };
 
 class GatewayServer {
