@@ -1,5 +1,6 @@
 #include "api/mock/mock_upstream.h"
 
+#include <array>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -139,7 +140,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnRequest() {
     shared_->requests.fetch_add(1, std::memory_order_relaxed);
-    if (Header("x-mock-hang") == "1") return;  // keeps the session until the client goes
+    if (Header("x-mock-hang") == "1") {
+      // Never answers; the pending read keeps the session until the client goes.
+      stream_.expires_never();
+      stream_.async_read_some(net::buffer(sink_), [self = shared_from_this()](beast::error_code, size_t) {});
+      return;
+    }
     if (Header("x-mock-reset") == "1") {
       beast::error_code ec;
       stream_.socket().set_option(net::socket_base::linger(true, 0), ec);
@@ -223,6 +229,7 @@ class Session : public std::enable_shared_from_this<Session> {
   net::steady_timer timer_{stream_.get_executor()};
   std::vector<std::string> events_;
   size_t next_ = 0;
+  std::array<char, 256> sink_;
   std::optional<http::response<http::empty_body>> head_;
   std::optional<http::response_serializer<http::empty_body>> serializer_;
 };

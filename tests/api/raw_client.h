@@ -99,6 +99,7 @@ class RawClient {
       }
       pos = e + 2;
     }
+    if (out->header("transfer-encoding") == "chunked") return ReadChunks(&out->body);
     size_t length = out->has("content-length") ? std::stoul(out->header("content-length")) : 0;
     while (buf_.size() < length)
       if (!Fill()) return false;
@@ -122,6 +123,22 @@ class RawClient {
   }
 
  private:
+  // A chunked body, de-chunked into *body (chunk extensions and trailers ignored).
+  bool ReadChunks(std::string* body) {
+    for (;;) {
+      size_t eol;
+      while ((eol = buf_.find("\r\n")) == std::string::npos)
+        if (!Fill()) return false;
+      const size_t size = std::stoul(buf_.substr(0, eol), nullptr, 16);
+      buf_.erase(0, eol + 2);
+      while (buf_.size() < size + 2)
+        if (!Fill()) return false;
+      body->append(buf_, 0, size);
+      buf_.erase(0, size + 2);
+      if (size == 0) return true;
+    }
+  }
+
   bool Fill() {
     char tmp[4096];
     ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
