@@ -39,43 +39,9 @@ for tool in "$NGINX" wrk curl; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: run scripts/install-deps.sh" >&2; exit 2; }
 done
 
-TMP=$(mktemp -d /tmp/tosgate-bench-XXXXXX)
-PIDS=()
-stop_children() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  PIDS=()
-}
-cleanup() {
-  trap - EXIT INT TERM
-  stop_children
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
+source "$ROOT/bench/lib.sh"
 
-# free_port VAR: sets VAR to a loopback port nothing listens on, from a
-# random start (no subshell, so successive calls give different ports).
-next_port=$((20000 + RANDOM % 20000))
-free_port() {
-  while (exec 3<>"/dev/tcp/127.0.0.1/$next_port") 2>/dev/null; do next_port=$((next_port + 1)); done
-  printf -v "$1" '%s' "$next_port"
-  next_port=$((next_port + 1))
-}
 free_port GW; free_port ADMIN; free_port UP; free_port FRONT_AUTH; free_port FRONT_PLAIN
-
-wait_for() {  # URL: bounded wait for a server that was just started
-  for _ in $(seq 100); do
-    curl -fs -o /dev/null "$1" && return 0
-    sleep 0.1
-  done
-  echo "not ready: $1" >&2
-  return 1
-}
 
 # --- tosgate: default pack, enterprise accounts sk-bench-1..N ---------------
 awk -v n="$ACCOUNTS" 'BEGIN { for (i = 1; i <= n; i++)
@@ -170,8 +136,6 @@ run() {
   printf '  %-18s %8.0f req/s   %s requests, %s not 2xx\n' "$name" "$rps" "$total" "${non2xx:-0}" >&2
   echo "$rps"
 }
-
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 compare() {  # TITLE A_NAME A_URL B_NAME B_URL METHOD [BODY]
   local title=$1 a_name=$2 a_url=$3 b_name=$4 b_url=$5 method=$6 body=${7:-}

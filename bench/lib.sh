@@ -1,0 +1,41 @@
+# Shared by the load scripts in bench/: child processes, free loopback ports,
+# readiness waits and medians. Source it after `set -euo pipefail`.
+
+TMP=$(mktemp -d /tmp/tosgate-bench-XXXXXX)
+PIDS=()
+stop_children() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  PIDS=()
+}
+cleanup() {
+  trap - EXIT INT TERM
+  stop_children
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; exit 130' INT TERM
+
+# free_port VAR: sets VAR to a loopback port nothing listens on, from a
+# random start (no subshell, so successive calls give different ports).
+next_port=$((20000 + RANDOM % 20000))
+free_port() {
+  while (exec 3<>"/dev/tcp/127.0.0.1/$next_port") 2>/dev/null; do next_port=$((next_port + 1)); done
+  printf -v "$1" '%s' "$next_port"
+  next_port=$((next_port + 1))
+}
+
+wait_for() {  # URL: bounded wait for a server that was just started
+  for _ in $(seq 100); do
+    curl -fs -o /dev/null "$1" && return 0
+    sleep 0.1
+  done
+  echo "not ready: $1" >&2
+  return 1
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
