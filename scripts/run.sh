@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds tosgate and starts the gateway on its built-in defaults: the default
-# policy pack, in-memory limits, a SQLite audit store in ./var. Extra
-# arguments go to `tosgate serve` (e.g. --config FILE, --policies DIR).
+# policy pack, in-memory limits, a SQLite audit store in ./var, and a mock
+# model API on 127.0.0.1:8000 (tosgate mock-upstream) that the gateway
+# proxies allowed requests to (inline mode). Extra arguments go to
+# `tosgate serve` (e.g. --config FILE, --policies DIR). NO_MOCK=1 starts the
+# gateway alone, for forward auth only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,4 +12,10 @@ BUILD_DIR=${BUILD_DIR:-build}
 scripts/install-deps.sh
 cmake -S . -B "$BUILD_DIR" -G Ninja >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target tosgate
-exec "$BUILD_DIR/tosgate" serve "$@"
+if [ "${NO_MOCK:-0}" = 1 ]; then
+  exec "$BUILD_DIR/tosgate" serve "$@"
+fi
+"$BUILD_DIR/tosgate" mock-upstream --listen 127.0.0.1:8000 &
+MOCK=$!
+trap 'kill "$MOCK" 2>/dev/null || true' EXIT
+"$BUILD_DIR/tosgate" serve --upstream http://127.0.0.1:8000 "$@"
