@@ -279,3 +279,29 @@ TEST_CASE("gateway: Stop with an idle keep-alive connection returns promptly and
 
 }  // namespace
 }  // namespace tosgate::api
+
+namespace tosgate::api {
+namespace {
+
+TEST_CASE("gateway: a client sending its body slower than read_timeout is cut off; others are served") {
+  GatewayServerOptions o = ServerFixture::Options();
+  o.read_timeout = std::chrono::seconds(1);
+  ServerFixture f(o);
+  RawClient slow(f.port());
+  REQUIRE(slow.connected());
+  // Headers promise 100 bytes of body; 10 come, then nothing.
+  REQUIRE(slow.Send("POST /v1/check HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n0123456789"));
+  RawClient other(f.port());
+  RawResponse r;
+  REQUIRE(other.RoundTrip(Check("sk-allow"), &r));
+  CHECK(r.status == 200);
+  const auto start = std::chrono::steady_clock::now();
+  while (!slow.Closed() && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+  }
+  CHECK(slow.Closed());
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  CHECK(f.server->stats().open_connections <= 1);
+}
+
+}  // namespace
+}  // namespace tosgate::api
