@@ -188,7 +188,9 @@ int RunServe(const Args& in) {
   auto stats = (*audit)->stats();
   std::cerr << "tosgate: stopped; " << stats.written << " decisions recorded";
   if (!closed.ok()) std::cerr << "; audit: " << closed.message();
-  std::cerr << "\n";
+  std::cerr << "; state: " << state->entries() << " tracked keys, " << state->evictions()
+            << " evicted; " << engine.admissions().size() << " open reservations, "
+            << engine.admissions().dropped() << " dropped\n";
   return closed.ok() ? 0 : 1;
 }
 
