@@ -130,6 +130,9 @@ int RunServe(const Args& in) {
   gw_opts.forward_auth.path_prefix = cfg.path_prefix;
   gw_opts.forward_auth.max_body_bytes = cfg.max_body_bytes;
   gw_opts.upstream_url = cfg.upstream_url;
+  // Synchronous durability: answers wait for their record's commit, on the
+  // sink's completion callback rather than a blocked thread.
+  if (cfg.audit_durability == "sync") gw_opts.durable_audit = audit->get();
   gw_opts.upstream_connect_timeout = std::chrono::milliseconds(cfg.upstream_connect_timeout_ms);
   gw_opts.upstream_response_timeout = std::chrono::milliseconds(cfg.upstream_response_timeout_ms);
   auto gateway = api::GatewayServer::Start(gw_opts, engine);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "tosgate/status.h"
@@ -39,6 +40,14 @@ class AuditSink {
   // Accepts the record or says why it cannot (queue full past the wait,
   // store unavailable). Safe to call from many threads.
   virtual Status Submit(AuditRecord record) = 0;
+
+  // Calls `done` once the record is durable (or cannot be). A sink with
+  // synchronous durability calls it from its writer after the commit, so
+  // that a server can answer then without a thread waiting. The default
+  // submits and calls `done` at once.
+  virtual void SubmitThen(AuditRecord record, std::function<void(Status)> done) {
+    done(Submit(std::move(record)));
+  }
 };
 
 }  // namespace tosgate::engine

@@ -133,7 +133,36 @@ void Engine::Publish(std::shared_ptr<const PolicySnapshot> snapshot) {
 
 std::shared_ptr<const PolicySnapshot> Engine::snapshot() const { return snapshot_.load(); }
 
-Decision Engine::Check(const Request& req) {
+Decision Engine::Check(const Request& req) { return Decide(req, nullptr); }
+
+Decision Engine::Check(const Request& req, AuditRecord* record) {
+  *record = AuditRecord{};
+  return Decide(req, record);
+}
+
+void Engine::ApplyAuditFailure(Decision* d, bool fail_open) {
+  counters_.audit_failures.fetch_add(1, std::memory_order_relaxed);
+  if (fail_open) {
+    counters_.fail_open.fetch_add(1, std::memory_order_relaxed);
+    d->fail_open = true;
+  } else if (d->effect == Effect::kAllow) {
+    // Nothing is admitted that could not be recorded.
+    d->effect = Effect::kDeny;
+    d->status = 503;
+    d->reason = "audit-unavailable";
+    d->rule_ids = {"audit"};
+    d->headers.clear();
+    d->delay_ms = 0;
+  }
+}
+
+void Engine::AuditOutcome(Decision* d, const Status& s) {
+  if (s.ok()) return;
+  std::shared_ptr<const PolicySnapshot> snap = snapshot_.load();
+  ApplyAuditFailure(d, snap && snap->settings.fail_open);
+}
+
+Decision Engine::Decide(const Request& req, AuditRecord* deferred) {
   const int64_t start_ns = options_.clock->monotonic_ns();
   const int64_t wall_ms = options_.clock->wall_ms();
   std::shared_ptr<const PolicySnapshot> snap = snapshot_.load();
@@ -285,21 +314,10 @@ Decision Engine::Check(const Request& req) {
     rec.policy_revision = d.policy_revision;
     if (!req.body.prompt_text.empty()) rec.prompt_sha256 = Sha256Hex(req.body.prompt_text);
     rec.latency_us = (options_.clock->monotonic_ns() - start_ns) / 1000;
-    Status s = options_.audit->Submit(std::move(rec));
-    if (!s.ok()) {
-      counters_.audit_failures.fetch_add(1, std::memory_order_relaxed);
-      if (fail_open) {
-        counters_.fail_open.fetch_add(1, std::memory_order_relaxed);
-        d.fail_open = true;
-      } else if (d.effect == Effect::kAllow) {
-        // Nothing is admitted that could not be recorded.
-        d.effect = Effect::kDeny;
-        d.status = 503;
-        d.reason = "audit-unavailable";
-        d.rule_ids = {"audit"};
-        d.headers.clear();
-        d.delay_ms = 0;
-      }
+    if (deferred) {
+      *deferred = std::move(rec);  // the caller submits it and calls AuditOutcome
+    } else if (Status s = options_.audit->Submit(std::move(rec)); !s.ok()) {
+      ApplyAuditFailure(&d, fail_open);
     }
   }
 

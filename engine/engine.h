@@ -62,6 +62,16 @@ class Engine {
   // Decides, records to the audit sink, and returns the decision.
   Decision Check(const Request& request);
 
+  // Decides like Check but leaves the audit record in *record instead of
+  // submitting it, for a caller that submits it itself (SubmitThen) and
+  // answers once it is durable; it then calls AuditOutcome with the sink's
+  // answer. Without an audit sink *record is left empty.
+  Decision Check(const Request& request, AuditRecord* record);
+  // Applies the failure mode to a decision whose record the sink refused:
+  // counted; with failure_mode closed an allow becomes 503 audit-unavailable,
+  // with open it stays, counted as a fail-open. OK statuses change nothing.
+  void AuditOutcome(Decision* decision, const Status& status);
+
   // Reconciles what decision `decision_id` reserved with the usage the
   // upstream reported (tokens not reported count as reserved) and releases
   // its concurrency leases: call it when the request completes. NotFound
@@ -73,6 +83,8 @@ class Engine {
 
  private:
   uint64_t NextSequence();
+  Decision Decide(const Request& request, AuditRecord* deferred);
+  void ApplyAuditFailure(Decision* d, bool fail_open);
 
   EngineOptions options_;
   std::atomic<std::shared_ptr<const PolicySnapshot>> snapshot_;

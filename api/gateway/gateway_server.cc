@@ -193,33 +193,65 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnRequest() {
     auto& req = parser_->get();
-    const bool head = req.method() == http::verb::head;
-    bool keep_alive = req.keep_alive();
+    version_ = req.version();
+    head_ = req.method() == http::verb::head;
+    keep_alive_ = req.keep_alive();
     delay_ms_ = 0;
     relay_.reset();
+    waiting_audit_ = false;
     try {
       Handle(req);
     } catch (...) {
       // Handlers do not throw by design; this is the last line of defence.
       Bump(shared_->counters.internal_errors);
+      waiting_audit_ = false;
       RenderError(500, "internal-error", "the gateway failed while handling the request", &out_);
     }
+    if (!waiting_audit_) Respond();
+  }
+
+  // Sends what the handler prepared: a relay, a held answer, or out_ now.
+  void Respond() {
     if (relay_) {
-      relay_->version = req.version();
-      relay_->client_keep_alive = keep_alive;
-      relay_->head = head;
+      relay_->version = version_;
+      relay_->client_keep_alive = keep_alive_;
+      relay_->head = head_;
       if (delay_ms_ > 0) Bump(shared_->counters.delayed);
       delay_timer_.expires_after(std::chrono::milliseconds(delay_ms_));
       delay_timer_.async_wait([self = shared_from_this()](beast::error_code) { self->StartRelay(); });
       return;
     }
-    if (delay_ms_ <= 0) return Write(req.version(), keep_alive, head);
+    if (delay_ms_ <= 0) return Write(version_, keep_alive_, head_);
     // Delay mode: the answer that lets the request through is held, on a
     // timer; the thread serves other connections meanwhile.
     Bump(shared_->counters.delayed);
     delay_timer_.expires_after(std::chrono::milliseconds(delay_ms_));
-    delay_timer_.async_wait([self = shared_from_this(), version = req.version(), keep_alive,
-                             head](beast::error_code) { self->Write(version, keep_alive, head); });
+    delay_timer_.async_wait([self = shared_from_this()](beast::error_code) {
+      self->Write(self->version_, self->keep_alive_, self->head_);
+    });
+  }
+
+  // Decides request_ and hands the decision to `then`. With a durable audit
+  // sink (synchronous durability) the record is submitted here and `then`
+  // runs once it is committed, on this thread, which meanwhile serves other
+  // connections: concurrent requests share one commit.
+  void Decide(std::function<void(Decision)> then) {
+    engine::AuditSink* sink = shared_->options.durable_audit;
+    engine::AuditRecord record;
+    Decision d = sink ? shared_->engine.Check(request_, &record) : shared_->engine.Check(request_);
+    Bump(shared_->counters.checks);
+    if (!sink || record.id.empty()) return then(std::move(d));
+    waiting_audit_ = true;
+    sink->SubmitThen(std::move(record), [self = shared_from_this(), d = std::move(d),
+                                         then = std::move(then)](Status s) mutable {
+      net::post(self->stream_.get_executor(),
+                [self, d = std::move(d), then = std::move(then), s]() mutable {
+                  self->shared_->engine.AuditOutcome(&d, s);
+                  then(std::move(d));
+                  self->waiting_audit_ = false;
+                  self->Respond();
+                });
+    });
   }
 
   void Handle(http::request<http::string_body>& req) {
@@ -283,12 +315,13 @@ class Session : public std::enable_shared_from_this<Session> {
         RenderError(400, "bad-request-body", s.message(), &out_);
       return;
     }
-    Decision d = shared_->engine.Check(request_);
-    Bump(shared_->counters.checks);
-    delay_ms_ = d.delay_ms;
     const std::string* proxy = request_.header("x-tos-proxy");
-    RenderDecision(d, &out_,
-                   proxy && *proxy == "nginx" ? ProxyDialect::kNginx : ProxyDialect::kPlain);
+    const ProxyDialect dialect =
+        proxy && *proxy == "nginx" ? ProxyDialect::kNginx : ProxyDialect::kPlain;
+    Decide([this, dialect](Decision d) {
+      delay_ms_ = d.delay_ms;
+      RenderDecision(d, &out_, dialect);
+    });
   }
 
   // Inline proxy mode: decide on the request itself, then relay it.
@@ -317,8 +350,11 @@ class Session : public std::enable_shared_from_this<Session> {
         RenderError(400, "bad-request-body", s.message(), &out_);
       return;
     }
-    Decision d = shared_->engine.Check(request_);
-    Bump(shared_->counters.checks);
+    Decide([this, target = std::string(target)](Decision d) { Relay(std::move(d), target); });
+  }
+
+  void Relay(Decision d, const std::string& target) {
+    http::request<http::string_body>& req = parser_->get();
     RenderDecision(d, &out_, ProxyDialect::kPlain);
     if (d.effect != Effect::kAllow) return;  // answered here, as problem+json
     delay_ms_ = d.delay_ms;
@@ -439,6 +475,10 @@ class Session : public std::enable_shared_from_this<Session> {
   net::steady_timer delay_timer_{stream_.get_executor()};
   int64_t delay_ms_ = 0;  // delay mode: hold the current answer this long
   std::optional<proxy::Exchange> relay_;  // inline proxy: the request to relay
+  bool waiting_audit_ = false;  // the answer waits for the audit commit
+  // The request being answered.
+  unsigned version_ = 11;
+  bool head_ = false, keep_alive_ = true;
   State state_ = State::kIdle;
   bool first_ = true;
   bool closing_ = false;

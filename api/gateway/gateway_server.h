@@ -21,6 +21,7 @@
 #include "tosgate/status.h"
 
 namespace tosgate::engine {
+class AuditSink;
 class Engine;
 }
 
@@ -41,6 +42,11 @@ struct GatewayServerOptions {
   std::chrono::milliseconds upstream_connect_timeout{5000};    // then 502 (refused) / 504
   std::chrono::milliseconds upstream_response_timeout{60000};  // to the response header: 504
   std::chrono::milliseconds upstream_idle_timeout{300000};     // between streamed chunks
+  // Synchronous audit durability: when set (it must be the engine's audit
+  // sink), the gateway submits each decision's record itself and answers
+  // only once the sink says it is committed (AuditSink::SubmitThen), without
+  // holding a thread; a refused record then decides by failure_mode.
+  engine::AuditSink* durable_audit = nullptr;
 };
 
 // Counted once, read by /metrics. Relaxed atomics: exact totals, no ordering.

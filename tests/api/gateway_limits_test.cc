@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <functional>
+#include <mutex>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -168,6 +170,76 @@ TEST_CASE("gateway: 64 concurrent checks at one budget never admit more than it"
   CHECK(ok + throttled == 64);
   CHECK(admitted_tokens.load() <= 10000);
   CHECK(throttled.load() > 0);
+}
+
+}  // namespace
+}  // namespace tosgate::api
+
+namespace tosgate::api {
+namespace {
+
+// A sink that keeps the callbacks, so the test decides when a record is durable.
+struct ManualSink : engine::AuditSink {
+  std::mutex mu;
+  std::vector<std::function<void(Status)>> pending;
+  Status Submit(engine::AuditRecord) override { return Status::Ok(); }
+  void SubmitThen(engine::AuditRecord, std::function<void(Status)> done) override {
+    std::lock_guard lock(mu);
+    pending.push_back(std::move(done));
+  }
+  std::function<void(Status)> Next() {
+    for (;;) {
+      {
+        std::lock_guard lock(mu);
+        if (!pending.empty()) {
+          auto f = std::move(pending.front());
+          pending.erase(pending.begin());
+          return f;
+        }
+      }
+      std::this_thread::yield();
+    }
+  }
+};
+
+TEST_CASE("gateway: with synchronous durability the answer waits for the commit, and a refused record is a 503") {
+  FakeClock clock{1'767'225'600'000};
+  auto state = engine::NewMemoryStateStore();
+  ManualSink sink;
+  engine::Engine engine{engine::EngineOptions{&clock, state.get(), &sink, nullptr}};
+  policies::LoadResult loaded = policies::LoadPolicyFiles({{"limits.yaml", kPolicy}});
+  REQUIRE(loaded.errors.empty());
+  engine.Publish(loaded.snapshot);
+  GatewayServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.threads = 1;
+  o.durable_audit = &sink;
+  auto server = GatewayServer::Start(std::move(o), engine);
+  REQUIRE(server.ok());
+
+  RawClient c((*server)->port());
+  REQUIRE(c.Send(CheckRequest("/v1/images")));
+  auto commit = sink.Next();  // the record is in the sink; no answer yet
+  char byte;
+  CHECK(::recv(c.fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0);
+  // Another connection on the same (only) thread is served meanwhile.
+  RawClient other((*server)->port());
+  REQUIRE(other.Send(CheckRequest("/v1/chat/completions", R"({"model":"m","max_tokens":1})")));
+  auto commit_other = sink.Next();
+  commit_other(Status::Ok());
+  RawResponse r;
+  REQUIRE(other.Read(&r));
+  CHECK(r.status == 200);
+  commit(Status::Ok());
+  REQUIRE(c.Read(&r));
+  CHECK(r.status == 200);
+
+  REQUIRE(c.Send(CheckRequest("/v1/chat/completions", R"({"model":"m","max_tokens":1})")));
+  sink.Next()(Status::IoError("disk full"));
+  REQUIRE(c.Read(&r));
+  CHECK(r.status == 503);
+  CHECK(r.body.find("audit-unavailable") != std::string::npos);
+  CHECK(engine.counters().audit_failures == 1);
 }
 
 }  // namespace
