@@ -15,6 +15,7 @@ int RunValidate(const Args& args);
 int RunCheck(const Args& args);
 int RunTest(const Args& args);
 int RunReplay(const Args& args);
+int RunAudit(const Args& args);
 
 // Pulls "--name value" or "--name=value" out of args; false if absent.
 // A flag given without its value is reported on stderr and sets *bad.

@@ -56,6 +56,8 @@ constexpr char kUsage[] =
     "  replay --policies DIR --capture FILE [--accounts FILE] [--baseline DIR] [--decisions-out FILE]\n"
     "                      compare a candidate policy set with the active one on a traffic capture\n"
     "  test DIR...         run the policy tests (*.test.yaml) of policy directories\n"
+    "  audit query|export|stats|verify|prune|keygen|public-key [--db FILE] [...]\n"
+    "                      read, export, count and check the audit store (tosgate audit --help)\n"
     "  version             print the version\n";
 
 }  // namespace
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
   if (cmd == "check") return tosgate::cli::RunCheck(args);
   if (cmd == "test") return tosgate::cli::RunTest(args);
   if (cmd == "replay") return tosgate::cli::RunReplay(args);
+  if (cmd == "audit") return tosgate::cli::RunAudit(args);
   if (cmd == "version" || cmd == "--version") {
     std::puts("tosgate 0.1.0");
     return 0;
