@@ -1,6 +1,7 @@
 // Cursors, export formats and filter times for storage/audit_query.h.
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -70,8 +71,9 @@ void AppendCsv(std::string* out, std::string_view s) {
 std::string Risk(double risk) {
   if (std::isnan(risk) || std::isinf(risk)) return "";
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", risk);
-  return buf;
+  // The shortest text that reads back as the same double.
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, risk);
+  return ec == std::errc() ? std::string(buf, end) : std::string();
 }
 
 // Days since 1970-01-01 of a proleptic Gregorian date.
