@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "storage/audit_chain.h"
+#include "storage/audit_query.h"
 #include "storage/audit_schema.h"
 #include "storage/sqlite_audit.h"
 
@@ -71,6 +72,7 @@ struct LoopConfig {
   int cache_kb = 0;        // PRAGMA cache_size=-N when set
   int autocheckpoint = 0;  // PRAGMA wal_autocheckpoint=N when set
   bool drop_account_index = false;
+  bool org_index = false;  // storage::EnsureQueryIndexes's (org, time_ms)
   bool chain = false;      // hash each record as the sink does (SHA-256 of its fields)
 };
 
@@ -88,6 +90,7 @@ double PlainLoop(const std::string& path, uint64_t n, const LoopConfig& cfg) {
   if (!storage::EnsureAuditSchema(db, path).ok()) return 0;
   if (cfg.drop_account_index)
     sqlite3_exec(db, "DROP INDEX decisions_account_time", nullptr, nullptr, nullptr);
+  if (cfg.org_index && !storage::EnsureQueryIndexes(db).ok()) return 0;
   sqlite3_stmt* ins = nullptr;
   sqlite3_prepare_v2(db, storage::kInsertDecisionSql, -1, &ins, nullptr);
   std::vector<engine::AuditRecord> pool;
@@ -253,6 +256,9 @@ int main(int argc, char** argv) {
         {"  + cache_size 64 MB", {.batch = 4096, .full = false, .cache_kb = 65536, .chain = true}},
         {"  + cache 64 MB, wal_autocheckpoint 16384",
          {.batch = 4096, .full = false, .cache_kb = 65536, .autocheckpoint = 16384, .chain = true}},
+        {"  ... with the (org, time_ms) query index",
+         {.batch = 4096, .full = false, .cache_kb = 65536, .autocheckpoint = 16384, .org_index = true,
+          .chain = true}},
         {"  ... without the (account, time_ms) index",
          {.batch = 4096, .full = false, .cache_kb = 65536, .autocheckpoint = 16384,
           .drop_account_index = true, .chain = true}},

@@ -32,6 +32,7 @@ constexpr char kUsage[] =
     "  export --format jsonl|csv [--out FILE] [filters]\n"
     "  stats  [filters]\n"
     "  verify | prune | keygen | public-key   (see docs/audit.md)\n"
+    "  --build-indexes: first add the (org, time_ms) index if missing (fast --org, slower writes)\n"
     "filters: --account ID --org ID --effect allow|throttle|deny --rule RULE_ID --reason CODE\n"
     "         --since TIME --until TIME   (TIME: 2026-11-28T20:00:00Z, 2026-11-28 or epoch ms;\n"
     "                                      since inclusive, until exclusive)\n";
@@ -72,9 +73,9 @@ bool TakeFilter(Args* args, storage::AuditFilter* f, bool* bad) {
 }
 
 // Opens the store; prints why not and returns null (exit 2: bad input).
-std::unique_ptr<storage::AuditQuery> OpenStore(const std::string& db) {
+std::unique_ptr<storage::AuditQuery> OpenStore(const std::string& db, bool build_indexes) {
   auto q = storage::AuditQuery::Open(
-      db, {.ensure_indexes = true,
+      db, {.ensure_indexes = build_indexes,
            .note = [](const std::string& m) { std::cerr << "tosgate audit: " << m << "\n"; }});
   if (!q.ok()) {
     std::cerr << "tosgate audit: " << q.status().message() << "\n";
@@ -88,7 +89,7 @@ std::string Pad(std::string s, size_t width) {
   return s;
 }
 
-int Query(Args args, const std::string& db) {
+int Query(Args args, const std::string& db, bool build_indexes) {
   bool bad = false;
   storage::AuditFilter f;
   if (!TakeFilter(&args, &f, &bad)) return Usage("");
@@ -109,7 +110,7 @@ int Query(Args args, const std::string& db) {
     if (!c.ok()) return Usage("--after: " + c.status().message());
     after = *c;
   }
-  auto store = OpenStore(db);
+  auto store = OpenStore(db, build_indexes);
   if (!store) return 2;
   auto page = store->Page(f, limit, after);
   if (!page.ok()) {
@@ -179,7 +180,7 @@ class Progress {
   std::chrono::steady_clock::time_point last_{};
 };
 
-int Export(Args args, const std::string& db) {
+int Export(Args args, const std::string& db, bool build_indexes) {
   bool bad = false;
   storage::AuditFilter f;
   if (!TakeFilter(&args, &f, &bad)) return Usage("");
@@ -190,7 +191,7 @@ int Export(Args args, const std::string& db) {
   if (!args.empty()) return Usage("export: unknown argument '" + args[0] + "'");
   if (!have_format || (format != "jsonl" && format != "csv"))
     return Usage("export needs --format jsonl or --format csv");
-  auto store = OpenStore(db);
+  auto store = OpenStore(db, build_indexes);
   if (!store) return 2;
 
   FILE* out = stdout;
@@ -236,14 +237,14 @@ int Export(Args args, const std::string& db) {
   return 0;
 }
 
-int Stats(Args args, const std::string& db) {
+int Stats(Args args, const std::string& db, bool build_indexes) {
   bool bad = false;
   storage::AuditFilter f;
   if (!TakeFilter(&args, &f, &bad)) return Usage("");
   const bool as_json = TakeSwitch(&args, "--json");
   if (bad) return Usage("");
   if (!args.empty()) return Usage("stats: unknown argument '" + args[0] + "'");
-  auto store = OpenStore(db);
+  auto store = OpenStore(db, build_indexes);
   if (!store) return 2;
   auto rows = store->Stats(f);
   if (!rows.ok()) {
@@ -299,10 +300,13 @@ int RunAudit(const Args& in) {
   bool bad = false;
   std::string db = kDefaultDb;
   TakeFlag(&args, "--db", &db, &bad);
+  // Opt-in: the (org, time_ms) index makes --org fast but costs the writer
+  // about a quarter of its throughput (see docs/benchmarks.md).
+  const bool build_indexes = TakeSwitch(&args, "--build-indexes");
   if (bad) return Usage("");
-  if (sub == "query") return Query(args, db);
-  if (sub == "export") return Export(args, db);
-  if (sub == "stats") return Stats(args, db);
+  if (sub == "query") return Query(args, db, build_indexes);
+  if (sub == "export") return Export(args, db, build_indexes);
+  if (sub == "stats") return Stats(args, db, build_indexes);
   return Usage("unknown command '" + sub + "'");
 }
 

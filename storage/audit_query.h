@@ -59,17 +59,19 @@ struct HourlyCount {
   uint64_t count = 0;
 };
 
-// Creates the indexes the queries rely on beyond the ones the schema
-// creates: (org, time_ms). Idempotent; on a large store the first call
-// takes a while (it builds the index) and holds the write lock meanwhile.
+// Creates the optional query indexes the schema does not: (org, time_ms).
+// Idempotent; on a large store the first call takes a while (it builds the
+// index) and holds the write lock meanwhile. Opt-in, because every insert
+// then updates one more index: about a quarter of the writer's throughput
+// in bench/audit_bench --what-if.
 Status EnsureQueryIndexes(sqlite3* db);
 
 class AuditQuery {
  public:
   struct Options {
-    // Open read-write and build missing query indexes (see
-    // EnsureQueryIndexes). When the file cannot be opened for writing the
-    // query still runs read-only, only slower for --org.
+    // Open read-write first and build missing query indexes (see
+    // EnsureQueryIndexes). When the file cannot be written the queries
+    // still run, read-only, only slower by org. Otherwise nothing writes.
     bool ensure_indexes = false;
     // Called with a line to show the user, e.g. that an index is being built.
     std::function<void(const std::string&)> note = nullptr;
