@@ -51,8 +51,8 @@ engine::AuditRecord Sample(uint64_t i) {
   r.status = deny ? 403 : 200;
   r.reason = deny ? "purpose-not-allowed" : "";
   r.rule_ids = deny ? R"(["purpose.no-model-training"])" : "[]";
-  r.matches = deny ? R"([{"rule":"purpose.no-model-training","action":"deny","shadow":false}])"
-                   : "[]";
+  r.matches =
+      deny ? R"([{"rule":"purpose.no-model-training","action":"deny","shadow":false}])" : "[]";
   r.risk = 0.125;
   r.policy_revision = "rev-2025-11-27";
   r.prompt_sha256 = std::string(64, 'f');
@@ -235,8 +235,9 @@ int main(int argc, char** argv) {
       }
       ++i;
     } else {
-      std::fprintf(stderr, "usage: audit_bench [--records N] [--dir DIR] [--threads 1,8,64] "
-                           "[--modes async,sync] [--skip-plain] [--what-if]\n");
+      std::fprintf(stderr,
+                   "usage: audit_bench [--records N] [--dir DIR] [--threads 1,8,64] "
+                   "[--modes async,sync] [--skip-plain] [--what-if]\n");
       return 2;
     }
   }
@@ -247,7 +248,8 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(records), path.c_str(),
               std::thread::hardware_concurrency());
   const double plain = skip_plain ? 0 : PlainLoop(path, records, LoopConfig{});
-  if (!skip_plain) std::printf("plain SQLite loop, batches of 100, synchronous=FULL: %10.0f records/s\n", plain);
+  if (!skip_plain)
+    std::printf("plain SQLite loop, batches of 100, synchronous=FULL: %10.0f records/s\n", plain);
   if (what_if) {
     // The single-writer loop the sink runs, one setting changed at a time.
     const std::pair<const char*, LoopConfig> variants[] = {
@@ -257,19 +259,28 @@ int main(int argc, char** argv) {
         {"  + cache 64 MB, wal_autocheckpoint 16384",
          {.batch = 4096, .full = false, .cache_kb = 65536, .autocheckpoint = 16384, .chain = true}},
         {"  ... with the (org, time_ms) query index",
-         {.batch = 4096, .full = false, .cache_kb = 65536, .autocheckpoint = 16384, .org_index = true,
+         {.batch = 4096,
+          .full = false,
+          .cache_kb = 65536,
+          .autocheckpoint = 16384,
+          .org_index = true,
           .chain = true}},
         {"  ... without the (account, time_ms) index",
-         {.batch = 4096, .full = false, .cache_kb = 65536, .autocheckpoint = 16384,
-          .drop_account_index = true, .chain = true}},
+         {.batch = 4096,
+          .full = false,
+          .cache_kb = 65536,
+          .autocheckpoint = 16384,
+          .drop_account_index = true,
+          .chain = true}},
         {"batch 4096, FULL, cache 64 MB, autockpt 16384, chain",
          {.batch = 4096, .full = true, .cache_kb = 65536, .autocheckpoint = 16384, .chain = true}},
     };
     for (const auto& [name, cfg] : variants)
-      std::printf("what-if, plain loop, %-52s %10.0f records/s\n", name, PlainLoop(path, records, cfg));
+      std::printf("what-if, plain loop, %-52s %10.0f records/s\n", name,
+                  PlainLoop(path, records, cfg));
   }
-  std::printf("%-44s %8s %14s %10s %10s %9s\n", "sink", "writers", "records/s", "p50 us",
-              "p99 us", "commits");
+  std::printf("%-44s %8s %14s %10s %10s %9s\n", "sink", "writers", "records/s", "p50 us", "p99 us",
+              "commits");
   for (bool sync : {false, true}) {
     if (!HasWord(modes, sync ? "sync" : "async")) continue;
     const char* mode = sync ? (has_sync_mode ? "sync (Submit waits for commit)"
@@ -277,8 +288,8 @@ int main(int argc, char** argv) {
                             : "async (synchronous=NORMAL)";
     for (int t : thread_counts) {
       // Sync with one writer commits once per record: fewer records suffice.
-      const uint64_t n = sync && has_sync_mode && t == 1 ? std::min<uint64_t>(records, 5000)
-                                                         : records;
+      const uint64_t n =
+          sync && has_sync_mode && t == 1 ? std::min<uint64_t>(records, 5000) : records;
       SinkResult r = RunSink(path, sync, t, n);
       std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu%s\n", mode, t, r.records_per_s, r.p50_us,
                   r.p99_us, static_cast<unsigned long long>(r.batches),

@@ -108,14 +108,19 @@ bool Fill(const std::string& path, int64_t n, int accounts, int days) {
     r.effect = dice < 90 ? "allow" : dice < 97 ? "throttle" : "deny";
     r.status = dice < 90 ? 200 : dice < 97 ? 429 : 403;
     r.reason = dice < 90 ? "" : dice < 97 ? "rate-limited" : "purpose-not-allowed";
-    r.rule_ids = dice < 90 ? "[]" : dice < 97 ? R"(["rate.per-key-rpm"])" : R"(["purpose.no-model-training"])";
-    r.matches = dice < 90 ? "[]"
-                          : R"([{"rule":")" + std::string(dice < 97 ? "rate.per-key-rpm" : "purpose.no-model-training") +
-                                R"(","action":"deny","shadow":false,"detail":""}])";
+    r.rule_ids = dice < 90   ? "[]"
+                 : dice < 97 ? R"(["rate.per-key-rpm"])"
+                             : R"(["purpose.no-model-training"])";
+    r.matches =
+        dice < 90 ? "[]"
+                  : R"([{"rule":")" +
+                        std::string(dice < 97 ? "rate.per-key-rpm" : "purpose.no-model-training") +
+                        R"(","action":"deny","shadow":false,"detail":""}])";
     r.risk = static_cast<double>(rng() % 1000) / 1000.0;
     r.prompt_sha256 = Hex64(rng);
     r.latency_us = static_cast<int64_t>(rng() % 50);
-    if (!Check(storage::BindDecision(ins, static_cast<uint64_t>(i + 1), r, hash, hash), db, "bind") ||
+    if (!Check(storage::BindDecision(ins, static_cast<uint64_t>(i + 1), r, hash, hash), db,
+               "bind") ||
         !Check(sqlite3_step(ins), db, "insert"))
       return false;
     sqlite3_reset(ins);
@@ -145,15 +150,22 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : "";
-    if (a == "--db") path = v, ++i;
-    else if (a == "--records") records = std::atoll(v), ++i;
-    else if (a == "--accounts") accounts = std::atoi(v), ++i;
-    else if (a == "--days") days = std::atoi(v), ++i;
-    else if (a == "--runs") runs = std::atoi(v), ++i;
-    else if (a == "--keep") keep = true;
+    if (a == "--db")
+      path = v, ++i;
+    else if (a == "--records")
+      records = std::atoll(v), ++i;
+    else if (a == "--accounts")
+      accounts = std::atoi(v), ++i;
+    else if (a == "--days")
+      days = std::atoi(v), ++i;
+    else if (a == "--runs")
+      runs = std::atoi(v), ++i;
+    else if (a == "--keep")
+      keep = true;
     else {
-      std::fprintf(stderr, "usage: audit_query_bench [--db FILE] [--records N] [--accounts N] "
-                           "[--days N] [--runs N] [--keep]\n");
+      std::fprintf(stderr,
+                   "usage: audit_query_bench [--db FILE] [--records N] [--accounts N] "
+                   "[--days N] [--runs N] [--keep]\n");
       return 2;
     }
   }
@@ -183,7 +195,8 @@ int main(int argc, char** argv) {
     if (!page.ok()) return 1;
     t = Clock::now();
     size_t n = 0;
-    if (!(*q)->ForEach(f, [&n](const storage::StoredDecision&) { return ++n, true; }).ok()) return 1;
+    if (!(*q)->ForEach(f, [&n](const storage::StoredDecision&) { return ++n, true; }).ok())
+      return 1;
     all_ms.push_back(Ms(Clock::now() - t));
     rows_day = n;
     f.rule = "purpose.no-model-training";
@@ -191,8 +204,8 @@ int main(int argc, char** argv) {
     if (!(*q)->Page(f, 100).ok()) return 1;
     rule_ms.push_back(Ms(Clock::now() - t));
     const int64_t hour = day + static_cast<int64_t>(rng() % 24) * 3600000;
-    storage::AuditFilter of{.org = "org_" + std::to_string(rng() % 1000), .since_ms = hour,
-                            .until_ms = hour + 3600000};
+    storage::AuditFilter of{
+        .org = "org_" + std::to_string(rng() % 1000), .since_ms = hour, .until_ms = hour + 3600000};
     t = Clock::now();
     n = 0;
     if (!(*q)->ForEach(of, [&n](const storage::StoredDecision&) { return ++n, true; }).ok())

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -55,7 +55,8 @@ bool TakeFilter(Args* args, storage::AuditFilter* f, bool* bad) {
               << "'\n";
     return false;
   }
-  for (auto [flag, out] : {std::pair{"--since", &f->since_ms}, std::pair{"--until", &f->until_ms}}) {
+  for (auto [flag, out] :
+       {std::pair{"--since", &f->since_ms}, std::pair{"--until", &f->until_ms}}) {
     std::string text;
     if (!TakeFlag(args, flag, &text, bad)) continue;
     auto t = storage::ParseAuditTime(text);
@@ -133,8 +134,8 @@ int Query(Args args, const std::string& db, bool build_indexes) {
     std::fwrite(out.data(), 1, out.size(), stdout);
     return 0;
   }
-  std::printf("%s %-8s %-20s %-12s %-8s %-6s %-20s %s\n", Pad("time", 24).c_str(), "seq",
-              "account", "org", "effect", "status", "reason", "rules");
+  std::printf("%s %-8s %-20s %-12s %-8s %-6s %-20s %s\n", Pad("time", 24).c_str(), "seq", "account",
+              "org", "effect", "status", "reason", "rules");
   for (const auto& d : page->rows) {
     const auto& r = d.record;
     std::printf("%s %-8llu %-20s %-12s %-8s %-6d %-20s %s\n",
@@ -198,8 +199,8 @@ int Export(Args args, const std::string& db, bool build_indexes) {
   if (have_out) {
     out = std::fopen(out_path.c_str(), "wb");
     if (!out) {
-      std::cerr << "tosgate audit export: cannot write " << out_path << ": "
-                << std::strerror(errno) << "\n";
+      std::cerr << "tosgate audit export: cannot write " << out_path << ": " << std::strerror(errno)
+                << "\n";
       return 1;
     }
   }
@@ -259,7 +260,8 @@ int Stats(Args args, const std::string& db, bool build_indexes) {
     for (const auto& [hour, effects] : hours) {
       nlohmann::json counts = {{"allow", 0}, {"throttle", 0}, {"deny", 0}};
       for (const auto& [e, n] : effects) counts[e] = n;
-      j.push_back({{"hour", storage::FormatAuditTime(hour)}, {"hour_ms", hour}, {"counts", counts}});
+      j.push_back(
+          {{"hour", storage::FormatAuditTime(hour)}, {"hour_ms", hour}, {"counts", counts}});
     }
     std::cout << j.dump() << "\n";
     return 0;
@@ -268,7 +270,8 @@ int Stats(Args args, const std::string& db, bool build_indexes) {
   uint64_t sum[4] = {0, 0, 0, 0};
   for (const auto& [hour, effects] : hours) {
     uint64_t c[4] = {0, 0, 0, 0};
-    for (const auto& [e, n] : effects) c[e == "allow" ? 0 : e == "throttle" ? 1 : e == "deny" ? 2 : 3] += n;
+    for (const auto& [e, n] : effects)
+      c[e == "allow" ? 0 : e == "throttle" ? 1 : e == "deny" ? 2 : 3] += n;
     const uint64_t total = c[0] + c[1] + c[2] + c[3];
     for (int i = 0; i < 3; ++i) sum[i] += c[i];
     sum[3] += total;

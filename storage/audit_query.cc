@@ -65,8 +65,8 @@ void BindFilter(sqlite3_stmt* st, const AuditFilter& f, const std::optional<Audi
 
 bool HasIndex(sqlite3* db, const char* name) {
   sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1",
-                         -1, &raw, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1", -1,
+                         &raw, nullptr) != SQLITE_OK)
     return false;
   SqliteStmt st(raw);
   sqlite3_bind_text(raw, 1, name, -1, SQLITE_STATIC);
@@ -114,8 +114,8 @@ struct AuditQuery::Impl {
   Result<SqliteStmt> Select(const std::string& sql) {
     auto st = Prepare(db.get(), sql, path, "querying decisions");
     if (!st.ok() && st.status().code() == Status::Code::kInternal)
-      return Status::InvalidArgument(path + ": not a tosgate audit store: " +
-                                     st.status().message());
+      return Status::InvalidArgument(path +
+                                     ": not a tosgate audit store: " + st.status().message());
     return st;
   }
   std::string RowsSql(const AuditFilter& f, bool cursor) const {
@@ -186,8 +186,7 @@ Status AuditQuery::ForEach(const AuditFilter& f,
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     if (!row(ReadDecisionRow(s))) return Status::Ok();
   }
-  if (rc != SQLITE_DONE)
-    return SqliteStatus(impl_->db.get(), rc, impl_->path, "reading decisions");
+  if (rc != SQLITE_DONE) return SqliteStatus(impl_->db.get(), rc, impl_->path, "reading decisions");
   return Status::Ok();
 }
 

@@ -27,11 +27,11 @@ namespace tosgate::storage {
 
 // Which decisions. Empty strings and unset times do not filter.
 struct AuditFilter {
-  std::string account = {};  // exact
-  std::string org = {};      // exact
-  std::string effect = {};   // exact: allow | throttle | deny
-  std::string rule = {};     // one element of rule_ids, compared whole (no substrings)
-  std::string reason = {};   // exact reason code
+  std::string account = {};              // exact
+  std::string org = {};                  // exact
+  std::string effect = {};               // exact: allow | throttle | deny
+  std::string rule = {};                 // one element of rule_ids, compared whole (no substrings)
+  std::string reason = {};               // exact reason code
   std::optional<int64_t> since_ms = {};  // time_ms >= since_ms
   std::optional<int64_t> until_ms = {};  // time_ms <  until_ms
 };
@@ -94,8 +94,7 @@ class AuditQuery {
 
   // Calls `row` for every matching decision in (time_ms, seq) order, one
   // row in memory at a time. `row` returns false to stop early.
-  Status ForEach(const AuditFilter& filter,
-                 const std::function<bool(const StoredDecision&)>& row);
+  Status ForEach(const AuditFilter& filter, const std::function<bool(const StoredDecision&)>& row);
 
   // How many decisions match (for a progress bar).
   Result<uint64_t> Count(const AuditFilter& filter);

@@ -1,10 +1,9 @@
 // Cursors, export formats and filter times for storage/audit_query.h.
-#include <nlohmann/json.hpp>
-
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "storage/audit_query.h"
 
@@ -28,11 +27,21 @@ void AppendJsonString(std::string* out, std::string_view s) {
   *out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -111,8 +120,7 @@ bool Expect(std::string_view s, size_t* pos, char c) {
 std::string EncodeCursor(const AuditCursor& c) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%s%016llx%016llx", kCursorPrefix,
-                static_cast<unsigned long long>(c.time_ms),
-                static_cast<unsigned long long>(c.seq));
+                static_cast<unsigned long long>(c.time_ms), static_cast<unsigned long long>(c.seq));
   return buf;
 }
 

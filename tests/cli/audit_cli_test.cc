@@ -46,7 +46,9 @@ std::string ReadAll(const std::string& path) {
   return s.str();
 }
 
-size_t Lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
+size_t Lines(const std::string& s) {
+  return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
+}
 
 }  // namespace
 
@@ -79,9 +81,8 @@ TEST_CASE("audit query filters by effect, rule and a time range given in RFC 333
   auto deny = RunTosgate("audit query --db " + db + " --rule purpose.x --effect deny --json");
   REQUIRE(deny.exit_code == 0);
   CHECK(nlohmann::json::parse(deny.out)["decisions"].size() == 6);
-  auto range = RunTosgate("audit query --db " + db +
-                          " --since 2025-11-28T12:10:00Z --until " + std::to_string(kT0 + 20 * 60000) +
-                          " --json");
+  auto range = RunTosgate("audit query --db " + db + " --since 2025-11-28T12:10:00Z --until " +
+                          std::to_string(kT0 + 20 * 60000) + " --json");
   REQUIRE(range.exit_code == 0);
   auto rows = nlohmann::json::parse(range.out)["decisions"];
   REQUIRE(rows.size() == 10);

@@ -48,21 +48,23 @@ std::unique_ptr<AuditQuery> OpenQuery(const std::string& path) {
 std::vector<std::string> Ids(AuditQuery& q, const AuditFilter& f) {
   std::vector<std::string> ids;
   REQUIRE(q.ForEach(f, [&](const StoredDecision& d) {
-               ids.push_back(d.record.id);
-               return true;
-             }).ok());
+             ids.push_back(d.record.id);
+             return true;
+           }).ok());
   return ids;
 }
 
 TEST_CASE("each filter narrows by exact value and the time range is [since, until)") {
   TempDir dir;
   auto q = OpenQuery(Fill(
-      dir, {Rec("alice", kT0, "allow"), Rec("alice", kT0 + 10, "deny", R"(["purpose.x"])", "purpose"),
-            Rec("alicia", kT0 + 20, "deny"), Rec("bob", kT0 + 30, "throttle", R"(["rate.a"])",
-                                                  "rate-limited"),
-            Rec("alice", kT0 + 40, "throttle", R"(["rate.a","purpose.x"])", "rate-limited")}));
+      dir,
+      {Rec("alice", kT0, "allow"), Rec("alice", kT0 + 10, "deny", R"(["purpose.x"])", "purpose"),
+       Rec("alicia", kT0 + 20, "deny"),
+       Rec("bob", kT0 + 30, "throttle", R"(["rate.a"])", "rate-limited"),
+       Rec("alice", kT0 + 40, "throttle", R"(["rate.a","purpose.x"])", "rate-limited")}));
   CHECK(Ids(*q, {.account = "alice"}) ==
-        std::vector<std::string>{"alice@" + std::to_string(kT0), "alice@" + std::to_string(kT0 + 10),
+        std::vector<std::string>{"alice@" + std::to_string(kT0),
+                                 "alice@" + std::to_string(kT0 + 10),
                                  "alice@" + std::to_string(kT0 + 40)});
   CHECK(Ids(*q, {.org = "org-b"}).size() == 1);
   CHECK(Ids(*q, {.effect = "deny"}).size() == 2);
@@ -79,12 +81,12 @@ TEST_CASE("each filter narrows by exact value and the time range is [since, unti
 
 TEST_CASE("a rule filter matches whole elements of rule_ids, not substrings") {
   TempDir dir;
-  auto q = OpenQuery(Fill(dir, {Rec("a", kT0, "deny", R"(["rate.a"])"),
-                                Rec("b", kT0 + 1, "deny", R"(["rate.ab"])"),
-                                Rec("c", kT0 + 2, "deny", R"(["x.rate.a","rate.a"])"),
-                                Rec("d", kT0 + 3, "deny", R"(["rate"])"),
-                                Rec("e", kT0 + 4, "deny", "not json [\"rate.a\"]"),
-                                Rec("f", kT0 + 5, "deny", R"([{"rate.a":1}])")}));
+  auto q = OpenQuery(Fill(
+      dir,
+      {Rec("a", kT0, "deny", R"(["rate.a"])"), Rec("b", kT0 + 1, "deny", R"(["rate.ab"])"),
+       Rec("c", kT0 + 2, "deny", R"(["x.rate.a","rate.a"])"),
+       Rec("d", kT0 + 3, "deny", R"(["rate"])"), Rec("e", kT0 + 4, "deny", "not json [\"rate.a\"]"),
+       Rec("f", kT0 + 5, "deny", R"([{"rate.a":1}])")}));
   auto ids = Ids(*q, {.rule = "rate.a"});
   REQUIRE(ids.size() == 2);
   CHECK(ids[0].rfind("a@", 0) == 0);
@@ -164,10 +166,10 @@ TEST_CASE("an account over a time range is read through the (account, time_ms) i
 
 TEST_CASE("stats count decisions per effect per hour, hours aligned to UTC") {
   TempDir dir;
-  auto q = OpenQuery(Fill(dir, {Rec("a", kT0 + 5, "allow"), Rec("a", kT0 + kHour - 1, "allow"),
-                                Rec("a", kT0 + 10, "deny"), Rec("a", kT0 + kHour, "allow"),
-                                Rec("a", kT0 + 3 * kHour + 7, "throttle"),
-                                Rec("a", kT0 + 5 * kHour, "deny")}));
+  auto q = OpenQuery(
+      Fill(dir, {Rec("a", kT0 + 5, "allow"), Rec("a", kT0 + kHour - 1, "allow"),
+                 Rec("a", kT0 + 10, "deny"), Rec("a", kT0 + kHour, "allow"),
+                 Rec("a", kT0 + 3 * kHour + 7, "throttle"), Rec("a", kT0 + 5 * kHour, "deny")}));
   auto s = q->Stats({.since_ms = kT0, .until_ms = kT0 + 5 * kHour});
   REQUIRE(s.ok());
   REQUIRE(s->size() == 4);
@@ -196,8 +198,10 @@ TEST_CASE("CSV quotes fields with commas, quotes and newlines; JSON lines embed 
   d.record.risk = 0.5;
   const std::string row = CsvRow(d);
   CHECK(row.rfind("7,plain,0,,\"a,b\",", 0) == 0);
-  CHECK(row.find(",\"line1\nline2\",deny,1,200,\"say \"\"hi\"\"\",\"[\"\"r1\"\",\"\"r2\"\"]\",[],0.5,")
-        != std::string::npos);
+  CHECK(
+      row.find(
+          ",\"line1\nline2\",deny,1,200,\"say \"\"hi\"\"\",\"[\"\"r1\"\",\"\"r2\"\"]\",[],0.5,") !=
+      std::string::npos);
   CHECK(row.substr(row.size() - 7) == ",01ab\r\n");
   const std::string header = CsvHeader();
   CHECK(std::count(header.begin(), header.end(), ',') == 23);
