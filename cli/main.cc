@@ -58,6 +58,8 @@ constexpr char kUsage[] =
     "  test DIR...         run the policy tests (*.test.yaml) of policy directories\n"
     "  mock-upstream [--listen ADDR] [--latency DUR] [--chunk-delay DUR]\n"
     "                      a stand-in model API (OpenAI and Anthropic shapes, with usage)\n"
+    "  audit query|export|stats|verify|prune|keygen|public-key [--db FILE] [...]\n"
+    "                      read, export, count and check the audit store (tosgate audit --help)\n"
     "  version             print the version\n";
 
 }  // namespace
@@ -75,6 +77,7 @@ int main(int argc, char** argv) {
   if (cmd == "test") return tosgate::cli::RunTest(args);
   if (cmd == "replay") return tosgate::cli::RunReplay(args);
   if (cmd == "mock-upstream") return tosgate::cli::RunMockUpstream(args);
+  if (cmd == "audit") return tosgate::cli::RunAudit(args);
   if (cmd == "version" || cmd == "--version") {
     std::puts("tosgate 0.1.0");
     return 0;

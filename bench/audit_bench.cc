@@ -1,0 +1,301 @@
+// Audit store throughput, side by side in one run:
+//   - a plain SQLite insert loop (same table and indexes, no hash chain),
+//     committing batches of 100 under synchronous=FULL: the yardstick;
+//   - SqliteAuditSink with 1, 8 and 64 concurrent writer threads, in async
+//     and (when the sink has it) sync durability: records/s from the first
+//     Submit until everything is committed, and Submit's latency p50/p99.
+// A plain main printing figures (not a timed test).
+//
+//   audit_bench [--records N] [--dir DIR] [--threads 1,8,64]
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "storage/audit_chain.h"
+#include "storage/audit_query.h"
+#include "storage/audit_schema.h"
+#include "storage/sqlite_audit.h"
+
+namespace {
+
+using namespace tosgate;
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// A record the size of a real one: ids, a hashed key, a prompt hash, a rule.
+engine::AuditRecord Sample(uint64_t i) {
+  engine::AuditRecord r;
+  r.id = "dec_" + std::to_string(i);
+  r.time_ms = 1764331200000 + static_cast<int64_t>(i);
+  r.request_id = "req-" + std::to_string(i * 7919 % 1000003);
+  r.account = "acct_" + std::to_string(i % 5000);
+  r.key_id = std::string(64, 'a' + static_cast<char>(i % 6));
+  r.org = "org_" + std::to_string(i % 500);
+  r.client_ip = "203.0.113." + std::to_string(i % 250);
+  r.method = "POST";
+  r.path = "/v1/chat/completions";
+  r.operation = "chat";
+  r.model = "m-large";
+  const bool deny = i % 20 == 0;
+  r.effect = deny ? "deny" : "allow";
+  r.status = deny ? 403 : 200;
+  r.reason = deny ? "purpose-not-allowed" : "";
+  r.rule_ids = deny ? R"(["purpose.no-model-training"])" : "[]";
+  r.matches =
+      deny ? R"([{"rule":"purpose.no-model-training","action":"deny","shadow":false}])" : "[]";
+  r.risk = 0.125;
+  r.policy_revision = "rev-2025-11-27";
+  r.prompt_sha256 = std::string(64, 'f');
+  r.latency_us = 4;
+  return r;
+}
+
+void RemoveDb(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+// How the plain loop runs: the yardstick is batches of 100, FULL, SQLite's
+// defaults otherwise; the variants show what each setting costs (--what-if).
+struct LoopConfig {
+  uint64_t batch = 100;
+  bool full = true;
+  int cache_kb = 0;        // PRAGMA cache_size=-N when set
+  int autocheckpoint = 0;  // PRAGMA wal_autocheckpoint=N when set
+  bool drop_account_index = false;
+  bool org_index = false;  // storage::EnsureQueryIndexes's (org, time_ms)
+  bool chain = false;      // hash each record as the sink does (SHA-256 of its fields)
+};
+
+// A prepared INSERT in a loop, BEGIN/COMMIT every cfg.batch rows.
+double PlainLoop(const std::string& path, uint64_t n, const LoopConfig& cfg) {
+  RemoveDb(path);
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
+                        (cfg.full ? "FULL;" : "NORMAL;");
+  if (cfg.cache_kb) pragmas += "PRAGMA cache_size=-" + std::to_string(cfg.cache_kb) + ";";
+  if (cfg.autocheckpoint)
+    pragmas += "PRAGMA wal_autocheckpoint=" + std::to_string(cfg.autocheckpoint) + ";";
+  sqlite3_exec(db, pragmas.c_str(), nullptr, nullptr, nullptr);
+  if (!storage::EnsureAuditSchema(db, path).ok()) return 0;
+  if (cfg.drop_account_index)
+    sqlite3_exec(db, "DROP INDEX decisions_account_time", nullptr, nullptr, nullptr);
+  if (cfg.org_index && !storage::EnsureQueryIndexes(db).ok()) return 0;
+  sqlite3_stmt* ins = nullptr;
+  sqlite3_prepare_v2(db, storage::kInsertDecisionSql, -1, &ins, nullptr);
+  std::vector<engine::AuditRecord> pool;
+  for (uint64_t i = 0; i < 1024; ++i) pool.push_back(Sample(i));
+  std::string prev(32, '\x11'), scratch;
+  const auto t0 = Clock::now();
+  for (uint64_t i = 0; i < n; ++i) {
+    if (i % cfg.batch == 0) sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+    engine::AuditRecord r = pool[i % pool.size()];  // the sink copies too
+    r.time_ms += static_cast<int64_t>(i);
+    std::string hash = cfg.chain ? storage::AuditChainHash(prev, i + 1, r, &scratch) : prev;
+    storage::BindDecision(ins, i + 1, r, prev, hash);
+    if (sqlite3_step(ins) != SQLITE_DONE) {
+      std::fprintf(stderr, "plain loop: %s\n", sqlite3_errmsg(db));
+      return 0;
+    }
+    sqlite3_reset(ins);
+    prev = std::move(hash);
+    if (i % cfg.batch == cfg.batch - 1 || i == n - 1)
+      sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  }
+  const double s = Seconds(Clock::now() - t0);
+  sqlite3_finalize(ins);
+  sqlite3_close(db);
+  RemoveDb(path);
+  return static_cast<double>(n) / s;
+}
+
+struct SinkResult {
+  double records_per_s = 0;
+  double p50_us = 0, p99_us = 0;  // Submit's latency
+  uint64_t rejected = 0, batches = 0;
+};
+
+// Sets the sink's durability mode when it has one (the sync mode is being
+// added); `sync` without it falls back to synchronous=FULL commits.
+template <typename Options>
+bool SetMode(Options* o, bool sync) {
+  if constexpr (requires { std::remove_cvref_t<decltype(o->durability)>::kSync; }) {
+    using D = std::remove_cvref_t<decltype(o->durability)>;
+    o->durability = sync ? D::kSync : D::kAsync;
+    return true;
+  } else {
+    o->synchronous_full = sync;
+    return false;
+  }
+}
+
+SinkResult RunSink(const std::string& path, bool sync, int threads, uint64_t n) {
+  RemoveDb(path);
+  storage::SqliteAuditOptions opts;
+  opts.path = path;
+  opts.queue_wait = std::chrono::milliseconds(10000);  // measure backpressure, not refusals
+  SetMode(&opts, sync);
+  auto sink = storage::SqliteAuditSink::Open(opts);
+  if (!sink.ok()) {
+    std::fprintf(stderr, "%s\n", sink.status().ToString().c_str());
+    return {};
+  }
+  std::vector<engine::AuditRecord> pool;
+  for (uint64_t i = 0; i < 1024; ++i) pool.push_back(Sample(i));
+  std::vector<std::vector<float>> lat(static_cast<size_t>(threads));
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  const uint64_t per = n / static_cast<uint64_t>(threads);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&, t] {
+      auto& mine = lat[static_cast<size_t>(t)];
+      mine.reserve(per);
+      ++ready;
+      while (!go.load()) std::this_thread::yield();
+      for (uint64_t i = 0; i < per; ++i) {
+        const uint64_t k = static_cast<uint64_t>(t) * per + i;
+        engine::AuditRecord r = pool[k % pool.size()];
+        r.time_ms += static_cast<int64_t>(k);
+        const auto a = Clock::now();
+        Status s = (*sink)->Submit(std::move(r));
+        mine.push_back(std::chrono::duration<float, std::micro>(Clock::now() - a).count());
+        if (!s.ok()) std::fprintf(stderr, "submit: %s\n", s.ToString().c_str());
+      }
+    });
+  }
+  while (ready.load() < threads) std::this_thread::yield();
+  const auto t0 = Clock::now();
+  go = true;
+  for (auto& t : ts) t.join();
+  Status f = (*sink)->Flush();
+  const double s = Seconds(Clock::now() - t0);
+  if (!f.ok()) std::fprintf(stderr, "flush: %s\n", f.ToString().c_str());
+  SinkResult out;
+  const auto st = (*sink)->stats();
+  out.rejected = st.rejected_full;
+  out.batches = st.batches;
+  out.records_per_s = static_cast<double>(per * static_cast<uint64_t>(threads)) / s;
+  std::vector<float> all;
+  for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end());
+  if (!all.empty()) {
+    out.p50_us = all[all.size() / 2];
+    out.p99_us = all[all.size() * 99 / 100];
+  }
+  (void)(*sink)->Close();
+  sink->reset();
+  RemoveDb(path);
+  return out;
+}
+
+// Whether the comma-separated `list` holds `word`.
+bool HasWord(const std::string& list, const std::string& word) {
+  return ("," + list + ",").find("," + word + ",") != std::string::npos;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint64_t records = 300000;
+  std::string dir = "/tmp";
+  std::vector<int> thread_counts = {1, 8, 64};
+  bool skip_plain = false, what_if = false;
+  std::string modes = "async,sync";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const char* v = i + 1 < argc ? argv[i + 1] : "";
+    if (a == "--records") {
+      records = std::strtoull(v, nullptr, 10), ++i;
+    } else if (a == "--what-if") {
+      what_if = true;
+    } else if (a == "--skip-plain") {
+      skip_plain = true;
+    } else if (a == "--modes") {
+      modes = v, ++i;
+    } else if (a == "--dir") {
+      dir = v, ++i;
+    } else if (a == "--threads") {
+      thread_counts.clear();
+      for (const char* p = v; *p;) {
+        thread_counts.push_back(std::atoi(p));
+        p = std::strchr(p, ',');
+        if (!p) break;
+        ++p;
+      }
+      ++i;
+    } else {
+      std::fprintf(stderr,
+                   "usage: audit_bench [--records N] [--dir DIR] [--threads 1,8,64] "
+                   "[--modes async,sync] [--skip-plain] [--what-if]\n");
+      return 2;
+    }
+  }
+  const std::string path = dir + "/tosgate-audit-bench.db";
+  storage::SqliteAuditOptions probe;
+  const bool has_sync_mode = SetMode(&probe, true);
+  std::printf("audit_bench: %llu records per run, file %s, %u hardware threads\n",
+              static_cast<unsigned long long>(records), path.c_str(),
+              std::thread::hardware_concurrency());
+  const double plain = skip_plain ? 0 : PlainLoop(path, records, LoopConfig{});
+  if (!skip_plain)
+    std::printf("plain SQLite loop, batches of 100, synchronous=FULL: %10.0f records/s\n", plain);
+  if (what_if) {
+    // The single-writer loop the sink runs, one setting changed at a time.
+    const std::pair<const char*, LoopConfig> variants[] = {
+        {"batch 4096, NORMAL, defaults", {.batch = 4096, .full = false}},
+        {"  + SHA-256 chain", {.batch = 4096, .full = false, .chain = true}},
+        {"  + cache_size 64 MB", {.batch = 4096, .full = false, .cache_kb = 65536, .chain = true}},
+        {"  + cache 64 MB, wal_autocheckpoint 16384",
+         {.batch = 4096, .full = false, .cache_kb = 65536, .autocheckpoint = 16384, .chain = true}},
+        {"  ... with the (org, time_ms) query index",
+         {.batch = 4096,
+          .full = false,
+          .cache_kb = 65536,
+          .autocheckpoint = 16384,
+          .org_index = true,
+          .chain = true}},
+        {"  ... without the (account, time_ms) index",
+         {.batch = 4096,
+          .full = false,
+          .cache_kb = 65536,
+          .autocheckpoint = 16384,
+          .drop_account_index = true,
+          .chain = true}},
+        {"batch 4096, FULL, cache 64 MB, autockpt 16384, chain",
+         {.batch = 4096, .full = true, .cache_kb = 65536, .autocheckpoint = 16384, .chain = true}},
+    };
+    for (const auto& [name, cfg] : variants)
+      std::printf("what-if, plain loop, %-52s %10.0f records/s\n", name,
+                  PlainLoop(path, records, cfg));
+  }
+  std::printf("%-44s %8s %14s %10s %10s %9s\n", "sink", "writers", "records/s", "p50 us", "p99 us",
+              "commits");
+  for (bool sync : {false, true}) {
+    if (!HasWord(modes, sync ? "sync" : "async")) continue;
+    const char* mode = sync ? (has_sync_mode ? "sync (Submit waits for commit)"
+                                             : "async, synchronous=FULL (no sync mode yet)")
+                            : "async (synchronous=NORMAL)";
+    for (int t : thread_counts) {
+      // Sync with one writer commits once per record: fewer records suffice.
+      const uint64_t n =
+          sync && has_sync_mode && t == 1 ? std::min<uint64_t>(records, 5000) : records;
+      SinkResult r = RunSink(path, sync, t, n);
+      std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu%s\n", mode, t, r.records_per_s, r.p50_us,
+                  r.p99_us, static_cast<unsigned long long>(r.batches),
+                  r.rejected ? "  (refusals!)" : "");
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
