@@ -4,8 +4,10 @@
 // allows to a stand-in model API that records what reached it.
 #include <doctest/doctest.h>
 #include <httplib.h>
+#include <sqlite3.h>
 
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -78,6 +80,8 @@ TEST_CASE("caddy with deploy/caddy/Caddyfile in front of tosgate: allow, deny, t
   REQUIRE_MESSAGE(caddy.WaitUntil([&] { return tosgate::test::CanConnect(front); }),
                   "caddy did not start listening");
 
+  // A decision whose audited client address is checked once tosgate stops.
+  std::string audited_ip_of;
   httplib::Client client("127.0.0.1", front);
   client.set_connection_timeout(5);
   client.set_read_timeout(10);
@@ -89,7 +93,9 @@ TEST_CASE("caddy with deploy/caddy/Caddyfile in front of tosgate: allow, deny, t
                        {"X-Tos-Account", "acct_spoofed"},
                        {"X-Tos-Decision-Id", "spoofed-id"},
                        {"X-Original-Method", "GET"},
-                       {"X-Original-URI", "/healthz"}};
+                       {"X-Original-URI", "/healthz"},
+                       {"X-Forwarded-For", "198.51.100.77"},
+                       {"X-Real-IP", "198.51.100.78"}};
     auto r = client.Post(kChatPath, h, kChatBody, "application/json");
     REQUIRE(r);
     CHECK(r->status == 200);
@@ -109,6 +115,7 @@ TEST_CASE("caddy with deploy/caddy/Caddyfile in front of tosgate: allow, deny, t
     CHECK(r->get_header_value("X-Tos-Decision-Id") == id);
     CHECK(r->get_header_value("RateLimit-Policy") == "\"rate.rpm\";q=660;w=60");
     CHECK(Contains(r->get_header_value("RateLimit"), "r="));
+    audited_ip_of = id;
   }
 
   SUBCASE("allow, no operation and no key: the upstream gets no made-up tosgate headers") {
@@ -206,6 +213,21 @@ TEST_CASE("caddy with deploy/caddy/Caddyfile in front of tosgate: allow, deny, t
   REQUIRE_MESSAGE(tosgate_exit.has_value(), "tosgate did not exit within 15 s of SIGTERM");
   CHECK(WIFEXITED(*tosgate_exit));
   CHECK(WEXITSTATUS(*tosgate_exit) == 0);
+  if (!audited_ip_of.empty()) {
+    // The address tosgate used is the one Caddy saw, not the client's claim.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2((tmp / "audit.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+            SQLITE_OK);
+    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db_guard(db, &sqlite3_close);
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT client_ip FROM decisions WHERE id = ?", -1, &stmt,
+                               nullptr) == SQLITE_OK);
+    std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> stmt_guard(stmt, &sqlite3_finalize);
+    sqlite3_bind_text(stmt, 1, audited_ip_of.c_str(), -1, SQLITE_TRANSIENT);
+    REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+    const unsigned char* ip = sqlite3_column_text(stmt, 0);
+    CHECK(std::string(ip ? reinterpret_cast<const char*>(ip) : "") == "127.0.0.1");
+  }
   // No secret in any log.
   for (const char* name : {"tosgate.out", "tosgate.err", "caddy.out", "caddy.err"}) {
     CAPTURE(name);
