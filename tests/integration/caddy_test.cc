@@ -41,10 +41,10 @@ json Problem(const httplib::Result& r) { return json::parse(r->body, nullptr, fa
 
 TEST_CASE("caddy with deploy/caddy/Caddyfile in front of tosgate: allow, deny, throttle") {
   if (!fs::exists(kCaddy)) {
-    REQUIRE_MESSAGE(!tosgate::test::ProxiesRequired(),
-                    "caddy is not installed at " << kCaddy
-                                                 << " and TOSGATE_REQUIRE_PROXIES=1; run "
-                                                    "scripts/install-deps.sh");
+    REQUIRE_MESSAGE(!tosgate::test::ProxiesRequired(), "caddy is not installed at "
+                                                           << kCaddy
+                                                           << " and TOSGATE_REQUIRE_PROXIES=1; run "
+                                                              "scripts/install-deps.sh");
     MESSAGE("skipped: caddy is not installed (set TOSGATE_REQUIRE_PROXIES=1 to fail instead)");
     return;
   }
@@ -55,9 +55,9 @@ TEST_CASE("caddy with deploy/caddy/Caddyfile in front of tosgate: allow, deny, t
   const std::string evil_key = "sk-test-evil-" + tosgate::test::RandomHex(24);
   // An account id with CR LF in the registry must not split a header.
   const std::string evil_id = "acct_evil\r\nX-Injected: yes";
-  TosgateServe tosgate(tmp, {{"acct_pro", "pro", pro_key},
-                             {"acct_free", "free", free_key},
-                             {evil_id, "pro", evil_key}});
+  TosgateServe tosgate(
+      tmp,
+      {{"acct_pro", "pro", pro_key}, {"acct_free", "free", free_key}, {evil_id, "pro", evil_key}});
   StandInUpstream upstream;
   const std::vector<int> ports = tosgate::test::FreeLoopbackPorts(1);
   REQUIRE(ports.size() == 1);
@@ -75,8 +75,9 @@ TEST_CASE("caddy with deploy/caddy/Caddyfile in front of tosgate: allow, deny, t
        caddyfile.string(), "--adapter", "caddyfile"},
       tmp / "caddy.out", tmp / "caddy.err");
   REQUIRE(caddy.started());
-  INFO("tosgate stderr:\n" << tosgate.stderr_text() << "\ncaddy stderr:\n"
-                           << ReadFile(tmp / "caddy.err") << "\nfiles in " << tmp.string());
+  INFO("tosgate stderr:\n"
+       << tosgate.stderr_text() << "\ncaddy stderr:\n"
+       << ReadFile(tmp / "caddy.err") << "\nfiles in " << tmp.string());
   REQUIRE_MESSAGE(caddy.WaitUntil([&] { return tosgate::test::CanConnect(front); }),
                   "caddy did not start listening");
 
@@ -89,12 +90,9 @@ TEST_CASE("caddy with deploy/caddy/Caddyfile in front of tosgate: allow, deny, t
   SUBCASE("allow: the upstream gets the request with tosgate's headers, the client its limits") {
     // Spoofed headers: an account, a decision id, and an original method
     // that would make the request look like no operation at all.
-    httplib::Headers h{{"Authorization", "Bearer " + pro_key},
-                       {"X-Tos-Account", "acct_spoofed"},
-                       {"X-Tos-Decision-Id", "spoofed-id"},
-                       {"X-Original-Method", "GET"},
-                       {"X-Original-URI", "/healthz"},
-                       {"X-Forwarded-For", "198.51.100.77"},
+    httplib::Headers h{{"Authorization", "Bearer " + pro_key}, {"X-Tos-Account", "acct_spoofed"},
+                       {"X-Tos-Decision-Id", "spoofed-id"},    {"X-Original-Method", "GET"},
+                       {"X-Original-URI", "/healthz"},         {"X-Forwarded-For", "198.51.100.77"},
                        {"X-Real-IP", "198.51.100.78"}};
     auto r = client.Post(kChatPath, h, kChatBody, "application/json");
     REQUIRE(r);
@@ -143,7 +141,8 @@ TEST_CASE("caddy with deploy/caddy/Caddyfile in front of tosgate: allow, deny, t
   }
 
   SUBCASE("deny: the client gets tosgate's 403 problem+json, the upstream nothing") {
-    httplib::Headers h{{"Authorization", "Bearer " + pro_key}, {"X-Usage-Purpose", "model-training"}};
+    httplib::Headers h{{"Authorization", "Bearer " + pro_key},
+                       {"X-Usage-Purpose", "model-training"}};
     auto r = client.Post(kChatPath, h, kChatBody, "application/json");
     REQUIRE(r);
     CHECK(r->status == 403);

@@ -189,9 +189,9 @@ TEST_CASE("envoy replay: deploy/envoy/envoy.yaml sends what tosgate needs and no
   }
   // tosgate believes these; from a client they would choose the path, the
   // address or the account that is checked.
-  for (const char* h : {"x-original-uri", "x-original-method", "x-forwarded-uri",
-                        "x-forwarded-method", "x-real-ip", "x-tos-account", "x-tos-org",
-                        "x-tos-tier"}) {
+  for (const char* h :
+       {"x-original-uri", "x-original-method", "x-forwarded-uri", "x-forwarded-method", "x-real-ip",
+        "x-tos-account", "x-tos-org", "x-tos-tier"}) {
     CAPTURE(h);
     CHECK(c.allowed_headers.count(h) == 0);
   }

@@ -57,8 +57,10 @@ class TosgateServe {
     std::string lines;
     int n = 0;
     for (const TestAccount& a : accounts) {
-      nlohmann::json j = {{"id", a.id},        {"org", "org_" + std::to_string(++n)},
-                          {"tier", a.tier},    {"country", "US"},
+      nlohmann::json j = {{"id", a.id},
+                          {"org", "org_" + std::to_string(++n)},
+                          {"tier", a.tier},
+                          {"country", "US"},
                           {"flags", nlohmann::json::array()},
                           {"created", 1763000000000},
                           {"payment_fingerprint", "pf_" + std::to_string(n)},
@@ -69,9 +71,8 @@ class TosgateServe {
     WriteFile(dir / "tosgate.yaml",
               "listen: {gateway: 127.0.0.1:" + std::to_string(gateway_port_) +
                   ", admin: 127.0.0.1:" + std::to_string(admin_port_) + "}\n" +
-                  "audit: {path: " + (dir / "audit.db").string() + "}\n" +
-                  "accounts: {file: " + (dir / "accounts.jsonl").string() + "}\n" +
-                  "gateway: {threads: 2}\n");
+                  "audit: {path: " + (dir / "audit.db").string() + "}\n" + "accounts: {file: " +
+                  (dir / "accounts.jsonl").string() + "}\n" + "gateway: {threads: 2}\n");
     REQUIRE_MESSAGE(std::filesystem::exists(TOSGATE_BINARY),
                     "the tosgate binary is missing: " << TOSGATE_BINARY);
     proc_.emplace(std::vector<std::string>{TOSGATE_BINARY, "serve", "--config",
@@ -83,7 +84,9 @@ class TosgateServe {
       admin.set_connection_timeout(1);
       auto r = admin.Get("/readyz");
       return r && r->status == 200;
-    }), "tosgate did not become ready:\n" << ReadFile(dir / "tosgate.err"));
+    }),
+                    "tosgate did not become ready:\n"
+                        << ReadFile(dir / "tosgate.err"));
   }
 
   int port() const { return gateway_port_; }

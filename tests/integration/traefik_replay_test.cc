@@ -69,8 +69,10 @@ TraefikAuth LoadDynamicYml() {
   REQUIRE(address.rfind(host_part, 0) == 0);
   c.path = address.substr(host_part.size());
   CHECK_FALSE(fa["trustForwardHeader"].as<bool>());
-  for (const YAML::Node& h : fa["authRequestHeaders"]) c.request_headers.insert(Lower(h.as<std::string>()));
-  for (const YAML::Node& h : fa["authResponseHeaders"]) c.response_headers.insert(Lower(h.as<std::string>()));
+  for (const YAML::Node& h : fa["authRequestHeaders"])
+    c.request_headers.insert(Lower(h.as<std::string>()));
+  for (const YAML::Node& h : fa["authResponseHeaders"])
+    c.response_headers.insert(Lower(h.as<std::string>()));
   c.forward_body = fa["forwardBody"].as<bool>();
   c.max_body_size = fa["maxBodySize"].as<size_t>();
   return c;
@@ -165,13 +167,14 @@ ClientRequest Chat(const std::string& key, std::string body = kChatBody) {
 
 }  // namespace
 
-TEST_CASE("traefik replay: deploy/traefik/dynamic.yml sends what tosgate needs and nothing forged") {
+TEST_CASE(
+    "traefik replay: deploy/traefik/dynamic.yml sends what tosgate needs and nothing forged") {
   const TraefikAuth c = LoadDynamicYml();
   CHECK(c.path == "/v1/check");
   CHECK(c.forward_body);
   CHECK(c.max_body_size <= 1048576);  // tosgate refuses larger bodies with 413
-  for (const char* h : {"authorization", "x-api-key", "x-usage-purpose", "x-request-id",
-                        "content-type"}) {
+  for (const char* h :
+       {"authorization", "x-api-key", "x-usage-purpose", "x-request-id", "content-type"}) {
     CAPTURE(h);
     CHECK(c.request_headers.count(h) == 1);
   }
