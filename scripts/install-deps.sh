@@ -9,7 +9,7 @@ PACKAGES=(
   libyaml-cpp-dev libsqlite3-dev sqlite3 libssl-dev
   libcpp-httplib-dev nlohmann-json3-dev
   doctest-dev libbenchmark-dev
-  nginx-light wrk
+  nginx-light wrk caddy
 )
 
 missing=()
@@ -34,3 +34,7 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # their own nginx on loopback and do not need it.
 if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true; fi
 $SUDO service nginx stop >/dev/null 2>&1 || true
+# Likewise caddy's package starts a system caddy (port 80, admin on 2019); the
+# tests run their own on loopback ports with its admin API off.
+if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now caddy >/dev/null 2>&1 || true; fi
+$SUDO service caddy stop >/dev/null 2>&1 || true

@@ -98,7 +98,8 @@ void WriteNginxConfig(const fs::path& dir, const Ports& p) {
             "    location / {\n"
             "      default_type text/plain;\n"
             "      return 200 \"upstream-ok decision_id=$http_x_tos_decision_id"
-            " account=$http_x_tos_account\\n\";\n"
+            " account=$http_x_tos_account operation=$http_x_tos_operation"
+            " org=$http_x_tos_org.\\n\";\n"
             "    }\n"
             "  }\n"
             "  include " + d + "/tosgate-site.conf;\n"
@@ -170,8 +171,11 @@ TEST_CASE("nginx with deploy/nginx in front of tosgate: allow, deny, throttle, a
   std::vector<Seen> seen;
 
   {
-    // The client's own X-Tos-Account must not reach tosgate nor the upstream.
-    httplib::Headers h{{"Authorization", "Bearer " + pro_key}, {"X-Tos-Account", "acct_spoofed"}};
+    // The client's own X-Tos-* headers must not reach tosgate nor the upstream.
+    httplib::Headers h{{"Authorization", "Bearer " + pro_key},
+                       {"X-Tos-Account", "acct_spoofed"},
+                       {"X-Tos-Operation", "spoofed"},
+                       {"X-Tos-Org", "org_spoofed"}};
     auto r = client.Post(kChatPath, h, kChatBody, "application/json");
     REQUIRE(r);
     CHECK(r->status == 200);
@@ -180,6 +184,8 @@ TEST_CASE("nginx with deploy/nginx in front of tosgate: allow, deny, throttle, a
     CHECK(id.size() >= 8);
     CHECK(r->get_header_value("X-Tos-Decision-Id") == id);
     CHECK(EchoField(r->body, "account") == "acct_pro");
+    CHECK(EchoField(r->body, "operation") == "chat");
+    CHECK(EchoField(r->body, "org") == ".");  // removed: empty before the full stop
     // pro: 600 a minute plus a burst of 60 in the default pack.
     CHECK(r->get_header_value("RateLimit-Policy") == "\"rate.rpm\";q=660;w=60");
     CHECK(Contains(r->get_header_value("RateLimit"), "r="));

@@ -1,0 +1,157 @@
+// What the proxy integration tests share: a real `tosgate serve` with the
+// default policy pack and a handful of accounts, and a stand-in model API
+// that records what reached it.
+#pragma once
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "process_support.h"
+
+namespace tosgate::test {
+
+inline std::string RandomHex(size_t n) {
+  std::random_device rd;
+  static const char kHex[] = "0123456789abcdef";
+  std::string s(n, '0');
+  for (char& c : s) c = kHex[rd() % 16];
+  return s;
+}
+
+inline bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Whether the test must fail, rather than skip, when a proxy is not
+// installed: scripts/test.sh and CI set TOSGATE_REQUIRE_PROXIES=1.
+inline bool ProxiesRequired() {
+  const char* v = std::getenv("TOSGATE_REQUIRE_PROXIES");
+  return v && std::string(v) == "1";
+}
+
+struct TestAccount {
+  std::string id, tier, key;
+};
+
+// `tosgate serve` on free loopback ports with the default pack (free tier:
+// 20 requests a minute; pro: 600 + 60 burst), the given accounts and an
+// audit store in `dir`.
+class TosgateServe {
+ public:
+  TosgateServe(const std::filesystem::path& dir, const std::vector<TestAccount>& accounts)
+      : dir_(dir) {
+    const std::vector<int> ports = FreeLoopbackPorts(2);
+    REQUIRE(ports.size() == 2);
+    gateway_port_ = ports[0];
+    admin_port_ = ports[1];
+    std::string lines;
+    int n = 0;
+    for (const TestAccount& a : accounts) {
+      nlohmann::json j = {{"id", a.id},
+                          {"org", "org_" + std::to_string(++n)},
+                          {"tier", a.tier},
+                          {"country", "US"},
+                          {"flags", nlohmann::json::array()},
+                          {"created", 1763000000000},
+                          {"payment_fingerprint", "pf_" + std::to_string(n)},
+                          {"keys", {a.key}}};
+      lines += j.dump() + "\n";
+    }
+    WriteFile(dir / "accounts.jsonl", lines);
+    WriteFile(dir / "tosgate.yaml",
+              "listen: {gateway: 127.0.0.1:" + std::to_string(gateway_port_) +
+                  ", admin: 127.0.0.1:" + std::to_string(admin_port_) + "}\n" +
+                  "audit: {path: " + (dir / "audit.db").string() + "}\n" + "accounts: {file: " +
+                  (dir / "accounts.jsonl").string() + "}\n" + "gateway: {threads: 2}\n");
+    REQUIRE_MESSAGE(std::filesystem::exists(TOSGATE_BINARY),
+                    "the tosgate binary is missing: " << TOSGATE_BINARY);
+    proc_.emplace(std::vector<std::string>{TOSGATE_BINARY, "serve", "--config",
+                                           (dir / "tosgate.yaml").string()},
+                  dir / "tosgate.out", dir / "tosgate.err");
+    REQUIRE(proc_->started());
+    REQUIRE_MESSAGE(proc_->WaitUntil([&] {
+      httplib::Client admin("127.0.0.1", admin_port_);
+      admin.set_connection_timeout(1);
+      auto r = admin.Get("/readyz");
+      return r && r->status == 200;
+    }),
+                    "tosgate did not become ready:\n"
+                        << ReadFile(dir / "tosgate.err"));
+  }
+
+  int port() const { return gateway_port_; }
+  std::string stderr_text() const { return ReadFile(dir_ / "tosgate.err"); }
+  // SIGTERM; the wait status, or nothing if it did not exit within 15 s.
+  std::optional<int> Stop() { return proc_->Stop(SIGTERM, std::chrono::seconds(15)); }
+
+ private:
+  std::filesystem::path dir_;
+  int gateway_port_ = 0, admin_port_ = 0;
+  std::optional<ChildProcess> proc_;
+};
+
+// A stand-in model API on 127.0.0.1: answers every request 200
+// "upstream-ok" and keeps what it received.
+class StandInUpstream {
+ public:
+  struct Seen {
+    std::string method, path, body;
+    httplib::Headers headers;  // case-insensitive names
+    std::string header(const std::string& name) const {
+      auto it = headers.find(name);
+      return it == headers.end() ? "<absent>" : it->second;
+    }
+    bool has(const std::string& name) const { return headers.count(name) > 0; }
+  };
+
+  StandInUpstream() {
+    server_.set_keep_alive_max_count(1000);
+    auto handle = [this](const httplib::Request& req, httplib::Response& res) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        seen_.push_back(Seen{req.method, req.path, req.body, req.headers});
+      }
+      res.set_content("upstream-ok", "text/plain");
+    };
+    server_.Get(".*", handle);
+    server_.Post(".*", handle);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // stop() is a no-op until the loop runs: wait for it, briefly.
+    for (int i = 0; i < 2000 && !server_.is_running(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~StandInUpstream() {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  int port() const { return port_; }
+  size_t count() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return seen_.size();
+  }
+  Seen last() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return seen_.empty() ? Seen{} : seen_.back();
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::vector<Seen> seen_;
+};
+
+}  // namespace tosgate::test
