@@ -371,8 +371,8 @@ class Session : public std::enable_shared_from_this<Session> {
       if (beast::iequals(name, "host") || beast::iequals(name, "connection") ||
           beast::iequals(name, "keep-alive") || beast::iequals(name, "te") ||
           beast::iequals(name, "upgrade") || beast::iequals(name, "proxy-connection") ||
-          beast::iequals(name, "x-forwarded-for"))
-        continue;
+          beast::iequals(name, "x-forwarded-for") || beast::iequals(name.substr(0, 6), "x-tos-"))
+        continue;  // hop-by-hop, or ours to set: a client cannot speak for tosgate
       up.insert(f.name_string(), f.value());
     }
     up.set(http::field::host, shared_->upstream->host_header);
