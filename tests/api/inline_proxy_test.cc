@@ -228,7 +228,7 @@ TEST_CASE("inline proxy: a thousand concurrent streams on two threads") {
     clients.push_back(std::make_unique<RawClient>(f.port()));
     REQUIRE(clients.back()->connected());
     REQUIRE(clients.back()->Send(
-        Chat(R"({"model":"m","max_tokens":0,"stream":true})", {{"x-mock-latency-ms", "1500"}},
+        Chat(R"({"model":"m","max_tokens":0,"stream":true})", {{"x-mock-latency-ms", "4000"}},
              "/v1/completions")));
   }
   // All are open at once while the mock holds its answers.
