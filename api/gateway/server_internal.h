@@ -1,0 +1,62 @@
+// The data plane's internals shared by the server (gateway_server.cc) and
+// its connections (session.cc): Beast types, so included by those two only.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+
+#include "api/gateway/gateway_server.h"
+#include "api/gateway/inline_proxy.h"
+
+namespace tosgate::api::gateway_internal {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using proxy::Executor;
+using proxy::Stream;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+
+struct Counters {
+  std::atomic<uint64_t> requests{0}, checks{0}, bad_requests{0}, internal_errors{0};
+  std::atomic<uint64_t> connections{0}, open_connections{0}, delayed{0};
+};
+
+// What every connection of one server shares. Outlives all sessions.
+struct Shared {
+  GatewayServerOptions options;
+  engine::Engine& engine;
+  Counters counters;
+  std::atomic<bool> stopping{false};
+  std::optional<proxy::Upstream> upstream;  // inline proxy mode when set
+  proxy::ProxyCounters proxy_counters;
+};
+
+class Session;
+
+// One thread with its own io_context. `sessions` is touched only on that
+// thread; it is declared before `ioc` so that it outlives the handlers (and
+// the sessions they hold) that the io_context destroys.
+struct Worker {
+  std::unordered_set<Session*> sessions;
+  net::io_context ioc{1};
+  // After ioc: its connections must go before the io_context does.
+  std::unique_ptr<proxy::ConnectionPool> pool;
+  std::optional<net::executor_work_guard<Executor>> guard;
+  std::thread thread;
+};
+
+inline void Bump(std::atomic<uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
+
+// Starts serving an accepted connection on worker `w` (posted to its thread).
+void StartSession(Socket socket, Shared* shared, Worker* w);
+// Stop(): an idle connection closes now, a busy one after its response.
+void ShutdownSession(Session* session);
+
+}  // namespace tosgate::api::gateway_internal

@@ -1,0 +1,444 @@
+// One client connection of the data plane: read a request, answer it
+// (forward-auth check, usage report, health, or inline proxy), repeat while
+// keep-alive.
+#include <array>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <functional>
+
+#include "api/gateway/responses.h"
+#include "api/gateway/server_internal.h"
+#include "api/gateway/usage_report.h"
+#include "engine/engine.h"
+
+namespace tosgate::api::gateway_internal {
+namespace {
+
+constexpr std::chrono::seconds kLingerTimeout{1};
+
+bool IsHttpError(const beast::error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method).category();
+}
+
+std::string_view PathOf(std::string_view target) {
+  size_t q = target.find_first_of("?#");
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+bool UnderPrefix(std::string_view path, std::string_view prefix) {
+  if (prefix.empty() || path.substr(0, prefix.size()) != prefix) return false;
+  return path.size() == prefix.size() || path[prefix.size()] == '/';
+}
+
+std::string PeerIp(const Socket& s) {
+  beast::error_code ec;
+  tcp::endpoint ep = s.remote_endpoint(ec);
+  if (ec) return "";
+  net::ip::address a = ep.address();
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    a = net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6());
+  return a.to_string();
+}
+
+// One client connection: read a request, answer it, repeat while keep-alive.
+// Every handler runs on its worker's thread.
+}  // namespace
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Socket socket, Shared* shared, Worker* worker)
+      : stream_(std::move(socket)), shared_(shared), worker_(worker) {
+    Bump(shared_->counters.open_connections);
+  }
+  ~Session() {
+    worker_->sessions.erase(this);
+    shared_->counters.open_connections.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void Start() {
+    if (shared_->stopping.load()) return;  // dropped: the socket closes with us
+    worker_->sessions.insert(this);
+    beast::error_code ec;
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    in_.peer_ip = PeerIp(stream_.socket());
+    ReadHeader();
+  }
+
+  // Stop(): an idle connection closes now, a busy one after its response.
+  void Shutdown() {
+    closing_ = true;
+    if (state_ == State::kIdle || state_ == State::kLingering) {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      stream_.socket().close(ec);
+    }
+  }
+
+ private:
+  enum class State : uint8_t { kIdle, kBusy, kLingering };
+
+  void ReadHeader() {
+    state_ = State::kIdle;
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(shared_->options.max_header_bytes));
+    parser_->body_limit(shared_->options.forward_auth.max_body_bytes);
+    const bool waiting = first_ || buffer_.size() > 0;
+    stream_.expires_after(waiting ? shared_->options.read_timeout : shared_->options.idle_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    state_ = State::kBusy;
+    stream_.expires_after(shared_->options.read_timeout);
+    if (parser_->is_done()) return OnRequest();
+    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+      // curl and others wait for this before sending a body of some size.
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                       [self = shared_from_this()](beast::error_code ec, size_t) {
+                         if (!ec) self->ReadBody();
+                       });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->OnReadError(ec);
+                       self->OnRequest();
+                     });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == net::error::operation_aborted) return;  // closed by Stop()
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == http::error::partial_message || !IsHttpError(ec)) {
+      return Linger();  // the client left, went quiet, or the socket failed
+    }
+    state_ = State::kBusy;
+    Bump(shared_->counters.bad_requests);
+    if (ec == http::error::body_limit) {
+      RenderError(413, "body-too-large",
+                  "the request body is larger than " +
+                      std::to_string(shared_->options.forward_auth.max_body_bytes) + " bytes",
+                  &out_);
+    } else if (ec == http::error::header_limit) {
+      RenderError(431, "headers-too-large",
+                  "the request headers are larger than " +
+                      std::to_string(shared_->options.max_header_bytes) + " bytes",
+                  &out_);
+    } else {
+      RenderError(400, "malformed-http", "the request is not valid HTTP/1.1: " + ec.message(),
+                  &out_);
+    }
+    // The stream cannot be resynchronized after a bad message: close.
+    Write(11, /*keep_alive=*/false, /*head=*/false);
+  }
+
+  void OnRequest() {
+    auto& req = parser_->get();
+    version_ = req.version();
+    head_ = req.method() == http::verb::head;
+    keep_alive_ = req.keep_alive();
+    delay_ms_ = 0;
+    relay_.reset();
+    waiting_audit_ = false;
+    try {
+      Handle(req);
+    } catch (...) {
+      // Handlers do not throw by design; this is the last line of defence.
+      Bump(shared_->counters.internal_errors);
+      waiting_audit_ = false;
+      RenderError(500, "internal-error", "the gateway failed while handling the request", &out_);
+    }
+    if (!waiting_audit_) Respond();
+  }
+
+  // Sends what the handler prepared: a relay, a held answer, or out_ now.
+  void Respond() {
+    if (relay_) {
+      relay_->version = version_;
+      relay_->client_keep_alive = keep_alive_;
+      relay_->head = head_;
+      if (delay_ms_ > 0) Bump(shared_->counters.delayed);
+      delay_timer_.expires_after(std::chrono::milliseconds(delay_ms_));
+      delay_timer_.async_wait([self = shared_from_this()](beast::error_code) { self->StartRelay(); });
+      return;
+    }
+    if (delay_ms_ <= 0) return Write(version_, keep_alive_, head_);
+    // Delay mode: the answer that lets the request through is held, on a
+    // timer; the thread serves other connections meanwhile.
+    Bump(shared_->counters.delayed);
+    delay_timer_.expires_after(std::chrono::milliseconds(delay_ms_));
+    delay_timer_.async_wait([self = shared_from_this()](beast::error_code) {
+      self->Write(self->version_, self->keep_alive_, self->head_);
+    });
+  }
+
+  // Decides request_ and hands the decision to `then`. With a durable audit
+  // sink (synchronous durability) the record is submitted here and `then`
+  // runs once it is committed, on this thread, which meanwhile serves other
+  // connections: concurrent requests share one commit.
+  void Decide(std::function<void(Decision)> then) {
+    engine::AuditSink* sink = shared_->options.durable_audit;
+    engine::AuditRecord record;
+    Decision d = sink ? shared_->engine.Check(request_, &record) : shared_->engine.Check(request_);
+    Bump(shared_->counters.checks);
+    if (!sink || record.id.empty()) return then(std::move(d));
+    waiting_audit_ = true;
+    sink->SubmitThen(std::move(record), [self = shared_from_this(), d = std::move(d),
+                                         then = std::move(then)](Status s) mutable {
+      net::post(self->stream_.get_executor(),
+                [self, d = std::move(d), then = std::move(then), s]() mutable {
+                  self->shared_->engine.AuditOutcome(&d, s);
+                  then(std::move(d));
+                  self->waiting_audit_ = false;
+                  self->Respond();
+                });
+    });
+  }
+
+  void Handle(http::request<http::string_body>& req) {
+    const ForwardAuthConfig& cfg = shared_->options.forward_auth;
+    std::string_view target(req.target().data(), req.target().size());
+    std::string_view path = PathOf(target);
+    if (path == "/v1/usage") return Usage(req);
+    if (UnderPrefix(path, cfg.path_prefix)) return Check(req, target);
+    if (shared_->upstream && path != "/healthz") return Proxy(req, target);
+    if (path == "/healthz") {
+      if (req.method() != http::verb::get && req.method() != http::verb::head) {
+        RenderError(405, "method-not-allowed", "/healthz answers GET and HEAD", &out_);
+        out_.headers.emplace_back("Allow", "GET, HEAD");
+        return;
+      }
+      out_.Clear();
+      out_.content_type = "application/json";
+      out_.body = R"({"status":"ok"})";
+      return;
+    }
+    RenderError(404, "not-found", "no such endpoint; the check endpoint is " + cfg.path_prefix,
+                &out_);
+  }
+
+  void Usage(http::request<http::string_body>& req) {
+    if (req.method() != http::verb::post) {
+      RenderError(405, "method-not-allowed", "/v1/usage answers POST", &out_);
+      out_.headers.emplace_back("Allow", "POST");
+      return;
+    }
+    std::string decision_id;
+    engine::Usage usage;
+    if (Status s = ParseUsageReport(req.body(), &decision_id, &usage); !s.ok()) {
+      Bump(shared_->counters.bad_requests);
+      return RenderError(400, "bad-usage-report", s.message(), &out_);
+    }
+    if (Status s = shared_->engine.ReportUsage(decision_id, usage); !s.ok()) {
+      return RenderError(s.code() == Status::Code::kNotFound ? 404 : 503,
+                         s.code() == Status::Code::kNotFound ? "unknown-decision" : "usage-failed",
+                         s.message(), &out_);
+    }
+    out_.Clear();
+    out_.status = 204;
+  }
+
+  // Turns the HTTP request into request_, or renders a 400/413 and returns
+  // false. `inline_mode`: the request is the client's own, not a proxy's
+  // check, so the headers by which a proxy names the original path, method
+  // and address are dropped (a client must not name them for itself), and
+  // the body is copied rather than moved, for it also goes upstream.
+  bool Translate(http::request<http::string_body>& req, std::string_view target, bool inline_mode) {
+    in_.method.assign(req.method_string().data(), req.method_string().size());
+    in_.target.assign(target);
+    in_.headers.clear();
+    for (const auto& f : req) {
+      const beast::string_view name = f.name_string();
+      if (inline_mode && (beast::iequals(name.substr(0, 11), "x-original-") ||
+                          beast::iequals(name.substr(0, 12), "x-forwarded-") ||
+                          beast::iequals(name, "x-real-ip")))
+        continue;
+      in_.headers.emplace_back(std::string(name.data(), name.size()),
+                               std::string(f.value().data(), f.value().size()));
+    }
+    ForwardAuthConfig cfg = shared_->options.forward_auth;
+    if (inline_mode) {
+      in_.body = req.body();
+      cfg.path_prefix.clear();
+    } else {
+      in_.body = std::move(req.body());
+    }
+    Status s = TranslateForwardAuth(in_, cfg, &request_);
+    if (s.ok()) return true;
+    Bump(shared_->counters.bad_requests);
+    if (s.code() == Status::Code::kResourceExhausted)
+      RenderError(413, "body-too-large", s.message(), &out_);
+    else
+      RenderError(400, "bad-request-body", s.message(), &out_);
+    return false;
+  }
+
+  void Check(http::request<http::string_body>& req, std::string_view target) {
+    if (!Translate(req, target, /*inline_mode=*/false)) return;
+    const std::string* proxy = request_.header("x-tos-proxy");
+    const ProxyDialect dialect =
+        proxy && *proxy == "nginx" ? ProxyDialect::kNginx : ProxyDialect::kPlain;
+    Decide([this, dialect](Decision d) {
+      delay_ms_ = d.delay_ms;
+      RenderDecision(d, &out_, dialect);
+    });
+  }
+
+  // Inline proxy mode: decide on the request itself, then relay it.
+  void Proxy(http::request<http::string_body>& req, std::string_view target) {
+    if (!Translate(req, target, /*inline_mode=*/true)) return;
+    Decide([this, target = std::string(target)](Decision d) { Relay(std::move(d), target); });
+  }
+
+  void Relay(Decision d, const std::string& target) {
+    http::request<http::string_body>& req = parser_->get();
+    RenderDecision(d, &out_, ProxyDialect::kPlain);
+    if (d.effect != Effect::kAllow) return;  // answered here, as problem+json
+    delay_ms_ = d.delay_ms;
+
+    proxy::Exchange ex;
+    ex.client = &stream_;
+    ex.decision_id = d.decision_id;
+    http::request<http::string_body>& up = ex.request;
+    up.method_string(req.method_string());
+    up.target(shared_->upstream->base_path + std::string(target));
+    up.version(11);
+    for (const auto& f : req) {
+      const beast::string_view name = f.name_string();
+      if (beast::iequals(name, "host") || beast::iequals(name, "connection") ||
+          beast::iequals(name, "keep-alive") || beast::iequals(name, "te") ||
+          beast::iequals(name, "upgrade") || beast::iequals(name, "proxy-connection") ||
+          beast::iequals(name, "x-forwarded-for") || beast::iequals(name.substr(0, 6), "x-tos-"))
+        continue;  // hop-by-hop, or ours to set: a client cannot speak for tosgate
+      up.insert(f.name_string(), f.value());
+    }
+    up.set(http::field::host, shared_->upstream->host_header);
+    up.set("X-Forwarded-For", in_.peer_ip);
+    up.set("X-Forwarded-Proto", "http");
+    for (const auto& [k, v] : out_.headers) {
+      if (k.rfind("X-Tos-", 0) == 0) up.set(k, v);  // who called and which decision let it in
+      if (k.rfind("RateLimit", 0) == 0 || k == "X-Tos-Decision-Id") ex.client_headers.emplace_back(k, v);
+    }
+    up.body() = std::move(req.body());
+    up.keep_alive(true);
+    up.prepare_payload();
+    relay_.emplace(std::move(ex));
+  }
+
+  void StartRelay() {
+    proxy::Exchange ex = std::move(*relay_);
+    relay_.reset();
+    ex.keep_alive_owner = shared_from_this();
+    ex.done = [self = shared_from_this()](bool keep_alive) {
+      Bump(self->shared_->counters.requests);
+      if (!keep_alive || self->closing_ || self->shared_->stopping.load()) return self->Linger();
+      self->first_ = false;
+      self->ReadHeader();
+    };
+    proxy::Relay(std::move(ex), *shared_->upstream, *worker_->pool, shared_->engine,
+                 shared_->proxy_counters);
+  }
+
+  void Write(unsigned version, bool keep_alive, bool head) {
+    keep_alive = keep_alive && !closing_ && !shared_->stopping.load(std::memory_order_relaxed);
+    try {
+      res_ = {};
+      res_.version(version == 10 ? 10 : 11);
+      res_.result(static_cast<unsigned>(out_.status));
+      res_.set(http::field::server, "tosgate");
+      if (!out_.content_type.empty()) res_.set(http::field::content_type, out_.content_type);
+      for (const auto& [k, v] : out_.headers) res_.insert(k, v);
+      res_.body() = std::move(out_.body);
+      res_.keep_alive(keep_alive);
+      res_.prepare_payload();
+      if (head) res_.body().clear();  // Content-Length still tells the size
+    } catch (...) {
+      Bump(shared_->counters.internal_errors);
+      res_ = {};
+      res_.version(11);
+      res_.result(http::status::internal_server_error);
+      res_.keep_alive(false);
+      keep_alive = false;
+      res_.prepare_payload();
+    }
+    // Counted before the write, so that a client that has read its response
+    // always sees it counted.
+    Bump(shared_->counters.requests);
+    stream_.expires_after(shared_->options.read_timeout);
+    http::async_write(stream_, res_,
+                      [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                        self->OnWrite(ec, keep_alive);
+                      });
+  }
+
+  void OnWrite(beast::error_code ec, bool keep_alive) {
+    if (ec) return;  // the client is gone; the socket closes with us
+    if (!keep_alive || closing_) return Linger();
+    first_ = false;
+    ReadHeader();
+  }
+
+  // Closes our side and drains what the client still sends for a moment, so
+  // that unread input does not turn our last response into a reset.
+  void Linger() {
+    state_ = State::kLingering;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec || closing_) return;
+    stream_.expires_after(kLingerTimeout);
+    stream_.async_read_some(net::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (!ec && !self->closing_) self->LingerMore();
+                            });
+  }
+  void LingerMore() {
+    stream_.async_read_some(net::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (!ec && !self->closing_) self->LingerMore();
+                            });
+  }
+
+  Stream stream_;
+  Shared* shared_;
+  Worker* worker_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  // Reused from request to request on this connection.
+  IncomingRequest in_;
+  Request request_;
+  HttpResponse out_;
+  std::array<char, 512> drain_;
+  net::steady_timer delay_timer_{stream_.get_executor()};
+  int64_t delay_ms_ = 0;  // delay mode: hold the current answer this long
+  std::optional<proxy::Exchange> relay_;  // inline proxy: the request to relay
+  bool waiting_audit_ = false;  // the answer waits for the audit commit
+  // The request being answered.
+  unsigned version_ = 11;
+  bool head_ = false, keep_alive_ = true;
+  State state_ = State::kIdle;
+  bool first_ = true;
+  bool closing_ = false;
+};
+
+void StartSession(Socket socket, Shared* shared, Worker* w) {
+  // The session moves into the posted handler, so its last reference is
+  // dropped on its own worker's thread, never on the acceptor's.
+  auto session = std::make_shared<Session>(std::move(socket), shared, w);
+  net::post(w->ioc, [s = std::move(session)] { s->Start(); });
+}
+
+void ShutdownSession(Session* session) { session->Shutdown(); }
+
+}  // namespace tosgate::api::gateway_internal
