@@ -57,23 +57,7 @@ EOF
 PIDS+=($!)
 
 # --- nginx: the return-200 upstream, and both fronts for proxy mode ---------
-mkdir -p "$TMP/snippets"
-cp "$ROOT/deploy/nginx/tosgate.conf" "$TMP/snippets/tosgate.conf"
-cat >"$TMP/nginx.conf" <<EOF
-worker_processes $NGINX_WORKERS;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $TMP/client_body;
-  proxy_temp_path $TMP/proxy;
-  fastcgi_temp_path $TMP/fastcgi;
-  uwsgi_temp_path $TMP/uwsgi;
-  scgi_temp_path $TMP/scgi;
-  keepalive_requests 1000000;
-  upstream tosgate   { server 127.0.0.1:$GW; keepalive 64; keepalive_requests 1000000; }
-  upstream model_api { server 127.0.0.1:$UP; keepalive 64; keepalive_requests 1000000; }
+nginx_conf "$GW" "$UP" "$(cat <<EOF
   # The stand-in model API, and the "nginx return 200" of direct mode.
   server { listen 127.0.0.1:$UP; location / { return 200 "ok\n"; } }
   # nginx + auth_request -> tosgate, with the shipped snippet.
@@ -87,8 +71,8 @@ http {
       proxy_pass http://model_api;
     }
   }
-}
 EOF
+)"
 "$NGINX" -e "$TMP/nginx-error.log" -p "$TMP" -c "$TMP/nginx.conf" -g 'daemon off;' &
 PIDS+=($!)
 

@@ -39,3 +39,30 @@ wait_for() {  # URL: bounded wait for a server that was just started
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# nginx_conf TOSGATE_PORT MODEL_API_PORT SERVERS: writes $TMP/nginx.conf (and
+# the shipped auth_request snippet to $TMP/snippets/tosgate.conf) with the
+# settings every load script shares, upstreams `tosgate` and `model_api`,
+# and the server blocks given in SERVERS.
+nginx_conf() {
+  mkdir -p "$TMP/snippets"
+  cp "$ROOT/deploy/nginx/tosgate.conf" "$TMP/snippets/tosgate.conf"
+  cat >"$TMP/nginx.conf" <<EOF
+worker_processes $NGINX_WORKERS;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx-error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/client_body;
+  proxy_temp_path $TMP/proxy;
+  fastcgi_temp_path $TMP/fastcgi;
+  uwsgi_temp_path $TMP/uwsgi;
+  scgi_temp_path $TMP/scgi;
+  keepalive_requests 1000000;
+  upstream tosgate   { server 127.0.0.1:$1; keepalive 64; keepalive_requests 1000000; }
+  upstream model_api { server 127.0.0.1:$2; keepalive 64; keepalive_requests 1000000; }
+$3
+}
+EOF
+}

@@ -55,24 +55,8 @@ EOF
   PIDS+=($!)
 done
 
-mkdir -p "$TMP/snippets"
-cp "$ROOT/deploy/nginx/tosgate.conf" "$TMP/snippets/tosgate.conf"
-cat >"$TMP/nginx.conf" <<EOF
-worker_processes $NGINX_WORKERS;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path $TMP/client_body;
-  proxy_temp_path $TMP/proxy;
-  fastcgi_temp_path $TMP/fastcgi;
-  uwsgi_temp_path $TMP/uwsgi;
-  scgi_temp_path $TMP/scgi;
-  keepalive_requests 1000000;
+nginx_conf "$GW" "$MOCK" "$(cat <<EOF
   limit_req_zone \$http_authorization zone=perkey:32m rate=100000r/s;
-  upstream tosgate   { server 127.0.0.1:$GW; keepalive 64; keepalive_requests 1000000; }
-  upstream model_api { server 127.0.0.1:$MOCK; keepalive 64; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:$N_PLAIN;
     location / { proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://model_api; }
@@ -85,8 +69,8 @@ http {
     }
   }
   server { listen 127.0.0.1:$N_AUTH; include $TMP/snippets/tosgate.conf; }
-}
 EOF
+)"
 "$NGINX" -e "$TMP/nginx-error.log" -p "$TMP" -c "$TMP/nginx.conf" -g 'daemon off;' &
 PIDS+=($!)
 
