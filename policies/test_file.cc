@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "engine/accounts.h"
+#include "engine/civil_time.h"
 #include "policies/duration.h"
 
 namespace tosgate::policies {
@@ -269,12 +270,7 @@ class Parser {
       Error(n, key, "is not a valid UTC time");
       return false;
     }
-    // Days from civil (Howard Hinnant's algorithm).
-    y -= mo <= 2;
-    const int64_t era = y / 400, yoe = y - era * 400;
-    const int64_t doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    const int64_t days = era * 146097 + doe - 719468;
+    const int64_t days = engine::DaysFromCivil(y, static_cast<int>(mo), static_cast<int>(d));
     *ms = ((days * 24 + hh) * 60 + mi) * 60'000 + ss * 1000;
     return true;
   }

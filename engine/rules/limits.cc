@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "engine/civil_time.h"
 #include "engine/condition.h"
 
 namespace tosgate::engine {
@@ -22,29 +23,6 @@ constexpr std::pair<std::string_view, ScopeField> kScopeNames[] = {
 bool ParseBits(std::string_view text, int* out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
   return ec == std::errc() && end == text.data() + text.size();
-}
-
-// Days since 1970-01-01 -> (year, month 1..12); the proleptic Gregorian
-// calendar computed in 400-year eras.
-void CivilFromDays(int64_t days, int64_t* year, int* month) {
-  days += 719468;
-  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const int64_t doe = days - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  *month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  *year = yoe + era * 400 + (*month <= 2 ? 1 : 0);
-}
-
-int64_t DaysFromCivil(int64_t year, int month) {
-  year -= month <= 2 ? 1 : 0;
-  const int64_t era = (year >= 0 ? year : year - 399) / 400;
-  const int64_t yoe = year - era * 400;
-  const int64_t mp = month > 2 ? month - 3 : month + 9;
-  const int64_t doy = (153 * mp + 2) / 5;  // the first of the month
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
 }
 
 std::string DurationText(int64_t ns) {
@@ -207,7 +185,7 @@ MeterSpec MeterFor(const LimitSpec& limit, int64_t wall_ms) {
       break;
     case LimitKind::kConcurrent: break;  // leases, not a meter
     case LimitKind::kDaily: {
-      const int64_t day = (wall_ms >= 0 ? wall_ms : wall_ms - kDayMs + 1) / kDayMs;
+      const int64_t day = DaysOfMs(wall_ms);
       m.meter = Meter::kPeriod;
       m.period_ns = kDayMs * 1'000'000;
       m.period_index = day;
@@ -215,14 +193,12 @@ MeterSpec MeterFor(const LimitSpec& limit, int64_t wall_ms) {
       break;
     }
     case LimitKind::kMonthly: {
-      const int64_t day = (wall_ms >= 0 ? wall_ms : wall_ms - kDayMs + 1) / kDayMs;
-      int64_t year;
-      int month;
-      CivilFromDays(day, &year, &month);
-      const int64_t next = month == 12 ? DaysFromCivil(year + 1, 1) : DaysFromCivil(year, month + 1);
+      const CivilDate date = CivilFromDays(DaysOfMs(wall_ms));
+      const int64_t next = date.month == 12 ? DaysFromCivil(date.year + 1, 1, 1)
+                                            : DaysFromCivil(date.year, date.month + 1, 1);
       m.meter = Meter::kPeriod;
       m.period_ns = 31 * kDayMs * 1'000'000;
-      m.period_index = year * 12 + month - 1;
+      m.period_index = date.year * 12 + date.month - 1;
       m.period_left_ns = (next * kDayMs - wall_ms) * 1'000'000;
       break;
     }
