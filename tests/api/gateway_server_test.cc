@@ -300,7 +300,6 @@ TEST_CASE("gateway: a client sending its body slower than read_timeout is cut of
   }
   CHECK(slow.Closed());
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
-  CHECK(f.server->stats().open_connections <= 1);
 }
 
 }  // namespace
