@@ -1,11 +1,9 @@
 #include "api/gateway/forward_auth.h"
 
-#include <cmath>
-#include <limits>
-#include <nlohmann/json.hpp>
 #include <string_view>
 
 #include "engine/accounts.h"
+#include "engine/body_parser.h"
 
 namespace tosgate::api {
 namespace {
@@ -108,132 +106,6 @@ bool IsUnreserved(char c) {
          c == '.' || c == '_' || c == '~';
 }
 
-int64_t Clamp(uint64_t v) {
-  return v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
-             ? std::numeric_limits<int64_t>::max()
-             : static_cast<int64_t>(v);
-}
-
-// SAX reader for the handful of top-level body fields the engine needs: no
-// DOM is built, strings outside those fields are never kept.
-class BodySax {
- public:
-  using json = nlohmann::json;
-  explicit BodySax(RequestBody* out) : out_(out) {}
-
-  bool null() { return Scalar(); }
-  bool boolean(bool v) {
-    if (depth_ == 1) {
-      if (key_ == "stream")
-        out_->stream = v;
-      else if (key_ == "logprobs")
-        out_->logprobs = v;
-    }
-    return Scalar();
-  }
-  bool number_integer(json::number_integer_t v) { return Number(static_cast<int64_t>(v)); }
-  bool number_unsigned(json::number_unsigned_t v) { return Number(Clamp(v)); }
-  bool number_float(json::number_float_t v, const json::string_t&) {
-    if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9e18)
-      return Number(static_cast<int64_t>(v));
-    return Scalar();
-  }
-  bool string(json::string_t& v) {
-    if (depth_ == 1) {
-      if (key_ == "model")
-        out_->model = v;
-      else if (key_ == "input" || key_ == "prompt")
-        out_->message_count = 1;
-    }
-    return Scalar();
-  }
-  bool binary(json::binary_t&) { return Scalar(); }
-  bool start_object(std::size_t) { return Open(/*object=*/true); }
-  bool end_object() { return Close(); }
-  bool start_array(std::size_t) { return Open(/*object=*/false); }
-  bool end_array() { return Close(); }
-  bool key(json::string_t& k) {
-    if (depth_ == 1)
-      key_ = k;
-    else if (depth_ == 2 && container_ == Container::kLogitBias)
-      ++out_->logit_bias_count;
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
-    return false;
-  }
-
-  bool saw_object() const { return saw_object_; }
-
- private:
-  enum class Container : uint8_t { kOther, kLogitBias, kTools, kMessages };
-
-  bool Number(int64_t v) {
-    if (depth_ == 1) {
-      if (key_ == "max_tokens" || key_ == "max_completion_tokens" || key_ == "max_output_tokens")
-        out_->max_tokens = std::max(out_->max_tokens, v);
-      else if (key_ == "n")
-        out_->n = v;
-      else if (key_ == "top_logprobs")
-        out_->top_logprobs = v;
-      else if (key_ == "logprobs") {
-        // Legacy Completions: logprobs is the number of top tokens to return.
-        out_->logprobs = v > 0;
-        if (out_->top_logprobs < 0) out_->top_logprobs = v;
-      }
-    }
-    return Scalar();
-  }
-
-  // A scalar value: counts as one element of a counted array.
-  bool Scalar() {
-    if (depth_ == 0) return false;  // the body must be an object
-    CountElement();
-    return true;
-  }
-
-  void CountElement() {
-    if (depth_ != 2) return;
-    if (container_ == Container::kTools)
-      ++out_->tools_count;
-    else if (container_ == Container::kMessages)
-      ++out_->message_count;
-  }
-
-  bool Open(bool object) {
-    if (depth_ == 0) {
-      if (!object) return false;
-      saw_object_ = true;
-    } else if (depth_ == 1) {
-      container_ = Container::kOther;
-      if (object && key_ == "logit_bias")
-        container_ = Container::kLogitBias;
-      else if (!object && key_ == "tools")
-        container_ = Container::kTools;
-      else if (!object && (key_ == "messages" || key_ == "input")) {
-        container_ = Container::kMessages;
-        out_->message_count = 0;
-      }
-    } else {
-      CountElement();
-    }
-    ++depth_;
-    return true;
-  }
-
-  bool Close() {
-    --depth_;
-    if (depth_ == 1) container_ = Container::kOther;
-    return true;
-  }
-
-  RequestBody* out_;
-  int depth_ = 0;
-  std::string key_;  // the current key of the top-level object
-  Container container_ = Container::kOther;
-  bool saw_object_ = false;
-};
-
 bool LooksLikeJson(const std::string* content_type) {
   if (!content_type) return true;
   std::string_view ct = Trim(*content_type);
@@ -288,14 +160,6 @@ std::string NormalizePath(std::string_view path) {
   }
   if (out.empty()) out = "/";
   return out;
-}
-
-bool ExtractBodyFeatures(std::string_view json, RequestBody* out) {
-  BodySax sax(out);
-  bool ok = nlohmann::json::sax_parse(json.begin(), json.end(), &sax,
-                                      nlohmann::json::input_format_t::json,
-                                      /*strict=*/true, /*ignore_comments=*/false);
-  return ok && sax.saw_object();
 }
 
 Status TranslateForwardAuth(const IncomingRequest& in, const ForwardAuthConfig& cfg, Request* out) {
@@ -353,14 +217,18 @@ Status TranslateForwardAuth(const IncomingRequest& in, const ForwardAuthConfig& 
   if (!key.empty()) out->key_id = engine::KeyId(key);
 
   if (!in.body.empty() && LooksLikeJson(known.content_type)) {
-    RequestBody body;
-    body.present = true;
-    if (ExtractBodyFeatures(in.body, &body)) {
-      out->body = std::move(body);
-    } else if (!known.partial_body) {
-      return Status::InvalidArgument("request body is not a well-formed JSON object");
+    Status parsed = engine::ParseBody(in.body, &out->body);
+    if (!parsed.ok()) {
+      out->body = RequestBody{};
+      // Envoy cut the body at its limit: what is there is not all of it.
+      if (!known.partial_body) return parsed;
     }
+  } else if (!in.body.empty() && cfg.non_json == NonJsonBody::kReject) {
+    return Status::InvalidArgument("the request body is not JSON (content type " +
+                                   std::string(known.content_type ? *known.content_type : "") + ")");
   }
+  if (out->purpose.empty() && !out->body.metadata_purpose.empty())
+    out->purpose = out->body.metadata_purpose;
   return Status::Ok();
 }
 

@@ -15,11 +15,16 @@
 
 namespace tosgate::api {
 
+// What to do with a body that does not say it is JSON (content type without
+// "json"): ignore it (decide on the rest of the request), or refuse it (400).
+enum class NonJsonBody : uint8_t { kIgnore, kReject };
+
 struct ForwardAuthConfig {
   // Envoy's ext_authz HTTP service prepends this to the original path, so the
   // request line after it is the original URI: /v1/check/v1/chat/completions.
   std::string path_prefix = "/v1/check";
   size_t max_body_bytes = 1 << 20;
+  NonJsonBody non_json = NonJsonBody::kIgnore;
 };
 
 // One HTTP request as the server received it.
@@ -42,11 +47,14 @@ struct IncomingRequest {
 //   authorization, proxy-authorization and x-api-key are dropped;
 // - purpose from x-usage-purpose, request_id from x-request-id; every kept
 //   header with its name lower-cased;
-// - body: when it is JSON (no content type, or one that says json), the
-//   fields the engine's body.* conditions read.
+// - body: when it is JSON (no content type, or one that says json), what
+//   engine::ParseBody reads from it; purpose from body metadata.purpose when
+//   no x-usage-purpose header names one.
 // Errors: ResourceExhausted when the body is larger than max_body_bytes;
-// InvalidArgument when the body is not a JSON object (unless Envoy marked it
-// as truncated with x-envoy-auth-partial-body: true, then it is ignored).
+// InvalidArgument naming the problem when the body is not a JSON object
+// (malformed, too deep, invalid UTF-8, a NUL byte) unless Envoy marked it as
+// truncated with x-envoy-auth-partial-body: true (then it is ignored), or
+// when it is not JSON and cfg.non_json is kReject.
 Status TranslateForwardAuth(const IncomingRequest& in, const ForwardAuthConfig& cfg, Request* out);
 
 // Normalizes the path the way an upstream would resolve it, so that
@@ -56,9 +64,6 @@ Status TranslateForwardAuth(const IncomingRequest& in, const ForwardAuthConfig& 
 // the root). A path that does not start with '/' gets one.
 std::string NormalizePath(std::string_view path);
 
-// Reads the body.* fields from a JSON request body (OpenAI Chat Completions,
-// Responses, Completions, Embeddings, Anthropic Messages). Returns false when
-// `json` is not a well-formed JSON object; `out` is then unspecified.
-bool ExtractBodyFeatures(std::string_view json, RequestBody* out);
+
 
 }  // namespace tosgate::api

@@ -1,0 +1,141 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "engine/body_parser.h"
+
+using namespace tosgate;
+using engine::ParseBody;
+
+namespace {
+
+RequestBody Parse(const std::string& json) {
+  RequestBody b;
+  Status s = ParseBody(json, &b);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  return b;
+}
+
+std::string Error(const std::string& json) {
+  RequestBody b;
+  Status s = ParseBody(json, &b);
+  CHECK_FALSE(s.ok());
+  return s.message();
+}
+
+}  // namespace
+
+TEST_CASE("chat completions: roles, string and array content, every feature") {
+  RequestBody b = Parse(R"({
+    "model": "gpt-x", "max_completion_tokens": 300, "n": 2, "stream": true,
+    "logprobs": true, "top_logprobs": 20, "logit_bias": {"50256": -100, "13": 5},
+    "tools": [{"type": "function"}, {"type": "function"}, {"type": "function"}],
+    "reasoning_effort": "high", "user": "u-17", "metadata": {"purpose": "chatbot"},
+    "messages": [
+      {"role": "developer", "content": "Be brief."},
+      {"role": "user", "content": [{"type": "text", "text": "Hello"}, {"type": "image_url", "image_url": {"url": "x"}}]},
+      {"role": "assistant", "content": "Hi."},
+      {"role": "tool", "content": "42"}
+    ]})");
+  CHECK(b.present);
+  CHECK(b.api == "chat");
+  CHECK(b.model == "gpt-x");
+  CHECK(b.max_tokens == 300);
+  CHECK(b.n == 2);
+  CHECK(b.stream);
+  CHECK(b.logprobs);
+  CHECK(b.top_logprobs == 20);
+  CHECK(b.logit_bias_count == 2);
+  CHECK(b.tools_count == 3);
+  CHECK(b.reasoning_effort == "high");
+  CHECK(b.user == "u-17");
+  CHECK(b.metadata_purpose == "chatbot");
+  CHECK(b.message_count == 4);
+  CHECK(b.system_text == "Be brief.");
+  CHECK(b.user_text == "Hello");
+  CHECK(b.prompt_text == "developer: Be brief.\nuser: Hello\nassistant: Hi.\ntool: 42\n");
+  CHECK(b.prompt_chars == static_cast<int64_t>(b.prompt_text.size()));
+}
+
+TEST_CASE("responses: input string or items, instructions, max_output_tokens, reasoning") {
+  RequestBody s = Parse(R"({"model": "m", "instructions": "Answer in French.", "input": "Bonjour",
+                            "max_output_tokens": 64, "reasoning": {"effort": "low"}})");
+  CHECK(s.api == "responses");
+  CHECK(s.system_text == "Answer in French.");
+  CHECK(s.user_text == "Bonjour");
+  CHECK(s.max_tokens == 64);
+  CHECK(s.reasoning_effort == "low");
+  RequestBody items = Parse(R"({"model": "m", "input": [
+      {"role": "user", "content": [{"type": "input_text", "text": "first"}]},
+      {"role": "assistant", "content": [{"type": "output_text", "text": "reply"}]},
+      {"role": "user", "content": "second"}]})");
+  CHECK(items.api == "responses");
+  CHECK(items.message_count == 3);
+  CHECK(items.user_text == "first\nsecond");
+}
+
+TEST_CASE("legacy completions: prompt string or array, logprobs as a count") {
+  RequestBody b = Parse(R"({"model": "m", "prompt": ["one", "two"], "max_tokens": 5, "logprobs": 5})");
+  CHECK(b.api == "completions");
+  CHECK(b.message_count == 2);
+  CHECK(b.user_text == "one\ntwo");
+  CHECK(b.logprobs);
+  CHECK(b.top_logprobs == 5);
+}
+
+TEST_CASE("embeddings: input string or array") {
+  RequestBody b = Parse(R"({"model": "e", "input": ["a", "b", "c"], "encoding_format": "float"})");
+  CHECK(b.api == "embeddings");
+  CHECK(b.message_count == 3);
+  CHECK(Parse(R"({"model": "e", "input": "text"})").api == "embeddings");
+  CHECK(Parse(R"({"model": "e", "input": [[1, 2, 3]]})").api == "embeddings");
+}
+
+TEST_CASE("anthropic messages: system string or blocks, content blocks, thinking budget, metadata") {
+  RequestBody b = Parse(R"({"model": "claude", "max_tokens": 1024,
+      "system": [{"type": "text", "text": "You are helpful."}],
+      "thinking": {"type": "enabled", "budget_tokens": 2048},
+      "metadata": {"user_id": "acct-9"},
+      "messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"},
+                                                {"type": "tool_result", "content": "ok"}]}]})");
+  CHECK(b.api == "messages");
+  CHECK(b.system_text == "You are helpful.");
+  CHECK(b.user_text == "Hi\nok");
+  CHECK(b.thinking_budget == 2048);
+  CHECK(b.user == "acct-9");
+  CHECK(b.max_tokens == 1024);
+}
+
+TEST_CASE("numbers: 12.0 counts as 12, fractions and strings are not numbers") {
+  CHECK(Parse(R"({"max_tokens": 12.0})").max_tokens == 12);
+  CHECK(Parse(R"({"max_tokens": 12.5})").max_tokens == -1);
+  CHECK(Parse(R"({"max_tokens": "12"})").max_tokens == -1);
+  CHECK(Parse(R"({"n": 18446744073709551615})").n == INT64_MAX);
+}
+
+TEST_CASE("bad bodies are named, never a crash") {
+  CHECK(Error("{\"model\": ").find("not valid JSON") != std::string::npos);
+  CHECK(Error("[1, 2]") == "the JSON body must be an object");
+  CHECK(Error("\"text\"") == "the JSON body must be an object");
+  CHECK(Error(std::string("{\"a\": \"x\0y\"}", 13)) == "the body contains a NUL byte");
+  CHECK(Error("{\"a\": \"\xff\xfe\"}") == "the body is not valid UTF-8");
+  CHECK(Error("{\"a\": \"line\nbreak\"}").find("control character") != std::string::npos);
+  std::string deep;
+  for (int i = 0; i < 100; ++i) deep += "{\"a\":";
+  deep += "1";
+  for (int i = 0; i < 100; ++i) deep += "}";
+  CHECK(Error(deep) == "the JSON body is nested too deeply");
+  // 60 levels are fine.
+  std::string ok;
+  for (int i = 0; i < 60; ++i) ok += "{\"a\":";
+  ok += "1";
+  for (int i = 0; i < 60; ++i) ok += "}";
+  CHECK(Parse(ok).present);
+  CHECK(Error("").find("not valid JSON") != std::string::npos);
+}
+
+TEST_CASE("a large prompt is read whole") {
+  std::string text(512 * 1024, 'x');
+  RequestBody b = Parse("{\"messages\": [{\"role\": \"user\", \"content\": \"" + text + "\"}]}");
+  CHECK(b.user_text.size() == text.size());
+}
