@@ -35,6 +35,10 @@ constexpr FieldName kFields[] = {
     {"body.tools_count", FieldId::kBodyToolsCount, ValueKind::kNumber},
     {"body.message_count", FieldId::kBodyMessageCount, ValueKind::kNumber},
     {"body.prompt_chars", FieldId::kBodyPromptChars, ValueKind::kNumber},
+    {"body.api", FieldId::kBodyApi, ValueKind::kString},
+    {"body.reasoning_effort", FieldId::kBodyReasoningEffort, ValueKind::kString},
+    {"body.thinking_budget", FieldId::kBodyThinkingBudget, ValueKind::kNumber},
+    {"body.user", FieldId::kBodyUser, ValueKind::kString},
     {"time.hour", FieldId::kTimeHour, ValueKind::kNumber},
     {"time.weekday", FieldId::kTimeWeekday, ValueKind::kNumber},
 };
@@ -154,6 +158,10 @@ Value ReadField(const FieldRef& f, const EvalContext& ctx) {
       return b.present ? Num(static_cast<double>(b.message_count)) : Value{};
     case FieldId::kBodyPromptChars:
       return b.present ? Num(static_cast<double>(b.prompt_chars)) : Value{};
+    case FieldId::kBodyApi: return b.present ? StrOrMissing(b.api) : Value{};
+    case FieldId::kBodyReasoningEffort: return b.present ? StrOrMissing(b.reasoning_effort) : Value{};
+    case FieldId::kBodyThinkingBudget: return b.present ? NumOrMissing(b.thinking_budget) : Value{};
+    case FieldId::kBodyUser: return b.present ? StrOrMissing(b.user) : Value{};
     case FieldId::kTimeHour: {
       int64_t secs_of_day = ((ctx.wall_ms / 1000) % 86400 + 86400) % 86400;
       return Num(static_cast<double>(secs_of_day / 3600));

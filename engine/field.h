@@ -22,7 +22,7 @@ enum class FieldId : uint8_t {
   kAccountSuspended, kAccountCreated, kAccountKeyAge,
   kBodyModel, kBodyMaxTokens, kBodyN, kBodyStream, kBodyLogprobs,
   kBodyTopLogprobs, kBodyLogitBiasCount, kBodyToolsCount, kBodyMessageCount,
-  kBodyPromptChars,
+  kBodyPromptChars, kBodyApi, kBodyReasoningEffort, kBodyThinkingBudget, kBodyUser,
   kTimeHour, kTimeWeekday,
 };
 
