@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
 
 #include "tosgate/status.h"
 
@@ -39,6 +41,14 @@ class AuditSink {
   // Accepts the record or says why it cannot (queue full past the wait,
   // store unavailable). Safe to call from many threads.
   virtual Status Submit(AuditRecord record) = 0;
+  // Submits `record` and calls `done` once with the outcome. A sink that
+  // can tell when the record is durable (storage/sqlite_audit.h) calls it
+  // then, possibly on its own thread; the default calls it at once with
+  // Submit's Status. `done` must be quick and must not call back into the
+  // sink's blocking methods.
+  virtual void SubmitThen(AuditRecord record, std::function<void(Status)> done) {
+    done(Submit(std::move(record)));
+  }
 };
 
 }  // namespace tosgate::engine
