@@ -103,7 +103,7 @@ Result<AuditVerdict> VerifyAuditStore(const std::string& path, const AuditVerify
                     path);
   if (!st.ok()) return st.status();
   uint64_t expected = v.start_seq;
-  std::string scratch;
+  std::string scratch, prev2, prev_id;  // the hash before `prev`; the id `prev` belongs to
   int rc;
   while ((rc = sqlite3_step(st->get())) == SQLITE_ROW) {
     StoredDecision d = ReadDecisionRow(st->get());
@@ -122,6 +122,12 @@ Result<AuditVerdict> VerifyAuditStore(const std::string& path, const AuditVerify
                  missing + ": deleted (the next record present is " + Named(d.seq, id) + ")");
     }
     if (d.prev_hash != prev) {
+      if (d.seq >= v.start_seq + 1 && d.prev_hash == prev2) {
+        // It chains past the record before it: that one was slipped in.
+        return bad(d.seq - 1, prev_id,
+                   Named(d.seq - 1, prev_id) + ": inserted (" + Named(d.seq, id) +
+                       " chains to seq " + std::to_string(d.seq - 2) + ")");
+      }
       return bad(d.seq, id,
                  Named(d.seq, id) + ": its prev_hash is not the hash of seq " +
                      std::to_string(d.seq - 1) +
@@ -150,7 +156,9 @@ Result<AuditVerdict> VerifyAuditStore(const std::string& path, const AuditVerify
         ++v.signatures;
       }
     }
+    prev2 = std::move(prev);
     prev = hash;
+    prev_id = id;
     v.last_seq = d.seq;
     ++v.records;
     ++expected;

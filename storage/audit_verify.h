@@ -27,7 +27,7 @@ class AuditKey;
 struct AuditVerifyOptions {
   const AuditKey* public_key = nullptr;  // null: signatures are not checked
   // Called now and then with (records checked, records in the store).
-  std::function<void(uint64_t, uint64_t)> progress;
+  std::function<void(uint64_t, uint64_t)> progress{};
 };
 
 struct AuditVerdict {
