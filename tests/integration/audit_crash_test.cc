@@ -65,10 +65,17 @@ TEST_CASE("sync audit: SIGKILL under load loses no answered decision and the cha
             R"({"id":"acct_free","org":"org_2","tier":"free","country":"DE","flags":[],)"
             R"("created":1763000000000,"payment_fingerprint":"pf_2","keys":[")" + free_key + "\"]}\n");
   const fs::path db = tmp / "audit.db";
+  const fs::path key = tmp / "signing.pem";
+  std::string keygen_out;
+  REQUIRE_MESSAGE(RunAudit({"keygen", "--out", key.string()}, tmp, &keygen_out) == 0, keygen_out);
+  REQUIRE(RunAudit({"public-key", "--key", key.string()}, tmp, &keygen_out) == 0);
+  CHECK(keygen_out.find("-----BEGIN PUBLIC KEY-----") != std::string::npos);
+  WriteFile(tmp / "public.pem", ReadFile(tmp / "audit.out"));
   WriteFile(tmp / "tosgate.yaml",
             "listen: {gateway: 127.0.0.1:" + std::to_string(ports[0]) +
             ", admin: 127.0.0.1:" + std::to_string(ports[1]) + "}\n"
-            "audit: {path: " + db.string() + ", durability: sync, truncate_client_ip: true}\n"
+            "audit: {path: " + db.string() + ", durability: sync, truncate_client_ip: true,\n"
+            "        signing_key: " + key.string() + ", checkpoint_every: 50}\n"
             "accounts: {file: " + (tmp / "accounts.jsonl").string() + "}\n"
             "gateway: {threads: 4}\n");
   INFO("tosgate stderr:\n" << ReadFile(tmp / "tosgate.err") << "\nfiles in " << tmp.string());
@@ -149,8 +156,24 @@ TEST_CASE("sync audit: SIGKILL under load loses no answered decision and the cha
   CHECK(stored.size() >= answered.size());
 
   std::string out;
-  CHECK_MESSAGE(RunAudit({"verify", "--db", db.string()}, tmp, &out) == 0, out);
+  CHECK_MESSAGE(RunAudit({"verify", "--db", db.string(), "--public-key",
+                          (tmp / "public.pem").string()}, tmp, &out) == 0, out);
   CHECK(out.find("ok: ") != std::string::npos);
+  CHECK(out.find(" 0 signatures verified") == std::string::npos);  // some were checked
+  CHECK(out.find("signatures verified") != std::string::npos);
+  // Client addresses were stored as their /24.
+  CHECK(StoredIds(db).size() == stored.size());
+  {
+    sqlite3* h = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(h, "SELECT count(*) FROM decisions WHERE client_ip <> '198.51.100.0'",
+                               -1, &st, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    CHECK(sqlite3_column_int(st, 0) == 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+  }
 
   // The same store with one decision edited: verify exits 1 and names it.
   sqlite3* h = nullptr;
@@ -161,6 +184,34 @@ TEST_CASE("sync audit: SIGKILL under load loses no answered decision and the cha
   CHECK_MESSAGE(RunAudit({"verify", "--db", db.string()}, tmp, &out) == 1, out);
   CHECK(out.find("TAMPERED: seq 5") != std::string::npos);
 
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+}
+
+TEST_CASE("serve refuses a missing signing key and a bad checkpoint_every, saying where") {
+  const fs::path tmp = tosgate::test::MakeTempDir("tosgate-audit-config");
+  const std::vector<int> ports = tosgate::test::FreeLoopbackPorts(2);
+  REQUIRE(ports.size() == 2);
+  const std::string listen = "listen: {gateway: 127.0.0.1:" + std::to_string(ports[0]) +
+                             ", admin: 127.0.0.1:" + std::to_string(ports[1]) + "}\n";
+  auto serve = [&](const std::string& audit_yaml) {
+    WriteFile(tmp / "tosgate.yaml", listen + audit_yaml);
+    ChildProcess p({TOSGATE_BINARY, "serve", "--config", (tmp / "tosgate.yaml").string()},
+                   tmp / "serve.out", tmp / "serve.err");
+    auto st = p.Stop(0, std::chrono::seconds(20));
+    REQUIRE_MESSAGE(st, "serve kept running");
+    CHECK(WIFEXITED(*st));
+    CHECK(WEXITSTATUS(*st) != 0);
+    return ReadFile(tmp / "serve.err");
+  };
+  const std::string missing = (tmp / "no-such.pem").string();
+  std::string err = serve("audit: {path: " + (tmp / "a.db").string() + ", signing_key: " +
+                          missing + "}\n");
+  CHECK_MESSAGE(err.find(missing) != std::string::npos, err);
+  CHECK_MESSAGE(err.find("signing key") != std::string::npos, err);
+  err = serve("audit: {path: " + (tmp / "a.db").string() + ", checkpoint_every: 0}\n");
+  CHECK_MESSAGE(err.find("tosgate.yaml:2:") != std::string::npos, err);
+  CHECK_MESSAGE(err.find("audit.checkpoint_every") != std::string::npos, err);
   std::error_code ec;
   fs::remove_all(tmp, ec);
 }
