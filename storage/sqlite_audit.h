@@ -90,8 +90,9 @@ class SqliteAuditSink final : public engine::AuditSink {
   // may succeed.
   Status Flush();
 
-  // Stops accepting records, commits everything queued, stops the writer
-  // and closes the file. If commits keep failing for close_timeout the
+  // Stops accepting records, commits everything queued, signs a last
+  // checkpoint (with a key, when records came after the last one), stops
+  // the writer and closes the file. If commits keep failing for close_timeout the
   // records still unwritten are given up and the Status says how many.
   // Idempotent: later calls return the first call's Status.
   Status Close();
