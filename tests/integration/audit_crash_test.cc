@@ -175,6 +175,13 @@ TEST_CASE("sync audit: SIGKILL under load loses no answered decision and the cha
     sqlite3_close(h);
   }
 
+  // prune: nothing is older than 2000; a bad age is a usage error.
+  CHECK_MESSAGE(RunAudit({"prune", "--db", db.string(), "--before", "2000-01-01"}, tmp, &out) == 0,
+                out);
+  CHECK(out.find("pruned 0 records") != std::string::npos);
+  CHECK(RunAudit({"prune", "--db", db.string(), "--older-than", "30x"}, tmp, &out) == 2);
+  CHECK(RunAudit({"prune", "--db", db.string()}, tmp, &out) == 2);
+
   // The same store with one decision edited: verify exits 1 and names it.
   sqlite3* h = nullptr;
   REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
@@ -183,6 +190,10 @@ TEST_CASE("sync audit: SIGKILL under load loses no answered decision and the cha
   sqlite3_close(h);
   CHECK_MESSAGE(RunAudit({"verify", "--db", db.string()}, tmp, &out) == 1, out);
   CHECK(out.find("TAMPERED: seq 5") != std::string::npos);
+  // and prune refuses to discard the evidence.
+  CHECK(RunAudit({"prune", "--db", db.string(), "--older-than", "0s"}, tmp, &out) == 1);
+  CHECK(out.find("not pruning") != std::string::npos);
+  CHECK(RunAudit({"verify", "--db", (tmp / "missing.db").string()}, tmp, &out) == 2);
 
   std::error_code ec;
   fs::remove_all(tmp, ec);
