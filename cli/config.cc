@@ -108,7 +108,9 @@ std::vector<std::string> LoadServeConfig(const std::string& path, ServeConfig* c
       {"audit", [&](const YAML::Node& n, const std::string& k) {
          r.Map(n, k, {{"path", r.String(&cfg->audit_path)},
                       {"durability", r.OneOf(&cfg->audit_durability, {"sync", "async"})},
-                      {"signing_key", r.Unsupported("audit signing comes with the audit issue")}});
+                      {"signing_key", r.String(&cfg->audit_signing_key)},
+                      {"checkpoint_every", r.Number(&cfg->audit_checkpoint_every, 1)},
+                      {"truncate_client_ip", r.Bool(&cfg->audit_truncate_client_ip)}});
        }},
       {"state", [&](const YAML::Node& n, const std::string& k) {
          std::string backend = "memory";

@@ -15,6 +15,9 @@ struct ServeConfig {
   bool policies_watch = false;
   std::string audit_path = "var/tosgate.db";
   std::string audit_durability = "sync";  // sync | async
+  std::string audit_signing_key;          // PEM Ed25519 private key; empty: no checkpoints
+  uint64_t audit_checkpoint_every = 1000;
+  bool audit_truncate_client_ip = false;
   std::string accounts_file;              // optional accounts JSON Lines
   size_t state_max_entries = 1'000'000;
   int gateway_threads = 0;                // 0: one per core

@@ -112,7 +112,11 @@ int RunServe(const Args& in) {
   }
   storage::SqliteAuditOptions audit_opts;
   audit_opts.path = cfg.audit_path;
-  audit_opts.synchronous_full = cfg.audit_durability == "sync";
+  audit_opts.durability = cfg.audit_durability == "sync" ? storage::Durability::kSync
+                                                         : storage::Durability::kAsync;
+  audit_opts.signing_key_path = cfg.audit_signing_key;
+  audit_opts.checkpoint_every = cfg.audit_checkpoint_every;
+  audit_opts.truncate_client_ip = cfg.audit_truncate_client_ip;
   auto audit = storage::SqliteAuditSink::Open(audit_opts);
   if (!audit.ok()) {
     std::cerr << "tosgate: audit store: " << audit.status().message() << "\n";

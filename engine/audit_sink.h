@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "tosgate/status.h"
 
@@ -41,10 +42,11 @@ class AuditSink {
   // store unavailable). Safe to call from many threads.
   virtual Status Submit(AuditRecord record) = 0;
 
-  // Calls `done` once the record is durable (or cannot be). A sink with
-  // synchronous durability calls it from its writer after the commit, so
-  // that a server can answer then without a thread waiting. The default
-  // submits and calls `done` at once.
+  // Submits `record` and calls `done` once with the outcome. A sink that
+  // can tell when the record is durable (storage/sqlite_audit.h) calls it
+  // then, possibly on its own thread; the default calls it at once with
+  // Submit's Status. `done` must be quick and must not call back into the
+  // sink's blocking methods.
   virtual void SubmitThen(AuditRecord record, std::function<void(Status)> done) {
     done(Submit(std::move(record)));
   }

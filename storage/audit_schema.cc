@@ -46,6 +46,18 @@ CREATE INDEX decisions_account_time ON decisions (account, time_ms);
 CREATE INDEX decisions_time ON decisions (time_ms);
 )sql";
 
+// Added within version 1: older version-1 stores get it on their next open
+// by the writer, and readers that do not know it ignore it.
+constexpr const char kCreateCheckpointsSql[] = R"sql(
+CREATE TABLE IF NOT EXISTS checkpoints (
+  seq          INTEGER PRIMARY KEY,  -- the decision signed
+  hash         BLOB    NOT NULL,     -- its chain hash
+  signed_at_ms INTEGER NOT NULL,     -- wall clock; informational only
+  signature    BLOB    NOT NULL,     -- Ed25519 over storage/audit_signing.h's message
+  key_id       TEXT    NOT NULL      -- first 16 hex digits of SHA-256(public key)
+);
+)sql";
+
 Result<int64_t> QueryInt(sqlite3* db, const char* sql, std::string_view path) {
   auto st = Prepare(db, sql, path);
   if (!st.ok()) return st.status();
@@ -65,6 +77,13 @@ Status CreateOrCheck(sqlite3* db, std::string_view path) {
       return Status::InvalidArgument(std::string(path) +
                                      ": not a tosgate audit store (no decisions table)");
     return Status::Ok();
+  }
+  if (*version > kAuditSchemaVersion) {
+    return Status::InvalidArgument(std::string(path) + ": audit store schema version " +
+                                   std::to_string(*version) +
+                                   " is newer than this tosgate understands (" +
+                                   std::to_string(kAuditSchemaVersion) +
+                                   "); use the tosgate that wrote it or a newer one");
   }
   if (*version != 0) {
     return Status::InvalidArgument(std::string(path) + ": audit store schema version " +
@@ -107,11 +126,79 @@ Status EnsureAuditSchema(sqlite3* db, std::string_view path) {
   // IMMEDIATE: two processes opening a new file at once must not both create.
   if (Status s = Exec(db, "BEGIN IMMEDIATE", path); !s.ok()) return s;
   Status s = CreateOrCheck(db, path);
+  if (s.ok()) s = Exec(db, kCreateCheckpointsSql, path);
   if (!s.ok()) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     return s;
   }
   return Exec(db, "COMMIT", path);
+}
+
+Result<bool> HasTable(sqlite3* db, std::string_view path, const char* name) {
+  auto st = Prepare(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?1", path);
+  if (!st.ok()) return st.status();
+  BindText(st->get(), 1, name);
+  const int rc = sqlite3_step(st->get());
+  if (rc != SQLITE_ROW) return SqliteStatus(db, rc, path, "reading the schema");
+  return sqlite3_column_int64(st->get(), 0) > 0;
+}
+
+std::string ToHex(std::string_view bytes) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+std::string FromHex(std::string_view hex) {
+  auto val = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() % 2) return "";
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = val(hex[i]), lo = val(hex[i + 1]);
+    if (hi < 0 || lo < 0) return "";
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+Result<std::optional<AuditAnchor>> ReadAuditAnchor(sqlite3* db, std::string_view path) {
+  auto st = Prepare(db,
+                    "SELECT (SELECT value FROM meta WHERE key='anchor_seq'), "
+                    "(SELECT value FROM meta WHERE key='anchor_hash')",
+                    path, "reading the prune anchor");
+  if (!st.ok()) return st.status();
+  const int rc = sqlite3_step(st->get());
+  if (rc != SQLITE_ROW) return SqliteStatus(db, rc, path, "reading the prune anchor");
+  if (sqlite3_column_type(st->get(), 0) == SQLITE_NULL) return std::optional<AuditAnchor>();
+  AuditAnchor a;
+  const std::string seq_text = ColumnText(st->get(), 0);
+  try {
+    a.seq = std::stoull(seq_text);
+  } catch (const std::exception&) {
+    return Status::InvalidArgument(std::string(path) + ": the prune anchor's seq '" + seq_text +
+                                   "' is not a number");
+  }
+  a.hash = FromHex(ColumnText(st->get(), 1));
+  if (a.hash.size() != 32)
+    return Status::InvalidArgument(std::string(path) + ": the prune anchor has no valid hash");
+  return std::optional<AuditAnchor>(std::move(a));
+}
+
+Status WriteAuditAnchor(sqlite3* db, std::string_view path, const AuditAnchor& anchor) {
+  const std::string sql = "INSERT OR REPLACE INTO meta (key, value) VALUES ('anchor_seq', '" +
+                          std::to_string(anchor.seq) + "'), ('anchor_hash', '" +
+                          ToHex(anchor.hash) + "')";
+  return Exec(db, sql.c_str(), path);
 }
 
 int BindDecision(sqlite3_stmt* st, uint64_t seq, const engine::AuditRecord& r,

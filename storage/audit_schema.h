@@ -4,6 +4,9 @@
 
 #include <sqlite3.h>
 
+#include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "engine/audit_sink.h"
@@ -29,6 +32,24 @@ extern const char kDecisionColumns[];
 // copying: `record`, `prev_hash` and `hash` must outlive the step.
 int BindDecision(sqlite3_stmt* st, uint64_t seq, const engine::AuditRecord& record,
                  std::string_view prev_hash, std::string_view hash);
+
+// Where the chain starts after `tosgate audit prune`: the last pruned
+// record's seq and hash, kept in the meta table (anchor_seq, anchor_hash as
+// hex). No anchor: the chain starts at seq 1 after 32 zero bytes.
+struct AuditAnchor {
+  uint64_t seq = 0;
+  std::string hash;  // 32 raw bytes
+};
+Result<std::optional<AuditAnchor>> ReadAuditAnchor(sqlite3* db, std::string_view path);
+// Inside the caller's transaction.
+Status WriteAuditAnchor(sqlite3* db, std::string_view path, const AuditAnchor& anchor);
+
+// Whether the database has a table called `name`.
+Result<bool> HasTable(sqlite3* db, std::string_view path, const char* name);
+
+std::string ToHex(std::string_view bytes);
+// Empty on a malformed input.
+std::string FromHex(std::string_view hex);
 
 // Reads a row selected with kDecisionColumns.
 StoredDecision ReadDecisionRow(sqlite3_stmt* st);

@@ -1,6 +1,9 @@
 #include "storage/sqlite_audit.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <optional>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -11,6 +14,7 @@
 
 #include "storage/audit_chain.h"
 #include "storage/audit_schema.h"
+#include "storage/audit_signing.h"
 #include "storage/sqlite_util.h"
 
 namespace tosgate::storage {
@@ -32,21 +36,55 @@ Status Prefixed(const Status& s, const std::string& prefix) {
   }
 }
 
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A queued record and whom to tell when it is committed (may be empty).
+struct Item {
+  engine::AuditRecord record;
+  std::function<void(Status)> done;
+};
+
 }  // namespace
+
+std::string TruncateClientIp(const std::string& ip) {
+  unsigned char b[16];
+  char out[INET6_ADDRSTRLEN];
+  if (inet_pton(AF_INET, ip.c_str(), b) == 1) {
+    b[3] = 0;
+    return inet_ntop(AF_INET, b, out, sizeof out) ? out : "";
+  }
+  if (inet_pton(AF_INET6, ip.c_str(), b) == 1) {
+    // An IPv4-mapped address (::ffff:a.b.c.d) is an IPv4 client: /24.
+    const bool mapped = std::all_of(b, b + 10, [](unsigned char c) { return c == 0; }) &&
+                        b[10] == 0xff && b[11] == 0xff;
+    std::fill(b + (mapped ? 15 : 6), b + 16, 0);
+    return inet_ntop(AF_INET6, b, out, sizeof out) ? out : "";
+  }
+  return "";
+}
 
 struct SqliteAuditSink::Impl {
   explicit Impl(SqliteAuditOptions o) : opts(std::move(o)) {}
 
   Status OpenDb();
   void Run();
-  Status WriteBatch(const std::vector<engine::AuditRecord>& batch);
+  Status WriteBatch(const std::vector<Item>& batch);
+  Status InsertCheckpoint(uint64_t seq, const std::string& hash);
+  void FinalCheckpoint();
+  Status Enqueue(Item& item);
   uint64_t pending() const { return submitted - written - dropped; }
 
   const SqliteAuditOptions opts;
 
   // Used by Open, then only by the writer thread, then by Close after join.
   SqliteDb db;
-  SqliteStmt begin, commit, rollback, insert;
+  SqliteStmt begin, commit, rollback, insert, insert_checkpoint;
+  std::optional<AuditKey> key;
+  uint64_t last_checkpoint_seq = 0;
   uint64_t next_seq = 1;
   std::string prev_hash = AuditGenesisHash();
   std::string scratch;
@@ -56,8 +94,8 @@ struct SqliteAuditSink::Impl {
   std::condition_variable space_cv;     // Submit: room in the queue, or closing
   std::condition_variable progress_cv;  // Flush: a commit succeeded or failed
   // Guarded by mu.
-  std::deque<engine::AuditRecord> queue;
-  uint64_t submitted = 0, written = 0, dropped = 0;
+  std::deque<Item> queue;
+  uint64_t submitted = 0, written = 0, dropped = 0, checkpoints = 0;
   uint64_t rejected_full = 0, write_errors = 0, batches = 0;
   Status last_error;
   bool writer_idle = false;
@@ -101,9 +139,8 @@ Status SqliteAuditSink::Impl::OpenDb() {
   if (got != "wal" && !(got == "memory" && path == ":memory:"))
     return Status::IoError(path + ": cannot use WAL journal mode (SQLite chose '" + got + "')");
 
-  if (Status s = Exec(raw, opts.synchronous_full ? "PRAGMA synchronous=FULL"
-                                                 : "PRAGMA synchronous=NORMAL",
-                      path);
+  const bool full = opts.synchronous_full || opts.durability == Durability::kSync;
+  if (Status s = Exec(raw, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", path);
       !s.ok())
     return s;
   if (Status s = EnsureAuditSchema(raw, path); !s.ok()) return s;
@@ -122,6 +159,25 @@ Status SqliteAuditSink::Impl::OpenDb() {
     }
   } else if (rc != SQLITE_DONE) {
     return SqliteStatus(raw, rc, path, "reading the last decision");
+  } else {
+    // Every record pruned: continue from the anchor prune left.
+    auto anchor = ReadAuditAnchor(raw, path);
+    if (!anchor.ok()) return anchor.status();
+    if (*anchor) {
+      next_seq = (*anchor)->seq + 1;
+      prev_hash = (*anchor)->hash;
+    }
+  }
+  last->reset();
+
+  if (!opts.signing_key_path.empty()) {
+    auto k = LoadPrivateKey(opts.signing_key_path);
+    if (!k.ok()) return Status::InvalidArgument("audit signing key: " + k.status().message());
+    key.emplace(std::move(k).value());
+    auto cp = Prepare(raw, "SELECT coalesce(max(seq), 0) FROM checkpoints", path);
+    if (!cp.ok()) return cp.status();
+    if (sqlite3_step(cp->get()) == SQLITE_ROW)
+      last_checkpoint_seq = static_cast<uint64_t>(sqlite3_column_int64(cp->get(), 0));
   }
 
   auto prep = [&](SqliteStmt* out, const char* sql) {
@@ -132,7 +188,10 @@ Status SqliteAuditSink::Impl::OpenDb() {
   };
   for (auto [out, sql] : {std::pair{&begin, "BEGIN IMMEDIATE"}, std::pair{&commit, "COMMIT"},
                           std::pair{&rollback, "ROLLBACK"},
-                          std::pair{&insert, static_cast<const char*>(kInsertDecisionSql)}}) {
+                          std::pair{&insert, static_cast<const char*>(kInsertDecisionSql)},
+                          std::pair{&insert_checkpoint,
+                                    "INSERT OR REPLACE INTO checkpoints (seq, hash, signed_at_ms, "
+                                    "signature, key_id) VALUES (?1, ?2, ?3, ?4, ?5)"}}) {
     if (Status s = prep(out, sql); !s.ok()) return s;
   }
   return Status::Ok();
@@ -141,7 +200,40 @@ Status SqliteAuditSink::Impl::OpenDb() {
 // Commits `batch` in one transaction, continuing the chain; on any error
 // rolls back and leaves the chain state as it was, so the batch can be
 // retried as is.
-Status SqliteAuditSink::Impl::WriteBatch(const std::vector<engine::AuditRecord>& batch) {
+Status SqliteAuditSink::Impl::InsertCheckpoint(uint64_t seq, const std::string& hash) {
+  auto sig = key->Sign(seq, hash);
+  if (!sig.ok()) return Prefixed(sig.status(), opts.path + ": ");
+  sqlite3_stmt* st = insert_checkpoint.get();
+  sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(seq));
+  sqlite3_bind_blob(st, 2, hash.data(), static_cast<int>(hash.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, WallMs());
+  sqlite3_bind_blob(st, 4, sig->data(), static_cast<int>(sig->size()), SQLITE_STATIC);
+  BindText(st, 5, key->key_id());
+  const int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return SqliteStatus(db.get(), rc, opts.path, "writing a checkpoint");
+  return Status::Ok();
+}
+
+// At Close: signs the last record unless a checkpoint already covers it.
+// Best effort; a failure is kept in last_error.
+void SqliteAuditSink::Impl::FinalCheckpoint() {
+  const uint64_t last = next_seq - 1;
+  if (!key || last == 0 || last <= last_checkpoint_seq) return;
+  Status s = Exec(db.get(), "BEGIN IMMEDIATE", opts.path);
+  if (s.ok()) s = InsertCheckpoint(last, prev_hash);
+  if (s.ok()) s = Exec(db.get(), "COMMIT", opts.path);
+  std::lock_guard lock(mu);
+  if (s.ok()) {
+    last_checkpoint_seq = last;
+    ++checkpoints;
+  } else {
+    if (!sqlite3_get_autocommit(db.get())) sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    last_error = s;
+  }
+}
+
+Status SqliteAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
   sqlite3* raw = db.get();
   auto fail = [&](int rc, const char* what) {
     Status s = SqliteStatus(raw, rc, opts.path, what);
@@ -157,12 +249,25 @@ Status SqliteAuditSink::Impl::WriteBatch(const std::vector<engine::AuditRecord>&
 
   uint64_t seq = next_seq;
   std::string prev = prev_hash;
-  for (const engine::AuditRecord& r : batch) {
+  uint64_t signed_seq = last_checkpoint_seq, signed_now = 0;
+  for (const Item& item : batch) {
+    const engine::AuditRecord& r = item.record;
     std::string hash = AuditChainHash(prev, seq, r, &scratch);
     rc = BindDecision(insert.get(), seq, r, prev, hash);
     if (rc == SQLITE_OK) rc = sqlite3_step(insert.get());
     sqlite3_reset(insert.get());
     if (rc != SQLITE_DONE) return fail(rc, "inserting a decision");
+    if (key && opts.checkpoint_every > 0 && seq % opts.checkpoint_every == 0) {
+      if (Status s = InsertCheckpoint(seq, hash); !s.ok()) {
+        if (!sqlite3_get_autocommit(raw)) {
+          sqlite3_step(rollback.get());
+          sqlite3_reset(rollback.get());
+        }
+        return s;
+      }
+      signed_seq = seq;
+      ++signed_now;
+    }
     prev = std::move(hash);
     ++seq;
   }
@@ -171,17 +276,27 @@ Status SqliteAuditSink::Impl::WriteBatch(const std::vector<engine::AuditRecord>&
   if (rc != SQLITE_DONE) return fail(rc, "committing");
   next_seq = seq;
   prev_hash = std::move(prev);
+  last_checkpoint_seq = signed_seq;
+  if (signed_now) {
+    std::lock_guard lock(mu);
+    checkpoints += signed_now;
+  }
   return Status::Ok();
 }
 
 void SqliteAuditSink::Impl::Run() {
-  std::vector<engine::AuditRecord> batch;
+  std::vector<Item> batch;
   std::unique_lock lock(mu);
   for (;;) {
     writer_idle = true;
     work_cv.wait(lock, [this] { return !queue.empty() || closing; });
     writer_idle = false;
-    if (queue.empty()) break;  // closing, and everything is written
+    if (queue.empty()) {  // closing, and everything is written
+      lock.unlock();
+      FinalCheckpoint();
+      lock.lock();
+      break;
+    }
 
     const size_t n = std::min(queue.size(), opts.max_batch);
     batch.clear();
@@ -192,6 +307,7 @@ void SqliteAuditSink::Impl::Run() {
     lock.unlock();
 
     auto backoff = kFirstBackoff;
+    Status outcome;
     for (;;) {
       Status s = WriteBatch(batch);
       lock.lock();
@@ -205,6 +321,7 @@ void SqliteAuditSink::Impl::Run() {
       if (flush_waiters) progress_cv.notify_all();
       if (closing && Clock::now() >= close_deadline) {
         dropped += n;
+        outcome = Prefixed(s, opts.path + ": audit record given up at close: ");
         break;
       }
       // Wait before retrying; Close cuts the wait short to apply its deadline.
@@ -215,7 +332,11 @@ void SqliteAuditSink::Impl::Run() {
       backoff = std::min(backoff * 2, kMaxBackoff);
       lock.unlock();
     }
-    // Still locked here.
+    // Still locked here. Tell the submitters waiting on these records.
+    lock.unlock();
+    for (Item& item : batch)
+      if (item.done) item.done(outcome);
+    lock.lock();
     if (space_waiters) space_cv.notify_all();
     if (flush_waiters) progress_cv.notify_all();
   }
@@ -230,9 +351,9 @@ SqliteAuditSink::~SqliteAuditSink() { (void)Close(); }
 
 Result<std::unique_ptr<SqliteAuditSink>> SqliteAuditSink::Open(SqliteAuditOptions opts) {
   if (opts.path.empty()) return Status::InvalidArgument("audit store: no path given");
-  if (opts.queue_capacity == 0 || opts.max_batch == 0) {
+  if (opts.queue_capacity == 0 || opts.max_batch == 0 || opts.checkpoint_every == 0) {
     return Status::InvalidArgument(opts.path +
-                                   ": queue_capacity and max_batch must be at least 1");
+                                   ": queue_capacity, max_batch and checkpoint_every must be at least 1");
   }
   auto impl = std::make_unique<Impl>(std::move(opts));
   if (Status s = impl->OpenDb(); !s.ok()) return s;
@@ -245,8 +366,10 @@ Result<std::unique_ptr<SqliteAuditSink>> SqliteAuditSink::Open(SqliteAuditOption
   return std::unique_ptr<SqliteAuditSink>(new SqliteAuditSink(std::move(impl)));
 }
 
-Status SqliteAuditSink::Submit(engine::AuditRecord record) {
-  Impl& m = *impl_;
+// Queues `item` (moving from it) or returns why not (leaving it as it was).
+Status SqliteAuditSink::Impl::Enqueue(Item& item) {
+  Impl& m = *this;
+  if (m.opts.truncate_client_ip) item.record.client_ip = TruncateClientIp(item.record.client_ip);
   std::unique_lock lock(m.mu);
   if (!m.closing && m.pending() >= m.opts.queue_capacity) {
     ++m.space_waiters;
@@ -263,12 +386,40 @@ Status SqliteAuditSink::Submit(engine::AuditRecord record) {
     }
   }
   if (m.closing) return Status::Unavailable(m.opts.path + ": audit store is closed");
-  m.queue.push_back(std::move(record));
+  m.queue.push_back(std::move(item));
   ++m.submitted;
   const bool wake = m.writer_idle;
   lock.unlock();
   if (wake) m.work_cv.notify_one();
   return Status::Ok();
+}
+
+Status SqliteAuditSink::Submit(engine::AuditRecord record) {
+  Item item{std::move(record), nullptr};
+  if (impl_->opts.durability == Durability::kAsync) return impl_->Enqueue(item);
+  // Wait for the writer's word. The waiter lives on this stack: the writer
+  // calls `done` exactly once and this returns only after it did.
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    Status status;
+  } w;
+  item.done = [&w](Status s) {
+    std::lock_guard lock(w.mu);
+    w.status = std::move(s);
+    w.done = true;
+    w.cv.notify_one();
+  };
+  if (Status s = impl_->Enqueue(item); !s.ok()) return s;
+  std::unique_lock lock(w.mu);
+  w.cv.wait(lock, [&w] { return w.done; });
+  return w.status;
+}
+
+void SqliteAuditSink::SubmitThen(engine::AuditRecord record, std::function<void(Status)> done) {
+  Item item{std::move(record), std::move(done)};
+  if (Status s = impl_->Enqueue(item); !s.ok() && item.done) item.done(std::move(s));
 }
 
 Status SqliteAuditSink::Flush() {
@@ -306,6 +457,7 @@ Status SqliteAuditSink::Close() {
   m.begin.reset();
   m.commit.reset();
   m.rollback.reset();
+  m.insert_checkpoint.reset();
   m.db.reset();  // the last connection checkpoints the WAL into the file
   m.closed = true;
   std::lock_guard lock(m.mu);
@@ -327,6 +479,7 @@ SqliteAuditSink::Stats SqliteAuditSink::stats() const {
   s.write_errors = m.write_errors;
   s.batches = m.batches;
   s.dropped = m.dropped;
+  s.checkpoints = m.checkpoints;
   s.queue_depth = static_cast<size_t>(m.pending());
   return s;
 }

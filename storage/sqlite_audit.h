@@ -1,9 +1,14 @@
 // SqliteAuditSink: the audit store in one SQLite file (WAL mode).
 //
-// Submit() puts a record on a bounded in-memory queue and returns; one
-// writer thread takes everything queued (up to max_batch) and commits it in
-// one transaction, with each row chained to the one before by SHA-256 (see
-// storage/audit_chain.h). A failed commit (disk full, read-only, locked) is
+// Submit() puts a record on a bounded in-memory queue; one writer thread
+// takes everything queued (up to max_batch) and commits it in one
+// transaction, with each row chained to the one before by SHA-256 (see
+// storage/audit_chain.h). With Durability::kSync, Submit returns only once
+// the record's transaction is committed with synchronous=FULL (concurrent
+// submitters share that transaction and its fsync: group commit); with
+// kAsync it returns once queued, and a crash loses what was still queued.
+// With a signing key the writer also signs an Ed25519 checkpoint every
+// checkpoint_every records and at Close (storage/audit_signing.h). A failed commit (disk full, read-only, locked) is
 // counted and the same batch retried with backoff; its records stay in
 // memory and keep counting against the queue, so a store that cannot write
 // pushes back on Submit instead of losing records. Nothing is dropped
@@ -18,6 +23,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,6 +31,11 @@
 #include "tosgate/status.h"
 
 namespace tosgate::storage {
+
+enum class Durability {
+  kSync,   // Submit returns after the commit (synchronous=FULL)
+  kAsync,  // Submit returns after the enqueue (synchronous=NORMAL unless synchronous_full)
+};
 
 struct SqliteAuditOptions {
   std::string path;                             // the file; ":memory:" for tests
@@ -34,7 +45,15 @@ struct SqliteAuditOptions {
   bool synchronous_full = false;                // PRAGMA synchronous = FULL, else NORMAL
   std::chrono::milliseconds busy_timeout{5000}; // SQLite's wait for a lock held elsewhere
   std::chrono::milliseconds close_timeout{10000};  // Close's retrying before it gives up
+  Durability durability = Durability::kAsync;
+  std::string signing_key_path{};  // PEM Ed25519 private key; empty: no checkpoints
+  uint64_t checkpoint_every = 1000;  // records between signed checkpoints
+  bool truncate_client_ip = false;   // store IPv4 as /24, IPv6 as /48
 };
+
+// `ip` with the host part zeroed: IPv4 to its /24 ("203.0.113.0"), IPv6 to
+// its /48 ("2001:db8:1::"). Anything that is not an address becomes "".
+std::string TruncateClientIp(const std::string& ip);
 
 class SqliteAuditSink final : public engine::AuditSink {
  public:
@@ -53,8 +72,16 @@ class SqliteAuditSink final : public engine::AuditSink {
 
   // Queues `record`. When queue_capacity records are already waiting, waits
   // up to queue_wait for room and then returns ResourceExhausted (counted in
-  // stats().rejected_full). Unavailable after Close.
+  // stats().rejected_full). Unavailable after Close. With kSync it then
+  // waits until the record is committed (through retries of failed
+  // commits), or returns the error with which Close gave it up.
   Status Submit(engine::AuditRecord record) override;
+
+  // Queues `record` whatever the durability and returns. `done` runs once:
+  // on the writer thread right after the record's transaction committed
+  // (OK), or when Close gives the record up (IoError), or at once on the
+  // calling thread if the record could not be queued (as Submit).
+  void SubmitThen(engine::AuditRecord record, std::function<void(Status)> done) override;
 
   // Blocks until every record accepted before the call is committed, and
   // returns OK. If a commit fails meanwhile it returns that error at once
@@ -63,8 +90,9 @@ class SqliteAuditSink final : public engine::AuditSink {
   // may succeed.
   Status Flush();
 
-  // Stops accepting records, commits everything queued, stops the writer
-  // and closes the file. If commits keep failing for close_timeout the
+  // Stops accepting records, commits everything queued, signs a last
+  // checkpoint (with a key, when records came after the last one), stops
+  // the writer and closes the file. If commits keep failing for close_timeout the
   // records still unwritten are given up and the Status says how many.
   // Idempotent: later calls return the first call's Status.
   Status Close();
@@ -76,6 +104,7 @@ class SqliteAuditSink final : public engine::AuditSink {
     uint64_t write_errors = 0;   // failed commit attempts (each is retried)
     uint64_t batches = 0;        // transactions committed
     uint64_t dropped = 0;        // records given up by Close after close_timeout
+    uint64_t checkpoints = 0;    // signed checkpoints written
     size_t queue_depth = 0;      // accepted, not yet committed (the batch in flight too)
   };
   Stats stats() const;

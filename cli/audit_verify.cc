@@ -1,0 +1,194 @@
+#include "cli/audit_verify.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+
+#include "storage/audit_query.h"
+#include "storage/audit_signing.h"
+#include "storage/audit_verify.h"
+
+namespace tosgate::cli {
+namespace {
+
+constexpr char kDefaultDb[] = "var/tosgate.db";
+
+constexpr char kUsage[] =
+    "usage: tosgate audit verify [--db FILE] [--public-key FILE]\n"
+    "       tosgate audit prune [--db FILE] (--older-than 30d | --before TIME) "
+    "[--public-key FILE]\n"
+    "       tosgate audit keygen --out FILE\n"
+    "       tosgate audit public-key --key FILE\n"
+    "exit: 0 ok, 1 tampered, 2 usage or unreadable store/key (see docs/audit.md)\n";
+
+int Usage(const std::string& problem) {
+  if (!problem.empty()) std::cerr << "tosgate audit: " << problem << "\n";
+  std::cerr << kUsage;
+  return 2;
+}
+
+bool Leftover(const Args& args) {
+  if (args.empty()) return false;
+  Usage("unexpected argument '" + args[0] + "'");
+  return true;
+}
+
+// "30d", "12h", "90m", "45s" in milliseconds; nothing if malformed.
+std::optional<int64_t> ParseAge(const std::string& text) {
+  if (text.size() < 2) return std::nullopt;
+  int64_t unit = 0;
+  switch (text.back()) {
+    case 'd': unit = 86'400'000; break;
+    case 'h': unit = 3'600'000; break;
+    case 'm': unit = 60'000; break;
+    case 's': unit = 1'000; break;
+    default: return std::nullopt;
+  }
+  int64_t n = 0;
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9' || n > 1'000'000) return std::nullopt;
+    n = n * 10 + (text[i] - '0');
+  }
+  return n * unit;
+}
+
+// Loads --public-key if given; false (after saying why) if it cannot be read.
+bool LoadKey(const std::string& path, std::optional<storage::AuditKey>* out) {
+  if (path.empty()) return true;
+  auto key = storage::LoadPublicKey(path);
+  if (!key.ok()) {
+    std::cerr << "tosgate audit: " << key.status().message() << "\n";
+    return false;
+  }
+  out->emplace(std::move(key).value());
+  return true;
+}
+
+// Runs the check and prints the verdict; the exit code, or -1 when the store
+// verified (so prune can go on).
+int Verify(const std::string& db, const storage::AuditKey* key, bool quiet_ok) {
+  storage::AuditVerifyOptions opts;
+  opts.public_key = key;
+  const bool tty = isatty(STDERR_FILENO) == 1;
+  bool printed = false;
+  if (tty) {
+    opts.progress = [&printed](uint64_t done, uint64_t total) {
+      if (total < 200'000) return;
+      std::fprintf(stderr, "\rverifying: %llu / %llu records", static_cast<unsigned long long>(done),
+                   static_cast<unsigned long long>(total));
+      printed = true;
+    };
+  }
+  auto v = storage::VerifyAuditStore(db, opts);
+  if (printed) std::fputs("\n", stderr);
+  if (!v.ok()) {
+    std::cerr << "tosgate audit: " << v.status().message() << "\n";
+    return 2;
+  }
+  if (!v->ok) {
+    std::cout << "TAMPERED: " << v->problem << "\n";
+    return 1;
+  }
+  if (!quiet_ok) {
+    std::cout << "ok: " << v->records << " records";
+    if (v->records) std::cout << " (seq " << v->start_seq << " to " << v->last_seq << ")";
+    std::cout << ", " << v->checkpoints << " checkpoints";
+    if (key) std::cout << ", " << v->signatures << " signatures verified";
+    std::cout << "\n";
+    for (const std::string& n : v->notes) std::cout << "note: " << n << "\n";
+  }
+  return -1;
+}
+
+}  // namespace
+
+int RunAuditVerify(const Args& in) {
+  Args args = in;
+  bool bad = false;
+  std::string db = kDefaultDb, key_path;
+  TakeFlag(&args, "--db", &db, &bad);
+  TakeFlag(&args, "--public-key", &key_path, &bad);
+  if (bad) return Usage("");
+  if (Leftover(args)) return 2;
+  std::optional<storage::AuditKey> key;
+  if (!LoadKey(key_path, &key)) return 2;
+  const int rc = Verify(db, key ? &*key : nullptr, false);
+  return rc < 0 ? 0 : rc;
+}
+
+int RunAuditPrune(const Args& in) {
+  Args args = in;
+  bool bad = false;
+  std::string db = kDefaultDb, key_path, older, before;
+  TakeFlag(&args, "--db", &db, &bad);
+  TakeFlag(&args, "--public-key", &key_path, &bad);
+  const bool has_older = TakeFlag(&args, "--older-than", &older, &bad);
+  const bool has_before = TakeFlag(&args, "--before", &before, &bad);
+  if (bad) return Usage("");
+  if (Leftover(args)) return 2;
+  if (has_older == has_before) return Usage("prune needs one of --older-than or --before");
+  int64_t before_ms = 0;
+  if (has_older) {
+    auto age = ParseAge(older);
+    if (!age) return Usage("--older-than: expected a number and d, h, m or s, like 30d");
+    before_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count() -
+                *age;
+  } else {
+    auto t = storage::ParseAuditTime(before);
+    if (!t.ok()) return Usage("--before: " + t.status().message());
+    before_ms = *t;
+  }
+  std::optional<storage::AuditKey> key;
+  if (!LoadKey(key_path, &key)) return 2;
+  // Pruning discards evidence: only a store that verifies is pruned.
+  if (int rc = Verify(db, key ? &*key : nullptr, true); rc >= 0) {
+    if (rc == 1) std::cerr << "tosgate audit: not pruning a store that does not verify\n";
+    return rc;
+  }
+  auto r = storage::PruneAuditStore(db, before_ms);
+  if (!r.ok()) {
+    std::cerr << "tosgate audit: " << r.status().message() << "\n";
+    return 2;
+  }
+  std::cout << "pruned " << r->pruned << " records; the chain now starts after seq "
+            << r->anchor_seq << "\n";
+  return 0;
+}
+
+int RunAuditKey(const Args& in) {
+  if (in.empty()) return Usage("");
+  Args args(in.begin() + 1, in.end());
+  bool bad = false;
+  if (in[0] == "keygen") {
+    std::string out;
+    const bool has = TakeFlag(&args, "--out", &out, &bad);
+    if (bad || !has) return Usage(bad ? "" : "keygen needs --out FILE");
+    if (Leftover(args)) return 2;
+    if (Status s = storage::GenerateKey(out); !s.ok()) {
+      std::cerr << "tosgate audit: " << s.message() << "\n";
+      return 2;
+    }
+    auto key = storage::LoadPrivateKey(out);
+    std::cerr << "wrote " << out << " (Ed25519, mode 0600"
+              << (key.ok() ? ", key id " + key->key_id() : "") << ")\n";
+    return 0;
+  }
+  std::string path;
+  const bool has = TakeFlag(&args, "--key", &path, &bad);
+  if (bad || !has) return Usage(bad ? "" : "public-key needs --key FILE");
+  if (Leftover(args)) return 2;
+  auto key = storage::LoadPublicKey(path);
+  if (!key.ok()) {
+    std::cerr << "tosgate audit: " << key.status().message() << "\n";
+    return 2;
+  }
+  std::cout << key->PublicKeyPem();
+  return 0;
+}
+
+}  // namespace tosgate::cli

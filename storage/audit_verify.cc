@@ -1,0 +1,251 @@
+#include "storage/audit_verify.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include "storage/audit_chain.h"
+#include "storage/audit_schema.h"
+#include "storage/audit_signing.h"
+#include "storage/sqlite_util.h"
+
+namespace tosgate::storage {
+namespace {
+
+struct Checkpoint {
+  std::string hash, signature, key_id;
+};
+
+Result<SqliteDb> OpenStore(const std::string& path, bool writable) {
+  sqlite3* raw = nullptr;
+  const int flags = (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  SqliteDb db(raw);
+  if (rc != SQLITE_OK) return SqliteStatus(raw, rc, path, "cannot open the audit store");
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, 5000);
+  auto st = Prepare(raw, "PRAGMA user_version", path, "reading the file");
+  if (!st.ok()) return st.status();
+  rc = sqlite3_step(st->get());
+  if (rc != SQLITE_ROW) return SqliteStatus(raw, rc, path, "reading the schema version");
+  const int64_t version = sqlite3_column_int64(st->get(), 0);
+  st->reset();
+  if (version > kAuditSchemaVersion) {
+    return Status::InvalidArgument(path + ": audit store schema version " +
+                                   std::to_string(version) +
+                                   " is newer than this tosgate understands (" +
+                                   std::to_string(kAuditSchemaVersion) + ")");
+  }
+  auto has = HasTable(raw, path, "decisions");
+  if (!has.ok()) return has.status();
+  if (version != kAuditSchemaVersion || !*has)
+    return Status::InvalidArgument(path + ": not a tosgate audit store");
+  return db;
+}
+
+Result<std::map<uint64_t, Checkpoint>> ReadCheckpoints(sqlite3* db, const std::string& path) {
+  std::map<uint64_t, Checkpoint> out;
+  auto has = HasTable(db, path, "checkpoints");
+  if (!has.ok()) return has.status();
+  if (!*has) return out;
+  auto st = Prepare(db, "SELECT seq, hash, signature, key_id FROM checkpoints ORDER BY seq", path);
+  if (!st.ok()) return st.status();
+  int rc;
+  while ((rc = sqlite3_step(st->get())) == SQLITE_ROW) {
+    out[static_cast<uint64_t>(sqlite3_column_int64(st->get(), 0))] =
+        Checkpoint{ColumnBlob(st->get(), 1), ColumnBlob(st->get(), 2), ColumnText(st->get(), 3)};
+  }
+  if (rc != SQLITE_DONE) return SqliteStatus(db, rc, path, "reading checkpoints");
+  return out;
+}
+
+std::string Named(uint64_t seq, const std::string& id) {
+  return "seq " + std::to_string(seq) + " (decision " + (id.empty() ? "with no id" : id) + ")";
+}
+
+}  // namespace
+
+Result<AuditVerdict> VerifyAuditStore(const std::string& path, const AuditVerifyOptions& opts) {
+  auto opened = OpenStore(path, false);
+  if (!opened.ok()) return opened.status();
+  sqlite3* db = opened->get();
+  // One read transaction: a consistent snapshot while a writer appends.
+  if (Status s = Exec(db, "BEGIN", path); !s.ok()) return s;
+
+  AuditVerdict v;
+  auto anchor = ReadAuditAnchor(db, path);
+  if (!anchor.ok()) return anchor.status();
+  std::string prev = AuditGenesisHash();
+  if (*anchor) {
+    v.start_seq = (*anchor)->seq + 1;
+    prev = (*anchor)->hash;
+  }
+  auto cps = ReadCheckpoints(db, path);
+  if (!cps.ok()) return cps.status();
+
+  uint64_t total = 0;
+  {
+    auto st = Prepare(db, "SELECT count(*) FROM decisions", path);
+    if (!st.ok()) return st.status();
+    if (sqlite3_step(st->get()) == SQLITE_ROW)
+      total = static_cast<uint64_t>(sqlite3_column_int64(st->get(), 0));
+  }
+
+  auto bad = [&v](uint64_t seq, const std::string& id, std::string problem) {
+    v.ok = false;
+    v.bad_seq = seq;
+    v.bad_id = id;
+    v.problem = std::move(problem);
+    return v;
+  };
+
+  auto st = Prepare(db, std::string("SELECT ") + kDecisionColumns + " FROM decisions ORDER BY seq",
+                    path);
+  if (!st.ok()) return st.status();
+  uint64_t expected = v.start_seq;
+  std::string scratch, prev2, prev_id;  // the hash before `prev`; the id `prev` belongs to
+  int rc;
+  while ((rc = sqlite3_step(st->get())) == SQLITE_ROW) {
+    StoredDecision d = ReadDecisionRow(st->get());
+    const std::string& id = d.record.id;
+    if (d.seq < expected) {
+      return bad(d.seq, id,
+                 Named(d.seq, id) + ": is at or before the prune anchor (seq " +
+                     std::to_string(v.start_seq - 1) + ") and should not exist: inserted");
+    }
+    if (d.seq > expected) {
+      const std::string missing = d.seq - 1 == expected
+                                      ? "seq " + std::to_string(expected) + " is missing"
+                                      : "seq " + std::to_string(expected) + " to " +
+                                            std::to_string(d.seq - 1) + " are missing";
+      return bad(expected, id,
+                 missing + ": deleted (the next record present is " + Named(d.seq, id) + ")");
+    }
+    if (d.prev_hash != prev) {
+      if (d.seq >= v.start_seq + 1 && d.prev_hash == prev2) {
+        // It chains past the record before it: that one was slipped in.
+        return bad(d.seq - 1, prev_id,
+                   Named(d.seq - 1, prev_id) + ": inserted (" + Named(d.seq, id) +
+                       " chains to seq " + std::to_string(d.seq - 2) + ")");
+      }
+      return bad(d.seq, id,
+                 Named(d.seq, id) + ": its prev_hash is not the hash of seq " +
+                     std::to_string(d.seq - 1) +
+                     ": a record was inserted, replaced or reordered here (or the previous one "
+                     "edited together with its hash)");
+    }
+    const std::string hash = AuditChainHash(prev, d.seq, d.record, &scratch);
+    if (hash != d.hash) {
+      return bad(d.seq, id, Named(d.seq, id) + ": its contents do not match its hash: edited");
+    }
+    if (auto cp = cps->find(d.seq); cp != cps->end()) {
+      ++v.checkpoints;
+      if (cp->second.hash != hash) {
+        return bad(d.seq, id,
+                   "the checkpoint at " + Named(d.seq, id) +
+                       " does not match the chain: the records up to it were rewritten");
+      }
+      if (opts.public_key) {
+        if (!opts.public_key->Verify(d.seq, hash, cp->second.signature)) {
+          return bad(d.seq, id,
+                     "the checkpoint at " + Named(d.seq, id) +
+                         " has a signature that does not verify with the given public key (key "
+                         "id " + opts.public_key->key_id() + ", the checkpoint names " +
+                         cp->second.key_id + ")");
+        }
+        ++v.signatures;
+      }
+    }
+    prev2 = std::move(prev);
+    prev = hash;
+    prev_id = id;
+    v.last_seq = d.seq;
+    ++v.records;
+    ++expected;
+    if (opts.progress && v.records % 65536 == 0) opts.progress(v.records, total);
+  }
+  if (rc != SQLITE_DONE) return SqliteStatus(db, rc, path, "reading decisions");
+  if (opts.progress) opts.progress(v.records, total);
+
+  uint64_t last_signed = 0;
+  for (const auto& [seq, cp] : *cps) {
+    if (seq < v.start_seq) continue;  // a checkpoint of pruned records
+    if (seq > v.last_seq) {
+      return bad(seq, "",
+                 "seq " + std::to_string(seq) +
+                     " is signed by a checkpoint but not in the store (the last record is seq " +
+                     std::to_string(v.last_seq) + "): records at the end were deleted");
+    }
+    last_signed = seq;
+  }
+  if (!opts.public_key) {
+    v.notes.push_back("signatures not checked (no --public-key); checkpoint hashes were compared "
+                      "with the chain");
+  }
+  if (v.records > 0 && last_signed < v.last_seq) {
+    v.notes.push_back("seq " + std::to_string(std::max(last_signed + 1, v.start_seq)) + " to " +
+                      std::to_string(v.last_seq) +
+                      " are after the last checkpoint: the chain links them, no signature "
+                      "covers them yet");
+  }
+  return v;
+}
+
+Result<AuditPruneResult> PruneAuditStore(const std::string& path, int64_t before_ms) {
+  auto opened = OpenStore(path, true);
+  if (!opened.ok()) return opened.status();
+  sqlite3* db = opened->get();
+  if (Status s = Exec(db, "BEGIN IMMEDIATE", path); !s.ok()) return s;
+  auto fail = [db](Status s) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
+  };
+  AuditPruneResult r;
+  auto anchor = ReadAuditAnchor(db, path);
+  if (!anchor.ok()) return fail(anchor.status());
+  if (*anchor) r.anchor_seq = (*anchor)->seq;
+
+  // The last seq before the first record that is not old enough.
+  auto cut_st = Prepare(db,
+                        "SELECT coalesce((SELECT min(seq) FROM decisions WHERE time_ms >= ?1) - 1, "
+                        "(SELECT max(seq) FROM decisions), 0)",
+                        path);
+  if (!cut_st.ok()) return fail(cut_st.status());
+  sqlite3_bind_int64(cut_st->get(), 1, before_ms);
+  if (sqlite3_step(cut_st->get()) != SQLITE_ROW)
+    return fail(SqliteStatus(db, sqlite3_errcode(db), path, "finding what to prune"));
+  const uint64_t cut = static_cast<uint64_t>(sqlite3_column_int64(cut_st->get(), 0));
+  cut_st->reset();
+  if (cut <= r.anchor_seq) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return r;
+  }
+
+  auto hash_st = Prepare(db, "SELECT hash FROM decisions WHERE seq = ?1", path);
+  if (!hash_st.ok()) return fail(hash_st.status());
+  sqlite3_bind_int64(hash_st->get(), 1, static_cast<sqlite3_int64>(cut));
+  if (sqlite3_step(hash_st->get()) != SQLITE_ROW) {
+    return fail(Status::InvalidArgument(path + ": seq " + std::to_string(cut) +
+                                        " is missing; run `tosgate audit verify` first"));
+  }
+  AuditAnchor next{cut, ColumnBlob(hash_st->get(), 0)};
+  hash_st->reset();
+  if (next.hash.size() != kAuditHashSize)
+    return fail(Status::InvalidArgument(path + ": seq " + std::to_string(cut) + " has no hash"));
+
+  if (Status s = WriteAuditAnchor(db, path, next); !s.ok()) return fail(s);
+  const std::string del = "DELETE FROM decisions WHERE seq <= " + std::to_string(cut);
+  if (Status s = Exec(db, del.c_str(), path); !s.ok()) return fail(s);
+  r.pruned = static_cast<uint64_t>(sqlite3_changes(db));
+  auto has = HasTable(db, path, "checkpoints");
+  if (!has.ok()) return fail(has.status());
+  if (*has) {
+    const std::string del_cp = "DELETE FROM checkpoints WHERE seq <= " + std::to_string(cut);
+    if (Status s = Exec(db, del_cp.c_str(), path); !s.ok()) return fail(s);
+  }
+  if (Status s = Exec(db, "COMMIT", path); !s.ok()) return fail(s);
+  r.anchor_seq = cut;
+  return r;
+}
+
+}  // namespace tosgate::storage
