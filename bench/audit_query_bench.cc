@@ -53,12 +53,17 @@ bool Check(int rc, sqlite3* db, const char* what) {
   return false;
 }
 
+// The records in a store of the current schema version; -1 for anything else
+// (missing, older schema), which the bench then fills anew.
 int64_t CountRows(const std::string& path) {
   sqlite3* db = nullptr;
   int64_t n = -1;
+  const std::string sql = "SELECT CASE WHEN (SELECT user_version FROM pragma_user_version) = " +
+                          std::to_string(storage::kAuditSchemaVersion) +
+                          " THEN max(seq) ELSE -1 END FROM decisions";
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT max(seq) FROM decisions", -1, &st, nullptr) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
       n = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
