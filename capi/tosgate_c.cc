@@ -1,0 +1,519 @@
+// The C ABI (include/tosgate/tosgate.h) over engine::Engine.
+//
+// Every entry point is a wall: it checks its pointers, catches everything
+// (std::bad_alloc included) and turns it into an error string or an empty
+// answer, because a C++ exception unwinding into a C caller is undefined.
+#include "tosgate/tosgate.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/gateway/request_description.h"
+#include "api/gateway/responses.h"
+#include "engine/accounts.h"
+#include "engine/engine.h"
+#include "engine/state_store.h"
+#include "policies/loader.h"
+#include "storage/accounts_file.h"
+#include "storage/sqlite_audit.h"
+#include "tosgate/clock.h"
+
+#ifndef TOSGATE_VERSION
+#define TOSGATE_VERSION "unknown"
+#endif
+
+namespace {
+
+using tosgate::Decision;
+using tosgate::Status;
+
+constexpr const char* kDefaultPolicyName = "policy.yaml";
+
+// Where an engine's policies come from; reload reads it again.
+struct PolicySource {
+  std::string dir;
+  std::string yaml;
+  std::string name = kDefaultPolicyName;
+  bool from_text = false;
+};
+
+char* CopyString(const std::string& s) {
+  char* out = static_cast<char*>(std::malloc(s.size() + 1));
+  if (out) std::memcpy(out, s.c_str(), s.size() + 1);
+  return out;
+}
+
+// Replaces *error with `msg`. Never throws: it is called from catch blocks.
+void SetError(char** error, const char* msg) noexcept {
+  if (!error) return;
+  std::free(*error);
+  const size_t n = std::strlen(msg);
+  *error = static_cast<char*>(std::malloc(n + 1));
+  if (*error) std::memcpy(*error, msg, n + 1);
+}
+void SetError(char** error, const std::string& msg) noexcept { SetError(error, msg.c_str()); }
+
+// For catch blocks: what went wrong, without throwing again.
+void SetCaught(char** error, const char* where) noexcept {
+  try {
+    throw;
+  } catch (const std::bad_alloc&) {
+    SetError(error, "tosgate: out of memory");
+  } catch (const std::exception& e) {
+    try {
+      SetError(error, std::string("tosgate: ") + where + ": internal error: " + e.what());
+    } catch (...) {
+      SetError(error, "tosgate: internal error");
+    }
+  } catch (...) {
+    SetError(error, "tosgate: internal error");
+  }
+}
+
+tosgate::policies::LoadResult LoadPolicies(const PolicySource& src) {
+  if (src.from_text) return tosgate::policies::LoadPolicyFiles({{src.name, src.yaml}});
+  return tosgate::policies::LoadPolicyDir(src.dir);
+}
+
+// Every error of a policy set, one per line, each with file:line:column.
+std::string PolicyErrors(const tosgate::policies::LoadResult& r) {
+  std::string out;
+  for (const auto& d : r.errors) {
+    if (!out.empty()) out += '\n';
+    out += d.ToString();
+  }
+  return out.empty() ? "policies did not load" : out;
+}
+
+const char* Str(const char* s, const char* fallback) { return s && *s ? s : fallback; }
+
+// A string member of a JSON request description, or `fallback` when absent.
+bool ReadText(const nlohmann::json& j, const char* key, const char* fallback, std::string* out,
+              char** error) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    *out = fallback;
+    return true;
+  }
+  if (!it->is_string()) {
+    SetError(error, std::string("tosgate_check_json: \"") + key + "\" must be a string");
+    return false;
+  }
+  *out = it->get<std::string>();
+  return true;
+}
+
+}  // namespace
+
+struct tosgate_config {
+  PolicySource policies;
+  bool have_policies = false;
+  size_t state_max_entries = 1'000'000;
+  std::string accounts_file;
+  std::string audit_path;
+  bool audit_sync = false;
+};
+
+struct tosgate_engine {
+  tosgate::SystemClock clock;
+  std::unique_ptr<tosgate::engine::StateStore> state;
+  tosgate::engine::MemoryAccountDirectory accounts;
+  std::unique_ptr<tosgate::storage::SqliteAuditSink> audit;
+  std::unique_ptr<tosgate::engine::Engine> engine;
+  // Serializes reloads, so that the source and the published policies agree.
+  std::mutex reload_mu;
+  PolicySource source;
+};
+
+struct tosgate_decision {
+  Decision d;
+  tosgate::api::HttpResponse rendered;  // headers and problem+json, as the gateway sends them
+  mutable std::once_flag explain_once;  // Explain() is costly and rarely read
+  mutable std::string explain;
+};
+
+namespace {
+
+tosgate_decision* Decide(tosgate_engine* e, const tosgate::api::RequestDescription& desc,
+                         char** error) {
+  tosgate::Request req;
+  if (Status s = tosgate::api::RequestFromDescription(desc, &req); !s.ok()) {
+    SetError(error, "tosgate: bad request: " + s.message());
+    return nullptr;
+  }
+  auto out = std::make_unique<tosgate_decision>();
+  out->d = e->engine->Check(req);
+  tosgate::api::RenderDecision(out->d, &out->rendered);
+  return out.release();
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* tosgate_version(void) { return TOSGATE_VERSION; }
+
+void tosgate_free_string(char* s) { std::free(s); }
+
+// ---- Configuration ----
+
+tosgate_config* tosgate_config_create(void) {
+  try {
+    return new tosgate_config();
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void tosgate_config_destroy(tosgate_config* config) { delete config; }
+
+void tosgate_config_set_policy_dir(tosgate_config* config, const char* dir) {
+  if (!config) return;
+  try {
+    config->policies = PolicySource{};
+    config->policies.dir = dir ? dir : "";
+    config->have_policies = dir != nullptr;
+  } catch (...) {
+    config->have_policies = false;  // create reports the missing policies
+  }
+}
+
+void tosgate_config_set_policy_yaml(tosgate_config* config, const char* yaml, const char* name) {
+  if (!config) return;
+  try {
+    config->policies = PolicySource{};
+    config->policies.yaml = yaml ? yaml : "";
+    config->policies.name = Str(name, kDefaultPolicyName);
+    config->policies.from_text = true;
+    config->have_policies = yaml != nullptr;
+  } catch (...) {
+    config->have_policies = false;
+  }
+}
+
+void tosgate_config_set_state_max_entries(tosgate_config* config, size_t max_entries) {
+  if (config && max_entries > 0) config->state_max_entries = max_entries;
+}
+
+void tosgate_config_set_accounts_file(tosgate_config* config, const char* path) {
+  if (!config) return;
+  try {
+    config->accounts_file = path ? path : "";
+  } catch (...) {
+  }
+}
+
+void tosgate_config_set_audit(tosgate_config* config, const char* path, int synchronous_full) {
+  if (!config) return;
+  try {
+    config->audit_path = path ? path : "";
+    config->audit_sync = synchronous_full != 0;
+  } catch (...) {
+  }
+}
+
+// ---- Engine ----
+
+tosgate_engine* tosgate_engine_create(const tosgate_config* config, char** error) {
+  if (!config) {
+    SetError(error, "tosgate_engine_create: config is NULL");
+    return nullptr;
+  }
+  if (!config->have_policies) {
+    SetError(error, "tosgate_engine_create: no policies: call tosgate_config_set_policy_dir or "
+                    "tosgate_config_set_policy_yaml");
+    return nullptr;
+  }
+  try {
+    auto e = std::make_unique<tosgate_engine>();
+    e->source = config->policies;
+    tosgate::policies::LoadResult loaded = LoadPolicies(e->source);
+    if (!loaded.snapshot) {
+      SetError(error, PolicyErrors(loaded));
+      return nullptr;
+    }
+    if (!config->accounts_file.empty()) {
+      auto list = tosgate::storage::LoadAccountsJsonl(config->accounts_file);
+      if (!list.ok()) {
+        SetError(error, "tosgate: accounts: " + list.status().message());
+        return nullptr;
+      }
+      e->accounts.Replace(std::move(list).value());
+    }
+    if (!config->audit_path.empty()) {
+      tosgate::storage::SqliteAuditOptions opts;
+      opts.path = config->audit_path;
+      opts.synchronous_full = config->audit_sync;
+      auto audit = tosgate::storage::SqliteAuditSink::Open(opts);
+      if (!audit.ok()) {
+        SetError(error, "tosgate: audit store: " + audit.status().message());
+        return nullptr;
+      }
+      e->audit = std::move(audit).value();
+    }
+    e->state = tosgate::engine::NewMemoryStateStore({.max_entries = config->state_max_entries});
+    e->engine = std::make_unique<tosgate::engine::Engine>(
+        tosgate::engine::EngineOptions{&e->clock, e->state.get(), e->audit.get(), &e->accounts});
+    e->engine->Publish(std::move(loaded.snapshot));
+    return e.release();
+  } catch (...) {
+    SetCaught(error, "tosgate_engine_create");
+    return nullptr;
+  }
+}
+
+void tosgate_engine_destroy(tosgate_engine* engine) {
+  if (!engine) return;
+  try {
+    // The engine hands records to the audit sink: stop it first, then let
+    // the sink flush what it holds.
+    engine->engine.reset();
+    if (engine->audit) (void)engine->audit->Close();
+  } catch (...) {
+  }
+  delete engine;
+}
+
+int tosgate_engine_reload(tosgate_engine* engine, char** error) {
+  if (!engine) {
+    SetError(error, "tosgate_engine_reload: engine is NULL");
+    return -1;
+  }
+  try {
+    std::lock_guard lock(engine->reload_mu);
+    tosgate::policies::LoadResult loaded = LoadPolicies(engine->source);
+    if (!loaded.snapshot) {
+      SetError(error, PolicyErrors(loaded));
+      return -1;
+    }
+    engine->engine->Publish(std::move(loaded.snapshot));
+    return 0;
+  } catch (...) {
+    SetCaught(error, "tosgate_engine_reload");
+    return -1;
+  }
+}
+
+int tosgate_engine_reload_yaml(tosgate_engine* engine, const char* yaml, const char* name,
+                               char** error) {
+  if (!engine || !yaml) {
+    SetError(error, engine ? "tosgate_engine_reload_yaml: yaml is NULL"
+                           : "tosgate_engine_reload_yaml: engine is NULL");
+    return -1;
+  }
+  try {
+    PolicySource next;
+    next.yaml = yaml;
+    next.name = Str(name, kDefaultPolicyName);
+    next.from_text = true;
+    std::lock_guard lock(engine->reload_mu);
+    tosgate::policies::LoadResult loaded = LoadPolicies(next);
+    if (!loaded.snapshot) {
+      SetError(error, PolicyErrors(loaded));
+      return -1;
+    }
+    engine->engine->Publish(std::move(loaded.snapshot));
+    engine->source = std::move(next);
+    return 0;
+  } catch (...) {
+    SetCaught(error, "tosgate_engine_reload_yaml");
+    return -1;
+  }
+}
+
+char* tosgate_engine_policy_revision(const tosgate_engine* engine) {
+  if (!engine) return nullptr;
+  try {
+    auto snap = engine->engine->snapshot();
+    return CopyString(snap ? snap->revision : std::string());
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+// ---- Checking ----
+
+tosgate_decision* tosgate_check(tosgate_engine* engine, const char* method, const char* path,
+                                const char* client_ip, const char* api_key,
+                                const char* const* header_names, const char* const* header_values,
+                                size_t header_count, const char* body_json, char** error) {
+  if (!engine) {
+    SetError(error, "tosgate_check: engine is NULL");
+    return nullptr;
+  }
+  if (header_count > 0 && (!header_names || !header_values)) {
+    SetError(error, "tosgate_check: header_count > 0 but the name or value array is NULL");
+    return nullptr;
+  }
+  try {
+    tosgate::api::RequestDescription desc;
+    desc.method = Str(method, "POST");
+    desc.path = Str(path, "/");
+    desc.client_ip = Str(client_ip, "127.0.0.1");
+    desc.key = api_key ? api_key : "";
+    desc.headers.reserve(header_count);
+    for (size_t i = 0; i < header_count; ++i)
+      if (header_names[i])
+        desc.headers.emplace_back(header_names[i], header_values[i] ? header_values[i] : "");
+    desc.body = body_json ? body_json : "";
+    return Decide(engine, desc, error);
+  } catch (...) {
+    SetCaught(error, "tosgate_check");
+    return nullptr;
+  }
+}
+
+tosgate_decision* tosgate_check_json(tosgate_engine* engine, const char* request_json,
+                                     char** error) {
+  if (!engine || !request_json) {
+    SetError(error, engine ? "tosgate_check_json: request_json is NULL"
+                           : "tosgate_check_json: engine is NULL");
+    return nullptr;
+  }
+  try {
+    // The members `tosgate check --request FILE` reads, read the same way.
+    nlohmann::json j = nlohmann::json::parse(request_json, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      SetError(error, "tosgate_check_json: the request is not a JSON object");
+      return nullptr;
+    }
+    tosgate::api::RequestDescription desc;
+    if (!ReadText(j, "method", "POST", &desc.method, error) ||
+        !ReadText(j, "path", "/", &desc.path, error) ||
+        !ReadText(j, "client_ip", "127.0.0.1", &desc.client_ip, error))
+      return nullptr;
+    if (auto h = j.find("headers"); h != j.end() && !h->is_null()) {
+      if (!h->is_object()) {
+        SetError(error, "tosgate_check_json: \"headers\" must be an object");
+        return nullptr;
+      }
+      for (const auto& [k, v] : h->items())
+        desc.headers.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    if (auto b = j.find("body"); b != j.end() && !b->is_null()) desc.body = b->dump();
+    return Decide(engine, desc, error);
+  } catch (...) {
+    SetCaught(error, "tosgate_check_json");
+    return nullptr;
+  }
+}
+
+int tosgate_report_usage(tosgate_engine* engine, const char* decision_id, int64_t input_tokens,
+                         int64_t output_tokens, char** error) {
+  if (!engine || !decision_id) {
+    SetError(error, engine ? "tosgate_report_usage: decision_id is NULL"
+                           : "tosgate_report_usage: engine is NULL");
+    return -1;
+  }
+  try {
+    tosgate::engine::Usage usage;
+    usage.input_tokens = input_tokens < 0 ? -1 : input_tokens;
+    usage.output_tokens = output_tokens < 0 ? -1 : output_tokens;
+    Status s = engine->engine->ReportUsage(decision_id, usage);
+    if (!s.ok()) {
+      SetError(error, "tosgate_report_usage: " + s.message());
+      return -1;
+    }
+    return 0;
+  } catch (...) {
+    SetCaught(error, "tosgate_report_usage");
+    return -1;
+  }
+}
+
+// ---- Decisions ----
+
+void tosgate_decision_destroy(tosgate_decision* decision) { delete decision; }
+
+tosgate_effect tosgate_decision_effect(const tosgate_decision* decision) {
+  if (!decision) return TOSGATE_ALLOW;
+  switch (decision->d.effect) {
+    case tosgate::Effect::kAllow: return TOSGATE_ALLOW;
+    case tosgate::Effect::kThrottle: return TOSGATE_THROTTLE;
+    case tosgate::Effect::kDeny: return TOSGATE_DENY;
+  }
+  return TOSGATE_DENY;
+}
+
+const char* tosgate_decision_effect_name(const tosgate_decision* decision) {
+  if (!decision) return "";
+  // EffectName views string literals, so data() is NUL-terminated.
+  return tosgate::EffectName(decision->d.effect).data();
+}
+
+int tosgate_decision_enforced(const tosgate_decision* decision) {
+  return decision && decision->d.enforced ? 1 : 0;
+}
+
+int tosgate_decision_status(const tosgate_decision* decision) {
+  return decision ? decision->d.status : 0;
+}
+
+const char* tosgate_decision_reason(const tosgate_decision* decision) {
+  return decision ? decision->d.reason.c_str() : "";
+}
+
+const char* tosgate_decision_id(const tosgate_decision* decision) {
+  return decision ? decision->d.decision_id.c_str() : "";
+}
+
+const char* tosgate_decision_account(const tosgate_decision* decision) {
+  return decision ? decision->d.account_id.c_str() : "";
+}
+
+const char* tosgate_decision_policy_revision(const tosgate_decision* decision) {
+  return decision ? decision->d.policy_revision.c_str() : "";
+}
+
+size_t tosgate_decision_rule_count(const tosgate_decision* decision) {
+  return decision ? decision->d.rule_ids.size() : 0;
+}
+
+const char* tosgate_decision_rule_id(const tosgate_decision* decision, size_t index) {
+  if (!decision || index >= decision->d.rule_ids.size()) return nullptr;
+  return decision->d.rule_ids[index].c_str();
+}
+
+int64_t tosgate_decision_delay_ms(const tosgate_decision* decision) {
+  return decision ? decision->d.delay_ms : 0;
+}
+
+int64_t tosgate_decision_retry_after_s(const tosgate_decision* decision) {
+  return decision ? decision->d.retry_after_s : 0;
+}
+
+size_t tosgate_decision_header_count(const tosgate_decision* decision) {
+  return decision ? decision->rendered.headers.size() : 0;
+}
+
+const char* tosgate_decision_header_name(const tosgate_decision* decision, size_t index) {
+  if (!decision || index >= decision->rendered.headers.size()) return nullptr;
+  return decision->rendered.headers[index].first.c_str();
+}
+
+const char* tosgate_decision_header_value(const tosgate_decision* decision, size_t index) {
+  if (!decision || index >= decision->rendered.headers.size()) return nullptr;
+  return decision->rendered.headers[index].second.c_str();
+}
+
+const char* tosgate_decision_problem_json(const tosgate_decision* decision) {
+  return decision ? decision->rendered.body.c_str() : "";
+}
+
+const char* tosgate_decision_explain(const tosgate_decision* decision) {
+  if (!decision) return "";
+  try {
+    std::call_once(decision->explain_once, [decision] { decision->explain = decision->d.Explain(); });
+    return decision->explain.c_str();
+  } catch (...) {
+    return "";
+  }
+}
+
+}  // extern "C"

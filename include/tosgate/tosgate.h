@@ -1,0 +1,204 @@
+/* tosgate.h: the C ABI of libtosgate, for programs that link tosgate's
+ * decision engine in instead of asking a gateway over HTTP.
+ *
+ * Contract, in short (docs/embedding.md has the long form and an example):
+ * - Every object is an opaque handle made by a *_create function (or by a
+ *   check) and given back by the matching *_destroy. Every function accepts
+ *   NULL handles and NULL strings without crashing: it fails cleanly.
+ * - Functions that can fail take `char** error` last. On failure they store a
+ *   message in *error (freeing a message already there) that the caller
+ *   frees with tosgate_free_string; on success they leave *error alone.
+ *   `error` itself may be NULL when the caller does not want the message.
+ * - No C++ exception ever leaves the library.
+ * - Strings returned as `const char*` by a decision belong to that decision
+ *   and stay valid until tosgate_decision_destroy. Strings returned as
+ *   `char*` belong to the caller (tosgate_free_string).
+ * - Thread-safety: tosgate_check, tosgate_check_json, tosgate_report_usage and
+ *   the reload functions may be called on one engine from any number of
+ *   threads at once. A decision may be read from several threads at once.
+ *   tosgate_engine_destroy must not race any other call on that engine, and
+ *   a config must not be changed while another thread uses it.
+ * - Time is the machine's: rates and windows use the monotonic clock, audit
+ *   records and time.* conditions the real-time clock.
+ */
+#ifndef TOSGATE_TOSGATE_H_
+#define TOSGATE_TOSGATE_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define TOSGATE_API __attribute__((visibility("default")))
+#else
+#define TOSGATE_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tosgate_config tosgate_config;
+typedef struct tosgate_engine tosgate_engine;
+typedef struct tosgate_decision tosgate_decision;
+
+/* The effect of a decision. Deny beats throttle beats allow. */
+typedef enum tosgate_effect {
+  TOSGATE_ALLOW = 0,
+  TOSGATE_THROTTLE = 1,
+  TOSGATE_DENY = 2
+} tosgate_effect;
+
+/* The library's version, e.g. "0.1.0". Static storage; do not free. */
+TOSGATE_API const char* tosgate_version(void);
+
+/* Frees a string the library gave the caller (an error message, a revision).
+ * NULL is fine. */
+TOSGATE_API void tosgate_free_string(char* s);
+
+/* ---- Configuration: what tosgate_engine_create builds an engine from. ---- */
+
+/* A configuration with defaults: no policies (one of the two policy setters
+ * below is required), at most 1,000,000 tracked state entries, no accounts
+ * file (every key is an unknown key, see the policy's identity.unknown_keys),
+ * no audit store. NULL only when out of memory. */
+TOSGATE_API tosgate_config* tosgate_config_create(void);
+TOSGATE_API void tosgate_config_destroy(tosgate_config* config);
+
+/* Policies from a directory of YAML files (as `tosgate serve --policies`).
+ * Replaces policy text set before. */
+TOSGATE_API void tosgate_config_set_policy_dir(tosgate_config* config, const char* dir);
+
+/* Policies from one YAML document in memory. `name` is the file name that
+ * error messages give ("name:line:column: key: message"); NULL means
+ * "policy.yaml". Replaces a directory set before. The text is copied. */
+TOSGATE_API void tosgate_config_set_policy_yaml(tosgate_config* config, const char* yaml,
+                                                const char* name);
+
+/* Bound on tracked rate/budget entries (state.max_entries); 0 keeps the
+ * default. Idle entries beyond it are evicted. */
+TOSGATE_API void tosgate_config_set_state_max_entries(tosgate_config* config, size_t max_entries);
+
+/* Accounts from a JSON Lines file (docs/cli.md, the accounts format), read
+ * once at tosgate_engine_create. NULL or "" for none. */
+TOSGATE_API void tosgate_config_set_accounts_file(tosgate_config* config, const char* path);
+
+/* Records every decision in the SQLite audit store at `path` (created when
+ * missing; its directory must exist). NULL or "" for no audit store.
+ * `synchronous_full` nonzero: each commit is durable (PRAGMA synchronous =
+ * FULL), else NORMAL. Records are written by a background thread in groups;
+ * tosgate_engine_destroy flushes them. */
+TOSGATE_API void tosgate_config_set_audit(tosgate_config* config, const char* path,
+                                          int synchronous_full);
+
+/* ---- Engine ---- */
+
+/* Loads the policies, the accounts file and the audit store named by
+ * `config` and returns a ready engine, or NULL with *error set (every policy
+ * error on its own line, each naming file:line:column). The engine keeps no
+ * reference to `config`. */
+TOSGATE_API tosgate_engine* tosgate_engine_create(const tosgate_config* config, char** error);
+
+/* Flushes and closes the audit store, then frees the engine. Decisions made
+ * by it stay valid. NULL is fine. */
+TOSGATE_API void tosgate_engine_destroy(tosgate_engine* engine);
+
+/* Loads the policies again from where they came from (the directory is read
+ * again; policy text is compiled again) and makes them the ones new checks
+ * see. Returns 0, or -1 with *error set; on error the active policies stay.
+ * Counters of rules whose id and limit did not change survive. */
+TOSGATE_API int tosgate_engine_reload(tosgate_engine* engine, char** error);
+
+/* Replaces the engine's policies with one YAML document (`name` as in
+ * tosgate_config_set_policy_yaml); later tosgate_engine_reload calls compile
+ * this text. Returns 0, or -1 with *error set and the active policies kept. */
+TOSGATE_API int tosgate_engine_reload_yaml(tosgate_engine* engine, const char* yaml,
+                                           const char* name, char** error);
+
+/* The active policy revision (a hash of the policy files), for logs.
+ * Caller frees with tosgate_free_string; NULL for a NULL engine. */
+TOSGATE_API char* tosgate_engine_policy_revision(const tosgate_engine* engine);
+
+/* ---- Checking a request ---- */
+
+/* Decides one request given as fields, exactly as the forward-auth endpoint
+ * would decide it. `method` (NULL: "POST"), `path` (the client's path; a
+ * query is dropped; NULL: "/"), `client_ip` (NULL: "127.0.0.1"), `api_key`
+ * (the secret as the client sent it; only its SHA-256 is used; NULL or "":
+ * none), `header_count` headers as two arrays of names and values (any case;
+ * a NULL name is skipped), `body_json` the request body as JSON text (NULL
+ * or "": no body). Returns the decision, which the caller frees with
+ * tosgate_decision_destroy, or NULL with *error set when the request itself
+ * is malformed (e.g. a body that is not a JSON object). */
+TOSGATE_API tosgate_decision* tosgate_check(tosgate_engine* engine, const char* method,
+                                            const char* path, const char* client_ip,
+                                            const char* api_key, const char* const* header_names,
+                                            const char* const* header_values, size_t header_count,
+                                            const char* body_json, char** error);
+
+/* The same, from one JSON object in the format `tosgate check --request FILE`
+ * reads (one line of a traffic capture): {"method": "POST", "path":
+ * "/v1/chat/completions", "client_ip": "203.0.113.7", "headers":
+ * {"authorization": "Bearer sk-...", "x-usage-purpose": "chatbot"}, "body":
+ * {...}}. Every member is optional; others ("ts", "usage") are ignored. */
+TOSGATE_API tosgate_decision* tosgate_check_json(tosgate_engine* engine, const char* request_json,
+                                                 char** error);
+
+/* Reports what the upstream used for the request decided by `decision_id`
+ * (tokens not known: -1). Reconciles its token reservations and releases
+ * its concurrency leases: call it once when the request completes. Returns
+ * 0, or -1 with *error set (e.g. the decision holds nothing, was already
+ * reported, or expired). */
+TOSGATE_API int tosgate_report_usage(tosgate_engine* engine, const char* decision_id,
+                                     int64_t input_tokens, int64_t output_tokens, char** error);
+
+/* ---- Reading a decision. A NULL decision reads as empty (0, "", NULL). ---- */
+
+TOSGATE_API void tosgate_decision_destroy(tosgate_decision* decision);
+
+TOSGATE_API tosgate_effect tosgate_decision_effect(const tosgate_decision* decision);
+/* "allow", "throttle" or "deny". */
+TOSGATE_API const char* tosgate_decision_effect_name(const tosgate_decision* decision);
+/* 1 when enforced; 0 when only shadow rules would have acted. */
+TOSGATE_API int tosgate_decision_enforced(const tosgate_decision* decision);
+/* The HTTP status to give the client: 200, 403, 429, 503 ... */
+TOSGATE_API int tosgate_decision_status(const tosgate_decision* decision);
+/* Stable reason code, e.g. "rate-limited"; "" for a plain allow. */
+TOSGATE_API const char* tosgate_decision_reason(const tosgate_decision* decision);
+/* Unique id of this decision: pass it to tosgate_report_usage. */
+TOSGATE_API const char* tosgate_decision_id(const tosgate_decision* decision);
+TOSGATE_API const char* tosgate_decision_account(const tosgate_decision* decision);
+TOSGATE_API const char* tosgate_decision_policy_revision(const tosgate_decision* decision);
+
+/* The ids of the rules that decided the effect; index from 0 to count-1
+ * (out of range: NULL). */
+TOSGATE_API size_t tosgate_decision_rule_count(const tosgate_decision* decision);
+TOSGATE_API const char* tosgate_decision_rule_id(const tosgate_decision* decision, size_t index);
+
+/* Delay mode: admitted, but hold the request this long before passing it. */
+TOSGATE_API int64_t tosgate_decision_delay_ms(const tosgate_decision* decision);
+/* Throttles: seconds until a retry may succeed (the Retry-After value). */
+TOSGATE_API int64_t tosgate_decision_retry_after_s(const tosgate_decision* decision);
+
+/* Headers to add, exactly those tosgate's forward-auth endpoint answers
+ * with: X-Tos-Decision, X-Tos-Decision-Id, RateLimit-Policy, RateLimit;
+ * on allow X-Tos-Account, X-Tos-Operation; on deny and throttle X-Tos-Reason,
+ * X-Tos-Rule, X-Tos-Status and (throttle) Retry-After. Compare names without
+ * regard to case. Values hold no control characters. Out of range: NULL. */
+TOSGATE_API size_t tosgate_decision_header_count(const tosgate_decision* decision);
+TOSGATE_API const char* tosgate_decision_header_name(const tosgate_decision* decision,
+                                                     size_t index);
+TOSGATE_API const char* tosgate_decision_header_value(const tosgate_decision* decision,
+                                                      size_t index);
+
+/* The application/problem+json body (RFC 9457) for a deny or throttle;
+ * "" for an allow. */
+TOSGATE_API const char* tosgate_decision_problem_json(const tosgate_decision* decision);
+/* A multi-line account of the decision for people (`tosgate check
+ * --explain`). */
+TOSGATE_API const char* tosgate_decision_explain(const tosgate_decision* decision);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
+
+#endif  /* TOSGATE_TOSGATE_H_ */
