@@ -60,6 +60,8 @@ constexpr char kUsage[] =
     "                      a stand-in model API (OpenAI and Anthropic shapes, with usage)\n"
     "  audit query|export|stats|verify|prune|keygen|public-key [--db FILE] [...]\n"
     "                      read, export, count and check the audit store (tosgate audit --help)\n"
+    "  accounts --db FILE add|set|list|import|add-key|revoke-key [...]\n"
+    "                      the accounts registry: accounts and API keys (tosgate accounts --help)\n"
     "  version             print the version\n";
 
 }  // namespace
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
   if (cmd == "replay") return tosgate::cli::RunReplay(args);
   if (cmd == "mock-upstream") return tosgate::cli::RunMockUpstream(args);
   if (cmd == "audit") return tosgate::cli::RunAudit(args);
+  if (cmd == "accounts") return tosgate::cli::RunAccounts(args);
   if (cmd == "version" || cmd == "--version") {
     std::puts("tosgate 0.1.0");
     return 0;
