@@ -113,13 +113,25 @@ int TakeKey(Args* args, bool allow_new, std::string* key_id, std::string* secret
   return 0;
 }
 
+// Opens the registry once the arguments are known to be good, so a usage
+// error never leaves a new file behind. Null (after saying why) on failure.
+std::unique_ptr<storage::AccountsRegistry> OpenRegistry(const std::string& db, bool create,
+                                                        int* rc) {
+  auto reg = storage::AccountsRegistry::Open({.path = db, .create = create});
+  if (!reg.ok()) {
+    *rc = Fail(reg.status());
+    return nullptr;
+  }
+  return std::move(reg).value();
+}
+
 void PrintNewKey(const std::string& secret, const std::string& key_id) {
   std::cout << "key: " << secret << "\n"
             << "key id: " << key_id << "\n"
             << "(the key is shown only now; the registry keeps only its id)\n";
 }
 
-int Add(Args args, storage::AccountsRegistry& reg) {
+int Add(Args args, const std::string& db) {
   bool bad = false;
   Account a;
   std::string label, created;
@@ -140,14 +152,17 @@ int Add(Args args, storage::AccountsRegistry& reg) {
   if (have_created && (!ParseInt(created, &a.created_ms) || a.created_ms < 0))
     return Usage("--created must be milliseconds since the Unix epoch");
   if (!key_id.empty()) a.key_ids.push_back(key_id);
-  if (Status s = reg.AddAccount(a, label); !s.ok()) return Fail(s);
+  int rc = 0;
+  auto reg = OpenRegistry(db, true, &rc);
+  if (!reg) return rc;
+  if (Status s = reg->AddAccount(a, label); !s.ok()) return Fail(s);
   std::cout << "added account " << a.id << (a.tier.empty() ? "" : " (tier " + a.tier + ")")
             << (key_id.empty() ? ", no key" : ", 1 key") << "\n";
   if (!secret.empty()) PrintNewKey(secret, key_id);
   return 0;
 }
 
-int AddKey(Args args, storage::AccountsRegistry& reg) {
+int AddKey(Args args, const std::string& db) {
   bool bad = false;
   std::string id, label;
   TakeFlag(&args, "--id", &id, &bad);
@@ -157,7 +172,10 @@ int AddKey(Args args, storage::AccountsRegistry& reg) {
   if (int rc = TakeKey(&args, true, &key_id, &secret); rc != 0) return rc;
   if (!args.empty()) return Usage("add-key: unexpected argument '" + args[0] + "'");
   if (id.empty() || key_id.empty()) return Usage("add-key needs --id and a key");
-  if (Status s = reg.AddKey(id, key_id, label); !s.ok()) return Fail(s);
+  int rc = 0;
+  auto reg = OpenRegistry(db, false, &rc);
+  if (!reg) return rc;
+  if (Status s = reg->AddKey(id, key_id, label); !s.ok()) return Fail(s);
   std::cout << "added key id " << key_id.substr(0, 12) << "... to account " << id << "\n";
   if (!secret.empty()) PrintNewKey(secret, key_id);
   return 0;
@@ -192,7 +210,7 @@ Result<LimitOverride> ParseOverride(const std::string& text) {
   return out.front();
 }
 
-int Set(Args args, storage::AccountsRegistry& reg) {
+int Set(Args args, const std::string& db) {
   bool bad = false;
   std::string id, org, tier, country, pf;
   TakeFlag(&args, "--id", &id, &bad);
@@ -221,8 +239,11 @@ int Set(Args args, storage::AccountsRegistry& reg) {
     std::erase_if(*all, [&](const LimitOverride& o) { return o.rule_id == rule; });
   };
 
+  int rc = 0;
+  auto reg = OpenRegistry(db, false, &rc);
+  if (!reg) return rc;
   Account after;
-  Status s = reg.UpdateAccount(id, [&](Account* a) {
+  Status s = reg->UpdateAccount(id, [&](Account* a) {
     if (have_org) a->org = org;
     if (have_tier) a->tier = tier;
     if (have_country) a->country = country;
@@ -246,7 +267,7 @@ int Set(Args args, storage::AccountsRegistry& reg) {
   return 0;
 }
 
-int List(Args args, storage::AccountsRegistry& reg) {
+int List(Args args, const std::string& db) {
   bool bad = false;
   std::string limit_text = "100", after;
   TakeFlag(&args, "--limit", &limit_text, &bad);
@@ -257,7 +278,10 @@ int List(Args args, storage::AccountsRegistry& reg) {
   int64_t limit;
   if (!ParseInt(limit_text, &limit) || limit < 1 || limit > 100000)
     return Usage("--limit must be a number from 1 to 100000");
-  auto page = reg.ListAccounts(after, static_cast<size_t>(limit));
+  int rc = 0;
+  auto reg = OpenRegistry(db, false, &rc);
+  if (!reg) return rc;
+  auto page = reg->ListAccounts(after, static_cast<size_t>(limit));
   if (!page.ok()) return Fail(page.status());
   if (as_json) {
     // The accounts file format: a page can be imported elsewhere as it is.
@@ -280,10 +304,13 @@ int List(Args args, storage::AccountsRegistry& reg) {
   return 0;
 }
 
-int Import(const Args& args, storage::AccountsRegistry& reg) {
+int Import(const Args& args, const std::string& db) {
   if (args.size() != 1) return Usage("import takes one FILE");
+  int rc = 0;
+  auto reg = OpenRegistry(db, true, &rc);
+  if (!reg) return rc;
   storage::ImportReport report;
-  Status s = reg.Import(args[0], &report);
+  Status s = reg->Import(args[0], &report);
   for (const std::string& e : report.errors) std::cerr << e << "\n";
   if (!s.ok()) {
     std::cerr << "tosgate accounts: " << s.message() << "\n";
@@ -296,12 +323,15 @@ int Import(const Args& args, storage::AccountsRegistry& reg) {
   return 0;
 }
 
-int RevokeKey(Args args, storage::AccountsRegistry& reg) {
+int RevokeKey(Args args, const std::string& db) {
   std::string key_id, unused;
   if (int rc = TakeKey(&args, false, &key_id, &unused); rc != 0) return rc;
   if (!args.empty()) return Usage("revoke-key: unexpected argument '" + args[0] + "'");
   if (key_id.empty()) return Usage("revoke-key needs --key-id HEX or --key SECRET");
-  auto key = reg.RevokeKey(key_id);
+  int rc = 0;
+  auto reg = OpenRegistry(db, false, &rc);
+  if (!reg) return rc;
+  auto key = reg->RevokeKey(key_id);
   if (!key.ok()) return Fail(key.status());
   std::cout << "revoked key id " << key_id.substr(0, 12) << "... of account " << key->account
             << " (" << IsoTime(key->revoked_ms) << ")\n";
@@ -327,18 +357,14 @@ int RunAccounts(const Args& in) {
   if (sub != "add" && sub != "set" && sub != "list" && sub != "import" && sub != "add-key" &&
       sub != "revoke-key")
     return Usage("unknown command '" + sub + "'");
-
-  // Reading commands must not create a file from a mistyped path.
-  const bool writes = sub == "add" || sub == "import";
-  auto reg = storage::AccountsRegistry::Open({.path = db, .create = writes});
-  if (!reg.ok()) return Fail(reg.status());
-  storage::AccountsRegistry& r = **reg;
-  if (sub == "add") return Add(args, r);
-  if (sub == "set") return Set(args, r);
-  if (sub == "list") return List(args, r);
-  if (sub == "import") return Import(args, r);
-  if (sub == "add-key") return AddKey(args, r);
-  return RevokeKey(args, r);
+  // Only add and import create a registry: others must not make a new
+  // file from a mistyped path.
+  if (sub == "add") return Add(args, db);
+  if (sub == "set") return Set(args, db);
+  if (sub == "list") return List(args, db);
+  if (sub == "import") return Import(args, db);
+  if (sub == "add-key") return AddKey(args, db);
+  return RevokeKey(args, db);
 }
 
 }  // namespace tosgate::cli
