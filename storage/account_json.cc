@@ -1,5 +1,6 @@
 #include "storage/account_json.h"
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include "engine/accounts.h"
@@ -156,12 +157,14 @@ int64_t ParseDurationNs(std::string_view text) {
   const int64_t n = std::stoll(std::string(text.substr(0, digits)));
   const std::string_view unit = text.substr(digits);
   constexpr int64_t kS = 1'000'000'000;
-  if (unit == "ms") return n * 1'000'000;
-  if (unit == "s") return n * kS;
-  if (unit == "m") return n * 60 * kS;
-  if (unit == "h") return n * 3600 * kS;
-  if (unit == "d") return n * 86400 * kS;
-  return 0;
+  int64_t size = 0;
+  if (unit == "ms") size = 1'000'000;
+  else if (unit == "s") size = kS;
+  else if (unit == "m") size = 60 * kS;
+  else if (unit == "h") size = 3600 * kS;
+  else if (unit == "d") size = 86400 * kS;
+  // 0 for an unknown unit, and for more than int64 nanoseconds (~292 years).
+  return size == 0 || n > INT64_MAX / size ? 0 : n * size;
 }
 
 std::string FormatDurationNs(int64_t ns) {

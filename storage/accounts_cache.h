@@ -35,7 +35,9 @@ namespace tosgate::storage {
 class AccountsCache final : public engine::AccountDirectory {
  public:
   // Loads the first snapshot (an error if the registry cannot be read) and
-  // becomes the registry's write listener. `registry` must outlive the cache.
+  // becomes the registry's write listener (one cache per registry).
+  // `registry` must outlive the cache, and no write through it may be in
+  // progress when the cache is destroyed.
   static Result<std::unique_ptr<AccountsCache>> Create(AccountsRegistry* registry);
   ~AccountsCache() override;  // stops the background thread
 

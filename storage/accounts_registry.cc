@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -363,6 +364,7 @@ Result<Account> AccountsRegistry::GetAccount(std::string_view id) {
 Result<AccountsPage> AccountsRegistry::ListAccounts(std::string_view after, size_t limit) {
   std::lock_guard lock(impl_->mu);
   if (limit == 0) return AccountsPage{};
+  limit = std::min<size_t>(limit, size_t{1} << 30);
   auto st = impl_->Prepare(std::string("SELECT ") + kAccountColumns +
                            " FROM accounts WHERE id > ?1 ORDER BY id LIMIT ?2");
   if (!st.ok()) return st.status();

@@ -22,7 +22,9 @@ struct LimitOverride {
   int64_t amount = 0;   // requests, tokens or concurrent requests
   int64_t per_ns = 0;   // window; 0 keeps the rule's
   int64_t burst = 0;    // extra requests at once
-  std::string unit;     // how the amount was written: requests, tokens or concurrent
+  // How the amount was written: requests, tokens or concurrent ("" reads as
+  // requests). Initialized so that {rule, amount, per, burst} still compiles.
+  std::string unit{};
 };
 
 // An account as the registry knows it. Keys are stored only as key ids

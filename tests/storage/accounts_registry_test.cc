@@ -248,6 +248,7 @@ TEST_CASE("account JSON: a line written is read back the same") {
   CHECK(FormatDurationNs(1'500'000'000) == "1500ms");
   CHECK(ParseDurationNs("1h") == 3'600'000'000'000);
   CHECK(ParseDurationNs("1x") == 0);
+  CHECK(ParseDurationNs("999999999d") == 0);  // would overflow
 }
 
 }  // namespace
