@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/policy_source.h"
 #include "engine/engine.h"
+#include "storage/accounts_cache.h"
 #include "storage/accounts_file.h"
 
 namespace tosgate::cli {
@@ -33,14 +34,16 @@ nlohmann::json DecisionJson(const Decision& d) {
 int RunCheck(const Args& in) {
   Args args = in;
   bool bad = false;
-  std::string dir, request_file, accounts_file;
+  std::string dir, request_file, accounts_file, accounts_db;
   TakeFlag(&args, "--policies", &dir, &bad);
   const bool have_request = TakeFlag(&args, "--request", &request_file, &bad);
   TakeFlag(&args, "--accounts", &accounts_file, &bad);
+  TakeFlag(&args, "--accounts-db", &accounts_db, &bad);
   const bool explain = TakeSwitch(&args, "--explain");
   const bool as_json = TakeSwitch(&args, "--json");
   if (bad || !have_request || !args.empty()) {
-    std::cerr << "usage: tosgate check [--policies DIR] --request FILE [--accounts FILE] [--explain] [--json]\n";
+    std::cerr << "usage: tosgate check [--policies DIR] --request FILE [--accounts FILE | --accounts-db FILE]"
+                 " [--explain] [--json]\n";
     return 2;
   }
 
@@ -83,9 +86,23 @@ int RunCheck(const Args& in) {
     }
     accounts.Replace(std::move(list).value());
   }
+  std::unique_ptr<storage::AccountsRegistry> registry;
+  std::unique_ptr<storage::AccountsCache> cache;
+  if (!accounts_db.empty()) {
+    auto reg = storage::AccountsRegistry::Open({.path = accounts_db, .create = false});
+    auto c = reg.ok() ? storage::AccountsCache::Create(reg->get())
+                      : Result<std::unique_ptr<storage::AccountsCache>>(reg.status());
+    if (!c.ok()) {
+      std::cerr << "tosgate check: " << c.status().message() << "\n";
+      return 2;
+    }
+    registry = std::move(reg).value();
+    cache = std::move(c).value();
+  }
   SystemClock clock;
   auto state = engine::NewMemoryStateStore();
-  engine::Engine engine({&clock, state.get(), nullptr, &accounts});
+  engine::Engine engine({&clock, state.get(), nullptr,
+                         cache ? static_cast<engine::AccountDirectory*>(cache.get()) : &accounts});
   engine.Publish(loaded.snapshot);
   Decision d = engine.Check(req);
 

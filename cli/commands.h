@@ -17,6 +17,7 @@ int RunTest(const Args& args);
 int RunReplay(const Args& args);
 int RunMockUpstream(const Args& args);
 int RunAudit(const Args& args);
+int RunAccounts(const Args& args);
 
 // Pulls "--name value" or "--name=value" out of args; false if absent.
 // A flag given without its value is reported on stderr and sets *bad.

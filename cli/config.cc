@@ -118,7 +118,9 @@ std::vector<std::string> LoadServeConfig(const std::string& path, ServeConfig* c
                       {"max_entries", r.Number(&cfg->state_max_entries, 64)}});
        }},
       {"accounts", [&](const YAML::Node& n, const std::string& k) {
-         r.Map(n, k, {{"file", r.String(&cfg->accounts_file)}});
+         r.Map(n, k, {{"file", r.String(&cfg->accounts_file)},
+                      {"db", r.String(&cfg->accounts_db)},
+                      {"refresh_seconds", r.Number(&cfg->accounts_refresh_seconds, 1)}});
        }},
       {"gateway", [&](const YAML::Node& n, const std::string& k) {
          r.Map(n, k, {{"threads", r.Number(&cfg->gateway_threads, 0)},

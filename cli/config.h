@@ -19,6 +19,8 @@ struct ServeConfig {
   uint64_t audit_checkpoint_every = 1000;
   bool audit_truncate_client_ip = false;
   std::string accounts_file;              // optional accounts JSON Lines
+  std::string accounts_db;                // optional accounts registry (SQLite)
+  int accounts_refresh_seconds = 5;       // how often the registry is checked for changes
   size_t state_max_entries = 1'000'000;
   int gateway_threads = 0;                // 0: one per core
   size_t max_body_bytes = 1 << 20;

@@ -48,7 +48,8 @@ constexpr char kUsage[] =
     "usage: tosgate <command> [options]\n"
     "\n"
     "commands:\n"
-    "  serve [--config FILE] [--policies DIR] [--accounts FILE] [--upstream URL] [--watch]\n"
+    "  serve [--config FILE] [--policies DIR] [--accounts FILE | --accounts-db FILE] [--upstream URL]\n"
+    "        [--watch]\n"
     "                      run the gateway (data plane 127.0.0.1:8080, admin 127.0.0.1:9090)\n"
     "  validate DIR...     check policy directories; every error as file:line:column\n"
     "  check --policies DIR --request FILE [--explain] [--json]\n"
@@ -60,6 +61,8 @@ constexpr char kUsage[] =
     "                      a stand-in model API (OpenAI and Anthropic shapes, with usage)\n"
     "  audit query|export|stats|verify|prune|keygen|public-key [--db FILE] [...]\n"
     "                      read, export, count and check the audit store (tosgate audit --help)\n"
+    "  accounts --db FILE add|set|list|import|add-key|revoke-key [...]\n"
+    "                      the accounts registry: accounts and API keys (tosgate accounts --help)\n"
     "  version             print the version\n";
 
 }  // namespace
@@ -78,6 +81,7 @@ int main(int argc, char** argv) {
   if (cmd == "replay") return tosgate::cli::RunReplay(args);
   if (cmd == "mock-upstream") return tosgate::cli::RunMockUpstream(args);
   if (cmd == "audit") return tosgate::cli::RunAudit(args);
+  if (cmd == "accounts") return tosgate::cli::RunAccounts(args);
   if (cmd == "version" || cmd == "--version") {
     std::puts("tosgate 0.1.0");
     return 0;

@@ -11,6 +11,7 @@
 #include "cli/config.h"
 #include "cli/policy_source.h"
 #include "engine/engine.h"
+#include "storage/accounts_cache.h"
 #include "storage/accounts_file.h"
 #include "storage/sqlite_audit.h"
 
@@ -58,10 +59,11 @@ Status EnsureParentDir(const std::string& path) {
 int RunServe(const Args& in) {
   Args args = in;
   bool bad = false;
-  std::string config_path, policies_dir, accounts_file, upstream;
+  std::string config_path, policies_dir, accounts_file, accounts_db, upstream;
   const bool have_config = TakeFlag(&args, "--config", &config_path, &bad);
   const bool have_policies = TakeFlag(&args, "--policies", &policies_dir, &bad);
   const bool have_accounts = TakeFlag(&args, "--accounts", &accounts_file, &bad);
+  const bool have_accounts_db = TakeFlag(&args, "--accounts-db", &accounts_db, &bad);
   const bool have_upstream = TakeFlag(&args, "--upstream", &upstream, &bad);
   const bool watch = TakeSwitch(&args, "--watch");
   if (bad) return 2;
@@ -78,6 +80,11 @@ int RunServe(const Args& in) {
   }
   if (have_policies) cfg.policies_dir = policies_dir;
   if (have_accounts) cfg.accounts_file = accounts_file;
+  if (have_accounts_db) cfg.accounts_db = accounts_db;
+  if (!cfg.accounts_file.empty() && !cfg.accounts_db.empty()) {
+    std::cerr << "tosgate serve: give an accounts file or an accounts registry (db), not both\n";
+    return 2;
+  }
   if (watch) cfg.policies_watch = true;
   if (have_upstream) cfg.upstream_url = upstream;
   if (cfg.policies_watch && cfg.policies_dir.empty()) {
@@ -105,6 +112,30 @@ int RunServe(const Args& in) {
     }
     accounts.Replace(std::move(list).value());
   }
+  // The registry is read through a cache: requests never wait for SQLite.
+  std::unique_ptr<storage::AccountsRegistry> registry;
+  std::unique_ptr<storage::AccountsCache> registry_cache;
+  if (!cfg.accounts_db.empty()) {
+    auto reg = storage::AccountsRegistry::Open({.path = cfg.accounts_db, .create = false});
+    if (!reg.ok()) {
+      std::cerr << "tosgate: accounts registry: " << reg.status().message() << "\n";
+      return 2;
+    }
+    registry = std::move(reg).value();
+    auto cache = storage::AccountsCache::Create(registry.get());
+    if (!cache.ok()) {
+      std::cerr << "tosgate: accounts registry: " << cache.status().message() << "\n";
+      return 2;
+    }
+    registry_cache = std::move(cache).value();
+    registry_cache->StartRefreshing(std::chrono::seconds(cfg.accounts_refresh_seconds));
+    const auto st = registry_cache->stats();
+    std::cerr << "tosgate: accounts registry " << cfg.accounts_db << ": " << st.accounts
+              << " accounts, " << st.keys << " keys (checked for changes every "
+              << cfg.accounts_refresh_seconds << "s)\n";
+  }
+  engine::AccountDirectory* directory =
+      registry_cache ? static_cast<engine::AccountDirectory*>(registry_cache.get()) : &accounts;
 
   if (Status s = EnsureParentDir(cfg.audit_path); !s.ok()) {
     std::cerr << "tosgate: audit store: " << s.message() << "\n";
@@ -125,7 +156,7 @@ int RunServe(const Args& in) {
 
   SystemClock clock;
   auto state = engine::NewMemoryStateStore({.max_entries = cfg.state_max_entries});
-  engine::Engine engine({&clock, state.get(), audit->get(), &accounts});
+  engine::Engine engine({&clock, state.get(), audit->get(), directory});
   engine.Publish(loaded.snapshot);
 
   api::GatewayServerOptions gw_opts;

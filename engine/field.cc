@@ -141,9 +141,12 @@ Value ReadField(const FieldRef& f, const EvalContext& ctx) {
     case FieldId::kAccountSuspended: return Bool(a.suspended);
     case FieldId::kAccountCreated:
       return a.created_ms > 0 ? Num(static_cast<double>(a.created_ms)) : Value{};
-    case FieldId::kAccountKeyAge:  // seconds since the account was created
-      return a.created_ms > 0 ? Num(static_cast<double>((ctx.wall_ms - a.created_ms) / 1000))
-                              : Value{};
+    case FieldId::kAccountKeyAge: {
+      // Seconds since the key was created when the directory knows it (the
+      // accounts registry does), else since the account was.
+      const int64_t since = a.key_created_ms > 0 ? a.key_created_ms : a.created_ms;
+      return since > 0 ? Num(static_cast<double>((ctx.wall_ms - since) / 1000)) : Value{};
+    }
     case FieldId::kBodyModel: return b.present ? StrOrMissing(b.model) : Value{};
     case FieldId::kBodyMaxTokens: return b.present ? NumOrMissing(b.max_tokens) : Value{};
     case FieldId::kBodyN: return b.present ? NumOrMissing(b.n) : Value{};

@@ -3,162 +3,20 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <nlohmann/json.hpp>
-#include <string_view>
 #include <unordered_map>
 
-#include "engine/accounts.h"
+#include "storage/account_json.h"
 
 namespace tosgate::storage {
-namespace {
 
-using json = nlohmann::json;
-
-bool IsKeyId(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
-
-// Why nlohmann refused a line, without its "last read" excerpt: that could
-// be part of a key secret.
-std::string ParseProblem(const json::parse_error& e) {
-  std::string m = e.what();
-  if (auto p = m.find("] "); p != std::string::npos) m.erase(0, p + 2);
-  if (auto p = m.find("; last read"); p != std::string::npos) m.erase(p);
-  // Each line is parsed alone, so "line 1" would only confuse.
-  if (auto p = m.find("parse error at line 1, "); p != std::string::npos) m.erase(p, 23);
-  return m;
-}
-
-// Reads optional member `name` into `out` when it is a string (or null).
-// Returns an empty string when fine, else the problem.
-std::string TakeString(const json& j, const char* name, std::string* out) {
-  auto it = j.find(name);
-  if (it == j.end() || it->is_null()) return {};
-  if (!it->is_string()) return std::string("\"") + name + "\" must be a string";
-  *out = it->get<std::string>();
-  return {};
-}
-
-std::string TakeStrings(const json& j, const char* name, std::vector<std::string>* out) {
-  auto it = j.find(name);
-  if (it == j.end() || it->is_null()) return {};
-  if (!it->is_array()) return std::string("\"") + name + "\" must be an array of strings";
-  for (const json& e : *it) {
-    if (!e.is_string()) return std::string("\"") + name + "\" must be an array of strings";
-    out->push_back(e.get<std::string>());
-  }
-  return {};
-}
-
-// "1m", "30s", "500ms", "1h", "1d" -> nanoseconds; 0 when malformed.
-int64_t DurationNs(std::string_view text) {
-  size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  if (digits == 0 || digits > 9) return 0;
-  const int64_t n = std::stoll(std::string(text.substr(0, digits)));
-  const std::string_view unit = text.substr(digits);
-  constexpr int64_t kS = 1'000'000'000;
-  if (unit == "ms") return n * 1'000'000;
-  if (unit == "s") return n * kS;
-  if (unit == "m") return n * 60 * kS;
-  if (unit == "h") return n * 3600 * kS;
-  if (unit == "d") return n * 86400 * kS;
-  return 0;
-}
-
-// "limit_overrides": {"rate.rpm": {"requests": 1000, "per": "1m", "burst": 10}, ...};
-// the amount may be written as requests, tokens or concurrent.
-std::string TakeOverrides(const json& j, std::vector<LimitOverride>* out) {
-  if (!j.is_object()) return "\"limit_overrides\" must map rule ids to limits";
-  for (const auto& [rule, limit] : j.items()) {
-    const std::string where = "\"limit_overrides\".\"" + rule + "\"";
-    if (!limit.is_object()) return where + " must be an object like {\"requests\": 100, \"per\": \"1m\"}";
-    LimitOverride o;
-    o.rule_id = rule;
-    for (const auto& [name, value] : limit.items()) {
-      if (name == "requests" || name == "tokens" || name == "concurrent") {
-        if (!value.is_number_integer() || value.get<int64_t>() <= 0)
-          return where + "." + name + " must be a whole number > 0";
-        o.amount = value.get<int64_t>();
-      } else if (name == "burst") {
-        if (!value.is_number_integer() || value.get<int64_t>() < 0)
-          return where + ".burst must be a whole number >= 0";
-        o.burst = value.get<int64_t>();
-      } else if (name == "per") {
-        if (!value.is_string() || (o.per_ns = DurationNs(value.get<std::string>())) < 1'000'000'000)
-          return where + ".per must be a duration of at least 1s such as \"1m\"";
-      } else {
-        return where + ": unknown member \"" + name + "\"";
-      }
-    }
-    if (o.amount <= 0) return where + " needs requests, tokens or concurrent";
-    out->push_back(std::move(o));
-  }
-  return {};
-}
-
-// Builds an account from one parsed line, or says what is wrong with it.
-std::string ToAccount(const json& j, Account* a) {
-  static constexpr std::string_view kKnown[] = {
-      "id",   "org",     "tier",   "country", "flags",    "created", "payment_fingerprint",
-      "keys", "key_ids", "suspended", "limit_overrides"};
-  if (!j.is_object()) return "expected a JSON object";
-  for (const auto& [name, value] : j.items()) {
-    bool known = false;
-    for (std::string_view k : kKnown) known = known || name == k;
-    if (!known) return "unknown member \"" + name + "\"";
-  }
-  std::string why;
-  if (!(why = TakeString(j, "id", &a->id)).empty()) return why;
-  if (a->id.empty()) return "\"id\" is required and must not be empty";
-  if (!(why = TakeString(j, "org", &a->org)).empty()) return why;
-  if (!(why = TakeString(j, "tier", &a->tier)).empty()) return why;
-  if (!(why = TakeString(j, "country", &a->country)).empty()) return why;
-  if (!(why = TakeString(j, "payment_fingerprint", &a->payment_fingerprint)).empty()) return why;
-  if (!(why = TakeStrings(j, "flags", &a->flags)).empty()) return why;
-
-  if (auto it = j.find("created"); it != j.end() && !it->is_null()) {
-    if (!it->is_number_integer() || it->get<int64_t>() < 0)
-      return "\"created\" must be milliseconds since the Unix epoch (a non-negative integer)";
-    a->created_ms = it->get<int64_t>();
-  }
-  if (auto it = j.find("suspended"); it != j.end() && !it->is_null()) {
-    if (!it->is_boolean()) return "\"suspended\" must be true or false";
-    a->suspended = it->get<bool>();
-  }
-
-  if (auto it = j.find("limit_overrides"); it != j.end() && !it->is_null()) {
-    if (!(why = TakeOverrides(*it, &a->limit_overrides)).empty()) return why;
-  }
-
-  std::vector<std::string> secrets, ids;
-  if (!(why = TakeStrings(j, "keys", &secrets)).empty()) return why;
-  if (!(why = TakeStrings(j, "key_ids", &ids)).empty()) return why;
-  for (size_t i = 0; i < secrets.size(); ++i) {
-    // Never echo the secret; say which one by position.
-    if (secrets[i].empty()) return "\"keys\"[" + std::to_string(i) + "] is empty";
-    a->key_ids.push_back(engine::KeyId(secrets[i]));
-  }
-  for (const std::string& id : ids) {
-    if (!IsKeyId(id)) return "\"key_ids\" entries must be 64 lower-case hex digits (SHA-256)";
-    a->key_ids.push_back(id);
-  }
-  return {};
-}
-
-}  // namespace
-
-Result<std::vector<Account>> LoadAccountsJsonl(const std::string& path) {
+Result<AccountsFile> ReadAccountsJsonl(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const int err = errno;
     if (err == ENOENT) return Status::NotFound(path + ": no such accounts file");
     return Status::IoError(path + ": cannot read: " + std::strerror(err));
   }
-  std::vector<Account> out;
+  AccountsFile out;
   std::unordered_map<std::string, size_t> line_of_account, line_of_key;
   std::string line;
   for (size_t lineno = 1; std::getline(in, line); ++lineno) {
@@ -167,33 +25,41 @@ Result<std::vector<Account>> LoadAccountsJsonl(const std::string& path) {
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     const std::string where = path + ":" + std::to_string(lineno) + ": ";
 
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::parse_error& e) {
-      return Status::InvalidArgument(where + "invalid JSON: " + ParseProblem(e));
-    }
     Account a;
-    if (std::string why = ToAccount(j, &a); !why.empty())
-      return Status::InvalidArgument(where + why);
-
-    if (auto [it, fresh] = line_of_account.emplace(a.id, lineno); !fresh) {
-      return Status::InvalidArgument(where + "account \"" + a.id + "\" already defined on line " +
-                                     std::to_string(it->second));
+    if (std::string why = ParseAccountJson(line, &a); !why.empty()) {
+      out.problems.push_back({lineno, where + why});
+      continue;
     }
+    if (auto [it, fresh] = line_of_account.emplace(a.id, lineno); !fresh) {
+      out.problems.push_back({lineno, where + "account \"" + a.id +
+                                          "\" already defined on line " +
+                                          std::to_string(it->second)});
+      continue;
+    }
+    bool bad = false;
     for (const std::string& k : a.key_ids) {
       if (auto [it, fresh] = line_of_key.emplace(k, lineno); !fresh) {
-        return Status::InvalidArgument(where + "a key of account \"" + a.id +
-                                       "\" (key id " + k.substr(0, 12) +
-                                       "...) is already given on line " +
-                                       std::to_string(it->second));
+        out.problems.push_back({lineno, where + "a key of account \"" + a.id + "\" (key id " +
+                                            k.substr(0, 12) + "...) is already given on line " +
+                                            std::to_string(it->second)});
+        bad = true;
+        break;
       }
     }
-    out.push_back(std::move(a));
+    if (!bad) out.accounts.push_back({lineno, std::move(a)});
   }
   if (in.bad()) return Status::IoError(path + ": read error: " + std::strerror(errno));
   return out;
 }
 
-}  // namespace tosgate::storage
+Result<std::vector<Account>> LoadAccountsJsonl(const std::string& path) {
+  auto file = ReadAccountsJsonl(path);
+  if (!file.ok()) return file.status();
+  if (!file->problems.empty()) return Status::InvalidArgument(file->problems.front().message);
+  std::vector<Account> out;
+  out.reserve(file->accounts.size());
+  for (AccountsFile::Line& l : file->accounts) out.push_back(std::move(l.account));
+  return out;
+}
 
+}  // namespace tosgate::storage

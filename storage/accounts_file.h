@@ -13,7 +13,8 @@
 // repeated account ids and a key that belongs to two accounts are errors,
 // so a typo cannot silently change who an account is.
 //
-// Safe from any thread (it only reads the file).
+// The line format itself is storage/account_json.h. Safe from any thread
+// (it only reads the file).
 #pragma once
 
 #include <string>
@@ -27,5 +28,23 @@ namespace tosgate::storage {
 // The accounts in file order. NotFound when the file does not exist;
 // InvalidArgument naming "<path>:<line>: <problem>" for the first bad line.
 Result<std::vector<Account>> LoadAccountsJsonl(const std::string& path);
+
+// Every line of a file, good and bad: for importers that report all
+// problems at once rather than the first.
+struct AccountsFile {
+  struct Line {
+    size_t line = 0;  // 1-based line number in the file
+    Account account;
+  };
+  struct Problem {
+    size_t line = 0;
+    std::string message;  // "<path>:<line>: <problem>"
+  };
+  std::vector<Line> accounts;     // the good lines, in file order
+  std::vector<Problem> problems;  // one per bad line, in file order
+};
+// NotFound / IoError only when the file cannot be read; bad lines (including
+// a repeated account id or a key given twice) go to `problems`.
+Result<AccountsFile> ReadAccountsJsonl(const std::string& path);
 
 }  // namespace tosgate::storage

@@ -22,6 +22,9 @@ struct LimitOverride {
   int64_t amount = 0;   // requests, tokens or concurrent requests
   int64_t per_ns = 0;   // window; 0 keeps the rule's
   int64_t burst = 0;    // extra requests at once
+  // How the amount was written: requests, tokens or concurrent ("" reads as
+  // requests). Initialized so that {rule, amount, per, burst} still compiles.
+  std::string unit{};
 };
 
 // An account as the registry knows it. Keys are stored only as key ids
@@ -37,6 +40,10 @@ struct Account {
   std::string payment_fingerprint;
   std::vector<std::string> key_ids;
   std::vector<LimitOverride> limit_overrides;
+  // When the API key this request came with was created (ms since the Unix
+  // epoch); 0 when unknown or the account was not found by key. Directories
+  // that know key ages (the accounts registry) fill it per key.
+  int64_t key_created_ms = 0;
 };
 
 // What the request body says, when there is a body that was understood.
