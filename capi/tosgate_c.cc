@@ -9,7 +9,6 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -92,22 +91,6 @@ std::string PolicyErrors(const tosgate::policies::LoadResult& r) {
 }
 
 const char* Str(const char* s, const char* fallback) { return s && *s ? s : fallback; }
-
-// A string member of a JSON request description, or `fallback` when absent.
-bool ReadText(const nlohmann::json& j, const char* key, const char* fallback, std::string* out,
-              char** error) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    *out = fallback;
-    return true;
-  }
-  if (!it->is_string()) {
-    SetError(error, std::string("tosgate_check_json: \"") + key + "\" must be a string");
-    return false;
-  }
-  *out = it->get<std::string>();
-  return true;
-}
 
 }  // namespace
 
@@ -377,26 +360,12 @@ tosgate_decision* tosgate_check_json(tosgate_engine* engine, const char* request
     return nullptr;
   }
   try {
-    // The members `tosgate check --request FILE` reads, read the same way.
-    nlohmann::json j = nlohmann::json::parse(request_json, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      SetError(error, "tosgate_check_json: the request is not a JSON object");
-      return nullptr;
-    }
+    // The members `tosgate check --request FILE` reads, read by the same code.
     tosgate::api::RequestDescription desc;
-    if (!ReadText(j, "method", "POST", &desc.method, error) ||
-        !ReadText(j, "path", "/", &desc.path, error) ||
-        !ReadText(j, "client_ip", "127.0.0.1", &desc.client_ip, error))
+    if (tosgate::Status s = tosgate::api::DescriptionFromJson(request_json, &desc); !s.ok()) {
+      SetError(error, "tosgate_check_json: " + s.message());
       return nullptr;
-    if (auto h = j.find("headers"); h != j.end() && !h->is_null()) {
-      if (!h->is_object()) {
-        SetError(error, "tosgate_check_json: \"headers\" must be an object");
-        return nullptr;
-      }
-      for (const auto& [k, v] : h->items())
-        desc.headers.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
     }
-    if (auto b = j.find("body"); b != j.end() && !b->is_null()) desc.body = b->dump();
     return Decide(engine, desc, error);
   } catch (...) {
     SetCaught(error, "tosgate_check_json");

@@ -54,20 +54,11 @@ int RunCheck(const Args& in) {
   }
   std::stringstream text;
   text << f.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    std::cerr << "tosgate check: " << request_file << ": not a JSON object\n";
+  api::RequestDescription desc;
+  if (Status s = api::DescriptionFromJson(text.str(), &desc); !s.ok()) {
+    std::cerr << "tosgate check: " << request_file << ": " << s.message() << "\n";
     return 2;
   }
-
-  api::RequestDescription desc;
-  desc.method = j.value("method", "POST");
-  desc.path = j.value("path", "/");
-  desc.client_ip = j.value("client_ip", "127.0.0.1");
-  if (j.contains("headers") && j["headers"].is_object())
-    for (const auto& [k, v] : j["headers"].items())
-      desc.headers.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
-  if (j.contains("body")) desc.body = j["body"].dump();
 
   Request req;
   if (Status s = api::RequestFromDescription(desc, &req); !s.ok()) {

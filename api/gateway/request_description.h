@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -22,5 +23,10 @@ struct RequestDescription {
 };
 
 Status RequestFromDescription(const RequestDescription& d, Request* out);
+
+// Reads the JSON object `tosgate check --request FILE` and tosgate_check_json
+// take: {"method", "path", "client_ip", "headers": {name: value}, "body": {...}},
+// every member optional. A member of the wrong type is an error naming it.
+Status DescriptionFromJson(std::string_view json, RequestDescription* out);
 
 }  // namespace tosgate::api

@@ -116,6 +116,18 @@ TEST_CASE("check refuses a request file that is not JSON, naming it") {
   CHECK(r.out.find(dir + "/req.json: not a JSON object") != std::string::npos);
 }
 
+TEST_CASE("check refuses a member of the wrong type, naming it, instead of aborting") {
+  std::string dir = TempDir();
+  WriteFile(dir + "/req.json", R"({"path": 5})");
+  auto r = RunTosgate("check --request " + dir + "/req.json");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find(dir + "/req.json: \"path\" must be a string") != std::string::npos);
+  WriteFile(dir + "/req.json", R"({"headers": ["x"]})");
+  r = RunTosgate("check --request " + dir + "/req.json");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("\"headers\" must be an object") != std::string::npos);
+}
+
 TEST_CASE("validate prints warnings, and fails on them only with --strict") {
   std::string dir = TempDir();
   WriteFile(dir + "/p.yaml",
