@@ -10,6 +10,7 @@ PACKAGES=(
   libcpp-httplib-dev nlohmann-json3-dev
   doctest-dev libbenchmark-dev
   nginx-light wrk caddy
+  libhyperscan-dev libre2-dev
 )
 
 missing=()
