@@ -104,7 +104,14 @@ std::string Value::ToString() const {
       std::snprintf(buf, sizeof buf, "%.15g", num);
       return buf;
     }
-    case ValueKind::kString: return "\"" + std::string(str) + "\"";
+    case ValueKind::kString: {
+      // Appended rather than "\"" + std::string(str): GCC 12 -O3 warns
+      // (-Wrestrict, a known false positive) on the operator+ form.
+      std::string out;
+      out.reserve(str.size() + 2);
+      out.append(1, '"').append(str).append(1, '"');
+      return out;
+    }
     case ValueKind::kStringList: {
       std::string out = "[";
       for (size_t i = 0; list && i < list->size(); ++i) out += (i ? ", " : "") + (*list)[i];

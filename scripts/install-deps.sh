@@ -8,6 +8,7 @@ PACKAGES=(
   libboost-dev libboost-system-dev
   libyaml-cpp-dev libsqlite3-dev sqlite3 libssl-dev
   libcpp-httplib-dev nlohmann-json3-dev
+  libsimdjson-dev
   doctest-dev libbenchmark-dev
   nginx-light wrk caddy
   libhyperscan-dev libre2-dev
