@@ -3,131 +3,187 @@
 #include <hs/hs.h>
 
 #include <algorithm>
-#include <cctype>
-#include <mutex>
+#include <atomic>
+#include <limits>
+
+#include "engine/normalize.h"
 
 namespace tosgate::engine {
+namespace {
 
-struct ContentMatcher::Impl {
-  hs_database_t* db = nullptr;
-  hs_scratch_t* prototype = nullptr;
-  // Scratch space may be used by one scan at a time; scans borrow one from
-  // this pool and give it back, cloning the prototype when the pool is empty.
-  mutable std::mutex mu;
-  mutable std::vector<hs_scratch_t*> pool;
+unsigned FlagsFor(ContentPattern::Type type) {
+  // Normalized text is lower case already; regex authors may still write
+  // capitals, so regexes are caseless. DOTALL: '.' is any character.
+  unsigned flags = HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8;
+  if (type == ContentPattern::Type::kRegex) flags |= HS_FLAG_CASELESS | HS_FLAG_DOTALL;
+  return flags;
+}
 
-  ~Impl() {
-    for (hs_scratch_t* s : pool) hs_free_scratch(s);
-    if (prototype) hs_free_scratch(prototype);
-    if (db) hs_free_database(db);
-  }
-  hs_scratch_t* Borrow() const {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      if (!pool.empty()) {
-        hs_scratch_t* s = pool.back();
-        pool.pop_back();
-        return s;
-      }
-    }
-    hs_scratch_t* s = nullptr;
-    if (hs_clone_scratch(prototype, &s) != HS_SUCCESS) return nullptr;
-    return s;
-  }
-  void Return(hs_scratch_t* s) const {
-    std::lock_guard<std::mutex> lock(mu);
-    pool.push_back(s);
+// Every compiled database gets a generation, so that a thread's scratch
+// space is refitted when it meets a database it was not sized for. A trivial
+// static (constant-initialized), so no initialization-order concerns.
+std::atomic<uint64_t> g_next_generation{1};
+
+// One scratch space per thread, grown to fit each database it scans: scans
+// never share scratch and never lock. Freed when the thread ends.
+struct ThreadScratch {
+  hs_scratch_t* scratch = nullptr;
+  uint64_t fitted = 0;  // the generation it was last fitted to
+  ~ThreadScratch() {
+    if (scratch) hs_free_scratch(scratch);
   }
 };
+thread_local ThreadScratch t_scratch;
 
-std::string ContentMatcher::Expression(const ContentPattern& p) {
+}  // namespace
+
+std::string ContentExpression(const ContentPattern& p) {
   if (p.type == ContentPattern::Type::kRegex) return p.text;
+  const std::string folded = NormalizeForMatch(p.text);
+  if (folded.empty()) return "";
+  // Normalized text holds only letters, digits (ASCII or multi-byte UTF-8)
+  // and single spaces, none of them special; anything else is escaped
+  // anyway so that the expression is a literal whatever the normalizer does.
   std::string escaped;
-  for (unsigned char c : p.text) {
-    if (std::isalnum(c) || c == ' ' || c >= 0x80) {
+  for (unsigned char c : folded) {
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80) {
       escaped += static_cast<char>(c);
     } else {
-      // \xHH is literal in every Hyperscan context.
       static constexpr char kHex[] = "0123456789abcdef";
       escaped += "\\x";
       escaped += kHex[c >> 4];
       escaped += kHex[c & 15];
     }
   }
-  if (p.type == ContentPattern::Type::kWord) return "\\b" + escaped + "\\b";
+  if (p.type == ContentPattern::Type::kWord) return "(?:^|\\x20)" + escaped + "(?:\\x20|$)";
   return escaped;
 }
 
-std::shared_ptr<const ContentMatcher> ContentMatcher::Compile(std::vector<ContentPattern> patterns,
-                                                              std::string* error,
-                                                              size_t* bad_index) {
+std::string CheckContentPattern(const ContentPattern& p) {
+  const std::string expr = ContentExpression(p);
+  if (expr.empty()) return "it is empty once normalized (no letters or digits)";
+  if (p.type != ContentPattern::Type::kRegex) return "";  // an escaped literal: always valid
+  // A regex is compiled alone, so that the error names it; only regexes
+  // pay for this, and there are few of them next to list entries.
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile(expr.c_str(), FlagsFor(p.type), HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
+    std::string why = err && err->message ? err->message : "Hyperscan cannot compile it";
+    hs_free_compile_error(err);
+    return why;
+  }
+  hs_free_database(db);
+  return "";
+}
+
+struct ContentDatabase::Impl {
+  hs_database_t* db = nullptr;
+  uint64_t generation = 0;
+  ~Impl() {
+    if (db) hs_free_database(db);
+  }
+};
+
+ContentDatabase::ContentDatabase(std::unique_ptr<Impl> impl, size_t size)
+    : impl_(std::move(impl)), size_(size) {}
+
+ContentDatabase::~ContentDatabase() = default;
+
+std::unique_ptr<ContentDatabase> ContentDatabase::Compile(
+    const std::vector<ContentPattern>& patterns, std::string* error, size_t* bad_index) {
+  *bad_index = std::numeric_limits<size_t>::max();
+  auto impl = std::make_unique<Impl>();
+  impl->generation = g_next_generation.fetch_add(1, std::memory_order_relaxed);
+  if (patterns.empty()) return std::unique_ptr<ContentDatabase>(new ContentDatabase(std::move(impl), 0));
+  if (patterns.size() > std::numeric_limits<unsigned>::max()) {
+    *error = "too many patterns";
+    return nullptr;
+  }
   std::vector<std::string> exprs;
   std::vector<const char*> cexprs;
   std::vector<unsigned> flags, ids;
-  for (size_t i = 0; i < patterns.size(); ++i) exprs.push_back(Expression(patterns[i]));
-  for (size_t i = 0; i < exprs.size(); ++i) {
+  exprs.reserve(patterns.size());
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    exprs.push_back(ContentExpression(patterns[i]));
+    if (exprs.back().empty()) {
+      *error = "it is empty once normalized (no letters or digits)";
+      *bad_index = i;
+      return nullptr;
+    }
+  }
+  for (size_t i = 0; i < patterns.size(); ++i) {
     cexprs.push_back(exprs[i].c_str());
-    // Case is folded by normalization already; CASELESS keeps raw text safe too.
-    flags.push_back(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8 | HS_FLAG_DOTALL);
+    flags.push_back(FlagsFor(patterns[i].type));
     ids.push_back(static_cast<unsigned>(i));
   }
-  auto impl = std::make_unique<Impl>();
-  if (!patterns.empty()) {
-    hs_compile_error_t* err = nullptr;
-    if (hs_compile_multi(cexprs.data(), flags.data(), ids.data(),
-                         static_cast<unsigned>(cexprs.size()), HS_MODE_BLOCK, nullptr, &impl->db,
-                         &err) != HS_SUCCESS) {
-      if (error) *error = err ? err->message : "Hyperscan compile failed";
-      if (bad_index && err && err->expression >= 0) *bad_index = static_cast<size_t>(err->expression);
-      hs_free_compile_error(err);
-      return nullptr;
-    }
-    if (hs_alloc_scratch(impl->db, &impl->prototype) != HS_SUCCESS) {
-      if (error) *error = "cannot allocate Hyperscan scratch space";
-      return nullptr;
-    }
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_multi(cexprs.data(), flags.data(), ids.data(), static_cast<unsigned>(cexprs.size()),
+                       HS_MODE_BLOCK, nullptr, &impl->db, &err) != HS_SUCCESS) {
+    *error = err && err->message ? err->message : "Hyperscan cannot compile the patterns";
+    if (err && err->expression >= 0) *bad_index = static_cast<size_t>(err->expression);
+    hs_free_compile_error(err);
+    return nullptr;
   }
-  return std::shared_ptr<const ContentMatcher>(
-      new ContentMatcher(std::move(patterns), std::move(impl)));
+  return std::unique_ptr<ContentDatabase>(new ContentDatabase(std::move(impl), patterns.size()));
 }
 
-ContentMatcher::ContentMatcher(std::vector<ContentPattern> patterns, std::unique_ptr<Impl> impl)
-    : patterns_(std::move(patterns)), impl_(std::move(impl)) {}
+size_t ContentDatabase::bytes() const {
+  size_t n = 0;
+  if (impl_->db && hs_database_size(impl_->db, &n) != HS_SUCCESS) n = 0;
+  return n;
+}
 
-ContentMatcher::~ContentMatcher() = default;
-
-std::vector<ContentHit> ContentMatcher::Scan(std::string_view text) const {
-  std::vector<ContentHit> hits;
-  if (!impl_->db) return hits;
-  hs_scratch_t* scratch = impl_->Borrow();
-  if (!scratch) return hits;
+bool ContentDatabase::Scan(std::string_view text, std::vector<ContentHit>* hits) const {
+  hits->clear();
+  if (!impl_->db) return true;
+  if (text.size() > std::numeric_limits<unsigned>::max()) return false;
+  ThreadScratch& ts = t_scratch;
+  if (ts.fitted != impl_->generation) {
+    // Grows the thread's scratch when this database needs more; never shrinks.
+    if (hs_alloc_scratch(impl_->db, &ts.scratch) != HS_SUCCESS) return false;
+    ts.fitted = impl_->generation;
+  }
   auto on_match = [](unsigned id, unsigned long long, unsigned long long to, unsigned,
                      void* ctx) -> int {
-    static_cast<std::vector<ContentHit>*>(ctx)->push_back({id, static_cast<size_t>(to)});
-    return 0;
+    static_cast<std::vector<ContentHit>*>(ctx)->push_back(
+        {id, static_cast<uint32_t>(to)});
+    return 0;  // carry on: every pattern is wanted, each reported once
   };
-  hs_scan(impl_->db, text.data(), static_cast<unsigned>(text.size()), 0, scratch, on_match, &hits);
-  impl_->Return(scratch);
-  std::sort(hits.begin(), hits.end(),
-            [](const ContentHit& a, const ContentHit& b) { return a.pattern < b.pattern; });
-  return hits;
+  if (hs_scan(impl_->db, text.data(), static_cast<unsigned>(text.size()), 0, ts.scratch, on_match,
+              hits) != HS_SUCCESS) {
+    hits->clear();
+    return false;
+  }
+  std::sort(hits->begin(), hits->end(),
+            [](const ContentHit& a, const ContentHit& b) { return a.id < b.id; });
+  return true;
 }
 
 std::string RedactedEvidence(std::string_view text, size_t end, size_t context) {
   end = std::min(end, text.size());
-  const size_t begin = end > 2 * context ? end - 2 * context : 0;
-  const size_t stop = std::min(text.size(), end + context);
+  size_t begin = end > 2 * context ? end - 2 * context : 0;
+  size_t stop = std::min(text.size(), end + context);
+  // Never start or stop inside a multi-byte character.
+  while (begin > 0 && (static_cast<unsigned char>(text[begin]) & 0xc0) == 0x80) --begin;
+  while (stop < text.size() && (static_cast<unsigned char>(text[stop]) & 0xc0) == 0x80) ++stop;
   std::string out = begin > 0 ? "..." : "";
-  bool word_start = true;
+  auto is_word_char = [](unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+  };
+  // A window that starts inside a word shows none of it.
+  bool word_start = begin == 0 || !is_word_char(static_cast<unsigned char>(text[begin - 1]));
   for (size_t i = begin; i < stop; ++i) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (std::isalnum(c) || c >= 0x80) {
-      out += word_start && c < 0x80 ? static_cast<char>(c) : '*';
-      // Skip the continuation bytes of a masked multi-byte character.
-      if (c >= 0xc0) while (i + 1 < stop && (static_cast<unsigned char>(text[i + 1]) & 0xc0) == 0x80) ++i;
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (alnum || c >= 0x80) {
+      // The first character of a word shows (when it is ASCII); the rest are
+      // masked, a multi-byte character as one '*'.
+      out += word_start && alnum ? static_cast<char>(c) : '*';
+      if (c >= 0xc0)
+        while (i + 1 < stop && (static_cast<unsigned char>(text[i + 1]) & 0xc0) == 0x80) ++i;
       word_start = false;
     } else {
-      out += std::isspace(c) ? ' ' : static_cast<char>(c);
+      out += ' ';
       word_start = true;
     }
   }
