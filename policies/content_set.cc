@@ -14,8 +14,8 @@ void ContentSet::Error(const Source& at, std::string message) {
   errors_->push_back(std::move(d));
 }
 
-bool ContentSet::AddList(std::string name, std::string file, std::string_view content, bool words,
-                         const Source& where_defined) {
+bool ContentSet::AddList(std::string name, std::string file, std::string_view written,
+                         std::string_view content, bool words, const Source& where_defined) {
   List list;
   list.file = file;
   list.words = words;
@@ -42,7 +42,7 @@ bool ContentSet::AddList(std::string name, std::string file, std::string_view co
     list.entries.emplace_back(line, std::string(text));
   }
   if (ok && list.entries.empty()) {
-    Error(where_defined, "list file \"" + file +
+    Error(where_defined, "list file \"" + std::string(written) +
                              "\" has no entries (one phrase per line; '#' starts a comment)");
     ok = false;
   }

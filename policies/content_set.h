@@ -41,8 +41,10 @@ class ContentSet {
   // with '#' are skipped. A line that is empty once normalized, or a file
   // with no entries, is an error naming the list file (and its line).
   // Returns false having reported why.
-  bool AddList(std::string name, std::string file, std::string_view content, bool words,
-               const Source& where_defined);
+  // `file` names the list file in errors at its lines; `written` is the path
+  // as the policy wrote it, for errors at `where_defined`.
+  bool AddList(std::string name, std::string file, std::string_view written,
+               std::string_view content, bool words, const Source& where_defined);
   const List* FindList(std::string_view name) const;
 
   // Adds one rule's patterns, each with where it was written; returns the

@@ -140,7 +140,7 @@ void CompileLists(Context& ctx, const Field& f, SetBuilder* set) {
                            : "list file \"" + file + "\" cannot be read: " + why);
       } else if (named && set->content) {
         const ContentSet::Source at{ctx.file(), ff->mark.line + 1, ff->mark.column + 1, ff->path};
-        set->content->AddList(e.key, std::move(name), content, words, at);
+        set->content->AddList(e.key, std::move(name), file, content, words, at);
       }
     }
     list.RejectUnknown();
