@@ -107,7 +107,12 @@ struct Row {
   size_t patterns, bytes;
   double hs_mbps, re2_mbps;
   size_t hs_hits, re2_hits;
+  double hs_compile_ms, re2_compile_ms;
 };
+
+double Since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e3;
+}
 
 Row Measure(size_t n, size_t bytes, bool with_regexes) {
   std::vector<std::string> tokens;
@@ -116,7 +121,9 @@ Row Measure(size_t n, size_t bytes, bool with_regexes) {
 
   std::string why;
   size_t bad = 0;
+  auto t0 = std::chrono::steady_clock::now();
   auto db = engine::ContentDatabase::Compile(patterns, &why, &bad);
+  const double hs_compile_ms = Since(t0);
   if (!db) {
     std::fprintf(stderr, "hyperscan: %s\n", why.c_str());
     std::exit(1);
@@ -124,6 +131,7 @@ Row Measure(size_t n, size_t bytes, bool with_regexes) {
   RE2::Options opts;
   opts.set_max_mem(int64_t{1} << 30);
   opts.set_log_errors(false);
+  t0 = std::chrono::steady_clock::now();
   RE2::Set set(opts, RE2::UNANCHORED);
   for (const ContentPattern& p : patterns) {
     std::string err;
@@ -137,7 +145,8 @@ Row Measure(size_t n, size_t bytes, bool with_regexes) {
     std::exit(1);
   }
 
-  Row row{n, bytes, 0, 0, 0, 0};
+  const double re2_compile_ms = Since(t0);  // RE2 builds its DFA lazily, while scanning
+  Row row{n, bytes, 0, 0, 0, 0, hs_compile_ms, re2_compile_ms};
   std::vector<engine::ContentHit> hits;
   const double hs = SecondsPerCall([&] { (void)db->Scan(text, &hits); });
   row.hs_hits = hits.size();
@@ -162,13 +171,14 @@ int main() {
   for (bool with_regexes : {true, false}) {
     std::printf("\n%s\n\n", with_regexes ? "words 70%, phrases 20%, regexes 10%:"
                                          : "words 70%, phrases 30%, no regexes:");
-    std::printf("| patterns | prompt | Hyperscan MB/s | RE2::Set MB/s | Hyperscan / RE2 | matches (hs, re2) |\n");
-    std::printf("|---:|---:|---:|---:|---:|---|\n");
+    std::printf("| patterns | prompt | Hyperscan MB/s | RE2::Set MB/s | Hyperscan / RE2 | matches (hs, re2) | compile ms (hs, re2) |\n");
+    std::printf("|---:|---:|---:|---:|---:|---|---|\n");
     for (size_t n : {100, 1000}) {
       for (size_t bytes : {1024, 65536}) {
         const Row r = Measure(n, bytes, with_regexes);
-        std::printf("| %zu | %zu KB | %.0f | %.0f | %.1fx | %zu, %zu |\n", r.patterns, r.bytes / 1024,
-                    r.hs_mbps, r.re2_mbps, r.hs_mbps / r.re2_mbps, r.hs_hits, r.re2_hits);
+        std::printf("| %zu | %zu KB | %.0f | %.0f | %.1fx | %zu, %zu | %.0f, %.0f |\n", r.patterns,
+                    r.bytes / 1024, r.hs_mbps, r.re2_mbps, r.hs_mbps / r.re2_mbps, r.hs_hits,
+                    r.re2_hits, r.hs_compile_ms, r.re2_compile_ms);
         std::fflush(stdout);
       }
     }
@@ -192,7 +202,9 @@ int main() {
 
   // A decision with the prohibited-use pack (six content rules, ~230 list
   // entries and 13 regexes in one database) on a 1 KB user message.
+  auto t0 = std::chrono::steady_clock::now();
   policies::LoadResult pack = policies::LoadPolicyDir(TOSGATE_SOURCE_DIR "/policies/packs/prohibited-use");
+  const double load_ms = Since(t0);
   if (!pack.snapshot) {
     std::fprintf(stderr, "cannot load the prohibited-use pack\n");
     return 1;
@@ -214,7 +226,8 @@ int main() {
   req.body.system_text = "You are a helpful travel assistant.";
   req.body.prompt_text = "system: " + req.body.system_text + "\nuser: " + raw + "\n";
   const double decide = SecondsPerCall([&] { Decision d = eng.Check(req); (void)d; });
-  std::printf("prohibited-use pack decision, 1 KB user message: %.2f us (%.0f decisions/s on one core)\n",
-              decide * 1e6, 1 / decide);
+  std::printf("prohibited-use pack: loads (one database) in %.0f ms; a decision on a 1 KB user message\n"
+              "takes %.2f us (%.0f decisions/s on one core)\n",
+              load_ms, decide * 1e6, 1 / decide);
   return 0;
 }

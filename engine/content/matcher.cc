@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <limits>
 
 #include "engine/normalize.h"
@@ -63,16 +64,19 @@ std::string CheckContentPattern(const ContentPattern& p) {
   const std::string expr = ContentExpression(p);
   if (expr.empty()) return "it is empty once normalized (no letters or digits)";
   if (p.type != ContentPattern::Type::kRegex) return "";  // an escaped literal: always valid
-  // A regex is compiled alone, so that the error names it; only regexes
-  // pay for this, and there are few of them next to list entries.
-  hs_database_t* db = nullptr;
+  // Hyperscan's parser and analysis, without building a database: cheap, and
+  // the error names this pattern. What only a full compile finds (resource
+  // limits) is reported when the set's database is built.
+  hs_expr_info_t* info = nullptr;
   hs_compile_error_t* err = nullptr;
-  if (hs_compile(expr.c_str(), FlagsFor(p.type), HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
+  if (hs_expression_info(expr.c_str(), FlagsFor(p.type), &info, &err) != HS_SUCCESS) {
     std::string why = err && err->message ? err->message : "Hyperscan cannot compile it";
     hs_free_compile_error(err);
     return why;
   }
-  hs_free_database(db);
+  const bool matches_empty = info && info->min_width == 0;
+  std::free(info);  // allocated by Hyperscan's misc allocator, malloc by default
+  if (matches_empty) return "it can match empty text, so it would match every request";
   return "";
 }
 

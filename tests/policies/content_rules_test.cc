@@ -196,7 +196,7 @@ TEST_CASE("bad content rules are errors naming file:line:column and the reason")
   r = load("  - id: c\n    kind: content\n    patterns: [{id: br, regex: '(a)\\1'}]\n");
   CHECK(HasError(r, "p.yaml:7:32: rules[0].patterns[0].regex: regex \"(a)\\1\" is rejected"));
   r = load("  - id: c\n    kind: content\n    patterns: [{id: e, regex: 'x*'}]\n");
-  CHECK(HasError(r, "p.yaml:7:31: rules[0].patterns[0].regex: regex \"x*\" is rejected: Pattern matches empty buffer"));
+  CHECK(HasError(r, "p.yaml:7:31: rules[0].patterns[0].regex: regex \"x*\" is rejected: it can match empty text"));
   // A phrase with nothing to match.
   r = load("  - {id: c, kind: content, patterns: [{id: p, phrase: '?!'}]}\n");
   CHECK(HasError(r, "p.yaml:5:55: rules[0].patterns[0].phrase: phrase \"?!\" is rejected: it is empty once normalized"));
