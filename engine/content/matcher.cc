@@ -13,11 +13,20 @@ namespace tosgate::engine {
 namespace {
 
 unsigned FlagsFor(ContentPattern::Type type) {
-  // Normalized text is lower case already; regex authors may still write
-  // capitals, so regexes are caseless. DOTALL: '.' is any character.
-  unsigned flags = HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8;
-  if (type == ContentPattern::Type::kRegex) flags |= HS_FLAG_CASELESS | HS_FLAG_DOTALL;
-  return flags;
+  // Phrases and words are compiled as plain literals, which Hyperscan
+  // compiles some thirty times faster than the same words with boundary
+  // assertions; Scan checks a word's boundaries itself and keeps the first
+  // hit of each. Regexes: caseless (normalized text is lower case, but
+  // authors may write capitals), '.' is any character, reported once.
+  if (type != ContentPattern::Type::kRegex) return HS_FLAG_UTF8;
+  return HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8 | HS_FLAG_CASELESS | HS_FLAG_DOTALL;
+}
+
+// What Hyperscan compiles: a word without its boundaries (see FlagsFor).
+std::string HyperscanExpression(const ContentPattern& p, std::string expr) {
+  if (p.type != ContentPattern::Type::kWord || expr.empty()) return expr;
+  constexpr std::string_view kOpen = "(?:^|\\x20)", kClose = "(?:\\x20|$)";
+  return expr.substr(kOpen.size(), expr.size() - kOpen.size() - kClose.size());
 }
 
 // Every compiled database gets a generation, so that a thread's scratch
@@ -69,7 +78,8 @@ std::string CheckContentPattern(const ContentPattern& p) {
   // limits) is reported when the set's database is built.
   hs_expr_info_t* info = nullptr;
   hs_compile_error_t* err = nullptr;
-  if (hs_expression_info(expr.c_str(), FlagsFor(p.type), &info, &err) != HS_SUCCESS) {
+  if (hs_expression_info(HyperscanExpression(p, expr).c_str(), FlagsFor(p.type), &info, &err) !=
+      HS_SUCCESS) {
     std::string why = err && err->message ? err->message : "Hyperscan cannot compile it";
     hs_free_compile_error(err);
     return why;
@@ -83,6 +93,9 @@ std::string CheckContentPattern(const ContentPattern& p) {
 struct ContentDatabase::Impl {
   hs_database_t* db = nullptr;
   uint64_t generation = 0;
+  // Per pattern id: 0 for phrases and regexes; for a word, its length in
+  // bytes, so that Scan can find where a hit starts and check both ends.
+  std::vector<uint32_t> word_length;
   ~Impl() {
     if (db) hs_free_database(db);
   }
@@ -108,7 +121,10 @@ std::unique_ptr<ContentDatabase> ContentDatabase::Compile(
   std::vector<unsigned> flags, ids;
   exprs.reserve(patterns.size());
   for (size_t i = 0; i < patterns.size(); ++i) {
-    exprs.push_back(ContentExpression(patterns[i]));
+    exprs.push_back(HyperscanExpression(patterns[i], ContentExpression(patterns[i])));
+    impl->word_length.push_back(patterns[i].type == ContentPattern::Type::kWord
+                                    ? static_cast<uint32_t>(NormalizeForMatch(patterns[i].text).size())
+                                    : 0);
     if (exprs.back().empty()) {
       *error = "it is empty once normalized (no letters or digits)";
       *bad_index = i;
@@ -147,19 +163,35 @@ bool ContentDatabase::Scan(std::string_view text, std::vector<ContentHit>* hits)
     if (hs_alloc_scratch(impl_->db, &ts.scratch) != HS_SUCCESS) return false;
     ts.fitted = impl_->generation;
   }
+  struct Context {
+    const Impl* impl;
+    std::string_view text;
+    std::vector<ContentHit>* hits;
+  } ctx{impl_.get(), text, hits};
   auto on_match = [](unsigned id, unsigned long long, unsigned long long to, unsigned,
-                     void* ctx) -> int {
-    static_cast<std::vector<ContentHit>*>(ctx)->push_back(
-        {id, static_cast<uint32_t>(to)});
-    return 0;  // carry on: every pattern is wanted, each reported once
+                     void* p) -> int {
+    const auto* c = static_cast<const Context*>(p);
+    if (const uint32_t len = c->impl->word_length[id]; len > 0) {
+      // A word: a space or an end of the text on both sides.
+      const size_t start = to - len;
+      if ((start > 0 && c->text[start - 1] != ' ') || (to < c->text.size() && c->text[to] != ' '))
+        return 0;
+    }
+    c->hits->push_back({id, static_cast<uint32_t>(to)});
+    return 0;  // carry on: every pattern is wanted
   };
   if (hs_scan(impl_->db, text.data(), static_cast<unsigned>(text.size()), 0, ts.scratch, on_match,
-              hits) != HS_SUCCESS) {
+              &ctx) != HS_SUCCESS) {
     hits->clear();
     return false;
   }
-  std::sort(hits->begin(), hits->end(),
-            [](const ContentHit& a, const ContentHit& b) { return a.id < b.id; });
+  // Literals report every occurrence: keep the first of each pattern.
+  std::sort(hits->begin(), hits->end(), [](const ContentHit& a, const ContentHit& b) {
+    return a.id != b.id ? a.id < b.id : a.end < b.end;
+  });
+  hits->erase(std::unique(hits->begin(), hits->end(),
+                          [](const ContentHit& a, const ContentHit& b) { return a.id == b.id; }),
+              hits->end());
   return true;
 }
 

@@ -58,6 +58,11 @@ TEST_CASE("a word matches whole words only, at either end of the text too") {
   CHECK(Match(*db, "vxlan tunnels") == Ids{});
   CHECK(Match(*db, "a pipe-bomb") == Ids{1});
   CHECK(Match(*db, "a pipe bombastic speech") == Ids{});
+  // A word inside a longer one first, then whole: the whole one is reported.
+  std::vector<ContentHit> hits;
+  REQUIRE(db->Scan("vxlan and convx then vx and vx", &hits));
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].end == 23);
 }
 
 TEST_CASE("patterns are normalized at compile time, so their spelling does not matter") {
