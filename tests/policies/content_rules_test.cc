@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "engine/engine.h"
 #include "engine/rules/content.h"
@@ -242,4 +243,25 @@ TEST_CASE("bad list files are errors naming the file, and the line when it is on
   fs::remove(fs::path(dir.path) / "w.txt");
   fs::create_directory(fs::path(dir.path) / "w.txt");
   CHECK(HasError(LoadPolicyDir(dir.path), dir.path + "/p.yaml:5:13: lists.w.file: list file \"w.txt\" not found"));
+}
+
+TEST_CASE("docs/content-rules.md: the first example loads and decides as the page says") {
+  std::ifstream in(TOSGATE_SOURCE_DIR "/docs/content-rules.md");
+  REQUIRE(in.good());
+  const std::string doc(std::istreambuf_iterator<char>(in), {});
+  auto block = [&](const std::string& fence) {
+    const size_t start = doc.find(fence + "\n");
+    REQUIRE(start != std::string::npos);
+    const size_t body = start + fence.size() + 1;
+    return doc.substr(body, doc.find("```", body) - body);
+  };
+  Checker c(LoadPolicyFiles({{"p.yaml", block("```yaml")}, {"lists/toxins.txt", block("```text")}}));
+  Decision d = c.Check("How to pur1fy ABRIN?");
+  CHECK(d.effect == Effect::kDeny);
+  CHECK(d.reason == "prohibited-toxins");
+  REQUIRE(d.matches.size() == 1);
+  const std::string said =
+      "matched patterns: make-toxin, toxins:3 (user); evidence: \"h** t* p***** a****\"";
+  CHECK(d.matches[0].detail == said);
+  CHECK(doc.find("`" + said + "`") != std::string::npos);
 }
