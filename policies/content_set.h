@@ -8,7 +8,6 @@
 // Not thread-safe: one per load.
 #pragma once
 
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
