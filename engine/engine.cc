@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <random>
 
+#include "engine/content/index.h"
 #include "engine/json_util.h"
 #include "engine/sha256.h"
 
@@ -220,7 +221,8 @@ Decision Engine::Decide(const Request& req, AuditRecord* deferred) {
 
   if (!stopped) {
     const EvalContext eval{req, *account, operation, wall_ms, start_ns};
-    const RuleContext rctx{eval, *options_.state, (id_salt_ + seq) | 1};
+    ContentScans content_scans;  // each prompt scope scanned once, whatever reads it
+    const RuleContext rctx{eval, *options_.state, (id_salt_ + seq) | 1, &content_scans};
     const bool all_shadow = snap->settings.mode == RuleMode::kShadow;
     Effect enforced = Effect::kAllow;
     Effect shadowed = Effect::kAllow;

@@ -14,6 +14,8 @@
 
 namespace tosgate::engine {
 
+class ContentScans;  // engine/content/index.h
+
 // `match:` — which requests a rule applies to. Empty lists match everything.
 struct RuleScope {
   std::vector<std::string> operations;
@@ -39,6 +41,9 @@ struct RuleContext {
   const EvalContext& eval;
   StateStore& state;
   uint64_t lease_id = 0;  // unique per request: names its concurrency leases
+  // One request's content scans, shared by its content rules so that each
+  // scope is scanned once; null: each content rule scans for itself.
+  ContentScans* content = nullptr;
 };
 
 // Units a stateful rule counted for this request, kept so that they can be

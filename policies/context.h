@@ -19,6 +19,8 @@
 
 namespace tosgate::policies {
 
+class ContentSet;  // policies/content_set.h
+
 // A value in a policy file with where it is: its dotted key path and the
 // position to report (the value's, or its key's when the value is empty,
 // because yaml-cpp places empty values at the start of the next line).
@@ -53,6 +55,10 @@ class Context {
   // "file:line" of a position, for notes such as "first defined at ...".
   std::string Where(const YAML::Mark& mark) const;
   int error_count() const { return error_count_; }
+  // What content rules share across the set being compiled (lists, the one
+  // pattern database); null outside a policy-set load.
+  ContentSet* content_set() const { return content_set_; }
+  void set_content_set(ContentSet* set) { content_set_ = set; }
 
   void Error(const YAML::Mark& at, std::string key, std::string message);
   void Error(const Field& at, std::string message) { Error(at.mark, at.path, std::move(message)); }
@@ -75,6 +81,7 @@ class Context {
   std::vector<Diagnostic>* errors_;
   int error_count_ = 0;
   int condition_nodes_ = 0;
+  ContentSet* content_set_ = nullptr;
 };
 
 // A YAML map read key by key. Construction reports a value that is not a

@@ -116,19 +116,32 @@ void CompileLists(Context& ctx, const Field& f, SetBuilder* set) {
   if (!lists.ok()) return;
   for (const MapReader::Entry& e : lists.TakeAll()) {
     const Field name_field{e.value.node, e.value.path, e.key_mark};
+    bool named = true;
     if (!IsCodeName(e.key)) {
       ctx.Error(name_field, "list name may hold only letters, digits, '.', '_' and '-'");
+      named = false;
     } else if (auto [first, inserted] = set->lists_at.emplace(e.key, ctx.Where(e.key_mark));
                !inserted) {
       ctx.Error(name_field, "list \"" + e.key + "\" is already defined at " + first->second);
+      named = false;
     }
     MapReader list(ctx, e.value);
+    bool words = true;
+    if (std::optional<Field> m = list.Take("match")) {
+      size_t i = 0;
+      if (ctx.Enum(*m, {"word", "phrase"}, &i)) words = i == 0;
+    }
     std::string file;
     if (std::optional<Field> ff = list.Require("file"); ff && ctx.String(*ff, &file)) {
-      // The content kind reads lists in a later version; for now the file
-      // only has to exist, so that a typo is caught when the policy is written.
-      if (file.empty() || !set->data_file_exists(ctx.file(), file))
-        ctx.Error(*ff, "list file \"" + file + "\" not found (paths are relative to this file)");
+      std::string name, content, why;
+      if (file.empty() || !set->read_data_file(ctx.file(), file, &name, &content, &why)) {
+        ctx.Error(*ff, why == "not found" || file.empty()
+                           ? "list file \"" + file + "\" not found (paths are relative to this file)"
+                           : "list file \"" + file + "\" cannot be read: " + why);
+      } else if (named && set->content) {
+        const ContentSet::Source at{ctx.file(), ff->mark.line + 1, ff->mark.column + 1, ff->path};
+        set->content->AddList(e.key, std::move(name), file, content, words, at);
+      }
     }
     list.RejectUnknown();
   }
@@ -150,9 +163,18 @@ bool FirstToSet(Context& ctx, const MapReader::Entry& e, std::string* set_at) {
 
 void AddOperations(Context& ctx, const YAML::Node& root, SetBuilder* set) {
   if (!root.IsMap()) return;  // pass 2 reports it
+  // A second `operations:` or `lists:` key is reported as a duplicate in pass 2.
+  bool ops_done = false, lists_done = false;
   for (const auto& kv : root) {
     const YAML::Node key = kv.first, value = kv.second;
-    if (!key.IsScalar() || key.Scalar() != "operations") continue;
+    if (!key.IsScalar()) continue;
+    if (key.Scalar() == "lists" && !lists_done) {
+      lists_done = true;
+      CompileLists(ctx, Field{value, "lists", value.IsNull() ? key.Mark() : value.Mark()}, set);
+      continue;
+    }
+    if (key.Scalar() != "operations" || ops_done) continue;
+    ops_done = true;
     const Field ops_field{value, "operations", value.IsNull() ? key.Mark() : value.Mark()};
     MapReader ops(ctx, ops_field);
     for (const MapReader::Entry& e : ops.TakeAll()) {
@@ -171,11 +193,11 @@ void AddOperations(Context& ctx, const YAML::Node& root, SetBuilder* set) {
       set->index.operations.insert(e.key);  // known either way: no second error at each use
       if (CompileOperation(ctx, e.value, &op) && ok) set->snapshot->operations.push_back(std::move(op));
     }
-    return;  // a second `operations:` key is reported as a duplicate in pass 2
   }
 }
 
 void CompileDocument(Context& ctx, const YAML::Node& root, SetBuilder* set) {
+  ctx.set_content_set(set->content);
   MapReader doc(ctx, Field{root, "", root.Mark()});
   if (!doc.ok()) return;
 
@@ -206,7 +228,7 @@ void CompileDocument(Context& ctx, const YAML::Node& root, SetBuilder* set) {
       id && FirstToSet(ctx, *id, &set->identity_at))
     CompileIdentity(ctx, id->value, &set->snapshot->identity);
   (void)doc.Take("operations");  // compiled in pass 1
-  if (std::optional<Field> lists = doc.Take("lists")) CompileLists(ctx, *lists, set);
+  (void)doc.Take("lists");  // compiled in pass 1
 
   if (std::optional<Field> rules = doc.Take("rules")) {
     std::vector<Field> items;

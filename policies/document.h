@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "engine/snapshot.h"
+#include "policies/content_set.h"
 #include "policies/context.h"
 #include "policies/rule_compiler.h"
 
@@ -26,12 +27,16 @@ struct SetBuilder {
   std::string settings_at;  // "file:line" of the file that set settings, if one did
   std::string identity_at;
   bool named = false;  // snapshot->name is set
-  // Whether `list_file`, written in `policy_file`, names an existing data file.
-  std::function<bool(const std::string& policy_file, const std::string& list_file)>
-      data_file_exists;
+  // Reads `list_file`, written in `policy_file` (relative to it): true with
+  // the name to report it by and its content; false with why not, "not
+  // found" or the read error.
+  std::function<bool(const std::string& policy_file, const std::string& list_file,
+                     std::string* name, std::string* content, std::string* error)>
+      read_data_file;
+  ContentSet* content = nullptr;  // lists and content patterns of the set
 };
 
-// Pass 1: the file's `operations:`.
+// Pass 1: the file's `operations:` and `lists:` (read, for content rules).
 void AddOperations(Context& ctx, const YAML::Node& root, SetBuilder* set);
 // Pass 2: the rest of the file.
 void CompileDocument(Context& ctx, const YAML::Node& root, SetBuilder* set);

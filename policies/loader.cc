@@ -3,13 +3,17 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <set>
+#include <map>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
 
+#include "policies/content_set.h"
 #include "policies/context.h"
 #include "policies/document.h"
 
@@ -107,8 +111,13 @@ void Guarded(const ParsedFile& p, std::vector<Diagnostic>* errors, Pass pass) {
   }
 }
 
+// Reads a list file named in a policy file: (policy file, list file) ->
+// (name to report, content) or why not.
+using ReadDataFile = std::function<bool(const std::string&, const std::string&, std::string*,
+                                        std::string*, std::string*)>;
+
 LoadResult Compile(std::vector<SourceFile> files, const std::string& set_name,
-                   std::function<bool(const std::string&, const std::string&)> data_file_exists) {
+                   ReadDataFile read_data_file) {
   LoadResult result;
   std::sort(files.begin(), files.end(),
             [](const SourceFile& a, const SourceFile& b) { return a.relative < b.relative; });
@@ -127,7 +136,23 @@ LoadResult Compile(std::vector<SourceFile> files, const std::string& set_name,
   auto snapshot = std::make_shared<engine::PolicySnapshot>();
   SetBuilder set;
   set.snapshot = snapshot.get();
-  set.data_file_exists = std::move(data_file_exists);
+  ContentSet content(&result.errors);
+  set.content = &content;
+  // List files feed the revision too: a changed list is a changed policy.
+  std::vector<SourceFile> data_files;
+  set.read_data_file = [&](const std::string& policy, const std::string& list, std::string* name,
+                           std::string* text, std::string* why) {
+    if (!read_data_file(policy, list, name, text, why)) return false;
+    // Named relative to the set's root, as policy files are, so that a
+    // directory and its in-memory copy share a revision; '\x01' keeps the
+    // name apart from any policy file's.
+    std::string relative = policy;
+    for (const SourceFile& f : files)
+      if (f.name == policy) relative = f.relative;
+    relative = (fs::path(relative).parent_path() / list).lexically_normal().generic_string();
+    data_files.push_back({*name, "\x01" + relative, *text});
+    return true;
+  };
   for (const ParsedFile& p : parsed)
     Guarded(p, &result.errors, [&](Context& ctx, const YAML::Node& root) {
       AddOperations(ctx, root, &set);
@@ -136,6 +161,9 @@ LoadResult Compile(std::vector<SourceFile> files, const std::string& set_name,
     Guarded(p, &result.errors, [&](Context& ctx, const YAML::Node& root) {
       CompileDocument(ctx, root, &set);
     });
+
+  // Every content pattern of the set in one Hyperscan database.
+  if (result.errors.empty()) content.Finish();
 
   // Files in load order, then positions within each; the passes found them
   // in a different order.
@@ -150,6 +178,9 @@ LoadResult Compile(std::vector<SourceFile> files, const std::string& set_name,
                    });
   if (!result.errors.empty()) return result;
 
+  std::sort(data_files.begin(), data_files.end(),
+            [](const SourceFile& a, const SourceFile& b) { return a.relative < b.relative; });
+  files.insert(files.end(), data_files.begin(), data_files.end());
   snapshot->revision = Revision(files);
   if (snapshot->revision.empty()) {
     result.errors.push_back(WholeFile(set_name, "cannot compute the policy revision (SHA-256)"));
@@ -206,10 +237,34 @@ LoadResult LoadPolicyDir(const std::string& dir) {
     r.errors.push_back(WholeFile(dir, "cannot read policy directory: " + ec.message()));
     return r;
   }
-  LoadResult r = Compile(std::move(files), dir, [](const std::string& policy, const std::string& list) {
-    std::error_code e;
-    return fs::is_regular_file(fs::path(policy).parent_path() / list, e);
-  });
+  LoadResult r = Compile(std::move(files), dir,
+                         [](const std::string& policy, const std::string& list, std::string* name,
+                            std::string* content, std::string* why) {
+                           const fs::path path = fs::path(policy).parent_path() / list;
+                           std::error_code e;
+                           if (!fs::is_regular_file(path, e)) {
+                             *why = "not found";
+                             return false;
+                           }
+                           // stdio, because an iostream hides read errors.
+                           std::FILE* in = std::fopen(path.c_str(), "rb");
+                           if (!in) {
+                             *why = std::strerror(errno);
+                             return false;
+                           }
+                           char buf[8192];
+                           size_t n = 0;
+                           while ((n = std::fread(buf, 1, sizeof buf, in)) > 0) content->append(buf, n);
+                           const bool failed = std::ferror(in);
+                           const int err = errno;
+                           std::fclose(in);
+                           if (failed) {
+                             *why = std::strerror(err);
+                             return false;
+                           }
+                           *name = path.string();
+                           return true;
+                         });
   if (!read_errors.empty()) {
     r.snapshot.reset();
     r.errors.insert(r.errors.begin(), read_errors.begin(), read_errors.end());
@@ -219,23 +274,31 @@ LoadResult LoadPolicyDir(const std::string& dir) {
 
 LoadResult LoadPolicyFiles(const std::vector<std::pair<std::string, std::string>>& files) {
   std::vector<SourceFile> policies;
-  std::set<std::string, std::less<>> names;
+  std::map<std::string, const std::string*, std::less<>> names;  // normalized name -> content
   std::vector<Diagnostic> name_errors;
   for (const auto& [name, content] : files) {
     // Two entries for one path would load its rules twice; a directory
     // cannot hold that, so neither can an upload.
-    if (!names.insert(fs::path(name).lexically_normal().generic_string()).second) {
+    if (!names.emplace(fs::path(name).lexically_normal().generic_string(), &content).second) {
       name_errors.push_back(WholeFile(name, "the file is given twice"));
       continue;
     }
     if (IsPolicyFileName(name)) policies.push_back({name, name, content});
   }
   LoadResult r = Compile(std::move(policies), "<policy files>",
-                         [&names](const std::string& policy, const std::string& list) {
+                         [&names](const std::string& policy, const std::string& list,
+                                  std::string* name, std::string* content, std::string* why) {
                            const std::string path = (fs::path(policy).parent_path() / list)
                                                         .lexically_normal()
                                                         .generic_string();
-                           return names.contains(path);
+                           auto it = names.find(path);
+                           if (it == names.end()) {
+                             *why = "not found";
+                             return false;
+                           }
+                           *name = path;
+                           *content = *it->second;
+                           return true;
                          });
   if (!name_errors.empty()) {
     r.snapshot.reset();

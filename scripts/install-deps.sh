@@ -11,6 +11,7 @@ PACKAGES=(
   libsimdjson-dev
   doctest-dev libbenchmark-dev
   nginx-light wrk caddy
+  libhyperscan-dev libre2-dev
 )
 
 missing=()

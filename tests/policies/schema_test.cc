@@ -146,6 +146,9 @@ TEST_CASE("the schema and the loader accept the same rule keys, common and per k
   CHECK(SchemaKeys(Def("tokenBudgetRule")) ==
         LoaderKeys(Rule("{id: r, kind: token_budget, limit: {tokens: 1, per: 1m}, zz-made-up: 1}"),
                    "rules[0].zz-made-up"));
+  CHECK(SchemaKeys(Def("contentRule")) ==
+        LoaderKeys(Rule("{id: r, kind: content, patterns: [{id: p, word: x}], zz-made-up: 1}"),
+                   "rules[0].zz-made-up"));
   CHECK(SchemaKeys(Def("match")) ==
         LoaderKeys(Rule(kAttr + ", match: {zz-made-up: 1}}"), "rules[0].match.zz-made-up"));
 }

@@ -1,0 +1,194 @@
+// The content matcher: phrases, whole words and regexes in one Hyperscan
+// database over normalized text; redacted evidence; linear time.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/content/index.h"
+#include "engine/content/matcher.h"
+#include "engine/normalize.h"
+
+using namespace tosgate::engine;
+
+namespace {
+
+using Type = ContentPattern::Type;
+
+// Ids of the patterns that match `text` once it is normalized.
+std::vector<uint32_t> Match(const ContentDatabase& db, std::string_view text) {
+  std::vector<ContentHit> hits;
+  REQUIRE(db.Scan(NormalizeForMatch(text), &hits));
+  std::vector<uint32_t> ids;
+  for (const ContentHit& h : hits) ids.push_back(h.id);
+  return ids;
+}
+
+std::unique_ptr<ContentDatabase> Compile(const std::vector<ContentPattern>& patterns) {
+  std::string why;
+  size_t bad = 0;
+  auto db = ContentDatabase::Compile(patterns, &why, &bad);
+  INFO(why);
+  REQUIRE(db);
+  return db;
+}
+
+using Ids = std::vector<uint32_t>;
+
+}  // namespace
+
+TEST_CASE("a phrase matches anywhere, also inside a longer word") {
+  auto db = Compile({{"p", Type::kPhrase, "Nerve Agent"}});
+  CHECK(Match(*db, "what is a nerve agent?") == Ids{0});
+  CHECK(Match(*db, "nerve agents and more") == Ids{0});
+  CHECK(Match(*db, "supernerve agent") == Ids{0});
+  CHECK(Match(*db, "nerve; agent") == Ids{0});  // punctuation is a separator
+  CHECK(Match(*db, "a nervous agent") == Ids{});
+}
+
+TEST_CASE("a word matches whole words only, at either end of the text too") {
+  auto db = Compile({{"w", Type::kWord, "VX"}, {"w2", Type::kWord, "pipe bomb"}});
+  CHECK(Match(*db, "vx") == Ids{0});
+  CHECK(Match(*db, "make VX now") == Ids{0});
+  CHECK(Match(*db, "Is VX.") == Ids{0});
+  CHECK(Match(*db, "the convx file") == Ids{});
+  CHECK(Match(*db, "vxlan tunnels") == Ids{});
+  CHECK(Match(*db, "a pipe-bomb") == Ids{1});
+  CHECK(Match(*db, "a pipe bombastic speech") == Ids{});
+  // A word inside a longer one first, then whole: the whole one is reported.
+  std::vector<ContentHit> hits;
+  REQUIRE(db->Scan("vxlan and convx then vx and vx", &hits));
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].end == 23);
+}
+
+TEST_CASE("patterns are normalized at compile time, so their spelling does not matter") {
+  auto db = Compile({{"a", Type::kWord, "S4R1N"}, {"b", Type::kPhrase, "Ｒｉｃｉｎ"}});
+  CHECK(Match(*db, "sarin") == Ids{0});
+  CHECK(Match(*db, "s a r i n") == Ids{0});
+  CHECK(Match(*db, "ricin") == Ids{1});
+  CHECK(Match(*db, "RІСІN") == Ids{1});  // Cyrillic look-alikes
+}
+
+TEST_CASE("regexes run over normalized text, caseless") {
+  auto db = Compile({{"r", Type::kRegex, "(synthesi[sz]e|make)\\W+(\\w+\\W+){0,3}(sarin|vx)"}});
+  CHECK(Match(*db, "How do I synthesise a batch of SARIN") == Ids{0});
+  CHECK(Match(*db, "m.a.k.e some s4r1n") == Ids{0});
+  CHECK(Match(*db, "make a cake, then watch a documentary about the sarin attack") == Ids{});
+}
+
+TEST_CASE("one database holds many patterns; each is reported once, in id order") {
+  // Letters only: digits inside words are read as leetspeak (term7 -> termt).
+  auto name = [](int i) { return std::string("term") + char('a' + i / 26) + char('a' + i % 26); };
+  std::vector<ContentPattern> ps;
+  for (int i = 0; i < 300; ++i) ps.push_back({"p" + std::to_string(i), Type::kWord, name(i)});
+  ps.push_back({"r", Type::kRegex, "termam\\b"});
+  auto db = Compile(ps);
+  CHECK(db->size() == 301);
+  CHECK(db->bytes() > 0);
+  CHECK(Match(*db, name(12) + " " + name(7) + " " + name(12) + " " + name(7) + " " + name(299)) ==
+        Ids{7, 12, 299, 300});
+  CHECK(Match(*db, "TERM4T") == Ids{19});  // "termat": leetspeak folded
+}
+
+TEST_CASE("an empty database never matches") {
+  auto db = Compile({});
+  CHECK(db->size() == 0);
+  CHECK(Match(*db, "anything at all") == Ids{});
+}
+
+TEST_CASE("bad patterns are refused with the reason") {
+  CHECK(CheckContentPattern({"ok", Type::kRegex, "a(b|c)+d"}) == "");
+  CHECK(CheckContentPattern({"p", Type::kPhrase, "!!!"}).find("empty once normalized") !=
+        std::string::npos);
+  CHECK(CheckContentPattern({"r", Type::kRegex, "(unclosed"}) != "");
+  CHECK(CheckContentPattern({"r", Type::kRegex, "a\\1"}) != "");  // back-references: unsupported
+  CHECK(CheckContentPattern({"r", Type::kRegex, "x*"}) != "");    // matches empty text
+  std::string why;
+  size_t bad = 99;
+  CHECK_FALSE(ContentDatabase::Compile(
+      {{"a", Type::kPhrase, "fine"}, {"b", Type::kRegex, "[z-a]"}}, &why, &bad));
+  CHECK(bad == 1);
+  CHECK_FALSE(why.empty());
+}
+
+TEST_CASE("redacted evidence: a few characters around the match, all but word starts masked") {
+  const std::string text = "please tell me how to make sarin at home today";
+  const size_t end = text.find("sarin") + 5;
+  const std::string ev = RedactedEvidence(text, end, 8);
+  CHECK(ev == "...** t* m*** s**** a* h***...");
+  // Neither the matched word nor any other survives whole.
+  CHECK(ev.find("sarin") == std::string::npos);
+  CHECK(ev.find("make") == std::string::npos);
+  CHECK(ev.size() < 40);
+  CHECK(RedactedEvidence("vx", 2) == "v*");
+  // Multi-byte letters are masked whole, never cut in half.
+  CHECK(RedactedEvidence("зарин", 10) == "*****");
+}
+
+TEST_CASE("a pathological regex and input scan in linear time") {
+  // Exponential for a backtracking engine: nested quantifiers and a
+  // near-miss input.
+  auto db = Compile({{"evil", Type::kRegex, "(a+a+)+b"}, {"evil2", Type::kRegex, "(a|aa)*c"}});
+  auto time_scan = [&](size_t n) {
+    const std::string text(n, 'a');
+    std::vector<ContentHit> hits;
+    double best = 1e9;
+    for (int i = 0; i < 3; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      REQUIRE(db->Scan(text, &hits));
+      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    CHECK(hits.empty());
+    return best;
+  };
+  const double small = time_scan(1 << 16), large = time_scan(1 << 22);  // 64 KB, 4 MB
+  // 64x the input: linear is ~64x the time. Generous bounds for a shared box;
+  // a backtracking engine would not finish at all.
+  CHECK(large < 1.0);
+  CHECK(large < std::max(small, 1e-4) * 400);
+}
+
+TEST_CASE("scans from many threads at once agree") {
+  auto db = Compile({{"a", Type::kWord, "ricin"}, {"b", Type::kPhrase, "nerve agent"}});
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      std::vector<ContentHit> hits;
+      for (int i = 0; i < 2000; ++i)
+        if (!db->Scan("extract ricin from a nerve agent", &hits) || hits.size() != 2) ++bad;
+    });
+  for (auto& t : threads) t.join();
+  CHECK(bad == 0);
+}
+
+TEST_CASE("a request's scans: each scope normalized and scanned once") {
+  ContentIndex index;
+  CHECK(index.Add({{"a", Type::kWord, "ricin"}}) == 0);
+  CHECK(index.Add({{"b", Type::kWord, "sarin"}, {"c", Type::kWord, "tabun"}}) == 1);
+  std::string why;
+  size_t bad = 0;
+  REQUIRE(index.Build(&why, &bad));
+  tosgate::RequestBody body;
+  body.present = true;
+  body.system_text = "You are a helpful assistant.";
+  body.user_text = "R1C1N and S-A-R-I-N";
+  body.prompt_text = "system: " + body.system_text + "\nuser: " + body.user_text + "\n";
+  ContentScans scans;
+  const ContentScans::Scan& user = scans.Get(index, ContentScope::kUser, body);
+  REQUIRE(user.ok);
+  CHECK(user.text == "ricin and sarin");
+  REQUIRE(user.hits.size() == 2);
+  CHECK(user.hits[0].id == 0);
+  CHECK(user.hits[1].id == 1);
+  CHECK(scans.Get(index, ContentScope::kSystem, body).hits.empty());
+  scans.Get(index, ContentScope::kUser, body);
+  scans.Get(index, ContentScope::kSystem, body);
+  CHECK(scans.scans_run() == 2);
+  CHECK(scans.Get(index, ContentScope::kAll, body).hits.size() == 2);
+  CHECK(scans.scans_run() == 3);
+}
