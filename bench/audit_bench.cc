@@ -151,10 +151,13 @@ bool SetMode(Options* o, bool sync) {
 // `window` > 0: each thread keeps up to `window` records in flight with
 // SubmitThen (as a server does with many open requests per thread) and the
 // latency runs from SubmitThen to its callback.
+size_t g_max_batch = 0;  // --max-batch: the sink's max_batch when set
+
 SinkResult RunSink(const std::string& path, bool sync, int threads, uint64_t n, int window = 0) {
   RemoveDb(path);
   storage::SqliteAuditOptions opts;
   opts.path = path;
+  if (g_max_batch) opts.max_batch = g_max_batch;
   opts.queue_wait = std::chrono::milliseconds(10000);  // measure backpressure, not refusals
   SetMode(&opts, sync);
   auto sink = storage::SqliteAuditSink::Open(opts);
@@ -247,6 +250,8 @@ int main(int argc, char** argv) {
     const char* v = i + 1 < argc ? argv[i + 1] : "";
     if (a == "--records") {
       records = std::strtoull(v, nullptr, 10), ++i;
+    } else if (a == "--max-batch") {
+      g_max_batch = std::strtoull(v, nullptr, 10), ++i;
     } else if (a == "--what-if") {
       what_if = true;
     } else if (a == "--skip-plain") {
@@ -267,7 +272,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: audit_bench [--records N] [--dir DIR] [--threads 1,8,64] "
-                   "[--modes async,sync] [--skip-plain] [--what-if]\n");
+                   "[--modes async,sync] [--skip-plain] [--what-if] [--max-batch N]\n");
       return 2;
     }
   }
