@@ -15,6 +15,7 @@
 #include "storage/audit_chain.h"
 #include "storage/audit_schema.h"
 #include "storage/audit_signing.h"
+#include "storage/audit_wal_checkpointer.h"
 #include "storage/sqlite_util.h"
 
 namespace tosgate::storage {
@@ -28,14 +29,6 @@ constexpr std::chrono::milliseconds kMaxBackoff{500};
 // record touches a random page of it: evicted pages were re-read (pread) on
 // almost every insert.
 constexpr const char kCachePragma[] = "PRAGMA cache_size=-65536";  // 64 MB
-// WAL checkpoints run on their own thread and connection once the WAL holds
-// this many pages, so the commit path does not copy pages or fsync the
-// database file. If the WAL keeps growing (the checkpointer cannot finish
-// between two commits), the writer checkpoints itself at kInlineFrames:
-// the checkpointer has copied most frames by then, so that is cheap, and it
-// lets the next transaction restart the WAL from its beginning.
-constexpr int kCheckpointFrames = 8192;   // 32 MB of 4 KB pages
-constexpr int kInlineFrames = 4 * kCheckpointFrames;
 
 // `s` with its code kept and `prefix` put before its message.
 Status Prefixed(const Status& s, const std::string& prefix) {
@@ -82,7 +75,6 @@ std::string TruncateClientIp(const std::string& ip) {
 
 struct SqliteAuditSink::Impl {
   explicit Impl(SqliteAuditOptions o) : opts(std::move(o)) {}
-  ~Impl() { StopCheckpointer(); }
 
   Status OpenDb();
   void Run();
@@ -90,10 +82,6 @@ struct SqliteAuditSink::Impl {
   Status InsertCheckpoint(uint64_t seq, const std::string& hash);
   void FinalCheckpoint();
   Status Enqueue(Item& item);
-  void StartCheckpointer();
-  void RunCheckpointer();
-  void StopCheckpointer();
-  static int WalHook(void* arg, sqlite3* db, const char* name, int frames);
   uint64_t pending() const { return submitted - written - dropped; }
 
   const SqliteAuditOptions opts;
@@ -123,13 +111,7 @@ struct SqliteAuditSink::Impl {
 
   std::thread writer;
 
-  // The background checkpointer (absent for ":memory:" or if its connection
-  // cannot be opened; SQLite then checkpoints on commit as usual).
-  SqliteDb ckpt_db;
-  std::thread checkpointer;
-  std::mutex ckpt_mu;
-  std::condition_variable ckpt_cv;
-  bool ckpt_wanted = false, ckpt_running = false, ckpt_stop = false;  // guarded by ckpt_mu
+  std::unique_ptr<WalCheckpointer> checkpointer;  // null: SQLite checkpoints on commit
 
   std::mutex close_mu;  // serializes Close; guards the two below
   bool closed = false;
@@ -311,69 +293,6 @@ Status SqliteAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
   return Status::Ok();
 }
 
-void SqliteAuditSink::Impl::StartCheckpointer() {
-  if (opts.path == ":memory:") return;
-  sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(opts.path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
-  SqliteDb c(raw);
-  if (rc != SQLITE_OK) return;
-  const bool full = opts.synchronous_full || opts.durability == Durability::kSync;
-  if (!Exec(raw, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", opts.path).ok())
-    return;
-  try {
-    checkpointer = std::thread([this] { RunCheckpointer(); });
-  } catch (const std::system_error&) {
-    return;
-  }
-  ckpt_db = std::move(c);
-  // Replaces SQLite's auto-checkpoint (itself a WAL hook) on the writer.
-  sqlite3_wal_hook(db.get(), &Impl::WalHook, this);
-}
-
-int SqliteAuditSink::Impl::WalHook(void* arg, sqlite3* db, const char* name, int frames) {
-  auto* m = static_cast<Impl*>(arg);
-  if (frames >= kInlineFrames) {
-    // Best effort, as SQLite's own auto-checkpoint: a failure here does not
-    // undo the commit that just happened.
-    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    return SQLITE_OK;
-  }
-  if (frames >= kCheckpointFrames) {
-    std::lock_guard lock(m->ckpt_mu);
-    if (!m->ckpt_running && !m->ckpt_wanted) {
-      m->ckpt_wanted = true;
-      m->ckpt_cv.notify_one();
-    }
-  }
-  return SQLITE_OK;
-}
-
-void SqliteAuditSink::Impl::RunCheckpointer() {
-  std::unique_lock lock(ckpt_mu);
-  for (;;) {
-    ckpt_cv.wait(lock, [this] { return ckpt_wanted || ckpt_stop; });
-    if (ckpt_stop) return;
-    ckpt_wanted = false;
-    ckpt_running = true;
-    lock.unlock();
-    // PASSIVE: copies what no reader still needs, never blocks the writer.
-    sqlite3_wal_checkpoint_v2(ckpt_db.get(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    lock.lock();
-    ckpt_running = false;
-  }
-}
-
-void SqliteAuditSink::Impl::StopCheckpointer() {
-  {
-    std::lock_guard lock(ckpt_mu);
-    ckpt_stop = true;
-  }
-  ckpt_cv.notify_all();
-  if (checkpointer.joinable()) checkpointer.join();
-  ckpt_db.reset();
-}
-
 void SqliteAuditSink::Impl::Run() {
   std::vector<Item> batch;
   std::unique_lock lock(mu);
@@ -448,7 +367,8 @@ Result<std::unique_ptr<SqliteAuditSink>> SqliteAuditSink::Open(SqliteAuditOption
   auto impl = std::make_unique<Impl>(std::move(opts));
   if (Status s = impl->OpenDb(); !s.ok()) return s;
   Impl* p = impl.get();
-  p->StartCheckpointer();
+  const bool full = p->opts.synchronous_full || p->opts.durability == Durability::kSync;
+  p->checkpointer = WalCheckpointer::Start(p->db.get(), p->opts.path, full);
   try {
     p->writer = std::thread([p] { p->Run(); });
   } catch (const std::system_error& e) {
@@ -544,7 +464,7 @@ Status SqliteAuditSink::Close() {
   m.work_cv.notify_all();
   m.space_cv.notify_all();
   if (m.writer.joinable()) m.writer.join();
-  m.StopCheckpointer();  // before the writer's connection, which must close last
+  m.checkpointer.reset();  // before the writer's connection, which must close last
   m.insert.reset();
   m.begin.reset();
   m.commit.reset();
