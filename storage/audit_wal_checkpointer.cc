@@ -5,7 +5,8 @@
 namespace tosgate::storage {
 
 std::unique_ptr<WalCheckpointer> WalCheckpointer::Start(sqlite3* writer, const std::string& path,
-                                                         bool synchronous_full) {
+                                                         bool synchronous_full,
+                                                         int checkpoint_frames) {
   if (path == ":memory:") return nullptr;
   sqlite3* raw = nullptr;
   const int rc =
@@ -16,7 +17,7 @@ std::unique_ptr<WalCheckpointer> WalCheckpointer::Start(sqlite3* writer, const s
   if (!Exec(raw, synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", path)
            .ok())
     return nullptr;
-  std::unique_ptr<WalCheckpointer> c(new WalCheckpointer(writer, std::move(db)));
+  std::unique_ptr<WalCheckpointer> c(new WalCheckpointer(writer, std::move(db), checkpoint_frames));
   try {
     c->thread_ = std::thread([p = c.get()] { p->Run(); });
   } catch (const std::system_error&) {
@@ -39,13 +40,13 @@ WalCheckpointer::~WalCheckpointer() {
 // On the writer's thread, right after each commit.
 int WalCheckpointer::Hook(void* arg, sqlite3* db, const char* name, int frames) {
   auto* c = static_cast<WalCheckpointer*>(arg);
-  if (frames >= kInlineFrames) {
+  if (frames >= 4 * c->frames_) {
     // Best effort, as SQLite's auto-checkpoint: a failure here does not
     // undo the commit that just happened.
     sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     return SQLITE_OK;
   }
-  if (frames >= kCheckpointFrames) {
+  if (frames >= c->frames_) {
     std::lock_guard lock(c->mu_);
     if (!c->running_ && !c->wanted_) {
       c->wanted_ = true;

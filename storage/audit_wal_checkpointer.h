@@ -8,7 +8,7 @@
 // the writer. A PASSIVE checkpoint copies only the frames committed when it
 // starts, and the WAL restarts from its beginning only once a checkpoint has
 // copied everything; under steady writes that rarely happens between two
-// commits, so at kInlineFrames the writer checkpoints itself after its
+// commits, so at four times kCheckpointFrames the writer checkpoints itself after its
 // commit. The background one has copied most frames by then, so that one is
 // short, and the WAL stays bounded.
 #pragma once
@@ -28,13 +28,15 @@ namespace tosgate::storage {
 class WalCheckpointer {
  public:
   static constexpr int kCheckpointFrames = 8192;  // 32 MB of 4 KB pages
-  static constexpr int kInlineFrames = 4 * kCheckpointFrames;
 
   // Opens a second connection to `path`, starts the thread and installs
   // the hook on `writer`. Null when it cannot (":memory:", no connection,
   // no thread): the writer then keeps SQLite's own auto-checkpoint.
+  // `checkpoint_frames` wakes the thread; the writer checkpoints itself at
+  // four times that.
   static std::unique_ptr<WalCheckpointer> Start(sqlite3* writer, const std::string& path,
-                                                bool synchronous_full);
+                                                bool synchronous_full,
+                                                int checkpoint_frames = kCheckpointFrames);
 
   // Removes the hook, stops the thread, closes its connection. Call it
   // before closing the writer's connection (the last one to close
@@ -46,12 +48,14 @@ class WalCheckpointer {
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
 
  private:
-  WalCheckpointer(sqlite3* writer, SqliteDb db) : writer_(writer), db_(std::move(db)) {}
+  WalCheckpointer(sqlite3* writer, SqliteDb db, int frames)
+      : writer_(writer), db_(std::move(db)), frames_(frames) {}
   static int Hook(void* arg, sqlite3* db, const char* name, int frames);
   void Run();
 
   sqlite3* const writer_;
   SqliteDb db_;
+  const int frames_;
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
