@@ -6,7 +6,8 @@
 //     Submit until everything is committed, and Submit's latency p50/p99.
 // A plain main printing figures (not a timed test).
 //
-//   audit_bench [--records N] [--dir DIR] [--threads 1,8,64]
+//   audit_bench [--records N] [--dir DIR] [--threads 1,8,64] [--modes async,sync]
+//               [--skip-plain] [--what-if] [--max-batch N] [--window N]
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -151,10 +152,14 @@ bool SetMode(Options* o, bool sync) {
 // `window` > 0: each thread keeps up to `window` records in flight with
 // SubmitThen (as a server does with many open requests per thread) and the
 // latency runs from SubmitThen to its callback.
+size_t g_max_batch = 0;  // --max-batch: the sink's max_batch when set
+int g_window = 64;       // --window: records in flight per writer in the SubmitThen rows
+
 SinkResult RunSink(const std::string& path, bool sync, int threads, uint64_t n, int window = 0) {
   RemoveDb(path);
   storage::SqliteAuditOptions opts;
   opts.path = path;
+  if (g_max_batch) opts.max_batch = g_max_batch;
   opts.queue_wait = std::chrono::milliseconds(10000);  // measure backpressure, not refusals
   SetMode(&opts, sync);
   auto sink = storage::SqliteAuditSink::Open(opts);
@@ -247,6 +252,10 @@ int main(int argc, char** argv) {
     const char* v = i + 1 < argc ? argv[i + 1] : "";
     if (a == "--records") {
       records = std::strtoull(v, nullptr, 10), ++i;
+    } else if (a == "--window") {
+      g_window = std::max(1, std::atoi(v)), ++i;
+    } else if (a == "--max-batch") {
+      g_max_batch = std::strtoull(v, nullptr, 10), ++i;
     } else if (a == "--what-if") {
       what_if = true;
     } else if (a == "--skip-plain") {
@@ -267,7 +276,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: audit_bench [--records N] [--dir DIR] [--threads 1,8,64] "
-                   "[--modes async,sync] [--skip-plain] [--what-if]\n");
+                   "[--modes async,sync] [--skip-plain] [--what-if] [--max-batch N] [--window N]\n");
       return 2;
     }
   }
@@ -331,11 +340,11 @@ int main(int argc, char** argv) {
   }
   if (has_sync_mode && HasWord(modes, "sync")) {
     // What group commit can do when requests do not wait one by one.
-    constexpr int kWindow = 64;
+    const std::string label =
+        "sync, SubmitThen, " + std::to_string(g_window) + " in flight per writer";
     for (int t : thread_counts) {
-      SinkResult r = RunSink(path, true, t, records, kWindow);
-      std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu%s\n",
-                  "sync, SubmitThen, 64 in flight per writer", t, r.records_per_s, r.p50_us,
+      SinkResult r = RunSink(path, true, t, records, g_window);
+      std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu%s\n", label.c_str(), t, r.records_per_s, r.p50_us,
                   r.p99_us, static_cast<unsigned long long>(r.batches),
                   r.rejected ? "  (refusals!)" : "");
       std::fflush(stdout);

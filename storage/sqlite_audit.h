@@ -41,7 +41,7 @@ struct SqliteAuditOptions {
   std::string path;                             // the file; ":memory:" for tests
   size_t queue_capacity = 65536;                // records accepted but not yet committed
   std::chrono::milliseconds queue_wait{50};     // Submit's wait on a full queue
-  size_t max_batch = 4096;                      // records per transaction (group commit)
+  size_t max_batch = 16384;                     // records per transaction (group commit)
   bool synchronous_full = false;                // PRAGMA synchronous = FULL, else NORMAL
   std::chrono::milliseconds busy_timeout{5000}; // SQLite's wait for a lock held elsewhere
   std::chrono::milliseconds close_timeout{10000};  // Close's retrying before it gives up
