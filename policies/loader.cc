@@ -68,19 +68,35 @@ std::string Revision(const std::vector<SourceFile>& files) {
   return out;
 }
 
-// Records where each document starts and ignores the rest.
+// Records where each document's root node starts (where the document
+// starts when it has none) and ignores the rest.
 struct DocumentStarts : YAML::EventHandler {
   std::vector<YAML::Mark> marks;
-  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  bool want_root = false;
+  void Node(const YAML::Mark& mark) {
+    if (want_root) marks.back() = mark;
+    want_root = false;
+  }
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    marks.push_back(mark);
+    want_root = true;
+  }
   void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { Node(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { Node(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Node(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Node(m);
+  }
   void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Node(m);
+  }
   void OnMapEnd() override {}
 };
 
