@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "policies/content_set.h"
@@ -71,6 +72,38 @@ std::string Revision(const std::vector<SourceFile>& files) {
   return out;
 }
 
+// Records where each document's root node starts (where the document
+// starts when it has none) and ignores the rest.
+struct DocumentStarts : YAML::EventHandler {
+  std::vector<YAML::Mark> marks;
+  bool want_root = false;
+  void Node(const YAML::Mark& mark) {
+    if (want_root) marks.back() = mark;
+    want_root = false;
+  }
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    marks.push_back(mark);
+    want_root = true;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { Node(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { Node(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Node(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Node(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Node(m);
+  }
+  void OnMapEnd() override {}
+};
+
 struct ParsedFile {
   const SourceFile* source;
   YAML::Node root;
@@ -81,13 +114,26 @@ struct ParsedFile {
 bool Parse(const SourceFile& f, std::vector<Diagnostic>* errors, YAML::Node* root) {
   Context ctx(f.name, errors);
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(f.content);
-    if (docs.size() > 1) {
-      ctx.Error(docs[1].Mark(), "", "a policy file holds one YAML document; this is a second one");
+    // Not YAML::LoadAll: on a stray ',' outside any flow collection
+    // yaml-cpp 0.7 yields an empty document without consuming the ',',
+    // forever, until memory runs out (found by tests/fuzz). Load reads one
+    // document; a second is looked for at most once.
+    YAML::Node doc = YAML::Load(f.content);
+    DocumentStarts starts;
+    std::istringstream in(f.content);
+    YAML::Parser parser(in);
+    for (int i = 0; i < 2 && parser.HandleNextDocument(starts); ++i) {
+    }
+    if (starts.marks.size() > 1) {
+      const size_t at = static_cast<size_t>(starts.marks[1].pos);
+      const bool comma = at < f.content.size() && f.content[at] == ',';
+      ctx.Error(starts.marks[1], "",
+                comma ? "unexpected ',' outside [...] or {...}"
+                      : "a policy file holds one YAML document; this is a second one");
       return false;
     }
-    if (docs.empty() || docs[0].IsNull()) return false;
-    *root = docs[0];
+    if (!doc || doc.IsNull()) return false;
+    *root = doc;
     return true;
   } catch (const YAML::Exception& e) {
     ctx.Error(e.mark, "", e.msg);

@@ -4,6 +4,8 @@
 #   scripts/test.sh                 # RelWithDebInfo build in build/
 #   BUILD_DIR=build-asan SANITIZE=address scripts/test.sh
 #   BUILD_DIR=build-tsan SANITIZE=thread scripts/test.sh
+# The default run also builds the unit tests under ASan+UBSan (build-asan/) and
+# the concurrency tests under TSan (build-tsan/); SANITIZERS=0 skips both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,13 +19,29 @@ export TOSGATE_REQUIRE_PROXIES=1
 cmake -S . -B "$BUILD_DIR" -G Ninja -DTOSGATE_WERROR=ON -DTOSGATE_SANITIZE="$SANITIZE"
 cmake --build "$BUILD_DIR" -j "$JOBS"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
-# The concurrency tests once more under ThreadSanitizer; any report fails.
-if [[ -z "$SANITIZE" && "${TSAN:-1}" == 1 ]]; then
+# Sanitizer passes (skipped when this run is itself a sanitizer build, or with
+# SANITIZERS=0). Any report fails the run: ASan and TSan halt on the first
+# error, UBSan is built with -fno-sanitize-recover=undefined.
+if [[ -z "$SANITIZE" && "${SANITIZERS:-${TSAN:-1}}" == 1 ]]; then
+  # The unit tests once under AddressSanitizer + UndefinedBehaviorSanitizer.
+  # Only their targets are built (no CLI, benchmarks or proxy tests).
+  ASAN_TESTS=(engine_test policies_test storage_test api_test fuzz_test)
+  cmake -S . -B build-asan -G Ninja -DTOSGATE_WERROR=ON -DTOSGATE_SANITIZE=address,undefined \
+    -DTOSGATE_BUILD_BENCH=OFF
+  cmake --build build-asan -j "$JOBS" --target "${ASAN_TESTS[@]}"
+  ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0" \
+  UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
+    ctest --test-dir build-asan --output-on-failure -j "$JOBS" \
+      -R "^($(IFS='|'; echo "${ASAN_TESTS[*]}"))\$"
+  # The concurrency tests once more under ThreadSanitizer.
   cmake -S . -B build-tsan -G Ninja -DTOSGATE_WERROR=ON -DTOSGATE_SANITIZE=thread \
     -DTOSGATE_BUILD_BENCH=OFF
-  cmake --build build-tsan -j "$JOBS" --target engine_test
-  TSAN_OPTIONS="halt_on_error=1 exitcode=66" build-tsan/tests/engine_test \
-    --test-case='*concurren*,*8 threads*,*64 concurrent*'
+  cmake --build build-tsan -j "$JOBS" --target engine_test storage_test
+  export TSAN_OPTIONS="halt_on_error=1 exitcode=66"
+  build-tsan/tests/engine_test \
+    --test-case='*concurren*,*8 threads*,*64 concurrent*,*other threads*'
+  build-tsan/tests/storage_test --test-case='*many threads*,*threads share*,*from all threads*'
+  unset TSAN_OPTIONS
 fi
 for pack in policies/packs/*/; do
   "$BUILD_DIR/tosgate" validate "$pack"
