@@ -15,16 +15,7 @@ int RunTest(const Args& args) {
     std::cerr << "usage: tosgate test DIR...\n";
     return 2;
   }
-  const policies::RequestBuilder build = [](const policies::TestRequest& t, Request* out) {
-    api::RequestDescription d;
-    d.method = t.method;
-    d.path = t.path;
-    d.client_ip = t.client_ip;
-    d.key = t.key;
-    d.headers = t.headers;
-    d.body = t.body;
-    return api::RequestFromDescription(d, out);
-  };
+  const policies::RequestBuilder build = &api::RequestFromTest;
   int code = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args.size() > 1) std::cout << (i ? "\n" : "") << "== " << args[i] << "\n";

@@ -21,6 +21,17 @@ Status RequestFromDescription(const RequestDescription& d, Request* out) {
   return TranslateForwardAuth(in, ForwardAuthConfig{}, out);
 }
 
+Status RequestFromTest(const policies::TestRequest& t, Request* out) {
+  RequestDescription d;
+  d.method = t.method;
+  d.path = t.path;
+  d.client_ip = t.client_ip;
+  d.key = t.key;
+  d.headers = t.headers;
+  d.body = t.body;
+  return RequestFromDescription(d, out);
+}
+
 namespace {
 
 Status ReadText(const nlohmann::json& j, const char* key, std::string* out) {

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "policies/test_file.h"
 #include "tosgate/request.h"
 #include "tosgate/status.h"
 
@@ -23,6 +24,10 @@ struct RequestDescription {
 };
 
 Status RequestFromDescription(const RequestDescription& d, Request* out);
+
+// A policy test's request, built the same way: the policies::RequestBuilder of
+// `tosgate test` and of every other runner of test files.
+Status RequestFromTest(const policies::TestRequest& t, Request* out);
 
 // Reads the JSON object `tosgate check --request FILE` and tosgate_check_json
 // take: {"method", "path", "client_ip", "headers": {name: value}, "body": {...}},

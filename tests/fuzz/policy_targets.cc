@@ -64,16 +64,7 @@ void TestFile(const uint8_t* data, size_t size) {
   static const std::shared_ptr<const engine::PolicySnapshot> pack =
       policies::LoadPolicyDir(TOSGATE_SOURCE_DIR "/policies/packs/default").snapshot;
   if (!pack) abort();  // the shipped pack must load
-  const policies::RequestBuilder build = [](const policies::TestRequest& t, Request* out) {
-    api::RequestDescription d;
-    d.method = t.method;
-    d.path = t.path;
-    d.client_ip = t.client_ip;
-    d.key = t.key;
-    d.headers = t.headers;
-    d.body = t.body;
-    return api::RequestFromDescription(d, out);
-  };
+  const policies::RequestBuilder build = &api::RequestFromTest;
   std::ostringstream out;
   (void)policies::RunPolicyTests(pack, {{"t.test.yaml", content}}, build, out);
 }
