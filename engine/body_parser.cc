@@ -205,7 +205,7 @@ std::string ErrorText(simdjson::error_code e) {
 
 Status ParseBody(std::string_view json, RequestBody* out, const BodyLimits& limits) {
   *out = RequestBody{};
-  if (std::memchr(json.data(), '\0', json.size()) != nullptr)
+  if (json.find('\0') != std::string_view::npos)  // memchr would be UB on an empty view's null data
     return Status::InvalidArgument("the body contains a NUL byte");
   thread_local simdjson::dom::parser parser;
   if (parser.max_depth() != limits.max_depth || parser.capacity() < json.size()) {
