@@ -207,6 +207,8 @@ Status ParseBody(std::string_view json, RequestBody* out, const BodyLimits& limi
   *out = RequestBody{};
   if (json.find('\0') != std::string_view::npos)  // memchr would be UB on an empty view's null data
     return Status::InvalidArgument("the body contains a NUL byte");
+  // An empty view may have a null data(), which simdjson would memcpy from.
+  if (json.empty()) return Status::InvalidArgument(ErrorText(simdjson::EMPTY));
   thread_local simdjson::dom::parser parser;
   if (parser.max_depth() != limits.max_depth || parser.capacity() < json.size()) {
     if (simdjson::error_code e = parser.allocate(std::max<size_t>(json.size(), 4096), limits.max_depth);
