@@ -37,7 +37,7 @@ if [[ -z "$SANITIZE" && "${SANITIZERS:-${TSAN:-1}}" == 1 ]]; then
   cmake -S . -B build-tsan -G Ninja -DTOSGATE_WERROR=ON -DTOSGATE_SANITIZE=thread \
     -DTOSGATE_BUILD_BENCH=OFF
   cmake --build build-tsan -j "$JOBS" --target engine_test storage_test
-  export TSAN_OPTIONS="halt_on_error=1 exitcode=66"
+  export TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$PWD/scripts/tsan.supp"
   build-tsan/tests/engine_test \
     --test-case='*concurren*,*8 threads*,*64 concurrent*,*other threads*'
   build-tsan/tests/storage_test --test-case='*many threads*,*threads share*,*from all threads*'
