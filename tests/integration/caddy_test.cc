@@ -173,7 +173,9 @@ TEST_CASE("caddy with deploy/caddy/Caddyfile in front of tosgate: allow, deny, t
     const std::string retry_after = r->get_header_value("Retry-After");
     REQUIRE_MESSAGE(!retry_after.empty(), "no Retry-After on the 429");
     CHECK(std::stoi(retry_after) >= 1);
-    CHECK(std::stoi(retry_after) <= 60);
+    // A sliding 60 s window can ask for up to two windows when the burst
+    // straddles a minute boundary (the previous minute still weighs in).
+    CHECK(std::stoi(retry_after) <= 120);
     CHECK(r->get_header_value("RateLimit-Policy") == "\"rate.rpm\";q=20;w=60");
     CHECK(Contains(r->get_header_value("RateLimit"), "r=0"));
     const json problem = Problem(r);

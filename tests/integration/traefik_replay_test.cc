@@ -228,7 +228,8 @@ TEST_CASE("traefik replay: allow, deny by body, throttle, header injection") {
     CHECK(o.status == 429);
     const int retry_after = std::stoi(o.client["retry-after"]);
     CHECK(retry_after >= 1);
-    CHECK(retry_after <= 60);
+    // Up to two windows when the burst straddles a minute boundary.
+    CHECK(retry_after <= 120);
     CHECK(o.client["ratelimit-policy"] == "\"rate.rpm\";q=20;w=60");
     CHECK(Contains(o.client["ratelimit"], "r=0"));
     const json problem = json::parse(o.body, nullptr, false);
