@@ -13,6 +13,7 @@
 
 #include "storage/audit_chain.h"
 #include "storage/audit_reader.h"
+#include "audit_test_support.h"
 #include "temp_dir.h"
 
 namespace tosgate::storage {
@@ -104,25 +105,7 @@ std::unique_ptr<SqliteAuditSink> OpenOrDie(SqliteAuditOptions o) {
 
 // A second connection that takes the database's write lock, so the sink's
 // writer cannot commit until Release().
-class WriteLockHolder {
- public:
-  explicit WriteLockHolder(const std::string& path) {
-    REQUIRE(sqlite3_open(path.c_str(), &db_) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db_, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr) == SQLITE_OK);
-  }
-  ~WriteLockHolder() {
-    Release();
-    sqlite3_close(db_);
-  }
-  void Release() {
-    if (held_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    held_ = false;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-  bool held_ = true;
-};
+using WriteLockHolder = audit_test::LockHolder;
 
 TEST_CASE("records submitted from many threads are all written once, every field intact") {
   TempDir dir;
