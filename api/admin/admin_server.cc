@@ -1,5 +1,6 @@
 // The cpp-httplib side of the control plane. This is the only file in api/
-// that includes httplib.h; the rest sees AdminServer only.
+// that includes httplib.h; the handlers see admin::AdminRequest and
+// admin::AdminResponse only (api/admin/router.h).
 //
 // Debian's libcpp-httplib is compiled with OpenSSL, zlib and Brotli support,
 // and those switches change the layout of httplib::Request and Client: they
@@ -16,13 +17,15 @@
 #include "api/admin/admin_server.h"
 
 #include <httplib.h>
+#include <openssl/rand.h>
 #include <sys/socket.h>
 
 #include <atomic>
-#include <nlohmann/json.hpp>
+#include <cctype>
 #include <thread>
 
-#include "api/gateway/responses.h"
+#include "api/admin/handlers.h"
+#include "api/admin/router.h"
 #include "engine/engine.h"
 
 namespace tosgate::api {
@@ -31,90 +34,157 @@ namespace {
 constexpr time_t kKeepAliveTimeoutS = 2;
 constexpr size_t kKeepAliveMaxCount = 100;
 
-void Reply(const HttpResponse& r, httplib::Response& res) {
+void Reply(const admin::AdminResponse& r, httplib::Response& res) {
   res.status = r.status;
   for (const auto& [k, v] : r.headers) res.set_header(k, v);
   res.set_content(r.body, r.content_type.empty() ? "text/plain" : r.content_type.c_str());
 }
 
-void ReplyError(int status, std::string_view reason, std::string_view detail,
-                httplib::Response& res) {
-  HttpResponse r;
-  RenderError(status, reason, detail, &r);
-  Reply(r, res);
+bool HasBody(const std::string& method) {
+  return method == "POST" || method == "PUT" || method == "PATCH";
 }
 
-void ReplyJson(int status, const nlohmann::json& j, httplib::Response& res) {
-  res.status = status;
-  res.set_content(j.dump(), "application/json");
+admin::AdminRequest ToAdminRequest(const httplib::Request& req, bool with_body) {
+  admin::AdminRequest out;
+  out.method = req.method;
+  out.path = req.path;
+  for (const auto& [k, v] : req.params) out.query.emplace(k, v);
+  for (const auto& [k, v] : req.headers) {
+    std::string name = k;
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers.emplace_back(std::move(name), v);
+  }
+  if (with_body) out.body = req.body;
+  out.remote_addr = req.remote_addr;
+  return out;
+}
+
+std::string EventId() {
+  unsigned char b[12];
+  if (RAND_bytes(b, sizeof b) != 1) return "adm_unknown";
+  static const char kHex[] = "0123456789abcdef";
+  std::string out = "adm_";
+  for (unsigned char c : b) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
 }
 
 }  // namespace
 
 struct AdminServer::Impl {
-  Impl(AdminServerOptions o, engine::Engine& e, std::function<bool(std::string*)> r)
-      : options(std::move(o)), engine(e), ready(std::move(r)) {}
+  Impl(AdminServerOptions o, admin::AdminServices s)
+      : options(std::move(o)),
+        services(std::move(s)),
+        auth(options.tokens, services.clock, options.backoff),
+        router(&auth) {}
   ~Impl() { Stop(); }
 
-  void Routes() {
-    server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-      ReplyJson(200, {{"status", "ok"}}, res);
-    });
-    server.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-      std::string reason;
-      if (ready && !ready(&reason)) {
-        ReplyJson(503, {{"status", "not-ready"}, {"reason", reason.empty() ? "not ready" : reason}},
-                  res);
-        return;
-      }
-      auto snap = engine.snapshot();
-      if (!snap) {
-        ReplyJson(503, {{"status", "not-ready"}, {"reason", "no policy snapshot is published"}},
-                  res);
-        return;
-      }
-      ReplyJson(200, {{"status", "ready"}, {"policy_revision", snap->revision}}, res);
-    });
-    auto get_only = [](const httplib::Request&, httplib::Response& res) {
-      ReplyError(405, "method-not-allowed", "this endpoint answers GET", res);
-      res.set_header("Allow", "GET");
-    };
-    for (const char* path : {"/healthz", "/readyz"}) {
-      server.Post(path, get_only);
-      server.Put(path, get_only);
-      server.Patch(path, get_only);
-      server.Delete(path, get_only);
-      server.Options(path, get_only);
+  Status Create() {
+    if (options.tls_cert.empty() != options.tls_key.empty())
+      return Status::InvalidArgument("admin TLS needs both a certificate and a key");
+    if (!options.tls_cert.empty()) {
+      auto ssl = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
+      if (!ssl->is_valid())
+        return Status::InvalidArgument("admin TLS: cannot load the certificate " + options.tls_cert +
+                                       " and key " + options.tls_key + " (PEM, matching pair)");
+      server = std::move(ssl);
+    } else {
+      server = std::make_unique<httplib::Server>();
     }
-    // Every other error status without a body (unknown route: 404) becomes
-    // problem+json too; handlers that wrote a body keep it.
-    server.set_error_handler(httplib::Server::HandlerWithResponse(
+    return Status::Ok();
+  }
+
+  void RecordEvent(const admin::Route& route, const admin::AdminRequest& req,
+                   const admin::AdminResponse& res) {
+    if (!services.audit) return;
+    engine::AuditRecord r;
+    r.id = EventId();
+    r.time_ms = services.clock->wall_ms();
+    if (const std::string* rid = req.header("x-request-id")) r.request_id = *rid;
+    r.account = "admin:" + req.caller.name;  // who acted; the target is in the path
+    r.client_ip = req.remote_addr;
+    r.method = req.method;
+    r.path = req.path;
+    r.operation = "admin." + route.action;
+    r.effect = "admin";
+    r.status = res.status;
+    if (!res.audit_note.empty()) {
+      r.reason = res.audit_note;
+    } else if (res.status >= 400) {
+      auto j = nlohmann::json::parse(res.body, nullptr, false);
+      r.reason = j.is_object() ? j.value("reason", "error") : "error";
+    }
+    r.rule_ids = "[]";
+    r.matches = "[]";
+    if (auto snap = services.engine->snapshot()) r.policy_revision = snap->revision;
+    if (!services.audit->Submit(std::move(r)).ok()) events_failed.fetch_add(1);
+  }
+
+  void Routes() {
+    admin::AddAllRoutes(router, &services);
+    router.on_action = [this](const admin::Route& route, const admin::AdminRequest& req,
+                              const admin::AdminResponse& res) { RecordEvent(route, req, res); };
+    // Every request passes here before its body is read: unknown routes,
+    // bad methods, missing or wrong tokens and roles are refused without
+    // reading an upload. Requests without a body are answered right here.
+    server->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      admin::AdminRequest ar = ToAdminRequest(req, false);
+      if (!HasBody(req.method)) {
+        Reply(router.Handle(ar), res);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      const admin::Route* route = nullptr;
+      admin::AdminResponse error;
+      if (router.Gate(ar, &route, &error)) return httplib::Server::HandlerResponse::Unhandled;
+      // The unread body would be taken for the next request: close.
+      error.headers.emplace_back("Connection", "close");
+      Reply(error, res);
+      return httplib::Server::HandlerResponse::Handled;
+    });
+    // Bodies are read by httplib (up to max_body_bytes), then the request
+    // goes through the router again; the pattern only has to match anything.
+    auto with_body = [this](const httplib::Request& req, httplib::Response& res) {
+      admin::AdminRequest ar = ToAdminRequest(req, true);
+      Reply(router.Handle(ar), res);
+    };
+    server->Post(".*", with_body);
+    server->Put(".*", with_body);
+    server->Patch(".*", with_body);
+    // Every other error status without a body becomes problem+json too;
+    // handlers that wrote a body keep it.
+    server->set_error_handler(httplib::Server::HandlerWithResponse(
         [](const httplib::Request& req, httplib::Response& res) {
           if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+          admin::AdminResponse r;
           if (res.status == 404)
-            ReplyError(404, "not-found", "no such endpoint: " + req.path, res);
+            r = admin::Problem(404, "not-found", "no such endpoint: " + req.path);
+          else if (res.status == 413)
+            r = admin::Problem(413, "body-too-large", "the request body is larger than the admin server accepts");
           else
-            ReplyError(res.status, "http-error", "the request could not be served", res);
+            r = admin::Problem(res.status, "http-error", "the request could not be served");
+          Reply(r, res);
           return httplib::Server::HandlerResponse::Handled;
         }));
-    server.set_exception_handler([this](const httplib::Request&, httplib::Response& res,
-                                        std::exception_ptr) {
+    server->set_exception_handler([this](const httplib::Request&, httplib::Response& res,
+                                         std::exception_ptr) {
       internal_errors.fetch_add(1, std::memory_order_relaxed);
-      ReplyError(500, "internal-error", "the admin server failed while handling the request", res);
+      Reply(admin::Problem(500, "internal-error", "the admin server failed while handling the request"), res);
     });
   }
 
   void Configure() {
     const size_t threads = options.threads > 0 ? static_cast<size_t>(options.threads) : 1;
-    server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    server.set_read_timeout(options.read_timeout);
-    server.set_write_timeout(options.write_timeout);
-    server.set_keep_alive_timeout(kKeepAliveTimeoutS);
-    server.set_keep_alive_max_count(kKeepAliveMaxCount);
-    server.set_payload_max_length(options.max_body_bytes);
+    server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    server->set_read_timeout(options.read_timeout);
+    server->set_write_timeout(options.write_timeout);
+    server->set_keep_alive_timeout(kKeepAliveTimeoutS);
+    server->set_keep_alive_max_count(kKeepAliveMaxCount);
+    server->set_payload_max_length(options.max_body_bytes);
     // The library's default sets SO_REUSEPORT, which would let a second
     // server share the port silently; SO_REUSEADDR alone makes it an error.
-    server.set_socket_options([](socket_t sock) {
+    server->set_socket_options([](socket_t sock) {
       int yes = 1;
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     });
@@ -135,9 +205,9 @@ struct AdminServer::Impl {
       return Status::InvalidArgument("listen address '" + listen + "' has a bad port");
     int port = static_cast<int>(std::stoul(p));
     if (port == 0) {
-      port = server.bind_to_any_port(host);
+      port = server->bind_to_any_port(host);
       if (port < 0) port = 0;
-    } else if (!server.bind_to_port(host, port)) {
+    } else if (!server->bind_to_port(host, port)) {
       port = 0;
     }
     if (port == 0)
@@ -151,20 +221,22 @@ struct AdminServer::Impl {
     if (stopped.exchange(true) || !thread.joinable()) return;
     // httplib's stop() does nothing until listen_after_bind() has marked the
     // server running; wait for that (a matter of microseconds) or its end.
-    while (!server.is_running() && !listen_done.load()) std::this_thread::yield();
-    server.stop();
+    while (!server->is_running() && !listen_done.load()) std::this_thread::yield();
+    server->stop();
     thread.join();
   }
 
   AdminServerOptions options;
-  engine::Engine& engine;
-  std::function<bool(std::string*)> ready;
-  httplib::Server server;
+  admin::AdminServices services;
+  admin::Authenticator auth;
+  admin::Router router;
+  std::unique_ptr<httplib::Server> server;
   std::thread thread;
   int bound_port = 0;
   std::atomic<bool> stopped{false};
   std::atomic<bool> listen_done{false};
   std::atomic<uint64_t> internal_errors{0};
+  std::atomic<uint64_t> events_failed{0};
 };
 
 AdminServer::AdminServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -173,18 +245,33 @@ AdminServer::~AdminServer() {
 }
 
 Result<std::unique_ptr<AdminServer>> AdminServer::Start(AdminServerOptions options,
-                                                        engine::Engine& engine,
-                                                        std::function<bool(std::string*)> ready) {
-  auto impl = std::make_unique<Impl>(std::move(options), engine, std::move(ready));
+                                                        admin::AdminServices services) {
+  if (!services.engine) return Status::InvalidArgument("the admin server needs an engine");
+  auto checked = admin::Authenticator::Check(std::move(options.tokens));
+  if (!checked.ok()) return checked.status();
+  options.tokens = std::move(checked).value();
+  static const SystemClock kSystemClock;
+  if (!services.clock) services.clock = &kSystemClock;
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(services));
+  if (Status s = impl->Create(); !s.ok()) return s;
   impl->Configure();
   impl->Routes();
   if (Status s = impl->Bind(); !s.ok()) return s;
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] {
-    raw->server.listen_after_bind();
+    raw->server->listen_after_bind();
     raw->listen_done.store(true);
   });
   return std::unique_ptr<AdminServer>(new AdminServer(std::move(impl)));
+}
+
+Result<std::unique_ptr<AdminServer>> AdminServer::Start(AdminServerOptions options,
+                                                        engine::Engine& engine,
+                                                        std::function<bool(std::string*)> ready) {
+  admin::AdminServices s;
+  s.engine = &engine;
+  s.ready = std::move(ready);
+  return Start(std::move(options), std::move(s));
 }
 
 int AdminServer::port() const { return impl_->bound_port; }
@@ -192,5 +279,6 @@ void AdminServer::Stop() { impl_->Stop(); }
 uint64_t AdminServer::internal_errors() const {
   return impl_->internal_errors.load(std::memory_order_relaxed);
 }
+uint64_t AdminServer::admin_events_failed() const { return impl_->events_failed.load(); }
 
 }  // namespace tosgate::api

@@ -1,13 +1,15 @@
 // AdminServer: the control plane's HTTP server (cpp-httplib, hidden here).
 //
-// For now: GET /healthz (the process is up) and GET /readyz (a policy
-// snapshot is published and the embedding program says it is ready).
-// Policies, accounts, decisions and metrics endpoints come next.
+// Serves the route table of api/admin/handlers.h (policies, evaluate,
+// accounts and keys, review queue, decisions, /metrics) behind bearer-token
+// authentication, plus /healthz and /readyz without a token. HTTPS when a
+// certificate and key are given. docs/admin-api.md is the user's guide,
+// api/openapi.yaml the contract.
 //
 // Thread-safety: every method may be called from any thread; Stop() is
-// idempotent and is also run by the destructor. The engine and the `ready`
-// callback must outlive the server; `ready` is called from the server's
-// threads, concurrently.
+// idempotent and is also run by the destructor. Everything the services
+// point to must outlive the server; handlers run on the server's threads,
+// concurrently.
 #pragma once
 
 #include <chrono>
@@ -15,7 +17,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "api/admin/auth.h"
+#include "api/admin/services.h"
 #include "tosgate/status.h"
 
 namespace tosgate::engine {
@@ -29,13 +34,24 @@ struct AdminServerOptions {
   int threads = 4;
   std::chrono::seconds read_timeout{5};
   std::chrono::seconds write_timeout{5};
-  size_t max_body_bytes = 1 << 20;
+  size_t max_body_bytes = 1 << 20;  // larger bodies: 413 (policy bundles included)
+  // Bearer tokens (hashes) and their roles. None: every endpoint but
+  // /healthz and /readyz answers 401.
+  std::vector<admin::TokenSpec> tokens;
+  admin::BackoffOptions backoff;
+  // PEM files; both or neither. With them the server speaks HTTPS only.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 class AdminServer {
  public:
-  // Binds synchronously, so "address in use" is a Status; then serves on a
-  // thread of its own with a pool of `threads` workers. `ready` may be empty.
+  // Binds synchronously, so "address in use" or an unreadable certificate
+  // is a Status; then serves on a thread of its own with a pool of
+  // `threads` workers. services.engine and services.clock are required.
+  static Result<std::unique_ptr<AdminServer>> Start(AdminServerOptions options,
+                                                    admin::AdminServices services);
+  // Only the engine: health, readiness, metrics, evaluate; `ready` may be empty.
   static Result<std::unique_ptr<AdminServer>> Start(AdminServerOptions options,
                                                     engine::Engine& engine,
                                                     std::function<bool(std::string*)> ready);
@@ -45,7 +61,8 @@ class AdminServer {
 
   int port() const;
   void Stop();
-  uint64_t internal_errors() const;  // exceptions that reached the library
+  uint64_t internal_errors() const;   // exceptions that reached the library
+  uint64_t admin_events_failed() const;  // admin events the audit sink refused
 
  private:
   struct Impl;

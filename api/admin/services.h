@@ -1,0 +1,43 @@
+// What the admin API's handlers work with. Everything optional may be null:
+// its endpoints then answer 503 `not-configured` (e.g. accounts without a
+// registry). Owned by the embedding program; must outlive the AdminServer.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "api/admin/metrics.h"
+#include "engine/accounts.h"
+#include "engine/audit_sink.h"
+#include "engine/engine.h"
+#include "tosgate/clock.h"
+
+namespace tosgate::storage {
+class AccountsRegistry;
+class PolicyVersions;
+class ReviewQueue;
+}  // namespace tosgate::storage
+
+namespace tosgate::api::admin {
+
+struct AdminServices {
+  engine::Engine* engine = nullptr;  // required
+  const Clock* clock = nullptr;      // required: backoff, event times
+  // Admin events (operation "admin.<action>", effect "admin") go here.
+  engine::AuditSink* audit = nullptr;
+  // The directory the gateway resolves keys with, for /evaluate.
+  const engine::AccountDirectory* accounts = nullptr;
+  storage::PolicyVersions* versions = nullptr;
+  storage::AccountsRegistry* registry = nullptr;
+  storage::ReviewQueue* reviews = nullptr;
+  std::string audit_db;  // the audit store's file, for /decisions; "" when none
+  AdminMetrics* metrics = nullptr;
+  // Extra /metrics text from the embedding program (audit sink stats,
+  // state store entries); appended as it is.
+  std::function<std::string()> extra_metrics;
+  // /readyz: the program says whether it is ready (may be empty).
+  std::function<bool(std::string*)> ready;
+};
+
+}  // namespace tosgate::api::admin
