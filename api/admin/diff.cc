@@ -55,7 +55,7 @@ std::vector<Op> EditScript(const std::vector<std::string_view>& a,
       if (i < n && j < m && a[pre + i] == b[pre + j]) {
         ops.push_back({' ', a[pre + i]});
         ++i, ++j;
-      } else if (j < m && (i == n || at(i, j + 1) >= at(i + 1, j))) {
+      } else if (j < m && (i == n || at(i, j + 1) > at(i + 1, j))) {
         ops.push_back({'+', b[pre + j++]});
       } else {
         ops.push_back({'-', a[pre + i++]});
