@@ -132,7 +132,33 @@ std::vector<std::string> LoadServeConfig(const std::string& path, ServeConfig* c
                       {"connect_timeout_ms", r.Number(&cfg->upstream_connect_timeout_ms, 1)},
                       {"response_timeout_ms", r.Number(&cfg->upstream_response_timeout_ms, 1)}});
        }},
-      {"admin", r.Unsupported("admin tokens and TLS come with the admin API issue")},
+      {"admin", [&](const YAML::Node& n, const std::string& k) {
+         r.Map(n, k, {
+           {"tokens", [&](const YAML::Node& list, const std::string& lk) {
+              if (!list.IsSequence()) return r.Error(list, lk, "expected a list of {name, sha256, role}");
+              for (size_t i = 0; i < list.size(); ++i) {
+                const std::string ik = lk + "[" + std::to_string(i) + "]";
+                AdminTokenConfig t;
+                r.Map(list[i], ik, {{"name", r.String(&t.name)},
+                                    {"sha256", r.String(&t.sha256)},
+                                    {"role", r.OneOf(&t.role, {"admin", "policy-author", "auditor", "viewer"})}});
+                if (t.name.empty()) r.Error(list[i], ik + ".name", "is required");
+                if (t.sha256.size() != 64 || t.sha256.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+                  r.Error(list[i], ik + ".sha256", "must be the 64 hex digits of sha256sum of the token");
+                if (t.role.empty()) r.Error(list[i], ik + ".role", "is required");
+                cfg->admin_tokens.push_back(std::move(t));
+              }
+            }},
+           {"tls", [&](const YAML::Node& t, const std::string& tk) {
+              r.Map(t, tk, {{"cert", r.String(&cfg->admin_tls_cert)}, {"key", r.String(&cfg->admin_tls_key)}});
+              if (cfg->admin_tls_cert.empty() != cfg->admin_tls_key.empty())
+                r.Error(t, tk, "needs both cert and key");
+            }},
+           {"db", r.String(&cfg->admin_db)},
+           {"max_body_bytes", r.Number(&cfg->admin_max_body_bytes, 1024)},
+           {"threads", r.Number(&cfg->admin_threads, 1)},
+         });
+       }},
     });
   } catch (const YAML::Exception& e) {
     r.errors.push_back(path + ": " + e.what());

@@ -8,6 +8,12 @@
 
 namespace tosgate::cli {
 
+struct AdminTokenConfig {
+  std::string name;
+  std::string sha256;  // hex SHA-256 of the token
+  std::string role;    // admin | policy-author | auditor | viewer
+};
+
 struct ServeConfig {
   std::string gateway_listen = "127.0.0.1:8080";
   std::string admin_listen = "127.0.0.1:9090";
@@ -28,6 +34,13 @@ struct ServeConfig {
   std::string upstream_url;               // inline proxy mode when set
   int64_t upstream_connect_timeout_ms = 5000;
   int64_t upstream_response_timeout_ms = 60000;
+  // admin: tokens, TLS, the policy versions store (docs/admin-api.md).
+  std::vector<AdminTokenConfig> admin_tokens;
+  std::string admin_tls_cert;
+  std::string admin_tls_key;
+  std::string admin_db = "var/admin.db";  // policy versions; review queue without a registry
+  size_t admin_max_body_bytes = 4 << 20;
+  int admin_threads = 4;
 };
 
 // Reads `path` into `cfg`, keeping defaults for keys it does not set.

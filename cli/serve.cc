@@ -6,13 +6,17 @@
 #include <memory>
 
 #include "api/admin/admin_server.h"
+#include "api/admin/metrics.h"
 #include "api/gateway/gateway_server.h"
 #include "cli/commands.h"
 #include "cli/config.h"
 #include "cli/policy_source.h"
+#include "cli/policy_watch.h"
 #include "engine/engine.h"
 #include "storage/accounts_cache.h"
 #include "storage/accounts_file.h"
+#include "storage/policy_versions.h"
+#include "storage/review_queue.h"
 #include "storage/sqlite_audit.h"
 
 namespace tosgate::cli {
@@ -27,7 +31,9 @@ void PrintBanner(const ServeConfig& cfg, int gateway_port, int admin_port,
             << ", " << snap.rules.size() << " rules, revision " << snap.revision << "\n"
             << "tosgate: audit " << cfg.audit_path << " (" << cfg.audit_durability << ")\n"
             << "tosgate: forward-auth on " << base << cfg.path_prefix << "\n"
-            << "tosgate: admin on http://" << admin_host << ":" << admin_port << " (/healthz, /readyz)\n"
+            << "tosgate: admin on " << (cfg.admin_tls_cert.empty() ? "http://" : "https://") << admin_host
+            << ":" << admin_port << " (/healthz, /readyz, /metrics, /v1/admin/...; "
+            << cfg.admin_tokens.size() << " tokens)\n"
             << "\nTry it (each line is one request as a proxy would send it):\n"
             << "  # allowed: 200\n"
             << "  curl -i " << base << cfg.path_prefix
@@ -100,7 +106,32 @@ int RunServe(const Args& in) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  policies::LoadResult loaded = LoadPolicySource(cfg.policies_dir);
+  SystemClock clock;
+  // Policy versions uploaded through the admin API. Without --policies the
+  // version last activated there is served (the default pack before any).
+  if (Status s = EnsureParentDir(cfg.admin_db); !s.ok()) {
+    std::cerr << "tosgate: admin db: " << s.message() << "\n";
+    return 1;
+  }
+  auto versions = storage::PolicyVersions::Open(cfg.admin_db, &clock);
+  if (!versions.ok()) {
+    std::cerr << "tosgate: admin db: " << versions.status().message() << "\n";
+    return 1;
+  }
+  policies::LoadResult loaded;
+  auto active = (*versions)->Active();
+  if (cfg.policies_dir.empty() && active.ok() && active->has_value()) {
+    auto v = (*versions)->Get(**active);
+    if (v.ok()) loaded = policies::LoadPolicyFiles(v->files);
+    if (!v.ok() || !loaded.snapshot) {
+      std::cerr << "tosgate: active policy version " << **active << " does not load\n";
+      ReportPolicyErrors(loaded);
+      return 2;
+    }
+    std::cerr << "tosgate: serving policy version " << **active << " from " << cfg.admin_db << "\n";
+  } else {
+    loaded = LoadPolicySource(cfg.policies_dir);
+  }
   if (ReportPolicyErrors(loaded)) return 2;
 
   engine::MemoryAccountDirectory accounts;
@@ -154,9 +185,24 @@ int RunServe(const Args& in) {
     return 1;
   }
 
-  SystemClock clock;
+  // Reviews go to the accounts registry's file when there is one.
+  auto reviews = storage::ReviewQueue::Open(cfg.accounts_db.empty() ? cfg.admin_db : cfg.accounts_db, &clock);
+  if (!reviews.ok()) {
+    std::cerr << "tosgate: review queue: " << reviews.status().message() << "\n";
+    return 1;
+  }
+  // Every decision passes the observer on its way to the audit store:
+  // /metrics counts it, and a "review" match queues the account.
+  api::admin::AdminMetrics metrics;
+  storage::ReviewQueue* review_queue = reviews->get();
+  api::admin::ObservingAuditSink observer(
+      audit->get(), &metrics, &clock,
+      [review_queue](const std::string& account, const std::string& rule, const std::string& detail) {
+        auto added = review_queue->Enqueue(account, rule, detail);
+        if (!added.ok()) std::cerr << "tosgate: review queue: " << added.status().message() << "\n";
+      });
   auto state = engine::NewMemoryStateStore({.max_entries = cfg.state_max_entries});
-  engine::Engine engine({&clock, state.get(), audit->get(), directory});
+  engine::Engine engine({&clock, state.get(), &observer, directory});
   engine.Publish(loaded.snapshot);
 
   api::GatewayServerOptions gw_opts;
@@ -167,7 +213,7 @@ int RunServe(const Args& in) {
   gw_opts.upstream_url = cfg.upstream_url;
   // Synchronous durability: answers wait for their record's commit, on the
   // sink's completion callback rather than a blocked thread.
-  if (cfg.audit_durability == "sync") gw_opts.durable_audit = audit->get();
+  if (cfg.audit_durability == "sync") gw_opts.durable_audit = &observer;
   gw_opts.upstream_connect_timeout = std::chrono::milliseconds(cfg.upstream_connect_timeout_ms);
   gw_opts.upstream_response_timeout = std::chrono::milliseconds(cfg.upstream_response_timeout_ms);
   auto gateway = api::GatewayServer::Start(gw_opts, engine);
@@ -177,11 +223,54 @@ int RunServe(const Args& in) {
   }
   api::AdminServerOptions admin_opts;
   admin_opts.listen = cfg.admin_listen;
-  auto admin = api::AdminServer::Start(admin_opts, engine, [&engine](std::string* why) {
+  admin_opts.threads = cfg.admin_threads;
+  admin_opts.max_body_bytes = cfg.admin_max_body_bytes;
+  admin_opts.tls_cert = cfg.admin_tls_cert;
+  admin_opts.tls_key = cfg.admin_tls_key;
+  for (const AdminTokenConfig& t : cfg.admin_tokens) {
+    auto role = api::admin::ParseRole(t.role);
+    if (!role.ok()) {
+      std::cerr << "tosgate: admin token " << t.name << ": " << role.status().message() << "\n";
+      (*gateway)->Stop();
+      return 2;
+    }
+    admin_opts.tokens.push_back({t.name, t.sha256, *role});
+  }
+  api::admin::AdminServices services;
+  services.engine = &engine;
+  services.clock = &clock;
+  services.audit = audit->get();
+  services.accounts = directory;
+  services.versions = versions->get();
+  services.registry = registry.get();
+  services.reviews = reviews->get();
+  services.audit_db = cfg.audit_path;
+  services.metrics = &metrics;
+  storage::SqliteAuditSink* audit_sink = audit->get();
+  engine::StateStore* state_store = state.get();
+  services.extra_metrics = [audit_sink, state_store, &observer] {
+    const auto st = audit_sink->stats();
+    std::string out;
+    auto line = [&out](const char* name, const char* type, const char* help, uint64_t v) {
+      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+             name + " " + std::to_string(v) + "\n";
+    };
+    line("tosgate_audit_queue_depth", "gauge", "Audit records accepted, not yet committed.", st.queue_depth);
+    line("tosgate_audit_written_total", "counter", "Audit records committed.", st.written);
+    line("tosgate_audit_rejected_full_total", "counter", "Audit records refused: queue full.", st.rejected_full);
+    line("tosgate_audit_write_errors_total", "counter", "Failed audit commit attempts.", st.write_errors);
+    line("tosgate_state_entries", "gauge", "Keys tracked by the state store.", state_store->entries());
+    line("tosgate_state_evictions_total", "counter", "Idle state entries evicted.", state_store->evictions());
+    line("tosgate_review_dropped_total", "counter", "Review entries dropped: queue full.",
+         observer.reviews_dropped());
+    return out;
+  };
+  services.ready = [&engine](std::string* why) {
     if (engine.snapshot()) return true;
     *why = "no policy loaded";
     return false;
-  });
+  };
+  auto admin = api::AdminServer::Start(admin_opts, std::move(services));
   if (!admin.ok()) {
     std::cerr << "tosgate: admin " << cfg.admin_listen << ": " << admin.status().message() << "\n";
     (*gateway)->Stop();
@@ -193,29 +282,42 @@ int RunServe(const Args& in) {
   // set with errors never replaces the active one.
   auto reload = [&](const char* why) {
     policies::LoadResult next = LoadPolicySource(cfg.policies_dir);
-    if (ReportPolicyErrors(next)) {
+    if (size_t n = ReportPolicyErrors(next)) {
       std::cerr << "tosgate: reload (" << why << ") rejected; revision "
                 << engine.snapshot()->revision << " stays active\n";
+      metrics.RecordReload(false, why, next.errors.empty() ? std::to_string(n) + " errors"
+                                                           : next.errors[0].ToString() +
+                                                                 (n > 1 ? " (and " + std::to_string(n - 1) + " more)" : ""));
       return;
     }
+    metrics.RecordReload(true, why, "");
     engine.Publish(next.snapshot);
     std::cerr << "tosgate: reloaded (" << why << "), revision " << next.snapshot->revision << "\n";
   };
-  std::string fingerprint = cfg.policies_watch ? PolicyDirFingerprint(cfg.policies_dir) : "";
+  // --watch: inotify says when files changed; the loop looks 4 times a second.
+  PolicyWatcher watcher;
+  if (cfg.policies_watch) {
+    if (Status s = watcher.Start(cfg.policies_dir); !s.ok()) {
+      std::cerr << "tosgate: --watch: " << s.message() << "\n";
+      (*gateway)->Stop();
+      (*admin)->Stop();
+      return 1;
+    }
+  }
   for (;;) {
-    timespec tick{1, 0};
+    timespec tick{0, 250'000'000};
     int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig == SIGHUP) {
       reload("SIGHUP");
     } else if (sig == SIGINT || sig == SIGTERM) {
       std::cerr << "tosgate: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", draining\n";
       break;
-    } else if (cfg.policies_watch) {
-      std::string now = PolicyDirFingerprint(cfg.policies_dir);
-      if (now != fingerprint) {
-        fingerprint = now;
-        reload("files changed");
-      }
+    } else if (cfg.policies_watch && watcher.Changed()) {
+      // An editor writes a file in several steps: let them land first.
+      timespec settle{0, 100'000'000};
+      nanosleep(&settle, nullptr);
+      watcher.Changed();
+      reload("files changed");
     }
   }
 

@@ -48,7 +48,13 @@ admin::AdminRequest ToAdminRequest(const httplib::Request& req, bool with_body) 
   admin::AdminRequest out;
   out.method = req.method;
   out.path = req.path;
-  for (const auto& [k, v] : req.params) out.query.emplace(k, v);
+  // The query string only: httplib also puts a form-encoded body in
+  // req.params (curl -d without a content type sends one).
+  if (size_t q = req.target.find('?'); q != std::string::npos) {
+    httplib::Params params;
+    httplib::detail::parse_query_text(req.target.substr(q + 1), params);
+    for (const auto& [k, v] : params) out.query.emplace(k, v);
+  }
   for (const auto& [k, v] : req.headers) {
     std::string name = k;
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
