@@ -58,10 +58,11 @@ class DecisionsApi {
   explicit DecisionsApi(AdminServices* s) : s_(s) {}
 
   AdminResponse Query(AdminRequest& req) {
-    if (s_->audit_db.empty()) return NotConfigured("the audit store");
+    // Bad input is a 400 whatever the configuration.
     AdminResponse err;
     if (!CheckQuery(req, {"account", "org", "effect", "rule", "reason", "since", "until", "limit", "cursor"}, &err))
       return err;
+    if (s_->audit_db.empty()) return NotConfigured("the audit store");
     storage::AuditFilter f;
     if (!ReadFilter(req, &f, &err)) return err;
     int64_t limit = 100;
@@ -94,10 +95,11 @@ class DecisionsApi {
   }
 
   AdminResponse Export(AdminRequest& req) {
-    if (s_->audit_db.empty()) return NotConfigured("the audit store");
+    // Bad input is a 400 whatever the configuration.
     AdminResponse err;
     if (!CheckQuery(req, {"account", "org", "effect", "rule", "reason", "since", "until", "format"}, &err))
       return err;
+    if (s_->audit_db.empty()) return NotConfigured("the audit store");
     storage::AuditFilter f;
     if (!ReadFilter(req, &f, &err)) return err;
     const std::string format = req.Query("format", "jsonl");

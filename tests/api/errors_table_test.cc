@@ -7,6 +7,7 @@
 
 #include "api/admin/admin_server.h"
 #include "api/gateway/gateway_server.h"
+#include "engine/sha256.h"
 #include "tests/api/raw_client.h"
 #include "tests/api/test_engine.h"
 #include "tests/errors_table.h"
@@ -33,7 +34,11 @@ std::string RequestFor(const ErrorRow& row) {
     const size_t mib = std::stoul(body.substr(11));
     body = "{\"p\":\"" + std::string(mib << 20, 'x') + "\"}";
   }
-  return test::HttpRequest(method, target, {{"Content-Type", "application/json"}}, body);
+  std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/json"}};
+  // "admin API as <role>": sent with that role's token (see the admin server below).
+  if (row.where.rfind("admin API as ", 0) == 0)
+    headers.emplace_back("Authorization", "Bearer tok-" + row.where.substr(13));
+  return test::HttpRequest(method, target, headers, body);
 }
 
 TEST_CASE("errors table: every request and admin row gives the status and reason it lists") {
@@ -46,6 +51,8 @@ TEST_CASE("errors table: every request and admin row gives the status and reason
   AdminServerOptions ao;
   ao.listen = "127.0.0.1:0";
   ao.threads = 1;
+  for (admin::Role r : admin::kAllRoles)
+    ao.tokens.push_back({std::string(admin::RoleName(r)), engine::Sha256Hex("tok-" + std::string(admin::RoleName(r))), r});
   auto admin = AdminServer::Start(ao, te.engine, nullptr);
   REQUIRE(admin.ok());
 
