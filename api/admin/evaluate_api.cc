@@ -77,6 +77,7 @@ void AddEvaluateRoutes(Router& r, AdminServices* s) {
            j["committed"] = commit;
            j["evaluate_us"] = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
            AdminResponse res = Json(200, j);
+           res.read_only = !commit;
            res.audit_note = std::string(commit ? "committed " : "dry run ") +
                             std::string(EffectName(d.effect));
            return res;

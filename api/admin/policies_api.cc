@@ -109,7 +109,9 @@ class PoliciesApi {
     j["warnings"] = DiagnosticsJson(loaded.errors, policies::Severity::kWarning);
     if (loaded.snapshot) j["revision"] = loaded.snapshot->revision;
     j["sha256"] = storage::ContentHash(files);
-    return Json(200, j);
+    AdminResponse r = Json(200, j);
+    r.read_only = true;
+    return r;
   }
 
   AdminResponse Upload(AdminRequest& req) {

@@ -161,7 +161,7 @@ AdminResponse Router::Handle(AdminRequest& req) const {
     res = Problem(500, "internal-error", "the admin server failed while handling the request");
   }
   const bool read = req.method == "GET" || req.method == "HEAD";
-  if ((!read || route->record_reads) && route->roles != 0 && on_action)
+  if ((!read || route->record_reads) && !res.read_only && route->roles != 0 && on_action)
     on_action(*route, req, res);
   return res;
 }

@@ -42,6 +42,9 @@ struct AdminResponse {
   std::string body;
   // One line for the admin event of a mutating call, e.g. "version 3".
   std::string audit_note;
+  // A POST that changed nothing (a dry-run evaluate, a validation): no
+  // admin event, like a GET; with durable audit an event waits for a commit.
+  bool read_only = false;
 };
 
 // application/problem+json with a stable `reason` code (api::RenderError).

@@ -159,6 +159,7 @@ TEST_CASE("admin events: every recorded call lands in the audit store as effect 
   CHECK(fx.Call(Role::kAdmin, "POST", "/v1/admin/accounts", R"({"id": "e1"})")->status == 201);
   CHECK(fx.Call(Role::kAdmin, "POST", "/v1/admin/accounts/e1/suspend")->status == 200);
   CHECK(fx.Call(Role::kViewer, "GET", "/v1/admin/accounts/e1")->status == 200);  // reads are not
+  CHECK(fx.Call(Role::kAuditor, "POST", "/v1/admin/evaluate", R"({"path": "/"})")->status == 200);  // nor dry runs
   CHECK(fx.AuditRows() == before + 2);
   auto j = AdminFixture::J(fx.Call(Role::kAuditor, "GET", "/v1/admin/decisions?effect=admin"));
   REQUIRE(j["decisions"].size() == 2);
