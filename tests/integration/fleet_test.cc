@@ -59,7 +59,7 @@ class Gateway {
                   ", admin: 127.0.0.1:" + std::to_string(admin_port_) + "}\n" +
                   "policies: {dir: " + (dir_ / "policies").string() + "}\n" +
                   "audit: {path: " + (dir_ / "audit.db").string() + ", durability: async}\n" +
-                  "state: {backend: redis, url: '" + redis_url + "', timeout_ms: 200}\n" +
+                  "state: {backend: redis, url: '" + redis_url + "', timeout_ms: 5000}\n" +
                   "gateway: {threads: 2}\n");
     Start();
   }
