@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/config.h"
 #include "cli/policy_source.h"
+#include "cli/state_backend.h"
 #include "engine/engine.h"
 #include "storage/accounts_cache.h"
 #include "storage/accounts_file.h"
@@ -155,7 +156,14 @@ int RunServe(const Args& in) {
   }
 
   SystemClock clock;
-  auto state = engine::NewMemoryStateStore({.max_entries = cfg.state_max_entries});
+  std::string state_description;
+  auto opened_state = OpenStateStore(cfg, &state_description);
+  if (!opened_state.ok()) {
+    std::cerr << "tosgate: " << opened_state.status().message() << "\n";
+    return 1;
+  }
+  std::unique_ptr<engine::StateStore> state = std::move(*opened_state);
+  std::cerr << "tosgate: state: " << state_description << "\n";
   engine::Engine engine({&clock, state.get(), audit->get(), directory});
   engine.Publish(loaded.snapshot);
 
