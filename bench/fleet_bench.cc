@@ -5,6 +5,7 @@
 //
 //   redis-server --port 6399 --save '' --appendonly no &
 //   build/bench/fleet_bench --redis redis://127.0.0.1:6399 [--ops N] [--runs N] [--threads N]
+//                           [--connections N]
 //
 // bench/fleet_bench.sh starts the Redis server itself.
 #include <algorithm>
@@ -33,6 +34,7 @@ struct Options {
   int ops = 20'000;  // per thread per run
   int runs = 5;
   int threads = 8;
+  int connections = 2;
 };
 
 std::shared_ptr<engine::PolicySnapshot> OneRateLimit() {
@@ -109,6 +111,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--runs")) o.runs = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--threads")) o.threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--accounts")) o.accounts = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--connections")) o.connections = std::atoi(argv[i + 1]);
   }
   if (o.redis.empty()) {
     std::fprintf(stderr, "usage: fleet_bench --redis redis://HOST:PORT [--ops N] [--runs N] [--threads N]\n");
@@ -121,7 +124,7 @@ int main(int argc, char** argv) {
   auto memory = engine::NewMemoryStateStore();
   storage::RedisStateOptions ro;
   ro.url = o.redis;
-  ro.connections = o.threads;
+  ro.connections = o.connections;
   ro.prefix = "bench:" + std::to_string(Steady::now().time_since_epoch().count()) + ":";
   auto redis = storage::RedisStateStore::Open(ro);
   if (!redis.ok()) {
@@ -152,8 +155,10 @@ int main(int argc, char** argv) {
               "(added: p50 %.1f us, p99 %.1f us)\n",
               mp50, mp99, rp50, rp99, rp50 - mp50, rp99 - mp99);
   auto c = (*redis)->counters();
-  std::printf("redis: %llu calls, %llu errors (calls over the %lld ms timeout count as errors)\n",
-              static_cast<unsigned long long>(c.calls), static_cast<unsigned long long>(c.errors),
-              static_cast<long long>(ro.command_timeout.count()));
+  std::printf("redis: %d connections, %llu calls in %llu round trips (%.2f per trip), %llu errors "
+              "(calls over the %lld ms timeout count as errors)\n",
+              o.connections, static_cast<unsigned long long>(c.calls),
+              static_cast<unsigned long long>(c.batches), double(c.calls) / double(c.batches),
+              static_cast<unsigned long long>(c.errors), static_cast<long long>(ro.command_timeout.count()));
   return 0;
 }

@@ -82,21 +82,36 @@ Result<RedisAddress> ParseRedisUrl(std::string_view url) {
   return a;
 }
 
+// One connection and the calls queued on it. Calls from concurrent threads
+// are pipelined: the first caller to find the lane idle becomes its leader,
+// writes every queued call at once, reads the replies in order, and hands
+// them out; the others wait. One thread alone pays no hand-off, many share
+// round trips (as a group commit does). Only the leader touches `ctx`.
+struct Lane {
+  struct Pending {
+    const std::vector<std::string>* argv;
+    Result<Reply> result = Status::Unavailable("not sent");
+    bool done = false;
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Pending*> queue;
+  bool leader = false;
+  Context ctx;             // null: to be dialled
+  int64_t next_dial_ns = 0;  // after a failed dial, not before this
+};
+
 struct RedisStateStore::Impl {
   RedisStateOptions options;
   RedisAddress address;
   std::string sha;  // of kRedisStateScript, from SCRIPT LOAD
   SystemClock system_clock;
   const Clock* clock = nullptr;
+  std::vector<std::unique_ptr<Lane>> lanes;
+  std::atomic<uint64_t> next_lane{0};
+  std::atomic<uint64_t> calls{0}, errors{0}, reconnects{0}, batches{0};
 
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<Context> idle;  // connections not in use
-  int open = 0;               // connections dialled and not dropped
-  int64_t next_dial_ns = 0;   // after a failed dial, not before this
-  bool dialled_once = false;
-
-  std::atomic<uint64_t> calls{0}, errors{0}, reconnects{0};
+  std::string Where() const { return "redis " + address.host + ":" + std::to_string(address.port); }
 
   Result<Reply> Command(redisContext* c, const std::vector<std::string>& args) {
     std::vector<const char*> argv;
@@ -104,8 +119,7 @@ struct RedisStateStore::Impl {
     for (const std::string& a : args) argv.push_back(a.data()), lens.push_back(a.size());
     auto* r = static_cast<redisReply*>(
         redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
-    if (!r) return Status::Unavailable("redis " + address.host + ":" + std::to_string(address.port) +
-                                       ": " + (c->errstr[0] ? c->errstr : "no reply"));
+    if (!r) return Status::Unavailable(Where() + ": " + (c->errstr[0] ? c->errstr : "no reply"));
     return Reply(r);
   }
 
@@ -113,15 +127,14 @@ struct RedisStateStore::Impl {
   Result<Context> Dial() {
     Context c(redisConnectWithTimeout(address.host.c_str(), address.port,
                                       ToTimeval(options.connect_timeout)));
-    const std::string where = "redis " + address.host + ":" + std::to_string(address.port);
-    if (!c) return Status::Unavailable(where + ": cannot allocate a connection");
-    if (c->err) return Status::Unavailable(where + ": " + c->errstr);
+    if (!c) return Status::Unavailable(Where() + ": cannot allocate a connection");
+    if (c->err) return Status::Unavailable(Where() + ": " + c->errstr);
     redisSetTimeout(c.get(), ToTimeval(options.command_timeout));
     auto expect_ok = [&](std::vector<std::string> args, const char* what) -> Status {
       Result<Reply> r = Command(c.get(), args);
       if (!r.ok()) return r.status();
       if ((*r)->type == REDIS_REPLY_ERROR)
-        return Status::Unavailable(where + ": " + what + " failed: " + (*r)->str);
+        return Status::Unavailable(Where() + ": " + what + " failed: " + (*r)->str);
       return Status::Ok();
     };
     if (!address.password.empty())
@@ -131,78 +144,102 @@ struct RedisStateStore::Impl {
     Result<Reply> r = Command(c.get(), {"SCRIPT", "LOAD", kRedisStateScript});
     if (!r.ok()) return r.status();
     if ((*r)->type != REDIS_REPLY_STRING)
-      return Status::Unavailable(where + ": SCRIPT LOAD failed: " +
+      return Status::Unavailable(Where() + ": SCRIPT LOAD failed: " +
                                  ((*r)->type == REDIS_REPLY_ERROR ? (*r)->str : "unexpected reply"));
     sha.assign((*r)->str, (*r)->len);  // the same for every connection
     return c;
   }
 
-  // Borrows a connection, dialling one when the pool has room. Unavailable
-  // while a recent dial failed, so that a dead Redis costs no timeouts.
-  Result<Context> Borrow() {
-    std::unique_lock lock(mu);
-    for (;;) {
-      if (!idle.empty()) {
-        Context c = std::move(idle.back());
-        idle.pop_back();
-        return c;
-      }
-      if (open < options.connections) break;
-      cv.wait(lock);
-    }
+  // Makes sure the lane has a connection; Unavailable while a recent dial
+  // failed, so that a dead Redis costs no connect timeout per call.
+  Status Connect(Lane& lane) {
+    if (lane.ctx) return Status::Ok();
     const int64_t now = clock->monotonic_ns();
-    if (now < next_dial_ns)
-      return Status::Unavailable("redis " + address.host + ":" + std::to_string(address.port) +
-                                 " is unreachable (retrying shortly)");
-    ++open;
-    lock.unlock();
+    if (now < lane.next_dial_ns) return Status::Unavailable(Where() + " is unreachable (retrying shortly)");
     Result<Context> c = Dial();
-    lock.lock();
     if (!c.ok()) {
-      --open;
-      next_dial_ns = clock->monotonic_ns() +
-                     std::chrono::duration_cast<std::chrono::nanoseconds>(options.retry_interval).count();
-      cv.notify_one();
+      lane.next_dial_ns = clock->monotonic_ns() +
+          std::chrono::duration_cast<std::chrono::nanoseconds>(options.retry_interval).count();
       return c.status();
     }
-    if (dialled_once) reconnects.fetch_add(1, std::memory_order_relaxed);
-    dialled_once = true;
-    return c;
+    reconnects.fetch_add(1, std::memory_order_relaxed);
+    lane.ctx = std::move(*c);
+    return Status::Ok();
   }
 
-  void Return(Context c) {
-    std::lock_guard lock(mu);
-    if (c && c->err == 0) idle.push_back(std::move(c));
-    else --open;  // broken: dropped, re-dialled by a later call
-    cv.notify_one();
+  // The leader's round trip: every call of `batch` written, then read.
+  void RunBatch(Lane& lane, const std::vector<Lane::Pending*>& batch) {
+    batches.fetch_add(1, std::memory_order_relaxed);
+    if (Status s = Connect(lane); !s.ok()) {
+      for (Lane::Pending* p : batch) p->result = s;
+      return;
+    }
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (Lane::Pending* p : batch) {
+      argv.clear();
+      lens.clear();
+      for (const std::string& a : *p->argv) argv.push_back(a.data()), lens.push_back(a.size());
+      redisAppendCommandArgv(lane.ctx.get(), static_cast<int>(argv.size()), argv.data(), lens.data());
+    }
+    size_t i = 0;
+    for (; i < batch.size(); ++i) {
+      void* r = nullptr;
+      if (redisGetReply(lane.ctx.get(), &r) != REDIS_OK || !r) break;
+      batch[i]->result = Reply(static_cast<redisReply*>(r));
+    }
+    if (i < batch.size()) {  // the connection broke: this call and the rest fail
+      const Status broken = Status::Unavailable(
+          Where() + ": " + (lane.ctx->errstr[0] ? lane.ctx->errstr : "connection lost"));
+      for (; i < batch.size(); ++i) batch[i]->result = broken;
+      lane.ctx.reset();
+      return;
+    }
+    // A server that lost the script (restarted, SCRIPT FLUSH): load, resend.
+    for (Lane::Pending* p : batch) {
+      const redisReply* r = p->result.ok() ? p->result->get() : nullptr;
+      if (!r || r->type != REDIS_REPLY_ERROR || !std::string_view(r->str, r->len).starts_with("NOSCRIPT"))
+        continue;
+      Result<Reply> load = Command(lane.ctx.get(), {"SCRIPT", "LOAD", kRedisStateScript});
+      p->result = load.ok() ? Command(lane.ctx.get(), *p->argv) : load.status();
+      if (lane.ctx->err) {
+        lane.ctx.reset();
+        return;
+      }
+    }
   }
 
-  // One script call: EVALSHA, with a reload when the server lost the script
-  // (restarted, or SCRIPT FLUSH).
+  // One script call (EVALSHA) on one of the lanes, pipelined with the
+  // calls other threads make on it at the same moment.
   Result<Reply> Eval(std::string_view key, std::vector<std::string> args) {
     calls.fetch_add(1, std::memory_order_relaxed);
-    Result<Context> c = Borrow();
-    if (!c.ok()) {
-      errors.fetch_add(1, std::memory_order_relaxed);
-      return c.status();
-    }
     std::vector<std::string> argv{"EVALSHA", sha, "1", options.prefix + std::string(key)};
     for (std::string& a : args) argv.push_back(std::move(a));
-    Result<Reply> r = Command(c->get(), argv);
-    if (r.ok() && (*r)->type == REDIS_REPLY_ERROR && std::string_view((*r)->str).starts_with("NOSCRIPT")) {
-      Result<Reply> load = Command(c->get(), {"SCRIPT", "LOAD", kRedisStateScript});
-      if (load.ok() && (*load)->type == REDIS_REPLY_STRING) r = Command(c->get(), argv);
+    Lane& lane = *lanes[next_lane.fetch_add(1, std::memory_order_relaxed) % lanes.size()];
+    Lane::Pending me{&argv};
+    std::unique_lock lock(lane.mu);
+    lane.queue.push_back(&me);
+    while (!me.done) {
+      if (lane.leader) {
+        lane.cv.wait(lock);
+        continue;
+      }
+      lane.leader = true;
+      std::vector<Lane::Pending*> batch;
+      batch.swap(lane.queue);
+      lock.unlock();
+      RunBatch(lane, batch);
+      lock.lock();
+      for (Lane::Pending* p : batch) p->done = true;
+      lane.leader = false;
+      lane.cv.notify_all();
     }
-    Status failed;
-    if (!r.ok()) failed = r.status();
-    else if ((*r)->type == REDIS_REPLY_ERROR)
-      failed = Status::Unavailable("redis: " + std::string((*r)->str, (*r)->len));
-    Return(std::move(*c));
-    if (!failed.ok()) {
-      errors.fetch_add(1, std::memory_order_relaxed);
-      return failed;
-    }
-    return r;
+    lock.unlock();
+    Result<Reply>& r = me.result;
+    if (r.ok() && (*r)->type == REDIS_REPLY_ERROR)
+      r = Status::Unavailable("redis: " + std::string((*r)->str, (*r)->len));
+    if (!r.ok()) errors.fetch_add(1, std::memory_order_relaxed);
+    return std::move(r);
   }
 
   std::string Now(int64_t now_ns) const {
@@ -258,9 +295,8 @@ Result<std::unique_ptr<RedisStateStore>> RedisStateStore::Open(RedisStateOptions
   impl->clock = impl->options.clock ? impl->options.clock : &impl->system_clock;
   Result<Context> first = impl->Dial();
   if (!first.ok()) return first.status();
-  impl->dialled_once = true;
-  impl->open = 1;
-  impl->idle.push_back(std::move(*first));
+  for (int i = 0; i < impl->options.connections; ++i) impl->lanes.push_back(std::make_unique<Lane>());
+  impl->lanes[0]->ctx = std::move(*first);  // the others dial on first use
   return std::unique_ptr<RedisStateStore>(new RedisStateStore(std::move(impl)));
 }
 
@@ -304,7 +340,8 @@ void RedisStateStore::Release(std::string_view key, uint64_t lease_id) {
 
 RedisStateCounters RedisStateStore::counters() const {
   return {impl_->calls.load(std::memory_order_relaxed), impl_->errors.load(std::memory_order_relaxed),
-          impl_->reconnects.load(std::memory_order_relaxed)};
+          impl_->reconnects.load(std::memory_order_relaxed),
+          impl_->batches.load(std::memory_order_relaxed)};
 }
 
 }  // namespace tosgate::storage

@@ -16,8 +16,9 @@
 // Redis that is down costs callers no connect timeout each. See
 // docs/scaling.md.
 //
-// Thread-safety: all methods may be called from many threads; each call
-// borrows one of `connections` pooled connections for its round trip.
+// Thread-safety: all methods may be called from many threads. Calls go
+// round-robin over `connections` connections; calls that meet on one
+// connection are pipelined: written together, one round trip for all.
 #pragma once
 
 #include <chrono>
@@ -34,7 +35,7 @@ namespace tosgate::storage {
 struct RedisStateOptions {
   std::string url = "redis://127.0.0.1:6379";  // redis://[:password@]host:port[/db]
   std::string prefix = "tosgate:";
-  int connections = 8;
+  int connections = 4;  // each pipelines the calls that meet on it
   std::chrono::milliseconds connect_timeout{200};
   std::chrono::milliseconds command_timeout{50};
   std::chrono::milliseconds retry_interval{500};
@@ -56,7 +57,8 @@ Result<RedisAddress> ParseRedisUrl(std::string_view url);
 struct RedisStateCounters {
   uint64_t calls = 0;
   uint64_t errors = 0;       // calls answered Unavailable
-  uint64_t reconnects = 0;   // connections dialled after the first
+  uint64_t reconnects = 0;   // connections dialled after start-up
+  uint64_t batches = 0;      // round trips: calls / batches is the pipelining depth
 };
 
 class RedisStateStore : public engine::StateStore {
