@@ -26,7 +26,7 @@ struct ServeConfig {
   std::string state_url = "redis://127.0.0.1:6379";
   std::string state_prefix = "tosgate:";
   int64_t state_timeout_ms = 50;          // per Redis call; slower is a failure
-  int state_connections = 8;
+  int state_connections = 4;
   double state_fallback_share = 0;        // > 0: while Redis is down, admit this share locally
   int gateway_threads = 0;                // 0: one per core
   size_t max_body_bytes = 1 << 20;

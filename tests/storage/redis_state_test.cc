@@ -133,7 +133,7 @@ TEST_CASE("redis state answers as the memory store does") {
   CHECK(remote->counters().errors == 0);
 }
 
-TEST_CASE("redis state: 8 threads admit exactly the limit, on the server's clock") {
+TEST_CASE("redis state: many threads (8) admit exactly the limit, on the server's clock") {
   if (!RedisAvailable()) return;
   RedisServer redis;
   auto store = OpenStore(redis, nullptr, /*server_time=*/true);
