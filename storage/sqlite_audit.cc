@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "storage/audit_chain.h"
+#include "storage/audit_relocate.h"
 #include "storage/audit_schema.h"
 #include "storage/audit_signing.h"
 #include "storage/audit_wal_checkpointer.h"
@@ -52,6 +53,7 @@ int64_t WallMs() {
 struct Item {
   engine::AuditRecord record;
   std::function<void(Status)> done;
+  Clock::time_point deadline{};  // commit_timeout for `done`
 };
 
 }  // namespace
@@ -77,6 +79,9 @@ struct SqliteAuditSink::Impl {
   explicit Impl(SqliteAuditOptions o) : opts(std::move(o)) {}
 
   Status OpenDb();
+  void CloseDb();
+  Status BeforeWrite();
+  void ExpireWaiters(std::vector<Item>& batch, std::vector<std::function<void(Status)>>* out);
   void Run();
   Status WriteBatch(const std::vector<Item>& batch);
   Status InsertCheckpoint(uint64_t seq, const std::string& hash);
@@ -103,6 +108,7 @@ struct SqliteAuditSink::Impl {
   std::deque<Item> queue;
   uint64_t submitted = 0, written = 0, dropped = 0, checkpoints = 0;
   uint64_t rejected_full = 0, write_errors = 0, batches = 0;
+  uint64_t commit_timeouts = 0, recreated = 0;
   Status last_error;
   bool writer_idle = false;
   int space_waiters = 0, flush_waiters = 0;
@@ -112,6 +118,7 @@ struct SqliteAuditSink::Impl {
   std::thread writer;
 
   std::unique_ptr<WalCheckpointer> checkpointer;  // null: SQLite checkpoints on commit
+  bool db_open = false;  // writer thread: false after a failed reopen
 
   std::mutex close_mu;  // serializes Close; guards the two below
   bool closed = false;
@@ -293,6 +300,70 @@ Status SqliteAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
   return Status::Ok();
 }
 
+void SqliteAuditSink::Impl::CloseDb() {
+  checkpointer.reset();  // before the writer's connection, which must close last
+  insert.reset();
+  begin.reset();
+  commit.reset();
+  rollback.reset();
+  insert_checkpoint.reset();
+  db.reset();  // the last connection checkpoints the WAL into the file
+  db_open = false;
+}
+
+// Before each commit: a file deleted or moved under us is written back at
+// its path and the writer continues there (storage/audit_relocate.h); a
+// reopen that failed earlier is tried again.
+Status SqliteAuditSink::Impl::BeforeWrite() {
+  if (db_open) {
+    bool rewritten = false;
+    if (Status s = RewriteIfMoved(db.get(), opts.path, &rewritten); !s.ok() || !rewritten)
+      return s;
+    CloseDb();
+    std::lock_guard lock(mu);
+    ++recreated;
+  }
+  // The file reopened must continue our chain: never start one afresh in a
+  // file that appeared in its place meanwhile.
+  const uint64_t seq = next_seq;
+  const std::string hash = prev_hash;
+  Status s = OpenDb();
+  if (s.ok() && (next_seq != seq || prev_hash != hash)) {
+    s = Status::IoError(opts.path + ": the file at this path is no longer the audit store "
+                        "being written (its chain ends elsewhere); records stay in memory");
+    next_seq = seq;
+    prev_hash = hash;
+  }
+  if (!s.ok()) {
+    CloseDb();
+    return s;
+  }
+  db_open = true;
+  const bool full = opts.synchronous_full || opts.durability == Durability::kSync;
+  checkpointer = WalCheckpointer::Start(db.get(), opts.path, full);
+  return Status::Ok();
+}
+
+// With mu held, after a failed commit: takes the `done` of every waiter
+// whose commit_timeout has passed, in the batch and in the queue.
+void SqliteAuditSink::Impl::ExpireWaiters(std::vector<Item>& batch,
+                                          std::vector<std::function<void(Status)>>* out) {
+  const auto now = Clock::now();
+  auto take = [out](Item& item) {
+    out->push_back(std::move(item.done));
+    item.done = nullptr;
+  };
+  for (Item& item : batch)
+    if (item.done && now >= item.deadline) take(item);
+  // Deadlines grow along the queue: stop at the first waiter still in time.
+  for (Item& item : queue) {
+    if (!item.done) continue;
+    if (now < item.deadline) break;
+    take(item);
+  }
+  commit_timeouts += out->size();
+}
+
 void SqliteAuditSink::Impl::Run() {
   std::vector<Item> batch;
   std::unique_lock lock(mu);
@@ -302,7 +373,12 @@ void SqliteAuditSink::Impl::Run() {
     writer_idle = false;
     if (queue.empty()) {  // closing, and everything is written
       lock.unlock();
-      FinalCheckpoint();
+      // A file deleted since the last commit still gets written back.
+      if (Status s = BeforeWrite(); !s.ok()) {
+        std::lock_guard relock(mu);
+        last_error = s;
+      }
+      if (db_open) FinalCheckpoint();
       lock.lock();
       break;
     }
@@ -317,8 +393,10 @@ void SqliteAuditSink::Impl::Run() {
 
     auto backoff = kFirstBackoff;
     Status outcome;
+    std::vector<std::function<void(Status)>> expired;
     for (;;) {
-      Status s = WriteBatch(batch);
+      Status s = BeforeWrite();
+      if (s.ok()) s = WriteBatch(batch);
       lock.lock();
       if (s.ok()) {
         written += n;
@@ -328,6 +406,17 @@ void SqliteAuditSink::Impl::Run() {
       ++write_errors;
       last_error = s;
       if (flush_waiters) progress_cv.notify_all();
+      ExpireWaiters(batch, &expired);
+      if (!expired.empty()) {
+        const Status late = Status::Unavailable(
+            opts.path + ": audit record not committed within " +
+            std::to_string(opts.commit_timeout.count()) + " ms (" + s.message() +
+            "); it stays queued and is written once the store can be written");
+        lock.unlock();
+        for (auto& done : expired) done(late);
+        expired.clear();
+        lock.lock();
+      }
       if (closing && Clock::now() >= close_deadline) {
         dropped += n;
         outcome = Prefixed(s, opts.path + ": audit record given up at close: ");
@@ -367,6 +456,7 @@ Result<std::unique_ptr<SqliteAuditSink>> SqliteAuditSink::Open(SqliteAuditOption
   auto impl = std::make_unique<Impl>(std::move(opts));
   if (Status s = impl->OpenDb(); !s.ok()) return s;
   Impl* p = impl.get();
+  p->db_open = true;
   const bool full = p->opts.synchronous_full || p->opts.durability == Durability::kSync;
   p->checkpointer = WalCheckpointer::Start(p->db.get(), p->opts.path, full);
   try {
@@ -381,6 +471,7 @@ Result<std::unique_ptr<SqliteAuditSink>> SqliteAuditSink::Open(SqliteAuditOption
 Status SqliteAuditSink::Impl::Enqueue(Item& item) {
   Impl& m = *this;
   if (m.opts.truncate_client_ip) item.record.client_ip = TruncateClientIp(item.record.client_ip);
+  if (item.done) item.deadline = Clock::now() + m.opts.commit_timeout;
   std::unique_lock lock(m.mu);
   if (!m.closing && m.pending() >= m.opts.queue_capacity) {
     ++m.space_waiters;
@@ -464,13 +555,7 @@ Status SqliteAuditSink::Close() {
   m.work_cv.notify_all();
   m.space_cv.notify_all();
   if (m.writer.joinable()) m.writer.join();
-  m.checkpointer.reset();  // before the writer's connection, which must close last
-  m.insert.reset();
-  m.begin.reset();
-  m.commit.reset();
-  m.rollback.reset();
-  m.insert_checkpoint.reset();
-  m.db.reset();  // the last connection checkpoints the WAL into the file
+  m.CloseDb();
   m.closed = true;
   std::lock_guard lock(m.mu);
   if (m.dropped != 0) {
@@ -492,6 +577,8 @@ SqliteAuditSink::Stats SqliteAuditSink::stats() const {
   s.batches = m.batches;
   s.dropped = m.dropped;
   s.checkpoints = m.checkpoints;
+  s.commit_timeouts = m.commit_timeouts;
+  s.recreated = m.recreated;
   s.queue_depth = static_cast<size_t>(m.pending());
   return s;
 }
