@@ -137,7 +137,9 @@ std::vector<std::string> LoadServeConfig(const std::string& path, ServeConfig* c
       {"gateway", [&](const YAML::Node& n, const std::string& k) {
          r.Map(n, k, {{"threads", r.Number(&cfg->gateway_threads, 0)},
                       {"max_body_bytes", r.Number(&cfg->max_body_bytes, 1)},
-                      {"path_prefix", r.String(&cfg->path_prefix)}});
+                      {"path_prefix", r.String(&cfg->path_prefix)},
+                      {"header_timeout_ms", r.Number(&cfg->header_timeout_ms, 1)},
+                      {"max_connections", r.Number(&cfg->max_connections, 0)}});
        }},
       {"upstream", [&](const YAML::Node& n, const std::string& k) {
          r.Map(n, k, {{"url", r.String(&cfg->upstream_url)},

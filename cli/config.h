@@ -31,6 +31,8 @@ struct ServeConfig {
   int gateway_threads = 0;                // 0: one per core
   size_t max_body_bytes = 1 << 20;
   std::string path_prefix = "/v1/check";
+  int64_t header_timeout_ms = 10000;      // a request's whole header, then closed
+  size_t max_connections = 10000;         // open client connections; 0: no limit
   std::string upstream_url;               // inline proxy mode when set
   int64_t upstream_connect_timeout_ms = 5000;
   int64_t upstream_response_timeout_ms = 60000;

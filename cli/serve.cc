@@ -9,6 +9,7 @@
 #include "api/gateway/gateway_server.h"
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/policy_reload.h"
 #include "cli/policy_source.h"
 #include "cli/state_backend.h"
 #include "engine/engine.h"
@@ -173,6 +174,8 @@ int RunServe(const Args& in) {
   gw_opts.forward_auth.path_prefix = cfg.path_prefix;
   gw_opts.forward_auth.max_body_bytes = cfg.max_body_bytes;
   gw_opts.upstream_url = cfg.upstream_url;
+  gw_opts.header_timeout = std::chrono::milliseconds(cfg.header_timeout_ms);
+  gw_opts.max_connections = cfg.max_connections;
   // Synchronous durability: answers wait for their record's commit, on the
   // sink's completion callback rather than a blocked thread.
   if (cfg.audit_durability == "sync") gw_opts.durable_audit = audit->get();
@@ -197,33 +200,24 @@ int RunServe(const Args& in) {
   }
   PrintBanner(cfg, (*gateway)->port(), (*admin)->port(), *loaded.snapshot);
 
-  // Reload on SIGHUP, and with --watch whenever the files change. A policy
-  // set with errors never replaces the active one.
-  auto reload = [&](const char* why) {
-    policies::LoadResult next = LoadPolicySource(cfg.policies_dir);
-    if (ReportPolicyErrors(next)) {
-      std::cerr << "tosgate: reload (" << why << ") rejected; revision "
-                << engine.snapshot()->revision << " stays active\n";
-      return;
-    }
-    engine.Publish(next.snapshot);
-    std::cerr << "tosgate: reloaded (" << why << "), revision " << next.snapshot->revision << "\n";
-  };
-  std::string fingerprint = cfg.policies_watch ? PolicyDirFingerprint(cfg.policies_dir) : "";
+  // Reload on SIGHUP, and with --watch whenever the files change
+  // (cli/policy_reload.h: errors never replace the active set).
+  PolicyReloader reloader([&cfg] { return LoadPolicySource(cfg.policies_dir); },
+                          cfg.policies_watch ? PolicyReloader::Fingerprint([&cfg] {
+                            return PolicyDirFingerprint(cfg.policies_dir);
+                          })
+                                             : nullptr,
+                          engine, std::cerr);
   for (;;) {
     timespec tick{1, 0};
     int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig == SIGHUP) {
-      reload("SIGHUP");
+      reloader.Reload("SIGHUP");
     } else if (sig == SIGINT || sig == SIGTERM) {
       std::cerr << "tosgate: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", draining\n";
       break;
     } else if (cfg.policies_watch) {
-      std::string now = PolicyDirFingerprint(cfg.policies_dir);
-      if (now != fingerprint) {
-        fingerprint = now;
-        reload("files changed");
-      }
+      reloader.WatchTick();
     }
   }
 
