@@ -18,7 +18,8 @@ using tosgate::sim::Persona;
 
 constexpr char kUsage[] =
     "usage: traffic_sim --out DIR [--seed N] [--benign-accounts N] [--days D] [--scale F]\n"
-    "                   [--cluster-accounts N] [--scenario NAME]... [--small] [--quiet]\n"
+    "                   [--cluster-accounts N] [--scenario NAME]... [--device-fingerprints]\n"
+    "                   [--small] [--quiet]\n"
     "  writes DIR/capture.jsonl, DIR/accounts.jsonl and DIR/labels.jsonl\n"
     "  scenarios: bulk-harvest cluster-rotation cot-elicitation logprob-harvest low-and-slow,\n"
     "             or 'none' for benign traffic only (default: all)\n";
@@ -52,7 +53,8 @@ int main(int argc, char** argv) {
     if (const size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
       value = arg.substr(eq + 1);
       arg.resize(eq);
-    } else if (arg != "--small" && arg != "--quiet" && arg != "--help" && i + 1 < argc) {
+    } else if (arg != "--small" && arg != "--quiet" && arg != "--help" && arg != "--device-fingerprints" &&
+               i + 1 < argc) {
       value = argv[++i];
     }
     long long n = 0;
@@ -65,6 +67,8 @@ int main(int argc, char** argv) {
       o.scale = 0.1;
     } else if (arg == "--quiet") {
       quiet = true;
+    } else if (arg == "--device-fingerprints") {
+      o.device_fingerprints = true;
     } else if (arg == "--out" && !value.empty()) {
       out_dir = value;
     } else if (arg == "--seed" && ParseInt(value, 0, INT64_MAX, &n)) {

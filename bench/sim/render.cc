@@ -201,7 +201,9 @@ std::string Simulation::RenderRequest(const Event& e) const {
 std::string Simulation::RenderAccount(const SimAccount& a) const {
   return "{\"id\": \"" + a.id + "\", \"org\": \"" + a.org + "\", \"tier\": \"" + a.tier + "\", \"country\": \"" +
          a.country + "\", \"flags\": [], \"created\": " + std::to_string(a.created_ms) +
-         ", \"payment_fingerprint\": \"" + a.payment + "\", \"keys\": [\"" + a.key + "\"]}";
+         ", \"payment_fingerprint\": \"" + a.payment + "\"" +
+         (o_.device_fingerprints ? ", \"device_fingerprint\": \"" + a.device + "\"" : std::string()) +
+         ", \"keys\": [\"" + a.key + "\"]}";
 }
 
 std::string Simulation::RenderLabel(const SimAccount& a) const {

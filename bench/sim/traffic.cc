@@ -123,6 +123,7 @@ void Simulation::AddAccounts() {
     a.country = c.code;
     a.tz_hours = c.tz;
     a.payment = "pf_" + r.Hex(12);
+    a.device = "dev_" + r.Hex(12);
     a.key = "sk-sim-" + r.Hex(32);
     a.created_ms = o_.start_ms - r.Int(30, 400) * kDay - r.Int(0, kDay - 1);
     a.tier = "pro";
@@ -189,7 +190,7 @@ void Simulation::AddAccounts() {
     a.ips = {RandomIp(r)};
   }
   if (wanted(Persona::kCluster)) {
-    std::string payment;
+    std::string payment, device;
     for (int i = 0; i < o_.cluster_accounts; ++i) {
       SimAccount& a = add(Persona::kCluster, i % 3);
       a.tier = "free";
@@ -197,6 +198,8 @@ void Simulation::AddAccounts() {
       a.created_ms = o_.start_ms - r.Int(1, 14) * kDay - r.Int(0, kDay - 1);
       if (i % 10 == 0) payment = a.payment;  // one card per ten accounts
       a.payment = payment;
+      if (i % 20 == 0) device = a.device;  // a few machines run them all
+      a.device = device;
     }
   }
   if (wanted(Persona::kCot)) {

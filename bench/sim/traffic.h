@@ -33,11 +33,12 @@ struct Options {
   int cluster_accounts = 220;   // accounts in the address-rotating cluster
   std::vector<Persona> campaigns;  // empty: every campaign
   bool no_campaigns = false;       // benign traffic only
+  bool device_fingerprints = false;  // write accounts' device_fingerprint
   int64_t start_ms = 1764547200000;  // 2025-12-01T00:00:00Z
 };
 
 struct SimAccount {
-  std::string id, org, tier, country, payment, key;
+  std::string id, org, tier, country, payment, device, key;
   int64_t created_ms = 0;
   Persona persona{};
   int variant = 0;               // which template of its family
