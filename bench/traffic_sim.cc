@@ -1,9 +1,11 @@
 // traffic_sim: writes a synthetic, labelled capture of AI-API traffic
 // (benign personas and distillation campaigns) for `tosgate replay --labels`.
 // Same options and seed, same bytes. See docs/traffic-simulator.md.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
 #include <map>
 #include <string>
 #include <string_view>
@@ -48,6 +50,14 @@ int main(int argc, char** argv) {
   Options o;
   std::string out_dir;
   bool quiet = false;
+  // --small sets defaults that the other options may then override, wherever it is.
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--small") {
+      o.benign_accounts = 150;
+      o.days = 1;
+      o.scale = 0.1;
+    }
+  }
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], value;
     if (const size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
@@ -62,9 +72,7 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     } else if (arg == "--small") {
-      o.benign_accounts = 150;
-      o.days = 1;
-      o.scale = 0.1;
+      // handled above
     } else if (arg == "--quiet") {
       quiet = true;
     } else if (arg == "--device-fingerprints") {
@@ -97,7 +105,15 @@ int main(int argc, char** argv) {
         return 2;
       }
     } else {
-      std::fprintf(stderr, "traffic_sim: bad argument '%s'\n%s", argv[i], kUsage);
+      constexpr std::string_view kValued[] = {"--out",  "--seed",             "--benign-accounts", "--days",
+                                              "--scale", "--cluster-accounts", "--scenario"};
+      if (std::find(std::begin(kValued), std::end(kValued), arg) == std::end(kValued)) {
+        std::fprintf(stderr, "traffic_sim: unknown option '%s'\n%s", arg.c_str(), kUsage);
+      } else if (value.empty()) {
+        std::fprintf(stderr, "traffic_sim: %s needs a value\n%s", arg.c_str(), kUsage);
+      } else {
+        std::fprintf(stderr, "traffic_sim: bad value for %s: '%s'\n%s", arg.c_str(), value.c_str(), kUsage);
+      }
       return 2;
     }
   }

@@ -193,6 +193,12 @@ TEST_CASE("traffic_sim: the cluster has 200+ accounts sharing cards; --scenario 
   CHECK(bad.exit_code == 2);
   CHECK(bad.out.find("unknown scenario 'no-such-thing'") != std::string::npos);
   CHECK(RunSim("--small").exit_code == 2);  // no --out
+  const RunResult zero_days = RunSim("--days 0 --out " + dir);
+  CHECK(zero_days.exit_code == 2);
+  CHECK(zero_days.out.find("bad value for --days: '0'") != std::string::npos);
+  // --small only sets defaults: what is given beside it counts, in any order.
+  REQUIRE(RunSim("--benign-accounts 0 --small --quiet --scenario bulk-harvest --out " + dir).exit_code == 0);
+  CHECK(JsonLines(dir + "/labels.jsonl").size() == 1);
 }
 
 TEST_CASE("traffic_sim output replays cleanly through tosgate with its accounts and labels") {
