@@ -63,8 +63,8 @@ int main(int argc, char** argv) {
     if (const size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
       value = arg.substr(eq + 1);
       arg.resize(eq);
-    } else if (arg != "--small" && arg != "--quiet" && arg != "--help" && arg != "--device-fingerprints" &&
-               i + 1 < argc) {
+    } else if (arg != "--small" && arg != "--quiet" && arg != "--help" &&
+               arg != "--device-fingerprints" && i + 1 < argc) {
       value = argv[++i];
     }
     long long n = 0;
@@ -105,14 +105,16 @@ int main(int argc, char** argv) {
         return 2;
       }
     } else {
-      constexpr std::string_view kValued[] = {"--out",  "--seed",             "--benign-accounts", "--days",
-                                              "--scale", "--cluster-accounts", "--scenario"};
+      constexpr std::string_view kValued[] = {"--out",     "--seed",  "--benign-accounts",
+                                              "--days",    "--scale", "--cluster-accounts",
+                                              "--scenario"};
       if (std::find(std::begin(kValued), std::end(kValued), arg) == std::end(kValued)) {
         std::fprintf(stderr, "traffic_sim: unknown option '%s'\n%s", arg.c_str(), kUsage);
       } else if (value.empty()) {
         std::fprintf(stderr, "traffic_sim: %s needs a value\n%s", arg.c_str(), kUsage);
       } else {
-        std::fprintf(stderr, "traffic_sim: bad value for %s: '%s'\n%s", arg.c_str(), value.c_str(), kUsage);
+        std::fprintf(stderr, "traffic_sim: bad value for %s: '%s'\n%s", arg.c_str(), value.c_str(),
+                     kUsage);
       }
       return 2;
     }
@@ -124,7 +126,8 @@ int main(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec) {
-    std::fprintf(stderr, "traffic_sim: cannot create %s: %s\n", out_dir.c_str(), ec.message().c_str());
+    std::fprintf(stderr, "traffic_sim: cannot create %s: %s\n", out_dir.c_str(),
+                 ec.message().c_str());
     return 1;
   }
 
@@ -134,7 +137,8 @@ int main(int argc, char** argv) {
     accounts.push_back(sim.RenderAccount(a));
     labels.push_back(sim.RenderLabel(a));
   }
-  if (!WriteLines(out_dir + "/accounts.jsonl", accounts) || !WriteLines(out_dir + "/labels.jsonl", labels)) {
+  if (!WriteLines(out_dir + "/accounts.jsonl", accounts) ||
+      !WriteLines(out_dir + "/labels.jsonl", labels)) {
     std::fprintf(stderr, "traffic_sim: cannot write to %s\n", out_dir.c_str());
     return 1;
   }
@@ -164,15 +168,16 @@ int main(int argc, char** argv) {
 
   if (!quiet) {
     std::printf("traffic_sim: seed %llu, %d days, %zu accounts, %zu requests -> %s\n",
-                static_cast<unsigned long long>(o.seed), o.days, sim.accounts().size(), events.size(),
-                out_dir.c_str());
+                static_cast<unsigned long long>(o.seed), o.days, sim.accounts().size(),
+                events.size(), out_dir.c_str());
     std::printf("  %-24s %-9s %9s %9s\n", "scenario", "label", "accounts", "requests");
     for (int i = 0; i < tosgate::sim::kPersonas; ++i) {
       const Persona p = static_cast<Persona>(i);
       auto it = per_scenario.find(PersonaName(p));
       if (it == per_scenario.end()) continue;
       std::printf("  %-24s %-9s %9zu %9zu\n", std::string(PersonaName(p)).c_str(),
-                  tosgate::sim::IsCampaign(p) ? "campaign" : "benign", it->second.first, it->second.second);
+                  tosgate::sim::IsCampaign(p) ? "campaign" : "benign", it->second.first,
+                  it->second.second);
     }
   }
   return 0;

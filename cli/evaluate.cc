@@ -35,7 +35,8 @@ ordered CountJson(int64_t n) { return n < 0 ? ordered(nullptr) : ordered(n); }
 
 bool Matches(const std::vector<std::string>& patterns, const std::string& id) {
   for (const std::string& p : patterns) {
-    if (!p.empty() && p.back() == '*' ? id.starts_with(std::string_view(p).substr(0, p.size() - 1)) : id == p)
+    if (!p.empty() && p.back() == '*' ? id.starts_with(std::string_view(p).substr(0, p.size() - 1))
+                                      : id == p)
       return true;
   }
   return false;
@@ -53,7 +54,8 @@ Status Evaluation::LoadLabels(const std::string& path) {
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     const std::string where = path + ":" + std::to_string(lineno) + ": ";
     const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument(where + "not a JSON object");
+    if (j.is_discarded() || !j.is_object())
+      return Status::InvalidArgument(where + "not a JSON object");
     auto account = j.find("account"), label = j.find("label"), scenario = j.find("scenario");
     if (account == j.end() || !account->is_string() || account->get<std::string>().empty())
       return Status::InvalidArgument(where + "\"account\" must be a non-empty string");
@@ -71,9 +73,11 @@ Status Evaluation::LoadLabels(const std::string& path) {
     while (index < scenarios_.size() && scenarios_[index].name != name) ++index;
     if (index == scenarios_.size()) scenarios_.push_back({name, campaign});
     if (scenarios_[index].campaign != campaign)
-      return Status::InvalidArgument(where + "scenario \"" + name + "\" holds both benign and campaign accounts");
+      return Status::InvalidArgument(where + "scenario \"" + name +
+                                     "\" holds both benign and campaign accounts");
     if (!accounts_.emplace(account->get<std::string>(), Account{index}).second)
-      return Status::InvalidArgument(where + "account \"" + account->get<std::string>() + "\" is labelled twice");
+      return Status::InvalidArgument(where + "account \"" + account->get<std::string>() +
+                                     "\" is labelled twice");
     ++scenarios_[index].accounts;
   }
   return Status::Ok();
@@ -85,7 +89,8 @@ std::vector<std::string> Evaluation::SetDetectors(const engine::PolicySnapshot& 
   detector_ids_.clear();
   for (const auto& rule : snapshot.rules) {
     const engine::RuleCommon& c = rule->common();
-    if (std::find(spec.kinds.begin(), spec.kinds.end(), c.kind) != spec.kinds.end() || Matches(spec.rules, c.id)) {
+    if (std::find(spec.kinds.begin(), spec.kinds.end(), c.kind) != spec.kinds.end() ||
+        Matches(spec.rules, c.id)) {
       detectors_.insert(c.id);
       detector_ids_.push_back(c.id);
     }
@@ -129,7 +134,8 @@ Evaluation::Summary Evaluation::Summarize(size_t scenario) const {
     }
   }
   std::sort(before.begin(), before.end());
-  out.share = out.active ? static_cast<double>(out.detected) / static_cast<double>(out.active) : 0.0;
+  out.share =
+      out.active ? static_cast<double>(out.detected) / static_cast<double>(out.active) : 0.0;
   out.median = Quantile(before, 0.5);
   out.p90 = Quantile(before, 0.9);
   return out;
@@ -154,8 +160,9 @@ Evaluation::Targets Evaluation::CheckTargets() const {
     campaign_before.push_back(b < 0 ? INT64_MAX : b);
   }
   t.caught_ok = t.lowest_share >= kMinCaughtShare;
-  t.benign_share =
-      t.benign_accounts ? static_cast<double>(t.benign_flagged) / static_cast<double>(t.benign_accounts) : 0.0;
+  t.benign_share = t.benign_accounts ? static_cast<double>(t.benign_flagged) /
+                                           static_cast<double>(t.benign_accounts)
+                                     : 0.0;
   t.benign_ok = t.benign_share <= kMaxBenignShare;
   std::sort(campaign_before.begin(), campaign_before.end());
   // The median campaign: the lower middle one when there is an even number.
@@ -175,11 +182,11 @@ void Evaluation::PrintText(std::ostream& out) const {
   char row[200];
   for (const bool campaign : {true, false}) {
     if (campaign) {
-      std::snprintf(row, sizeof row, "\n%-26s %8s %7s %8s %9s %13s %12s\n", "campaign scenarios", "accounts",
-                    "caught", "share", "requests", "before-first", "per-acct p50/p90");
+      std::snprintf(row, sizeof row, "\n%-26s %8s %7s %8s %9s %13s %12s\n", "campaign scenarios",
+                    "accounts", "caught", "share", "requests", "before-first", "per-acct p50/p90");
     } else {
-      std::snprintf(row, sizeof row, "\n%-26s %8s %7s %8s %9s\n", "benign personas", "accounts", "flagged",
-                    "share", "requests");
+      std::snprintf(row, sizeof row, "\n%-26s %8s %7s %8s %9s\n", "benign personas", "accounts",
+                    "flagged", "share", "requests");
     }
     out << row;
     bool any = false;
@@ -189,14 +196,16 @@ void Evaluation::PrintText(std::ostream& out) const {
       const Summary s = Summarize(i);
       const Scenario& sc = scenarios_[i];
       if (campaign) {
-        std::snprintf(row, sizeof row, "  %-24s %8llu %7llu %8s %9llu %13s %8s/%s\n", sc.name.c_str(),
-                      static_cast<unsigned long long>(s.active), static_cast<unsigned long long>(s.detected),
-                      Percent(s.share).c_str(), static_cast<unsigned long long>(sc.requests),
-                      Count(sc.before_detection).c_str(), Count(s.median).c_str(), Count(s.p90).c_str());
+        std::snprintf(
+            row, sizeof row, "  %-24s %8llu %7llu %8s %9llu %13s %8s/%s\n", sc.name.c_str(),
+            static_cast<unsigned long long>(s.active), static_cast<unsigned long long>(s.detected),
+            Percent(s.share).c_str(), static_cast<unsigned long long>(sc.requests),
+            Count(sc.before_detection).c_str(), Count(s.median).c_str(), Count(s.p90).c_str());
       } else {
         std::snprintf(row, sizeof row, "  %-24s %8llu %7llu %8s %9llu\n", sc.name.c_str(),
-                      static_cast<unsigned long long>(s.active), static_cast<unsigned long long>(s.detected),
-                      Percent(s.share).c_str(), static_cast<unsigned long long>(sc.requests));
+                      static_cast<unsigned long long>(s.active),
+                      static_cast<unsigned long long>(s.detected), Percent(s.share).c_str(),
+                      static_cast<unsigned long long>(sc.requests));
       }
       out << row;
       if (s.silent) out << "    (" << s.silent << " labelled accounts sent no request)\n";
@@ -205,18 +214,23 @@ void Evaluation::PrintText(std::ostream& out) const {
   }
   const Targets t = CheckTargets();
   std::snprintf(row, sizeof row, "  %-24s %8llu %7llu %8s\n", "all benign",
-                static_cast<unsigned long long>(t.benign_accounts), static_cast<unsigned long long>(t.benign_flagged),
-                Percent(t.benign_share).c_str());
+                static_cast<unsigned long long>(t.benign_accounts),
+                static_cast<unsigned long long>(t.benign_flagged), Percent(t.benign_share).c_str());
   out << row;
-  if (unlabelled_requests_) out << "requests of unlabelled accounts: " << unlabelled_requests_ << "\n";
+  if (unlabelled_requests_)
+    out << "requests of unlabelled accounts: " << unlabelled_requests_ << "\n";
 
-  out << "\ntargets:\n  " << (t.caught_ok ? "met    " : "NOT MET") << "  >= 95% of campaign accounts caught in every "
+  out << "\ntargets:\n  " << (t.caught_ok ? "met    " : "NOT MET")
+      << "  >= 95% of campaign accounts caught in every "
       << "campaign scenario";
-  if (!t.lowest_scenario.empty()) out << " (lowest: " << t.lowest_scenario << " " << Percent(t.lowest_share) << ")";
+  if (!t.lowest_scenario.empty())
+    out << " (lowest: " << t.lowest_scenario << " " << Percent(t.lowest_share) << ")";
   out << "\n  " << (t.benign_ok ? "met    " : "NOT MET") << "  <= 0.3% of benign accounts flagged ("
       << Percent(t.benign_share) << ")\n  " << (t.speed_ok ? "met    " : "NOT MET")
-      << "  median campaign caught within its first 200 requests (median requests before first detection: "
-      << (t.median_before < 0 ? std::string("never caught") : std::to_string(t.median_before)) << ")\n";
+      << "  median campaign caught within its first 200 requests (median requests before first "
+         "detection: "
+      << (t.median_before < 0 ? std::string("never caught") : std::to_string(t.median_before))
+      << ")\n";
 }
 
 ordered Evaluation::Json() const {
@@ -242,12 +256,17 @@ ordered Evaluation::Json() const {
   }
   j["scenarios"] = std::move(list);
   const Targets t = CheckTargets();
-  j["benign"] = {{"accounts", t.benign_accounts}, {"flagged", t.benign_flagged}, {"flagged_share", t.benign_share}};
+  j["benign"] = {{"accounts", t.benign_accounts},
+                 {"flagged", t.benign_flagged},
+                 {"flagged_share", t.benign_share}};
   j["unlabelled_requests"] = unlabelled_requests_;
   ordered targets;
-  targets["campaign_accounts_caught"] = {{"met", t.caught_ok}, {"min_share", kMinCaughtShare},
-                                         {"lowest_scenario", t.lowest_scenario}, {"lowest_share", t.lowest_share}};
-  targets["benign_flagged"] = {{"met", t.benign_ok}, {"max_share", kMaxBenignShare}, {"share", t.benign_share}};
+  targets["campaign_accounts_caught"] = {{"met", t.caught_ok},
+                                         {"min_share", kMinCaughtShare},
+                                         {"lowest_scenario", t.lowest_scenario},
+                                         {"lowest_share", t.lowest_share}};
+  targets["benign_flagged"] = {
+      {"met", t.benign_ok}, {"max_share", kMaxBenignShare}, {"share", t.benign_share}};
   targets["median_campaign_requests_before_detection"] = {
       {"met", t.speed_ok}, {"max", kMaxMedianBefore}, {"median", CountJson(t.median_before)}};
   j["targets"] = std::move(targets);

@@ -37,7 +37,8 @@ class Evaluation {
   // Reads the labels; a bad line is an error naming FILE:LINE.
   Status LoadLabels(const std::string& path);
   // Picks the detection rules out of the candidate snapshot; returns their ids.
-  std::vector<std::string> SetDetectors(const engine::PolicySnapshot& snapshot, const DetectionSpec& spec);
+  std::vector<std::string> SetDetectors(const engine::PolicySnapshot& snapshot,
+                                        const DetectionSpec& spec);
   // One replayed request of `account` and the candidate's decision for it.
   void Observe(const std::string& account, const Decision& d);
 
@@ -56,7 +57,7 @@ class Evaluation {
     uint64_t accounts = 0, requests = 0;
     int64_t before_detection = -1;  // the scenario's requests before its first detection
   };
-  struct Summary {  // per scenario, worked out for the report
+  struct Summary {                                  // per scenario, worked out for the report
     uint64_t active = 0, detected = 0, silent = 0;  // silent: labelled, sent nothing
     double share = 0;
     int64_t median = -1, p90 = -1;  // over the detected accounts' before_detection

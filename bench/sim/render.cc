@@ -20,7 +20,7 @@ struct Shape {
   double temperature = -1;  // < 0: not given
   bool logprobs = false;
   int64_t top_logprobs = -1;
-  int64_t logit_bias = 0;   // number of entries
+  int64_t logit_bias = 0;  // number of entries
   const char* purpose = nullptr;
   int64_t output_tokens = 0;
 };
@@ -45,8 +45,9 @@ Shape Describe(const SimAccount& a, Rng& r) {
       s.output_tokens = Tokens(r.LogNormal(220, 0.7), s.max_tokens);
       break;
     case Persona::kCoding:
-      s.system = a.variant % 2 ? "You are a coding assistant. Prefer minimal diffs and explain briefly."
-                               : "You are an expert software engineer helping inside an IDE.";
+      s.system = a.variant % 2
+                     ? "You are a coding assistant. Prefer minimal diffs and explain briefly."
+                     : "You are an expert software engineer helping inside an IDE.";
       user(CodingPrompt(r));
       s.max_tokens = r.Pick({1024, 2048, 4096});
       s.output_tokens = Tokens(r.LogNormal(450, 0.7), s.max_tokens);
@@ -62,7 +63,8 @@ Shape Describe(const SimAccount& a, Rng& r) {
       s.system = SupportSystemPrompt(a.variant);
       user(SupportMessage(r));
       if (r.Chance(0.3)) {
-        s.messages.emplace_back("assistant", "I'm sorry to hear that. Could you share your order number?");
+        s.messages.emplace_back("assistant",
+                                "I'm sorry to hear that. Could you share your order number?");
         user(SupportMessage(r));
       }
       s.max_tokens = 300;
@@ -129,11 +131,21 @@ std::string JsonString(std::string_view in) {
   std::string out = "\"";
   for (char c : in) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -160,9 +172,10 @@ std::string Simulation::RenderRequest(const Event& e) const {
     ip = a.ips[static_cast<size_t>(r.Int(0, static_cast<int64_t>(a.ips.size()) - 1))];
   }
 
-  std::string line = "{\"ts\": " + std::to_string(e.ts_ms) + ", \"method\": \"POST\", \"path\": \"" +
-                     (anthropic ? "/v1/messages" : "/v1/chat/completions") + "\", \"client_ip\": \"" + ip +
-                     "\", \"headers\": {\"authorization\": \"Bearer " + a.key + "\"";
+  std::string line =
+      "{\"ts\": " + std::to_string(e.ts_ms) + ", \"method\": \"POST\", \"path\": \"" +
+      (anthropic ? "/v1/messages" : "/v1/chat/completions") + "\", \"client_ip\": \"" + ip +
+      "\", \"headers\": {\"authorization\": \"Bearer " + a.key + "\"";
   if (anthropic) line += ", \"anthropic-version\": \"2023-06-01\"";
   if (s.purpose) line += ", \"x-usage-purpose\": \"" + std::string(s.purpose) + "\"";
   line += "}, \"body\": {\"model\": \"" + a.model + "\"";
@@ -175,7 +188,8 @@ std::string Simulation::RenderRequest(const Event& e) const {
   }
   int64_t chars = static_cast<int64_t>(s.system.size());
   for (const auto& [role, content] : s.messages) {
-    line += std::string(first ? "" : ", ") + "{\"role\": \"" + role + "\", \"content\": " + JsonString(content) + "}";
+    line += std::string(first ? "" : ", ") + "{\"role\": \"" + role +
+            "\", \"content\": " + JsonString(content) + "}";
     first = false;
     chars += static_cast<int64_t>(content.size());
   }
@@ -184,12 +198,13 @@ std::string Simulation::RenderRequest(const Event& e) const {
   const int64_t max_tokens = anthropic && s.max_tokens < 0 ? 1024 : s.max_tokens;
   if (max_tokens >= 0) line += ", \"max_tokens\": " + std::to_string(max_tokens);
   if (s.temperature >= 0) line += ", \"temperature\": " + Number(s.temperature);
-  if (s.logprobs) line += ", \"logprobs\": true, \"top_logprobs\": " + std::to_string(s.top_logprobs);
+  if (s.logprobs)
+    line += ", \"logprobs\": true, \"top_logprobs\": " + std::to_string(s.top_logprobs);
   if (s.logit_bias > 0) {
     line += ", \"logit_bias\": {";
     for (int64_t i = 0; i < s.logit_bias; ++i)
-      line += std::string(i ? ", " : "") + "\"" + std::to_string(r.Int(100, 99999)) + "\": " +
-              std::to_string(r.Pick({-100, -50, 50, 100}));
+      line += std::string(i ? ", " : "") + "\"" + std::to_string(r.Int(100, 99999)) +
+              "\": " + std::to_string(r.Pick({-100, -50, 50, 100}));
     line += "}";
   }
   const int64_t input_tokens = chars / 4 + 4 * static_cast<int64_t>(s.messages.size()) + 3;
@@ -199,16 +214,19 @@ std::string Simulation::RenderRequest(const Event& e) const {
 }
 
 std::string Simulation::RenderAccount(const SimAccount& a) const {
-  return "{\"id\": \"" + a.id + "\", \"org\": \"" + a.org + "\", \"tier\": \"" + a.tier + "\", \"country\": \"" +
-         a.country + "\", \"flags\": [], \"created\": " + std::to_string(a.created_ms) +
+  return "{\"id\": \"" + a.id + "\", \"org\": \"" + a.org + "\", \"tier\": \"" + a.tier +
+         "\", \"country\": \"" + a.country +
+         "\", \"flags\": [], \"created\": " + std::to_string(a.created_ms) +
          ", \"payment_fingerprint\": \"" + a.payment + "\"" +
-         (o_.device_fingerprints ? ", \"device_fingerprint\": \"" + a.device + "\"" : std::string()) +
+         (o_.device_fingerprints ? ", \"device_fingerprint\": \"" + a.device + "\""
+                                 : std::string()) +
          ", \"keys\": [\"" + a.key + "\"]}";
 }
 
 std::string Simulation::RenderLabel(const SimAccount& a) const {
-  return "{\"account\": \"" + a.id + "\", \"label\": \"" + (IsCampaign(a.persona) ? "campaign" : "benign") +
-         "\", \"scenario\": \"" + std::string(PersonaName(a.persona)) + "\"}";
+  return "{\"account\": \"" + a.id + "\", \"label\": \"" +
+         (IsCampaign(a.persona) ? "campaign" : "benign") + "\", \"scenario\": \"" +
+         std::string(PersonaName(a.persona)) + "\"}";
 }
 
 }  // namespace tosgate::sim

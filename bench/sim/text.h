@@ -11,9 +11,9 @@
 namespace tosgate::sim {
 
 // Benign people.
-std::string ChatPrompt(Rng& r);     // a question or request someone types
-std::string ChatFollowUp(Rng& r);   // a short reply within a conversation
-std::string CodingPrompt(Rng& r);   // a coding request with a code snippet
+std::string ChatPrompt(Rng& r);    // a question or request someone types
+std::string ChatFollowUp(Rng& r);  // a short reply within a conversation
+std::string CodingPrompt(Rng& r);  // a coding request with a code snippet
 // Benign templated workloads (the hard negatives): each account has one
 // template (chosen by `variant`) and fills its slot per request.
 std::string ClassificationPrompt(int variant, Rng& r);
@@ -24,11 +24,11 @@ std::string EvalItemPrompt(int variant, Rng& r);  // multiple choice, for logpro
 
 // Campaigns. `family` picks one of a few close templates shared by the
 // accounts of one campaign.
-std::string HarvestPrompt(Rng& r);               // "explain step by step ..."
-std::string ClusterPrompt(int family, Rng& r);   // common template family
-std::string CotPrompt(Rng& r);                   // chain-of-thought elicitation
-std::string LogprobPrompt(Rng& r);               // short completions to score
-std::string LowSlowPrompt(int family, Rng& r);   // human-looking but templated
+std::string HarvestPrompt(Rng& r);              // "explain step by step ..."
+std::string ClusterPrompt(int family, Rng& r);  // common template family
+std::string CotPrompt(Rng& r);                  // chain-of-thought elicitation
+std::string LogprobPrompt(Rng& r);              // short completions to score
+std::string LowSlowPrompt(int family, Rng& r);  // human-looking but templated
 std::string LowSlowSystemPrompt(int family);
 
 // A question on some topic, in many phrasings; the slot of most templates.

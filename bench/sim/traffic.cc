@@ -11,17 +11,19 @@ namespace {
 constexpr int64_t kSecond = 1000, kMinute = 60 * kSecond, kHour = 60 * kMinute, kDay = 24 * kHour;
 
 constexpr std::string_view kNames[kPersonas] = {
-    "chat-user",    "coding-assistant", "classification-pipeline", "support-bot",
-    "batch-summarizer", "eval-logprobs", "bulk-harvest",          "cluster-rotation",
-    "cot-elicitation",  "logprob-harvest", "low-and-slow",
+    "chat-user",       "coding-assistant", "classification-pipeline",
+    "support-bot",     "batch-summarizer", "eval-logprobs",
+    "bulk-harvest",    "cluster-rotation", "cot-elicitation",
+    "logprob-harvest", "low-and-slow",
 };
 
 struct Country {
   std::string_view code;
   int tz;
 };
-constexpr Country kCountries[] = {{"US", -5}, {"US", -8}, {"DE", 1}, {"IN", 5}, {"BR", -3}, {"JP", 9},
-                                  {"GB", 0},  {"FR", 1},  {"CA", -5}, {"AU", 10}, {"NG", 1}, {"KR", 9}};
+constexpr Country kCountries[] = {{"US", -5}, {"US", -8}, {"DE", 1}, {"IN", 5},
+                                  {"BR", -3}, {"JP", 9},  {"GB", 0}, {"FR", 1},
+                                  {"CA", -5}, {"AU", 10}, {"NG", 1}, {"KR", 9}};
 
 // How likely a person is to start a session at each local hour.
 constexpr double kDiurnal[24] = {1.0, 0.6, 0.4, 0.3, 0.3, 0.5, 1.0, 2.0, 3.0, 4.0, 4.5, 4.5,
@@ -43,8 +45,8 @@ std::string RandomIp(Rng& r) {
   int64_t a;
   do a = r.Int(11, 223);
   while (a == 127 || a == 198 || a == 172 || a == 192 || a == 100 || a == 169);
-  return std::to_string(a) + "." + std::to_string(r.Int(0, 255)) + "." + std::to_string(r.Int(0, 255)) + "." +
-         std::to_string(r.Int(1, 254));
+  return std::to_string(a) + "." + std::to_string(r.Int(0, 255)) + "." +
+         std::to_string(r.Int(0, 255)) + "." + std::to_string(r.Int(1, 254));
 }
 
 struct Span {
@@ -54,7 +56,8 @@ struct Span {
 // Sessions as people have them: a few a day at diurnal hours of their local
 // time, each a run of requests with irregular, heavy-tailed gaps.
 void HumanSessions(Rng& r, const SimAccount& a, Span span, int days, double p_day, int sessions_lo,
-                   int sessions_hi, double len_median, double gap_median_s, std::vector<int64_t>* out) {
+                   int sessions_hi, double len_median, double gap_median_s,
+                   std::vector<int64_t>* out) {
   for (int d = 0; d < days; ++d) {
     if (!r.Chance(p_day)) continue;
     const int64_t sessions = r.Int(sessions_lo, sessions_hi);
@@ -71,15 +74,18 @@ void HumanSessions(Rng& r, const SimAccount& a, Span span, int days, double p_da
 }
 
 // A machine job: from `t`, `count` requests `period_s` apart with some jitter.
-void Steady(Rng& r, int64_t t, int64_t count, double period_s, double jitter, std::vector<int64_t>* out) {
+void Steady(Rng& r, int64_t t, int64_t count, double period_s, double jitter,
+            std::vector<int64_t>* out) {
   for (int64_t k = 0; k < count; ++k) {
     out->push_back(t);
-    t += std::max<int64_t>(50, std::llround(period_s * kSecond * (1.0 + r.Uniform(-jitter, jitter))));
+    t += std::max<int64_t>(50,
+                           std::llround(period_s * kSecond * (1.0 + r.Uniform(-jitter, jitter))));
   }
 }
 
 // Random arrivals at `mean_gap_s` on average from `t` to `until`.
-void Poisson(Rng& r, int64_t t, int64_t until, double mean_gap_s, int64_t min_gap_ms, std::vector<int64_t>* out) {
+void Poisson(Rng& r, int64_t t, int64_t until, double mean_gap_s, int64_t min_gap_ms,
+             std::vector<int64_t>* out) {
   for (t += std::llround(r.Exp(mean_gap_s) * kSecond); t < until;
        t += std::max<int64_t>(min_gap_ms, std::llround(r.Exp(mean_gap_s) * kSecond)))
     out->push_back(t);
@@ -139,8 +145,10 @@ void Simulation::AddAccounts() {
     Persona p;
     double share;
   };
-  constexpr Share kShares[] = {{Persona::kCoding, 0.20},   {Persona::kClassify, 0.015},
-                               {Persona::kSupport, 0.025}, {Persona::kSummarize, 0.015},
+  constexpr Share kShares[] = {{Persona::kCoding, 0.20},
+                               {Persona::kClassify, 0.015},
+                               {Persona::kSupport, 0.025},
+                               {Persona::kSummarize, 0.015},
                                {Persona::kEval, 0.01}};
   int rest = o_.benign_accounts;
   std::vector<std::pair<Persona, int>> counts;
@@ -181,7 +189,8 @@ void Simulation::AddAccounts() {
   // Campaigns.
   auto wanted = [&](Persona p) {
     if (o_.no_campaigns) return false;
-    return o_.campaigns.empty() || std::find(o_.campaigns.begin(), o_.campaigns.end(), p) != o_.campaigns.end();
+    return o_.campaigns.empty() ||
+           std::find(o_.campaigns.begin(), o_.campaigns.end(), p) != o_.campaigns.end();
   };
   if (wanted(Persona::kHarvest)) {
     SimAccount& a = add(Persona::kHarvest, 0);
@@ -237,42 +246,51 @@ void Simulation::Schedule(uint32_t index) {
     return span.start + d * kDay + static_cast<int64_t>((h - a.tz_hours) * kHour);
   };
   switch (a.persona) {
-    case Persona::kChat: HumanSessions(r, a, span, o_.days, 0.6, 1, 3, 5, 45, &times); break;
-    case Persona::kCoding: HumanSessions(r, a, span, o_.days, 0.8, 1, 3, 25, 20, &times); break;
-    case Persona::kLowSlow: HumanSessions(r, a, span, o_.days, 0.9, 2, 5, 12 * s, 60, &times); break;
+    case Persona::kChat:
+      HumanSessions(r, a, span, o_.days, 0.6, 1, 3, 5, 45, &times);
+      break;
+    case Persona::kCoding:
+      HumanSessions(r, a, span, o_.days, 0.8, 1, 3, 25, 20, &times);
+      break;
+    case Persona::kLowSlow:
+      HumanSessions(r, a, span, o_.days, 0.9, 2, 5, 12 * s, 60, &times);
+      break;
     case Persona::kClassify: {
       const double period = r.Uniform(3, 10);
       for (int d = 0; d < o_.days; ++d) {
         if (!r.Chance(0.9)) continue;
         const double hours = r.Uniform(0.5, 3.0);
-        Steady(r, span.start + d * kDay + r.Int(0, 20) * kHour, Scaled(hours * 3600 / period, s), period,
-               0.05, &times);
+        Steady(r, span.start + d * kDay + r.Int(0, 20) * kHour, Scaled(hours * 3600 / period, s),
+               period, 0.05, &times);
       }
       break;
     }
     case Persona::kSupport: {
       const double gap = 60.0 / r.Uniform(0.2, 1.0) / s;
-      for (int d = 0; d < o_.days; ++d) Poisson(r, local_hour(d, 8), local_hour(d, 18), gap, 1000, &times);
+      for (int d = 0; d < o_.days; ++d)
+        Poisson(r, local_hour(d, 8), local_hour(d, 18), gap, 1000, &times);
       break;
     }
     case Persona::kSummarize: {
       const double period = r.Uniform(5, 15);
       for (int d = 0; d < o_.days; ++d)
-        Steady(r, local_hour(d, 1 + r.Uniform(0, 1)), Scaled(r.Uniform(1, 2) * 3600 / period, s), period, 0.3,
-               &times);
+        Steady(r, local_hour(d, 1 + r.Uniform(0, 1)), Scaled(r.Uniform(1, 2) * 3600 / period, s),
+               period, 0.3, &times);
       break;
     }
     case Persona::kEval: {
       const int64_t runs = r.Int(1, 2);
       for (int64_t k = 0; k < runs; ++k)
-        Steady(r, span.start + r.Int(0, span.end - span.start - 1), Scaled(static_cast<double>(r.Int(200, 1000)), s),
-               r.Uniform(0.5, 2.0), 0.2, &times);
+        Steady(r, span.start + r.Int(0, span.end - span.start - 1),
+               Scaled(static_cast<double>(r.Int(200, 1000)), s), r.Uniform(0.5, 2.0), 0.2, &times);
       break;
     }
     case Persona::kHarvest: {
-      const int64_t t = span.start + static_cast<int64_t>(r.Uniform(0.05, 0.3) * (span.end - span.start));
+      const int64_t t =
+          span.start + static_cast<int64_t>(r.Uniform(0.05, 0.3) * (span.end - span.start));
       const int64_t n = Scaled(20000, s);
-      for (int64_t k = 0, at = t; k < n; ++k, at += std::max<int64_t>(20, std::llround(r.Exp(0.3) * kSecond)))
+      for (int64_t k = 0, at = t; k < n;
+           ++k, at += std::max<int64_t>(20, std::llround(r.Exp(0.3) * kSecond)))
         times.push_back(at);
       break;
     }
@@ -283,7 +301,8 @@ void Simulation::Schedule(uint32_t index) {
         if (!r.Chance(0.9)) continue;
         int64_t t = span.start + d * kDay + r.Int(6, 14) * kHour + r.Int(0, kHour - 1);
         const int64_t n = Scaled(static_cast<double>(r.Int(15, 45)), s);
-        for (int64_t k = 0; k < n; ++k, t += std::max<int64_t>(5 * kSecond, std::llround(r.Exp(240) * kSecond)))
+        for (int64_t k = 0; k < n;
+             ++k, t += std::max<int64_t>(5 * kSecond, std::llround(r.Exp(240) * kSecond)))
           times.push_back(t);
       }
       break;

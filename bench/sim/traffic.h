@@ -14,9 +14,18 @@ namespace tosgate::sim {
 
 enum class Persona : uint8_t {
   // Benign.
-  kChat, kCoding, kClassify, kSupport, kSummarize, kEval,
+  kChat,
+  kCoding,
+  kClassify,
+  kSupport,
+  kSummarize,
+  kEval,
   // Campaigns.
-  kHarvest, kCluster, kCot, kLogprob, kLowSlow,
+  kHarvest,
+  kCluster,
+  kCot,
+  kLogprob,
+  kLowSlow,
 };
 constexpr int kPersonas = 11;
 
@@ -29,10 +38,10 @@ struct Options {
   uint64_t seed = 1;
   int benign_accounts = 2000;
   int days = 2;
-  double scale = 1.0;           // request volume of campaigns and benign pipelines
-  int cluster_accounts = 220;   // accounts in the address-rotating cluster
-  std::vector<Persona> campaigns;  // empty: every campaign
-  bool no_campaigns = false;       // benign traffic only
+  double scale = 1.0;                // request volume of campaigns and benign pipelines
+  int cluster_accounts = 220;        // accounts in the address-rotating cluster
+  std::vector<Persona> campaigns;    // empty: every campaign
+  bool no_campaigns = false;         // benign traffic only
   bool device_fingerprints = false;  // write accounts' device_fingerprint
   int64_t start_ms = 1764547200000;  // 2025-12-01T00:00:00Z
 };

@@ -86,7 +86,8 @@ TEST_CASE("traffic_sim: capture, accounts and labels follow the traffic-file con
   std::set<std::string> ids;
   for (const json& a : accounts) {
     CAPTURE(a.dump());
-    for (const char* k : {"id", "org", "tier", "country", "payment_fingerprint"}) CHECK(a.at(k).is_string());
+    for (const char* k : {"id", "org", "tier", "country", "payment_fingerprint"})
+      CHECK(a.at(k).is_string());
     CHECK(a.at("flags").is_array());
     CHECK(a.at("created").is_number_integer());
     REQUIRE(a.at("keys").size() == 1);
@@ -166,7 +167,8 @@ TEST_CASE("traffic_sim: the cluster has 200+ accounts sharing cards; --scenario 
   CHECK(cards.size() * 5 <= cluster.size());
 
   const std::string dir = TempDir();
-  REQUIRE(RunSim("--small --quiet --scenario bulk-harvest --scenario=cot-elicitation --out " + dir).exit_code == 0);
+  REQUIRE(RunSim("--small --quiet --scenario bulk-harvest --scenario=cot-elicitation --out " + dir)
+              .exit_code == 0);
   std::set<std::string> campaigns;
   for (const json& l : JsonLines(dir + "/labels.jsonl"))
     if (l["label"] == "campaign") campaigns.insert(l["scenario"]);
@@ -175,15 +177,18 @@ TEST_CASE("traffic_sim: the cluster has 200+ accounts sharing cards; --scenario 
   // Device fingerprints only on request; the cluster's machines are shared.
   for (const json& a : JsonLines(dir + "/accounts.jsonl")) CHECK(!a.contains("device_fingerprint"));
   const std::string devices_dir = TempDir();
-  REQUIRE(RunSim("--small --quiet --scenario cluster-rotation --device-fingerprints --out " + devices_dir)
+  REQUIRE(RunSim("--small --quiet --scenario cluster-rotation --device-fingerprints --out " +
+                 devices_dir)
               .exit_code == 0);
   std::map<std::string, std::string> scenario_of;
-  for (const json& l : JsonLines(devices_dir + "/labels.jsonl")) scenario_of[l["account"]] = l["scenario"];
+  for (const json& l : JsonLines(devices_dir + "/labels.jsonl"))
+    scenario_of[l["account"]] = l["scenario"];
   std::set<std::string> cluster_devices, benign_devices;
   size_t benign = 0;
   for (const json& a : JsonLines(devices_dir + "/accounts.jsonl")) {
     const bool in_cluster = scenario_of[a["id"]] == "cluster-rotation";
-    (in_cluster ? cluster_devices : benign_devices).insert(a.at("device_fingerprint").get<std::string>());
+    (in_cluster ? cluster_devices : benign_devices)
+        .insert(a.at("device_fingerprint").get<std::string>());
     benign += in_cluster ? 0 : 1;
   }
   CHECK(cluster_devices.size() * 10 <= cluster.size());
@@ -197,7 +202,8 @@ TEST_CASE("traffic_sim: the cluster has 200+ accounts sharing cards; --scenario 
   CHECK(zero_days.exit_code == 2);
   CHECK(zero_days.out.find("bad value for --days: '0'") != std::string::npos);
   // --small only sets defaults: what is given beside it counts, in any order.
-  REQUIRE(RunSim("--benign-accounts 0 --small --quiet --scenario bulk-harvest --out " + dir).exit_code == 0);
+  REQUIRE(RunSim("--benign-accounts 0 --small --quiet --scenario bulk-harvest --out " + dir)
+              .exit_code == 0);
   CHECK(JsonLines(dir + "/labels.jsonl").size() == 1);
 }
 
@@ -205,7 +211,8 @@ TEST_CASE("traffic_sim output replays cleanly through tosgate with its accounts 
   const std::string dir = SmallRun();
   const RunResult r = tosgate::test::RunTosgate(
       "replay --policies " TOSGATE_SOURCE_DIR "/policies/packs/default --capture " + dir +
-      "/capture.jsonl --accounts " + dir + "/accounts.jsonl --labels " + dir + "/labels.jsonl --json");
+      "/capture.jsonl --accounts " + dir + "/accounts.jsonl --labels " + dir +
+      "/labels.jsonl --json");
   INFO(r.out.substr(0, 2000));
   REQUIRE(r.exit_code == 0);
   const json j = json::parse(r.out.substr(r.out.find('{')));
