@@ -106,6 +106,12 @@ SignalArray Scores(const DistillParams& p, const AccountBehavior& st) {
   return s;
 }
 
+void GateByEvidence(SignalArray* s) {
+  SignalArray& v = *s;
+  const double evidence = std::max({v[1], v[2], v[3], v[7]});
+  for (int i : {0, 4, 5, 6}) v[i] *= evidence;
+}
+
 double Risk(const SignalArray& weights, const SignalArray& scores, SignalArray* contributions) {
   double keep = 1;
   for (int i = 0; i < kSignals; ++i) {

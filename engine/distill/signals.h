@@ -25,7 +25,7 @@ std::string_view SignalName(Signal s);
 using SignalArray = std::array<double, kSignals>;
 
 struct DistillParams {
-  SignalArray weights = {0.35, 0.2, 0.3, 0.15, 0.1, 0.15, 0.1, 0.4};
+  SignalArray weights = {0.35, 0.35, 0.45, 0.2, 0.1, 0.15, 0.1, 0.4};
   int window = 32;        // requests the rates average over (<= kFingerprintRing)
   int min_requests = 10;  // an account's own signals count fully from here
   // Templates: a prompt within max_distance bits of one of the account's
@@ -64,6 +64,13 @@ bool Observe(const DistillParams& p, const RequestFeatures& f, int64_t now_ns, i
 
 // Each signal's score in [0, 1] from the record (cluster: st.cluster).
 SignalArray Scores(const DistillParams& p, const AccountBehavior& st);
+
+// How a request's traffic looks (template_rate, volume, timing_regular,
+// spread) is no evidence on its own - pipelines and support bots look like
+// that too; it counts in proportion to the evidence that outputs are being
+// harvested: scores of those four are multiplied by the largest of the
+// cot_elicitation, logprob_harvest, output_heavy and cluster scores.
+void GateByEvidence(SignalArray* scores);
 
 // risk = 1 - prod(1 - w_i * s_i); contributions[i] = w_i * s_i.
 double Risk(const SignalArray& weights, const SignalArray& scores, SignalArray* contributions);

@@ -16,18 +16,16 @@ bool Contains(const std::vector<std::string>& list, std::string_view v) {
   return std::find(list.begin(), list.end(), v) != list.end();
 }
 
-// 1 for logit_bias or top_logprobs at the API's maximum, 0.5 below it,
-// 0.25 for logprobs alone; a tenth as much for short answers (max_tokens <=
-// 16), which is how evaluation harnesses score multiple choice.
+// 1 for logit_bias or top_logprobs at the API's maximum; below it 0.5 with
+// top_logprobs, 0.25 for logprobs alone, and a tenth of that for short
+// answers (max_tokens <= 16), which is how evaluation harnesses score
+// multiple choice.
 double LogprobValue(const DistillParams& p, const RequestBody& b) {
-  double v = 0;
   const int64_t max = b.api == "completions" ? p.completions_logprobs_max : p.top_logprobs_max;
-  if (b.logit_bias_count > 0) v = 1;
-  else if (b.logprobs && b.top_logprobs >= max) v = 1;
-  else if (b.logprobs && b.top_logprobs > 0) v = 0.5;
-  else if (b.logprobs) v = 0.25;
-  if (v > 0 && b.max_tokens >= 0 && b.max_tokens <= 16) v *= 0.1;
-  return v;
+  if (b.logit_bias_count > 0 || (b.logprobs && b.top_logprobs >= max)) return 1;
+  if (!b.logprobs) return 0;
+  const double v = b.top_logprobs > 0 ? 0.5 : 0.25;
+  return b.max_tokens >= 0 && b.max_tokens <= 16 ? v * 0.1 : v;
 }
 
 // max_tokens against the input: prompt characters / 4 estimate its tokens.
@@ -131,6 +129,7 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
   if (kept != stored_cluster)
     ctx.behavior->Update(key, now, [&](AccountBehavior& st) { st.cluster = static_cast<float>(kept); });
   scores[static_cast<int>(Signal::kCluster)] = kept;
+  GateByEvidence(&scores);
 
   SignalArray contributions{};
   const double risk = Risk(p.weights, scores, &contributions);

@@ -3,8 +3,8 @@
 //
 //   exempt: {accounts: [acct_research_1], flags: [research-partner], orgs: []}
 //   exempt_accounts: [acct_research_1]          # the same as exempt.accounts
-//   signals: {template_rate: 0.35, cot_elicitation: 0.2, logprob_harvest: 0.3,
-//             output_heavy: 0.15, volume: 0.1, timing_regular: 0.15,
+//   signals: {template_rate: 0.35, cot_elicitation: 0.35, logprob_harvest: 0.45,
+//             output_heavy: 0.2, volume: 0.1, timing_regular: 0.15,
 //             spread: 0.1, cluster: 0.4}         # weights; omitted = default
 //   window: {requests: 32, min_requests: 10}
 //   template: {max_distance: 14, max_bytes: 1024, shingle_words: 3}
@@ -32,7 +32,8 @@ constexpr std::string_view kCotLexicon[] = {
     "your thought process",  "reasoning process",       "before answering",
     "detailed reasoning",    "explain each step",       "think carefully",
     "let s think",           "show all steps",          "full reasoning",
-    "rationale",             "justify each step",
+    "rationale",             "justify each step",       "your reasoning",
+    "the reasoning behind",  "include the reasoning",   "complete reasoning",
 };
 
 constexpr std::string_view kThresholdNames[] = {"flag", "watermark", "review", "throttle", "deny"};

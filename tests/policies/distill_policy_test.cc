@@ -43,7 +43,7 @@ TEST_CASE("a competitor_training rule compiles with its weights, window, thresho
   const engine::DistillConfig& c = rule->config();
   CHECK(c.params.weights[0] == 0.5);
   CHECK(c.params.weights[7] == 0.2);
-  CHECK(c.params.weights[1] == 0.2);  // default kept
+  CHECK(c.params.weights[1] == engine::DistillParams{}.weights[1]);  // default kept
   CHECK(c.params.window == 16);
   CHECK(c.params.min_requests == 8);
   CHECK(c.params.max_distance == 10);
