@@ -57,7 +57,7 @@ rules:
   return r.snapshot;
 }
 
-const char* const kWords[] = {"river", "market", "engine", "garden", "planet", "violin",
+const char* const kWords[] = {"river",  "market",  "engine", "garden", "planet", "violin",
                               "harbor", "protein", "window", "silver", "forest", "algebra"};
 
 std::vector<Request> Requests() {
@@ -134,7 +134,8 @@ void BM_StateBytes(benchmark::State& st) {
       store->Update(static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ULL, i,
                     [](engine::AccountBehavior& b) { b.requests = 1; });
     const size_t accounts = mallinfo2().uordblks;
-    for (int i = 0; i < kN; ++i) (void)store->Link(static_cast<uint64_t>(i) * 0xC2B2AE3D27D4EB4FULL, i, 0, i);
+    for (int i = 0; i < kN; ++i)
+      (void)store->Link(static_cast<uint64_t>(i) * 0xC2B2AE3D27D4EB4FULL, i, 0, i);
     const size_t buckets = mallinfo2().uordblks;
     st.counters["bytes_per_account"] = static_cast<double>(accounts - before) / kN;
     st.counters["bytes_per_bucket"] = static_cast<double>(buckets - accounts) / kN;

@@ -28,19 +28,19 @@ inline constexpr int kFingerprintRing = 32;
 struct AccountBehavior {
   std::array<uint64_t, kFingerprintRing> fingerprints{};  // recent SimHashes
   uint8_t ring_next = 0, ring_len = 0;
-  uint8_t languages = 0;        // scripts seen in this window (bit mask)
-  uint8_t prev_day_hours = 0;   // distinct UTC hours active on the last active day
-  uint32_t requests = 0;        // seen, saturating
-  uint32_t window_seen = 0;     // requests in the current topic window
-  uint32_t hour_mask = 0;       // UTC hours active on `day`
-  int32_t day = -1;             // UTC day number of hour_mask
-  int64_t last_ns = 0;          // monotonic time of the last request
+  uint8_t languages = 0;       // scripts seen in this window (bit mask)
+  uint8_t prev_day_hours = 0;  // distinct UTC hours active on the last active day
+  uint32_t requests = 0;       // seen, saturating
+  uint32_t window_seen = 0;    // requests in the current topic window
+  uint32_t hour_mask = 0;      // UTC hours active on `day`
+  int32_t day = -1;            // UTC day number of hour_mask
+  int64_t last_ns = 0;         // monotonic time of the last request
   // Per-request signal rates: exponentially weighted means over the window.
   float template_rate = 0, cot_rate = 0, logprob_rate = 0, output_rate = 0;
-  float rate_fast = 0, rate_slow = 0;  // requests per second, short and long horizon
-  float gap_mean = 0, gap_var = 0;     // inter-arrival seconds: weighted mean and variance
-  uint32_t gaps = 0;                   // inter-arrival times seen
-  float cluster = 0;                   // last cluster score
+  float rate_fast = 0, rate_slow = 0;    // requests per second, short and long horizon
+  float gap_mean = 0, gap_var = 0;       // inter-arrival seconds: weighted mean and variance
+  uint32_t gaps = 0;                     // inter-arrival times seen
+  float cluster = 0;                     // last cluster score
   uint64_t topics = 0, prev_topics = 0;  // topic buckets seen, this window and the last
 };
 static_assert(sizeof(AccountBehavior) <= 1024, "per-account state is budgeted at 1 KB");
@@ -68,8 +68,7 @@ class FunctionRef<R(A...)> {
  public:
   template <class F>
   FunctionRef(F&& f)  // NOLINT: implicit, like a lambda argument
-      : obj_(const_cast<void*>(static_cast<const void*>(&f))),
-        call_([](void* o, A... a) -> R {
+      : obj_(const_cast<void*>(static_cast<const void*>(&f))), call_([](void* o, A... a) -> R {
           return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<A>(a)...);
         }) {}
   R operator()(A... a) const { return call_(obj_, std::forward<A>(a)...); }

@@ -55,17 +55,18 @@ bool Observe(const DistillParams& p, const RequestFeatures& f, int64_t now_ns, i
     st->gap_mean = static_cast<float>(st->gap_mean + beta * delta);
     st->gap_var = static_cast<float>((1 - beta) * (st->gap_var + beta * delta * delta));
   }
-  st->rate_fast = static_cast<float>(st->rate_fast * std::exp(-dt / p.fast_horizon_s) +
-                                     1 / p.fast_horizon_s);
-  st->rate_slow = static_cast<float>(st->rate_slow * std::exp(-dt / p.slow_horizon_s) +
-                                     1 / p.slow_horizon_s);
+  st->rate_fast =
+      static_cast<float>(st->rate_fast * std::exp(-dt / p.fast_horizon_s) + 1 / p.fast_horizon_s);
+  st->rate_slow =
+      static_cast<float>(st->rate_slow * std::exp(-dt / p.slow_horizon_s) + 1 / p.slow_horizon_s);
   st->last_ns = now_ns;
 
   // Active hours of the UTC day.
   const auto day = static_cast<int32_t>(wall_ms / kDayMs);
   if (day != st->day) {
-    st->prev_day_hours =
-        st->day >= 0 && day == st->day + 1 ? static_cast<uint8_t>(__builtin_popcount(st->hour_mask)) : 0;
+    st->prev_day_hours = st->day >= 0 && day == st->day + 1
+                             ? static_cast<uint8_t>(__builtin_popcount(st->hour_mask))
+                             : 0;
     st->hour_mask = 0;
     st->day = day;
   }

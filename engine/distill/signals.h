@@ -16,7 +16,14 @@
 namespace tosgate::engine {
 
 enum class Signal : uint8_t {
-  kTemplate, kCot, kLogprob, kOutputHeavy, kVolume, kTiming, kSpread, kCluster,
+  kTemplate,
+  kCot,
+  kLogprob,
+  kOutputHeavy,
+  kVolume,
+  kTiming,
+  kSpread,
+  kCluster,
 };
 inline constexpr int kSignals = 8;
 // "template_rate", "cot_elicitation", "logprob_harvest", "output_heavy",
@@ -31,11 +38,11 @@ struct DistillParams {
   // Templates: a prompt within max_distance bits of one of the account's
   // last `window` fingerprints is a near-duplicate.
   int max_distance = 14;
-  int max_bytes = 1024;   // of user text read (its end: the newest turn)
+  int max_bytes = 1024;  // of user text read (its end: the newest turn)
   int shingle_words = 3;
   // Logprobs: top_logprobs at or above these is "at the maximum".
-  int64_t top_logprobs_max = 20;              // Chat Completions, Responses
-  int64_t completions_logprobs_max = 5;       // legacy Completions `logprobs`
+  int64_t top_logprobs_max = 20;         // Chat Completions, Responses
+  int64_t completions_logprobs_max = 5;  // legacy Completions `logprobs`
   // Output-heavy: max_tokens >= ratio * estimated input tokens and >= min.
   double output_ratio = 4;
   int64_t output_min_tokens = 1024;
@@ -50,8 +57,8 @@ struct DistillParams {
 struct RequestFeatures {
   bool has_simhash = false;
   uint64_t simhash = 0;
-  bool cot = false;           // a lexicon phrase matched
-  double logprob = 0;         // 0..1, see LogprobValue
+  bool cot = false;    // a lexicon phrase matched
+  double logprob = 0;  // 0..1, see LogprobValue
   bool output_heavy = false;
   uint8_t scripts = 0;
   int topic = -1;

@@ -11,10 +11,14 @@ namespace {
 constexpr std::array<uint8_t, 256> kFold = [] {
   std::array<uint8_t, 256> t{};
   for (int c = 0; c < 256; ++c) {
-    if (c >= 'a' && c <= 'z') t[c] = static_cast<uint8_t>(c);
-    else if (c >= 'A' && c <= 'Z') t[c] = static_cast<uint8_t>(c + 32);
-    else if (c >= '0' && c <= '9') t[c] = '0';  // numbers in a template's slot do not count
-    else if (c >= 0x80) t[c] = static_cast<uint8_t>(c);
+    if (c >= 'a' && c <= 'z')
+      t[c] = static_cast<uint8_t>(c);
+    else if (c >= 'A' && c <= 'Z')
+      t[c] = static_cast<uint8_t>(c + 32);
+    else if (c >= '0' && c <= '9')
+      t[c] = '0';  // numbers in a template's slot do not count
+    else if (c >= 0x80)
+      t[c] = static_cast<uint8_t>(c);
   }
   return t;
 }();
@@ -104,51 +108,46 @@ void ExtractText(std::string_view text, int shingle_words, std::string* folded, 
   folded->resize(start + text.size() + 1);
   char* const base = folded->data();
   char* w = base + start;
-  bool in_word = false;
+  if (shingle_words > kMaxShingle) shingle_words = kMaxShingle;
+  const bool hashing = shingle_words > 0;
+  // One pass: fold, and hash each word as it ends while its bytes are hot.
+  SimHasher sim;
+  uint64_t recent[kMaxShingle] = {};
+  uint64_t topic_ring[kTopicWords];
+  int topic_n = 0, words = 0;
+  const char* word = nullptr;  // start of the word being folded
   uint8_t scripts = 0;
+  auto end_word = [&] {
+    const auto n = static_cast<size_t>(w - word);
+    const uint64_t h = WordHash(word, n);
+    recent[words % kMaxShingle] = h;
+    ++words;
+    if (n >= 5) topic_ring[topic_n++ % kTopicWords] = h;
+    if (words >= shingle_words) {
+      uint64_t sh = 0;
+      for (int i = 0; i < shingle_words; ++i)
+        sh ^= Rotl(recent[(words - 1 - i) % kMaxShingle], (i * 21) & 63);
+      sim.Add(MixHash(sh));
+    }
+  };
   for (unsigned char c : text) {
     scripts |= kScript[c];
     const uint8_t f = kFold[c];
     if (f) {
-      if (!in_word && w != base) *w++ = ' ';
+      if (!word) {
+        if (w != base) *w++ = ' ';
+        word = w;
+      }
       *w++ = static_cast<char>(f);
-      in_word = true;
-    } else {
-      in_word = false;
+    } else if (word) {
+      if (hashing) end_word();
+      word = nullptr;
     }
   }
+  if (word && hashing) end_word();
   folded->resize(static_cast<size_t>(w - base));
   out->scripts |= scripts;
-  if (shingle_words <= 0) return;
-  if (shingle_words > kMaxShingle) shingle_words = kMaxShingle;
-
-  // Words of the part just folded.
-  SimHasher sim;
-  uint64_t recent[kMaxShingle] = {};
-  uint64_t topic_ring[kTopicWords];
-  int topic_n = 0;
-  int words = 0;
-  const char* p = base + start;
-  const char* const end = w;
-  while (p < end) {
-    if (*p == ' ') {
-      ++p;
-      continue;
-    }
-    const char* q = p;
-    while (q < end && *q != ' ') ++q;
-    const uint64_t h = WordHash(p, static_cast<size_t>(q - p));
-    recent[words % kMaxShingle] = h;
-    ++words;
-    if (q - p >= 5) topic_ring[topic_n++ % kTopicWords] = h;
-    if (words >= shingle_words) {
-      uint64_t s = 0;
-      for (int i = 0; i < shingle_words; ++i)
-        s ^= Rotl(recent[(words - 1 - i) % kMaxShingle], (i * 21) & 63);
-      sim.Add(MixHash(s));
-    }
-    p = q;
-  }
+  if (!hashing) return;
   out->words += words;
   if (words >= shingle_words) {
     out->simhash = sim.Finish();
@@ -156,7 +155,8 @@ void ExtractText(std::string_view text, int shingle_words, std::string* folded, 
   }
   if (topic_n > 0) {
     uint64_t best = ~uint64_t{0};
-    for (int i = 0; i < topic_n && i < kTopicWords; ++i) best = std::min(best, MixHash(topic_ring[i]));
+    for (int i = 0; i < topic_n && i < kTopicWords; ++i)
+      best = std::min(best, MixHash(topic_ring[i]));
     out->topic = static_cast<int>(best >> 58);
   }
 }

@@ -15,17 +15,21 @@
 namespace tosgate::engine {
 
 struct TextFeatures {
-  uint64_t simhash = 0;   // 0 and has_simhash false when there are too few words
+  uint64_t simhash = 0;  // 0 and has_simhash false when there are too few words
   bool has_simhash = false;
   int words = 0;
-  int topic = -1;         // 0..63, or -1: no content word
-  uint8_t scripts = 0;    // see ScriptBit
+  int topic = -1;       // 0..63, or -1: no content word
+  uint8_t scripts = 0;  // see ScriptBit
 };
 
 // Script classes, by UTF-8 lead byte; bit i of TextFeatures::scripts.
 enum ScriptBit : uint8_t {
-  kLatin = 1, kLatinExtended = 2, kGreekCyrillic = 4, kHebrewArabic = 8,
-  kIndic = 16, kCjk = 32,
+  kLatin = 1,
+  kLatinExtended = 2,
+  kGreekCyrillic = 4,
+  kHebrewArabic = 8,
+  kIndic = 16,
+  kCjk = 32,
 };
 
 // Folds `text` into `*folded` (appended: lower-case words, digits as '0',

@@ -69,7 +69,8 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
     std::string_view system = body.system_text;
     ExtractText(system.substr(0, kSystemBytes), 0, &folded, &text);
     std::string_view user = body.user_text.empty() ? body.prompt_text : body.user_text;
-    if (user.size() > static_cast<size_t>(p.max_bytes)) user = user.substr(user.size() - p.max_bytes);
+    if (user.size() > static_cast<size_t>(p.max_bytes))
+      user = user.substr(user.size() - p.max_bytes);
     ExtractText(user, p.shingle_words, &folded, &text);
     f.has_simhash = text.has_simhash;
     f.simhash = text.simhash;
@@ -78,7 +79,8 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
     if (config_.lexicon_count > 0 && config_.lexicon && !folded.empty()) {
       const ContentDatabase* db = config_.lexicon->database();
       thread_local std::vector<ContentHit> hits;
-      if (!db || !db->Scan(folded, &hits)) return Status::Internal("lexicon scan failed (Hyperscan)");
+      if (!db || !db->Scan(folded, &hits))
+        return Status::Internal("lexicon scan failed (Hyperscan)");
       const uint32_t lo = config_.lexicon_first, hi = lo + config_.lexicon_count;
       f.cot = std::any_of(hits.begin(), hits.end(),
                           [&](const ContentHit& h) { return h.id >= lo && h.id < hi; });
@@ -107,8 +109,8 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
   ClusterObservation best;
   const char* best_by = "";
   auto link = [&](uint64_t bucket, const char* by) {
-    ClusterObservation o = ctx.behavior->Link(MixHash(bucket ^ rule_hash_), who,
-                                              static_cast<float>(suspicion), now);
+    ClusterObservation o =
+        ctx.behavior->Link(MixHash(bucket ^ rule_hash_), who, static_cast<float>(suspicion), now);
     const double s = ClusterScore(p, o);
     if (s > cluster || (s == cluster && o.accounts > best.accounts)) {
       cluster = s;
@@ -127,7 +129,8 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
     link(HashId(account.device_fingerprint) ^ 0x3000000, "a device fingerprint");
   const double kept = std::max(cluster, stored_cluster * kClusterDecay);
   if (kept != stored_cluster)
-    ctx.behavior->Update(key, now, [&](AccountBehavior& st) { st.cluster = static_cast<float>(kept); });
+    ctx.behavior->Update(key, now,
+                         [&](AccountBehavior& st) { st.cluster = static_cast<float>(kept); });
   scores[static_cast<int>(Signal::kCluster)] = kept;
   GateByEvidence(&scores);
 
@@ -144,7 +147,8 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
   Action action = kDistillActionOrder[reached];
   std::string throttled;
   if (action == Action::kThrottle) {
-    std::string meter_key = common().id + "|distill|" + config_.throttle.Signature() + "|" + account.id;
+    std::string meter_key =
+        common().id + "|distill|" + config_.throttle.Signature() + "|" + account.id;
     const MeterSpec meter = MeterFor(config_.throttle, ctx.eval.wall_ms);
     Result<MeterResult> r = ctx.state.Take(meter_key, meter, 1, now);
     if (!r.ok()) return r.status();

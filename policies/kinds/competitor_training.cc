@@ -14,9 +14,10 @@
 //   throttle: {requests: 10, per: 1m}
 //
 // docs/distillation.md describes each key; every error names file:line:column.
+#include "engine/rules/competitor_training.h"
+
 #include <cmath>
 
-#include "engine/rules/competitor_training.h"
 #include "policies/content_set.h"
 #include "policies/kinds/kinds.h"
 
@@ -26,20 +27,35 @@ namespace {
 // Phrases that ask a model to show its reasoning: what a campaign collecting
 // chain-of-thought data sends. Matched as phrases over folded text.
 constexpr std::string_view kCotLexicon[] = {
-    "step by step",          "think step by step",      "show your reasoning",
-    "explain your reasoning", "chain of thought",        "show your work",
-    "reason through",        "walk me through",         "think through",
-    "your thought process",  "reasoning process",       "before answering",
-    "detailed reasoning",    "explain each step",       "think carefully",
-    "let s think",           "show all steps",          "full reasoning",
-    "rationale",             "justify each step",       "your reasoning",
-    "the reasoning behind",  "include the reasoning",   "complete reasoning",
+    "step by step",
+    "think step by step",
+    "show your reasoning",
+    "explain your reasoning",
+    "chain of thought",
+    "show your work",
+    "reason through",
+    "walk me through",
+    "think through",
+    "your thought process",
+    "reasoning process",
+    "before answering",
+    "detailed reasoning",
+    "explain each step",
+    "think carefully",
+    "let s think",
+    "show all steps",
+    "full reasoning",
+    "rationale",
+    "justify each step",
+    "your reasoning",
+    "the reasoning behind",
+    "include the reasoning",
+    "complete reasoning",
 };
 
 constexpr std::string_view kThresholdNames[] = {"flag", "watermark", "review", "throttle", "deny"};
 
-bool IntIn(Context& ctx, const Field& f, int64_t lo, int64_t hi, std::string_view what,
-           int* out) {
+bool IntIn(Context& ctx, const Field& f, int64_t lo, int64_t hi, std::string_view what, int* out) {
   int64_t v = 0;
   if (!ctx.Int(f, &v)) return false;
   if (v < lo || v > hi) {
@@ -71,7 +87,8 @@ bool CompileWeights(Context& ctx, const Field& f, engine::SignalArray* weights) 
     if (!ctx.Number(e.value, &w)) {
       ok = false;
     } else if (w < 0 || w > 1) {
-      ctx.Error(e.value, "a signal weight must be from 0 to 1 (its most a signal adds to the risk)");
+      ctx.Error(e.value,
+                "a signal weight must be from 0 to 1 (its most a signal adds to the risk)");
       ok = false;
     } else {
       (*weights)[which] = w;
@@ -129,7 +146,8 @@ bool CompileCluster(Context& ctx, const Field& f, engine::DistillConfig* c) {
     ok = IntIn(ctx, *v, 3, 100000, "full_accounts", &c->params.cluster_full) && ok;
   if (ok && c->params.cluster_full <= c->params.cluster_min) {
     ctx.Error(f, "full_accounts (" + std::to_string(c->params.cluster_full) +
-                     ") must be above min_accounts (" + std::to_string(c->params.cluster_min) + ")");
+                     ") must be above min_accounts (" + std::to_string(c->params.cluster_min) +
+                     ")");
     ok = false;
   }
   if (std::optional<Field> by = m.Take("by")) {
@@ -192,7 +210,8 @@ std::unique_ptr<engine::Rule> CompileCompetitorTraining(MapReader& rule, Context
   }
   if (std::optional<Field> v = rule.Take("exempt_accounts")) {
     std::vector<std::string> more;
-    if (ctx.StringList(*v, &more)) c.exempt_accounts.insert(c.exempt_accounts.end(), more.begin(), more.end());
+    if (ctx.StringList(*v, &more))
+      c.exempt_accounts.insert(c.exempt_accounts.end(), more.begin(), more.end());
   }
   std::optional<Field> signals = rule.Take("signals");
   if (signals) (void)CompileWeights(ctx, *signals, &p.weights);
@@ -201,8 +220,8 @@ std::unique_ptr<engine::Rule> CompileCompetitorTraining(MapReader& rule, Context
     MapReader m(ctx, *w);
     if (m.ok()) {
       if (std::optional<Field> v = m.Take("requests"))
-        (void)IntIn(ctx, *v, 2, engine::kFingerprintRing, "window.requests (the fingerprint ring's size bounds it)",
-                    &p.window);
+        (void)IntIn(ctx, *v, 2, engine::kFingerprintRing,
+                    "window.requests (the fingerprint ring's size bounds it)", &p.window);
       std::optional<Field> min = m.Take("min_requests");
       if (min && IntIn(ctx, *min, 1, 100000, "min_requests", &p.min_requests) &&
           p.min_requests > 4 * p.window)
@@ -258,7 +277,8 @@ std::unique_ptr<engine::Rule> CompileCompetitorTraining(MapReader& rule, Context
       std::optional<Field> n = m.Require("requests");
       std::optional<Field> per = m.Require("per");
       int amount = 0;
-      if (n && IntIn(ctx, *n, 1, 1'000'000'000, "throttle requests", &amount)) c.throttle.amount = amount;
+      if (n && IntIn(ctx, *n, 1, 1'000'000'000, "throttle requests", &amount))
+        c.throttle.amount = amount;
       if (per && ctx.Duration(*per, &c.throttle.per_ns) && c.throttle.per_ns <= 0)
         ctx.Error(*per, "per must be longer than 0");
       m.RejectUnknown();

@@ -86,7 +86,8 @@ TEST_CASE("throttle: held to the reduced rate, then 429 with Retry-After") {
     CHECK(d.effect == Effect::kAllow);
     REQUIRE(MatchOf(d, "distill"));
     CHECK(MatchOf(d, "distill")->action == Action::kReview);  // within the reduced rate
-    CHECK(MatchOf(d, "distill")->detail.find("within the reduced rate 2 per 1m") != std::string::npos);
+    CHECK(MatchOf(d, "distill")->detail.find("within the reduced rate 2 per 1m") !=
+          std::string::npos);
   }
   const Decision d = rig.Check(Harvest("a1"));
   CHECK(d.effect == Effect::kThrottle);
@@ -250,8 +251,8 @@ TEST_CASE("a reload that keeps the rule id keeps each account's history") {
   c.params.min_requests = 10;
   DistillRig rig(c);
   for (int i = 0; i < 5; ++i) rig.Check(Harvest("a1"));  // risk 0.55 * 5/10 < 0.5
-  CHECK(rig.Check(Harvest("a1")).matches.empty());        // 6 seen: 0.33
-  rig.engine->Publish(test::DistillSnapshot(c));          // the same rule, reloaded
+  CHECK(rig.Check(Harvest("a1")).matches.empty());       // 6 seen: 0.33
+  rig.engine->Publish(test::DistillSnapshot(c));         // the same rule, reloaded
   Decision d;
   for (int i = 0; i < 4; ++i) d = rig.Check(Harvest("a1"));
   REQUIRE(!d.matches.empty());  // 10 seen
@@ -267,7 +268,8 @@ TEST_CASE("a shadow competitor_training rule adds no watermark and enforces noth
   auto snap = std::make_shared<engine::PolicySnapshot>();
   snap->settings.mode = RuleMode::kShadow;
   engine::RuleCommon common = test::Common("distill", Action::kFlag);
-  snap->rules.push_back(std::make_unique<engine::CompetitorTrainingRule>(common, LogprobOnly(0.65)));
+  snap->rules.push_back(
+      std::make_unique<engine::CompetitorTrainingRule>(common, LogprobOnly(0.65)));
   rig.engine->Publish(snap);
   const Decision d = rig.Check(Harvest("a1"));
   CHECK(d.effect == Effect::kAllow);

@@ -72,8 +72,8 @@ TEST_CASE("prompts of one template are near-duplicates; unrelated prompts are no
     random_band += ShareBand(h, prev);
     prev = h;
   }
-  CHECK(random_near <= 2);    // of 2000
-  CHECK(random_band <= 10);   // 4 bands of 16 bits: ~0.006% expected per pair... plus word overlap
+  CHECK(random_near <= 2);   // of 2000
+  CHECK(random_band <= 10);  // 4 bands of 16 bits: ~0.006% expected per pair... plus word overlap
 }
 
 TEST_CASE("a prompt too short for one shingle has no fingerprint") {
@@ -113,7 +113,7 @@ TEST_CASE("per-request signals: chain-of-thought, logprobs and output-heavy rate
     CHECK(Score(all, s) == doctest::Approx(1));
     CHECK(Score(none, s) == 0);
   }
-  CHECK(Score(half, Signal::kCot) == doctest::Approx(1).epsilon(0.1));       // rate/0.5
+  CHECK(Score(half, Signal::kCot) == doctest::Approx(1).epsilon(0.1));             // rate/0.5
   CHECK(Score(half, Signal::kOutputHeavy) == doctest::Approx(0.5).epsilon(0.15));  // (rate-0.2)/0.6
 }
 
@@ -210,7 +210,8 @@ TEST_CASE("a bucket counts distinct accounts, not requests") {
   engine::ClusterObservation o;
   for (int i = 0; i < 100; ++i) o = store->Link(42, engine::HashId("one"), 1, i);
   CHECK(o.accounts == 1);
-  for (int i = 0; i < 200; ++i) o = store->Link(43, engine::HashId("acct" + std::to_string(i)), 0.5, i);
+  for (int i = 0; i < 200; ++i)
+    o = store->Link(43, engine::HashId("acct" + std::to_string(i)), 0.5, i);
   CHECK(o.accounts >= 170);
   CHECK(o.accounts <= 230);
   CHECK(o.suspicion == doctest::Approx(0.5));
@@ -221,9 +222,8 @@ TEST_CASE("a flood of distinct accounts and buckets stays bounded, evictions cou
   opts.max_accounts = 1000, opts.max_buckets = 2000, opts.shards = 8;
   auto store = engine::NewMemoryBehaviorStore(opts);
   for (uint64_t i = 0; i < 20000; ++i) {
-    store->Update(engine::MixHash(i), static_cast<int64_t>(i), [&](AccountBehavior& st) {
-      st.last_ns = static_cast<int64_t>(i);
-    });
+    store->Update(engine::MixHash(i), static_cast<int64_t>(i),
+                  [&](AccountBehavior& st) { st.last_ns = static_cast<int64_t>(i); });
     (void)store->Link(engine::MixHash(i + 1'000'000), i, 0, static_cast<int64_t>(i));
   }
   const engine::BehaviorStats st = store->stats();
@@ -233,6 +233,7 @@ TEST_CASE("a flood of distinct accounts and buckets stays bounded, evictions cou
   CHECK(st.bucket_evictions == 20000 - st.buckets);
   // The most recent account is still there: eviction takes old records.
   bool fresh = true;
-  store->Update(engine::MixHash(19999), 20000, [&](AccountBehavior& b) { fresh = b.last_ns == 19999; });
+  store->Update(engine::MixHash(19999), 20000,
+                [&](AccountBehavior& b) { fresh = b.last_ns == 19999; });
   CHECK(fresh);
 }

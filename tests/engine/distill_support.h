@@ -14,7 +14,7 @@
 namespace tosgate::test {
 
 inline const char* const kWords[] = {
-    "river",  "market", "engine", "garden",  "planet", "violin", "harbor", "protein",
+    "river",  "market", "engine", "garden",  "planet", "violin", "harbor",  "protein",
     "window", "silver", "forest", "algebra", "copper", "tunnel", "lantern", "glacier",
     "pepper", "canyon", "magnet", "orchard", "saddle", "falcon", "quartz",  "ribbon",
     "meadow", "carbon", "dragon", "pillow",  "rocket", "summit", "velvet",  "walnut"};
@@ -31,9 +31,10 @@ struct Lcg {
 
 // One template, a slot of two words.
 inline std::string TemplatePrompt(Lcg& r) {
-  return std::string("You are a careful tutor. Read the question below and answer it fully, "
-                     "covering every relevant detail, and end with a one line summary of the "
-                     "answer for the student. Question: how does the ") +
+  return std::string(
+             "You are a careful tutor. Read the question below and answer it fully, "
+             "covering every relevant detail, and end with a one line summary of the "
+             "answer for the student. Question: how does the ") +
          r.Word() + " relate to the " + r.Word() + " in everyday life?";
 }
 
@@ -44,7 +45,8 @@ inline std::string RandomPrompt(Lcg& r) {
   return s + std::to_string(r.Next() % 1000);
 }
 
-inline Request DistillRequest(std::string account, std::string user_text, std::string ip = "198.51.100.7") {
+inline Request DistillRequest(std::string account, std::string user_text,
+                              std::string ip = "198.51.100.7") {
   Request r = ChatRequest(std::move(account));
   r.client_ip = std::move(ip);
   r.body.present = true;
@@ -60,8 +62,9 @@ inline Request DistillRequest(std::string account, std::string user_text, std::s
 inline engine::DistillConfig TestConfig() {
   engine::DistillConfig c;
   auto index = std::make_shared<engine::ContentIndex>();
-  c.lexicon_first = index->Add({{"cot:0", engine::ContentPattern::Type::kPhrase, "step by step"},
-                                {"cot:1", engine::ContentPattern::Type::kPhrase, "show your reasoning"}});
+  c.lexicon_first =
+      index->Add({{"cot:0", engine::ContentPattern::Type::kPhrase, "step by step"},
+                  {"cot:1", engine::ContentPattern::Type::kPhrase, "show your reasoning"}});
   c.lexicon_count = 2;
   std::string why;
   size_t bad = 0;

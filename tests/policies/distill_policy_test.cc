@@ -27,17 +27,18 @@ const engine::CompetitorTrainingRule* Compiled(const policies::LoadResult& r) {
 
 }  // namespace
 
-TEST_CASE("a competitor_training rule compiles with its weights, window, thresholds and exemptions") {
-  const auto r = LoadOne(Rule(
-      "    signals: {template_rate: 0.5, cluster: 0.2}\n"
-      "    window: {requests: 16, min_requests: 8}\n"
-      "    template: {max_distance: 10, max_bytes: 2048, shingle_words: 4}\n"
-      "    cot_phrases: [reason aloud]\n"
-      "    cluster: {min_accounts: 20, full_accounts: 200, by: [payment, ip/16]}\n"
-      "    thresholds: {flag: 0.4, watermark: 0.5, throttle: 0.8}\n"
-      "    throttle: {requests: 5, per: 1m}\n"
-      "    exempt: {accounts: [acct_research_1], flags: [research-partner]}\n"
-      "    exempt_accounts: [acct_2]\n"));
+TEST_CASE(
+    "a competitor_training rule compiles with its weights, window, thresholds and exemptions") {
+  const auto r =
+      LoadOne(Rule("    signals: {template_rate: 0.5, cluster: 0.2}\n"
+                   "    window: {requests: 16, min_requests: 8}\n"
+                   "    template: {max_distance: 10, max_bytes: 2048, shingle_words: 4}\n"
+                   "    cot_phrases: [reason aloud]\n"
+                   "    cluster: {min_accounts: 20, full_accounts: 200, by: [payment, ip/16]}\n"
+                   "    thresholds: {flag: 0.4, watermark: 0.5, throttle: 0.8}\n"
+                   "    throttle: {requests: 5, per: 1m}\n"
+                   "    exempt: {accounts: [acct_research_1], flags: [research-partner]}\n"
+                   "    exempt_accounts: [acct_2]\n"));
   const auto* rule = Compiled(r);
   REQUIRE(rule);
   const engine::DistillConfig& c = rule->config();
