@@ -73,6 +73,14 @@ class Reader {
       *out = static_cast<T>(v);
     };
   }
+  auto Fraction(double* out) {
+    return [this, out](const YAML::Node& n, const std::string& key) {
+      double v;
+      if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !(v >= 0 && v <= 1))
+        return Error(n, key, "expected a number from 0 to 1");
+      *out = v;
+    };
+  }
   auto Unsupported(const std::string& issue) {
     return [this, issue](const YAML::Node& n, const std::string& key) {
       Error(n, key, "not supported yet (" + issue + ")");
@@ -113,9 +121,13 @@ std::vector<std::string> LoadServeConfig(const std::string& path, ServeConfig* c
                       {"truncate_client_ip", r.Bool(&cfg->audit_truncate_client_ip)}});
        }},
       {"state", [&](const YAML::Node& n, const std::string& k) {
-         std::string backend = "memory";
-         r.Map(n, k, {{"backend", r.OneOf(&backend, {"memory"})},
-                      {"max_entries", r.Number(&cfg->state_max_entries, 64)}});
+         r.Map(n, k, {{"backend", r.OneOf(&cfg->state_backend, {"memory", "redis"})},
+                      {"max_entries", r.Number(&cfg->state_max_entries, 64)},
+                      {"url", r.String(&cfg->state_url)},
+                      {"prefix", r.String(&cfg->state_prefix)},
+                      {"timeout_ms", r.Number(&cfg->state_timeout_ms, 1)},
+                      {"connections", r.Number(&cfg->state_connections, 1)},
+                      {"fallback_share", r.Fraction(&cfg->state_fallback_share)}});
        }},
       {"accounts", [&](const YAML::Node& n, const std::string& k) {
          r.Map(n, k, {{"file", r.String(&cfg->accounts_file)},
@@ -125,7 +137,9 @@ std::vector<std::string> LoadServeConfig(const std::string& path, ServeConfig* c
       {"gateway", [&](const YAML::Node& n, const std::string& k) {
          r.Map(n, k, {{"threads", r.Number(&cfg->gateway_threads, 0)},
                       {"max_body_bytes", r.Number(&cfg->max_body_bytes, 1)},
-                      {"path_prefix", r.String(&cfg->path_prefix)}});
+                      {"path_prefix", r.String(&cfg->path_prefix)},
+                      {"header_timeout_ms", r.Number(&cfg->header_timeout_ms, 1)},
+                      {"max_connections", r.Number(&cfg->max_connections, 0)}});
        }},
       {"upstream", [&](const YAML::Node& n, const std::string& k) {
          r.Map(n, k, {{"url", r.String(&cfg->upstream_url)},

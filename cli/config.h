@@ -28,9 +28,17 @@ struct ServeConfig {
   std::string accounts_db;                // optional accounts registry (SQLite)
   int accounts_refresh_seconds = 5;       // how often the registry is checked for changes
   size_t state_max_entries = 1'000'000;
+  std::string state_backend = "memory";   // memory | redis
+  std::string state_url = "redis://127.0.0.1:6379";
+  std::string state_prefix = "tosgate:";
+  int64_t state_timeout_ms = 50;          // per Redis call; slower is a failure
+  int state_connections = 4;
+  double state_fallback_share = 0;        // > 0: while Redis is down, admit this share locally
   int gateway_threads = 0;                // 0: one per core
   size_t max_body_bytes = 1 << 20;
   std::string path_prefix = "/v1/check";
+  int64_t header_timeout_ms = 10000;      // a request's whole header, then closed
+  size_t max_connections = 10000;         // open client connections; 0: no limit
   std::string upstream_url;               // inline proxy mode when set
   int64_t upstream_connect_timeout_ms = 5000;
   int64_t upstream_response_timeout_ms = 60000;

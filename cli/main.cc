@@ -55,6 +55,7 @@ constexpr char kUsage[] =
     "  check --policies DIR --request FILE [--explain] [--json]\n"
     "                      decide one request described in a JSON file\n"
     "  replay --policies DIR --capture FILE [--accounts FILE] [--baseline DIR] [--decisions-out FILE]\n"
+    "         [--labels FILE [--detect-kinds LIST] [--detect-rules LIST]] [--json]\n"
     "                      compare a candidate policy set with the active one on a traffic capture\n"
     "  test DIR...         run the policy tests (*.test.yaml) of policy directories\n"
     "  mock-upstream [--listen ADDR] [--latency DUR] [--chunk-delay DUR]\n"

@@ -19,6 +19,7 @@
 #include "api/gateway/request_description.h"
 #include "cli/capture.h"
 #include "cli/commands.h"
+#include "cli/evaluate.h"
 #include "cli/policy_source.h"
 #include "engine/engine.h"
 #include "storage/accounts_file.h"
@@ -106,7 +107,32 @@ class Progress {
 
 constexpr char kUsage[] =
     "usage: tosgate replay --policies DIR --capture FILE [--accounts FILE] [--baseline DIR] "
-    "[--decisions-out FILE]\n";
+    "[--decisions-out FILE]\n"
+    "                      [--labels FILE [--detect-kinds LIST] [--detect-rules LIST]] [--json]\n";
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  for (size_t at = 0; at <= s.size();) {
+    size_t comma = s.find(',', at);
+    if (comma == std::string::npos) comma = s.size();
+    if (comma > at) out.push_back(s.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
+
+nlohmann::ordered_json EffectsJson(const std::array<uint64_t, kEffects>& effects) {
+  nlohmann::ordered_json j;
+  for (size_t e = 0; e < kEffects; ++e) j[std::string(EffectName(static_cast<Effect>(e)))] = effects[e];
+  return j;
+}
+
+nlohmann::ordered_json RulesJson(const std::map<std::pair<std::string, Effect>, uint64_t>& rules) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::array();
+  for (const auto& [key, n] : rules)
+    j.push_back({{"rule", key.first}, {"effect", EffectName(key.second)}, {"decisions", n}});
+  return j;
+}
 
 }  // namespace
 
@@ -119,8 +145,14 @@ int RunReplay(const Args& in) {
   TakeFlag(&args, "--accounts", &accounts_file, &bad);
   const bool have_baseline = TakeFlag(&args, "--baseline", &baseline_dir, &bad);
   const bool have_decisions = TakeFlag(&args, "--decisions-out", &decisions_file, &bad);
+  std::string labels_file, detect_kinds, detect_rules;
+  const bool have_labels = TakeFlag(&args, "--labels", &labels_file, &bad);
+  const bool have_kinds = TakeFlag(&args, "--detect-kinds", &detect_kinds, &bad);
+  const bool have_rules = TakeFlag(&args, "--detect-rules", &detect_rules, &bad);
+  const bool json_out = TakeSwitch(&args, "--json");
   if (bad || !have_policies || !have_capture || policies_dir.empty() ||
-      (have_baseline && baseline_dir.empty()) || !args.empty()) {
+      (have_baseline && baseline_dir.empty()) || ((have_kinds || have_rules) && !have_labels) ||
+      !args.empty()) {
     std::cerr << kUsage;
     return 2;
   }
@@ -138,6 +170,23 @@ int RunReplay(const Args& in) {
       return 2;
     }
     accounts.Replace(std::move(list).value());
+  }
+
+  std::unique_ptr<Evaluation> evaluation;
+  if (have_labels) {
+    evaluation = std::make_unique<Evaluation>();
+    if (Status st = evaluation->LoadLabels(labels_file); !st.ok()) {
+      std::cerr << "tosgate replay: " << st.message() << "\n";
+      return 2;
+    }
+    DetectionSpec spec;
+    // Naming rules alone replaces the default kind; both together add up.
+    if (have_kinds || have_rules) spec.kinds = SplitList(detect_kinds);
+    spec.rules = SplitList(detect_rules);
+    if (evaluation->SetDetectors(*candidate_policies.snapshot, spec).empty())
+      std::cerr << "tosgate replay: no rule of the candidate counts as a detection (kinds: "
+                << JoinRules(spec.kinds) << ", rules: " << JoinRules(spec.rules)
+                << "); nothing will be detected\n";
   }
 
   CaptureReader reader(capture_file);
@@ -202,6 +251,7 @@ int RunReplay(const Args& in) {
     const Decision a = active->Decide(req);
     const Decision c = candidate->Decide(req);
     ++requests;
+    if (evaluation) evaluation->Observe(c.account_id, c);
     if (a.effect == c.effect) {
       ++unchanged;
     } else {
@@ -238,46 +288,70 @@ int RunReplay(const Args& in) {
   const Side empty_side(active_policies.snapshot, 0, &accounts);
   const Side& act = active ? *active : empty_side;
   const Side& cand = candidate ? *candidate : empty_side;
-  std::cout << "replay of " << capture_file << "\n"
-            << "  active:    " << (have_baseline ? baseline_dir : "built-in default pack") << "\n"
-            << "  candidate: " << policies_dir << "\n"
-            << "requests: " << requests << " (lines skipped: " << skipped
-            << ", out-of-order timestamps: " << out_of_order << ")\n\n";
+  if (json_out) {
+    nlohmann::ordered_json j;
+    j["capture"] = capture_file;
+    j["active"] = have_baseline ? baseline_dir : "built-in default pack";
+    j["candidate"] = policies_dir;
+    j["requests"] = requests;
+    j["lines_skipped"] = skipped;
+    j["out_of_order"] = out_of_order;
+    j["effects"] = {{"active", EffectsJson(act.effects)}, {"candidate", EffectsJson(cand.effects)}};
+    nlohmann::ordered_json ch = nlohmann::ordered_json::array();
+    for (size_t from = 0; from < kEffects; ++from)
+      for (size_t to = 0; to < kEffects; ++to)
+        if (changes[from][to] != 0)
+          ch.push_back({{"from", EffectName(static_cast<Effect>(from))},
+                        {"to", EffectName(static_cast<Effect>(to))}, {"requests", changes[from][to]}});
+    j["changes"] = std::move(ch);
+    j["unchanged"] = unchanged;
+    j["rules"] = {{"candidate", RulesJson(cand.rules)}, {"active", RulesJson(act.rules)}};
+    j["seconds"] = secs;
+    if (evaluation) j["evaluation"] = evaluation->Json();
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "replay of " << capture_file << "\n"
+              << "  active:    " << (have_baseline ? baseline_dir : "built-in default pack") << "\n"
+              << "  candidate: " << policies_dir << "\n"
+              << "requests: " << requests << " (lines skipped: " << skipped
+              << ", out-of-order timestamps: " << out_of_order << ")\n\n";
 
-  std::cout << "effects:       allow  throttle      deny\n";
-  for (const auto* side : {&act, &cand}) {
-    char row[96];
-    std::snprintf(row, sizeof row, "  %-10s %8llu  %8llu  %8llu\n", side == &act ? "active" : "candidate",
-                  static_cast<unsigned long long>(side->effects[0]),
-                  static_cast<unsigned long long>(side->effects[1]),
-                  static_cast<unsigned long long>(side->effects[2]));
-    std::cout << row;
+    std::cout << "effects:       allow  throttle      deny\n";
+    for (const auto* side : {&act, &cand}) {
+      char row[96];
+      std::snprintf(row, sizeof row, "  %-10s %8llu  %8llu  %8llu\n", side == &act ? "active" : "candidate",
+                    static_cast<unsigned long long>(side->effects[0]),
+                    static_cast<unsigned long long>(side->effects[1]),
+                    static_cast<unsigned long long>(side->effects[2]));
+      std::cout << row;
+    }
+
+    std::cout << "\nchanges (active -> candidate):\n";
+    for (size_t from = 0; from < kEffects; ++from)
+      for (size_t to = 0; to < kEffects; ++to)
+        if (changes[from][to] != 0)
+          std::cout << "  " << EffectName(static_cast<Effect>(from)) << " -> "
+                    << EffectName(static_cast<Effect>(to)) << ": " << changes[from][to] << "\n";
+    std::cout << "  unchanged: " << unchanged << "\n\n";
+
+    PrintRules("candidate", cand);
+    PrintRules("active", act);
+
+    std::cout << "\nsample changes:\n";
+    if (samples.empty()) std::cout << "  (none)\n";
+    for (const Sample& s : samples)
+      std::cout << "  line " << s.line << " ts " << s.ts << " account "
+                << (s.account.empty() ? "-" : s.account) << " " << s.path << ": "
+                << EffectName(s.active_effect) << " " << JoinRules(s.active_rules) << " -> "
+                << EffectName(s.candidate_effect) << " " << JoinRules(s.candidate_rules) << "\n";
+
+    char tp[128];
+    std::snprintf(tp, sizeof tp, "\nthroughput: %llu requests in %.3f s (%.0f req/s)\n",
+                  static_cast<unsigned long long>(requests), secs,
+                  secs > 0 ? static_cast<double>(requests) / secs : 0.0);
+    std::cout << tp;
+    if (evaluation) evaluation->PrintText(std::cout);
   }
-
-  std::cout << "\nchanges (active -> candidate):\n";
-  for (size_t from = 0; from < kEffects; ++from)
-    for (size_t to = 0; to < kEffects; ++to)
-      if (changes[from][to] != 0)
-        std::cout << "  " << EffectName(static_cast<Effect>(from)) << " -> "
-                  << EffectName(static_cast<Effect>(to)) << ": " << changes[from][to] << "\n";
-  std::cout << "  unchanged: " << unchanged << "\n\n";
-
-  PrintRules("candidate", cand);
-  PrintRules("active", act);
-
-  std::cout << "\nsample changes:\n";
-  if (samples.empty()) std::cout << "  (none)\n";
-  for (const Sample& s : samples)
-    std::cout << "  line " << s.line << " ts " << s.ts << " account "
-              << (s.account.empty() ? "-" : s.account) << " " << s.path << ": "
-              << EffectName(s.active_effect) << " " << JoinRules(s.active_rules) << " -> "
-              << EffectName(s.candidate_effect) << " " << JoinRules(s.candidate_rules) << "\n";
-
-  char tp[128];
-  std::snprintf(tp, sizeof tp, "\nthroughput: %llu requests in %.3f s (%.0f req/s)\n",
-                static_cast<unsigned long long>(requests), secs,
-                secs > 0 ? static_cast<double>(requests) / secs : 0.0);
-  std::cout << tp;
 
   if (skipped) {
     std::cerr << "tosgate replay: " << skipped << (skipped == 1 ? " line" : " lines")

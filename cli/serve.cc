@@ -10,8 +10,10 @@
 #include "api/gateway/gateway_server.h"
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/policy_reload.h"
 #include "cli/policy_source.h"
 #include "cli/policy_watch.h"
+#include "cli/state_backend.h"
 #include "engine/engine.h"
 #include "storage/accounts_cache.h"
 #include "storage/accounts_file.h"
@@ -201,7 +203,14 @@ int RunServe(const Args& in) {
         auto added = review_queue->Enqueue(account, rule, detail);
         if (!added.ok()) std::cerr << "tosgate: review queue: " << added.status().message() << "\n";
       });
-  auto state = engine::NewMemoryStateStore({.max_entries = cfg.state_max_entries});
+  std::string state_description;
+  auto opened_state = OpenStateStore(cfg, &state_description);
+  if (!opened_state.ok()) {
+    std::cerr << "tosgate: " << opened_state.status().message() << "\n";
+    return 1;
+  }
+  std::unique_ptr<engine::StateStore> state = std::move(*opened_state);
+  std::cerr << "tosgate: state: " << state_description << "\n";
   engine::Engine engine({&clock, state.get(), &observer, directory});
   engine.Publish(loaded.snapshot);
 
@@ -211,6 +220,8 @@ int RunServe(const Args& in) {
   gw_opts.forward_auth.path_prefix = cfg.path_prefix;
   gw_opts.forward_auth.max_body_bytes = cfg.max_body_bytes;
   gw_opts.upstream_url = cfg.upstream_url;
+  gw_opts.header_timeout = std::chrono::milliseconds(cfg.header_timeout_ms);
+  gw_opts.max_connections = cfg.max_connections;
   // Synchronous durability: answers wait for their record's commit, on the
   // sink's completion callback rather than a blocked thread.
   if (cfg.audit_durability == "sync") gw_opts.durable_audit = &observer;
@@ -278,23 +289,18 @@ int RunServe(const Args& in) {
   }
   PrintBanner(cfg, (*gateway)->port(), (*admin)->port(), *loaded.snapshot);
 
-  // Reload on SIGHUP, and with --watch whenever the files change. A policy
-  // set with errors never replaces the active one.
-  auto reload = [&](const char* why) {
-    policies::LoadResult next = LoadPolicySource(cfg.policies_dir);
-    if (size_t n = ReportPolicyErrors(next)) {
-      std::cerr << "tosgate: reload (" << why << ") rejected; revision "
-                << engine.snapshot()->revision << " stays active\n";
-      metrics.RecordReload(false, why, next.errors.empty() ? std::to_string(n) + " errors"
-                                                           : next.errors[0].ToString() +
-                                                                 (n > 1 ? " (and " + std::to_string(n - 1) + " more)" : ""));
-      return;
-    }
-    metrics.RecordReload(true, why, "");
-    engine.Publish(next.snapshot);
-    std::cerr << "tosgate: reloaded (" << why << "), revision " << next.snapshot->revision << "\n";
-  };
-  // --watch: inotify says when files changed; the loop looks 4 times a second.
+  // Reload on SIGHUP, and with --watch whenever inotify says the files
+  // changed (cli/policy_reload.h: errors never replace the active set, and a
+  // change is loaded once it has held still for a tick).
+  PolicyReloader reloader([&cfg] { return LoadPolicySource(cfg.policies_dir); },
+                          cfg.policies_watch ? PolicyReloader::Fingerprint([&cfg] {
+                            return PolicyDirFingerprint(cfg.policies_dir);
+                          })
+                                             : nullptr,
+                          engine, std::cerr);
+  reloader.set_observer([&metrics](bool ok, std::string_view why, const std::string& error) {
+    metrics.RecordReload(ok, std::string(why), error);
+  });
   PolicyWatcher watcher;
   if (cfg.policies_watch) {
     if (Status s = watcher.Start(cfg.policies_dir); !s.ok()) {
@@ -304,20 +310,21 @@ int RunServe(const Args& in) {
       return 1;
     }
   }
+  bool watch_pending = false;
   for (;;) {
     timespec tick{0, 250'000'000};
     int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig == SIGHUP) {
-      reload("SIGHUP");
+      reloader.Reload("SIGHUP");
     } else if (sig == SIGINT || sig == SIGTERM) {
       std::cerr << "tosgate: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", draining\n";
       break;
-    } else if (cfg.policies_watch && watcher.Changed()) {
-      // An editor writes a file in several steps: let them land first.
-      timespec settle{0, 100'000'000};
-      nanosleep(&settle, nullptr);
-      watcher.Changed();
-      reload("files changed");
+    } else if (cfg.policies_watch) {
+      if (watcher.Changed()) watch_pending = true;
+      if (watch_pending) {
+        reloader.WatchTick();
+        watch_pending = reloader.pending();
+      }
     }
   }
 

@@ -43,6 +43,8 @@ std::string_view ActionName(Action a) {
     case Action::kFlag: return "flag";
     case Action::kThrottle: return "throttle";
     case Action::kDeny: return "deny";
+    case Action::kWatermark: return "watermark";
+    case Action::kReview: return "review";
   }
   return "?";
 }

@@ -18,7 +18,9 @@ Effect EffectOf(Action a) {
   switch (a) {
     case Action::kDeny: return Effect::kDeny;
     case Action::kThrottle: return Effect::kThrottle;
-    case Action::kFlag: return Effect::kAllow;
+    case Action::kFlag:
+    case Action::kWatermark:
+    case Action::kReview: return Effect::kAllow;
   }
   return Effect::kAllow;
 }
@@ -104,6 +106,12 @@ std::string MatchesJson(const std::vector<RuleMatch>& matches) {
 
 Engine::Engine(EngineOptions options)
     : options_(options), admissions_(options.max_admissions) {
+  if (options_.behavior) {
+    behavior_ = options_.behavior;
+  } else {
+    owned_behavior_ = NewMemoryBehaviorStore();
+    behavior_ = owned_behavior_.get();
+  }
   std::random_device rd;
   id_salt_ = (uint64_t{rd()} << 32) ^ rd();
 }
@@ -222,12 +230,14 @@ Decision Engine::Decide(const Request& req, AuditRecord* deferred) {
   if (!stopped) {
     const EvalContext eval{req, *account, operation, wall_ms, start_ns};
     ContentScans content_scans;  // each prompt scope scanned once, whatever reads it
-    const RuleContext rctx{eval, *options_.state, (id_salt_ + seq) | 1, &content_scans};
+    const RuleContext rctx{eval, *options_.state, (id_salt_ + seq) | 1, &content_scans,
+                           behavior_};
     const bool all_shadow = snap->settings.mode == RuleMode::kShadow;
     Effect enforced = Effect::kAllow;
     Effect shadowed = Effect::kAllow;
     int64_t retry_ms = 0;
     std::vector<std::string> flags;
+    std::string watermark;
 
     // Pure rules first; stateful ones only while the request is admissible.
     for (int pass = 0; pass < 2 && !stopped; ++pass) {
@@ -247,6 +257,9 @@ Decision Engine::Decide(const Request& req, AuditRecord* deferred) {
         for (RateLimitItem& item : out.rate_limits) d.rate_limits.push_back(std::move(item));
         for (Charge& c : out.charges) charges.push_back(std::move(c));
         const bool shadow = all_shadow || rc.mode == RuleMode::kShadow;
+        d.risk = std::max(d.risk, out.risk);
+        if (!shadow && !out.watermark.empty())
+          watermark += (watermark.empty() ? "" : ", ") + out.watermark;
         if (out.delay_ms > 0) {
           // Delay mode: admitted, held first. A throttle that is enforced.
           d.matches.push_back(RuleMatch{rc.id, Action::kThrottle, shadow, "delayed",
@@ -255,15 +268,17 @@ Decision Engine::Decide(const Request& req, AuditRecord* deferred) {
           continue;
         }
         if (!out.matched) continue;
-        d.matches.push_back(RuleMatch{rc.id, rc.action, shadow, rc.reason, std::move(out.detail),
+        const Action action = out.action.value_or(rc.action);
+        d.matches.push_back(RuleMatch{rc.id, action, shadow, rc.reason, std::move(out.detail),
                                       out.retry_after_ms});
-        Effect e = EffectOf(rc.action);
+        Effect e = EffectOf(action);
         if (shadow) {
           counters_.shadow_matches.fetch_add(1, std::memory_order_relaxed);
           shadowed = std::max(shadowed, e);
           continue;
         }
-        if (rc.action == Action::kFlag) flags.push_back(rc.id);
+        // Watermark and review are flags too: recorded, admitted, marked.
+        if (e == Effect::kAllow) flags.push_back(rc.id);
         enforced = std::max(enforced, e);
         if (e == Effect::kThrottle) retry_ms = std::max(retry_ms, out.retry_after_ms);
       }
@@ -288,6 +303,9 @@ Decision Engine::Decide(const Request& req, AuditRecord* deferred) {
         for (const std::string& f : flags) v += (v.empty() ? "" : ", ") + f;
         d.headers.emplace_back("X-Tos-Flag", std::move(v));
       }
+      // For the upstream, not the client: it may watermark its output.
+      if (!watermark.empty() && enforced == Effect::kAllow)
+        d.headers.emplace_back("X-Tos-Watermark", std::move(watermark));
     }
   }
   if (d.effect != Effect::kAllow) d.delay_ms = 0;

@@ -12,6 +12,7 @@
 #include "engine/accounts.h"
 #include "engine/admissions.h"
 #include "engine/audit_sink.h"
+#include "engine/distill/behavior_store.h"
 #include "engine/snapshot.h"
 #include "engine/state_store.h"
 #include "tosgate/clock.h"
@@ -26,6 +27,10 @@ struct EngineOptions {
   AuditSink* audit = nullptr;                   // optional
   const AccountDirectory* accounts = nullptr;   // optional
   size_t max_admissions = 1'000'000;            // open reservations and leases
+  // Per-account behaviour for competitor_training rules; null: the engine
+  // keeps an in-memory one (NewMemoryBehaviorStore defaults). It outlives
+  // snapshots, so a reload keeps what was learnt about each account.
+  BehaviorStore* behavior = nullptr;
 };
 
 // What the upstream reported a request used; -1 when not reported.
@@ -80,6 +85,8 @@ class Engine {
 
   const EngineCounters& counters() const { return counters_; }
   const Admissions& admissions() const { return admissions_; }
+  // For /metrics: tracked accounts, cluster buckets, evictions.
+  const BehaviorStore& behavior() const { return *behavior_; }
 
  private:
   uint64_t NextSequence();
@@ -93,6 +100,8 @@ class Engine {
   std::atomic<int64_t> next_sweep_ns_{0};
   std::atomic<uint64_t> sequence_{0};
   uint64_t id_salt_ = 0;
+  std::unique_ptr<BehaviorStore> owned_behavior_;
+  BehaviorStore* behavior_ = nullptr;
 };
 
 // Gives back what `charges` counted: refunds meters, releases leases.

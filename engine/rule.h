@@ -4,6 +4,7 @@
 // snapshot. Evaluate() must not throw.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 namespace tosgate::engine {
 
 class ContentScans;  // engine/content/index.h
+class BehaviorStore;  // engine/distill/behavior_store.h
 
 // `match:` — which requests a rule applies to. Empty lists match everything.
 struct RuleScope {
@@ -44,6 +46,9 @@ struct RuleContext {
   // One request's content scans, shared by its content rules so that each
   // scope is scanned once; null: each content rule scans for itself.
   ContentScans* content = nullptr;
+  // Per-account behaviour (competitor_training); outlives policy reloads.
+  // Null: behaviour rules see nothing and match nothing.
+  BehaviorStore* behavior = nullptr;
 };
 
 // Units a stateful rule counted for this request, kept so that they can be
@@ -70,6 +75,13 @@ struct RuleOutcome {
   std::vector<RateLimitItem> rate_limits;  // applicable limits, matched or not
   std::vector<Charge> charges;   // what it counted (stateful rules)
   int64_t delay_ms = 0;          // admitted after this wait (delay mode)
+  // Scoring rules choose their action per request (by risk threshold);
+  // unset: the rule's configured action.
+  std::optional<Action> action;
+  double risk = 0;               // 0..1; the engine keeps the highest in Decision.risk
+  // Non-empty: the value of an X-Tos-Watermark header for the upstream, added
+  // when the request is admitted and the rule is not in shadow mode.
+  std::string watermark;
 };
 
 class Rule {

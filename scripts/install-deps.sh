@@ -12,6 +12,7 @@ PACKAGES=(
   doctest-dev libbenchmark-dev
   nginx-light wrk caddy
   libhyperscan-dev libre2-dev
+  libhiredis-dev redis-server
 )
 
 missing=()
@@ -40,3 +41,6 @@ $SUDO service nginx stop >/dev/null 2>&1 || true
 # tests run their own on loopback ports with its admin API off.
 if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now caddy >/dev/null 2>&1 || true; fi
 $SUDO service caddy stop >/dev/null 2>&1 || true
+# And redis-server's starts a system Redis on 6379; the fleet tests start their own.
+if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
+$SUDO service redis-server stop >/dev/null 2>&1 || true

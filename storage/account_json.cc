@@ -81,7 +81,7 @@ std::string TakeOverrides(const json& j, std::vector<LimitOverride>* out) {
 std::string ToAccount(const json& j, Account* a) {
   static constexpr std::string_view kKnown[] = {
       "id",   "org",     "tier",      "country",        "flags", "created", "payment_fingerprint",
-      "keys", "key_ids", "suspended", "limit_overrides"};
+      "device_fingerprint", "keys", "key_ids", "suspended", "limit_overrides"};
   if (!j.is_object()) return "expected a JSON object";
   for (const auto& [name, value] : j.items()) {
     bool known = false;
@@ -95,6 +95,7 @@ std::string ToAccount(const json& j, Account* a) {
   if (!(why = TakeString(j, "tier", &a->tier)).empty()) return why;
   if (!(why = TakeString(j, "country", &a->country)).empty()) return why;
   if (!(why = TakeString(j, "payment_fingerprint", &a->payment_fingerprint)).empty()) return why;
+  if (!(why = TakeString(j, "device_fingerprint", &a->device_fingerprint)).empty()) return why;
   if (!(why = TakeStrings(j, "flags", &a->flags)).empty()) return why;
 
   if (auto it = j.find("created"); it != j.end() && !it->is_null()) {
@@ -210,6 +211,7 @@ std::string AccountJsonLine(const Account& a) {
   j["suspended"] = a.suspended;
   j["created"] = a.created_ms;
   j["payment_fingerprint"] = a.payment_fingerprint;
+  if (!a.device_fingerprint.empty()) j["device_fingerprint"] = a.device_fingerprint;
   j["key_ids"] = a.key_ids;
   if (!a.limit_overrides.empty()) j["limit_overrides"] = OverridesObject(a.limit_overrides);
   return j.dump();

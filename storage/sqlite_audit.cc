@@ -3,56 +3,20 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <optional>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <system_error>
-#include <thread>
 #include <utility>
-#include <vector>
 
-#include "storage/audit_chain.h"
 #include "storage/audit_schema.h"
-#include "storage/audit_signing.h"
-#include "storage/audit_wal_checkpointer.h"
-#include "storage/sqlite_util.h"
+#include "storage/sqlite_audit_impl.h"
 
 namespace tosgate::storage {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-constexpr std::chrono::milliseconds kFirstBackoff{1};
-constexpr std::chrono::milliseconds kMaxBackoff{500};
 // The writer's page cache. SQLite's default (2 MB) is smaller than the
 // (account, time_ms) index of a few hundred thousand records, and every
 // record touches a random page of it: evicted pages were re-read (pread) on
 // almost every insert.
 constexpr const char kCachePragma[] = "PRAGMA cache_size=-65536";  // 64 MB
-
-// `s` with its code kept and `prefix` put before its message.
-Status Prefixed(const Status& s, const std::string& prefix) {
-  std::string m = prefix + s.message();
-  switch (s.code()) {
-    case Status::Code::kUnavailable: return Status::Unavailable(std::move(m));
-    case Status::Code::kIoError: return Status::IoError(std::move(m));
-    case Status::Code::kInvalidArgument: return Status::InvalidArgument(std::move(m));
-    case Status::Code::kResourceExhausted: return Status::ResourceExhausted(std::move(m));
-    default: return Status::Internal(std::move(m));
-  }
-}
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// A queued record and whom to tell when it is committed (may be empty).
-struct Item {
-  engine::AuditRecord record;
-  std::function<void(Status)> done;
-};
 
 }  // namespace
 
@@ -72,51 +36,6 @@ std::string TruncateClientIp(const std::string& ip) {
   }
   return "";
 }
-
-struct SqliteAuditSink::Impl {
-  explicit Impl(SqliteAuditOptions o) : opts(std::move(o)) {}
-
-  Status OpenDb();
-  void Run();
-  Status WriteBatch(const std::vector<Item>& batch);
-  Status InsertCheckpoint(uint64_t seq, const std::string& hash);
-  void FinalCheckpoint();
-  Status Enqueue(Item& item);
-  uint64_t pending() const { return submitted - written - dropped; }
-
-  const SqliteAuditOptions opts;
-
-  // Used by Open, then only by the writer thread, then by Close after join.
-  SqliteDb db;
-  SqliteStmt begin, commit, rollback, insert, insert_checkpoint;
-  std::optional<AuditKey> key;
-  uint64_t last_checkpoint_seq = 0;
-  uint64_t next_seq = 1;
-  std::string prev_hash = AuditGenesisHash();
-  std::string scratch;
-
-  mutable std::mutex mu;
-  std::condition_variable work_cv;      // writer: records queued, or closing
-  std::condition_variable space_cv;     // Submit: room in the queue, or closing
-  std::condition_variable progress_cv;  // Flush: a commit succeeded or failed
-  // Guarded by mu.
-  std::deque<Item> queue;
-  uint64_t submitted = 0, written = 0, dropped = 0, checkpoints = 0;
-  uint64_t rejected_full = 0, write_errors = 0, batches = 0;
-  Status last_error;
-  bool writer_idle = false;
-  int space_waiters = 0, flush_waiters = 0;
-  bool closing = false, writer_done = false;
-  Clock::time_point close_deadline;
-
-  std::thread writer;
-
-  std::unique_ptr<WalCheckpointer> checkpointer;  // null: SQLite checkpoints on commit
-
-  std::mutex close_mu;  // serializes Close; guards the two below
-  bool closed = false;
-  Status close_status;
-};
 
 Status SqliteAuditSink::Impl::OpenDb() {
   const std::string& path = opts.path;
@@ -206,154 +125,6 @@ Status SqliteAuditSink::Impl::OpenDb() {
   return Status::Ok();
 }
 
-// Commits `batch` in one transaction, continuing the chain; on any error
-// rolls back and leaves the chain state as it was, so the batch can be
-// retried as is.
-Status SqliteAuditSink::Impl::InsertCheckpoint(uint64_t seq, const std::string& hash) {
-  auto sig = key->Sign(seq, hash);
-  if (!sig.ok()) return Prefixed(sig.status(), opts.path + ": ");
-  sqlite3_stmt* st = insert_checkpoint.get();
-  sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(seq));
-  sqlite3_bind_blob(st, 2, hash.data(), static_cast<int>(hash.size()), SQLITE_STATIC);
-  sqlite3_bind_int64(st, 3, WallMs());
-  sqlite3_bind_blob(st, 4, sig->data(), static_cast<int>(sig->size()), SQLITE_STATIC);
-  BindText(st, 5, key->key_id());
-  const int rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return SqliteStatus(db.get(), rc, opts.path, "writing a checkpoint");
-  return Status::Ok();
-}
-
-// At Close: signs the last record unless a checkpoint already covers it.
-// Best effort; a failure is kept in last_error.
-void SqliteAuditSink::Impl::FinalCheckpoint() {
-  const uint64_t last = next_seq - 1;
-  if (!key || last == 0 || last <= last_checkpoint_seq) return;
-  Status s = Exec(db.get(), "BEGIN IMMEDIATE", opts.path);
-  if (s.ok()) s = InsertCheckpoint(last, prev_hash);
-  if (s.ok()) s = Exec(db.get(), "COMMIT", opts.path);
-  std::lock_guard lock(mu);
-  if (s.ok()) {
-    last_checkpoint_seq = last;
-    ++checkpoints;
-  } else {
-    if (!sqlite3_get_autocommit(db.get())) sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-    last_error = s;
-  }
-}
-
-Status SqliteAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
-  sqlite3* raw = db.get();
-  auto fail = [&](int rc, const char* what) {
-    Status s = SqliteStatus(raw, rc, opts.path, what);
-    if (!sqlite3_get_autocommit(raw)) {
-      sqlite3_step(rollback.get());
-      sqlite3_reset(rollback.get());
-    }
-    return s;
-  };
-  int rc = sqlite3_step(begin.get());
-  sqlite3_reset(begin.get());
-  if (rc != SQLITE_DONE) return fail(rc, "starting a transaction");
-
-  uint64_t seq = next_seq;
-  std::string prev = prev_hash;
-  uint64_t signed_seq = last_checkpoint_seq, signed_now = 0;
-  for (const Item& item : batch) {
-    const engine::AuditRecord& r = item.record;
-    std::string hash = AuditChainHash(prev, seq, r, &scratch);
-    rc = BindDecision(insert.get(), seq, r, prev, hash);
-    if (rc == SQLITE_OK) rc = sqlite3_step(insert.get());
-    sqlite3_reset(insert.get());
-    if (rc != SQLITE_DONE) return fail(rc, "inserting a decision");
-    if (key && opts.checkpoint_every > 0 && seq % opts.checkpoint_every == 0) {
-      if (Status s = InsertCheckpoint(seq, hash); !s.ok()) {
-        if (!sqlite3_get_autocommit(raw)) {
-          sqlite3_step(rollback.get());
-          sqlite3_reset(rollback.get());
-        }
-        return s;
-      }
-      signed_seq = seq;
-      ++signed_now;
-    }
-    prev = std::move(hash);
-    ++seq;
-  }
-  rc = sqlite3_step(commit.get());
-  sqlite3_reset(commit.get());
-  if (rc != SQLITE_DONE) return fail(rc, "committing");
-  next_seq = seq;
-  prev_hash = std::move(prev);
-  last_checkpoint_seq = signed_seq;
-  if (signed_now) {
-    std::lock_guard lock(mu);
-    checkpoints += signed_now;
-  }
-  return Status::Ok();
-}
-
-void SqliteAuditSink::Impl::Run() {
-  std::vector<Item> batch;
-  std::unique_lock lock(mu);
-  for (;;) {
-    writer_idle = true;
-    work_cv.wait(lock, [this] { return !queue.empty() || closing; });
-    writer_idle = false;
-    if (queue.empty()) {  // closing, and everything is written
-      lock.unlock();
-      FinalCheckpoint();
-      lock.lock();
-      break;
-    }
-
-    const size_t n = std::min(queue.size(), opts.max_batch);
-    batch.clear();
-    for (size_t i = 0; i < n; ++i) {
-      batch.push_back(std::move(queue.front()));
-      queue.pop_front();
-    }
-    lock.unlock();
-
-    auto backoff = kFirstBackoff;
-    Status outcome;
-    for (;;) {
-      Status s = WriteBatch(batch);
-      lock.lock();
-      if (s.ok()) {
-        written += n;
-        ++batches;
-        break;
-      }
-      ++write_errors;
-      last_error = s;
-      if (flush_waiters) progress_cv.notify_all();
-      if (closing && Clock::now() >= close_deadline) {
-        dropped += n;
-        outcome = Prefixed(s, opts.path + ": audit record given up at close: ");
-        break;
-      }
-      // Wait before retrying; Close cuts the wait short to apply its deadline.
-      const bool was_closing = closing;
-      auto until = Clock::now() + backoff;
-      if (closing) until = std::min(until, close_deadline);
-      work_cv.wait_until(lock, until, [&] { return closing != was_closing; });
-      backoff = std::min(backoff * 2, kMaxBackoff);
-      lock.unlock();
-    }
-    // Still locked here. Tell the submitters waiting on these records.
-    lock.unlock();
-    for (Item& item : batch)
-      if (item.done) item.done(outcome);
-    lock.lock();
-    if (space_waiters) space_cv.notify_all();
-    if (flush_waiters) progress_cv.notify_all();
-  }
-  writer_done = true;
-  progress_cv.notify_all();
-  space_cv.notify_all();
-}
-
 SqliteAuditSink::SqliteAuditSink(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 SqliteAuditSink::~SqliteAuditSink() { (void)Close(); }
@@ -367,6 +138,7 @@ Result<std::unique_ptr<SqliteAuditSink>> SqliteAuditSink::Open(SqliteAuditOption
   auto impl = std::make_unique<Impl>(std::move(opts));
   if (Status s = impl->OpenDb(); !s.ok()) return s;
   Impl* p = impl.get();
+  p->db_open = true;
   const bool full = p->opts.synchronous_full || p->opts.durability == Durability::kSync;
   p->checkpointer = WalCheckpointer::Start(p->db.get(), p->opts.path, full);
   try {
@@ -381,6 +153,7 @@ Result<std::unique_ptr<SqliteAuditSink>> SqliteAuditSink::Open(SqliteAuditOption
 Status SqliteAuditSink::Impl::Enqueue(Item& item) {
   Impl& m = *this;
   if (m.opts.truncate_client_ip) item.record.client_ip = TruncateClientIp(item.record.client_ip);
+  if (item.done) item.deadline = Clock::now() + m.opts.commit_timeout;
   std::unique_lock lock(m.mu);
   if (!m.closing && m.pending() >= m.opts.queue_capacity) {
     ++m.space_waiters;
@@ -464,13 +237,7 @@ Status SqliteAuditSink::Close() {
   m.work_cv.notify_all();
   m.space_cv.notify_all();
   if (m.writer.joinable()) m.writer.join();
-  m.checkpointer.reset();  // before the writer's connection, which must close last
-  m.insert.reset();
-  m.begin.reset();
-  m.commit.reset();
-  m.rollback.reset();
-  m.insert_checkpoint.reset();
-  m.db.reset();  // the last connection checkpoints the WAL into the file
+  m.CloseDb();
   m.closed = true;
   std::lock_guard lock(m.mu);
   if (m.dropped != 0) {
@@ -492,6 +259,8 @@ SqliteAuditSink::Stats SqliteAuditSink::stats() const {
   s.batches = m.batches;
   s.dropped = m.dropped;
   s.checkpoints = m.checkpoints;
+  s.commit_timeouts = m.commit_timeouts;
+  s.recreated = m.recreated;
   s.queue_depth = static_cast<size_t>(m.pending());
   return s;
 }

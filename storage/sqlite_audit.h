@@ -11,10 +11,16 @@
 // checkpoint_every records and at Close (storage/audit_signing.h). A failed commit (disk full, read-only, locked) is
 // counted and the same batch retried with backoff; its records stay in
 // memory and keep counting against the queue, so a store that cannot write
-// pushes back on Submit instead of losing records. Nothing is dropped
-// silently: the one way records are given up is Close() after close_timeout
-// of failed retries, and then Close() says how many and stats().dropped
-// counts them.
+// pushes back on Submit instead of losing records. A submitter waiting for
+// the commit (kSync, SubmitThen) is answered Unavailable after
+// commit_timeout; its record stays queued and is still written when the
+// store recovers. A file deleted or moved while open is noticed before the
+// next commit and at Close, and the whole store (chain included) is
+// written back at its path from the open connection, so what was committed
+// into the unlinked file is not lost (docs/hardening.md#fault-injection).
+// Nothing is dropped silently: the one way records are given up is Close()
+// after close_timeout of failed retries, and then Close() says how many and
+// stats().dropped counts them.
 //
 // Thread-safety: Submit, Flush, Close and stats may be called from any
 // thread at once. The destructor closes; it must not race other calls.
@@ -49,6 +55,11 @@ struct SqliteAuditOptions {
   std::string signing_key_path{};  // PEM Ed25519 private key; empty: no checkpoints
   uint64_t checkpoint_every = 1000;  // records between signed checkpoints
   bool truncate_client_ip = false;   // store IPv4 as /24, IPv6 as /48
+  // A submitter waiting for its record's commit (kSync Submit, SubmitThen)
+  // is answered Unavailable after this while commits keep failing; the
+  // record stays queued. Checked between retries, so a commit stuck in
+  // SQLite's lock wait answers after busy_timeout if that is longer.
+  std::chrono::milliseconds commit_timeout{5000};
 };
 
 // `ip` with the host part zeroed: IPv4 to its /24 ("203.0.113.0"), IPv6 to
@@ -74,12 +85,16 @@ class SqliteAuditSink final : public engine::AuditSink {
   // up to queue_wait for room and then returns ResourceExhausted (counted in
   // stats().rejected_full). Unavailable after Close. With kSync it then
   // waits until the record is committed (through retries of failed
-  // commits), or returns the error with which Close gave it up.
+  // commits), or returns the error with which Close gave it up, or
+  // Unavailable after commit_timeout (the record stays queued and is
+  // written once a commit succeeds).
   Status Submit(engine::AuditRecord record) override;
 
   // Queues `record` whatever the durability and returns. `done` runs once:
   // on the writer thread right after the record's transaction committed
-  // (OK), or when Close gives the record up (IoError), or at once on the
+  // (OK), or when Close gives the record up (IoError), or after
+  // commit_timeout of failed commits (Unavailable; the record stays queued),
+  // or at once on the
   // calling thread if the record could not be queued (as Submit).
   void SubmitThen(engine::AuditRecord record, std::function<void(Status)> done) override;
 
@@ -105,6 +120,8 @@ class SqliteAuditSink final : public engine::AuditSink {
     uint64_t batches = 0;        // transactions committed
     uint64_t dropped = 0;        // records given up by Close after close_timeout
     uint64_t checkpoints = 0;    // signed checkpoints written
+    uint64_t commit_timeouts = 0;  // waiters answered Unavailable after commit_timeout
+    uint64_t recreated = 0;      // times the file was found deleted/moved and written back
     size_t queue_depth = 0;      // accepted, not yet committed (the batch in flight too)
   };
   Stats stats() const;

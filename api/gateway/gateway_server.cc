@@ -5,10 +5,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
+#include <array>
 #include <condition_variable>
 #include <mutex>
 #include <vector>
 
+#include "api/gateway/responses.h"
 #include "api/gateway/server_internal.h"
 
 namespace tosgate::api {
@@ -16,6 +18,17 @@ using namespace gateway_internal;
 namespace {
 
 constexpr std::chrono::milliseconds kAcceptBackoff{50};
+// The answer to a connection over max_connections, whole.
+std::string TooManyConnections() {
+  HttpResponse r;
+  RenderError(503, "too-many-connections",
+              "the gateway holds as many connections as it is configured to "
+              "(gateway.max_connections); retry shortly",
+              &r);
+  return "HTTP/1.1 503 Service Unavailable\r\nServer: tosgate\r\nContent-Type: " + r.content_type +
+         "\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: " +
+         std::to_string(r.body.size()) + "\r\n\r\n" + r.body;
+}
 
 Status ParseListen(const std::string& listen, std::string* host, uint16_t* port) {
   size_t colon = listen.rfind(':');
@@ -83,9 +96,30 @@ struct GatewayServer::Impl {
         return;
       }
       Bump(shared.counters.connections);
-      StartSession(std::move(socket), &shared, w);
+      const size_t max = shared.options.max_connections;
+      if (max > 0 && shared.counters.open_connections.load(std::memory_order_relaxed) >= max) {
+        Refuse(socket);
+      } else {
+        StartSession(std::move(socket), &shared, w);
+      }
       Accept();
     });
+  }
+
+  // Over max_connections: a fixed 503 written without blocking into the
+  // new socket's empty send buffer, then closed. No session, no read.
+  void Refuse(Socket& socket) {
+    Bump(shared.counters.refused_connections);
+    beast::error_code ec;
+    socket.non_blocking(true, ec);
+    net::const_buffer b(too_many.data(), too_many.size());
+    socket.write_some(b, ec);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    // What the client already sent, read away: unread input would turn the
+    // close into a reset that can destroy the 503 before it is read.
+    std::array<char, 4096> drain;
+    for (int i = 0; i < 4 && !ec; ++i) socket.read_some(net::buffer(drain), ec);
+    socket.close(ec);
   }
 
   void Run(Worker* w) {
@@ -138,6 +172,7 @@ struct GatewayServer::Impl {
   }
 
   Shared shared;
+  const std::string too_many = TooManyConnections();
   std::vector<std::unique_ptr<Worker>> workers;
   std::optional<tcp::acceptor> acceptor;  // on workers[0]
   std::optional<net::steady_timer> backoff;
@@ -200,6 +235,8 @@ GatewayServerStats GatewayServer::stats() const {
   s.internal_errors = c.internal_errors.load(std::memory_order_relaxed);
   s.connections = c.connections.load(std::memory_order_relaxed);
   s.open_connections = c.open_connections.load(std::memory_order_relaxed);
+  s.refused_connections = c.refused_connections.load(std::memory_order_relaxed);
+  s.read_timeouts = c.read_timeouts.load(std::memory_order_relaxed);
   s.delayed = c.delayed.load(std::memory_order_relaxed);
   const proxy::ProxyCounters& p = impl_->shared.proxy_counters;
   s.proxied = p.proxied.load(std::memory_order_relaxed);

@@ -31,8 +31,15 @@ struct GatewayServerOptions {
   std::string listen = "127.0.0.1:8080";  // host:port, [v6]:port; port 0 picks a free one
   int threads = 0;                        // 0: one per hardware thread
   ForwardAuthConfig forward_auth;
-  std::chrono::seconds read_timeout{30};       // to receive one whole request
+  std::chrono::seconds read_timeout{30};       // to receive a request's body, once its header is in
   std::chrono::seconds idle_timeout{60};       // between requests on a keep-alive connection
+  // To receive a request's whole header: from the accept on a new
+  // connection, from the first byte on a kept-alive one. A client that
+  // trickles its header (slowloris) is closed after it, counted.
+  std::chrono::milliseconds header_timeout{10000};
+  // Open client connections at most; one more is answered 503
+  // too-many-connections and closed at once, counted. 0: no limit.
+  size_t max_connections = 10000;
   size_t max_header_bytes = 16 * 1024;         // larger: 431, then close
   std::chrono::milliseconds stop_grace{2000};  // Stop() waits this long for in-flight requests
   // Inline proxy mode when set: every request other than the check, usage
@@ -57,6 +64,8 @@ struct GatewayServerStats {
   uint64_t internal_errors = 0;  // 500: an exception reached the boundary
   uint64_t connections = 0;      // accepted in total
   uint64_t open_connections = 0;
+  uint64_t refused_connections = 0;  // over max_connections: 503 and closed
+  uint64_t read_timeouts = 0;    // closed: a header or body did not arrive in time
   uint64_t delayed = 0;          // answers held by delay mode before they were sent
   uint64_t proxied = 0;          // inline proxy: requests relayed upstream
   uint64_t upstream_errors = 0;  // inline proxy: 502/504 given, or a stream cut by the upstream

@@ -140,7 +140,10 @@ class Call : public std::enable_shared_from_this<Call> {
       if (ec == http::error::need_buffer) ec = {};
       if (ec) {
         // The answer has begun: all we can do is cut the client's stream.
+        // What usage it showed is reported (the rest stays reserved) and
+        // the request's concurrency leases are released.
         self->counters_.upstream_errors.fetch_add(1, std::memory_order_relaxed);
+        self->ReportUsage(self->scanner_->Finish());
         return self->End(false);
       }
       const size_t n = self->chunk_.size() - self->parser_->get().body().size;

@@ -26,6 +26,7 @@ using Socket = net::basic_stream_socket<tcp, Executor>;
 struct Counters {
   std::atomic<uint64_t> requests{0}, checks{0}, bad_requests{0}, internal_errors{0};
   std::atomic<uint64_t> connections{0}, open_connections{0}, delayed{0};
+  std::atomic<uint64_t> refused_connections{0}, read_timeouts{0};
 };
 
 // What every connection of one server shares. Outlives all sessions.

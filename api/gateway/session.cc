@@ -18,6 +18,7 @@ namespace tosgate::api::gateway_internal {
 namespace {
 
 constexpr std::chrono::seconds kLingerTimeout{1};
+constexpr size_t kFirstRead = 4096;  // an idle connection's first read
 
 bool IsHttpError(const beast::error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_method).category();
@@ -80,13 +81,28 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   enum class State : uint8_t { kIdle, kBusy, kLingering };
 
+  // A new connection, or one with bytes of the next request already here,
+  // has header_timeout for the whole header. An idle keep-alive connection
+  // waits up to idle_timeout for the first byte, and the header deadline
+  // starts then: a client trickling a header a byte at a time is cut off
+  // after header_timeout, however slowly it sends.
   void ReadHeader() {
     state_ = State::kIdle;
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(shared_->options.max_header_bytes));
     parser_->body_limit(shared_->options.forward_auth.max_body_bytes);
-    const bool waiting = first_ || buffer_.size() > 0;
-    stream_.expires_after(waiting ? shared_->options.read_timeout : shared_->options.idle_timeout);
+    if (first_ || buffer_.size() > 0) return ReadHeaderNow();
+    stream_.expires_after(shared_->options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstRead),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->OnReadError(ec, /*idle=*/true);
+                              self->buffer_.commit(n);
+                              self->ReadHeaderNow();
+                            });
+  }
+
+  void ReadHeaderNow() {
+    stream_.expires_after(shared_->options.header_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
@@ -117,8 +133,10 @@ class Session : public std::enable_shared_from_this<Session> {
                      });
   }
 
-  void OnReadError(beast::error_code ec) {
+  // `idle`: no byte of a request had come yet.
+  void OnReadError(beast::error_code ec, bool idle = false) {
     if (ec == net::error::operation_aborted) return;  // closed by Stop()
+    if (ec == beast::error::timeout && !idle) Bump(shared_->counters.read_timeouts);
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == http::error::partial_message || !IsHttpError(ec)) {
       return Linger();  // the client left, went quiet, or the socket failed

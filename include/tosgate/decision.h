@@ -15,9 +15,13 @@ namespace tosgate {
 enum class Effect : uint8_t { kAllow = 0, kThrottle = 1, kDeny = 2 };
 std::string_view EffectName(Effect e);  // "allow", "throttle", "deny"
 
-// What a rule asks for when it matches.
-enum class Action : uint8_t { kFlag = 0, kThrottle = 1, kDeny = 2 };
-std::string_view ActionName(Action a);  // "flag", "throttle", "deny"
+// What a rule asks for when it matches. kWatermark and kReview keep the
+// effect allow: a watermark decision carries the X-Tos-Watermark header for
+// the upstream (so it can watermark its output); a review match asks the
+// accounts registry to queue the account for review.
+enum class Action : uint8_t { kFlag = 0, kThrottle = 1, kDeny = 2, kWatermark = 3, kReview = 4 };
+// "flag", "throttle", "deny", "watermark", "review"
+std::string_view ActionName(Action a);
 
 enum class RuleMode : uint8_t { kEnforce = 0, kShadow = 1 };
 
@@ -55,7 +59,7 @@ struct Decision {
   std::vector<std::pair<std::string, std::string>> headers;  // to add
   int64_t retry_after_s = 0;
   int64_t delay_ms = 0;      // admitted, but to be held this long first (delay mode)
-  double risk = 0.0;
+  double risk = 0.0;          // the highest risk a scoring rule gave (0..1)
   std::string decision_id;
   std::string policy_revision;
   std::string account_id;

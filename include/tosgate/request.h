@@ -38,6 +38,7 @@ struct Account {
   bool suspended = false;
   int64_t created_ms = 0;  // since the Unix epoch; 0 when unknown
   std::string payment_fingerprint;
+  std::string device_fingerprint;  // optional; competitor_training links accounts by it
   std::vector<std::string> key_ids;
   std::vector<LimitOverride> limit_overrides;
   // When the API key this request came with was created (ms since the Unix

@@ -8,6 +8,7 @@ constexpr KindSpec kKinds[] = {
     {"rate_limit", &CompileRateLimit, Action::kThrottle, "rate-limited", true},
     {"token_budget", &CompileTokenBudget, Action::kThrottle, "token-budget-exceeded", false},
     {"content", &CompileContent, Action::kDeny, "", false},
+    {"competitor_training", &CompileCompetitorTraining, Action::kFlag, "competitor-training", false},
 };
 
 }  // namespace

@@ -43,5 +43,7 @@ std::unique_ptr<engine::Rule> CompileTokenBudget(MapReader& rule, Context& ctx,
                                                  engine::RuleCommon common);
 std::unique_ptr<engine::Rule> CompileContent(MapReader& rule, Context& ctx,
                                              engine::RuleCommon common);
+std::unique_ptr<engine::Rule> CompileCompetitorTraining(MapReader& rule, Context& ctx,
+                                                        engine::RuleCommon common);
 
 }  // namespace tosgate::policies

@@ -21,7 +21,8 @@ using test::RawResponse;
 
 // `METHOD TARGET [BODY]` as an HTTP/1.1 request with a JSON content type.
 // "<a body of N MiB>" stands for that many bytes of JSON; a `where` of
-// "HTTP" sends the input as the raw request head instead.
+// "HTTP" sends the input as the raw request head instead, and one of
+// "connection" sends nothing: the connection itself is the input.
 std::string RequestFor(const ErrorRow& row) {
   if (row.where == "HTTP") return row.input + "\r\n\r\n";
   const size_t sp1 = row.input.find(' ');
@@ -56,15 +57,28 @@ TEST_CASE("errors table: every request and admin row gives the status and reason
   auto admin = AdminServer::Start(ao, te.engine, nullptr);
   REQUIRE(admin.ok());
 
+  // `connection` rows: a gateway already holding the one connection it may.
+  GatewayServerOptions fo;
+  fo.listen = "127.0.0.1:0";
+  fo.threads = 1;
+  fo.max_connections = 1;
+  auto full = GatewayServer::Start(std::move(fo), te.engine);
+  REQUIRE(full.ok());
+  RawClient holder((*full)->port());
+  REQUIRE(holder.connected());
+
   const std::vector<ErrorRow> rows = test::RowsOf({"request", "admin"});
   CHECK(rows.size() >= 8);
   for (const ErrorRow& row : rows) {
     INFO("docs/errors.md:" << row.line << " (" << row.where << "): " << row.input.substr(0, 80));
-    const int port = row.kind == "admin" ? (*admin)->port() : (*gateway)->port();
+    const bool over = row.where == "connection";
+    const int port = row.kind == "admin" ? (*admin)->port()
+                     : over               ? (*full)->port()
+                                          : (*gateway)->port();
     RawClient c(port);
     REQUIRE(c.connected());
     RawResponse r;
-    REQUIRE(c.RoundTrip(RequestFor(row), &r));
+    REQUIRE(over ? c.Read(&r) : c.RoundTrip(RequestFor(row), &r));
     INFO("body: " << r.body);
     CHECK(std::to_string(r.status) == row.result);
     CHECK(r.header("content-type") == "application/problem+json");

@@ -1,0 +1,149 @@
+// What competitor_training adds to a decision, and what it keeps per account.
+//
+//   build/bench/distill_bench
+//   build/bench/distill_bench --benchmark_filter=Check --benchmark_repetitions=5
+//
+// BM_Check/0 runs Engine::Check on the default pack, BM_Check/1 on the
+// default pack plus the distillation pack's rule, in the same process, over
+// the same requests: ~1 KB templated prompts from 20k accounts with rotating
+// addresses, so that every signal and cluster link does its work. The
+// difference is the rule's cost. BM_StateBytes prints the heap bytes one
+// tracked account costs in the memory BehaviorStore (mallinfo2, 100k
+// accounts) and one cluster bucket.
+#include <benchmark/benchmark.h>
+#include <malloc.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/distill/behavior_store.h"
+#include "engine/engine.h"
+#include "policies/loader.h"
+#include "tosgate/clock.h"
+
+namespace {
+
+using namespace tosgate;
+
+constexpr int kAccounts = 20'000;
+constexpr int kRequests = 1 << 14;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::shared_ptr<const engine::PolicySnapshot> Load(bool with_distill) {
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"policy.yaml", ReadFile(TOSGATE_SOURCE_DIR "/policies/packs/default/policy.yaml")}};
+  if (with_distill) {
+    // The pack's rule, without the pack's own settings and operations.
+    files.emplace_back("distill.yaml", R"(apiVersion: tosgate/v1
+kind: Policy
+metadata: {name: distill}
+rules:
+  - id: distill.competitor-training
+    kind: competitor_training
+    thresholds: {flag: 0.5, watermark: 0.6, review: 0.7, throttle: 0.8, deny: 0.95}
+)");
+  }
+  policies::LoadResult r = policies::LoadPolicyFiles(files);
+  for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
+  if (!r.snapshot) std::abort();
+  return r.snapshot;
+}
+
+const char* const kWords[] = {"river",  "market",  "engine", "garden", "planet", "violin",
+                              "harbor", "protein", "window", "silver", "forest", "algebra"};
+
+std::vector<Request> Requests() {
+  std::vector<Request> out;
+  uint64_t s = 12345;
+  auto next = [&] { return (s = s * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
+  for (int i = 0; i < kRequests; ++i) {
+    Request r;
+    r.method = "POST";
+    r.path = "/v1/chat/completions";
+    r.client_ip = "10." + std::to_string(next() % 256) + "." + std::to_string(next() % 256) + ".9";
+    Account a;
+    a.id = "acct_" + std::to_string(next() % kAccounts);
+    a.tier = "enterprise";
+    a.org = "org";
+    a.payment_fingerprint = "pf_" + std::to_string(next() % 5000);
+    r.account = a;
+    std::string user = "You are a careful tutor. Answer the question below step by step. ";
+    while (user.size() < 1000) user += std::string(kWords[next() % 12]) + " ";
+    user.resize(1000);
+    r.body.present = true;
+    r.body.api = "chat";
+    r.body.model = "gpt-test";
+    r.body.max_tokens = 2048;
+    r.body.message_count = 1;
+    r.body.user_text = user;
+    r.body.prompt_text = "user: " + user + "\n";
+    r.body.prompt_chars = static_cast<int64_t>(r.body.prompt_text.size());
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+struct World {
+  SystemClock clock;
+  std::vector<Request> requests = Requests();
+  std::unique_ptr<engine::StateStore> state[2] = {engine::NewMemoryStateStore(),
+                                                  engine::NewMemoryStateStore()};
+  std::unique_ptr<engine::Engine> engine[2];
+  World() {
+    for (int i = 0; i < 2; ++i) {
+      engine[i] = std::make_unique<engine::Engine>(
+          engine::EngineOptions{&clock, state[i].get(), nullptr, nullptr});
+      engine[i]->Publish(Load(i == 1));
+    }
+  }
+};
+
+World& TheWorld() {
+  static World* w = new World();
+  return *w;
+}
+
+void BM_Check(benchmark::State& st) {
+  World& w = TheWorld();
+  engine::Engine& e = *w.engine[st.range(0)];
+  size_t i = 0, flagged = 0;
+  for (auto _ : st) {
+    Decision d = e.Check(w.requests[i++ % kRequests]);
+    flagged += !d.matches.empty();
+    benchmark::DoNotOptimize(d);
+  }
+  st.counters["matched"] = benchmark::Counter(static_cast<double>(flagged) / st.iterations());
+  st.SetLabel(st.range(0) ? "default pack + competitor_training" : "default pack");
+}
+BENCHMARK(BM_Check)->Arg(0)->Arg(1);
+
+void BM_StateBytes(benchmark::State& st) {
+  for (auto _ : st) {
+    const size_t before = mallinfo2().uordblks;
+    auto store = engine::NewMemoryBehaviorStore();
+    constexpr int kN = 100'000;
+    for (int i = 0; i < kN; ++i)
+      store->Update(static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ULL, i,
+                    [](engine::AccountBehavior& b) { b.requests = 1; });
+    const size_t accounts = mallinfo2().uordblks;
+    for (int i = 0; i < kN; ++i)
+      (void)store->Link(static_cast<uint64_t>(i) * 0xC2B2AE3D27D4EB4FULL, i, 0, i);
+    const size_t buckets = mallinfo2().uordblks;
+    st.counters["bytes_per_account"] = static_cast<double>(accounts - before) / kN;
+    st.counters["bytes_per_bucket"] = static_cast<double>(buckets - accounts) / kN;
+    st.counters["record_bytes"] = sizeof(engine::AccountBehavior);
+  }
+}
+BENCHMARK(BM_StateBytes)->Iterations(1);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,91 @@
+// The traffic simulator's model: who the accounts are (benign personas and
+// campaign scenarios), when each sends its requests, and what each request
+// looks like. Every draw comes from a stream derived from the seed, the
+// account and the request's number, so the output depends only on the
+// options, never on the order things are generated in.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tosgate::sim {
+
+enum class Persona : uint8_t {
+  // Benign.
+  kChat,
+  kCoding,
+  kClassify,
+  kSupport,
+  kSummarize,
+  kEval,
+  // Campaigns.
+  kHarvest,
+  kCluster,
+  kCot,
+  kLogprob,
+  kLowSlow,
+};
+constexpr int kPersonas = 11;
+
+std::string_view PersonaName(Persona p);  // the labels file's "scenario"
+bool IsCampaign(Persona p);
+// The campaign whose scenario name is `name`; false when there is none.
+bool CampaignByName(std::string_view name, Persona* out);
+
+struct Options {
+  uint64_t seed = 1;
+  int benign_accounts = 2000;
+  int days = 2;
+  double scale = 1.0;                // request volume of campaigns and benign pipelines
+  int cluster_accounts = 220;        // accounts in the address-rotating cluster
+  std::vector<Persona> campaigns;    // empty: every campaign
+  bool no_campaigns = false;         // benign traffic only
+  bool device_fingerprints = false;  // write accounts' device_fingerprint
+  int64_t start_ms = 1764547200000;  // 2025-12-01T00:00:00Z
+};
+
+struct SimAccount {
+  std::string id, org, tier, country, payment, device, key;
+  int64_t created_ms = 0;
+  Persona persona{};
+  int variant = 0;               // which template of its family
+  int tz_hours = 0;              // local time = UTC + tz
+  bool anthropic = false;        // sends Anthropic Messages bodies
+  std::vector<std::string> ips;  // its addresses; empty: rotates (cluster)
+  std::string model;
+};
+
+struct Event {
+  int64_t ts_ms;
+  uint32_t account;
+  uint32_t seq;  // the account's n-th request
+};
+
+class Simulation {
+ public:
+  explicit Simulation(const Options& o);
+
+  const std::vector<SimAccount>& accounts() const { return accounts_; }
+  // Every request, sorted by time (ties by account, then number).
+  const std::vector<Event>& events() const { return events_; }
+
+  // One capture line (without the newline) for `e`.
+  std::string RenderRequest(const Event& e) const;
+  std::string RenderAccount(const SimAccount& a) const;
+  std::string RenderLabel(const SimAccount& a) const;
+
+ private:
+  void AddAccounts();
+  void Schedule(uint32_t index);
+
+  Options o_;
+  std::vector<SimAccount> accounts_;
+  std::vector<Event> events_;
+};
+
+// A JSON string literal for `s`, quotes included.
+std::string JsonString(std::string_view s);
+
+}  // namespace tosgate::sim

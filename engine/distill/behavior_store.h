@@ -1,0 +1,107 @@
+// BehaviorStore: what competitor_training rules remember between requests -
+// one small record per (rule, account) and a cross-account index of cluster
+// buckets (shared templates, address ranges, payment and device
+// fingerprints).
+//
+// It lives outside the immutable policy snapshot and is owned by the Engine
+// (or passed in through EngineOptions), so a reload keeps what was learnt
+// about every account. Implementations are safe to call from many threads;
+// each call on one key is atomic. Bounded: past its capacity a store evicts
+// (and counts) the records seen least recently. The memory store is the
+// default; a Redis one can implement the same calls (buckets as HyperLogLogs).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace tosgate::engine {
+
+// The ring of recent prompt fingerprints an account keeps; `window.requests`
+// may not exceed it.
+inline constexpr int kFingerprintRing = 32;
+
+// One account's behaviour under one rule. Plain data, at most 1 KB (checked
+// below); docs/distillation.md explains each field's signal.
+struct AccountBehavior {
+  std::array<uint64_t, kFingerprintRing> fingerprints{};  // recent SimHashes
+  uint8_t ring_next = 0, ring_len = 0;
+  uint8_t languages = 0;       // scripts seen in this window (bit mask)
+  uint8_t prev_day_hours = 0;  // distinct UTC hours active on the last active day
+  uint32_t requests = 0;       // seen, saturating
+  uint32_t window_seen = 0;    // requests in the current topic window
+  uint32_t hour_mask = 0;      // UTC hours active on `day`
+  int32_t day = -1;            // UTC day number of hour_mask
+  int64_t last_ns = 0;         // monotonic time of the last request
+  // Per-request signal rates: exponentially weighted means over the window.
+  float template_rate = 0, cot_rate = 0, logprob_rate = 0, output_rate = 0;
+  float rate_fast = 0, rate_slow = 0;    // requests per second, short and long horizon
+  float gap_mean = 0, gap_var = 0;       // inter-arrival seconds: weighted mean and variance
+  uint32_t gaps = 0;                     // inter-arrival times seen
+  float cluster = 0;                     // last cluster score
+  uint64_t topics = 0, prev_topics = 0;  // topic buckets seen, this window and the last
+};
+static_assert(sizeof(AccountBehavior) <= 1024, "per-account state is budgeted at 1 KB");
+static_assert(std::is_trivially_copyable_v<AccountBehavior>);
+
+// What one bucket of the cluster index says after a request was linked.
+struct ClusterObservation {
+  uint32_t accounts = 0;  // distinct accounts estimated (this one included)
+  float suspicion = 0;    // weighted mean suspicion of the bucket's requests
+};
+
+// For /metrics.
+struct BehaviorStats {
+  size_t accounts = 0;
+  size_t buckets = 0;
+  uint64_t account_evictions = 0;
+  uint64_t bucket_evictions = 0;
+};
+
+// A non-owning reference to a callable, for calls that must not allocate.
+template <class Sig>
+class FunctionRef;
+template <class R, class... A>
+class FunctionRef<R(A...)> {
+ public:
+  template <class F>
+  FunctionRef(F&& f)  // NOLINT: implicit, like a lambda argument
+      : obj_(const_cast<void*>(static_cast<const void*>(&f))), call_([](void* o, A... a) -> R {
+          return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<A>(a)...);
+        }) {}
+  R operator()(A... a) const { return call_(obj_, std::forward<A>(a)...); }
+
+ private:
+  void* obj_;
+  R (*call_)(void*, A...);
+};
+
+class BehaviorStore {
+ public:
+  virtual ~BehaviorStore() = default;
+
+  // Runs `fn` on the record of `key` (a 64-bit hash of rule id and account),
+  // a zeroed record when there is none yet, atomically for that key.
+  virtual void Update(uint64_t key, int64_t now_ns, FunctionRef<void(AccountBehavior&)> fn) = 0;
+
+  // Adds `account` (a 64-bit hash) to cluster bucket `bucket` and mixes
+  // `suspicion` (0..1) into the bucket's mean; returns what the bucket then
+  // holds.
+  virtual ClusterObservation Link(uint64_t bucket, uint64_t account, float suspicion,
+                                  int64_t now_ns) = 0;
+
+  virtual BehaviorStats stats() const = 0;
+};
+
+struct MemoryBehaviorOptions {
+  // About 420 bytes an account and 90 a bucket with the maps' own overhead
+  // (bench/distill_bench prints the figures).
+  size_t max_accounts = 250'000;
+  size_t max_buckets = 500'000;
+  size_t shards = 64;
+};
+std::unique_ptr<BehaviorStore> NewMemoryBehaviorStore(MemoryBehaviorOptions opts = {});
+
+}  // namespace tosgate::engine

@@ -1,0 +1,136 @@
+#include "engine/distill/signals.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/distill/text_features.h"
+
+namespace tosgate::engine {
+namespace {
+
+double Clamp01(double x) { return x < 0 ? 0 : x > 1 ? 1 : x; }
+
+constexpr int64_t kDayMs = 86'400'000, kHourMs = 3'600'000;
+
+}  // namespace
+
+std::string_view SignalName(Signal s) {
+  static constexpr std::string_view kNames[kSignals] = {
+      "template_rate", "cot_elicitation", "logprob_harvest", "output_heavy",
+      "volume",        "timing_regular",  "spread",          "cluster"};
+  return kNames[static_cast<int>(s)];
+}
+
+bool Observe(const DistillParams& p, const RequestFeatures& f, int64_t now_ns, int64_t wall_ms,
+             AccountBehavior* st) {
+  const bool first = st->requests == 0;
+  if (st->requests < UINT32_MAX) ++st->requests;
+  // Rates start as plain means and become exponentially weighted over the
+  // window once it is full.
+  const double alpha = 1.0 / std::min<double>(st->requests, p.window);
+
+  bool near = false;
+  if (f.has_simhash) {
+    const int n = std::min<int>(st->ring_len, p.window);
+    for (int i = 1; i <= n && !near; ++i) {
+      const int slot = (st->ring_next - i + kFingerprintRing) % kFingerprintRing;
+      near = HammingDistance(f.simhash, st->fingerprints[slot]) <= p.max_distance;
+    }
+    st->fingerprints[st->ring_next] = f.simhash;
+    st->ring_next = static_cast<uint8_t>((st->ring_next + 1) % kFingerprintRing);
+    if (st->ring_len < kFingerprintRing) ++st->ring_len;
+  }
+  auto mix = [&](float& rate, double v) { rate = static_cast<float>(rate + alpha * (v - rate)); };
+  mix(st->template_rate, near ? 1 : 0);
+  mix(st->cot_rate, f.cot ? 1 : 0);
+  mix(st->logprob_rate, f.logprob);
+  mix(st->output_rate, f.output_heavy ? 1 : 0);
+
+  // Inter-arrival times and the two request-rate horizons.
+  const double dt = first ? 0 : std::max<int64_t>(0, now_ns - st->last_ns) / 1e9;
+  if (!first) {
+    ++st->gaps;
+    const double beta = 1.0 / std::min<double>(st->gaps, p.window);
+    const double delta = dt - st->gap_mean;
+    st->gap_mean = static_cast<float>(st->gap_mean + beta * delta);
+    st->gap_var = static_cast<float>((1 - beta) * (st->gap_var + beta * delta * delta));
+  }
+  st->rate_fast =
+      static_cast<float>(st->rate_fast * std::exp(-dt / p.fast_horizon_s) + 1 / p.fast_horizon_s);
+  st->rate_slow =
+      static_cast<float>(st->rate_slow * std::exp(-dt / p.slow_horizon_s) + 1 / p.slow_horizon_s);
+  st->last_ns = now_ns;
+
+  // Active hours of the UTC day.
+  const auto day = static_cast<int32_t>(wall_ms / kDayMs);
+  if (day != st->day) {
+    st->prev_day_hours = st->day >= 0 && day == st->day + 1
+                             ? static_cast<uint8_t>(__builtin_popcount(st->hour_mask))
+                             : 0;
+    st->hour_mask = 0;
+    st->day = day;
+  }
+  st->hour_mask |= uint32_t{1} << ((wall_ms / kHourMs) % 24);
+
+  // Topics and scripts, over the last two windows of 2 * window requests.
+  if (++st->window_seen > static_cast<uint32_t>(2 * p.window)) {
+    st->prev_topics = st->topics;
+    st->topics = 0;
+    st->languages = 0;
+    st->window_seen = 1;
+  }
+  if (f.topic >= 0) st->topics |= uint64_t{1} << f.topic;
+  st->languages |= f.scripts;
+  return near;
+}
+
+SignalArray Scores(const DistillParams& p, const AccountBehavior& st) {
+  SignalArray s{};
+  const double c = std::min(1.0, static_cast<double>(st.requests) / p.min_requests);
+  s[0] = c * Clamp01((st.template_rate - 0.2) / 0.6);
+  s[1] = c * Clamp01(st.cot_rate / 0.5);
+  s[2] = c * Clamp01(st.logprob_rate / 0.6);
+  s[3] = c * Clamp01((st.output_rate - 0.2) / 0.6);
+  const double baseline = std::max<double>(st.rate_slow, p.baseline_floor_per_hour / 3600);
+  s[4] = c * Clamp01((st.rate_fast / baseline - 3) / 7);
+  double regular = 0;
+  if (st.gaps + 1 >= static_cast<uint32_t>(p.min_requests) && st.gap_mean > 0) {
+    const double cv = std::sqrt(std::max(0.0f, st.gap_var)) / st.gap_mean;
+    regular = Clamp01((0.5 - cv) / 0.4);
+  }
+  const int hours = std::max(__builtin_popcount(st.hour_mask), static_cast<int>(st.prev_day_hours));
+  s[5] = std::max(regular, Clamp01((hours - 16) / 6.0));
+  const int topics = __builtin_popcountll(st.topics | st.prev_topics);
+  const int scripts = __builtin_popcount(st.languages);
+  s[6] = c * std::max(Clamp01((topics - 12) / 20.0), Clamp01((scripts - 2) / 2.0));
+  s[7] = st.cluster;
+  return s;
+}
+
+void GateByEvidence(SignalArray* s) {
+  SignalArray& v = *s;
+  const double evidence = std::max({v[1], v[2], v[3], v[7]});
+  for (int i : {0, 4, 5, 6}) v[i] *= evidence;
+}
+
+double Risk(const SignalArray& weights, const SignalArray& scores, SignalArray* contributions) {
+  double keep = 1;
+  for (int i = 0; i < kSignals; ++i) {
+    const double c = Clamp01(weights[i] * scores[i]);
+    if (contributions) (*contributions)[i] = c;
+    keep *= 1 - c;
+  }
+  return 1 - keep;
+}
+
+double ClusterScore(const DistillParams& p, const ClusterObservation& o) {
+  const double size = Clamp01(static_cast<double>(static_cast<int>(o.accounts) - p.cluster_min) /
+                              std::max(1, p.cluster_full - p.cluster_min));
+  return size * Clamp01(o.suspicion / 0.3);
+}
+
+double RequestSuspicion(const DistillParams&, const RequestFeatures& f) {
+  return std::max({f.cot ? 1.0 : 0.0, f.logprob, f.output_heavy ? 1.0 : 0.0});
+}
+
+}  // namespace tosgate::engine

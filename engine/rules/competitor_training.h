@@ -1,0 +1,67 @@
+// competitor_training: scores each account's behaviour for signs that its
+// outputs are harvested to train another model (distillation), alone or as
+// one of a cluster of accounts, and acts on the risk by threshold: flag,
+// watermark, review, throttle (a reduced rate) or deny.
+//
+// The rule is immutable; what it learns lives in the engine's BehaviorStore
+// (RuleContext::behavior), keyed by rule id and account, so a reload that
+// keeps the rule id keeps every account's history. The phrase lexicon of the
+// chain-of-thought signal is compiled into the snapshot's one content
+// database (engine/content/), scanned over the cheaply folded prompt.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/content/index.h"
+#include "engine/distill/signals.h"
+#include "engine/rule.h"
+#include "engine/rules/limits.h"
+
+namespace tosgate::engine {
+
+// The actions thresholds map to, in the order their thresholds must rise.
+inline constexpr int kDistillActions = 5;
+inline constexpr std::array<Action, kDistillActions> kDistillActionOrder = {
+    Action::kFlag, Action::kWatermark, Action::kReview, Action::kThrottle, Action::kDeny};
+
+struct DistillConfig {
+  DistillParams params;
+  // By kDistillActionOrder; negative: that action is not used.
+  std::array<double, kDistillActions> thresholds = {-1, -1, -1, -1, -1};
+  LimitSpec throttle;  // the reduced rate of a throttled account
+  // Never scored or recorded: research partners and the like.
+  std::vector<std::string> exempt_accounts, exempt_flags, exempt_orgs;
+  // What links accounts into clusters.
+  bool cluster_templates = true, cluster_ip = true, cluster_payment = true, cluster_device = true;
+  ScopeItem ip_range{ScopeField::kIp, 24, 48, "ip/24/48"};
+  // The chain-of-thought lexicon: pattern ids [first, first + count) of `lexicon`.
+  std::shared_ptr<const ContentIndex> lexicon;
+  uint32_t lexicon_first = 0, lexicon_count = 0;
+};
+
+class CompetitorTrainingRule final : public Rule {
+ public:
+  CompetitorTrainingRule(RuleCommon common, DistillConfig config);
+  bool stateful() const override { return true; }
+  // Matches when the risk reaches the lowest threshold set; out->action is
+  // the highest threshold reached (a throttled account still under its
+  // reduced rate gets the highest non-blocking one, or flag), out->risk the
+  // risk, and detail lists every signal's contribution.
+  Status Evaluate(const RuleContext& ctx, RuleOutcome* out) const override;
+
+  const DistillConfig& config() const { return config_; }
+  bool Exempt(const Account& account) const;
+
+ private:
+  DistillConfig config_;
+  uint64_t rule_hash_;
+};
+
+// The state key of one account under one rule (for tests and tools).
+uint64_t BehaviorKey(std::string_view rule_id, std::string_view account_id);
+
+}  // namespace tosgate::engine

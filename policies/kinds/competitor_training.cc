@@ -1,0 +1,318 @@
+// competitor_training: per-account and cross-account signals of
+// distillation combined into a risk score, acted on by threshold.
+//
+//   exempt: {accounts: [acct_research_1], flags: [research-partner], orgs: []}
+//   exempt_accounts: [acct_research_1]          # the same as exempt.accounts
+//   signals: {template_rate: 0.35, cot_elicitation: 0.35, logprob_harvest: 0.45,
+//             output_heavy: 0.2, volume: 0.1, timing_regular: 0.15,
+//             spread: 0.1, cluster: 0.4}         # weights; omitted = default
+//   window: {requests: 32, min_requests: 10}
+//   template: {max_distance: 14, max_bytes: 1024, shingle_words: 3}
+//   cot_phrases: ["reason aloud"]               # added to the built-in lexicon
+//   cluster: {min_accounts: 10, full_accounts: 100, by: [template, ip/24, payment, device]}
+//   thresholds: {flag: 0.5, watermark: 0.6, review: 0.7, throttle: 0.8, deny: 0.95}
+//   throttle: {requests: 10, per: 1m}
+//
+// docs/distillation.md describes each key; every error names file:line:column.
+#include "engine/rules/competitor_training.h"
+
+#include <cmath>
+
+#include "policies/content_set.h"
+#include "policies/kinds/kinds.h"
+
+namespace tosgate::policies {
+namespace {
+
+// Phrases that ask a model to show its reasoning: what a campaign collecting
+// chain-of-thought data sends. Matched as phrases over folded text.
+constexpr std::string_view kCotLexicon[] = {
+    "step by step",
+    "think step by step",
+    "show your reasoning",
+    "explain your reasoning",
+    "chain of thought",
+    "show your work",
+    "reason through",
+    "walk me through",
+    "think through",
+    "your thought process",
+    "reasoning process",
+    "before answering",
+    "detailed reasoning",
+    "explain each step",
+    "think carefully",
+    "let s think",
+    "show all steps",
+    "full reasoning",
+    "rationale",
+    "justify each step",
+    "your reasoning",
+    "the reasoning behind",
+    "include the reasoning",
+    "complete reasoning",
+};
+
+constexpr std::string_view kThresholdNames[] = {"flag", "watermark", "review", "throttle", "deny"};
+
+bool IntIn(Context& ctx, const Field& f, int64_t lo, int64_t hi, std::string_view what, int* out) {
+  int64_t v = 0;
+  if (!ctx.Int(f, &v)) return false;
+  if (v < lo || v > hi) {
+    ctx.Error(f, std::string(what) + " must be from " + std::to_string(lo) + " to " +
+                     std::to_string(hi) + ", got " + std::to_string(v));
+    return false;
+  }
+  *out = static_cast<int>(v);
+  return true;
+}
+
+bool CompileWeights(Context& ctx, const Field& f, engine::SignalArray* weights) {
+  MapReader m(ctx, f);
+  if (!m.ok()) return false;
+  bool ok = true;
+  for (MapReader::Entry& e : m.TakeAll()) {
+    int which = -1;
+    for (int i = 0; i < engine::kSignals; ++i)
+      if (e.key == engine::SignalName(static_cast<engine::Signal>(i))) which = i;
+    if (which < 0) {
+      std::string names;
+      for (int i = 0; i < engine::kSignals; ++i)
+        names += (i ? ", " : "") + std::string(engine::SignalName(static_cast<engine::Signal>(i)));
+      ctx.Error(e.key_mark, e.value.path, "unknown signal \"" + e.key + "\"; expected " + names);
+      ok = false;
+      continue;
+    }
+    double w = 0;
+    if (!ctx.Number(e.value, &w)) {
+      ok = false;
+    } else if (w < 0 || w > 1) {
+      ctx.Error(e.value,
+                "a signal weight must be from 0 to 1 (its most a signal adds to the risk)");
+      ok = false;
+    } else {
+      (*weights)[which] = w;
+    }
+  }
+  return ok;
+}
+
+bool CompileThresholds(Context& ctx, const Field& f, std::array<double, 5>* out) {
+  MapReader m(ctx, f);
+  if (!m.ok()) return false;
+  bool ok = true;
+  int any = 0;
+  double prev = -1;
+  std::string prev_name;
+  for (int i = 0; i < engine::kDistillActions; ++i) {
+    std::optional<Field> v = m.Take(kThresholdNames[i]);
+    if (!v) continue;
+    double t = 0;
+    if (!ctx.Number(*v, &t)) {
+      ok = false;
+      continue;
+    }
+    if (t <= 0 || t > 1) {
+      ctx.Error(*v, "a threshold is a risk above 0 and at most 1, got " + v->node.Scalar());
+      ok = false;
+      continue;
+    }
+    if (t < prev) {
+      ctx.Error(*v, std::string(kThresholdNames[i]) + " " + v->node.Scalar() + " is below " +
+                        prev_name + " " + std::to_string(prev).substr(0, 4) +
+                        "; thresholds rise in the order flag, watermark, review, throttle, deny");
+      ok = false;
+    }
+    (*out)[i] = t;
+    prev = t;
+    prev_name = kThresholdNames[i];
+    ++any;
+  }
+  m.RejectUnknown();
+  if (ok && any == 0) {
+    ctx.Error(f, "thresholds needs at least one of flag, watermark, review, throttle, deny");
+    ok = false;
+  }
+  return ok;
+}
+
+bool CompileCluster(Context& ctx, const Field& f, engine::DistillConfig* c) {
+  MapReader m(ctx, f);
+  if (!m.ok()) return false;
+  bool ok = true;
+  if (std::optional<Field> v = m.Take("min_accounts"))
+    ok = IntIn(ctx, *v, 2, 100000, "min_accounts", &c->params.cluster_min) && ok;
+  if (std::optional<Field> v = m.Take("full_accounts"))
+    ok = IntIn(ctx, *v, 3, 100000, "full_accounts", &c->params.cluster_full) && ok;
+  if (ok && c->params.cluster_full <= c->params.cluster_min) {
+    ctx.Error(f, "full_accounts (" + std::to_string(c->params.cluster_full) +
+                     ") must be above min_accounts (" + std::to_string(c->params.cluster_min) +
+                     ")");
+    ok = false;
+  }
+  if (std::optional<Field> by = m.Take("by")) {
+    std::vector<Field> items;
+    if (ctx.Sequence(*by, &items)) {
+      c->cluster_templates = c->cluster_ip = c->cluster_payment = c->cluster_device = false;
+      for (const Field& item : items) {
+        std::string name;
+        if (!ctx.String(item, &name)) {
+          ok = false;
+        } else if (name == "template") {
+          c->cluster_templates = true;
+        } else if (name == "payment") {
+          c->cluster_payment = true;
+        } else if (name == "device") {
+          c->cluster_device = true;
+        } else if (name == "ip" || name.starts_with("ip/")) {
+          std::string why;
+          engine::ScopeItem ip;
+          if (!engine::ParseScopeItem(name, &ip, &why)) {
+            ctx.Error(item, why);
+            ok = false;
+          } else {
+            c->cluster_ip = true;
+            c->ip_range = ip;
+          }
+        } else {
+          ctx.Error(item, "unknown cluster link \"" + name +
+                              "\"; expected template, ip, ip/N, payment or device");
+          ok = false;
+        }
+      }
+    } else {
+      ok = false;
+    }
+  }
+  m.RejectUnknown();
+  return ok;
+}
+
+}  // namespace
+
+std::unique_ptr<engine::Rule> CompileCompetitorTraining(MapReader& rule, Context& ctx,
+                                                        engine::RuleCommon common) {
+  const int errors_before = ctx.error_count();
+  engine::DistillConfig c;
+  engine::DistillParams& p = c.params;
+  c.throttle.kind = engine::LimitKind::kWindow;
+  c.throttle.amount = 10;
+  c.throttle.per_ns = 60'000'000'000;
+
+  if (std::optional<Field> ex = rule.Take("exempt")) {
+    MapReader m(ctx, *ex);
+    if (m.ok()) {
+      if (std::optional<Field> v = m.Take("accounts")) (void)ctx.StringList(*v, &c.exempt_accounts);
+      if (std::optional<Field> v = m.Take("flags")) (void)ctx.StringList(*v, &c.exempt_flags);
+      if (std::optional<Field> v = m.Take("orgs")) (void)ctx.StringList(*v, &c.exempt_orgs);
+      m.RejectUnknown();
+    }
+  }
+  if (std::optional<Field> v = rule.Take("exempt_accounts")) {
+    std::vector<std::string> more;
+    if (ctx.StringList(*v, &more))
+      c.exempt_accounts.insert(c.exempt_accounts.end(), more.begin(), more.end());
+  }
+  std::optional<Field> signals = rule.Take("signals");
+  if (signals) (void)CompileWeights(ctx, *signals, &p.weights);
+
+  if (std::optional<Field> w = rule.Take("window")) {
+    MapReader m(ctx, *w);
+    if (m.ok()) {
+      if (std::optional<Field> v = m.Take("requests"))
+        (void)IntIn(ctx, *v, 2, engine::kFingerprintRing,
+                    "window.requests (the fingerprint ring's size bounds it)", &p.window);
+      std::optional<Field> min = m.Take("min_requests");
+      if (min && IntIn(ctx, *min, 1, 100000, "min_requests", &p.min_requests) &&
+          p.min_requests > 4 * p.window)
+        ctx.Error(*min, "min_requests " + std::to_string(p.min_requests) +
+                            " is more than four windows of " + std::to_string(p.window) +
+                            " requests; the rates forget older requests");
+      m.RejectUnknown();
+    }
+  }
+  if (std::optional<Field> t = rule.Take("template")) {
+    MapReader m(ctx, *t);
+    if (m.ok()) {
+      if (std::optional<Field> v = m.Take("max_distance"))
+        (void)IntIn(ctx, *v, 0, 32, "max_distance (bits of 64)", &p.max_distance);
+      if (std::optional<Field> v = m.Take("max_bytes"))
+        (void)IntIn(ctx, *v, 64, 65536, "max_bytes", &p.max_bytes);
+      if (std::optional<Field> v = m.Take("shingle_words"))
+        (void)IntIn(ctx, *v, 1, 8, "shingle_words", &p.shingle_words);
+      m.RejectUnknown();
+    }
+  }
+  std::vector<engine::ContentPattern> lexicon;
+  std::vector<ContentSet::Source> sources;
+  const ContentSet::Source here{ctx.file(), rule.field().mark.line + 1,
+                                rule.field().mark.column + 1, rule.field().path};
+  for (size_t i = 0; i < std::size(kCotLexicon); ++i) {
+    lexicon.push_back({"cot:" + std::to_string(i), engine::ContentPattern::Type::kPhrase,
+                       std::string(kCotLexicon[i])});
+    sources.push_back(here);
+  }
+  if (std::optional<Field> phrases = rule.Take("cot_phrases")) {
+    std::vector<Field> items;
+    if (ctx.Sequence(*phrases, &items)) {
+      for (const Field& item : items) {
+        engine::ContentPattern pat{"cot:" + std::to_string(lexicon.size()),
+                                   engine::ContentPattern::Type::kPhrase, ""};
+        if (!ctx.String(item, &pat.text)) continue;
+        if (std::string why = engine::CheckContentPattern(pat); !why.empty()) {
+          ctx.Error(item, "phrase \"" + pat.text + "\" is rejected: " + why);
+          continue;
+        }
+        lexicon.push_back(std::move(pat));
+        sources.push_back({ctx.file(), item.mark.line + 1, item.mark.column + 1, item.path});
+      }
+    }
+  }
+  if (std::optional<Field> cl = rule.Take("cluster")) (void)CompileCluster(ctx, *cl, &c);
+  std::optional<Field> thresholds = rule.Require("thresholds");
+  const bool thresholds_ok = thresholds && CompileThresholds(ctx, *thresholds, &c.thresholds);
+  if (std::optional<Field> th = rule.Take("throttle")) {
+    MapReader m(ctx, *th);
+    if (m.ok()) {
+      std::optional<Field> n = m.Require("requests");
+      std::optional<Field> per = m.Require("per");
+      int amount = 0;
+      if (n && IntIn(ctx, *n, 1, 1'000'000'000, "throttle requests", &amount))
+        c.throttle.amount = amount;
+      if (per && ctx.Duration(*per, &c.throttle.per_ns) && c.throttle.per_ns <= 0)
+        ctx.Error(*per, "per must be longer than 0");
+      m.RejectUnknown();
+    }
+  }
+
+  // Weights that cannot reach the lowest threshold, or that swamp every
+  // threshold at once, are mistakes.
+  double sum = 0, keep = 1;
+  for (double w : p.weights) sum += w, keep *= 1 - w;
+  const Field& at = signals ? *signals : rule.field();
+  if (sum == 0) {
+    ctx.Error(at, "every signal weight is 0; the risk would always be 0");
+  } else if (sum > 4) {
+    ctx.Error(at, "signal weights add up to " + std::to_string(sum).substr(0, 4) +
+                      "; above 4, a few weak signals together reach any threshold");
+  } else if (thresholds_ok) {
+    double lowest = 2;
+    for (double t : c.thresholds)
+      if (t >= 0) lowest = std::min(lowest, t);
+    if (1 - keep < lowest)
+      ctx.Error(at, "with these weights the risk reaches at most " +
+                        std::to_string(1 - keep).substr(0, 4) + ", below the lowest threshold " +
+                        std::to_string(lowest).substr(0, 4));
+  }
+  if (ctx.error_count() != errors_before) return nullptr;
+  ContentSet* set = ctx.content_set();
+  if (!set) {
+    ctx.Error(rule.field(), "competitor_training rules compile only as part of a policy set");
+    return nullptr;
+  }
+  c.lexicon_count = static_cast<uint32_t>(lexicon.size());
+  c.lexicon = set->AddPatterns(lexicon, std::move(sources), &c.lexicon_first);
+  return std::make_unique<engine::CompetitorTrainingRule>(std::move(common), std::move(c));
+}
+
+}  // namespace tosgate::policies

@@ -1,0 +1,225 @@
+// bench/traffic_sim: seeded and reproducible, and its files follow DESIGN.md's
+// "Traffic files" so that `tosgate replay` reads them as they are.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "run_support.h"
+
+#ifdef TOSGATE_TRAFFIC_SIM
+
+using nlohmann::json;
+using tosgate::test::RunResult;
+using tosgate::test::TempDir;
+
+namespace {
+
+std::string Slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::vector<json> JsonLines(const std::string& path) {
+  std::ifstream f(path);
+  std::vector<json> out;
+  for (std::string l; std::getline(f, l);) out.push_back(json::parse(l));
+  return out;
+}
+
+RunResult RunSim(const std::string& args) {
+  std::string cmd = std::string(TOSGATE_TRAFFIC_SIM) + " " + args + " </dev/null 2>&1";
+  RunResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// One small simulation, shared by the tests that only read it.
+const std::string& SmallRun() {
+  static const std::string dir = [] {
+    std::string d = TempDir();
+    const RunResult r = RunSim("--small --seed 7 --out " + d);
+    INFO(r.out);
+    REQUIRE(r.exit_code == 0);
+    return d;
+  }();
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("traffic_sim: the same seed writes the same bytes, another seed other traffic") {
+  const std::string a = SmallRun(), b = TempDir(), c = TempDir();
+  REQUIRE(RunSim("--small --seed 7 --quiet --out " + b).exit_code == 0);
+  REQUIRE(RunSim("--small --seed 8 --quiet --out " + c).exit_code == 0);
+  for (const char* f : {"/capture.jsonl", "/accounts.jsonl", "/labels.jsonl"}) {
+    CAPTURE(f);
+    const std::string bytes = Slurp(a + f);
+    CHECK(bytes.size() > 100);
+    CHECK(bytes == Slurp(b + f));
+    // Labels name accounts by number, so only the traffic and the keys change.
+    if (std::string(f) != "/labels.jsonl") CHECK(bytes != Slurp(c + f));
+  }
+}
+
+TEST_CASE("traffic_sim: capture, accounts and labels follow the traffic-file contract") {
+  const std::string dir = SmallRun();
+  const auto accounts = JsonLines(dir + "/accounts.jsonl");
+  const auto labels = JsonLines(dir + "/labels.jsonl");
+  const auto capture = JsonLines(dir + "/capture.jsonl");
+  REQUIRE(capture.size() > 1000);
+
+  std::map<std::string, std::string> account_of_key;
+  std::set<std::string> ids;
+  for (const json& a : accounts) {
+    CAPTURE(a.dump());
+    for (const char* k : {"id", "org", "tier", "country", "payment_fingerprint"})
+      CHECK(a.at(k).is_string());
+    CHECK(a.at("flags").is_array());
+    CHECK(a.at("created").is_number_integer());
+    REQUIRE(a.at("keys").size() == 1);
+    CHECK(ids.insert(a["id"].get<std::string>()).second);
+    account_of_key[a["keys"][0].get<std::string>()] = a["id"];
+  }
+  std::map<std::string, std::string> scenario_of;
+  for (const json& l : labels) {
+    CAPTURE(l.dump());
+    CHECK(ids.count(l.at("account").get<std::string>()) == 1);
+    CHECK((l.at("label") == "benign" || l.at("label") == "campaign"));
+    scenario_of[l["account"]] = l.at("scenario");
+  }
+  CHECK(scenario_of.size() == ids.size());  // every account is labelled, once
+
+  int64_t last_ts = 0;
+  std::map<std::string, size_t> requests_of_scenario;
+  std::map<std::string, std::set<std::string>> nets_of_scenario;
+  for (const json& r : capture) {
+    CAPTURE(r.dump());
+    REQUIRE(r.at("ts").is_number_integer());
+    CHECK(r["ts"].get<int64_t>() >= last_ts);
+    last_ts = r["ts"];
+    CHECK(r.at("method") == "POST");
+    const std::string path = r.at("path");
+    CHECK((path == "/v1/chat/completions" || path == "/v1/messages"));
+    for (const auto& [name, value] : r.at("headers").items()) {
+      CHECK(name.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") == std::string::npos);
+      CHECK(value.is_string());
+    }
+    const std::string auth = r["headers"].at("authorization");
+    REQUIRE(auth.rfind("Bearer ", 0) == 0);
+    const auto owner = account_of_key.find(auth.substr(7));
+    REQUIRE(owner != account_of_key.end());
+    const json& body = r.at("body");
+    CHECK(body.at("model").is_string());
+    CHECK(body.at("messages").size() >= 1);
+    if (path == "/v1/messages") CHECK(body.at("max_tokens").is_number_integer());
+    CHECK(r.at("usage").at("input_tokens").get<int64_t>() > 0);
+    CHECK(r["usage"].at("output_tokens").get<int64_t>() > 0);
+    const std::string scenario = scenario_of[owner->second];
+    ++requests_of_scenario[scenario];
+    const std::string ip = r.at("client_ip");
+    nets_of_scenario[scenario].insert(ip.substr(0, ip.rfind('.')));
+    if (scenario == "logprob-harvest") {
+      CHECK(body.at("logprobs") == true);
+      CHECK(body.at("top_logprobs") == 20);
+    }
+  }
+  // Every persona and every campaign sends traffic.
+  for (const char* s : {"chat-user", "coding-assistant", "classification-pipeline", "support-bot",
+                        "batch-summarizer", "eval-logprobs", "bulk-harvest", "cluster-rotation",
+                        "cot-elicitation", "logprob-harvest", "low-and-slow"}) {
+    CAPTURE(s);
+    CHECK(requests_of_scenario[s] > 0);
+  }
+  // The cluster rotates within exactly three /24s.
+  CHECK(nets_of_scenario["cluster-rotation"].size() == 3);
+}
+
+TEST_CASE("traffic_sim: the cluster has 200+ accounts sharing cards; --scenario picks campaigns") {
+  std::map<std::string, int> accounts_of;
+  std::set<std::string> cluster;
+  for (const json& l : JsonLines(SmallRun() + "/labels.jsonl")) {
+    ++accounts_of[l["scenario"]];
+    if (l["scenario"] == "cluster-rotation") {
+      CHECK(l["label"] == "campaign");
+      cluster.insert(l["account"]);
+    }
+  }
+  CHECK(accounts_of["cluster-rotation"] >= 200);
+  CHECK(accounts_of["bulk-harvest"] == 1);
+  CHECK(accounts_of["chat-user"] >= 50);
+  std::set<std::string> cards;
+  for (const json& a : JsonLines(SmallRun() + "/accounts.jsonl"))
+    if (cluster.count(a["id"])) cards.insert(a["payment_fingerprint"]);
+  CHECK(cards.size() * 5 <= cluster.size());
+
+  const std::string dir = TempDir();
+  REQUIRE(RunSim("--small --quiet --scenario bulk-harvest --scenario=cot-elicitation --out " + dir)
+              .exit_code == 0);
+  std::set<std::string> campaigns;
+  for (const json& l : JsonLines(dir + "/labels.jsonl"))
+    if (l["label"] == "campaign") campaigns.insert(l["scenario"]);
+  CHECK(campaigns == std::set<std::string>{"bulk-harvest", "cot-elicitation"});
+
+  // Device fingerprints only on request; the cluster's machines are shared.
+  for (const json& a : JsonLines(dir + "/accounts.jsonl")) CHECK(!a.contains("device_fingerprint"));
+  const std::string devices_dir = TempDir();
+  REQUIRE(RunSim("--small --quiet --scenario cluster-rotation --device-fingerprints --out " +
+                 devices_dir)
+              .exit_code == 0);
+  std::map<std::string, std::string> scenario_of;
+  for (const json& l : JsonLines(devices_dir + "/labels.jsonl"))
+    scenario_of[l["account"]] = l["scenario"];
+  std::set<std::string> cluster_devices, benign_devices;
+  size_t benign = 0;
+  for (const json& a : JsonLines(devices_dir + "/accounts.jsonl")) {
+    const bool in_cluster = scenario_of[a["id"]] == "cluster-rotation";
+    (in_cluster ? cluster_devices : benign_devices)
+        .insert(a.at("device_fingerprint").get<std::string>());
+    benign += in_cluster ? 0 : 1;
+  }
+  CHECK(cluster_devices.size() * 10 <= cluster.size());
+  CHECK(benign_devices.size() == benign);
+
+  const RunResult bad = RunSim("--small --scenario no-such-thing --out " + dir);
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.out.find("unknown scenario 'no-such-thing'") != std::string::npos);
+  CHECK(RunSim("--small").exit_code == 2);  // no --out
+  const RunResult zero_days = RunSim("--days 0 --out " + dir);
+  CHECK(zero_days.exit_code == 2);
+  CHECK(zero_days.out.find("bad value for --days: '0'") != std::string::npos);
+  // --small only sets defaults: what is given beside it counts, in any order.
+  REQUIRE(RunSim("--benign-accounts 0 --small --quiet --scenario bulk-harvest --out " + dir)
+              .exit_code == 0);
+  CHECK(JsonLines(dir + "/labels.jsonl").size() == 1);
+}
+
+TEST_CASE("traffic_sim output replays cleanly through tosgate with its accounts and labels") {
+  const std::string dir = SmallRun();
+  const RunResult r = tosgate::test::RunTosgate(
+      "replay --policies " TOSGATE_SOURCE_DIR "/policies/packs/default --capture " + dir +
+      "/capture.jsonl --accounts " + dir + "/accounts.jsonl --labels " + dir +
+      "/labels.jsonl --json");
+  INFO(r.out.substr(0, 2000));
+  REQUIRE(r.exit_code == 0);
+  const json j = json::parse(r.out.substr(r.out.find('{')));
+  CHECK(j["lines_skipped"] == 0);
+  CHECK(j["requests"].get<size_t>() == JsonLines(dir + "/capture.jsonl").size());
+  CHECK(j["evaluation"]["unlabelled_requests"] == 0);
+  CHECK(j["evaluation"]["scenarios"].size() == 11);
+}
+
+#endif  // TOSGATE_TRAFFIC_SIM

@@ -1,0 +1,280 @@
+// The competitor_training rule through the engine: thresholds to actions and
+// headers, exemptions, clusters across accounts, and state across reloads.
+#include <doctest/doctest.h>
+
+#include "distill_support.h"
+
+using namespace tosgate;
+using test::DistillRequest;
+using test::DistillRig;
+using test::Header;
+
+namespace {
+
+constexpr int64_t kSec = 1'000'000'000;
+
+// Only the logprob signal, at weight w: a request with logit_bias scores 1
+// from the first request on, so the risk is exactly w.
+engine::DistillConfig LogprobOnly(double w) {
+  engine::DistillConfig c = test::TestConfig();
+  c.params.weights = {0, 0, w, 0, 0, 0, 0, 0};
+  c.params.min_requests = 1;
+  c.cluster_ip = c.cluster_payment = c.cluster_device = c.cluster_templates = false;
+  return c;
+}
+
+Request Harvest(std::string account) {
+  Request r = DistillRequest(std::move(account), "Write a poem about the sea in many words please");
+  r.body.logprobs = true;
+  r.body.top_logprobs = 20;
+  r.body.logit_bias_count = 3;
+  return r;
+}
+
+const RuleMatch* MatchOf(const Decision& d, std::string_view rule) {
+  for (const RuleMatch& m : d.matches)
+    if (m.rule_id == rule) return &m;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("below the lowest threshold nothing matches, but the risk is reported") {
+  DistillRig rig(LogprobOnly(0.3));
+  const Decision d = rig.Check(Harvest("a1"));
+  CHECK(d.effect == Effect::kAllow);
+  CHECK(d.matches.empty());
+  CHECK(d.risk == doctest::Approx(0.3));
+}
+
+TEST_CASE("flag: recorded, allowed, X-Tos-Flag") {
+  DistillRig rig(LogprobOnly(0.55));
+  const Decision d = rig.Check(Harvest("a1"));
+  CHECK(d.effect == Effect::kAllow);
+  REQUIRE(MatchOf(d, "distill"));
+  CHECK(MatchOf(d, "distill")->action == Action::kFlag);
+  REQUIRE(Header(d, "X-Tos-Flag"));
+  CHECK(*Header(d, "X-Tos-Flag") == "distill");
+  CHECK_FALSE(Header(d, "X-Tos-Watermark"));
+  CHECK(d.risk == doctest::Approx(0.55));
+}
+
+TEST_CASE("watermark: allowed with X-Tos-Watermark for the upstream") {
+  DistillRig rig(LogprobOnly(0.65));
+  const Decision d = rig.Check(Harvest("a1"));
+  CHECK(d.effect == Effect::kAllow);
+  REQUIRE(MatchOf(d, "distill"));
+  CHECK(MatchOf(d, "distill")->action == Action::kWatermark);
+  CHECK(ActionName(Action::kWatermark) == "watermark");
+  REQUIRE(Header(d, "X-Tos-Watermark"));
+  CHECK(*Header(d, "X-Tos-Watermark") == "distill;risk=0.65");
+}
+
+TEST_CASE("review: allowed, a review match for the registry, still watermarked") {
+  DistillRig rig(LogprobOnly(0.75));
+  const Decision d = rig.Check(Harvest("a1"));
+  CHECK(d.effect == Effect::kAllow);
+  REQUIRE(MatchOf(d, "distill"));
+  CHECK(ActionName(MatchOf(d, "distill")->action) == "review");
+  CHECK(Header(d, "X-Tos-Watermark"));
+}
+
+TEST_CASE("throttle: held to the reduced rate, then 429 with Retry-After") {
+  DistillRig rig(LogprobOnly(0.85));  // throttle: 2 per minute
+  for (int i = 0; i < 2; ++i) {
+    const Decision d = rig.Check(Harvest("a1"));
+    CHECK(d.effect == Effect::kAllow);
+    REQUIRE(MatchOf(d, "distill"));
+    CHECK(MatchOf(d, "distill")->action == Action::kReview);  // within the reduced rate
+    CHECK(MatchOf(d, "distill")->detail.find("within the reduced rate 2 per 1m") !=
+          std::string::npos);
+  }
+  const Decision d = rig.Check(Harvest("a1"));
+  CHECK(d.effect == Effect::kThrottle);
+  CHECK(d.status == 429);
+  CHECK(d.reason == "competitor-training");
+  CHECK(Header(d, "Retry-After"));
+  CHECK_FALSE(Header(d, "X-Tos-Watermark"));
+}
+
+TEST_CASE("deny: 403") {
+  DistillRig rig(LogprobOnly(0.97));
+  const Decision d = rig.Check(Harvest("a1"));
+  CHECK(d.effect == Effect::kDeny);
+  CHECK(d.status == 403);
+  CHECK(d.rule_ids == std::vector<std::string>{"distill"});
+  CHECK(d.risk == doctest::Approx(0.97));
+}
+
+TEST_CASE("the detail lists every signal's contribution") {
+  DistillRig rig(LogprobOnly(0.55));
+  const Decision d = rig.Check(Harvest("a1"));
+  REQUIRE(MatchOf(d, "distill"));
+  const std::string& detail = MatchOf(d, "distill")->detail;
+  CHECK(detail.rfind("risk 0.55 >= flag 0.50:", 0) == 0);
+  for (int i = 0; i < engine::kSignals; ++i)
+    CHECK(detail.find(std::string(engine::SignalName(static_cast<engine::Signal>(i))) + " +") !=
+          std::string::npos);
+  CHECK(detail.find("logprob_harvest +0.55 (score 1.00)") != std::string::npos);
+}
+
+TEST_CASE("exempt accounts, orgs and flags are never scored or remembered") {
+  engine::DistillConfig c = LogprobOnly(0.97);
+  c.exempt_accounts = {"partner"};
+  c.exempt_flags = {"research-partner"};
+  c.exempt_orgs = {"lab"};
+  DistillRig rig(c);
+  Request by_id = Harvest("partner");
+  Request by_flag = Harvest("f1");
+  by_flag.account->flags = {"research-partner"};
+  Request by_org = Harvest("o1");
+  by_org.account->org = "lab";
+  for (const Request* r : {&by_id, &by_flag, &by_org}) {
+    const Decision d = rig.Check(*r);
+    CHECK(d.effect == Effect::kAllow);
+    CHECK(d.matches.empty());
+    CHECK(d.risk == 0);
+  }
+  CHECK(rig.behavior->stats().accounts == 0);
+  CHECK(rig.Check(Harvest("other")).effect == Effect::kDeny);
+}
+
+TEST_CASE("a single account harvesting with a template and step-by-step prompts is flagged") {
+  DistillRig rig(test::TestConfig());
+  test::Lcg r(1);
+  int first = -1;
+  Decision d;
+  for (int i = 0; i < 200 && first < 0; ++i) {
+    Request req = DistillRequest("bulk", test::TemplatePrompt(r) + " Explain step by step.");
+    req.body.max_tokens = 4096;
+    d = rig.Check(req);
+    if (!d.matches.empty()) first = i;
+    rig.clock.advance_ms(3000);
+  }
+  CHECK(first >= 0);
+  CHECK(first < 60);
+  CHECK(d.risk >= 0.5);
+  // An ordinary user of the same engine is not.
+  test::Lcg q(2);
+  for (int i = 0; i < 100; ++i) {
+    const Decision u = rig.Check(DistillRequest("human", test::RandomPrompt(q)));
+    CHECK(u.matches.empty());
+    rig.clock.advance_ms(static_cast<int64_t>(5000 + q.Next() % 120000));
+  }
+}
+
+namespace {
+
+// Only the cluster signal counts: flag at 0.3; a bucket counts from 5
+// accounts and fully from 20.
+engine::DistillConfig ClusterOnly() {
+  engine::DistillConfig c = test::TestConfig();
+  c.params.weights = {0, 0, 0, 0, 0, 0, 0, 0.9};
+  c.params.cluster_min = 5, c.params.cluster_full = 20;
+  c.thresholds = {0.3, -1, -1, -1, -1};
+  return c;
+}
+
+// Accounts a0..a{n-1}, each sending `each` output-heavy requests made by `make`.
+template <class Make>
+double WorstRisk(DistillRig& rig, int n, int each, Make make) {
+  double risk = 0;
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < each; ++j) {
+      Request req = make(i, j);
+      req.body.max_tokens = 4096;
+      risk = std::max(risk, rig.Check(req).risk);
+      rig.clock.advance_ms(1000);
+    }
+  return risk;
+}
+
+}  // namespace
+
+TEST_CASE("accounts sharing a payment fingerprint are scored as one cluster") {
+  DistillRig rig(ClusterOnly());
+  test::Lcg r(4);
+  auto same_pf = [&](int i, int) {
+    Request q = DistillRequest("a" + std::to_string(i), test::RandomPrompt(r),
+                               "192.0.2." + std::to_string(i));
+    q.client_ip = std::to_string(10 + i) + ".1.2.3";
+    q.account->payment_fingerprint = "pf_shared";
+    return q;
+  };
+  CHECK(WorstRisk(rig, 30, 2, same_pf) >= 0.8);
+  const Decision d = rig.Check(same_pf(31, 0));
+  REQUIRE(!d.matches.empty());
+  CHECK(d.matches[0].detail.find("accounts share a payment fingerprint") != std::string::npos);
+
+  DistillRig apart(ClusterOnly());
+  auto own_pf = [&](int i, int j) {
+    Request q = same_pf(i, j);
+    q.account->payment_fingerprint = "pf_" + std::to_string(i);
+    return q;
+  };
+  CHECK(WorstRisk(apart, 30, 2, own_pf) == 0);
+}
+
+TEST_CASE("accounts sharing a device fingerprint or an address range are linked") {
+  test::Lcg r(8);
+  DistillRig device(ClusterOnly());
+  CHECK(WorstRisk(device, 30, 2, [&](int i, int) {
+          Request q = DistillRequest("d" + std::to_string(i), test::RandomPrompt(r),
+                                     std::to_string(10 + i) + ".9.9.9");
+          q.account->device_fingerprint = "dev_1";
+          return q;
+        }) >= 0.8);
+  DistillRig range(ClusterOnly());
+  CHECK(WorstRisk(range, 30, 2, [&](int i, int j) {
+          return DistillRequest("r" + std::to_string(i), test::RandomPrompt(r),
+                                "203.0.113." + std::to_string(i * 3 + j));
+        }) >= 0.8);
+}
+
+TEST_CASE("accounts sharing a prompt template are linked, rotating addresses or not") {
+  DistillRig rig(ClusterOnly());
+  test::Lcg r(9);
+  CHECK(WorstRisk(rig, 40, 4, [&](int i, int j) {
+          return DistillRequest("t" + std::to_string(i), test::TemplatePrompt(r),
+                                std::to_string(i + 1) + "." + std::to_string(j) + ".0.1");
+        }) >= 0.5);
+  // The same number of accounts writing unrelated prompts are not.
+  DistillRig apart(ClusterOnly());
+  CHECK(WorstRisk(apart, 40, 4, [&](int i, int j) {
+          return DistillRequest("u" + std::to_string(i), test::RandomPrompt(r),
+                                std::to_string(i + 1) + "." + std::to_string(j) + ".0.1");
+        }) == 0);
+}
+
+TEST_CASE("a reload that keeps the rule id keeps each account's history") {
+  engine::DistillConfig c = LogprobOnly(0.55);
+  c.params.min_requests = 10;
+  DistillRig rig(c);
+  for (int i = 0; i < 5; ++i) rig.Check(Harvest("a1"));  // risk 0.55 * 5/10 < 0.5
+  CHECK(rig.Check(Harvest("a1")).matches.empty());       // 6 seen: 0.33
+  rig.engine->Publish(test::DistillSnapshot(c));         // the same rule, reloaded
+  Decision d;
+  for (int i = 0; i < 4; ++i) d = rig.Check(Harvest("a1"));
+  REQUIRE(!d.matches.empty());  // 10 seen
+  CHECK(d.matches[0].detail.find("10 requests seen") != std::string::npos);
+  rig.engine->Publish(test::DistillSnapshot(c, "distill.v2"));  // another rule id starts afresh
+  d = rig.Check(Harvest("a1"));
+  CHECK(d.matches.empty());
+}
+
+TEST_CASE("a shadow competitor_training rule adds no watermark and enforces nothing") {
+  engine::DistillConfig c = LogprobOnly(0.97);
+  DistillRig rig(c);
+  auto snap = std::make_shared<engine::PolicySnapshot>();
+  snap->settings.mode = RuleMode::kShadow;
+  engine::RuleCommon common = test::Common("distill", Action::kFlag);
+  snap->rules.push_back(
+      std::make_unique<engine::CompetitorTrainingRule>(common, LogprobOnly(0.65)));
+  rig.engine->Publish(snap);
+  const Decision d = rig.Check(Harvest("a1"));
+  CHECK(d.effect == Effect::kAllow);
+  CHECK(d.enforced);  // a shadow flag changes no effect
+  CHECK_FALSE(Header(d, "X-Tos-Watermark"));
+  REQUIRE(!d.matches.empty());
+  CHECK(d.matches[0].shadow);
+}

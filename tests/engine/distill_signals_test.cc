@@ -1,0 +1,239 @@
+// competitor_training's parts: the SimHash of prompt text, each streaming
+// signal's score, the risk formula, and the bounded BehaviorStore.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "distill_support.h"
+#include "engine/distill/signals.h"
+#include "engine/distill/text_features.h"
+
+using namespace tosgate;
+using engine::AccountBehavior;
+using engine::DistillParams;
+using engine::RequestFeatures;
+using engine::Signal;
+
+namespace {
+
+engine::TextFeatures Features(const std::string& text) {
+  std::string folded;
+  engine::TextFeatures f;
+  engine::ExtractText(text, 3, &folded, &f);
+  return f;
+}
+
+bool ShareBand(uint64_t a, uint64_t b) {
+  for (int band = 0; band < 4; ++band)
+    if (((a ^ b) >> (16 * band) & 0xffff) == 0) return true;
+  return false;
+}
+
+constexpr int64_t kSec = 1'000'000'000;
+constexpr int64_t kWall = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
+
+double Score(const AccountBehavior& st, Signal s, const DistillParams& p = {}) {
+  return engine::Scores(p, st)[static_cast<int>(s)];
+}
+
+}  // namespace
+
+TEST_CASE("folding keeps lower-case words, digits as 0, one space between") {
+  std::string folded;
+  engine::TextFeatures f;
+  engine::ExtractText("Think  STEP-by-step: 42 ways!", 0, &folded, &f);
+  CHECK(folded == "think step by step 00 ways");
+  engine::ExtractText("Привет мир", 0, &folded, &f);
+  CHECK(folded.rfind("think step by step 00 ways ", 0) == 0);
+  CHECK((f.scripts & engine::kLatin) != 0);
+  CHECK((f.scripts & engine::kGreekCyrillic) != 0);
+}
+
+TEST_CASE("prompts of one template are near-duplicates; unrelated prompts are not") {
+  test::Lcg r(7);
+  const DistillParams p;
+  int near = 0, shared_band = 0, pairs = 0;
+  uint64_t prev = Features(test::TemplatePrompt(r)).simhash;
+  for (int i = 0; i < 200; ++i) {
+    const uint64_t h = Features(test::TemplatePrompt(r)).simhash;
+    near += engine::HammingDistance(h, prev) <= p.max_distance;
+    shared_band += ShareBand(h, prev);
+    ++pairs;
+    prev = h;
+  }
+  CHECK(near >= pairs * 9 / 10);
+  CHECK(shared_band >= pairs / 8);  // ~20% of pairs ~10 bits apart share a 16-bit band
+
+  int random_near = 0, random_band = 0;
+  prev = Features(test::RandomPrompt(r)).simhash;
+  for (int i = 0; i < 2000; ++i) {
+    const uint64_t h = Features(test::RandomPrompt(r)).simhash;
+    random_near += engine::HammingDistance(h, prev) <= p.max_distance;
+    random_band += ShareBand(h, prev);
+    prev = h;
+  }
+  CHECK(random_near <= 2);   // of 2000
+  CHECK(random_band <= 10);  // 4 bands of 16 bits: ~0.006% expected per pair... plus word overlap
+}
+
+TEST_CASE("a prompt too short for one shingle has no fingerprint") {
+  CHECK_FALSE(Features("hi there").has_simhash);
+  CHECK(Features("hi there you").has_simhash);
+}
+
+TEST_CASE("template_rate rises with near-duplicates and stays 0 for unrelated prompts") {
+  const DistillParams p;
+  test::Lcg r(3);
+  AccountBehavior templated, varied;
+  for (int i = 0; i < 40; ++i) {
+    RequestFeatures f;
+    engine::TextFeatures t = Features(test::TemplatePrompt(r));
+    f.has_simhash = true, f.simhash = t.simhash;
+    engine::Observe(p, f, i * 10 * kSec, kWall, &templated);
+    t = Features(test::RandomPrompt(r));
+    f.simhash = t.simhash;
+    engine::Observe(p, f, i * 10 * kSec, kWall, &varied);
+  }
+  CHECK(Score(templated, Signal::kTemplate) > 0.8);
+  CHECK(Score(varied, Signal::kTemplate) == 0);
+}
+
+TEST_CASE("per-request signals: chain-of-thought, logprobs and output-heavy rates") {
+  const DistillParams p;
+  AccountBehavior all, none, half;
+  for (int i = 0; i < 40; ++i) {
+    RequestFeatures yes;
+    yes.cot = true, yes.logprob = 1, yes.output_heavy = true;
+    engine::Observe(p, yes, i * kSec, kWall, &all);
+    engine::Observe(p, RequestFeatures{}, i * kSec, kWall, &none);
+    engine::Observe(p, i % 2 ? yes : RequestFeatures{}, i * kSec, kWall, &half);
+  }
+  for (Signal s : {Signal::kCot, Signal::kLogprob, Signal::kOutputHeavy}) {
+    CAPTURE(engine::SignalName(s));
+    CHECK(Score(all, s) == doctest::Approx(1));
+    CHECK(Score(none, s) == 0);
+  }
+  CHECK(Score(half, Signal::kCot) == doctest::Approx(1).epsilon(0.1));             // rate/0.5
+  CHECK(Score(half, Signal::kOutputHeavy) == doctest::Approx(0.5).epsilon(0.15));  // (rate-0.2)/0.6
+}
+
+TEST_CASE("signals count in proportion until min_requests have been seen") {
+  DistillParams p;
+  p.min_requests = 10;
+  AccountBehavior st;
+  RequestFeatures f;
+  f.cot = true;
+  for (int i = 0; i < 5; ++i) engine::Observe(p, f, i * kSec, kWall, &st);
+  CHECK(Score(st, Signal::kCot, p) == doctest::Approx(0.5));
+}
+
+TEST_CASE("volume: a burst far above the account's own baseline scores; its usual pace does not") {
+  const DistillParams p;
+  AccountBehavior steady, burst;
+  int64_t t = 0;
+  for (int i = 0; i < 48; ++i, t += 1800 * kSec) {  // a day at two an hour
+    engine::Observe(p, {}, t, kWall, &steady);
+    engine::Observe(p, {}, t, kWall, &burst);
+  }
+  for (int i = 0; i < 300; ++i, t += kSec) engine::Observe(p, {}, t, kWall, &burst);  // 1/s
+  CHECK(Score(steady, Signal::kVolume) == 0);
+  CHECK(Score(burst, Signal::kVolume) == doctest::Approx(1));
+}
+
+TEST_CASE("timing_regular: machine-regular gaps score, irregular ones do not") {
+  const DistillParams p;
+  AccountBehavior regular, human;
+  test::Lcg r(11);
+  int64_t t1 = 0, t2 = 0;
+  for (int i = 0; i < 60; ++i) {
+    engine::Observe(p, {}, t1, kWall, &regular);
+    engine::Observe(p, {}, t2, kWall, &human);
+    t1 += 20 * kSec + (r.Next() % 100) * 1'000'000;  // 20 s, +- 0.1 s
+    // Exponential gaps (a Poisson process), mean 60 s.
+    t2 += static_cast<int64_t>(-std::log((r.Next() % 10000 + 1) / 10001.0) * 60 * kSec);
+  }
+  CHECK(Score(regular, Signal::kTiming) == doctest::Approx(1));
+  CHECK(Score(human, Signal::kTiming) < 0.3);
+}
+
+TEST_CASE("timing_regular: active in every hour of a day scores") {
+  const DistillParams p;
+  AccountBehavior st;
+  test::Lcg r(5);
+  int64_t t = 0;
+  for (int i = 0; i < 48; ++i) {  // irregular gaps, but round the clock
+    engine::Observe(p, {}, t, kWall + t / 1'000'000, &st);
+    t += (1200 + r.Next() % 1200) * kSec;
+  }
+  CHECK(Score(st, Signal::kTiming) == doctest::Approx(1));
+}
+
+TEST_CASE("spread: many topics or scripts score, one topic does not") {
+  const DistillParams p;
+  AccountBehavior many, one, scripts;
+  test::Lcg r(13);
+  for (int i = 0; i < 60; ++i) {
+    RequestFeatures f;
+    f.topic = static_cast<int>(r.Next() % 64);
+    engine::Observe(p, f, i * kSec, kWall, &many);
+    f.topic = 5;
+    engine::Observe(p, f, i * kSec, kWall, &one);
+    f.scripts = static_cast<uint8_t>(1u << (i % 4));
+    engine::Observe(p, f, i * kSec, kWall, &scripts);
+  }
+  CHECK(Score(many, Signal::kSpread) > 0.8);
+  CHECK(Score(one, Signal::kSpread) == 0);
+  CHECK(Score(scripts, Signal::kSpread) == doctest::Approx(1));
+}
+
+TEST_CASE("risk is 1 - prod(1 - w*s) and reports each contribution") {
+  engine::SignalArray w{0.5, 0.5, 0, 0, 0, 0, 0, 0.4}, s{1, 0.5, 1, 0, 0, 0, 0, 1}, c{};
+  const double risk = engine::Risk(w, s, &c);
+  CHECK(c[0] == doctest::Approx(0.5));
+  CHECK(c[1] == doctest::Approx(0.25));
+  CHECK(c[2] == 0);
+  CHECK(c[7] == doctest::Approx(0.4));
+  CHECK(risk == doctest::Approx(1 - 0.5 * 0.75 * 0.6));
+}
+
+TEST_CASE("cluster score grows with distinct accounts and their suspicion") {
+  DistillParams p;
+  p.cluster_min = 10, p.cluster_full = 100;
+  CHECK(engine::ClusterScore(p, {5, 1}) == 0);
+  CHECK(engine::ClusterScore(p, {55, 1}) == doctest::Approx(0.5));
+  CHECK(engine::ClusterScore(p, {200, 1}) == 1);
+  CHECK(engine::ClusterScore(p, {200, 0}) == 0);  // a shared NAT of ordinary users
+}
+
+TEST_CASE("a bucket counts distinct accounts, not requests") {
+  auto store = engine::NewMemoryBehaviorStore();
+  engine::ClusterObservation o;
+  for (int i = 0; i < 100; ++i) o = store->Link(42, engine::HashId("one"), 1, i);
+  CHECK(o.accounts == 1);
+  for (int i = 0; i < 200; ++i)
+    o = store->Link(43, engine::HashId("acct" + std::to_string(i)), 0.5, i);
+  CHECK(o.accounts >= 170);
+  CHECK(o.accounts <= 230);
+  CHECK(o.suspicion == doctest::Approx(0.5));
+}
+
+TEST_CASE("a flood of distinct accounts and buckets stays bounded, evictions counted") {
+  engine::MemoryBehaviorOptions opts;
+  opts.max_accounts = 1000, opts.max_buckets = 2000, opts.shards = 8;
+  auto store = engine::NewMemoryBehaviorStore(opts);
+  for (uint64_t i = 0; i < 20000; ++i) {
+    store->Update(engine::MixHash(i), static_cast<int64_t>(i),
+                  [&](AccountBehavior& st) { st.last_ns = static_cast<int64_t>(i); });
+    (void)store->Link(engine::MixHash(i + 1'000'000), i, 0, static_cast<int64_t>(i));
+  }
+  const engine::BehaviorStats st = store->stats();
+  CHECK(st.accounts <= 1000);
+  CHECK(st.buckets <= 2000);
+  CHECK(st.account_evictions == 20000 - st.accounts);
+  CHECK(st.bucket_evictions == 20000 - st.buckets);
+  // The most recent account is still there: eviction takes old records.
+  bool fresh = true;
+  store->Update(engine::MixHash(19999), 20000,
+                [&](AccountBehavior& b) { fresh = b.last_ns == 19999; });
+  CHECK(fresh);
+}
