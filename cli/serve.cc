@@ -259,7 +259,8 @@ int RunServe(const Args& in) {
   services.metrics = &metrics;
   storage::SqliteAuditSink* audit_sink = audit->get();
   engine::StateStore* state_store = state.get();
-  services.extra_metrics = [audit_sink, state_store, &observer] {
+  api::GatewayServer* gateway_server = gateway->get();
+  services.extra_metrics = [audit_sink, state_store, &observer, &engine, gateway_server] {
     const auto st = audit_sink->stats();
     std::string out;
     auto line = [&out](const char* name, const char* type, const char* help, uint64_t v) {
@@ -274,6 +275,25 @@ int RunServe(const Args& in) {
     line("tosgate_state_evictions_total", "counter", "Idle state entries evicted.", state_store->evictions());
     line("tosgate_review_dropped_total", "counter", "Review entries dropped: queue full.",
          observer.reviews_dropped());
+    line("tosgate_audit_commit_timeouts_total", "counter",
+         "Submitters answered Unavailable after commit_timeout.", st.commit_timeouts);
+    line("tosgate_audit_recreated_total", "counter",
+         "Times the audit file was found deleted or moved and written back.", st.recreated);
+    const engine::BehaviorStats b = engine.behavior().stats();
+    line("tosgate_distill_accounts", "gauge", "Accounts tracked by competitor-training detection.", b.accounts);
+    line("tosgate_distill_buckets", "gauge", "Cluster buckets tracked by competitor-training detection.", b.buckets);
+    line("tosgate_distill_account_evictions_total", "counter", "Account histories evicted.", b.account_evictions);
+    line("tosgate_distill_bucket_evictions_total", "counter", "Cluster buckets evicted.", b.bucket_evictions);
+    const api::GatewayServerStats g = gateway_server->stats();
+    line("tosgate_gateway_open_connections", "gauge", "Gateway connections open.", g.open_connections);
+    line("tosgate_gateway_refused_connections_total", "counter",
+         "Connections refused over gateway.max_connections.", g.refused_connections);
+    line("tosgate_gateway_read_timeouts_total", "counter",
+         "Connections closed: a header or body did not arrive in time.", g.read_timeouts);
+    line("tosgate_gateway_bad_requests_total", "counter", "Malformed or oversized requests (400, 413, 431).",
+         g.bad_requests);
+    line("tosgate_upstream_errors_total", "counter", "Inline proxy: 502/504 given or a stream cut by the upstream.",
+         g.upstream_errors);
     return out;
   };
   services.ready = [&engine](std::string* why) {
