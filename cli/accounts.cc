@@ -3,7 +3,6 @@
 // with examples. Exit codes: 0 done; 1 the registry refused or failed (no
 // such account, key already taken, file busy or unwritable); 2 bad usage or
 // bad input (a bad flag, bad lines in an import file).
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <charconv>
@@ -69,23 +68,6 @@ std::string IsoTime(int64_t ms) {
   return buf;
 }
 
-// A new API key secret: "sk-tg-" and 32 random bytes, base64url.
-Result<std::string> NewSecret() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1)
-    return Status::Internal("the system random generator failed (OpenSSL RAND_bytes)");
-  static const char k64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out = "sk-tg-";
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char b : bytes) {
-    acc = (acc << 8) | b;
-    bits += 8;
-    while (bits >= 6) out += k64[(acc >> (bits -= 6)) & 63];
-  }
-  if (bits > 0) out += k64[(acc << (6 - bits)) & 63];
-  return out;
-}
 
 // The key from --key SECRET, --key-id HEX or --new-key (at most one).
 // *secret is set only for --new-key, to be shown once. "" when none given.
@@ -105,7 +87,7 @@ int TakeKey(Args* args, bool allow_new, std::string* key_id, std::string* secret
     if (!storage::IsKeyId(id)) return Usage("--key-id must be 64 lower-case hex digits");
     *key_id = id;
   } else if (fresh) {
-    auto s = NewSecret();
+    auto s = storage::NewKeySecret();
     if (!s.ok()) return Fail(s.status());
     *secret = *s;
     *key_id = engine::KeyId(*secret);

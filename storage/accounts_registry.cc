@@ -1,5 +1,6 @@
 #include "storage/accounts_registry.h"
 
+#include <openssl/rand.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -470,6 +471,23 @@ Result<AccountsContents> AccountsRegistry::ReadAll() {
 Result<int64_t> AccountsRegistry::DataVersion() {
   std::lock_guard lock(impl_->mu);
   return QueryInt(impl_->db.get(), "PRAGMA data_version", impl_->path());
+}
+
+Result<std::string> NewKeySecret() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1)
+    return Status::Internal("the system random generator failed (OpenSSL RAND_bytes)");
+  static const char k64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out = "sk-tg-";
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char b : bytes) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 6) out += k64[(acc >> (bits -= 6)) & 63];
+  }
+  if (bits > 0) out += k64[(acc << (6 - bits)) & 63];
+  return out;
 }
 
 }  // namespace tosgate::storage

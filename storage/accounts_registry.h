@@ -129,4 +129,8 @@ class AccountsRegistry {
   std::unique_ptr<Impl> impl_;
 };
 
+// A new API key secret: "sk-tg-" and 32 random bytes, base64url. Shown to
+// its owner once; the registry keeps only its key id.
+Result<std::string> NewKeySecret();
+
 }  // namespace tosgate::storage

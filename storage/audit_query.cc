@@ -74,12 +74,7 @@ bool HasIndex(sqlite3* db, const char* name) {
 }
 
 Result<SqliteDb> OpenDb(const std::string& path, int flags) {
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-  SqliteDb db(raw);
-  if (rc != SQLITE_OK) return SqliteStatus(raw, rc, path, "cannot open the audit store");
-  sqlite3_busy_timeout(raw, 5000);
-  return db;
+  return OpenSqlite(path, flags | SQLITE_OPEN_NOMUTEX, "cannot open the audit store");
 }
 
 // Checks the file is an audit store of our version; reading the header is

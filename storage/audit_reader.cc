@@ -19,12 +19,9 @@ Result<std::vector<StoredDecision>> ReadDecisions(const std::string& path,
     if (err == ENOENT) return Status::NotFound(path + ": no such audit store");
     return Status::IoError(path + ": " + std::strerror(err));
   }
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
-  SqliteDb db(raw);
-  if (rc != SQLITE_OK) return SqliteStatus(raw, rc, path, "cannot open the audit store");
-  sqlite3_busy_timeout(raw, 5000);
+  auto db = OpenSqlite(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, "cannot open the audit store");
+  if (!db.ok()) return db.status();
+  sqlite3* raw = db->get();
 
   std::string sql = std::string("SELECT ") + kDecisionColumns + " FROM decisions WHERE seq > ?1";
   if (!q.account.empty()) sql += " AND account = ?2";
@@ -32,7 +29,7 @@ Result<std::vector<StoredDecision>> ReadDecisions(const std::string& path,
   if (q.limit != 0) sql += " LIMIT " + std::to_string(q.limit);
 
   sqlite3_stmt* st_raw = nullptr;
-  rc = sqlite3_prepare_v2(raw, sql.c_str(), -1, &st_raw, nullptr);
+  int rc = sqlite3_prepare_v2(raw, sql.c_str(), -1, &st_raw, nullptr);
   SqliteStmt st(st_raw);
   if (rc != SQLITE_OK) {
     // A file that is not a database, or has no decisions table, fails here.

@@ -86,13 +86,11 @@ Result<std::unique_ptr<PolicyVersions>> PolicyVersions::Open(const std::string& 
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->clock = clock;
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
-  impl->db.reset(raw);
-  if (rc != SQLITE_OK) return SqliteStatus(raw, rc, path, "opening the policy versions store");
-  sqlite3_busy_timeout(raw, 5000);
+  auto db = OpenSqlite(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                       "opening the policy versions store");
+  if (!db.ok()) return db.status();
+  impl->db = std::move(*db);
+  sqlite3* raw = impl->db.get();
   if (path != ":memory:")
     if (Status s = Exec(raw, "PRAGMA journal_mode=WAL;", path); !s.ok()) return s;
   if (Status s = Exec(raw, kSchema, path); !s.ok()) return s;

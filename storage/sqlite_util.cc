@@ -59,4 +59,13 @@ Result<SqliteStmt> Prepare(sqlite3* db, std::string_view sql, std::string_view p
   return SqliteStmt(st);
 }
 
+Result<SqliteDb> OpenSqlite(const std::string& path, int flags, std::string_view what) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  SqliteDb db(raw);
+  if (rc != SQLITE_OK) return SqliteStatus(raw, rc, path, what);
+  sqlite3_busy_timeout(raw, 5000);
+  return db;
+}
+
 }  // namespace tosgate::storage

@@ -28,6 +28,10 @@ using SqliteStmt = std::unique_ptr<sqlite3_stmt, SqliteFinalizer>;
 // anything else -> Internal.
 Status SqliteStatus(sqlite3* db, int rc, std::string_view path, std::string_view what);
 
+// Opens `path` with `flags` (SQLITE_OPEN_*) and a 5 s busy timeout; a
+// failure names the file and `what` ("opening the review queue").
+Result<SqliteDb> OpenSqlite(const std::string& path, int flags, std::string_view what);
+
 // Runs one or more statements that return no rows.
 Status Exec(sqlite3* db, const char* sql, std::string_view path);
 

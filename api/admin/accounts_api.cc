@@ -2,7 +2,6 @@
 // and storage::ReviewQueue. Accounts are read and written in the accounts
 // JSON shape (docs/accounts.md), validated by the same code as the file
 // import (storage/account_json.h).
-#include <openssl/rand.h>
 
 #include "api/admin/handlers.h"
 #include "engine/accounts.h"
@@ -13,24 +12,6 @@
 namespace tosgate::api::admin {
 namespace {
 
-// A new API key secret: "sk-tg-" and 32 random bytes, base64url (the shape
-// `tosgate accounts --new-key` prints).
-Result<std::string> NewSecret() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1)
-    return Status::Internal("the system random generator failed (OpenSSL RAND_bytes)");
-  static const char k64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out = "sk-tg-";
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char b : bytes) {
-    acc = (acc << 8) | b;
-    bits += 8;
-    while (bits >= 6) out += k64[(acc >> (bits -= 6)) & 63];
-  }
-  if (bits > 0) out += k64[(acc << (6 - bits)) & 63];
-  return out;
-}
 
 nlohmann::json AccountJson(const Account& a) {
   return nlohmann::json::parse(storage::AccountJsonLine(a), nullptr, false);
@@ -158,7 +139,7 @@ class AccountsApi {
     if (!ParseJsonBody(req, {"label"}, &body, &err, /*empty_ok=*/true)) return err;
     if (body.contains("label") && !body["label"].is_string())
       return Problem(400, "bad-request", "\"label\" must be a string");
-    auto secret = NewSecret();
+    auto secret = storage::NewKeySecret();
     if (!secret.ok()) return StatusProblem(secret.status());
     const std::string key_id = engine::KeyId(*secret);
     if (Status s = s_->registry->AddKey(req.Param("id"), key_id, body.value("label", "")); !s.ok())
