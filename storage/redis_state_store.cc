@@ -104,7 +104,7 @@ struct Lane {
 struct RedisStateStore::Impl {
   RedisStateOptions options;
   RedisAddress address;
-  std::string sha;  // of kRedisStateScript, from SCRIPT LOAD
+  std::string sha;  // of kRedisStateScript, from SCRIPT LOAD; set once in Open
   SystemClock system_clock;
   const Clock* clock = nullptr;
   std::vector<std::unique_ptr<Lane>> lanes;
@@ -146,7 +146,9 @@ struct RedisStateStore::Impl {
     if ((*r)->type != REDIS_REPLY_STRING)
       return Status::Unavailable(Where() + ": SCRIPT LOAD failed: " +
                                  ((*r)->type == REDIS_REPLY_ERROR ? (*r)->str : "unexpected reply"));
-    sha.assign((*r)->str, (*r)->len);  // the same for every connection
+    // The same digest on every connection: only the first dial (in Open,
+    // before any other thread runs) records it; later ones only load.
+    if (sha.empty()) sha.assign((*r)->str, (*r)->len);
     return c;
   }
 
