@@ -18,8 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "bench/rate_limit_snapshot.h"
 #include "engine/engine.h"
-#include "engine/rules/rate_limit.h"
 #include "storage/redis_state_store.h"
 #include "tosgate/clock.h"
 
@@ -36,20 +36,6 @@ struct Options {
   int threads = 8;
   int connections = 2;
 };
-
-std::shared_ptr<engine::PolicySnapshot> OneRateLimit() {
-  auto snap = std::make_shared<engine::PolicySnapshot>();
-  engine::RuleCommon c;
-  c.id = "rate.rpm";
-  c.kind = "rate_limit";
-  c.action = Action::kThrottle;
-  engine::TieredLimits limits;
-  limits.fallback = engine::LimitSpec{engine::LimitKind::kWindow, 600, 60'000'000'000, 60};
-  engine::ScopeItem scope;
-  scope.name = "account";
-  snap->rules.push_back(std::make_unique<engine::RateLimitRule>(c, std::vector{scope}, limits, 0));
-  return snap;
-}
 
 Request ChatFor(const std::string& account) {
   Request r;
@@ -133,8 +119,8 @@ int main(int argc, char** argv) {
   }
   engine::Engine on_memory({&clock, memory.get(), nullptr, nullptr});
   engine::Engine on_redis({&clock, redis->get(), nullptr, nullptr});
-  on_memory.Publish(OneRateLimit());
-  on_redis.Publish(OneRateLimit());
+  on_memory.Publish(bench::PerAccountRateLimit());
+  on_redis.Publish(bench::PerAccountRateLimit());
 
   std::printf("fleet_bench: Engine::Check, one per-account rate_limit, %d accounts, "
               "%d checks per thread per run, median of %d runs (runs alternate memory, redis)\n",

@@ -20,8 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "bench/rate_limit_snapshot.h"
 #include "engine/engine.h"
-#include "engine/rules/rate_limit.h"
 #include "engine/state_store.h"
 #include "tosgate/clock.h"
 
@@ -130,17 +130,7 @@ int main(int argc, char** argv) {
     SystemClock clock;
     auto store = engine::NewMemoryStateStore(so);
     engine::Engine eng({&clock, store.get(), nullptr, nullptr});
-    auto snap = std::make_shared<engine::PolicySnapshot>();
-    engine::RuleCommon c;
-    c.id = "rate.rpm";
-    c.kind = "rate_limit";
-    c.action = Action::kThrottle;
-    engine::TieredLimits limits;
-    limits.fallback = engine::LimitSpec{engine::LimitKind::kWindow, 600, 60'000'000'000, 60};
-    engine::ScopeItem scope;
-    scope.name = "account";
-    snap->rules.push_back(std::make_unique<engine::RateLimitRule>(c, std::vector{scope}, limits, 0));
-    eng.Publish(snap);
+    eng.Publish(bench::PerAccountRateLimit());
     std::atomic<uint64_t> allowed{0};
     const double rate = Median(o.runs, [&] {
       return Parallel(threads, samples, [&](int, const std::vector<uint32_t>& s) {
