@@ -1,7 +1,5 @@
 #include "storage/redis_state_store.h"
 
-#include <hiredis/hiredis.h>
-
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -9,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "storage/redis_conn.h"
 #include "storage/redis_script.h"
 
 namespace tosgate::storage {
@@ -18,19 +17,8 @@ using engine::Meter;
 using engine::MeterResult;
 using engine::MeterSpec;
 
-struct ReplyDeleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
-
-struct ContextDeleter {
-  void operator()(redisContext* c) const { redisFree(c); }
-};
-using Context = std::unique_ptr<redisContext, ContextDeleter>;
-
-timeval ToTimeval(std::chrono::milliseconds ms) {
-  return {static_cast<time_t>(ms.count() / 1000), static_cast<suseconds_t>(ms.count() % 1000 * 1000)};
-}
+using Reply = RedisReply;
+using Context = RedisContext;
 
 std::string_view MeterName(Meter m) {
   switch (m) {
@@ -111,44 +99,21 @@ struct RedisStateStore::Impl {
   std::atomic<uint64_t> next_lane{0};
   std::atomic<uint64_t> calls{0}, errors{0}, reconnects{0}, batches{0};
 
-  std::string Where() const { return "redis " + address.host + ":" + std::to_string(address.port); }
+  std::string Where() const { return RedisWhere(address); }
 
   Result<Reply> Command(redisContext* c, const std::vector<std::string>& args) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const std::string& a : args) argv.push_back(a.data()), lens.push_back(a.size());
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
-    if (!r) return Status::Unavailable(Where() + ": " + (c->errstr[0] ? c->errstr : "no reply"));
-    return Reply(r);
+    return RedisCommand(c, address, args);
   }
 
   // Dials, authenticates, selects the database and loads the script.
   Result<Context> Dial() {
-    Context c(redisConnectWithTimeout(address.host.c_str(), address.port,
-                                      ToTimeval(options.connect_timeout)));
-    if (!c) return Status::Unavailable(Where() + ": cannot allocate a connection");
-    if (c->err) return Status::Unavailable(Where() + ": " + c->errstr);
-    redisSetTimeout(c.get(), ToTimeval(options.command_timeout));
-    auto expect_ok = [&](std::vector<std::string> args, const char* what) -> Status {
-      Result<Reply> r = Command(c.get(), args);
-      if (!r.ok()) return r.status();
-      if ((*r)->type == REDIS_REPLY_ERROR)
-        return Status::Unavailable(Where() + ": " + what + " failed: " + (*r)->str);
-      return Status::Ok();
-    };
-    if (!address.password.empty())
-      if (Status s = expect_ok({"AUTH", address.password}, "AUTH"); !s.ok()) return s;
-    if (address.db != 0)
-      if (Status s = expect_ok({"SELECT", std::to_string(address.db)}, "SELECT"); !s.ok()) return s;
-    Result<Reply> r = Command(c.get(), {"SCRIPT", "LOAD", kRedisStateScript});
-    if (!r.ok()) return r.status();
-    if ((*r)->type != REDIS_REPLY_STRING)
-      return Status::Unavailable(Where() + ": SCRIPT LOAD failed: " +
-                                 ((*r)->type == REDIS_REPLY_ERROR ? (*r)->str : "unexpected reply"));
+    Result<Context> c = RedisDial(address, options.connect_timeout, options.command_timeout);
+    if (!c.ok()) return c.status();
+    Result<std::string> digest = RedisLoadScript(c->get(), address, kRedisStateScript);
+    if (!digest.ok()) return digest.status();
     // The same digest on every connection: only the first dial (in Open,
     // before any other thread runs) records it; later ones only load.
-    if (sha.empty()) sha.assign((*r)->str, (*r)->len);
+    if (sha.empty()) sha = std::move(*digest);
     return c;
   }
 
@@ -176,14 +141,7 @@ struct RedisStateStore::Impl {
       for (Lane::Pending* p : batch) p->result = s;
       return;
     }
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (Lane::Pending* p : batch) {
-      argv.clear();
-      lens.clear();
-      for (const std::string& a : *p->argv) argv.push_back(a.data()), lens.push_back(a.size());
-      redisAppendCommandArgv(lane.ctx.get(), static_cast<int>(argv.size()), argv.data(), lens.data());
-    }
+    for (Lane::Pending* p : batch) RedisAppend(lane.ctx.get(), *p->argv);
     size_t i = 0;
     for (; i < batch.size(); ++i) {
       void* r = nullptr;
@@ -200,8 +158,7 @@ struct RedisStateStore::Impl {
     // A server that lost the script (restarted, SCRIPT FLUSH): load, resend.
     for (Lane::Pending* p : batch) {
       const redisReply* r = p->result.ok() ? p->result->get() : nullptr;
-      if (!r || r->type != REDIS_REPLY_ERROR || !std::string_view(r->str, r->len).starts_with("NOSCRIPT"))
-        continue;
+      if (!IsNoScript(r)) continue;
       Result<Reply> load = Command(lane.ctx.get(), {"SCRIPT", "LOAD", kRedisStateScript});
       p->result = load.ok() ? Command(lane.ctx.get(), *p->argv) : load.status();
       if (lane.ctx->err) {
