@@ -127,7 +127,8 @@ std::vector<std::string> LoadServeConfig(const std::string& path, ServeConfig* c
                       {"prefix", r.String(&cfg->state_prefix)},
                       {"timeout_ms", r.Number(&cfg->state_timeout_ms, 1)},
                       {"connections", r.Number(&cfg->state_connections, 1)},
-                      {"fallback_share", r.Fraction(&cfg->state_fallback_share)}});
+                      {"fallback_share", r.Fraction(&cfg->state_fallback_share)},
+                      {"cluster_sync_ms", r.Number(&cfg->state_cluster_sync_ms, 10)}});
        }},
       {"accounts", [&](const YAML::Node& n, const std::string& k) {
          r.Map(n, k, {{"file", r.String(&cfg->accounts_file)},

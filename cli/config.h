@@ -34,6 +34,7 @@ struct ServeConfig {
   int64_t state_timeout_ms = 50;          // per Redis call; slower is a failure
   int state_connections = 4;
   double state_fallback_share = 0;        // > 0: while Redis is down, admit this share locally
+  int64_t state_cluster_sync_ms = 200;    // redis: competitor-training cluster counts synced this often
   int gateway_threads = 0;                // 0: one per core
   size_t max_body_bytes = 1 << 20;
   std::string path_prefix = "/v1/check";

@@ -211,7 +211,14 @@ int RunServe(const Args& in) {
   }
   std::unique_ptr<engine::StateStore> state = std::move(*opened_state);
   std::cerr << "tosgate: state: " << state_description << "\n";
-  engine::Engine engine({&clock, state.get(), &observer, directory});
+  auto clusters = OpenClusterStore(cfg);
+  if (!clusters.ok()) {
+    std::cerr << "tosgate: " << clusters.status().message() << "\n";
+    return 1;
+  }
+  storage::RedisBehaviorStore* cluster_store = clusters->get();
+  engine::Engine engine({.clock = &clock, .state = state.get(), .audit = &observer,
+                         .accounts = directory, .behavior = cluster_store});
   engine.Publish(loaded.snapshot);
 
   api::GatewayServerOptions gw_opts;
@@ -260,7 +267,7 @@ int RunServe(const Args& in) {
   storage::SqliteAuditSink* audit_sink = audit->get();
   engine::StateStore* state_store = state.get();
   api::GatewayServer* gateway_server = gateway->get();
-  services.extra_metrics = [audit_sink, state_store, &observer, &engine, gateway_server] {
+  services.extra_metrics = [audit_sink, state_store, &observer, &engine, gateway_server, cluster_store] {
     const auto st = audit_sink->stats();
     std::string out;
     auto line = [&out](const char* name, const char* type, const char* help, uint64_t v) {
@@ -294,6 +301,7 @@ int RunServe(const Args& in) {
          g.bad_requests);
     line("tosgate_upstream_errors_total", "counter", "Inline proxy: 502/504 given or a stream cut by the upstream.",
          g.upstream_errors);
+    out += ClusterStoreMetrics(cluster_store);
     return out;
   };
   services.ready = [&engine](std::string* why) {

@@ -1,5 +1,7 @@
 #include "cli/state_backend.h"
 
+#include <tuple>
+
 #include "storage/redis_state_store.h"
 
 namespace tosgate::cli {
@@ -30,6 +32,34 @@ Result<std::unique_ptr<engine::StateStore>> OpenStateStore(const ServeConfig& cf
                                                           cfg.state_fallback_share);
   }
   return store;
+}
+
+Result<std::unique_ptr<storage::RedisBehaviorStore>> OpenClusterStore(const ServeConfig& cfg) {
+  if (cfg.state_backend != "redis") return std::unique_ptr<storage::RedisBehaviorStore>();
+  storage::RedisBehaviorOptions o;
+  o.url = cfg.state_url;
+  o.prefix = cfg.state_prefix;
+  o.connect_timeout = std::chrono::milliseconds(std::max<int64_t>(cfg.state_timeout_ms, 200));
+  o.sync_interval = std::chrono::milliseconds(cfg.state_cluster_sync_ms);
+  auto store = storage::RedisBehaviorStore::Open(o);
+  if (!store.ok()) return Status::Unavailable("state (cluster counts): " + store.status().message());
+  return store;
+}
+
+std::string ClusterStoreMetrics(const storage::RedisBehaviorStore* store) {
+  if (!store) return "";
+  const storage::RedisBehaviorCounters c = store->counters();
+  std::string out;
+  for (auto [name, help, v] : {
+           std::tuple{"tosgate_cluster_sync_rounds_total", "Cluster-count rounds sent to Redis.", c.rounds},
+           std::tuple{"tosgate_cluster_links_sent_total", "Cluster links written to Redis.", c.links_sent},
+           std::tuple{"tosgate_cluster_links_dropped_total",
+                      "Cluster links not sent: queue full or Redis unreachable.", c.links_dropped},
+           std::tuple{"tosgate_cluster_sync_errors_total", "Failed cluster-count rounds or replies.", c.errors},
+       })
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name + " " +
+           std::to_string(v) + "\n";
+  return out;
 }
 
 }  // namespace tosgate::cli

@@ -7,6 +7,7 @@
 
 #include "cli/config.h"
 #include "engine/state_store.h"
+#include "storage/redis_behavior_store.h"
 #include "tosgate/status.h"
 
 namespace tosgate::cli {
@@ -15,5 +16,13 @@ namespace tosgate::cli {
 // error here, at start-up. `description` says what was opened, for the log.
 Result<std::unique_ptr<engine::StateStore>> OpenStateStore(const ServeConfig& cfg,
                                                            std::string* description);
+
+// Where competitor-training detection keeps its cluster counts: null with
+// the memory backend (the engine keeps its own), a RedisBehaviorStore on
+// the same server with the redis backend, so a fleet sees one cluster.
+Result<std::unique_ptr<storage::RedisBehaviorStore>> OpenClusterStore(const ServeConfig& cfg);
+
+// Its /metrics lines (none for null).
+std::string ClusterStoreMetrics(const storage::RedisBehaviorStore* store);
 
 }  // namespace tosgate::cli
