@@ -20,6 +20,7 @@
 
 #include "bench/rate_limit_snapshot.h"
 #include "engine/engine.h"
+#include "storage/redis_behavior_store.h"
 #include "storage/redis_state_store.h"
 #include "tosgate/clock.h"
 
@@ -87,6 +88,21 @@ std::pair<double, double> Latency(engine::Engine& eng, const std::vector<std::st
   return {us[us.size() / 2], us[us.size() * 99 / 100]};
 }
 
+// Nanoseconds per BehaviorStore::Link with `threads` threads, each linking
+// `ops` (bucket, account) pairs drawn from 50,000 buckets and `accounts`.
+double LinkNs(engine::BehaviorStore& store, int accounts, int threads, int ops, uint64_t seed) {
+  std::vector<std::thread> ts;
+  const auto start = Steady::now();
+  for (int t = 0; t < threads; ++t)
+    ts.emplace_back([&, t] {
+      std::mt19937_64 rng(seed + t);
+      for (int i = 0; i < ops; ++i)
+        (void)store.Link(rng() % 50'000, rng() % accounts, 0.5f, i);
+    });
+  for (auto& th : ts) th.join();
+  return std::chrono::duration<double, std::nano>(Steady::now() - start).count() / ops;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -146,5 +162,35 @@ int main(int argc, char** argv) {
               o.connections, static_cast<unsigned long long>(c.calls),
               static_cast<unsigned long long>(c.batches), double(c.calls) / double(c.batches),
               static_cast<unsigned long long>(c.errors), static_cast<long long>(ro.command_timeout.count()));
+
+  // Competitor-training cluster links: the memory store against the Redis
+  // one, whose request path is a local link plus a queue push; a background
+  // thread syncs the queue every 200 ms (as `serve` does by default).
+  auto local_links = engine::NewMemoryBehaviorStore();
+  storage::RedisBehaviorOptions bo;
+  bo.url = o.redis;
+  bo.prefix = ro.prefix;
+  auto shared_links = storage::RedisBehaviorStore::Open(bo);
+  if (!shared_links.ok()) {
+    std::fprintf(stderr, "fleet_bench: %s\n", shared_links.status().message().c_str());
+    return 1;
+  }
+  for (int threads : {1, o.threads}) {
+    std::vector<double> mem, red;
+    for (int run = 0; run < o.runs; ++run) {
+      mem.push_back(LinkNs(*local_links, o.accounts, threads, o.ops * 10, run));
+      red.push_back(LinkNs(**shared_links, o.accounts, threads, o.ops * 10, run));
+    }
+    std::printf("cluster link, %d thread%s memory %.0f ns   redis %.0f ns   (added %.0f ns per link; "
+                "wall time per link per thread)\n",
+                threads, threads == 1 ? ": " : "s:", Median(mem), Median(red), Median(red) - Median(mem));
+  }
+  if (Status st = (*shared_links)->SyncNow(); !st.ok())
+    std::printf("cluster sync: last round: %s\n", st.message().c_str());
+  const auto bc = (*shared_links)->counters();
+  std::printf("cluster sync: %llu rounds, %llu links sent, %llu dropped (queue full between rounds), "
+              "%llu errors\n",
+              static_cast<unsigned long long>(bc.rounds), static_cast<unsigned long long>(bc.links_sent),
+              static_cast<unsigned long long>(bc.links_dropped), static_cast<unsigned long long>(bc.errors));
   return 0;
 }

@@ -40,6 +40,7 @@ return {redis.call('PFCOUNT', KEYS[1]), tostring(mean)}
 
 constexpr size_t kShards = 16;
 constexpr size_t kAccountsPerCall = 512;  // Lua's unpack has a stack limit
+constexpr size_t kPipeline = 256;         // calls written before their replies are read
 
 uint64_t Mix(uint64_t x) {
   x ^= x >> 31;
@@ -52,13 +53,12 @@ struct PendingLink {
   float suspicion;
 };
 
-struct PendingShard {
+// The links of some buckets awaiting the next round, and the fleet's
+// counts of those buckets the last rounds brought back: one lock for both,
+// taken once per Link.
+struct Shard {
   std::mutex mu;
-  std::vector<PendingLink> links;
-};
-
-struct CacheShard {
-  std::mutex mu;
+  std::vector<PendingLink> pending;
   std::unordered_map<uint64_t, ClusterObservation> fleet;
 };
 
@@ -68,8 +68,7 @@ struct RedisBehaviorStore::Impl {
   RedisBehaviorOptions options;
   RedisAddress address;
   std::unique_ptr<engine::BehaviorStore> local;
-  PendingShard pending[kShards];
-  CacheShard cache[kShards];
+  Shard shards[kShards];
   size_t pending_cap = 1, cache_cap = 1;
   std::atomic<uint64_t> rounds{0}, links_sent{0}, links_dropped{0}, errors{0}, cache_evictions{0};
 
@@ -100,7 +99,7 @@ struct RedisBehaviorStore::Impl {
   }
 
   void Remember(uint64_t bucket, ClusterObservation seen) {
-    CacheShard& s = cache[Mix(bucket) % kShards];
+    Shard& s = shards[Mix(bucket) % kShards];
     std::lock_guard lock(s.mu);
     auto it = s.fleet.find(bucket);
     if (it != s.fleet.end()) {
@@ -131,10 +130,10 @@ struct RedisBehaviorStore::Impl {
 
   Status Round() {
     std::vector<PendingLink> links;
-    for (PendingShard& s : pending) {
+    for (Shard& s : shards) {
       std::lock_guard lock(s.mu);
-      links.insert(links.end(), s.links.begin(), s.links.end());
-      s.links.clear();
+      links.insert(links.end(), s.pending.begin(), s.pending.end());
+      s.pending.clear();
     }
     if (links.empty()) return Status::Ok();
     std::lock_guard lock(sync_mu);
@@ -171,33 +170,35 @@ struct RedisBehaviorStore::Impl {
         call_bucket.push_back(bucket);
       }
     }
-    for (const auto& argv : calls) RedisAppend(conn.get(), argv);
+    // In pipelines of kPipeline calls, so that no read waits for more than
+    // that many scripts (command_timeout bounds each read).
     size_t bad = 0;
-    for (size_t c = 0; c < calls.size(); ++c) {
-      void* raw = nullptr;
-      if (redisGetReply(conn.get(), &raw) != REDIS_OK || !raw) {  // the connection broke
-        const Status broken = Status::Unavailable(
-            RedisWhere(address) + ": " + (conn->errstr[0] ? conn->errstr : "connection lost"));
-        conn.reset();
-        links_dropped.fetch_add(links.size(), std::memory_order_relaxed);
-        errors.fetch_add(1, std::memory_order_relaxed);
-        return broken;
-      }
-      RedisReply reply(static_cast<redisReply*>(raw));
-      if (IsNoScript(reply.get())) {  // Redis restarted or flushed its scripts
-        Result<std::string> digest = RedisLoadScript(conn.get(), address, kClusterScript);
-        if (digest.ok()) {
-          sha = *digest;
-          calls[c][1] = sha;
+    for (size_t first = 0; first < calls.size(); first += kPipeline) {
+      const size_t last = std::min(calls.size(), first + kPipeline);
+      for (size_t c = first; c < last; ++c) RedisAppend(conn.get(), calls[c]);
+      for (size_t c = first; c < last; ++c) {
+        void* raw = nullptr;
+        if (redisGetReply(conn.get(), &raw) != REDIS_OK || !raw) {  // the connection broke
+          const Status broken = Status::Unavailable(
+              RedisWhere(address) + ": " + (conn->errstr[0] ? conn->errstr : "connection lost"));
+          conn.reset();
+          links_dropped.fetch_add(links.size(), std::memory_order_relaxed);
+          errors.fetch_add(1, std::memory_order_relaxed);
+          return broken;
+        }
+        RedisReply reply(static_cast<redisReply*>(raw));
+        // Redis restarted or flushed its scripts: load (the digest is the
+        // same) and resend; the calls after it in the pipeline do likewise.
+        if (IsNoScript(reply.get()) && RedisLoadScript(conn.get(), address, kClusterScript).ok()) {
           Result<RedisReply> again = RedisCommand(conn.get(), address, calls[c]);
           if (again.ok()) reply = std::move(*again);
         }
-      }
-      ClusterObservation seen;
-      if (Parse(reply.get(), &seen)) {
-        Remember(call_bucket[c], seen);
-      } else {
-        ++bad;
+        ClusterObservation seen;
+        if (Parse(reply.get(), &seen)) {
+          Remember(call_bucket[c], seen);
+        } else {
+          ++bad;
+        }
       }
     }
     if (conn->err) conn.reset();
@@ -257,20 +258,15 @@ void RedisBehaviorStore::Update(uint64_t key, int64_t now_ns,
 ClusterObservation RedisBehaviorStore::Link(uint64_t bucket, uint64_t account, float suspicion,
                                             int64_t now_ns) {
   const ClusterObservation here = impl_->local->Link(bucket, account, suspicion, now_ns);
-  const size_t shard = Mix(bucket) % kShards;
-  {
-    PendingShard& p = impl_->pending[shard];
-    std::lock_guard lock(p.mu);
-    if (p.links.size() < impl_->pending_cap) {
-      p.links.push_back({bucket, account, suspicion});
-    } else {
-      impl_->links_dropped.fetch_add(1, std::memory_order_relaxed);
-    }
+  Shard& s = impl_->shards[Mix(bucket) % kShards];
+  std::lock_guard lock(s.mu);
+  if (s.pending.size() < impl_->pending_cap) {
+    s.pending.push_back({bucket, account, suspicion});
+  } else {
+    impl_->links_dropped.fetch_add(1, std::memory_order_relaxed);
   }
-  CacheShard& c = impl_->cache[shard];
-  std::lock_guard lock(c.mu);
-  auto it = c.fleet.find(bucket);
-  if (it != c.fleet.end() && it->second.accounts > here.accounts) return it->second;
+  auto it = s.fleet.find(bucket);
+  if (it != s.fleet.end() && it->second.accounts > here.accounts) return it->second;
   return here;
 }
 
