@@ -92,8 +92,10 @@ struct DistillRig {
   std::unique_ptr<engine::StateStore> state = engine::NewMemoryStateStore();
   std::unique_ptr<engine::BehaviorStore> behavior;
   std::unique_ptr<engine::Engine> engine;
-  explicit DistillRig(engine::DistillConfig c, engine::MemoryBehaviorOptions opts = {}) {
-    behavior = engine::NewMemoryBehaviorStore(opts);
+  explicit DistillRig(engine::DistillConfig c, engine::MemoryBehaviorOptions opts = {})
+      : DistillRig(std::move(c), engine::NewMemoryBehaviorStore(opts)) {}
+  DistillRig(engine::DistillConfig c, std::unique_ptr<engine::BehaviorStore> store)
+      : behavior(std::move(store)) {
     engine = std::make_unique<engine::Engine>(
         engine::EngineOptions{&clock, state.get(), nullptr, nullptr, 1000, behavior.get()});
     engine->Publish(DistillSnapshot(std::move(c)));

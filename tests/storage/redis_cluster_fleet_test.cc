@@ -22,18 +22,6 @@ engine::DistillConfig ClusterOnly() {
   return c;
 }
 
-struct Gateway {
-  FakeClock clock{1'767'225'600'000};
-  std::unique_ptr<engine::StateStore> state = engine::NewMemoryStateStore();
-  std::unique_ptr<engine::BehaviorStore> behavior;
-  std::unique_ptr<engine::Engine> engine;
-  explicit Gateway(std::unique_ptr<engine::BehaviorStore> b) : behavior(std::move(b)) {
-    engine = std::make_unique<engine::Engine>(
-        engine::EngineOptions{&clock, state.get(), nullptr, nullptr, 1000, behavior.get()});
-    engine->Publish(DistillSnapshot(ClusterOnly()));
-  }
-};
-
 std::unique_ptr<storage::RedisBehaviorStore> Clusters(const RedisServer& redis, const std::string& prefix) {
   storage::RedisBehaviorOptions o;
   o.url = redis.url();
@@ -47,15 +35,15 @@ std::unique_ptr<storage::RedisBehaviorStore> Clusters(const RedisServer& redis, 
 
 // Account i of 24 sharing one payment fingerprint, output-heavy, unrelated
 // prompts and addresses; even accounts reach gateway 0, odd ones gateway 1.
-double Campaign(Gateway* gw[2], int round) {
+double Campaign(DistillRig* gw[2], int round) {
   Lcg r(static_cast<uint64_t>(round) + 1);
   double worst = 0;
   for (int i = 0; i < 24; ++i) {
     Request q = DistillRequest("acct" + std::to_string(i), RandomPrompt(r), std::to_string(10 + i) + ".1.2.3");
     q.account->payment_fingerprint = "pf_campaign";
     q.body.max_tokens = 4096;
-    Gateway& g = *gw[i % 2];
-    worst = std::max(worst, g.engine->Check(q).risk);
+    DistillRig& g = *gw[i % 2];
+    worst = std::max(worst, g.Check(q).risk);
     g.clock.advance_ms(1000);
   }
   return worst;
@@ -68,15 +56,15 @@ TEST_CASE("fleet clusters: accounts spread over two gateways are one cluster thr
   const std::string prefix = "t:" + std::to_string(rd()) + ":";
 
   // Alone (memory stores), each gateway sees 12 accounts: below 14, no risk.
-  Gateway m0(engine::NewMemoryBehaviorStore()), m1(engine::NewMemoryBehaviorStore());
-  Gateway* alone[2] = {&m0, &m1};
+  DistillRig m0(ClusterOnly()), m1(ClusterOnly());
+  DistillRig* alone[2] = {&m0, &m1};
   CHECK(Campaign(alone, 0) == 0);
   CHECK(Campaign(alone, 1) == 0);
 
   auto s0 = Clusters(redis, prefix), s1 = Clusters(redis, prefix);
   storage::RedisBehaviorStore* stores[2] = {s0.get(), s1.get()};
-  Gateway f0(std::move(s0)), f1(std::move(s1));
-  Gateway* fleet[2] = {&f0, &f1};
+  DistillRig f0(ClusterOnly(), std::move(s0)), f1(ClusterOnly(), std::move(s1));
+  DistillRig* fleet[2] = {&f0, &f1};
   CHECK(Campaign(fleet, 0) == 0);  // nothing synced yet: the local view
   for (auto* s : stores) REQUIRE(s->SyncNow().ok());
   // The next round's links bring back the fleet's count of 24 accounts.
