@@ -1,6 +1,7 @@
 // A fleet: three `tosgate serve` processes sharing one real redis-server.
 // Concurrent requests for one account at all three admit exactly the limit,
-// a token budget likewise; counts survive a gateway restart; a Redis that
+// a token budget likewise; competitor-training cluster links reach Redis from
+// every gateway; counts survive a gateway restart; a Redis that
 // goes away turns into 503s (failure_mode: closed) and comes back.
 #include <doctest/doctest.h>
 #include <httplib.h>
@@ -42,7 +43,19 @@ rules:
     count: output
     limit: {tokens: 5000, per: 1h}
     reservation_ttl: 5m
+  # Scores every request (in shadow: it never changes an answer), so that its
+  # cluster counts go through Redis.
+  - id: distill.fleet
+    kind: competitor_training
+    description: Competitor-training detection with fleet-wide clusters.
+    mode: shadow
+    match: {operations: [chat]}
+    thresholds: {flag: 0.5, watermark: 0.6, review: 0.7, throttle: 0.8, deny: 0.95}
+    throttle: {requests: 10, per: 1m}
 )";
+
+// sha256("test-token"), a viewer's token for /metrics.
+constexpr const char* kTokenSha256 = "4c5dc9b7708905f77f5e5d16316b5dfb425e68cb326dcd55a860e90a7707031e";
 
 class Gateway {
  public:
@@ -59,7 +72,9 @@ class Gateway {
                   ", admin: 127.0.0.1:" + std::to_string(admin_port_) + "}\n" +
                   "policies: {dir: " + (dir_ / "policies").string() + "}\n" +
                   "audit: {path: " + (dir_ / "audit.db").string() + ", durability: async}\n" +
-                  "state: {backend: redis, url: '" + redis_url + "', timeout_ms: 5000}\n" +
+                  "state: {backend: redis, url: '" + redis_url +
+                  "', timeout_ms: 5000, cluster_sync_ms: 10}\n" +
+                  "admin: {tokens: [{name: t, sha256: " + kTokenSha256 + ", role: viewer}]}\n" +
                   "gateway: {threads: 2}\n");
     Start();
   }
@@ -92,6 +107,21 @@ class Gateway {
     return r ? r->status : -1;
   }
   std::string log() const { return ReadFile(dir_ / "tosgate.err"); }
+
+  // The value of one /metrics counter; -1 when absent.
+  long long Metric(const std::string& name) const {
+    httplib::Client c("127.0.0.1", admin_port_);
+    auto r = c.Get("/metrics", {{"Authorization", "Bearer test-token"}});
+    if (!r || r->status != 200) return -1;
+    const size_t at = r->body.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stoll(r->body.substr(at + name.size() + 2));
+  }
+  // Waits (bounded) until `name` is at least `min`; the last value seen.
+  long long WaitForMetric(const std::string& name, long long min) {
+    long long v = -1;
+    proc_->WaitUntil([&] { return (v = Metric(name)) >= min; });
+    return v;
+  }
 
  private:
   std::filesystem::path dir_;
@@ -136,6 +166,9 @@ TEST_CASE("fleet: three gateways on one Redis admit exactly the limit, restart o
   auto budget = Storm(gws, "sk-fleet-budget", 5, 1000);
   CHECK(budget[200] == 5);
   CHECK(budget[429] == 55);
+
+  // Competitor-training cluster links went to Redis from every gateway.
+  for (auto& gw : gws) CHECK(gw->WaitForMetric("tosgate_cluster_links_sent_total", 1) >= 1);
 
   // The count lives in Redis: a restarted gateway still refuses.
   gws[0]->Stop();
