@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engine/distill/behavior_store.h"
+#include "engine/distill/text_features.h"
 #include "engine/engine.h"
 #include "policies/loader.h"
 #include "tosgate/clock.h"
@@ -124,6 +125,21 @@ void BM_Check(benchmark::State& st) {
   st.SetLabel(st.range(0) ? "default pack + competitor_training" : "default pack");
 }
 BENCHMARK(BM_Check)->Arg(0)->Arg(1);
+
+// The text part alone: fold, SimHash and topic of one ~1 KB prompt.
+void BM_Text(benchmark::State& st) {
+  World& w = TheWorld();
+  std::string folded;
+  size_t i = 0;
+  for (auto _ : st) {
+    const Request& r = w.requests[i++ % kRequests];
+    folded.clear();
+    engine::TextFeatures f;
+    engine::ExtractText(r.body.user_text, 3, &folded, &f);
+    benchmark::DoNotOptimize(f);
+  }
+}
+BENCHMARK(BM_Text);
 
 void BM_StateBytes(benchmark::State& st) {
   for (auto _ : st) {
