@@ -89,7 +89,8 @@ uint8_t Classify(std::string_view text, Scratch* s) {
   uint8_t scripts = 0;
 #if defined(__SSE2__)
   const __m128i k20 = _mm_set1_epi8(0x20), ka = _mm_set1_epi8('a' - 1), kz = _mm_set1_epi8('z' + 1);
-  const __m128i k0 = _mm_set1_epi8('0' - 1), k9 = _mm_set1_epi8('9' + 1), kZero = _mm_set1_epi8('0');
+  const __m128i k0 = _mm_set1_epi8('0' - 1), k9 = _mm_set1_epi8('9' + 1),
+                kZero = _mm_set1_epi8('0');
   __m128i any_alpha = _mm_setzero_si128();
   for (size_t off = 0; off < n; off += 16) {
     __m128i v;
@@ -121,10 +122,14 @@ uint8_t Classify(std::string_view text, Scratch* s) {
     const auto c = static_cast<unsigned char>(src[i]);
     scripts |= kScript[c];
     char f = ' ';
-    if (c >= 'a' && c <= 'z') f = static_cast<char>(c);
-    else if (c >= 'A' && c <= 'Z') f = static_cast<char>(c + 32);
-    else if (c >= '0' && c <= '9') f = '0';
-    else if (c >= 0x80) f = static_cast<char>(c);
+    if (c >= 'a' && c <= 'z')
+      f = static_cast<char>(c);
+    else if (c >= 'A' && c <= 'Z')
+      f = static_cast<char>(c + 32);
+    else if (c >= '0' && c <= '9')
+      f = '0';
+    else if (c >= 0x80)
+      f = static_cast<char>(c);
     out[i] = f;
     if (f != ' ') bits[i >> 6] |= uint64_t{1} << (i & 63);
   }
@@ -156,6 +161,9 @@ void TextExtractor::Run(std::string_view text, bool hashing) {
            l5 = lanes_[5], l6 = lanes_[6], l7 = lanes_[7];
   int words = words_, pending = pending_, added = added_, topic_n = topic_n_;
   const int k = shingle_words_;
+  // The two words before, for the usual 3-word shingle.
+  uint64_t last1 = recent_[(words_ - 1) & (kMaxShingle - 1)];
+  uint64_t last2 = recent_[(words_ - 2) & (kMaxShingle - 1)];
   auto word = [&](size_t s, size_t e) {
     const size_t len = e - s;
     if (w != base) *w++ = ' ';
@@ -170,12 +178,19 @@ void TextExtractor::Run(std::string_view text, bool hashing) {
     const uint64_t h = WordHash(in + s, len);
     recent_[words & (kMaxShingle - 1)] = h;
     ++words;
+    const uint64_t p1 = last1, p2 = last2;
+    last2 = last1;
+    last1 = h;
     topic_ring_[topic_n % kTopicRing] = h;  // kept when 5+ letters; no branch
     topic_n += len >= 5;
     if (words < k) return;
     uint64_t sh = h;
-    for (int i = 1; i < k; ++i)
-      sh ^= Rotl(recent_[(words - 1 - i) & (kMaxShingle - 1)], (i * 21) & 63);
+    if (k == 3) {
+      sh ^= Rotl(p1, 21) ^ Rotl(p2, 42);
+    } else {
+      for (int i = 1; i < k; ++i)
+        sh ^= Rotl(recent_[(words - 1 - i) & (kMaxShingle - 1)], (i * 21) & 63);
+    }
     sh = MixHash(sh);
     l0 += kSpread[sh & 0xff];
     l1 += kSpread[(sh >> 8) & 0xff];

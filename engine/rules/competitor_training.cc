@@ -17,7 +17,11 @@ constexpr double kClusterDecay = 0.98;
 
 // "%.2f" for the values of an explanation (risks, scores: 0..1).
 void AppendFixed2(std::string* s, double v) {
-  const int n = static_cast<int>(std::nearbyint(std::clamp(v, 0.0, 9.99) * 100));
+  // Rounded half to even, as printf does (without a call into libm).
+  const double x = std::clamp(v, 0.0, 9.99) * 100;
+  int n = static_cast<int>(x);
+  const double frac = x - n;
+  n += frac > 0.5 || (frac == 0.5 && (n & 1));
   const char b[4] = {static_cast<char>('0' + n / 100), '.', static_cast<char>('0' + n / 10 % 10),
                      static_cast<char>('0' + n % 10)};
   s->append(b, 4);

@@ -172,7 +172,8 @@ TEST_CASE("flat table: a full table evicts the least recently seen record of its
   engine::FlatTable<Rec> t(8);
   bool ins = false, ev = false;
   for (uint64_t k = 1; k <= 8; ++k) {
-    t.FindOrInsert(engine::MixHash(k), &ins, &ev)->last_ns = k == 5 ? 0 : static_cast<int64_t>(100 + k);
+    t.FindOrInsert(engine::MixHash(k), &ins, &ev)->last_ns =
+        k == 5 ? 0 : static_cast<int64_t>(100 + k);
     CHECK_FALSE(ev);
   }
   t.FindOrInsert(engine::MixHash(99), &ins, &ev)->last_ns = 200;
