@@ -5,7 +5,9 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "distill_support.h"
 #include "engine/distill/behavior_store.h"
@@ -226,4 +228,33 @@ TEST_CASE("a long prompt is read at its start and its end, not its middle") {
   CHECK(risk_after(filler + " think step by step " + filler) < 0.1);
   CHECK(risk_after("think step by step " + filler + " " + filler) > 0.3);
   CHECK(risk_after(filler + " " + filler + " think step by step") > 0.3);
+}
+
+TEST_CASE("competitor_training from 8 threads: no record update or account link is lost") {
+  // Every thread sends requests of the same 16 accounts, which share one
+  // card: each request updates a record other threads update too and links
+  // into the bucket every request links into. (Under TSan this also checks
+  // the locking of records, buckets and the flat table.)
+  test::DistillRig rig(test::TestConfig());
+  constexpr int kThreads = 8, kAccounts = 16, kRequests = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&rig, t] {
+      test::Lcg r(static_cast<uint64_t>(t) + 1);
+      for (int i = 0; i < kRequests; ++i) {
+        Request q = test::DistillRequest(
+            "a" + std::to_string((i + t) % kAccounts),
+            test::TemplatePrompt(r), "10.0." + std::to_string(t) + "." + std::to_string(i % 250));
+        q.account->payment_fingerprint = "pf_shared";
+        (void)rig.Check(q);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  uint64_t requests = 0;
+  for (int a = 0; a < kAccounts; ++a)
+    rig.behavior->Update(engine::BehaviorKey("distill", "a" + std::to_string(a)), 0,
+                         [&](engine::AccountBehavior& st) { requests += st.requests; });
+  CHECK(requests == uint64_t{kThreads} * kRequests);
+  CHECK(rig.behavior->stats().accounts == kAccounts);
 }
