@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engine/distill/behavior_store.h"
+#include "engine/distill/text_features.h"
 #include "engine/engine.h"
 #include "policies/loader.h"
 #include "tosgate/clock.h"
@@ -125,18 +126,40 @@ void BM_Check(benchmark::State& st) {
 }
 BENCHMARK(BM_Check)->Arg(0)->Arg(1);
 
+// The text part alone: fold, SimHash and topic of one ~1 KB prompt.
+void BM_Text(benchmark::State& st) {
+  World& w = TheWorld();
+  std::string folded;
+  size_t i = 0;
+  for (auto _ : st) {
+    const Request& r = w.requests[i++ % kRequests];
+    folded.clear();
+    engine::TextFeatures f;
+    engine::ExtractText(r.body.user_text, 3, &folded, &f);
+    benchmark::DoNotOptimize(f);
+  }
+}
+BENCHMARK(BM_Text);
+
+// Heap in use, large (mmap-ed) blocks included: a shard's flat table
+// passes the mmap threshold.
+size_t HeapBytes() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
 void BM_StateBytes(benchmark::State& st) {
   for (auto _ : st) {
-    const size_t before = mallinfo2().uordblks;
+    const size_t before = HeapBytes();
     auto store = engine::NewMemoryBehaviorStore();
     constexpr int kN = 100'000;
     for (int i = 0; i < kN; ++i)
       store->Update(static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ULL, i,
                     [](engine::AccountBehavior& b) { b.requests = 1; });
-    const size_t accounts = mallinfo2().uordblks;
+    const size_t accounts = HeapBytes();
     for (int i = 0; i < kN; ++i)
       (void)store->Link(static_cast<uint64_t>(i) * 0xC2B2AE3D27D4EB4FULL, i, 0, i);
-    const size_t buckets = mallinfo2().uordblks;
+    const size_t buckets = HeapBytes();
     st.counters["bytes_per_account"] = static_cast<double>(accounts - before) / kN;
     st.counters["bytes_per_bucket"] = static_cast<double>(buckets - accounts) / kN;
     st.counters["record_bytes"] = sizeof(engine::AccountBehavior);

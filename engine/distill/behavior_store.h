@@ -12,6 +12,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <type_traits>
@@ -83,7 +84,9 @@ class BehaviorStore {
   virtual ~BehaviorStore() = default;
 
   // Runs `fn` on the record of `key` (a 64-bit hash of rule id and account),
-  // a zeroed record when there is none yet, atomically for that key.
+  // a zeroed record when there is none yet, atomically for that key. `fn`
+  // may call Link and LinkMany (never Update): a store takes an account's
+  // lock before a bucket's, never the other way round.
   virtual void Update(uint64_t key, int64_t now_ns, FunctionRef<void(AccountBehavior&)> fn) = 0;
 
   // Adds `account` (a 64-bit hash) to cluster bucket `bucket` and mixes
@@ -92,11 +95,21 @@ class BehaviorStore {
   virtual ClusterObservation Link(uint64_t bucket, uint64_t account, float suspicion,
                                   int64_t now_ns) = 0;
 
+  // Link for each of `n` buckets, out[i] for buckets[i]. The memory store
+  // overrides it to start loading every bucket before it updates the first
+  // (their cache misses then overlap); the default calls Link per bucket, so
+  // a store that implements only Link behaves the same.
+  virtual void LinkMany(const uint64_t* buckets, size_t n, uint64_t account, float suspicion,
+                        int64_t now_ns, ClusterObservation* out) {
+    for (size_t i = 0; i < n; ++i) out[i] = Link(buckets[i], account, suspicion, now_ns);
+  }
+
   virtual BehaviorStats stats() const = 0;
 };
 
 struct MemoryBehaviorOptions {
-  // About 420 bytes an account and 90 a bucket with the maps' own overhead
+  // About 380 bytes an account and 85-170 a bucket (64-byte slots of a
+  // table at most 3/4 full) with the tables' own overhead
   // (bench/distill_bench prints the figures).
   size_t max_accounts = 250'000;
   size_t max_buckets = 500'000;

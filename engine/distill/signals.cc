@@ -65,7 +65,7 @@ bool Observe(const DistillParams& p, const RequestFeatures& f, int64_t now_ns, i
   const auto day = static_cast<int32_t>(wall_ms / kDayMs);
   if (day != st->day) {
     st->prev_day_hours = st->day >= 0 && day == st->day + 1
-                             ? static_cast<uint8_t>(__builtin_popcount(st->hour_mask))
+                             ? static_cast<uint8_t>(Popcount(st->hour_mask))
                              : 0;
     st->hour_mask = 0;
     st->day = day;
@@ -98,10 +98,10 @@ SignalArray Scores(const DistillParams& p, const AccountBehavior& st) {
     const double cv = std::sqrt(std::max(0.0f, st.gap_var)) / st.gap_mean;
     regular = Clamp01((0.5 - cv) / 0.4);
   }
-  const int hours = std::max(__builtin_popcount(st.hour_mask), static_cast<int>(st.prev_day_hours));
+  const int hours = std::max(Popcount(st.hour_mask), static_cast<int>(st.prev_day_hours));
   s[5] = std::max(regular, Clamp01((hours - 16) / 6.0));
-  const int topics = __builtin_popcountll(st.topics | st.prev_topics);
-  const int scripts = __builtin_popcount(st.languages);
+  const int topics = Popcount(st.topics | st.prev_topics);
+  const int scripts = Popcount(st.languages);
   s[6] = c * std::max(Clamp01((topics - 12) / 20.0), Clamp01((scripts - 2) / 2.0));
   s[7] = st.cluster;
   return s;

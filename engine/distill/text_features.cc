@@ -1,27 +1,15 @@
 #include "engine/distill/text_features.h"
 
 #include <algorithm>
-#include <array>
 #include <cstring>
+#include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace tosgate::engine {
 namespace {
-
-// 0: a separator; otherwise the byte as it goes into the folded text.
-constexpr std::array<uint8_t, 256> kFold = [] {
-  std::array<uint8_t, 256> t{};
-  for (int c = 0; c < 256; ++c) {
-    if (c >= 'a' && c <= 'z')
-      t[c] = static_cast<uint8_t>(c);
-    else if (c >= 'A' && c <= 'Z')
-      t[c] = static_cast<uint8_t>(c + 32);
-    else if (c >= '0' && c <= '9')
-      t[c] = '0';  // numbers in a template's slot do not count
-    else if (c >= 0x80)
-      t[c] = static_cast<uint8_t>(c);
-  }
-  return t;
-}();
 
 // The script class of a UTF-8 lead byte (0: ASCII, continuation, symbols).
 constexpr std::array<uint8_t, 256> kScript = [] {
@@ -46,119 +34,248 @@ constexpr std::array<uint64_t, 256> kSpread = [] {
 
 uint64_t Rotl(uint64_t x, int r) { return r == 0 ? x : (x << r) | (x >> (64 - r)); }
 
+uint64_t Load8(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// The low n bytes (0..8) of a word.
+constexpr std::array<uint64_t, 9> kLowBytes = [] {
+  std::array<uint64_t, 9> t{};
+  for (int n = 0; n < 8; ++n) t[n] = (uint64_t{1} << (8 * n)) - 1;
+  t[8] = ~uint64_t{0};
+  return t;
+}();
+
+constexpr uint64_t kWordMul = 0xff51afd7ed558ccdULL;
+
+// The hash of a folded word, 8 bytes at a time. `p` may be read up to 15
+// bytes past the word (the scratch buffer has the slack). Words of up to 16
+// bytes, nearly all, take no branch: whether a word is longer than 8 bytes
+// is a coin flip to the branch predictor.
 uint64_t WordHash(const char* p, size_t n) {
   uint64_t h = n * 0x9E3779B97F4A7C15ULL;
-  for (size_t off = 0; off < n; off += 8) {
-    uint64_t chunk = 0;
-    std::memcpy(&chunk, p + off, n - off < 8 ? n - off : 8);
-    h = (h ^ chunk) * 0xff51afd7ed558ccdULL;
+  if (n > 16) [[unlikely]] {
+    size_t off = 0;
+    for (; off + 8 <= n; off += 8) h = (h ^ Load8(p + off)) * kWordMul;
+    if (off < n) h = (h ^ (Load8(p + off) & kLowBytes[n - off])) * kWordMul;
+    return h ^ (h >> 32);
   }
+  h = (h ^ (Load8(p) & kLowBytes[n < 8 ? n : 8])) * kWordMul;
+  const uint64_t second = (h ^ (Load8(p + 8) & kLowBytes[n > 8 ? n - 8 : 0])) * kWordMul;
+  h = n > 8 ? second : h;
   return h ^ (h >> 32);
 }
 
-// SimHash accumulator: 64 bit counters kept as 8 lanes of 8 byte counters,
-// flushed into 16-bit totals before a byte could overflow.
-struct SimHasher {
-  std::array<uint64_t, 8> lanes{};
-  std::array<uint32_t, 64> totals{};
-  int pending = 0, count = 0;
-
-  void Add(uint64_t h) {
-    for (int i = 0; i < 8; ++i) lanes[i] += kSpread[(h >> (8 * i)) & 0xff];
-    ++count;
-    if (++pending == 255) Flush();
-  }
-  void Flush() {
-    for (int i = 0; i < 8; ++i) {
-      for (int j = 0; j < 8; ++j) totals[8 * i + j] += (lanes[i] >> (8 * j)) & 0xff;
-      lanes[i] = 0;
-    }
-    pending = 0;
-  }
-  uint64_t Finish() {
-    Flush();
-    uint64_t out = 0;
-    for (int b = 0; b < 64; ++b)
-      if (2 * totals[b] > static_cast<uint32_t>(count)) out |= uint64_t{1} << b;
-    return out;
-  }
+// Per thread: the text with each byte folded (separators as spaces) and a
+// bit per byte that is a word character.
+struct Scratch {
+  std::string bytes;
+  std::vector<uint64_t> word_bits;
 };
 
-constexpr int kTopicWords = 24;
-constexpr int kMaxShingle = 8;
+// Classifies and folds `text` into s->bytes and s->word_bits; returns the
+// scripts seen.
+uint8_t Classify(std::string_view text, Scratch* s) {
+  const size_t n = text.size();
+  const size_t blocks = (n + 15) / 16, mwords = (n + 63) / 64 + 1;
+  if (s->bytes.size() < blocks * 16 + 16) s->bytes.resize(blocks * 16 + 16);
+  if (s->word_bits.size() < mwords) s->word_bits.resize(mwords);
+  char* const out = s->bytes.data();
+  uint64_t* const bits = s->word_bits.data();
+  std::fill(bits, bits + mwords, 0);
+  const char* const src = text.data();
+  uint8_t scripts = 0;
+#if defined(__SSE2__)
+  const __m128i k20 = _mm_set1_epi8(0x20), ka = _mm_set1_epi8('a' - 1), kz = _mm_set1_epi8('z' + 1);
+  const __m128i k0 = _mm_set1_epi8('0' - 1), k9 = _mm_set1_epi8('9' + 1),
+                kZero = _mm_set1_epi8('0');
+  __m128i any_alpha = _mm_setzero_si128();
+  for (size_t off = 0; off < n; off += 16) {
+    __m128i v;
+    if (off + 16 <= n) {
+      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + off));
+    } else {
+      alignas(16) char tail[16] = {};
+      std::memcpy(tail, src + off, n - off);
+      v = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
+    }
+    // Signed compares: bytes >= 0x80 are negative, so never in a range.
+    const __m128i lower = _mm_or_si128(v, k20);
+    const __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(lower, ka), _mm_cmpgt_epi8(kz, lower));
+    const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, k0), _mm_cmpgt_epi8(k9, v));
+    const __m128i high = _mm_cmplt_epi8(v, _mm_setzero_si128());
+    const __m128i word = _mm_or_si128(_mm_or_si128(alpha, digit), high);
+    const __m128i folded =
+        _mm_or_si128(_mm_or_si128(_mm_and_si128(alpha, lower), _mm_and_si128(digit, kZero)),
+                     _mm_or_si128(_mm_and_si128(high, v), _mm_andnot_si128(word, k20)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + off), folded);
+    bits[off >> 6] |= static_cast<uint64_t>(_mm_movemask_epi8(word)) << (off & 63);
+    any_alpha = _mm_or_si128(any_alpha, alpha);
+    for (auto hm = static_cast<unsigned>(_mm_movemask_epi8(high)); hm; hm &= hm - 1)
+      scripts |= kScript[static_cast<uint8_t>(src[off + static_cast<size_t>(__builtin_ctz(hm))])];
+  }
+  if (_mm_movemask_epi8(any_alpha)) scripts |= kLatin;
+#else
+  for (size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(src[i]);
+    scripts |= kScript[c];
+    char f = ' ';
+    if (c >= 'a' && c <= 'z')
+      f = static_cast<char>(c);
+    else if (c >= 'A' && c <= 'Z')
+      f = static_cast<char>(c + 32);
+    else if (c >= '0' && c <= '9')
+      f = '0';
+    else if (c >= 0x80)
+      f = static_cast<char>(c);
+    out[i] = f;
+    if (f != ' ') bits[i >> 6] |= uint64_t{1} << (i & 63);
+  }
+  std::memset(out + n, 0, blocks * 16 + 16 - n);
+#endif
+  return scripts;
+}
 
 }  // namespace
+
+TextExtractor::TextExtractor(int shingle_words, std::string* folded)
+    : shingle_words_(std::min(shingle_words, kMaxShingle)), folded_(folded) {}
+
+void TextExtractor::Run(std::string_view text, bool hashing) {
+  if (text.empty()) return;
+  thread_local Scratch scratch;
+  scripts_ |= Classify(text, &scratch);
+  hashing = hashing && shingle_words_ > 0;
+  const size_t n = text.size(), mwords = (n + 63) / 64 + 1;
+  const char* const in = scratch.bytes.data();
+  const uint64_t* const bits = scratch.word_bits.data();
+  std::string& out = *folded_;
+  const size_t start = out.size();
+  out.resize(start + n + 1 + 16);  // words, a space each, and slack for 16-byte copies
+  char* const base = out.data();
+  char* w = base + start;
+  // The hot state in locals, so that it stays in registers.
+  uint64_t l0 = lanes_[0], l1 = lanes_[1], l2 = lanes_[2], l3 = lanes_[3], l4 = lanes_[4],
+           l5 = lanes_[5], l6 = lanes_[6], l7 = lanes_[7];
+  int words = words_, pending = pending_, added = added_, topic_n = topic_n_;
+  const int k = shingle_words_;
+  // The two words before, for the usual 3-word shingle.
+  uint64_t last1 = recent_[(words_ - 1) & (kMaxShingle - 1)];
+  uint64_t last2 = recent_[(words_ - 2) & (kMaxShingle - 1)];
+  auto word = [&](size_t s, size_t e) {
+    const size_t len = e - s;
+    if (w != base) *w++ = ' ';
+    if (len <= 16) {  // both buffers have the slack
+      std::memcpy(w, in + s, 8);
+      std::memcpy(w + 8, in + s + 8, 8);
+    } else {
+      std::memcpy(w, in + s, len);
+    }
+    w += len;
+    if (!hashing) return;
+    const uint64_t h = WordHash(in + s, len);
+    recent_[words & (kMaxShingle - 1)] = h;
+    ++words;
+    const uint64_t p1 = last1, p2 = last2;
+    last2 = last1;
+    last1 = h;
+    topic_ring_[topic_n % kTopicRing] = h;  // kept when 5+ letters; no branch
+    topic_n += len >= 5;
+    if (words < k) return;
+    uint64_t sh = h;
+    if (k == 3) {
+      sh ^= Rotl(p1, 21) ^ Rotl(p2, 42);
+    } else {
+      for (int i = 1; i < k; ++i)
+        sh ^= Rotl(recent_[(words - 1 - i) & (kMaxShingle - 1)], (i * 21) & 63);
+    }
+    sh = MixHash(sh);
+    l0 += kSpread[sh & 0xff];
+    l1 += kSpread[(sh >> 8) & 0xff];
+    l2 += kSpread[(sh >> 16) & 0xff];
+    l3 += kSpread[(sh >> 24) & 0xff];
+    l4 += kSpread[(sh >> 32) & 0xff];
+    l5 += kSpread[(sh >> 40) & 0xff];
+    l6 += kSpread[(sh >> 48) & 0xff];
+    l7 += kSpread[sh >> 56];
+    ++added;
+    if (++pending == 255) {
+      const uint64_t lanes[8] = {l0, l1, l2, l3, l4, l5, l6, l7};
+      for (int i = 0; i < 8; ++i)
+        for (int j = 0; j < 8; ++j) totals_[8 * i + j] += (lanes[i] >> (8 * j)) & 0xff;
+      l0 = l1 = l2 = l3 = l4 = l5 = l6 = l7 = 0;
+      pending = 0;
+    }
+  };
+  // Word starts are set bits after a clear one, ends clear bits after a set
+  // one; they alternate, and the last mask word is 0, so every word ends.
+  uint64_t carry = 0;
+  size_t open = 0;
+  bool in_word = false;
+  for (size_t i = 0; i < mwords; ++i) {
+    const uint64_t m = bits[i];
+    const uint64_t prev = (m << 1) | carry;
+    uint64_t starts = m & ~prev, ends = ~m & prev;
+    carry = m >> 63;
+    const size_t at = i << 6;
+    for (;;) {
+      if (in_word) {
+        if (!ends) break;
+        word(open, at + static_cast<size_t>(__builtin_ctzll(ends)));
+        ends &= ends - 1;
+        in_word = false;
+      }
+      if (!starts) break;
+      open = at + static_cast<size_t>(__builtin_ctzll(starts));
+      starts &= starts - 1;
+      in_word = true;
+    }
+  }
+  lanes_ = {l0, l1, l2, l3, l4, l5, l6, l7};
+  words_ = words, pending_ = pending, added_ = added, topic_n_ = topic_n;
+  out.resize(static_cast<size_t>(w - base));
+}
+
+void TextExtractor::Finish(TextFeatures* out) {
+  out->scripts |= scripts_;
+  if (shingle_words_ <= 0) return;
+  out->words += words_;
+  if (words_ >= shingle_words_) {
+    // Bit b is set when more than half of the shingles had it set. Without
+    // branches: which way each of 64 coin flips went is not predictable.
+    const auto half = static_cast<uint32_t>(added_) / 2;
+    uint64_t h = 0;
+    for (int i = 0; i < 8; ++i)
+      for (int j = 0; j < 8; ++j) {
+        const uint32_t count = totals_[8 * i + j] + ((lanes_[i] >> (8 * j)) & 0xff);
+        h |= static_cast<uint64_t>(count > half) << (8 * i + j);
+      }
+    out->simhash = h;
+    out->has_simhash = true;
+  }
+  if (topic_n_ > 0) {
+    uint64_t best = ~uint64_t{0};
+    for (int i = 1; i <= topic_n_ && i <= kTopicWords; ++i)
+      best = std::min(best, MixHash(topic_ring_[(topic_n_ - i) % kTopicRing]));
+    out->topic = static_cast<int>(best >> 58);
+  }
+}
+
+void ExtractText(std::string_view text, int shingle_words, std::string* folded, TextFeatures* out) {
+  TextExtractor x(shingle_words, folded);
+  if (shingle_words > 0)
+    x.Hash(text);
+  else
+    x.Fold(text);
+  x.Finish(out);
+}
 
 uint64_t HashId(std::string_view s) {
   uint64_t h = 0xcbf29ce484222325ULL;
   for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
   return h;
-}
-
-uint64_t MixHash(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-void ExtractText(std::string_view text, int shingle_words, std::string* folded, TextFeatures* out) {
-  const size_t start = folded->size();
-  folded->resize(start + text.size() + 1);
-  char* const base = folded->data();
-  char* w = base + start;
-  if (shingle_words > kMaxShingle) shingle_words = kMaxShingle;
-  const bool hashing = shingle_words > 0;
-  // One pass: fold, and hash each word as it ends while its bytes are hot.
-  SimHasher sim;
-  uint64_t recent[kMaxShingle] = {};
-  uint64_t topic_ring[kTopicWords];
-  int topic_n = 0, words = 0;
-  const char* word = nullptr;  // start of the word being folded
-  uint8_t scripts = 0;
-  auto end_word = [&] {
-    const auto n = static_cast<size_t>(w - word);
-    const uint64_t h = WordHash(word, n);
-    recent[words % kMaxShingle] = h;
-    ++words;
-    if (n >= 5) topic_ring[topic_n++ % kTopicWords] = h;
-    if (words >= shingle_words) {
-      uint64_t sh = 0;
-      for (int i = 0; i < shingle_words; ++i)
-        sh ^= Rotl(recent[(words - 1 - i) % kMaxShingle], (i * 21) & 63);
-      sim.Add(MixHash(sh));
-    }
-  };
-  for (unsigned char c : text) {
-    scripts |= kScript[c];
-    const uint8_t f = kFold[c];
-    if (f) {
-      if (!word) {
-        if (w != base) *w++ = ' ';
-        word = w;
-      }
-      *w++ = static_cast<char>(f);
-    } else if (word) {
-      if (hashing) end_word();
-      word = nullptr;
-    }
-  }
-  if (word && hashing) end_word();
-  folded->resize(static_cast<size_t>(w - base));
-  out->scripts |= scripts;
-  if (!hashing) return;
-  out->words += words;
-  if (words >= shingle_words) {
-    out->simhash = sim.Finish();
-    out->has_simhash = true;
-  }
-  if (topic_n > 0) {
-    uint64_t best = ~uint64_t{0};
-    for (int i = 0; i < topic_n && i < kTopicWords; ++i)
-      best = std::min(best, MixHash(topic_ring[i]));
-    out->topic = static_cast<int>(best >> 58);
-  }
 }
 
 }  // namespace tosgate::engine

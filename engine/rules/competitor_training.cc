@@ -1,16 +1,52 @@
 #include "engine/rules/competitor_training.h"
 
 #include <algorithm>
-#include <cstdio>
+#include <array>
+#include <charconv>
+#include <cmath>
 
+#include "engine/condition.h"
 #include "engine/distill/text_features.h"
 
 namespace tosgate::engine {
 namespace {
 
 constexpr size_t kSystemBytes = 256;  // of system text read for the lexicon
-constexpr int kBands = 4;             // 16-bit LSH bands of the 64-bit SimHash
+constexpr size_t kBands = 4;            // 16-bit LSH bands of the 64-bit SimHash
 constexpr double kClusterDecay = 0.98;
+
+// "%.2f" for the values of an explanation (risks, scores: 0..1).
+void AppendFixed2(std::string* s, double v) {
+  // Rounded half to even, as printf does (without a call into libm).
+  const double x = std::clamp(v, 0.0, 9.99) * 100;
+  int n = static_cast<int>(x);
+  const double frac = x - n;
+  n += frac > 0.5 || (frac == 0.5 && (n & 1));
+  const char b[4] = {static_cast<char>('0' + n / 100), '.', static_cast<char>('0' + n / 10 % 10),
+                     static_cast<char>('0' + n % 10)};
+  s->append(b, 4);
+}
+
+void AppendUint(std::string* s, uint32_t v) {
+  char b[10];
+  const auto r = std::to_chars(b, b + sizeof b, v);
+  s->append(b, r.ptr);
+}
+
+// The hash of the client's address range (ip/24/48 by default): the
+// address masked to the range's bits, hashed as bytes (ScopeValue would
+// print it first). An address that does not parse is hashed as written.
+uint64_t AddressRangeHash(const ScopeItem& range, const std::string& ip) {
+  std::array<uint8_t, 16> addr;
+  if (!ParseIp(ip, &addr)) return HashId(ip);
+  const bool v4 = addr[10] == 0xff && addr[11] == 0xff &&
+                  std::all_of(addr.begin(), addr.begin() + 10, [](uint8_t x) { return x == 0; });
+  const int bits = v4 ? 96 + range.v4_bits : range.v6_bits;
+  for (int i = 0; i < 16; ++i)
+    addr[i] &= static_cast<uint8_t>(0xff00 >> std::clamp(bits - 8 * i, 0, 8));
+  return HashId(std::string_view(reinterpret_cast<const char*>(addr.data()), addr.size())) ^
+         static_cast<uint64_t>(bits);
+}
 
 bool Contains(const std::vector<std::string>& list, std::string_view v) {
   return std::find(list.begin(), list.end(), v) != list.end();
@@ -42,7 +78,11 @@ uint64_t BehaviorKey(std::string_view rule_id, std::string_view account_id) {
 }
 
 CompetitorTrainingRule::CompetitorTrainingRule(RuleCommon common, DistillConfig config)
-    : Rule(std::move(common)), config_(std::move(config)), rule_hash_(HashId(this->common().id)) {}
+    : Rule(std::move(common)),
+      config_(std::move(config)),
+      rule_hash_(HashId(this->common().id)),
+      throttle_key_prefix_(this->common().id + "|distill|" + config_.throttle.Signature() + "|"),
+      throttle_described_(config_.throttle.Describe()) {}
 
 bool CompetitorTrainingRule::Exempt(const Account& a) const {
   if (Contains(config_.exempt_accounts, a.id)) return true;
@@ -66,12 +106,21 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
     thread_local std::string folded;
     folded.clear();
     TextFeatures text;
-    std::string_view system = body.system_text;
-    ExtractText(system.substr(0, kSystemBytes), 0, &folded, &text);
+    TextExtractor x(p.shingle_words, &folded);
+    x.Fold(std::string_view(body.system_text).substr(0, kSystemBytes));
+    // At most max_bytes of user text: its first two thirds, where a
+    // template's instructions are, and its last third, where the newest turn
+    // and a template's varying slot are.
     std::string_view user = body.user_text.empty() ? body.prompt_text : body.user_text;
-    if (user.size() > static_cast<size_t>(p.max_bytes))
-      user = user.substr(user.size() - p.max_bytes);
-    ExtractText(user, p.shingle_words, &folded, &text);
+    const auto budget = static_cast<size_t>(p.max_bytes);
+    if (user.size() > budget) {
+      const size_t tail = budget / 3;
+      x.Hash(user.substr(0, budget - tail));
+      x.Hash(user.substr(user.size() - tail));
+    } else {
+      x.Hash(user);
+    }
+    x.Finish(&text);
     f.has_simhash = text.has_simhash;
     f.simhash = text.simhash;
     f.scripts = text.scripts;
@@ -89,49 +138,58 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
     f.output_heavy = OutputHeavy(p, body);
   }
 
-  // The account's own history.
-  const uint64_t key = MixHash(rule_hash_ * 31 ^ HashId(account.id));
-  bool near = false;
+  // The buckets this request links the account into, but for the template
+  // bands, which count only for a near-duplicate (known once the record is
+  // read): they go first, so that they can be left out.
+  const uint64_t who = HashId(account.id);
+  std::array<uint64_t, kBands + 3> buckets;
+  std::array<const char*, kBands + 3> by;
+  size_t n = kBands;
+  auto add = [&](uint64_t bucket, const char* what) {
+    buckets[n] = MixHash(bucket ^ rule_hash_);
+    by[n++] = what;
+  };
+  if (config_.cluster_ip && !ctx.eval.request.client_ip.empty())
+    add(AddressRangeHash(config_.ip_range, ctx.eval.request.client_ip) ^ 0x1000000,
+        "an address range");
+  if (config_.cluster_payment && !account.payment_fingerprint.empty())
+    add(HashId(account.payment_fingerprint) ^ 0x2000000, "a payment fingerprint");
+  if (config_.cluster_device && !account.device_fingerprint.empty())
+    add(HashId(account.device_fingerprint) ^ 0x3000000, "a device fingerprint");
+  for (size_t band = 0; band < kBands; ++band) {
+    buckets[band] =
+        MixHash(((f.simhash >> (16 * band) & 0xffff) | uint64_t(band + 1) << 16) ^ rule_hash_);
+    by[band] = "a prompt template";
+  }
+
+  // One visit to the account's record: its own history, then its clusters.
+  const uint64_t key = MixHash(rule_hash_ * 31 ^ who);
+  const float suspicion = static_cast<float>(RequestSuspicion(p, f));
   SignalArray scores{};
   uint32_t requests = 0;
-  double stored_cluster = 0;
-  ctx.behavior->Update(key, now, [&](AccountBehavior& st) {
-    near = Observe(p, f, now, ctx.eval.wall_ms, &st);
-    scores = Scores(p, st);
-    requests = st.requests;
-    stored_cluster = st.cluster;
-  });
-
-  // Clusters: every bucket this request links the account into.
-  const uint64_t who = HashId(account.id);
-  const double suspicion = RequestSuspicion(p, f);
   double cluster = 0;
   ClusterObservation best;
   const char* best_by = "";
-  auto link = [&](uint64_t bucket, const char* by) {
-    ClusterObservation o =
-        ctx.behavior->Link(MixHash(bucket ^ rule_hash_), who, static_cast<float>(suspicion), now);
-    const double s = ClusterScore(p, o);
-    if (s > cluster || (s == cluster && o.accounts > best.accounts)) {
-      cluster = s;
-      best = o;
-      best_by = by;
+  ctx.behavior->Update(key, now, [&](AccountBehavior& st) {
+    const bool near = Observe(p, f, now, ctx.eval.wall_ms, &st);
+    const size_t first = config_.cluster_templates && near ? 0 : kBands;
+    std::array<ClusterObservation, kBands + 3> seen;
+    ctx.behavior->LinkMany(buckets.data() + first, n - first, who, suspicion, now,
+                           seen.data() + first);
+    for (size_t i = first; i < n; ++i) {
+      const double s = ClusterScore(p, seen[i]);
+      if (s > cluster || (s == cluster && seen[i].accounts > best.accounts)) {
+        cluster = s;
+        best = seen[i];
+        best_by = by[i];
+      }
     }
-  };
-  if (config_.cluster_templates && near)
-    for (int band = 0; band < kBands; ++band)
-      link((f.simhash >> (16 * band) & 0xffff) | uint64_t(band + 1) << 16, "a prompt template");
-  if (config_.cluster_ip && !ctx.eval.request.client_ip.empty())
-    link(HashId(ScopeValue(config_.ip_range, ctx.eval)) ^ 0x1000000, "an address range");
-  if (config_.cluster_payment && !account.payment_fingerprint.empty())
-    link(HashId(account.payment_fingerprint) ^ 0x2000000, "a payment fingerprint");
-  if (config_.cluster_device && !account.device_fingerprint.empty())
-    link(HashId(account.device_fingerprint) ^ 0x3000000, "a device fingerprint");
-  const double kept = std::max(cluster, stored_cluster * kClusterDecay);
-  if (kept != stored_cluster)
-    ctx.behavior->Update(key, now,
-                         [&](AccountBehavior& st) { st.cluster = static_cast<float>(kept); });
-  scores[static_cast<int>(Signal::kCluster)] = kept;
+    const double kept = std::max(cluster, st.cluster * kClusterDecay);
+    st.cluster = static_cast<float>(kept);
+    scores = Scores(p, st);
+    scores[static_cast<int>(Signal::kCluster)] = kept;
+    requests = st.requests;
+  });
   GateByEvidence(&scores);
 
   SignalArray contributions{};
@@ -145,10 +203,9 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
   if (reached < 0) return Status::Ok();
   const int kWatermarkAt = 1, kThrottleAt = 3;
   Action action = kDistillActionOrder[reached];
-  std::string throttled;
+  const char* throttled = nullptr;
   if (action == Action::kThrottle) {
-    std::string meter_key =
-        common().id + "|distill|" + config_.throttle.Signature() + "|" + account.id;
+    std::string meter_key = throttle_key_prefix_ + account.id;
     const MeterSpec meter = MeterFor(config_.throttle, ctx.eval.wall_ms);
     Result<MeterResult> r = ctx.state.Take(meter_key, meter, 1, now);
     if (!r.ok()) return r.status();
@@ -167,36 +224,53 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
           action = kDistillActionOrder[i];
           break;
         }
-      throttled = "; within the reduced rate " + config_.throttle.Describe();
+      throttled = "; within the reduced rate ";
     } else {
       out->retry_after_ms = CeilDiv(r->retry_after_ns, 1'000'000);
-      throttled = "; held to " + config_.throttle.Describe();
+      throttled = "; held to ";
     }
   }
   out->matched = true;
   out->action = action;
-  char buf[96];
   if (config_.thresholds[kWatermarkAt] >= 0 && risk >= config_.thresholds[kWatermarkAt] &&
       action != Action::kDeny && action != Action::kThrottle) {
-    std::snprintf(buf, sizeof buf, "%s;risk=%.2f", common().id.c_str(), risk);
-    out->watermark = buf;
+    out->watermark.reserve(common().id.size() + 10);
+    out->watermark = common().id;
+    out->watermark += ";risk=";
+    AppendFixed2(&out->watermark, risk);
   }
-  std::snprintf(buf, sizeof buf, "risk %.2f >= %s %.2f:", risk,
-                std::string(ActionName(kDistillActionOrder[reached])).c_str(),
-                config_.thresholds[reached]);
+  // The explanation, written without printf: it is built for every match.
   std::string& d = out->detail;
-  d = buf;
+  d.reserve(320);
+  d = "risk ";
+  AppendFixed2(&d, risk);
+  d += " >= ";
+  d += ActionName(kDistillActionOrder[reached]);
+  d += ' ';
+  AppendFixed2(&d, config_.thresholds[reached]);
+  d += ':';
   for (int i = 0; i < kSignals; ++i) {
-    std::snprintf(buf, sizeof buf, "%s %s +%.2f (score %.2f)", i ? "," : "",
-                  std::string(SignalName(static_cast<Signal>(i))).c_str(), contributions[i],
-                  scores[i]);
-    d += buf;
+    d += i ? ", " : " ";
+    d += SignalName(static_cast<Signal>(i));
+    d += " +";
+    AppendFixed2(&d, contributions[i]);
+    d += " (score ";
+    AppendFixed2(&d, scores[i]);
+    d += ')';
   }
   if (cluster > 0 && *best_by) {
-    std::snprintf(buf, sizeof buf, "; ~%u accounts share %s", best.accounts, best_by);
-    d += buf;
+    d += "; ~";
+    AppendUint(&d, best.accounts);
+    d += " accounts share ";
+    d += best_by;
   }
-  d += "; " + std::to_string(requests) + " requests seen" + throttled;
+  d += "; ";
+  AppendUint(&d, requests);
+  d += " requests seen";
+  if (throttled) {
+    d += throttled;
+    d += throttle_described_;
+  }
   return Status::Ok();
 }
 

@@ -59,6 +59,8 @@ class CompetitorTrainingRule final : public Rule {
  private:
   DistillConfig config_;
   uint64_t rule_hash_;
+  std::string throttle_key_prefix_;  // of the throttle meter's state key
+  std::string throttle_described_;   // "10 per 1m"
 };
 
 // The state key of one account under one rule (for tests and tools).
