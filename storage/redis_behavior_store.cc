@@ -212,6 +212,22 @@ struct RedisBehaviorStore::Impl {
     return Status::Ok();
   }
 
+  // Queues a link for the next round; answers the fleet's count of the
+  // bucket when a round brought back more accounts than `here` (this
+  // gateway's own view) has.
+  ClusterObservation Queue(uint64_t bucket, uint64_t account, float suspicion, ClusterObservation here) {
+    Shard& s = shards[Mix(bucket) % kShards];
+    std::lock_guard lock(s.mu);
+    if (s.pending.size() < pending_cap) {
+      s.pending.push_back({bucket, account, suspicion});
+    } else {
+      links_dropped.fetch_add(1, std::memory_order_relaxed);
+    }
+    auto it = s.fleet.find(bucket);
+    if (it != s.fleet.end() && it->second.accounts > here.accounts) return it->second;
+    return here;
+  }
+
   void Run() {
     std::unique_lock lock(stop_mu);
     while (!stop_cv.wait_for(lock, options.sync_interval, [&] { return stop; })) {
@@ -257,17 +273,13 @@ void RedisBehaviorStore::Update(uint64_t key, int64_t now_ns,
 
 ClusterObservation RedisBehaviorStore::Link(uint64_t bucket, uint64_t account, float suspicion,
                                             int64_t now_ns) {
-  const ClusterObservation here = impl_->local->Link(bucket, account, suspicion, now_ns);
-  Shard& s = impl_->shards[Mix(bucket) % kShards];
-  std::lock_guard lock(s.mu);
-  if (s.pending.size() < impl_->pending_cap) {
-    s.pending.push_back({bucket, account, suspicion});
-  } else {
-    impl_->links_dropped.fetch_add(1, std::memory_order_relaxed);
-  }
-  auto it = s.fleet.find(bucket);
-  if (it != s.fleet.end() && it->second.accounts > here.accounts) return it->second;
-  return here;
+  return impl_->Queue(bucket, account, suspicion, impl_->local->Link(bucket, account, suspicion, now_ns));
+}
+
+void RedisBehaviorStore::LinkMany(const uint64_t* buckets, size_t n, uint64_t account, float suspicion,
+                                  int64_t now_ns, ClusterObservation* out) {
+  impl_->local->LinkMany(buckets, n, account, suspicion, now_ns, out);
+  for (size_t i = 0; i < n; ++i) out[i] = impl_->Queue(buckets[i], account, suspicion, out[i]);
 }
 
 engine::BehaviorStats RedisBehaviorStore::stats() const { return impl_->local->stats(); }

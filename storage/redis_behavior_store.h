@@ -70,6 +70,8 @@ class RedisBehaviorStore final : public engine::BehaviorStore {
               engine::FunctionRef<void(engine::AccountBehavior&)> fn) override;
   engine::ClusterObservation Link(uint64_t bucket, uint64_t account, float suspicion,
                                   int64_t now_ns) override;
+  void LinkMany(const uint64_t* buckets, size_t n, uint64_t account, float suspicion, int64_t now_ns,
+                engine::ClusterObservation* out) override;
   engine::BehaviorStats stats() const override;
 
   // Sends the queued links and refreshes their buckets' fleet counts now.
