@@ -125,7 +125,9 @@ Result<PgConn> ConnectPostgres(const std::string& dsn, std::chrono::seconds conn
     return Status::InvalidArgument(where + ": authentication failed (check the user and "
                                    "password): " + why);
   }
-  if (Contains(why, "does not exist")) return Status::InvalidArgument(where + ": " + why);
+  // Values libpq checks only when connecting ("invalid port number").
+  if (Contains(why, "does not exist") || Contains(why, "invalid"))
+    return Status::InvalidArgument(where + ": " + why);
   return Status::Unavailable(where + ": cannot connect: " + why);
 }
 
