@@ -43,6 +43,7 @@ struct PostgresAuditSink::Impl {
   Status ReadChainEnd(uint64_t* seq, std::string* hash);
   Status Resync(bool* already_written);
   Status WriteBatch(const std::vector<Item>& batch);
+  Status InsertBatch(const std::vector<Item>& batch, const std::vector<std::string>& hashes);
   Status RoundTrip(Clock::time_point deadline, const char* what, PgResult* last);
   Status Query(const char* sql, const std::vector<std::string>& params, const char* what,
                PgResult* out);

@@ -54,14 +54,21 @@ void AppendDouble(std::string& out, double v) {
   out.push_back('\t');
 }
 
-// bytea in its hex text form, with COPY's escape for the backslash.
-void AppendBytea(std::string& out, std::string_view bytes, char end) {
+// bytea's hex text form: "\\x0a1b..".
+std::string ByteaHex(std::string_view bytes) {
   static const char kDigits[] = "0123456789abcdef";
-  out += "\\\\x";
+  std::string out = "\\x";
   for (unsigned char c : bytes) {
     out.push_back(kDigits[c >> 4]);
     out.push_back(kDigits[c & 15]);
   }
+  return out;
+}
+
+// The same in COPY text, whose escape doubles the backslash.
+void AppendBytea(std::string& out, std::string_view bytes, char end) {
+  out.push_back('\\');
+  out += ByteaHex(bytes);
   out.push_back(end);
 }
 
@@ -209,18 +216,79 @@ Status PostgresAuditSink::Impl::Resync(bool* already_written) {
   return Status::Ok();
 }
 
+// The same rows as multi-row INSERTs of up to kRowsPerInsert rows (25
+// parameters each; PostgreSQL takes at most 65535), in one transaction.
+Status PostgresAuditSink::Impl::InsertBatch(const std::vector<Item>& batch,
+                                            const std::vector<std::string>& hashes) {
+  constexpr size_t kRowsPerInsert = 1000;
+  constexpr int kCols = 25;
+  const auto deadline = Clock::now() + opts.io_timeout;
+  auto run = [&](const std::string& sql, const std::vector<const char*>& values) {
+    if (!PQsendQueryParams(conn.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
+                           values.data(), nullptr, nullptr, 0))
+      return PgStatus(conn.get(), nullptr, "writing decisions");
+    return RoundTrip(deadline, "writing decisions", nullptr);
+  };
+  if (Status s = run("BEGIN", {}); !s.ok()) return s;
+  std::vector<std::string> text;
+  std::vector<const char*> values;
+  for (size_t from = 0; from < batch.size(); from += kRowsPerInsert) {
+    const size_t to = std::min(batch.size(), from + kRowsPerInsert);
+    std::string sql = "INSERT INTO tosgate_decisions (" + std::string(kPostgresDecisionColumns) +
+                      ") VALUES ";
+    text.clear();
+    text.reserve((to - from) * kCols);
+    for (size_t i = from; i < to; ++i) {
+      const engine::AuditRecord& r = batch[i].record;
+      const std::string& prev = i == 0 ? prev_hash : hashes[i - 1];
+      const size_t base = text.size();
+      sql += i == from ? "(" : ",(";
+      for (int k = 1; k <= kCols; ++k)
+        sql += "$" + std::to_string(base + static_cast<size_t>(k)) + (k < kCols ? "," : ")");
+      char d[32];
+      const auto dr = std::to_chars(d, d + sizeof d, r.risk);
+      for (std::string v : {opts.instance, std::to_string(next_seq + i), r.id,
+                            std::to_string(r.time_ms), r.request_id, r.account, r.key_id, r.org,
+                            r.client_ip, r.method, r.path, r.operation, r.model, r.effect,
+                            std::string(r.enforced ? "t" : "f"), std::to_string(r.status),
+                            r.reason, r.rule_ids, r.matches, std::string(d, dr.ptr),
+                            r.policy_revision, r.prompt_sha256, std::to_string(r.latency_us),
+                            std::string(), std::string()})
+        text.push_back(std::move(v));
+      text[base + 23] = ByteaHex(prev);
+      text[base + 24] = ByteaHex(hashes[i]);
+    }
+    values.clear();
+    for (size_t k = 0; k < text.size(); ++k) {
+      const bool nan_risk = k % kCols == 19 && std::isnan(batch[from + k / kCols].record.risk);
+      values.push_back(nan_risk ? nullptr : text[k].c_str());
+    }
+    if (Status s = run(sql, values); !s.ok()) return s;
+  }
+  return run("COMMIT", {});
+}
+
 Status PostgresAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
   buffer.clear();
   uint64_t seq = next_seq;
   std::string prev = prev_hash;
+  std::vector<std::string> hashes;
   for (const Item& item : batch) {
     std::string hash = AuditChainHash(prev, seq, item.record, &scratch);
-    AppendRow(buffer, opts.instance, seq, item.record, prev, hash);
+    if (opts.use_copy) AppendRow(buffer, opts.instance, seq, item.record, prev, hash);
+    else hashes.push_back(hash);
     prev = std::move(hash);
     ++seq;
   }
   attempt_end_seq = seq - 1;
   attempt_end_hash = prev;
+  if (!opts.use_copy) {
+    if (Status s = InsertBatch(batch, hashes); !s.ok()) return s;
+    next_seq = seq;
+    prev_hash = std::move(prev);
+    attempt_end_seq = 0;
+    return Status::Ok();
+  }
 
   PGconn* c = conn.get();
   const auto deadline = Clock::now() + opts.io_timeout;

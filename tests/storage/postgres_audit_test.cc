@@ -148,7 +148,9 @@ TEST_CASE("PostgreSQL audit: a reopened sink continues its instance's chain") {
   if (!PostgresAvailable()) return;
   PostgresServer pg;
   for (int round = 0; round < 2; ++round) {
-    auto s = PostgresAuditSink::Open(Opts(pg, "gw-restart"));
+    auto o = Opts(pg, "gw-restart");
+    o.use_copy = round == 0;  // the second round sends multi-row INSERTs
+    auto s = PostgresAuditSink::Open(o);
     REQUIRE_MESSAGE(s.ok(), s.status().message());
     for (int k = 0; k < 10; ++k) REQUIRE((*s)->Submit(Rec("r" + std::to_string(round * 10 + k))).ok());
     REQUIRE((*s)->Close().ok());
@@ -303,32 +305,39 @@ TEST_CASE("PostgreSQL audit: start-up errors are clear") {
   CHECK(foreign.status().message().find("not a tosgate audit store") != std::string::npos);
 }
 
-TEST_CASE("PostgreSQL audit: awkward field values are stored as hashed") {
+TEST_CASE("PostgreSQL audit: awkward field values are stored as hashed, by COPY and by INSERT") {
   if (!PostgresAvailable()) return;
   PostgresServer pg;
-  auto o = Opts(pg, "gw-odd");
-  o.truncate_client_ip = true;
-  auto sink = PostgresAuditSink::Open(o);
-  REQUIRE_MESSAGE(sink.ok(), sink.status().message());
-  engine::AuditRecord r = Rec("odd");
-  r.path = std::string("/a\tb\nc\\d\r") + std::string(1, '\0') + "\xff\xfe" + "\xc3\xa9";
-  r.reason = "\\N";  // COPY's NULL marker, as text
-  r.risk = std::numeric_limits<double>::quiet_NaN();
-  r.latency_us = -1;
-  engine::AuditRecord exact = Rec("exact");
-  exact.risk = 0.1 + 0.2;  // not representable in a short decimal
-  REQUIRE((*sink)->Submit(r).ok());
-  REQUIRE((*sink)->Submit(exact).ok());
-  REQUIRE((*sink)->Close().ok());
   PgConn c = Connect(pg);
-  REQUIRE(VerifyChain(c.get(), "gw-odd").size() == 2);
-  auto row = PgExec(c.get(), "SELECT path, reason, risk IS NULL, client_ip FROM tosgate_decisions "
-                             "ORDER BY seq", "t");
-  REQUIRE(row.ok());
-  CHECK(PgText(row->get(), 0, 0) == "/a\tb\nc\\d\r\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9");
-  CHECK(PgText(row->get(), 0, 1) == "\\N");
-  CHECK(PgText(row->get(), 0, 2) == "t");
-  CHECK(PgText(row->get(), 0, 3) == "203.0.113.0");
+  for (const bool copy : {true, false}) {
+    const std::string instance = copy ? "gw-odd-copy" : "gw-odd-insert";
+    auto o = Opts(pg, instance);
+    o.truncate_client_ip = true;
+    o.use_copy = copy;
+    auto sink = PostgresAuditSink::Open(o);
+    REQUIRE_MESSAGE(sink.ok(), sink.status().message());
+    engine::AuditRecord r = Rec("odd");
+    r.path = std::string("/a\tb\nc\\d\r") + std::string(1, '\0') + "\xff\xfe" + "\xc3\xa9";
+    r.reason = "\\N";  // COPY's NULL marker, as text
+    r.risk = std::numeric_limits<double>::quiet_NaN();
+    r.latency_us = -1;
+    engine::AuditRecord exact = Rec("exact");
+    exact.risk = 0.1 + 0.2;  // not representable in a short decimal
+    REQUIRE((*sink)->Submit(r).ok());
+    REQUIRE((*sink)->Submit(exact).ok());
+    REQUIRE((*sink)->Close().ok());
+    REQUIRE(VerifyChain(c.get(), instance).size() == 2);
+    const char* params[] = {instance.c_str()};
+    auto row = PgExecParams(c.get(),
+                            "SELECT path, reason, risk IS NULL, client_ip FROM tosgate_decisions "
+                            "WHERE instance = $1 ORDER BY seq",
+                            1, params, "t");
+    REQUIRE(row.ok());
+    CHECK(PgText(row->get(), 0, 0) == "/a\tb\nc\\d\r\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9");
+    CHECK(PgText(row->get(), 0, 1) == "\\N");
+    CHECK(PgText(row->get(), 0, 2) == "t");
+    CHECK(PgText(row->get(), 0, 3) == "203.0.113.0");
+  }
 }
 
 TEST_CASE("MakeValidUtf8 replaces each bad byte and keeps valid text") {
