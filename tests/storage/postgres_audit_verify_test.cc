@@ -2,6 +2,8 @@
 // own, tampering named by instance and seq.
 #include <doctest/doctest.h>
 
+#include "storage/postgres_audit.h"
+#include "storage/postgres_audit_query.h"
 #include "storage/postgres_audit_verify.h"
 #include "tests/storage/postgres_audit_fixture.h"
 
@@ -114,6 +116,51 @@ TEST_CASE("VerifyPostgresAuditStore names the gap a deleted record leaves, and a
   CHECK(cc.bad_seq == 9);
   CHECK(cc.bad_id == "forged");
   CHECK(cc.problem.find("inserted") != std::string::npos);
+}
+
+TEST_CASE("records written by PostgresAuditSink from three instances verify and read back in fleet order") {
+  auto* pg = test::SharedPostgres();
+  if (!pg) return;
+  const std::string dsn = test::FreshAuditDb(*pg);
+  constexpr int kEach = 300;
+  {
+    std::vector<std::unique_ptr<PostgresAuditSink>> sinks;
+    for (const std::string& inst : FleetInstances()) {
+      auto s = PostgresAuditSink::Open({.dsn = dsn, .instance = inst, .max_batch = 64});
+      REQUIRE_MESSAGE(s.ok(), s.status().ToString());
+      sinks.push_back(std::move(s.value()));
+    }
+    // Interleaved, with shared milliseconds, awkward text and a NaN risk.
+    for (int i = 0; i < kEach; ++i) {
+      for (size_t k = 0; k < sinks.size(); ++k) {
+        engine::AuditRecord r = test::FleetRecord(k, i % kFleetPerInstance);
+        r.id = "s" + std::to_string(k) + "_" + std::to_string(i);
+        r.time_ms = test::kFleetT0 + i / 3;
+        r.risk = i % 7 == 0 ? std::numeric_limits<double>::quiet_NaN() : 1.0 / (i + 1);
+        REQUIRE(sinks[k]->Submit(r).ok());
+      }
+    }
+    for (auto& s : sinks) REQUIRE(s->Close().ok());
+  }
+  const FleetVerdict v = VerifyOrFail(dsn);
+  CHECK(v.ok);
+  CHECK(v.records == 3 * kEach);
+  REQUIRE(v.instances.size() == 3);
+  for (const auto& iv : v.instances) CHECK(iv.verdict.last_seq == kEach);
+
+  auto q = PostgresAuditQuery::Open(dsn);
+  REQUIRE(q.ok());
+  std::vector<std::string> got;
+  REQUIRE((*q)->ForEach({}, [&](const StoredDecision& d) {
+                 got.push_back(d.record.id);
+                 return true;
+               }).ok());
+  std::vector<std::string> want;
+  for (int t = 0; t * 3 < kEach; ++t)  // per millisecond: instances a, b, c, each in seq order
+    for (size_t k = 0; k < 3; ++k)
+      for (int i = t * 3; i < std::min(kEach, t * 3 + 3); ++i)
+        want.push_back("s" + std::to_string(k) + "_" + std::to_string(i));
+  CHECK(got == want);
 }
 
 }  // namespace
