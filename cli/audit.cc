@@ -117,6 +117,8 @@ int Query(Args args, const AuditStoreArg& db, bool build_indexes) {
   }
   auto store = OpenStore(db, build_indexes, f);
   if (!store) return 2;
+  if (after && !after->instance.empty() && !store->fleet())
+    return Usage("--after: that cursor is from a fleet's PostgreSQL store (--dsn)");
   auto page = store->Page(f, limit, after);
   if (!page.ok()) {
     std::cerr << "tosgate audit query: " << page.status().message() << "\n";

@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "run_support.h"
+#include "storage/audit_query.h"
+#include "storage/sqlite_audit.h"
 #include "tests/storage/postgres_audit_fixture.h"
 
 namespace {
@@ -144,6 +146,16 @@ TEST_CASE("audit --dsn usage errors: with --db, --instance without --dsn, prune,
   auto prune = RunTosgate("audit prune --dsn 'host=127.0.0.1' --older-than 30d");
   CHECK(prune.exit_code == 2);
   CHECK(prune.out.find("prune works on an SQLite store") != std::string::npos);
+  const std::string dir = tosgate::test::TempDir();
+  {
+    auto sink = tosgate::storage::SqliteAuditSink::Open({.path = dir + "/a.db"});
+    REQUIRE(sink.ok());
+    REQUIRE((*sink)->Close().ok());
+  }
+  auto cursor = RunTosgate("audit query --db " + dir + "/a.db --after " +
+                           tosgate::storage::EncodeCursor({.time_ms = 1, .seq = 2, .instance = "gw"}));
+  CHECK(cursor.exit_code == 2);
+  CHECK(cursor.out.find("that cursor is from a fleet's PostgreSQL store") != std::string::npos);
   auto key = RunTosgate("audit verify --dsn 'host=127.0.0.1' --public-key k.pem");
   CHECK(key.exit_code == 2);
   CHECK(key.out.find("no signed checkpoints") != std::string::npos);
