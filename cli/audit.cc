@@ -79,8 +79,7 @@ bool TakeFilter(Args* args, storage::AuditFilter* f, bool* bad) {
 
 // Opens the store; prints why not and returns null (exit 2: bad input).
 // An SQLite store has no instances: --instance there is a usage error.
-std::unique_ptr<storage::AuditReadStore> OpenStore(const AuditStoreArg& store,
-                                                   bool build_indexes,
+std::unique_ptr<storage::AuditReadStore> OpenStore(const AuditStoreArg& store, bool build_indexes,
                                                    const storage::AuditFilter& f) {
   if (store.dsn.empty() && !f.instance.empty()) {
     Usage("--instance needs --dsn: an SQLite store is one gateway's");

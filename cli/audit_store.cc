@@ -43,9 +43,9 @@ std::unique_ptr<storage::AuditReadStore> OpenAuditStore(const AuditStoreArg& sto
     return std::move(q.value());
   }
   auto q = storage::AuditQuery::Open(
-      store.db,
-      {.ensure_indexes = build_indexes,
-       .note = [](const std::string& m) { std::cerr << "tosgate audit: " << m << "\n"; }});
+      store.db, {.ensure_indexes = build_indexes, .note = [](const std::string& m) {
+                   std::cerr << "tosgate audit: " << m << "\n";
+                 }});
   if (!q.ok()) {
     std::cerr << "tosgate audit: " << q.status().message() << "\n";
     return nullptr;

@@ -1,7 +1,5 @@
 #include "cli/audit_verify.h"
 
-#include "cli/audit_store.h"
-
 #include <unistd.h>
 
 #include <chrono>
@@ -9,6 +7,7 @@
 #include <iostream>
 #include <optional>
 
+#include "cli/audit_store.h"
 #include "storage/audit_query.h"
 #include "storage/audit_signing.h"
 #include "storage/audit_verify.h"
@@ -79,8 +78,8 @@ int Verify(const std::string& db, const storage::AuditKey* key, bool quiet_ok) {
   if (tty) {
     opts.progress = [&printed](uint64_t done, uint64_t total) {
       if (total < 200'000) return;
-      std::fprintf(stderr, "\rverifying: %llu / %llu records", static_cast<unsigned long long>(done),
-                   static_cast<unsigned long long>(total));
+      std::fprintf(stderr, "\rverifying: %llu / %llu records",
+                   static_cast<unsigned long long>(done), static_cast<unsigned long long>(total));
       printed = true;
     };
   }
@@ -180,8 +179,9 @@ int RunAuditPrune(const Args& in) {
   if (!TakeAuditStore(&args, &store)) return Usage("");
   // Never prune var/tosgate.db because TOSGATE_AUDIT_DSN pointed elsewhere.
   if (!store.dsn.empty())
-    return Usage("prune works on an SQLite store (--db FILE); PostgreSQL retention is the "
-                 "database's (see docs/audit.md)");
+    return Usage(
+        "prune works on an SQLite store (--db FILE); PostgreSQL retention is the "
+        "database's (see docs/audit.md)");
   const std::string& db = store.db;
   TakeFlag(&args, "--public-key", &key_path, &bad);
   const bool has_older = TakeFlag(&args, "--older-than", &older, &bad);

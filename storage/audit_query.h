@@ -1,8 +1,9 @@
 // Questions to the audit store: filtered, paged listings, streamed exports
 // and per-hour counts, for `tosgate audit query|export|stats` and the admin
 // API. AuditReadStore is what both stores answer: AuditQuery (SQLite, here)
-// and PostgresAuditQuery (storage/postgres_audit_query.h, a fleet's store). Every filter value is bound as an SQL parameter, never pasted into
-// the statement, so quotes, `%` or `;` in a filter are plain data.
+// and PostgresAuditQuery (storage/postgres_audit_query.h, a fleet's store).
+// Every filter value is bound as an SQL parameter, never pasted into the
+// statement, so quotes, `%` or `;` in a filter are plain data.
 //
 // An AuditQuery holds one read connection. It may run while a
 // SqliteAuditSink writes the same file (WAL). One AuditQuery must not be

@@ -135,8 +135,8 @@ Result<AuditCursor> DecodeCursor(std::string_view token) {
   const bool fleet = token.substr(0, 2) == kFleetCursorPrefix;
   if (!fleet && (token.size() != 34 || token.substr(0, 2) != kCursorPrefix)) return bad;
   // A fleet cursor names an instance: at least one byte, two hex digits each.
-  if (fleet && (token.size() < 36 || token.size() % 2 != 0 ||
-                token.size() > 34 + 2 * kMaxCursorInstance))
+  if (fleet &&
+      (token.size() < 36 || token.size() % 2 != 0 || token.size() > 34 + 2 * kMaxCursorInstance))
     return bad;
   auto nibble = [](char c) -> int {
     const char* p = c ? std::strchr(kHex, c) : nullptr;

@@ -1,5 +1,8 @@
 #include "storage/postgres_audit_query.h"
 
+#include <algorithm>
+#include <string>
+
 #include "storage/postgres_audit_rows.h"
 #include "storage/postgres_audit_schema.h"
 
@@ -15,7 +18,8 @@ constexpr int64_t kHourMs = 3600000;
 // stored data, run by the server; the pattern is ours, not the user's.
 constexpr char kPlainStringArray[] =
     "^[ \\t\\n\\r]*\\[[ \\t\\n\\r]*"
-    "(\"[^\"\\\\\\x01-\\x1f]*\"[ \\t\\n\\r]*(,[ \\t\\n\\r]*\"[^\"\\\\\\x01-\\x1f]*\"[ \\t\\n\\r]*)*)?"
+    "(\"[^\"\\\\\\x01-\\x1f]*\"[ \\t\\n\\r]*(,[ \\t\\n\\r]*\"[^\"\\\\\\x01-\\x1f]*\"[ "
+    "\\t\\n\\r]*)*)?"
     "\\][ \\t\\n\\r]*$";
 
 // The fleet order; "C" so it is bytewise, the same in every locale and the
@@ -25,9 +29,9 @@ constexpr char kOrder[] = " ORDER BY time_ms, instance COLLATE \"C\", seq";
 // The WHERE clause for `f` and an optional cursor; values go into `p`.
 std::string Where(const AuditFilter& f, const std::optional<AuditCursor>& c, PgParams* p) {
   std::string w = " WHERE true";
-  for (auto [column, value] : {std::pair{"account", &f.account}, std::pair{"org", &f.org},
-                               std::pair{"effect", &f.effect}, std::pair{"reason", &f.reason},
-                               std::pair{"instance", &f.instance}}) {
+  for (auto [column, value] :
+       {std::pair{"account", &f.account}, std::pair{"org", &f.org}, std::pair{"effect", &f.effect},
+        std::pair{"reason", &f.reason}, std::pair{"instance", &f.instance}}) {
     if (!value->empty()) w += std::string(" AND ") + column + " = " + p->Add(*value);
   }
   if (f.since_ms) w += " AND time_ms >= " + p->Add(std::to_string(*f.since_ms)) + "::bigint";

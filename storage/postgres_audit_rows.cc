@@ -52,9 +52,9 @@ Result<PgConn> OpenPostgresAuditStore(const std::string& dsn) {
   if (!v.ok()) return v.status();
   const std::string got = PQntuples(v->get()) == 1 ? PgText(v->get(), 0, 0) : "";
   if (got != std::to_string(kPostgresAuditSchemaVersion)) {
-    return Status::InvalidArgument(
-        PgDescribe(c) + ": audit store schema version '" + got +
-        "' is not one this tosgate knows (" + std::to_string(kPostgresAuditSchemaVersion) + ")");
+    return Status::InvalidArgument(PgDescribe(c) + ": audit store schema version '" + got +
+                                   "' is not one this tosgate knows (" +
+                                   std::to_string(kPostgresAuditSchemaVersion) + ")");
   }
   return std::move(conn.value());
 }

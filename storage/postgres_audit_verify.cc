@@ -77,8 +77,7 @@ Result<FleetVerdict> VerifyPostgresAuditStore(const std::string& dsn,
   if (!opened.ok()) return opened.status();
   PGconn* c = opened->get();
   // One snapshot for the whole fleet while gateways append.
-  if (auto r = PgExec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "verifying");
-      !r.ok())
+  if (auto r = PgExec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "verifying"); !r.ok())
     return r.status();
 
   PgParams p;

@@ -38,8 +38,8 @@ struct InstanceVerdict {
 };
 
 struct FleetVerdict {
-  bool ok = true;        // every instance verified
-  uint64_t records = 0;  // records checked, all instances
+  bool ok = true;                          // every instance verified
+  uint64_t records = 0;                    // records checked, all instances
   std::vector<InstanceVerdict> instances;  // bytewise by instance
   std::vector<std::string> notes;          // worth knowing, not tampering
 };

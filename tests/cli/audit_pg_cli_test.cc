@@ -111,12 +111,15 @@ TEST_CASE("audit verify --dsn: a line per instance; a tampered one named with it
   auto ok = RunTosgate("audit verify --dsn " + Q(dsn));
   CHECK_MESSAGE(ok.exit_code == 0, ok.out);
   for (const std::string& inst : FleetInstances())
-    CHECK(ok.out.find("ok: instance " + inst + ": 20 records (seq 1 to 20)\n") != std::string::npos);
+    CHECK(ok.out.find("ok: instance " + inst + ": 20 records (seq 1 to 20)\n") !=
+          std::string::npos);
   CHECK(ok.out.find("note: PostgreSQL keeps no signed checkpoints") != std::string::npos);
 
   auto c = tosgate::test::ConnectOrFail(dsn);
-  tosgate::test::Exec(c.get(), "UPDATE tosgate_decisions SET reason = 'fine' WHERE instance = $1 "
-                               "AND seq = 12", {FleetInstances()[1]});
+  tosgate::test::Exec(c.get(),
+                      "UPDATE tosgate_decisions SET reason = 'fine' WHERE instance = $1 "
+                      "AND seq = 12",
+                      {FleetInstances()[1]});
   auto bad = RunTosgate("audit verify --dsn " + Q(dsn));
   CHECK(bad.exit_code == 1);
   CHECK(bad.out.find("TAMPERED: instance gw-b:8080 seq 12 (decision d1_11): its contents do not "
@@ -152,8 +155,9 @@ TEST_CASE("audit --dsn usage errors: with --db, --instance without --dsn, prune,
     REQUIRE(sink.ok());
     REQUIRE((*sink)->Close().ok());
   }
-  auto cursor = RunTosgate("audit query --db " + dir + "/a.db --after " +
-                           tosgate::storage::EncodeCursor({.time_ms = 1, .seq = 2, .instance = "gw"}));
+  auto cursor =
+      RunTosgate("audit query --db " + dir + "/a.db --after " +
+                 tosgate::storage::EncodeCursor({.time_ms = 1, .seq = 2, .instance = "gw"}));
   CHECK(cursor.exit_code == 2);
   CHECK(cursor.out.find("that cursor is from a fleet's PostgreSQL store") != std::string::npos);
   auto key = RunTosgate("audit verify --dsn 'host=127.0.0.1' --public-key k.pem");
@@ -161,12 +165,14 @@ TEST_CASE("audit --dsn usage errors: with --db, --instance without --dsn, prune,
   CHECK(key.out.find("no signed checkpoints") != std::string::npos);
 }
 
-TEST_CASE("audit --dsn: a bad DSN, nothing listening, a wrong password: one line, exit 2, no password") {
+TEST_CASE(
+    "audit --dsn: a bad DSN, nothing listening, a wrong password: one line, exit 2, no password") {
   const int port = tosgate::test::FreeLoopbackPorts(1).at(0);
   const std::string closed = "host=127.0.0.1 port=" + std::to_string(port) +
                              " user=gw dbname=audit password=s3cret connect_timeout=2";
-  for (const std::string& dsn : {std::string("postgresql://gw:s3cret@[::1/audit"),
-                                 std::string("host=127.0.0.1 nonsense=1 password=s3cret"), closed}) {
+  for (const std::string& dsn :
+       {std::string("postgresql://gw:s3cret@[::1/audit"),
+        std::string("host=127.0.0.1 nonsense=1 password=s3cret"), closed}) {
     auto r = RunTosgate("audit query --dsn " + Q(dsn));
     CHECK(r.exit_code == 2);
     CHECK_MESSAGE(Lines(r.out).size() == 1, r.out);
@@ -180,8 +186,8 @@ TEST_CASE("audit --dsn: a bad DSN, nothing listening, a wrong password: one line
 
   if (!tosgate::test::PostgresAvailable()) return;
   tosgate::test::PostgresServer locked("right-pw");
-  auto wrong = RunTosgate("audit export --format jsonl --dsn " +
-                          Q(locked.DsnWithPassword("wrong-pw")));
+  auto wrong =
+      RunTosgate("audit export --format jsonl --dsn " + Q(locked.DsnWithPassword("wrong-pw")));
   CHECK(wrong.exit_code == 2);
   CHECK_MESSAGE(Lines(wrong.out).size() == 1, wrong.out);
   CHECK(wrong.out.find("authentication failed") != std::string::npos);

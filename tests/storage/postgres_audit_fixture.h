@@ -57,8 +57,8 @@ inline TestConn ConnectOrFail(const std::string& dsn) {
 inline std::string Exec(PGconn* c, const std::string& sql, std::vector<std::string> params = {}) {
   std::vector<const char*> v;
   for (const auto& p : params) v.push_back(p.c_str());
-  PGresult* r = PQexecParams(c, sql.c_str(), static_cast<int>(v.size()), nullptr, v.data(),
-                             nullptr, nullptr, 0);
+  PGresult* r = PQexecParams(c, sql.c_str(), static_cast<int>(v.size()), nullptr, v.data(), nullptr,
+                             nullptr, 0);
   const ExecStatusType st = PQresultStatus(r);
   const std::string err = PQresultErrorMessage(r);
   std::string first = (st == PGRES_TUPLES_OK && PQntuples(r) > 0) ? PQgetvalue(r, 0, 0) : "";

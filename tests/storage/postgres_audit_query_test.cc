@@ -1,12 +1,13 @@
 // The PostgreSQL audit read side against a real server: pages across
 // instances with the cursor, filters as bound parameters, streaming past a
 // fetch, stats, the export formats' instance column, per-instance verify.
+#include "storage/postgres_audit_query.h"
+
 #include <doctest/doctest.h>
 
 #include <set>
 
 #include "storage/audit_query.h"
-#include "storage/postgres_audit_query.h"
 #include "storage/postgres_audit_verify.h"
 #include "storage/sqlite_audit.h"
 #include "tests/storage/postgres_audit_fixture.h"
@@ -41,7 +42,8 @@ auto All() {
   return [](const std::string&, const engine::AuditRecord&) { return true; };
 }
 
-TEST_CASE("PostgresAuditQuery pages across instances in (time_ms, instance, seq) order, each row once") {
+TEST_CASE(
+    "PostgresAuditQuery pages across instances in (time_ms, instance, seq) order, each row once") {
   auto* pg = test::SharedPostgres();
   if (!pg) return;
   const std::string dsn = test::FreshAuditDb(*pg);
@@ -98,7 +100,8 @@ TEST_CASE("PostgresAuditQuery filters are bound parameters: SQL metacharacters a
   test::InsertFleet(dsn);
   auto q = OpenOrFail(dsn);
 
-  const auto odd = FleetIds([](auto&, const engine::AuditRecord& r) { return r.account == kOddAccount; });
+  const auto odd =
+      FleetIds([](auto&, const engine::AuditRecord& r) { return r.account == kOddAccount; });
   CHECK(odd.size() == 15);
   CHECK(Ids(*q, {.account = kOddAccount}) == odd);
   CHECK(Ids(*q, {.account = "%"}).empty());
@@ -109,7 +112,8 @@ TEST_CASE("PostgresAuditQuery filters are bound parameters: SQL metacharacters a
 
   // Whole rule ids only: not purpose.x.y, not a prefix; rule_ids that are
   // not JSON match nothing and do not break the query.
-  const auto denies = FleetIds([](auto&, const engine::AuditRecord& r) { return r.effect == "deny"; });
+  const auto denies =
+      FleetIds([](auto&, const engine::AuditRecord& r) { return r.effect == "deny"; });
   CHECK(denies.size() == 12);
   CHECK(Ids(*q, {.rule = "purpose.x"}) == denies);
   CHECK(Ids(*q, {.rule = "purpose.x.y"}).size() == 3);
@@ -157,10 +161,10 @@ TEST_CASE("PostgresAuditQuery::ForEach streams past a fetch and can stop early")
   int n = 0;
   bool ordered = true;
   REQUIRE(q->ForEach({}, [&](const StoredDecision& d) {
-               ordered = ordered && d.record.id == "b" + std::to_string(n);
-               ++n;
-               return true;
-             }).ok());
+             ordered = ordered && d.record.id == "b" + std::to_string(n);
+             ++n;
+             return true;
+           }).ok());
   CHECK(n == kRows);
   CHECK(ordered);
 
@@ -253,9 +257,9 @@ TEST_CASE("an SQLite store refuses an instance filter and a fleet cursor") {
   CHECK_FALSE((*q)->fleet());
   CHECK((*q)->Page({.instance = "gw-a"}, 5).status().code() == Status::Code::kInvalidArgument);
   CHECK((*q)->Count({.instance = "gw-a"}).status().code() == Status::Code::kInvalidArgument);
-  CHECK((*q)->Page({}, 5, AuditCursor{.time_ms = 1, .seq = 1, .instance = "gw-a"})
-            .status()
-            .code() == Status::Code::kInvalidArgument);
+  CHECK(
+      (*q)->Page({}, 5, AuditCursor{.time_ms = 1, .seq = 1, .instance = "gw-a"}).status().code() ==
+      Status::Code::kInvalidArgument);
   CHECK((*q)->Page({}, 5, AuditCursor{.time_ms = 1, .seq = 1}).ok());
 }
 

@@ -1,10 +1,11 @@
 // Verifying a fleet's PostgreSQL audit store: every instance's chain on its
 // own, tampering named by instance and seq.
+#include "storage/postgres_audit_verify.h"
+
 #include <doctest/doctest.h>
 
 #include "storage/postgres_audit.h"
 #include "storage/postgres_audit_query.h"
-#include "storage/postgres_audit_verify.h"
 #include "tests/storage/postgres_audit_fixture.h"
 
 namespace tosgate::storage {
@@ -32,9 +33,9 @@ TEST_CASE("VerifyPostgresAuditStore: three intact instances verify, each on its 
   test::InsertFleet(dsn);
   uint64_t last_done = 0, last_total = 0;
   const FleetVerdict v = VerifyOrFail(dsn, {.progress = [&](uint64_t done, uint64_t total) {
-                                              last_done = done;
-                                              last_total = total;
-                                            }});
+                                        last_done = done;
+                                        last_total = total;
+                                      }});
   CHECK(v.ok);
   CHECK(v.records == 3 * kFleetPerInstance);
   CHECK(last_done == v.records);
@@ -62,8 +63,10 @@ TEST_CASE("VerifyPostgresAuditStore names the instance and seq of an edited reco
   const std::string dsn = test::FreshAuditDb(*pg);
   test::InsertFleet(dsn);
   auto c = test::ConnectOrFail(dsn);
-  test::Exec(c.get(), "UPDATE tosgate_decisions SET reason = 'nothing to see' "
-                      "WHERE instance = $1 AND seq = 7", {FleetInstances()[1]});
+  test::Exec(c.get(),
+             "UPDATE tosgate_decisions SET reason = 'nothing to see' "
+             "WHERE instance = $1 AND seq = 7",
+             {FleetInstances()[1]});
   const FleetVerdict v = VerifyOrFail(dsn);
   CHECK_FALSE(v.ok);
   const InstanceVerdict* b = Find(v, FleetInstances()[1]);
@@ -79,7 +82,8 @@ TEST_CASE("VerifyPostgresAuditStore names the instance and seq of an edited reco
   CHECK(Find(v, FleetInstances()[2])->verdict.records == kFleetPerInstance);
 }
 
-TEST_CASE("VerifyPostgresAuditStore names the gap a deleted record leaves, and a record slipped in") {
+TEST_CASE(
+    "VerifyPostgresAuditStore names the gap a deleted record leaves, and a record slipped in") {
   auto* pg = test::SharedPostgres();
   if (!pg) return;
   const std::string dsn = test::FreshAuditDb(*pg);
@@ -90,9 +94,11 @@ TEST_CASE("VerifyPostgresAuditStore names the gap a deleted record leaves, and a
   // In another instance, seq 9 onwards moved up by one to make room for a
   // forged record at seq 9 that chains correctly to seq 8; the old seq 9
   // (now 10) still names seq 8's hash as its prev_hash.
-  test::Exec(c.get(), "UPDATE tosgate_decisions SET seq = seq + 1000 WHERE instance = $1 AND seq >= 9",
+  test::Exec(c.get(),
+             "UPDATE tosgate_decisions SET seq = seq + 1000 WHERE instance = $1 AND seq >= 9",
              {FleetInstances()[2]});
-  test::Exec(c.get(), "UPDATE tosgate_decisions SET seq = seq - 999 WHERE instance = $1 AND seq > 1000",
+  test::Exec(c.get(),
+             "UPDATE tosgate_decisions SET seq = seq - 999 WHERE instance = $1 AND seq > 1000",
              {FleetInstances()[2]});
   const std::string prev8 = test::Exec(
       c.get(), "SELECT encode(hash, 'hex') FROM tosgate_decisions WHERE instance = $1 AND seq = 8",
@@ -118,7 +124,9 @@ TEST_CASE("VerifyPostgresAuditStore names the gap a deleted record leaves, and a
   CHECK(cc.problem.find("inserted") != std::string::npos);
 }
 
-TEST_CASE("records written by PostgresAuditSink from three instances verify and read back in fleet order") {
+TEST_CASE(
+    "records written by PostgresAuditSink from three instances verify and read back in fleet "
+    "order") {
   auto* pg = test::SharedPostgres();
   if (!pg) return;
   const std::string dsn = test::FreshAuditDb(*pg);
@@ -151,10 +159,12 @@ TEST_CASE("records written by PostgresAuditSink from three instances verify and 
   auto q = PostgresAuditQuery::Open(dsn);
   REQUIRE(q.ok());
   std::vector<std::string> got;
-  REQUIRE((*q)->ForEach({}, [&](const StoredDecision& d) {
-                 got.push_back(d.record.id);
-                 return true;
-               }).ok());
+  REQUIRE((*q)->ForEach({},
+                        [&](const StoredDecision& d) {
+                          got.push_back(d.record.id);
+                          return true;
+                        })
+              .ok());
   std::vector<std::string> want;
   for (int t = 0; t * 3 < kEach; ++t)  // per millisecond: instances a, b, c, each in seq order
     for (size_t k = 0; k < 3; ++k)
