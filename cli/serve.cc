@@ -245,7 +245,9 @@ int RunServe(const Args& in) {
   services.versions = versions->get();
   services.registry = registry.get();
   services.reviews = reviews->get();
-  services.audit_db = cfg.audit_path;
+  // The decisions endpoints read an SQLite file; a PostgreSQL trail is read
+  // with `tosgate audit ... --dsn` (docs/scaling.md), and they say so.
+  services.audit_db = cfg.audit_backend == "postgres" ? "" : cfg.audit_path;
   services.metrics = &metrics;
   AuditBackend* audit_sink = audit->get();
   engine::StateStore* state_store = state.get();

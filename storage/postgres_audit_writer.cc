@@ -112,6 +112,7 @@ Status PostgresAuditSink::Impl::RoundTrip(Clock::time_point deadline, const char
   PGconn* c = conn.get();
   auto wait = [&](short events) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (PQsocket(c) < 0) return PgStatus(c, nullptr, what);  // poll would ignore it
     pollfd p{PQsocket(c), events, 0};
     const int n = left.count() > 0 ? poll(&p, 1, static_cast<int>(left.count())) : 0;
     if (n > 0) return Status::Ok();

@@ -279,6 +279,33 @@ TEST_CASE("PostgreSQL audit: a sync waiter is answered Unavailable after commit_
   CHECK(VerifyChain(c.get(), "gw-timeout") == std::vector<std::string>{"before", "during"});
 }
 
+TEST_CASE("PostgreSQL audit: a commit slower than io_timeout fails, is counted and retried") {
+  if (!PostgresAvailable()) return;
+  PostgresServer pg;
+  auto o = Opts(pg, "gw-slow");
+  o.durability = Durability::kSync;
+  o.io_timeout = std::chrono::milliseconds(200);
+  o.commit_timeout = std::chrono::milliseconds(300);
+  auto sink = PostgresAuditSink::Open(o);
+  REQUIRE_MESSAGE(sink.ok(), sink.status().message());
+  REQUIRE((*sink)->Submit(Rec("a")).ok());
+  // Another session holds the table: the writer's COPY waits on the lock.
+  PgConn locker = Connect(pg);
+  REQUIRE(PgExec(locker.get(), "BEGIN; LOCK TABLE tosgate_decisions IN ACCESS EXCLUSIVE MODE", "t")
+              .ok());
+  Status late = (*sink)->Submit(Rec("b"));
+  CHECK(late.code() == Status::Code::kUnavailable);
+  CHECK((*sink)->stats().write_errors >= 1);
+  REQUIRE(PgExec(locker.get(), "COMMIT", "t").ok());
+  Status flushed;
+  for (int i = 0; i < 100 && !(flushed = (*sink)->Flush()).ok(); ++i) {
+  }
+  REQUIRE_MESSAGE(flushed.ok(), flushed.message());
+  CHECK((*sink)->stats().reconnects >= 1);
+  REQUIRE((*sink)->Close().ok());
+  CHECK(VerifyChain(locker.get(), "gw-slow") == std::vector<std::string>{"a", "b"});
+}
+
 TEST_CASE("PostgreSQL audit: start-up errors are clear") {
   if (!PostgresAvailable()) return;
   PostgresServer pg("the-password");
