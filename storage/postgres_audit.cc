@@ -1,6 +1,7 @@
 #include "storage/postgres_audit.h"
 
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "storage/postgres_audit_impl.h"
@@ -83,7 +84,14 @@ Result<std::unique_ptr<PostgresAuditSink>> PostgresAuditSink::Open(PostgresAudit
   auto impl = std::make_unique<Impl>(std::move(opts));
   Impl* p = impl.get();
   p->description = RedactDsn(p->opts.dsn);
-  if (Status s = p->Connect(); !s.ok()) return s;
+  // A gateway restarted at once may find its old session's lock still held
+  // for a moment: the server drops it when that backend has exited.
+  Status connected = p->Connect();
+  for (int i = 0; i < 10 && connected.code() == Status::Code::kAlreadyExists; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    connected = p->Connect();
+  }
+  if (!connected.ok()) return connected;
   if (Status s = EnsurePostgresAuditSchema(p->conn.get()); !s.ok()) return s;
   if (Status s = p->ReadChainEnd(&p->next_seq, &p->prev_hash); !s.ok()) return s;
   ++p->next_seq;
@@ -185,6 +193,11 @@ Status PostgresAuditSink::Close() {
   m.work_cv.notify_all();
   m.space_cv.notify_all();
   if (m.writer.joinable()) m.writer.join();
+  // Unlocked here, not by the disconnect: the server releases a session's
+  // locks only once its backend has exited, a moment after we hang up.
+  if (m.conn && !PgConnectionLost(m.conn.get()))
+    (void)m.Query("SELECT pg_advisory_unlock(hashtext('tosgate.audit:' || $1))", {m.opts.instance},
+                  "releasing the instance's advisory lock", nullptr);
   m.Disconnect();
   m.closed = true;
   std::lock_guard lock(m.mu);
