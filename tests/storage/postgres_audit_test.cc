@@ -103,7 +103,7 @@ std::vector<std::string> VerifyChain(PGconn* c, const std::string& instance) {
   return ids;
 }
 
-TEST_CASE("PostgreSQL audit: three gateways write concurrently, each instance's chain verifies") {
+TEST_CASE("PostgreSQL audit: three gateways write from all threads, each instance's chain verifies") {
   if (!PostgresAvailable()) return;
   PostgresServer pg;
   const std::vector<std::string> instances{"gw-a:8080", "gw-b:8080", "gw-c:8080"};
