@@ -17,25 +17,28 @@
 #include "cli/audit_verify.h"
 #define TOSGATE_HAVE_AUDIT_VERIFY 1
 #endif
+#include "cli/audit_store.h"
 #include "cli/commands.h"
 #include "storage/audit_query.h"
 
 namespace tosgate::cli {
 namespace {
 
-constexpr char kDefaultDb[] = "var/tosgate.db";
 constexpr size_t kMaxLimit = 100000;
 
 constexpr char kUsage[] =
     "usage: tosgate audit <command> [--db FILE] [options]   (FILE defaults to var/tosgate.db)\n"
+    "       tosgate audit <command> --dsn DSN [options]     (a fleet's PostgreSQL store; the\n"
+    "                                                        DSN may come from TOSGATE_AUDIT_DSN)\n"
     "  query  [filters] [--limit N] [--after CURSOR] [--json]\n"
     "  export --format jsonl|csv [--out FILE] [filters]\n"
     "  stats  [filters]\n"
-    "  verify | prune | keygen | public-key   (see docs/audit.md)\n"
+    "  verify [--instance ID] | prune | keygen | public-key   (see docs/audit.md)\n"
     "  --build-indexes: first add the (org, time_ms) index if missing (fast --org, slower writes)\n"
     "filters: --account ID --org ID --effect allow|throttle|deny --rule RULE_ID --reason CODE\n"
     "         --since TIME --until TIME   (TIME: 2026-11-28T20:00:00Z, 2026-11-28 or epoch ms;\n"
-    "                                      since inclusive, until exclusive)\n";
+    "                                      since inclusive, until exclusive)\n"
+    "         --instance ID   (--dsn only: one gateway instance's decisions)\n";
 
 int Usage(const std::string& problem) {
   if (!problem.empty()) std::cerr << "tosgate audit: " << problem << "\n";
@@ -49,6 +52,7 @@ bool TakeFilter(Args* args, storage::AuditFilter* f, bool* bad) {
   TakeFlag(args, "--org", &f->org, bad);
   TakeFlag(args, "--rule", &f->rule, bad);
   TakeFlag(args, "--reason", &f->reason, bad);
+  TakeFlag(args, "--instance", &f->instance, bad);
   if (TakeFlag(args, "--effect", &f->effect, bad) && f->effect != "allow" &&
       f->effect != "throttle" && f->effect != "deny") {
     std::cerr << "tosgate audit: --effect must be allow, throttle or deny, not '" << f->effect
@@ -74,15 +78,14 @@ bool TakeFilter(Args* args, storage::AuditFilter* f, bool* bad) {
 }
 
 // Opens the store; prints why not and returns null (exit 2: bad input).
-std::unique_ptr<storage::AuditQuery> OpenStore(const std::string& db, bool build_indexes) {
-  auto q = storage::AuditQuery::Open(
-      db, {.ensure_indexes = build_indexes,
-           .note = [](const std::string& m) { std::cerr << "tosgate audit: " << m << "\n"; }});
-  if (!q.ok()) {
-    std::cerr << "tosgate audit: " << q.status().message() << "\n";
+// An SQLite store has no instances: --instance there is a usage error.
+std::unique_ptr<storage::AuditReadStore> OpenStore(const AuditStoreArg& store, bool build_indexes,
+                                                   const storage::AuditFilter& f) {
+  if (store.dsn.empty() && !f.instance.empty()) {
+    Usage("--instance needs --dsn: an SQLite store is one gateway's");
     return nullptr;
   }
-  return std::move(q.value());
+  return OpenAuditStore(store, build_indexes);
 }
 
 std::string Pad(std::string s, size_t width) {
@@ -90,7 +93,7 @@ std::string Pad(std::string s, size_t width) {
   return s;
 }
 
-int Query(Args args, const std::string& db, bool build_indexes) {
+int Query(Args args, const AuditStoreArg& db, bool build_indexes) {
   bool bad = false;
   storage::AuditFilter f;
   if (!TakeFilter(&args, &f, &bad)) return Usage("");
@@ -111,8 +114,10 @@ int Query(Args args, const std::string& db, bool build_indexes) {
     if (!c.ok()) return Usage("--after: " + c.status().message());
     after = *c;
   }
-  auto store = OpenStore(db, build_indexes);
+  auto store = OpenStore(db, build_indexes, f);
   if (!store) return 2;
+  if (after && !after->instance.empty() && !store->fleet())
+    return Usage("--after: that cursor is from a fleet's PostgreSQL store (--dsn)");
   auto page = store->Page(f, limit, after);
   if (!page.ok()) {
     std::cerr << "tosgate audit query: " << page.status().message() << "\n";
@@ -134,14 +139,18 @@ int Query(Args args, const std::string& db, bool build_indexes) {
     std::fwrite(out.data(), 1, out.size(), stdout);
     return 0;
   }
-  std::printf("%s %-8s %-20s %-12s %-8s %-6s %-20s %s\n", Pad("time", 24).c_str(), "seq", "account",
-              "org", "effect", "status", "reason", "rules");
+  // A fleet store's rows also say which gateway instance wrote them.
+  const bool fleet = store->fleet();
+  std::printf("%s %s%-8s %-20s %-12s %-8s %-6s %-20s %s\n", Pad("time", 24).c_str(),
+              fleet ? Pad("instance", 20).append(" ").c_str() : "", "seq", "account", "org",
+              "effect", "status", "reason", "rules");
   for (const auto& d : page->rows) {
     const auto& r = d.record;
-    std::printf("%s %-8llu %-20s %-12s %-8s %-6d %-20s %s\n",
-                storage::FormatAuditTime(r.time_ms).c_str(), static_cast<unsigned long long>(d.seq),
-                r.account.c_str(), r.org.c_str(), r.effect.c_str(), r.status, r.reason.c_str(),
-                r.rule_ids.c_str());
+    std::printf("%s %s%-8llu %-20s %-12s %-8s %-6d %-20s %s\n",
+                storage::FormatAuditTime(r.time_ms).c_str(),
+                fleet ? Pad(d.instance, 20).append(" ").c_str() : "",
+                static_cast<unsigned long long>(d.seq), r.account.c_str(), r.org.c_str(),
+                r.effect.c_str(), r.status, r.reason.c_str(), r.rule_ids.c_str());
   }
   if (page->rows.empty()) std::printf("(no decisions match)\n");
   if (!next.empty()) std::printf("more: add --after %s\n", next.c_str());
@@ -181,7 +190,7 @@ class Progress {
   std::chrono::steady_clock::time_point last_{};
 };
 
-int Export(Args args, const std::string& db, bool build_indexes) {
+int Export(Args args, const AuditStoreArg& db, bool build_indexes) {
   bool bad = false;
   storage::AuditFilter f;
   if (!TakeFilter(&args, &f, &bad)) return Usage("");
@@ -192,7 +201,7 @@ int Export(Args args, const std::string& db, bool build_indexes) {
   if (!args.empty()) return Usage("export: unknown argument '" + args[0] + "'");
   if (!have_format || (format != "jsonl" && format != "csv"))
     return Usage("export needs --format jsonl or --format csv");
-  auto store = OpenStore(db, build_indexes);
+  auto store = OpenStore(db, build_indexes, f);
   if (!store) return 2;
 
   FILE* out = stdout;
@@ -212,10 +221,11 @@ int Export(Args args, const std::string& db, bool build_indexes) {
   }
   Progress progress(show, total);
   const bool csv = format == "csv";
-  if (csv) std::fputs(storage::CsvHeader().c_str(), out);
+  const bool fleet = store->fleet();  // CSV gains an instance column
+  if (csv) std::fputs(storage::CsvHeader(fleet).c_str(), out);
   bool write_failed = false;
   Status s = store->ForEach(f, [&](const storage::StoredDecision& d) {
-    const std::string line = csv ? storage::CsvRow(d) : storage::JsonLine(d);
+    const std::string line = csv ? storage::CsvRow(d, fleet) : storage::JsonLine(d);
     if (std::fwrite(line.data(), 1, line.size(), out) != line.size()) {
       write_failed = true;
       return false;
@@ -238,14 +248,14 @@ int Export(Args args, const std::string& db, bool build_indexes) {
   return 0;
 }
 
-int Stats(Args args, const std::string& db, bool build_indexes) {
+int Stats(Args args, const AuditStoreArg& db, bool build_indexes) {
   bool bad = false;
   storage::AuditFilter f;
   if (!TakeFilter(&args, &f, &bad)) return Usage("");
   const bool as_json = TakeSwitch(&args, "--json");
   if (bad) return Usage("");
   if (!args.empty()) return Usage("stats: unknown argument '" + args[0] + "'");
-  auto store = OpenStore(db, build_indexes);
+  auto store = OpenStore(db, build_indexes, f);
   if (!store) return 2;
   auto rows = store->Stats(f);
   if (!rows.ok()) {
@@ -300,13 +310,13 @@ int RunAudit(const Args& in) {
   if (sub == "keygen" || sub == "public-key") return RunAuditKey(in);
 #endif
 
-  bool bad = false;
-  std::string db = kDefaultDb;
-  TakeFlag(&args, "--db", &db, &bad);
+  AuditStoreArg db;
+  if (!TakeAuditStore(&args, &db)) return Usage("");
   // Opt-in: the (org, time_ms) index makes --org fast but costs the writer
   // about a quarter of its throughput (see docs/benchmarks.md).
   const bool build_indexes = TakeSwitch(&args, "--build-indexes");
-  if (bad) return Usage("");
+  if (build_indexes && !db.dsn.empty())
+    return Usage("--build-indexes is for an SQLite store (--db)");
   if (sub == "query") return Query(args, db, build_indexes);
   if (sub == "export") return Export(args, db, build_indexes);
   if (sub == "stats") return Stats(args, db, build_indexes);

@@ -7,17 +7,18 @@
 #include <iostream>
 #include <optional>
 
+#include "cli/audit_store.h"
 #include "storage/audit_query.h"
 #include "storage/audit_signing.h"
 #include "storage/audit_verify.h"
+#include "storage/postgres_audit_verify.h"
 
 namespace tosgate::cli {
 namespace {
 
-constexpr char kDefaultDb[] = "var/tosgate.db";
-
 constexpr char kUsage[] =
     "usage: tosgate audit verify [--db FILE] [--public-key FILE]\n"
+    "       tosgate audit verify --dsn DSN [--instance ID]   (PostgreSQL: every instance's chain)\n"
     "       tosgate audit prune [--db FILE] (--older-than 30d | --before TIME) "
     "[--public-key FILE]\n"
     "       tosgate audit keygen --out FILE\n"
@@ -77,8 +78,8 @@ int Verify(const std::string& db, const storage::AuditKey* key, bool quiet_ok) {
   if (tty) {
     opts.progress = [&printed](uint64_t done, uint64_t total) {
       if (total < 200'000) return;
-      std::fprintf(stderr, "\rverifying: %llu / %llu records", static_cast<unsigned long long>(done),
-                   static_cast<unsigned long long>(total));
+      std::fprintf(stderr, "\rverifying: %llu / %llu records",
+                   static_cast<unsigned long long>(done), static_cast<unsigned long long>(total));
       printed = true;
     };
   }
@@ -103,16 +104,67 @@ int Verify(const std::string& db, const storage::AuditKey* key, bool quiet_ok) {
   return -1;
 }
 
+// Verifies every instance's chain in a fleet's PostgreSQL store (or the
+// one named): a line per instance, then one for the fleet. 0 ok, 1
+// tampered, 2 unreadable.
+int VerifyFleet(const std::string& dsn, const std::string& instance) {
+  storage::PostgresVerifyOptions opts;
+  opts.instance = instance;
+  bool printed = false;
+  if (isatty(STDERR_FILENO) == 1) {
+    opts.progress = [&printed](uint64_t done, uint64_t total) {
+      if (total < 200'000) return;
+      std::fprintf(stderr, "\rverifying: %llu / %llu records", static_cast<unsigned long long>(done),
+                   static_cast<unsigned long long>(total));
+      printed = true;
+    };
+  }
+  auto v = storage::VerifyPostgresAuditStore(dsn, opts);
+  if (printed) std::fputs("\n", stderr);
+  if (!v.ok()) {
+    std::cerr << "tosgate audit: " << v.status().message() << "\n";
+    return 2;
+  }
+  size_t bad = 0;
+  for (const storage::InstanceVerdict& iv : v->instances) {
+    const storage::AuditVerdict& r = iv.verdict;
+    if (!r.ok) {
+      ++bad;
+      std::cout << "TAMPERED: instance " << iv.instance << " " << r.problem << "\n";
+      continue;
+    }
+    std::cout << "ok: instance " << iv.instance << ": " << r.records << " records";
+    if (r.records) std::cout << " (seq " << r.start_seq << " to " << r.last_seq << ")";
+    std::cout << "\n";
+  }
+  const size_t n = v->instances.size();
+  std::cout << (v->ok ? "ok" : "TAMPERED") << ": " << n << (n == 1 ? " instance, " : " instances, ")
+            << v->records << " records verified";
+  if (bad) std::cout << ", " << bad << (bad == 1 ? " instance" : " instances") << " tampered";
+  std::cout << "\n";
+  for (const std::string& note : v->notes) std::cout << "note: " << note << "\n";
+  return v->ok ? 0 : 1;
+}
+
 }  // namespace
 
 int RunAuditVerify(const Args& in) {
   Args args = in;
   bool bad = false;
-  std::string db = kDefaultDb, key_path;
-  TakeFlag(&args, "--db", &db, &bad);
+  std::string key_path, instance;
+  AuditStoreArg store;
+  if (!TakeAuditStore(&args, &store)) return Usage("");
   TakeFlag(&args, "--public-key", &key_path, &bad);
+  const bool has_instance = TakeFlag(&args, "--instance", &instance, &bad);
   if (bad) return Usage("");
   if (Leftover(args)) return 2;
+  if (!store.dsn.empty()) {
+    if (!key_path.empty())
+      return Usage("--public-key: a PostgreSQL store keeps no signed checkpoints");
+    return VerifyFleet(store.dsn, instance);
+  }
+  if (has_instance) return Usage("--instance needs --dsn: an SQLite store is one gateway's");
+  const std::string& db = store.db;
   std::optional<storage::AuditKey> key;
   if (!LoadKey(key_path, &key)) return 2;
   const int rc = Verify(db, key ? &*key : nullptr, false);
@@ -122,8 +174,15 @@ int RunAuditVerify(const Args& in) {
 int RunAuditPrune(const Args& in) {
   Args args = in;
   bool bad = false;
-  std::string db = kDefaultDb, key_path, older, before;
-  TakeFlag(&args, "--db", &db, &bad);
+  std::string key_path, older, before;
+  AuditStoreArg store;
+  if (!TakeAuditStore(&args, &store)) return Usage("");
+  // Never prune var/tosgate.db because TOSGATE_AUDIT_DSN pointed elsewhere.
+  if (!store.dsn.empty())
+    return Usage(
+        "prune works on an SQLite store (--db FILE); PostgreSQL retention is the "
+        "database's (see docs/audit.md)");
+  const std::string& db = store.db;
   TakeFlag(&args, "--public-key", &key_path, &bad);
   const bool has_older = TakeFlag(&args, "--older-than", &older, &bad);
   const bool has_before = TakeFlag(&args, "--before", &before, &bad);

@@ -118,7 +118,15 @@ std::vector<std::string> LoadServeConfig(const std::string& path, ServeConfig* c
                       {"durability", r.OneOf(&cfg->audit_durability, {"sync", "async"})},
                       {"signing_key", r.String(&cfg->audit_signing_key)},
                       {"checkpoint_every", r.Number(&cfg->audit_checkpoint_every, 1)},
-                      {"truncate_client_ip", r.Bool(&cfg->audit_truncate_client_ip)}});
+                      {"truncate_client_ip", r.Bool(&cfg->audit_truncate_client_ip)},
+                      {"backend", r.OneOf(&cfg->audit_backend, {"sqlite", "postgres"})},
+                      {"dsn", r.String(&cfg->audit_dsn)},
+                      {"instance", r.String(&cfg->audit_instance)}});
+         if (cfg->audit_backend == "postgres") {
+           if (cfg->audit_dsn.empty()) r.Error(n, k + ".dsn", "is required with backend: postgres");
+           if (!cfg->audit_signing_key.empty())
+             r.Error(n, k + ".signing_key", "signed checkpoints need backend: sqlite");
+         }
        }},
       {"state", [&](const YAML::Node& n, const std::string& k) {
          r.Map(n, k, {{"backend", r.OneOf(&cfg->state_backend, {"memory", "redis"})},

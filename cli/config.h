@@ -24,6 +24,9 @@ struct ServeConfig {
   std::string audit_signing_key;          // PEM Ed25519 private key; empty: no checkpoints
   uint64_t audit_checkpoint_every = 1000;
   bool audit_truncate_client_ip = false;
+  std::string audit_backend = "sqlite";   // sqlite | postgres (a fleet's shared trail)
+  std::string audit_dsn;                  // postgres: libpq DSN; required with postgres
+  std::string audit_instance;             // postgres: this gateway's id; empty: <hostname>:<gateway port>
   std::string accounts_file;              // optional accounts JSON Lines
   std::string accounts_db;                // optional accounts registry (SQLite)
   int accounts_refresh_seconds = 5;       // how often the registry is checked for changes

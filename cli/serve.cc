@@ -8,6 +8,7 @@
 #include "api/admin/admin_server.h"
 #include "api/admin/metrics.h"
 #include "api/gateway/gateway_server.h"
+#include "cli/audit_backend.h"
 #include "cli/commands.h"
 #include "cli/config.h"
 #include "cli/policy_reload.h"
@@ -19,7 +20,6 @@
 #include "storage/accounts_file.h"
 #include "storage/policy_versions.h"
 #include "storage/review_queue.h"
-#include "storage/sqlite_audit.h"
 
 namespace tosgate::cli {
 namespace {
@@ -31,7 +31,7 @@ void PrintBanner(const ServeConfig& cfg, int gateway_port, int admin_port,
   std::string admin_host = cfg.admin_listen.substr(0, cfg.admin_listen.rfind(':'));
   std::cout << "tosgate: policies " << (cfg.policies_dir.empty() ? "(built-in default pack)" : cfg.policies_dir)
             << ", " << snap.rules.size() << " rules, revision " << snap.revision << "\n"
-            << "tosgate: audit " << cfg.audit_path << " (" << cfg.audit_durability << ")\n"
+            << "tosgate: audit " << DescribeAuditBackend(cfg) << "\n"
             << "tosgate: forward-auth on " << base << cfg.path_prefix << "\n"
             << "tosgate: admin on " << (cfg.admin_tls_cert.empty() ? "http://" : "https://") << admin_host
             << ":" << admin_port << " (/healthz, /readyz, /metrics, /v1/admin/...; "
@@ -170,18 +170,8 @@ int RunServe(const Args& in) {
   engine::AccountDirectory* directory =
       registry_cache ? static_cast<engine::AccountDirectory*>(registry_cache.get()) : &accounts;
 
-  if (Status s = EnsureParentDir(cfg.audit_path); !s.ok()) {
-    std::cerr << "tosgate: audit store: " << s.message() << "\n";
-    return 1;
-  }
-  storage::SqliteAuditOptions audit_opts;
-  audit_opts.path = cfg.audit_path;
-  audit_opts.durability = cfg.audit_durability == "sync" ? storage::Durability::kSync
-                                                         : storage::Durability::kAsync;
-  audit_opts.signing_key_path = cfg.audit_signing_key;
-  audit_opts.checkpoint_every = cfg.audit_checkpoint_every;
-  audit_opts.truncate_client_ip = cfg.audit_truncate_client_ip;
-  auto audit = storage::SqliteAuditSink::Open(audit_opts);
+  // SQLite file or a fleet's PostgreSQL (audit.backend; cli/audit_backend.h).
+  auto audit = OpenAuditBackend(cfg);
   if (!audit.ok()) {
     std::cerr << "tosgate: audit store: " << audit.status().message() << "\n";
     return 1;
@@ -262,9 +252,11 @@ int RunServe(const Args& in) {
   services.versions = versions->get();
   services.registry = registry.get();
   services.reviews = reviews->get();
-  services.audit_db = cfg.audit_path;
+  // The decisions endpoints read an SQLite file; a PostgreSQL trail is read
+  // with `tosgate audit ... --dsn` (docs/scaling.md), and they say so.
+  services.audit_db = cfg.audit_backend == "postgres" ? "" : cfg.audit_path;
   services.metrics = &metrics;
-  storage::SqliteAuditSink* audit_sink = audit->get();
+  AuditBackend* audit_sink = audit->get();
   engine::StateStore* state_store = state.get();
   api::GatewayServer* gateway_server = gateway->get();
   services.extra_metrics = [audit_sink, state_store, &observer, &engine, gateway_server, cluster_store] {
@@ -286,6 +278,8 @@ int RunServe(const Args& in) {
          "Submitters answered Unavailable after commit_timeout.", st.commit_timeouts);
     line("tosgate_audit_recreated_total", "counter",
          "Times the audit file was found deleted or moved and written back.", st.recreated);
+    line("tosgate_audit_reconnects_total", "counter",
+         "PostgreSQL audit: connections made again after one failed.", st.reconnects);
     const engine::BehaviorStats b = engine.behavior().stats();
     line("tosgate_distill_accounts", "gauge", "Accounts tracked by competitor-training detection.", b.accounts);
     line("tosgate_distill_buckets", "gauge", "Cluster buckets tracked by competitor-training detection.", b.buckets);

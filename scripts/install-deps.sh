@@ -13,6 +13,7 @@ PACKAGES=(
   nginx-light wrk caddy
   libhyperscan-dev libre2-dev
   libhiredis-dev redis-server
+  postgresql libpq-dev
 )
 
 missing=()
@@ -44,3 +45,7 @@ $SUDO service caddy stop >/dev/null 2>&1 || true
 # And redis-server's starts a system Redis on 6379; the fleet tests start their own.
 if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
 $SUDO service redis-server stop >/dev/null 2>&1 || true
+# And postgresql's starts a cluster (15/main) on 5432; the fleet audit tests
+# and bench/audit_pg_bench.sh initdb and run their own on loopback ports.
+if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true; fi
+$SUDO service postgresql stop >/dev/null 2>&1 || true

@@ -95,6 +95,15 @@ Status CheckStore(sqlite3* db, const std::string& path) {
   return Status::Ok();
 }
 
+// An SQLite store is one gateway's: it has no instances to filter by.
+Status NoInstance(const AuditFilter& f, const std::optional<AuditCursor>& c = std::nullopt) {
+  if (!f.instance.empty())
+    return Status::InvalidArgument("an SQLite audit store has no instances to filter by");
+  if (c && !c->instance.empty())
+    return Status::InvalidArgument("that cursor is from a fleet (PostgreSQL) audit store");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status EnsureQueryIndexes(sqlite3* db) {
@@ -150,6 +159,7 @@ Result<std::unique_ptr<AuditQuery>> AuditQuery::Open(const std::string& path, Op
 Result<AuditPage> AuditQuery::Page(const AuditFilter& f, size_t limit,
                                    std::optional<AuditCursor> after) {
   if (limit == 0) return Status::InvalidArgument("a page holds at least one row");
+  if (Status s = NoInstance(f, after); !s.ok()) return s;
   // One row more than asked says whether another page follows.
   auto st = impl_->Select(impl_->RowsSql(f, after.has_value()) + " LIMIT :limit");
   if (!st.ok()) return st.status();
@@ -173,6 +183,7 @@ Result<AuditPage> AuditQuery::Page(const AuditFilter& f, size_t limit,
 
 Status AuditQuery::ForEach(const AuditFilter& f,
                            const std::function<bool(const StoredDecision&)>& row) {
+  if (Status s = NoInstance(f); !s.ok()) return s;
   auto st = impl_->Select(impl_->RowsSql(f, false));
   if (!st.ok()) return st.status();
   sqlite3_stmt* s = st->get();
@@ -186,6 +197,7 @@ Status AuditQuery::ForEach(const AuditFilter& f,
 }
 
 Result<uint64_t> AuditQuery::Count(const AuditFilter& f) {
+  if (Status s = NoInstance(f); !s.ok()) return s;
   auto st = impl_->Select("SELECT count(*) FROM decisions" + WhereClause(f, false));
   if (!st.ok()) return st.status();
   BindFilter(st->get(), f, std::nullopt);
@@ -195,6 +207,7 @@ Result<uint64_t> AuditQuery::Count(const AuditFilter& f) {
 }
 
 Result<std::vector<HourlyCount>> AuditQuery::Stats(const AuditFilter& f) {
+  if (Status s = NoInstance(f); !s.ok()) return s;
   // Floor division, so times before 1970 land in the right hour too.
   auto st = impl_->Select(
       "SELECT time_ms - (((time_ms % :hour) + :hour) % :hour) AS hour, effect, count(*) "

@@ -12,6 +12,10 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 constexpr char kCursorPrefix[] = "c1";
+// A fleet store's cursor: "c2", time and seq as in "c1", then the instance
+// in hex.
+constexpr char kFleetCursorPrefix[] = "c2";
+constexpr size_t kMaxCursorInstance = 256;  // bytes; instance ids are short
 
 std::string Hex(std::string_view bytes) {
   std::string out;
@@ -119,35 +123,55 @@ bool Expect(std::string_view s, size_t* pos, char c) {
 
 std::string EncodeCursor(const AuditCursor& c) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%s%016llx%016llx", kCursorPrefix,
+  std::snprintf(buf, sizeof buf, "%s%016llx%016llx",
+                c.instance.empty() ? kCursorPrefix : kFleetCursorPrefix,
                 static_cast<unsigned long long>(c.time_ms), static_cast<unsigned long long>(c.seq));
-  return buf;
+  return buf + Hex(c.instance);
 }
 
 Result<AuditCursor> DecodeCursor(std::string_view token) {
   const Status bad = Status::InvalidArgument("not a cursor from tosgate audit query: '" +
                                              std::string(token.substr(0, 64)) + "'");
-  if (token.size() != 34 || token.substr(0, 2) != kCursorPrefix) return bad;
+  const bool fleet = token.substr(0, 2) == kFleetCursorPrefix;
+  if (!fleet && (token.size() != 34 || token.substr(0, 2) != kCursorPrefix)) return bad;
+  // A fleet cursor names an instance: at least one byte, two hex digits each.
+  if (fleet &&
+      (token.size() < 36 || token.size() % 2 != 0 || token.size() > 34 + 2 * kMaxCursorInstance))
+    return bad;
+  auto nibble = [](char c) -> int {
+    const char* p = c ? std::strchr(kHex, c) : nullptr;
+    return p ? static_cast<int>(p - kHex) : -1;
+  };
   uint64_t parts[2] = {0, 0};
   for (size_t i = 0; i < 32; ++i) {
-    const char c = token[2 + i];
-    const char* p = c ? std::strchr(kHex, c) : nullptr;
-    if (!p) return bad;
-    parts[i / 16] = (parts[i / 16] << 4) | static_cast<uint64_t>(p - kHex);
+    const int n = nibble(token[2 + i]);
+    if (n < 0) return bad;
+    parts[i / 16] = (parts[i / 16] << 4) | static_cast<uint64_t>(n);
   }
-  return AuditCursor{static_cast<int64_t>(parts[0]), parts[1]};
+  AuditCursor c{static_cast<int64_t>(parts[0]), parts[1]};
+  for (size_t i = 34; i < token.size(); i += 2) {
+    const int hi = nibble(token[i]), lo = nibble(token[i + 1]);
+    if (hi < 0 || lo < 0) return bad;
+    c.instance += static_cast<char>(hi << 4 | lo);
+  }
+  return c;
 }
 
-std::string CsvHeader() {
-  return "seq,id,time_ms,request_id,account,key_id,org,client_ip,method,path,operation,model,"
+std::string CsvHeader(bool instance_column) {
+  return std::string(instance_column ? "instance," : "") +
+         "seq,id,time_ms,request_id,account,key_id,org,client_ip,method,path,operation,model,"
          "effect,enforced,status,reason,rule_ids,matches,risk,policy_revision,prompt_sha256,"
          "latency_us,prev_hash,hash\r\n";
 }
 
-std::string CsvRow(const StoredDecision& d) {
+std::string CsvRow(const StoredDecision& d, bool instance_column) {
   const engine::AuditRecord& r = d.record;
   std::string out;
   out.reserve(256 + r.matches.size());
+  if (instance_column) {
+    AppendCsv(&out, d.instance);
+    out += ',';
+  }
   out += std::to_string(d.seq);
   out += ',';
   AppendCsv(&out, r.id);
@@ -191,6 +215,7 @@ std::string JsonLine(const StoredDecision& d) {
     out += std::to_string(v);
   };
   out += '{';
+  if (!d.instance.empty()) str("instance", d.instance);
   num("seq", static_cast<int64_t>(d.seq));
   str("id", r.id);
   num("time_ms", r.time_ms);

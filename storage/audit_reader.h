@@ -16,10 +16,13 @@ namespace tosgate::storage {
 
 // One row of the `decisions` table.
 struct StoredDecision {
-  uint64_t seq = 0;       // 1, 2, 3, ... in commit order, per store
+  uint64_t seq = 0;       // 1, 2, 3, ... in commit order, per store (per instance)
   std::string prev_hash;  // 32 raw bytes: the hash of seq - 1 (zeros for seq 1)
   std::string hash;       // 32 raw bytes: see storage/audit_chain.h
   engine::AuditRecord record;
+  // The gateway instance that wrote it, in a fleet store (PostgreSQL, where
+  // each instance keeps its own chain); empty in an SQLite store.
+  std::string instance = {};
 };
 
 struct DecisionQuery {

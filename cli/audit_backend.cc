@@ -1,0 +1,101 @@
+#include "cli/audit_backend.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <system_error>
+
+#include "storage/postgres_audit.h"
+#include "storage/postgres_util.h"
+#include "storage/sqlite_audit.h"
+
+namespace tosgate::cli {
+namespace {
+
+storage::Durability DurabilityOf(const ServeConfig& cfg) {
+  return cfg.audit_durability == "sync" ? storage::Durability::kSync : storage::Durability::kAsync;
+}
+
+// Forwards to the concrete sink; one extra virtual call per record.
+template <typename Sink>
+class Backend final : public AuditBackend {
+ public:
+  explicit Backend(std::unique_ptr<Sink> sink) : sink_(std::move(sink)) {}
+  Status Submit(engine::AuditRecord record) override { return sink_->Submit(std::move(record)); }
+  void SubmitThen(engine::AuditRecord record, std::function<void(Status)> done) override {
+    sink_->SubmitThen(std::move(record), std::move(done));
+  }
+  Status Close() override { return sink_->Close(); }
+  AuditBackendStats stats() const override {
+    const auto st = sink_->stats();
+    AuditBackendStats out;
+    out.submitted = st.submitted;
+    out.written = st.written;
+    out.rejected_full = st.rejected_full;
+    out.write_errors = st.write_errors;
+    out.batches = st.batches;
+    out.commit_timeouts = st.commit_timeouts;
+    out.dropped = st.dropped;
+    out.queue_depth = st.queue_depth;
+    if constexpr (requires { st.recreated; }) out.recreated = st.recreated;
+    if constexpr (requires { st.reconnects; }) out.reconnects = st.reconnects;
+    return out;
+  }
+
+ private:
+  std::unique_ptr<Sink> sink_;
+};
+
+Status EnsureParentDir(const std::string& path) {
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) return Status::Ok();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IoError("cannot create " + dir.string() + ": " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string AuditInstance(const ServeConfig& cfg) {
+  if (!cfg.audit_instance.empty()) return cfg.audit_instance;
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || !host[0]) std::snprintf(host, sizeof host, "tosgate");
+  const size_t colon = cfg.gateway_listen.rfind(':');
+  const std::string port =
+      colon == std::string::npos ? cfg.gateway_listen : cfg.gateway_listen.substr(colon + 1);
+  return std::string(host) + ":" + port;
+}
+
+std::string DescribeAuditBackend(const ServeConfig& cfg) {
+  if (cfg.audit_backend != "postgres") return cfg.audit_path + " (" + cfg.audit_durability + ")";
+  return "postgres " + storage::RedactDsn(cfg.audit_dsn) + " instance " + AuditInstance(cfg) +
+         " (" + cfg.audit_durability + ")";
+}
+
+Result<std::unique_ptr<AuditBackend>> OpenAuditBackend(const ServeConfig& cfg) {
+  if (cfg.audit_backend == "postgres") {
+    storage::PostgresAuditOptions o;
+    o.dsn = cfg.audit_dsn;
+    o.instance = AuditInstance(cfg);
+    o.durability = DurabilityOf(cfg);
+    o.truncate_client_ip = cfg.audit_truncate_client_ip;
+    auto sink = storage::PostgresAuditSink::Open(o);
+    if (!sink.ok()) return sink.status();
+    return std::unique_ptr<AuditBackend>(
+        new Backend<storage::PostgresAuditSink>(std::move(sink).value()));
+  }
+  if (Status s = EnsureParentDir(cfg.audit_path); !s.ok()) return s;
+  storage::SqliteAuditOptions o;
+  o.path = cfg.audit_path;
+  o.durability = DurabilityOf(cfg);
+  o.signing_key_path = cfg.audit_signing_key;
+  o.checkpoint_every = cfg.audit_checkpoint_every;
+  o.truncate_client_ip = cfg.audit_truncate_client_ip;
+  auto sink = storage::SqliteAuditSink::Open(o);
+  if (!sink.ok()) return sink.status();
+  return std::unique_ptr<AuditBackend>(new Backend<storage::SqliteAuditSink>(std::move(sink).value()));
+}
+
+}  // namespace tosgate::cli
