@@ -37,9 +37,11 @@ TEST_CASE("WalCheckpointer keeps the WAL small under steady commits, and loses n
     largest_wal = std::max(largest_wal, std::filesystem::file_size(path + "-wal"));
   }
   // The writer checkpoints itself at 64 frames unless the background
-  // checkpoint is running; the WAL only grows past that while it does.
-  // Generous, so that a slow disk does not fail the test.
-  CHECK(largest_wal < 2000 * 4120);
+  // checkpoint is running; the WAL only grows past that while it does, which
+  // on a loaded box (CI, sanitizers) can take a while: 8.4 MB was seen. The
+  // bound is half the WAL without checkpoints, which still fails if they
+  // stop happening.
+  CHECK(largest_wal < 3000 * 4120);
   cp.reset();
 
   auto count = Prepare(raw, "SELECT count(*) FROM t", path);
