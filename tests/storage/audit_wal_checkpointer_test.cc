@@ -37,11 +37,11 @@ TEST_CASE("WalCheckpointer keeps the WAL small under steady commits, and loses n
     largest_wal = std::max(largest_wal, std::filesystem::file_size(path + "-wal"));
   }
   // The writer checkpoints itself at 64 frames unless the background
-  // checkpoint is running; the WAL only grows past that while it does, which
-  // on a loaded box (CI, sanitizers) can take a while: 8.4 MB was seen. The
-  // bound is half the WAL without checkpoints, which still fails if they
-  // stop happening.
-  CHECK(largest_wal < 3000 * 4120);
+  // checkpoint is running; the WAL only grows past that while it does, and
+  // on a loaded box (CI, sanitizers) that thread may wait for a core for a
+  // while: 8.4 and 15 MB were seen. So the bound is 80% of the WAL without
+  // any checkpoint (24.7 MB), which fails only if checkpoints stop.
+  CHECK(largest_wal < 3000 * 2 * 4120 * 8 / 10);
   cp.reset();
 
   auto count = Prepare(raw, "SELECT count(*) FROM t", path);
