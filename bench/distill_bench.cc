@@ -7,7 +7,9 @@
 // default pack plus the distillation pack's rule, in the same process, over
 // the same requests: ~1 KB templated prompts from 20k accounts with rotating
 // addresses, so that every signal and cluster link does its work. The
-// difference is the rule's cost. BM_StateBytes prints the heap bytes one
+// difference is the rule's cost. BM_CheckBenign/0 and /1 do the same on
+// ordinary traffic that matches nothing (free-word prompts of 40-600 bytes,
+// short answers, one address per account). BM_StateBytes prints the heap bytes one
 // tracked account costs in the memory BehaviorStore (mallinfo2, 100k
 // accounts) and one cluster bucket.
 #include <benchmark/benchmark.h>
@@ -92,9 +94,54 @@ std::vector<Request> Requests() {
   return out;
 }
 
+const char* const kBenignWords[] = {
+    "please", "summarize", "this",   "email",   "from",    "our",    "customer", "about",
+    "the",    "late",      "order",  "draft",   "a",       "polite", "reply",    "translate",
+    "into",   "french",    "fix",    "bug",     "in",      "my",     "python",   "function",
+    "what",   "is",        "best",   "way",     "to",      "cook",   "rice",     "for",
+    "dinner", "explain",   "how",    "tides",   "work",    "write",  "haiku",    "spring",
+    "list",   "three",     "ideas",  "team",    "meeting", "why",    "does",     "sky"};
+
+// Ordinary traffic: every account on its own address, prompts of free words
+// (no template, no chain-of-thought phrase), 40-600 bytes, short answers.
+std::vector<Request> BenignRequests() {
+  std::vector<Request> out;
+  uint64_t s = 67890;
+  auto next = [&] { return (s = s * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
+  constexpr size_t kVocabulary = sizeof kBenignWords / sizeof kBenignWords[0];
+  for (int i = 0; i < kRequests; ++i) {
+    Request r;
+    r.method = "POST";
+    r.path = "/v1/chat/completions";
+    const uint64_t who = next() % kAccounts;
+    r.client_ip = "172." + std::to_string(16 + who % 16) + "." + std::to_string(who / 16 % 256) +
+                  "." + std::to_string(who / 4096 + 1);
+    Account a;
+    a.id = "user_" + std::to_string(who);
+    a.tier = "enterprise";
+    a.org = "org";
+    a.payment_fingerprint = "pf_user_" + std::to_string(who);
+    r.account = a;
+    const size_t length = 40 + next() % 560;
+    std::string user;
+    while (user.size() < length) user += std::string(kBenignWords[next() % kVocabulary]) + " ";
+    r.body.present = true;
+    r.body.api = "chat";
+    r.body.model = "gpt-test";
+    r.body.max_tokens = static_cast<int64_t>(64 + next() % 448);
+    r.body.message_count = 1;
+    r.body.user_text = user;
+    r.body.prompt_text = "user: " + user + "\n";
+    r.body.prompt_chars = static_cast<int64_t>(r.body.prompt_text.size());
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 struct World {
   SystemClock clock;
   std::vector<Request> requests = Requests();
+  std::vector<Request> benign = BenignRequests();
   std::unique_ptr<engine::StateStore> state[2] = {engine::NewMemoryStateStore(),
                                                   engine::NewMemoryStateStore()};
   std::unique_ptr<engine::Engine> engine[2];
@@ -125,6 +172,22 @@ void BM_Check(benchmark::State& st) {
   st.SetLabel(st.range(0) ? "default pack + competitor_training" : "default pack");
 }
 BENCHMARK(BM_Check)->Arg(0)->Arg(1);
+
+// The same two engines on ordinary traffic (BenignRequests): what the rule
+// adds to a request that matches nothing.
+void BM_CheckBenign(benchmark::State& st) {
+  World& w = TheWorld();
+  engine::Engine& e = *w.engine[st.range(0)];
+  size_t i = 0, flagged = 0;
+  for (auto _ : st) {
+    Decision d = e.Check(w.benign[i++ % kRequests]);
+    flagged += !d.matches.empty();
+    benchmark::DoNotOptimize(d);
+  }
+  st.counters["matched"] = benchmark::Counter(static_cast<double>(flagged) / st.iterations());
+  st.SetLabel(st.range(0) ? "default pack + competitor_training, benign" : "default pack, benign");
+}
+BENCHMARK(BM_CheckBenign)->Arg(0)->Arg(1);
 
 // The text part alone: fold, SimHash and topic of one ~1 KB prompt.
 void BM_Text(benchmark::State& st) {

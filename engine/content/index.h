@@ -57,6 +57,11 @@ class ContentScans {
   };
   // The scan of `scope` of `body` against `index`, done on first use.
   const Scan& Get(const ContentIndex& index, ContentScope scope, const RequestBody& body);
+  // The scan of `scope` against `index` if a rule already ran it, else null
+  // (runs nothing): for readers that only reuse a scan when one was paid for.
+  const Scan* Done(const ContentIndex& index, ContentScope scope) const {
+    return index_ == &index ? done_[static_cast<size_t>(scope)].get() : nullptr;
+  }
   // How many scans were run (for tests of the one-scan-per-scope promise).
   int scans_run() const { return scans_run_; }
 

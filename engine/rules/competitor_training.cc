@@ -126,13 +126,39 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
     f.scripts = text.scripts;
     f.topic = text.topic;
     if (config_.lexicon_count > 0 && config_.lexicon && !folded.empty()) {
-      const ContentDatabase* db = config_.lexicon->database();
-      thread_local std::vector<ContentHit> hits;
-      if (!db || !db->Scan(folded, &hits))
-        return Status::Internal("lexicon scan failed (Hyperscan)");
       const uint32_t lo = config_.lexicon_first, hi = lo + config_.lexicon_count;
-      f.cot = std::any_of(hits.begin(), hits.end(),
-                          [&](const ContentHit& h) { return h.id >= lo && h.id < hi; });
+      auto any_cot = [&](const std::vector<ContentHit>& hits) {
+        return std::any_of(hits.begin(), hits.end(),
+                           [&](const ContentHit& h) { return h.id >= lo && h.id < hi; });
+      };
+      // The lexicon lives in the snapshot's one content database: when
+      // content rules already scanned the whole prompt (or its user and
+      // system parts) for this request, their hits answer it.
+      const ContentScans::Scan* all = nullptr;
+      const ContentScans::Scan* user_scan = nullptr;
+      const ContentScans::Scan* system_scan = nullptr;
+      if (ctx.content) {
+        all = ctx.content->Done(*config_.lexicon, ContentScope::kAll);
+        if (!all || !all->ok) {
+          all = nullptr;
+          user_scan = ctx.content->Done(*config_.lexicon, ContentScope::kUser);
+          system_scan = ctx.content->Done(*config_.lexicon, ContentScope::kSystem);
+          if (!user_scan || !user_scan->ok || body.user_text.empty() ||
+              (!body.system_text.empty() && (!system_scan || !system_scan->ok)))
+            user_scan = nullptr;
+        }
+      }
+      if (all) {
+        f.cot = any_cot(all->hits);
+      } else if (user_scan) {
+        f.cot = any_cot(user_scan->hits) || (system_scan && any_cot(system_scan->hits));
+      } else {
+        const ContentDatabase* db = config_.lexicon->database();
+        thread_local std::vector<ContentHit> hits;
+        if (!db || !db->Scan(folded, &hits))
+          return Status::Internal("lexicon scan failed (Hyperscan)");
+        f.cot = any_cot(hits);
+      }
     }
     f.logprob = LogprobValue(p, body);
     f.output_heavy = OutputHeavy(p, body);

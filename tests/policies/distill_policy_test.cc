@@ -117,3 +117,58 @@ TEST_CASE("the distillation pack loads") {
   for (const auto& rule : r.snapshot->rules) found |= rule->common().kind == "competitor_training";
   CHECK(found);
 }
+
+#include "engine/distill/behavior_store.h"
+#include "engine/engine.h"
+#include "tosgate/clock.h"
+
+TEST_CASE("competitor_training reads its lexicon from a content rule's scan of the same prompt") {
+  // Chain-of-thought wording in the middle of a 3 KB prompt is outside what
+  // the rule reads itself (its start and end); a content rule that scans
+  // the whole user text sees it, and the rule reuses that scan's hits.
+  const std::string distill =
+      "  - id: distill\n"
+      "    kind: competitor_training\n"
+      "    thresholds: {flag: 0.5, throttle: 0.8}\n"
+      "    throttle: {requests: 2, per: 1m}\n";
+  const std::string content =
+      "  - id: content.user\n"
+      "    kind: content\n"
+      "    fields: [user]\n"
+      "    patterns: [{id: never, phrase: qqzx wwvy}]\n";
+  const std::string filler(1500, 'x');
+  auto risk_after = [&](const std::string& rules) {
+    policies::LoadResult r = LoadOne(kHead + "rules:\n" + rules);
+    INFO(AllErrors(r));
+    REQUIRE(r.snapshot);
+    FakeClock clock{1'767'225'600'000};
+    auto state = engine::NewMemoryStateStore();
+    auto behavior = engine::NewMemoryBehaviorStore();
+    engine::Engine e(engine::EngineOptions{&clock, state.get(), nullptr, nullptr, 1000,
+                                           behavior.get()});
+    e.Publish(r.snapshot);
+    Request q;
+    q.method = "POST";
+    q.path = "/v1/chat/completions";
+    q.client_ip = "198.51.100.7";
+    Account a;
+    a.id = "acct";
+    q.account = a;
+    q.body.present = true;
+    q.body.api = "chat";
+    q.body.max_tokens = 2048;
+    q.body.message_count = 1;
+    q.body.user_text = filler + " think step by step " + filler;
+    q.body.prompt_text = "user: " + q.body.user_text + "\n";
+    q.body.prompt_chars = static_cast<int64_t>(q.body.prompt_text.size());
+    Decision d;
+    for (int i = 0; i < 12; ++i) {
+      d = e.Check(q);
+      clock.advance_ms(60'000);
+    }
+    return d.risk;
+  };
+  const double alone = risk_after(distill);
+  const double with_content = risk_after(content + distill);
+  CHECK(with_content > alone + 0.1);
+}
