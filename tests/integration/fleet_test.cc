@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "process_support.h"
+#include "tests/storage/postgres_server.h"
 #include "tests/storage/redis_server.h"
 
 namespace tosgate::test {
@@ -59,8 +60,11 @@ constexpr const char* kTokenSha256 = "4c5dc9b7708905f77f5e5d16316b5dfb425e68cb32
 
 class Gateway {
  public:
-  Gateway(const std::filesystem::path& dir, const std::string& name, const std::string& redis_url)
+  // `audit` is the config's audit section; empty: an SQLite file of its own.
+  Gateway(const std::filesystem::path& dir, const std::string& name, const std::string& redis_url,
+          std::string audit = "")
       : dir_(dir / name) {
+    if (audit.empty()) audit = "{path: " + (dir_ / "audit.db").string() + ", durability: async}";
     std::filesystem::create_directories(dir_ / "policies");
     WriteFile(dir_ / "policies" / "fleet.yaml", kPolicy);
     const std::vector<int> ports = FreeLoopbackPorts(2);
@@ -71,7 +75,7 @@ class Gateway {
               "listen: {gateway: 127.0.0.1:" + std::to_string(port_) +
                   ", admin: 127.0.0.1:" + std::to_string(admin_port_) + "}\n" +
                   "policies: {dir: " + (dir_ / "policies").string() + "}\n" +
-                  "audit: {path: " + (dir_ / "audit.db").string() + ", durability: async}\n" +
+                  "audit: " + audit + "\n" +
                   "state: {backend: redis, url: '" + redis_url +
                   "', timeout_ms: 5000, cluster_sync_ms: 10}\n" +
                   "admin: {tokens: [{name: t, sha256: " + kTokenSha256 + ", role: viewer}]}\n" +
@@ -190,6 +194,43 @@ TEST_CASE("fleet: three gateways on one Redis admit exactly the limit, restart o
   }
   CHECK_MESSAGE(recovered, gws[1]->log());
   for (auto& gw : gws) gw->Stop();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+// Runs `tosgate <args>` to its end; its exit code and standard output.
+std::pair<int, std::string> RunTosgate(const std::filesystem::path& dir, std::vector<std::string> args) {
+  args.insert(args.begin(), TOSGATE_BINARY);
+  ChildProcess p(args, dir / "run.out", dir / "run.err");
+  REQUIRE(p.started());
+  const std::optional<int> st = p.Stop(0, std::chrono::seconds(60));  // signal 0: only wait
+  REQUIRE(st.has_value());
+  return {WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, ReadFile(dir / "run.out") + ReadFile(dir / "run.err")};
+}
+
+TEST_CASE("fleet audit: two gateways write one PostgreSQL trail, each instance its own chain") {
+  if (!RedisAvailable() || !PostgresAvailable()) return;
+  REQUIRE_MESSAGE(std::filesystem::exists(TOSGATE_BINARY), "missing " << TOSGATE_BINARY);
+  RedisServer redis;
+  PostgresServer pg;
+  const std::filesystem::path dir = MakeTempDir("tosgate-fleet-audit");
+  std::vector<std::unique_ptr<Gateway>> gws;
+  for (const char* name : {"gw-a", "gw-b"})
+    gws.push_back(std::make_unique<Gateway>(
+        dir, name, redis.url(),
+        "{backend: postgres, dsn: '" + pg.Dsn() + "', instance: " + name + ", durability: sync}"));
+  // 2 gateways x 4 threads x 5 requests, one account: 40 decisions.
+  auto statuses = Storm(gws, "sk-fleet-audit", 5, 10);
+  CHECK(statuses[200] == 40);
+  for (auto& gw : gws) gw->Stop();
+
+  auto [code, out] = RunTosgate(dir, {"audit", "verify", "--dsn", pg.Dsn()});
+  CHECK_MESSAGE(code == 0, out);
+  CHECK_MESSAGE(out.find("ok: instance gw-a: 20 records") != std::string::npos, out);
+  CHECK_MESSAGE(out.find("ok: instance gw-b: 20 records") != std::string::npos, out);
+  auto [qcode, rows] = RunTosgate(dir, {"audit", "export", "--format", "jsonl", "--dsn", pg.Dsn()});
+  CHECK(qcode == 0);
+  CHECK(std::count(rows.begin(), rows.end(), '\n') == 40);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }
