@@ -19,6 +19,7 @@
 #include "storage/accounts_cache.h"
 #include "storage/accounts_file.h"
 #include "storage/policy_versions.h"
+#include "storage/postgres_audit_query.h"
 #include "storage/review_queue.h"
 
 namespace tosgate::cli {
@@ -252,9 +253,16 @@ int RunServe(const Args& in) {
   services.versions = versions->get();
   services.registry = registry.get();
   services.reviews = reviews->get();
-  // The decisions endpoints read an SQLite file; a PostgreSQL trail is read
-  // with `tosgate audit ... --dsn` (docs/scaling.md), and they say so.
+  // The decisions endpoints read the SQLite file, or list and export the
+  // fleet's PostgreSQL trail (lookup by id and verify: `tosgate audit ...
+  // --dsn`, docs/scaling.md).
   services.audit_db = cfg.audit_backend == "postgres" ? "" : cfg.audit_path;
+  if (cfg.audit_backend == "postgres")
+    services.open_audit_reader = [dsn = cfg.audit_dsn]() -> Result<std::unique_ptr<storage::AuditReadStore>> {
+      auto q = storage::PostgresAuditQuery::Open(dsn);
+      if (!q.ok()) return q.status();
+      return std::unique_ptr<storage::AuditReadStore>(std::move(*q));
+    };
   services.metrics = &metrics;
   AuditBackend* audit_sink = audit->get();
   engine::StateStore* state_store = state.get();

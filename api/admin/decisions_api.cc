@@ -41,6 +41,7 @@ bool ReadFilter(const AdminRequest& req, storage::AuditFilter* f, AdminResponse*
   f->effect = req.Query("effect");
   f->rule = req.Query("rule");
   f->reason = req.Query("reason");
+  f->instance = req.Query("instance");  // a fleet (PostgreSQL) store only
   for (auto [name, out] : {std::pair{"since", &f->since_ms}, std::pair{"until", &f->until_ms}}) {
     if (!req.HasQuery(name)) continue;
     auto t = storage::ParseAuditTime(req.Query(name));
@@ -60,9 +61,10 @@ class DecisionsApi {
   AdminResponse Query(AdminRequest& req) {
     // Bad input is a 400 whatever the configuration.
     AdminResponse err;
-    if (!CheckQuery(req, {"account", "org", "effect", "rule", "reason", "since", "until", "limit", "cursor"}, &err))
+    if (!CheckQuery(req, {"account", "org", "effect", "rule", "reason", "since", "until", "instance", "limit",
+                          "cursor"}, &err))
       return err;
-    if (s_->audit_db.empty()) return NotConfigured("the audit store");
+    if (!readable()) return NotConfigured("the audit store");
     storage::AuditFilter f;
     if (!ReadFilter(req, &f, &err)) return err;
     int64_t limit = 100;
@@ -74,7 +76,7 @@ class DecisionsApi {
       if (!c.ok()) return Problem(400, "bad-parameter", "cursor: " + c.status().message());
       after = *c;
     }
-    auto q = storage::AuditQuery::Open(s_->audit_db);
+    auto q = OpenReader();
     if (!q.ok()) return StatusProblem(q.status());
     auto page = (*q)->Page(f, static_cast<size_t>(limit), after);
     if (!page.ok()) return StatusProblem(page.status());
@@ -97,18 +99,20 @@ class DecisionsApi {
   AdminResponse Export(AdminRequest& req) {
     // Bad input is a 400 whatever the configuration.
     AdminResponse err;
-    if (!CheckQuery(req, {"account", "org", "effect", "rule", "reason", "since", "until", "format"}, &err))
+    if (!CheckQuery(req, {"account", "org", "effect", "rule", "reason", "since", "until", "instance", "format"},
+                    &err))
       return err;
-    if (s_->audit_db.empty()) return NotConfigured("the audit store");
+    if (!readable()) return NotConfigured("the audit store");
     storage::AuditFilter f;
     if (!ReadFilter(req, &f, &err)) return err;
     const std::string format = req.Query("format", "jsonl");
     if (format != "jsonl" && format != "csv") return Problem(400, "bad-parameter", "format must be jsonl or csv");
-    auto q = storage::AuditQuery::Open(s_->audit_db);
+    auto q = OpenReader();
     if (!q.ok()) return StatusProblem(q.status());
+    const bool fleet = (*q)->fleet();
     AdminResponse res;
     res.content_type = format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson";
-    if (format == "csv") res.body = storage::CsvHeader();
+    if (format == "csv") res.body = storage::CsvHeader(fleet);
     size_t rows = 0;
     bool truncated = false;
     Status s = (*q)->ForEach(f, [&](const storage::StoredDecision& d) {
@@ -117,7 +121,7 @@ class DecisionsApi {
         return false;
       }
       ++rows;
-      res.body += format == "csv" ? storage::CsvRow(d) : storage::JsonLine(d);
+      res.body += format == "csv" ? storage::CsvRow(d, fleet) : storage::JsonLine(d);
       return true;
     });
     if (!s.ok()) return StatusProblem(s);
@@ -151,6 +155,15 @@ class DecisionsApi {
   }
 
  private:
+  bool readable() const { return !s_->audit_db.empty() || s_->open_audit_reader; }
+
+  Result<std::unique_ptr<storage::AuditReadStore>> OpenReader() const {
+    if (s_->open_audit_reader) return s_->open_audit_reader();
+    auto q = storage::AuditQuery::Open(s_->audit_db);
+    if (!q.ok()) return q.status();
+    return std::unique_ptr<storage::AuditReadStore>(std::move(*q));
+  }
+
   AdminServices* s_;
 };
 

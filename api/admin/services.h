@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -12,9 +13,11 @@
 #include "engine/audit_sink.h"
 #include "engine/engine.h"
 #include "tosgate/clock.h"
+#include "tosgate/status.h"
 
 namespace tosgate::storage {
 class AccountsRegistry;
+class AuditReadStore;
 class PolicyVersions;
 class ReviewQueue;
 }  // namespace tosgate::storage
@@ -32,6 +35,11 @@ struct AdminServices {
   storage::AccountsRegistry* registry = nullptr;
   storage::ReviewQueue* reviews = nullptr;
   std::string audit_db;  // the audit store's file, for /decisions; "" when none
+  // Opens a reader of another audit store (a fleet's PostgreSQL) for the
+  // decisions query and export; empty: they read `audit_db`. Looking one
+  // decision up by id and verify stay with `audit_db` (`tosgate audit
+  // verify --dsn` checks a PostgreSQL trail).
+  std::function<Result<std::unique_ptr<storage::AuditReadStore>>()> open_audit_reader;
   AdminMetrics* metrics = nullptr;
   // Extra /metrics text from the embedding program (audit sink stats,
   // state store entries); appended as it is.

@@ -5,6 +5,7 @@
 // goes away turns into 503s (failure_mode: closed) and comes back.
 #include <doctest/doctest.h>
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <map>
@@ -55,8 +56,10 @@ rules:
     throttle: {requests: 10, per: 1m}
 )";
 
-// sha256("test-token"), a viewer's token for /metrics.
+// sha256("test-token"), a viewer's token for /metrics, and of "audit-token",
+// an auditor's for /v1/admin/decisions.
 constexpr const char* kTokenSha256 = "4c5dc9b7708905f77f5e5d16316b5dfb425e68cb326dcd55a860e90a7707031e";
+constexpr const char* kAuditTokenSha256 = "00c762df12ad848efe952a2eaee0600653ae0acdd6dfbea9a079d8e8c385e86a";
 
 class Gateway {
  public:
@@ -78,7 +81,8 @@ class Gateway {
                   "audit: " + audit + "\n" +
                   "state: {backend: redis, url: '" + redis_url +
                   "', timeout_ms: 5000, cluster_sync_ms: 10}\n" +
-                  "admin: {tokens: [{name: t, sha256: " + kTokenSha256 + ", role: viewer}]}\n" +
+                  "admin: {tokens: [{name: t, sha256: " + kTokenSha256 + ", role: viewer}, {name: a, sha256: " +
+                  kAuditTokenSha256 + ", role: auditor}]}\n" +
                   "gateway: {threads: 2}\n");
     Start();
   }
@@ -119,6 +123,14 @@ class Gateway {
     if (!r || r->status != 200) return -1;
     const size_t at = r->body.find("\n" + name + " ");
     return at == std::string::npos ? -1 : std::stoll(r->body.substr(at + name.size() + 2));
+  }
+  // The decisions the admin API lists for `query` (as an auditor).
+  nlohmann::json Decisions(const std::string& query) const {
+    httplib::Client c("127.0.0.1", admin_port_);
+    auto r = c.Get("/v1/admin/decisions?" + query, {{"Authorization", "Bearer audit-token"}});
+    REQUIRE(r);
+    REQUIRE_MESSAGE(r->status == 200, r->body);
+    return nlohmann::json::parse(r->body)["decisions"];
   }
   // Waits (bounded) until `name` is at least `min`; the last value seen.
   long long WaitForMetric(const std::string& name, long long min) {
@@ -222,6 +234,11 @@ TEST_CASE("fleet audit: two gateways write one PostgreSQL trail, each instance i
   // 2 gateways x 4 threads x 5 requests, one account: 40 decisions.
   auto statuses = Storm(gws, "sk-fleet-audit", 5, 10);
   CHECK(statuses[200] == 40);
+  // Either gateway's admin API lists the whole fleet's trail, or one instance's.
+  CHECK(gws[0]->Decisions("limit=1000").size() == 40);
+  const nlohmann::json b = gws[0]->Decisions("instance=gw-b&limit=1000");
+  CHECK(b.size() == 20);
+  for (const auto& d : b) CHECK(d.value("instance", "") == "gw-b");
   for (auto& gw : gws) gw->Stop();
 
   auto [code, out] = RunTosgate(dir, {"audit", "verify", "--dsn", pg.Dsn()});
