@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/audit_sample.h"
 #include "storage/postgres_audit.h"
 #include "storage/postgres_util.h"
 #include "storage/sqlite_audit.h"
@@ -28,33 +29,7 @@ namespace {
 using namespace tosgate;
 using Clock = std::chrono::steady_clock;
 
-// A record the size of a real one (bench/audit_bench.cc uses the same shape).
-engine::AuditRecord Sample(uint64_t i) {
-  engine::AuditRecord r;
-  r.id = "dec_" + std::to_string(i);
-  r.time_ms = 1764331200000 + static_cast<int64_t>(i);
-  r.request_id = "req-" + std::to_string(i * 7919 % 1000003);
-  r.account = "acct_" + std::to_string(i % 5000);
-  r.key_id = std::string(64, 'a' + static_cast<char>(i % 6));
-  r.org = "org_" + std::to_string(i % 500);
-  r.client_ip = "203.0.113." + std::to_string(i % 250);
-  r.method = "POST";
-  r.path = "/v1/chat/completions";
-  r.operation = "chat";
-  r.model = "m-large";
-  const bool deny = i % 20 == 0;
-  r.effect = deny ? "deny" : "allow";
-  r.status = deny ? 403 : 200;
-  r.reason = deny ? "purpose-not-allowed" : "";
-  r.rule_ids = deny ? R"(["purpose.no-model-training"])" : "[]";
-  r.matches =
-      deny ? R"([{"rule":"purpose.no-model-training","action":"deny","shadow":false}])" : "[]";
-  r.risk = 0.125;
-  r.policy_revision = "rev-2025-11-27";
-  r.prompt_sha256 = std::string(64, 'f');
-  r.latency_us = 4;
-  return r;
-}
+engine::AuditRecord Sample(uint64_t i) { return bench::SampleAuditRecord(i); }
 
 struct Figures {
   double records_per_s = 0, p50_us = 0, p99_us = 0;
