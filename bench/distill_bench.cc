@@ -159,34 +159,26 @@ World& TheWorld() {
   return *w;
 }
 
-void BM_Check(benchmark::State& st) {
-  World& w = TheWorld();
-  engine::Engine& e = *w.engine[st.range(0)];
+// Engine::Check over `requests` on the engine st.range(0) picks: 0 the
+// default pack, 1 with competitor_training.
+void RunChecks(benchmark::State& st, const std::vector<Request>& requests, const char* traffic) {
+  engine::Engine& e = *TheWorld().engine[st.range(0)];
   size_t i = 0, flagged = 0;
   for (auto _ : st) {
-    Decision d = e.Check(w.requests[i++ % kRequests]);
+    Decision d = e.Check(requests[i++ % kRequests]);
     flagged += !d.matches.empty();
     benchmark::DoNotOptimize(d);
   }
   st.counters["matched"] = benchmark::Counter(static_cast<double>(flagged) / st.iterations());
-  st.SetLabel(st.range(0) ? "default pack + competitor_training" : "default pack");
+  st.SetLabel(std::string(st.range(0) ? "default pack + competitor_training" : "default pack") + traffic);
 }
+
+void BM_Check(benchmark::State& st) { RunChecks(st, TheWorld().requests, ""); }
 BENCHMARK(BM_Check)->Arg(0)->Arg(1);
 
 // The same two engines on ordinary traffic (BenignRequests): what the rule
 // adds to a request that matches nothing.
-void BM_CheckBenign(benchmark::State& st) {
-  World& w = TheWorld();
-  engine::Engine& e = *w.engine[st.range(0)];
-  size_t i = 0, flagged = 0;
-  for (auto _ : st) {
-    Decision d = e.Check(w.benign[i++ % kRequests]);
-    flagged += !d.matches.empty();
-    benchmark::DoNotOptimize(d);
-  }
-  st.counters["matched"] = benchmark::Counter(static_cast<double>(flagged) / st.iterations());
-  st.SetLabel(st.range(0) ? "default pack + competitor_training, benign" : "default pack, benign");
-}
+void BM_CheckBenign(benchmark::State& st) { RunChecks(st, TheWorld().benign, ", benign"); }
 BENCHMARK(BM_CheckBenign)->Arg(0)->Arg(1);
 
 // The text part alone: fold, SimHash and topic of one ~1 KB prompt.
