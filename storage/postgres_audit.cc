@@ -9,8 +9,6 @@
 
 namespace tosgate::storage {
 
-using postgres_audit_internal::Item;
-
 namespace {
 
 // The length of the valid UTF-8 sequence at s[i], or 0 if there is none
@@ -44,6 +42,13 @@ void MakeRecordStorable(engine::AuditRecord& r) {
     MakeValidUtf8(s);
 }
 
+// What the sink queues: the client IP truncated if asked, text made storable.
+engine::AuditRecord Storable(const PostgresAuditOptions& opts, engine::AuditRecord r) {
+  if (opts.truncate_client_ip) r.client_ip = TruncateClientIp(r.client_ip);
+  MakeRecordStorable(r);
+  return r;
+}
+
 }  // namespace
 
 bool MakeValidUtf8(std::string* s) {
@@ -68,6 +73,17 @@ bool MakeValidUtf8(std::string* s) {
   *s = std::move(out);
   return true;
 }
+
+PostgresAuditSink::Impl::Impl(PostgresAuditOptions o)
+    : opts(std::move(o)),
+      queue(AuditBatchQueue::OptionsOf(opts, std::chrono::milliseconds(5),
+                                        std::chrono::milliseconds(1000)),
+            {.who = "PostgreSQL audit: ",
+             .prefix = "PostgreSQL audit: ",
+             .records = "records",
+             .closed = "PostgreSQL audit: the sink is closed",
+             .back_when = "the database is back",
+             .keep_code = false}) {}
 
 PostgresAuditSink::PostgresAuditSink(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -96,7 +112,8 @@ Result<std::unique_ptr<PostgresAuditSink>> PostgresAuditSink::Open(PostgresAudit
   if (Status s = p->ReadChainEnd(&p->next_seq, &p->prev_hash); !s.ok()) return s;
   ++p->next_seq;
   try {
-    p->writer = std::thread([p] { p->Run(); });
+    p->queue.Start([p](const std::vector<Impl::Item>& batch) { return p->Commit(batch); },
+                   nullptr);
   } catch (const std::system_error& e) {
     return Status::Internal("PostgreSQL audit: cannot start the writer thread: " +
                             std::string(e.what()));
@@ -104,124 +121,32 @@ Result<std::unique_ptr<PostgresAuditSink>> PostgresAuditSink::Open(PostgresAudit
   return std::unique_ptr<PostgresAuditSink>(new PostgresAuditSink(std::move(impl)));
 }
 
-// Queues `item` (moving from it) or returns why not (leaving it as it was).
-Status PostgresAuditSink::Impl::Enqueue(Item& item) {
-  if (opts.truncate_client_ip) item.record.client_ip = TruncateClientIp(item.record.client_ip);
-  MakeRecordStorable(item.record);
-  if (item.done) item.deadline = Clock::now() + opts.commit_timeout;
-  std::unique_lock lock(mu);
-  if (!closing && pending() >= opts.queue_capacity) {
-    ++space_waiters;
-    const bool room = space_cv.wait_for(lock, opts.queue_wait, [this] {
-      return closing || pending() < opts.queue_capacity;
-    });
-    --space_waiters;
-    if (!room) {
-      ++rejected_full;
-      std::string msg = "PostgreSQL audit: queue full (" + std::to_string(pending()) +
-                        " records not yet written)";
-      if (!last_error.ok()) msg += "; last write error: " + last_error.message();
-      return Status::ResourceExhausted(std::move(msg));
-    }
-  }
-  if (closing) return Status::Unavailable("PostgreSQL audit: the sink is closed");
-  queue.push_back(std::move(item));
-  ++submitted;
-  const bool wake = writer_idle;
-  lock.unlock();
-  if (wake) work_cv.notify_one();
-  return Status::Ok();
-}
-
 Status PostgresAuditSink::Submit(engine::AuditRecord record) {
-  Item item{std::move(record), nullptr};
-  if (impl_->opts.durability == Durability::kAsync) return impl_->Enqueue(item);
-  // The waiter lives on this stack: the writer calls `done` exactly once
-  // and this returns only after it did.
-  struct Waiter {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    Status status;
-  } w;
-  item.done = [&w](Status s) {
-    std::lock_guard lock(w.mu);
-    w.status = std::move(s);
-    w.done = true;
-    w.cv.notify_one();
-  };
-  if (Status s = impl_->Enqueue(item); !s.ok()) return s;
-  std::unique_lock lock(w.mu);
-  w.cv.wait(lock, [&w] { return w.done; });
-  return w.status;
+  return impl_->queue.Submit(Storable(impl_->opts, std::move(record)),
+                             impl_->opts.durability == Durability::kSync);
 }
 
 void PostgresAuditSink::SubmitThen(engine::AuditRecord record, std::function<void(Status)> done) {
-  Item item{std::move(record), std::move(done)};
-  if (Status s = impl_->Enqueue(item); !s.ok() && item.done) item.done(std::move(s));
+  impl_->queue.SubmitThen(Storable(impl_->opts, std::move(record)), std::move(done));
 }
 
-Status PostgresAuditSink::Flush() {
-  Impl& m = *impl_;
-  std::unique_lock lock(m.mu);
-  const uint64_t target = m.submitted;
-  const uint64_t errors_before = m.write_errors;
-  ++m.flush_waiters;
-  m.progress_cv.wait(lock, [&] {
-    return m.written + m.dropped >= target || m.write_errors != errors_before || m.writer_done;
-  });
-  --m.flush_waiters;
-  if (m.written + m.dropped >= target && m.dropped == 0) return Status::Ok();
-  if (m.dropped != 0) {
-    return Status::IoError("PostgreSQL audit: " + std::to_string(m.dropped) +
-                           " records were given up at close: " + m.last_error.message());
-  }
-  return Status::Unavailable(std::to_string(m.pending()) +
-                             " audit records not yet written, will retry: " +
-                             m.last_error.message());
-}
+Status PostgresAuditSink::Flush() { return impl_->queue.Flush(); }
 
 Status PostgresAuditSink::Close() {
   Impl& m = *impl_;
-  std::lock_guard close_lock(m.close_mu);
-  if (m.closed) return m.close_status;
-  {
-    std::lock_guard lock(m.mu);
-    m.closing = true;
-    m.close_deadline = Impl::Clock::now() + m.opts.close_timeout;
-  }
-  m.work_cv.notify_all();
-  m.space_cv.notify_all();
-  if (m.writer.joinable()) m.writer.join();
-  // Unlocked here, not by the disconnect: the server releases a session's
-  // locks only once its backend has exited, a moment after we hang up.
-  if (m.conn && !PgConnectionLost(m.conn.get()))
-    (void)m.Query("SELECT pg_advisory_unlock(hashtext('tosgate.audit:' || $1))", {m.opts.instance},
-                  "releasing the instance's advisory lock", nullptr);
-  m.Disconnect();
-  m.closed = true;
-  std::lock_guard lock(m.mu);
-  if (m.dropped != 0) {
-    m.close_status = Status::IoError("PostgreSQL audit: " + std::to_string(m.dropped) +
-                                     " records could not be written before closing: " +
-                                     m.last_error.message());
-  }
-  return m.close_status;
+  return m.queue.Close([&m] {
+    // Unlocked here, not by the disconnect: the server releases a session's
+    // locks only once its backend has exited, a moment after we hang up.
+    if (m.conn && !PgConnectionLost(m.conn.get()))
+      (void)m.Query("SELECT pg_advisory_unlock(hashtext('tosgate.audit:' || $1))",
+                    {m.opts.instance}, "releasing the instance's advisory lock", nullptr);
+    m.Disconnect();
+  });
 }
 
 PostgresAuditSink::Stats PostgresAuditSink::stats() const {
-  const Impl& m = *impl_;
-  std::lock_guard lock(m.mu);
-  Stats s;
-  s.submitted = m.submitted;
-  s.written = m.written;
-  s.rejected_full = m.rejected_full;
-  s.write_errors = m.write_errors;
-  s.batches = m.batches;
-  s.commit_timeouts = m.commit_timeouts;
-  s.reconnects = m.reconnects;
-  s.dropped = m.dropped;
-  s.queue_depth = static_cast<size_t>(m.pending());
+  Stats s = impl_->queue.stats<Stats>();
+  s.reconnects = impl_->reconnects.load();
   return s;
 }
 

@@ -3,39 +3,23 @@
 // (postgres_audit_writer.cc: connection, COPY, retries, resync).
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <functional>
-#include <mutex>
+#include <atomic>
+#include <cstdint>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "storage/audit_batch_queue.h"
 #include "storage/audit_chain.h"
 #include "storage/postgres_audit.h"
 #include "storage/postgres_util.h"
 
-namespace tosgate::storage::postgres_audit_internal {
-
-using Clock = std::chrono::steady_clock;
-
-// A queued record and whom to tell when it is committed (may be empty).
-struct Item {
-  engine::AuditRecord record;
-  std::function<void(Status)> done;
-  Clock::time_point deadline{};  // commit_timeout for `done`
-};
-
-}  // namespace tosgate::storage::postgres_audit_internal
-
 namespace tosgate::storage {
 
 struct PostgresAuditSink::Impl {
-  using Clock = postgres_audit_internal::Clock;
-  using Item = postgres_audit_internal::Item;
+  using Clock = AuditBatchQueue::Clock;
+  using Item = AuditBatchQueue::Item;
 
-  explicit Impl(PostgresAuditOptions o) : opts(std::move(o)) {}
+  explicit Impl(PostgresAuditOptions o);
 
   // Writer side (postgres_audit_writer.cc). All use `conn` and the chain
   // state, which only Open (before the thread) and the writer touch.
@@ -48,11 +32,8 @@ struct PostgresAuditSink::Impl {
   Status Query(const char* sql, const std::vector<std::string>& params, const char* what,
                PgResult* out);
   void Disconnect();
-  void ExpireWaiters(std::vector<Item>& batch, std::vector<std::function<void(Status)>>* out);
-  void Run();
-
-  Status Enqueue(Item& item);
-  uint64_t pending() const { return submitted - written - dropped; }
+  // One attempt at `batch`: reconnect and resync if needed, then write it.
+  Status Commit(const std::vector<Item>& batch);
 
   const PostgresAuditOptions opts;
   std::string description;  // RedactDsn(dsn)
@@ -66,26 +47,10 @@ struct PostgresAuditSink::Impl {
   std::string attempt_end_hash;  // to recognise it committed after all
   std::string buffer, scratch;
 
-  mutable std::mutex mu;
-  std::condition_variable work_cv;      // writer: records queued, or closing
-  std::condition_variable space_cv;     // Submit: room in the queue, or closing
-  std::condition_variable progress_cv;  // Flush: a commit succeeded or failed
-  // Guarded by mu.
-  std::deque<Item> queue;
-  uint64_t submitted = 0, written = 0, dropped = 0;
-  uint64_t rejected_full = 0, write_errors = 0, batches = 0;
-  uint64_t commit_timeouts = 0, reconnects = 0;
-  Status last_error;
-  bool writer_idle = false;
-  int space_waiters = 0, flush_waiters = 0;
-  bool closing = false, writer_done = false;
-  Clock::time_point close_deadline;
+  std::atomic<uint64_t> reconnects{0};  // written by the writer, read by stats()
 
-  std::thread writer;
-
-  std::mutex close_mu;  // serializes Close; guards the two below
-  bool closed = false;
-  Status close_status;
+  // Last: its destructor joins the writer, which uses the members above.
+  AuditBatchQueue queue;
 };
 
 }  // namespace tosgate::storage

@@ -1,8 +1,9 @@
-// The PostgreSQL audit sink's writer thread: takes what is queued, sends it
-// as one COPY (one transaction: group commit), retries failed commits on a
-// new connection with backoff, and answers waiters. Every round trip is
-// bounded by io_timeout (non-blocking libpq + poll), so a server that hangs
-// is a failed commit, not a stuck writer. See storage/postgres_audit.h.
+// The PostgreSQL audit sink's writer side: sends a batch as one COPY (one
+// transaction: group commit), and after a failed commit reconnects and
+// reads the chain back (the queue, retries with backoff and waiters are
+// storage/audit_batch_queue.h's). Every round trip is bounded by io_timeout
+// (non-blocking libpq + poll), so a server that hangs is a failed commit,
+// not a stuck writer. See storage/postgres_audit.h.
 #include <poll.h>
 
 #include <algorithm>
@@ -15,9 +16,6 @@
 
 namespace tosgate::storage {
 namespace {
-
-constexpr std::chrono::milliseconds kFirstBackoff{5};
-constexpr std::chrono::milliseconds kMaxBackoff{1000};
 
 // COPY text format: a field with \, tab, newline or CR escaped (the record
 // is valid UTF-8 without NUL bytes by now: see MakeValidUtf8).
@@ -309,111 +307,25 @@ Status PostgresAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
   return Status::Ok();
 }
 
-// With mu held, after a failed commit: takes the `done` of every waiter
-// whose commit_timeout has passed, in the batch and in the queue.
-void PostgresAuditSink::Impl::ExpireWaiters(std::vector<Item>& batch,
-                                            std::vector<std::function<void(Status)>>* out) {
-  const auto now = Clock::now();
-  auto take = [out](Item& item) {
-    out->push_back(std::move(item.done));
-    item.done = nullptr;
-  };
-  for (Item& item : batch)
-    if (item.done && now >= item.deadline) take(item);
-  // Deadlines grow along the queue: stop at the first waiter still in time.
-  for (Item& item : queue) {
-    if (!item.done) continue;
-    if (now < item.deadline) break;
-    take(item);
+Status PostgresAuditSink::Impl::Commit(const std::vector<Item>& batch) {
+  Status s;
+  bool already_written = false;
+  if (!conn) {
+    s = Connect();
+    if (s.ok()) ++reconnects;
   }
-  commit_timeouts += out->size();
-}
-
-void PostgresAuditSink::Impl::Run() {
-  std::vector<Item> batch;
-  std::unique_lock lock(mu);
-  for (;;) {
-    writer_idle = true;
-    work_cv.wait(lock, [this] { return !queue.empty() || closing; });
-    writer_idle = false;
-    if (queue.empty()) break;  // closing, and everything is written
-
-    const size_t n = std::min(queue.size(), opts.max_batch);
-    batch.clear();
-    for (size_t i = 0; i < n; ++i) {
-      batch.push_back(std::move(queue.front()));
-      queue.pop_front();
-    }
-    lock.unlock();
-
-    auto backoff = kFirstBackoff;
-    Status outcome;
-    std::vector<std::function<void(Status)>> expired;
-    for (;;) {
-      Status s;
-      bool already_written = false;
-      if (!conn) {
-        s = Connect();
-        if (s.ok()) {
-          std::lock_guard relock(mu);
-          ++reconnects;
-        }
-      }
-      if (s.ok() && need_resync) {
-        s = Resync(&already_written);
-        if (s.ok()) need_resync = false;
-      }
-      if (s.ok() && !already_written) s = WriteBatch(batch);
-      if (!s.ok()) {
-        // The connection's state is unknown (a COPY may have committed just
-        // before it died): start afresh and read the chain back.
-        Disconnect();
-        need_resync = true;
-      }
-      lock.lock();
-      if (s.ok()) {
-        written += n;
-        ++batches;
-        break;
-      }
-      ++write_errors;
-      last_error = s;
-      if (flush_waiters) progress_cv.notify_all();
-      ExpireWaiters(batch, &expired);
-      if (!expired.empty()) {
-        const Status late = Status::Unavailable(
-            "PostgreSQL audit: record not committed within " +
-            std::to_string(opts.commit_timeout.count()) + " ms (" + s.message() +
-            "); it stays queued and is written once the database is back");
-        lock.unlock();
-        for (auto& done : expired) done(late);
-        expired.clear();
-        lock.lock();
-      }
-      if (closing && Clock::now() >= close_deadline) {
-        dropped += n;
-        outcome = Status::IoError("PostgreSQL audit: record given up at close: " + s.message());
-        break;
-      }
-      // Wait before retrying; Close cuts the wait short to apply its deadline.
-      const bool was_closing = closing;
-      auto until = Clock::now() + backoff;
-      if (closing) until = std::min(until, close_deadline);
-      work_cv.wait_until(lock, until, [&] { return closing != was_closing; });
-      backoff = std::min(backoff * 2, kMaxBackoff);
-      lock.unlock();
-    }
-    // Still locked here. Tell the submitters waiting on these records.
-    lock.unlock();
-    for (Item& item : batch)
-      if (item.done) item.done(outcome);
-    lock.lock();
-    if (space_waiters) space_cv.notify_all();
-    if (flush_waiters) progress_cv.notify_all();
+  if (s.ok() && need_resync) {
+    s = Resync(&already_written);
+    if (s.ok()) need_resync = false;
   }
-  writer_done = true;
-  progress_cv.notify_all();
-  space_cv.notify_all();
+  if (s.ok() && !already_written) s = WriteBatch(batch);
+  if (!s.ok()) {
+    // The connection's state is unknown (a COPY may have committed just
+    // before it died): start afresh and read the chain back.
+    Disconnect();
+    need_resync = true;
+  }
+  return s;
 }
 
 }  // namespace tosgate::storage

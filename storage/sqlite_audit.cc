@@ -37,6 +37,17 @@ std::string TruncateClientIp(const std::string& ip) {
   return "";
 }
 
+SqliteAuditSink::Impl::Impl(SqliteAuditOptions o)
+    : opts(std::move(o)),
+      queue(AuditBatchQueue::OptionsOf(opts, std::chrono::milliseconds(1),
+                                        std::chrono::milliseconds(500)),
+            {.who = opts.path + ": audit ",
+             .prefix = opts.path + ": ",
+             .records = "audit records",
+             .closed = opts.path + ": audit store is closed",
+             .back_when = "the store can be written",
+             .keep_code = true}) {}
+
 Status SqliteAuditSink::Impl::OpenDb() {
   const std::string& path = opts.path;
   sqlite3* raw = nullptr;
@@ -142,126 +153,36 @@ Result<std::unique_ptr<SqliteAuditSink>> SqliteAuditSink::Open(SqliteAuditOption
   const bool full = p->opts.synchronous_full || p->opts.durability == Durability::kSync;
   p->checkpointer = WalCheckpointer::Start(p->db.get(), p->opts.path, full);
   try {
-    p->writer = std::thread([p] { p->Run(); });
+    p->queue.Start([p](const std::vector<Impl::Item>& batch) {
+      Status s = p->BeforeWrite();
+      return s.ok() ? p->WriteBatch(batch) : s;
+    }, [p] { p->Drained(); });
   } catch (const std::system_error& e) {
     return Status::Internal(p->opts.path + ": cannot start the audit writer thread: " + e.what());
   }
   return std::unique_ptr<SqliteAuditSink>(new SqliteAuditSink(std::move(impl)));
 }
 
-// Queues `item` (moving from it) or returns why not (leaving it as it was).
-Status SqliteAuditSink::Impl::Enqueue(Item& item) {
-  Impl& m = *this;
-  if (m.opts.truncate_client_ip) item.record.client_ip = TruncateClientIp(item.record.client_ip);
-  if (item.done) item.deadline = Clock::now() + m.opts.commit_timeout;
-  std::unique_lock lock(m.mu);
-  if (!m.closing && m.pending() >= m.opts.queue_capacity) {
-    ++m.space_waiters;
-    const bool room = m.space_cv.wait_for(lock, m.opts.queue_wait, [&m] {
-      return m.closing || m.pending() < m.opts.queue_capacity;
-    });
-    --m.space_waiters;
-    if (!room) {
-      ++m.rejected_full;
-      std::string msg = m.opts.path + ": audit queue full (" + std::to_string(m.pending()) +
-                        " records not yet written)";
-      if (!m.last_error.ok()) msg += "; last write error: " + m.last_error.message();
-      return Status::ResourceExhausted(std::move(msg));
-    }
-  }
-  if (m.closing) return Status::Unavailable(m.opts.path + ": audit store is closed");
-  m.queue.push_back(std::move(item));
-  ++m.submitted;
-  const bool wake = m.writer_idle;
-  lock.unlock();
-  if (wake) m.work_cv.notify_one();
-  return Status::Ok();
-}
-
 Status SqliteAuditSink::Submit(engine::AuditRecord record) {
-  Item item{std::move(record), nullptr};
-  if (impl_->opts.durability == Durability::kAsync) return impl_->Enqueue(item);
-  // Wait for the writer's word. The waiter lives on this stack: the writer
-  // calls `done` exactly once and this returns only after it did.
-  struct Waiter {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    Status status;
-  } w;
-  item.done = [&w](Status s) {
-    std::lock_guard lock(w.mu);
-    w.status = std::move(s);
-    w.done = true;
-    w.cv.notify_one();
-  };
-  if (Status s = impl_->Enqueue(item); !s.ok()) return s;
-  std::unique_lock lock(w.mu);
-  w.cv.wait(lock, [&w] { return w.done; });
-  return w.status;
+  if (impl_->opts.truncate_client_ip) record.client_ip = TruncateClientIp(record.client_ip);
+  return impl_->queue.Submit(std::move(record), impl_->opts.durability == Durability::kSync);
 }
 
 void SqliteAuditSink::SubmitThen(engine::AuditRecord record, std::function<void(Status)> done) {
-  Item item{std::move(record), std::move(done)};
-  if (Status s = impl_->Enqueue(item); !s.ok() && item.done) item.done(std::move(s));
+  if (impl_->opts.truncate_client_ip) record.client_ip = TruncateClientIp(record.client_ip);
+  impl_->queue.SubmitThen(std::move(record), std::move(done));
 }
 
-Status SqliteAuditSink::Flush() {
-  Impl& m = *impl_;
-  std::unique_lock lock(m.mu);
-  const uint64_t target = m.submitted;
-  const uint64_t errors_before = m.write_errors;
-  ++m.flush_waiters;
-  m.progress_cv.wait(lock, [&] {
-    return m.written + m.dropped >= target || m.write_errors != errors_before || m.writer_done;
-  });
-  --m.flush_waiters;
-  if (m.written + m.dropped >= target && m.dropped == 0) return Status::Ok();
-  if (m.dropped != 0) {
-    return Status::IoError(m.opts.path + ": " + std::to_string(m.dropped) +
-                           " audit records were given up at close: " + m.last_error.message());
-  }
-  return Prefixed(m.last_error, std::to_string(m.pending()) +
-                                    " audit records not yet written, will retry: ");
-}
+Status SqliteAuditSink::Flush() { return impl_->queue.Flush(); }
 
 Status SqliteAuditSink::Close() {
-  Impl& m = *impl_;
-  std::lock_guard close_lock(m.close_mu);
-  if (m.closed) return m.close_status;
-  {
-    std::lock_guard lock(m.mu);
-    m.closing = true;
-    m.close_deadline = Clock::now() + m.opts.close_timeout;
-  }
-  m.work_cv.notify_all();
-  m.space_cv.notify_all();
-  if (m.writer.joinable()) m.writer.join();
-  m.CloseDb();
-  m.closed = true;
-  std::lock_guard lock(m.mu);
-  if (m.dropped != 0) {
-    m.close_status = Status::IoError(m.opts.path + ": " + std::to_string(m.dropped) +
-                                     " audit records could not be written before closing: " +
-                                     m.last_error.message());
-  }
-  return m.close_status;
+  return impl_->queue.Close([this] { impl_->CloseDb(); });
 }
 
 SqliteAuditSink::Stats SqliteAuditSink::stats() const {
-  const Impl& m = *impl_;
-  std::lock_guard lock(m.mu);
-  Stats s;
-  s.submitted = m.submitted;
-  s.written = m.written;
-  s.rejected_full = m.rejected_full;
-  s.write_errors = m.write_errors;
-  s.batches = m.batches;
-  s.dropped = m.dropped;
-  s.checkpoints = m.checkpoints;
-  s.commit_timeouts = m.commit_timeouts;
-  s.recreated = m.recreated;
-  s.queue_depth = static_cast<size_t>(m.pending());
+  Stats s = impl_->queue.stats<Stats>();
+  s.checkpoints = impl_->checkpoints.load();
+  s.recreated = impl_->recreated.load();
   return s;
 }
 

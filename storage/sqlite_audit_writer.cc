@@ -1,7 +1,7 @@
-// The SQLite audit sink's writer thread: takes what is queued, commits it
-// in one transaction (group commit), retries failed commits with backoff,
-// answers waiters, writes back a store file deleted under it, and signs
-// checkpoints. See storage/sqlite_audit.h for the contract.
+// The SQLite audit sink's writer side: commits a batch in one transaction
+// (group commit; the queue, retries and waiters are storage/
+// audit_batch_queue.h's), writes back a store file deleted under it, and
+// signs checkpoints. See storage/sqlite_audit.h for the contract.
 #include <algorithm>
 #include <utility>
 
@@ -11,9 +11,6 @@
 
 namespace tosgate::storage {
 namespace {
-
-constexpr std::chrono::milliseconds kFirstBackoff{1};
-constexpr std::chrono::milliseconds kMaxBackoff{500};
 
 int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -49,13 +46,12 @@ void SqliteAuditSink::Impl::FinalCheckpoint() {
   Status s = Exec(db.get(), "BEGIN IMMEDIATE", opts.path);
   if (s.ok()) s = InsertCheckpoint(last, prev_hash);
   if (s.ok()) s = Exec(db.get(), "COMMIT", opts.path);
-  std::lock_guard lock(mu);
   if (s.ok()) {
     last_checkpoint_seq = last;
     ++checkpoints;
   } else {
     if (!sqlite3_get_autocommit(db.get())) sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-    last_error = s;
+    queue.SetLastError(s);
   }
 }
 
@@ -103,10 +99,7 @@ Status SqliteAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
   next_seq = seq;
   prev_hash = std::move(prev);
   last_checkpoint_seq = signed_seq;
-  if (signed_now) {
-    std::lock_guard lock(mu);
-    checkpoints += signed_now;
-  }
+  checkpoints += signed_now;
   return Status::Ok();
 }
 
@@ -130,7 +123,6 @@ Status SqliteAuditSink::Impl::BeforeWrite() {
     if (Status s = RewriteIfMoved(db.get(), opts.path, &rewritten); !s.ok() || !rewritten)
       return s;
     CloseDb();
-    std::lock_guard lock(mu);
     ++recreated;
   }
   // The file reopened must continue our chain: never start one afresh in a
@@ -154,103 +146,11 @@ Status SqliteAuditSink::Impl::BeforeWrite() {
   return Status::Ok();
 }
 
-// With mu held, after a failed commit: takes the `done` of every waiter
-// whose commit_timeout has passed, in the batch and in the queue.
-void SqliteAuditSink::Impl::ExpireWaiters(std::vector<Item>& batch,
-                                          std::vector<std::function<void(Status)>>* out) {
-  const auto now = Clock::now();
-  auto take = [out](Item& item) {
-    out->push_back(std::move(item.done));
-    item.done = nullptr;
-  };
-  for (Item& item : batch)
-    if (item.done && now >= item.deadline) take(item);
-  // Deadlines grow along the queue: stop at the first waiter still in time.
-  for (Item& item : queue) {
-    if (!item.done) continue;
-    if (now < item.deadline) break;
-    take(item);
-  }
-  commit_timeouts += out->size();
-}
-
-void SqliteAuditSink::Impl::Run() {
-  std::vector<Item> batch;
-  std::unique_lock lock(mu);
-  for (;;) {
-    writer_idle = true;
-    work_cv.wait(lock, [this] { return !queue.empty() || closing; });
-    writer_idle = false;
-    if (queue.empty()) {  // closing, and everything is written
-      lock.unlock();
-      // A file deleted since the last commit still gets written back.
-      if (Status s = BeforeWrite(); !s.ok()) {
-        std::lock_guard relock(mu);
-        last_error = s;
-      }
-      if (db_open) FinalCheckpoint();
-      lock.lock();
-      break;
-    }
-
-    const size_t n = std::min(queue.size(), opts.max_batch);
-    batch.clear();
-    for (size_t i = 0; i < n; ++i) {
-      batch.push_back(std::move(queue.front()));
-      queue.pop_front();
-    }
-    lock.unlock();
-
-    auto backoff = kFirstBackoff;
-    Status outcome;
-    std::vector<std::function<void(Status)>> expired;
-    for (;;) {
-      Status s = BeforeWrite();
-      if (s.ok()) s = WriteBatch(batch);
-      lock.lock();
-      if (s.ok()) {
-        written += n;
-        ++batches;
-        break;
-      }
-      ++write_errors;
-      last_error = s;
-      if (flush_waiters) progress_cv.notify_all();
-      ExpireWaiters(batch, &expired);
-      if (!expired.empty()) {
-        const Status late = Status::Unavailable(
-            opts.path + ": audit record not committed within " +
-            std::to_string(opts.commit_timeout.count()) + " ms (" + s.message() +
-            "); it stays queued and is written once the store can be written");
-        lock.unlock();
-        for (auto& done : expired) done(late);
-        expired.clear();
-        lock.lock();
-      }
-      if (closing && Clock::now() >= close_deadline) {
-        dropped += n;
-        outcome = Prefixed(s, opts.path + ": audit record given up at close: ");
-        break;
-      }
-      // Wait before retrying; Close cuts the wait short to apply its deadline.
-      const bool was_closing = closing;
-      auto until = Clock::now() + backoff;
-      if (closing) until = std::min(until, close_deadline);
-      work_cv.wait_until(lock, until, [&] { return closing != was_closing; });
-      backoff = std::min(backoff * 2, kMaxBackoff);
-      lock.unlock();
-    }
-    // Still locked here. Tell the submitters waiting on these records.
-    lock.unlock();
-    for (Item& item : batch)
-      if (item.done) item.done(outcome);
-    lock.lock();
-    if (space_waiters) space_cv.notify_all();
-    if (flush_waiters) progress_cv.notify_all();
-  }
-  writer_done = true;
-  progress_cv.notify_all();
-  space_cv.notify_all();
+// At Close, once everything queued is written: a file deleted since the
+// last commit still gets written back, and the last checkpoint is signed.
+void SqliteAuditSink::Impl::Drained() {
+  if (Status s = BeforeWrite(); !s.ok()) queue.SetLastError(s);
+  if (db_open) FinalCheckpoint();
 }
 
 }  // namespace tosgate::storage
