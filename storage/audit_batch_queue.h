@@ -69,8 +69,6 @@ class AuditBatchQueue {
     bool keep_code = false;
   };
 
-
-
   // One attempt to commit `batch` (on the writer thread, unlocked).
   using CommitFn = std::function<Status(const std::vector<Item>& batch)>;
   // At Close, once everything queued is written (writer thread, unlocked).
