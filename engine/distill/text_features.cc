@@ -148,12 +148,15 @@ void TextExtractor::Run(std::string_view text, bool hashing) {
   thread_local Scratch scratch;
   scripts_ |= Classify(text, &scratch);
   hashing = hashing && shingle_words_ > 0;
+  const bool folding = folded_ != nullptr;
+  if (!hashing && !folding) return;
   const size_t n = text.size(), mwords = (n + 63) / 64 + 1;
   const char* const in = scratch.bytes.data();
   const uint64_t* const bits = scratch.word_bits.data();
-  std::string& out = *folded_;
+  std::string unused;
+  std::string& out = folding ? *folded_ : unused;
   const size_t start = out.size();
-  out.resize(start + n + 1 + 16);  // words, a space each, and slack for 16-byte copies
+  if (folding) out.resize(start + n + 1 + 16);  // words, a space each, slack for 16-byte copies
   char* const base = out.data();
   char* w = base + start;
   // The hot state in locals, so that it stays in registers.
@@ -166,14 +169,16 @@ void TextExtractor::Run(std::string_view text, bool hashing) {
   uint64_t last2 = recent_[(words_ - 2) & (kMaxShingle - 1)];
   auto word = [&](size_t s, size_t e) {
     const size_t len = e - s;
-    if (w != base) *w++ = ' ';
-    if (len <= 16) {  // both buffers have the slack
-      std::memcpy(w, in + s, 8);
-      std::memcpy(w + 8, in + s + 8, 8);
-    } else {
-      std::memcpy(w, in + s, len);
+    if (folding) {
+      if (w != base) *w++ = ' ';
+      if (len <= 16) {  // both buffers have the slack
+        std::memcpy(w, in + s, 8);
+        std::memcpy(w + 8, in + s + 8, 8);
+      } else {
+        std::memcpy(w, in + s, len);
+      }
+      w += len;
     }
-    w += len;
     if (!hashing) return;
     const uint64_t h = WordHash(in + s, len);
     recent_[words & (kMaxShingle - 1)] = h;
@@ -235,7 +240,7 @@ void TextExtractor::Run(std::string_view text, bool hashing) {
   }
   lanes_ = {l0, l1, l2, l3, l4, l5, l6, l7};
   words_ = words, pending_ = pending, added_ = added, topic_n_ = topic_n;
-  out.resize(static_cast<size_t>(w - base));
+  if (folding) out.resize(static_cast<size_t>(w - base));
 }
 
 void TextExtractor::Finish(TextFeatures* out) {
@@ -273,9 +278,18 @@ void ExtractText(std::string_view text, int shingle_words, std::string* folded, 
 }
 
 uint64_t HashId(std::string_view s) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
-  return h;
+  uint64_t h = s.size() * 0x9E3779B97F4A7C15ULL;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    h = (h ^ Load8(s.data() + i)) * kWordMul;
+    h ^= h >> 29;
+  }
+  if (i < s.size()) {
+    uint64_t tail = 0;
+    std::memcpy(&tail, s.data() + i, s.size() - i);
+    h = (h ^ tail) * kWordMul;
+  }
+  return MixHash(h);
 }
 
 }  // namespace tosgate::engine

@@ -35,7 +35,7 @@ enum ScriptBit : uint8_t {
   kCjk = 32,
 };
 
-// Folds text into `*folded` (appended: lower-case words, digits as '0', one
+// Folds text into `*folded`, unless it is null (appended: lower-case words, digits as '0', one
 // space between words and before the first when *folded is not empty) and
 // fingerprints the pieces given to Hash as one stream of words: the SimHash
 // of their `shingle_words`-word shingles (at least shingle_words words are
@@ -87,7 +87,8 @@ inline int Popcount(uint64_t x) {
 // Bits in which two fingerprints differ.
 inline int HammingDistance(uint64_t a, uint64_t b) { return Popcount(a ^ b); }
 
-// 64-bit FNV-1a, for ids (rule ids, accounts, fingerprints) - not for text.
+// A 64-bit hash of ids (rule ids, accounts, fingerprints, addresses), 8
+// bytes a step - not for text.
 uint64_t HashId(std::string_view s);
 // splitmix64's finalizer.
 inline uint64_t MixHash(uint64_t x) {
