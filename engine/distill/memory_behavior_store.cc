@@ -28,13 +28,14 @@ struct Bucket {
   std::array<uint64_t, 4> bits{};
   int64_t last_ns = 0;
   float suspicion = 0;
-  uint32_t links = 0;
+  uint16_t links = 0;  // up to 256
+  uint16_t set = 0;    // bits set
 };
 
 template <class V>
 struct Shard {
   explicit Shard(size_t max_entries) : table(max_entries) {}
-  std::mutex mu;
+  mutable std::mutex mu;
   FlatTable<V> table;
 };
 
@@ -100,20 +101,22 @@ class MemoryBehaviorStore final : public BehaviorStore {
                 int64_t now_ns, ClusterObservation* out) override {
     for (size_t i = 0; i < n; ++i) BucketShard(buckets[i]).table.Prefetch(buckets[i]);
     const uint64_t bit = Mix(account) >> 56;  // 0..255
+    const std::array<uint32_t, 257>& counts = LinearCounts();
     for (size_t i = 0; i < n; ++i) {
       Shard<Bucket>& s = BucketShard(buckets[i]);
       std::lock_guard lock(s.mu);
       bool inserted = false, evicted = false;
       Bucket& b = *s.table.FindOrInsert(buckets[i], &inserted, &evicted);
       if (evicted) bucket_evictions_.fetch_add(1, std::memory_order_relaxed);
-      b.bits[bit >> 6] |= uint64_t{1} << (bit & 63);
+      uint64_t& word = b.bits[bit >> 6];
+      const uint64_t mask = uint64_t{1} << (bit & 63);
+      b.set += (word & mask) == 0;
+      word |= mask;
       b.last_ns = now_ns;
       // The mean over the bucket's requests, weighted towards the last 256.
       b.links += b.links < 256;
       b.suspicion += (suspicion - b.suspicion) / static_cast<float>(b.links);
-      int set = 0;
-      for (uint64_t w : b.bits) set += Popcount(w);
-      out[i] = {LinearCounts()[set], b.suspicion};
+      out[i] = {counts[b.set], b.suspicion};
     }
   }
 

@@ -70,9 +70,9 @@ bool Observe(const DistillParams& p, const RequestFeatures& f, int64_t now_ns, i
     st->gap_var = static_cast<float>((1 - beta) * (st->gap_var + beta * delta * delta));
   }
   st->rate_fast =
-      static_cast<float>(st->rate_fast * std::exp(-dt / p.fast_horizon_s) + 1 / p.fast_horizon_s);
+      static_cast<float>(st->rate_fast * std::exp(static_cast<float>(-dt / p.fast_horizon_s)) + 1 / p.fast_horizon_s);
   st->rate_slow =
-      static_cast<float>(st->rate_slow * std::exp(-dt / p.slow_horizon_s) + 1 / p.slow_horizon_s);
+      static_cast<float>(st->rate_slow * std::exp(static_cast<float>(-dt / p.slow_horizon_s)) + 1 / p.slow_horizon_s);
   st->last_ns = now_ns;
 
   // Active hours of the UTC day.

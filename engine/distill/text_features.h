@@ -65,11 +65,14 @@ class TextExtractor {
   uint8_t scripts_ = 0;
   int words_ = 0, topic_n_ = 0, pending_ = 0, added_ = 0;
   std::array<uint64_t, kMaxShingle> recent_{};
-  std::array<uint64_t, kTopicRing> topic_ring_{};
+  std::array<uint64_t, kTopicRing> topic_ring_;  // read only where written
   // SimHash accumulator: 64 bit counters kept as 8 lanes of 8 byte counters,
-  // flushed into 32-bit totals before a byte could overflow.
+  // flushed into 32-bit totals before a byte could overflow (after 255
+  // shingles: totals_ is set up then, flushed_ says whether it was).
+  uint64_t Majority() const;
   std::array<uint64_t, 8> lanes_{};
-  std::array<uint32_t, 64> totals_{};
+  std::array<uint32_t, 64> totals_;
+  bool flushed_ = false;
 };
 
 // One piece: TextExtractor with Hash (shingle_words > 0) or Fold.
