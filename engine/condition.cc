@@ -116,7 +116,33 @@ std::string Literal::ToString() const {
   }
 }
 
+namespace {
+
+// A dotted-quad IPv4 address as inet_pton reads it (four decimal parts of
+// 0-255, no leading zeros), as an IPv4-mapped IPv6 address, without
+// copying it into a C string first; false for anything else.
+bool ParseDottedQuad(std::string_view s, std::array<uint8_t, 16>* out) {
+  std::array<uint8_t, 16> a{};
+  a[10] = a[11] = 0xff;
+  size_t i = 0;
+  for (int part = 0; part < 4; ++part) {
+    if (part > 0 && (i >= s.size() || s[i++] != '.')) return false;
+    const size_t start = i;
+    unsigned v = 0;
+    while (i < s.size() && i - start < 3 && s[i] >= '0' && s[i] <= '9')
+      v = v * 10 + static_cast<unsigned>(s[i++] - '0');
+    if (i == start || v > 255 || (s[start] == '0' && i - start > 1)) return false;
+    a[12 + part] = static_cast<uint8_t>(v);
+  }
+  if (i != s.size()) return false;
+  *out = a;
+  return true;
+}
+
+}  // namespace
+
 bool ParseIp(std::string_view text, std::array<uint8_t, 16>* out) {
+  if (ParseDottedQuad(text, out)) return true;  // the usual case, without libc
   char buf[INET6_ADDRSTRLEN + 1];
   if (text.empty() || text.size() >= sizeof buf) return false;
   std::memcpy(buf, text.data(), text.size());

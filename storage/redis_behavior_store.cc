@@ -266,6 +266,10 @@ Result<std::unique_ptr<RedisBehaviorStore>> RedisBehaviorStore::Open(RedisBehavi
   return std::unique_ptr<RedisBehaviorStore>(new RedisBehaviorStore(std::move(impl)));
 }
 
+void RedisBehaviorStore::Prefetch(uint64_t key, const uint64_t* buckets, size_t n) const {
+  impl_->local->Prefetch(key, buckets, n);
+}
+
 void RedisBehaviorStore::Update(uint64_t key, int64_t now_ns,
                                 engine::FunctionRef<void(engine::AccountBehavior&)> fn) {
   impl_->local->Update(key, now_ns, fn);

@@ -66,6 +66,7 @@ class RedisBehaviorStore final : public engine::BehaviorStore {
   static Result<std::unique_ptr<RedisBehaviorStore>> Open(RedisBehaviorOptions options);
   ~RedisBehaviorStore() override;
 
+  void Prefetch(uint64_t key, const uint64_t* buckets, size_t n) const override;
   void Update(uint64_t key, int64_t now_ns,
               engine::FunctionRef<void(engine::AccountBehavior&)> fn) override;
   engine::ClusterObservation Link(uint64_t bucket, uint64_t account, float suspicion,

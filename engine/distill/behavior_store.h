@@ -83,6 +83,13 @@ class BehaviorStore {
  public:
   virtual ~BehaviorStore() = default;
 
+  // A hint, at the start of a request: the caller will soon Update `key`
+  // and link it into `buckets`, so a store may start loading them now (the
+  // memory store issues prefetches; the default does nothing).
+  virtual void Prefetch(uint64_t key, const uint64_t* buckets, size_t n) const {
+    (void)key, (void)buckets, (void)n;
+  }
+
   // Runs `fn` on the record of `key` (a 64-bit hash of rule id and account),
   // a zeroed record when there is none yet, atomically for that key. `fn`
   // may call Link and LinkMany (never Update): a store takes an account's
@@ -108,9 +115,9 @@ class BehaviorStore {
 };
 
 struct MemoryBehaviorOptions {
-  // About 380 bytes an account and 85-170 a bucket (64-byte slots of a
-  // table at most 3/4 full) with the tables' own overhead
-  // (bench/distill_bench prints the figures).
+  // About 470 bytes an account and 75 a bucket (a key and a record per slot
+  // of tables 3/4 full once grown to these bounds; bench/distill_bench
+  // prints the figures).
   size_t max_accounts = 250'000;
   size_t max_buckets = 500'000;
   size_t shards = 64;

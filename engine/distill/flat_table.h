@@ -1,18 +1,22 @@
 // FlatTable: an open-addressing hash table of fixed-size records keyed by a
-// 64-bit hash, for the memory BehaviorStore's cluster buckets. One probe is
-// usually one cache line (a record plus its key fits in 64 bytes), where
-// std::unordered_map costs a bucket array read and a node read, each a
-// likely cache miss at a few hundred thousand entries.
+// 64-bit hash, for the memory BehaviorStore's accounts and cluster buckets.
+// Where std::unordered_map costs a bucket array read and then a node read,
+// two dependent cache misses, a record here is found from its key alone:
+// Prefetch can start loading it before the caller needs it.
 //
-// Linear probing, at most 3/4 full; it doubles until it can hold
-// `max_entries`, and from there a new key evicts the least recently seen
-// (V::last_ns) of a few records sampled round-robin: bounded memory at
-// constant cost. Deletion shifts the records after it back, so there are
-// no tombstones. Key 0 marks an empty slot: a key of 0 is stored as 1
-// (keys are hashes; a collision of two 64-bit hashes is already possible).
+// Keys and records are two parallel arrays: a probe walks the dense key
+// array (eight keys a cache line) and touches one record. Linear probing,
+// at most 3/4 full; the capacity need not be a power of two (the home slot
+// is the high half of a multiply), so a table grown to `max_entries` holds
+// them at 3/4 and no emptier. From there a new key evicts the least
+// recently seen (V::last_ns) of a few records sampled round-robin: bounded
+// memory at constant cost. Deletion shifts the records after it back, so
+// there are no tombstones. Key 0 marks an empty slot: a key of 0 is stored
+// as 1 (keys are hashes; a collision of two 64-bit hashes is already
+// possible).
 //
 // Not thread-safe: the owner locks. Prefetch may be called without the lock
-// (it reads only an atomic hint of where the slots are).
+// (it reads only atomic hints of where the arrays are).
 #pragma once
 
 #include <algorithm>
@@ -28,25 +32,20 @@ template <class V>
 class FlatTable {
  public:
   static_assert(std::is_trivially_copyable_v<V>);
-  struct alignas(64) Slot {
-    uint64_t key = 0;
-    V value;
-  };
   static constexpr int kEvictionSample = 8;
 
-  explicit FlatTable(size_t max_entries, size_t initial_capacity = 16)
-      : max_entries_(std::max<size_t>(1, max_entries)) {
-    size_t cap = 16;
-    while (cap < initial_capacity) cap *= 2;
-    Allocate(cap);
+  explicit FlatTable(size_t max_entries)
+      : max_entries_(std::max<size_t>(1, max_entries)),
+        full_capacity_(max_entries_ + (max_entries_ + 2) / 3) {
+    Allocate(std::min<size_t>(16, full_capacity_));
   }
 
   // The record of `key`, or null.
   V* Find(uint64_t key) {
     key = Fix(key);
-    for (size_t i = Home(key);; i = (i + 1) & mask_) {
-      if (slots_[i].key == key) return &slots_[i].value;
-      if (slots_[i].key == 0) return nullptr;
+    for (size_t i = Home(key, cap_);; i = Next(i)) {
+      if (keys_[i] == key) return &values_[i];
+      if (keys_[i] == 0) return nullptr;
     }
   }
 
@@ -55,90 +54,114 @@ class FlatTable {
   V* FindOrInsert(uint64_t key, bool* inserted, bool* evicted) {
     key = Fix(key);
     *inserted = *evicted = false;
-    for (size_t i = Home(key);; i = (i + 1) & mask_) {
-      if (slots_[i].key == key) return &slots_[i].value;
-      if (slots_[i].key == 0) break;
+    size_t i = Home(key, cap_);
+    for (;; i = Next(i)) {
+      if (keys_[i] == key) return &values_[i];
+      if (keys_[i] == 0) break;
     }
     *inserted = true;
     if (size_ >= max_entries_) {
       EvictOne();
       *evicted = true;
-    } else if ((size_ + 1) * 4 > capacity() * 3) {
-      Allocate(capacity() * 2);
+    } else if ((size_ + 1) * 4 > cap_ * 3) {
+      Allocate(std::min(cap_ * 2, full_capacity_));
+    } else {
+      return Put(i, key);
     }
-    size_t i = Home(key);
-    while (slots_[i].key != 0) i = (i + 1) & mask_;
-    slots_[i].key = key;
-    slots_[i].value = V{};
-    ++size_;
-    return &slots_[i].value;
+    for (i = Home(key, cap_); keys_[i] != 0;) i = Next(i);
+    return Put(i, key);
   }
 
-  // Starts loading the cache line where `key` would be found.
+  // Starts loading the key and the record where `key` would be found
+  // (where it is, unless an earlier key took its slot).
   void Prefetch(uint64_t key) const {
-    const Slot* base = hint_slots_.load(std::memory_order_relaxed);
-    const size_t mask = hint_mask_.load(std::memory_order_relaxed);
-    __builtin_prefetch(base + (Mix(Fix(key)) & mask), 1);
+    const uint64_t* keys = hint_keys_.load(std::memory_order_relaxed);
+    const V* values = hint_values_.load(std::memory_order_relaxed);
+    const size_t i = Home(Fix(key), hint_cap_.load(std::memory_order_relaxed));
+    __builtin_prefetch(keys + i);
+    const char* p = reinterpret_cast<const char*>(values + i);
+    for (size_t line = 0; line < sizeof(V); line += 64) __builtin_prefetch(p + line, 1);
+    __builtin_prefetch(p + sizeof(V) - 1, 1);
   }
 
   size_t size() const { return size_; }
-  size_t capacity() const { return mask_ + 1; }
+  size_t capacity() const { return cap_; }
   size_t max_entries() const { return max_entries_; }
 
  private:
   static uint64_t Fix(uint64_t key) { return key == 0 ? 1 : key; }
-  // Keys are hashes already; the multiply takes the table's bits from all
-  // of them (the store chose the shard with another mix of the low bits).
-  static uint64_t Mix(uint64_t key) { return (key * 0x9E3779B97F4A7C15ULL) >> 17; }
-  size_t Home(uint64_t key) const { return Mix(key) & mask_; }
+  // Keys are hashes already; the multiply spreads all their bits (the store
+  // chose the shard with another mix of them) and its high half scales the
+  // result to [0, cap).
+  static size_t Home(uint64_t key, size_t cap) {
+    const uint64_t mixed = key * 0x9E3779B97F4A7C15ULL;
+    return static_cast<size_t>((static_cast<unsigned __int128>(mixed) * cap) >> 64);
+  }
+  size_t Next(size_t i) const { return i + 1 == cap_ ? 0 : i + 1; }
+  // How far slot `j` is past slot `i`, going round.
+  size_t Distance(size_t i, size_t j) const { return j >= i ? j - i : j + cap_ - i; }
+
+  V* Put(size_t i, uint64_t key) {
+    keys_[i] = key;
+    values_[i] = V{};
+    ++size_;
+    return &values_[i];
+  }
 
   void Allocate(size_t cap) {
-    std::unique_ptr<Slot[]> old = std::move(slots_);
-    const size_t old_cap = old ? mask_ + 1 : 0;
-    slots_ = std::make_unique<Slot[]>(cap);
-    mask_ = cap - 1;
+    std::unique_ptr<uint64_t[]> old_keys = std::move(keys_);
+    std::unique_ptr<V[]> old_values = std::move(values_);
+    const size_t old_cap = old_keys ? cap_ : 0;
+    keys_ = std::make_unique<uint64_t[]>(cap);
+    values_ = std::make_unique<V[]>(cap);
+    cap_ = cap;
     for (size_t j = 0; j < old_cap; ++j) {
-      if (old[j].key == 0) continue;
-      size_t i = Home(old[j].key);
-      while (slots_[i].key != 0) i = (i + 1) & mask_;
-      slots_[i] = old[j];
+      if (old_keys[j] == 0) continue;
+      size_t i = Home(old_keys[j], cap_);
+      while (keys_[i] != 0) i = Next(i);
+      keys_[i] = old_keys[j];
+      values_[i] = old_values[j];
     }
-    hint_slots_.store(slots_.get(), std::memory_order_relaxed);
-    hint_mask_.store(mask_, std::memory_order_relaxed);
+    hint_keys_.store(keys_.get(), std::memory_order_relaxed);
+    hint_values_.store(values_.get(), std::memory_order_relaxed);
+    hint_cap_.store(cap_, std::memory_order_relaxed);
   }
 
   void EvictOne() {
     size_t victim = SIZE_MAX;
     int sampled = 0;
-    for (size_t n = 0; n <= mask_ && sampled < kEvictionSample; ++n) {
-      const size_t i = (hand_ + n) & mask_;
-      if (slots_[i].key == 0) continue;
+    for (size_t n = 0; n < cap_ && sampled < kEvictionSample; ++n) {
+      const size_t i = (hand_ + n) % cap_;
+      if (keys_[i] == 0) continue;
       ++sampled;
-      if (victim == SIZE_MAX || slots_[i].value.last_ns < slots_[victim].value.last_ns) victim = i;
+      if (victim == SIZE_MAX || values_[i].last_ns < values_[victim].last_ns) victim = i;
     }
-    hand_ = (victim + 1) & mask_;
-    if (victim != SIZE_MAX) Erase(victim);
+    if (victim == SIZE_MAX) return;
+    hand_ = Next(victim);
+    Erase(victim);
   }
 
   // Backward-shift deletion: each later record of the probe run moves into
   // the hole when its home does not lie between the hole and it.
   void Erase(size_t hole) {
-    for (size_t j = (hole + 1) & mask_; slots_[j].key != 0; j = (j + 1) & mask_) {
-      const size_t home = Home(slots_[j].key);
-      if (((j - home) & mask_) >= ((j - hole) & mask_)) {
-        slots_[hole] = slots_[j];
+    for (size_t j = Next(hole); keys_[j] != 0; j = Next(j)) {
+      if (Distance(Home(keys_[j], cap_), j) >= Distance(hole, j)) {
+        keys_[hole] = keys_[j];
+        values_[hole] = values_[j];
         hole = j;
       }
     }
-    slots_[hole].key = 0;
+    keys_[hole] = 0;
     --size_;
   }
 
-  size_t max_entries_;
-  std::unique_ptr<Slot[]> slots_;
-  size_t mask_ = 0, size_ = 0, hand_ = 0;
-  std::atomic<const Slot*> hint_slots_{nullptr};
-  std::atomic<size_t> hint_mask_{0};
+  size_t max_entries_, full_capacity_;
+  std::unique_ptr<uint64_t[]> keys_;
+  std::unique_ptr<V[]> values_;
+  size_t cap_ = 0, size_ = 0, hand_ = 0;
+  std::atomic<const uint64_t*> hint_keys_{nullptr};
+  std::atomic<const V*> hint_values_{nullptr};
+  std::atomic<size_t> hint_cap_{0};
 };
 
 }  // namespace tosgate::engine

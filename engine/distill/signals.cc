@@ -12,6 +12,18 @@ double Clamp01(double x) { return x < 0 ? 0 : x > 1 ? 1 : x; }
 
 constexpr int64_t kDayMs = 86'400'000, kHourMs = 3'600'000;
 
+// Whether one of fps[0..n) is within `max` bits of x: an account's whole
+// window is compared on every request, so on x86-64 this is built twice,
+// with the POPCNT instruction and without, and the loader picks.
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
+bool AnyWithin(const uint64_t* fps, int n, uint64_t x, int max) {
+  bool any = false;
+  for (int i = 0; i < n; ++i) any |= __builtin_popcountll(x ^ fps[i]) <= max;
+  return any;
+}
+
 }  // namespace
 
 std::string_view SignalName(Signal s) {
@@ -31,11 +43,13 @@ bool Observe(const DistillParams& p, const RequestFeatures& f, int64_t now_ns, i
 
   bool near = false;
   if (f.has_simhash) {
+    // The last n fingerprints: up to ring_next, and the ring's end before it.
     const int n = std::min<int>(st->ring_len, p.window);
-    for (int i = 1; i <= n && !near; ++i) {
-      const int slot = (st->ring_next - i + kFingerprintRing) % kFingerprintRing;
-      near = HammingDistance(f.simhash, st->fingerprints[slot]) <= p.max_distance;
-    }
+    const int recent = std::min<int>(n, st->ring_next);
+    near = AnyWithin(st->fingerprints.data() + st->ring_next - recent, recent, f.simhash,
+                     p.max_distance) ||
+           AnyWithin(st->fingerprints.data() + kFingerprintRing - (n - recent), n - recent,
+                     f.simhash, p.max_distance);
     st->fingerprints[st->ring_next] = f.simhash;
     st->ring_next = static_cast<uint8_t>((st->ring_next + 1) % kFingerprintRing);
     if (st->ring_len < kFingerprintRing) ++st->ring_len;
@@ -56,9 +70,9 @@ bool Observe(const DistillParams& p, const RequestFeatures& f, int64_t now_ns, i
     st->gap_var = static_cast<float>((1 - beta) * (st->gap_var + beta * delta * delta));
   }
   st->rate_fast =
-      static_cast<float>(st->rate_fast * std::exp(-dt / p.fast_horizon_s) + 1 / p.fast_horizon_s);
+      static_cast<float>(st->rate_fast * std::exp(static_cast<float>(-dt / p.fast_horizon_s)) + 1 / p.fast_horizon_s);
   st->rate_slow =
-      static_cast<float>(st->rate_slow * std::exp(-dt / p.slow_horizon_s) + 1 / p.slow_horizon_s);
+      static_cast<float>(st->rate_slow * std::exp(static_cast<float>(-dt / p.slow_horizon_s)) + 1 / p.slow_horizon_s);
   st->last_ns = now_ns;
 
   // Active hours of the UTC day.

@@ -38,7 +38,7 @@ struct DistillParams {
   // Templates: a prompt within max_distance bits of one of the account's
   // last `window` fingerprints is a near-duplicate.
   int max_distance = 14;
-  int max_bytes = 512;  // of user text read: its first 2/3 and last 1/3 of that
+  int max_bytes = 256;  // of user text read: its first 2/3 and last 1/3 of that
   int shingle_words = 3;
   // Logprobs: top_logprobs at or above these is "at the maximum".
   int64_t top_logprobs_max = 20;         // Chat Completions, Responses

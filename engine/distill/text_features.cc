@@ -32,6 +32,42 @@ constexpr std::array<uint64_t, 256> kSpread = [] {
   return t;
 }();
 
+// 64 byte counters, byte i (of lanes_ read as bytes) for bit i of the
+// shingle hashes added. With SSE2, 16 counters a register: a hash's bits are
+// spread over bytes by unpacking, picked out by a mask and added, without
+// table loads.
+struct ByteCounters {
+#if defined(__SSE2__)
+  __m128i c[4];
+  void Load(const std::array<uint64_t, 8>& lanes) {
+    for (int r = 0; r < 4; ++r)
+      c[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(lanes.data() + 2 * r));
+  }
+  void Store(std::array<uint64_t, 8>* lanes) const {
+    for (int r = 0; r < 4; ++r)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(lanes->data() + 2 * r), c[r]);
+  }
+  void Add(uint64_t h) {
+    const __m128i bit = _mm_set1_epi64x(static_cast<long long>(0x8040201008040201ULL));
+    const __m128i x = _mm_cvtsi64_si128(static_cast<long long>(h));
+    const __m128i b2 = _mm_unpacklo_epi8(x, x);     // b0 b0 b1 b1 .. b7 b7
+    const __m128i lo = _mm_unpacklo_epi16(b2, b2);  // b0 x4 .. b3 x4
+    const __m128i hi = _mm_unpackhi_epi16(b2, b2);  // b4 x4 .. b7 x4
+    const __m128i spread[4] = {_mm_unpacklo_epi32(lo, lo), _mm_unpackhi_epi32(lo, lo),
+                               _mm_unpacklo_epi32(hi, hi), _mm_unpackhi_epi32(hi, hi)};
+    for (int r = 0; r < 4; ++r)  // a set bit's byte is -1: subtracting it adds 1
+      c[r] = _mm_sub_epi8(c[r], _mm_cmpeq_epi8(_mm_and_si128(spread[r], bit), bit));
+  }
+#else
+  std::array<uint64_t, 8> l;
+  void Load(const std::array<uint64_t, 8>& lanes) { l = lanes; }
+  void Store(std::array<uint64_t, 8>* lanes) const { *lanes = l; }
+  void Add(uint64_t h) {
+    for (int i = 0; i < 8; ++i) l[i] += kSpread[(h >> (8 * i)) & 0xff];
+  }
+#endif
+};
+
 uint64_t Rotl(uint64_t x, int r) { return r == 0 ? x : (x << r) | (x >> (64 - r)); }
 
 uint64_t Load8(const char* p) {
@@ -148,17 +184,20 @@ void TextExtractor::Run(std::string_view text, bool hashing) {
   thread_local Scratch scratch;
   scripts_ |= Classify(text, &scratch);
   hashing = hashing && shingle_words_ > 0;
+  const bool folding = folded_ != nullptr;
+  if (!hashing && !folding) return;
   const size_t n = text.size(), mwords = (n + 63) / 64 + 1;
   const char* const in = scratch.bytes.data();
   const uint64_t* const bits = scratch.word_bits.data();
-  std::string& out = *folded_;
+  std::string unused;
+  std::string& out = folding ? *folded_ : unused;
   const size_t start = out.size();
-  out.resize(start + n + 1 + 16);  // words, a space each, and slack for 16-byte copies
+  if (folding) out.resize(start + n + 1 + 16);  // words, a space each, slack for 16-byte copies
   char* const base = out.data();
   char* w = base + start;
   // The hot state in locals, so that it stays in registers.
-  uint64_t l0 = lanes_[0], l1 = lanes_[1], l2 = lanes_[2], l3 = lanes_[3], l4 = lanes_[4],
-           l5 = lanes_[5], l6 = lanes_[6], l7 = lanes_[7];
+  ByteCounters counters;
+  counters.Load(lanes_);
   int words = words_, pending = pending_, added = added_, topic_n = topic_n_;
   const int k = shingle_words_;
   // The two words before, for the usual 3-word shingle.
@@ -166,14 +205,16 @@ void TextExtractor::Run(std::string_view text, bool hashing) {
   uint64_t last2 = recent_[(words_ - 2) & (kMaxShingle - 1)];
   auto word = [&](size_t s, size_t e) {
     const size_t len = e - s;
-    if (w != base) *w++ = ' ';
-    if (len <= 16) {  // both buffers have the slack
-      std::memcpy(w, in + s, 8);
-      std::memcpy(w + 8, in + s + 8, 8);
-    } else {
-      std::memcpy(w, in + s, len);
+    if (folding) {
+      if (w != base) *w++ = ' ';
+      if (len <= 16) {  // both buffers have the slack
+        std::memcpy(w, in + s, 8);
+        std::memcpy(w + 8, in + s + 8, 8);
+      } else {
+        std::memcpy(w, in + s, len);
+      }
+      w += len;
     }
-    w += len;
     if (!hashing) return;
     const uint64_t h = WordHash(in + s, len);
     recent_[words & (kMaxShingle - 1)] = h;
@@ -192,20 +233,16 @@ void TextExtractor::Run(std::string_view text, bool hashing) {
         sh ^= Rotl(recent_[(words - 1 - i) & (kMaxShingle - 1)], (i * 21) & 63);
     }
     sh = MixHash(sh);
-    l0 += kSpread[sh & 0xff];
-    l1 += kSpread[(sh >> 8) & 0xff];
-    l2 += kSpread[(sh >> 16) & 0xff];
-    l3 += kSpread[(sh >> 24) & 0xff];
-    l4 += kSpread[(sh >> 32) & 0xff];
-    l5 += kSpread[(sh >> 40) & 0xff];
-    l6 += kSpread[(sh >> 48) & 0xff];
-    l7 += kSpread[sh >> 56];
+    counters.Add(sh);
     ++added;
     if (++pending == 255) {
-      const uint64_t lanes[8] = {l0, l1, l2, l3, l4, l5, l6, l7};
+      if (!flushed_) totals_.fill(0);
+      flushed_ = true;
+      counters.Store(&lanes_);
       for (int i = 0; i < 8; ++i)
-        for (int j = 0; j < 8; ++j) totals_[8 * i + j] += (lanes[i] >> (8 * j)) & 0xff;
-      l0 = l1 = l2 = l3 = l4 = l5 = l6 = l7 = 0;
+        for (int j = 0; j < 8; ++j) totals_[8 * i + j] += (lanes_[i] >> (8 * j)) & 0xff;
+      lanes_ = {};
+      counters.Load(lanes_);
       pending = 0;
     }
   };
@@ -233,9 +270,34 @@ void TextExtractor::Run(std::string_view text, bool hashing) {
       in_word = true;
     }
   }
-  lanes_ = {l0, l1, l2, l3, l4, l5, l6, l7};
+  counters.Store(&lanes_);
   words_ = words, pending_ = pending, added_ = added, topic_n_ = topic_n;
-  out.resize(static_cast<size_t>(w - base));
+  if (folding) out.resize(static_cast<size_t>(w - base));
+}
+
+// Bit b is set when more than half of the shingles had it set. Without
+// branches: which way each of 64 coin flips went is not predictable.
+uint64_t TextExtractor::Majority() const {
+  const auto half = static_cast<uint32_t>(added_) / 2;
+  uint64_t h = 0;
+#if defined(__SSE2__)
+  if (!flushed_) {  // every count is in its byte lane, and half < 128
+    const __m128i threshold = _mm_set1_epi8(static_cast<char>(half + 1));
+    for (int r = 0; r < 4; ++r) {
+      const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(lanes_.data() + 2 * r));
+      const __m128i above = _mm_cmpeq_epi8(_mm_max_epu8(c, threshold), c);  // c >= half + 1
+      h |= static_cast<uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(above))) << (16 * r);
+    }
+    return h;
+  }
+#endif
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 8; ++j) {
+      const uint32_t count =
+          (flushed_ ? totals_[8 * i + j] : 0) + ((lanes_[i] >> (8 * j)) & 0xff);
+      h |= static_cast<uint64_t>(count > half) << (8 * i + j);
+    }
+  return h;
 }
 
 void TextExtractor::Finish(TextFeatures* out) {
@@ -243,16 +305,7 @@ void TextExtractor::Finish(TextFeatures* out) {
   if (shingle_words_ <= 0) return;
   out->words += words_;
   if (words_ >= shingle_words_) {
-    // Bit b is set when more than half of the shingles had it set. Without
-    // branches: which way each of 64 coin flips went is not predictable.
-    const auto half = static_cast<uint32_t>(added_) / 2;
-    uint64_t h = 0;
-    for (int i = 0; i < 8; ++i)
-      for (int j = 0; j < 8; ++j) {
-        const uint32_t count = totals_[8 * i + j] + ((lanes_[i] >> (8 * j)) & 0xff);
-        h |= static_cast<uint64_t>(count > half) << (8 * i + j);
-      }
-    out->simhash = h;
+    out->simhash = Majority();
     out->has_simhash = true;
   }
   if (topic_n_ > 0) {
@@ -273,9 +326,18 @@ void ExtractText(std::string_view text, int shingle_words, std::string* folded, 
 }
 
 uint64_t HashId(std::string_view s) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
-  return h;
+  uint64_t h = s.size() * 0x9E3779B97F4A7C15ULL;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    h = (h ^ Load8(s.data() + i)) * kWordMul;
+    h ^= h >> 29;
+  }
+  if (i < s.size()) {
+    uint64_t tail = 0;
+    std::memcpy(&tail, s.data() + i, s.size() - i);
+    h = (h ^ tail) * kWordMul;
+  }
+  return MixHash(h);
 }
 
 }  // namespace tosgate::engine

@@ -35,7 +35,7 @@ enum ScriptBit : uint8_t {
   kCjk = 32,
 };
 
-// Folds text into `*folded` (appended: lower-case words, digits as '0', one
+// Folds text into `*folded`, unless it is null (appended: lower-case words, digits as '0', one
 // space between words and before the first when *folded is not empty) and
 // fingerprints the pieces given to Hash as one stream of words: the SimHash
 // of their `shingle_words`-word shingles (at least shingle_words words are
@@ -65,11 +65,14 @@ class TextExtractor {
   uint8_t scripts_ = 0;
   int words_ = 0, topic_n_ = 0, pending_ = 0, added_ = 0;
   std::array<uint64_t, kMaxShingle> recent_{};
-  std::array<uint64_t, kTopicRing> topic_ring_{};
+  std::array<uint64_t, kTopicRing> topic_ring_;  // read only where written
   // SimHash accumulator: 64 bit counters kept as 8 lanes of 8 byte counters,
-  // flushed into 32-bit totals before a byte could overflow.
+  // flushed into 32-bit totals before a byte could overflow (after 255
+  // shingles: totals_ is set up then, flushed_ says whether it was).
+  uint64_t Majority() const;
   std::array<uint64_t, 8> lanes_{};
-  std::array<uint32_t, 64> totals_{};
+  std::array<uint32_t, 64> totals_;
+  bool flushed_ = false;
 };
 
 // One piece: TextExtractor with Hash (shingle_words > 0) or Fold.
@@ -87,7 +90,8 @@ inline int Popcount(uint64_t x) {
 // Bits in which two fingerprints differ.
 inline int HammingDistance(uint64_t a, uint64_t b) { return Popcount(a ^ b); }
 
-// 64-bit FNV-1a, for ids (rule ids, accounts, fingerprints) - not for text.
+// A 64-bit hash of ids (rule ids, accounts, fingerprints, addresses), 8
+// bytes a step - not for text.
 uint64_t HashId(std::string_view s);
 // splitmix64's finalizer.
 inline uint64_t MixHash(uint64_t x) {

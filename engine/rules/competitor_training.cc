@@ -100,13 +100,65 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
   const RequestBody& body = ctx.eval.request.body;
   const int64_t now = ctx.eval.now_ns;
 
+  // The buckets this request links the account into, but for the template
+  // bands (known once the prompt is read), which count only for a
+  // near-duplicate (known once the record is read): they go first, so that
+  // they can be left out. The store starts loading the account's record and
+  // these buckets now, while the prompt is read.
+  const uint64_t who = HashId(account.id);
+  const uint64_t key = MixHash(rule_hash_ * 31 ^ who);
+  std::array<uint64_t, kBands + 3> buckets;
+  std::array<const char*, kBands + 3> by;
+  size_t n = kBands;
+  auto add = [&](uint64_t bucket, const char* what) {
+    buckets[n] = MixHash(bucket ^ rule_hash_);
+    by[n++] = what;
+  };
+  if (config_.cluster_ip && !ctx.eval.request.client_ip.empty())
+    add(AddressRangeHash(config_.ip_range, ctx.eval.request.client_ip) ^ 0x1000000,
+        "an address range");
+  if (config_.cluster_payment && !account.payment_fingerprint.empty())
+    add(HashId(account.payment_fingerprint) ^ 0x2000000, "a payment fingerprint");
+  if (config_.cluster_device && !account.device_fingerprint.empty())
+    add(HashId(account.device_fingerprint) ^ 0x3000000, "a device fingerprint");
+  ctx.behavior->Prefetch(key, buckets.data() + kBands, n - kBands);
+
   // What the request shows on its own.
   RequestFeatures f;
   if (body.present) {
+    const uint32_t lo = config_.lexicon_first, hi = lo + config_.lexicon_count;
+    auto any_cot = [&](const std::vector<ContentHit>& hits) {
+      return std::any_of(hits.begin(), hits.end(),
+                         [&](const ContentHit& h) { return h.id >= lo && h.id < hi; });
+    };
+    // The lexicon lives in the snapshot's one content database: when content
+    // rules already scanned the whole prompt (or its user and system parts)
+    // for this request, their hits answer it, and the text need not be
+    // folded for a scan of its own.
+    const bool lexicon = config_.lexicon_count > 0 && config_.lexicon;
+    bool answered = false;
+    if (lexicon && ctx.content) {
+      const ContentScans::Scan* all = ctx.content->Done(*config_.lexicon, ContentScope::kAll);
+      if (all && all->ok) {
+        f.cot = any_cot(all->hits);
+        answered = true;
+      } else if (!body.user_text.empty()) {
+        const ContentScans::Scan* user_scan = ctx.content->Done(*config_.lexicon, ContentScope::kUser);
+        const ContentScans::Scan* system_scan =
+            body.system_text.empty() ? nullptr
+                                     : ctx.content->Done(*config_.lexicon, ContentScope::kSystem);
+        if (user_scan && user_scan->ok &&
+            (body.system_text.empty() || (system_scan && system_scan->ok))) {
+          f.cot = any_cot(user_scan->hits) || (system_scan && any_cot(system_scan->hits));
+          answered = true;
+        }
+      }
+    }
     thread_local std::string folded;
     folded.clear();
+    const bool fold = lexicon && !answered;
     TextFeatures text;
-    TextExtractor x(p.shingle_words, &folded);
+    TextExtractor x(p.shingle_words, fold ? &folded : nullptr);
     x.Fold(std::string_view(body.system_text).substr(0, kSystemBytes));
     // At most max_bytes of user text: its first two thirds, where a
     // template's instructions are, and its last third, where the newest turn
@@ -125,63 +177,15 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
     f.simhash = text.simhash;
     f.scripts = text.scripts;
     f.topic = text.topic;
-    if (config_.lexicon_count > 0 && config_.lexicon && !folded.empty()) {
-      const uint32_t lo = config_.lexicon_first, hi = lo + config_.lexicon_count;
-      auto any_cot = [&](const std::vector<ContentHit>& hits) {
-        return std::any_of(hits.begin(), hits.end(),
-                           [&](const ContentHit& h) { return h.id >= lo && h.id < hi; });
-      };
-      // The lexicon lives in the snapshot's one content database: when
-      // content rules already scanned the whole prompt (or its user and
-      // system parts) for this request, their hits answer it.
-      const ContentScans::Scan* all = nullptr;
-      const ContentScans::Scan* user_scan = nullptr;
-      const ContentScans::Scan* system_scan = nullptr;
-      if (ctx.content) {
-        all = ctx.content->Done(*config_.lexicon, ContentScope::kAll);
-        if (!all || !all->ok) {
-          all = nullptr;
-          user_scan = ctx.content->Done(*config_.lexicon, ContentScope::kUser);
-          system_scan = ctx.content->Done(*config_.lexicon, ContentScope::kSystem);
-          if (!user_scan || !user_scan->ok || body.user_text.empty() ||
-              (!body.system_text.empty() && (!system_scan || !system_scan->ok)))
-            user_scan = nullptr;
-        }
-      }
-      if (all) {
-        f.cot = any_cot(all->hits);
-      } else if (user_scan) {
-        f.cot = any_cot(user_scan->hits) || (system_scan && any_cot(system_scan->hits));
-      } else {
-        const ContentDatabase* db = config_.lexicon->database();
-        thread_local std::vector<ContentHit> hits;
-        if (!db || !db->Scan(folded, &hits))
-          return Status::Internal("lexicon scan failed (Hyperscan)");
-        f.cot = any_cot(hits);
-      }
+    if (fold && !folded.empty()) {
+      const ContentDatabase* db = config_.lexicon->database();
+      thread_local std::vector<ContentHit> hits;
+      if (!db || !db->Scan(folded, &hits)) return Status::Internal("lexicon scan failed (Hyperscan)");
+      f.cot = any_cot(hits);
     }
     f.logprob = LogprobValue(p, body);
     f.output_heavy = OutputHeavy(p, body);
   }
-
-  // The buckets this request links the account into, but for the template
-  // bands, which count only for a near-duplicate (known once the record is
-  // read): they go first, so that they can be left out.
-  const uint64_t who = HashId(account.id);
-  std::array<uint64_t, kBands + 3> buckets;
-  std::array<const char*, kBands + 3> by;
-  size_t n = kBands;
-  auto add = [&](uint64_t bucket, const char* what) {
-    buckets[n] = MixHash(bucket ^ rule_hash_);
-    by[n++] = what;
-  };
-  if (config_.cluster_ip && !ctx.eval.request.client_ip.empty())
-    add(AddressRangeHash(config_.ip_range, ctx.eval.request.client_ip) ^ 0x1000000,
-        "an address range");
-  if (config_.cluster_payment && !account.payment_fingerprint.empty())
-    add(HashId(account.payment_fingerprint) ^ 0x2000000, "a payment fingerprint");
-  if (config_.cluster_device && !account.device_fingerprint.empty())
-    add(HashId(account.device_fingerprint) ^ 0x3000000, "a device fingerprint");
   for (size_t band = 0; band < kBands; ++band) {
     buckets[band] =
         MixHash(((f.simhash >> (16 * band) & 0xffff) | uint64_t(band + 1) << 16) ^ rule_hash_);
@@ -189,7 +193,6 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
   }
 
   // One visit to the account's record: its own history, then its clusters.
-  const uint64_t key = MixHash(rule_hash_ * 31 ^ who);
   const float suspicion = static_cast<float>(RequestSuspicion(p, f));
   SignalArray scores{};
   uint32_t requests = 0;

@@ -7,7 +7,7 @@
 //             output_heavy: 0.2, volume: 0.1, timing_regular: 0.15,
 //             spread: 0.1, cluster: 0.4}         # weights; omitted = default
 //   window: {requests: 32, min_requests: 10}
-//   template: {max_distance: 14, max_bytes: 512, shingle_words: 3}
+//   template: {max_distance: 14, max_bytes: 256, shingle_words: 3}
 //   cot_phrases: ["reason aloud"]               # added to the built-in lexicon
 //   cluster: {min_accounts: 10, full_accounts: 100, by: [template, ip/24, payment, device]}
 //   thresholds: {flag: 0.5, watermark: 0.6, review: 0.7, throttle: 0.8, deny: 0.95}

@@ -1,5 +1,12 @@
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 
+#include <array>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "engine/condition.h"
 #include "test_support.h"
 
 using namespace tosgate;
@@ -122,4 +129,49 @@ TEST_CASE("header fields are looked up by lower-case name") {
   Request r = test::ChatRequest();
   r.headers = {{"x-client-name", "scraper"}};
   CHECK(Eval(Leaf("request.header.x-client-name", Condition::Op::kEq, Str("scraper")), r));
+}
+
+TEST_CASE("ParseIp reads IPv4 as inet_pton does (its fast path included)") {
+  // Dotted quads and near misses: leading zeros, parts over 255, too few
+  // or too many parts, stray characters.
+  const std::vector<std::string> fixed = {
+      "0.0.0.0", "255.255.255.255", "10.1.2.3", "1.2.3", "1.2.3.4.5", "01.2.3.4", "1.2.3.04",
+      "256.1.1.1", "1.2.3.4 ", " 1.2.3.4", "1..3.4", "1.2.3.", ".1.2.3", "1.2.3.1000", "",
+      "a.b.c.d", "1.2.3.4/24", "::ffff:1.2.3.4", "2001:db8::1", "1.2.3.-4", "999.0.0.0"};
+  std::vector<std::string> cases = fixed;
+  uint64_t seed = 7;
+  auto next = [&] { return (seed = seed * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
+  for (int i = 0; i < 20'000; ++i) {
+    // Three to five parts of 0-3 digits (a value up to 299, now and then
+    // with a leading zero), joined by dots.
+    std::string s;
+    const int parts = 3 + static_cast<int>(next() % 3);
+    for (int p = 0; p < parts; ++p) {
+      if (p) s += '.';
+      const uint64_t kind = next() % 10;
+      if (kind == 0) continue;                      // empty part
+      if (kind == 1) s += '0';                      // leading zero
+      s += std::to_string(next() % 300);
+    }
+    cases.push_back(s);
+  }
+  int parsed = 0;
+  for (const std::string& s : cases) {
+    std::array<uint8_t, 16> ours{};
+    const bool ok = engine::ParseIp(s, &ours);
+    in_addr v4{};
+    in6_addr v6{};
+    const bool v4_ok = inet_pton(AF_INET, s.c_str(), &v4) == 1;
+    const bool v6_ok = !v4_ok && inet_pton(AF_INET6, s.c_str(), &v6) == 1;
+    INFO("address: \"", s, "\"");
+    REQUIRE(ok == (v4_ok || v6_ok));
+    if (v4_ok) {
+      ++parsed;
+      std::array<uint8_t, 16> want{};
+      want[10] = want[11] = 0xff;
+      std::memcpy(want.data() + 12, &v4, 4);
+      CHECK(ours == want);
+    }
+  }
+  CHECK(parsed > 1000);  // the random cases include real addresses
 }

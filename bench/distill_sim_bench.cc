@@ -1,0 +1,208 @@
+// What competitor_training adds to a request, on the traffic simulator's
+// traffic (issue 5's 2 µs target is measured with the simulator):
+//
+//   build/traffic_sim --seed 1 --out /tmp/sim
+//   build/bench/distill_sim_bench --capture /tmp/sim/capture.jsonl
+//       --accounts /tmp/sim/accounts.jsonl [--policies policies/packs/distillation]
+//       [--requests 100000] [--rounds 7]     (one command line)
+//
+// (bench/distill_cost.sh does both.) The capture is parsed into requests
+// once, in memory. Each round then replays it, in capture order with the
+// capture's timestamps driving the clock, through two fresh engines: A, the
+// policy set with its competitor_training rules taken out, and B, the policy
+// set as it is; the order alternates (A B, B A, ...) so that drift on a
+// noisy machine falls on both. Only Engine::Check is timed. It prints each
+// side's median ns per request and the median of the rounds' differences:
+// the rule's added cost.
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/gateway/request_description.h"
+#include "cli/capture.h"
+#include "engine/accounts.h"
+#include "engine/engine.h"
+#include "policies/loader.h"
+#include "storage/accounts_file.h"
+#include "tosgate/clock.h"
+
+namespace {
+
+using namespace tosgate;
+using Files = std::vector<std::pair<std::string, std::string>>;
+
+struct Options {
+  std::string capture, accounts, policies = TOSGATE_SOURCE_DIR "/policies/packs/distillation";
+  size_t requests = 100'000;
+  int rounds = 7;
+};
+
+[[noreturn]] void Usage(const char* why) {
+  std::fprintf(stderr,
+               "distill_sim_bench: %s\nusage: distill_sim_bench --capture FILE [--accounts FILE] "
+               "[--policies DIR] [--requests N] [--rounds N]\n",
+               why);
+  std::exit(2);
+}
+
+Options Parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) Usage(("no value for " + flag).c_str());
+    const char* v = argv[++i];
+    if (flag == "--capture") o.capture = v;
+    else if (flag == "--accounts") o.accounts = v;
+    else if (flag == "--policies") o.policies = v;
+    else if (flag == "--requests") o.requests = std::stoul(v);
+    else if (flag == "--rounds") o.rounds = std::max(1, std::stoi(v));
+    else Usage(("unknown flag " + flag).c_str());
+  }
+  if (o.capture.empty()) Usage("--capture is required");
+  return o;
+}
+
+// The policy files of `dir` (policies only, not tests).
+Files ReadPolicies(const std::string& dir) {
+  Files files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (!e.is_regular_file() || e.path().extension() != ".yaml" ||
+        name.find(".test.") != std::string::npos)
+      continue;
+    std::ifstream in(e.path());
+    files.emplace_back(std::filesystem::relative(e.path(), dir).string(),
+                       std::string(std::istreambuf_iterator<char>(in), {}));
+  }
+  return files;
+}
+
+// The same files without their competitor_training rules.
+Files WithoutRule(const Files& files) {
+  Files out;
+  for (const auto& [name, text] : files) {
+    YAML::Node doc = YAML::Load(text);
+    if (doc["rules"] && doc["rules"].IsSequence()) {
+      YAML::Node kept(YAML::NodeType::Sequence);
+      for (const YAML::Node& rule : doc["rules"])
+        if (!rule["kind"] || rule["kind"].as<std::string>() != "competitor_training")
+          kept.push_back(rule);
+      doc["rules"] = kept;
+    }
+    YAML::Emitter e;
+    e << doc;
+    out.emplace_back(name, e.c_str());
+  }
+  return out;
+}
+
+std::shared_ptr<const engine::PolicySnapshot> Load(const Files& files) {
+  policies::LoadResult r = policies::LoadPolicyFiles(files);
+  for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
+  if (!r.snapshot) std::exit(1);
+  return r.snapshot;
+}
+
+struct Timed {
+  int64_t ts_ms;
+  Request request;
+};
+
+std::vector<Timed> ReadCapture(const Options& o) {
+  cli::CaptureReader reader(o.capture);
+  if (!reader.ok()) Usage(("cannot read " + o.capture).c_str());
+  std::vector<Timed> out;
+  std::string text, problem;
+  cli::CaptureLine line;
+  while (out.size() < o.requests && reader.Next(&text)) {
+    Request r;
+    if (!cli::ParseCaptureLine(text, &line, &problem) ||
+        !api::RequestFromDescription(line.request, &r).ok())
+      continue;
+    out.push_back({line.ts_ms, std::move(r)});
+  }
+  return out;
+}
+
+// One replay through a fresh engine; ns per request of Check alone.
+double Replay(const std::vector<Timed>& capture,
+              const std::shared_ptr<const engine::PolicySnapshot>& snapshot,
+              const engine::AccountDirectory* accounts, size_t* matched) {
+  const int64_t first = capture.front().ts_ms;
+  FakeClock clock(first);
+  std::unique_ptr<engine::StateStore> state = engine::NewMemoryStateStore();
+  engine::Engine e({&clock, state.get(), nullptr, accounts});
+  e.Publish(snapshot);
+  *matched = 0;
+  int64_t now_ns = 0, spent_ns = 0;
+  for (const Timed& t : capture) {
+    now_ns = std::max(now_ns, (t.ts_ms - first) * 1'000'000);
+    clock.set_ns(now_ns);
+    const auto start = std::chrono::steady_clock::now();
+    Decision d = e.Check(t.request);
+    spent_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+    *matched += !d.matches.empty();
+  }
+  return static_cast<double>(spent_ns) / static_cast<double>(capture.size());
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = Parse(argc, argv);
+  engine::MemoryAccountDirectory accounts;
+  if (!o.accounts.empty()) {
+    auto list = storage::LoadAccountsJsonl(o.accounts);
+    if (!list.ok()) Usage(list.status().message().c_str());
+    accounts.Replace(std::move(list).value());
+  }
+  const Files files = ReadPolicies(o.policies);
+  const auto with_rule = Load(files);
+  const auto without_rule = Load(WithoutRule(files));
+  const std::vector<Timed> capture = ReadCapture(o);
+  if (capture.empty()) Usage("no request in the capture");
+  std::printf("%zu requests of %s, %d rounds (A: %s without competitor_training, B: as is)\n",
+              capture.size(), o.capture.c_str(), o.rounds, o.policies.c_str());
+
+  std::vector<double> a, b, added;
+  size_t matched_a = 0, matched_b = 0;
+  for (int round = 0; round < o.rounds; ++round) {
+    double ta, tb;
+    if (round % 2 == 0) {
+      ta = Replay(capture, without_rule, &accounts, &matched_a);
+      tb = Replay(capture, with_rule, &accounts, &matched_b);
+    } else {
+      tb = Replay(capture, with_rule, &accounts, &matched_b);
+      ta = Replay(capture, without_rule, &accounts, &matched_a);
+    }
+    std::printf("round %d: A %.0f ns  B %.0f ns  added %.0f ns\n", round + 1, ta, tb, tb - ta);
+    std::fflush(stdout);
+    a.push_back(ta);
+    b.push_back(tb);
+    added.push_back(tb - ta);
+  }
+  std::printf("median ns per request: A %.0f (%zu matched)  B %.0f (%zu matched)\n", Median(a),
+              matched_a, Median(b), matched_b);
+  std::printf("competitor_training added per request: median %.0f ns (min %.0f, max %.0f)\n",
+              Median(added), *std::min_element(added.begin(), added.end()),
+              *std::max_element(added.begin(), added.end()));
+  return 0;
+}
