@@ -115,9 +115,9 @@ class BehaviorStore {
 };
 
 struct MemoryBehaviorOptions {
-  // About 470 bytes an account and 75 a bucket (a key and a record per slot
-  // of tables 3/4 full once grown to these bounds; bench/distill_bench
-  // prints the figures).
+  // About 470 bytes an account and 100 a bucket at these bounds (a key and
+  // a record a slot, tables 3/4 full), up to 720 an account while the tables
+  // grow (half full after growing); bench/distill_bench prints the figures.
   size_t max_accounts = 250'000;
   size_t max_buckets = 500'000;
   size_t shards = 64;

@@ -7,8 +7,9 @@
 // Keys and records are two parallel arrays: a probe walks the dense key
 // array (eight keys a cache line) and touches one record. Linear probing,
 // at most 3/4 full; the capacity need not be a power of two (the home slot
-// is the high half of a multiply), so a table grown to `max_entries` holds
-// them at 3/4 and no emptier. From there a new key evicts the least
+// is the high half of a multiply), so it grows by half (never less than
+// half full after growing) and a table grown to `max_entries` holds them at
+// 3/4 and no emptier. From there a new key evicts the least
 // recently seen (V::last_ns) of a few records sampled round-robin: bounded
 // memory at constant cost. Deletion shifts the records after it back, so
 // there are no tombstones. Key 0 marks an empty slot: a key of 0 is stored
@@ -64,7 +65,7 @@ class FlatTable {
       EvictOne();
       *evicted = true;
     } else if ((size_ + 1) * 4 > cap_ * 3) {
-      Allocate(std::min(cap_ * 2, full_capacity_));
+      Allocate(std::min(cap_ + cap_ / 2, full_capacity_));
     } else {
       return Put(i, key);
     }

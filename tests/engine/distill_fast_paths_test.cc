@@ -169,6 +169,23 @@ TEST_CASE("flat table: finds what it holds, grows, and never holds more than its
   CHECK(found == t.size());
 }
 
+TEST_CASE("flat table: grown to its bound it is 3/4 full, and never under half full after growing") {
+  engine::FlatTable<Rec> t(1000);
+  bool ins = false, ev = false;
+  size_t capacity = t.capacity();
+  for (uint64_t k = 1; k <= 1000; ++k) {
+    t.FindOrInsert(engine::MixHash(k), &ins, &ev);
+    REQUIRE(t.size() * 4 <= t.capacity() * 3);
+    if (t.capacity() != capacity) {
+      CHECK(t.size() * 2 >= t.capacity() - 1);  // grew by half
+      capacity = t.capacity();
+    }
+  }
+  CHECK_FALSE(ev);
+  CHECK(t.capacity() == 1334);  // 1000 at 3/4, not a power of two
+  for (uint64_t k = 1; k <= 1000; ++k) CHECK(t.Find(engine::MixHash(k)) != nullptr);
+}
+
 TEST_CASE("flat table: a full table evicts the least recently seen record of its sample") {
   // Eight records: the sample of eight covers them all, so the oldest goes.
   engine::FlatTable<Rec> t(8);
