@@ -136,12 +136,14 @@ class MemoryBehaviorStore final : public BehaviorStore {
   }
 
  private:
-  Shard<AccountBehavior>& AccountShard(uint64_t key) const {
-    return *accounts_[Mix(key) % accounts_.size()];
+  // The shard of a key: the high half of a multiply scales Mix(key) to the
+  // shard count, without a division (a request picks up to 15 shards).
+  template <class V>
+  static Shard<V>& ShardOf(const std::vector<std::unique_ptr<Shard<V>>>& shards, uint64_t key) {
+    return *shards[static_cast<size_t>((static_cast<unsigned __int128>(Mix(key)) * shards.size()) >> 64)];
   }
-  Shard<Bucket>& BucketShard(uint64_t bucket) const {
-    return *buckets_[Mix(bucket) % buckets_.size()];
-  }
+  Shard<AccountBehavior>& AccountShard(uint64_t key) const { return ShardOf(accounts_, key); }
+  Shard<Bucket>& BucketShard(uint64_t bucket) const { return ShardOf(buckets_, bucket); }
 
   std::vector<std::unique_ptr<Shard<AccountBehavior>>> accounts_;
   std::vector<std::unique_ptr<Shard<Bucket>>> buckets_;
