@@ -9,7 +9,9 @@
 #
 # BUILD_DIR defaults to build/. Settings (environment): SEED=1, OUT (default:
 # a temporary directory, removed at the end; set it to keep the files),
-# POLICIES (default policies/packs/distillation), JSON=1 for the report as JSON.
+# POLICIES (default policies/packs/distillation), JSON=1 for the report as JSON,
+# COST=1 to also measure what the competitor_training rule adds per request on
+# the same capture (bench/distill_sim_bench; ROUNDS=7 replays a side).
 # Builds nothing. See docs/traffic-simulator.md.
 set -euo pipefail
 
@@ -49,4 +51,14 @@ status=0
 end=$(date +%s.%N)
 awk -v a="$start" -v b="$mid" -v c="$end" \
   'BEGIN { printf "\ndistill_eval: simulation %.1f s, replay and evaluation %.1f s\n", b - a, c - b }' >&2
+if [[ ${COST:-0} == 1 ]]; then
+  cost=$BUILD/bench/distill_sim_bench
+  if [[ ! -x $cost ]]; then
+    echo "distill_eval: $cost not found; build first: ninja -C $BUILD distill_sim_bench" >&2
+    exit 2
+  fi
+  echo
+  "$cost" --capture "$OUT/capture.jsonl" --accounts "$OUT/accounts.jsonl" --policies "$POLICIES" \
+    --rounds "${ROUNDS:-7}" || status=$?
+fi
 exit $status

@@ -6,13 +6,14 @@
 //       --accounts /tmp/sim/accounts.jsonl [--policies policies/packs/distillation]
 //       [--requests 100000] [--rounds 7]     (one command line)
 //
-// (bench/distill_cost.sh does both.) The capture is parsed into requests
-// once, in memory. Each round then replays it, in capture order with the
-// capture's timestamps driving the clock, through two fresh engines: A, the
-// policy set with its competitor_training rules taken out, and B, the policy
-// set as it is; the order alternates (A B, B A, ...) so that drift on a
-// noisy machine falls on both. Only Engine::Check is timed. It prints each
-// side's median ns per request and the median of the rounds' differences:
+// `COST=1 bench/distill_eval.sh` does both, after the detection report.
+// The capture is parsed into requests once, in memory. Each round then
+// replays it, in capture order with the capture's timestamps driving the
+// clock, through two fresh engines: A, the policy set with its
+// competitor_training rules taken out, and B, the policy set as it is; the
+// order alternates (A B, B A, ...) so that drift on a noisy machine falls on
+// both. Only Engine::Check is timed. It prints each side's median ns per
+// request and the median of the rounds' differences:
 // the rule's added cost.
 #include <yaml-cpp/yaml.h>
 
