@@ -135,28 +135,55 @@ std::vector<Timed> ReadCapture(const Options& o) {
   return out;
 }
 
-// One replay through a fresh engine; ns per request of Check alone.
-double Replay(const std::vector<Timed>& capture,
-              const std::shared_ptr<const engine::PolicySnapshot>& snapshot,
-              const engine::AccountDirectory* accounts, size_t* matched) {
+// One replay through a fresh engine: the ns of each request's Check alone,
+// and whether its decision matched a rule.
+struct Pass {
+  std::vector<int64_t> ns;
+  std::vector<bool> matched;
+};
+
+Pass Replay(const std::vector<Timed>& capture,
+            const std::shared_ptr<const engine::PolicySnapshot>& snapshot,
+            const engine::AccountDirectory* accounts) {
   const int64_t first = capture.front().ts_ms;
   FakeClock clock(first);
   std::unique_ptr<engine::StateStore> state = engine::NewMemoryStateStore();
   engine::Engine e({&clock, state.get(), nullptr, accounts});
   e.Publish(snapshot);
-  *matched = 0;
-  int64_t now_ns = 0, spent_ns = 0;
+  Pass pass;
+  pass.ns.reserve(capture.size());
+  pass.matched.reserve(capture.size());
+  int64_t now_ns = 0;
   for (const Timed& t : capture) {
     now_ns = std::max(now_ns, (t.ts_ms - first) * 1'000'000);
     clock.set_ns(now_ns);
     const auto start = std::chrono::steady_clock::now();
     Decision d = e.Check(t.request);
-    spent_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::steady_clock::now() - start)
-                    .count();
-    *matched += !d.matches.empty();
+    pass.ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now() - start)
+                          .count());
+    pass.matched.push_back(!d.matches.empty());
   }
-  return static_cast<double>(spent_ns) / static_cast<double>(capture.size());
+  return pass;
+}
+
+// Mean ns per request of B minus A, over the requests B matched (`matched`)
+// or the others.
+double Added(const Pass& a, const Pass& b, bool matched) {
+  double sum = 0;
+  size_t n = 0;
+  for (size_t i = 0; i < b.ns.size(); ++i) {
+    if (b.matched[i] != matched) continue;
+    sum += static_cast<double>(b.ns[i] - a.ns[i]);
+    ++n;
+  }
+  return n ? sum / static_cast<double>(n) : 0;
+}
+
+double Mean(const std::vector<int64_t>& v) {
+  double sum = 0;
+  for (int64_t x : v) sum += static_cast<double>(x);
+  return v.empty() ? 0 : sum / static_cast<double>(v.size());
 }
 
 double Median(std::vector<double> v) {
@@ -183,27 +210,34 @@ int main(int argc, char** argv) {
   std::printf("%zu requests of %s, %d rounds (A: %s without competitor_training, B: as is)\n",
               capture.size(), o.capture.c_str(), o.rounds, o.policies.c_str());
 
-  std::vector<double> a, b, added;
-  size_t matched_a = 0, matched_b = 0;
+  std::vector<double> a, b, added, added_matched, added_other;
+  size_t matched = 0;
   for (int round = 0; round < o.rounds; ++round) {
-    double ta, tb;
+    Pass pa, pb;
     if (round % 2 == 0) {
-      ta = Replay(capture, without_rule, &accounts, &matched_a);
-      tb = Replay(capture, with_rule, &accounts, &matched_b);
+      pa = Replay(capture, without_rule, &accounts);
+      pb = Replay(capture, with_rule, &accounts);
     } else {
-      tb = Replay(capture, with_rule, &accounts, &matched_b);
-      ta = Replay(capture, without_rule, &accounts, &matched_a);
+      pb = Replay(capture, with_rule, &accounts);
+      pa = Replay(capture, without_rule, &accounts);
     }
-    std::printf("round %d: A %.0f ns  B %.0f ns  added %.0f ns\n", round + 1, ta, tb, tb - ta);
-    std::fflush(stdout);
+    const double ta = Mean(pa.ns), tb = Mean(pb.ns);
+    matched = static_cast<size_t>(std::count(pb.matched.begin(), pb.matched.end(), true));
     a.push_back(ta);
     b.push_back(tb);
     added.push_back(tb - ta);
+    added_matched.push_back(Added(pa, pb, true));
+    added_other.push_back(Added(pa, pb, false));
+    std::printf("round %d: A %.0f ns  B %.0f ns  added %.0f ns (matched requests %.0f, others %.0f)\n",
+                round + 1, ta, tb, tb - ta, added_matched.back(), added_other.back());
+    std::fflush(stdout);
   }
-  std::printf("median ns per request: A %.0f (%zu matched)  B %.0f (%zu matched)\n", Median(a),
-              matched_a, Median(b), matched_b);
-  std::printf("competitor_training added per request: median %.0f ns (min %.0f, max %.0f)\n",
+  std::printf("median ns per request: A %.0f  B %.0f (%zu of %zu requests matched)\n", Median(a),
+              Median(b), matched, capture.size());
+  std::printf("competitor_training added per request: median %.0f ns (min %.0f, max %.0f); "
+              "%.0f ns for a request it matched, %.0f ns for one it did not\n",
               Median(added), *std::min_element(added.begin(), added.end()),
-              *std::max_element(added.begin(), added.end()));
+              *std::max_element(added.begin(), added.end()), Median(added_matched),
+              Median(added_other));
   return 0;
 }
