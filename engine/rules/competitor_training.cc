@@ -92,12 +92,78 @@ bool CompetitorTrainingRule::Exempt(const Account& a) const {
   return false;
 }
 
+// What the request shows on its own: the fingerprint, topic and scripts of
+// its text, whether it asks for chain-of-thought, logprobs, long outputs.
+Status CompetitorTrainingRule::Features(const RuleContext& ctx, RequestFeatures* f) const {
+  const DistillParams& p = config_.params;
+  const RequestBody& body = ctx.eval.request.body;
+  const uint32_t lo = config_.lexicon_first, hi = lo + config_.lexicon_count;
+  auto any_cot = [&](const std::vector<ContentHit>& hits) {
+    return std::any_of(hits.begin(), hits.end(),
+                       [&](const ContentHit& h) { return h.id >= lo && h.id < hi; });
+  };
+  // The lexicon lives in the snapshot's one content database: when content
+  // rules already scanned the whole prompt (or its user and system parts)
+  // for this request, their hits answer it, and the text need not be
+  // folded for a scan of its own.
+  const bool lexicon = config_.lexicon_count > 0 && config_.lexicon;
+  bool answered = false;
+  if (lexicon && ctx.content) {
+    const ContentScans::Scan* all = ctx.content->Done(*config_.lexicon, ContentScope::kAll);
+    if (all && all->ok) {
+      f->cot = any_cot(all->hits);
+      answered = true;
+    } else if (!body.user_text.empty()) {
+      const ContentScans::Scan* user_scan = ctx.content->Done(*config_.lexicon, ContentScope::kUser);
+      const ContentScans::Scan* system_scan =
+          body.system_text.empty() ? nullptr
+                                   : ctx.content->Done(*config_.lexicon, ContentScope::kSystem);
+      if (user_scan && user_scan->ok &&
+          (body.system_text.empty() || (system_scan && system_scan->ok))) {
+        f->cot = any_cot(user_scan->hits) || (system_scan && any_cot(system_scan->hits));
+        answered = true;
+      }
+    }
+  }
+  thread_local std::string folded;
+  folded.clear();
+  const bool fold = lexicon && !answered;
+  TextFeatures text;
+  TextExtractor x(p.shingle_words, fold ? &folded : nullptr);
+  x.Fold(std::string_view(body.system_text).substr(0, kSystemBytes));
+  // At most max_bytes of user text: its first two thirds, where a
+  // template's instructions are, and its last third, where the newest turn
+  // and a template's varying slot are.
+  std::string_view user = body.user_text.empty() ? body.prompt_text : body.user_text;
+  const auto budget = static_cast<size_t>(p.max_bytes);
+  if (user.size() > budget) {
+    const size_t tail = budget / 3;
+    x.Hash(user.substr(0, budget - tail));
+    x.Hash(user.substr(user.size() - tail));
+  } else {
+    x.Hash(user);
+  }
+  x.Finish(&text);
+  f->has_simhash = text.has_simhash;
+  f->simhash = text.simhash;
+  f->scripts = text.scripts;
+  f->topic = text.topic;
+  if (fold && !folded.empty()) {
+    const ContentDatabase* db = config_.lexicon->database();
+    thread_local std::vector<ContentHit> hits;
+    if (!db || !db->Scan(folded, &hits)) return Status::Internal("lexicon scan failed (Hyperscan)");
+    f->cot = any_cot(hits);
+  }
+  f->logprob = LogprobValue(p, body);
+  f->output_heavy = OutputHeavy(p, body);
+  return Status::Ok();
+}
+
 Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const {
   if (!ctx.behavior) return Status::Ok();
   const Account& account = ctx.eval.account;
   if (account.id.empty() || Exempt(account)) return Status::Ok();
   const DistillParams& p = config_.params;
-  const RequestBody& body = ctx.eval.request.body;
   const int64_t now = ctx.eval.now_ns;
 
   // The buckets this request links the account into, but for the template
@@ -123,68 +189,9 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
     add(HashId(account.device_fingerprint) ^ 0x3000000, "a device fingerprint");
   ctx.behavior->Prefetch(key, buckets.data() + kBands, n - kBands);
 
-  // What the request shows on its own.
   RequestFeatures f;
-  if (body.present) {
-    const uint32_t lo = config_.lexicon_first, hi = lo + config_.lexicon_count;
-    auto any_cot = [&](const std::vector<ContentHit>& hits) {
-      return std::any_of(hits.begin(), hits.end(),
-                         [&](const ContentHit& h) { return h.id >= lo && h.id < hi; });
-    };
-    // The lexicon lives in the snapshot's one content database: when content
-    // rules already scanned the whole prompt (or its user and system parts)
-    // for this request, their hits answer it, and the text need not be
-    // folded for a scan of its own.
-    const bool lexicon = config_.lexicon_count > 0 && config_.lexicon;
-    bool answered = false;
-    if (lexicon && ctx.content) {
-      const ContentScans::Scan* all = ctx.content->Done(*config_.lexicon, ContentScope::kAll);
-      if (all && all->ok) {
-        f.cot = any_cot(all->hits);
-        answered = true;
-      } else if (!body.user_text.empty()) {
-        const ContentScans::Scan* user_scan = ctx.content->Done(*config_.lexicon, ContentScope::kUser);
-        const ContentScans::Scan* system_scan =
-            body.system_text.empty() ? nullptr
-                                     : ctx.content->Done(*config_.lexicon, ContentScope::kSystem);
-        if (user_scan && user_scan->ok &&
-            (body.system_text.empty() || (system_scan && system_scan->ok))) {
-          f.cot = any_cot(user_scan->hits) || (system_scan && any_cot(system_scan->hits));
-          answered = true;
-        }
-      }
-    }
-    thread_local std::string folded;
-    folded.clear();
-    const bool fold = lexicon && !answered;
-    TextFeatures text;
-    TextExtractor x(p.shingle_words, fold ? &folded : nullptr);
-    x.Fold(std::string_view(body.system_text).substr(0, kSystemBytes));
-    // At most max_bytes of user text: its first two thirds, where a
-    // template's instructions are, and its last third, where the newest turn
-    // and a template's varying slot are.
-    std::string_view user = body.user_text.empty() ? body.prompt_text : body.user_text;
-    const auto budget = static_cast<size_t>(p.max_bytes);
-    if (user.size() > budget) {
-      const size_t tail = budget / 3;
-      x.Hash(user.substr(0, budget - tail));
-      x.Hash(user.substr(user.size() - tail));
-    } else {
-      x.Hash(user);
-    }
-    x.Finish(&text);
-    f.has_simhash = text.has_simhash;
-    f.simhash = text.simhash;
-    f.scripts = text.scripts;
-    f.topic = text.topic;
-    if (fold && !folded.empty()) {
-      const ContentDatabase* db = config_.lexicon->database();
-      thread_local std::vector<ContentHit> hits;
-      if (!db || !db->Scan(folded, &hits)) return Status::Internal("lexicon scan failed (Hyperscan)");
-      f.cot = any_cot(hits);
-    }
-    f.logprob = LogprobValue(p, body);
-    f.output_heavy = OutputHeavy(p, body);
+  if (ctx.eval.request.body.present) {
+    if (Status s = Features(ctx, &f); !s.ok()) return s;
   }
   for (size_t band = 0; band < kBands; ++band) {
     buckets[band] =

@@ -57,6 +57,8 @@ class CompetitorTrainingRule final : public Rule {
   bool Exempt(const Account& account) const;
 
  private:
+  Status Features(const RuleContext& ctx, RequestFeatures* f) const;
+
   DistillConfig config_;
   uint64_t rule_hash_;
   std::string throttle_key_prefix_;  // of the throttle meter's state key
