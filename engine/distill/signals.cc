@@ -13,16 +13,32 @@ double Clamp01(double x) { return x < 0 ? 0 : x > 1 ? 1 : x; }
 constexpr int64_t kDayMs = 86'400'000, kHourMs = 3'600'000;
 
 // Whether one of fps[0..n) is within `max` bits of x: an account's whole
-// window is compared on every request, so on x86-64 this is built twice,
-// with the POPCNT instruction and without, and the loader picks.
+// window is compared on every request, so on x86-64 the loop is built a
+// second time for the POPCNT instruction, taken when the CPU has it (a
+// plain branch, not an ifunc: sanitizers cannot run ifunc resolvers).
+bool AnyWithinPortable(const uint64_t* fps, int n, uint64_t x, int max) {
+  bool any = false;
+  for (int i = 0; i < n; ++i) any |= Popcount(x ^ fps[i]) <= max;
+  return any;
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("popcnt", "default")))
-#endif
-bool AnyWithin(const uint64_t* fps, int n, uint64_t x, int max) {
+__attribute__((target("popcnt"))) bool AnyWithinPopcnt(const uint64_t* fps, int n, uint64_t x,
+                                                       int max) {
   bool any = false;
   for (int i = 0; i < n; ++i) any |= __builtin_popcountll(x ^ fps[i]) <= max;
   return any;
 }
+
+bool AnyWithin(const uint64_t* fps, int n, uint64_t x, int max) {
+  static const bool popcnt = (__builtin_cpu_init(), __builtin_cpu_supports("popcnt"));
+  return popcnt ? AnyWithinPopcnt(fps, n, x, max) : AnyWithinPortable(fps, n, x, max);
+}
+#else
+bool AnyWithin(const uint64_t* fps, int n, uint64_t x, int max) {
+  return AnyWithinPortable(fps, n, x, max);
+}
+#endif
 
 }  // namespace
 
