@@ -38,14 +38,18 @@ constexpr std::array<uint64_t, 256> kSpread = [] {
 // table loads.
 struct ByteCounters {
 #if defined(__SSE2__)
-  __m128i c[4];
+  // Four named registers, not an array indexed in a loop: the compiler then
+  // keeps them in registers across the word loop.
+  __m128i c0, c1, c2, c3;
   void Load(const std::array<uint64_t, 8>& lanes) {
-    for (int r = 0; r < 4; ++r)
-      c[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(lanes.data() + 2 * r));
+    const auto* p = reinterpret_cast<const __m128i*>(lanes.data());
+    c0 = _mm_loadu_si128(p), c1 = _mm_loadu_si128(p + 1);
+    c2 = _mm_loadu_si128(p + 2), c3 = _mm_loadu_si128(p + 3);
   }
   void Store(std::array<uint64_t, 8>* lanes) const {
-    for (int r = 0; r < 4; ++r)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(lanes->data() + 2 * r), c[r]);
+    auto* p = reinterpret_cast<__m128i*>(lanes->data());
+    _mm_storeu_si128(p, c0), _mm_storeu_si128(p + 1, c1);
+    _mm_storeu_si128(p + 2, c2), _mm_storeu_si128(p + 3, c3);
   }
   void Add(uint64_t h) {
     const __m128i bit = _mm_set1_epi64x(static_cast<long long>(0x8040201008040201ULL));
@@ -53,10 +57,15 @@ struct ByteCounters {
     const __m128i b2 = _mm_unpacklo_epi8(x, x);     // b0 b0 b1 b1 .. b7 b7
     const __m128i lo = _mm_unpacklo_epi16(b2, b2);  // b0 x4 .. b3 x4
     const __m128i hi = _mm_unpackhi_epi16(b2, b2);  // b4 x4 .. b7 x4
-    const __m128i spread[4] = {_mm_unpacklo_epi32(lo, lo), _mm_unpackhi_epi32(lo, lo),
-                               _mm_unpacklo_epi32(hi, hi), _mm_unpackhi_epi32(hi, hi)};
-    for (int r = 0; r < 4; ++r)  // a set bit's byte is -1: subtracting it adds 1
-      c[r] = _mm_sub_epi8(c[r], _mm_cmpeq_epi8(_mm_and_si128(spread[r], bit), bit));
+    // Byte j of a register holds byte j / 8 of its two; a set bit's byte
+    // becomes -1, and subtracting it adds 1.
+    auto add = [&](__m128i c, __m128i spread) {
+      return _mm_sub_epi8(c, _mm_cmpeq_epi8(_mm_and_si128(spread, bit), bit));
+    };
+    c0 = add(c0, _mm_unpacklo_epi32(lo, lo));
+    c1 = add(c1, _mm_unpackhi_epi32(lo, lo));
+    c2 = add(c2, _mm_unpacklo_epi32(hi, hi));
+    c3 = add(c3, _mm_unpackhi_epi32(hi, hi));
   }
 #else
   std::array<uint64_t, 8> l;
