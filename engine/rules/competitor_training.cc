@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include "engine/condition.h"
 #include "engine/distill/text_features.h"
@@ -15,23 +16,41 @@ constexpr size_t kSystemBytes = 256;  // of system text read for the lexicon
 constexpr size_t kBands = 4;            // 16-bit LSH bands of the 64-bit SimHash
 constexpr double kClusterDecay = 0.98;
 
-// "%.2f" for the values of an explanation (risks, scores: 0..1).
-void AppendFixed2(std::string* s, double v) {
-  // Rounded half to even, as printf does (without a call into libm).
-  const double x = std::clamp(v, 0.0, 9.99) * 100;
-  int n = static_cast<int>(x);
-  const double frac = x - n;
-  n += frac > 0.5 || (frac == 0.5 && (n & 1));
-  const char b[4] = {static_cast<char>('0' + n / 100), '.', static_cast<char>('0' + n / 10 % 10),
-                     static_cast<char>('0' + n % 10)};
-  s->append(b, 4);
-}
+// Text written into a buffer on the stack and copied out once: an
+// explanation is built for every match, some fifty pieces, and appending
+// them to a std::string one by one costs several times more. Past its
+// capacity (far more than an explanation needs) it truncates.
+class Line {
+ public:
+  Line& operator<<(std::string_view s) {
+    const size_t n = std::min(s.size(), static_cast<size_t>(end() - w_));
+    std::memcpy(w_, s.data(), n);
+    w_ += n;
+    return *this;
+  }
+  // "%.2f" for the values of an explanation (risks, scores: 0..1), rounded
+  // half to even as printf does (without a call into libm).
+  Line& Fixed2(double v) {
+    const double x = std::clamp(v, 0.0, 9.99) * 100;
+    int n = static_cast<int>(x);
+    const double frac = x - n;
+    n += frac > 0.5 || (frac == 0.5 && (n & 1));
+    const char b[4] = {static_cast<char>('0' + n / 100), '.',
+                       static_cast<char>('0' + n / 10 % 10), static_cast<char>('0' + n % 10)};
+    return *this << std::string_view(b, 4);
+  }
+  Line& Uint(uint32_t v) {
+    char b[10];
+    const auto r = std::to_chars(b, b + sizeof b, v);
+    return *this << std::string_view(b, static_cast<size_t>(r.ptr - b));
+  }
+  std::string_view view() const { return {buf_, static_cast<size_t>(w_ - buf_)}; }
 
-void AppendUint(std::string* s, uint32_t v) {
-  char b[10];
-  const auto r = std::to_chars(b, b + sizeof b, v);
-  s->append(b, r.ptr);
-}
+ private:
+  const char* end() const { return buf_ + sizeof buf_; }
+  char buf_[512];
+  char* w_ = buf_;
+};
 
 // The hash of the client's address range (ip/24/48 by default): the
 // address masked to the range's bits, hashed as bytes (ScopeValue would
@@ -270,42 +289,32 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
   out->action = action;
   if (config_.thresholds[kWatermarkAt] >= 0 && risk >= config_.thresholds[kWatermarkAt] &&
       action != Action::kDeny && action != Action::kThrottle) {
-    out->watermark.reserve(common().id.size() + 10);
+    Line value;
+    value.Fixed2(risk);
     out->watermark = common().id;
     out->watermark += ";risk=";
-    AppendFixed2(&out->watermark, risk);
+    out->watermark += value.view();
   }
   // The explanation, written without printf: it is built for every match.
-  std::string& d = out->detail;
-  d.reserve(320);
-  d = "risk ";
-  AppendFixed2(&d, risk);
-  d += " >= ";
-  d += ActionName(kDistillActionOrder[reached]);
-  d += ' ';
-  AppendFixed2(&d, config_.thresholds[reached]);
-  d += ':';
+  Line d;
+  d << "risk ";
+  d.Fixed2(risk) << " >= " << ActionName(kDistillActionOrder[reached]) << " ";
+  d.Fixed2(config_.thresholds[reached]) << ":";
   for (int i = 0; i < kSignals; ++i) {
-    d += i ? ", " : " ";
-    d += SignalName(static_cast<Signal>(i));
-    d += " +";
-    AppendFixed2(&d, contributions[i]);
-    d += " (score ";
-    AppendFixed2(&d, scores[i]);
-    d += ')';
+    d << (i ? ", " : " ") << SignalName(static_cast<Signal>(i)) << " +";
+    d.Fixed2(contributions[i]) << " (score ";
+    d.Fixed2(scores[i]) << ")";
   }
   if (cluster > 0 && *best_by) {
-    d += "; ~";
-    AppendUint(&d, best.accounts);
-    d += " accounts share ";
-    d += best_by;
+    d << "; ~";
+    d.Uint(best.accounts) << " accounts share " << best_by;
   }
-  d += "; ";
-  AppendUint(&d, requests);
-  d += " requests seen";
+  d << "; ";
+  d.Uint(requests) << " requests seen";
+  out->detail = d.view();
   if (throttled) {
-    d += throttled;
-    d += throttle_described_;
+    out->detail += throttled;
+    out->detail += throttle_described_;
   }
   return Status::Ok();
 }
