@@ -87,6 +87,29 @@ TEST_CASE("fingerprints are the same as before the fast path (values pinned)") {
   CHECK(f.words == 30);
 }
 
+TEST_CASE("past 255 shingles the counts carry over into wider totals") {
+  // "a b c" repeated has three shingles (a b c, b c a, c a b) in equal
+  // numbers, so its SimHash is their bitwise majority: that of "a b c a b",
+  // which has each once. 600 of them, then 180 of another block's, still
+  // give the first block's majority - if every count is kept: the byte
+  // counters pass 255 three times. Had the first 510 been lost, the second
+  // block would win.
+  auto simhash = [](const std::string& text) {
+    std::string folded;
+    engine::TextFeatures f;
+    engine::ExtractText(text, 3, &folded, &f);
+    REQUIRE(f.has_simhash);
+    return f.simhash;
+  };
+  const uint64_t first = simhash("river market engine river market");
+  const uint64_t second = simhash("violin harbor protein violin harbor");
+  REQUIRE(first != second);
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "river market engine ";
+  for (int i = 0; i < 60; ++i) text += "violin harbor protein ";
+  CHECK(simhash(text) == first);
+}
+
 TEST_CASE("a word of more than 16 bytes is hashed whole") {
   std::string a, b;
   engine::TextFeatures fa, fb;
