@@ -61,14 +61,6 @@ const std::array<uint32_t, 257>& LinearCounts() {
   return table;
 }
 
-uint64_t Mix(uint64_t x) {  // splitmix64 finalizer: spreads hashes over shards and bits
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 class MemoryBehaviorStore final : public BehaviorStore {
  public:
   explicit MemoryBehaviorStore(MemoryBehaviorOptions o)
@@ -100,7 +92,7 @@ class MemoryBehaviorStore final : public BehaviorStore {
   void LinkMany(const uint64_t* buckets, size_t n, uint64_t account, float suspicion,
                 int64_t now_ns, ClusterObservation* out) override {
     for (size_t i = 0; i < n; ++i) BucketShard(buckets[i]).table.Prefetch(buckets[i]);
-    const uint64_t bit = Mix(account) >> 56;  // 0..255
+    const uint64_t bit = MixHash(account) >> 56;  // 0..255
     const std::array<uint32_t, 257>& counts = LinearCounts();
     for (size_t i = 0; i < n; ++i) {
       Shard<Bucket>& s = BucketShard(buckets[i]);
@@ -136,11 +128,11 @@ class MemoryBehaviorStore final : public BehaviorStore {
   }
 
  private:
-  // The shard of a key: the high half of a multiply scales Mix(key) to the
+  // The shard of a key: the high half of a multiply scales MixHash(key) to the
   // shard count, without a division (a request picks up to 15 shards).
   template <class V>
   static Shard<V>& ShardOf(const std::vector<std::unique_ptr<Shard<V>>>& shards, uint64_t key) {
-    return *shards[static_cast<size_t>((static_cast<unsigned __int128>(Mix(key)) * shards.size()) >> 64)];
+    return *shards[static_cast<size_t>((static_cast<unsigned __int128>(MixHash(key)) * shards.size()) >> 64)];
   }
   Shard<AccountBehavior>& AccountShard(uint64_t key) const { return ShardOf(accounts_, key); }
   Shard<Bucket>& BucketShard(uint64_t bucket) const { return ShardOf(buckets_, bucket); }
