@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "storage/audit_chain.h"
+#include "storage/audit_chain_check.h"
 #include "storage/audit_schema.h"
 #include "storage/audit_signing.h"
 #include "storage/sqlite_util.h"
@@ -59,10 +60,6 @@ Result<std::map<uint64_t, Checkpoint>> ReadCheckpoints(sqlite3* db, const std::s
   return out;
 }
 
-std::string Named(uint64_t seq, const std::string& id) {
-  return "seq " + std::to_string(seq) + " (decision " + (id.empty() ? "with no id" : id) + ")";
-}
-
 }  // namespace
 
 Result<AuditVerdict> VerifyAuditStore(const std::string& path, const AuditVerifyOptions& opts) {
@@ -72,14 +69,13 @@ Result<AuditVerdict> VerifyAuditStore(const std::string& path, const AuditVerify
   // One read transaction: a consistent snapshot while a writer appends.
   if (Status s = Exec(db, "BEGIN", path); !s.ok()) return s;
 
-  AuditVerdict v;
   auto anchor = ReadAuditAnchor(db, path);
   if (!anchor.ok()) return anchor.status();
-  std::string prev = AuditGenesisHash();
-  if (*anchor) {
-    v.start_seq = (*anchor)->seq + 1;
-    prev = (*anchor)->hash;
-  }
+  const uint64_t start_seq = *anchor ? (*anchor)->seq + 1 : 1;
+  AuditChainCheck check(start_seq, *anchor ? (*anchor)->hash : AuditGenesisHash(),
+                        ": is at or before the prune anchor (seq " + std::to_string(start_seq - 1) +
+                            ") and should not exist: inserted");
+  AuditVerdict& v = check.verdict();
   auto cps = ReadCheckpoints(db, path);
   if (!cps.ok()) return cps.status();
 
@@ -91,77 +87,34 @@ Result<AuditVerdict> VerifyAuditStore(const std::string& path, const AuditVerify
       total = static_cast<uint64_t>(sqlite3_column_int64(st->get(), 0));
   }
 
-  auto bad = [&v](uint64_t seq, const std::string& id, std::string problem) {
-    v.ok = false;
-    v.bad_seq = seq;
-    v.bad_id = id;
-    v.problem = std::move(problem);
-    return v;
-  };
-
   auto st = Prepare(db, std::string("SELECT ") + kDecisionColumns + " FROM decisions ORDER BY seq",
                     path);
   if (!st.ok()) return st.status();
-  uint64_t expected = v.start_seq;
-  std::string scratch, prev2, prev_id;  // the hash before `prev`; the id `prev` belongs to
   int rc;
   while ((rc = sqlite3_step(st->get())) == SQLITE_ROW) {
-    StoredDecision d = ReadDecisionRow(st->get());
+    const StoredDecision d = ReadDecisionRow(st->get());
     const std::string& id = d.record.id;
-    if (d.seq < expected) {
-      return bad(d.seq, id,
-                 Named(d.seq, id) + ": is at or before the prune anchor (seq " +
-                     std::to_string(v.start_seq - 1) + ") and should not exist: inserted");
-    }
-    if (d.seq > expected) {
-      const std::string missing = d.seq - 1 == expected
-                                      ? "seq " + std::to_string(expected) + " is missing"
-                                      : "seq " + std::to_string(expected) + " to " +
-                                            std::to_string(d.seq - 1) + " are missing";
-      return bad(expected, id,
-                 missing + ": deleted (the next record present is " + Named(d.seq, id) + ")");
-    }
-    if (d.prev_hash != prev) {
-      if (d.seq >= v.start_seq + 1 && d.prev_hash == prev2) {
-        // It chains past the record before it: that one was slipped in.
-        return bad(d.seq - 1, prev_id,
-                   Named(d.seq - 1, prev_id) + ": inserted (" + Named(d.seq, id) +
-                       " chains to seq " + std::to_string(d.seq - 2) + ")");
-      }
-      return bad(d.seq, id,
-                 Named(d.seq, id) + ": its prev_hash is not the hash of seq " +
-                     std::to_string(d.seq - 1) +
-                     ": a record was inserted, replaced or reordered here (or the previous one "
-                     "edited together with its hash)");
-    }
-    const std::string hash = AuditChainHash(prev, d.seq, d.record, &scratch);
-    if (hash != d.hash) {
-      return bad(d.seq, id, Named(d.seq, id) + ": its contents do not match its hash: edited");
-    }
+    if (!check.Add(d)) return v;
     if (auto cp = cps->find(d.seq); cp != cps->end()) {
       ++v.checkpoints;
-      if (cp->second.hash != hash) {
-        return bad(d.seq, id,
-                   "the checkpoint at " + Named(d.seq, id) +
+      if (cp->second.hash != check.last_hash()) {
+        check.Fail(d.seq, id,
+                   "the checkpoint at " + AuditRecordName(d.seq, id) +
                        " does not match the chain: the records up to it were rewritten");
+        return v;
       }
       if (opts.public_key) {
-        if (!opts.public_key->Verify(d.seq, hash, cp->second.signature)) {
-          return bad(d.seq, id,
-                     "the checkpoint at " + Named(d.seq, id) +
+        if (!opts.public_key->Verify(d.seq, check.last_hash(), cp->second.signature)) {
+          check.Fail(d.seq, id,
+                     "the checkpoint at " + AuditRecordName(d.seq, id) +
                          " has a signature that does not verify with the given public key (key "
                          "id " + opts.public_key->key_id() + ", the checkpoint names " +
                          cp->second.key_id + ")");
+          return v;
         }
         ++v.signatures;
       }
     }
-    prev2 = std::move(prev);
-    prev = hash;
-    prev_id = id;
-    v.last_seq = d.seq;
-    ++v.records;
-    ++expected;
     if (opts.progress && v.records % 65536 == 0) opts.progress(v.records, total);
   }
   if (rc != SQLITE_DONE) return SqliteStatus(db, rc, path, "reading decisions");
@@ -171,10 +124,11 @@ Result<AuditVerdict> VerifyAuditStore(const std::string& path, const AuditVerify
   for (const auto& [seq, cp] : *cps) {
     if (seq < v.start_seq) continue;  // a checkpoint of pruned records
     if (seq > v.last_seq) {
-      return bad(seq, "",
+      check.Fail(seq, "",
                  "seq " + std::to_string(seq) +
                      " is signed by a checkpoint but not in the store (the last record is seq " +
                      std::to_string(v.last_seq) + "): records at the end were deleted");
+      return v;
     }
     last_signed = seq;
   }

@@ -1,76 +1,12 @@
 #include "storage/postgres_audit_verify.h"
 
 #include "storage/audit_chain.h"
+#include "storage/audit_chain_check.h"
 #include "storage/postgres_audit_query.h"
 #include "storage/postgres_audit_rows.h"
 #include "storage/postgres_audit_schema.h"
 
 namespace tosgate::storage {
-namespace {
-
-std::string Named(uint64_t seq, const std::string& id) {
-  return "seq " + std::to_string(seq) + " (decision " + (id.empty() ? "with no id" : id) + ")";
-}
-
-// One instance's chain, fed its records in seq order; the words of the
-// SQLite check (storage/audit_verify.cc) without anchor and checkpoints.
-class ChainCheck {
- public:
-  // False once a problem is found: the verdict is final.
-  bool Add(const StoredDecision& d) {
-    const std::string& id = d.record.id;
-    if (d.seq < expected_) {
-      return Bad(d.seq, id, Named(d.seq, id) + ": a chain starts at seq 1: inserted");
-    }
-    if (d.seq > expected_) {
-      const std::string missing = d.seq - 1 == expected_
-                                      ? "seq " + std::to_string(expected_) + " is missing"
-                                      : "seq " + std::to_string(expected_) + " to " +
-                                            std::to_string(d.seq - 1) + " are missing";
-      return Bad(expected_, id,
-                 missing + ": deleted (the next record present is " + Named(d.seq, id) + ")");
-    }
-    if (d.prev_hash != prev_) {
-      if (d.seq >= 2 && d.prev_hash == prev2_) {
-        // It chains past the record before it: that one was slipped in.
-        return Bad(d.seq - 1, prev_id_,
-                   Named(d.seq - 1, prev_id_) + ": inserted (" + Named(d.seq, id) +
-                       " chains to seq " + std::to_string(d.seq - 2) + ")");
-      }
-      return Bad(d.seq, id,
-                 Named(d.seq, id) + ": its prev_hash is not the hash of seq " +
-                     std::to_string(d.seq - 1) +
-                     ": a record was inserted, replaced or reordered here (or the previous one "
-                     "edited together with its hash)");
-    }
-    std::string hash = AuditChainHash(prev_, d.seq, d.record, &scratch_);
-    if (hash != d.hash)
-      return Bad(d.seq, id, Named(d.seq, id) + ": its contents do not match its hash: edited");
-    prev2_ = std::move(prev_);
-    prev_ = std::move(hash);
-    prev_id_ = id;
-    v_.last_seq = d.seq;
-    ++v_.records;
-    ++expected_;
-    return true;
-  }
-  const AuditVerdict& verdict() const { return v_; }
-
- private:
-  bool Bad(uint64_t seq, const std::string& id, std::string problem) {
-    v_.ok = false;
-    v_.bad_seq = seq;
-    v_.bad_id = id;
-    v_.problem = std::move(problem);
-    return false;
-  }
-  AuditVerdict v_;
-  uint64_t expected_ = 1;
-  std::string prev_ = AuditGenesisHash(), prev2_, prev_id_, scratch_;
-};
-
-}  // namespace
-
 Result<FleetVerdict> VerifyPostgresAuditStore(const std::string& dsn,
                                               const PostgresVerifyOptions& opts) {
   auto opened = OpenPostgresAuditStore(dsn);
@@ -106,7 +42,7 @@ Result<FleetVerdict> VerifyPostgresAuditStore(const std::string& dsn,
     if (auto r = PgExecWith(c, declare, ip, "reading a chain"); !r.ok()) return r.status();
     const std::string fetch =
         "FETCH FORWARD " + std::to_string(PostgresAuditQuery::kFetchRows) + " FROM tosgate_chain";
-    ChainCheck check;
+    AuditChainCheck check(1, AuditGenesisHash(), ": a chain starts at seq 1: inserted");
     for (bool more = true; more;) {
       auto res = PgExec(c, fetch.c_str(), "reading a chain");
       if (!res.ok()) return res.status();
