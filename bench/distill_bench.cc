@@ -64,33 +64,48 @@ rules:
 const char* const kWords[] = {"river",  "market",  "engine", "garden", "planet", "violin",
                               "harbor", "protein", "window", "silver", "forest", "algebra"};
 
+// A seeded linear congruential generator: the same requests every run.
+struct Lcg {
+  uint64_t s;
+  uint64_t operator()() { return (s = s * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; }
+};
+
+// One chat request of one user message, as the body parser gives it.
+Request Chat(std::string client_ip, std::string account, std::string payment, std::string user,
+             int64_t max_tokens) {
+  Request r;
+  r.method = "POST";
+  r.path = "/v1/chat/completions";
+  r.client_ip = std::move(client_ip);
+  Account a;
+  a.id = std::move(account);
+  a.tier = "enterprise";
+  a.org = "org";
+  a.payment_fingerprint = std::move(payment);
+  r.account = a;
+  r.body.present = true;
+  r.body.api = "chat";
+  r.body.model = "gpt-test";
+  r.body.max_tokens = max_tokens;
+  r.body.message_count = 1;
+  r.body.prompt_text = "user: " + user + "\n";
+  r.body.user_text = std::move(user);
+  r.body.prompt_chars = static_cast<int64_t>(r.body.prompt_text.size());
+  return r;
+}
+
 std::vector<Request> Requests() {
   std::vector<Request> out;
-  uint64_t s = 12345;
-  auto next = [&] { return (s = s * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
+  Lcg next{12345};
   for (int i = 0; i < kRequests; ++i) {
-    Request r;
-    r.method = "POST";
-    r.path = "/v1/chat/completions";
-    r.client_ip = "10." + std::to_string(next() % 256) + "." + std::to_string(next() % 256) + ".9";
-    Account a;
-    a.id = "acct_" + std::to_string(next() % kAccounts);
-    a.tier = "enterprise";
-    a.org = "org";
-    a.payment_fingerprint = "pf_" + std::to_string(next() % 5000);
-    r.account = a;
+    std::string ip = "10." + std::to_string(next() % 256);
+    ip += "." + std::to_string(next() % 256) + ".9";
+    std::string account = "acct_" + std::to_string(next() % kAccounts);
+    std::string payment = "pf_" + std::to_string(next() % 5000);
     std::string user = "You are a careful tutor. Answer the question below step by step. ";
     while (user.size() < 1000) user += std::string(kWords[next() % 12]) + " ";
     user.resize(1000);
-    r.body.present = true;
-    r.body.api = "chat";
-    r.body.model = "gpt-test";
-    r.body.max_tokens = 2048;
-    r.body.message_count = 1;
-    r.body.user_text = user;
-    r.body.prompt_text = "user: " + user + "\n";
-    r.body.prompt_chars = static_cast<int64_t>(r.body.prompt_text.size());
-    out.push_back(std::move(r));
+    out.push_back(Chat(std::move(ip), std::move(account), std::move(payment), std::move(user), 2048));
   }
   return out;
 }
@@ -107,34 +122,18 @@ const char* const kBenignWords[] = {
 // (no template, no chain-of-thought phrase), 40-600 bytes, short answers.
 std::vector<Request> BenignRequests() {
   std::vector<Request> out;
-  uint64_t s = 67890;
-  auto next = [&] { return (s = s * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
+  Lcg next{67890};
   constexpr size_t kVocabulary = sizeof kBenignWords / sizeof kBenignWords[0];
   for (int i = 0; i < kRequests; ++i) {
-    Request r;
-    r.method = "POST";
-    r.path = "/v1/chat/completions";
     const uint64_t who = next() % kAccounts;
-    r.client_ip = "172." + std::to_string(16 + who % 16) + "." + std::to_string(who / 16 % 256) +
-                  "." + std::to_string(who / 4096 + 1);
-    Account a;
-    a.id = "user_" + std::to_string(who);
-    a.tier = "enterprise";
-    a.org = "org";
-    a.payment_fingerprint = "pf_user_" + std::to_string(who);
-    r.account = a;
     const size_t length = 40 + next() % 560;
     std::string user;
     while (user.size() < length) user += std::string(kBenignWords[next() % kVocabulary]) + " ";
-    r.body.present = true;
-    r.body.api = "chat";
-    r.body.model = "gpt-test";
-    r.body.max_tokens = static_cast<int64_t>(64 + next() % 448);
-    r.body.message_count = 1;
-    r.body.user_text = user;
-    r.body.prompt_text = "user: " + user + "\n";
-    r.body.prompt_chars = static_cast<int64_t>(r.body.prompt_text.size());
-    out.push_back(std::move(r));
+    const auto max_tokens = static_cast<int64_t>(64 + next() % 448);
+    out.push_back(Chat("172." + std::to_string(16 + who % 16) + "." + std::to_string(who / 16 % 256) +
+                           "." + std::to_string(who / 4096 + 1),
+                       "user_" + std::to_string(who), "pf_user_" + std::to_string(who),
+                       std::move(user), max_tokens));
   }
   return out;
 }
