@@ -162,6 +162,29 @@ std::string NormalizePath(std::string_view path) {
   return out;
 }
 
+std::vector<engine::Cidr> LoopbackProxies() {
+  std::vector<engine::Cidr> out(2);
+  engine::ParseCidr("127.0.0.0/8", &out[0]);
+  engine::ParseCidr("::1/128", &out[1]);
+  return out;
+}
+
+bool CanonicalPath(std::string_view raw, std::string* out) {  // TODO(issue 19): refuse ambiguous forms
+  *out = NormalizePath(raw);
+  return true;
+}
+
+bool Translate(const IncomingRequest& in, const ForwardAuthConfig& cfg, Request* out,
+               Forwarding* fwd, Refusal* refusal) {
+  Status s = TranslateForwardAuth(in, cfg, out);
+  if (fwd) *fwd = Forwarding{};
+  if (s.ok()) return true;
+  refusal->status = s.code() == Status::Code::kResourceExhausted ? 413 : 400;
+  refusal->type = s.code() == Status::Code::kResourceExhausted ? "body-too-large" : "bad-request-body";
+  refusal->detail = s.message();
+  return false;
+}
+
 Status TranslateForwardAuth(const IncomingRequest& in, const ForwardAuthConfig& cfg, Request* out) {
   *out = Request{};
   if (in.body.size() > cfg.max_body_bytes)
@@ -223,7 +246,7 @@ Status TranslateForwardAuth(const IncomingRequest& in, const ForwardAuthConfig& 
       // Envoy cut the body at its limit: what is there is not all of it.
       if (!known.partial_body) return parsed;
     }
-  } else if (!in.body.empty() && cfg.non_json == NonJsonBody::kReject) {
+  } else if (!in.body.empty() && cfg.unreadable_body == UnreadableBody::kRefuse) {
     return Status::InvalidArgument("the request body is not JSON (content type " +
                                    std::string(known.content_type ? *known.content_type : "") + ")");
   }

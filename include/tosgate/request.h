@@ -97,6 +97,21 @@ struct Request {
 
   RequestBody body;
 
+  // How the front end received the request; defaults suit an embedding
+  // program that built the request itself.
+  //
+  // false when the TCP peer is outside gateway.trusted_proxies: the engine
+  // then ignores identity.trusted_headers (a client cannot name its own
+  // account), and the front end has already dropped forwarding headers.
+  bool peer_trusted = true;
+  // true when the gateway relays the request itself (inline proxy): it
+  // observes the usage, and a usage report from elsewhere cannot reconcile it.
+  bool inline_proxy = false;
+  // true when a body arrived that was not read (not JSON, cut short, or a
+  // form the gateway does not parse) and gateway.unreadable_body let it
+  // pass; a policy can refuse it with the field body.unread.
+  bool body_unread = false;
+
   // Returns the first header with this lower-case name, or nullptr.
   const std::string* header(std::string_view lower_name) const {
     for (const auto& [k, v] : headers)

@@ -59,7 +59,7 @@ void ForwardAuth(const uint8_t* data, size_t size) {
   api::ForwardAuthConfig strict;
   strict.path_prefix = "";
   strict.max_body_bytes = 16;
-  strict.non_json = api::NonJsonBody::kReject;
+  strict.unreadable_body = api::UnreadableBody::kPass;
   (void)api::TranslateForwardAuth(in, strict, &out);
   (void)api::NormalizePath(in.target);
 }
