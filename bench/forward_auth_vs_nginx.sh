@@ -2,9 +2,13 @@
 # Forward-auth throughput of tosgate next to nginx, measured side by side.
 #
 #   bench/forward_auth_vs_nginx.sh [TOSGATE_BINARY]      # default: build/tosgate
+#   BASELINE=/path/to/older/tosgate bench/forward_auth_vs_nginx.sh   # MODE=baseline
 #
 # direct mode (default): wrk against tosgate's /v1/check and against an nginx
 #   `return 200`, same wrk settings, interleaved A B A B for ROUNDS rounds.
+# baseline mode (when BASELINE names a binary): wrk against this tosgate's
+#   /v1/check and against BASELINE's, same policy, accounts and settings,
+#   interleaved: how a change moved the figure, measured in one run.
 # proxy mode: wrk against nginx + auth_request -> tosgate (deploy/nginx/
 #   tosgate.conf, exactly as shipped) and against nginx proxying to the same
 #   upstream alone; the upstream is an nginx `return 200`.
@@ -22,7 +26,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TOSGATE=${1:-$ROOT/build/tosgate}
-MODE=${MODE:-direct}
+BASELINE=${BASELINE:-}
+MODE=${MODE:-$([ -n "$BASELINE" ] && echo baseline || echo direct)}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 THREADS=${THREADS:-1}
@@ -33,7 +38,10 @@ AUDIT=${AUDIT:-sync}
 ACCOUNTS=${ACCOUNTS:-10000}
 NGINX=${NGINX:-/usr/sbin/nginx}
 
-case $MODE in direct|proxy|both) ;; *) echo "MODE must be direct, proxy or both" >&2; exit 2 ;; esac
+case $MODE in direct|proxy|both|baseline) ;; *) echo "MODE must be direct, proxy, both or baseline" >&2; exit 2 ;; esac
+if [ "$MODE" = baseline ]; then
+  [ -x "$BASELINE" ] || { echo "MODE=baseline needs BASELINE=/path/to/tosgate" >&2; exit 2; }
+fi
 [ -x "$TOSGATE" ] || { echo "no tosgate binary at $TOSGATE (build it, or pass its path)" >&2; exit 2; }
 for tool in "$NGINX" wrk curl; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: run scripts/install-deps.sh" >&2; exit 2; }
@@ -42,6 +50,7 @@ done
 source "$ROOT/bench/lib.sh"
 
 free_port GW; free_port ADMIN; free_port UP; free_port FRONT_AUTH; free_port FRONT_PLAIN
+free_port BASE_GW; free_port BASE_ADMIN
 
 # --- tosgate: default pack, enterprise accounts sk-bench-1..N ---------------
 awk -v n="$ACCOUNTS" 'BEGIN { for (i = 1; i <= n; i++)
@@ -55,6 +64,12 @@ gateway: {threads: $GATEWAY_THREADS}
 EOF
 "$TOSGATE" serve --config "$TMP/tosgate.yaml" >"$TMP/tosgate.out" 2>"$TMP/tosgate.err" &
 PIDS+=($!)
+if [ "$MODE" = baseline ]; then
+  sed -e "s/127.0.0.1:$GW,/127.0.0.1:$BASE_GW,/" -e "s/127.0.0.1:$ADMIN}/127.0.0.1:$BASE_ADMIN}/" \
+      -e "s#$TMP/audit.db#$TMP/baseline-audit.db#" "$TMP/tosgate.yaml" >"$TMP/baseline.yaml"
+  "$BASELINE" serve --config "$TMP/baseline.yaml" >"$TMP/baseline.out" 2>"$TMP/baseline.err" &
+  PIDS+=($!)
+fi
 
 # --- nginx: the return-200 upstream, and both fronts for proxy mode ---------
 nginx_conf "$GW" "$UP" "$(cat <<EOF
@@ -77,6 +92,9 @@ EOF
 PIDS+=($!)
 
 wait_for "http://127.0.0.1:$ADMIN/readyz" || { cat "$TMP/tosgate.err" >&2; exit 1; }
+if [ "$MODE" = baseline ]; then
+  wait_for "http://127.0.0.1:$BASE_ADMIN/readyz" || { cat "$TMP/baseline.err" >&2; exit 1; }
+fi
 wait_for "http://127.0.0.1:$UP/" || { cat "$TMP/nginx-error.log" >&2; exit 1; }
 
 # --- wrk: every request names one of the accounts' keys ---------------------
@@ -143,6 +161,11 @@ if [ "$MODE" = direct ] || [ "$MODE" = both ]; then
   echo "== forward-auth: tosgate /v1/check vs nginx return 200"
   compare "direct" "tosgate" "http://127.0.0.1:$GW/v1/check" \
           "nginx-return-200" "http://127.0.0.1:$UP/v1/check" GET
+fi
+if [ "$MODE" = baseline ]; then
+  echo "== forward-auth: tosgate /v1/check vs the baseline binary's ($BASELINE)"
+  compare "baseline" "tosgate" "http://127.0.0.1:$GW/v1/check" \
+          "baseline" "http://127.0.0.1:$BASE_GW/v1/check" GET
 fi
 if [ "$MODE" = proxy ] || [ "$MODE" = both ]; then
   echo "== nginx + auth_request -> tosgate vs nginx proxying alone"
