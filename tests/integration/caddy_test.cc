@@ -37,17 +37,45 @@ constexpr const char* kExtractionBody =
 
 json Problem(const httplib::Result& r) { return json::parse(r->body, nullptr, false); }
 
+// Whether the test can run: false (after a message) when caddy is missing
+// and TOSGATE_REQUIRE_PROXIES is not 1; a failure when it is.
+bool CaddyInstalled() {
+  if (fs::exists(kCaddy)) return true;
+  REQUIRE_MESSAGE(!tosgate::test::ProxiesRequired(), "caddy is not installed at "
+                                                         << kCaddy
+                                                         << " and TOSGATE_REQUIRE_PROXIES=1; run "
+                                                            "scripts/install-deps.sh");
+  MESSAGE("skipped: caddy is not installed (set TOSGATE_REQUIRE_PROXIES=1 to fail instead)");
+  return false;
+}
+
+// Caddy on 127.0.0.1:`front` running the shipped Caddyfile unchanged; only
+// the environment differs. env -i keeps the developer's own environment (and
+// ~/.config/caddy) out of the test.
+std::vector<std::string> CaddyCommand(const fs::path& tmp, int front, int tosgate_port,
+                                      int upstream_port) {
+  const fs::path caddyfile = fs::path(TOSGATE_SOURCE_DIR) / "deploy" / "caddy" / "Caddyfile";
+  return {"/usr/bin/env",
+          "-i",
+          "HOME=" + tmp.string(),
+          "XDG_CONFIG_HOME=" + (tmp / "config").string(),
+          "XDG_DATA_HOME=" + (tmp / "data").string(),
+          "CADDY_ADMIN=off",
+          "TOSGATE_SITE=http://127.0.0.1:" + std::to_string(front),
+          "TOSGATE_ADDR=127.0.0.1:" + std::to_string(tosgate_port),
+          "TOSGATE_UPSTREAM=127.0.0.1:" + std::to_string(upstream_port),
+          kCaddy,
+          "run",
+          "--config",
+          caddyfile.string(),
+          "--adapter",
+          "caddyfile"};
+}
+
 }  // namespace
 
 TEST_CASE("caddy with deploy/caddy/Caddyfile in front of tosgate: allow, deny, throttle") {
-  if (!fs::exists(kCaddy)) {
-    REQUIRE_MESSAGE(!tosgate::test::ProxiesRequired(), "caddy is not installed at "
-                                                           << kCaddy
-                                                           << " and TOSGATE_REQUIRE_PROXIES=1; run "
-                                                              "scripts/install-deps.sh");
-    MESSAGE("skipped: caddy is not installed (set TOSGATE_REQUIRE_PROXIES=1 to fail instead)");
-    return;
-  }
+  if (!CaddyInstalled()) return;
   const fs::path tmp = tosgate::test::MakeTempDir("tosgate-caddy");
   REQUIRE(!tmp.empty());
   const std::string pro_key = "sk-test-pro-" + tosgate::test::RandomHex(24);
@@ -63,17 +91,8 @@ TEST_CASE("caddy with deploy/caddy/Caddyfile in front of tosgate: allow, deny, t
   REQUIRE(ports.size() == 1);
   const int front = ports[0];
 
-  // The shipped file, unchanged; only the environment differs. env -i keeps
-  // the developer's own environment (and ~/.config/caddy) out of the test.
-  const fs::path caddyfile = fs::path(TOSGATE_SOURCE_DIR) / "deploy" / "caddy" / "Caddyfile";
-  ChildProcess caddy(
-      {"/usr/bin/env", "-i", "HOME=" + tmp.string(), "XDG_CONFIG_HOME=" + (tmp / "config").string(),
-       "XDG_DATA_HOME=" + (tmp / "data").string(), "CADDY_ADMIN=off",
-       "TOSGATE_SITE=http://127.0.0.1:" + std::to_string(front),
-       "TOSGATE_ADDR=127.0.0.1:" + std::to_string(tosgate.port()),
-       "TOSGATE_UPSTREAM=127.0.0.1:" + std::to_string(upstream.port()), kCaddy, "run", "--config",
-       caddyfile.string(), "--adapter", "caddyfile"},
-      tmp / "caddy.out", tmp / "caddy.err");
+  ChildProcess caddy(CaddyCommand(tmp, front, tosgate.port(), upstream.port()), tmp / "caddy.out",
+                     tmp / "caddy.err");
   REQUIRE(caddy.started());
   INFO("tosgate stderr:\n"
        << tosgate.stderr_text() << "\ncaddy stderr:\n"
@@ -236,6 +255,95 @@ TEST_CASE("caddy with deploy/caddy/Caddyfile in front of tosgate: allow, deny, t
     CHECK_FALSE(Contains(text, pro_key));
     CHECK_FALSE(Contains(text, free_key));
   }
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+}
+
+TEST_CASE(
+    "caddy with deploy/caddy/Caddyfile: the upstream gets tosgate's X-Tos-Flag and "
+    "X-Tos-Watermark, never the client's") {
+  if (!CaddyInstalled()) return;
+  const fs::path tmp = tosgate::test::MakeTempDir("tosgate-caddy-marks");
+  REQUIRE(!tmp.empty());
+  const std::string harvester_key = "sk-test-harvest-" + tosgate::test::RandomHex(24);
+  const std::string plain_key = "sk-test-plain-" + tosgate::test::RandomHex(24);
+  tosgate::test::WriteUpstreamHeaderPolicy(tmp / "policies");
+  TosgateServe tosgate(tmp,
+                       {{"acct_harvester", "pro", harvester_key}, {"acct_plain", "pro", plain_key}},
+                       tmp / "policies");
+  StandInUpstream upstream;
+  const std::vector<int> ports = tosgate::test::FreeLoopbackPorts(1);
+  REQUIRE(ports.size() == 1);
+  const int front = ports[0];
+  ChildProcess caddy(CaddyCommand(tmp, front, tosgate.port(), upstream.port()), tmp / "caddy.out",
+                     tmp / "caddy.err");
+  REQUIRE(caddy.started());
+  INFO("tosgate stderr:\n"
+       << tosgate.stderr_text() << "\ncaddy stderr:\n"
+       << ReadFile(tmp / "caddy.err") << "\nfiles in " << tmp.string());
+  REQUIRE_MESSAGE(caddy.WaitUntil([&] { return tosgate::test::CanConnect(front); }),
+                  "caddy did not start listening");
+  httplib::Client client("127.0.0.1", front);
+  client.set_connection_timeout(5);
+  client.set_read_timeout(10);
+  // What a client would like the API to believe about its own request.
+  const httplib::Headers forged{
+      {"X-Tos-Watermark", "none"}, {"X-Tos-Flag", "spoofed"}, {"X-Tos-Decision-Id", "spoofed-id"}};
+  auto with = [](httplib::Headers h, const std::string& key) {
+    h.emplace("Authorization", "Bearer " + key);
+    return h;
+  };
+
+  SUBCASE("a watermarked account: tosgate's X-Tos-Watermark and X-Tos-Flag, the client's dropped") {
+    tosgate::test::TeachHarvesting(tosgate.port(), harvester_key);
+    auto r = client.Post(kChatPath, with(forged, harvester_key), kChatBody, "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    REQUIRE(upstream.count() == 1);
+    const StandInUpstream::Seen seen = upstream.last();
+    CHECK(seen.header("X-Tos-Watermark") == tosgate::test::kHarvestWatermark);
+    CHECK(seen.header("X-Tos-Flag") == "distill.harvest");
+    CHECK(seen.headers.count("X-Tos-Watermark") == 1);
+    CHECK(seen.headers.count("X-Tos-Flag") == 1);
+    CHECK(seen.headers.count("X-Tos-Decision-Id") == 1);
+    CHECK(seen.header("X-Tos-Decision-Id") != "spoofed-id");
+    // For the upstream only: the client is not told it is watermarked.
+    CHECK_FALSE(r->has_header("X-Tos-Watermark"));
+  }
+
+  SUBCASE("a flag rule: X-Tos-Flag names it, and no watermark") {
+    httplib::Headers h = with({{"X-Usage-Purpose", "evaluation"}}, plain_key);
+    auto r = client.Post(kChatPath, h, kChatBody, "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    REQUIRE(upstream.count() == 1);
+    const StandInUpstream::Seen seen = upstream.last();
+    CHECK(seen.header("X-Tos-Flag") == "flag.evaluation");
+    CHECK_FALSE(seen.has("X-Tos-Watermark"));
+  }
+
+  SUBCASE(
+      "nothing flagged: a client's own X-Tos-Watermark, X-Tos-Flag and decision id are removed") {
+    auto r = client.Post(kChatPath, with(forged, plain_key), kChatBody, "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    REQUIRE(upstream.count() == 1);
+    const StandInUpstream::Seen seen = upstream.last();
+    CHECK_FALSE(seen.has("X-Tos-Watermark"));
+    CHECK_FALSE(seen.has("X-Tos-Flag"));
+    CHECK(seen.headers.count("X-Tos-Decision-Id") == 1);
+    CHECK(seen.header("X-Tos-Decision-Id").size() >= 8);
+    CHECK(seen.header("X-Tos-Decision-Id") != "spoofed-id");
+    for (const auto& [name, value] : seen.headers) {
+      CAPTURE(name);
+      CHECK_FALSE(Contains(value, "{http."));
+    }
+  }
+
+  auto caddy_exit = caddy.Stop(SIGTERM, std::chrono::seconds(10));
+  CHECK(caddy_exit.has_value());
+  auto tosgate_exit = tosgate.Stop();
+  CHECK(tosgate_exit.has_value());
   std::error_code ec;
   fs::remove_all(tmp, ec);
 }

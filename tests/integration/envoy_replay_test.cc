@@ -195,11 +195,15 @@ TEST_CASE("envoy replay: deploy/envoy/envoy.yaml sends what tosgate needs and no
     CAPTURE(h);
     CHECK(c.allowed_headers.count(h) == 0);
   }
-  for (const char* h : {"x-tos-account", "x-tos-operation", "x-tos-decision-id"}) {
+  for (const char* h :
+       {"x-tos-account", "x-tos-operation", "x-tos-decision-id", "x-tos-flag", "x-tos-watermark"}) {
     CAPTURE(h);
     CHECK(c.upstream_headers.count(h) == 1);
-    CHECK(c.removed_before_check.count(h) == 1);  // no client copy reaches the API
+    // Envoy sets only what tosgate sent: no client copy may reach the API.
+    CHECK(c.removed_before_check.count(h) == 1);
   }
+  // For the upstream, not the client.
+  CHECK(c.client_on_success.count("x-tos-watermark") == 0);
   for (const char* h : {"content-type", "retry-after", "ratelimit-policy", "ratelimit"}) {
     CAPTURE(h);
     CHECK(c.client_headers.count(h) == 1);
@@ -281,4 +285,41 @@ TEST_CASE("envoy replay: allow, deny by body, throttle, partial body, header inj
     CHECK_FALSE(raw.has("x-injected"));
     CHECK(o.upstream["x-tos-account"] == "acct_evilX-Injected: yes");
   }
+}
+
+TEST_CASE("envoy replay: the upstream gets tosgate's X-Tos-Flag and X-Tos-Watermark") {
+  const EnvoyAuthz config = LoadEnvoyYaml();
+  const fs::path tmp = tosgate::test::MakeTempDir("tosgate-envoy-marks");
+  REQUIRE(!tmp.empty());
+  const std::string key = "sk-test-harvest-" + tosgate::test::RandomHex(24);
+  tosgate::test::WriteUpstreamHeaderPolicy(tmp / "policies");
+  TosgateServe tosgate(tmp, {{"acct_harvester", "pro", key}}, tmp / "policies");
+  INFO("tosgate stderr:\n" << tosgate.stderr_text());
+  auto send = [&](const ClientRequest& req) {
+    RawClient conn(tosgate.port());
+    REQUIRE(conn.connected());
+    RawResponse r;
+    REQUIRE(conn.RoundTrip(EnvoyCheckRequest(config, req), &r));
+    return Apply(config, r);
+  };
+
+  SUBCASE("a flag rule: x-tos-flag names it, no watermark") {
+    ClientRequest req = Chat(key);
+    req.headers.emplace_back("x-usage-purpose", "evaluation");
+    Outcome o = send(req);
+    REQUIRE(o.allowed);
+    CHECK(o.upstream["x-tos-flag"] == "flag.evaluation");
+    CHECK(o.upstream.count("x-tos-watermark") == 0);
+  }
+
+  SUBCASE("logprob harvesting in the body: x-tos-watermark and x-tos-flag for the API only") {
+    // Envoy sends the body, so the check itself shows the harvesting.
+    Outcome o = send(Chat(key, tosgate::test::kHarvestBody));
+    REQUIRE(o.allowed);
+    CHECK(o.upstream["x-tos-watermark"] == tosgate::test::kHarvestWatermark);
+    CHECK(o.upstream["x-tos-flag"] == "distill.harvest");
+    CHECK(o.client.count("x-tos-watermark") == 0);
+  }
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
 }

@@ -9,19 +9,23 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "engine/accounts.h"
 #include "process_support.h"
+#include "proxy_fixture.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 using tosgate::test::ChildProcess;
+using tosgate::test::Contains;
 using tosgate::test::FreeLoopbackPorts;
+using tosgate::test::RandomHex;
 using tosgate::test::ReadFile;
+using tosgate::test::StandInUpstream;
+using tosgate::test::TosgateServe;
 using tosgate::test::WriteFile;
 
 namespace {
@@ -31,14 +35,6 @@ constexpr const char* kChatPath = "/v1/chat/completions";
 constexpr const char* kChatBody =
     R"({"model":"m-large","messages":[{"role":"user","content":"Say hello."}],"max_tokens":64})";
 
-std::string RandomHex(size_t n) {
-  std::random_device rd;
-  static const char kHex[] = "0123456789abcdef";
-  std::string s(n, '0');
-  for (char& c : s) c = kHex[rd() % 16];
-  return s;
-}
-
 // Replaces the one occurrence of `from` in `text`; fails the test when there
 // is not exactly one, so a changed deploy file cannot slip past unnoticed.
 std::string ReplaceOnce(std::string text, const std::string& from, const std::string& to) {
@@ -46,10 +42,6 @@ std::string ReplaceOnce(std::string text, const std::string& from, const std::st
   REQUIRE_MESSAGE(at != std::string::npos, "deploy file no longer contains '" << from << "'");
   REQUIRE_MESSAGE(text.find(from, at + 1) == std::string::npos, "'" << from << "' is there twice");
   return text.replace(at, from.size(), to);
-}
-
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
 }
 
 // The value after "name=" up to the next space or newline in the stand-in
@@ -66,9 +58,11 @@ struct Ports {
 };
 
 // The top-level nginx.conf of the test: process settings, the stand-in
-// model API, and deploy/nginx/tosgate-site.conf (ports substituted) which
-// includes deploy/nginx/tosgate.conf unchanged.
-void WriteNginxConfig(const fs::path& dir, const Ports& p) {
+// model API (an nginx server that echoes the X-Tos-* headers it got, unless
+// `echo_upstream` is false: then the test runs its own on p.upstream), and
+// deploy/nginx/tosgate-site.conf (ports substituted) which includes
+// deploy/nginx/tosgate.conf unchanged.
+void WriteNginxConfig(const fs::path& dir, const Ports& p, bool echo_upstream = true) {
   const fs::path deploy = fs::path(TOSGATE_SOURCE_DIR) / "deploy" / "nginx";
   fs::create_directories(dir / "snippets");
   fs::create_symlink(deploy / "tosgate.conf", dir / "snippets" / "tosgate.conf");
@@ -80,6 +74,17 @@ void WriteNginxConfig(const fs::path& dir, const Ports& p) {
   WriteFile(dir / "tosgate-site.conf", site);
 
   const std::string d = dir.string();
+  const std::string echo =
+      "  # The stand-in model API: says what tosgate told it.\n"
+      "  server {\n"
+      "    listen 127.0.0.1:" + std::to_string(p.upstream) + ";\n"
+      "    location / {\n"
+      "      default_type text/plain;\n"
+      "      return 200 \"upstream-ok decision_id=$http_x_tos_decision_id"
+      " account=$http_x_tos_account operation=$http_x_tos_operation"
+      " org=$http_x_tos_org.\\n\";\n"
+      "    }\n"
+      "  }\n";
   WriteFile(dir / "nginx.conf",
             "worker_processes 1;\n"
             "pid " + d + "/nginx.pid;\n"
@@ -91,17 +96,8 @@ void WriteNginxConfig(const fs::path& dir, const Ports& p) {
             "  proxy_temp_path " + d + "/proxy;\n"
             "  fastcgi_temp_path " + d + "/fastcgi;\n"
             "  uwsgi_temp_path " + d + "/uwsgi;\n"
-            "  scgi_temp_path " + d + "/scgi;\n"
-            "  # The stand-in model API: says what tosgate told it.\n"
-            "  server {\n"
-            "    listen 127.0.0.1:" + std::to_string(p.upstream) + ";\n"
-            "    location / {\n"
-            "      default_type text/plain;\n"
-            "      return 200 \"upstream-ok decision_id=$http_x_tos_decision_id"
-            " account=$http_x_tos_account operation=$http_x_tos_operation"
-            " org=$http_x_tos_org.\\n\";\n"
-            "    }\n"
-            "  }\n"
+            "  scgi_temp_path " + d + "/scgi;\n" +
+            (echo_upstream ? echo : std::string()) +
             "  include " + d + "/tosgate-site.conf;\n"
             "}\n");
 }
@@ -313,6 +309,95 @@ TEST_CASE("nginx with deploy/nginx in front of tosgate: allow, deny, throttle, a
   }
   CHECK(ids.size() == seen.size());  // decision ids are unique
 
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+}
+
+TEST_CASE(
+    "nginx with deploy/nginx: the upstream gets tosgate's X-Tos-Flag and X-Tos-Watermark, "
+    "never the client's") {
+  REQUIRE_MESSAGE(fs::exists(kNginx), "nginx is not installed at "
+                                          << kNginx
+                                          << "; run scripts/install-deps.sh (CI installs it)");
+  const fs::path tmp = tosgate::test::MakeTempDir("tosgate-nginx-marks");
+  REQUIRE(!tmp.empty());
+  const std::string harvester_key = "sk-test-harvest-" + RandomHex(24);
+  const std::string plain_key = "sk-test-plain-" + RandomHex(24);
+  tosgate::test::WriteUpstreamHeaderPolicy(tmp / "policies");
+  TosgateServe tosgate(tmp,
+                       {{"acct_harvester", "pro", harvester_key}, {"acct_plain", "pro", plain_key}},
+                       tmp / "policies");
+  StandInUpstream upstream;  // records every header it gets
+  const std::vector<int> free_ports = FreeLoopbackPorts(1);
+  REQUIRE(free_ports.size() == 1);
+  const Ports ports{tosgate.port(), 0, free_ports[0], upstream.port()};
+  WriteNginxConfig(tmp, ports, /*echo_upstream=*/false);
+  ChildProcess nginx_proc({kNginx, "-e", (tmp / "nginx-error.log").string(), "-p", tmp.string(),
+                           "-c", (tmp / "nginx.conf").string(), "-g", "daemon off;"},
+                          tmp / "nginx.out", tmp / "nginx.err");
+  REQUIRE(nginx_proc.started());
+  INFO("tosgate stderr:\n"
+       << tosgate.stderr_text() << "\nnginx error log:\n"
+       << ReadFile(tmp / "nginx-error.log") << "\nfiles in " << tmp.string());
+  REQUIRE_MESSAGE(nginx_proc.WaitUntil([&] { return tosgate::test::CanConnect(ports.front); }),
+                  "nginx did not start listening:\n"
+                      << ReadFile(tmp / "nginx.err"));
+  httplib::Client client("127.0.0.1", ports.front);
+  client.set_connection_timeout(5);
+  client.set_read_timeout(10);
+  // What a client would like the API to believe about its own request.
+  const httplib::Headers forged{
+      {"X-Tos-Watermark", "none"}, {"X-Tos-Flag", "spoofed"}, {"X-Tos-Decision-Id", "spoofed-id"}};
+  auto with = [](httplib::Headers h, const std::string& key) {
+    h.emplace("Authorization", "Bearer " + key);
+    return h;
+  };
+
+  SUBCASE("a watermarked account: tosgate's X-Tos-Watermark and X-Tos-Flag, the client's dropped") {
+    tosgate::test::TeachHarvesting(tosgate.port(), harvester_key);
+    auto r = client.Post(kChatPath, with(forged, harvester_key), kChatBody, "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    REQUIRE(upstream.count() == 1);
+    const StandInUpstream::Seen seen = upstream.last();
+    CHECK(seen.header("X-Tos-Watermark") == tosgate::test::kHarvestWatermark);
+    CHECK(seen.header("X-Tos-Flag") == "distill.harvest");
+    CHECK(seen.headers.count("X-Tos-Watermark") == 1);
+    CHECK(seen.headers.count("X-Tos-Flag") == 1);
+    CHECK(seen.headers.count("X-Tos-Decision-Id") == 1);
+    CHECK(seen.header("X-Tos-Decision-Id") != "spoofed-id");
+    CHECK(r->get_header_value("X-Tos-Decision-Id") == seen.header("X-Tos-Decision-Id"));
+    // For the upstream only: the client is not told it is watermarked.
+    CHECK_FALSE(r->has_header("X-Tos-Watermark"));
+  }
+
+  SUBCASE("a flag rule: X-Tos-Flag names it, and no watermark") {
+    auto r = client.Post(kChatPath, with({{"X-Usage-Purpose", "evaluation"}}, plain_key), kChatBody,
+                         "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    REQUIRE(upstream.count() == 1);
+    const StandInUpstream::Seen seen = upstream.last();
+    CHECK(seen.header("X-Tos-Flag") == "flag.evaluation");
+    CHECK_FALSE(seen.has("X-Tos-Watermark"));
+  }
+
+  SUBCASE(
+      "nothing flagged: a client's own X-Tos-Watermark, X-Tos-Flag and decision id are removed") {
+    auto r = client.Post(kChatPath, with(forged, plain_key), kChatBody, "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    REQUIRE(upstream.count() == 1);
+    const StandInUpstream::Seen seen = upstream.last();
+    CHECK_FALSE(seen.has("X-Tos-Watermark"));
+    CHECK_FALSE(seen.has("X-Tos-Flag"));
+    CHECK(seen.headers.count("X-Tos-Decision-Id") == 1);
+    CHECK(seen.header("X-Tos-Decision-Id").size() >= 8);
+    CHECK(seen.header("X-Tos-Decision-Id") != "spoofed-id");
+  }
+
+  CHECK(nginx_proc.Stop(SIGTERM, std::chrono::seconds(10)).has_value());
+  CHECK(tosgate.Stop().has_value());
   std::error_code ec;
   fs::remove_all(tmp, ec);
 }

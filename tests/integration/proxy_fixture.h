@@ -44,11 +44,12 @@ struct TestAccount {
 };
 
 // `tosgate serve` on free loopback ports with the default pack (free tier:
-// 20 requests a minute; pro: 600 + 60 burst), the given accounts and an
-// audit store in `dir`.
+// 20 requests a minute; pro: 600 + 60 burst), or the policy set in
+// `policies` when given, the given accounts and an audit store in `dir`.
 class TosgateServe {
  public:
-  TosgateServe(const std::filesystem::path& dir, const std::vector<TestAccount>& accounts)
+  TosgateServe(const std::filesystem::path& dir, const std::vector<TestAccount>& accounts,
+               const std::filesystem::path& policies = {})
       : dir_(dir) {
     const std::vector<int> ports = FreeLoopbackPorts(2);
     REQUIRE(ports.size() == 2);
@@ -68,11 +69,14 @@ class TosgateServe {
       lines += j.dump() + "\n";
     }
     WriteFile(dir / "accounts.jsonl", lines);
-    WriteFile(dir / "tosgate.yaml",
-              "listen: {gateway: 127.0.0.1:" + std::to_string(gateway_port_) +
-                  ", admin: 127.0.0.1:" + std::to_string(admin_port_) + "}\n" +
-                  "audit: {path: " + (dir / "audit.db").string() + "}\n" + "accounts: {file: " +
-                  (dir / "accounts.jsonl").string() + "}\n" + "gateway: {threads: 2}\n");
+    WriteFile(
+        dir / "tosgate.yaml",
+        "listen: {gateway: 127.0.0.1:" + std::to_string(gateway_port_) + ", admin: 127.0.0.1:" +
+            std::to_string(admin_port_) + "}\n" + "audit: {path: " + (dir / "audit.db").string() +
+            "}\n" + "accounts: {file: " + (dir / "accounts.jsonl").string() + "}\n" +
+            "gateway: {threads: 2}\n" +
+            (policies.empty() ? std::string()
+                              : "policies: {dir: " + policies.string() + ", watch: false}\n"));
     REQUIRE_MESSAGE(std::filesystem::exists(TOSGATE_BINARY),
                     "the tosgate binary is missing: " << TOSGATE_BINARY);
     proc_.emplace(std::vector<std::string>{TOSGATE_BINARY, "serve", "--config",
@@ -99,6 +103,63 @@ class TosgateServe {
   int gateway_port_ = 0, admin_port_ = 0;
   std::optional<ChildProcess> proc_;
 };
+
+// A policy set whose allowed decisions carry the headers meant for the
+// upstream, written to `dir` (for TosgateServe's `policies`):
+// - flag.evaluation (attribute, action flag): X-Usage-Purpose: evaluation
+//   gets `X-Tos-Flag: flag.evaluation`;
+// - distill.harvest (competitor_training, logprob harvesting alone): an
+//   account that asked for logprobs with logit_bias (see TeachHarvesting)
+//   is at risk 0.90, above the watermark threshold, so each of its admitted
+//   requests, with a body or not, gets `X-Tos-Flag: distill.harvest` and
+//   `X-Tos-Watermark: distill.harvest;risk=0.90`.
+inline void WriteUpstreamHeaderPolicy(const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  WriteFile(dir / "policy.yaml", R"(apiVersion: tosgate/v1
+kind: Policy
+metadata: {name: upstream-headers, description: Flags and watermarks for the proxy tests}
+settings: {mode: enforce, failure_mode: closed}
+rules:
+  - id: flag.evaluation
+    kind: attribute
+    when: {field: request.purpose, in: [evaluation]}
+    action: flag
+  - id: distill.harvest
+    kind: competitor_training
+    signals: {template_rate: 0, cot_elicitation: 0, logprob_harvest: 0.9, output_heavy: 0,
+              volume: 0, timing_regular: 0, spread: 0, cluster: 0}
+    window: {requests: 32, min_requests: 1}
+    thresholds: {flag: 0.3, watermark: 0.5}
+)");
+}
+
+// A request body that harvests logprobs: logprobs at the maximum with
+// logit_bias. Under WriteUpstreamHeaderPolicy's distill.harvest, one is
+// enough to bring the account to risk 0.90.
+constexpr const char* kHarvestBody =
+    R"({"model":"m","messages":[{"role":"user","content":"Write a poem"}],)"
+    R"("logprobs":true,"top_logprobs":20,"logit_bias":{"1734":-100}})";
+
+// The X-Tos-Watermark of a request from an account at that risk.
+constexpr const char* kHarvestWatermark = "distill.harvest;risk=0.90";
+
+// Sends tosgate, directly on its gateway port and as Envoy's ext_authz does
+// (POST /v1/check<path> with the body), `n` requests of `key` that ask for
+// logprobs with logit_bias. nginx and Caddy send tosgate no body, so the
+// account's harvesting is learnt this way; the risk belongs to the account,
+// so its later bodiless requests through the proxy stay watermarked.
+inline void TeachHarvesting(int gateway_port, const std::string& key, int n = 8) {
+  httplib::Client gateway("127.0.0.1", gateway_port);
+  gateway.set_connection_timeout(5);
+  const httplib::Headers h{{"Authorization", "Bearer " + key}};
+  for (int i = 0; i < n; ++i) {
+    CAPTURE(i);
+    auto r = gateway.Post("/v1/check/v1/chat/completions", h, kHarvestBody, "application/json");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    if (i + 1 == n) REQUIRE(r->get_header_value("X-Tos-Watermark") == kHarvestWatermark);
+  }
+}
 
 // A stand-in model API on 127.0.0.1: answers every request 200
 // "upstream-ok" and keeps what it received.

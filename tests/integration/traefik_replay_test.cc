@@ -186,9 +186,11 @@ TEST_CASE(
     CHECK(c.request_headers.count(h) == 0);
     CHECK(c.stripped.count(h) == 1);
   }
-  for (const char* h : {"x-tos-account", "x-tos-operation", "x-tos-decision-id"}) {
+  for (const char* h :
+       {"x-tos-account", "x-tos-operation", "x-tos-decision-id", "x-tos-flag", "x-tos-watermark"}) {
     CAPTURE(h);
     CHECK(c.response_headers.count(h) == 1);
+    // Copied only when tosgate sends it: no client copy may reach the API.
     CHECK(c.stripped.count(h) == 1);
   }
 }
@@ -256,4 +258,39 @@ TEST_CASE("traefik replay: allow, deny by body, throttle, header injection") {
     CHECK_FALSE(raw.has("x-injected"));
     CHECK(o.upstream["x-tos-account"] == "acct_evilX-Injected: yes");
   }
+}
+
+TEST_CASE("traefik replay: the upstream gets tosgate's X-Tos-Flag and X-Tos-Watermark") {
+  const TraefikAuth config = LoadDynamicYml();
+  const fs::path tmp = tosgate::test::MakeTempDir("tosgate-traefik-marks");
+  REQUIRE(!tmp.empty());
+  const std::string key = "sk-test-harvest-" + tosgate::test::RandomHex(24);
+  tosgate::test::WriteUpstreamHeaderPolicy(tmp / "policies");
+  TosgateServe tosgate(tmp, {{"acct_harvester", "pro", key}}, tmp / "policies");
+  INFO("tosgate stderr:\n" << tosgate.stderr_text());
+  auto send = [&](const ClientRequest& req) {
+    RawClient conn(tosgate.port());
+    REQUIRE(conn.connected());
+    RawResponse r;
+    REQUIRE(conn.RoundTrip(TraefikCheckRequest(config, req), &r));
+    return Apply(config, r);
+  };
+
+  SUBCASE("a flag rule: X-Tos-Flag names it, no watermark") {
+    ClientRequest req = Chat(key);
+    req.headers.emplace_back("x-usage-purpose", "evaluation");
+    Outcome o = send(req);
+    REQUIRE(o.allowed);
+    CHECK(o.upstream["x-tos-flag"] == "flag.evaluation");
+    CHECK(o.upstream.count("x-tos-watermark") == 0);
+  }
+
+  SUBCASE("logprob harvesting in the body (forwardBody): X-Tos-Watermark and X-Tos-Flag") {
+    Outcome o = send(Chat(key, tosgate::test::kHarvestBody));
+    REQUIRE(o.allowed);
+    CHECK(o.upstream["x-tos-watermark"] == tosgate::test::kHarvestWatermark);
+    CHECK(o.upstream["x-tos-flag"] == "distill.harvest");
+  }
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
 }
