@@ -13,7 +13,9 @@
 #include "storage/audit_chain.h"
 #include "storage/audit_reader.h"
 #include "storage/audit_signing.h"
+#include "storage/postgres_audit.h"
 #include "storage/sqlite_audit.h"
+#include "tests/storage/postgres_audit_fixture.h"
 
 using tosgate::test::RunTosgate;
 using tosgate::test::TempDir;
@@ -189,4 +191,52 @@ TEST_CASE("serve: audit.anchor needs a signing key, and a store cut behind it st
   CHECK(cut.exit_code == 1);
   CHECK_MESSAGE(cut.out.find("does not match its anchor file " + s.anchor) != std::string::npos,
                 cut.out);
+}
+
+TEST_CASE("audit verify --dsn --anchor fails a cut instance; export-anchor --dsn writes its head") {
+  auto* pg = tosgate::test::SharedPostgres();
+  if (!pg) return;
+  const std::string dsn = tosgate::test::FreshAuditDb(*pg);
+  const std::string dir = TempDir(), anchor = dir + "/gw-1.json";
+  {
+    storage::PostgresAuditOptions o;
+    o.dsn = dsn;
+    o.instance = "gw-1";
+    o.anchor = std::make_shared<storage::AnchorFile>(anchor);
+    o.anchor_every = 4;
+    auto sink = storage::PostgresAuditSink::Open(o);
+    REQUIRE_MESSAGE(sink.ok(), sink.status().ToString());
+    for (int i = 1; i <= 10; ++i) {
+      tosgate::engine::AuditRecord r;
+      r.id = "d" + std::to_string(i);
+      r.effect = "allow";
+      REQUIRE((*sink)->Submit(r).ok());
+    }
+    REQUIRE((*sink)->Close().ok());
+  }
+  const std::string q = "'" + dsn + "'";
+  auto ok = RunTosgate("audit verify --dsn " + q + " --anchor " + anchor);
+  CHECK_MESSAGE(ok.exit_code == 0, ok.out);
+  CHECK(ok.out.find("note: instance gw-1 was checked against its anchor (seq 10)") !=
+        std::string::npos);
+
+  const std::string exported = dir + "/exported.json";
+  auto ex = RunTosgate("audit export-anchor --dsn " + q + " --instance gw-1 --out " + exported);
+  CHECK_MESSAGE(ex.exit_code == 0, ex.out);
+  CHECK(ex.out.find("wrote " + exported + ": instance gw-1 seq 10") != std::string::npos);
+  CHECK(storage::ReadAnchorFile(exported)->hash == storage::ReadAnchorFile(anchor)->hash);
+
+  auto c = tosgate::test::ConnectOrFail(dsn);
+  tosgate::test::Exec(c.get(), "DELETE FROM tosgate_decisions WHERE seq > 6");
+  CHECK(RunTosgate("audit verify --dsn " + q).exit_code == 0);
+  auto cut = RunTosgate("audit verify --dsn " + q + " --anchor " + anchor);
+  CHECK(cut.exit_code == 1);
+  CHECK_MESSAGE(cut.out.find("TAMPERED: instance gw-1 seq 7 to 10 are missing: the chain ends at "
+                             "seq 6, before the anchored seq 10") != std::string::npos,
+                cut.out);
+  auto cover = RunTosgate("audit export-anchor --dsn " + q + " --instance gw-1 --out " + exported);
+  CHECK(cover.exit_code == 1);
+  auto wrong = RunTosgate("audit verify --db " + dir + "/x.db --anchor " + anchor);
+  CHECK(wrong.exit_code == 2);
+  CHECK(wrong.out.find("is a PostgreSQL instance's anchor (give --dsn)") != std::string::npos);
 }
