@@ -73,7 +73,8 @@ int RunAuditExportAnchor(const Args& in) {
   if (postgres) {
     const int rc = VerifyFleet(store.dsn, instance, prev, true, &verdict);
     if (rc != 0) {
-      if (rc == 1) std::cerr << "tosgate audit: not exporting an anchor of a chain that does not verify\n";
+      if (rc == 1)
+        std::cerr << "tosgate audit: not exporting an anchor of a chain that does not verify\n";
       return rc;
     }
     cp.store = "postgres";
@@ -85,7 +86,8 @@ int RunAuditExportAnchor(const Args& in) {
     std::optional<storage::AuditKey> key;
     if (!LoadKey(key_path, &key)) return 2;
     if (int rc = VerifySqlite(store.db, key ? &*key : nullptr, prev, true, &verdict); rc >= 0) {
-      if (rc == 1) std::cerr << "tosgate audit: not exporting an anchor of a store that does not verify\n";
+      if (rc == 1)
+        std::cerr << "tosgate audit: not exporting an anchor of a store that does not verify\n";
       return rc;
     }
     auto latest = storage::ReadLatestCheckpoint(store.db);
@@ -114,8 +116,8 @@ int RunAuditExportAnchor(const Args& in) {
     std::cerr << "tosgate audit: " << s.message() << "\n";
     return 2;
   }
-  std::cout << "wrote " << out << ": " << (postgres ? "instance " + instance + " " : "")
-            << "seq " << cp.seq;
+  std::cout << "wrote " << out << ": " << (postgres ? "instance " + instance + " " : "") << "seq "
+            << cp.seq;
   if (!cp.key_id.empty()) std::cout << ", signed by key " << cp.key_id;
   std::cout << "\n";
   return 0;

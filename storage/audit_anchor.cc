@@ -3,11 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "storage/audit_chain.h"
 #include "storage/audit_schema.h"
@@ -60,14 +59,16 @@ Result<AuditCheckpoint> ParseAnchor(std::string_view text, const std::string& wh
     return it != j.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;
   };
   const std::string* format = str("format");
-  if (!format || *format != kFormat) return bad(std::string("\"format\" is not \"") + kFormat + "\"");
+  if (!format || *format != kFormat)
+    return bad(std::string("\"format\" is not \"") + kFormat + "\"");
   AuditCheckpoint cp;
   const std::string* store = str("store");
   if (!store || (*store != "sqlite" && *store != "postgres"))
     return bad("\"store\" is not \"sqlite\" or \"postgres\"");
   cp.store = *store;
   if (const std::string* inst = str("instance")) cp.instance = *inst;
-  if (cp.store == "postgres" && cp.instance.empty()) return bad("a postgres anchor names no instance");
+  if (cp.store == "postgres" && cp.instance.empty())
+    return bad("a postgres anchor names no instance");
   auto seq = j.find("seq");
   if (seq == j.end() || !seq->is_number_unsigned() || seq->get<uint64_t>() == 0)
     return bad("\"seq\" is not a positive integer");
@@ -93,7 +94,8 @@ Status WriteAnchorFile(const std::string& path, const AuditCheckpoint& cp) {
   Status s = WriteAll(fd, text, tmp);
   if (s.ok() && fsync(fd) != 0) s = Errno(tmp, "fsync");
   if (close(fd) != 0 && s.ok()) s = Errno(tmp, "close");
-  if (s.ok() && rename(tmp.c_str(), path.c_str()) != 0) s = Errno(path, "cannot replace the anchor");
+  if (s.ok() && rename(tmp.c_str(), path.c_str()) != 0)
+    s = Errno(path, "cannot replace the anchor");
   if (!s.ok()) {
     unlink(tmp.c_str());
     return s;

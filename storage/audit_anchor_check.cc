@@ -56,13 +56,15 @@ Result<std::string> AnchorProblem(sqlite3* db, std::string_view path, const Audi
     return at + ", which the anchor names, is missing: deleted";
   }
   if (**hash != a.hash) {
-    return at + " does not have the anchored hash: the records up to it were rewritten (and the "
-                "chain recomputed)";
+    return at +
+           " does not have the anchored hash: the records up to it were rewritten (and the "
+           "chain recomputed)";
   }
   if (a.signature.empty()) return std::string();
   auto has = HasTable(db, path, "checkpoints");
   if (!has.ok()) return has.status();
-  if (!*has) return "the anchored checkpoint at " + at + " is not in the store: no checkpoints table";
+  if (!*has)
+    return "the anchored checkpoint at " + at + " is not in the store: no checkpoints table";
   auto st = Prepare(db, "SELECT hash, signature FROM checkpoints WHERE seq = ?1", path);
   if (!st.ok()) return st.status();
   sqlite3_bind_int64(st->get(), 1, static_cast<sqlite3_int64>(a.seq));

@@ -1,7 +1,6 @@
 #include "storage/audit_fields.h"
 
 #include <nlohmann/json.hpp>
-
 #include <utility>
 
 namespace tosgate::storage {
@@ -76,9 +75,9 @@ bool BoundAuditText(std::string* s, size_t max) {
 }
 
 void BoundAuditRecord(engine::AuditRecord* r) {
-  for (std::string* s : {&r->id, &r->request_id, &r->account, &r->key_id, &r->org, &r->client_ip,
-                         &r->method, &r->operation, &r->model, &r->effect, &r->reason,
-                         &r->policy_revision, &r->prompt_sha256})
+  for (std::string* s :
+       {&r->id, &r->request_id, &r->account, &r->key_id, &r->org, &r->client_ip, &r->method,
+        &r->operation, &r->model, &r->effect, &r->reason, &r->policy_revision, &r->prompt_sha256})
     BoundAuditText(s, kAuditTextMax);
   BoundAuditText(&r->path, kAuditPathMax);
   BoundJson(&r->rule_ids, kAuditJsonMax);

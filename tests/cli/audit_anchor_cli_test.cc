@@ -54,11 +54,11 @@ struct Store {
   std::string anchor = dir + "/anchor.json";
   Store() {
     REQUIRE(RunTosgate("audit keygen --out " + key).exit_code == 0);
-    auto sink = storage::SqliteAuditSink::Open(
-        {.path = db,
-         .signing_key_path = key,
-         .checkpoint_every = 10,
-         .anchor = std::make_shared<storage::AnchorFile>(anchor)});
+    auto sink =
+        storage::SqliteAuditSink::Open({.path = db,
+                                        .signing_key_path = key,
+                                        .checkpoint_every = 10,
+                                        .anchor = std::make_shared<storage::AnchorFile>(anchor)});
     REQUIRE_MESSAGE(sink.ok(), sink.status().ToString());
     for (int i = 1; i <= 25; ++i) {
       tosgate::engine::AuditRecord r;
@@ -136,8 +136,8 @@ TEST_CASE("audit verify --anchor fails records rewritten with every checkpoint d
 TEST_CASE("audit export-anchor writes the latest checkpoint and never covers a cut") {
   Store s;
   const std::string out = s.dir + "/exported.json";
-  auto r = RunTosgate("audit export-anchor --db " + s.db + " --public-key " + s.key +
-                      " --out " + out);
+  auto r =
+      RunTosgate("audit export-anchor --db " + s.db + " --public-key " + s.key + " --out " + out);
   CHECK_MESSAGE(r.exit_code == 0, r.out);
   CHECK(r.out.find("wrote " + out + ": seq 25, signed by key ") != std::string::npos);
   auto exported = storage::ReadAnchorFile(out);
@@ -183,10 +183,13 @@ TEST_CASE("serve: audit.anchor needs a signing key, and a store cut behind it st
   CHECK_MESSAGE(nokey.out.find("audit.anchor: needs signing_key") != std::string::npos, nokey.out);
 
   Sql(s.db, "DELETE FROM decisions WHERE seq > 20; DELETE FROM checkpoints WHERE seq > 20");
-  WriteFile(dir + "/c.yaml", "listen: {gateway: 127.0.0.1:0, admin: 127.0.0.1:0}\n"
-                             "admin: {db: " + dir + "/admin.db}\n"
-                             "audit: {path: " + s.db + ", signing_key: " + s.key +
-                                 ", anchor: " + s.anchor + "}\n");
+  WriteFile(dir + "/c.yaml",
+            "listen: {gateway: 127.0.0.1:0, admin: 127.0.0.1:0}\n"
+            "admin: {db: " +
+                dir +
+                "/admin.db}\n"
+                "audit: {path: " +
+                s.db + ", signing_key: " + s.key + ", anchor: " + s.anchor + "}\n");
   auto cut = RunTosgate("serve --config " + dir + "/c.yaml");
   CHECK(cut.exit_code == 1);
   CHECK_MESSAGE(cut.out.find("does not match its anchor file " + s.anchor) != std::string::npos,

@@ -91,8 +91,8 @@ struct AnchoredStore {
         continue;
       }
       const std::string h = AuditChainHash(prev, d.seq, d.record);
-      RawSql(path, "UPDATE decisions SET prev_hash = x'" + ToHex(prev) + "', hash = x'" +
-                       ToHex(h) + "' WHERE seq = " + std::to_string(d.seq));
+      RawSql(path, "UPDATE decisions SET prev_hash = x'" + ToHex(prev) + "', hash = x'" + ToHex(h) +
+                       "' WHERE seq = " + std::to_string(d.seq));
       prev = h;
     }
   }
@@ -147,9 +147,8 @@ struct CommittedCheck final : CheckpointSink {
   bool all_committed = true;
   Status Publish(const AuditCheckpoint& cp) override {
     seen.push_back(cp.seq);
-    all_committed = all_committed &&
-                    CountSql(db, "SELECT count(*) FROM checkpoints WHERE seq = " +
-                                     std::to_string(cp.seq)) == 1;
+    all_committed = all_committed && CountSql(db, "SELECT count(*) FROM checkpoints WHERE seq = " +
+                                                      std::to_string(cp.seq)) == 1;
     return Status::Ok();
   }
   Result<std::optional<AuditCheckpoint>> Latest() const override {
@@ -214,9 +213,10 @@ TEST_CASE("the tail cut at a checkpoint fails against the anchor") {
 
   const AuditVerdict v = s.Verify(&a);
   CHECK(!v.ok);
-  CHECK_MESSAGE(v.problem.find("the store ends at seq 30, before the anchored checkpoint at seq 35") !=
-                    std::string::npos,
-                v.problem);
+  CHECK_MESSAGE(
+      v.problem.find("the store ends at seq 30, before the anchored checkpoint at seq 35") !=
+          std::string::npos,
+      v.problem);
 }
 
 TEST_CASE("an anchored checkpoint deleted or replaced fails against the anchor") {

@@ -95,9 +95,9 @@ TEST_CASE("PostgreSQL audit: a cut tail fails against the anchor and stops the g
 
   auto reopened = PostgresAuditSink::Open(Opts(dsn, anchor));
   REQUIRE(!reopened.ok());
-  CHECK_MESSAGE(reopened.status().message().find("does not match its anchor file") !=
-                    std::string::npos,
-                reopened.status().message());
+  CHECK_MESSAGE(
+      reopened.status().message().find("does not match its anchor file") != std::string::npos,
+      reopened.status().message());
 
   test::Exec(c.get(), "DELETE FROM tosgate_decisions");
   const FleetVerdict gone = Verify(dsn, &a);
@@ -124,9 +124,9 @@ TEST_CASE("PostgreSQL audit: a chain rewritten and recomputed fails against the 
   CHECK(Verify(dsn, nullptr).ok);
   const FleetVerdict v = Verify(dsn, &a);
   CHECK(!v.ok);
-  CHECK_MESSAGE(v.instances[0].verdict.problem.find("does not have the anchored hash") !=
-                    std::string::npos,
-                v.instances[0].verdict.problem);
+  CHECK_MESSAGE(
+      v.instances[0].verdict.problem.find("does not have the anchored hash") != std::string::npos,
+      v.instances[0].verdict.problem);
 }
 
 TEST_CASE("PostgreSQL and SQLite stores bound a 100 KB model and path the same way") {
