@@ -33,7 +33,8 @@ constexpr char kUsage[] =
     "  query  [filters] [--limit N] [--after CURSOR] [--json]\n"
     "  export --format jsonl|csv [--out FILE] [filters]\n"
     "  stats  [filters]\n"
-    "  verify [--instance ID] | prune | keygen | public-key   (see docs/audit.md)\n"
+    "  verify [--instance ID] [--anchor FILE] | export-anchor --out FILE | prune | keygen |\n"
+    "  public-key   (see docs/audit.md)\n"
     "  --build-indexes: first add the (org, time_ms) index if missing (fast --org, slower writes)\n"
     "filters: --account ID --org ID --effect allow|throttle|deny --rule RULE_ID --reason CODE\n"
     "         --since TIME --until TIME   (TIME: 2026-11-28T20:00:00Z, 2026-11-28 or epoch ms;\n"
@@ -306,6 +307,7 @@ int RunAudit(const Args& in) {
   Args args(in.begin() + 1, in.end());
 #ifdef TOSGATE_HAVE_AUDIT_VERIFY
   if (sub == "verify") return RunAuditVerify(args);
+  if (sub == "export-anchor") return RunAuditExportAnchor(args);
   if (sub == "prune") return RunAuditPrune(args);
   if (sub == "keygen" || sub == "public-key") return RunAuditKey(in);
 #endif

@@ -40,6 +40,8 @@ class Backend final : public AuditBackend {
     out.queue_depth = st.queue_depth;
     if constexpr (requires { st.recreated; }) out.recreated = st.recreated;
     if constexpr (requires { st.reconnects; }) out.reconnects = st.reconnects;
+    out.anchors = st.anchors;
+    out.anchor_errors = st.anchor_errors;
     return out;
   }
 
@@ -69,9 +71,11 @@ std::string AuditInstance(const ServeConfig& cfg) {
 }
 
 std::string DescribeAuditBackend(const ServeConfig& cfg) {
-  if (cfg.audit_backend != "postgres") return cfg.audit_path + " (" + cfg.audit_durability + ")";
+  const std::string anchor = cfg.audit_anchor.empty() ? "" : ", anchor " + cfg.audit_anchor;
+  if (cfg.audit_backend != "postgres")
+    return cfg.audit_path + " (" + cfg.audit_durability + ")" + anchor;
   return "postgres " + storage::RedactDsn(cfg.audit_dsn) + " instance " + AuditInstance(cfg) +
-         " (" + cfg.audit_durability + ")";
+         " (" + cfg.audit_durability + ")" + anchor;
 }
 
 Result<std::unique_ptr<AuditBackend>> OpenAuditBackend(const ServeConfig& cfg) {
@@ -81,6 +85,11 @@ Result<std::unique_ptr<AuditBackend>> OpenAuditBackend(const ServeConfig& cfg) {
     o.instance = AuditInstance(cfg);
     o.durability = DurabilityOf(cfg);
     o.truncate_client_ip = cfg.audit_truncate_client_ip;
+    if (!cfg.audit_anchor.empty()) {
+      if (Status s = EnsureParentDir(cfg.audit_anchor); !s.ok()) return s;
+      o.anchor = std::make_shared<storage::AnchorFile>(cfg.audit_anchor);
+      o.anchor_every = cfg.audit_checkpoint_every;
+    }
     auto sink = storage::PostgresAuditSink::Open(o);
     if (!sink.ok()) return sink.status();
     return std::unique_ptr<AuditBackend>(
@@ -93,6 +102,10 @@ Result<std::unique_ptr<AuditBackend>> OpenAuditBackend(const ServeConfig& cfg) {
   o.signing_key_path = cfg.audit_signing_key;
   o.checkpoint_every = cfg.audit_checkpoint_every;
   o.truncate_client_ip = cfg.audit_truncate_client_ip;
+  if (!cfg.audit_anchor.empty()) {
+    if (Status s = EnsureParentDir(cfg.audit_anchor); !s.ok()) return s;
+    o.anchor = std::make_shared<storage::AnchorFile>(cfg.audit_anchor);
+  }
   auto sink = storage::SqliteAuditSink::Open(o);
   if (!sink.ok()) return sink.status();
   return std::unique_ptr<AuditBackend>(new Backend<storage::SqliteAuditSink>(std::move(sink).value()));

@@ -20,6 +20,8 @@ namespace tosgate::cli {
 struct AuditBackendStats {
   uint64_t submitted = 0, written = 0, rejected_full = 0, write_errors = 0, batches = 0;
   uint64_t commit_timeouts = 0, dropped = 0, recreated = 0, reconnects = 0;
+  // Checkpoints published to audit.anchor, and publications that failed.
+  uint64_t anchors = 0, anchor_errors = 0;
   size_t queue_depth = 0;
 };
 
@@ -41,6 +43,9 @@ std::string AuditInstance(const ServeConfig& cfg);
 std::string DescribeAuditBackend(const ServeConfig& cfg);
 
 // Opens the configured store. SQLite: creates the file's directory first.
+// With audit.anchor, each checkpoint is also written to that file (its
+// directory created too), and a store cut or rewritten behind the anchor
+// already there is refused here (storage/audit_anchor.h).
 // PostgreSQL: a wrong DSN, an unreachable server, failed authentication,
 // a foreign schema or an instance id already live elsewhere is an error
 // here, at start-up.

@@ -17,8 +17,10 @@ namespace tosgate::cli {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: tosgate audit verify [--db FILE] [--public-key FILE]\n"
-    "       tosgate audit verify --dsn DSN [--instance ID]   (PostgreSQL: every instance's chain)\n"
+    "usage: tosgate audit verify [--db FILE] [--public-key FILE] [--anchor FILE]\n"
+    "       tosgate audit verify --dsn DSN [--instance ID] [--anchor FILE]   (PostgreSQL)\n"
+    "       tosgate audit export-anchor [--db FILE] [--public-key FILE] --out FILE\n"
+    "       tosgate audit export-anchor --dsn DSN --instance ID --out FILE\n"
     "       tosgate audit prune [--db FILE] (--older-than 30d | --before TIME) "
     "[--public-key FILE]\n"
     "       tosgate audit keygen --out FILE\n"
@@ -56,7 +58,8 @@ std::optional<int64_t> ParseAge(const std::string& text) {
   return n * unit;
 }
 
-// Loads --public-key if given; false (after saying why) if it cannot be read.
+}  // namespace
+
 bool LoadKey(const std::string& path, std::optional<storage::AuditKey>* out) {
   if (path.empty()) return true;
   auto key = storage::LoadPublicKey(path);
@@ -68,11 +71,23 @@ bool LoadKey(const std::string& path, std::optional<storage::AuditKey>* out) {
   return true;
 }
 
-// Runs the check and prints the verdict; the exit code, or -1 when the store
-// verified (so prune can go on).
-int Verify(const std::string& db, const storage::AuditKey* key, bool quiet_ok) {
+bool LoadAnchor(const std::string& path, std::optional<storage::AuditCheckpoint>* out) {
+  if (path.empty()) return true;
+  auto a = storage::ReadAnchorFile(path);
+  if (!a.ok()) {
+    std::cerr << "tosgate audit: --anchor " << a.status().message() << "\n";
+    return false;
+  }
+  out->emplace(std::move(a).value());
+  return true;
+}
+
+int VerifySqlite(const std::string& db, const storage::AuditKey* key,
+                 const storage::AuditCheckpoint* anchor, bool quiet_ok,
+                 storage::AuditVerdict* out) {
   storage::AuditVerifyOptions opts;
   opts.public_key = key;
+  opts.anchor = anchor;
   const bool tty = isatty(STDERR_FILENO) == 1;
   bool printed = false;
   if (tty) {
@@ -98,18 +113,20 @@ int Verify(const std::string& db, const storage::AuditKey* key, bool quiet_ok) {
     if (v->records) std::cout << " (seq " << v->start_seq << " to " << v->last_seq << ")";
     std::cout << ", " << v->checkpoints << " checkpoints";
     if (key) std::cout << ", " << v->signatures << " signatures verified";
+    if (anchor) std::cout << ", anchored checkpoint at seq " << anchor->seq << " present";
     std::cout << "\n";
     for (const std::string& n : v->notes) std::cout << "note: " << n << "\n";
   }
+  if (out) *out = std::move(v).value();
   return -1;
 }
 
-// Verifies every instance's chain in a fleet's PostgreSQL store (or the
-// one named): a line per instance, then one for the fleet. 0 ok, 1
-// tampered, 2 unreadable.
-int VerifyFleet(const std::string& dsn, const std::string& instance) {
+int VerifyFleet(const std::string& dsn, const std::string& instance,
+                const storage::AuditCheckpoint* anchor, bool quiet_ok,
+                storage::AuditVerdict* out) {
   storage::PostgresVerifyOptions opts;
   opts.instance = instance;
+  opts.anchor = anchor;
   bool printed = false;
   if (isatty(STDERR_FILENO) == 1) {
     opts.progress = [&printed](uint64_t done, uint64_t total) {
@@ -125,9 +142,11 @@ int VerifyFleet(const std::string& dsn, const std::string& instance) {
     std::cerr << "tosgate audit: " << v.status().message() << "\n";
     return 2;
   }
+  if (out && !v->instances.empty()) *out = v->instances.front().verdict;
   size_t bad = 0;
   for (const storage::InstanceVerdict& iv : v->instances) {
     const storage::AuditVerdict& r = iv.verdict;
+    if (quiet_ok && r.ok) continue;
     if (!r.ok) {
       ++bad;
       std::cout << "TAMPERED: instance " << iv.instance << " " << r.problem << "\n";
@@ -137,6 +156,7 @@ int VerifyFleet(const std::string& dsn, const std::string& instance) {
     if (r.records) std::cout << " (seq " << r.start_seq << " to " << r.last_seq << ")";
     std::cout << "\n";
   }
+  if (quiet_ok && v->ok) return 0;
   const size_t n = v->instances.size();
   std::cout << (v->ok ? "ok" : "TAMPERED") << ": " << n << (n == 1 ? " instance, " : " instances, ")
             << v->records << " records verified";
@@ -146,28 +166,36 @@ int VerifyFleet(const std::string& dsn, const std::string& instance) {
   return v->ok ? 0 : 1;
 }
 
-}  // namespace
-
 int RunAuditVerify(const Args& in) {
   Args args = in;
   bool bad = false;
-  std::string key_path, instance;
+  std::string key_path, instance, anchor_path;
   AuditStoreArg store;
   if (!TakeAuditStore(&args, &store)) return Usage("");
   TakeFlag(&args, "--public-key", &key_path, &bad);
   const bool has_instance = TakeFlag(&args, "--instance", &instance, &bad);
+  TakeFlag(&args, "--anchor", &anchor_path, &bad);
   if (bad) return Usage("");
   if (Leftover(args)) return 2;
+  std::optional<storage::AuditCheckpoint> anchor;
+  if (!LoadAnchor(anchor_path, &anchor)) return 2;
   if (!store.dsn.empty()) {
     if (!key_path.empty())
       return Usage("--public-key: a PostgreSQL store keeps no signed checkpoints");
-    return VerifyFleet(store.dsn, instance);
+    if (anchor && anchor->store != "postgres")
+      return Usage("--anchor: " + anchor_path + " is an SQLite store's anchor (give --db)");
+    if (anchor && has_instance && instance != anchor->instance)
+      return Usage("--anchor: " + anchor_path + " is instance '" + anchor->instance +
+                   "''s anchor, not '" + instance + "''s");
+    return VerifyFleet(store.dsn, instance, anchor ? &*anchor : nullptr, false, nullptr);
   }
   if (has_instance) return Usage("--instance needs --dsn: an SQLite store is one gateway's");
-  const std::string& db = store.db;
+  if (anchor && anchor->store != "sqlite")
+    return Usage("--anchor: " + anchor_path + " is a PostgreSQL instance's anchor (give --dsn)");
   std::optional<storage::AuditKey> key;
   if (!LoadKey(key_path, &key)) return 2;
-  const int rc = Verify(db, key ? &*key : nullptr, false);
+  const int rc =
+      VerifySqlite(store.db, key ? &*key : nullptr, anchor ? &*anchor : nullptr, false, nullptr);
   return rc < 0 ? 0 : rc;
 }
 
@@ -205,7 +233,7 @@ int RunAuditPrune(const Args& in) {
   std::optional<storage::AuditKey> key;
   if (!LoadKey(key_path, &key)) return 2;
   // Pruning discards evidence: only a store that verifies is pruned.
-  if (int rc = Verify(db, key ? &*key : nullptr, true); rc >= 0) {
+  if (int rc = VerifySqlite(db, key ? &*key : nullptr, nullptr, true, nullptr); rc >= 0) {
     if (rc == 1) std::cerr << "tosgate audit: not pruning a store that does not verify\n";
     return rc;
   }

@@ -121,7 +121,11 @@ std::vector<std::string> LoadServeConfig(const std::string& path, ServeConfig* c
                       {"truncate_client_ip", r.Bool(&cfg->audit_truncate_client_ip)},
                       {"backend", r.OneOf(&cfg->audit_backend, {"sqlite", "postgres"})},
                       {"dsn", r.String(&cfg->audit_dsn)},
-                      {"instance", r.String(&cfg->audit_instance)}});
+                      {"instance", r.String(&cfg->audit_instance)},
+                      {"anchor", r.String(&cfg->audit_anchor)}});
+         if (cfg->audit_backend != "postgres" && !cfg->audit_anchor.empty() &&
+             cfg->audit_signing_key.empty())
+           r.Error(n, k + ".anchor", "needs signing_key: the anchor is the latest signed checkpoint");
          if (cfg->audit_backend == "postgres") {
            if (cfg->audit_dsn.empty()) r.Error(n, k + ".dsn", "is required with backend: postgres");
            if (!cfg->audit_signing_key.empty())

@@ -27,6 +27,7 @@ struct ServeConfig {
   std::string audit_backend = "sqlite";   // sqlite | postgres (a fleet's shared trail)
   std::string audit_dsn;                  // postgres: libpq DSN; required with postgres
   std::string audit_instance;             // postgres: this gateway's id; empty: <hostname>:<gateway port>
+  std::string audit_anchor;               // file the latest checkpoint is also written to; empty: none
   std::string accounts_file;              // optional accounts JSON Lines
   std::string accounts_db;                // optional accounts registry (SQLite)
   int accounts_refresh_seconds = 5;       // how often the registry is checked for changes

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "storage/audit_fields.h"
+
 namespace tosgate::storage {
 
 Status Prefixed(const Status& s, const std::string& prefix) {
@@ -61,6 +63,7 @@ Status AuditBatchQueue::Enqueue(Item& item) {
 }
 
 Status AuditBatchQueue::Submit(engine::AuditRecord record, bool wait_commit) {
+  BoundAuditRecord(&record);  // here, before either store hashes it
   Item item{std::move(record), nullptr};
   if (!wait_commit) return Enqueue(item);
   // Wait for the writer's word. The waiter lives on this stack: the writer
@@ -84,6 +87,7 @@ Status AuditBatchQueue::Submit(engine::AuditRecord record, bool wait_commit) {
 }
 
 void AuditBatchQueue::SubmitThen(engine::AuditRecord record, std::function<void(Status)> done) {
+  BoundAuditRecord(&record);
   Item item{std::move(record), std::move(done)};
   if (Status s = Enqueue(item); !s.ok() && item.done) item.done(std::move(s));
 }

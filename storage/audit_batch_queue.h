@@ -6,7 +6,9 @@
 // max_batch), hand it to the sink's commit function, retry a failed commit
 // with backoff (cut short by Close) until it succeeds or Close gives up.
 // The sink keeps what differs: how a batch is committed, reopening or
-// reconnecting, the chain, and its error texts (Texts below).
+// reconnecting, the chain, and its error texts (Texts below). Every record
+// is cut to the field bounds here, once for both sinks, before it is
+// queued and hashed (storage/audit_fields.h).
 #pragma once
 
 #include <chrono>

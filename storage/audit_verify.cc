@@ -4,6 +4,8 @@
 #include <map>
 #include <optional>
 
+#include "storage/audit_anchor.h"
+#include "storage/audit_anchor_check.h"
 #include "storage/audit_chain.h"
 #include "storage/audit_chain_check.h"
 #include "storage/audit_schema.h"
@@ -132,6 +134,38 @@ Result<AuditVerdict> VerifyAuditStore(const std::string& path, const AuditVerify
     }
     last_signed = seq;
   }
+  v.last_hash = check.last_hash();
+  if (const AuditCheckpoint* a = opts.anchor) {
+    if (opts.public_key && !a->signature.empty() &&
+        !opts.public_key->Verify(a->seq, a->hash, a->signature)) {
+      check.Fail(a->seq, "",
+                 "the anchor's signature (seq " + std::to_string(a->seq) +
+                     ") does not verify with the given public key: it is not an anchor this "
+                     "key made");
+      return v;
+    }
+    auto problem = AnchorProblem(db, path, *a);
+    if (!problem.ok()) return problem.status();
+    if (!problem->empty()) {
+      check.Fail(a->seq, "", *problem);
+      return v;
+    }
+    v.anchored_seq = a->seq;
+    if (a->seq < v.start_seq) {
+      v.notes.push_back("the anchored checkpoint (seq " + std::to_string(a->seq) +
+                        ") was pruned: the anchor cannot tell whether records after it were cut; "
+                        "export a newer anchor");
+    }
+  } else if (v.records > 0) {
+    v.notes.push_back(
+        "no --anchor: records cut from the end at a checkpoint, or rewritten with every "
+        "checkpoint deleted, cannot be told from an intact store; keep the latest checkpoint "
+        "outside it (audit.anchor, `tosgate audit export-anchor`) and verify with --anchor FILE");
+  }
+  if (v.records > 0 && v.checkpoints == 0) {
+    v.notes.push_back("no signed checkpoints: the chain alone does not stop someone who "
+                      "rewrites records and recomputes every hash");
+  }
   if (!opts.public_key) {
     v.notes.push_back("signatures not checked (no --public-key); checkpoint hashes were compared "
                       "with the chain");
@@ -143,6 +177,13 @@ Result<AuditVerdict> VerifyAuditStore(const std::string& path, const AuditVerify
                       "covers them yet");
   }
   return v;
+}
+
+Result<std::optional<AuditCheckpoint>> ReadLatestCheckpoint(const std::string& path) {
+  auto opened = OpenStore(path, false);
+  if (!opened.ok()) return opened.status();
+  if (Status s = Exec(opened->get(), "BEGIN", path); !s.ok()) return s;
+  return LatestCheckpoint(opened->get(), path);
 }
 
 Result<AuditPruneResult> PruneAuditStore(const std::string& path, int64_t before_ms) {

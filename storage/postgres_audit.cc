@@ -111,9 +111,10 @@ Result<std::unique_ptr<PostgresAuditSink>> PostgresAuditSink::Open(PostgresAudit
   if (Status s = EnsurePostgresAuditSchema(p->conn.get()); !s.ok()) return s;
   if (Status s = p->ReadChainEnd(&p->next_seq, &p->prev_hash); !s.ok()) return s;
   ++p->next_seq;
+  if (Status s = p->CheckAnchor(); !s.ok()) return s;
   try {
     p->queue.Start([p](const std::vector<Impl::Item>& batch) { return p->Commit(batch); },
-                   nullptr);
+                   [p] { p->PublishAnchor(true); });
   } catch (const std::system_error& e) {
     return Status::Internal("PostgreSQL audit: cannot start the writer thread: " +
                             std::string(e.what()));
@@ -147,6 +148,8 @@ Status PostgresAuditSink::Close() {
 PostgresAuditSink::Stats PostgresAuditSink::stats() const {
   Stats s = impl_->queue.stats<Stats>();
   s.reconnects = impl_->reconnects.load();
+  s.anchors = impl_->anchors.load();
+  s.anchor_errors = impl_->anchor_errors.load();
   return s;
 }
 

@@ -39,6 +39,7 @@
 #include <string>
 
 #include "engine/audit_sink.h"
+#include "storage/audit_anchor.h"
 #include "storage/sqlite_audit.h"  // Durability, TruncateClientIp
 #include "tosgate/status.h"
 
@@ -64,6 +65,14 @@ struct PostgresAuditOptions {
   // measured it faster) or multi-row INSERTs with parameters inside one
   // transaction, kept for the comparison.
   bool use_copy = true;
+  // Where this instance's chain head (seq, hash; unsigned: PostgreSQL keeps
+  // no signing key) is also published, after the commit that reached it,
+  // once at least anchor_every records since the last one, and at Close
+  // (storage/audit_anchor.h); null: nowhere. At Open the instance's chain
+  // is checked against the sink's latest, and one cut or rewritten behind
+  // it is refused.
+  std::shared_ptr<CheckpointSink> anchor{};
+  uint64_t anchor_every = 1000;
 };
 
 class PostgresAuditSink final : public engine::AuditSink {
@@ -108,6 +117,8 @@ class PostgresAuditSink final : public engine::AuditSink {
     uint64_t commit_timeouts = 0;  // waiters answered Unavailable after commit_timeout
     uint64_t reconnects = 0;       // connections made again after one failed
     uint64_t dropped = 0;          // records given up by Close after close_timeout
+    uint64_t anchors = 0;          // chain heads published to the anchor sink
+    uint64_t anchor_errors = 0;    // failed publications (retried after the next commit)
     size_t queue_depth = 0;        // accepted, not yet committed
   };
   Stats stats() const;

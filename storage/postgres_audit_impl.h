@@ -34,6 +34,11 @@ struct PostgresAuditSink::Impl {
   void Disconnect();
   // One attempt at `batch`: reconnect and resync if needed, then write it.
   Status Commit(const std::vector<Item>& batch);
+  // At Open: the instance's chain against the anchor sink's latest head.
+  Status CheckAnchor();
+  // Publishes the chain head when anchor_every records passed since the
+  // last one (or any record, with `force`: at Close). Failures are counted.
+  void PublishAnchor(bool force);
 
   const PostgresAuditOptions opts;
   std::string description;  // RedactDsn(dsn)
@@ -47,7 +52,10 @@ struct PostgresAuditSink::Impl {
   std::string attempt_end_hash;  // to recognise it committed after all
   std::string buffer, scratch;
 
-  std::atomic<uint64_t> reconnects{0};  // written by the writer, read by stats()
+  uint64_t published_seq = 0;  // the chain head last published to opts.anchor
+
+  // Written by the writer, read by stats().
+  std::atomic<uint64_t> reconnects{0}, anchors{0}, anchor_errors{0};
 
   // Last: its destructor joins the writer, which uses the members above.
   AuditBatchQueue queue;

@@ -1,5 +1,8 @@
 #include "storage/postgres_audit_verify.h"
 
+#include <algorithm>
+
+#include "storage/audit_anchor.h"
 #include "storage/audit_chain.h"
 #include "storage/audit_chain_check.h"
 #include "storage/postgres_audit_query.h"
@@ -28,12 +31,35 @@ Result<FleetVerdict> VerifyPostgresAuditStore(const std::string& dsn,
     fleet.instances.push_back({PgText(list->get(), i, 0), {}});
     total += std::stoull(PgText(list->get(), i, 1));
   }
+  const AuditCheckpoint* a = opts.anchor;
+  if (a && (opts.instance.empty() || opts.instance == a->instance)) {
+    const bool present =
+        std::any_of(fleet.instances.begin(), fleet.instances.end(),
+                    [a](const InstanceVerdict& iv) { return iv.instance == a->instance; });
+    if (!present) {
+      InstanceVerdict gone{a->instance, {}};
+      gone.verdict.ok = false;
+      gone.verdict.bad_seq = a->seq;
+      gone.verdict.problem = "seq 1 to " + std::to_string(a->seq) +
+                             " are missing: the anchored chain was deleted (the anchor names seq " +
+                             std::to_string(a->seq) + ")";
+      fleet.ok = false;
+      fleet.instances.push_back(std::move(gone));
+      std::sort(fleet.instances.begin(), fleet.instances.end(),
+                [](const InstanceVerdict& x, const InstanceVerdict& y) {
+                  return x.instance < y.instance;
+                });
+    }
+  }
   if (!opts.instance.empty() && fleet.instances.empty()) {
     return Status::NotFound(PgDescribe(c) + ": no records from instance '" + opts.instance +
                             "' in the audit store");
   }
 
   for (InstanceVerdict& iv : fleet.instances) {
+    if (!iv.verdict.ok) continue;  // the anchored instance that is gone
+    const bool anchored = a && iv.instance == a->instance;
+    std::string anchored_hash;
     PgParams ip;
     const std::string declare = std::string("DECLARE tosgate_chain NO SCROLL CURSOR FOR SELECT ") +
                                 kPostgresDecisionColumns +
@@ -49,24 +75,48 @@ Result<FleetVerdict> VerifyPostgresAuditStore(const std::string& dsn,
       const int n = PQntuples(res->get());
       more = n == PostgresAuditQuery::kFetchRows;
       for (int i = 0; i < n; ++i) {
-        if (!check.Add(ReadPostgresDecisionRow(res->get(), i))) {
+        const StoredDecision d = ReadPostgresDecisionRow(res->get(), i);
+        if (!check.Add(d)) {
           more = false;
           break;
         }
+        if (anchored && d.seq == a->seq) anchored_hash = check.last_hash();
         if (opts.progress && (fleet.records + check.verdict().records) % 65536 == 0)
           opts.progress(fleet.records + check.verdict().records, total);
       }
     }
     if (auto r = PgExec(c, "CLOSE tosgate_chain", "reading a chain"); !r.ok()) return r.status();
+    AuditVerdict& v = check.verdict();
+    if (anchored && v.ok) {
+      if (v.last_seq < a->seq) {
+        check.Fail(v.last_seq + 1, "",
+                   "seq " + std::to_string(v.last_seq + 1) + " to " + std::to_string(a->seq) +
+                       " are missing: the chain ends at seq " + std::to_string(v.last_seq) +
+                       ", before the anchored seq " + std::to_string(a->seq) +
+                       ": records at the end were deleted");
+      } else if (anchored_hash != a->hash) {
+        check.Fail(a->seq, "",
+                   "seq " + std::to_string(a->seq) +
+                       " does not have the anchored hash: the records up to it were rewritten "
+                       "(and the chain recomputed)");
+      }
+    }
     iv.verdict = check.verdict();
+    iv.verdict.last_hash = check.last_hash();
     fleet.records += iv.verdict.records;
     fleet.ok = fleet.ok && iv.verdict.ok;
   }
   PgResult(PQexec(c, "COMMIT"));
   if (opts.progress) opts.progress(fleet.records, total);
-  fleet.notes.push_back(
-      "PostgreSQL keeps no signed checkpoints: each chain is checked link by link, and records "
-      "deleted from the end of a chain are not detected");
+  if (a) {
+    fleet.notes.push_back("instance " + a->instance + " was checked against its anchor (seq " +
+                          std::to_string(a->seq) +
+                          "); records deleted from the end of any other chain are not detected");
+  } else {
+    fleet.notes.push_back(
+        "PostgreSQL keeps no signed checkpoints: each chain is checked link by link, and records "
+        "deleted from the end of a chain are not detected without --anchor FILE (audit.anchor)");
+  }
   return fleet;
 }
 

@@ -7,7 +7,11 @@
 //
 // Unlike the SQLite store there are no signed checkpoints and no prune
 // anchor in PostgreSQL: records deleted from the end of an instance's chain
-// (with nothing after them) cannot be told from records never written.
+// (with nothing after them) cannot be told from records never written,
+// unless an anchor (storage/audit_anchor.h: the instance's chain head the
+// gateway published outside the database) is given: the anchored instance
+// then fails when it is gone, ends before the anchored seq, or has another
+// hash there.
 //
 // Reads one snapshot (a read-only REPEATABLE READ transaction) while
 // gateways keep writing, through a server-side cursor per instance.
@@ -24,8 +28,11 @@
 
 namespace tosgate::storage {
 
+struct AuditCheckpoint;
+
 struct PostgresVerifyOptions {
   std::string instance = {};  // only this instance; empty: every instance
+  const AuditCheckpoint* anchor = nullptr;  // a postgres anchor of one instance
   // Called now and then with (records checked, records in the fleet).
   std::function<void(uint64_t, uint64_t)> progress = nullptr;
 };

@@ -307,6 +307,67 @@ Status PostgresAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
   return Status::Ok();
 }
 
+Status PostgresAuditSink::Impl::CheckAnchor() {
+  if (!opts.anchor) return Status::Ok();
+  auto latest = opts.anchor->Latest();
+  if (!latest.ok()) return Prefixed(latest.status(), "audit anchor: ");
+  const uint64_t end = next_seq - 1;
+  if (!*latest) {
+    published_seq = 0;
+    if (end > 0) PublishAnchor(true);
+    return Status::Ok();
+  }
+  const AuditCheckpoint& a = **latest;
+  std::string problem;
+  if (a.store != "postgres" || a.instance != opts.instance) {
+    problem = a.store != "postgres" ? "it is an SQLite store's anchor"
+                                    : "it is instance '" + a.instance + "''s anchor";
+  } else if (end < a.seq) {
+    problem = "the chain ends at seq " + std::to_string(end) + ", before the anchored seq " +
+              std::to_string(a.seq) + ": records at the end were deleted";
+  } else {
+    PgResult r;
+    if (Status s = Query("SELECT hash FROM tosgate_decisions WHERE instance = $1 AND seq = $2",
+                         {opts.instance, std::to_string(a.seq)}, "reading the anchored decision",
+                         &r);
+        !s.ok())
+      return s;
+    if (PQntuples(r.get()) == 0)
+      problem = "seq " + std::to_string(a.seq) + ", which the anchor names, is missing: deleted";
+    else if (PgBytea(r.get(), 0, 0) != a.hash)
+      problem = "seq " + std::to_string(a.seq) +
+                " does not have the anchored hash: the records up to it were rewritten";
+  }
+  if (!problem.empty()) {
+    return Status::InvalidArgument(
+        PgDescribe(conn.get()) + ": audit instance '" + opts.instance + "' does not match its " +
+        opts.anchor->Describe() + ": " + problem + ". Run `tosgate audit verify --dsn DSN --anchor " +
+        "FILE`; if the store was replaced on purpose (a restore), move the anchor aside");
+  }
+  published_seq = a.seq;
+  return Status::Ok();
+}
+
+void PostgresAuditSink::Impl::PublishAnchor(bool force) {
+  const uint64_t end = next_seq - 1;
+  if (!opts.anchor || end <= published_seq) return;
+  if (!force && end - published_seq < opts.anchor_every) return;
+  AuditCheckpoint cp;
+  cp.store = "postgres";
+  cp.instance = opts.instance;
+  cp.seq = end;
+  cp.hash = prev_hash;
+  cp.signed_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+  if (opts.anchor->Publish(cp).ok()) {
+    published_seq = end;
+    ++anchors;
+  } else {
+    ++anchor_errors;
+  }
+}
+
 Status PostgresAuditSink::Impl::Commit(const std::vector<Item>& batch) {
   Status s;
   bool already_written = false;
@@ -324,7 +385,11 @@ Status PostgresAuditSink::Impl::Commit(const std::vector<Item>& batch) {
     // before it died): start afresh and read the chain back.
     Disconnect();
     need_resync = true;
+    return s;
   }
+  // After the commit: an anchor never names a record the database could
+  // still take back.
+  PublishAnchor(false);
   return s;
 }
 

@@ -6,6 +6,7 @@
 #include <system_error>
 #include <utility>
 
+#include "storage/audit_anchor_check.h"
 #include "storage/audit_schema.h"
 #include "storage/sqlite_audit_impl.h"
 
@@ -136,6 +137,38 @@ Status SqliteAuditSink::Impl::OpenDb() {
   return Status::Ok();
 }
 
+// The sink's latest checkpoint must still be in the store, as it was: a
+// gateway that continued a chain cut or rewritten behind its anchor would
+// sign over the cut, and its next anchor would hide it.
+Status SqliteAuditSink::Impl::CheckAnchor() {
+  if (!opts.anchor) return Status::Ok();
+  const std::string& path = opts.path;
+  if (!key) {
+    return Status::InvalidArgument(path + ": an audit anchor (" + opts.anchor->Describe() +
+                                   ") needs a signing key: it publishes signed checkpoints");
+  }
+  auto latest = opts.anchor->Latest();
+  if (!latest.ok()) return Prefixed(latest.status(), "audit anchor: ");
+  if (!*latest) {
+    // Nothing anchored yet: start from what the store already signed.
+    auto cp = LatestCheckpoint(db.get(), path);
+    if (!cp.ok()) return cp.status();
+    newest_checkpoint = std::move(*cp);
+    PublishAnchor();
+    return Status::Ok();
+  }
+  auto problem = AnchorProblem(db.get(), path, **latest);
+  if (!problem.ok()) return problem.status();
+  if (!problem->empty()) {
+    return Status::InvalidArgument(
+        path + ": the audit store does not match its " + opts.anchor->Describe() + ": " +
+        *problem + ". Run `tosgate audit verify --db " + path +
+        " --anchor FILE`; if the store was replaced on purpose (a restore), move the anchor aside");
+  }
+  published_seq = (*latest)->seq;
+  return Status::Ok();
+}
+
 SqliteAuditSink::SqliteAuditSink(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 SqliteAuditSink::~SqliteAuditSink() { (void)Close(); }
@@ -148,6 +181,7 @@ Result<std::unique_ptr<SqliteAuditSink>> SqliteAuditSink::Open(SqliteAuditOption
   }
   auto impl = std::make_unique<Impl>(std::move(opts));
   if (Status s = impl->OpenDb(); !s.ok()) return s;
+  if (Status s = impl->CheckAnchor(); !s.ok()) return s;
   Impl* p = impl.get();
   p->db_open = true;
   const bool full = p->opts.synchronous_full || p->opts.durability == Durability::kSync;
@@ -183,6 +217,8 @@ SqliteAuditSink::Stats SqliteAuditSink::stats() const {
   Stats s = impl_->queue.stats<Stats>();
   s.checkpoints = impl_->checkpoints.load();
   s.recreated = impl_->recreated.load();
+  s.anchors = impl_->anchors.load();
+  s.anchor_errors = impl_->anchor_errors.load();
   return s;
 }
 

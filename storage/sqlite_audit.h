@@ -8,7 +8,8 @@
 // submitters share that transaction and its fsync: group commit); with
 // kAsync it returns once queued, and a crash loses what was still queued.
 // With a signing key the writer also signs an Ed25519 checkpoint every
-// checkpoint_every records and at Close (storage/audit_signing.h). A failed commit (disk full, read-only, locked) is
+// checkpoint_every records and at Close (storage/audit_signing.h), and
+// publishes the latest one to the anchor sink, if any, once committed. A failed commit (disk full, read-only, locked) is
 // counted and the same batch retried with backoff; its records stay in
 // memory and keep counting against the queue, so a store that cannot write
 // pushes back on Submit instead of losing records. A submitter waiting for
@@ -34,6 +35,7 @@
 #include <string>
 
 #include "engine/audit_sink.h"
+#include "storage/audit_anchor.h"
 #include "tosgate/status.h"
 
 namespace tosgate::storage {
@@ -60,6 +62,12 @@ struct SqliteAuditOptions {
   // record stays queued. Checked between retries, so a commit stuck in
   // SQLite's lock wait answers after busy_timeout if that is longer.
   std::chrono::milliseconds commit_timeout{5000};
+  // Where each signed checkpoint is also published once committed (the
+  // anchor, storage/audit_anchor.h); null: nowhere. Needs signing_key_path.
+  // At Open the store is checked against the sink's latest checkpoint, and
+  // one that was cut or rewritten behind it is refused; a sink with nothing
+  // yet gets the store's latest checkpoint.
+  std::shared_ptr<CheckpointSink> anchor{};
 };
 
 // `ip` with the host part zeroed: IPv4 to its /24 ("203.0.113.0"), IPv6 to
@@ -122,6 +130,8 @@ class SqliteAuditSink final : public engine::AuditSink {
     uint64_t checkpoints = 0;    // signed checkpoints written
     uint64_t commit_timeouts = 0;  // waiters answered Unavailable after commit_timeout
     uint64_t recreated = 0;      // times the file was found deleted/moved and written back
+    uint64_t anchors = 0;        // checkpoints published to the anchor sink
+    uint64_t anchor_errors = 0;  // failed publications (retried after the next commit)
     size_t queue_depth = 0;      // accepted, not yet committed (the batch in flight too)
   };
   Stats stats() const;

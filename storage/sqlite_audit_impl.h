@@ -28,8 +28,14 @@ struct SqliteAuditSink::Impl {
   void CloseDb();
   Status BeforeWrite();
   Status WriteBatch(const std::vector<Item>& batch);
-  Status InsertCheckpoint(uint64_t seq, const std::string& hash);
+  // Signs and inserts a checkpoint in the open transaction; `out` gets it.
+  Status InsertCheckpoint(uint64_t seq, const std::string& hash, AuditCheckpoint* out);
   void FinalCheckpoint();
+  // Checks the store against the anchor sink's latest checkpoint (at Open).
+  Status CheckAnchor();
+  // Publishes `newest_checkpoint` unless already published; a failure is
+  // counted and retried after the next commit.
+  void PublishAnchor();
   void Drained();  // at Close, once everything queued is written
 
   const SqliteAuditOptions opts;
@@ -39,6 +45,8 @@ struct SqliteAuditSink::Impl {
   SqliteStmt begin, commit, rollback, insert, insert_checkpoint;
   std::optional<AuditKey> key;
   uint64_t last_checkpoint_seq = 0;
+  std::optional<AuditCheckpoint> newest_checkpoint;  // committed; published yet?
+  uint64_t published_seq = 0;
   uint64_t next_seq = 1;
   std::string prev_hash = AuditGenesisHash();
   std::string scratch;
@@ -47,7 +55,7 @@ struct SqliteAuditSink::Impl {
   bool db_open = false;  // writer thread: false after a failed reopen
 
   // Written by the writer, read by stats().
-  std::atomic<uint64_t> checkpoints{0}, recreated{0};
+  std::atomic<uint64_t> checkpoints{0}, recreated{0}, anchors{0}, anchor_errors{0};
 
   // Last: its destructor joins the writer, which uses the members above.
   AuditBatchQueue queue;

@@ -3,6 +3,7 @@
 // audit_batch_queue.h's), writes back a store file deleted under it, and
 // signs checkpoints. See storage/sqlite_audit.h for the contract.
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "storage/audit_relocate.h"
@@ -23,19 +24,37 @@ int64_t WallMs() {
 // Commits `batch` in one transaction, continuing the chain; on any error
 // rolls back and leaves the chain state as it was, so the batch can be
 // retried as is.
-Status SqliteAuditSink::Impl::InsertCheckpoint(uint64_t seq, const std::string& hash) {
+Status SqliteAuditSink::Impl::InsertCheckpoint(uint64_t seq, const std::string& hash,
+                                               AuditCheckpoint* out) {
   auto sig = key->Sign(seq, hash);
   if (!sig.ok()) return Prefixed(sig.status(), opts.path + ": ");
+  const int64_t now = WallMs();
   sqlite3_stmt* st = insert_checkpoint.get();
   sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(seq));
   sqlite3_bind_blob(st, 2, hash.data(), static_cast<int>(hash.size()), SQLITE_STATIC);
-  sqlite3_bind_int64(st, 3, WallMs());
+  sqlite3_bind_int64(st, 3, now);
   sqlite3_bind_blob(st, 4, sig->data(), static_cast<int>(sig->size()), SQLITE_STATIC);
   BindText(st, 5, key->key_id());
   const int rc = sqlite3_step(st);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) return SqliteStatus(db.get(), rc, opts.path, "writing a checkpoint");
+  *out = AuditCheckpoint{};
+  out->seq = seq;
+  out->hash = hash;
+  out->signature = std::move(sig).value();
+  out->key_id = key->key_id();
+  out->signed_at_ms = now;
   return Status::Ok();
+}
+
+void SqliteAuditSink::Impl::PublishAnchor() {
+  if (!opts.anchor || !newest_checkpoint || newest_checkpoint->seq == published_seq) return;
+  if (opts.anchor->Publish(*newest_checkpoint).ok()) {
+    published_seq = newest_checkpoint->seq;
+    ++anchors;
+  } else {
+    ++anchor_errors;
+  }
 }
 
 // At Close: signs the last record unless a checkpoint already covers it.
@@ -43,12 +62,14 @@ Status SqliteAuditSink::Impl::InsertCheckpoint(uint64_t seq, const std::string& 
 void SqliteAuditSink::Impl::FinalCheckpoint() {
   const uint64_t last = next_seq - 1;
   if (!key || last == 0 || last <= last_checkpoint_seq) return;
+  AuditCheckpoint cp;
   Status s = Exec(db.get(), "BEGIN IMMEDIATE", opts.path);
-  if (s.ok()) s = InsertCheckpoint(last, prev_hash);
+  if (s.ok()) s = InsertCheckpoint(last, prev_hash, &cp);
   if (s.ok()) s = Exec(db.get(), "COMMIT", opts.path);
   if (s.ok()) {
     last_checkpoint_seq = last;
     ++checkpoints;
+    newest_checkpoint = std::move(cp);
   } else {
     if (!sqlite3_get_autocommit(db.get())) sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
     queue.SetLastError(s);
@@ -72,6 +93,7 @@ Status SqliteAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
   uint64_t seq = next_seq;
   std::string prev = prev_hash;
   uint64_t signed_seq = last_checkpoint_seq, signed_now = 0;
+  std::optional<AuditCheckpoint> newest;
   for (const Item& item : batch) {
     const engine::AuditRecord& r = item.record;
     std::string hash = AuditChainHash(prev, seq, r, &scratch);
@@ -80,7 +102,7 @@ Status SqliteAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
     sqlite3_reset(insert.get());
     if (rc != SQLITE_DONE) return fail(rc, "inserting a decision");
     if (key && opts.checkpoint_every > 0 && seq % opts.checkpoint_every == 0) {
-      if (Status s = InsertCheckpoint(seq, hash); !s.ok()) {
+      if (Status s = InsertCheckpoint(seq, hash, &newest.emplace()); !s.ok()) {
         if (!sqlite3_get_autocommit(raw)) {
           sqlite3_step(rollback.get());
           sqlite3_reset(rollback.get());
@@ -100,6 +122,10 @@ Status SqliteAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
   prev_hash = std::move(prev);
   last_checkpoint_seq = signed_seq;
   checkpoints += signed_now;
+  if (newest) newest_checkpoint = std::move(newest);
+  // Only now, after the commit: an anchor must never name a record that a
+  // crash could still take back.
+  PublishAnchor();
   return Status::Ok();
 }
 
@@ -151,6 +177,7 @@ Status SqliteAuditSink::Impl::BeforeWrite() {
 void SqliteAuditSink::Impl::Drained() {
   if (Status s = BeforeWrite(); !s.ok()) queue.SetLastError(s);
   if (db_open) FinalCheckpoint();
+  PublishAnchor();
 }
 
 }  // namespace tosgate::storage
