@@ -55,8 +55,8 @@ constexpr uint32_t Code(uint32_t cp) { return kCode | cp << 8; }
 constexpr char kLatin1[] = "aaaaaa#ceeeeiiiidnooooo ouuuuy%&aaaaaa#ceeeeiiiidnooooo ouuuuy%y";
 // U+0100-017F; '!' Ĳ/ĳ, '^' Œ/œ.
 constexpr char kLatinExtA[] =
-    "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiii!!jjkkkllllllllllnnnnnnnnnoooooo^^rrrrrrssssssss"
-    "ttttttuuuuuuuuuuuuwwyyyzzzzzzs";
+    "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiii!!jjkkkllllllllllnnnnnnnnnoooooo^^"
+    "rrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
 static_assert(sizeof(kLatin1) == 0x40 + 1);
 static_assert(sizeof(kLatinExtA) == 0x80 + 1);
 
@@ -90,7 +90,8 @@ constexpr bool In(uint32_t cp, uint32_t lo, uint32_t hi) { return cp >= lo && cp
 
 constexpr uint32_t FoldAscii(uint32_t c) {
   if (In(c, 'A', 'Z')) return Ascii(static_cast<char>(c + 32));
-  if (In(c, 'a', 'z') || In(c, '0', '9') || c == '@' || c == '$') return Ascii(static_cast<char>(c));
+  if (In(c, 'a', 'z') || In(c, '0', '9') || c == '@' || c == '$')
+    return Ascii(static_cast<char>(c));
   return kSep;
 }
 
@@ -252,7 +253,8 @@ constexpr FoldTable BuildFoldTable() {
 constexpr FoldTable kFoldTable = BuildFoldTable();
 
 inline uint32_t Fold(uint32_t cp) {
-  if (cp < kTableEnd) return kFoldTable.entries[kFoldTable.page_of[cp >> kPageBits]][cp & (kPageSize - 1)];
+  if (cp < kTableEnd)
+    return kFoldTable.entries[kFoldTable.page_of[cp >> kPageBits]][cp & (kPageSize - 1)];
   return FoldEntry(cp);  // its first line
 }
 
@@ -521,7 +523,8 @@ class Normalizer {
     EndWordSlow();
   }
 
-  void EndWordSlow() {
+  // Out of line so that EndWord, called once a word, inlines.
+  [[gnu::noinline]] void EndWordSlow() {
     if ((flags_ & kLetter) != 0) {
       if ((flags_ & kLeet) != 0) MapLeet(out_ + word_, n_ - word_);
       Emit(word_, cps_, true);

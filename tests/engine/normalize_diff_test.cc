@@ -40,8 +40,8 @@ class Differ {
     const std::string got = tosgate::engine::NormalizeForMatch(input);
     if (got == want) return;
     if (++mismatches_ <= 10)
-      FAIL_CHECK("input (hex): " << Hex(input) << "\n  reference: \"" << want << "\"\n  new:       \""
-                                 << got << "\"");
+      FAIL_CHECK("input (hex): " << Hex(input) << "\n  reference: \"" << want
+                                 << "\"\n  new:       \"" << got << "\"");
   }
   int mismatches() const { return mismatches_; }
   int64_t checked() const { return checked_; }
@@ -78,24 +78,32 @@ struct Range {
   uint32_t lo, hi;
 };
 constexpr Range kMapped[] = {
-    {0x80, 0xBF},       {0xC0, 0xFF},       {0x100, 0x17F},     {0x180, 0x24F},    // Latin
-    {0x300, 0x36F},     {0x370, 0x3FF},     {0x400, 0x52F},                        // marks, Greek, Cyrillic
-    {0x061C, 0x061C},   {0x180E, 0x180E},   {0x1AB0, 0x1AFF},   {0x1DC0, 0x1DFF},  // format, marks
-    {0x2000, 0x206F},   {0x2070, 0x209F},   {0x20D0, 0x20FF},   {0x2100, 0x214F},  // punctuation, super/subscripts
-    {0x2190, 0x2BFF},   {0x2460, 0x24FF},   {0x2E00, 0x2E7F},   {0x3000, 0x303F},  // symbols, circled
-    {0x4E00, 0x4EFF},   {0xAC00, 0xAC7F},   {0xFB00, 0xFB4F},   {0xFE00, 0xFE2F},  // CJK, Hangul, ligatures
-    {0xFEFF, 0xFEFF},   {0xFF00, 0xFF70},   {0x1D400, 0x1D7FF}, {0x1F100, 0x1F1FF},  // full-width, math, enclosed
-    {0x1F300, 0x1FAFF}, {0x1FB00, 0x1FB0F}, {0x20000, 0x2000F}, {0xE0000, 0xE01FF},  // emoji, planes 2 and 14
-    {0x10FFF0, 0x10FFFF}};
+    // Latin-1, Latin Extended-A and -B; combining marks; Greek; Cyrillic
+    {0x80, 0xBF}, {0xC0, 0xFF}, {0x100, 0x17F}, {0x180, 0x24F}, {0x300, 0x36F}, {0x370, 0x3FF},
+    {0x400, 0x52F},
+    // format characters and more combining marks
+    {0x061C, 0x061C}, {0x180E, 0x180E}, {0x1AB0, 0x1AFF}, {0x1DC0, 0x1DFF}, {0x20D0, 0x20FF},
+    // punctuation, super- and subscripts, letterlike symbols, arrows to circled letters
+    {0x2000, 0x206F}, {0x2070, 0x209F}, {0x2100, 0x214F}, {0x2190, 0x2BFF}, {0x2460, 0x24FF},
+    {0x2E00, 0x2E7F}, {0x3000, 0x303F},
+    // CJK and Hangul (kept), ligatures, variation selectors, BOM, full-width forms
+    {0x4E00, 0x4EFF}, {0xAC00, 0xAC7F}, {0xFB00, 0xFB4F}, {0xFE00, 0xFE2F}, {0xFEFF, 0xFEFF},
+    {0xFF00, 0xFF70},
+    // math alphanumerics, enclosed letters, emoji, then planes 2, 14 and the last
+    {0x1D400, 0x1D7FF}, {0x1F100, 0x1F1FF}, {0x1F300, 0x1FAFF}, {0x1FB00, 0x1FB0F},
+    {0x20000, 0x2000F}, {0xE0000, 0xE01FF}, {0x10FFF0, 0x10FFFF}};
 
 // Byte sequences that are not UTF-8.
 const char* const kInvalid[] = {
-    "\x80",         "\xBF",         "\xC3",         "\xE2\x82",         "\xF0\x9F\x98",  // lone, truncated
-    "\xC0\xAF",     "\xC1\xBF",     "\xE0\x80\xAF", "\xF0\x80\x80\xAF",                  // overlong
-    "\xED\xA0\x80", "\xED\xBF\xBF",                                                      // surrogates
-    "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xF7\xBF\xBF\xBF",                          // above U+10FFFF
-    "\xF8\x88\x80\x80\x80", "\xFE", "\xFF",                                              // never valid
-    "\xC3" "a",     "\xE2\x82" "b", "\xF0\x9F" "1 "};                                    // cut short by ASCII
+    // lone continuation bytes and truncated sequences
+    "\x80", "\xBF", "\xC3", "\xE2\x82", "\xF0\x9F\x98",
+    // overlong forms
+    "\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xF0\x80\x80\xAF",
+    // surrogates, values above U+10FFFF, bytes never valid
+    "\xED\xA0\x80", "\xED\xBF\xBF", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80",
+    "\xF7\xBF\xBF\xBF", "\xF8\x88\x80\x80\x80", "\xFE", "\xFF",
+    // sequences cut short by ASCII
+    "\xC3" "a", "\xE2\x82" "b", "\xF0\x9F" "1 "};
 
 class Generator {
  public:
@@ -110,14 +118,17 @@ class Generator {
 
  private:
   int Below(int n) { return static_cast<int>(rng_() % static_cast<uint64_t>(n)); }
-  char Pick(std::string_view chars) { return chars[static_cast<size_t>(Below(static_cast<int>(chars.size())))]; }
+  char Pick(std::string_view chars) {
+    return chars[static_cast<size_t>(Below(static_cast<int>(chars.size())))];
+  }
 
   void Piece(std::string* s) {
     switch (Below(12)) {
       case 0:
       case 1: {  // an ASCII word, sometimes long enough to fill a 16-byte block
         const int len = 1 + (Below(5) == 0 ? Below(40) : Below(8));
-        for (int k = 0; k < len; ++k) *s += Pick("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+        for (int k = 0; k < len; ++k)
+          *s += Pick("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
         break;
       }
       case 2: {  // digits and leetspeak characters
@@ -225,7 +236,8 @@ TEST_CASE("normalize diff: adversarial inputs") {
   };
   // Runs of one-character words, long and short, of letters, digits and
   // non-ASCII letters, broken by symbols that vanish and by longer words.
-  for (std::string_view unit : {"a ", "s.", "1 ", "4-", "й ", "@ ", "$", "a@", "1@", "x\u200b ", "ß "}) {
+  for (std::string_view unit :
+       {"a ", "s.", "1 ", "4-", "й ", "@ ", "$", "a@", "1@", "x\u200b ", "ß "}) {
     for (int n : {1, 2, 3, 4, 15, 16, 17, 1000}) {
       d.Check(repeat(unit, n));
       d.Check("word " + repeat(unit, n) + "word");
@@ -246,13 +258,15 @@ TEST_CASE("normalize diff: adversarial inputs") {
   d.Check(repeat("12", 20000) + "a");
   // Each special character at every offset across two 16-byte blocks.
   for (std::string_view special :
-       {" ", "  ", ".", "@", "$", "1", "\xc3\xa9", "\xd0\x90", "\xe2\x80\x8b", "\xcc\x81", "\xe4\xb8\xad",
+       {" ", "  ", ".", "@", "$", "1", "\xc3\xa9", "\xd0\x90", "\xe2\x80\x8b", "\xcc\x81",
+        "\xe4\xb8\xad",
         "\xf0\x9f\x98\x80", "\xef\xbd\x81", "\xff", "\xe2\x82", "\xf0\x9d\x90\xac", "a b c"}) {
     for (int offset = 0; offset < 40; ++offset) {
       for (char fill : {'x', 'X', '4', ' '}) {
         const std::string before(static_cast<size_t>(offset), fill);
         d.Check(before + std::string(special));
-        d.Check(before + std::string(special) + std::string(static_cast<size_t>(40 - offset), fill));
+        const std::string after(static_cast<size_t>(40 - offset), fill);
+        d.Check(before + std::string(special) + after);
         d.Check(std::string(special) + before);
       }
     }
@@ -260,6 +274,8 @@ TEST_CASE("normalize diff: adversarial inputs") {
   // Words of every length up to 40 between separators of every length.
   for (int word = 1; word <= 40; ++word)
     for (int gap = 1; gap <= 4; ++gap)
-      d.Check(repeat(std::string(static_cast<size_t>(word), 'W') + std::string(static_cast<size_t>(gap), ','), 6));
+      d.Check(repeat(std::string(static_cast<size_t>(word), 'W') +
+                         std::string(static_cast<size_t>(gap), ','),
+                     6));
   CHECK(d.mismatches() == 0);
 }
