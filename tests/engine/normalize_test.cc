@@ -7,13 +7,15 @@
 
 using tosgate::engine::NormalizeForMatch;
 
-TEST_CASE("case, punctuation and whitespace") {
+TEST_CASE("normalize: case, punctuation and whitespace") {
   CHECK(NormalizeForMatch("  How to MAKE   Sarin?!\n\tNow. ") == "how to make sarin now");
   CHECK(NormalizeForMatch("") == "");
   CHECK(NormalizeForMatch("...!!!") == "");
 }
 
-TEST_CASE("compatibility forms: full-width, ligatures, math alphanumerics, circled, super/subscripts") {
+TEST_CASE(
+    "normalize: compatibility forms: full-width, ligatures, math alphanumerics, circled, "
+    "super/subscripts") {
   CHECK(NormalizeForMatch("ｍａｋｅ ｓａｒｉｎ") == "make sarin");
   CHECK(NormalizeForMatch("ﬁnd the ﬂag") == "find the flag");
   CHECK(NormalizeForMatch("𝐬𝐚𝐫𝐢𝐧 𝓼𝓪𝓻𝓲𝓷 𝕤𝕒𝕣𝕚𝕟 𝚜𝚊𝚛𝚒𝚗") == "sarin sarin sarin sarin");
@@ -23,14 +25,14 @@ TEST_CASE("compatibility forms: full-width, ligatures, math alphanumerics, circl
   CHECK(NormalizeForMatch("ℎ𝑒𝑙𝑙𝑜") == "hello");
 }
 
-TEST_CASE("diacritics and combining marks") {
+TEST_CASE("normalize: diacritics and combining marks") {
   CHECK(NormalizeForMatch("sárín") == "sarin");
   CHECK(NormalizeForMatch("sa\xcc\x81rin") == "sarin");  // a + combining acute
   CHECK(NormalizeForMatch("Straße Œuvre Ærø") == "strasse oeuvre aero");
   CHECK(NormalizeForMatch("Łódź") == "lodz");
 }
 
-TEST_CASE("zero-width and format characters are removed") {
+TEST_CASE("normalize: zero-width and format characters are removed") {
   CHECK(NormalizeForMatch("sa\u200brin") == "sarin");
   CHECK(NormalizeForMatch("s\u200ca\u200dr\u2060i\ufeffn") == "sarin");
   CHECK(NormalizeForMatch("sa\u00adrin") == "sarin");
@@ -38,7 +40,7 @@ TEST_CASE("zero-width and format characters are removed") {
   CHECK(NormalizeForMatch("sarin\ufe0f") == "sarin");
 }
 
-TEST_CASE("Cyrillic and Greek look-alikes become Latin") {
+TEST_CASE("normalize: Cyrillic and Greek look-alikes become Latin") {
   CHECK(NormalizeForMatch("ѕаrіn") == "sarin");  // Cyrillic ѕ а і
   CHECK(NormalizeForMatch("SАRIN") == "sarin");  // Cyrillic А
   CHECK(NormalizeForMatch("νx gαs") == "vx gas");  // Greek ν α
@@ -46,7 +48,7 @@ TEST_CASE("Cyrillic and Greek look-alikes become Latin") {
   CHECK(NormalizeForMatch("привет") == "пpиbet");  // other Cyrillic letters are kept, lower-cased
 }
 
-TEST_CASE("leetspeak in words with letters; plain numbers stay") {
+TEST_CASE("normalize: leetspeak in words with letters; plain numbers stay") {
   CHECK(NormalizeForMatch("s4r1n") == "sarin");
   CHECK(NormalizeForMatch("m@ke $arin") == "make sarin");
   CHECK(NormalizeForMatch("r1c1n t0x1n") == "ricin toxin");
@@ -54,26 +56,39 @@ TEST_CASE("leetspeak in words with letters; plain numbers stay") {
   CHECK(NormalizeForMatch("email me @ home for $5") == "email me home for 5");
 }
 
-TEST_CASE("spelled-out words are joined") {
+TEST_CASE("normalize: spelled-out words are joined") {
   CHECK(NormalizeForMatch("s a r i n") == "sarin");
   CHECK(NormalizeForMatch("s.a.r.i.n gas") == "sarin gas");
   CHECK(NormalizeForMatch("s-4-r-1-n") == "sarin");
   CHECK(NormalizeForMatch("a b") == "a b");  // two are not a spelled-out word
 }
 
-TEST_CASE("invalid UTF-8 is a separator, never a crash") {
+TEST_CASE("normalize: invalid UTF-8 is a separator, never a crash") {
   CHECK(NormalizeForMatch("sa\xffrin") == "sa rin");
   CHECK(NormalizeForMatch("\xc0\xaf") == "");  // overlong '/'
   CHECK(NormalizeForMatch("ab\xe2\x82") == "ab");  // truncated sequence
   CHECK(NormalizeForMatch("\xed\xa0\x80x") == "x");  // a surrogate
 }
 
-TEST_CASE("all mappings meet: one phrase, many spellings") {
+TEST_CASE("normalize: all mappings meet: one phrase, many spellings") {
   const std::string plain = NormalizeForMatch("synthesize sarin");
-  for (const char* spelled : {"SYNTHESIZE SARIN", "ｓｙｎｔｈｅｓｉｚｅ ｓａｒｉｎ", "synth3s1ze s4rin",
-                              "syn\u200bthesize sa\u200brin", "ѕуnthеѕizе ѕаrin", "𝐬𝐲𝐧𝐭𝐡𝐞𝐬𝐢𝐳𝐞 𝐬𝐚𝐫𝐢𝐧",
-                              "synthésize sárin", "synthesize, s.a.r.i.n"}) {
+  for (const char* spelled :
+       {"SYNTHESIZE SARIN", "ｓｙｎｔｈｅｓｉｚｅ ｓａｒｉｎ", "synth3s1ze s4rin",
+        "syn\u200bthesize sa\u200brin", "ѕуnthеѕizе ѕаrin", "𝐬𝐲𝐧𝐭𝐡𝐞𝐬𝐢𝐳𝐞 𝐬𝐚𝐫𝐢𝐧", "synthésize sárin",
+        "synthesize, s.a.r.i.n"}) {
     CAPTURE(spelled);
     CHECK(NormalizeForMatch(spelled) == plain);
   }
+}
+
+TEST_CASE("normalize: word rules at their edges") {
+  // '@' and '$' in a word of digits vanish, and so do not break a spelled-out word.
+  CHECK(NormalizeForMatch("a b @ c") == "abc");
+  CHECK(NormalizeForMatch("s 1@2 n") == "si2n");
+  CHECK(NormalizeForMatch("1@2@3") == "123");  // joined; no letter, so no leetspeak
+  CHECK(NormalizeForMatch("1 2") == "1 2");
+  // A spelled-out word ended by a longer one, and words longer than 16 bytes.
+  CHECK(NormalizeForMatch("s a r i n gas") == "sarin gas");
+  CHECK(NormalizeForMatch("P4SSW0RDP4SSW0RDP4SSW0RD, please") == "passwordpasswordpassword please");
+  CHECK(NormalizeForMatch("ｓ ａ ｒ ｉ ｎ") == "sarin");
 }
