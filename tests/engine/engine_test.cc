@@ -152,6 +152,7 @@ TEST_CASE("failure_mode decides what an internal error becomes, and fail-opens a
   auto publish = [&](bool fail_open) {
     auto snap = std::make_shared<engine::PolicySnapshot>();
     snap->settings.fail_open = fail_open;
+    snap->operations = {{"chat", {"POST"}, {"/v1/chat/completions"}}};
     snap->rules.push_back(test::PerAccountLimit("rpm", 5, 60));
     e.Publish(std::move(snap));
   };

@@ -298,5 +298,5 @@ TEST_CASE("operation paths may hold '*' inside a segment, never \"**\"") {
   CHECK(r.snapshot->OperationFor("POST", "/v1beta/models/gemini-pro:generateContent") == "gen");
   CHECK(r.snapshot->OperationFor("POST", "/v1beta/models/a/b:generateContent") == "");
   CHECK(HasError(LoadOne(kHead + "operations:\n  x: {paths: [/v1/**]}\n"),
-                 "p.yaml:5:16: operations.x.paths[0]: path \"/v1/**\" holds \"**\""));
+                 "p.yaml:5:15: operations.x.paths[0]: path \"/v1/**\" holds \"**\""));
 }
