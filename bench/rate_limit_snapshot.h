@@ -13,6 +13,9 @@ namespace tosgate::bench {
 
 inline std::shared_ptr<engine::PolicySnapshot> PerAccountRateLimit() {
   auto snap = std::make_shared<engine::PolicySnapshot>();
+  // Defines no operations: not about settings.unmatched_operation, which
+  // would refuse every POST.
+  snap->settings.unmatched_operation.deny = false;
   engine::RuleCommon c;
   c.id = "rate.rpm";
   c.kind = "rate_limit";

@@ -14,27 +14,31 @@ Admissions::Shard& Admissions::ShardFor(std::string_view id) {
   return shards_[std::hash<std::string_view>{}(id) % kShards];
 }
 
-void Admissions::Add(std::string decision_id, std::vector<Charge> charges, int64_t expires_ns) {
+void Admissions::Add(std::string decision_id, Admission admission) {
   Shard& s = ShardFor(decision_id);
   std::lock_guard lock(s.mu);
-  if (s.entries.size() >= per_shard_cap_) {
+  if (s.entries.size() >= per_shard_cap_ && !s.entries.contains(decision_id)) {
     auto victim = std::min_element(s.entries.begin(), s.entries.end(), [](auto& a, auto& b) {
       return a.second.expires_ns < b.second.expires_ns;
     });
     s.entries.erase(victim);
     dropped_.fetch_add(1, std::memory_order_relaxed);
   }
-  s.entries[std::move(decision_id)] = Entry{std::move(charges), expires_ns};
+  s.entries[std::move(decision_id)] = std::move(admission);
 }
 
-std::optional<std::vector<Charge>> Admissions::Take(std::string_view decision_id, int64_t now_ns) {
+Status Admissions::Take(std::string_view decision_id, int64_t now_ns, UsageSource source,
+                        Admission* out) {
   Shard& s = ShardFor(decision_id);
   std::lock_guard lock(s.mu);
   auto it = s.entries.find(std::string(decision_id));
-  if (it == s.entries.end() || it->second.expires_ns <= now_ns) return std::nullopt;
-  std::vector<Charge> out = std::move(it->second.charges);
+  if (it == s.entries.end() || it->second.expires_ns <= now_ns)
+    return Status::NotFound("no open reservation for decision " + std::string(decision_id));
+  if (it->second.inline_proxy && source != UsageSource::kInlineProxy)
+    return Status::FailedPrecondition("usage of this decision is observed by the gateway");
+  *out = std::move(it->second);
   s.entries.erase(it);
-  return out;
+  return Status::Ok();
 }
 
 std::vector<Charge> Admissions::ExpireSome(int64_t now_ns) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,17 +17,36 @@
 #include <vector>
 
 #include "engine/rule.h"
+#include "tosgate/status.h"
 
 namespace tosgate::engine {
+
+// Who reports a request's usage. The inline proxy relays the response itself
+// and counts what it saw; anything else (POST /v1/usage, an embedding
+// program) is external, and may not reconcile a request the inline proxy
+// relays: a client that learnt its own decision id could otherwise report
+// zero usage and take its reservation back while its stream runs.
+enum class UsageSource : uint8_t { kInlineProxy, kExternal };
+
+// What one admitted request holds, and what its usage report is checked and
+// recorded against.
+struct Admission {
+  std::vector<Charge> charges;
+  bool inline_proxy = false;  // Request::inline_proxy at admission
+  std::string account;        // for the usage report's audit record
+  std::string operation;
+  int64_t expires_ns = 0;
+};
 
 class Admissions {
  public:
   explicit Admissions(size_t max_entries = 1'000'000);
 
-  void Add(std::string decision_id, std::vector<Charge> charges, int64_t expires_ns);
-  // Removes and returns what `decision_id` holds; nullopt when unknown,
-  // already taken or expired.
-  std::optional<std::vector<Charge>> Take(std::string_view decision_id, int64_t now_ns);
+  void Add(std::string decision_id, Admission admission);
+  // Removes what `decision_id` holds into *out. NotFound when unknown,
+  // already taken or expired; FailedPrecondition, leaving it in place, when
+  // the gateway relays the request itself and the report is external.
+  Status Take(std::string_view decision_id, int64_t now_ns, UsageSource source, Admission* out);
   // Removes entries expired at `now_ns` from one shard (they rotate) and
   // returns their charges, so that their leases can be released.
   std::vector<Charge> ExpireSome(int64_t now_ns);
@@ -36,13 +56,9 @@ class Admissions {
   uint64_t expired() const { return expired_.load(std::memory_order_relaxed); }
 
  private:
-  struct Entry {
-    std::vector<Charge> charges;
-    int64_t expires_ns = 0;
-  };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, Entry> entries;
+    std::unordered_map<std::string, Admission> entries;
   };
   Shard& ShardFor(std::string_view id);
 

@@ -12,7 +12,7 @@ namespace tosgate {
 std::string Status::ToString() const {
   static const char* const kNames[] = {"OK",          "invalid argument", "not found",
                                        "already exists", "resource exhausted", "unavailable",
-                                       "internal",     "I/O error"};
+                                       "internal",     "I/O error",        "failed precondition"};
   if (ok()) return "OK";
   return std::string(kNames[static_cast<int>(code_)]) + ": " + message_;
 }

@@ -1,6 +1,10 @@
 #include "engine/engine.h"
 
-#include <cstdio>
+#include <openssl/rand.h>
+#include <pthread.h>
+
+#include <cstring>
+#include <limits>
 #include <random>
 
 #include "engine/content/index.h"
@@ -36,7 +40,9 @@ bool ResolveAccount(const Request& req, const PolicySnapshot& snap,
     return true;
   }
   const IdentityConfig& id = snap.identity;
-  if (!id.account_header.empty()) {
+  // Trusted headers name an account only when a trusted proxy set them; from
+  // anyone else they would let a client choose whose limits it spends.
+  if (req.peer_trusted && !id.account_header.empty()) {
     if (const std::string* h = req.header(id.account_header); h && !h->empty()) {
       if (accounts && (*held = accounts->FindById(*h))) {
         *out = held->get();
@@ -63,6 +69,60 @@ bool ResolveAccount(const Request& req, const PolicySnapshot& snap,
   return true;
 }
 
+// Bumped in the child of a fork(): a program that embeds the engine and
+// forks workers must not hand the same pooled bytes to two processes.
+std::atomic<uint32_t> fork_generation{0};
+[[maybe_unused]] const int kAtFork =
+    pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); });
+
+// Fills `out` with bytes from OpenSSL's CSPRNG through a per-thread pool, so
+// that one RAND_bytes call of 4 KiB serves 340 decision ids. Should
+// RAND_bytes ever fail, std::random_device (getrandom on Linux) refills it:
+// a decision id is never made from a guessable source.
+void RandomBytes(unsigned char* out, size_t n) {
+  struct Pool {
+    unsigned char bytes[4080];
+    size_t used = sizeof bytes;
+    uint32_t generation = 0;
+  };
+  thread_local Pool pool;
+  const uint32_t generation = fork_generation.load(std::memory_order_relaxed);
+  if (pool.used + n > sizeof pool.bytes || pool.generation != generation) {
+    pool.generation = generation;
+    if (RAND_bytes(pool.bytes, static_cast<int>(sizeof pool.bytes)) != 1) {
+      std::random_device rd;
+      for (size_t i = 0; i < sizeof pool.bytes; i += sizeof(unsigned)) {
+        const unsigned v = rd();
+        std::memcpy(pool.bytes + i, &v, std::min(sizeof v, sizeof pool.bytes - i));
+      }
+    }
+    pool.used = 0;
+  }
+  std::memcpy(out, pool.bytes + pool.used, n);
+  pool.used += n;
+}
+
+}  // namespace
+
+// 12 hex digits of the wall clock in ms (ids sort roughly by time), then 24
+// of 96 random bits: holding one id tells nothing about another, so a
+// decision id can stand for the decision in a usage report.
+std::string NewDecisionId(int64_t wall_ms) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  unsigned char random[kDecisionIdRandomBytes];
+  RandomBytes(random, sizeof random);
+  std::string id(kDecisionIdLength, '0');
+  uint64_t t = static_cast<uint64_t>(wall_ms) & 0xffffffffffffULL;
+  for (int i = 11; i >= 0; --i, t >>= 4) id[i] = kHex[t & 0xf];
+  for (size_t i = 0; i < sizeof random; ++i) {
+    id[12 + 2 * i] = kHex[random[i] >> 4];
+    id[13 + 2 * i] = kHex[random[i] & 0xf];
+  }
+  return id;
+}
+
+namespace {
+
 void AppendRateLimitHeaders(Decision* d) {
   if (d->rate_limits.empty()) return;
   std::string policy, state;
@@ -74,6 +134,14 @@ void AppendRateLimitHeaders(Decision* d) {
   }
   d->headers.emplace_back("RateLimit-Policy", std::move(policy));
   d->headers.emplace_back("RateLimit", std::move(state));
+}
+
+// An estimate (max_tokens times n, from the body) can be near INT64_MAX;
+// a reported count is at most kMaxReportedTokens.
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t r;
+  if (!__builtin_add_overflow(a, b, &r)) return r;
+  return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
 }
 
 std::string RulesJson(const std::vector<std::string>& ids) {
@@ -178,12 +246,7 @@ Decision Engine::Decide(const Request& req, AuditRecord* deferred) {
 
   Decision d;
   const uint64_t seq = NextSequence();
-  {
-    char id[32];
-    std::snprintf(id, sizeof id, "%012llx%012llx", static_cast<unsigned long long>(wall_ms),
-                  static_cast<unsigned long long>((id_salt_ + seq) & 0xffffffffffffULL));
-    d.decision_id = id;
-  }
+  d.decision_id = NewDecisionId(wall_ms);
 
   bool fail_open = snap && snap->settings.fail_open;
   // An internal error is never a silent allow: failure_mode decides, counted.
@@ -208,12 +271,16 @@ Decision Engine::Decide(const Request& req, AuditRecord* deferred) {
   std::string_view operation = req.operation;
   bool stopped = false;
   std::vector<Charge> charges;  // what stateful rules counted for this request
+  bool unclassified = false;    // settings.unmatched_operation refuses it
 
   if (!snap) {
     stopped = internal_error("policy", Status::Unavailable("no policy is loaded"));
   } else {
     d.policy_revision = snap->revision;
-    if (operation.empty()) operation = snap->OperationFor(req.method, req.path);
+    if (operation.empty()) {
+      operation = snap->OperationFor(req.method, req.path);
+      unclassified = operation.empty() && snap->RefusesUnmatched(req.method, req.path);
+    }
     if (!ResolveAccount(req, *snap, options_.accounts, &scratch, &held, &account)) {
       d.effect = Effect::kDeny;
       d.status = 401;
@@ -238,6 +305,23 @@ Decision Engine::Decide(const Request& req, AuditRecord* deferred) {
     int64_t retry_ms = 0;
     std::vector<std::string> flags;
     std::string watermark;
+
+    // A request no operation classifies would pass every operation-scoped
+    // rule unseen: refused like a deny rule (the pure rules still run and
+    // are recorded; limits do not count it), or only recorded in shadow mode.
+    if (unclassified) {
+      d.matches.push_back(RuleMatch{std::string(kUnmatchedOperationRule), Action::kDeny,
+                                    all_shadow, "unclassified-operation",
+                                    "no operation of the policy covers " + req.method +
+                                        " on this path (settings.unmatched_operation)",
+                                    0});
+      if (all_shadow) {
+        counters_.shadow_matches.fetch_add(1, std::memory_order_relaxed);
+        shadowed = Effect::kDeny;
+      } else {
+        enforced = Effect::kDeny;
+      }
+    }
 
     // Pure rules first; stateful ones only while the request is admissible.
     for (int pass = 0; pass < 2 && !stopped; ++pass) {
@@ -354,7 +438,9 @@ Decision Engine::Decide(const Request& req, AuditRecord* deferred) {
         pending |= c.lease_id != 0 || c.tokens != Charge::Tokens::kNone;
         hold = std::max(hold, c.hold_ns);
       }
-      if (pending) admissions_.Add(d.decision_id, std::move(charges), start_ns + hold);
+      if (pending)
+        admissions_.Add(d.decision_id, Admission{std::move(charges), req.inline_proxy, d.account_id,
+                                                 d.operation, start_ns + hold});
     }
   }
   if (d.delay_ms > 0) counters_.delayed.fetch_add(1, std::memory_order_relaxed);
@@ -381,13 +467,63 @@ void Refund(StateStore& state, const std::vector<Charge>& charges, int64_t now_n
   }
 }
 
-Status Engine::ReportUsage(std::string_view decision_id, const Usage& usage) {
+AuditRecord Engine::UsageRecord(std::string_view decision_id, const Admission& a,
+                                const Usage& usage) const {
+  AuditRecord rec;
+  // Its own id, so that looking a decision up by id finds the decision; the
+  // prefix names the decision it reports on.
+  rec.id = std::string(decision_id) + ".usage";
+  rec.time_ms = options_.clock->wall_ms();
+  rec.account = a.account;
+  rec.operation = a.operation;
+  rec.effect = "usage";
+  rec.status = 200;
+  rec.reason = "usage-report";
+  rec.rule_ids = "[]";
+  std::string detail = "decision " + std::string(decision_id) + ": input_tokens ";
+  detail += usage.input_tokens >= 0 ? std::to_string(usage.input_tokens) : "not reported";
+  detail += ", output_tokens ";
+  detail += usage.output_tokens >= 0 ? std::to_string(usage.output_tokens) : "not reported";
+  rec.matches = MatchesJson({RuleMatch{"usage-report", Action::kFlag, false, "usage-report",
+                                       std::move(detail), 0}});
+  if (std::shared_ptr<const PolicySnapshot> snap = snapshot_.load())
+    rec.policy_revision = snap->revision;
+  return rec;
+}
+
+Status Engine::ReportUsage(std::string_view decision_id, const Usage& usage, UsageSource source) {
+  // -1 is "not reported"; anything else must be a count a response can have.
+  for (const int64_t v : {usage.input_tokens, usage.output_tokens}) {
+    if (v < -1 || v > kMaxReportedTokens) {
+      counters_.usage_reports_refused.fetch_add(1, std::memory_order_relaxed);
+      return Status::InvalidArgument("token counts must be from 0 to " +
+                                     std::to_string(kMaxReportedTokens));
+    }
+  }
   const int64_t now = options_.clock->monotonic_ns();
-  std::optional<std::vector<Charge>> charges = admissions_.Take(decision_id, now);
-  if (!charges) return Status::NotFound("no open reservation for decision " + std::string(decision_id));
+  Admission admission;
+  if (Status s = admissions_.Take(decision_id, now, source, &admission); !s.ok()) {
+    if (s.code() == Status::Code::kFailedPrecondition)
+      counters_.usage_reports_refused.fetch_add(1, std::memory_order_relaxed);
+    return s;
+  }
+  // A report from outside the gateway changes what an account is charged:
+  // recorded before it counts. Under failure_mode closed a report that
+  // cannot be recorded is refused and the reservation stays open for a retry.
+  if (source == UsageSource::kExternal && options_.audit) {
+    if (Status s = options_.audit->Submit(UsageRecord(decision_id, admission, usage)); !s.ok()) {
+      counters_.audit_failures.fetch_add(1, std::memory_order_relaxed);
+      std::shared_ptr<const PolicySnapshot> snap = snapshot_.load();
+      if (!snap || !snap->settings.fail_open) {
+        admissions_.Add(std::string(decision_id), std::move(admission));
+        return Status::Unavailable("the usage report cannot be recorded: " + s.message());
+      }
+      counters_.fail_open.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   counters_.usage_reports.fetch_add(1, std::memory_order_relaxed);
   const int64_t in_tokens = usage.input_tokens, out_tokens = usage.output_tokens;
-  for (const Charge& c : *charges) {
+  for (const Charge& c : admission.charges) {
     if (c.lease_id) {
       options_.state->Release(c.key, c.lease_id);
       continue;
@@ -399,10 +535,11 @@ Status Engine::ReportUsage(std::string_view decision_id, const Usage& usage) {
       case Charge::Tokens::kNone: continue;
       case Charge::Tokens::kInput: actual = in; break;
       case Charge::Tokens::kOutput: actual = out; break;
-      case Charge::Tokens::kTotal: actual = in + out; break;
+      case Charge::Tokens::kTotal: actual = SaturatingAdd(in, out); break;
     }
     if (actual != c.amount) {
-      Status s = options_.state->Adjust(c.key, c.meter, c.taken_at_ns, actual - c.amount, now);
+      Status s = options_.state->Adjust(c.key, c.meter, c.taken_at_ns,
+                                        SaturatingAdd(actual, -c.amount), now);
       if (!s.ok()) return s;
     }
   }

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "engine/accounts.h"
 #include "engine/admissions.h"
@@ -33,6 +35,21 @@ struct EngineOptions {
   BehaviorStore* behavior = nullptr;
 };
 
+// Decision ids: 12 hex digits of the wall clock in ms, then 24 hex digits of
+// 96 bits from a CSPRNG (OpenSSL RAND_bytes, pooled per thread). One id says
+// nothing about any other, so holding an id is what entitles a caller to
+// report the decision's usage. Nothing should parse them beyond the time.
+inline constexpr size_t kDecisionIdLength = 36;
+inline constexpr size_t kDecisionIdRandomBytes = 12;
+std::string NewDecisionId(int64_t wall_ms);
+
+// The rule id and reason of a refusal by settings.unmatched_operation.
+inline constexpr std::string_view kUnmatchedOperationRule = "settings.unmatched_operation";
+
+// The most tokens a usage report may give for input or for output; more is
+// refused as a bad report. Two of them add up without overflow.
+inline constexpr int64_t kMaxReportedTokens = 1'000'000'000;
+
 // What the upstream reported a request used; -1 when not reported.
 struct Usage {
   int64_t input_tokens = -1;
@@ -51,7 +68,10 @@ struct EngineCounters {
   alignas(64) std::atomic<uint64_t> fail_open{0};
   alignas(64) std::atomic<uint64_t> audit_failures{0};
   alignas(64) std::atomic<uint64_t> delayed{0};
-  alignas(64) std::atomic<uint64_t> usage_reports{0};
+  alignas(64) std::atomic<uint64_t> usage_reports{0};  // accepted
+  // Refused: counts out of range, or an external report on a decision the
+  // inline proxy relays (UsageSource).
+  alignas(64) std::atomic<uint64_t> usage_reports_refused{0};
   alignas(64) std::atomic<uint64_t> refunds{0};  // requests whose counted units were given back
 };
 
@@ -79,9 +99,17 @@ class Engine {
 
   // Reconciles what decision `decision_id` reserved with the usage the
   // upstream reported (tokens not reported count as reserved) and releases
-  // its concurrency leases: call it when the request completes. NotFound
-  // when the decision holds nothing, was already reported or expired.
-  Status ReportUsage(std::string_view decision_id, const Usage& usage);
+  // its concurrency leases: call it when the request completes.
+  // InvalidArgument when a count is below -1 or above kMaxReportedTokens;
+  // NotFound when the decision holds nothing, was already reported or
+  // expired; FailedPrecondition when the request was relayed by the inline
+  // proxy (Request::inline_proxy) and `source` is not the inline proxy: the
+  // gateway saw that usage itself. An accepted external report is audited
+  // (effect "usage", reason "usage-report", id "<decision id>.usage"); when
+  // that record cannot be submitted and failure_mode is closed, Unavailable
+  // and nothing changes.
+  Status ReportUsage(std::string_view decision_id, const Usage& usage,
+                     UsageSource source = UsageSource::kExternal);
 
   const EngineCounters& counters() const { return counters_; }
   const Admissions& admissions() const { return admissions_; }
@@ -92,6 +120,8 @@ class Engine {
   uint64_t NextSequence();
   Decision Decide(const Request& request, AuditRecord* deferred);
   void ApplyAuditFailure(Decision* d, bool fail_open);
+  AuditRecord UsageRecord(std::string_view decision_id, const Admission& a,
+                          const Usage& usage) const;
 
   EngineOptions options_;
   std::atomic<std::shared_ptr<const PolicySnapshot>> snapshot_;

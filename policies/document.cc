@@ -19,49 +19,87 @@ bool LowerHeaderName(const std::string& in, std::string* out) {
   return true;
 }
 
+// A list of upper-case HTTP methods; false on any bad item.
+bool CompileMethods(Context& ctx, const Field& f, std::vector<std::string>* out) {
+  std::vector<Field> items;
+  bool ok = ctx.Sequence(f, &items);
+  for (const Field& item : items) {
+    std::string m;
+    if (!ctx.String(item, &m)) {
+      ok = false;
+    } else if (m.empty() || m.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != m.npos) {
+      // The engine compares with the request's method as sent, upper case.
+      ctx.Error(item, "method \"" + m + "\" must be upper case letters, e.g. POST");
+      ok = false;
+    } else {
+      out->push_back(std::move(m));
+    }
+  }
+  return ok;
+}
+
+// A non-empty list of path patterns (engine::PathMatches); false on any bad item.
+bool CompilePaths(Context& ctx, const Field& f, std::vector<std::string>* out) {
+  std::vector<Field> items;
+  bool ok = ctx.Sequence(f, &items);
+  if (ok && items.empty()) {
+    ctx.Error(f, "paths needs at least one path");
+    ok = false;
+  }
+  for (const Field& item : items) {
+    std::string p;
+    if (!ctx.String(item, &p)) {
+      ok = false;
+    } else if (p.empty() || p.front() != '/') {
+      ctx.Error(item, "path \"" + p + "\" must start with '/'");
+      ok = false;
+    } else if (p.find("**") != p.npos) {
+      ctx.Error(item, "path \"" + p +
+                          "\" holds \"**\"; a '*' inside a path matches within one segment, a "
+                          "'*' at its end matches any rest");
+      ok = false;
+    } else {
+      out->push_back(std::move(p));
+    }
+  }
+  return ok;
+}
+
 bool CompileOperation(Context& ctx, const Field& f, engine::OperationDef* op) {
   MapReader map(ctx, f);
   if (!map.ok()) return false;
   bool ok = true;
-  if (std::optional<Field> methods = map.Take("methods")) {
-    std::vector<Field> items;
-    ok = ctx.Sequence(*methods, &items) && ok;
-    for (const Field& item : items) {
-      std::string m;
-      if (!ctx.String(item, &m)) {
-        ok = false;
-      } else if (m.empty() || m.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != m.npos) {
-        // The engine compares with the request's method as sent, upper case.
-        ctx.Error(item, "method \"" + m + "\" must be upper case letters, e.g. POST");
-        ok = false;
-      } else {
-        op->methods.push_back(std::move(m));
-      }
-    }
-  }
-  if (std::optional<Field> paths = map.Require("paths")) {
-    std::vector<Field> items;
-    if (ctx.Sequence(*paths, &items) && items.empty()) {
-      ctx.Error(*paths, "paths needs at least one path");
-      ok = false;
-    }
-    for (const Field& item : items) {
-      std::string p;
-      if (!ctx.String(item, &p)) {
-        ok = false;
-      } else if (p.empty() || p.front() != '/' || p.find('*') < p.size() - 1) {
-        ctx.Error(item, "path \"" + p +
-                            "\" must start with '/'; a '*' may only end it (a prefix match)");
-        ok = false;
-      } else {
-        op->paths.push_back(std::move(p));
-      }
-    }
-  } else {
+  if (std::optional<Field> methods = map.Take("methods"))
+    ok = CompileMethods(ctx, *methods, &op->methods) && ok;
+  if (std::optional<Field> paths = map.Require("paths"))
+    ok = CompilePaths(ctx, *paths, &op->paths) && ok;
+  else
     ok = false;
-  }
   map.RejectUnknown();
   return ok;
+}
+
+void CompileUnmatched(Context& ctx, const Field& f, engine::UnmatchedOperation* out) {
+  MapReader map(ctx, f);
+  if (!map.ok()) return;
+  size_t i = 0;
+  if (std::optional<Field> a = map.Take("action"); a && ctx.Enum(*a, {"deny", "allow"}, &i))
+    out->deny = i == 0;
+  if (std::optional<Field> m = map.Take("methods")) {
+    std::vector<std::string> methods;
+    if (CompileMethods(ctx, *m, &methods)) {
+      if (methods.empty())
+        ctx.Error(*m, "methods needs at least one method; action: allow lets every unmatched "
+                      "request through");
+      else
+        out->methods = std::move(methods);
+    }
+  }
+  if (std::optional<Field> p = map.Take("paths")) {
+    std::vector<std::string> paths;
+    if (CompilePaths(ctx, *p, &paths)) out->paths = std::move(paths);
+  }
+  map.RejectUnknown();
 }
 
 void CompileSettings(Context& ctx, const Field& f, engine::Settings* out) {
@@ -72,6 +110,8 @@ void CompileSettings(Context& ctx, const Field& f, engine::Settings* out) {
     out->mode = i == 0 ? RuleMode::kEnforce : RuleMode::kShadow;
   if (std::optional<Field> fm = map.Take("failure_mode"); fm && ctx.Enum(*fm, {"open", "closed"}, &i))
     out->fail_open = i == 0;
+  if (std::optional<Field> u = map.Take("unmatched_operation"))
+    CompileUnmatched(ctx, *u, &out->unmatched_operation);
   map.RejectUnknown();
 }
 

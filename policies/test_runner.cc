@@ -83,6 +83,9 @@ class Runner {
          std::ostream& out, TestReport* report)
       : snapshot_(std::move(snapshot)), build_(build), out_(out), report_(report) {
     for (const auto& r : snapshot_->rules) rule_ids_.insert(r->common().id);
+    // Refusals the set makes without a rule: a test may expect them.
+    rule_ids_.insert(std::string(engine::kUnmatchedOperationRule));
+    rule_ids_.insert("identity.unknown_keys");
   }
 
   void RunFile(const TestFile& tf) {

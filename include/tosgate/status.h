@@ -23,6 +23,7 @@ class [[nodiscard]] Status {
     kUnavailable,       // a backend (disk, store) cannot be reached now
     kInternal,          // a bug or an invariant broken
     kIoError,
+    kFailedPrecondition,  // the request is well formed but not allowed in this state
   };
 
   Status() = default;
@@ -34,6 +35,9 @@ class [[nodiscard]] Status {
   static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
   static Status IoError(std::string m) { return {Code::kIoError, std::move(m)}; }
+  static Status FailedPrecondition(std::string m) {
+    return {Code::kFailedPrecondition, std::move(m)};
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

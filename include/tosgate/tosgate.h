@@ -144,9 +144,11 @@ TOSGATE_API tosgate_decision* tosgate_check_json(tosgate_engine* engine, const c
                                                  char** error);
 
 /* Reports what the upstream used for the request decided by `decision_id`
- * (tokens not known: -1). Reconciles its token reservations and releases
- * its concurrency leases: call it once when the request completes. Returns
- * 0, or -1 with *error set (e.g. the decision holds nothing, was already
+ * (tokens not known: -1; known: at most 1,000,000,000 each). Reconciles its
+ * token reservations and releases its concurrency leases: call it once when
+ * the request completes. With an audit store, each accepted report is an
+ * audit record (reason "usage-report"). Returns 0, or -1 with *error set
+ * (e.g. a count above the bound, or the decision holds nothing, was already
  * reported, or expired). */
 TOSGATE_API int tosgate_report_usage(tosgate_engine* engine, const char* decision_id,
                                      int64_t input_tokens, int64_t output_tokens, char** error);
@@ -164,7 +166,8 @@ TOSGATE_API int tosgate_decision_enforced(const tosgate_decision* decision);
 TOSGATE_API int tosgate_decision_status(const tosgate_decision* decision);
 /* Stable reason code, e.g. "rate-limited"; "" for a plain allow. */
 TOSGATE_API const char* tosgate_decision_reason(const tosgate_decision* decision);
-/* Unique id of this decision: pass it to tosgate_report_usage. */
+/* Unique id of this decision (36 hex digits: the time, then 96 random
+ * bits; treat it as opaque): pass it to tosgate_report_usage. */
 TOSGATE_API const char* tosgate_decision_id(const tosgate_decision* decision);
 TOSGATE_API const char* tosgate_decision_account(const tosgate_decision* decision);
 TOSGATE_API const char* tosgate_decision_policy_revision(const tosgate_decision* decision);

@@ -15,6 +15,9 @@ namespace tosgate::test {
 
 inline std::shared_ptr<engine::PolicySnapshot> TestSnapshot() {
   auto snap = std::make_shared<engine::PolicySnapshot>();
+  // Defines no operations: not about settings.unmatched_operation, which
+  // would refuse every POST.
+  snap->settings.unmatched_operation.deny = false;
   snap->revision = "rev-test-1";
   snap->name = "api-test";
 

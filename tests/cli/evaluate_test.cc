@@ -46,6 +46,8 @@ struct Fixture {
     WriteFile(dir + "/policies/policy.yaml", R"(apiVersion: tosgate/v1
 kind: Policy
 metadata: {name: evaluation-test}
+operations:
+  chat: {methods: [POST], paths: [/v1/chat/completions]}
 rules:
   - id: detect.top-logprobs
     kind: attribute

@@ -71,6 +71,7 @@ struct Fixture {
     Request r;
     r.method = "POST";
     r.path = "/v1/chat/completions";
+    r.operation = "chat";  // the sets define no operations: named, not unclassified
     r.purpose = purpose;
     return engine.Check(r).effect;
   }

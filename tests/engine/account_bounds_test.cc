@@ -42,6 +42,9 @@ TEST_CASE("bounds: a flood of accounts that never report keeps Admissions within
   o.max_admissions = kMaxAdmissions;
   engine::Engine engine(o);
   auto snap = std::make_shared<engine::PolicySnapshot>();
+  // Defines no operations: not about settings.unmatched_operation, which
+  // would refuse every POST.
+  snap->settings.unmatched_operation.deny = false;
   snap->revision = "bounds";
   snap->rules.push_back(PerAccountConcurrency());
   engine.Publish(snap);

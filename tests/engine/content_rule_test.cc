@@ -125,6 +125,9 @@ TEST_CASE("the engine denies with the content rule and audits only ids and evide
   engine::MemoryAccountDirectory accounts;
   engine::Engine eng{{&clock, state.get(), nullptr, &accounts}};
   auto snap = std::make_shared<engine::PolicySnapshot>();
+  // Defines no operations: not about settings.unmatched_operation, which
+  // would refuse every POST.
+  snap->settings.unmatched_operation.deny = false;
   snap->revision = "r";
   snap->rules.push_back(std::move(rule));
   eng.Publish(snap);

@@ -266,6 +266,9 @@ TEST_CASE("a shadow competitor_training rule adds no watermark and enforces noth
   engine::DistillConfig c = LogprobOnly(0.97);
   DistillRig rig(c);
   auto snap = std::make_shared<engine::PolicySnapshot>();
+  // Defines no operations: not about settings.unmatched_operation, which
+  // would refuse every POST.
+  snap->settings.unmatched_operation.deny = false;
   snap->settings.mode = RuleMode::kShadow;
   engine::RuleCommon common = test::Common("distill", Action::kFlag);
   snap->rules.push_back(

@@ -78,6 +78,9 @@ inline engine::DistillConfig TestConfig() {
 inline std::shared_ptr<engine::PolicySnapshot> DistillSnapshot(engine::DistillConfig c,
                                                                std::string id = "distill") {
   auto snap = std::make_shared<engine::PolicySnapshot>();
+  // Defines no operations: not about settings.unmatched_operation, which
+  // would refuse every POST.
+  snap->settings.unmatched_operation.deny = false;
   snap->revision = "r1";
   engine::RuleCommon common = Common(std::move(id), Action::kFlag);
   common.kind = "competitor_training";

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cstdio>
+#include <set>
 #include <thread>
 
 #include "test_support.h"
@@ -150,6 +152,7 @@ TEST_CASE("failure_mode decides what an internal error becomes, and fail-opens a
   auto publish = [&](bool fail_open) {
     auto snap = std::make_shared<engine::PolicySnapshot>();
     snap->settings.fail_open = fail_open;
+    snap->operations = {{"chat", {"POST"}, {"/v1/chat/completions"}}};
     snap->rules.push_back(test::PerAccountLimit("rpm", 5, 60));
     e.Publish(std::move(snap));
   };
@@ -232,6 +235,7 @@ TEST_CASE("publishing while checking from other threads is safe and each check s
   auto make = [](const std::string& rev) {
     auto s = std::make_shared<engine::PolicySnapshot>();
     s->revision = rev;
+    s->operations = {{"chat", {"POST"}, {"/v1/chat/completions"}}};
     return s;
   };
   e.Publish(make("r0"));
@@ -250,4 +254,81 @@ TEST_CASE("publishing while checking from other threads is safe and each check s
   for (auto& t : checkers) t.join();
   CHECK(bad == 0);
   CHECK(e.snapshot()->revision == "r2000");
+}
+
+TEST_CASE("trusted headers name the account only when the peer is a trusted proxy") {
+  Fixture f;
+  Account known;
+  known.id = "acct_key_owner";
+  known.tier = "free";
+  known.key_ids = {engine::KeyId("sk-live-2")};
+  f.accounts.Upsert(known);
+  Account victim;
+  victim.id = "acct_victim";
+  victim.tier = "enterprise";
+  f.accounts.Upsert(victim);
+  auto snap = std::make_shared<engine::PolicySnapshot>();
+  snap->revision = "rev-th";
+  snap->operations = {{"chat", {"POST"}, {"/v1/chat/completions"}}};
+  snap->identity.account_header = "x-tos-account";
+  snap->identity.tier_header = "x-tos-tier";
+  f.engine.Publish(snap);
+
+  Request r = test::ChatRequest();
+  r.account.reset();
+  r.headers = {{"x-tos-account", "acct_victim"}, {"x-tos-tier", "enterprise"}};
+  r.peer_trusted = false;
+  r.key_id = engine::KeyId("sk-live-2");
+  CHECK(f.engine.Check(r).account_id == "acct_key_owner");  // the key's account
+  r.key_id = engine::KeyId("sk-nobody");
+  CHECK(f.engine.Check(r).account_id == "key:" + r.key_id.substr(0, 16));
+  r.key_id.clear();
+  CHECK(f.engine.Check(r).account_id == "ip:203.0.113.7");
+
+  r.peer_trusted = true;  // a trusted proxy authenticated the caller
+  CHECK(f.engine.Check(r).account_id == "acct_victim");
+}
+
+TEST_CASE("decision ids are a time prefix and 96 random bits") {
+  Fixture f;
+  f.Publish({});
+  std::set<std::string> seen;
+  std::string prev;
+  int close_pairs = 0;
+  char time_hex[16];
+  std::snprintf(time_hex, sizeof time_hex, "%012llx",
+                static_cast<unsigned long long>(f.clock.wall_ms()));
+  for (int i = 0; i < 5000; ++i) {
+    const std::string id = f.engine.Check(test::ChatRequest()).decision_id;
+    REQUIRE(id.size() == engine::kDecisionIdLength);
+    REQUIRE(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+    CHECK(id.substr(0, 12) == time_hex);
+    seen.insert(id);
+    // A counter's successive ids differ in a few bits; random ones in ~48.
+    if (!prev.empty()) {
+      int differing = 0;
+      for (size_t k = 12; k < id.size(); ++k) {
+        const int a = std::stoi(id.substr(k, 1), nullptr, 16);
+        const int b = std::stoi(prev.substr(k, 1), nullptr, 16);
+        differing += __builtin_popcount(static_cast<unsigned>(a ^ b));
+      }
+      if (differing < 16) ++close_pairs;
+    }
+    prev = id;
+  }
+  CHECK(seen.size() == 5000);
+  CHECK(close_pairs == 0);  // P(< 16 of 96 random bits differ) is below 1e-10 a pair
+}
+
+TEST_CASE("decision ids stay unique across threads") {
+  std::vector<std::string> ids[2];
+  std::vector<std::thread> threads;
+  for (auto& out : ids)
+    threads.emplace_back([&out] {
+      for (int i = 0; i < 20'000; ++i) out.push_back(engine::NewDecisionId(1'700'000'000'000));
+    });
+  for (auto& t : threads) t.join();
+  std::set<std::string> all(ids[0].begin(), ids[0].end());
+  all.insert(ids[1].begin(), ids[1].end());
+  CHECK(all.size() == 40'000);
 }

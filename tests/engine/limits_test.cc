@@ -52,6 +52,9 @@ struct Fixture {
 
   void Publish(std::unique_ptr<engine::Rule> a, std::unique_ptr<engine::Rule> b = nullptr) {
     auto snap = std::make_shared<engine::PolicySnapshot>();
+    // Defines no operations: not about settings.unmatched_operation, which
+    // would refuse every POST.
+    snap->settings.unmatched_operation.deny = false;
     snap->revision = "rev";
     snap->rules.push_back(std::move(a));
     if (b) snap->rules.push_back(std::move(b));

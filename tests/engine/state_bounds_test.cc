@@ -23,6 +23,9 @@ TEST_CASE("bounds: a flood of distinct accounts stays within max_entries, evicti
       engine::NewMemoryStateStore({.max_entries = kMax, .shards = 4});
   engine::Engine engine(engine::EngineOptions{&clock, state.get(), nullptr, nullptr});
   auto snap = std::make_shared<engine::PolicySnapshot>();
+  // Defines no operations: not about settings.unmatched_operation, which
+  // would refuse every POST.
+  snap->settings.unmatched_operation.deny = false;
   snap->revision = "bounds";
   snap->rules.push_back(PerAccountLimit("rate.rpm", 2, 60));
   engine.Publish(snap);

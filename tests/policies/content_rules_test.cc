@@ -62,6 +62,9 @@ struct Checker {
     Request req;
     req.method = "POST";
     req.path = "/v1/chat/completions";
+    // The sets here define no operations; named by the caller, the request
+    // is not refused as unclassified (settings.unmatched_operation).
+    req.operation = "chat";
     Account a;
     a.id = "a1";
     a.tier = "free";

@@ -150,6 +150,7 @@ TEST_CASE("competitor_training reads its lexicon from a content rule's scan of t
     Request q;
     q.method = "POST";
     q.path = "/v1/chat/completions";
+    q.operation = "chat";  // the set defines no operations: named, not unclassified
     q.client_ip = "198.51.100.7";
     Account a;
     a.id = "acct";

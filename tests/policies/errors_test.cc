@@ -172,12 +172,12 @@ TEST_CASE("settings and identity may be set by one file only") {
 
 TEST_CASE("operations are checked: upper-case methods, paths, unique names across files") {
   auto r = LoadPolicyFiles(
-      {{"a.yaml", kHead + "operations:\n  chat: {methods: [post], paths: [v1/chat, /v1/*/x]}\n"},
+      {{"a.yaml", kHead + "operations:\n  chat: {methods: [post], paths: [v1/chat, /v1/**]}\n"},
        {"b.yaml", kHead + "operations:\n  chat: {paths: [/v1/chat]}\n  emb: {}\n"}});
   INFO(AllErrors(r));
   CHECK(HasError(r, "a.yaml:5:20: operations.chat.methods[0]: method \"post\" must be upper case"));
   CHECK(HasError(r, "a.yaml:5:35: operations.chat.paths[0]: path \"v1/chat\" must start with '/'"));
-  CHECK(HasError(r, "a.yaml:5:44: operations.chat.paths[1]: path \"/v1/*/x\""));
+  CHECK(HasError(r, "a.yaml:5:44: operations.chat.paths[1]: path \"/v1/**\" holds \"**\""));
   CHECK(HasError(r, "b.yaml:5:3: operations.chat: operation \"chat\" is already defined at a.yaml:5"));
   CHECK(HasError(r, "b.yaml:6:8: operations.emb.paths: required key is missing"));
   CHECK(r.errors.size() == 5);

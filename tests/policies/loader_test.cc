@@ -69,7 +69,10 @@ TEST_CASE("the default pack loads with no errors and holds the documented rules"
   CHECK(s.identity.unknown_tier == "free");
   CHECK_FALSE(s.identity.unknown_deny);
 
-  REQUIRE(s.operations.size() == 3);
+  CHECK(s.settings.unmatched_operation.deny);
+  CHECK(s.settings.unmatched_operation.methods == std::vector<std::string>{"POST", "PUT", "PATCH"});
+  CHECK(s.settings.unmatched_operation.paths == std::vector<std::string>{"/*"});
+  CHECK(s.operations.size() >= 10);  // tests/policies/default_pack_test.cc checks each endpoint
   CHECK(s.OperationFor("POST", "/v1/messages") == "chat");
   CHECK(s.OperationFor("POST", "/v1/completions") == "completions");
   CHECK(s.OperationFor("POST", "/v1/embeddings") == "embeddings");
@@ -199,6 +202,15 @@ TEST_CASE("defaults: enforce, fail closed, unknown keys are free, no operations"
   REQUIRE(r.snapshot);
   CHECK(r.snapshot->settings.mode == RuleMode::kEnforce);
   CHECK_FALSE(r.snapshot->settings.fail_open);
+  // Unmatched POST, PUT and PATCH are refused on every path.
+  CHECK(r.snapshot->settings.unmatched_operation.deny);
+  CHECK(r.snapshot->RefusesUnmatched("POST", "/v1/chat/completions"));
+  CHECK(r.snapshot->RefusesUnmatched("PUT", "/x"));
+  CHECK_FALSE(r.snapshot->RefusesUnmatched("GET", "/v1/models"));
+  // Settings that leave unmatched_operation out keep its default.
+  policies::LoadResult other = LoadOne(kHead + "settings: {mode: shadow}\n");
+  REQUIRE(other.snapshot);
+  CHECK(other.snapshot->settings.unmatched_operation.deny);
   CHECK(r.snapshot->identity.unknown_tier == "free");
   CHECK_FALSE(r.snapshot->identity.unknown_deny);
   CHECK(r.snapshot->operations.empty());
@@ -234,4 +246,57 @@ TEST_CASE("the same file given twice in memory is an error, not rules loaded twi
   CHECK_FALSE(r.snapshot);
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].ToString() == "./a.yaml: the file is given twice");
+}
+
+TEST_CASE("settings.unmatched_operation compiles action, methods and paths") {
+  policies::LoadResult r = LoadOne(kHead +
+                                   "settings:\n"
+                                   "  unmatched_operation:\n"
+                                   "    action: deny\n"
+                                   "    methods: [POST, DELETE]\n"
+                                   "    paths: [/v1/*, \"/v1beta/models/*:generateContent\"]\n");
+  INFO(AllErrors(r));
+  REQUIRE(r.snapshot);
+  const engine::UnmatchedOperation& u = r.snapshot->settings.unmatched_operation;
+  CHECK(u.deny);
+  CHECK(u.methods == std::vector<std::string>{"POST", "DELETE"});
+  CHECK(u.paths == std::vector<std::string>{"/v1/*", "/v1beta/models/*:generateContent"});
+  CHECK(r.snapshot->RefusesUnmatched("DELETE", "/v1/files/f"));
+  CHECK_FALSE(r.snapshot->RefusesUnmatched("PUT", "/v1/files/f"));
+  CHECK_FALSE(r.snapshot->RefusesUnmatched("POST", "/internal"));
+
+  policies::LoadResult allow = LoadOne(kHead + "settings: {unmatched_operation: {action: allow}}\n");
+  REQUIRE(allow.snapshot);
+  CHECK_FALSE(allow.snapshot->settings.unmatched_operation.deny);
+  CHECK_FALSE(allow.snapshot->RefusesUnmatched("POST", "/v1/anything"));
+}
+
+TEST_CASE("settings.unmatched_operation errors name file, line, column and key") {
+  CHECK(HasError(LoadOne(kHead + "settings: {unmatched_operation: {action: block}}\n"),
+                 "p.yaml:4:42: settings.unmatched_operation.action: expected deny or allow"));
+  CHECK(HasError(LoadOne(kHead + "settings: {unmatched_operation: {methods: [post]}}\n"),
+                 "p.yaml:4:44: settings.unmatched_operation.methods[0]: method \"post\" must be "
+                 "upper case letters"));
+  CHECK(HasError(LoadOne(kHead + "settings: {unmatched_operation: {methods: []}}\n"),
+                 "p.yaml:4:43: settings.unmatched_operation.methods: methods needs at least one"));
+  CHECK(HasError(LoadOne(kHead + "settings: {unmatched_operation: {paths: []}}\n"),
+                 "p.yaml:4:41: settings.unmatched_operation.paths: paths needs at least one path"));
+  CHECK(HasError(LoadOne(kHead + "settings: {unmatched_operation: {paths: [v1/*]}}\n"),
+                 "p.yaml:4:42: settings.unmatched_operation.paths[0]: path \"v1/*\" must start "
+                 "with '/'"));
+  CHECK(HasError(LoadOne(kHead + "settings: {unmatched_operation: {colour: red}}\n"),
+                 "p.yaml:4:34: settings.unmatched_operation.colour: unknown key"));
+  CHECK(HasError(LoadOne(kHead + "settings: {unmatched_operation: deny}\n"),
+                 "p.yaml:4:33: settings.unmatched_operation:"));
+}
+
+TEST_CASE("operation paths may hold '*' inside a segment, never \"**\"") {
+  policies::LoadResult r = LoadOne(
+      kHead + "operations:\n  gen: {methods: [POST], paths: [\"/v1beta/models/*:generateContent\"]}\n");
+  INFO(AllErrors(r));
+  REQUIRE(r.snapshot);
+  CHECK(r.snapshot->OperationFor("POST", "/v1beta/models/gemini-pro:generateContent") == "gen");
+  CHECK(r.snapshot->OperationFor("POST", "/v1beta/models/a/b:generateContent") == "");
+  CHECK(HasError(LoadOne(kHead + "operations:\n  x: {paths: [/v1/**]}\n"),
+                 "p.yaml:5:15: operations.x.paths[0]: path \"/v1/**\" holds \"**\""));
 }

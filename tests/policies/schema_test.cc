@@ -125,6 +125,9 @@ TEST_CASE("the schema and the loader accept the same top-level and section keys"
   CHECK(SchemaKeys(identity.at("properties").at("unknown_keys")) ==
         LoaderKeys(kHead + "identity: {unknown_keys: {tier: free, zz-made-up: 1}}\n",
                    "identity.unknown_keys.zz-made-up"));
+  CHECK(SchemaKeys(top.at("settings").at("properties").at("unmatched_operation")) ==
+        LoaderKeys(kHead + "settings: {unmatched_operation: {zz-made-up: 1}}\n",
+                   "settings.unmatched_operation.zz-made-up"));
   CHECK(SchemaKeys(Def("operation")) ==
         LoaderKeys(kHead + "operations: {chat: {paths: [/a], zz-made-up: 1}}\n",
                    "operations.chat.zz-made-up"));
@@ -242,6 +245,9 @@ TEST_CASE("the schema and the loader accept the same values for settings and rul
         LoaderValues(kHead + "settings: {mode: zz-bogus}\n", "settings.mode"));
   CHECK(EnumOf(settings.at("failure_mode")) ==
         LoaderValues(kHead + "settings: {failure_mode: zz-bogus}\n", "settings.failure_mode"));
+  CHECK(EnumOf(settings.at("unmatched_operation").at("properties").at("action")) ==
+        LoaderValues(kHead + "settings: {unmatched_operation: {action: zz-bogus}}\n",
+                     "settings.unmatched_operation.action"));
   CHECK(EnumOf(
             top.at("identity").at("properties").at("unknown_keys").at("properties").at("action")) ==
         LoaderValues(kHead + "identity: {unknown_keys: {action: zz-bogus}}\n",

@@ -271,6 +271,7 @@ TEST_CASE("test files: the default pack's tests parse and name only its rules") 
   CHECK(errors.empty());
   std::set<std::string> named, rules;
   for (const auto& r : pack.snapshot->rules) rules.insert(r->common().id);
+  rules.insert("settings.unmatched_operation");  // a refusal without a rule, tested too
   for (const auto& t : tf.tests)
     for (const auto& s : t.steps)
       if (s.expect.rules) named.insert(s.expect.rules->begin(), s.expect.rules->end());
