@@ -63,9 +63,9 @@ struct RequestBody {
   int64_t prompt_chars = 0;
   std::string prompt_text;  // all messages concatenated with their roles
   // Which body shape was understood: "chat", "responses", "completions",
-  // "embeddings", "messages" (Anthropic), "message_batches" (Anthropic
-  // Message Batches), "gemini" (generateContent) or "files" (a multipart
-  // upload); empty when unknown.
+  // "embeddings", "messages" (Anthropic), "gemini" (generateContent),
+  // "batch" (Anthropic Message Batches, Gemini batches) or "files" (a
+  // multipart upload); empty when unknown.
   std::string api;
   std::string system_text;  // system / developer / instructions text only
   std::string user_text;    // user turns only

@@ -51,9 +51,12 @@ TEST_CASE("chat completions: roles, string and array content, every feature") {
   CHECK(b.user == "u-17");
   CHECK(b.metadata_purpose == "chatbot");
   CHECK(b.message_count == 4);
-  CHECK(b.system_text == "Be brief.");
+  CHECK(b.system_text == "{\"type\":\"function\"}\n{\"type\":\"function\"}\n{\"type\":\"function\"}\nBe brief.");
   CHECK(b.user_text == "Hello");
-  CHECK(b.prompt_text == "developer: Be brief.\nuser: Hello\nassistant: Hi.\ntool: 42\n");
+  CHECK(b.unscanned_parts == 1);  // the image
+  CHECK(b.prompt_text ==
+        "tools: {\"type\":\"function\"}\ntools: {\"type\":\"function\"}\ntools: {\"type\":\"function\"}\n"
+        "developer: Be brief.\nuser: Hello\nassistant: Hi.\ntool: 42\n");
   CHECK(b.prompt_chars == static_cast<int64_t>(b.prompt_text.size()));
 }
 
@@ -106,10 +109,11 @@ TEST_CASE("anthropic messages: system string or blocks, content blocks, thinking
   CHECK(b.max_tokens == 1024);
 }
 
-TEST_CASE("numbers: 12.0 counts as 12, fractions and strings are not numbers") {
+TEST_CASE("numbers: 12.0 counts as 12, a fraction as the next whole number, numeric strings as numbers") {
   CHECK(Parse(R"({"max_tokens": 12.0})").max_tokens == 12);
-  CHECK(Parse(R"({"max_tokens": 12.5})").max_tokens == -1);
-  CHECK(Parse(R"({"max_tokens": "12"})").max_tokens == -1);
+  CHECK(Parse(R"({"max_tokens": 12.5})").max_tokens == 13);
+  CHECK(Parse(R"({"max_tokens": "12"})").max_tokens == 12);
+  CHECK(Parse(R"({"max_tokens": null})").max_tokens == -1);
   CHECK(Parse(R"({"n": 18446744073709551615})").n == INT64_MAX);
 }
 
