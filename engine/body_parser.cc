@@ -1,12 +1,9 @@
 #include "engine/body_parser.h"
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
-#include <cstring>
-#include <limits>
 #include <simdjson.h>
-#include <vector>
+
+#include "engine/json_values.h"
 
 namespace tosgate::engine {
 namespace {
@@ -15,173 +12,8 @@ using simdjson::dom::array;
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 using simdjson::dom::object;
+using namespace json;  // NOLINT: the DOM helpers are this file's vocabulary
 
-constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-
-int64_t Saturate(double d) {
-  if (d >= 9.2e18) return kMax;
-  if (d <= -9.2e18) return -kMax;
-  return static_cast<int64_t>(d);
-}
-
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsLower(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i)
-    if (Lower(s[i]) != lower[i]) return false;
-  return true;
-}
-
-// A decimal number written as a string, the way lenient upstreams coerce it
-// ("100", " 100 ", "1_000", "1e3", "12.0"): surrounding whitespace and
-// underscores between digits are dropped. False when it is not a number.
-bool NumericString(std::string_view s, double* out) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
-    s.remove_suffix(1);
-  if (s.empty() || s.size() > 64) return false;
-  char buf[64];
-  size_t n = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '_' && i > 0 && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i - 1])) &&
-        std::isdigit(static_cast<unsigned char>(s[i + 1])))
-      continue;
-    if (!std::isdigit(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.' && c != 'e' &&
-        c != 'E')
-      return false;  // no "inf", "nan" or hex
-    buf[n++] = c;
-  }
-  const char* begin = buf;
-  if (n > 0 && buf[0] == '+') ++begin;  // from_chars takes no '+'
-  double d = 0;
-  auto [end, ec] = std::from_chars(begin, buf + n, d);
-  if (ec != std::errc() || end != buf + n || !std::isfinite(d)) return false;
-  *out = d;
-  return true;
-}
-
-// How an integer field reads. A fraction counts as the next whole number
-// above it: the most any upstream could read from it (nlohmann truncates,
-// others refuse). Booleans read as 0 / 1, as in Python.
-enum class Read : uint8_t { kAbsent, kValue, kJunk };
-Read ReadInt(element e, int64_t* out) {
-  double d = 0;
-  switch (e.type()) {
-    case element_type::NULL_VALUE: return Read::kAbsent;
-    case element_type::INT64: *out = e.get_int64().value_unsafe(); return Read::kValue;
-    case element_type::UINT64: {
-      const uint64_t v = e.get_uint64().value_unsafe();
-      *out = v > uint64_t(kMax) ? kMax : static_cast<int64_t>(v);
-      return Read::kValue;
-    }
-    case element_type::BOOL: *out = e.get_bool().value_unsafe() ? 1 : 0; return Read::kValue;
-    case element_type::DOUBLE: d = e.get_double().value_unsafe(); break;
-    case element_type::STRING:
-      if (!NumericString(e.get_string().value_unsafe(), &d)) return Read::kJunk;
-      break;
-    default: return Read::kJunk;
-  }
-  if (!std::isfinite(d)) return Read::kJunk;
-  *out = Saturate(std::ceil(d));
-  return Read::kValue;
-}
-
-// How a boolean field reads: false only for false, null, 0 and the strings
-// Python-style upstreams read as false; anything else (true, "true", "1",
-// {}, "yes please") as true, since a lenient upstream may take it so.
-bool ReadBool(element e) {
-  switch (e.type()) {
-    case element_type::NULL_VALUE: return false;
-    case element_type::BOOL: return e.get_bool().value_unsafe();
-    case element_type::INT64: return e.get_int64().value_unsafe() != 0;
-    case element_type::UINT64: return e.get_uint64().value_unsafe() != 0;
-    case element_type::DOUBLE: return e.get_double().value_unsafe() != 0;
-    case element_type::STRING: {
-      std::string_view s = e.get_string().value_unsafe();
-      for (std::string_view f : {"false", "0", "f", "n", "no", "off"})
-        if (EqualsLower(s, f)) return false;
-      return true;
-    }
-    default: return true;
-  }
-}
-
-// By value: iterating `e.get_array().value_unsafe()` would iterate a
-// member of a temporary that is gone before the loop starts. Callers check
-// the type first.
-array Arr(element e) {
-  array a;
-  if (e.get_array().get(a) != simdjson::SUCCESS) return array();
-  return a;
-}
-object Obj(element e) {
-  object o;
-  if (e.get_object().get(o) != simdjson::SUCCESS) return object();
-  return o;
-}
-
-std::string_view Str(element e) {
-  std::string_view s;
-  return e.get_string().get(s) == simdjson::SUCCESS ? s : std::string_view();
-}
-
-bool Get(object o, std::string_view key, element* out) { return o[key].get(*out) == simdjson::SUCCESS; }
-element_type TypeOf(object o, std::string_view key) {
-  element e;
-  return Get(o, key, &e) ? e.type() : element_type::NULL_VALUE;
-}
-std::string_view StrOf(object o, std::string_view key) {
-  element e;
-  return Get(o, key, &e) ? Str(e) : std::string_view();
-}
-
-// The first duplicate key of any object in the tree, or false. Upstreams
-// (Python's json, most libraries) keep the last of two equal keys and
-// simdjson's lookup finds the first, so a body with one could be checked on
-// one value and answered on another. Keys compare unescaped ("a" and
-// "\u0061" are the same key). Objects of up to 16 keys compare every pair;
-// larger ones are sorted, so the walk stays O(n log n) in the body size.
-bool FindDuplicateKey(element root, std::string* dup) {
-  thread_local std::vector<std::string_view> keys;
-  thread_local std::vector<element> stack;
-  stack.assign(1, root);
-  while (!stack.empty()) {
-    element e = stack.back();
-    stack.pop_back();
-    if (e.type() == element_type::ARRAY) {
-      for (element child : Arr(e))
-        if (child.type() == element_type::ARRAY || child.type() == element_type::OBJECT)
-          stack.push_back(child);
-      continue;
-    }
-    if (e.type() != element_type::OBJECT) continue;
-    keys.clear();
-    for (auto [key, value] : Obj(e)) {
-      keys.push_back(key);
-      if (value.type() == element_type::ARRAY || value.type() == element_type::OBJECT)
-        stack.push_back(value);
-    }
-    if (keys.size() <= 16) {
-      for (size_t i = 1; i < keys.size(); ++i)
-        for (size_t j = 0; j < i; ++j)
-          if (keys[i] == keys[j]) {
-            *dup = std::string(keys[i]);
-            return true;
-          }
-    } else {
-      std::sort(keys.begin(), keys.end());
-      auto it = std::adjacent_find(keys.begin(), keys.end());
-      if (it != keys.end()) {
-        *dup = std::string(*it);
-        return true;
-      }
-    }
-  }
-  return false;
-}
 
 int EffortRank(std::string_view effort) {
   constexpr std::string_view kOrder[] = {"", "none", "minimal", "low", "medium", "high", "xhigh"};
@@ -207,6 +39,7 @@ class Reader {
   void Detect(object body);
   void Top(std::string_view key, element value);
   void Batch(element requests);
+  void OneRequest(object body);
   void Gemini(std::string_view key, element value);
 
   void Int(std::string_view name, element v, int64_t* out, bool keep_max) {
@@ -354,14 +187,12 @@ class Reader {
     if (v.is_string()) {
       std::string_view s = Str(v);
       Append(role, s);
-      if (s.find('\\') != std::string_view::npos) Append(role, Unescape(s));
+      if (s.find('\\') != std::string_view::npos) Append(role, UnescapeJson(s));
     } else if (v.is_object() || v.is_array()) {
       Append(role, simdjson::to_string(v));
     }
   }
 
-  // JSON string escapes decoded wherever they appear; malformed ones kept.
-  static std::string Unescape(std::string_view s);
 
   // Tool and function definitions, response schemas: what the model is
   // told it may call or must answer in, as compact JSON. Also system text.
@@ -497,10 +328,14 @@ void Reader::Top(std::string_view key, element value) {
     Content("user", value);
   } else if (key == "suffix") {
     Content("user", value);
+  } else if (key == "prediction") {  // Chat predicted outputs: text the answer may reuse
+    Content("assistant", value);
   } else if (key == "completion" || key == "preferred_output" || key == "non_preferred_output") {
     Content("assistant", value);  // fine-tuning examples (JSON Lines uploads)
   } else if (key == "requests") {
     Batch(value);
+  } else if (key == "body") {  // a batch file's line: {"custom_id", "method", "url", "body"}
+    if (value.is_object()) OneRequest(Obj(value));
   } else if (key == "batch") {
     // Gemini batchGenerateContent: batch.input_config.requests.requests[].
     object b, config;
@@ -547,85 +382,27 @@ void Reader::Batch(element v) {
   if (v.get_array().get(requests) != simdjson::SUCCESS) return;
   for (element item : requests) {
     object o;
-    if (item.get_object().get(o) != simdjson::SUCCESS) {
-      Fail("a batch request is not an object");
-      return;
-    }
+    if (item.get_object().get(o) != simdjson::SUCCESS) return Fail("a batch request is not an object");
     element inner;
     object body = o;
     for (std::string_view k : {"params", "request", "body"})
       if (Get(o, k, &inner) && inner.get_object().get(body) == simdjson::SUCCESS) break;
-    RequestBody one;
-    Reader reader(&one, cap_ - std::min(cap_, out_->prompt_text.size()));
-    reader.Body(body);
-    if (!reader.status().ok()) return Fail(reader.status().message());
-    if (one.batch_requests > 0) return Fail("a batch request is itself a batch");
-    if (Status s = MergeBody(one, out_); !s.ok()) return Fail(s.message());
-    ++out_->batch_requests;
+    OneRequest(body);
+    if (!status_.ok()) return;
   }
 }
 
-std::string Reader::Unescape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  auto hex4 = [&](size_t i, uint32_t* cp) {
-    if (i + 4 > s.size()) return false;
-    uint32_t v = 0;
-    for (size_t k = i; k < i + 4; ++k) {
-      const char c = s[k];
-      v <<= 4;
-      if (c >= '0' && c <= '9') v |= c - '0';
-      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-      else return false;
-    }
-    *cp = v;
-    return true;
-  };
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '\\' || i + 1 == s.size()) {
-      out.push_back(s[i]);
-      continue;
-    }
-    const char c = s[i + 1];
-    static constexpr std::string_view kFrom = "\"\\/bfnrt", kTo = "\"\\/\b\f\n\r\t";
-    if (size_t k = kFrom.find(c); k != std::string_view::npos) {
-      out.push_back(kTo[k]);
-      ++i;
-      continue;
-    }
-    uint32_t cp = 0;
-    if (c != 'u' || !hex4(i + 2, &cp)) {
-      out.push_back(s[i]);
-      continue;
-    }
-    size_t used = 6;
-    uint32_t lo = 0;
-    if (cp >= 0xD800 && cp < 0xDC00 && i + 12 <= s.size() && s[i + 6] == '\\' && s[i + 7] == 'u' &&
-        hex4(i + 8, &lo) && lo >= 0xDC00 && lo < 0xE000) {
-      cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-      used = 12;
-    }
-    if (cp >= 0xD800 && cp < 0xE000) cp = 0xFFFD;  // a lone surrogate
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-    i += used - 1;
-  }
-  return out;
+void Reader::OneRequest(object body) {
+  RequestBody one;
+  Reader reader(&one, cap_ - std::min(cap_, out_->prompt_text.size()));
+  reader.Body(body);
+  if (!reader.status().ok()) return Fail(reader.status().message());
+  // Nesting would copy each text once per level; no API nests batches.
+  if (one.batch_requests > 0) return Fail("a batch request is itself a batch");
+  if (Status s = MergeBody(one, out_); !s.ok()) return Fail(s.message());
+  ++out_->batch_requests;
 }
+
 
 std::string ErrorText(simdjson::error_code e) {
   switch (e) {

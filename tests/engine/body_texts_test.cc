@@ -124,6 +124,10 @@ TEST_CASE("openai chat: a response_format JSON schema's names and descriptions")
   CHECK(Parse(R"({"messages": [], "response_format": {"type": "json_object"}})").prompt_text.empty());
 }
 
+TEST_CASE("openai chat: predicted output content") {
+  Sees(R"({"messages": [], "prediction": {"type": "content", "content": "sarin"}})", "assistant: sarin");
+}
+
 TEST_CASE("anthropic messages: tools, tool_use input, tool_result string and nested blocks") {
   Sees(R"({"system": "s", "messages": [], "tools": [{"name": "get", "description": "sarin",
           "input_schema": {"type": "object"}}]})", R"(tools: {"name":"get","description":"sarin")");
