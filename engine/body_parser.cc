@@ -1,9 +1,9 @@
 #include "engine/body_parser.h"
 
-#include <cmath>
-#include <cstring>
-#include <limits>
+#include <algorithm>
 #include <simdjson.h>
+
+#include "engine/json_values.h"
 
 namespace tosgate::engine {
 namespace {
@@ -12,99 +12,55 @@ using simdjson::dom::array;
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 using simdjson::dom::object;
+using namespace json;  // NOLINT: the DOM helpers are this file's vocabulary
 
-// A whole number, also when written as 12.0; nullopt otherwise.
-bool WholeNumber(element e, int64_t* out) {
-  switch (e.type()) {
-    case element_type::INT64: *out = e.get_int64().value_unsafe(); return true;
-    case element_type::UINT64: {
-      const uint64_t v = e.get_uint64().value_unsafe();
-      *out = v > uint64_t(std::numeric_limits<int64_t>::max()) ? std::numeric_limits<int64_t>::max()
-                                                               : static_cast<int64_t>(v);
-      return true;
-    }
-    case element_type::DOUBLE: {
-      const double d = e.get_double().value_unsafe();
-      if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) >= 9e18) return false;
-      *out = static_cast<int64_t>(d);
-      return true;
-    }
-    default: return false;
-  }
-}
 
-std::string_view Str(element e) {
-  std::string_view s;
-  return e.get_string().get(s) == simdjson::SUCCESS ? s : std::string_view();
-}
-
-// The member `key` of `o`: false when there is none.
-bool Get(object o, std::string_view key, element* out) {
-  return o[key].get(*out) == simdjson::SUCCESS;
-}
-element_type TypeOf(object o, std::string_view key) {
-  element e;
-  return Get(o, key, &e) ? e.type() : element_type::NULL_VALUE;
-}
-std::string_view StrOf(object o, std::string_view key) {
-  element e;
-  return Get(o, key, &e) ? Str(e) : std::string_view();
+int EffortRank(std::string_view effort) {
+  constexpr std::string_view kOrder[] = {"", "none", "minimal", "low", "medium", "high", "xhigh"};
+  for (int i = 0; i < 7; ++i)
+    if (effort == kOrder[i]) return i;
+  return 8;  // unknown: above every known level
 }
 
 class Reader {
  public:
-  explicit Reader(RequestBody* out) : out_(out) {}
+  Reader(RequestBody* out, size_t text_cap) : out_(out), cap_(text_cap) {}
 
-  void Top(object body) {
-    for (auto [key, value] : body) {
-      if (key == "model") out_->model = std::string(Str(value));
-      else if (key == "max_tokens" || key == "max_completion_tokens" || key == "max_output_tokens")
-        Max(value, &out_->max_tokens);
-      else if (key == "n") WholeNumber(value, &out_->n);
-      else if (key == "stream") out_->stream = value.is_bool() && value.get_bool().value_unsafe();
-      else if (key == "logprobs") Logprobs(value);
-      else if (key == "top_logprobs") WholeNumber(value, &out_->top_logprobs);
-      else if (key == "logit_bias" && value.is_object()) out_->logit_bias_count = value.get_object().size();
-      else if (key == "tools" && value.is_array()) out_->tools_count = value.get_array().size();
-      else if (key == "reasoning_effort") out_->reasoning_effort = std::string(Str(value));
-      else if (key == "reasoning" && value.is_object())
-        out_->reasoning_effort = std::string(StrOf(value.get_object().value_unsafe(), "effort"));
-      else if (element b; key == "thinking" && value.is_object() &&
-                          Get(value.get_object().value_unsafe(), "budget_tokens", &b))
-        WholeNumber(b, &out_->thinking_budget);
-      else if (key == "user") out_->user = std::string(Str(value));
-      else if (key == "metadata" && value.is_object()) Metadata(value.get_object().value_unsafe());
-      else if (key == "messages") Messages(value);
-      else if (key == "system") Content("system", value);
-      else if (key == "instructions") Content("system", value);
-      else if (key == "prompt") Inputs(value);
-      else if (key == "input") Inputs(value);
-    }
+  const Status& status() const { return status_; }
+
+  // One request body (a top-level body, or one request of a batch).
+  void Body(object body) {
+    Detect(body);
+    for (auto [key, value] : body) Top(key, value);
     if (out_->api.empty()) out_->api = "chat";
-    out_->prompt_chars = static_cast<int64_t>(out_->prompt_text.size());
-  }
-
-  void Api(std::string_view api) {
-    if (out_->api.empty()) out_->api = std::string(api);
   }
 
  private:
-  void Max(element v, int64_t* out) {
-    int64_t n;
-    if (WholeNumber(v, &n)) *out = std::max(*out, n);
+  void Detect(object body);
+  void Top(std::string_view key, element value);
+  void Batch(element requests);
+  void OneRequest(object body);
+  void Gemini(std::string_view key, element value);
+
+  void Int(std::string_view name, element v, int64_t* out, bool keep_max) {
+    int64_t n = 0;
+    switch (ReadInt(v, &n)) {
+      case Read::kAbsent: return;
+      case Read::kValue: *out = keep_max && *out >= 0 ? std::max(*out, n) : n; return;
+      case Read::kJunk: Fail(std::string("`") + std::string(name) + "` is not a number"); return;
+    }
   }
 
   void Logprobs(element v) {
-    if (v.is_bool()) {
-      out_->logprobs = v.get_bool().value_unsafe();
+    // Legacy Completions (and "logprobs": "5"): the number of top tokens.
+    int64_t n = 0;
+    if (!v.is_bool() && v.type() != element_type::OBJECT && v.type() != element_type::ARRAY &&
+        ReadInt(v, &n) == Read::kValue) {
+      out_->logprobs = out_->logprobs || n > 0;
+      out_->top_logprobs = std::max(out_->top_logprobs, n);
       return;
     }
-    // Legacy Completions: logprobs is the number of top tokens to return.
-    int64_t n;
-    if (WholeNumber(v, &n)) {
-      out_->logprobs = n > 0;
-      if (out_->top_logprobs < 0) out_->top_logprobs = n;
-    }
+    out_->logprobs = out_->logprobs || ReadBool(v);
   }
 
   void Metadata(object m) {
@@ -112,84 +68,341 @@ class Reader {
     if (out_->user.empty()) out_->user = std::string(StrOf(m, "user_id"));
   }
 
-  // Chat Completions and Anthropic Messages.
-  void Messages(element v) {
-    array messages;
-    if (v.get_array().get(messages) != simdjson::SUCCESS) return;
-    for (element m : messages) {
-      ++out_->message_count;
-      object msg;
-      if (m.get_object().get(msg) != simdjson::SUCCESS) continue;
-      std::string_view role = StrOf(msg, "role");
-      if (element content; Get(msg, "content", &content)) Content(role.empty() ? "user" : role, content);
-    }
-  }
-
-  // `prompt` (Completions), `input` (Embeddings, Responses): a string, an
-  // array of strings (or token arrays), or Responses input items.
-  void Inputs(element v) {
-    if (v.is_string()) {
-      ++out_->message_count;
-      Append("user", Str(v));
-      return;
-    }
+  // A list of messages or Responses items, counted.
+  void Items(element v) {
     array items;
     if (v.get_array().get(items) != simdjson::SUCCESS) return;
     for (element item : items) {
       ++out_->message_count;
-      if (item.is_string()) {
-        Append("user", Str(item));
-      } else if (item.is_object()) {
-        object o = item.get_object().value_unsafe();
-        std::string_view role = StrOf(o, "role");
-        if (role.empty()) role = "user";
-        if (element content; Get(o, "content", &content)) Content(role, content);
-        else Append(role, StrOf(o, "text"));
+      if (item.is_string()) Append("user", Str(item));
+      else if (item.is_object()) Node("", Obj(item));
+    }
+  }
+
+  // `prompt` (Completions), `input` (Embeddings, Responses): a string, an
+  // array of strings, token ids, arrays of token ids, or Responses items.
+  void Inputs(element v) {
+    if (v.is_string()) {
+      ++out_->message_count;
+      return Append("user", Str(v));
+    }
+    array items;
+    if (v.get_array().get(items) != simdjson::SUCCESS) {
+      if (v.is_object()) Node("user", Obj(v));
+      return;
+    }
+    bool tokens = false;
+    for (element item : items) {
+      switch (item.type()) {
+        case element_type::INT64:
+        case element_type::UINT64:
+        case element_type::DOUBLE: tokens = true; break;  // one prompt of token ids
+        case element_type::ARRAY:  // one prompt of token ids per element
+          ++out_->message_count;
+          Unscanned(true);
+          break;
+        case element_type::STRING: ++out_->message_count, Append("user", Str(item)); break;
+        case element_type::OBJECT: ++out_->message_count, Node("", Obj(item)); break;
+        default: ++out_->message_count; break;
+      }
+    }
+    if (tokens) ++out_->message_count, Unscanned(true);
+  }
+
+  // A content value: a string, one part, or an array of parts.
+  void Content(std::string_view role, element v) {
+    switch (v.type()) {
+      case element_type::STRING: return Append(role, Str(v));
+      case element_type::OBJECT: return Node(role, Obj(v));
+      case element_type::ARRAY:
+        for (element part : Arr(v)) Content(role, part);
+        return;
+      default: return;
+    }
+  }
+
+  // A message, Responses item, content part or block, Gemini content or
+  // part, tool call: every key a model reads text from, whatever the `type`
+  // says, so that a part of an unknown or mislabelled type is read too.
+  // Parts that hold no text (images, audio, files) are counted unscanned.
+  void Node(std::string_view role, object o) {
+    if (role.empty()) role = RoleOf(o);
+    for (auto [key, v] : o) {
+      if (key == "content" || key == "parts" || key == "output" || key == "summary" ||
+          key == "tool_calls" || key == "function" || key == "function_call" || key == "custom" ||
+          key == "functionCall" || key == "functionResponse" || key == "function_response" ||
+          key == "executableCode" || key == "executable_code" || key == "codeExecutionResult" ||
+          key == "code_execution_result") {
+        Content(role, v);
+      } else if (key == "messages") {
+        Items(v);
+      } else if (key == "text" || key == "refusal" || key == "thinking" || key == "reasoning_content" ||
+                 key == "name" || key == "title" || key == "context" || key == "code" ||
+                 key == "queries") {
+        if (v.is_string()) Append(role, Str(v));
+        else if (v.is_array()) Content(role, v);
+      } else if (key == "arguments" || key == "input" || key == "args" || key == "response" ||
+                 key == "action") {
+        Json(role, v);
+      } else if (key == "source") {
+        Source(role, v);
+      } else if (key == "image_url" || key == "input_audio" || key == "audio" || key == "file" ||
+                 key == "file_id" || key == "file_data" || key == "file_url" || key == "image" ||
+                 key == "inlineData" || key == "inline_data" || key == "fileData" ||
+                 key == "encrypted_content" || key == "data") {
+        Unscanned(false);
       }
     }
   }
 
-  // A content value: a string, or an array of parts / blocks whose text
-  // is in `text` (text, input_text, output_text parts; Anthropic text blocks).
-  void Content(std::string_view role, element v) {
-    if (v.is_string()) return Append(role, Str(v));
-    array parts;
-    if (v.get_array().get(parts) != simdjson::SUCCESS) return;
-    for (element part : parts) {
-      if (part.is_string()) {
-        Append(role, Str(part));
-      } else if (part.is_object()) {
-        object p = part.get_object().value_unsafe();
-        if (std::string_view text = StrOf(p, "text"); !text.empty()) Append(role, text);
-        else if (std::string_view t = StrOf(p, "content"); !t.empty()) Append(role, t);  // tool results
-      }
+  static std::string_view RoleOf(object o) {
+    std::string_view role = StrOf(o, "role");
+    if (!role.empty()) return role;
+    std::string_view type = StrOf(o, "type");
+    auto ends = [&](std::string_view s) {
+      return type.size() >= s.size() && type.substr(type.size() - s.size()) == s;
+    };
+    if (ends("_output") || ends("_result")) return "tool";
+    if (ends("_call") || type == "reasoning" || ends("_request")) return "assistant";
+    return "user";
+  }
+
+  // Anthropic document and image sources: text, or nested content blocks;
+  // base64, URL and file sources are not read.
+  void Source(std::string_view role, element v) {
+    object s;
+    if (v.get_object().get(s) != simdjson::SUCCESS) return Unscanned(false);
+    std::string_view type = StrOf(s, "type");
+    if (type == "text") return Append(role, StrOf(s, "data"));
+    element content;
+    if (type == "content" && Get(s, "content", &content)) return Content(role, content);
+    Unscanned(false);
+  }
+
+  // Text a model reads as JSON: tool-call arguments and inputs. A string
+  // (OpenAI's `arguments`) is read as written and, when it has escapes, once
+  // more with them decoded (a model reads "s\u0061rin" as "sarin"); an object
+  // is written out as compact JSON, keys included.
+  void Json(std::string_view role, element v) {
+    if (v.is_string()) {
+      std::string_view s = Str(v);
+      Append(role, s);
+      if (s.find('\\') != std::string_view::npos) Append(role, UnescapeJson(s));
+    } else if (v.is_object() || v.is_array()) {
+      Append(role, simdjson::to_string(v));
     }
+  }
+
+
+  // Tool and function definitions, response schemas: what the model is
+  // told it may call or must answer in, as compact JSON. Also system text.
+  void Definitions(element v) {
+    if (v.is_array()) {
+      for (element t : Arr(v)) Append("tools", simdjson::to_string(t));
+    } else if (v.is_object()) {
+      Append("tools", simdjson::to_string(v));
+    }
+  }
+
+  void Unscanned(bool tokens) {
+    ++out_->unscanned_parts;
+    if (tokens) out_->token_prompt = true;
   }
 
   void Append(std::string_view role, std::string_view text) {
     if (text.empty()) return;
     std::string& all = out_->prompt_text;
+    if (all.size() + role.size() + text.size() + 3 > cap_) {
+      // Unreachable for texts taken from the body (they fit in it twice);
+      // a bound all the same, and what is cut is counted, never silent.
+      Unscanned(false);
+      return;
+    }
     all.append(role).append(": ").append(text).push_back('\n');
-    std::string* part = role == "system" || role == "developer" ? &out_->system_text
-                        : role == "user"                         ? &out_->user_text
-                                                                 : nullptr;
+    std::string* part = role == "system" || role == "developer" || role == "tools" ? &out_->system_text
+                        : role == "user"                                          ? &out_->user_text
+                                                                                  : nullptr;
     if (part) {
       if (!part->empty()) part->push_back('\n');
       part->append(text);
     }
   }
 
+  void Fail(std::string message) {
+    if (status_.ok()) status_ = Status::InvalidArgument(std::move(message));
+  }
+
   RequestBody* out_;
+  size_t cap_;
+  Status status_;
 };
 
-// Responses input items are objects; Embeddings inputs are strings or token arrays.
-bool InputHasItems(object body) {
-  element input;
-  array items;
-  if (!Get(body, "input", &input) || input.get_array().get(items) != simdjson::SUCCESS) return false;
-  for (element item : items) return item.is_object();
-  return false;
+// Which API shape: told apart by the keys only one of them uses.
+void Reader::Detect(object body) {
+  if (!out_->api.empty()) return;
+  auto has = [&](std::string_view key) { return TypeOf(body, key) != element_type::NULL_VALUE; };
+  const element_type prompt = TypeOf(body, "prompt");
+  if (TypeOf(body, "requests") == element_type::ARRAY || has("batch"))
+    out_->api = "batch";
+  else if (has("contents") || has("systemInstruction") || has("system_instruction") ||
+           has("generationConfig") || has("generation_config"))
+    out_->api = "gemini";
+  else if (TypeOf(body, "messages") == element_type::ARRAY)
+    out_->api = has("system") || has("anthropic_version") || has("thinking") ? "messages" : "chat";
+  else if (prompt == element_type::STRING || prompt == element_type::ARRAY)
+    out_->api = "completions";
+  else if (has("instructions") || has("max_output_tokens") || has("reasoning") ||
+           prompt == element_type::OBJECT || has("previous_response_id") || has("conversation"))
+    out_->api = "responses";
+  else if (element input; Get(body, "input", &input)) {
+    bool items = false;
+    if (input.is_array() && !has("encoding_format") && !has("dimensions"))
+      for (element item : Arr(input)) {
+        items = item.is_object();
+        break;
+      }
+    out_->api = items ? "responses" : "embeddings";
+  }
 }
+
+void Reader::Top(std::string_view key, element value) {
+  if (key == "model") {
+    out_->model = std::string(Str(value));
+  } else if (key == "max_tokens" || key == "max_completion_tokens" || key == "max_output_tokens" ||
+             key == "max_tokens_to_sample") {
+    Int(key, value, &out_->max_tokens, true);
+  } else if (key == "n" || key == "best_of") {  // best_of: completions generated server-side
+    Int(key, value, &out_->n, true);
+  } else if (key == "stream") {
+    out_->stream = ReadBool(value);
+  } else if (key == "logprobs") {
+    Logprobs(value);
+  } else if (key == "top_logprobs") {
+    Int(key, value, &out_->top_logprobs, true);
+  } else if (key == "logit_bias") {
+    if (value.is_object()) out_->logit_bias_count = value.get_object().size();
+    else if (value.is_array()) out_->logit_bias_count = value.get_array().size();
+    else if (value.is_string() && !Str(value).empty()) out_->logit_bias_count = 1;  // JSON in a string
+  } else if (key == "tools" || key == "functions") {
+    if (value.is_array()) out_->tools_count += value.get_array().size();
+    Definitions(value);
+  } else if (key == "response_format" || key == "text") {
+    // A JSON schema to answer in (Chat response_format.json_schema,
+    // Responses text.format): its names and descriptions are instructions.
+    object o;
+    element schema;
+    if (value.get_object().get(o) == simdjson::SUCCESS &&
+        (Get(o, "json_schema", &schema) ||
+         (Get(o, "format", &schema) && schema.is_object() &&
+          StrOf(Obj(schema), "type") == "json_schema")))
+      Definitions(schema);
+  } else if (key == "reasoning_effort") {
+    out_->reasoning_effort = std::string(Str(value));
+  } else if (key == "reasoning") {
+    if (value.is_object()) out_->reasoning_effort = std::string(StrOf(Obj(value), "effort"));
+  } else if (key == "thinking") {
+    if (element b; value.is_object() && Get(Obj(value), "budget_tokens", &b))
+      Int("thinking.budget_tokens", b, &out_->thinking_budget, true);
+  } else if (key == "user") {
+    out_->user = std::string(Str(value));
+  } else if (key == "metadata") {
+    if (value.is_object()) Metadata(Obj(value));
+  } else if (key == "messages" || key == "contents") {
+    Items(value);
+  } else if (key == "system" || key == "instructions" || key == "systemInstruction" ||
+             key == "system_instruction") {
+    Content("system", value);
+  } else if (key == "prompt") {
+    if (value.is_object()) {
+      // Responses: a stored prompt (not read here) filled with variables.
+      Unscanned(false);
+      if (element vars; Get(Obj(value), "variables", &vars) && vars.is_object())
+        for (auto [name, var] : Obj(vars)) Content("user", var);
+    } else {
+      Inputs(value);
+    }
+  } else if (key == "input") {
+    Inputs(value);
+  } else if (key == "content") {  // Gemini embedContent
+    ++out_->message_count;
+    Content("user", value);
+  } else if (key == "suffix") {
+    Content("user", value);
+  } else if (key == "prediction") {  // Chat predicted outputs: text the answer may reuse
+    Content("assistant", value);
+  } else if (key == "completion" || key == "preferred_output" || key == "non_preferred_output") {
+    Content("assistant", value);  // fine-tuning examples (JSON Lines uploads)
+  } else if (key == "requests") {
+    Batch(value);
+  } else if (key == "body") {  // a batch file's line: {"custom_id", "method", "url", "body"}
+    if (value.is_object()) OneRequest(Obj(value));
+  } else if (key == "batch") {
+    // Gemini batchGenerateContent: batch.input_config.requests.requests[].
+    object b, config;
+    element requests;
+    if (value.get_object().get(b) != simdjson::SUCCESS) return;
+    if ((Get(b, "inputConfig", &requests) || Get(b, "input_config", &requests)) &&
+        requests.get_object().get(config) == simdjson::SUCCESS) {
+      if (Get(config, "requests", &requests)) Batch(requests);
+      if (TypeOf(config, "fileName") != element_type::NULL_VALUE ||
+          TypeOf(config, "file_name") != element_type::NULL_VALUE)
+        Unscanned(false);
+    }
+  } else if (key == "cachedContent" || key == "cached_content") {
+    Unscanned(false);  // Gemini: text cached earlier, referenced by name
+  } else if (key == "generationConfig" || key == "generation_config") {
+    if (value.is_object())
+      for (auto [k, v] : Obj(value)) Gemini(k, v);
+  }
+}
+
+void Reader::Gemini(std::string_view key, element v) {
+  if (key == "maxOutputTokens" || key == "max_output_tokens") Int(key, v, &out_->max_tokens, true);
+  else if (key == "candidateCount" || key == "candidate_count") Int(key, v, &out_->n, true);
+  else if (key == "responseLogprobs" || key == "response_logprobs") out_->logprobs = out_->logprobs || ReadBool(v);
+  else if (key == "logprobs") Int(key, v, &out_->top_logprobs, true);
+  else if (key == "responseSchema" || key == "response_schema" || key == "responseJsonSchema")
+    Definitions(v);
+  else if (element b; (key == "thinkingConfig" || key == "thinking_config") && v.is_object() &&
+                      (Get(Obj(v), "thinkingBudget", &b) ||
+                       Get(Obj(v), "thinking_budget", &b)))
+    Int("thinkingBudget", b, &out_->thinking_budget, true);
+}
+
+// Anthropic Message Batches (requests[].params), Gemini batches
+// (requests[].request, or requests[] themselves), OpenAI-style lines
+// (requests[].body): each request is read as a body of its own and merged.
+void Reader::Batch(element v) {
+  if (v.is_object()) {  // Gemini's inlined requests: {"requests": [...]}
+    element inner;
+    if (Get(Obj(v), "requests", &inner)) Batch(inner);
+    return;
+  }
+  array requests;
+  if (v.get_array().get(requests) != simdjson::SUCCESS) return;
+  for (element item : requests) {
+    object o;
+    if (item.get_object().get(o) != simdjson::SUCCESS) return Fail("a batch request is not an object");
+    element inner;
+    object body = o;
+    for (std::string_view k : {"params", "request", "body"})
+      if (Get(o, k, &inner) && inner.get_object().get(body) == simdjson::SUCCESS) break;
+    OneRequest(body);
+    if (!status_.ok()) return;
+  }
+}
+
+void Reader::OneRequest(object body) {
+  RequestBody one;
+  Reader reader(&one, cap_ - std::min(cap_, out_->prompt_text.size()));
+  reader.Body(body);
+  if (!reader.status().ok()) return Fail(reader.status().message());
+  // Nesting would copy each text once per level; no API nests batches.
+  if (one.batch_requests > 0) return Fail("a batch request is itself a batch");
+  if (Status s = MergeBody(one, out_); !s.ok()) return Fail(s.message());
+  ++out_->batch_requests;
+}
+
 
 std::string ErrorText(simdjson::error_code e) {
   switch (e) {
@@ -201,7 +414,41 @@ std::string ErrorText(simdjson::error_code e) {
   }
 }
 
+void AppendLine(std::string* to, const std::string& text) {
+  if (text.empty()) return;
+  if (!to->empty()) to->push_back('\n');
+  to->append(text);
+}
+
 }  // namespace
+
+Status MergeBody(const RequestBody& one, RequestBody* total) {
+  if (!one.model.empty()) {
+    if (total->model.empty()) total->model = one.model;
+    else if (total->model != one.model)
+      return Status::InvalidArgument("the batch names more than one model (\"" + total->model +
+                                     "\" and \"" + one.model + "\")");
+  }
+  total->prompt_text += one.prompt_text;
+  AppendLine(&total->system_text, one.system_text);
+  AppendLine(&total->user_text, one.user_text);
+  total->message_count += one.message_count;
+  total->max_tokens = std::max(total->max_tokens, one.max_tokens);
+  total->n = std::max(total->n, one.n);
+  total->top_logprobs = std::max(total->top_logprobs, one.top_logprobs);
+  total->thinking_budget = std::max(total->thinking_budget, one.thinking_budget);
+  total->logit_bias_count = std::max(total->logit_bias_count, one.logit_bias_count);
+  total->tools_count = std::max(total->tools_count, one.tools_count);
+  total->stream = total->stream || one.stream;
+  total->logprobs = total->logprobs || one.logprobs;
+  total->token_prompt = total->token_prompt || one.token_prompt;
+  total->unscanned_parts += one.unscanned_parts;
+  if (EffortRank(one.reasoning_effort) > EffortRank(total->reasoning_effort))
+    total->reasoning_effort = one.reasoning_effort;
+  if (total->user.empty()) total->user = one.user;
+  if (total->metadata_purpose.empty()) total->metadata_purpose = one.metadata_purpose;
+  return Status::Ok();
+}
 
 Status ParseBody(std::string_view json, RequestBody* out, const BodyLimits& limits) {
   *out = RequestBody{};
@@ -223,20 +470,18 @@ Status ParseBody(std::string_view json, RequestBody* out, const BodyLimits& limi
   object body;
   if (root.get_object().get(body) != simdjson::SUCCESS)
     return Status::InvalidArgument("the JSON body must be an object");
+  if (std::string dup; FindDuplicateKey(root, &dup))
+    return Status::InvalidArgument("the JSON body has a duplicate key \"" + dup + "\"");
+  // Every text is taken from the body, at most twice with its role label;
+  // the cap only bounds what a bug could add.
+  Reader reader(out, 2 * json.size() + 4096);
+  reader.Body(body);
+  if (!reader.status().ok()) {
+    *out = RequestBody{};
+    return reader.status();
+  }
   out->present = true;
-  Reader reader(out);
-  // Which API shape: told apart by the keys only one of them uses.
-  auto has = [&](std::string_view key) { return TypeOf(body, key) != element_type::NULL_VALUE; };
-  if (TypeOf(body, "messages") == element_type::ARRAY)
-    reader.Api(has("system") || has("anthropic_version") || has("thinking") ? "messages" : "chat");
-  else if (has("prompt"))
-    reader.Api("completions");
-  else if (has("instructions") || has("max_output_tokens") || has("reasoning") ||
-           (!has("encoding_format") && !has("dimensions") && InputHasItems(body)))
-    reader.Api("responses");
-  else if (has("input"))
-    reader.Api("embeddings");
-  reader.Top(body);
+  out->prompt_chars = static_cast<int64_t>(out->prompt_text.size());
   return Status::Ok();
 }
 

@@ -30,4 +30,15 @@ struct BodyLimits {
 // it is known), nesting deeper than max_depth, invalid UTF-8, a NUL byte.
 Status ParseBody(std::string_view json, RequestBody* out, const BodyLimits& limits = {});
 
+// Adds one request of a batch to the aggregate `total`: texts appended,
+// message_count summed; max_tokens, n, top_logprobs, logit_bias_count,
+// tools_count and thinking_budget the largest of any request (a limit on a
+// field holds for every request); stream, logprobs, token_prompt if any
+// request sets them; unscanned_parts summed; reasoning_effort the highest;
+// model, user, metadata_purpose the first given. InvalidArgument when
+// `one` names a model different from the one `total` already has: one
+// body.model cannot stand for two. Does not touch total->api, present,
+// batch_requests or prompt_chars (the caller sets them).
+Status MergeBody(const RequestBody& one, RequestBody* total);
+
 }  // namespace tosgate::engine

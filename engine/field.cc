@@ -39,6 +39,11 @@ constexpr FieldName kFields[] = {
     {"body.reasoning_effort", FieldId::kBodyReasoningEffort, ValueKind::kString},
     {"body.thinking_budget", FieldId::kBodyThinkingBudget, ValueKind::kNumber},
     {"body.user", FieldId::kBodyUser, ValueKind::kString},
+    {"body.token_prompt", FieldId::kBodyTokenPrompt, ValueKind::kBool},
+    {"body.unscanned_parts", FieldId::kBodyUnscannedParts, ValueKind::kNumber},
+    {"body.batch_requests", FieldId::kBodyBatchRequests, ValueKind::kNumber},
+    {"body.file_purpose", FieldId::kBodyFilePurpose, ValueKind::kString},
+    {"body.unread", FieldId::kBodyUnread, ValueKind::kBool},
     {"time.hour", FieldId::kTimeHour, ValueKind::kNumber},
     {"time.weekday", FieldId::kTimeWeekday, ValueKind::kNumber},
 };
@@ -165,6 +170,15 @@ Value ReadField(const FieldRef& f, const EvalContext& ctx) {
     case FieldId::kBodyReasoningEffort: return b.present ? StrOrMissing(b.reasoning_effort) : Value{};
     case FieldId::kBodyThinkingBudget: return b.present ? NumOrMissing(b.thinking_budget) : Value{};
     case FieldId::kBodyUser: return b.present ? StrOrMissing(b.user) : Value{};
+    case FieldId::kBodyTokenPrompt: return b.present ? Bool(b.token_prompt) : Value{};
+    case FieldId::kBodyUnscannedParts:
+      return b.present ? Num(static_cast<double>(b.unscanned_parts)) : Value{};
+    case FieldId::kBodyBatchRequests:
+      return b.present ? Num(static_cast<double>(b.batch_requests)) : Value{};
+    case FieldId::kBodyFilePurpose: return b.present ? StrOrMissing(b.file_purpose) : Value{};
+    // Whether a body arrived and went unread: true or false, body or not, so
+    // that `body.unread: true` refuses exactly what the front end let pass.
+    case FieldId::kBodyUnread: return Bool(r.body_unread);
     case FieldId::kTimeHour: {
       int64_t secs_of_day = ((ctx.wall_ms / 1000) % 86400 + 86400) % 86400;
       return Num(static_cast<double>(secs_of_day / 3600));

@@ -23,6 +23,7 @@ enum class FieldId : uint8_t {
   kBodyModel, kBodyMaxTokens, kBodyN, kBodyStream, kBodyLogprobs,
   kBodyTopLogprobs, kBodyLogitBiasCount, kBodyToolsCount, kBodyMessageCount,
   kBodyPromptChars, kBodyApi, kBodyReasoningEffort, kBodyThinkingBudget, kBodyUser,
+  kBodyTokenPrompt, kBodyUnscannedParts, kBodyBatchRequests, kBodyFilePurpose, kBodyUnread,
   kTimeHour, kTimeWeekday,
 };
 

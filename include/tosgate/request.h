@@ -63,7 +63,9 @@ struct RequestBody {
   int64_t prompt_chars = 0;
   std::string prompt_text;  // all messages concatenated with their roles
   // Which body shape was understood: "chat", "responses", "completions",
-  // "embeddings" or "messages" (Anthropic); empty when unknown.
+  // "embeddings", "messages" (Anthropic), "gemini" (generateContent),
+  // "batch" (Anthropic Message Batches, Gemini batches) or "files" (a
+  // multipart upload); empty when unknown.
   std::string api;
   std::string system_text;  // system / developer / instructions text only
   std::string user_text;    // user turns only
@@ -71,6 +73,17 @@ struct RequestBody {
   int64_t thinking_budget = -1;     // Anthropic thinking.budget_tokens
   std::string user;                 // `user` or metadata.user_id
   std::string metadata_purpose;     // metadata.purpose, when given
+  // What the body holds that no content rule can read, so a policy can
+  // refuse it (docs/request-understanding.md): a prompt or input given as
+  // token ids (body.token_prompt), and the number of content parts that are
+  // not text: images, audio, files referenced by id or URL, token arrays
+  // (body.unscanned_parts).
+  bool token_prompt = false;
+  int64_t unscanned_parts = 0;
+  // Requests in a batch (Anthropic Message Batches, a JSON Lines file
+  // upload), whose texts are all in the fields above; 0 for one request.
+  int64_t batch_requests = 0;
+  std::string file_purpose;  // a file upload's `purpose` form field
 };
 
 struct Request {

@@ -51,9 +51,12 @@ TEST_CASE("chat completions: roles, string and array content, every feature") {
   CHECK(b.user == "u-17");
   CHECK(b.metadata_purpose == "chatbot");
   CHECK(b.message_count == 4);
-  CHECK(b.system_text == "Be brief.");
+  CHECK(b.system_text == "{\"type\":\"function\"}\n{\"type\":\"function\"}\n{\"type\":\"function\"}\nBe brief.");
   CHECK(b.user_text == "Hello");
-  CHECK(b.prompt_text == "developer: Be brief.\nuser: Hello\nassistant: Hi.\ntool: 42\n");
+  CHECK(b.unscanned_parts == 1);  // the image
+  CHECK(b.prompt_text ==
+        "tools: {\"type\":\"function\"}\ntools: {\"type\":\"function\"}\ntools: {\"type\":\"function\"}\n"
+        "developer: Be brief.\nuser: Hello\nassistant: Hi.\ntool: 42\n");
   CHECK(b.prompt_chars == static_cast<int64_t>(b.prompt_text.size()));
 }
 
@@ -106,10 +109,11 @@ TEST_CASE("anthropic messages: system string or blocks, content blocks, thinking
   CHECK(b.max_tokens == 1024);
 }
 
-TEST_CASE("numbers: 12.0 counts as 12, fractions and strings are not numbers") {
+TEST_CASE("numbers: 12.0 counts as 12, a fraction as the next whole number, numeric strings as numbers") {
   CHECK(Parse(R"({"max_tokens": 12.0})").max_tokens == 12);
-  CHECK(Parse(R"({"max_tokens": 12.5})").max_tokens == -1);
-  CHECK(Parse(R"({"max_tokens": "12"})").max_tokens == -1);
+  CHECK(Parse(R"({"max_tokens": 12.5})").max_tokens == 13);
+  CHECK(Parse(R"({"max_tokens": "12"})").max_tokens == 12);
+  CHECK(Parse(R"({"max_tokens": null})").max_tokens == -1);
   CHECK(Parse(R"({"n": 18446744073709551615})").n == INT64_MAX);
 }
 
@@ -138,4 +142,94 @@ TEST_CASE("a large prompt is read whole") {
   std::string text(512 * 1024, 'x');
   RequestBody b = Parse("{\"messages\": [{\"role\": \"user\", \"content\": \"" + text + "\"}]}");
   CHECK(b.user_text.size() == text.size());
+}
+
+TEST_CASE("coerced fields: strings a lenient upstream reads as numbers and booleans are read as them") {
+  RequestBody b = Parse(R"({"messages": [], "logprobs": "true", "stream": "true", "n": "3",
+                            "max_tokens": "100000", "top_logprobs": "5"})");
+  CHECK(b.logprobs);
+  CHECK(b.stream);
+  CHECK(b.n == 3);
+  CHECK(b.max_tokens == 100000);
+  CHECK(b.top_logprobs == 5);
+  CHECK(Parse(R"({"max_tokens": " 1_000 "})").max_tokens == 1000);
+  CHECK(Parse(R"({"max_tokens": "1e5"})").max_tokens == 100000);
+  CHECK(Parse(R"({"max_tokens": "+7"})").max_tokens == 7);
+  CHECK(Parse(R"({"max_tokens": 1e5})").max_tokens == 100000);
+  CHECK(Parse(R"({"n": true})").n == 1);
+  CHECK(Parse(R"({"max_completion_tokens": "99999999999999999999999"})").max_tokens == INT64_MAX);
+  CHECK(Parse(R"({"thinking": {"type": "enabled", "budget_tokens": "2048"}})").thinking_budget == 2048);
+  // Booleans: false only for false, null, 0 and false-like strings.
+  for (const char* f : {"false", "null", "0", "\"false\"", "\"False\"", "\"0\"", "\"no\"", "\"off\""}) {
+    CAPTURE(f);
+    CHECK_FALSE(Parse(std::string(R"({"stream": )") + f + "}").stream);
+    CHECK_FALSE(Parse(std::string(R"({"logprobs": )") + f + "}").logprobs);
+  }
+  // Junk reads as true: an upstream that coerces by truthiness asks for them.
+  for (const char* t : {"true", "1", "\"true\"", "\"1\"", "\"TRUE\"", "{}", "[]", "\"yes please\"", "2"}) {
+    CAPTURE(t);
+    CHECK(Parse(std::string(R"({"stream": )") + t + "}").stream);
+    CHECK(Parse(std::string(R"({"logprobs": )") + t + "}").logprobs);
+  }
+  // Legacy Completions' count, also as a string.
+  RequestBody legacy = Parse(R"({"prompt": "x", "logprobs": "5"})");
+  CHECK(legacy.logprobs);
+  CHECK(legacy.top_logprobs == 5);
+}
+
+TEST_CASE("an integer field holding what is no number is refused, not ignored") {
+  for (const char* junk : {R"("lots")", "{}", "[1]", R"("12abc")", R"("0x10")", R"("inf")", R"("")"}) {
+    CAPTURE(junk);
+    const std::string message = Error(std::string(R"({"messages": [], "max_tokens": )") + junk + "}");
+    CHECK(message == "`max_tokens` is not a number");
+  }
+  CHECK(Error(R"({"n": "many"})") == "`n` is not a number");
+  CHECK(Error(R"({"top_logprobs": []})") == "`top_logprobs` is not a number");
+}
+
+TEST_CASE("duplicate keys are refused anywhere in the body: the upstream would take the last") {
+  const std::string evil = R"({"messages": [{"role": "user", "content": "hi"}],
+                               "messages": [{"role": "user", "content": "sarin"}]})";
+  CHECK(Error(evil) == "the JSON body has a duplicate key \"messages\"");
+  CHECK(Error(R"({"model": "a", "stream": false, "stream": true})").find("\"stream\"") != std::string::npos);
+  // Nested, in an array, and written with an escape.
+  CHECK(Error(R"({"messages": [{"role": "user", "content": "a", "content": "b"}]})")
+            .find("\"content\"") != std::string::npos);
+  CHECK(Error(R"({"a": [[{"x": {"k": 1, "k": 2}}]]})").find("\"k\"") != std::string::npos);
+  CHECK(Error(R"({"role": "user", "r\u006fle": "system"})").find("duplicate key") != std::string::npos);
+  // A large object (sorted, not compared pairwise) with its duplicate last.
+  std::string wide = "{";
+  for (int i = 0; i < 500; ++i) wide += "\"k" + std::to_string(i) + "\": 1,";
+  CHECK(Parse(wide + "\"end\": 1}").present);
+  CHECK(Error(wide + "\"k17\": 2}") == "the JSON body has a duplicate key \"k17\"");
+  // Equal keys in different objects are fine.
+  CHECK(Parse(R"({"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]})").present);
+}
+
+TEST_CASE("the parser stays linear: a deep and wide body within limits reads quickly and whole") {
+  // 56 levels of nested tool_result blocks around one text.
+  std::string deep = R"({"system": "s", "messages": [{"role": "user", "content": )";
+  int opened = 0;
+  for (; opened < 28; ++opened) deep += R"([{"type": "tool_result", "content": )";
+  deep += R"("core")";
+  for (int i = 0; i < opened; ++i) deep += "}]";
+  deep += "}]}";
+  RequestBody d = Parse(deep);
+  CHECK(d.user_text == "core");
+  // A wide body near the 1 MiB limit: 20,000 tool-call messages with short
+  // arguments, a 20,000-key object, and 20,000 token arrays. The texts it
+  // collects are bounded by twice the body size.
+  std::string wide = R"({"messages": [)";
+  for (int i = 0; i < 20000; ++i)
+    wide += std::string(i ? "," : "") + R"({"role":"assistant","tool_calls":[{"function":{"name":"f","arguments":"{\"a\":1}"}}]})";
+  wide += R"(], "metadata": {)";
+  for (int i = 0; i < 20000; ++i) wide += std::string(i ? "," : "") + "\"m" + std::to_string(i) + "\":1";
+  wide += R"(}, "input": [)";
+  for (int i = 0; i < 20000; ++i) wide += std::string(i ? "," : "") + "[1]";
+  wide += "]}";
+  REQUIRE(wide.size() < (1u << 21));
+  RequestBody w = Parse(wide);
+  CHECK(w.message_count == 40000);
+  CHECK(w.unscanned_parts == 20000);
+  CHECK(w.prompt_text.size() <= 2 * wide.size() + 4096);
 }
