@@ -1,88 +1,274 @@
+// api::Translate: headers, credentials, the URI and the body, in that order.
+// The path is forward_auth_path.cc's, the client address
+// forward_auth_client.cc's.
 #include "api/gateway/forward_auth.h"
 
 #include <string_view>
 
+#include "api/gateway/forward_auth_internal.h"
 #include "engine/accounts.h"
 #include "engine/body_parser.h"
+
+// The multipart reader is the body slice of issue 19 (api/gateway/multipart.h,
+// branch h1-body). Until it is merged, a multipart body is one the gateway
+// cannot read: refused, or passed as unread, like any other.
+#if __has_include("api/gateway/multipart.h")
+#include "api/gateway/multipart.h"
+#define TOSGATE_HAVE_MULTIPART 1
+#endif
 
 namespace tosgate::api {
 namespace {
 
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
+using internal::EqualsNoCase;
+using internal::Lower;
+using internal::StartsWithNoCase;
+using internal::Trim;
+
 char Upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - ('a' - 'A')) : c; }
 
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  return true;
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = Lower(c);
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
+// A query component as an upstream's form decoder reads it: %XX decoded,
+// '+' a space; a '%' without two hex digits stays as it is.
+std::string FormDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
+               HexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
 }
 
-// The headers TranslateForwardAuth reads, found in one pass.
-struct Known {
+bool Refuse(Refusal* r, int status, const char* type, std::string detail) {
+  r->status = status;
+  r->type = type;
+  r->detail = std::move(detail);
+  return false;
+}
+
+const char* CarrierName(CredentialCarrier c) {
+  switch (c) {
+    case CredentialCarrier::kAuthorization: return "Authorization";
+    case CredentialCarrier::kXApiKey: return "x-api-key";
+    case CredentialCarrier::kApiKey: return "api-key";
+    case CredentialCarrier::kXGoogApiKey: return "x-goog-api-key";
+    case CredentialCarrier::kQueryKey: return "the key query parameter";
+    case CredentialCarrier::kNone: break;
+  }
+  return "none";
+}
+
+// The headers Translate reads, by lower-case name.
+enum class Hdr : uint8_t {
+  kOther,
+  kOriginalMethod,
+  kOriginalUri,
+  kForwardedMethod,
+  kForwardedUri,
+  kForwardedFor,
+  kForwarded,
+  kRealIp,
+  kForwardedOther,  // X-Forwarded-Host, -Proto, -Port, ...: kept from a trusted peer, not read
+  kAuthorization,
+  kXApiKey,
+  kApiKey,
+  kXGoogApiKey,
+  kProxyAuthorization,
+  kContentType,
+  kContentLength,
+  kPartialBody,
+  kPurpose,
+  kRequestId,
+};
+
+Hdr Classify(std::string_view n) {
+  if (n.size() > 12 && n.substr(0, 12) == "x-forwarded-") {
+    const std::string_view rest = n.substr(12);
+    if (rest == "for") return Hdr::kForwardedFor;
+    if (rest == "method") return Hdr::kForwardedMethod;
+    if (rest == "uri") return Hdr::kForwardedUri;
+    return Hdr::kForwardedOther;
+  }
+  if (n == "x-original-method") return Hdr::kOriginalMethod;
+  if (n == "x-original-uri") return Hdr::kOriginalUri;
+  if (n == "x-real-ip") return Hdr::kRealIp;
+  if (n == "forwarded") return Hdr::kForwarded;
+  if (n == "authorization") return Hdr::kAuthorization;
+  if (n == "x-api-key") return Hdr::kXApiKey;
+  if (n == "api-key") return Hdr::kApiKey;
+  if (n == "x-goog-api-key") return Hdr::kXGoogApiKey;
+  if (n == "proxy-authorization") return Hdr::kProxyAuthorization;
+  if (n == "content-type") return Hdr::kContentType;
+  if (n == "content-length") return Hdr::kContentLength;
+  if (n == "x-envoy-auth-partial-body") return Hdr::kPartialBody;
+  if (n == "x-usage-purpose") return Hdr::kPurpose;
+  if (n == "x-request-id") return Hdr::kRequestId;
+  return Hdr::kOther;
+}
+
+bool IsForwarding(Hdr h) {
+  return h == Hdr::kOriginalMethod || h == Hdr::kOriginalUri || h == Hdr::kForwardedMethod ||
+         h == Hdr::kForwardedUri || h == Hdr::kForwardedFor || h == Hdr::kForwarded ||
+         h == Hdr::kRealIp || h == Hdr::kForwardedOther;
+}
+
+// The one credential of a request. Views point into the request's headers
+// or into `query_value`, which outlive it.
+class CredentialSet {
+ public:
+  // False, remembering the carrier, when `value` differs from a credential
+  // already seen.
+  bool Add(CredentialCarrier carrier, std::string_view value, std::string_view forward) {
+    if (value.empty()) return true;  // an empty carrier names no key
+    if (carrier_ == CredentialCarrier::kNone) {
+      Set(carrier, value, forward);
+      return true;
+    }
+    if (value != value_) {
+      conflict_ = carrier;
+      return false;
+    }
+    // One credential in several carriers: forwarded in the first carrier of
+    // the enum's order, whatever order the headers came in.
+    if (static_cast<int>(carrier) < static_cast<int>(carrier_)) Set(carrier, value, forward);
+    return true;
+  }
+
+  CredentialCarrier carrier() const { return carrier_; }
+  std::string_view value() const { return value_; }
+  std::string_view forward() const { return forward_; }
+
+  bool Refused(Refusal* refusal) const {
+    return Refuse(refusal, 400, "ambiguous-credentials",
+                  std::string("the request carries two different credentials (") +
+                      CarrierName(carrier_) + " and " + CarrierName(conflict_) + "); send one");
+  }
+
+  std::string query_value;  // storage for a decoded ?key= value
+
+ private:
+  void Set(CredentialCarrier carrier, std::string_view value, std::string_view forward) {
+    carrier_ = carrier;
+    value_ = value;
+    forward_ = forward;
+  }
+  CredentialCarrier carrier_ = CredentialCarrier::kNone;
+  CredentialCarrier conflict_ = CredentialCarrier::kNone;
+  std::string_view value_;
+  std::string_view forward_;
+};
+
+// Authorization: "Bearer <key>" gives <key>; any other scheme (Basic, a bare
+// key) is a credential an upstream may accept, so its whole value is the key.
+std::string_view AuthorizationKey(std::string_view v) {
+  constexpr std::string_view kBearer = "bearer";
+  if (v.size() > kBearer.size() && StartsWithNoCase(v, kBearer) &&
+      (v[kBearer.size()] == ' ' || v[kBearer.size()] == '\t'))
+    return Trim(v.substr(kBearer.size()));
+  return v;
+}
+
+// What the header pass found; pointers into the request's headers.
+struct Scan {
   const std::string* original_method = nullptr;
   const std::string* original_uri = nullptr;
   const std::string* forwarded_method = nullptr;
   const std::string* forwarded_uri = nullptr;
-  const std::string* forwarded_for = nullptr;
-  const std::string* real_ip = nullptr;
-  const std::string* authorization = nullptr;
-  const std::string* api_key = nullptr;
   const std::string* content_type = nullptr;
+  const std::string* content_length = nullptr;
+  internal::ClientHeaders client;
   bool partial_body = false;
+  bool conflicting_framing = false;  // two different Content-Type or Content-Length
 };
 
-// Headers that carry secrets; they never reach the Request.
-bool IsSecret(std::string_view lower) {
-  return lower == "authorization" || lower == "x-api-key" || lower == "proxy-authorization";
+// One pass over the headers: what is read, what is kept in out->headers.
+bool ScanHeaders(const IncomingRequest& in, Scan* scan, CredentialSet* creds, Request* out,
+                 Refusal* refusal) {
+  out->headers.reserve(in.headers.size());
+  std::string lower;
+  for (const auto& [name, value] : in.headers) {
+    lower.assign(name);
+    for (char& c : lower) c = Lower(c);
+    const Hdr h = Classify(lower);
+    if (IsForwarding(h) && !out->peer_trusted) continue;  // a client naming its own address or URI
+    auto first = [&](const std::string** slot) {
+      if (!*slot) *slot = &value;
+    };
+    auto single = [&](const std::string** slot) {
+      if (*slot && Trim(**slot) != Trim(value)) scan->conflicting_framing = true;
+      first(slot);
+    };
+    const std::string_view v = Trim(value);
+    bool keep = true;
+    bool agreed = true;
+    switch (h) {
+      // Consumed into method and path; the URI's query may hold ?key=.
+      case Hdr::kOriginalMethod: first(&scan->original_method); keep = false; break;
+      case Hdr::kOriginalUri: first(&scan->original_uri); keep = false; break;
+      case Hdr::kForwardedMethod: first(&scan->forwarded_method); keep = false; break;
+      case Hdr::kForwardedUri: first(&scan->forwarded_uri); keep = false; break;
+      case Hdr::kForwardedFor: scan->client.forwarded_for.push_back(&value); break;
+      case Hdr::kForwarded: scan->client.forwarded.push_back(&value); break;
+      case Hdr::kRealIp: first(&scan->client.real_ip); break;
+      // Secrets: read, never kept.
+      case Hdr::kAuthorization:
+        keep = false;
+        agreed = creds->Add(CredentialCarrier::kAuthorization, AuthorizationKey(v), v);
+        break;
+      case Hdr::kXApiKey: keep = false; agreed = creds->Add(CredentialCarrier::kXApiKey, v, v); break;
+      case Hdr::kApiKey: keep = false; agreed = creds->Add(CredentialCarrier::kApiKey, v, v); break;
+      case Hdr::kXGoogApiKey:
+        keep = false;
+        agreed = creds->Add(CredentialCarrier::kXGoogApiKey, v, v);
+        break;
+      case Hdr::kProxyAuthorization: keep = false; break;  // the proxy's, never the upstream's
+      case Hdr::kContentType: single(&scan->content_type); break;
+      case Hdr::kContentLength: single(&scan->content_length); break;
+      case Hdr::kPartialBody:
+        // Only Envoy cuts a body; in inline mode the gateway has all of it.
+        if (!in.inline_mode && EqualsNoCase(v, "true")) scan->partial_body = true;
+        break;
+      case Hdr::kPurpose:
+        if (out->purpose.empty()) out->purpose = std::string(v);
+        break;
+      case Hdr::kRequestId:
+        if (out->request_id.empty()) out->request_id = std::string(v);
+        break;
+      default: break;
+    }
+    if (!agreed) return creds->Refused(refusal);
+    if (keep) out->headers.emplace_back(lower, value);
+  }
+  return true;
 }
 
-void Remember(std::string_view lower, const std::string& value, Known* k) {
-  auto first = [&](const std::string** slot) {
-    if (!*slot) *slot = &value;
-  };
-  if (lower == "x-original-method")
-    first(&k->original_method);
-  else if (lower == "x-original-uri")
-    first(&k->original_uri);
-  else if (lower == "x-forwarded-method")
-    first(&k->forwarded_method);
-  else if (lower == "x-forwarded-uri")
-    first(&k->forwarded_uri);
-  else if (lower == "x-forwarded-for")
-    first(&k->forwarded_for);
-  else if (lower == "x-real-ip")
-    first(&k->real_ip);
-  else if (lower == "authorization")
-    first(&k->authorization);
-  else if (lower == "x-api-key")
-    first(&k->api_key);
-  else if (lower == "content-type")
-    first(&k->content_type);
-  else if (lower == "x-envoy-auth-partial-body")
-    k->partial_body = EqualsNoCase(Trim(value), "true");
-}
-
-// "https://host:8443/a/b?c" -> "/a/b?c"; origin-form targets pass unchanged.
-std::string_view StripAuthority(std::string_view uri) {
-  size_t scheme_end = uri.find("://");
-  if (scheme_end == std::string_view::npos ||
-      uri.substr(0, scheme_end).find('/') != std::string_view::npos)
+// "https://host:8443/a/b?c" -> "/a/b?c", with *absolute set; other targets
+// pass unchanged (and CanonicalPath refuses what does not start with '/').
+std::string_view StripAuthority(std::string_view uri, bool* absolute) {
+  std::string_view rest;
+  if (StartsWithNoCase(uri, "http://"))
+    rest = uri.substr(7);
+  else if (StartsWithNoCase(uri, "https://"))
+    rest = uri.substr(8);
+  else
     return uri;
-  std::string_view rest = uri.substr(scheme_end + 3);
-  size_t path = rest.find_first_of("/?#");
-  return path == std::string_view::npos ? std::string_view("/") : rest.substr(path);
-}
-
-std::string_view WithoutQuery(std::string_view uri) {
-  size_t q = uri.find_first_of("?#");
-  return q == std::string_view::npos ? uri : uri.substr(0, q);
+  *absolute = true;
+  const size_t path = rest.find_first_of("/?#");
+  return path == std::string_view::npos ? std::string_view() : rest.substr(path);
 }
 
 // The original URI of an Envoy-style check: the target after the prefix.
@@ -94,165 +280,196 @@ std::string_view AfterPrefix(std::string_view target, std::string_view prefix) {
   return target;  // "/v1/checkout" is not under "/v1/check"
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = Lower(c);
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-bool IsUnreserved(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
-
-bool LooksLikeJson(const std::string* content_type) {
-  if (!content_type) return true;
-  std::string_view ct = Trim(*content_type);
-  if (ct.empty()) return true;
-  for (size_t i = 0; i + 4 <= ct.size(); ++i)
-    if (EqualsNoCase(ct.substr(i, 4), "json")) return true;
-  return false;
-}
-
-}  // namespace
-
-std::string NormalizePath(std::string_view path) {
-  // Decode what is safe to decode: unreserved characters only, so %2F stays a
-  // literal part of a segment rather than becoming a separator.
-  std::string decoded;
-  decoded.reserve(path.size() + 1);
-  for (size_t i = 0; i < path.size(); ++i) {
-    char c = path[i];
-    if (c == '%' && i + 2 < path.size()) {
-      int hi = HexValue(path[i + 1]), lo = HexValue(path[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        char d = static_cast<char>(hi * 16 + lo);
-        if (IsUnreserved(d)) {
-          decoded += d;
-        } else {
-          decoded += '%';
-          decoded += Upper(path[i + 1]);
-          decoded += Upper(path[i + 2]);
-        }
-        i += 2;
-        continue;
-      }
-    }
-    decoded += c;
-  }
-
-  std::string out;
-  out.reserve(decoded.size() + 1);
-  size_t pos = 0;
-  while (pos <= decoded.size()) {
-    size_t end = decoded.find('/', pos);
-    if (end == std::string::npos) end = decoded.size();
-    std::string_view seg(decoded.data() + pos, end - pos);
-    if (seg == "..") {
-      size_t cut = out.rfind('/');
-      out.resize(cut == std::string::npos ? 0 : cut);
-    } else if (!seg.empty() && seg != ".") {
-      out += '/';
-      out += seg;
-    }
-    pos = end + 1;
-  }
-  if (out.empty()) out = "/";
-  return out;
-}
-
-std::vector<engine::Cidr> LoopbackProxies() {
-  std::vector<engine::Cidr> out(2);
-  engine::ParseCidr("127.0.0.0/8", &out[0]);
-  engine::ParseCidr("::1/128", &out[1]);
-  return out;
-}
-
-bool CanonicalPath(std::string_view raw, std::string* out) {  // TODO(issue 19): refuse ambiguous forms
-  *out = NormalizePath(raw);
-  return true;
-}
-
-bool Translate(const IncomingRequest& in, const ForwardAuthConfig& cfg, Request* out,
-               Forwarding* fwd, Refusal* refusal) {
-  Status s = TranslateForwardAuth(in, cfg, out);
-  if (fwd) *fwd = Forwarding{};
-  if (s.ok()) return true;
-  refusal->status = s.code() == Status::Code::kResourceExhausted ? 413 : 400;
-  refusal->type = s.code() == Status::Code::kResourceExhausted ? "body-too-large" : "bad-request-body";
-  refusal->detail = s.message();
-  return false;
-}
-
-Status TranslateForwardAuth(const IncomingRequest& in, const ForwardAuthConfig& cfg, Request* out) {
-  *out = Request{};
-  if (in.body.size() > cfg.max_body_bytes)
-    return Status::ResourceExhausted("request body is " + std::to_string(in.body.size()) +
-                                     " bytes, the limit is " + std::to_string(cfg.max_body_bytes));
-
-  Known known;
-  out->headers.reserve(in.headers.size());
-  std::string lower;
-  for (const auto& [name, value] : in.headers) {
-    lower.assign(name);
-    for (char& c : lower) c = Lower(c);
-    Remember(lower, value, &known);
-    if (IsSecret(lower)) continue;
-    if (lower == "x-usage-purpose" && out->purpose.empty())
-      out->purpose = std::string(Trim(value));
-    else if (lower == "x-request-id" && out->request_id.empty())
-      out->request_id = std::string(Trim(value));
-    out->headers.emplace_back(lower, value);
-  }
-
-  // The client's method and URI.
-  std::string_view method = known.original_method    ? *known.original_method
-                            : known.forwarded_method ? *known.forwarded_method
-                                                     : std::string_view(in.method);
+// The client's method, canonical path and raw query.
+bool ReadRequestLine(const IncomingRequest& in, const ForwardAuthConfig& cfg, const Scan& scan,
+                     Request* out, std::string_view* query, Refusal* refusal) {
+  // A trusted proxy names them, except to the inline proxy, where the
+  // request line is the client's own.
+  const bool named = out->peer_trusted && !in.inline_mode;
+  std::string_view method = named && scan.original_method    ? *scan.original_method
+                            : named && scan.forwarded_method ? *scan.forwarded_method
+                                                             : std::string_view(in.method);
   method = Trim(method);
   out->method.resize(method.size());
   for (size_t i = 0; i < method.size(); ++i) out->method[i] = Upper(method[i]);
 
-  std::string_view uri = known.original_uri    ? std::string_view(*known.original_uri)
-                         : known.forwarded_uri ? std::string_view(*known.forwarded_uri)
-                                               : AfterPrefix(in.target, cfg.path_prefix);
-  out->path = NormalizePath(WithoutQuery(StripAuthority(Trim(uri))));
+  std::string_view uri = named && scan.original_uri    ? std::string_view(*scan.original_uri)
+                         : named && scan.forwarded_uri ? std::string_view(*scan.forwarded_uri)
+                         : in.inline_mode              ? std::string_view(in.target)
+                                                       : AfterPrefix(in.target, cfg.path_prefix);
+  bool absolute = false;
+  uri = StripAuthority(Trim(uri), &absolute);
+  const size_t qmark = uri.find('?');
+  std::string_view raw_path = uri.substr(0, qmark);
+  if (absolute && raw_path.empty()) raw_path = "/";  // "http://host?q" asks for "/"
+  *query = qmark == std::string_view::npos ? std::string_view() : uri.substr(qmark + 1);
 
-  // The client's address: the proxy tells us, else the proxy is the client.
-  std::string_view ip;
-  if (known.forwarded_for) {
-    std::string_view xff = *known.forwarded_for;
-    ip = Trim(xff.substr(0, xff.find(',')));
+  std::string why;
+  if (!CanonicalPath(raw_path, &out->path, &why))
+    return Refuse(refusal, 400, "ambiguous-path", "the request path is ambiguous: " + why);
+  for (char c : *query) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || c == '#' || c == ';')
+      return Refuse(refusal, 400, "ambiguous-path",
+                    "the query has a control character, a '#' or a ';' (which some servers "
+                    "read as a separator)");
   }
-  if (ip.empty() && known.real_ip) ip = Trim(*known.real_ip);
-  out->client_ip = ip.empty() ? in.peer_ip : std::string(ip);
+  return true;
+}
 
-  // Identity: hash the key at once; the secret goes no further.
-  std::string_view key;
-  if (known.authorization) {
-    std::string_view a = Trim(*known.authorization);
-    constexpr std::string_view kBearer = "bearer ";
-    if (a.size() > kBearer.size() && EqualsNoCase(a.substr(0, kBearer.size()), kBearer))
-      key = Trim(a.substr(kBearer.size()));
+// Is the query parameter named `raw_name` a credential carrier? Compared as
+// an upstream's decoder reads it: "k%65y" is "key".
+bool IsKeyParam(std::string_view raw_name) {
+  if (raw_name.size() > 21) return false;  // longer than "api_key" fully encoded
+  std::string name = FormDecode(raw_name);
+  for (char& c : name) c = Lower(c);
+  return name == "key" || name == "api_key";
+}
+
+// Calls f(piece, name, value) for each '&'-separated piece of the query.
+template <typename F>
+void ForEachParam(std::string_view query, F f) {
+  while (true) {
+    const size_t amp = query.find('&');
+    const std::string_view piece = query.substr(0, amp);
+    const size_t eq = piece.find('=');
+    f(piece, piece.substr(0, eq),
+      eq == std::string_view::npos ? std::string_view() : piece.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
   }
-  if (key.empty() && known.api_key) key = Trim(*known.api_key);
-  if (!key.empty()) out->key_id = engine::KeyId(key);
+}
 
-  if (!in.body.empty() && LooksLikeJson(known.content_type)) {
-    Status parsed = engine::ParseBody(in.body, &out->body);
-    if (!parsed.ok()) {
-      out->body = RequestBody{};
-      // Envoy cut the body at its limit: what is there is not all of it.
-      if (!known.partial_body) return parsed;
+// Gemini's ?key= (and ?api_key=): credentials like the headers'. Sets
+// *has_key when the query holds such a parameter, empty or not.
+bool ReadQueryKeys(std::string_view query, CredentialSet* creds, bool* has_key,
+                   Refusal* refusal) {
+  bool agreed = true;
+  ForEachParam(query, [&](std::string_view, std::string_view name, std::string_view value) {
+    if (!agreed || !IsKeyParam(name)) return;
+    *has_key = true;
+    std::string decoded = FormDecode(value);
+    if (creds->carrier() == CredentialCarrier::kNone) {
+      if (decoded.empty()) return;
+      creds->query_value = std::move(decoded);
+      agreed = creds->Add(CredentialCarrier::kQueryKey, creds->query_value, creds->query_value);
+    } else {
+      // The same value never replaces the chosen one (the query comes last
+      // in the carriers' order), so `decoded` may go out of scope.
+      agreed = creds->Add(CredentialCarrier::kQueryKey, decoded, decoded);
     }
-  } else if (!in.body.empty() && cfg.unreadable_body == UnreadableBody::kRefuse) {
-    return Status::InvalidArgument("the request body is not JSON (content type " +
-                                   std::string(known.content_type ? *known.content_type : "") + ")");
+  });
+  return agreed || creds->Refused(refusal);
+}
+
+// Why the body cannot be read, or an empty string when it was read into out->body.
+std::string ReadBody(const IncomingRequest& in, const Scan& scan, Request* out) {
+  if (scan.partial_body) return "the proxy cut the body short (x-envoy-auth-partial-body: true)";
+  if (scan.conflicting_framing)
+    return "the request has two different Content-Type or Content-Length headers";
+  const std::string_view length = scan.content_length ? Trim(*scan.content_length) : "";
+  if (!length.empty()) {
+    size_t announced = 0;
+    bool number = length.size() <= 18;
+    for (char c : length) {
+      number = number && c >= '0' && c <= '9';
+      announced = announced * 10 + static_cast<size_t>(c - '0');
+    }
+    if (!number || announced != in.body.size())
+      return "the body received is not as long as its Content-Length says";
+  }
+  Status parsed;
+#ifdef TOSGATE_HAVE_MULTIPART
+  if (scan.content_type && IsMultipartFormData(*scan.content_type))
+    parsed = ParseMultipartBody(*scan.content_type, in.body, &out->body);
+  else
+    parsed = engine::ParseBody(in.body, &out->body);
+#else
+  // TODO(issue 19, body slice): multipart/form-data through ParseMultipartBody.
+  parsed = engine::ParseBody(in.body, &out->body);
+#endif
+  if (parsed.ok()) return {};
+  return "the body cannot be read: " + parsed.message();
+}
+
+// The query as received, less every credential parameter but the one the
+// decision was made on (kept once, as it came).
+std::string ForwardedQuery(std::string_view query, bool has_key, const CredentialSet& creds) {
+  if (!has_key) return std::string(query);
+  std::string kept;
+  kept.reserve(query.size());
+  bool kept_key = false, first = true;
+  ForEachParam(query, [&](std::string_view piece, std::string_view name, std::string_view value) {
+    if (IsKeyParam(name)) {
+      if (kept_key || creds.carrier() != CredentialCarrier::kQueryKey ||
+          FormDecode(value) != creds.value())
+        return;
+      kept_key = true;
+    }
+    if (!first) kept += '&';
+    first = false;
+    kept += piece;
+  });
+  return kept;
+}
+
+}  // namespace
+
+bool Translate(const IncomingRequest& in, const ForwardAuthConfig& cfg, Request* out,
+               Forwarding* fwd, Refusal* refusal) {
+  *out = Request{};
+  if (fwd) *fwd = Forwarding{};
+  if (in.body.size() > cfg.max_body_bytes)
+    return Refuse(refusal, 413, "body-too-large",
+                  "request body is " + std::to_string(in.body.size()) + " bytes, the limit is " +
+                      std::to_string(cfg.max_body_bytes));
+  out->peer_trusted = internal::IsTrustedPeer(in.peer_ip, cfg.trusted_proxies);
+  out->inline_proxy = in.inline_mode;
+
+  Scan scan;
+  CredentialSet creds;
+  if (!ScanHeaders(in, &scan, &creds, out, refusal)) return false;
+  std::string_view query;
+  if (!ReadRequestLine(in, cfg, scan, out, &query, refusal)) return false;
+  bool query_has_key = false;
+  if (!query.empty() && !ReadQueryKeys(query, &creds, &query_has_key, refusal)) return false;
+  if (creds.carrier() != CredentialCarrier::kNone) out->key_id = engine::KeyId(creds.value());
+
+  out->client_ip = std::string(
+      out->peer_trusted ? internal::ClientAddress(scan.client, in.peer_ip, cfg.trusted_proxies)
+                        : std::string_view(in.peer_ip));
+
+  // No body at all is no body (nginx and Caddy send none), unless one was
+  // announced or cut.
+  const std::string_view length = scan.content_length ? Trim(*scan.content_length) : "";
+  if (!in.body.empty() || scan.partial_body || (!length.empty() && length != "0")) {
+    if (std::string why = ReadBody(in, scan, out); !why.empty()) {
+      if (cfg.unreadable_body != UnreadableBody::kPass)
+        return Refuse(refusal, 400, "unreadable-body", std::move(why));
+      out->body = RequestBody{};
+      out->body_unread = true;
+    }
   }
   if (out->purpose.empty() && !out->body.metadata_purpose.empty())
     out->purpose = out->body.metadata_purpose;
-  return Status::Ok();
+
+  if (fwd) {
+    fwd->carrier = creds.carrier();
+    fwd->credential = std::string(creds.forward());
+    fwd->target = out->path;
+    if (const std::string kept = ForwardedQuery(query, query_has_key, creds); !kept.empty()) {
+      fwd->target += '?';
+      fwd->target += kept;
+    }
+  }
+  return true;
+}
+
+Status TranslateForwardAuth(const IncomingRequest& in, const ForwardAuthConfig& cfg, Request* out) {
+  Refusal refusal;
+  if (Translate(in, cfg, out, nullptr, &refusal)) return Status::Ok();
+  if (refusal.status == 413) return Status::ResourceExhausted(refusal.detail);
+  return Status::InvalidArgument(refusal.detail);
 }
 
 }  // namespace tosgate::api

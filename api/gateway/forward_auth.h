@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -55,11 +56,11 @@ struct IncomingRequest {
 // Where the one credential the decision was made on came from.
 enum class CredentialCarrier : uint8_t {
   kNone,
-  kAuthorization,  // Authorization: Bearer <key> (OpenAI and most others)
+  kAuthorization,  // Authorization: Bearer <key> (OpenAI and most others), or any other scheme
   kXApiKey,        // x-api-key (Anthropic)
   kApiKey,         // api-key (Azure OpenAI)
   kXGoogApiKey,    // x-goog-api-key (Gemini)
-  kQueryKey,       // ?key=<key> (Gemini)
+  kQueryKey,       // ?key=<key> (Gemini) or ?api_key=<key>; kept in Forwarding::target
 };
 
 // What the inline proxy relays upstream: the request exactly as it was
@@ -67,10 +68,14 @@ enum class CredentialCarrier : uint8_t {
 struct Forwarding {
   // The canonical path, then '?' and the query as received with every
   // credential parameter removed (unless the credential came in the query,
-  // then only that one parameter is kept).
+  // then only that one parameter is kept); no '?' when nothing is left.
   std::string target;
   CredentialCarrier carrier = CredentialCarrier::kNone;
-  std::string credential;  // the value to send in `carrier` (for kAuthorization, "Bearer <key>")
+  // The value to send in `carrier`, every other carrier being stripped: for
+  // kAuthorization the whole header value ("Bearer <key>", or another
+  // scheme's value as received); for kQueryKey the decoded key, which
+  // `target` already carries.
+  std::string credential;
 };
 
 // Why a request was refused before any decision: answered as
@@ -81,22 +86,39 @@ struct Refusal {
   std::string detail;  // for a person; never holds a secret
 };
 
-// Fills `out` (which it first resets) and, when non-null, `fwd` from `in`:
-// - the client's method and URI: from X-Original-Method/X-Original-URI (nginx
-//   auth_request), else X-Forwarded-Method/X-Forwarded-Uri (Traefik, Caddy),
-//   when the peer is a trusted proxy; else the request line itself after
-//   `path_prefix` (Envoy ext_authz; the inline proxy has no prefix). The
-//   path is canonicalized (CanonicalPath); an ambiguous one is refused.
-// - client_ip from the first X-Forwarded-For hop, else X-Real-IP, when the
-//   peer is trusted; else the peer.
-// - key_id = engine::KeyId(key) for the one credential the request carries,
-//   in any carrier above; two different credentials are refused
-//   (ambiguous-credentials). Secrets are dropped from out->headers.
+// Fills `out` (which it first resets) and, when non-null, `fwd` from `in`.
+// docs/forward-auth.md says the same for users.
+// - Trust: out->peer_trusted is whether in.peer_ip is inside
+//   cfg.trusted_proxies. Forwarding headers (X-Original-*, X-Forwarded-*,
+//   X-Real-IP, Forwarded) from any other peer are ignored and dropped.
+// - The client's method and URI: from a trusted peer X-Original-Method /
+//   X-Original-URI (nginx auth_request), else X-Forwarded-Method /
+//   X-Forwarded-Uri (Traefik, Caddy); else the request line itself after
+//   `path_prefix` (Envoy ext_authz). In inline mode always the request line,
+//   without a prefix. The path is canonicalized (CanonicalPath); an
+//   ambiguous path or a query with a raw control character, '#' or ';' is
+//   refused (ambiguous-path).
+// - client_ip, from a trusted peer: the rightmost X-Forwarded-For hop that
+//   is not itself a trusted proxy, else Forwarded's for=, else X-Real-IP;
+//   otherwise (and when these are not addresses) the peer.
+// - key_id = engine::KeyId(key) for the one credential the request carries
+//   in any carrier above, repeated headers included; the same value in
+//   several carriers is one credential, two different values are refused
+//   (ambiguous-credentials). Authorization with a scheme other than Bearer
+//   is a credential too, its whole value the key. Secrets are dropped from
+//   out->headers (and the URI headers, whose query may hold ?key=).
 // - purpose from x-usage-purpose, request_id from x-request-id; every kept
 //   header with its name lower-cased.
-// - body: parsed as JSON whatever the Content-Type says (engine::ParseBody);
-//   what cannot be read is refused or passed per cfg.unreadable_body.
-// Returns false with `refusal` filled when the request is refused.
+// - body: a multipart/form-data body through ParseMultipartBody, any other
+//   parsed as JSON whatever the Content-Type says (engine::ParseBody). One
+//   that does not parse, is marked cut short by Envoy
+//   (x-envoy-auth-partial-body: true, outside inline mode) or is shorter
+//   than its Content-Length is refused (unreadable-body), or with
+//   UnreadableBody::kPass decided without and out->body_unread set. No
+//   body at all is no body, not an unreadable one (nginx sends none).
+//   Over max_body_bytes: body-too-large (413).
+// Returns false with `refusal` filled when the request is refused; `out`
+// and `fwd` are then unspecified.
 bool Translate(const IncomingRequest& in, const ForwardAuthConfig& cfg, Request* out,
                Forwarding* fwd, Refusal* refusal);
 
@@ -105,20 +127,27 @@ bool Translate(const IncomingRequest& in, const ForwardAuthConfig& cfg, Request*
 Status TranslateForwardAuth(const IncomingRequest& in, const ForwardAuthConfig& cfg, Request* out);
 
 // The path a request is classified and forwarded by, or false when the path
-// is ambiguous (an upstream or another proxy could read it differently):
-// percent-encoded '/', '\\', '%', NUL or control characters, a raw '\\', a
-// ';' (matrix parameters), a '..' or '.' segment left after decoding, or a
-// path not starting with '/'. Percent-encoded unreserved characters are
-// decoded and repeated slashes collapse.
-bool CanonicalPath(std::string_view raw, std::string* out);
+// is ambiguous (an upstream or another proxy could read it differently),
+// with `why` (when non-null) saying for a person what is wrong:
+// - refused: a path not starting with '/'; percent-encoded '/', '\\', '%'
+//   (double encoding), ';', NUL, control or non-ASCII bytes; a '%' not
+//   followed by two hex digits; a raw '\\' or ';' (matrix parameters, which
+//   Tomcat and Spring strip); any raw byte not allowed in a URI path (space,
+//   control, non-ASCII, '#', '"', '<', '{', ...); any '.' or '..' segment,
+//   raw or encoded: clients resolve them before sending, and upstreams
+//   resolve them differently (before or after merging '//', or not at all).
+// - rewritten: percent-encoded unreserved characters, sub-delimiters, ':'
+//   and '@' are decoded; other encodings get upper-case hex; repeated
+//   slashes collapse and a trailing slash is dropped. Case is kept.
+// The result is its own canonical form.
+bool CanonicalPath(std::string_view raw, std::string* out, std::string* why = nullptr);
 
 // Normalizes the path the way an upstream would resolve it, so that
 // /v1//chat/./completions cannot slip past a rule written for
 // /v1/chat/completions: percent-encoded unreserved characters are decoded,
 // repeated slashes collapse, "." and ".." segments are resolved (never above
-// the root). A path that does not start with '/' gets one.
+// the root). A path that does not start with '/' gets one. For display and
+// old callers; requests go through CanonicalPath, which refuses instead.
 std::string NormalizePath(std::string_view path);
-
-
 
 }  // namespace tosgate::api

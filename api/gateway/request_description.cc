@@ -1,5 +1,8 @@
 #include "api/gateway/request_description.h"
 
+#include <algorithm>
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 #include "api/gateway/forward_auth.h"
@@ -7,18 +10,40 @@
 namespace tosgate::api {
 
 Status RequestFromDescription(const RequestDescription& d, Request* out) {
+  // A description is trusted data written by the operator (a policy test, a
+  // capture, a check file): it is the client's own request line, relayed by
+  // a proxy trusted to name the client's address, as the gateway's inline
+  // mode reads one behind a trusted load balancer.
   IncomingRequest in;
-  in.method = "POST";
-  in.target = ForwardAuthConfig{}.path_prefix;
+  in.method = d.method;
+  in.target = d.path;
   in.peer_ip = d.client_ip;
-  in.headers = {{"x-original-method", d.method}, {"x-original-uri", d.path}};
+  in.inline_mode = true;
   if (!d.key.empty()) in.headers.emplace_back("authorization", "Bearer " + d.key);
-  for (const auto& h : d.headers) in.headers.push_back(h);
-  if (!d.body.empty()) {
-    in.headers.emplace_back("content-type", "application/json");
-    in.body = d.body;
+  auto named = [](std::string_view name, std::string_view lower) {
+    return std::equal(name.begin(), name.end(), lower.begin(), lower.end(),
+                      [](char a, char b) { return (a >= 'A' && a <= 'Z' ? a + 32 : a) == b; });
+  };
+  bool typed = false;
+  for (const auto& h : d.headers) {
+    // The body was re-serialized (captures keep it as JSON): the length the
+    // client sent is not this body's.
+    if (named(h.first, "content-length")) continue;
+    typed = typed || named(h.first, "content-type");
+    in.headers.push_back(h);
   }
-  return TranslateForwardAuth(in, ForwardAuthConfig{}, out);
+  if (!d.body.empty() && !typed) in.headers.emplace_back("content-type", "application/json");
+  in.body = d.body;
+  ForwardAuthConfig cfg;
+  cfg.path_prefix.clear();
+  cfg.trusted_proxies.resize(2);
+  engine::ParseCidr("0.0.0.0/0", &cfg.trusted_proxies[0]);
+  engine::ParseCidr("::/0", &cfg.trusted_proxies[1]);
+  if (Status s = TranslateForwardAuth(in, cfg, out); !s.ok()) return s;
+  // Trusted even when client_ip is not an address; decided, not relayed.
+  out->peer_trusted = true;
+  out->inline_proxy = false;
+  return Status::Ok();
 }
 
 Status RequestFromTest(const policies::TestRequest& t, Request* out) {

@@ -1,6 +1,9 @@
 // A request described as data (a policy test, a capture line, a check file)
-// turned into the engine's Request exactly as the forward-auth endpoint
-// would turn the same request, so tests and replays see what production sees.
+// turned into the engine's Request by the gateway's own translation
+// (api::Translate), so tests and replays see what production sees: the
+// description is the client's request line from a trusted peer, so its
+// path is canonicalized (an ambiguous one is an error), its credentials
+// must agree, and its X-Forwarded-For names the client.
 #pragma once
 
 #include <string>

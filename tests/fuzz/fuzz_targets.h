@@ -23,8 +23,15 @@ void PolicyLoader(const uint8_t* data, size_t size);
 void BodyParser(const uint8_t* data, size_t size);
 // An HTTP request as a reverse proxy forwards it ("METHOD target" line,
 // "name: value" header lines, a blank line, the body) through
-// api::TranslateForwardAuth under each configuration.
+// api::Translate under each configuration, from a trusted and an untrusted
+// peer and as the inline proxy; what it accepts must forward the path it
+// classified and hold no credential in the Request's headers.
 void ForwardAuth(const uint8_t* data, size_t size);
+// A request path through api::CanonicalPath, differentially: an accepted
+// path is its own canonical form, holds nothing ambiguous, and equals what
+// an independent RFC 3986 reference (decode once, remove_dot_segments)
+// resolves it to. A violated property aborts.
+void CanonicalPathDifferential(const uint8_t* data, size_t size);
 // A traffic capture: each line through cli::ParseCaptureLine and
 // api::RequestFromDescription, as `tosgate replay` reads it.
 void Capture(const uint8_t* data, size_t size);
@@ -44,6 +51,7 @@ struct Target {
 inline constexpr Target kTargets[] = {
     {"policy_loader", PolicyLoader}, {"body_parser", BodyParser},   {"forward_auth", ForwardAuth},
     {"capture", Capture},            {"test_file", TestFile},       {"audit_record", AuditRecord},
+    {"canonical_path", CanonicalPathDifferential},
 };
 
 }  // namespace tosgate::fuzz
