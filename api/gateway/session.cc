@@ -119,8 +119,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // A usage report is small: one larger is refused before it is read.
     // (The parser checks a Content-Length against its limit only while it
     // reads the header, so a declared length is checked here.)
-    const auto target = parser_->get().target();
-    if (PathOf(std::string_view(target.data(), target.size())) == kUsagePath) {
+    if (IsUsageTarget()) {
       body_limit_ = kMaxUsageReportBytes;
       if (parser_->content_length() && *parser_->content_length() > body_limit_)
         return OnReadError(http::error::body_limit);
@@ -136,6 +135,12 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     ReadBody();
+  }
+
+  // Whether the request whose header is in is a usage report.
+  bool IsUsageTarget() {
+    const auto target = parser_->get().target();
+    return PathOf(std::string_view(target.data(), target.size())) == kUsagePath;
   }
 
   void ReadBody() {
@@ -157,6 +162,8 @@ class Session : public std::enable_shared_from_this<Session> {
     state_ = State::kBusy;
     Bump(shared_->counters.bad_requests);
     if (ec == http::error::body_limit) {
+      // Past the general limit already while the header was read.
+      if (IsUsageTarget()) body_limit_ = kMaxUsageReportBytes;
       RenderError(413, "body-too-large",
                   "the request body is larger than " + std::to_string(body_limit_) + " bytes",
                   &out_);
