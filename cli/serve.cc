@@ -345,7 +345,9 @@ int RunServe(const Args& in) {
          "Connections refused over gateway.max_connections.", g.refused_connections);
     line("tosgate_gateway_read_timeouts_total", "counter",
          "Connections closed: a header or body did not arrive in time.", g.read_timeouts);
-    line("tosgate_gateway_bad_requests_total", "counter", "Malformed or oversized requests (400, 413, 431).",
+    line("tosgate_gateway_bad_requests_total", "counter",
+         "Requests refused before a decision (malformed, oversized, unreadable, ambiguous) and "
+         "usage reports refused.",
          g.bad_requests);
     line("tosgate_upstream_errors_total", "counter", "Inline proxy: 502/504 given or a stream cut by the upstream.",
          g.upstream_errors);

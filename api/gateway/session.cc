@@ -263,12 +263,13 @@ class Session : public std::enable_shared_from_this<Session> {
     RenderError(404, "not-found", "no such endpoint; the check endpoint is " + prefix, &out_);
   }
 
-  // A control endpoint asked for on the client port. Never relayed either:
-  // the upstream is no place for a usage report or a check.
+  // A control endpoint asked for on the client port (or, with a control
+  // listener in forward-auth mode, a usage report on the main port). Never
+  // relayed either: the upstream is no place for a usage report or a check.
   void NotOnThisPort() {
     RenderError(404, "not-found",
-                "no such endpoint on this port: checks and usage reports are served on the "
-                "gateway's control listener (gateway.control_listen)",
+                "no such endpoint on this port: usage reports (and, in inline mode, checks) are "
+                "served on the gateway's control listener (gateway.control_listen)",
                 &out_);
   }
 
