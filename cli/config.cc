@@ -5,6 +5,8 @@
 #include <functional>
 #include <map>
 
+#include "engine/condition.h"
+
 namespace tosgate::cli {
 namespace {
 
@@ -81,6 +83,50 @@ class Reader {
       *out = v;
     };
   }
+  // A list of CIDRs ("10.0.0.0/8", "::1/128" or one address); each bad one
+  // is an error naming it, at its own line and column.
+  auto Cidrs(std::vector<std::string>* out) {
+    return [this, out](const YAML::Node& n, const std::string& key) {
+      if (!n.IsSequence()) return Error(n, key, "expected a list of CIDRs, e.g. [10.0.0.0/8]");
+      out->clear();
+      for (size_t i = 0; i < n.size(); ++i) {
+        const std::string ik = key + "[" + std::to_string(i) + "]";
+        engine::Cidr c;
+        if (!n[i].IsScalar() || !engine::ParseCidr(n[i].Scalar(), &c)) {
+          Error(n[i], ik, "\"" + (n[i].IsScalar() ? n[i].Scalar() : std::string("?")) +
+                              "\" is not a CIDR (e.g. 10.0.0.0/8, 2001:db8::/32 or one address)");
+          continue;
+        }
+        out->push_back(n[i].Scalar());
+      }
+    };
+  }
+  // host:port, [v6]:port, or "off".
+  auto ListenOrOff(std::string* out, bool* set) {
+    return [this, out, set](const YAML::Node& n, const std::string& key) {
+      if (!n.IsScalar()) return Error(n, key, "expected host:port or off");
+      const std::string v = n.Scalar();
+      *set = true;
+      if (v == "off") {
+        out->clear();
+        return;
+      }
+      const size_t colon = v.rfind(':');
+      const std::string port = colon == std::string::npos ? "" : v.substr(colon + 1);
+      if (colon == std::string::npos || port.empty() || port.size() > 5 ||
+          port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535)
+        return Error(n, key, "expected host:port (e.g. 127.0.0.1:8081) or off, got \"" + v + "\"");
+      *out = v;
+    };
+  }
+  auto Sha256(std::string* out) {
+    return [this, out](const YAML::Node& n, const std::string& key) {
+      if (!n.IsScalar() || n.Scalar().size() != 64 ||
+          n.Scalar().find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+        return Error(n, key, "must be the 64 hex digits of sha256sum of the token");
+      *out = n.Scalar();
+    };
+  }
   auto Unsupported(const std::string& issue) {
     return [this, issue](const YAML::Node& n, const std::string& key) {
       Error(n, key, "not supported yet (" + issue + ")");
@@ -92,6 +138,11 @@ class Reader {
 };
 
 }  // namespace
+
+std::string EffectiveControlListen(const ServeConfig& cfg) {
+  if (cfg.control_listen_set) return cfg.control_listen;
+  return cfg.upstream_url.empty() ? "" : "127.0.0.1:8081";
+}
 
 std::vector<std::string> LoadServeConfig(const std::string& path, ServeConfig* cfg) {
   Reader r(path);
@@ -152,7 +203,11 @@ std::vector<std::string> LoadServeConfig(const std::string& path, ServeConfig* c
                       {"max_body_bytes", r.Number(&cfg->max_body_bytes, 1)},
                       {"path_prefix", r.String(&cfg->path_prefix)},
                       {"header_timeout_ms", r.Number(&cfg->header_timeout_ms, 1)},
-                      {"max_connections", r.Number(&cfg->max_connections, 0)}});
+                      {"max_connections", r.Number(&cfg->max_connections, 0)},
+                      {"control_listen", r.ListenOrOff(&cfg->control_listen, &cfg->control_listen_set)},
+                      {"control_token_sha256", r.Sha256(&cfg->control_token_sha256)},
+                      {"trusted_proxies", r.Cidrs(&cfg->trusted_proxies)},
+                      {"unreadable_body", r.OneOf(&cfg->unreadable_body, {"refuse", "pass"})}});
        }},
       {"upstream", [&](const YAML::Node& n, const std::string& k) {
          r.Map(n, k, {{"url", r.String(&cfg->upstream_url)},

@@ -45,6 +45,15 @@ struct ServeConfig {
   int64_t header_timeout_ms = 10000;      // a request's whole header, then closed
   size_t max_connections = 10000;         // open client connections; 0: no limit
   std::string upstream_url;               // inline proxy mode when set
+  // The control listener (checks and usage reports, off the client path).
+  // Unset: 127.0.0.1:8081 in inline mode, none in forward-auth mode; "off":
+  // none in either (docs/cli.md).
+  std::string control_listen;
+  bool control_listen_set = false;
+  std::string control_token_sha256;       // hex SHA-256; required on /v1/usage when set
+  // Peers whose forwarding and identity headers count (CIDRs, validated).
+  std::vector<std::string> trusted_proxies = {"127.0.0.0/8", "::1/128"};
+  std::string unreadable_body = "refuse";  // refuse | pass
   int64_t upstream_connect_timeout_ms = 5000;
   int64_t upstream_response_timeout_ms = 60000;
   // admin: tokens, TLS, the policy versions store (docs/admin-api.md).
@@ -55,6 +64,10 @@ struct ServeConfig {
   size_t admin_max_body_bytes = 4 << 20;
   int admin_threads = 4;
 };
+
+// The control listener `serve` opens for `cfg`: control_listen when it was
+// set ("" for "off"), else the default of the mode.
+std::string EffectiveControlListen(const ServeConfig& cfg);
 
 // Reads `path` into `cfg`, keeping defaults for keys it does not set.
 // Returns every problem as "file:line:column: key: message".

@@ -15,6 +15,7 @@
 #include "cli/policy_source.h"
 #include "cli/policy_watch.h"
 #include "cli/state_backend.h"
+#include "engine/condition.h"
 #include "engine/engine.h"
 #include "storage/accounts_cache.h"
 #include "storage/accounts_file.h"
@@ -25,33 +26,58 @@
 namespace tosgate::cli {
 namespace {
 
-void PrintBanner(const ServeConfig& cfg, int gateway_port, int admin_port,
-                 const engine::PolicySnapshot& snap) {
-  std::string host = cfg.gateway_listen.substr(0, cfg.gateway_listen.rfind(':'));
-  std::string base = "http://" + host + ":" + std::to_string(gateway_port);
+// "http://host:port" for a listen address and the port it was bound to.
+std::string BaseUrl(const std::string& listen, int port) {
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.empty()) host = "0.0.0.0";
+  return "http://" + host + ":" + std::to_string(port);
+}
+
+void PrintBanner(const ServeConfig& cfg, int gateway_port, const std::string& control_listen,
+                 int control_port, int admin_port, const engine::PolicySnapshot& snap) {
+  const std::string base = BaseUrl(cfg.gateway_listen, gateway_port);
+  const std::string control = control_port > 0 ? BaseUrl(control_listen, control_port) : "";
+  const bool inline_mode = !cfg.upstream_url.empty();
   std::string admin_host = cfg.admin_listen.substr(0, cfg.admin_listen.rfind(':'));
   std::cout << "tosgate: policies " << (cfg.policies_dir.empty() ? "(built-in default pack)" : cfg.policies_dir)
             << ", " << snap.rules.size() << " rules, revision " << snap.revision << "\n"
-            << "tosgate: audit " << DescribeAuditBackend(cfg) << "\n"
-            << "tosgate: forward-auth on " << base << cfg.path_prefix << "\n"
-            << "tosgate: admin on " << (cfg.admin_tls_cert.empty() ? "http://" : "https://") << admin_host
+            << "tosgate: audit " << DescribeAuditBackend(cfg) << "\n";
+  // Where checks and usage reports go (docs/inline-proxy.md, "Control
+  // endpoints"): in inline mode never the client port.
+  const std::string check_base = inline_mode ? control : base;
+  const std::string usage_base = inline_mode || !control.empty() ? control : base;
+  const std::string token = cfg.control_token_sha256.empty() ? "" : " (X-Tos-Control-Token required)";
+  if (inline_mode) std::cout << "tosgate: inline proxy on " << base << " -> " << cfg.upstream_url << "\n";
+  if (!check_base.empty()) std::cout << "tosgate: forward-auth on " << check_base << cfg.path_prefix << "\n";
+  if (!usage_base.empty()) std::cout << "tosgate: usage reports on " << usage_base << "/v1/usage" << token << "\n";
+  if (control.empty() && inline_mode)
+    std::cout << "tosgate: no control listener (gateway.control_listen: off): checks and usage reports "
+                 "are not served\n";
+  std::cout << "tosgate: admin on " << (cfg.admin_tls_cert.empty() ? "http://" : "https://") << admin_host
             << ":" << admin_port << " (/healthz, /readyz, /metrics, /v1/admin/...; "
-            << cfg.admin_tokens.size() << " tokens)\n"
-            << "\nTry it (each line is one request as a proxy would send it):\n"
-            << "  # allowed: 200\n"
-            << "  curl -i " << base << cfg.path_prefix
-            << " -H 'X-Original-Method: POST' -H 'X-Original-URI: /v1/chat/completions'"
-               " -H 'Authorization: Bearer sk-demo-1'\n"
-            << "  # denied, training a competing model is a declared purpose: 403\n"
-            << "  curl -i " << base << cfg.path_prefix
-            << " -H 'X-Original-Method: POST' -H 'X-Original-URI: /v1/chat/completions'"
-               " -H 'Authorization: Bearer sk-demo-1' -H 'X-Usage-Purpose: model-training'\n"
-            << "  # throttled, the free tier allows 20 requests a minute: 20 x 200, then 429\n"
-            << "  for i in $(seq 21); do curl -s -o /dev/null -w '%{http_code} ' " << base
-            << cfg.path_prefix
-            << " -H 'X-Original-Method: POST' -H 'X-Original-URI: /v1/chat/completions'"
-               " -H 'Authorization: Bearer sk-demo-2'; done; echo\n"
-            << std::endl;
+            << cfg.admin_tokens.size() << " tokens)\n";
+  std::cout << "\nTry it:\n";
+  if (inline_mode)
+    std::cout << "  # through the inline proxy to the upstream: 200\n"
+              << "  curl -s " << base << "/v1/chat/completions -H 'Authorization: Bearer sk-demo-1'"
+              << " -H 'Content-Type: application/json' -d '{\"model\": \"m\", \"max_tokens\": 8, \"messages\": [{\"role\": \"user\", "
+                 "\"content\": \"hello\"}]}'\n";
+  if (!check_base.empty()) {
+    const std::string check = check_base + cfg.path_prefix;
+    std::cout << "  # checks as a proxy would send them; allowed: 200\n"
+              << "  curl -i " << check
+              << " -H 'X-Original-Method: POST' -H 'X-Original-URI: /v1/chat/completions'"
+                 " -H 'Authorization: Bearer sk-demo-1'\n"
+              << "  # denied, training a competing model is a declared purpose: 403\n"
+              << "  curl -i " << check
+              << " -H 'X-Original-Method: POST' -H 'X-Original-URI: /v1/chat/completions'"
+                 " -H 'Authorization: Bearer sk-demo-1' -H 'X-Usage-Purpose: model-training'\n"
+              << "  # throttled, the free tier allows 20 requests a minute: 20 x 200, then 429\n"
+              << "  for i in $(seq 21); do curl -s -o /dev/null -w '%{http_code} ' " << check
+              << " -H 'X-Original-Method: POST' -H 'X-Original-URI: /v1/chat/completions'"
+                 " -H 'Authorization: Bearer sk-demo-2'; done; echo\n";
+  }
+  std::cout << std::endl;
 }
 
 Status EnsureParentDir(const std::string& path) {
@@ -68,12 +94,13 @@ Status EnsureParentDir(const std::string& path) {
 int RunServe(const Args& in) {
   Args args = in;
   bool bad = false;
-  std::string config_path, policies_dir, accounts_file, accounts_db, upstream;
+  std::string config_path, policies_dir, accounts_file, accounts_db, upstream, control_listen;
   const bool have_config = TakeFlag(&args, "--config", &config_path, &bad);
   const bool have_policies = TakeFlag(&args, "--policies", &policies_dir, &bad);
   const bool have_accounts = TakeFlag(&args, "--accounts", &accounts_file, &bad);
   const bool have_accounts_db = TakeFlag(&args, "--accounts-db", &accounts_db, &bad);
   const bool have_upstream = TakeFlag(&args, "--upstream", &upstream, &bad);
+  const bool have_control = TakeFlag(&args, "--control-listen", &control_listen, &bad);
   const bool watch = TakeSwitch(&args, "--watch");
   if (bad) return 2;
   if (!args.empty()) {
@@ -96,6 +123,10 @@ int RunServe(const Args& in) {
   }
   if (watch) cfg.policies_watch = true;
   if (have_upstream) cfg.upstream_url = upstream;
+  if (have_control) {
+    cfg.control_listen_set = true;
+    cfg.control_listen = control_listen == "off" ? "" : control_listen;
+  }
   if (cfg.policies_watch && cfg.policies_dir.empty()) {
     std::cerr << "tosgate serve: --watch needs a policy directory (--policies DIR)\n";
     return 2;
@@ -218,6 +249,19 @@ int RunServe(const Args& in) {
   gw_opts.forward_auth.path_prefix = cfg.path_prefix;
   gw_opts.forward_auth.max_body_bytes = cfg.max_body_bytes;
   gw_opts.upstream_url = cfg.upstream_url;
+  gw_opts.control_listen = EffectiveControlListen(cfg);
+  gw_opts.control_token_sha256 = cfg.control_token_sha256;
+  gw_opts.forward_auth.unreadable_body =
+      cfg.unreadable_body == "pass" ? api::UnreadableBody::kPass : api::UnreadableBody::kRefuse;
+  gw_opts.forward_auth.trusted_proxies.clear();
+  for (const std::string& text : cfg.trusted_proxies) {
+    engine::Cidr c;
+    if (!engine::ParseCidr(text, &c)) {  // the config file was checked; a flag may not have been
+      std::cerr << "tosgate serve: gateway.trusted_proxies: \"" << text << "\" is not a CIDR\n";
+      return 2;
+    }
+    gw_opts.forward_auth.trusted_proxies.push_back(std::move(c));
+  }
   gw_opts.header_timeout = std::chrono::milliseconds(cfg.header_timeout_ms);
   gw_opts.max_connections = cfg.max_connections;
   // Synchronous durability: answers wait for their record's commit, on the
@@ -227,7 +271,9 @@ int RunServe(const Args& in) {
   gw_opts.upstream_response_timeout = std::chrono::milliseconds(cfg.upstream_response_timeout_ms);
   auto gateway = api::GatewayServer::Start(gw_opts, engine);
   if (!gateway.ok()) {
-    std::cerr << "tosgate: gateway " << cfg.gateway_listen << ": " << gateway.status().message() << "\n";
+    std::cerr << "tosgate: gateway " << cfg.gateway_listen
+              << (gw_opts.control_listen.empty() ? "" : " (control " + gw_opts.control_listen + ")") << ": "
+              << gateway.status().message() << "\n";
     return 1;
   }
   api::AdminServerOptions admin_opts;
@@ -299,7 +345,9 @@ int RunServe(const Args& in) {
          "Connections refused over gateway.max_connections.", g.refused_connections);
     line("tosgate_gateway_read_timeouts_total", "counter",
          "Connections closed: a header or body did not arrive in time.", g.read_timeouts);
-    line("tosgate_gateway_bad_requests_total", "counter", "Malformed or oversized requests (400, 413, 431).",
+    line("tosgate_gateway_bad_requests_total", "counter",
+         "Requests refused before a decision (malformed, oversized, unreadable, ambiguous) and "
+         "usage reports refused.",
          g.bad_requests);
     line("tosgate_upstream_errors_total", "counter", "Inline proxy: 502/504 given or a stream cut by the upstream.",
          g.upstream_errors);
@@ -317,7 +365,8 @@ int RunServe(const Args& in) {
     (*gateway)->Stop();
     return 1;
   }
-  PrintBanner(cfg, (*gateway)->port(), (*admin)->port(), *loaded.snapshot);
+  PrintBanner(cfg, (*gateway)->port(), gw_opts.control_listen, (*gateway)->control_port(),
+              (*admin)->port(), *loaded.snapshot);
 
   // Reload on SIGHUP, and with --watch whenever inotify says the files
   // changed (cli/policy_reload.h: errors never replace the active set, and a

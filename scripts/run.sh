@@ -2,9 +2,12 @@
 # Builds tosgate and starts the gateway on its built-in defaults: the default
 # policy pack, in-memory limits, a SQLite audit store in ./var, and a mock
 # model API on 127.0.0.1:8000 (tosgate mock-upstream) that the gateway
-# proxies allowed requests to (inline mode). Extra arguments go to
-# `tosgate serve` (e.g. --config FILE, --policies DIR). NO_MOCK=1 starts the
-# gateway alone, for forward auth only.
+# proxies allowed requests to (inline mode): clients on 127.0.0.1:8080,
+# forward-auth checks and usage reports on the control listener,
+# 127.0.0.1:8081 (serve's banner prints both, with requests to try). Extra
+# arguments go to `tosgate serve` (e.g. --config FILE, --policies DIR,
+# --control-listen HOST:PORT). NO_MOCK=1 starts the gateway alone, for
+# forward auth only: checks and usage reports on 127.0.0.1:8080.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

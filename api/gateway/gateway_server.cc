@@ -12,6 +12,7 @@
 
 #include "api/gateway/responses.h"
 #include "api/gateway/server_internal.h"
+#include "api/gateway/usage_report.h"
 
 namespace tosgate::api {
 using namespace gateway_internal;
@@ -50,59 +51,72 @@ Status ParseListen(const std::string& listen, std::string* host, uint16_t* port)
 
 struct GatewayServer::Impl {
   explicit Impl(GatewayServerOptions options, engine::Engine& engine)
-      : shared{std::move(options), engine, {}, {}, {}, {}} {}
+      : shared{std::move(options), engine, {}, {}, {}, {}, {}} {}
 
   ~Impl() { Stop(); }
 
-  Status Bind() {
+  // One listening socket: the client port, or the control one.
+  struct Acceptor {
+    Listener kind = Listener::kClient;
+    std::string listen;
+    std::optional<tcp::acceptor> acceptor;  // on workers[0]
+    std::optional<net::steady_timer> backoff;
+    int bound_port = 0;
+  };
+
+  Status Bind(Acceptor* a) {
     std::string host;
     uint16_t port = 0;
-    if (Status s = ParseListen(shared.options.listen, &host, &port); !s.ok()) return s;
+    if (Status s = ParseListen(a->listen, &host, &port); !s.ok()) return s;
     beast::error_code ec;
     net::ip::address addr = net::ip::make_address(host, ec);
     if (ec) {
       tcp::resolver resolver(workers[0]->ioc);
       auto results = resolver.resolve(host, std::to_string(port), ec);
       if (ec || results.empty())
-        return Status::InvalidArgument("listen address '" + shared.options.listen +
-                                       "': cannot resolve '" + host + "': " + ec.message());
+        return Status::InvalidArgument("listen address '" + a->listen + "': cannot resolve '" +
+                                       host + "': " + ec.message());
       addr = results.begin()->endpoint().address();
     }
     tcp::endpoint ep(addr, port);
-    const std::string where = "listen on " + shared.options.listen + ": ";
-    acceptor.emplace(workers[0]->ioc);
+    const std::string where = "listen on " + a->listen + ": ";
+    a->acceptor.emplace(workers[0]->ioc);
+    tcp::acceptor& acc = *a->acceptor;
     // SO_REUSEADDR only (never SO_REUSEPORT): a second server on the same
     // port must fail here rather than silently share the traffic.
-    if (acceptor->open(ep.protocol(), ec); ec) return Status::Unavailable(where + ec.message());
-    if (acceptor->set_option(net::socket_base::reuse_address(true), ec); ec)
+    if (acc.open(ep.protocol(), ec); ec) return Status::Unavailable(where + ec.message());
+    if (acc.set_option(net::socket_base::reuse_address(true), ec); ec)
       return Status::Unavailable(where + ec.message());
-    if (acceptor->bind(ep, ec); ec) return Status::Unavailable(where + ec.message());
-    if (acceptor->listen(net::socket_base::max_listen_connections, ec); ec)
+    if (acc.bind(ep, ec); ec) return Status::Unavailable(where + ec.message());
+    if (acc.listen(net::socket_base::max_listen_connections, ec); ec)
       return Status::Unavailable(where + ec.message());
-    bound_port = acceptor->local_endpoint(ec).port();
+    a->bound_port = acc.local_endpoint(ec).port();
     return Status::Ok();
   }
 
-  void Accept() {
+  void Accept(Acceptor* a) {
     Worker* w = workers[next_worker++ % workers.size()].get();
-    acceptor->async_accept(w->ioc, [this, w](beast::error_code ec, Socket socket) {
+    a->acceptor->async_accept(w->ioc, [this, a, w](beast::error_code ec, Socket socket) {
       if (ec == net::error::operation_aborted || shared.stopping.load()) return;
       if (ec) {
         // E.g. out of file descriptors: back off instead of spinning.
-        backoff.emplace(workers[0]->ioc, kAcceptBackoff);
-        backoff->async_wait([this](beast::error_code ec) {
-          if (!ec && !shared.stopping.load()) Accept();
+        a->backoff.emplace(workers[0]->ioc, kAcceptBackoff);
+        a->backoff->async_wait([this, a](beast::error_code ec) {
+          if (!ec && !shared.stopping.load()) Accept(a);
         });
         return;
       }
       Bump(shared.counters.connections);
       const size_t max = shared.options.max_connections;
-      if (max > 0 && shared.counters.open_connections.load(std::memory_order_relaxed) >= max) {
+      // The control port is for the operator's proxy: never refused, so
+      // that a flood of clients cannot shut out usage reports.
+      if (a->kind == Listener::kClient && max > 0 &&
+          shared.counters.open_connections.load(std::memory_order_relaxed) >= max) {
         Refuse(socket);
       } else {
-        StartSession(std::move(socket), &shared, w);
+        StartSession(std::move(socket), &shared, w, a->kind);
       }
-      Accept();
+      Accept(a);
     });
   }
 
@@ -150,9 +164,11 @@ struct GatewayServer::Impl {
     shared.stopping.store(true);
     if (workers.empty() || !workers[0]->thread.joinable()) return;  // never started
     net::post(workers[0]->ioc, [this] {
-      beast::error_code ec;
-      if (acceptor) acceptor->close(ec);
-      if (backoff) backoff->cancel();
+      for (Acceptor& a : acceptors) {
+        beast::error_code ec;
+        if (a.acceptor) a.acceptor->close(ec);
+        if (a.backoff) a.backoff->cancel();
+      }
     });
     for (auto& w : workers) {
       Worker* raw = w.get();
@@ -174,10 +190,10 @@ struct GatewayServer::Impl {
   Shared shared;
   const std::string too_many = TooManyConnections();
   std::vector<std::unique_ptr<Worker>> workers;
-  std::optional<tcp::acceptor> acceptor;  // on workers[0]
-  std::optional<net::steady_timer> backoff;
-  size_t next_worker = 0;  // touched only by the accept handler on workers[0]
-  int bound_port = 0;
+  // [0] the client port, [1] the control port when there is one. Sized
+  // before any accept starts: the handlers hold pointers into it.
+  std::vector<Acceptor> acceptors;
+  size_t next_worker = 0;  // touched only by the accept handlers on workers[0]
   std::atomic<bool> stopped{false};
   std::mutex done_mu;
   std::condition_variable done_cv;
@@ -194,6 +210,13 @@ Result<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayServerOptions
   int threads =
       options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;
+  if (!options.control_token_sha256.empty()) {
+    if (!IsSha256Hex(options.control_token_sha256))
+      return Status::InvalidArgument(
+          "control_token_sha256 must be the 64 hex digits of the SHA-256 of the token");
+    for (char& c : options.control_token_sha256)
+      if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+  }
   std::optional<proxy::Upstream> upstream;
   if (!options.upstream_url.empty()) {
     proxy::UpstreamOptions uo;
@@ -207,19 +230,31 @@ Result<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayServerOptions
   }
   auto impl = std::make_unique<Impl>(std::move(options), engine);
   impl->shared.upstream = std::move(upstream);
+  impl->shared.inline_auth = impl->shared.options.forward_auth;
+  impl->shared.inline_auth.path_prefix.clear();
   for (int i = 0; i < threads; ++i) {
     impl->workers.push_back(std::make_unique<Worker>());
     if (impl->shared.upstream)
       impl->workers.back()->pool = std::make_unique<proxy::ConnectionPool>(
           impl->shared.upstream->options.max_idle_connections);
   }
-  if (Status s = impl->Bind(); !s.ok()) return s;
-  impl->Accept();
+  impl->acceptors.resize(impl->shared.options.control_listen.empty() ? 1 : 2);
+  impl->acceptors[0].listen = impl->shared.options.listen;
+  if (impl->acceptors.size() > 1) {
+    impl->acceptors[1].kind = Listener::kControl;
+    impl->acceptors[1].listen = impl->shared.options.control_listen;
+  }
+  for (auto& a : impl->acceptors)
+    if (Status s = impl->Bind(&a); !s.ok()) return s;
+  for (auto& a : impl->acceptors) impl->Accept(&a);
   impl->StartThreads();
   return std::unique_ptr<GatewayServer>(new GatewayServer(std::move(impl)));
 }
 
-int GatewayServer::port() const { return impl_->bound_port; }
+int GatewayServer::port() const { return impl_->acceptors[0].bound_port; }
+int GatewayServer::control_port() const {
+  return impl_->acceptors.size() > 1 ? impl_->acceptors[1].bound_port : 0;
+}
 void GatewayServer::Stop() { impl_->Stop(); }
 
 uint64_t GatewayServer::requests_served() const {

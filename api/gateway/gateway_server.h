@@ -2,10 +2,25 @@
 //
 // Serves the forward-auth check (`path_prefix` and everything under it, any
 // method), POST /v1/usage (usage reports, see usage_report.h) and GET
-// /healthz; with `upstream_url`, everything else as an inline proxy. An allowed check that delay mode holds is answered after its
-// delay, on a timer. One io_context per thread; a single listening
-// socket hands each accepted connection to the next thread in turn, so a
-// connection stays on one thread for its life and its handlers never race.
+// /healthz; with `upstream_url`, everything else as an inline proxy. An
+// allowed check that delay mode holds is answered after its delay, on a timer.
+//
+// Where each endpoint is served (docs/inline-proxy.md, "Control endpoints"):
+//
+//   endpoint        | forward-auth mode           | inline mode (upstream_url)
+//   /healthz        | listen, control_listen      | listen, control_listen
+//   check (prefix)  | listen, control_listen      | control_listen only
+//   POST /v1/usage  | control_listen if set, else | control_listen only
+//                   | listen                      |
+//   anything else   | 404                         | listen: decided and relayed
+//
+// In inline mode the client port is the client's: a usage report or a check
+// sent there is answered 404 and never relayed, so that a client cannot
+// refund its own reservation or probe decisions for itself.
+//
+// One io_context per thread; the listening sockets hand each accepted
+// connection to the next thread in turn, so a connection stays on one
+// thread for its life and its handlers never race.
 //
 // Thread-safety: every method may be called from any thread; Stop() is
 // idempotent and is also run by the destructor. The engine must outlive the
@@ -29,6 +44,14 @@ namespace tosgate::api {
 
 struct GatewayServerOptions {
   std::string listen = "127.0.0.1:8080";  // host:port, [v6]:port; port 0 picks a free one
+  // The control listener, for the proxy or the operator rather than
+  // clients: the check and usage reports (see the table above). Empty: none.
+  // Its connections are not counted against max_connections, so that a
+  // flood on the client port cannot shut out usage reports.
+  std::string control_listen;
+  // When set (64 hex digits, the SHA-256 of a secret), POST /v1/usage must
+  // carry X-Tos-Control-Token: <secret>, compared in constant time; else 401.
+  std::string control_token_sha256;
   int threads = 0;                        // 0: one per hardware thread
   ForwardAuthConfig forward_auth;
   std::chrono::seconds read_timeout{30};       // to receive a request's body, once its header is in
@@ -60,7 +83,7 @@ struct GatewayServerOptions {
 struct GatewayServerStats {
   uint64_t requests = 0;         // responses sent, all statuses
   uint64_t checks = 0;           // forward-auth decisions made
-  uint64_t bad_requests = 0;     // 400, 413, 431: malformed or oversized input
+  uint64_t bad_requests = 0;     // 400, 413, 431 and refusals before a decision
   uint64_t internal_errors = 0;  // 500: an exception reached the boundary
   uint64_t connections = 0;      // accepted in total
   uint64_t open_connections = 0;
@@ -84,7 +107,8 @@ class GatewayServer {
   GatewayServer(const GatewayServer&) = delete;
   GatewayServer& operator=(const GatewayServer&) = delete;
 
-  int port() const;  // the bound port
+  int port() const;          // the bound port
+  int control_port() const;  // the control listener's bound port; 0 without one
   // Stops accepting, closes idle keep-alive connections, lets requests in
   // flight finish (each connection closes after its current response), waits
   // at most `stop_grace`, then joins the threads. Idempotent.

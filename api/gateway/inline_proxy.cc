@@ -25,6 +25,31 @@ bool HopByHop(beast::string_view name) {
   return false;
 }
 
+bool StartsWithNoCase(beast::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() &&
+         beast::iequals(s.substr(0, prefix.size()), beast::string_view(prefix.data(), prefix.size()));
+}
+
+// Headers the upstream never gets from the client as they are.
+bool DroppedAlways(beast::string_view name) {
+  static constexpr const char* kDropped[] = {
+      // hop-by-hop, or ours to set
+      "host", "connection", "keep-alive", "proxy-connection", "te", "upgrade", "trailer",
+      "proxy-authenticate",
+      // framing: the body is sent whole, with a Content-Length of its own
+      "content-length", "transfer-encoding", "expect",
+      // credentials: only the one that was checked is sent, set below
+      "authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key"};
+  for (const char* h : kDropped)
+    if (beast::iequals(name, h)) return true;
+  return StartsWithNoCase(name, "x-tos-");  // a client cannot speak for tosgate
+}
+
+bool IsForwardingHeader(beast::string_view name) {
+  return StartsWithNoCase(name, "x-forwarded-") || StartsWithNoCase(name, "x-original-") ||
+         beast::iequals(name, "x-real-ip") || beast::iequals(name, "forwarded");
+}
+
 class Call : public std::enable_shared_from_this<Call> {
  public:
   Call(Exchange ex, const Upstream& up, ConnectionPool& pool, engine::Engine& engine,
@@ -287,6 +312,55 @@ void ConnectionPool::Put(std::unique_ptr<Stream> stream) {
   if (!stream || idle_.size() >= max_idle_) return;
   stream->expires_never();
   idle_.push_back(std::move(stream));
+}
+
+void BuildUpstreamRequest(const http::request<http::string_body>& client, const Outgoing& o,
+                          std::string body, http::request<http::string_body>* up) {
+  up->method_string(beast::string_view(o.method.data(), o.method.size()));
+  up->target(o.target);
+  up->version(11);
+  std::string forwarded_for;  // a trusted proxy's, extended with its address
+  bool forwarded_proto = false;
+  for (const auto& f : client) {
+    const beast::string_view name = f.name_string();
+    if (DroppedAlways(name)) continue;
+    if (IsForwardingHeader(name)) {
+      if (!o.peer_trusted) continue;
+      if (beast::iequals(name, "x-forwarded-for")) {
+        if (!forwarded_for.empty()) forwarded_for += ", ";
+        forwarded_for.append(f.value().data(), f.value().size());
+        continue;
+      }
+      forwarded_proto = forwarded_proto || beast::iequals(name, "x-forwarded-proto");
+    } else if (!o.peer_trusted) {
+      bool identity = false;
+      for (std::string_view h : o.identity_headers)
+        identity = identity || (!h.empty() && beast::iequals(name, beast::string_view(h.data(), h.size())));
+      if (identity) continue;
+    }
+    up->insert(name, f.value());
+  }
+  up->set(http::field::host, beast::string_view(o.host_header.data(), o.host_header.size()));
+  if (!forwarded_for.empty()) forwarded_for += ", ";
+  forwarded_for += o.peer_ip;
+  up->set("X-Forwarded-For", forwarded_for);
+  if (!forwarded_proto) up->set("X-Forwarded-Proto", "http");
+  if (const Forwarding* fwd = o.forwarding; fwd && !fwd->credential.empty()) {
+    switch (fwd->carrier) {
+      case CredentialCarrier::kAuthorization: up->set(http::field::authorization, fwd->credential); break;
+      case CredentialCarrier::kXApiKey: up->set("x-api-key", fwd->credential); break;
+      case CredentialCarrier::kApiKey: up->set("api-key", fwd->credential); break;
+      case CredentialCarrier::kXGoogApiKey: up->set("x-goog-api-key", fwd->credential); break;
+      case CredentialCarrier::kQueryKey:  // already in the target
+      case CredentialCarrier::kNone: break;
+    }
+  }
+  if (o.decision_headers)
+    for (const auto& [k, v] : *o.decision_headers)
+      if (k.rfind("X-Tos-", 0) == 0) up->set(k, v);
+  up->body() = std::move(body);
+  up->keep_alive(true);
+  up->prepare_payload();
 }
 
 void Relay(Exchange ex, const Upstream& upstream, ConnectionPool& pool, engine::Engine& engine,

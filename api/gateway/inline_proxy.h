@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/gateway/forward_auth.h"
 #include "tosgate/status.h"
 
 namespace tosgate::engine {
@@ -89,6 +90,38 @@ struct Exchange {
   // failed (false: close it).
   std::function<void(bool)> done;
 };
+
+// What the upstream request is built from besides the client's headers:
+// the request as it was decided.
+struct Outgoing {
+  std::string_view method;    // Request::method: the client's, upper case
+  std::string target;         // Upstream::base_path + Forwarding::target
+  const Forwarding* forwarding = nullptr;  // the one credential to send
+  // Request::peer_trusted: a trusted proxy in front of the gateway may name
+  // the client (its X-Forwarded-* and identity headers are kept, and the
+  // peer is appended to X-Forwarded-For); anyone else's are stripped.
+  bool peer_trusted = false;
+  std::string_view peer_ip;
+  // The policy's identity.trusted_headers (lower case; empty ones ignored):
+  // stripped from an untrusted peer, so that no client names its own
+  // account to the upstream either.
+  std::vector<std::string_view> identity_headers;
+  std::string_view host_header;  // Upstream::host_header
+  // The decision's X-Tos-* headers, set for the upstream (who called, which
+  // decision let it in, watermark and flags).
+  const std::vector<std::pair<std::string, std::string>>* decision_headers = nullptr;
+};
+
+// Fills `up` from the client's headers and `o`, with `body` (the bytes that
+// were decided on) as its body. Dropped: hop-by-hop and framing headers
+// (Content-Length is set anew, Transfer-Encoding and Expect dropped: the body
+// is whole), every credential carrier (Authorization, X-Api-Key, Api-Key,
+// X-Goog-Api-Key, Proxy-Authorization) but the checked one, set from
+// `o.forwarding` (a ?key= credential is already in the target), the
+// client's own X-Tos-* headers, and, from an untrusted peer, forwarding
+// (X-Forwarded-*, X-Original-*, X-Real-IP, Forwarded) and identity headers.
+void BuildUpstreamRequest(const http::request<http::string_body>& client, const Outgoing& o,
+                          std::string body, http::request<http::string_body>* up);
 
 // Starts relaying `ex` to `upstream`; returns at once.
 void Relay(Exchange ex, const Upstream& upstream, ConnectionPool& pool, engine::Engine& engine,

@@ -36,6 +36,9 @@ struct Shared {
   Counters counters;
   std::atomic<bool> stopping{false};
   std::optional<proxy::Upstream> upstream;  // inline proxy mode when set
+  // The translation settings of the inline proxy's own requests: those of
+  // forward auth without the check's path prefix. Built once at start.
+  ForwardAuthConfig inline_auth;
   proxy::ProxyCounters proxy_counters;
 };
 
@@ -55,8 +58,12 @@ struct Worker {
 
 inline void Bump(std::atomic<uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
 
+// Which listening socket a connection came in on: what it may ask for
+// differs (gateway_server.h).
+enum class Listener : uint8_t { kClient, kControl };
+
 // Starts serving an accepted connection on worker `w` (posted to its thread).
-void StartSession(Socket socket, Shared* shared, Worker* w);
+void StartSession(Socket socket, Shared* shared, Worker* w, Listener listener);
 // Stop(): an idle connection closes now, a busy one after its response.
 void ShutdownSession(Session* session);
 

@@ -1,6 +1,6 @@
-// One client connection of the data plane: read a request, answer it
-// (forward-auth check, usage report, health, or inline proxy), repeat while
-// keep-alive.
+// One connection of the data plane: read a request, answer it (forward-auth
+// check, usage report, health, or inline proxy, by which listener it came in
+// on: gateway_server.h), repeat while keep-alive.
 #include <array>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -13,12 +13,14 @@
 #include "api/gateway/server_internal.h"
 #include "api/gateway/usage_report.h"
 #include "engine/engine.h"
+#include "engine/snapshot.h"
 
 namespace tosgate::api::gateway_internal {
 namespace {
 
 constexpr std::chrono::seconds kLingerTimeout{1};
 constexpr size_t kFirstRead = 4096;  // an idle connection's first read
+constexpr std::string_view kUsagePath = "/v1/usage";
 
 bool IsHttpError(const beast::error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_method).category();
@@ -50,8 +52,8 @@ std::string PeerIp(const Socket& s) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Socket socket, Shared* shared, Worker* worker)
-      : stream_(std::move(socket)), shared_(shared), worker_(worker) {
+  Session(Socket socket, Shared* shared, Worker* worker, Listener listener)
+      : stream_(std::move(socket)), shared_(shared), worker_(worker), listener_(listener) {
     Bump(shared_->counters.open_connections);
   }
   ~Session() {
@@ -90,7 +92,8 @@ class Session : public std::enable_shared_from_this<Session> {
     state_ = State::kIdle;
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(shared_->options.max_header_bytes));
-    parser_->body_limit(shared_->options.forward_auth.max_body_bytes);
+    body_limit_ = shared_->options.forward_auth.max_body_bytes;
+    parser_->body_limit(body_limit_);
     if (first_ || buffer_.size() > 0) return ReadHeaderNow();
     stream_.expires_after(shared_->options.idle_timeout);
     stream_.async_read_some(buffer_.prepare(kFirstRead),
@@ -113,6 +116,15 @@ class Session : public std::enable_shared_from_this<Session> {
     state_ = State::kBusy;
     stream_.expires_after(shared_->options.read_timeout);
     if (parser_->is_done()) return OnRequest();
+    // A usage report is small: one larger is refused before it is read.
+    // (The parser checks a Content-Length against its limit only while it
+    // reads the header, so a declared length is checked here.)
+    if (IsUsageTarget()) {
+      body_limit_ = kMaxUsageReportBytes;
+      if (parser_->content_length() && *parser_->content_length() > body_limit_)
+        return OnReadError(http::error::body_limit);
+      parser_->body_limit(body_limit_);
+    }
     if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
       // curl and others wait for this before sending a body of some size.
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -123,6 +135,12 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     ReadBody();
+  }
+
+  // Whether the request whose header is in is a usage report.
+  bool IsUsageTarget() {
+    const auto target = parser_->get().target();
+    return PathOf(std::string_view(target.data(), target.size())) == kUsagePath;
   }
 
   void ReadBody() {
@@ -144,9 +162,10 @@ class Session : public std::enable_shared_from_this<Session> {
     state_ = State::kBusy;
     Bump(shared_->counters.bad_requests);
     if (ec == http::error::body_limit) {
+      // Past the general limit already while the header was read.
+      if (IsUsageTarget()) body_limit_ = kMaxUsageReportBytes;
       RenderError(413, "body-too-large",
-                  "the request body is larger than " +
-                      std::to_string(shared_->options.forward_auth.max_body_bytes) + " bytes",
+                  "the request body is larger than " + std::to_string(body_limit_) + " bytes",
                   &out_);
     } else if (ec == http::error::header_limit) {
       RenderError(431, "headers-too-large",
@@ -224,26 +243,50 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // Routes by path and by listener (the table in gateway_server.h).
   void Handle(http::request<http::string_body>& req) {
-    const ForwardAuthConfig& cfg = shared_->options.forward_auth;
+    const std::string& prefix = shared_->options.forward_auth.path_prefix;
     std::string_view target(req.target().data(), req.target().size());
     std::string_view path = PathOf(target);
-    if (path == "/v1/usage") return Usage(req);
-    if (UnderPrefix(path, cfg.path_prefix)) return Check(req, target);
-    if (shared_->upstream && path != "/healthz") return Proxy(req, target);
-    if (path == "/healthz") {
-      if (req.method() != http::verb::get && req.method() != http::verb::head) {
-        RenderError(405, "method-not-allowed", "/healthz answers GET and HEAD", &out_);
-        out_.headers.emplace_back("Allow", "GET, HEAD");
-        return;
-      }
-      out_.Clear();
-      out_.content_type = "application/json";
-      out_.body = R"({"status":"ok"})";
+    if (path == "/healthz") return Health(req);
+    const bool control = listener_ == Listener::kControl;
+    const bool inline_mode = shared_->upstream.has_value();
+    if (path == kUsagePath) {
+      if (control || (!inline_mode && shared_->options.control_listen.empty())) return Usage(req);
+      return NotOnThisPort();
+    }
+    if (UnderPrefix(path, prefix)) {
+      if (control || !inline_mode) return Check(req, target);
+      return NotOnThisPort();
+    }
+    if (inline_mode && !control) return Proxy(req, target);
+    RenderError(404, "not-found", "no such endpoint; the check endpoint is " + prefix, &out_);
+  }
+
+  // A control endpoint asked for on the client port (or, with a control
+  // listener in forward-auth mode, a usage report on the main port). Never
+  // relayed either: the upstream is no place for a usage report or a check.
+  void NotOnThisPort() {
+    RenderError(404, "not-found",
+                "no such endpoint on this port: usage reports (and, in inline mode, checks) are "
+                "served on the gateway's control listener (gateway.control_listen)",
+                &out_);
+  }
+
+  // Whether a canonical path names a control endpoint.
+  bool IsControlPath(std::string_view path) const {
+    return path == kUsagePath || UnderPrefix(path, shared_->options.forward_auth.path_prefix);
+  }
+
+  void Health(http::request<http::string_body>& req) {
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      RenderError(405, "method-not-allowed", "/healthz answers GET and HEAD", &out_);
+      out_.headers.emplace_back("Allow", "GET, HEAD");
       return;
     }
-    RenderError(404, "not-found", "no such endpoint; the check endpoint is " + cfg.path_prefix,
-                &out_);
+    out_.Clear();
+    out_.content_type = "application/json";
+    out_.body = R"({"status":"ok"})";
   }
 
   void Usage(http::request<http::string_body>& req) {
@@ -252,6 +295,17 @@ class Session : public std::enable_shared_from_this<Session> {
       out_.headers.emplace_back("Allow", "POST");
       return;
     }
+    const std::string& token = shared_->options.control_token_sha256;
+    if (!token.empty()) {
+      auto it = req.find("x-tos-control-token");
+      if (it == req.end() ||
+          !ControlTokenMatches(std::string_view(it->value().data(), it->value().size()), token)) {
+        Bump(shared_->counters.bad_requests);
+        return RenderError(401, "unauthorized",
+                           "a usage report needs the control token in X-Tos-Control-Token",
+                           &out_);
+      }
+    }
     std::string decision_id;
     engine::Usage usage;
     if (Status s = ParseUsageReport(req.body(), &decision_id, &usage); !s.ok()) {
@@ -259,51 +313,45 @@ class Session : public std::enable_shared_from_this<Session> {
       return RenderError(400, "bad-usage-report", s.message(), &out_);
     }
     if (Status s = shared_->engine.ReportUsage(decision_id, usage); !s.ok()) {
-      return RenderError(s.code() == Status::Code::kNotFound ? 404 : 503,
-                         s.code() == Status::Code::kNotFound ? "unknown-decision" : "usage-failed",
-                         s.message(), &out_);
+      const UsageRefusal r = MapUsageStatus(s);
+      return RenderError(r.status, r.type, s.message(), &out_);
     }
     out_.Clear();
     out_.status = 204;
   }
 
-  // Turns the HTTP request into request_, or renders a 400/413 and returns
-  // false. `inline_mode`: the request is the client's own, not a proxy's
-  // check, so the headers by which a proxy names the original path, method
-  // and address are dropped (a client must not name them for itself), and
-  // the body is copied rather than moved, for it also goes upstream.
-  bool Translate(http::request<http::string_body>& req, std::string_view target, bool inline_mode) {
+  // Turns the HTTP request into request_ (and, for the inline proxy, fwd_:
+  // what is relayed), or renders the refusal and returns false. The body is
+  // moved into in_, where it stays until the relay takes it: the upstream
+  // gets the very bytes that were decided on.
+  bool TranslateRequest(http::request<http::string_body>& req, std::string_view target,
+                        bool inline_mode) {
     in_.method.assign(req.method_string().data(), req.method_string().size());
     in_.target.assign(target);
+    in_.inline_mode = inline_mode;
     in_.headers.clear();
     for (const auto& f : req) {
       const beast::string_view name = f.name_string();
-      if (inline_mode && (beast::iequals(name.substr(0, 11), "x-original-") ||
-                          beast::iequals(name.substr(0, 12), "x-forwarded-") ||
-                          beast::iequals(name, "x-real-ip")))
-        continue;
       in_.headers.emplace_back(std::string(name.data(), name.size()),
                                std::string(f.value().data(), f.value().size()));
     }
-    ForwardAuthConfig cfg = shared_->options.forward_auth;
-    if (inline_mode) {
-      in_.body = req.body();
-      cfg.path_prefix.clear();
-    } else {
-      in_.body = std::move(req.body());
+    in_.body = std::move(req.body());
+    const ForwardAuthConfig& cfg =
+        inline_mode ? shared_->inline_auth : shared_->options.forward_auth;
+    Refusal refusal;
+    if (Translate(in_, cfg, &request_, inline_mode ? &fwd_ : nullptr, &refusal)) {
+      // The gateway relays it and sees its usage: no report from elsewhere
+      // may reconcile it (Engine::ReportUsage).
+      request_.inline_proxy = inline_mode;
+      return true;
     }
-    Status s = TranslateForwardAuth(in_, cfg, &request_);
-    if (s.ok()) return true;
     Bump(shared_->counters.bad_requests);
-    if (s.code() == Status::Code::kResourceExhausted)
-      RenderError(413, "body-too-large", s.message(), &out_);
-    else
-      RenderError(400, "bad-request-body", s.message(), &out_);
+    RenderError(refusal.status, refusal.type, refusal.detail, &out_);
     return false;
   }
 
   void Check(http::request<http::string_body>& req, std::string_view target) {
-    if (!Translate(req, target, /*inline_mode=*/false)) return;
+    if (!TranslateRequest(req, target, /*inline_mode=*/false)) return;
     const std::string* proxy = request_.header("x-tos-proxy");
     const ProxyDialect dialect =
         proxy && *proxy == "nginx" ? ProxyDialect::kNginx : ProxyDialect::kPlain;
@@ -315,12 +363,20 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Inline proxy mode: decide on the request itself, then relay it.
   void Proxy(http::request<http::string_body>& req, std::string_view target) {
-    if (!Translate(req, target, /*inline_mode=*/true)) return;
-    Decide([this, target = std::string(target)](Decision d) { Relay(std::move(d), target); });
+    if (!TranslateRequest(req, target, /*inline_mode=*/true)) return;
+    // /v1//usage, /v1/%75sage, http://h/v1/usage: a control endpoint once
+    // canonical is not relayed either.
+    if (IsControlPath(request_.path)) return NotOnThisPort();
+    if (fwd_.target.empty() || fwd_.target.front() != '/') {
+      // Translate always names a target; relaying without one would send
+      // something other than what was decided.
+      Bump(shared_->counters.internal_errors);
+      return RenderError(500, "internal-error", "the request has no target to relay", &out_);
+    }
+    Decide([this](Decision d) { Relay(std::move(d)); });
   }
 
-  void Relay(Decision d, const std::string& target) {
-    http::request<http::string_body>& req = parser_->get();
+  void Relay(Decision d) {
     RenderDecision(d, &out_, ProxyDialect::kPlain);
     if (d.effect != Effect::kAllow) return;  // answered here, as problem+json
     delay_ms_ = d.delay_ms;
@@ -328,29 +384,22 @@ class Session : public std::enable_shared_from_this<Session> {
     proxy::Exchange ex;
     ex.client = &stream_;
     ex.decision_id = d.decision_id;
-    http::request<http::string_body>& up = ex.request;
-    up.method_string(req.method_string());
-    up.target(shared_->upstream->base_path + std::string(target));
-    up.version(11);
-    for (const auto& f : req) {
-      const beast::string_view name = f.name_string();
-      if (beast::iequals(name, "host") || beast::iequals(name, "connection") ||
-          beast::iequals(name, "keep-alive") || beast::iequals(name, "te") ||
-          beast::iequals(name, "upgrade") || beast::iequals(name, "proxy-connection") ||
-          beast::iequals(name, "x-forwarded-for") || beast::iequals(name.substr(0, 6), "x-tos-"))
-        continue;  // hop-by-hop, or ours to set: a client cannot speak for tosgate
-      up.insert(f.name_string(), f.value());
+    proxy::Outgoing o;
+    o.method = request_.method;
+    o.target = shared_->upstream->base_path + fwd_.target;
+    o.forwarding = &fwd_;
+    o.peer_trusted = request_.peer_trusted;
+    o.peer_ip = in_.peer_ip;
+    o.host_header = shared_->upstream->host_header;
+    o.decision_headers = &out_.headers;
+    std::shared_ptr<const engine::PolicySnapshot> snap;
+    if (!request_.peer_trusted && (snap = shared_->engine.snapshot())) {
+      o.identity_headers = {snap->identity.account_header, snap->identity.org_header,
+                            snap->identity.tier_header};
     }
-    up.set(http::field::host, shared_->upstream->host_header);
-    up.set("X-Forwarded-For", in_.peer_ip);
-    up.set("X-Forwarded-Proto", "http");
-    for (const auto& [k, v] : out_.headers) {
-      if (k.rfind("X-Tos-", 0) == 0) up.set(k, v);  // who called and which decision let it in
+    proxy::BuildUpstreamRequest(parser_->get(), o, std::move(in_.body), &ex.request);
+    for (const auto& [k, v] : out_.headers)
       if (k.rfind("RateLimit", 0) == 0 || k == "X-Tos-Decision-Id") ex.client_headers.emplace_back(k, v);
-    }
-    up.body() = std::move(req.body());
-    up.keep_alive(true);
-    up.prepare_payload();
     relay_.emplace(std::move(ex));
   }
 
@@ -430,12 +479,15 @@ class Session : public std::enable_shared_from_this<Session> {
   Stream stream_;
   Shared* shared_;
   Worker* worker_;
+  const Listener listener_;
+  size_t body_limit_ = 0;  // the current request's
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
   // Reused from request to request on this connection.
   IncomingRequest in_;
   Request request_;
+  Forwarding fwd_;  // inline proxy: what to relay
   HttpResponse out_;
   std::array<char, 512> drain_;
   net::steady_timer delay_timer_{stream_.get_executor()};
@@ -450,10 +502,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;
 };
 
-void StartSession(Socket socket, Shared* shared, Worker* w) {
+void StartSession(Socket socket, Shared* shared, Worker* w, Listener listener) {
   // The session moves into the posted handler, so its last reference is
   // dropped on its own worker's thread, never on the acceptor's.
-  auto session = std::make_shared<Session>(std::move(socket), shared, w);
+  auto session = std::make_shared<Session>(std::move(socket), shared, w, listener);
   net::post(w->ioc, [s = std::move(session)] { s->Start(); });
 }
 

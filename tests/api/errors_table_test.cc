@@ -39,6 +39,8 @@ std::string RequestFor(const ErrorRow& row) {
   // "admin API as <role>": sent with that role's token (see the admin server below).
   if (row.where.rfind("admin API as ", 0) == 0)
     headers.emplace_back("Authorization", "Bearer tok-" + row.where.substr(13));
+  // "control port": the inline gateway's control listener, with its token.
+  if (row.where == "control port") headers.emplace_back("X-Tos-Control-Token", "tok-control");
   return test::HttpRequest(method, target, headers, body);
 }
 
@@ -57,6 +59,17 @@ TEST_CASE("errors table: every request and admin row gives the status and reason
   auto admin = AdminServer::Start(ao, te.engine, nullptr);
   REQUIRE(admin.ok());
 
+  // `inline client port` and `control port` rows: an inline gateway (its
+  // upstream never reached) with a control listener that wants a token.
+  GatewayServerOptions io;
+  io.listen = "127.0.0.1:0";
+  io.threads = 1;
+  io.upstream_url = "http://127.0.0.1:1";
+  io.control_listen = "127.0.0.1:0";
+  io.control_token_sha256 = engine::Sha256Hex("tok-control");
+  auto inline_gateway = GatewayServer::Start(std::move(io), te.engine);
+  REQUIRE(inline_gateway.ok());
+
   // `connection` rows: a gateway already holding the one connection it may.
   GatewayServerOptions fo;
   fo.listen = "127.0.0.1:0";
@@ -72,9 +85,12 @@ TEST_CASE("errors table: every request and admin row gives the status and reason
   for (const ErrorRow& row : rows) {
     INFO("docs/errors.md:" << row.line << " (" << row.where << "): " << row.input.substr(0, 80));
     const bool over = row.where == "connection";
-    const int port = row.kind == "admin" ? (*admin)->port()
-                     : over               ? (*full)->port()
-                                          : (*gateway)->port();
+    const bool control = row.where.rfind("control port", 0) == 0;
+    const int port = row.kind == "admin"                ? (*admin)->port()
+                     : over                             ? (*full)->port()
+                     : control                          ? (*inline_gateway)->control_port()
+                     : row.where == "inline client port" ? (*inline_gateway)->port()
+                                                         : (*gateway)->port();
     RawClient c(port);
     REQUIRE(c.connected());
     RawResponse r;

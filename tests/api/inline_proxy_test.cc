@@ -1,6 +1,7 @@
 // The inline proxy against the mock upstream, both in process on loopback:
 // relaying, streaming, usage reconciliation, refusals, upstream failures,
-// client disconnects, and many concurrent streams on two threads.
+// client disconnects, and many concurrent streams on two threads; and
+// against a recording upstream: what it receives is what was decided.
 #include <doctest/doctest.h>
 
 #include <sys/resource.h>
@@ -15,6 +16,7 @@
 #include "api/mock/mock_upstream.h"
 #include "policies/loader.h"
 #include "tests/api/raw_client.h"
+#include "tests/api/recording_upstream.h"
 #include "tosgate/clock.h"
 
 namespace tosgate::api {
@@ -244,6 +246,149 @@ TEST_CASE("inline proxy: a thousand concurrent streams on two threads") {
     if (c->Read(&r) && r.status == 200 && r.body.find("[DONE]") != std::string::npos) ++ok;
   }
   CHECK(ok == kStreams);
+}
+
+// A gateway in front of a recording upstream, with a policy that names a
+// trusted identity header. `trusted`: whether loopback peers (the tests'
+// clients) count as trusted proxies.
+constexpr char kRelayPolicy[] = R"(apiVersion: tosgate/v1
+kind: Policy
+metadata: {name: relay}
+identity:
+  trusted_headers: {account: x-account-id, org: x-org-id}
+operations:
+  chat: {methods: [POST], paths: [/v1/chat/completions]}
+rules:
+  - id: purpose
+    kind: attribute
+    when: {field: request.purpose, eq: model-training}
+    action: deny
+)";
+
+struct RelayFixture {
+  FakeClock clock{1'767'225'600'000};
+  std::unique_ptr<engine::StateStore> state = engine::NewMemoryStateStore();
+  engine::Engine engine{engine::EngineOptions{&clock, state.get(), nullptr, nullptr}};
+  test::RecordingUpstream upstream;  // declared before the server: outlives its pool
+  std::unique_ptr<GatewayServer> server;
+
+  explicit RelayFixture(bool trusted, std::string control_listen = "") {
+    policies::LoadResult r = policies::LoadPolicyFiles({{"relay.yaml", kRelayPolicy}});
+    REQUIRE_MESSAGE(r.errors.empty(), r.errors[0].ToString());
+    engine.Publish(r.snapshot);
+    GatewayServerOptions o;
+    o.listen = "127.0.0.1:0";
+    o.threads = 1;
+    o.upstream_url = upstream.url();
+    o.control_listen = std::move(control_listen);
+    if (!trusted) o.forward_auth.trusted_proxies.clear();
+    auto s = GatewayServer::Start(std::move(o), engine);
+    REQUIRE_MESSAGE(s.ok(), s.status().ToString());
+    server = std::move(s).value();
+  }
+  int port() const { return server->port(); }
+};
+
+TEST_CASE("inline proxy: the upstream receives the canonical target, the decided body and only the checked credential") {
+  RelayFixture f(/*trusted=*/false);
+  const std::string body = R"({"model":"m","messages":[{"role":"user","content":"hi"}]})";
+  // The same key in three carriers (one credential, so not ambiguous), and
+  // a proxy credential that is nobody's business upstream.
+  RawResponse r = RoundTrip(
+      f.port(), HttpRequest("POST", "/v1//%63hat/completions?trace=1",
+                            {{"Authorization", "Bearer sk-1"}, {"x-api-key", "sk-1"},
+                             {"x-goog-api-key", "sk-1"}, {"Proxy-Authorization", "Basic Zm9vOmJhcg=="},
+                             {"Content-Type", "application/json"}},
+                            body));
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  const std::vector<test::Received> got = f.upstream.received();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].method == "POST");
+  CHECK(got[0].target == "/v1/chat/completions?trace=1");
+  CHECK(got[0].body == body);
+  CHECK(got[0].all("authorization") == std::vector<std::string>{"Bearer sk-1"});
+  CHECK_FALSE(got[0].has("x-api-key"));
+  CHECK_FALSE(got[0].has("x-goog-api-key"));
+  CHECK_FALSE(got[0].has("proxy-authorization"));
+  CHECK(got[0].header("content-length") == std::to_string(body.size()));
+  // Which decision let it in, the same one the client was told.
+  CHECK(!got[0].header("x-tos-decision-id").empty());
+  CHECK(got[0].header("x-tos-decision-id") == r.header("x-tos-decision-id"));
+}
+
+TEST_CASE("inline proxy: an x-api-key credential is relayed in x-api-key, not turned into a Bearer") {
+  RelayFixture f(/*trusted=*/false);
+  RawResponse r = RoundTrip(f.port(), HttpRequest("POST", "/v1/chat/completions",
+                                                  {{"x-api-key", "sk-ant-1"}, {"Content-Type", "application/json"}},
+                                                  R"({"model":"m"})"));
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  const std::vector<test::Received> got = f.upstream.received();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].all("x-api-key") == std::vector<std::string>{"sk-ant-1"});
+  CHECK_FALSE(got[0].has("authorization"));
+}
+
+TEST_CASE("inline proxy: an untrusted client's forwarding, identity and X-Tos headers never reach the upstream") {
+  RelayFixture f(/*trusted=*/false);
+  RawResponse r = RoundTrip(
+      f.port(), Chat(R"({"model":"m"})", {{"X-Forwarded-For", "198.51.100.1"},
+                                          {"X-Forwarded-Host", "evil.example"},
+                                          {"X-Forwarded-Proto", "https"},
+                                          {"X-Real-IP", "198.51.100.2"},
+                                          {"Forwarded", "for=198.51.100.3"},
+                                          {"X-Original-URI", "/v1/other"},
+                                          {"X-Account-Id", "acme"},
+                                          {"X-Org-Id", "acme-org"},
+                                          {"X-Tos-Watermark", "forged"},
+                                          {"X-Custom", "kept"}}));
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  const std::vector<test::Received> got = f.upstream.received();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].all("x-forwarded-for") == std::vector<std::string>{"127.0.0.1"});
+  CHECK(got[0].all("x-forwarded-proto") == std::vector<std::string>{"http"});
+  for (const char* h : {"x-forwarded-host", "x-real-ip", "forwarded", "x-original-uri", "x-account-id",
+                        "x-org-id", "x-tos-watermark"}) {
+    INFO(h);
+    CHECK_FALSE(got[0].has(h));
+  }
+  CHECK(got[0].header("x-custom") == "kept");
+  CHECK(got[0].target == "/v1/chat/completions");
+}
+
+TEST_CASE("inline proxy: a trusted proxy's X-Forwarded-For is extended with its address, its identity headers kept") {
+  RelayFixture f(/*trusted=*/true);
+  RawResponse r = RoundTrip(
+      f.port(), Chat(R"({"model":"m"})", {{"X-Forwarded-For", "198.51.100.1"}, {"X-Account-Id", "acme"}}));
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  const std::vector<test::Received> got = f.upstream.received();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].all("x-forwarded-for") == std::vector<std::string>{"198.51.100.1, 127.0.0.1"});
+  CHECK(got[0].header("x-account-id") == "acme");
+}
+
+TEST_CASE("inline proxy: checks and usage reports on the client port answer 404 and reach no upstream") {
+  RelayFixture f(/*trusted=*/true, "127.0.0.1:0");
+  const std::vector<std::string> requests = {
+      HttpRequest("POST", "/v1/usage", {{"Content-Type", "application/json"}}, R"({"decision_id":"d"})"),
+      HttpRequest("POST", "/v1//usage", {{"Content-Type", "application/json"}}, R"({"decision_id":"d"})"),
+      HttpRequest("POST", "/v1/%75sage", {{"Content-Type", "application/json"}}, R"({"decision_id":"d"})"),
+      HttpRequest("GET", "/v1/check"),
+      HttpRequest("POST", "/v1/check/v1/chat/completions",
+                  {{"Authorization", "Bearer sk-1"}, {"Content-Type", "application/json"}}, R"({"model":"m"})"),
+      HttpRequest("GET", "/v1/check", {{"X-Original-Method", "POST"}, {"X-Original-URI", "/v1/chat/completions"},
+                                       {"Authorization", "Bearer sk-1"}}),
+  };
+  for (const std::string& req : requests) {
+    INFO(req.substr(0, req.find('\r')));
+    RawResponse r = RoundTrip(f.port(), req);
+    CHECK(r.status == 404);
+    CHECK(r.header("content-type") == "application/problem+json");
+    CHECK(r.body.find("not-found") != std::string::npos);
+    CHECK_FALSE(r.has("x-tos-decision-id"));  // nothing was decided either
+  }
+  CHECK(f.upstream.count() == 0);
+  CHECK(RoundTrip(f.port(), HttpRequest("GET", "/healthz")).status == 200);
+  CHECK(RoundTrip(f.server->control_port(), HttpRequest("GET", "/healthz")).status == 200);
 }
 
 }  // namespace

@@ -84,6 +84,54 @@ TEST_CASE("serve stops with one line when its port is in use") {
   CHECK(r.out.find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
 }
 
+TEST_CASE("serve refuses bad gateway control and trust settings, naming each where it is") {
+  std::string dir = TempDir();
+  WriteFile(dir + "/c.yaml",
+            "gateway:\n"
+            "  trusted_proxies: [10.0.0.0/8, 10.0.0.0/33, proxy.local]\n"
+            "  control_listen: 127.0.0.1\n"
+            "  control_token_sha256: secret\n"
+            "  unreadable_body: ignore\n");
+  auto r = RunTosgate("serve --config " + dir + "/c.yaml");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find(dir + "/c.yaml:2:33: gateway.trusted_proxies[1]: \"10.0.0.0/33\" is not a CIDR") !=
+        std::string::npos);
+  CHECK(r.out.find(dir + "/c.yaml:2:46: gateway.trusted_proxies[2]: \"proxy.local\" is not a CIDR") !=
+        std::string::npos);
+  CHECK(r.out.find("c.yaml:3:19: gateway.control_listen: expected host:port") != std::string::npos);
+  CHECK(r.out.find("c.yaml:4:25: gateway.control_token_sha256: must be the 64 hex digits") !=
+        std::string::npos);
+  CHECK(r.out.find("c.yaml:5:20: gateway.unreadable_body: must be one of refuse, pass") != std::string::npos);
+}
+
+TEST_CASE("serve in inline mode says where checks and usage reports go: the control listener") {
+  std::string dir = TempDir();
+  WriteFile(dir + "/c.yaml", "listen: {gateway: 127.0.0.1:0, admin: 127.0.0.1:0}\n"
+                             "audit: {path: " + dir + "/a.db}\nadmin: {db: " + dir + "/admin.db}\n"
+                             "upstream: {url: http://127.0.0.1:1}\n");
+  // Started, read until its banner is out (at most 10 s), stopped.
+  auto run = [&](const std::string& flags) {
+    const std::string out = dir + "/out.txt";
+    return RunTosgate("serve --config " + dir + "/c.yaml " + flags + " >" + out + " 2>&1 & p=$!; " +
+                      "for i in $(seq 200); do grep -q 'Try it' " + out + " && break; sleep 0.05; done; " +
+                      "kill $p; wait $p; cat " + out + "; echo");
+  };
+  auto r = run("--control-listen 127.0.0.1:0");
+  CHECK(r.out.find("inline proxy on http://127.0.0.1:") != std::string::npos);
+  const size_t check = r.out.find("forward-auth on http://127.0.0.1:");
+  const size_t usage = r.out.find("usage reports on http://127.0.0.1:");
+  REQUIRE(check != std::string::npos);
+  REQUIRE(usage != std::string::npos);
+  // Both on the control port, which is not the client port.
+  const std::string inline_port = r.out.substr(r.out.find("inline proxy on http://127.0.0.1:") + 33, 5);
+  CHECK(r.out.substr(check + 33, 5) != inline_port);
+  CHECK(r.out.substr(check + 33, 5) == r.out.substr(usage + 34, 5));
+
+  auto off = run("--control-listen off");
+  CHECK(off.out.find("no control listener") != std::string::npos);
+  CHECK(off.out.find("forward-auth on") == std::string::npos);
+}
+
 TEST_CASE("check explains a denial of logit_bias with logprobs on the values it saw") {
   std::string dir = TempDir();
   WriteFile(dir + "/req.json",
