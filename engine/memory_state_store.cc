@@ -4,9 +4,18 @@
 // a 32-byte entry, its 16-byte fingerprint and the map's node and bucket
 // (about 90 bytes in all; bench/limiter_bench measures it). Two different
 // keys share a counter only if both 64-bit halves collide.
+//
+// Bounded without forgetting a live limit: when a shard is full, only idle
+// entries are evicted, those that would read exactly as a fresh one (a
+// window meter two windows past, a GCRA bucket refilled, a period that has
+// ended, leases all expired). Forgetting a live one would hand its caller a
+// fresh budget: a flood of new keys would reset the counter of whoever is
+// being throttled. When no idle entry can be found, the new key is refused
+// (ResourceExhausted, counted), and the engine decides by failure_mode.
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -40,7 +49,7 @@ struct Entry {
   int64_t a = 0;
   int64_t b = 0;
   int64_t index = 0;
-  int64_t idle_after_ns = 0;  // evictable once now passes this
+  int64_t idle_after_ns = 0;  // from then on it reads as a fresh entry: evictable
 };
 
 struct Lease {
@@ -48,11 +57,25 @@ struct Lease {
   int64_t expires_ns;
 };
 
+using MeterMap = std::unordered_map<Fingerprint, Entry, FingerprintHash>;
+using LeaseMap = std::unordered_map<Fingerprint, std::vector<Lease>, FingerprintHash>;
+
 struct Shard {
   std::mutex mu;
-  std::unordered_map<Fingerprint, Entry, FingerprintHash> meters;
-  std::unordered_map<Fingerprint, std::vector<Lease>, FingerprintHash> leases;
+  MeterMap meters;
+  LeaseMap leases;
+  // Where the next sweep for idle entries starts (a bucket index): each
+  // sweep goes on from where the last one stopped, so over successive
+  // sweeps every entry is looked at (a clock sweep).
+  size_t meter_hand = 0, lease_hand = 0;
 };
+
+bool Idle(const Entry& e, int64_t now) { return e.idle_after_ns <= now; }
+bool Idle(const std::vector<Lease>& held, int64_t now) {
+  for (const Lease& l : held)
+    if (l.expires_ns > now) return false;
+  return true;
+}
 
 int64_t CeilDiv(i128 a, i128 b) { return static_cast<int64_t>((a + b - 1) / b); }
 
@@ -163,7 +186,7 @@ class MemoryStateStore final : public StateStore {
     std::lock_guard lock(shard.mu);
     auto it = shard.meters.find(fp);
     if (it == shard.meters.end()) {
-      if (shard.meters.size() >= per_shard_cap_) Evict(shard.meters, now);
+      if (!MakeRoom(shard, now)) return Full();
       it = shard.meters.emplace(fp, Entry{}).first;
     }
     switch (spec.meter) {
@@ -213,7 +236,7 @@ class MemoryStateStore final : public StateStore {
     std::lock_guard lock(shard.mu);
     auto it = shard.leases.find(fp);
     if (it == shard.leases.end()) {
-      if (shard.leases.size() >= per_shard_cap_) EvictLeases(shard, now);
+      if (!MakeRoom(shard, now)) return Full();
       it = shard.leases.emplace(fp, std::vector<Lease>{}).first;
     }
     std::vector<Lease>& held = it->second;
@@ -251,48 +274,51 @@ class MemoryStateStore final : public StateStore {
     return n;
   }
   uint64_t evictions() const override { return evictions_.load(std::memory_order_relaxed); }
+  uint64_t refusals() const override { return refusals_.load(std::memory_order_relaxed); }
 
  private:
   Shard& ShardFor(const Fingerprint& fp) { return shards_[fp.hi % shards_.size()]; }
 
-  // Makes room for one entry: looks at a small sample of entries and drops
-  // the idle ones among them, or else the one that goes idle first (an
-  // approximation of least recently used that costs O(1) per insert, as
-  // Redis does). Every drop is counted.
-  void Evict(std::unordered_map<Fingerprint, Entry, FingerprintHash>& map, int64_t now) {
-    constexpr int kSample = 16;
-    const size_t buckets = map.bucket_count();
-    size_t b = (cursor_++ * 0x9e3779b97f4a7c15ULL) % buckets;
-    Fingerprint victim;
-    int64_t oldest = INT64_MAX;
-    std::vector<Fingerprint> idle;
-    for (int seen = 0, scanned = 0; seen < kSample && scanned < static_cast<int>(buckets);
-         ++scanned, b = (b + 1) % buckets) {
-      for (auto it = map.begin(b); it != map.end(b) && seen < kSample; ++it, ++seen) {
-        if (it->second.idle_after_ns < now) idle.push_back(it->first);
-        if (it->second.idle_after_ns < oldest) oldest = it->second.idle_after_ns, victim = it->first;
-      }
-    }
-    if (idle.empty() && oldest != INT64_MAX) idle.push_back(victim);
-    for (const Fingerprint& f : idle) map.erase(f);
-    evictions_.fetch_add(idle.size(), std::memory_order_relaxed);
+  // Whether a new entry fits in `shard`, after evicting idle ones if it was
+  // full. Meters and leases share the shard's bound.
+  bool MakeRoom(Shard& shard, int64_t now) {
+    if (shard.meters.size() + shard.leases.size() < per_shard_cap_) return true;
+    size_t freed = Sweep(shard.meters, shard.meter_hand, now);
+    if (freed == 0) freed = Sweep(shard.leases, shard.lease_hand, now);
+    evictions_.fetch_add(freed, std::memory_order_relaxed);
+    return freed > 0;
   }
 
-  void EvictLeases(Shard& shard, int64_t now) {
-    size_t before = shard.leases.size();
-    std::erase_if(shard.leases, [now](const auto& kv) {
-      for (const Lease& l : kv.second)
-        if (l.expires_ns > now) return false;
-      return true;
-    });
-    if (shard.leases.size() >= per_shard_cap_) shard.leases.erase(shard.leases.begin());
-    evictions_.fetch_add(before - shard.leases.size(), std::memory_order_relaxed);
+  // Looks at up to kSweepEntries entries (in at most kSweepBuckets buckets)
+  // from `hand` on and drops every idle one among them: O(1) per insert, and
+  // one sweep usually frees room for many. Returns how many it dropped.
+  template <class Map>
+  static size_t Sweep(Map& map, size_t& hand, int64_t now) {
+    constexpr size_t kSweepEntries = 64, kSweepBuckets = 256;
+    const size_t buckets = map.bucket_count();
+    if (map.empty() || buckets == 0) return 0;
+    Fingerprint idle[kSweepEntries];
+    size_t found = 0, seen = 0, b = hand % buckets;
+    for (size_t visited = 0; visited < std::min(buckets, kSweepBuckets) && seen < kSweepEntries;
+         ++visited, b = b + 1 == buckets ? 0 : b + 1) {
+      for (auto it = map.begin(b); it != map.end(b); ++it, ++seen)
+        if (Idle(it->second, now) && found < kSweepEntries) idle[found++] = it->first;
+    }
+    hand = b;
+    for (size_t i = 0; i < found; ++i) map.erase(idle[i]);
+    return found;
+  }
+
+  Status Full() {
+    refusals_.fetch_add(1, std::memory_order_relaxed);
+    return Status::ResourceExhausted("state store full: " + std::to_string(per_shard_cap_ * shards_.size()) +
+                                     " live entries (state.max_entries), none idle to evict");
   }
 
   mutable std::vector<Shard> shards_;
   const size_t per_shard_cap_;
   std::atomic<uint64_t> evictions_{0};
-  std::atomic<uint64_t> cursor_{0};
+  std::atomic<uint64_t> refusals_{0};
 };
 
 }  // namespace

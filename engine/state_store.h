@@ -67,15 +67,26 @@ class StateStore {
 
   // Concurrency: holds one of `limit` leases on `key` until Release or until
   // `ttl_ns` passes. `used` counts the leases held, this one included.
+  //
+  // A bounded store never forgets a live count to make room: Take and
+  // Acquire on a key it does not track yet return ResourceExhausted when it
+  // is full of live entries (counted by refusals()), and the engine decides
+  // by failure_mode. Only idle entries, which read the same as none, are
+  // evicted (counted by evictions()).
   virtual Result<MeterResult> Acquire(std::string_view key, uint64_t lease_id, int64_t limit,
                                       int64_t now_ns, int64_t ttl_ns) = 0;
   virtual void Release(std::string_view key, uint64_t lease_id) = 0;
 
   virtual size_t entries() const = 0;
   virtual uint64_t evictions() const = 0;
+  // New keys refused because the store was full of live entries. A store
+  // that never refuses (Redis: its own maxmemory policy) keeps the default.
+  virtual uint64_t refusals() const { return 0; }
 };
 
 struct MemoryStateOptions {
+  // Tracked keys at most (meters and lease holders together), split evenly
+  // over the shards; docs/scaling.md says how to size it.
   size_t max_entries = 1'000'000;
   size_t shards = 64;
 };

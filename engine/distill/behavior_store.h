@@ -7,8 +7,10 @@
 // (or passed in through EngineOptions), so a reload keeps what was learnt
 // about every account. Implementations are safe to call from many threads;
 // each call on one key is atomic. Bounded: past its capacity a store evicts
-// (and counts) the records seen least recently. The memory store is the
-// default; a Redis one can implement the same calls (buckets as HyperLogLogs).
+// (and counts) idle records, never the history of an account still active,
+// so a flood of fresh accounts cannot wipe what was learnt about a live one
+// (see MemoryBehaviorOptions). The memory store is the default; a Redis one
+// can implement the same calls (buckets as HyperLogLogs).
 #pragma once
 
 #include <array>
@@ -59,6 +61,9 @@ struct BehaviorStats {
   size_t buckets = 0;
   uint64_t account_evictions = 0;
   uint64_t bucket_evictions = 0;
+  // New accounts given no history (their request judged on its own)
+  // because the store was full of live ones.
+  uint64_t account_refusals = 0;
 };
 
 // A non-owning reference to a callable, for calls that must not allocate.
@@ -91,7 +96,9 @@ class BehaviorStore {
   }
 
   // Runs `fn` on the record of `key` (a 64-bit hash of rule id and account),
-  // a zeroed record when there is none yet, atomically for that key. `fn`
+  // a zeroed record when there is none yet, atomically for that key. When a
+  // bounded store is full of live records, `fn` runs on a zeroed record that
+  // is not kept (counted in BehaviorStats::account_refusals). `fn`
   // may call Link and LinkMany (never Update): a store takes an account's
   // lock before a bucket's, never the other way round.
   virtual void Update(uint64_t key, int64_t now_ns, FunctionRef<void(AccountBehavior&)> fn) = 0;
@@ -121,6 +128,14 @@ struct MemoryBehaviorOptions {
   size_t max_accounts = 250'000;
   size_t max_buckets = 500'000;
   size_t shards = 64;
+  // An account seen within live_ns is never evicted to make room: past
+  // max_accounts a new account gets no history (counted) rather than wipe a
+  // live one's. Idle accounts go first if their evidence (the highest of
+  // their template, chain-of-thought, logprob and output rates and their
+  // cluster score) is below keep_evidence, least recently seen first. The
+  // default covers the slow volume horizon (a day). 0: plain LRU.
+  int64_t live_ns = int64_t{86'400} * 1'000'000'000;
+  float keep_evidence = 0.5f;
 };
 std::unique_ptr<BehaviorStore> NewMemoryBehaviorStore(MemoryBehaviorOptions opts = {});
 

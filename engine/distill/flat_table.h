@@ -9,9 +9,12 @@
 // at most 3/4 full; the capacity need not be a power of two (the home slot
 // is the high half of a multiply), so it grows by half (never less than
 // half full after growing) and a table grown to `max_entries` holds them at
-// 3/4 and no emptier. From there a new key evicts the least
-// recently seen (V::last_ns) of a few records sampled round-robin: bounded
-// memory at constant cost. Deletion shifts the records after it back, so
+// 3/4 and no emptier. From there a new key evicts one of a few records
+// sampled round-robin (a clock sweep): by default the least recently seen
+// (V::last_ns); the owner may rank them instead, and say which may not be
+// evicted at all, and then a new key finds no room when none of up to
+// kEvictionScan records may go. Bounded memory at constant cost. Deletion
+// shifts the records after it back, so
 // there are no tombstones. Key 0 marks an empty slot: a key of 0 is stored
 // as 1 (keys are hashes; a collision of two 64-bit hashes is already
 // possible).
@@ -25,7 +28,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <type_traits>
+#include <utility>
 
 namespace tosgate::engine {
 
@@ -34,6 +39,7 @@ class FlatTable {
  public:
   static_assert(std::is_trivially_copyable_v<V>);
   static constexpr int kEvictionSample = 8;
+  static constexpr int kEvictionScan = 64;
 
   explicit FlatTable(size_t max_entries)
       : max_entries_(std::max<size_t>(1, max_entries)),
@@ -51,8 +57,19 @@ class FlatTable {
   }
 
   // The record of `key`; a value-initialized one when there was none, after
-  // evicting one record if the table was full (*evicted then set).
+  // evicting the least recently seen of a few records if the table was full
+  // (*evicted then set).
   V* FindOrInsert(uint64_t key, bool* inserted, bool* evicted) {
+    return FindOrInsert(key, inserted, evicted,
+                        [](const V& v) { return std::optional(std::pair(0, v.last_ns)); });
+  }
+
+  // The same, with the owner's ranking of what to evict: `rank(record)` is
+  // a comparable value, the lowest sampled one is evicted first, and nullopt
+  // means that record must not be. Null, with *inserted false, when the
+  // table is full and none of up to kEvictionScan records may be evicted.
+  template <class Rank>
+  V* FindOrInsert(uint64_t key, bool* inserted, bool* evicted, Rank&& rank) {
     key = Fix(key);
     *inserted = *evicted = false;
     size_t i = Home(key, cap_);
@@ -60,15 +77,16 @@ class FlatTable {
       if (keys_[i] == key) return &values_[i];
       if (keys_[i] == 0) break;
     }
-    *inserted = true;
     if (size_ >= max_entries_) {
-      EvictOne();
+      if (!EvictOne(rank)) return nullptr;
       *evicted = true;
     } else if ((size_ + 1) * 4 > cap_ * 3) {
       Allocate(std::min(cap_ + cap_ / 2, full_capacity_));
     } else {
+      *inserted = true;
       return Put(i, key);
     }
+    *inserted = true;
     for (i = Home(key, cap_); keys_[i] != 0;) i = Next(i);
     return Put(i, key);
   }
@@ -128,18 +146,31 @@ class FlatTable {
     hint_cap_.store(cap_, std::memory_order_relaxed);
   }
 
-  void EvictOne() {
+  // Looks at kEvictionSample records from the hand on, going on up to
+  // kEvictionScan while none of them may be evicted, and evicts the lowest
+  // ranked. The hand then points past what was looked at, so the next call
+  // looks at other records.
+  template <class Rank>
+  bool EvictOne(Rank& rank) {
     size_t victim = SIZE_MAX;
+    std::remove_cvref_t<decltype(*rank(values_[0]))> best{};
     int sampled = 0;
-    for (size_t n = 0; n < cap_ && sampled < kEvictionSample; ++n) {
+    size_t n = 0;
+    for (; n < cap_ && sampled < kEvictionScan && (sampled < kEvictionSample || victim == SIZE_MAX);
+         ++n) {
       const size_t i = (hand_ + n) % cap_;
       if (keys_[i] == 0) continue;
       ++sampled;
-      if (victim == SIZE_MAX || values_[i].last_ns < values_[victim].last_ns) victim = i;
+      const auto r = rank(values_[i]);
+      if (r && (victim == SIZE_MAX || *r < best)) victim = i, best = *r;
     }
-    if (victim == SIZE_MAX) return;
+    if (victim == SIZE_MAX) {
+      hand_ = (hand_ + n) % cap_;
+      return false;
+    }
     hand_ = Next(victim);
     Erase(victim);
+    return true;
   }
 
   // Backward-shift deletion: each later record of the probe run moves into

@@ -5,14 +5,22 @@
 // Accounts and cluster buckets are both in flat tables
 // (engine/distill/flat_table.h): a record's place follows from its key, so
 // Prefetch can start loading an account's record and its buckets while the
-// rule is still reading the prompt. When a shard is full the least recently
-// seen of a few sampled records goes (an approximate LRU, like Redis's):
-// bounded memory at constant cost, counted.
+// rule is still reading the prompt. When a shard is full one of a few
+// sampled records goes, bounded memory at constant cost, counted:
+//  - accounts: never one seen within live_ns (a flood of fresh accounts
+//    must not wipe the history of the one being watched; the newcomer gets
+//    no history instead, counted), idle ones without evidence first, then
+//    the least recently seen;
+//  - cluster buckets: those linking a single account first (they say
+//    nothing about a cluster yet), then the least recently seen; never
+//    refused, since every request makes new ones.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "engine/distill/behavior_store.h"
@@ -65,7 +73,9 @@ class MemoryBehaviorStore final : public BehaviorStore {
  public:
   explicit MemoryBehaviorStore(MemoryBehaviorOptions o)
       : accounts_(MakeShards<AccountBehavior>(std::max<size_t>(1, o.shards), o.max_accounts)),
-        buckets_(MakeShards<Bucket>(std::max<size_t>(1, o.shards), o.max_buckets)) {}
+        buckets_(MakeShards<Bucket>(std::max<size_t>(1, o.shards), o.max_buckets)),
+        live_ns_(std::max<int64_t>(0, o.live_ns)),
+        keep_evidence_(o.keep_evidence) {}
 
   void Prefetch(uint64_t key, const uint64_t* buckets, size_t n) const override {
     AccountShard(key).table.Prefetch(key);
@@ -76,10 +86,23 @@ class MemoryBehaviorStore final : public BehaviorStore {
     Shard<AccountBehavior>& s = AccountShard(key);
     std::lock_guard lock(s.mu);
     bool inserted = false, evicted = false;
-    AccountBehavior& record = *s.table.FindOrInsert(key, &inserted, &evicted);
+    // Evictable: idle for live_ns; rank: without evidence first, then the
+    // least recently seen.
+    auto rank = [&](const AccountBehavior& a) -> std::optional<std::pair<bool, int64_t>> {
+      if (now_ns - a.last_ns < live_ns_) return std::nullopt;
+      return std::pair(Evidence(a) >= keep_evidence_, a.last_ns);
+    };
+    AccountBehavior* record = s.table.FindOrInsert(key, &inserted, &evicted, rank);
     if (evicted) account_evictions_.fetch_add(1, std::memory_order_relaxed);
-    if (inserted) record.last_ns = now_ns;
-    fn(record);
+    if (!record) {
+      account_refusals_.fetch_add(1, std::memory_order_relaxed);
+      AccountBehavior scratch{};
+      scratch.last_ns = now_ns;
+      fn(scratch);
+      return;
+    }
+    if (inserted) record->last_ns = now_ns;
+    fn(*record);
   }
 
   ClusterObservation Link(uint64_t bucket, uint64_t account, float suspicion,
@@ -98,7 +121,9 @@ class MemoryBehaviorStore final : public BehaviorStore {
       Shard<Bucket>& s = BucketShard(buckets[i]);
       std::lock_guard lock(s.mu);
       bool inserted = false, evicted = false;
-      Bucket& b = *s.table.FindOrInsert(buckets[i], &inserted, &evicted);
+      Bucket& b = *s.table.FindOrInsert(buckets[i], &inserted, &evicted, [](const Bucket& v) {
+        return std::optional(std::pair(v.set > 1, v.last_ns));
+      });
       if (evicted) bucket_evictions_.fetch_add(1, std::memory_order_relaxed);
       uint64_t& word = b.bits[bit >> 6];
       const uint64_t mask = uint64_t{1} << (bit & 63);
@@ -124,6 +149,7 @@ class MemoryBehaviorStore final : public BehaviorStore {
     }
     st.account_evictions = account_evictions_.load(std::memory_order_relaxed);
     st.bucket_evictions = bucket_evictions_.load(std::memory_order_relaxed);
+    st.account_refusals = account_refusals_.load(std::memory_order_relaxed);
     return st;
   }
 
@@ -139,7 +165,14 @@ class MemoryBehaviorStore final : public BehaviorStore {
 
   std::vector<std::unique_ptr<Shard<AccountBehavior>>> accounts_;
   std::vector<std::unique_ptr<Shard<Bucket>>> buckets_;
-  std::atomic<uint64_t> account_evictions_{0}, bucket_evictions_{0};
+  // What an account's record says against it, 0..1: its highest signal rate.
+  static float Evidence(const AccountBehavior& a) {
+    return std::max({a.template_rate, a.cot_rate, a.logprob_rate, a.output_rate, a.cluster});
+  }
+
+  const int64_t live_ns_;
+  const float keep_evidence_;
+  std::atomic<uint64_t> account_evictions_{0}, bucket_evictions_{0}, account_refusals_{0};
 };
 
 }  // namespace

@@ -220,6 +220,7 @@ TEST_CASE("a bucket counts distinct accounts, not requests") {
 TEST_CASE("a flood of distinct accounts and buckets stays bounded, evictions counted") {
   engine::MemoryBehaviorOptions opts;
   opts.max_accounts = 1000, opts.max_buckets = 2000, opts.shards = 8;
+  opts.live_ns = 0;  // every account idle: evicted, not refused (account_bounds_test)
   auto store = engine::NewMemoryBehaviorStore(opts);
   for (uint64_t i = 0; i < 20000; ++i) {
     store->Update(engine::MixHash(i), static_cast<int64_t>(i),

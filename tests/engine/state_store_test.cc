@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -126,11 +127,20 @@ TEST_CASE("keys are counted apart") {
   CHECK(store->entries() == 2);
 }
 
-TEST_CASE("the store stays within max_entries and counts what it evicts") {
+TEST_CASE("the store stays within max_entries; new keys past it are refused while all are live") {
   auto store = NewMemoryStateStore({.max_entries = 64, .shards = 4});
-  for (int i = 0; i < 1000; ++i) (void)store->Take("key" + std::to_string(i), Window(5, kSec), 1, 0);
+  int refused = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto r = store->Take("key" + std::to_string(i), Window(5, kSec), 1, 0);
+    if (!r.ok()) {
+      CHECK(r.status().code() == tosgate::Status::Code::kResourceExhausted);
+      ++refused;
+    }
+  }
   CHECK(store->entries() <= 64);
-  CHECK(store->evictions() >= 1000 - 64);
+  CHECK(refused >= 1000 - 64);
+  CHECK(store->refusals() == static_cast<uint64_t>(refused));
+  CHECK(store->evictions() == 0);  // nothing was idle
 }
 
 TEST_CASE("idle entries are evicted before busy ones") {
@@ -143,6 +153,85 @@ TEST_CASE("idle entries are evicted before busy ones") {
   for (int i = 0; i < 8; ++i) (void)store->Take("new" + std::to_string(i), w, 1, 10 * kSec);
   auto r = store->Take("busy", w, 1, 10 * kSec);
   CHECK(r->used == 51);
+  CHECK(store->evictions() == 7);
+}
+
+// The attack: a caller being throttled sends from a flood of fresh keys
+// (accounts, addresses) to push its own counter out of a full store and
+// start over with a fresh budget.
+TEST_CASE("a flood of fresh keys against a full store cannot reset a throttled key") {
+  const MeterSpec window = Window(3, 60 * kSec);
+  MeterSpec period{Meter::kPeriod, 3, 86400 * kSec};
+  period.period_index = 7;
+  period.period_left_ns = 3600 * kSec;
+  for (const MeterSpec& spec : {window, Gcra(3, 60 * kSec, 2), period}) {
+    CAPTURE(static_cast<int>(spec.meter));
+    auto store = NewMemoryStateStore({.max_entries = 32, .shards = 2});
+    for (int i = 0; i < 3; ++i) REQUIRE(store->Take("victim", spec, 1, kSec)->allowed);
+    REQUIRE_FALSE(store->Take("victim", spec, 1, kSec)->allowed);
+    int admitted = 0, refused = 0;
+    for (int i = 0; i < 5000; ++i) {
+      auto r = store->Take("flood" + std::to_string(i), spec, 1, 2 * kSec);
+      r.ok() ? ++admitted : ++refused;
+    }
+    CHECK(admitted < 32);
+    CHECK(refused == 5000 - admitted);
+    CHECK(store->refusals() == static_cast<uint64_t>(refused));
+    auto r = store->Take("victim", spec, 1, 3 * kSec);
+    REQUIRE(r.ok());
+    CHECK_FALSE(r->allowed);  // still throttled: its count survived
+    CHECK(r->used >= 3);
+  }
+}
+
+TEST_CASE("every kind of idle entry is evicted to make room") {
+  auto store = NewMemoryStateStore({.max_entries = 4, .shards = 1});
+  MeterSpec period{Meter::kPeriod, 3, 86400 * kSec};
+  period.period_index = 1;
+  period.period_left_ns = 10 * kSec;  // ends at 10s
+  REQUIRE(store->Take("window", Window(3, kSec), 1, 0)->allowed);        // idle from 2s
+  REQUIRE(store->Take("gcra", Gcra(3, 3 * kSec, 0), 1, 0)->allowed);     // refilled at 1s
+  REQUIRE(store->Take("period", period, 1, 0)->allowed);                 // over at 10s
+  REQUIRE(store->Acquire("lease", 1, 2, 0, 5 * kSec)->allowed);          // expires at 5s
+  REQUIRE_FALSE(store->Take("new0", Window(3, kSec), 1, kSec / 2).ok());  // all live
+  for (int i = 1; i <= 4; ++i)
+    CHECK(store->Take("new" + std::to_string(i), Window(3, 100 * kSec), 1, 10 * kSec).ok());
+  CHECK(store->evictions() == 4);
+  CHECK(store->entries() == 4);
+  CHECK(store->refusals() == 1);
+}
+
+TEST_CASE("a full store refuses a new lease holder instead of dropping held leases") {
+  auto store = NewMemoryStateStore({.max_entries = 16, .shards = 1});
+  REQUIRE(store->Acquire("victim", 1, 1, 0, 600 * kSec)->allowed);
+  REQUIRE_FALSE(store->Acquire("victim", 2, 1, 0, 600 * kSec)->allowed);
+  int refused = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto r = store->Acquire("flood" + std::to_string(i), 10 + i, 1, kSec, 600 * kSec);
+    if (!r.ok()) {
+      CHECK(r.status().code() == tosgate::Status::Code::kResourceExhausted);
+      ++refused;
+    }
+  }
+  CHECK(refused == 1000 - 15);
+  CHECK(store->refusals() == 1000 - 15);
+  CHECK_FALSE(store->Acquire("victim", 3, 1, 2 * kSec, 600 * kSec)->allowed);  // still held
+  // Leases past their time are idle: room again.
+  CHECK(store->Acquire("late", 5000, 1, 601 * kSec, 600 * kSec).ok());
+  CHECK(store->evictions() >= 1);
+}
+
+TEST_CASE("successive sweeps find the few idle entries among many live ones") {
+  auto store = NewMemoryStateStore({.max_entries = 2048, .shards = 1});
+  const MeterSpec live = Window(5, 3600 * kSec), brief = Window(5, kSec);
+  for (int i = 0; i < 2048; ++i)
+    REQUIRE(store->Take("k" + std::to_string(i), i % 64 == 0 ? brief : live, 1, 0).ok());
+  // 32 of them idle from 2s on, scattered; a sweep looks at 64 entries.
+  int admitted = 0;
+  for (int i = 0; i < 200; ++i) admitted += store->Take("new" + std::to_string(i), live, 1, 5 * kSec).ok();
+  CHECK(admitted == 32);
+  CHECK(store->evictions() == 32);
+  CHECK(store->entries() == 2048);
 }
 
 TEST_CASE("bad arguments are an error, not a crash") {
