@@ -7,6 +7,8 @@
 #include <sys/time.h>
 
 #include "api/admin/admin_server.h"
+#include "api/admin/auth.h"
+#include "engine/sha256.h"
 #include "tests/adversarial/gateway_fixture.h"
 
 namespace tosgate::test {
@@ -74,6 +76,30 @@ TEST_CASE("admin: health probes answer while more slow clients than threads tric
     CHECK_MESSAGE(probe.Read(&r), "probe " << round << " got no answer within 3 s");
     CHECK(r.status == 200);
   }
+}
+
+TEST_CASE("admin: a flood of failing addresses cannot wipe a blocked address's back-off") {
+  FakeClock clock{1'767'225'600'000};
+  api::admin::BackoffOptions b;
+  b.max_addresses = 100;  // 10,000 by default; the same attack, smaller
+  api::admin::TokenSpec token;
+  token.name = "ops";
+  token.sha256 = engine::Sha256Hex("the-real-admin-token");
+  token.role = api::admin::Role::kAdmin;
+  api::admin::Authenticator auth({token}, &clock, b);
+  const std::string wrong = "Bearer guess";
+  auto fail_until_blocked = [&](const std::string& addr) {
+    for (int i = 0; i <= b.free_failures; ++i) auth.Authenticate(&wrong, addr);
+  };
+  // The attacker fills the table with addresses that are all blocked...
+  for (int i = 0; i < 99; ++i) fail_until_blocked("198.51.100." + std::to_string(i));
+  // ...the guesser being throttled is the most recent of them...
+  const std::string guesser = "203.0.113.9";
+  fail_until_blocked(guesser);
+  REQUIRE(auth.Authenticate(&wrong, guesser).outcome == api::admin::Authenticator::Outcome::kSlowDown);
+  // ...and one more fresh address must not wipe the table.
+  fail_until_blocked("198.51.100.200");
+  CHECK(auth.Authenticate(&wrong, guesser).outcome == api::admin::Authenticator::Outcome::kSlowDown);
 }
 
 }  // namespace
