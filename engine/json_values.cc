@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -127,40 +128,87 @@ std::string_view StrOf(object o, std::string_view key) {
   return Get(o, key, &e) ? Str(e) : std::string_view();
 }
 
-bool FindDuplicateKey(element root, std::string* dup) {
+namespace {
+
+// True (and the key in *dup) when [begin, end) holds two equal keys.
+bool RepeatedKey(const std::string_view* begin, const std::string_view* end, std::string* dup) {
+  const size_t n = static_cast<size_t>(end - begin);
+  if (n <= 16) {
+    for (size_t i = 1; i < n; ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (begin[i] == begin[j]) {
+          *dup = std::string(begin[i]);
+          return true;
+        }
+    return false;
+  }
+  std::vector<std::string_view> sorted(begin, end);
+  std::sort(sorted.begin(), sorted.end());
+  auto it = std::adjacent_find(sorted.begin(), sorted.end());
+  if (it == sorted.end()) return false;
+  *dup = std::string(*it);
+  return true;
+}
+
+}  // namespace
+
+// One pass over simdjson's tape (its documented format, tape.md): a word
+// per value, its type in the top byte; numbers take a second word; a string's
+// payload is the offset of its 32-bit length and bytes in the string buffer.
+// Walking the tape is several times cheaper than walking the DOM, and this
+// check runs on every body.
+bool FindDuplicateKey(const simdjson::dom::document& doc, std::string* dup) {
+  constexpr uint64_t kPayload = (uint64_t(1) << 56) - 1;
+  const uint64_t* tape = doc.tape.get();
+  const uint8_t* strings = doc.string_buf.get();
+  const size_t end = static_cast<size_t>(tape[0] & kPayload);  // the closing root word
+  struct Frame {
+    bool object;
+    bool want_key;
+    size_t keys_begin;
+  };
+  thread_local std::vector<Frame> frames;
   thread_local std::vector<std::string_view> keys;
-  thread_local std::vector<element> stack;
-  stack.assign(1, root);
-  while (!stack.empty()) {
-    element e = stack.back();
-    stack.pop_back();
-    if (e.type() == element_type::ARRAY) {
-      for (element child : Arr(e))
-        if (child.type() == element_type::ARRAY || child.type() == element_type::OBJECT)
-          stack.push_back(child);
-      continue;
-    }
-    if (e.type() != element_type::OBJECT) continue;
-    keys.clear();
-    for (auto [key, value] : Obj(e)) {
-      keys.push_back(key);
-      if (value.type() == element_type::ARRAY || value.type() == element_type::OBJECT)
-        stack.push_back(value);
-    }
-    if (keys.size() <= 16) {
-      for (size_t i = 1; i < keys.size(); ++i)
-        for (size_t j = 0; j < i; ++j)
-          if (keys[i] == keys[j]) {
-            *dup = std::string(keys[i]);
-            return true;
-          }
-    } else {
-      std::sort(keys.begin(), keys.end());
-      auto it = std::adjacent_find(keys.begin(), keys.end());
-      if (it != keys.end()) {
-        *dup = std::string(*it);
-        return true;
+  frames.clear();
+  keys.clear();
+  auto value_done = [&] {
+    if (!frames.empty() && frames.back().object) frames.back().want_key = true;
+  };
+  for (size_t i = 1; i < end; ++i) {
+    const uint64_t word = tape[i];
+    switch (static_cast<char>(word >> 56)) {
+      case '{': frames.push_back({true, true, keys.size()}); break;
+      case '[': frames.push_back({false, false, keys.size()}); break;
+      case '}': {
+        const size_t first = frames.back().keys_begin;
+        if (RepeatedKey(keys.data() + first, keys.data() + keys.size(), dup)) return true;
+        keys.resize(first);
+        frames.pop_back();
+        value_done();
+        break;
       }
+      case ']':
+        frames.pop_back();
+        value_done();
+        break;
+      case '"':
+        if (!frames.empty() && frames.back().object && frames.back().want_key) {
+          const uint8_t* at = strings + (word & kPayload);
+          uint32_t length;
+          std::memcpy(&length, at, sizeof length);
+          keys.emplace_back(reinterpret_cast<const char*>(at + sizeof length), length);
+          frames.back().want_key = false;
+        } else {
+          value_done();
+        }
+        break;
+      case 'l':
+      case 'u':
+      case 'd':
+        ++i;  // the number's own word
+        value_done();
+        break;
+      default: value_done(); break;  // true, false, null
     }
   }
   return false;
