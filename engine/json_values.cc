@@ -1,8 +1,8 @@
 #include "engine/json_values.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -37,20 +37,23 @@ bool EqualsLower(std::string_view s, std::string_view lower) {
 }  // namespace
 
 bool NumericString(std::string_view s, double* out) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
     s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
     s.remove_suffix(1);
   if (s.empty() || s.size() > 64) return false;
   char buf[64];
   size_t n = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
-    if (c == '_' && i > 0 && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i - 1])) &&
+    if (c == '_' && i > 0 && i + 1 < s.size() &&
+        std::isdigit(static_cast<unsigned char>(s[i - 1])) &&
         std::isdigit(static_cast<unsigned char>(s[i + 1])))
       continue;
-    if (!std::isdigit(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.' && c != 'e' &&
-        c != 'E')
+    if (!std::isdigit(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.' &&
+        c != 'e' && c != 'E')
       return false;  // no "inf", "nan" or hex
     buf[n++] = c;
   }
@@ -66,19 +69,27 @@ bool NumericString(std::string_view s, double* out) {
 Read ReadInt(element e, int64_t* out) {
   double d = 0;
   switch (e.type()) {
-    case element_type::NULL_VALUE: return Read::kAbsent;
-    case element_type::INT64: *out = e.get_int64().value_unsafe(); return Read::kValue;
+    case element_type::NULL_VALUE:
+      return Read::kAbsent;
+    case element_type::INT64:
+      *out = e.get_int64().value_unsafe();
+      return Read::kValue;
     case element_type::UINT64: {
       const uint64_t v = e.get_uint64().value_unsafe();
       *out = v > uint64_t(kMax) ? kMax : static_cast<int64_t>(v);
       return Read::kValue;
     }
-    case element_type::BOOL: *out = e.get_bool().value_unsafe() ? 1 : 0; return Read::kValue;
-    case element_type::DOUBLE: d = e.get_double().value_unsafe(); break;
+    case element_type::BOOL:
+      *out = e.get_bool().value_unsafe() ? 1 : 0;
+      return Read::kValue;
+    case element_type::DOUBLE:
+      d = e.get_double().value_unsafe();
+      break;
     case element_type::STRING:
       if (!NumericString(e.get_string().value_unsafe(), &d)) return Read::kJunk;
       break;
-    default: return Read::kJunk;
+    default:
+      return Read::kJunk;
   }
   if (!std::isfinite(d)) return Read::kJunk;
   *out = Saturate(std::ceil(d));
@@ -87,18 +98,24 @@ Read ReadInt(element e, int64_t* out) {
 
 bool ReadBool(element e) {
   switch (e.type()) {
-    case element_type::NULL_VALUE: return false;
-    case element_type::BOOL: return e.get_bool().value_unsafe();
-    case element_type::INT64: return e.get_int64().value_unsafe() != 0;
-    case element_type::UINT64: return e.get_uint64().value_unsafe() != 0;
-    case element_type::DOUBLE: return e.get_double().value_unsafe() != 0;
+    case element_type::NULL_VALUE:
+      return false;
+    case element_type::BOOL:
+      return e.get_bool().value_unsafe();
+    case element_type::INT64:
+      return e.get_int64().value_unsafe() != 0;
+    case element_type::UINT64:
+      return e.get_uint64().value_unsafe() != 0;
+    case element_type::DOUBLE:
+      return e.get_double().value_unsafe() != 0;
     case element_type::STRING: {
       std::string_view s = e.get_string().value_unsafe();
       for (std::string_view f : {"false", "0", "f", "n", "no", "off"})
         if (EqualsLower(s, f)) return false;
       return true;
     }
-    default: return true;
+    default:
+      return true;
   }
 }
 
@@ -118,7 +135,9 @@ std::string_view Str(element e) {
   return e.get_string().get(s) == simdjson::SUCCESS ? s : std::string_view();
 }
 
-bool Get(object o, std::string_view key, element* out) { return o[key].get(*out) == simdjson::SUCCESS; }
+bool Get(object o, std::string_view key, element* out) {
+  return o[key].get(*out) == simdjson::SUCCESS;
+}
 element_type TypeOf(object o, std::string_view key) {
   element e;
   return Get(o, key, &e) ? e.type() : element_type::NULL_VALUE;
@@ -177,8 +196,12 @@ bool FindDuplicateKey(const simdjson::dom::document& doc, std::string* dup) {
   for (size_t i = 1; i < end; ++i) {
     const uint64_t word = tape[i];
     switch (static_cast<char>(word >> 56)) {
-      case '{': frames.push_back({true, true, keys.size()}); break;
-      case '[': frames.push_back({false, false, keys.size()}); break;
+      case '{':
+        frames.push_back({true, true, keys.size()});
+        break;
+      case '[':
+        frames.push_back({false, false, keys.size()});
+        break;
       case '}': {
         const size_t first = frames.back().keys_begin;
         if (RepeatedKey(keys.data() + first, keys.data() + keys.size(), dup)) return true;
@@ -208,7 +231,9 @@ bool FindDuplicateKey(const simdjson::dom::document& doc, std::string* dup) {
         ++i;  // the number's own word
         value_done();
         break;
-      default: value_done(); break;  // true, false, null
+      default:
+        value_done();
+        break;  // true, false, null
     }
   }
   return false;
@@ -223,10 +248,14 @@ std::string UnescapeJson(std::string_view s) {
     for (size_t k = i; k < i + 4; ++k) {
       const char c = s[k];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= c - '0';
-      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-      else return false;
+      if (c >= '0' && c <= '9')
+        v |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        v |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        v |= c - 'A' + 10;
+      else
+        return false;
     }
     *cp = v;
     return true;

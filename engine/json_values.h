@@ -3,8 +3,9 @@
 // keys, JSON escapes inside a string that holds JSON. Thread-safe.
 #pragma once
 
-#include <cstdint>
 #include <simdjson.h>
+
+#include <cstdint>
 #include <string>
 #include <string_view>
 
