@@ -22,6 +22,51 @@ int EffortRank(std::string_view effort) {
   return 8;  // unknown: above every known level
 }
 
+// What a key of a message, item or part holds (Reader::Node).
+enum class NodeKey : uint8_t {
+  kOther,     // nothing a model reads as text: ids, types, roles, options
+  kContent,   // a string, a part, or parts: content, parts, output, tool calls...
+  kMessages,  // a list of messages
+  kText,      // a string (or strings): text, refusal, thinking, name...
+  kJson,      // text read as JSON: arguments, input, args, response, action
+  kSource,    // an Anthropic document or image source
+  kOpaque,    // what holds no text: images, audio, files, encrypted content
+};
+
+// Called for every key of every message and part: a switch on the length
+// first, so that most keys are told apart without comparing any bytes.
+NodeKey Classify(std::string_view k) {
+  struct Entry {
+    std::string_view name;
+    NodeKey kind;
+  };
+  static constexpr Entry kKeys[] = {
+      {"content", NodeKey::kContent}, {"parts", NodeKey::kContent}, {"output", NodeKey::kContent},
+      {"summary", NodeKey::kContent}, {"tool_calls", NodeKey::kContent}, {"function", NodeKey::kContent},
+      {"function_call", NodeKey::kContent}, {"custom", NodeKey::kContent},
+      {"functionCall", NodeKey::kContent}, {"functionResponse", NodeKey::kContent},
+      {"function_response", NodeKey::kContent}, {"executableCode", NodeKey::kContent},
+      {"executable_code", NodeKey::kContent}, {"codeExecutionResult", NodeKey::kContent},
+      {"code_execution_result", NodeKey::kContent}, {"messages", NodeKey::kMessages},
+      {"text", NodeKey::kText}, {"refusal", NodeKey::kText}, {"thinking", NodeKey::kText},
+      {"reasoning_content", NodeKey::kText}, {"name", NodeKey::kText}, {"title", NodeKey::kText},
+      {"context", NodeKey::kText}, {"code", NodeKey::kText}, {"queries", NodeKey::kText},
+      {"arguments", NodeKey::kJson}, {"input", NodeKey::kJson}, {"args", NodeKey::kJson},
+      {"response", NodeKey::kJson}, {"action", NodeKey::kJson}, {"source", NodeKey::kSource},
+      {"image_url", NodeKey::kOpaque}, {"input_audio", NodeKey::kOpaque}, {"audio", NodeKey::kOpaque},
+      {"file", NodeKey::kOpaque}, {"file_id", NodeKey::kOpaque}, {"file_data", NodeKey::kOpaque},
+      {"file_url", NodeKey::kOpaque}, {"image", NodeKey::kOpaque}, {"inlineData", NodeKey::kOpaque},
+      {"inline_data", NodeKey::kOpaque}, {"fileData", NodeKey::kOpaque},
+      {"encrypted_content", NodeKey::kOpaque}, {"data", NodeKey::kOpaque},
+  };
+  // The most common keys of all, answered first.
+  if (k.size() == 4 && (k == "role" || k == "type")) return NodeKey::kOther;
+  if (k.size() == 7 && k == "content") return NodeKey::kContent;
+  for (const Entry& e : kKeys)
+    if (e.name.size() == k.size() && e.name[0] == k[0] && e.name == k) return e.kind;
+  return NodeKey::kOther;
+}
+
 class Reader {
  public:
   Reader(RequestBody* out, size_t text_cap) : out_(out), cap_(text_cap) {}
@@ -128,29 +173,17 @@ class Reader {
   void Node(std::string_view role, object o) {
     if (role.empty()) role = RoleOf(o);
     for (auto [key, v] : o) {
-      if (key == "content" || key == "parts" || key == "output" || key == "summary" ||
-          key == "tool_calls" || key == "function" || key == "function_call" || key == "custom" ||
-          key == "functionCall" || key == "functionResponse" || key == "function_response" ||
-          key == "executableCode" || key == "executable_code" || key == "codeExecutionResult" ||
-          key == "code_execution_result") {
-        Content(role, v);
-      } else if (key == "messages") {
-        Items(v);
-      } else if (key == "text" || key == "refusal" || key == "thinking" || key == "reasoning_content" ||
-                 key == "name" || key == "title" || key == "context" || key == "code" ||
-                 key == "queries") {
-        if (v.is_string()) Append(role, Str(v));
-        else if (v.is_array()) Content(role, v);
-      } else if (key == "arguments" || key == "input" || key == "args" || key == "response" ||
-                 key == "action") {
-        Json(role, v);
-      } else if (key == "source") {
-        Source(role, v);
-      } else if (key == "image_url" || key == "input_audio" || key == "audio" || key == "file" ||
-                 key == "file_id" || key == "file_data" || key == "file_url" || key == "image" ||
-                 key == "inlineData" || key == "inline_data" || key == "fileData" ||
-                 key == "encrypted_content" || key == "data") {
-        Unscanned(false);
+      switch (Classify(key)) {
+        case NodeKey::kOther: break;
+        case NodeKey::kContent: Content(role, v); break;
+        case NodeKey::kMessages: Items(v); break;
+        case NodeKey::kText:
+          if (v.is_string()) Append(role, Str(v));
+          else if (v.is_array()) Content(role, v);
+          break;
+        case NodeKey::kJson: Json(role, v); break;
+        case NodeKey::kSource: Source(role, v); break;
+        case NodeKey::kOpaque: Unscanned(false); break;
       }
     }
   }
@@ -240,23 +273,47 @@ class Reader {
 // Which API shape: told apart by the keys only one of them uses.
 void Reader::Detect(object body) {
   if (!out_->api.empty()) return;
-  auto has = [&](std::string_view key) { return TypeOf(body, key) != element_type::NULL_VALUE; };
-  const element_type prompt = TypeOf(body, "prompt");
-  if (TypeOf(body, "requests") == element_type::ARRAY || has("batch"))
+  // One pass over the keys; a key whose value is null counts as absent.
+  enum : uint8_t { kRequests, kBatch, kContents, kSystemInstruction, kGenerationConfig, kMessages,
+                   kSystem, kAnthropicVersion, kThinking, kPrompt, kInstructions, kMaxOutputTokens,
+                   kReasoning, kPreviousResponse, kConversation, kInput, kEncodingFormat,
+                   kDimensions, kCount };
+  static constexpr std::pair<std::string_view, uint8_t> kNames[] = {
+      {"requests", kRequests}, {"batch", kBatch}, {"contents", kContents},
+      {"systemInstruction", kSystemInstruction}, {"system_instruction", kSystemInstruction},
+      {"generationConfig", kGenerationConfig}, {"generation_config", kGenerationConfig},
+      {"messages", kMessages}, {"system", kSystem}, {"anthropic_version", kAnthropicVersion},
+      {"thinking", kThinking}, {"prompt", kPrompt}, {"instructions", kInstructions},
+      {"max_output_tokens", kMaxOutputTokens}, {"reasoning", kReasoning},
+      {"previous_response_id", kPreviousResponse}, {"conversation", kConversation}, {"input", kInput},
+      {"encoding_format", kEncodingFormat}, {"dimensions", kDimensions},
+  };
+  element_type type[kCount];
+  std::fill(std::begin(type), std::end(type), element_type::NULL_VALUE);
+  element input;
+  for (auto [key, value] : body) {
+    for (const auto& [name, id] : kNames) {
+      if (name.size() != key.size() || name[0] != key[0] || name != key) continue;
+      type[id] = value.type();
+      if (id == kInput) input = value;
+      break;
+    }
+  }
+  auto has = [&](uint8_t id) { return type[id] != element_type::NULL_VALUE; };
+  if (type[kRequests] == element_type::ARRAY || has(kBatch))
     out_->api = "batch";
-  else if (has("contents") || has("systemInstruction") || has("system_instruction") ||
-           has("generationConfig") || has("generation_config"))
+  else if (has(kContents) || has(kSystemInstruction) || has(kGenerationConfig))
     out_->api = "gemini";
-  else if (TypeOf(body, "messages") == element_type::ARRAY)
-    out_->api = has("system") || has("anthropic_version") || has("thinking") ? "messages" : "chat";
-  else if (prompt == element_type::STRING || prompt == element_type::ARRAY)
+  else if (type[kMessages] == element_type::ARRAY)
+    out_->api = has(kSystem) || has(kAnthropicVersion) || has(kThinking) ? "messages" : "chat";
+  else if (type[kPrompt] == element_type::STRING || type[kPrompt] == element_type::ARRAY)
     out_->api = "completions";
-  else if (has("instructions") || has("max_output_tokens") || has("reasoning") ||
-           prompt == element_type::OBJECT || has("previous_response_id") || has("conversation"))
+  else if (has(kInstructions) || has(kMaxOutputTokens) || has(kReasoning) ||
+           type[kPrompt] == element_type::OBJECT || has(kPreviousResponse) || has(kConversation))
     out_->api = "responses";
-  else if (element input; Get(body, "input", &input)) {
+  else if (has(kInput)) {
     bool items = false;
-    if (input.is_array() && !has("encoding_format") && !has("dimensions"))
+    if (input.is_array() && !has(kEncodingFormat) && !has(kDimensions))
       for (element item : Arr(input)) {
         items = item.is_object();
         break;
@@ -470,7 +527,7 @@ Status ParseBody(std::string_view json, RequestBody* out, const BodyLimits& limi
   object body;
   if (root.get_object().get(body) != simdjson::SUCCESS)
     return Status::InvalidArgument("the JSON body must be an object");
-  if (std::string dup; FindDuplicateKey(root, &dup))
+  if (std::string dup; FindDuplicateKey(parser.doc, &dup))
     return Status::InvalidArgument("the JSON body has a duplicate key \"" + dup + "\"");
   // Every text is taken from the body, at most twice with its role label;
   // the cap only bounds what a bug could add.

@@ -1,9 +1,10 @@
 #include "engine/json_values.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -36,20 +37,23 @@ bool EqualsLower(std::string_view s, std::string_view lower) {
 }  // namespace
 
 bool NumericString(std::string_view s, double* out) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
     s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
     s.remove_suffix(1);
   if (s.empty() || s.size() > 64) return false;
   char buf[64];
   size_t n = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
-    if (c == '_' && i > 0 && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i - 1])) &&
+    if (c == '_' && i > 0 && i + 1 < s.size() &&
+        std::isdigit(static_cast<unsigned char>(s[i - 1])) &&
         std::isdigit(static_cast<unsigned char>(s[i + 1])))
       continue;
-    if (!std::isdigit(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.' && c != 'e' &&
-        c != 'E')
+    if (!std::isdigit(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.' &&
+        c != 'e' && c != 'E')
       return false;  // no "inf", "nan" or hex
     buf[n++] = c;
   }
@@ -65,19 +69,27 @@ bool NumericString(std::string_view s, double* out) {
 Read ReadInt(element e, int64_t* out) {
   double d = 0;
   switch (e.type()) {
-    case element_type::NULL_VALUE: return Read::kAbsent;
-    case element_type::INT64: *out = e.get_int64().value_unsafe(); return Read::kValue;
+    case element_type::NULL_VALUE:
+      return Read::kAbsent;
+    case element_type::INT64:
+      *out = e.get_int64().value_unsafe();
+      return Read::kValue;
     case element_type::UINT64: {
       const uint64_t v = e.get_uint64().value_unsafe();
       *out = v > uint64_t(kMax) ? kMax : static_cast<int64_t>(v);
       return Read::kValue;
     }
-    case element_type::BOOL: *out = e.get_bool().value_unsafe() ? 1 : 0; return Read::kValue;
-    case element_type::DOUBLE: d = e.get_double().value_unsafe(); break;
+    case element_type::BOOL:
+      *out = e.get_bool().value_unsafe() ? 1 : 0;
+      return Read::kValue;
+    case element_type::DOUBLE:
+      d = e.get_double().value_unsafe();
+      break;
     case element_type::STRING:
       if (!NumericString(e.get_string().value_unsafe(), &d)) return Read::kJunk;
       break;
-    default: return Read::kJunk;
+    default:
+      return Read::kJunk;
   }
   if (!std::isfinite(d)) return Read::kJunk;
   *out = Saturate(std::ceil(d));
@@ -86,18 +98,24 @@ Read ReadInt(element e, int64_t* out) {
 
 bool ReadBool(element e) {
   switch (e.type()) {
-    case element_type::NULL_VALUE: return false;
-    case element_type::BOOL: return e.get_bool().value_unsafe();
-    case element_type::INT64: return e.get_int64().value_unsafe() != 0;
-    case element_type::UINT64: return e.get_uint64().value_unsafe() != 0;
-    case element_type::DOUBLE: return e.get_double().value_unsafe() != 0;
+    case element_type::NULL_VALUE:
+      return false;
+    case element_type::BOOL:
+      return e.get_bool().value_unsafe();
+    case element_type::INT64:
+      return e.get_int64().value_unsafe() != 0;
+    case element_type::UINT64:
+      return e.get_uint64().value_unsafe() != 0;
+    case element_type::DOUBLE:
+      return e.get_double().value_unsafe() != 0;
     case element_type::STRING: {
       std::string_view s = e.get_string().value_unsafe();
       for (std::string_view f : {"false", "0", "f", "n", "no", "off"})
         if (EqualsLower(s, f)) return false;
       return true;
     }
-    default: return true;
+    default:
+      return true;
   }
 }
 
@@ -117,7 +135,9 @@ std::string_view Str(element e) {
   return e.get_string().get(s) == simdjson::SUCCESS ? s : std::string_view();
 }
 
-bool Get(object o, std::string_view key, element* out) { return o[key].get(*out) == simdjson::SUCCESS; }
+bool Get(object o, std::string_view key, element* out) {
+  return o[key].get(*out) == simdjson::SUCCESS;
+}
 element_type TypeOf(object o, std::string_view key) {
   element e;
   return Get(o, key, &e) ? e.type() : element_type::NULL_VALUE;
@@ -127,40 +147,93 @@ std::string_view StrOf(object o, std::string_view key) {
   return Get(o, key, &e) ? Str(e) : std::string_view();
 }
 
-bool FindDuplicateKey(element root, std::string* dup) {
+namespace {
+
+// True (and the key in *dup) when [begin, end) holds two equal keys.
+bool RepeatedKey(const std::string_view* begin, const std::string_view* end, std::string* dup) {
+  const size_t n = static_cast<size_t>(end - begin);
+  if (n <= 16) {
+    for (size_t i = 1; i < n; ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (begin[i] == begin[j]) {
+          *dup = std::string(begin[i]);
+          return true;
+        }
+    return false;
+  }
+  std::vector<std::string_view> sorted(begin, end);
+  std::sort(sorted.begin(), sorted.end());
+  auto it = std::adjacent_find(sorted.begin(), sorted.end());
+  if (it == sorted.end()) return false;
+  *dup = std::string(*it);
+  return true;
+}
+
+}  // namespace
+
+// One pass over simdjson's tape (its documented format, tape.md): a word
+// per value, its type in the top byte; numbers take a second word; a string's
+// payload is the offset of its 32-bit length and bytes in the string buffer.
+// Walking the tape is several times cheaper than walking the DOM, and this
+// check runs on every body.
+bool FindDuplicateKey(const simdjson::dom::document& doc, std::string* dup) {
+  constexpr uint64_t kPayload = (uint64_t(1) << 56) - 1;
+  const uint64_t* tape = doc.tape.get();
+  const uint8_t* strings = doc.string_buf.get();
+  const size_t end = static_cast<size_t>(tape[0] & kPayload);  // the closing root word
+  struct Frame {
+    bool object;
+    bool want_key;
+    size_t keys_begin;
+  };
+  thread_local std::vector<Frame> frames;
   thread_local std::vector<std::string_view> keys;
-  thread_local std::vector<element> stack;
-  stack.assign(1, root);
-  while (!stack.empty()) {
-    element e = stack.back();
-    stack.pop_back();
-    if (e.type() == element_type::ARRAY) {
-      for (element child : Arr(e))
-        if (child.type() == element_type::ARRAY || child.type() == element_type::OBJECT)
-          stack.push_back(child);
-      continue;
-    }
-    if (e.type() != element_type::OBJECT) continue;
-    keys.clear();
-    for (auto [key, value] : Obj(e)) {
-      keys.push_back(key);
-      if (value.type() == element_type::ARRAY || value.type() == element_type::OBJECT)
-        stack.push_back(value);
-    }
-    if (keys.size() <= 16) {
-      for (size_t i = 1; i < keys.size(); ++i)
-        for (size_t j = 0; j < i; ++j)
-          if (keys[i] == keys[j]) {
-            *dup = std::string(keys[i]);
-            return true;
-          }
-    } else {
-      std::sort(keys.begin(), keys.end());
-      auto it = std::adjacent_find(keys.begin(), keys.end());
-      if (it != keys.end()) {
-        *dup = std::string(*it);
-        return true;
+  frames.clear();
+  keys.clear();
+  auto value_done = [&] {
+    if (!frames.empty() && frames.back().object) frames.back().want_key = true;
+  };
+  for (size_t i = 1; i < end; ++i) {
+    const uint64_t word = tape[i];
+    switch (static_cast<char>(word >> 56)) {
+      case '{':
+        frames.push_back({true, true, keys.size()});
+        break;
+      case '[':
+        frames.push_back({false, false, keys.size()});
+        break;
+      case '}': {
+        const size_t first = frames.back().keys_begin;
+        if (RepeatedKey(keys.data() + first, keys.data() + keys.size(), dup)) return true;
+        keys.resize(first);
+        frames.pop_back();
+        value_done();
+        break;
       }
+      case ']':
+        frames.pop_back();
+        value_done();
+        break;
+      case '"':
+        if (!frames.empty() && frames.back().object && frames.back().want_key) {
+          const uint8_t* at = strings + (word & kPayload);
+          uint32_t length;
+          std::memcpy(&length, at, sizeof length);
+          keys.emplace_back(reinterpret_cast<const char*>(at + sizeof length), length);
+          frames.back().want_key = false;
+        } else {
+          value_done();
+        }
+        break;
+      case 'l':
+      case 'u':
+      case 'd':
+        ++i;  // the number's own word
+        value_done();
+        break;
+      default:
+        value_done();
+        break;  // true, false, null
     }
   }
   return false;
@@ -175,10 +248,14 @@ std::string UnescapeJson(std::string_view s) {
     for (size_t k = i; k < i + 4; ++k) {
       const char c = s[k];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= c - '0';
-      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-      else return false;
+      if (c >= '0' && c <= '9')
+        v |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        v |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        v |= c - 'A' + 10;
+      else
+        return false;
     }
     *cp = v;
     return true;

@@ -3,8 +3,9 @@
 // keys, JSON escapes inside a string that holds JSON. Thread-safe.
 #pragma once
 
-#include <cstdint>
 #include <simdjson.h>
+
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -47,8 +48,9 @@ std::string_view StrOf(simdjson::dom::object o, std::string_view key);
 // simdjson's lookup finds the first, so a body with one could be checked on
 // one value and answered on another. Keys compare unescaped ("a" and
 // "\u0061" are the same key). Objects of up to 16 keys compare every pair;
-// larger ones are sorted, so the walk stays O(n log n) in the body size.
-bool FindDuplicateKey(simdjson::dom::element root, std::string* dup);
+// larger ones are sorted, so the check is O(n log n) in the body size.
+// `doc` is the document the parser last parsed.
+bool FindDuplicateKey(const simdjson::dom::document& doc, std::string* dup);
 
 // JSON string escapes decoded wherever they appear in `s` (a string that
 // holds JSON text, such as tool-call arguments); malformed ones are kept as

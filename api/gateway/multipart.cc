@@ -63,7 +63,8 @@ Status ParseParams(std::string_view s, std::vector<Param>* out) {
     ++i;
     if (i < s.size() && s[i] == '"') {
       const size_t close = s.find('"', i + 1);
-      if (close == std::string_view::npos) return Status::InvalidArgument("a quoted header parameter is not closed");
+      if (close == std::string_view::npos)
+        return Status::InvalidArgument("a quoted header parameter is not closed");
       p.value = std::string(s.substr(i + 1, close - i - 1));
       if (p.value.find('\\') != std::string::npos)
         return Status::InvalidArgument("a quoted header parameter holds a backslash");
@@ -75,7 +76,8 @@ Status ParseParams(std::string_view s, std::vector<Param>* out) {
       p.value = std::string(s.substr(start, i - start));
     }
     for (const Param& q : *out)
-      if (q.name == p.name) return Status::InvalidArgument("a header parameter is repeated: " + p.name);
+      if (q.name == p.name)
+        return Status::InvalidArgument("a header parameter is repeated: " + p.name);
     out->push_back(std::move(p));
   }
 }
@@ -85,14 +87,16 @@ Status ParseParams(std::string_view s, std::vector<Param>* out) {
 Status SplitHeaderValue(std::string_view value, std::string* first, std::vector<Param>* params) {
   const size_t semi = value.find(';');
   *first = LowerCopy(Trim(value.substr(0, semi)));
-  return ParseParams(semi == std::string_view::npos ? std::string_view() : value.substr(semi), params);
+  return ParseParams(semi == std::string_view::npos ? std::string_view() : value.substr(semi),
+                     params);
 }
 
 Status Boundary(std::string_view content_type, std::string* boundary) {
   std::string media;
   std::vector<Param> params;
   if (Status s = SplitHeaderValue(content_type, &media, &params); !s.ok()) return s;
-  if (media != "multipart/form-data") return Status::InvalidArgument("the body is not multipart/form-data");
+  if (media != "multipart/form-data")
+    return Status::InvalidArgument("the body is not multipart/form-data");
   for (const Param& p : params)
     if (p.name == "boundary") *boundary = p.value;
   if (boundary->empty() || boundary->size() > 70 || boundary->back() == ' ' ||
@@ -123,15 +127,18 @@ Status PartHeaders(std::string_view block, MultipartPart* part) {
     const std::string_view value = line.substr(colon + 1);
     std::string first;
     if (name == "content-disposition") {
-      if (disposition) return Status::InvalidArgument("a multipart part has two Content-Disposition headers");
+      if (disposition)
+        return Status::InvalidArgument("a multipart part has two Content-Disposition headers");
       disposition = true;
       if (Status s = SplitHeaderValue(value, &first, &params); !s.ok()) return s;
       if (first != "form-data")
         return Status::InvalidArgument("a multipart part's Content-Disposition is not form-data");
       bool named = false;
       for (const Param& p : params) {
-        if (p.name == "name") part->name = p.value, named = true;
-        else if (p.name == "filename" || p.name == "filename*") part->filename = p.value, part->has_filename = true;
+        if (p.name == "name")
+          part->name = p.value, named = true;
+        else if (p.name == "filename" || p.name == "filename*")
+          part->filename = p.value, part->has_filename = true;
       }
       if (!named) return Status::InvalidArgument("a multipart part has no name");
     } else if (name == "content-type") {
@@ -139,7 +146,9 @@ Status PartHeaders(std::string_view block, MultipartPart* part) {
       type = true;
       part->content_type = LowerCopy(Trim(value));
     } else if (name == "content-transfer-encoding") {
-      if (encoding) return Status::InvalidArgument("a multipart part has two Content-Transfer-Encoding headers");
+      if (encoding)
+        return Status::InvalidArgument(
+            "a multipart part has two Content-Transfer-Encoding headers");
       encoding = true;
       // An encoded part (base64, quoted-printable) would hide its text from
       // the scan while an upstream might decode it.
@@ -197,8 +206,8 @@ Status SplitMultipart(std::string_view content_type, std::string_view body,
       return Status::InvalidArgument("a multipart boundary is not followed by CRLF or --");
     pos += 2;
     if (parts->size() == limits.max_parts)
-      return Status::InvalidArgument("the multipart body has more than " + std::to_string(limits.max_parts) +
-                                     " parts");
+      return Status::InvalidArgument("the multipart body has more than " +
+                                     std::to_string(limits.max_parts) + " parts");
     // Searched within the limit only, so that no byte is scanned twice.
     size_t headers_end = body.substr(pos, limits.max_header_bytes + 4).find("\r\n\r\n");
     if (headers_end != std::string_view::npos) headers_end += pos;
@@ -209,7 +218,8 @@ Status SplitMultipart(std::string_view content_type, std::string_view body,
     if (Status s = PartHeaders(body.substr(pos, headers_end - pos), &part); !s.ok()) return s;
     for (const MultipartPart& p : *parts)
       if (p.name == part.name)
-        return Status::InvalidArgument("the multipart body has two parts named \"" + part.name + "\"");
+        return Status::InvalidArgument("the multipart body has two parts named \"" + part.name +
+                                       "\"");
     const size_t data = headers_end + 4;
     const size_t end = body.find(next, data);
     if (end == std::string_view::npos)
@@ -233,12 +243,14 @@ Status ParseJsonLinesBodies(std::string_view jsonl, RequestBody* out) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     const std::string where = "line " + std::to_string(line_no) + " of the file: ";
-    if (Status s = engine::ParseBody(line, &one); !s.ok()) return Status::InvalidArgument(where + s.message());
+    if (Status s = engine::ParseBody(line, &one); !s.ok())
+      return Status::InvalidArgument(where + s.message());
     // A batch line's body was read (batch_requests 1); a training example
     // must hold messages, a prompt or an input.
     if (one.batch_requests == 0 && one.message_count == 0)
       return Status::InvalidArgument(where + "not a request body");
-    if (Status s = engine::MergeBody(one, out); !s.ok()) return Status::InvalidArgument(where + s.message());
+    if (Status s = engine::MergeBody(one, out); !s.ok())
+      return Status::InvalidArgument(where + s.message());
     ++out->batch_requests;
   }
   if (out->batch_requests == 0) return Status::InvalidArgument("the file holds no request bodies");
@@ -260,7 +272,8 @@ Status ParseMultipartBody(std::string_view content_type, std::string_view body, 
   if (!file) return Status::InvalidArgument("the form has no file part");
   RequestBody result;
   if (Status s = ParseJsonLinesBodies(file->data, &result); !s.ok())
-    return Status::InvalidArgument("the file part is not JSON Lines of request bodies: " + s.message());
+    return Status::InvalidArgument("the file part is not JSON Lines of request bodies: " +
+                                   s.message());
   for (const MultipartPart& p : parts) {
     if (p.has_filename) continue;
     if (p.name == "purpose") {

@@ -29,10 +29,10 @@ struct MultipartLimits {
 
 // One part of a form; `data` views into the body it was split from.
 struct MultipartPart {
-  std::string name;          // Content-Disposition name
-  std::string filename;      // Content-Disposition filename; empty when none
+  std::string name;           // Content-Disposition name
+  std::string filename;       // Content-Disposition filename; empty when none
   bool has_filename = false;  // a file part, even with filename=""
-  std::string content_type;  // the part's Content-Type, lower case; empty when none
+  std::string content_type;   // the part's Content-Type, lower case; empty when none
   std::string_view data;
 };
 

@@ -1,12 +1,12 @@
 // multipart/form-data uploads: the strict splitter, JSON Lines files of
 // request bodies (OpenAI batch input and fine-tuning files), and what the
 // front end calls, ParseMultipartBody.
+#include "api/gateway/multipart.h"
+
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
-
-#include "api/gateway/multipart.h"
 
 using namespace tosgate;
 using api::MultipartPart;
@@ -15,14 +15,18 @@ namespace {
 
 constexpr const char* kType = "multipart/form-data; boundary=XyZ";
 
-std::string Part(const std::string& disposition, const std::string& data, const std::string& extra = "") {
-  return "--XyZ\r\nContent-Disposition: form-data; " + disposition + "\r\n" + extra + "\r\n" + data + "\r\n";
+std::string Part(const std::string& disposition, const std::string& data,
+                 const std::string& extra = "") {
+  return "--XyZ\r\nContent-Disposition: form-data; " + disposition + "\r\n" + extra + "\r\n" +
+         data + "\r\n";
 }
 constexpr const char* kClose = "--XyZ--\r\n";
 
 std::string Upload(const std::string& jsonl, const std::string& purpose = "batch") {
   return Part("name=\"purpose\"", purpose) +
-         Part("name=\"file\"; filename=\"in.jsonl\"", jsonl, "Content-Type: application/octet-stream\r\n") + kClose;
+         Part("name=\"file\"; filename=\"in.jsonl\"", jsonl,
+              "Content-Type: application/octet-stream\r\n") +
+         kClose;
 }
 
 std::string SplitError(const std::string& body, const std::string& type = kType) {
@@ -49,7 +53,8 @@ TEST_CASE("multipart: parts with names, filenames, content types and exact data"
   std::vector<MultipartPart> parts;
   const std::string body = Part("name=\"purpose\"", "batch") +
                            Part("name=file; filename=\"a b.jsonl\"", "line1\r\nline2\n",
-                                "Content-Type: Application/JSONL\r\n") + kClose;
+                                "Content-Type: Application/JSONL\r\n") +
+                           kClose;
   REQUIRE(api::SplitMultipart("multipart/form-data; boundary=\"XyZ\"", body, &parts).ok());
   REQUIRE(parts.size() == 2);
   CHECK(parts[0].name == "purpose");
@@ -74,32 +79,37 @@ TEST_CASE("multipart: malformed and ambiguous forms are refused with a reason") 
   CHECK(SplitError(ok, "multipart/form-data; boundary=").find("no value") != std::string::npos);
   CHECK(SplitError(ok, "multipart/form-data; boundary=" + std::string(71, 'a')).find("boundary") !=
         std::string::npos);
-  CHECK(SplitError(ok, "multipart/form-data; boundary=XyZ; boundary=other").find("repeated") != std::string::npos);
+  CHECK(SplitError(ok, "multipart/form-data; boundary=XyZ; boundary=other").find("repeated") !=
+        std::string::npos);
   CHECK(SplitError(ok, "text/plain; boundary=XyZ").find("not multipart") != std::string::npos);
   CHECK(SplitError("preamble\r\n" + ok).find("does not start") != std::string::npos);
   CHECK(SplitError(Part("name=a", "1")).find("without its close delimiter") != std::string::npos);
   CHECK(SplitError(ok + "epilogue").find("after its close delimiter") != std::string::npos);
   CHECK(SplitError("--XyZ \r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--XyZ--")
             .find("not followed by CRLF") != std::string::npos);
-  CHECK(SplitError(Part("name=a", "1\r\n--XyZjunk") + kClose).find("not followed by CRLF") != std::string::npos);
+  CHECK(SplitError(Part("name=a", "1\r\n--XyZjunk") + kClose).find("not followed by CRLF") !=
+        std::string::npos);
   // LF-only line endings in the headers.
   CHECK_FALSE(SplitError("--XyZ\nContent-Disposition: form-data; name=a\n\n1\n--XyZ--").empty());
-  CHECK(SplitError(Part("name=a", "1") + Part("name=a", "2") + kClose).find("two parts named \"a\"") !=
-        std::string::npos);
-  CHECK(SplitError("--XyZ\r\nContent-Type: text/plain\r\n\r\n1\r\n--XyZ--").find("no Content-Disposition") !=
-        std::string::npos);
+  CHECK(SplitError(Part("name=a", "1") + Part("name=a", "2") + kClose)
+            .find("two parts named \"a\"") != std::string::npos);
+  CHECK(SplitError("--XyZ\r\nContent-Type: text/plain\r\n\r\n1\r\n--XyZ--")
+            .find("no Content-Disposition") != std::string::npos);
   CHECK(SplitError(Part("filename=\"x\"", "1") + kClose).find("no name") != std::string::npos);
   CHECK(SplitError(Part("name=a", "1", "Content-Disposition: form-data; name=b\r\n") + kClose)
             .find("two Content-Disposition") != std::string::npos);
   CHECK(SplitError("--XyZ\r\nContent-Disposition: attachment; name=a\r\n\r\n1\r\n--XyZ--")
             .find("not form-data") != std::string::npos);
-  CHECK(SplitError(Part("name=a", "MQ==", "Content-Transfer-Encoding: base64\r\n") + kClose).find("base64") !=
+  CHECK(SplitError(Part("name=a", "MQ==", "Content-Transfer-Encoding: base64\r\n") + kClose)
+            .find("base64") != std::string::npos);
+  CHECK(SplitError(Part("name=a", "1", " folded: x\r\n") + kClose).find("folded") !=
         std::string::npos);
-  CHECK(SplitError(Part("name=a", "1", " folded: x\r\n") + kClose).find("folded") != std::string::npos);
-  CHECK(SplitError(Part("name=\"a\\\"; filename=\"b\"", "1") + kClose).find("backslash") != std::string::npos);
+  CHECK(SplitError(Part("name=\"a\\\"; filename=\"b\"", "1") + kClose).find("backslash") !=
+        std::string::npos);
   CHECK(SplitError(Part("name=\"a", "1") + kClose).find("not closed") != std::string::npos);
   CHECK(SplitError(Part("name=a; name=b", "1") + kClose).find("repeated") != std::string::npos);
-  CHECK(SplitError("--XyZ\r\nContent-Disposition: form-data; name=a" + std::string(9000, ' ') + "\r\n\r\n1\r\n--XyZ--")
+  CHECK(SplitError("--XyZ\r\nContent-Disposition: form-data; name=a" + std::string(9000, ' ') +
+                   "\r\n\r\n1\r\n--XyZ--")
             .find("headers do not end") != std::string::npos);
   std::string many;
   for (int i = 0; i < 33; ++i) many += Part("name=p" + std::to_string(i), "x");
@@ -131,8 +141,10 @@ TEST_CASE("a batch input file: every line's body is read and aggregated") {
 
 TEST_CASE("a fine-tuning file: chat, prompt/completion and preference examples are read") {
   const std::string jsonl =
-      R"({"messages": [{"role": "user", "content": "q1"}, {"role": "assistant", "content": "a1"}]})" "\n"
-      R"({"prompt": "q2", "completion": "a2"})" "\n"
+      R"({"messages": [{"role": "user", "content": "q1"}, {"role": "assistant", "content": "a1"}]})"
+      "\n"
+      R"({"prompt": "q2", "completion": "a2"})"
+      "\n"
       R"({"input": {"messages": [{"role": "user", "content": "q3"}]}, "preferred_output": [{"role": "assistant", "content": "a3"}], "non_preferred_output": [{"role": "assistant", "content": "b3"}]})";
   RequestBody b;
   Status s = api::ParseMultipartBody(kType, Upload(jsonl, "fine-tune"), &b);
@@ -153,32 +165,42 @@ TEST_CASE("a file part that is not JSON Lines of request bodies is refused, nami
     CHECK_FALSE(b.present);
     return s.message();
   };
-  CHECK(error(Upload("%PDF-1.7 binary")).find("line 1 of the file: the body is not valid JSON") != std::string::npos);
-  CHECK(error(Upload(kChatLine + "\n[1, 2]")).find("line 2 of the file: the JSON body must be an object") !=
+  CHECK(error(Upload("%PDF-1.7 binary")).find("line 1 of the file: the body is not valid JSON") !=
         std::string::npos);
-  CHECK(error(Upload(R"({"custom_id": "x", "body": "text"})")).find("not a request body") != std::string::npos);
-  CHECK(error(Upload(R"({"foo": "bar"})")).find("line 1 of the file: not a request body") != std::string::npos);
-  CHECK(error(Upload(R"({"body": {"messages": [{"role": "user", "content": "a"}], "messages": []}})"))
-            .find("duplicate key") != std::string::npos);
-  CHECK(error(Upload(kChatLine + "\n" +
-                     R"({"body": {"model": "other", "messages": [{"role": "user", "content": "a"}]}})"))
-            .find("more than one model") != std::string::npos);
+  CHECK(error(Upload(kChatLine + "\n[1, 2]"))
+            .find("line 2 of the file: the JSON body must be an object") != std::string::npos);
+  CHECK(error(Upload(R"({"custom_id": "x", "body": "text"})")).find("not a request body") !=
+        std::string::npos);
+  CHECK(error(Upload(R"({"foo": "bar"})")).find("line 1 of the file: not a request body") !=
+        std::string::npos);
+  CHECK(
+      error(Upload(R"({"body": {"messages": [{"role": "user", "content": "a"}], "messages": []}})"))
+          .find("duplicate key") != std::string::npos);
+  CHECK(
+      error(
+          Upload(kChatLine + "\n" +
+                 R"({"body": {"model": "other", "messages": [{"role": "user", "content": "a"}]}})"))
+          .find("more than one model") != std::string::npos);
   CHECK(error(Upload("\n\r\n")).find("no request bodies") != std::string::npos);
-  CHECK(error(Upload(R"({"messages": [], "max_tokens": "lots"})")).find("not a number") != std::string::npos);
+  CHECK(error(Upload(R"({"messages": [], "max_tokens": "lots"})")).find("not a number") !=
+        std::string::npos);
   // Two file parts, or none.
-  CHECK(error(Part("name=a; filename=a", kChatLine) + Part("name=b; filename=b", kChatLine) + kClose)
-            .find("more than one file part") != std::string::npos);
+  CHECK(
+      error(Part("name=a; filename=a", kChatLine) + Part("name=b; filename=b", kChatLine) + kClose)
+          .find("more than one file part") != std::string::npos);
   CHECK(error(Part("name=purpose", "batch") + kClose).find("no file part") != std::string::npos);
   CHECK(error(Upload(kChatLine) + "x").find("after its close delimiter") != std::string::npos);
   RequestBody b;
   CHECK_FALSE(api::ParseMultipartBody("application/json", Upload(kChatLine), &b).ok());
 }
 
-TEST_CASE("an audio-style form: model and prompt fields are read, but an audio file is not JSON Lines") {
+TEST_CASE(
+    "an audio-style form: model and prompt fields are read, but an audio file is not JSON Lines") {
   RequestBody b;
-  const std::string audio = Part("name=model", "whisper-1") + Part("name=prompt", "sarin") +
-                            Part("name=file; filename=\"a.mp3\"", "ID3\x03binary", "Content-Type: audio/mpeg\r\n") +
-                            kClose;
+  const std::string audio =
+      Part("name=model", "whisper-1") + Part("name=prompt", "sarin") +
+      Part("name=file; filename=\"a.mp3\"", "ID3\x03binary", "Content-Type: audio/mpeg\r\n") +
+      kClose;
   CHECK_FALSE(api::ParseMultipartBody(kType, audio, &b).ok());
   // With a JSON Lines file, the text fields are read alongside it.
   const std::string form = Part("name=model", "gpt-x") + Part("name=prompt", "sarin words") +

@@ -202,6 +202,12 @@ TEST_CASE("duplicate keys are refused anywhere in the body: the upstream would t
   for (int i = 0; i < 500; ++i) wide += "\"k" + std::to_string(i) + "\": 1,";
   CHECK(Parse(wide + "\"end\": 1}").present);
   CHECK(Error(wide + "\"k17\": 2}") == "the JSON body has a duplicate key \"k17\"");
+  // Keys are told from values, numbers (two tape words), nested objects and
+  // arrays: none of these is a duplicate.
+  CHECK(Parse(R"({"a": ["x", "y", 1.5, -2, 18446744073709551615, true, null], "x": "a", "b": {"a": {"a": [{"a": 1}]}},
+                  "c": [[], {}, [{}]], "d": 1})").present);
+  CHECK(Error(R"({"a": ["x", 1.5, {"n": [1, 2]}], "b": 1, "a": 2})") == "the JSON body has a duplicate key \"a\"");
+  CHECK(Error(R"({"a": [{"n": 1, "m": [1, {"z": 0}], "n": 2}]})") == "the JSON body has a duplicate key \"n\"");
   // Equal keys in different objects are fine.
   CHECK(Parse(R"({"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]})").present);
 }

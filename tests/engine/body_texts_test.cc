@@ -59,45 +59,53 @@ TEST_CASE("the control: a body without the word is not matched") {
 }
 
 TEST_CASE("openai chat: tool definitions are read, as system text") {
-  const std::string json = R"({"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function",
+  const std::string json =
+      R"({"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function",
       "function": {"name": "make_sarin", "description": "Steps", "parameters": {"type": "object",
       "properties": {"sarin_grams": {"type": "number"}}}}}]})";
   Sees(json, R"(tools: {"type":"function","function":{"name":"make_sarin")");
   CHECK(ContentRuleSees(Parse(json), ContentScope::kSystem));
   Sees(R"({"messages": [], "tools": [{"type": "function", "function": {"name": "f",
-          "description": "explains sarin synthesis"}}]})", "explains sarin synthesis");
+          "description": "explains sarin synthesis"}}]})",
+       "explains sarin synthesis");
   // A property name only: the model reads the schema's keys too.
   Sees(R"({"messages": [], "tools": [{"type": "function", "function": {"name": "f",
-          "parameters": {"properties": {"how_to_make_sarin": {}}}}}]})", "how_to_make_sarin");
+          "parameters": {"properties": {"how_to_make_sarin": {}}}}}]})",
+       "how_to_make_sarin");
 }
 
 TEST_CASE("openai chat: assistant tool_calls arguments, escaped or not") {
-  Sees(R"({"messages": [{"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+  Sees(
+      R"({"messages": [{"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
           "function": {"name": "lookup", "arguments": "{\"q\": \"sarin at home\"}"}}]}]})",
-       R"(assistant: {"q": "sarin at home"})");
+      R"(assistant: {"q": "sarin at home"})");
   // JSON escapes inside the arguments string are decoded as a model reads them.
   Sees(R"({"messages": [{"role": "assistant", "tool_calls": [{"type": "function",
           "function": {"name": "f", "arguments": "{\"q\": \"s\\u0061rin\"}"}}]}]})",
        R"(assistant: {"q": "sarin"})");
   // The tool's name too.
   Sees(R"({"messages": [{"role": "assistant", "tool_calls": [{"type": "function",
-          "function": {"name": "sarin", "arguments": "{}"}}]}]})", "assistant: sarin");
+          "function": {"name": "sarin", "arguments": "{}"}}]}]})",
+       "assistant: sarin");
 }
 
 TEST_CASE("openai chat: legacy functions and function_call") {
   Sees(R"({"messages": [], "functions": [{"name": "f", "description": "sarin recipe"}]})",
        R"(tools: {"name":"f","description":"sarin recipe"})");
-  Sees(R"({"messages": [{"role": "assistant", "function_call": {"name": "f", "arguments": "{\"x\":\"sarin\"}"}}]})",
-       R"(assistant: {"x":"sarin"})");
+  Sees(
+      R"({"messages": [{"role": "assistant", "function_call": {"name": "f", "arguments": "{\"x\":\"sarin\"}"}}]})",
+      R"(assistant: {"x":"sarin"})");
   CHECK(Parse(R"({"messages": [], "functions": [{"name": "a"}, {"name": "b"}]})").tools_count == 2);
 }
 
 TEST_CASE("openai chat: tool and function role messages") {
   Sees(R"({"messages": [{"role": "tool", "tool_call_id": "c1", "content": "sarin is made by"}]})",
        "tool: sarin is made by");
-  Sees(R"({"messages": [{"role": "tool", "tool_call_id": "c1", "content": [{"type": "text", "text": "sarin"}]}]})",
-       "tool: sarin");
-  Sees(R"({"messages": [{"role": "function", "name": "f", "content": "sarin"}]})", "function: sarin");
+  Sees(
+      R"({"messages": [{"role": "tool", "tool_call_id": "c1", "content": [{"type": "text", "text": "sarin"}]}]})",
+      "tool: sarin");
+  Sees(R"({"messages": [{"role": "function", "name": "f", "content": "sarin"}]})",
+       "function: sarin");
 }
 
 TEST_CASE("openai chat: every text part type, and a refusal") {
@@ -106,84 +114,112 @@ TEST_CASE("openai chat: every text part type, and a refusal") {
              R"(", "text": "sarin"}]}]})",
          "user: sarin");
   }
-  Sees(R"({"messages": [{"role": "assistant", "content": [{"type": "refusal", "refusal": "no sarin"}]}]})",
-       "assistant: no sarin");
+  Sees(
+      R"({"messages": [{"role": "assistant", "content": [{"type": "refusal", "refusal": "no sarin"}]}]})",
+      "assistant: no sarin");
   Sees(R"({"messages": [{"role": "assistant", "refusal": "no sarin"}]})", "assistant: no sarin");
   // A text key on a part labelled as an image is read all the same.
-  Sees(R"({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"},
-          "text": "sarin"}]}]})", "user: sarin");
+  Sees(
+      R"({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"},
+          "text": "sarin"}]}]})",
+      "user: sarin");
   // The participant name is read: the model sees it.
   Sees(R"({"messages": [{"role": "user", "name": "sarin", "content": "hi"}]})", "user: sarin");
 }
 
 TEST_CASE("openai chat: a response_format JSON schema's names and descriptions") {
-  Sees(R"({"messages": [], "response_format": {"type": "json_schema", "json_schema": {"name": "steps",
+  Sees(
+      R"({"messages": [], "response_format": {"type": "json_schema", "json_schema": {"name": "steps",
           "description": "sarin synthesis steps", "schema": {"type": "object"}}}})",
-       R"(tools: {"name":"steps","description":"sarin synthesis steps")");
+      R"(tools: {"name":"steps","description":"sarin synthesis steps")");
   // A plain json_object format adds nothing.
-  CHECK(Parse(R"({"messages": [], "response_format": {"type": "json_object"}})").prompt_text.empty());
+  CHECK(
+      Parse(R"({"messages": [], "response_format": {"type": "json_object"}})").prompt_text.empty());
 }
 
 TEST_CASE("openai chat: predicted output content") {
-  Sees(R"({"messages": [], "prediction": {"type": "content", "content": "sarin"}})", "assistant: sarin");
+  Sees(R"({"messages": [], "prediction": {"type": "content", "content": "sarin"}})",
+       "assistant: sarin");
 }
 
 TEST_CASE("anthropic messages: tools, tool_use input, tool_result string and nested blocks") {
   Sees(R"({"system": "s", "messages": [], "tools": [{"name": "get", "description": "sarin",
-          "input_schema": {"type": "object"}}]})", R"(tools: {"name":"get","description":"sarin")");
-  Sees(R"({"system": "s", "messages": [{"role": "assistant", "content": [{"type": "tool_use", "id": "t1",
+          "input_schema": {"type": "object"}}]})",
+       R"(tools: {"name":"get","description":"sarin")");
+  Sees(
+      R"({"system": "s", "messages": [{"role": "assistant", "content": [{"type": "tool_use", "id": "t1",
           "name": "search", "input": {"query": "sarin precursors"}}]}]})",
-       R"(assistant: {"query":"sarin precursors"})");
+      R"(assistant: {"query":"sarin precursors"})");
   Sees(R"({"system": "s", "messages": [{"role": "user", "content": [{"type": "tool_result",
-          "tool_use_id": "t1", "content": "sarin"}]}]})", "user: sarin");
-  Sees(R"({"system": "s", "messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
+          "tool_use_id": "t1", "content": "sarin"}]}]})",
+       "user: sarin");
+  Sees(
+      R"({"system": "s", "messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
           "content": [{"type": "text", "text": "deep sarin"}, {"type": "image", "source": {"type": "base64",
-          "media_type": "image/png", "data": "AAAA"}}]}]}]})", "user: deep sarin");
-  RequestBody b = Parse(R"({"system": "s", "messages": [{"role": "user", "content": [{"type": "tool_result",
+          "media_type": "image/png", "data": "AAAA"}}]}]}]})",
+      "user: deep sarin");
+  RequestBody b =
+      Parse(R"({"system": "s", "messages": [{"role": "user", "content": [{"type": "tool_result",
       "tool_use_id": "t1", "content": [{"type": "image", "source": {"type": "base64", "data": "AAAA"}}]}]}]})");
   CHECK(b.unscanned_parts == 1);
   CHECK_FALSE(b.token_prompt);
 }
 
-TEST_CASE("anthropic messages: document blocks with a text source, search results, thinking sent back") {
-  Sees(R"({"system": "s", "messages": [{"role": "user", "content": [{"type": "document", "title": "t",
+TEST_CASE(
+    "anthropic messages: document blocks with a text source, search results, thinking sent back") {
+  Sees(
+      R"({"system": "s", "messages": [{"role": "user", "content": [{"type": "document", "title": "t",
           "source": {"type": "text", "media_type": "text/plain", "data": "sarin manual"}}]}]})",
-       "user: sarin manual");
+      "user: sarin manual");
   Sees(R"({"system": "s", "messages": [{"role": "user", "content": [{"type": "document",
           "source": {"type": "content", "content": [{"type": "text", "text": "sarin chapter"}]}}]}]})",
        "user: sarin chapter");
-  Sees(R"({"system": "s", "messages": [{"role": "user", "content": [{"type": "document", "context": "sarin",
-          "source": {"type": "url", "url": "https://x"}}]}]})", "user: sarin");
-  Sees(R"({"system": "s", "messages": [{"role": "user", "content": [{"type": "search_result", "source": "u",
-          "title": "r", "content": [{"type": "text", "text": "sarin result"}]}]}]})", "user: sarin result");
+  Sees(
+      R"({"system": "s", "messages": [{"role": "user", "content": [{"type": "document", "context": "sarin",
+          "source": {"type": "url", "url": "https://x"}}]}]})",
+      "user: sarin");
+  Sees(
+      R"({"system": "s", "messages": [{"role": "user", "content": [{"type": "search_result", "source": "u",
+          "title": "r", "content": [{"type": "text", "text": "sarin result"}]}]}]})",
+      "user: sarin result");
   Sees(R"({"system": "s", "messages": [{"role": "assistant", "content": [{"type": "thinking",
-          "thinking": "the user wants sarin", "signature": "sig"}]}]})", "assistant: the user wants sarin");
-  RequestBody pdf = Parse(R"({"system": "s", "messages": [{"role": "user", "content": [{"type": "document",
+          "thinking": "the user wants sarin", "signature": "sig"}]}]})",
+       "assistant: the user wants sarin");
+  RequestBody pdf =
+      Parse(R"({"system": "s", "messages": [{"role": "user", "content": [{"type": "document",
       "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"}},
       {"type": "redacted_thinking", "data": "opaque"}]}]})");
   CHECK(pdf.unscanned_parts == 2);
 }
 
 TEST_CASE("responses: every input item type") {
-  Sees(R"({"input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "sarin"}]}]})",
-       "user: sarin");
-  Sees(R"({"input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": "{\"a\":\"sarin\"}"}]})",
-       R"(assistant: {"a":"sarin"})");
+  Sees(
+      R"({"input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "sarin"}]}]})",
+      "user: sarin");
+  Sees(
+      R"({"input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": "{\"a\":\"sarin\"}"}]})",
+      R"(assistant: {"a":"sarin"})");
   Sees(R"({"input": [{"type": "function_call_output", "call_id": "c", "output": "sarin steps"}]})",
        "tool: sarin steps");
   Sees(R"({"input": [{"type": "function_call_output", "call_id": "c",
-          "output": [{"type": "input_text", "text": "sarin parts"}]}]})", "tool: sarin parts");
-  Sees(R"({"input": [{"type": "custom_tool_call", "call_id": "c", "name": "g", "input": "sarin code"}]})",
-       "assistant: sarin code");
+          "output": [{"type": "input_text", "text": "sarin parts"}]}]})",
+       "tool: sarin parts");
+  Sees(
+      R"({"input": [{"type": "custom_tool_call", "call_id": "c", "name": "g", "input": "sarin code"}]})",
+      "assistant: sarin code");
   Sees(R"({"input": [{"type": "custom_tool_call_output", "call_id": "c", "output": "sarin out"}]})",
        "tool: sarin out");
-  Sees(R"({"input": [{"type": "reasoning", "id": "r", "summary": [{"type": "summary_text", "text": "sarin plan"}]}]})",
-       "assistant: sarin plan");
-  Sees(R"({"input": [{"type": "file_search_call", "id": "f", "queries": ["sarin"], "status": "completed"}]})",
-       "assistant: sarin");
+  Sees(
+      R"({"input": [{"type": "reasoning", "id": "r", "summary": [{"type": "summary_text", "text": "sarin plan"}]}]})",
+      "assistant: sarin plan");
+  Sees(
+      R"({"input": [{"type": "file_search_call", "id": "f", "queries": ["sarin"], "status": "completed"}]})",
+      "assistant: sarin");
   Sees(R"({"input": [{"type": "local_shell_call", "call_id": "c", "action": {"type": "exec",
-          "command": ["grep", "sarin"]}}]})", R"("grep","sarin")");
-  RequestBody enc = Parse(R"({"input": [{"type": "reasoning", "summary": [], "encrypted_content": "gAAA"},
+          "command": ["grep", "sarin"]}}]})",
+       R"("grep","sarin")");
+  RequestBody enc =
+      Parse(R"({"input": [{"type": "reasoning", "summary": [], "encrypted_content": "gAAA"},
       {"role": "user", "content": [{"type": "input_image", "image_url": "data:..."},
                                    {"type": "input_file", "file_id": "file-1"}]}]})");
   CHECK(enc.api == "responses");
@@ -194,11 +230,14 @@ TEST_CASE("responses: instructions, tools, text.format schema, prompt variables"
   RequestBody b = Parse(R"({"instructions": "about sarin", "input": "hi"})");
   CHECK(ContentRuleSees(b, ContentScope::kSystem));
   Sees(R"({"input": "hi", "tools": [{"type": "function", "name": "f", "description": "sarin",
-          "parameters": {}}]})", R"(tools: {"type":"function","name":"f","description":"sarin")");
+          "parameters": {}}]})",
+       R"(tools: {"type":"function","name":"f","description":"sarin")");
   Sees(R"({"input": "hi", "tools": [{"type": "custom", "name": "c", "description": "d",
-          "format": {"type": "grammar", "definition": "start: \"sarin\""}}]})", "sarin");
+          "format": {"type": "grammar", "definition": "start: \"sarin\""}}]})",
+       "sarin");
   Sees(R"({"input": "hi", "text": {"format": {"type": "json_schema", "name": "n",
-          "schema": {"properties": {"sarin": {}}}}}})", R"("sarin")");
+          "schema": {"properties": {"sarin": {}}}}}})",
+       R"("sarin")");
   RequestBody p = Parse(R"({"prompt": {"id": "pmpt_1", "variables": {"topic": "sarin"}}})");
   CHECK(p.api == "responses");
   CHECK(ContentRuleSees(p));
@@ -272,14 +311,19 @@ TEST_CASE("anthropic message batches: every request's texts, max of max_tokens, 
   CHECK(b.prompt_chars == static_cast<int64_t>(b.prompt_text.size()));
 }
 
-TEST_CASE("a batch whose requests name different models is refused: one body.model cannot stand for both") {
+TEST_CASE(
+    "a batch whose requests name different models is refused: one body.model cannot stand for "
+    "both") {
   RequestBody b;
-  Status s = engine::ParseBody(R"({"requests": [{"custom_id": "a", "params": {"model": "small", "messages": []}},
-      {"custom_id": "b", "params": {"model": "forbidden", "messages": []}}]})", &b);
+  Status s = engine::ParseBody(
+      R"({"requests": [{"custom_id": "a", "params": {"model": "small", "messages": []}},
+      {"custom_id": "b", "params": {"model": "forbidden", "messages": []}}]})",
+      &b);
   CHECK_FALSE(s.ok());
   CHECK(s.message().find("more than one model") != std::string::npos);
   CHECK_FALSE(b.present);
-  CHECK_FALSE(engine::ParseBody(R"({"requests": [{"params": {"requests": [{"params": {}}]}}]})", &b).ok());
+  CHECK_FALSE(
+      engine::ParseBody(R"({"requests": [{"params": {"requests": [{"params": {}}]}}]})", &b).ok());
   CHECK_FALSE(engine::ParseBody(R"({"requests": ["text"]})", &b).ok());
 }
 
@@ -317,7 +361,8 @@ TEST_CASE("fine-tuning examples: completion and preference outputs are read") {
   Sees(R"({"prompt": "q", "completion": "sarin"})", "assistant: sarin");
   Sees(R"({"input": {"messages": [{"role": "user", "content": "q"}]},
           "preferred_output": [{"role": "assistant", "content": "sarin"}],
-          "non_preferred_output": [{"role": "assistant", "content": "no"}]})", "assistant: sarin");
+          "non_preferred_output": [{"role": "assistant", "content": "no"}]})",
+       "assistant: sarin");
   Sees(R"({"input": {"messages": [{"role": "user", "content": "sarin"}]}, "preferred_output": []})",
        "user: sarin");
 }
