@@ -82,7 +82,7 @@ enum class Hdr : uint8_t {
   kForwardedFor,
   kForwarded,
   kRealIp,
-  kForwardedOther,  // X-Forwarded-Host, -Proto, -Port, ...: kept from a trusted peer, not read
+  kForwardedOther,  // X-Forwarded-Host, -Proto, X-Original-Forwarded-For, ...: trusted-only, not read
   kAuthorization,
   kXApiKey,
   kApiKey,
@@ -96,15 +96,19 @@ enum class Hdr : uint8_t {
 };
 
 Hdr Classify(std::string_view n) {
-  if (n.size() > 12 && n.substr(0, 12) == "x-forwarded-") {
+  if (n.substr(0, 12) == "x-forwarded-") {
     const std::string_view rest = n.substr(12);
     if (rest == "for") return Hdr::kForwardedFor;
     if (rest == "method") return Hdr::kForwardedMethod;
     if (rest == "uri") return Hdr::kForwardedUri;
     return Hdr::kForwardedOther;
   }
-  if (n == "x-original-method") return Hdr::kOriginalMethod;
-  if (n == "x-original-uri") return Hdr::kOriginalUri;
+  if (n.substr(0, 11) == "x-original-") {
+    const std::string_view rest = n.substr(11);
+    if (rest == "method") return Hdr::kOriginalMethod;
+    if (rest == "uri") return Hdr::kOriginalUri;
+    return Hdr::kForwardedOther;
+  }
   if (n == "x-real-ip") return Hdr::kRealIp;
   if (n == "forwarded") return Hdr::kForwarded;
   if (n == "authorization") return Hdr::kAuthorization;
