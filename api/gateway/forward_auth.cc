@@ -203,6 +203,7 @@ struct Scan {
 bool ScanHeaders(const IncomingRequest& in, Scan* scan, CredentialSet* creds, Request* out,
                  Refusal* refusal) {
   out->headers.reserve(in.headers.size());
+  scan->client.all = &in.headers;
   std::string lower;
   for (const auto& [name, value] : in.headers) {
     lower.assign(name);
@@ -225,8 +226,8 @@ bool ScanHeaders(const IncomingRequest& in, Scan* scan, CredentialSet* creds, Re
       case Hdr::kOriginalUri: first(&scan->original_uri); keep = false; break;
       case Hdr::kForwardedMethod: first(&scan->forwarded_method); keep = false; break;
       case Hdr::kForwardedUri: first(&scan->forwarded_uri); keep = false; break;
-      case Hdr::kForwardedFor: scan->client.forwarded_for.push_back(&value); break;
-      case Hdr::kForwarded: scan->client.forwarded.push_back(&value); break;
+      case Hdr::kForwardedFor: scan->client.forwarded_for = true; break;
+      case Hdr::kForwarded: scan->client.forwarded = true; break;
       case Hdr::kRealIp: first(&scan->client.real_ip); break;
       // Secrets: read, never kept.
       case Hdr::kAuthorization:
@@ -324,7 +325,9 @@ bool ReadRequestLine(const IncomingRequest& in, const ForwardAuthConfig& cfg, co
 // Is the query parameter named `raw_name` a credential carrier? Compared as
 // an upstream's decoder reads it: "k%65y" is "key".
 bool IsKeyParam(std::string_view raw_name) {
-  if (raw_name.size() > 21) return false;  // longer than "api_key" fully encoded
+  if (raw_name.size() < 3 || raw_name.size() > 21) return false;  // "key" .. "api_key" encoded
+  if (raw_name.find_first_of("%+") == std::string_view::npos)
+    return EqualsNoCase(raw_name, "key") || EqualsNoCase(raw_name, "api_key");
   std::string name = FormDecode(raw_name);
   for (char& c : name) c = Lower(c);
   return name == "key" || name == "api_key";
