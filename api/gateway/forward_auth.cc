@@ -82,7 +82,7 @@ enum class Hdr : uint8_t {
   kForwardedFor,
   kForwarded,
   kRealIp,
-  kForwardedOther,  // X-Forwarded-Host, -Proto, -Port, ...: kept from a trusted peer, not read
+  kForwardedOther,  // X-Forwarded-Host, -Proto, X-Original-Forwarded-For, ...: trusted-only, not read
   kAuthorization,
   kXApiKey,
   kApiKey,
@@ -96,15 +96,19 @@ enum class Hdr : uint8_t {
 };
 
 Hdr Classify(std::string_view n) {
-  if (n.size() > 12 && n.substr(0, 12) == "x-forwarded-") {
+  if (n.substr(0, 12) == "x-forwarded-") {
     const std::string_view rest = n.substr(12);
     if (rest == "for") return Hdr::kForwardedFor;
     if (rest == "method") return Hdr::kForwardedMethod;
     if (rest == "uri") return Hdr::kForwardedUri;
     return Hdr::kForwardedOther;
   }
-  if (n == "x-original-method") return Hdr::kOriginalMethod;
-  if (n == "x-original-uri") return Hdr::kOriginalUri;
+  if (n.substr(0, 11) == "x-original-") {
+    const std::string_view rest = n.substr(11);
+    if (rest == "method") return Hdr::kOriginalMethod;
+    if (rest == "uri") return Hdr::kOriginalUri;
+    return Hdr::kForwardedOther;
+  }
   if (n == "x-real-ip") return Hdr::kRealIp;
   if (n == "forwarded") return Hdr::kForwarded;
   if (n == "authorization") return Hdr::kAuthorization;
@@ -199,6 +203,7 @@ struct Scan {
 bool ScanHeaders(const IncomingRequest& in, Scan* scan, CredentialSet* creds, Request* out,
                  Refusal* refusal) {
   out->headers.reserve(in.headers.size());
+  scan->client.all = &in.headers;
   std::string lower;
   for (const auto& [name, value] : in.headers) {
     lower.assign(name);
@@ -221,8 +226,8 @@ bool ScanHeaders(const IncomingRequest& in, Scan* scan, CredentialSet* creds, Re
       case Hdr::kOriginalUri: first(&scan->original_uri); keep = false; break;
       case Hdr::kForwardedMethod: first(&scan->forwarded_method); keep = false; break;
       case Hdr::kForwardedUri: first(&scan->forwarded_uri); keep = false; break;
-      case Hdr::kForwardedFor: scan->client.forwarded_for.push_back(&value); break;
-      case Hdr::kForwarded: scan->client.forwarded.push_back(&value); break;
+      case Hdr::kForwardedFor: scan->client.forwarded_for = true; break;
+      case Hdr::kForwarded: scan->client.forwarded = true; break;
       case Hdr::kRealIp: first(&scan->client.real_ip); break;
       // Secrets: read, never kept.
       case Hdr::kAuthorization:
@@ -320,7 +325,9 @@ bool ReadRequestLine(const IncomingRequest& in, const ForwardAuthConfig& cfg, co
 // Is the query parameter named `raw_name` a credential carrier? Compared as
 // an upstream's decoder reads it: "k%65y" is "key".
 bool IsKeyParam(std::string_view raw_name) {
-  if (raw_name.size() > 21) return false;  // longer than "api_key" fully encoded
+  if (raw_name.size() < 3 || raw_name.size() > 21) return false;  // "key" .. "api_key" encoded
+  if (raw_name.find_first_of("%+") == std::string_view::npos)
+    return EqualsNoCase(raw_name, "key") || EqualsNoCase(raw_name, "api_key");
   std::string name = FormDecode(raw_name);
   for (char& c : name) c = Lower(c);
   return name == "key" || name == "api_key";

@@ -1,11 +1,17 @@
-// Forward-auth request translation: what a reverse proxy sends to tosgate's
-// check endpoint, turned into the engine's Request.
+// Request translation: what arrived (a reverse proxy's check, or the
+// client's own request at the inline proxy) turned into the one canonical
+// request the engine decides and the inline proxy forwards. Whatever could
+// be read two ways (body, path, credentials, forwarding headers) is either
+// made unambiguous or refused here, before any decision.
 //
 // Pure functions over plain values, no I/O and no Boost, so that every proxy
 // dialect can be tested without a server. Thread-safe: no shared state.
+// Split over forward_auth.cc (Translate), forward_auth_path.cc (paths) and
+// forward_auth_client.cc (trusted peers, client address).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>

@@ -1,5 +1,6 @@
 // Trusted proxies and the client address they name (api::Translate).
 #include <array>
+#include <cstring>
 #include <string_view>
 
 #include "api/gateway/forward_auth.h"
@@ -27,12 +28,12 @@ bool ParseHop(std::string_view hop, std::string_view* addr, std::array<uint8_t, 
 }
 
 bool InCidr(const std::array<uint8_t, 16>& ip, const engine::Cidr& c) {
-  int bits = c.prefix_bits;
-  for (int i = 0; i < 16 && bits > 0; ++i, bits -= 8) {
-    const uint8_t mask = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - bits));
-    if ((ip[i] & mask) != (c.addr[i] & mask)) return false;
-  }
-  return true;
+  const size_t whole = static_cast<size_t>(c.prefix_bits) / 8;
+  if (std::memcmp(ip.data(), c.addr.data(), whole) != 0) return false;
+  const int rest = c.prefix_bits % 8;
+  if (rest == 0) return true;
+  const uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return (ip[whole] & mask) == (c.addr[whole] & mask);
 }
 
 bool InAny(const std::array<uint8_t, 16>& ip, const std::vector<engine::Cidr>& trusted) {
@@ -41,51 +42,50 @@ bool InAny(const std::array<uint8_t, 16>& ip, const std::vector<engine::Cidr>& t
   return false;
 }
 
+// Calls visit(hop) for each comma-separated entry of every header named
+// `name`, nearest first: the last header's last entry, then leftwards,
+// until visit returns false. Nothing is copied.
+template <typename F>
+void ForEachHopFromRight(const std::vector<std::pair<std::string, std::string>>& headers,
+                         std::string_view name, F visit) {
+  for (size_t h = headers.size(); h-- > 0;) {
+    if (!EqualsNoCase(headers[h].first, name)) continue;
+    std::string_view rest = headers[h].second;
+    while (true) {
+      const size_t comma = rest.rfind(',');
+      if (!visit(comma == std::string_view::npos ? rest : rest.substr(comma + 1))) return;
+      if (comma == std::string_view::npos) break;
+      rest = rest.substr(0, comma);
+    }
+  }
+}
+
+// RFC 7239: an element's for= value; empty (an unreadable hop) when none.
+std::string_view ForwardedFor(std::string_view element) {
+  std::string_view hop;
+  while (!element.empty()) {
+    const size_t semi = element.find(';');
+    const std::string_view pair = Trim(element.substr(0, semi));
+    if (StartsWithNoCase(pair, "for=")) hop = pair.substr(4);
+    if (semi == std::string_view::npos) break;
+    element.remove_prefix(semi + 1);
+  }
+  return hop;
+}
+
 // Walking from the right (the hop nearest to us), the first hop that is
 // not a trusted proxy: whatever is left of it the client may have written.
-std::string_view RightmostUntrusted(const std::vector<std::string_view>& hops,
-                                    std::string_view peer,
+std::string_view RightmostUntrusted(const ClientHeaders& h, bool rfc7239, std::string_view peer,
                                     const std::vector<engine::Cidr>& trusted) {
   std::string_view client = peer;
   std::array<uint8_t, 16> ip;
-  for (size_t i = hops.size(); i-- > 0;) {
+  ForEachHopFromRight(*h.all, rfc7239 ? "forwarded" : "x-forwarded-for", [&](std::string_view hop) {
     std::string_view addr;
-    if (!ParseHop(hops[i], &addr, &ip)) return client;
+    if (!ParseHop(rfc7239 ? ForwardedFor(hop) : hop, &addr, &ip)) return false;
     client = addr;
-    if (!InAny(ip, trusted)) return client;
-  }
+    return InAny(ip, trusted);  // a trusted proxy: look further left
+  });
   return client;
-}
-
-// Splits the comma-separated hops of every header in `values`, in order.
-void SplitHops(const std::vector<const std::string*>& values, std::vector<std::string_view>* hops) {
-  for (const std::string* v : values) {
-    std::string_view rest = *v;
-    while (true) {
-      const size_t comma = rest.find(',');
-      hops->push_back(rest.substr(0, comma));
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-  }
-}
-
-// RFC 7239 Forwarded: each element's for= value, one hop per element.
-void ForwardedHops(const std::vector<const std::string*>& values,
-                   std::vector<std::string_view>* hops) {
-  std::vector<std::string_view> elements;
-  SplitHops(values, &elements);
-  for (std::string_view e : elements) {
-    std::string_view hop;  // an element without for= is a hop we cannot read
-    while (!e.empty()) {
-      const size_t semi = e.find(';');
-      const std::string_view pair = Trim(e.substr(0, semi));
-      if (StartsWithNoCase(pair, "for=")) hop = pair.substr(4);
-      if (semi == std::string_view::npos) break;
-      e.remove_prefix(semi + 1);
-    }
-    hops->push_back(hop);
-  }
 }
 
 }  // namespace
@@ -97,15 +97,8 @@ bool IsTrustedPeer(std::string_view ip, const std::vector<engine::Cidr>& trusted
 
 std::string_view ClientAddress(const ClientHeaders& h, std::string_view peer,
                                const std::vector<engine::Cidr>& trusted) {
-  std::vector<std::string_view> hops;
-  if (!h.forwarded_for.empty()) {
-    SplitHops(h.forwarded_for, &hops);
-    return RightmostUntrusted(hops, peer, trusted);
-  }
-  if (!h.forwarded.empty()) {
-    ForwardedHops(h.forwarded, &hops);
-    return RightmostUntrusted(hops, peer, trusted);
-  }
+  if (h.all && h.forwarded_for) return RightmostUntrusted(h, /*rfc7239=*/false, peer, trusted);
+  if (h.all && h.forwarded) return RightmostUntrusted(h, /*rfc7239=*/true, peer, trusted);
   std::array<uint8_t, 16> bytes;
   std::string_view addr;
   if (h.real_ip && ParseHop(*h.real_ip, &addr, &bytes)) return addr;

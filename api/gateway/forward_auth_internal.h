@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/condition.h"
@@ -33,12 +34,14 @@ inline std::string_view Trim(std::string_view s) {
 // false for what is not an address.
 bool IsTrustedPeer(std::string_view ip, const std::vector<engine::Cidr>& trusted);
 
-// The forwarding headers that name the client, from a trusted peer; the
-// pointers are into the request's headers.
+// The forwarding headers that name the client, from a trusted peer.
 struct ClientHeaders {
-  std::vector<const std::string*> forwarded_for;  // X-Forwarded-For, every one in order
-  std::vector<const std::string*> forwarded;      // Forwarded (RFC 7239), every one in order
-  const std::string* real_ip = nullptr;           // the first X-Real-IP
+  // The request's headers, where every X-Forwarded-For and Forwarded is
+  // read again, right to left, when present.
+  const std::vector<std::pair<std::string, std::string>>* all = nullptr;
+  bool forwarded_for = false;            // an X-Forwarded-For is present
+  bool forwarded = false;                // a Forwarded (RFC 7239) is present
+  const std::string* real_ip = nullptr;  // the first X-Real-IP
 };
 
 // The client's address as the trusted peer `peer` names it: the rightmost

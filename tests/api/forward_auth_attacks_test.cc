@@ -299,7 +299,8 @@ TEST_CASE("forwarding headers from an untrusted peer are ignored and dropped") {
                                                   {"X-Forwarded-For", "198.51.100.7"},
                                                   {"X-Real-IP", "198.51.100.8"},
                                                   {"Forwarded", "for=198.51.100.9"},
-                                                  {"X-Forwarded-Host", "evil"}},
+                                                  {"X-Forwarded-Host", "evil"},
+                                                  {"X-Original-Forwarded-For", "198.51.100.9"}},
                                                  "{}")));
   CHECK_FALSE(r.peer_trusted);
   CHECK(r.client_ip == "10.0.0.2");
