@@ -31,6 +31,7 @@ kind: Policy
 metadata: {name: inline}
 operations:
   chat: {methods: [POST], paths: [/v1/chat/completions, /v1/messages]}
+  completions: {methods: [POST], paths: [/v1/completions]}
 rules:
   - id: purpose
     kind: attribute
