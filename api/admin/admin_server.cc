@@ -1,5 +1,6 @@
-// The cpp-httplib side of the control plane. This is the only file in api/
-// that includes httplib.h; the handlers see admin::AdminRequest and
+// The cpp-httplib side of the control plane. This file and
+// admin_connections.{h,cc} (how connections are held) are the only ones in
+// api/ that include httplib.h; the handlers see admin::AdminRequest and
 // admin::AdminResponse only (api/admin/router.h).
 //
 // Debian's libcpp-httplib is compiled with OpenSSL, zlib and Brotli support,
@@ -26,6 +27,7 @@
 #include <cctype>
 #include <thread>
 
+#include "api/admin/admin_connections.h"
 #include "api/admin/handlers.h"
 #include "api/admin/router.h"
 #include "engine/engine.h"
@@ -35,6 +37,28 @@ namespace {
 
 constexpr time_t kKeepAliveTimeoutS = 2;
 constexpr size_t kKeepAliveMaxCount = 100;
+
+// The whole answer to a connection over max_connections_per_address.
+std::string TooManyConnections() {
+  const admin::AdminResponse r = admin::Problem(
+      503, "too-many-connections",
+      "this address holds as many admin connections as it may (admin.max_connections_per_address)");
+  return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: " + r.content_type +
+         "\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: " +
+         std::to_string(r.body.size()) + "\r\n\r\n" + r.body;
+}
+
+admin::ConnectionLimits LimitsOf(const AdminServerOptions& o) {
+  admin::ConnectionLimits l;
+  l.request_timeout = std::max(o.request_timeout, std::chrono::milliseconds(1));
+  l.read_timeout = o.read_timeout;
+  l.write_timeout = o.write_timeout;
+  l.keep_alive_timeout = std::chrono::seconds(kKeepAliveTimeoutS);
+  l.keep_alive_max = kKeepAliveMaxCount;
+  l.max_per_address = o.max_connections_per_address;
+  l.over_limit_response = TooManyConnections();
+  return l;
+}
 
 void Reply(const admin::AdminResponse& r, httplib::Response& res) {
   res.status = r.status;
@@ -86,20 +110,22 @@ struct AdminServer::Impl {
       : options(std::move(o)),
         services(std::move(s)),
         auth(options.tokens, services.clock, options.backoff),
-        router(&auth) {}
+        router(&auth),
+        guard(LimitsOf(options)) {}
   ~Impl() { Stop(); }
 
   Status Create() {
     if (options.tls_cert.empty() != options.tls_key.empty())
       return Status::InvalidArgument("admin TLS needs both a certificate and a key");
     if (!options.tls_cert.empty()) {
-      auto ssl = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
+      auto ssl = std::make_unique<admin::GuardedServer<httplib::SSLServer>>(
+          &guard, options.tls_cert.c_str(), options.tls_key.c_str());
       if (!ssl->is_valid())
         return Status::InvalidArgument("admin TLS: cannot load the certificate " + options.tls_cert +
                                        " and key " + options.tls_key + " (PEM, matching pair)");
       server = std::move(ssl);
     } else {
-      server = std::make_unique<httplib::Server>();
+      server = std::make_unique<admin::GuardedServer<httplib::Server>>(&guard);
     }
     return Status::Ok();
   }
@@ -184,7 +210,10 @@ struct AdminServer::Impl {
 
   void Configure() {
     const size_t threads = options.threads > 0 ? static_cast<size_t>(options.threads) : 1;
-    server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    const size_t max_threads = std::max<size_t>(threads, options.max_threads > 0 ? options.max_threads : 0);
+    server->new_task_queue = [this, threads, max_threads] {
+      return new admin::ElasticPool(threads, max_threads, &workers);
+    };
     server->set_read_timeout(options.read_timeout);
     server->set_write_timeout(options.write_timeout);
     server->set_keep_alive_timeout(kKeepAliveTimeoutS);
@@ -242,7 +271,9 @@ struct AdminServer::Impl {
   admin::AdminServices services;
   admin::Authenticator auth;
   admin::Router router;
+  admin::ConnectionGuard guard;  // before `server`, whose connections use it
   std::unique_ptr<httplib::Server> server;
+  std::atomic<size_t> workers{0};  // threads the pool has started
   std::thread thread;
   int bound_port = 0;
   std::atomic<bool> stopped{false};
@@ -292,5 +323,8 @@ uint64_t AdminServer::internal_errors() const {
   return impl_->internal_errors.load(std::memory_order_relaxed);
 }
 uint64_t AdminServer::admin_events_failed() const { return impl_->events_failed.load(); }
+uint64_t AdminServer::slow_clients() const { return impl_->guard.slow_clients(); }
+uint64_t AdminServer::refused_connections() const { return impl_->guard.refused(); }
+size_t AdminServer::worker_threads() const { return impl_->workers.load(); }
 
 }  // namespace tosgate::api

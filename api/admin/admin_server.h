@@ -3,7 +3,8 @@
 // Serves the route table of api/admin/handlers.h (policies, evaluate,
 // accounts and keys, review queue, decisions, /metrics) behind bearer-token
 // authentication, plus /healthz and /readyz without a token. HTTPS when a
-// certificate and key are given. docs/admin-api.md is the user's guide,
+// certificate and key are given. Connections are held as
+// api/admin/admin_connections.h says: slow clients cannot starve it. docs/admin-api.md is the user's guide,
 // api/openapi.yaml the contract.
 //
 // Thread-safety: every method may be called from any thread; Stop() is
@@ -31,9 +32,20 @@ namespace tosgate::api {
 
 struct AdminServerOptions {
   std::string listen = "127.0.0.1:9090";  // host:port; port 0 picks a free one
+  // Workers kept ready. Each holds one connection for its life; while all
+  // of them hold one, more are started, up to max_threads, so that slow
+  // clients cannot keep /healthz and /readyz from being answered.
   int threads = 4;
-  std::chrono::seconds read_timeout{5};
-  std::chrono::seconds write_timeout{5};
+  int max_threads = 64;
+  // To receive a request's header and body: from the accept on a new
+  // connection, from its first byte on a kept-alive one. A client that
+  // trickles its request (slowloris) is closed then, counted.
+  std::chrono::milliseconds request_timeout{10000};
+  // Connections open from one client address at most; one more is answered
+  // 503 too-many-connections (plain HTTP) and closed, counted. 0: no limit.
+  size_t max_connections_per_address = 16;
+  std::chrono::seconds read_timeout{5};   // each read, within request_timeout
+  std::chrono::seconds write_timeout{5};  // each write; a response within request_timeout
   size_t max_body_bytes = 1 << 20;  // larger bodies: 413 (policy bundles included)
   // Bearer tokens (hashes) and their roles. None: every endpoint but
   // /healthz and /readyz answers 401.
@@ -63,6 +75,9 @@ class AdminServer {
   void Stop();
   uint64_t internal_errors() const;   // exceptions that reached the library
   uint64_t admin_events_failed() const;  // admin events the audit sink refused
+  uint64_t slow_clients() const;         // connections closed at request_timeout
+  uint64_t refused_connections() const;  // over max_connections_per_address
+  size_t worker_threads() const;         // started so far (threads..max_threads)
 
  private:
   struct Impl;

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 
 #include "engine/sha256.h"
@@ -50,16 +51,60 @@ uint64_t Authenticator::failures() const {
   return failures_;
 }
 
+size_t Authenticator::addresses() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lru_.size();
+}
+
+uint64_t Authenticator::unremembered() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return unremembered_;
+}
+
+// Being locked out: on hold now, or one failure (or fewer) from it with the
+// last failure within the longest wait. Such an address is never forgotten
+// to make room; forgetting it would give it its free failures back.
+bool Authenticator::LockingOut(const AddressState& st, int64_t now) const {
+  return st.blocked_until_ns > now ||
+         (st.failures >= backoff_.free_failures && now - st.last_failure_ns < backoff_.max_wait_ns);
+}
+
+// Forgets the least recently failed address that is not being locked out.
+// Those that are get a second chance at the front (a clock sweep over the
+// list's tail), up to kScan of them: O(1) per new address.
+bool Authenticator::MakeRoom(int64_t now) {
+  constexpr int kScan = 64;
+  for (int i = 0; i < kScan && !lru_.empty(); ++i) {
+    auto last = std::prev(lru_.end());
+    if (!LockingOut(*last, now)) {
+      by_addr_.erase(last->addr);
+      lru_.erase(last);
+      return true;
+    }
+    lru_.splice(lru_.begin(), lru_, last);
+  }
+  return lru_.empty();
+}
+
 void Authenticator::Failed(const std::string& addr, int64_t now) {
   ++failures_;
-  if (addresses_.size() >= backoff_.max_addresses && !addresses_.count(addr)) {
-    // Forget addresses whose wait is over first; a flood of new addresses
-    // then starts over rather than growing the map without bound.
-    std::erase_if(addresses_, [now](const auto& kv) { return kv.second.blocked_until_ns <= now; });
-    if (addresses_.size() >= backoff_.max_addresses) addresses_.clear();
+  auto found = by_addr_.find(addr);
+  Lru::iterator it;
+  if (found != by_addr_.end()) {
+    it = found->second;
+    lru_.splice(lru_.begin(), lru_, it);
+  } else {
+    if (lru_.size() >= std::max<size_t>(1, backoff_.max_addresses) && !MakeRoom(now)) {
+      ++unremembered_;
+      return;
+    }
+    lru_.push_front(AddressState{addr});
+    it = lru_.begin();
+    by_addr_.emplace(it->addr, it);
   }
-  AddressState& st = addresses_[addr];
+  AddressState& st = *it;
   ++st.failures;
+  st.last_failure_ns = now;
   const int over = st.failures - backoff_.free_failures;
   if (over <= 0) return;
   int64_t wait = backoff_.first_wait_ns;
@@ -73,10 +118,10 @@ Authenticator::Verdict Authenticator::Authenticate(const std::string* authorizat
   const int64_t now = clock_->monotonic_ns();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = addresses_.find(client_addr);
-    if (it != addresses_.end() && it->second.blocked_until_ns > now) {
+    auto it = by_addr_.find(client_addr);
+    if (it != by_addr_.end() && it->second->blocked_until_ns > now) {
       v.outcome = Outcome::kSlowDown;
-      v.retry_after_s = (it->second.blocked_until_ns - now + 999'999'999) / 1'000'000'000;
+      v.retry_after_s = (it->second->blocked_until_ns - now + 999'999'999) / 1'000'000'000;
       return v;
     }
   }
@@ -104,7 +149,11 @@ Authenticator::Verdict Authenticator::Authenticate(const std::string* authorizat
     v.outcome = Outcome::kInvalid;
     return v;
   }
-  addresses_.erase(client_addr);
+  if (auto it = by_addr_.find(client_addr); it != by_addr_.end()) {
+    const Lru::iterator node = it->second;
+    by_addr_.erase(it);
+    lru_.erase(node);
+  }
   v.outcome = Outcome::kOk;
   v.caller = Caller{found->name, found->role};
   return v;

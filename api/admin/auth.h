@@ -1,11 +1,15 @@
 // Admin API authentication: bearer tokens checked against SHA-256 hashes
 // from the configuration, each with one role; repeated failures from one
-// client address are slowed down (refused for a growing time).
+// client address are slowed down (refused for a growing time). The failures
+// are remembered for at most `max_addresses` addresses, least recently
+// failed first out, and never one being locked out: a flood of failures
+// from fresh addresses cannot start an attacker's count over.
 //
 // Thread-safety: Authenticate may be called from many threads at once.
 #pragma once
 
 #include <cstdint>
+#include <list>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -40,7 +44,9 @@ struct BackoffOptions {
   int free_failures = 5;              // failures from one address before any wait
   int64_t first_wait_ns = 1'000'000'000;  // doubles with every further failure
   int64_t max_wait_ns = int64_t{300} * 1'000'000'000;
-  size_t max_addresses = 10'000;      // addresses remembered at most
+  // Addresses remembered at most. When all are being locked out (see
+  // Authenticator), a failure from a new address is not remembered, counted.
+  size_t max_addresses = 10'000;
 };
 
 class Authenticator {
@@ -64,20 +70,32 @@ class Authenticator {
 
   bool has_tokens() const { return !tokens_.empty(); }
   uint64_t failures() const;
+  size_t addresses() const;  // remembered now
+  // Failures from a new address not remembered: every remembered one was
+  // being locked out.
+  uint64_t unremembered() const;
 
  private:
   struct AddressState {
+    std::string addr;
     int failures = 0;
     int64_t blocked_until_ns = 0;
+    int64_t last_failure_ns = 0;
   };
+  using Lru = std::list<AddressState>;  // most recent failure first
+
   void Failed(const std::string& addr, int64_t now);
+  bool LockingOut(const AddressState& st, int64_t now) const;
+  bool MakeRoom(int64_t now);
 
   std::vector<TokenSpec> tokens_;
   const Clock* clock_;
   BackoffOptions backoff_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, AddressState> addresses_;  // GUARDED_BY(mu_)
-  uint64_t failures_ = 0;                                    // GUARDED_BY(mu_)
+  Lru lru_;                                                 // GUARDED_BY(mu_)
+  std::unordered_map<std::string_view, Lru::iterator> by_addr_;  // GUARDED_BY(mu_), keys in lru_
+  uint64_t failures_ = 0;                                   // GUARDED_BY(mu_)
+  uint64_t unremembered_ = 0;                               // GUARDED_BY(mu_)
 };
 
 }  // namespace tosgate::api::admin

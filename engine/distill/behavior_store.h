@@ -133,7 +133,8 @@ struct MemoryBehaviorOptions {
   // live one's. Idle accounts go first if their evidence (the highest of
   // their template, chain-of-thought, logprob and output rates and their
   // cluster score) is below keep_evidence, least recently seen first. The
-  // default covers the slow volume horizon (a day). 0: plain LRU.
+  // default covers the slow volume horizon (a day). 0: every record may be
+  // evicted (those without evidence first).
   int64_t live_ns = int64_t{86'400} * 1'000'000'000;
   float keep_evidence = 0.5f;
 };
