@@ -29,6 +29,10 @@ inline constexpr int kUsageForInlineDecision = 409;
 // The policy field that says a prompt came as token ids (h1-body).
 inline constexpr std::string_view kTokenPromptField = "body.token_prompt";
 
+// How a bounded audit field ends when it was cut (docs/audit.md, "Bounded
+// fields"): "gpt-4o-ggg…[+102158 bytes]".
+inline constexpr std::string_view kCutMarker = "[+";
+
 // GatewayServerOptions::control_listen: the listener for the check and
 // usage reports in inline mode. False when the option does not exist.
 template <typename Options>
