@@ -48,7 +48,7 @@ for name in forward inline; do
 listen: {gateway: 127.0.0.1:$gw, admin: 127.0.0.1:$admin}
 audit: {path: $TMP/$name.db, durability: $AUDIT}
 accounts: {file: $TMP/accounts.jsonl}
-gateway: {threads: $GATEWAY_THREADS}
+gateway: {threads: $GATEWAY_THREADS, control_listen: "off"}
 $up
 EOF
   "$TOSGATE" serve --config "$TMP/$name.yaml" >"$TMP/$name.out" 2>"$TMP/$name.err" &

@@ -231,7 +231,8 @@ class Call : public std::enable_shared_from_this<Call> {
   void ReportUsage(engine::Usage usage) {
     if (reported_ || ex_.decision_id.empty()) return;
     reported_ = true;
-    (void)engine_.ReportUsage(ex_.decision_id, usage);  // NotFound: nothing was held
+    (void)engine_.ReportUsage(ex_.decision_id, usage,
+                             engine::UsageSource::kInlineProxy);  // NotFound: nothing was held
   }
 
   void End(bool keep_alive) {
