@@ -6,16 +6,10 @@
 #include <string_view>
 
 #include "api/gateway/forward_auth_internal.h"
+#include "api/gateway/multipart.h"
 #include "engine/accounts.h"
 #include "engine/body_parser.h"
 
-// The multipart reader is the body slice of issue 19 (api/gateway/multipart.h,
-// branch h1-body). Until it is merged, a multipart body is one the gateway
-// cannot read: refused, or passed as unread, like any other.
-#if __has_include("api/gateway/multipart.h")
-#include "api/gateway/multipart.h"
-#define TOSGATE_HAVE_MULTIPART 1
-#endif
 
 namespace tosgate::api {
 namespace {
@@ -386,15 +380,10 @@ std::string ReadBody(const IncomingRequest& in, const Scan& scan, Request* out) 
       return "the body received is not as long as its Content-Length says";
   }
   Status parsed;
-#ifdef TOSGATE_HAVE_MULTIPART
   if (scan.content_type && IsMultipartFormData(*scan.content_type))
     parsed = ParseMultipartBody(*scan.content_type, in.body, &out->body);
   else
     parsed = engine::ParseBody(in.body, &out->body);
-#else
-  // TODO(issue 19, body slice): multipart/form-data through ParseMultipartBody.
-  parsed = engine::ParseBody(in.body, &out->body);
-#endif
   if (parsed.ok()) return {};
   return "the body cannot be read: " + parsed.message();
 }
