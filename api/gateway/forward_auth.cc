@@ -10,7 +10,6 @@
 #include "engine/accounts.h"
 #include "engine/body_parser.h"
 
-
 namespace tosgate::api {
 namespace {
 
