@@ -139,12 +139,14 @@ Status TranslateForwardAuth(const IncomingRequest& in, const ForwardAuthConfig& 
 //   (double encoding), ';', NUL, control or non-ASCII bytes; a '%' not
 //   followed by two hex digits; a raw '\\' or ';' (matrix parameters, which
 //   Tomcat and Spring strip); any raw byte not allowed in a URI path (space,
-//   control, non-ASCII, '#', '"', '<', '{', ...); any '.' or '..' segment,
-//   raw or encoded: clients resolve them before sending, and upstreams
-//   resolve them differently (before or after merging '//', or not at all).
+//   control, non-ASCII, '#', '"', '<', '{', ...); a '..' segment, and a '.'
+//   or '..' segment spelt with %2E: clients resolve them before sending,
+//   and upstreams resolve '..' differently (before or after merging '//',
+//   or not at all).
 // - rewritten: percent-encoded unreserved characters, sub-delimiters, ':'
-//   and '@' are decoded; other encodings get upper-case hex; repeated
-//   slashes collapse and a trailing slash is dropped. Case is kept.
+//   and '@' are decoded; other encodings get upper-case hex; '.' segments
+//   are dropped, repeated slashes collapse and a trailing slash is dropped.
+//   Case is kept.
 // The result is its own canonical form.
 bool CanonicalPath(std::string_view raw, std::string* out, std::string* why = nullptr);
 

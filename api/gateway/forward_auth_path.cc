@@ -103,10 +103,14 @@ bool CanonicalPath(std::string_view raw, std::string* out, std::string* why) {
       i += 2;
     }
     if (segment == "." || segment == "..") {
-      return refuse(decoded_any ? "a percent-encoded dot segment (%2E)"
-                                : "a '.' or '..' segment, which upstreams resolve differently");
+      if (decoded_any) return refuse("a percent-encoded dot segment (%2E)");
+      // '..' lands elsewhere by RFC 3986 than after merging '//' first
+      // (nginx), and a server that does not resolve it routes the raw path:
+      // no reading is safe. A '.' is dropped by every resolver alike.
+      if (segment == "..") return refuse("a '..' segment, which upstreams resolve differently");
+      segment.clear();
     }
-    if (!segment.empty()) {  // "//" collapses, a trailing '/' goes
+    if (!segment.empty()) {  // "//" collapses, "." and a trailing '/' go
       *out += '/';
       *out += segment;
     }

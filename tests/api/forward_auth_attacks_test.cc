@@ -147,11 +147,19 @@ TEST_CASE("encoded dot segments are refused (%2e%2e)") {
   CHECK(PathRefused("/v1/%2e/chat/completions").type == "ambiguous-path");
 }
 
-TEST_CASE("raw dot segments are refused: upstreams resolve them differently") {
+TEST_CASE("a '..' segment is refused: upstreams resolve it differently") {
   // RFC 3986 gives /v1/chat/completions; merging '//' first gives /chat/completions.
   CHECK(PathRefused("/v1/embeddings//../chat/completions").type == "ambiguous-path");
-  CHECK(PathRefused("/v1/./chat/completions").type == "ambiguous-path");
   CHECK(PathRefused("/v1/chat/completions/..").type == "ambiguous-path");
+  CHECK(PathRefused("/v1/x/../chat/completions").type == "ambiguous-path");
+}
+
+TEST_CASE("a '.' segment is dropped: every resolver drops it alike") {
+  Forwarding fwd;
+  const Request r =
+      Translate(Inline(Incoming("POST", "/v1//chat/./completions/.", {}, kSarin)), {}, &fwd);
+  CHECK(r.path == "/v1/chat/completions");
+  CHECK(fwd.target == "/v1/chat/completions");
 }
 
 TEST_CASE("NUL, control characters and non-ASCII bytes are refused, raw or encoded") {
