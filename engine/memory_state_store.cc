@@ -311,7 +311,8 @@ class MemoryStateStore final : public StateStore {
 
   Status Full() {
     refusals_.fetch_add(1, std::memory_order_relaxed);
-    return Status::ResourceExhausted("state store full: " + std::to_string(per_shard_cap_ * shards_.size()) +
+    const size_t bound = per_shard_cap_ * shards_.size();
+    return Status::ResourceExhausted("state store full: " + std::to_string(bound) +
                                      " live entries (state.max_entries), none idle to evict");
   }
 

@@ -65,9 +65,7 @@ class DeadlineStream final : public httplib::Stream {
     if (pos_ < len_ || (ssl_ && SSL_pending(ssl_) > 0)) return true;
     return const_cast<DeadlineStream*>(this)->WaitRead();
   }
-  bool is_writable() const override {
-    return const_cast<DeadlineStream*>(this)->WaitWrite();
-  }
+  bool is_writable() const override { return const_cast<DeadlineStream*>(this)->WaitWrite(); }
 
   ssize_t read(char* ptr, size_t size) override {
     if (pos_ == len_) {
@@ -132,8 +130,9 @@ class DeadlineStream final : public httplib::Stream {
   bool WaitTls(int err, bool reading) {
     if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) return false;
     const short events = err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
-    return reading ? Wait(events, Bound(limits_.read_timeout, read_deadline_), &read_deadline_)
-                   : Wait(events, Bound(limits_.write_timeout, *write_deadline_), &*write_deadline_);
+    return reading
+               ? Wait(events, Bound(limits_.read_timeout, read_deadline_), &read_deadline_)
+               : Wait(events, Bound(limits_.write_timeout, *write_deadline_), &*write_deadline_);
   }
   bool WaitRead() {
     return Wait(POLLIN, Bound(limits_.read_timeout, read_deadline_), &read_deadline_);

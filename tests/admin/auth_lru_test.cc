@@ -27,7 +27,8 @@ TEST_CASE("admin auth: a flood of fresh addresses cannot start a locked-out addr
   const std::string bad = "Bearer bad", good = "Bearer good";
 
   // 3 free failures, the 4th waits 1 s, the 5th (after it) 2 s.
-  for (int i = 0; i < 4; ++i) REQUIRE(auth.Authenticate(&bad, "attacker").outcome == Outcome::kInvalid);
+  for (int i = 0; i < 4; ++i)
+    REQUIRE(auth.Authenticate(&bad, "attacker").outcome == Outcome::kInvalid);
   clock.advance_ms(1000);
   REQUIRE(auth.Authenticate(&bad, "attacker").outcome == Outcome::kInvalid);
   REQUIRE(auth.Authenticate(&good, "attacker").retry_after_s == 2);
@@ -57,7 +58,8 @@ TEST_CASE("admin auth: the least recently failed address is forgotten first") {
   b.max_addresses = 3;
   Authenticator auth({{"ops", engine::Sha256Hex("good"), Role::kAdmin}}, &clock, b);
   const std::string bad = "Bearer bad", good = "Bearer good";
-  for (const char* a : {"a", "b", "c"}) REQUIRE(auth.Authenticate(&bad, a).outcome == Outcome::kInvalid);
+  for (const char* a : {"a", "b", "c"})
+    REQUIRE(auth.Authenticate(&bad, a).outcome == Outcome::kInvalid);
   clock.advance_ms(5000);  // none of them is being locked out any more
   REQUIRE(auth.Authenticate(&bad, "a").outcome == Outcome::kInvalid);  // a: 2nd, waits 1 s
   REQUIRE(auth.Authenticate(&bad, "d").outcome == Outcome::kInvalid);  // b goes: least recent
@@ -69,7 +71,8 @@ TEST_CASE("admin auth: the least recently failed address is forgotten first") {
   CHECK(auth.addresses() <= 3);
 }
 
-TEST_CASE("admin auth: with every remembered address locked out, a new one is not remembered, counted") {
+TEST_CASE(
+    "admin auth: with every remembered address locked out, a new one is not remembered, counted") {
   FakeClock clock;
   BackoffOptions b;
   b.free_failures = 0;  // every failure waits

@@ -134,7 +134,7 @@ bool ServerSpokeWithin(int fd, int ms) {
   return ::poll(&p, 1, ms) > 0;
 }
 
-TEST_CASE("admin: health probes answer while more slow clients than workers trickle their requests") {
+TEST_CASE("admin: health probes answer while more slow clients than workers trickle requests") {
   test::TestEngine te;
   AdminServerOptions o = Options();  // 2 workers kept ready
   o.read_timeout = std::chrono::seconds(3);  // each trickled byte would hold a worker this long

@@ -228,7 +228,8 @@ TEST_CASE("successive sweeps find the few idle entries among many live ones") {
     REQUIRE(store->Take("k" + std::to_string(i), i % 64 == 0 ? brief : live, 1, 0).ok());
   // 32 of them idle from 2s on, scattered; a sweep looks at 64 entries.
   int admitted = 0;
-  for (int i = 0; i < 200; ++i) admitted += store->Take("new" + std::to_string(i), live, 1, 5 * kSec).ok();
+  for (int i = 0; i < 200; ++i)
+    admitted += store->Take("new" + std::to_string(i), live, 1, 5 * kSec).ok();
   CHECK(admitted == 32);
   CHECK(store->evictions() == 32);
   CHECK(store->entries() == 2048);
