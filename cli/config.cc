@@ -239,6 +239,9 @@ std::vector<std::string> LoadServeConfig(const std::string& path, ServeConfig* c
            {"db", r.String(&cfg->admin_db)},
            {"max_body_bytes", r.Number(&cfg->admin_max_body_bytes, 1024)},
            {"threads", r.Number(&cfg->admin_threads, 1)},
+           {"max_threads", r.Number(&cfg->admin_max_threads, 1)},
+           {"request_timeout_ms", r.Number(&cfg->admin_request_timeout_ms, 100)},
+           {"max_connections_per_address", r.Number(&cfg->admin_max_connections_per_address, 1)},
          });
        }},
     });

@@ -63,6 +63,9 @@ struct ServeConfig {
   std::string admin_db = "var/admin.db";  // policy versions; review queue without a registry
   size_t admin_max_body_bytes = 4 << 20;
   int admin_threads = 4;
+  int admin_max_threads = 64;                    // more workers start while all are busy
+  int64_t admin_request_timeout_ms = 10000;      // a request's header and body, then closed
+  size_t admin_max_connections_per_address = 16;
 };
 
 // The control listener `serve` opens for `cfg`: control_listen when it was

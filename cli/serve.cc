@@ -1,6 +1,7 @@
 // tosgate serve: the gateway process. Works with no configuration at all.
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -279,6 +280,9 @@ int RunServe(const Args& in) {
   api::AdminServerOptions admin_opts;
   admin_opts.listen = cfg.admin_listen;
   admin_opts.threads = cfg.admin_threads;
+  admin_opts.max_threads = std::max(cfg.admin_max_threads, cfg.admin_threads);
+  admin_opts.request_timeout = std::chrono::milliseconds(cfg.admin_request_timeout_ms);
+  admin_opts.max_connections_per_address = cfg.admin_max_connections_per_address;
   admin_opts.max_body_bytes = cfg.admin_max_body_bytes;
   admin_opts.tls_cert = cfg.admin_tls_cert;
   admin_opts.tls_key = cfg.admin_tls_key;
@@ -326,6 +330,8 @@ int RunServe(const Args& in) {
     line("tosgate_audit_write_errors_total", "counter", "Failed audit commit attempts.", st.write_errors);
     line("tosgate_state_entries", "gauge", "Keys tracked by the state store.", state_store->entries());
     line("tosgate_state_evictions_total", "counter", "Idle state entries evicted.", state_store->evictions());
+    line("tosgate_state_refusals_total", "counter", "New state keys refused: store full of live entries.",
+         state_store->refusals());
     line("tosgate_review_dropped_total", "counter", "Review entries dropped: queue full.",
          observer.reviews_dropped());
     line("tosgate_audit_commit_timeouts_total", "counter",
@@ -339,6 +345,14 @@ int RunServe(const Args& in) {
     line("tosgate_distill_buckets", "gauge", "Cluster buckets tracked by competitor-training detection.", b.buckets);
     line("tosgate_distill_account_evictions_total", "counter", "Account histories evicted.", b.account_evictions);
     line("tosgate_distill_bucket_evictions_total", "counter", "Cluster buckets evicted.", b.bucket_evictions);
+    line("tosgate_distill_account_refusals_total", "counter",
+         "New accounts given no history: store full of live ones.", b.account_refusals);
+    line("tosgate_audit_anchors_total", "counter", "Checkpoints written to audit.anchor.", st.anchors);
+    line("tosgate_audit_anchor_errors_total", "counter",
+         "Failed writes of audit.anchor (retried after the next commit).", st.anchor_errors);
+    line("tosgate_usage_reports_refused_total", "counter",
+         "Usage reports refused (out of range, or for a decision the inline proxy relays).",
+         engine.counters().usage_reports_refused.load(std::memory_order_relaxed));
     const api::GatewayServerStats g = gateway_server->stats();
     line("tosgate_gateway_open_connections", "gauge", "Gateway connections open.", g.open_connections);
     line("tosgate_gateway_refused_connections_total", "counter",
