@@ -267,14 +267,17 @@ TEST_CASE("envoy replay: allow, deny by body, throttle, partial body, header inj
     CHECK(problem.value("status", 0) == 429);
   }
 
-  SUBCASE("a body over max_request_bytes arrives cut and marked partial: not refused") {
+  SUBCASE("a body over max_request_bytes arrives cut and marked partial: refused, unread") {
+    // What was cut could hold anything: deciding on the part that arrived
+    // would let the rest through unchecked (gateway.unreadable_body: refuse).
     std::string big = R"({"model":"m-large","messages":[{"role":"user","content":")";
     big.append(replay.config.max_request_bytes, 'x');
     big += R"("}]})";
     RawResponse raw;
     Outcome o = replay.Send(Chat(replay.pro_key, big), &raw);
-    CHECK(raw.status == 200);
-    CHECK(o.allowed);
+    CHECK(raw.status == 400);
+    CHECK_FALSE(o.allowed);
+    CHECK(Contains(raw.body, "unreadable-body"));
   }
 
   SUBCASE("header injection: CR LF in an account id stays inside one header value") {
