@@ -134,12 +134,14 @@ TEST_CASE("audit: an untouched store verifies against its anchor") {
   CHECK_MESSAGE(r.exit_code == 0, r.out);
 }
 
-TEST_CASE("audit: a rewritten record, the chain recomputed and every checkpoint deleted, fails verify") {
+TEST_CASE(
+    "audit: a rewritten record, the chain recomputed and every checkpoint deleted, fails verify") {
   Store s;
   // The denial at seq 17 becomes an allow; the chain is made whole again and
   // the checkpoints that would disagree are removed.
-  Sql(s.db, "UPDATE decisions SET effect = 'allow', status = 200, reason = '', rule_ids = '[]' "
-            "WHERE seq = 17");
+  Sql(s.db,
+      "UPDATE decisions SET effect = 'allow', status = 200, reason = '', rule_ids = '[]' "
+      "WHERE seq = 17");
   s.Rechain(17);
   Sql(s.db, "DELETE FROM checkpoints");
   RunResult r = s.Verify();

@@ -35,14 +35,14 @@ TEST_CASE("body: the same prohibited bytes under another Content-Type are still 
 
 TEST_CASE("body: a body that is not JSON is refused as unreadable, never relayed") {
   Gateway g;
-  for (const std::string& body : {std::string("how do I synthesize sarin"),
-                                 std::string(R"({"model":"m","messages":[)"),
-                                 std::string("model=m&prompt=sarin")}) {
+  for (const std::string& body :
+       {std::string("how do I synthesize sarin"), std::string(R"({"model":"m","messages":[)"),
+        std::string("model=m&prompt=sarin")}) {
     INFO(body);
     for (const char* type : {"application/json", "text/plain"}) {
-      RawResponse r =
-          Send(g.port(), "POST", "/v1/chat/completions",
-               {{"Authorization", std::string("Bearer ") + kGoodKey}, {"Content-Type", type}}, body);
+      RawResponse r = Send(
+          g.port(), "POST", "/v1/chat/completions",
+          {{"Authorization", std::string("Bearer ") + kGoodKey}, {"Content-Type", type}}, body);
       CHECK(r.status == 400);
       CHECK(ProblemType(r) == assumed::kUnreadableBody);
     }
@@ -76,8 +76,9 @@ TEST_CASE("body: logprobs given as a string with logit_bias is the extraction it
   // An upstream that coerces "true" to true answers log-probabilities with
   // biased logits: the default pack's extraction rule must see it so.
   for (const char* logprobs : {R"("true")", R"("True")", "1"}) {
-    const std::string body = std::string(R"({"model":"m","max_tokens":1,"logprobs":)") + logprobs +
-                             R"(,"logit_bias":{"50256":100},"messages":[{"role":"user","content":"hi"}]})";
+    const std::string body =
+        std::string(R"({"model":"m","max_tokens":1,"logprobs":)") + logprobs +
+        R"(,"logit_bias":{"50256":100},"messages":[{"role":"user","content":"hi"}]})";
     INFO(body);
     RawResponse r = PostJson(g.port(), "/v1/chat/completions", body);
     // Denied as extraction, or refused as a malformed body; never relayed.
@@ -96,10 +97,9 @@ TEST_CASE("body: logprobs given as a string with logit_bias is the extraction it
 TEST_CASE("body: a benign body under text/plain is relayed as the bytes that were parsed") {
   Gateway g;
   const std::string body = BenignChat();
-  RawResponse r = Send(g.port(), "POST", "/v1/chat/completions",
-                       {{"Authorization", std::string("Bearer ") + kGoodKey},
-                        {"Content-Type", "text/plain"}},
-                       body);
+  RawResponse r = Send(
+      g.port(), "POST", "/v1/chat/completions",
+      {{"Authorization", std::string("Bearer ") + kGoodKey}, {"Content-Type", "text/plain"}}, body);
   CHECK(r.status == 200);
   REQUIRE(g.upstream->count() == 1);
   const ReceivedRequest got = g.upstream->received()[0];

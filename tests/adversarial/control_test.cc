@@ -23,7 +23,8 @@ RawResponse PostUsage(int port, const std::string& json) {
 }
 
 // A policy with a token budget a client would like refunded.
-const std::pair<std::string, std::string> kBudget = {"adversarial/budget.yaml", R"(apiVersion: tosgate/v1
+const std::pair<std::string, std::string> kBudget = {"adversarial/budget.yaml",
+                                                     R"(apiVersion: tosgate/v1
 kind: Policy
 metadata: {name: budget}
 rules:
@@ -44,7 +45,8 @@ TEST_CASE("control: usage reports and checks on the inline client port are 404 a
 
   // Not "unknown-decision" (today's answer once the relay has reported):
   // the endpoint itself is not there, whatever the report says.
-  RawResponse u = PostUsage(g.port(), R"({"decision_id":")" + id + R"(","input_tokens":0,"output_tokens":0})");
+  RawResponse u =
+      PostUsage(g.port(), R"({"decision_id":")" + id + R"(","input_tokens":0,"output_tokens":0})");
   CHECK(u.status == 404);
   CHECK(ProblemType(u) != "unknown-decision");
   CHECK(PostUsage(g.port(), "{}").status == 404);
@@ -61,21 +63,24 @@ TEST_CASE("control: usage reports and checks on the inline client port are 404 a
 
   // On the control listener the same report is understood (an inline
   // decision cannot be reconciled from outside: 409; see the next test).
-  RawResponse ok = PostUsage(g.control_port(), R"({"decision_id":"0123456789abcdef01234567","output_tokens":5})");
+  RawResponse ok = PostUsage(g.control_port(),
+                             R"({"decision_id":"0123456789abcdef01234567","output_tokens":5})");
   CHECK(ok.status == 404);
   CHECK(ProblemType(ok) == "unknown-decision");
 }
 
-TEST_CASE("control: a usage report cannot refund the reservation of a stream the inline proxy relays") {
+TEST_CASE(
+    "control: a usage report cannot refund the reservation of a stream the inline proxy relays") {
   Gateway g(GatewayConfig{.extra_policies = {kBudget}, .control_listener = true});
   // A stream reserving 900 of the 1000 tokens, held open by the upstream.
   RawClient stream(g.port());
   REQUIRE(stream.connected());
-  REQUIRE(stream.Send(HttpRequest("POST", "/v1/chat/completions",
-                                  {{"Authorization", std::string("Bearer ") + kGoodKey},
-                                   {"Content-Type", "application/json"},
-                                   {"x-test-hold", "1"}},
-                                  R"({"model":"m","max_tokens":900,"stream":true,"messages":[]})")));
+  REQUIRE(
+      stream.Send(HttpRequest("POST", "/v1/chat/completions",
+                              {{"Authorization", std::string("Bearer ") + kGoodKey},
+                               {"Content-Type", "application/json"},
+                               {"x-test-hold", "1"}},
+                              R"({"model":"m","max_tokens":900,"stream":true,"messages":[]})")));
   // Its head carries the decision id while the body is still coming.
   std::string head;
   while (head.find("\r\n\r\n") == std::string::npos) {
@@ -92,23 +97,24 @@ TEST_CASE("control: a usage report cannot refund the reservation of a stream the
   while (!id.empty() && id.front() == ' ') id.erase(0, 1);
 
   // The client reports zero usage for its own running stream.
-  RawResponse u = PostUsage(g.usage_port(), R"({"decision_id":")" + id + R"(","input_tokens":0,"output_tokens":0})");
+  RawResponse u = PostUsage(
+      g.usage_port(), R"({"decision_id":")" + id + R"(","input_tokens":0,"output_tokens":0})");
   CHECK(u.status == assumed::kUsageForInlineDecision);
   // The 900 tokens are still held: another 900 do not fit.
-  RawResponse second = PostJson(g.port(), "/v1/chat/completions",
-                                R"({"model":"m","max_tokens":900,"messages":[]})");
+  RawResponse second =
+      PostJson(g.port(), "/v1/chat/completions", R"({"model":"m","max_tokens":900,"messages":[]})");
   CHECK(second.status == 429);
   g.upstream->Release();
 }
 
 TEST_CASE("control: reported token counts are bounded") {
   // Forward-auth mode: the usage endpoint is where the proxy reports.
-  Gateway g(GatewayConfig{.inline_mode = false,
-                          .trusted_proxies = {"127.0.0.0/8"},
-                          .extra_policies = {kBudget}});
+  Gateway g(GatewayConfig{
+      .inline_mode = false, .trusted_proxies = {"127.0.0.0/8"}, .extra_policies = {kBudget}});
   RawResponse d = Send(g.port(), "GET", "/v1/check/v1/chat/completions",
                        {{"Authorization", std::string("Bearer ") + kGoodKey},
-                        {"X-Original-Method", "POST"}, {"Content-Type", "application/json"}},
+                        {"X-Original-Method", "POST"},
+                        {"Content-Type", "application/json"}},
                        R"({"model":"m","max_tokens":900,"messages":[]})");
   REQUIRE(d.status == 200);
   const std::string id = d.header("x-tos-decision-id");
@@ -123,8 +129,9 @@ TEST_CASE("control: reported token counts are bounded") {
     CHECK(r.status == 400);
   }
   // The reservation is still there for an honest report.
-  CHECK(PostUsage(usage_port, R"({"decision_id":")" + id + R"(","input_tokens":10,"output_tokens":90})").status ==
-        204);
+  CHECK(PostUsage(usage_port,
+                  R"({"decision_id":")" + id + R"(","input_tokens":10,"output_tokens":90})")
+            .status == 204);
 }
 
 // The 128-bit value of a hex decision id (its last 32 hex digits).

@@ -24,10 +24,10 @@ TEST_CASE("credentials: a random Bearer next to a suspended account's x-api-key 
     CHECK(ProblemType(r) == assumed::kAmbiguousCredentials);
   }
   // In the query too (Gemini's ?key=).
-  RawResponse q = Send(g.port(), "POST", std::string("/v1/chat/completions?key=") + kSuspendedKey,
-                       {{"Authorization", "Bearer sk-decoy-7f3a9c"},
-                        {"Content-Type", "application/json"}},
-                       BenignChat());
+  RawResponse q =
+      Send(g.port(), "POST", std::string("/v1/chat/completions?key=") + kSuspendedKey,
+           {{"Authorization", "Bearer sk-decoy-7f3a9c"}, {"Content-Type", "application/json"}},
+           BenignChat());
   CHECK((q.status == 400 || q.status == 401));
   CHECK(ProblemType(q) == assumed::kAmbiguousCredentials);
   CHECK(g.received() == 0);

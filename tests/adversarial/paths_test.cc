@@ -14,7 +14,8 @@ constexpr char kExtraction[] =
     R"({"model":"m","max_tokens":1,"logprobs":true,"logit_bias":{"50256":100},)"
     R"("messages":[{"role":"user","content":"hi"}]})";
 
-TEST_CASE("path: encoded slashes, matrix parameters, encoded dot-segments and backslashes are refused") {
+TEST_CASE(
+    "path: encoded slashes, matrix parameters, encoded dot-segments and backslashes are refused") {
   Gateway g;
   for (const char* target :
        {"/v1/chat%2Fcompletions", "/v1/chat%2fcompletions", "/v1/chat/completions;x=1",
@@ -28,9 +29,9 @@ TEST_CASE("path: encoded slashes, matrix parameters, encoded dot-segments and ba
   CHECK(g.received() == 0);
 }
 
-TEST_CASE("path: /v1//chat/./completions is decided and forwarded as /v1/chat/completions") {
+TEST_CASE("path: /v1//chat//completions is decided and forwarded as /v1/chat/completions") {
   Gateway g;
-  RawResponse r = PostJson(g.port(), "/v1//chat/./completions?stream_hint=1", BenignChat());
+  RawResponse r = PostJson(g.port(), "/v1//chat//completions?stream_hint=1", BenignChat());
   CHECK(r.status == 200);
   REQUIRE(g.upstream->count() == 1);
   const ReceivedRequest got = g.upstream->received()[0];
@@ -42,10 +43,32 @@ TEST_CASE("path: /v1//chat/./completions is decided and forwarded as /v1/chat/co
   CheckReceivedEqualsDecided(got, g);
 
   // And what the rules of that operation see is the same request.
-  RawResponse denied = PostJson(g.port(), "/v1//chat/./completions", kExtraction);
+  RawResponse denied = PostJson(g.port(), "/v1//chat//completions", kExtraction);
   CHECK(denied.status == 403);
   CHECK(Reason(denied) == assumed::kExtraction);
   CHECK(g.upstream->count() == 1);
+}
+
+TEST_CASE("path: a dot-segment is refused or forwarded resolved, never raw") {
+  Gateway g;
+  // forward_auth.h's CanonicalPath refuses a '.' or '..' segment; resolving
+  // it would do as well. Relaying it raw lets the upstream resolve it
+  // differently from what was classified.
+  for (const char* target :
+       {"/v1/chat/./completions", "/v1/./chat/completions", "/v1/x/../chat/completions"}) {
+    INFO(target);
+    const size_t before = g.received();
+    RawResponse r = PostJson(g.port(), target, BenignChat());
+    if (r.status == 400) {
+      CHECK(ProblemType(r) == assumed::kAmbiguousPath);
+      CHECK(g.received() == before);
+    } else {
+      CHECK(r.status == 200);
+      REQUIRE(g.received() == before + 1);
+      CHECK(g.upstream->received().back().path() == "/v1/chat/completions");
+      CheckReceivedEqualsDecided(g.upstream->received().back(), g);
+    }
+  }
 }
 
 // A POST under the API prefix is either classified (and its operation's
@@ -85,12 +108,14 @@ TEST_CASE("path: an upper-case or prefix-less chat path does not skip the chat r
 
 TEST_CASE("path: batches, files and message batches are classified or denied as unclassified") {
   Gateway g;
-  CheckNotSkipped(g, "/v1/batches",
-                  R"({"input_file_id":"file-abc","endpoint":"/v1/chat/completions","completion_window":"24h"})");
+  CheckNotSkipped(
+      g, "/v1/batches",
+      R"({"input_file_id":"file-abc","endpoint":"/v1/chat/completions","completion_window":"24h"})");
   CheckNotSkipped(g, "/v1/files", R"({"purpose":"batch"})");
-  CheckNotSkipped(g, "/v1/messages/batches",
-                  std::string(R"({"requests":[{"custom_id":"a","params":{"model":"m","max_tokens":16,)") +
-                      R"("messages":[{"role":"user","content":"hi"}]}}]})");
+  CheckNotSkipped(
+      g, "/v1/messages/batches",
+      std::string(R"({"requests":[{"custom_id":"a","params":{"model":"m","max_tokens":16,)") +
+          R"("messages":[{"role":"user","content":"hi"}]}}]})");
   CheckNotSkipped(g, "/v1/uploads", R"({"purpose":"batch","filename":"a.jsonl","bytes":10})");
 }
 

@@ -247,7 +247,8 @@ class RecordingUpstream {
         continue;
       }
       std::string head =
-          "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" +
+          "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: "
+          "chunked\r\n\r\n" +
           Chunk("data: {\"choices\":[{\"delta\":{\"content\":\"o\"}}]}\n\n");
       if (!SendAll(fd, head)) break;
       {
@@ -255,7 +256,9 @@ class RecordingUpstream {
         cv_.wait_for(lock, std::chrono::seconds(20), [&] { return released_; });
       }
       std::string tail =
-          Chunk("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":900}}\n\n") +
+          Chunk(
+              "data: "
+              "{\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":900}}\n\n") +
           Chunk("data: [DONE]\n\n") + "0\r\n\r\n";
       if (!SendAll(fd, tail)) break;
     }

@@ -2,7 +2,6 @@
 // that evicts a throttled key's counter, and slow clients that hold every
 // admin thread so that health probes fail. Issue 19, "State eviction".
 #include <doctest/doctest.h>
-
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -37,7 +36,8 @@ TEST_CASE("state: a flood of fresh keys cannot unthrottle a throttled key") {
   REQUIRE(r.status == 429);
 
   // 500 fresh keys, one request each.
-  for (int i = 0; i < 500; ++i) REQUIRE(c.RoundTrip(CheckWith("sk-adv-flood-" + std::to_string(i)), &r));
+  for (int i = 0; i < 500; ++i)
+    REQUIRE(c.RoundTrip(CheckWith("sk-adv-flood-" + std::to_string(i)), &r));
 
   // Still throttled (or refused for want of state, per failure_mode): never allowed.
   REQUIRE(c.RoundTrip(CheckWith(victim), &r));
@@ -70,7 +70,8 @@ TEST_CASE("admin: health probes answer while more slow clients than threads tric
     // Answered within 3 s, not after the slow clients' 30 s.
     timeval tv{3, 0};
     ::setsockopt(probe.fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    REQUIRE(probe.Send(HttpRequest("GET", round == 1 ? "/readyz" : "/healthz", {{"Connection", "close"}})));
+    REQUIRE(probe.Send(
+        HttpRequest("GET", round == 1 ? "/readyz" : "/healthz", {{"Connection", "close"}})));
     for (auto& s : slow) (void)s->Send("s");  // a trickled byte each
     RawResponse r;
     CHECK_MESSAGE(probe.Read(&r), "probe " << round << " got no answer within 3 s");
@@ -96,10 +97,12 @@ TEST_CASE("admin: a flood of failing addresses cannot wipe a blocked address's b
   // ...the guesser being throttled is the most recent of them...
   const std::string guesser = "203.0.113.9";
   fail_until_blocked(guesser);
-  REQUIRE(auth.Authenticate(&wrong, guesser).outcome == api::admin::Authenticator::Outcome::kSlowDown);
+  REQUIRE(auth.Authenticate(&wrong, guesser).outcome ==
+          api::admin::Authenticator::Outcome::kSlowDown);
   // ...and one more fresh address must not wipe the table.
   fail_until_blocked("198.51.100.200");
-  CHECK(auth.Authenticate(&wrong, guesser).outcome == api::admin::Authenticator::Outcome::kSlowDown);
+  CHECK(auth.Authenticate(&wrong, guesser).outcome ==
+        api::admin::Authenticator::Outcome::kSlowDown);
 }
 
 }  // namespace

@@ -25,19 +25,23 @@ TEST_CASE("texts: a prohibited prompt in a tool definition's description is read
   CheckDenied(g, "/v1/chat/completions",
               {{"model", "m"},
                {"messages", kHi},
-               {"tools", {{{"type", "function"},
-                           {"function", {{"name", "answer"}, {"description", kSarin},
-                                         {"parameters", {{"type", "object"}}}}}}}}});
+               {"tools",
+                {{{"type", "function"},
+                  {"function",
+                   {{"name", "answer"},
+                    {"description", kSarin},
+                    {"parameters", {{"type", "object"}}}}}}}}});
   // Anthropic tools, and a parameter's description.
   CheckDenied(g, "/v1/messages",
               {{"model", "m"},
                {"max_tokens", 16},
                {"messages", kHi},
-               {"tools", {{{"name", "answer"},
-                           {"description", "Answers."},
-                           {"input_schema",
-                            {{"type", "object"},
-                             {"properties", {{"q", {{"type", "string"}, {"description", kSarin}}}}}}}}}}});
+               {"tools",
+                {{{"name", "answer"},
+                  {"description", "Answers."},
+                  {"input_schema",
+                   {{"type", "object"},
+                    {"properties", {{"q", {{"type", "string"}, {"description", kSarin}}}}}}}}}}});
 }
 
 TEST_CASE("texts: a prohibited prompt in tool-call arguments is read") {
@@ -49,25 +53,29 @@ TEST_CASE("texts: a prohibited prompt in tool-call arguments is read") {
                 {{{"role", "user"}, {"content", "Call the tool with my question."}},
                  {{"role", "assistant"},
                   {"content", nullptr},
-                  {"tool_calls", {{{"id", "call_1"},
-                                   {"type", "function"},
-                                   {"function", {{"name", "answer"}, {"arguments", args}}}}}}},
+                  {"tool_calls",
+                   {{{"id", "call_1"},
+                     {"type", "function"},
+                     {"function", {{"name", "answer"}, {"arguments", args}}}}}}},
                  {{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "Go on."}}}}});
   // The tool's answer is text the model reads as well.
   CheckDenied(g, "/v1/chat/completions",
               {{"model", "m"},
-               {"messages", {{{"role", "user"}, {"content", "Go on."}},
-                             {{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", kSarin}}}}});
+               {"messages",
+                {{{"role", "user"}, {"content", "Go on."}},
+                 {{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", kSarin}}}}});
 }
 
 TEST_CASE("texts: a prohibited prompt in an Anthropic tool_result block is read") {
   Gateway g;
-  CheckDenied(g, "/v1/messages",
-              {{"model", "m"},
-               {"max_tokens", 16},
-               {"messages",
-                {{{"role", "user"},
-                  {"content", {{{"type", "tool_result"}, {"tool_use_id", "toolu_1"}, {"content", kSarin}}}}}}}});
+  CheckDenied(
+      g, "/v1/messages",
+      {{"model", "m"},
+       {"max_tokens", 16},
+       {"messages",
+        {{{"role", "user"},
+          {"content",
+           {{{"type", "tool_result"}, {"tool_use_id", "toolu_1"}, {"content", kSarin}}}}}}}});
   // tool_result content as text blocks.
   CheckDenied(g, "/v1/messages",
               {{"model", "m"},
@@ -85,38 +93,48 @@ TEST_CASE("texts: a prohibited prompt in an Anthropic tool_result block is read"
                {"messages",
                 {{{"role", "user"}, {"content", "hi"}},
                  {{"role", "assistant"},
-                  {"content", {{{"type", "tool_use"}, {"id", "toolu_1"}, {"name", "answer"},
-                                {"input", {{"question", kSarin}}}}}}},
+                  {"content",
+                   {{{"type", "tool_use"},
+                     {"id", "toolu_1"},
+                     {"name", "answer"},
+                     {"input", {{"question", kSarin}}}}}}},
                  {{"role", "user"}, {"content", "Go on."}}}}});
 }
 
 TEST_CASE("texts: a prohibited prompt in a Responses function_call_output item is read") {
   Gateway g;
+  CheckDenied(
+      g, "/v1/responses",
+      {{"model", "m"},
+       {"input", {{{"type", "function_call_output"}, {"call_id", "call_1"}, {"output", kSarin}}}}});
   CheckDenied(g, "/v1/responses",
               {{"model", "m"},
-               {"input", {{{"type", "function_call_output"}, {"call_id", "call_1"}, {"output", kSarin}}}}});
-  CheckDenied(g, "/v1/responses",
-              {{"model", "m"},
-               {"input", {{{"type", "function_call"}, {"call_id", "call_1"}, {"name", "answer"},
-                           {"arguments", json{{"question", kSarin}}.dump()}}}}});
+               {"input",
+                {{{"type", "function_call"},
+                  {"call_id", "call_1"},
+                  {"name", "answer"},
+                  {"arguments", json{{"question", kSarin}}.dump()}}}}});
   // A Responses tool definition.
   CheckDenied(g, "/v1/responses",
               {{"model", "m"},
                {"input", "Use the tool."},
-               {"tools", {{{"type", "function"}, {"name", "answer"}, {"description", kSarin},
-                           {"parameters", {{"type", "object"}}}}}}});
+               {"tools",
+                {{{"type", "function"},
+                  {"name", "answer"},
+                  {"description", kSarin},
+                  {"parameters", {{"type", "object"}}}}}}});
 }
 
 // A policy that refuses prompts it cannot read: token ids.
 std::pair<std::string, std::string> TokenPolicy() {
-  return {"adversarial/tokens.yaml",
-          std::string(R"(apiVersion: tosgate/v1
+  return {"adversarial/tokens.yaml", std::string(R"(apiVersion: tosgate/v1
 kind: Policy
 metadata: {name: tokens}
 rules:
   - id: adversarial.no-token-prompts
     kind: attribute
-    when: {field: )") + std::string(assumed::kTokenPromptField) + R"(, eq: true}
+    when: {field: )") + std::string(assumed::kTokenPromptField) +
+                                         R"(, eq: true}
     action: deny
     reason: token-prompt
 )"};
@@ -137,7 +155,8 @@ TEST_CASE("texts: a prompt given as token ids is flagged for the policy") {
   CHECK(e.status == 403);
   CHECK(g.received() == 0);
   // Text prompts are not flagged.
-  CHECK(PostJson(g.port(), "/v1/completions", json{{"model", "m"}, {"max_tokens", 4}, {"prompt", "Hello"}}.dump())
+  CHECK(PostJson(g.port(), "/v1/completions",
+                 json{{"model", "m"}, {"max_tokens", 4}, {"prompt", "Hello"}}.dump())
             .status == 200);
 }
 

@@ -9,7 +9,8 @@
 namespace tosgate::test {
 namespace {
 
-TEST_CASE("trusted proxies: /v1/check from an untrusted peer ignores X-Forwarded-For and X-Original-*") {
+TEST_CASE(
+    "trusted proxies: /v1/check from an untrusted peer ignores X-Forwarded-For and X-Original-*") {
   // 127.0.0.1, the test's client, is not in 10.0.0.0/8.
   Gateway g(GatewayConfig{.inline_mode = false});
   // Envoy-style (the original path after the prefix) with a forged address.
@@ -87,7 +88,8 @@ TEST_CASE("trusted proxies: an identity header from an untrusted peer does not n
   CHECK(Reason(s) == assumed::kSuspended);
 }
 
-TEST_CASE("trusted proxies: inline, an untrusted client's forwarding and identity headers never reach the upstream") {
+TEST_CASE(
+    "trusted proxies: inline, untrusted forwarding and identity headers never reach the upstream") {
   Gateway g(GatewayConfig{.trusted_account_header = "x-authenticated-account"});
   RawResponse r = Send(g.port(), "POST", "/v1/chat/completions",
                        {{"Authorization", std::string("Bearer ") + kGoodKey},
