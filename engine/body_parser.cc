@@ -181,7 +181,9 @@ class Reader {
           if (v.is_string()) Append(role, Str(v));
           else if (v.is_array()) Content(role, v);
           break;
-        case NodeKey::kJson: Json(role, v); break;
+        // Arguments of a call the client says the assistant made: the
+        // client wrote them all the same, so they count as its text.
+        case NodeKey::kJson: Json(role == "assistant" ? "tool_call" : role, v); break;
         case NodeKey::kSource: Source(role, v); break;
         case NodeKey::kOpaque: Unscanned(false); break;
       }
@@ -252,9 +254,12 @@ class Reader {
       return;
     }
     all.append(role).append(": ").append(text).push_back('\n');
+    // Every text but the assistant's own earlier turns is the client's:
+    // user turns, tool results and tool-call arguments it sends, any role an
+    // upstream might accept. Content rules read user and system text.
     std::string* part = role == "system" || role == "developer" || role == "tools" ? &out_->system_text
-                        : role == "user"                                          ? &out_->user_text
-                                                                                  : nullptr;
+                        : role == "assistant"                                     ? nullptr
+                                                                                  : &out_->user_text;
     if (part) {
       if (!part->empty()) part->push_back('\n');
       part->append(text);
