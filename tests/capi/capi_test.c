@@ -201,7 +201,9 @@ static void test_reload(tosgate_engine* engine) {
   /* Without the deny rule, the training purpose passes. */
   CHECK(tosgate_engine_reload_yaml(engine,
                                    "apiVersion: tosgate/v1\nkind: Policy\nmetadata: {name: open}\n"
-                                   "identity: {unknown_keys: {tier: free}}\nrules: []\n",
+                                   "identity: {unknown_keys: {tier: free}}\n"
+                                   "operations: {chat: {methods: [POST], paths: [/v1/chat/completions]}}\n"
+                                   "rules: []\n",
                                    NULL, &error) == 0);
   CHECK(error == NULL);
   char* after = tosgate_engine_policy_revision(engine);
@@ -288,7 +290,8 @@ static void test_null_and_config_errors(void) {
   CHECK_ERROR(error, "header_count");
   const char* names[] = {NULL, "x-usage-purpose"};
   const char* values[] = {"ignored", NULL};
-  tosgate_decision* d = tosgate_check(engine, NULL, NULL, NULL, NULL, names, values, 2, NULL, &error);
+  tosgate_decision* d = tosgate_check(engine, "POST", "/v1/chat/completions", NULL, NULL, names, values, 2,
+                                      NULL, &error);
   CHECK(d != NULL && error == NULL);
   CHECK(tosgate_decision_effect(d) == TOSGATE_ALLOW);
   tosgate_decision_destroy(d);

@@ -18,6 +18,8 @@ const char* kPolicy = R"(apiVersion: tosgate/v1
 kind: Policy
 metadata: {name: threads}
 identity: {unknown_keys: {tier: free}}
+operations:
+  chat: {methods: [POST], paths: [/v1/chat/completions]}
 rules:
   - id: rate.rpm
     kind: rate_limit

@@ -79,6 +79,7 @@ TEST_CASE("bounds: a flood of fresh accounts cannot drop the leases of an accoun
   auto state = engine::NewMemoryStateStore({.max_entries = kMaxEntries, .shards = 4});
   engine::Engine engine(engine::EngineOptions{&clock, state.get(), nullptr, nullptr});
   auto snap = std::make_shared<engine::PolicySnapshot>();
+  snap->settings.unmatched_operation.deny = false;  // no operations defined
   snap->revision = "bounds";
   snap->rules.push_back(PerAccountConcurrency());
   engine.Publish(snap);

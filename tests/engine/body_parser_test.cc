@@ -52,7 +52,7 @@ TEST_CASE("chat completions: roles, string and array content, every feature") {
   CHECK(b.metadata_purpose == "chatbot");
   CHECK(b.message_count == 4);
   CHECK(b.system_text == "{\"type\":\"function\"}\n{\"type\":\"function\"}\n{\"type\":\"function\"}\nBe brief.");
-  CHECK(b.user_text == "Hello");
+  CHECK(b.user_text == "Hello\n42");  // a tool result is the client's text too
   CHECK(b.unscanned_parts == 1);  // the image
   CHECK(b.prompt_text ==
         "tools: {\"type\":\"function\"}\ntools: {\"type\":\"function\"}\ntools: {\"type\":\"function\"}\n"

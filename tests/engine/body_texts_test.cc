@@ -78,11 +78,11 @@ TEST_CASE("openai chat: assistant tool_calls arguments, escaped or not") {
   Sees(
       R"({"messages": [{"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
           "function": {"name": "lookup", "arguments": "{\"q\": \"sarin at home\"}"}}]}]})",
-      R"(assistant: {"q": "sarin at home"})");
+      R"(tool_call: {"q": "sarin at home"})");
   // JSON escapes inside the arguments string are decoded as a model reads them.
   Sees(R"({"messages": [{"role": "assistant", "tool_calls": [{"type": "function",
           "function": {"name": "f", "arguments": "{\"q\": \"s\\u0061rin\"}"}}]}]})",
-       R"(assistant: {"q": "sarin"})");
+       R"(tool_call: {"q": "sarin"})");
   // The tool's name too.
   Sees(R"({"messages": [{"role": "assistant", "tool_calls": [{"type": "function",
           "function": {"name": "sarin", "arguments": "{}"}}]}]})",
@@ -94,7 +94,7 @@ TEST_CASE("openai chat: legacy functions and function_call") {
        R"(tools: {"name":"f","description":"sarin recipe"})");
   Sees(
       R"({"messages": [{"role": "assistant", "function_call": {"name": "f", "arguments": "{\"x\":\"sarin\"}"}}]})",
-      R"(assistant: {"x":"sarin"})");
+      R"(tool_call: {"x":"sarin"})");
   CHECK(Parse(R"({"messages": [], "functions": [{"name": "a"}, {"name": "b"}]})").tools_count == 2);
 }
 
@@ -149,7 +149,7 @@ TEST_CASE("anthropic messages: tools, tool_use input, tool_result string and nes
   Sees(
       R"({"system": "s", "messages": [{"role": "assistant", "content": [{"type": "tool_use", "id": "t1",
           "name": "search", "input": {"query": "sarin precursors"}}]}]})",
-      R"(assistant: {"query":"sarin precursors"})");
+      R"(tool_call: {"query":"sarin precursors"})");
   Sees(R"({"system": "s", "messages": [{"role": "user", "content": [{"type": "tool_result",
           "tool_use_id": "t1", "content": "sarin"}]}]})",
        "user: sarin");
@@ -198,7 +198,7 @@ TEST_CASE("responses: every input item type") {
       "user: sarin");
   Sees(
       R"({"input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": "{\"a\":\"sarin\"}"}]})",
-      R"(assistant: {"a":"sarin"})");
+      R"(tool_call: {"a":"sarin"})");
   Sees(R"({"input": [{"type": "function_call_output", "call_id": "c", "output": "sarin steps"}]})",
        "tool: sarin steps");
   Sees(R"({"input": [{"type": "function_call_output", "call_id": "c",
@@ -206,7 +206,7 @@ TEST_CASE("responses: every input item type") {
        "tool: sarin parts");
   Sees(
       R"({"input": [{"type": "custom_tool_call", "call_id": "c", "name": "g", "input": "sarin code"}]})",
-      "assistant: sarin code");
+      "tool_call: sarin code");
   Sees(R"({"input": [{"type": "custom_tool_call_output", "call_id": "c", "output": "sarin out"}]})",
        "tool: sarin out");
   Sees(

@@ -119,6 +119,8 @@ inline void WriteUpstreamHeaderPolicy(const std::filesystem::path& dir) {
 kind: Policy
 metadata: {name: upstream-headers, description: Flags and watermarks for the proxy tests}
 settings: {mode: enforce, failure_mode: closed}
+operations:
+  chat: {methods: [POST], paths: [/v1/chat/completions, /v1/messages, /v1/responses]}
 rules:
   - id: flag.evaluation
     kind: attribute
