@@ -66,10 +66,13 @@ TEST_CASE("multipart: parts with names, filenames, content types and exact data"
   CHECK(parts[1].content_type == "application/jsonl");
   CHECK(parts[1].data == "line1\r\nline2\n");
   // No trailing CRLF after the close delimiter is fine too; an empty part too.
-  REQUIRE(api::SplitMultipart(kType, Part("name=e", "") + "--XyZ--", &parts).ok());
+  // (The parts are views into the body: each body outlives its checks.)
+  const std::string empty_part = Part("name=e", "") + "--XyZ--";
+  REQUIRE(api::SplitMultipart(kType, empty_part, &parts).ok());
   CHECK(parts[0].data.empty());
   // The boundary text inside data, not at a line start, is data.
-  REQUIRE(api::SplitMultipart(kType, Part("name=d", "a--XyZ b\r\n-XyZ") + kClose, &parts).ok());
+  const std::string inner = Part("name=d", "a--XyZ b\r\n-XyZ") + kClose;
+  REQUIRE(api::SplitMultipart(kType, inner, &parts).ok());
   CHECK(parts[0].data == "a--XyZ b\r\n-XyZ");
 }
 
