@@ -45,6 +45,11 @@ struct AccountBehavior {
   uint32_t gaps = 0;                     // inter-arrival times seen
   float cluster = 0;                     // last cluster score
   uint64_t topics = 0, prev_topics = 0;  // topic buckets seen, this window and the last
+  // Risk raised out of the request path by the traffic analyzer
+  // (engine/distill/analyzer.h), in [0, 1], and when (wall ms); the rule
+  // reads it as the `analyzer` signal.
+  float analyzer_risk = 0;
+  int64_t analyzer_wall_ms = 0;
 };
 static_assert(sizeof(AccountBehavior) <= 1024, "per-account state is budgeted at 1 KB");
 static_assert(std::is_trivially_copyable_v<AccountBehavior>);
