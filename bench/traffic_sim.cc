@@ -21,9 +21,15 @@ using tosgate::sim::Persona;
 constexpr char kUsage[] =
     "usage: traffic_sim --out DIR [--seed N] [--benign-accounts N] [--days D] [--scale F]\n"
     "                   [--cluster-accounts N] [--scenario NAME]... [--device-fingerprints]\n"
-    "                   [--small] [--quiet]\n"
-    "  writes DIR/capture.jsonl, DIR/accounts.jsonl and DIR/labels.jsonl\n"
-    "  scenarios: bulk-harvest cluster-rotation cot-elicitation logprob-harvest low-and-slow,\n"
+    "                   [--bank train|eval] [--small] [--quiet]\n"
+    "       traffic_sim --corpus-out FILE [--bank train|eval] [--seed N]\n"
+    "                   [--corpus-harvest N] [--corpus-benign M]\n"
+    "  writes DIR/capture.jsonl, DIR/accounts.jsonl and DIR/labels.jsonl; or, with\n"
+    "  --corpus-out, a labelled text corpus (JSON Lines: text, label, family)\n"
+    "  --bank: the paraphrase bank of every text (default eval; tune on train)\n"
+    "  scenarios: bulk-harvest cluster-rotation cot-elicitation logprob-harvest low-and-slow\n"
+    "             cot-paraphrase reasoning-reconstruction implicit-harvest rubric-grading\n"
+    "             rewrite-harvest high-volume-varied low-and-slow-blended,\n"
     "             or 'none' for benign traffic only (default: all)\n";
 
 bool ParseInt(const std::string& s, long long lo, long long hi, long long* out) {
@@ -48,7 +54,8 @@ bool WriteLines(const std::string& path, const std::vector<std::string>& lines) 
 
 int main(int argc, char** argv) {
   Options o;
-  std::string out_dir;
+  std::string out_dir, corpus_out;
+  long long corpus_harvest = 1500, corpus_benign = 5000;
   bool quiet = false;
   // --small sets defaults that the other options may then override, wherever it is.
   for (int i = 1; i < argc; ++i) {
@@ -79,6 +86,13 @@ int main(int argc, char** argv) {
       o.device_fingerprints = true;
     } else if (arg == "--out" && !value.empty()) {
       out_dir = value;
+    } else if (arg == "--corpus-out" && !value.empty()) {
+      corpus_out = value;
+    } else if (arg == "--corpus-harvest" && ParseInt(value, 0, 10000000, &n)) {
+      corpus_harvest = n;
+    } else if (arg == "--corpus-benign" && ParseInt(value, 0, 10000000, &n)) {
+      corpus_benign = n;
+    } else if (arg == "--bank" && tosgate::sim::BankByName(value, &o.bank)) {
     } else if (arg == "--seed" && ParseInt(value, 0, INT64_MAX, &n)) {
       o.seed = static_cast<uint64_t>(n);
     } else if (arg == "--benign-accounts" && ParseInt(value, 0, 1000000, &n)) {
@@ -105,9 +119,10 @@ int main(int argc, char** argv) {
         return 2;
       }
     } else {
-      constexpr std::string_view kValued[] = {"--out",     "--seed",  "--benign-accounts",
-                                              "--days",    "--scale", "--cluster-accounts",
-                                              "--scenario"};
+      constexpr std::string_view kValued[] = {
+          "--out",   "--seed",     "--benign-accounts", "--days",           "--scale",
+          "--cluster-accounts", "--scenario", "--bank", "--corpus-out", "--corpus-harvest",
+          "--corpus-benign"};
       if (std::find(std::begin(kValued), std::end(kValued), arg) == std::end(kValued)) {
         std::fprintf(stderr, "traffic_sim: unknown option '%s'\n%s", arg.c_str(), kUsage);
       } else if (value.empty()) {
@@ -118,6 +133,19 @@ int main(int argc, char** argv) {
       }
       return 2;
     }
+  }
+  if (!corpus_out.empty()) {
+    const auto lines = tosgate::sim::CorpusLines(o.bank, o.seed, static_cast<int>(corpus_harvest),
+                                                 static_cast<int>(corpus_benign));
+    if (!WriteLines(corpus_out, lines)) {
+      std::fprintf(stderr, "traffic_sim: cannot write %s\n", corpus_out.c_str());
+      return 1;
+    }
+    if (!quiet)
+      std::printf("traffic_sim: %s bank, seed %llu: %zu texts -> %s\n",
+                  std::string(tosgate::sim::BankName(o.bank)).c_str(),
+                  static_cast<unsigned long long>(o.seed), lines.size(), corpus_out.c_str());
+    if (out_dir.empty()) return 0;
   }
   if (out_dir.empty()) {
     std::fputs(kUsage, stderr);
@@ -167,16 +195,20 @@ int main(int argc, char** argv) {
   }
 
   if (!quiet) {
-    std::printf("traffic_sim: seed %llu, %d days, %zu accounts, %zu requests -> %s\n",
-                static_cast<unsigned long long>(o.seed), o.days, sim.accounts().size(),
-                events.size(), out_dir.c_str());
-    std::printf("  %-24s %-9s %9s %9s\n", "scenario", "label", "accounts", "requests");
+    std::printf("traffic_sim: seed %llu, %s bank, %d days, %zu accounts, %zu requests -> %s\n",
+                static_cast<unsigned long long>(o.seed),
+                std::string(tosgate::sim::BankName(o.bank)).c_str(), o.days,
+                sim.accounts().size(), events.size(), out_dir.c_str());
+    std::printf("  %-28s %-9s %9s %9s\n", "scenario", "label", "accounts", "requests");
     for (int i = 0; i < tosgate::sim::kPersonas; ++i) {
       const Persona p = static_cast<Persona>(i);
       auto it = per_scenario.find(PersonaName(p));
       if (it == per_scenario.end()) continue;
-      std::printf("  %-24s %-9s %9zu %9zu\n", std::string(PersonaName(p)).c_str(),
-                  tosgate::sim::IsCampaign(p) ? "campaign" : "benign", it->second.first,
+      std::printf("  %-28s %-9s %9zu %9zu\n", std::string(PersonaName(p)).c_str(),
+                  tosgate::sim::IsCampaign(p)       ? "campaign"
+                  : tosgate::sim::IsHardNegative(p) ? "hard-neg"
+                                                    : "benign",
+                  it->second.first,
                   it->second.second);
     }
   }
