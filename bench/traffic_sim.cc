@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "bench/sim/traffic.h"
@@ -23,7 +24,7 @@ constexpr char kUsage[] =
     "                   [--cluster-accounts N] [--scenario NAME]... [--device-fingerprints]\n"
     "                   [--bank train|eval] [--small] [--quiet]\n"
     "       traffic_sim --corpus-out FILE [--bank train|eval] [--seed N]\n"
-    "                   [--corpus-harvest N] [--corpus-benign M]\n"
+    "                   [--corpus-harvest N] [--corpus-benign M] [--corpus-exclude FILE]\n"
     "  writes DIR/capture.jsonl, DIR/accounts.jsonl and DIR/labels.jsonl; or, with\n"
     "  --corpus-out, a labelled text corpus (JSON Lines: text, label, family)\n"
     "  --bank: the paraphrase bank of every text (default eval; tune on train)\n"
@@ -50,11 +51,31 @@ bool WriteLines(const std::string& path, const std::vector<std::string>& lines) 
   return std::fclose(f) == 0;
 }
 
+// The texts of a corpus file this program wrote, as their JSON literals.
+bool ReadCorpusTexts(const std::string& path, std::unordered_set<std::string>* out) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  std::string line;
+  for (int c; (c = std::fgetc(f)) != EOF;) {
+    if (c != '\n') {
+      line += static_cast<char>(c);
+      continue;
+    }
+    constexpr std::string_view kHead = "{\"text\": ", kTail = ", \"label\": \"";
+    const size_t end = line.rfind(kTail);
+    if (line.starts_with(kHead) && end != std::string::npos && end > kHead.size())
+      out->insert(line.substr(kHead.size(), end - kHead.size()));
+    line.clear();
+  }
+  std::fclose(f);
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
-  std::string out_dir, corpus_out;
+  std::string out_dir, corpus_out, corpus_exclude;
   long long corpus_harvest = 1500, corpus_benign = 5000;
   bool quiet = false;
   // --small sets defaults that the other options may then override, wherever it is.
@@ -88,6 +109,8 @@ int main(int argc, char** argv) {
       out_dir = value;
     } else if (arg == "--corpus-out" && !value.empty()) {
       corpus_out = value;
+    } else if (arg == "--corpus-exclude" && !value.empty()) {
+      corpus_exclude = value;
     } else if (arg == "--corpus-harvest" && ParseInt(value, 0, 10000000, &n)) {
       corpus_harvest = n;
     } else if (arg == "--corpus-benign" && ParseInt(value, 0, 10000000, &n)) {
@@ -122,7 +145,7 @@ int main(int argc, char** argv) {
       constexpr std::string_view kValued[] = {
           "--out",   "--seed",     "--benign-accounts", "--days",           "--scale",
           "--cluster-accounts", "--scenario", "--bank", "--corpus-out", "--corpus-harvest",
-          "--corpus-benign"};
+          "--corpus-benign", "--corpus-exclude"};
       if (std::find(std::begin(kValued), std::end(kValued), arg) == std::end(kValued)) {
         std::fprintf(stderr, "traffic_sim: unknown option '%s'\n%s", arg.c_str(), kUsage);
       } else if (value.empty()) {
@@ -135,8 +158,13 @@ int main(int argc, char** argv) {
     }
   }
   if (!corpus_out.empty()) {
+    std::unordered_set<std::string> exclude;
+    if (!corpus_exclude.empty() && !ReadCorpusTexts(corpus_exclude, &exclude)) {
+      std::fprintf(stderr, "traffic_sim: cannot read %s\n", corpus_exclude.c_str());
+      return 1;
+    }
     const auto lines = tosgate::sim::CorpusLines(o.bank, o.seed, static_cast<int>(corpus_harvest),
-                                                 static_cast<int>(corpus_benign));
+                                                 static_cast<int>(corpus_benign), exclude);
     if (!WriteLines(corpus_out, lines)) {
       std::fprintf(stderr, "traffic_sim: cannot write %s\n", corpus_out.c_str());
       return 1;

@@ -29,6 +29,9 @@ std::string_view PickTemplate(Gen& g, const char* name, const std::string_view (
 // Topics and questions come from g.bank's half. Unknown slots stay as written.
 std::string Fill(Gen& g, std::string_view tmpl);
 
+// A few sentences of ordinary prose, paragraphs now and then.
+std::string Passage(Gen& g, int64_t sentences);
+
 // A model's answer to grade or rewrite: a few sentences, of uneven quality.
 std::string CandidateAnswer(Gen& g);
 

@@ -53,7 +53,8 @@ std::string TextOf(const Shape& s) {
 
 }  // namespace
 
-std::vector<std::string> CorpusLines(Bank bank, uint64_t seed, int harvest, int benign) {
+std::vector<std::string> CorpusLines(Bank bank, uint64_t seed, int harvest, int benign,
+                                     const std::unordered_set<std::string>& exclude) {
   std::vector<std::string> lines;
   std::unordered_set<std::string> seen;  // no text twice in one file
   Rng pick(Derive(seed, 0xC0A5, static_cast<uint64_t>(bank)));
@@ -66,12 +67,18 @@ std::vector<std::string> CorpusLines(Bank bank, uint64_t seed, int harvest, int 
                                : PickBenign(pick);
       a.variant = static_cast<int>(pick.Int(0, 11));
       a.campaign = pick.Next();
-      Rng r(Derive(seed, 0xC0A6 + static_cast<uint64_t>(bank), ++draw));
-      const Shape s = Describe(a, bank, r);
+      // A campaign that hides its intent in some requests (high-volume-varied,
+      // low-and-slow-blended) is asked again until one shows it.
+      Shape s;
+      for (int k = 0; k < 20; ++k) {
+        Rng r(Derive(seed, 0xC0A6 + static_cast<uint64_t>(bank), ++draw));
+        s = Describe(a, bank, r);
+        if (!want_harvest || s.harvest_text) break;
+      }
       if (want_harvest && !s.harvest_text) continue;
-      const std::string text = TextOf(s);
-      if (text.empty() || !seen.insert(text).second) continue;
-      lines.push_back("{\"text\": " + JsonString(text) + ", \"label\": \"" +
+      const std::string text = TextOf(s), quoted = JsonString(text);
+      if (text.empty() || exclude.count(quoted) || !seen.insert(text).second) continue;
+      lines.push_back("{\"text\": " + quoted + ", \"label\": \"" +
                       (want_harvest ? "harvest" : "benign") + "\", \"family\": " +
                       JsonString(s.family) + "}");
       ++made;

@@ -77,7 +77,11 @@ std::string LongformPrompt(Gen& g) {
       "Write a ten-page screenplay draft about a {thing} that goes badly wrong.",
       "Ghostwrite a 4,000-word memoir chapter about my {thing}, first person, reflective."};
   // clang-format on
-  return Fill(g, PickTemplate(g, "longform", kTrain, kEval));
+  std::string s = Fill(g, PickTemplate(g, "longform", kTrain, kEval));
+  if (g.r.Chance(0.4))
+    s += Fill(g, g.bank == Bank::kTrain ? "\n\nWhat I have so far:\n{longpassage}"
+                                        : "\n\nDraft so far:\n{longpassage}");
+  return s;
 }
 
 std::string ReasoningUserPrompt(Gen& g) {

@@ -22,11 +22,13 @@ std::string Problem(Gen& g) {
   constexpr sv kTrain[] = {
       "{hq}", "{hq}", "{q}",
       "A train leaves {city} at {n}0 km/h and another leaves {city} {n} hours later at {num} km/h. When does the second catch up?",
-      "If {n} workers build a wall in {n} days, how long do {num} workers take, and what assumptions does that need?"};
+      "If {n} workers build a wall in {n} days, how long do {num} workers take, and what assumptions does that need?",
+      "Read this and answer the question at the end.\n{passage}\nQuestion: {q}"};
   constexpr sv kEval[] = {
       "{hq}", "{hq}", "{q}",
       "A cyclist sets off from {city} at {n}0 km/h; a car follows {n} hours later at {num} km/h. Where does it overtake?",
-      "Three boxes are mislabelled 'apples', 'oranges' and 'mixed'. Drawing one fruit from one box, how do you fix every label?"};
+      "Three boxes are mislabelled 'apples', 'oranges' and 'mixed'. Drawing one fruit from one box, how do you fix every label?",
+      "Context:\n{passage}\n\nBased on the context, {q}"};
   // clang-format on
   return Fill(g, PickTemplate(g, nullptr, kTrain, kEval));
 }
@@ -43,6 +45,7 @@ std::string CandidateAnswer(Gen& g) {
                           "Experts disagree, but {topic2} is usually cited.", "probably {ans}??",
                           "Multiply both sides by {n} and the result follows.", "Nobody really knows."};
   // clang-format on
+  if (g.r.Chance(0.25)) return Passage(g, g.r.Int(3, 12));
   std::string s;
   for (int64_t k = g.r.Int(1, 4); k > 0; --k) s += (s.empty() ? "" : " ") + Fill(g, PickTemplate(g, nullptr, kTrain, kEval));
   return s;

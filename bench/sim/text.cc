@@ -91,6 +91,7 @@ constexpr sv kChatTrain[] = {
     "{open}summarize {aspect} of {topic}",
     "{open}fix the grammar: \"{person} dont like when we goes to the {thing}\"",
     "{open}hola, me puedes recomendar un libro sobre {topic}?",
+    "{open}can you tighten this paragraph for me: {passage}",
     "{open}wie funktioniert {topic} eigentlich? kurz bitte",
 };
 constexpr sv kChatEval[] = {
@@ -110,6 +111,7 @@ constexpr sv kChatEval[] = {
     "{open}proofread: \"me and {person} was planning the {thing} but it got cancel\"",
     "{open}salut, tu peux m'expliquer {topic} simplement ?",
     "{open}qual a diferenca entre {topic} e {topic2}?",
+    "{open}does this read ok? be honest\n\n{passage}",
 };
 constexpr sv kFollowTrain[] = {"thanks! can you make it shorter", "hmm not quite, try again",
                                "what about {topic}?", "ok and why is that", "can you give an example",
@@ -199,7 +201,34 @@ std::string Fill(Gen& g, sv tmpl) {
     else if (slot == "ans") out += r.Pick(kAnswers);
     else if (slot == "q") out += Question(g);
     else if (slot == "hq") out += HardQuestion(g);
+    else if (slot == "passage") out += Passage(g, r.Int(2, 7));
+    else if (slot == "longpassage") out += Passage(g, r.Int(8, 20));
     else out += "{" + std::string(slot) + "}";
+  }
+  return out;
+}
+
+std::string Passage(Gen& g, int64_t sentences) {
+  // clang-format off
+  constexpr sv kTrain[] = {
+      "In {n}0 years {topic} went from a curiosity to something {person} deals with daily.",
+      "Most accounts of {topic} skip {aspect}, which is where the interesting part is.",
+      "We tried it during the {thing} and it went about as well as you'd expect.",
+      "The numbers were {num} in the first quarter and roughly half that by summer.",
+      "Critics say {topic} is overrated; supporters point to {topic2}.",
+      "Nobody at the {thing} had heard of it, which surprised me."};
+  constexpr sv kEval[] = {
+      "By the time {person} noticed, {topic} had already changed how the {thing} worked.",
+      "There is a long-running argument about {aspect} of {topic}.",
+      "The report counted {num} cases, up from {n} the year before.",
+      "It rained for most of the {thing}, so plans moved indoors.",
+      "{topic2} gets the headlines, but {topic} does most of the work.",
+      "Looking back, the turning point was a small decision about the {thing}."};
+  // clang-format on
+  std::string out;
+  for (int64_t i = 0; i < sentences; ++i) {
+    out += (i == 0 ? "" : g.r.Chance(0.2) ? "\n\n" : " ");
+    out += Fill(g, PickTemplate(g, nullptr, kTrain, kEval));
   }
   return out;
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "bench/sim/text.h"
@@ -110,6 +111,9 @@ std::string JsonString(std::string_view s);
 // campaign requests whose text carries the intent and `benign` texts of every
 // benign persona, hard negatives included, one JSON line each:
 // {"text": ..., "label": "harvest"|"benign", "family": "<scenario>/<template id>"}.
-std::vector<std::string> CorpusLines(Bank bank, uint64_t seed, int harvest, int benign);
+// Texts in `exclude` (each as its JSON string literal, as JsonString writes
+// it) are never written: a dev split leaves out what its train split has.
+std::vector<std::string> CorpusLines(Bank bank, uint64_t seed, int harvest, int benign,
+                                     const std::unordered_set<std::string>& exclude = {});
 
 }  // namespace tosgate::sim
