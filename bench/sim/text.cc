@@ -194,6 +194,8 @@ std::string Fill(Gen& g, sv tmpl) {
     else if (slot == "city") out += r.Pick(kCities);
     else if (slot == "n") out += std::to_string(r.Int(2, 12));
     else if (slot == "num") out += std::to_string(r.Int(13, 999));
+    else if (slot == "order") out += "#" + std::to_string(r.Int(100000, 999999));
+    else if (slot == "hex") out += r.Hex(6);
     else if (slot == "resp") out += CandidateAnswer(g);
     else if (slot == "code") out += r.Pick(kLanguages);
     else if (slot == "product") out += r.Pick(kProducts);
@@ -325,14 +327,17 @@ std::string SupportSystemPrompt(Gen& g, int variant) {
 
 std::string SupportMessage(Gen& g) {
   // clang-format off
-  constexpr sv kTrain[] = {"where is my order #{n}0412? it's been {n} days", "I want to cancel my subscription",
+  constexpr sv kTrain[] = {"where is my order {order}? it's been {n} days", "I want to cancel my subscription",
                            "the {product} I got {review}, what now", "how do I change the email on my account",
-                           "were you charged twice? no wait, I was charged twice for #{n}8831",
-                           "do you ship to {city}?", "can I return an item after {n}0 days", "talk to a human please"};
-  constexpr sv kEval[] = {"order #{n}7720 still says processing??", "how do i stop the monthly plan",
+                           "were you charged twice? no wait, I was charged twice for {order}",
+                           "do you ship to {city}?", "can I return an item after {num} days",
+                           "Hi, my promo code {hex} doesn't work", "talk to a human please",
+                           "what are your opening hours on Saturday", "my {product} from order {order} {review}"};
+  constexpr sv kEval[] = {"order {order} still says processing??", "how do i stop the monthly plan",
                           "got the {product} and it {review}. refund?", "forgot my password and the reset mail never comes",
-                          "there are two charges on my card from you", "delivery to {city} possible?",
-                          "what's the return window", "AGENT", "opening hours on sunday?"};
+                          "there are two charges on my card from you, ref {hex}", "delivery to {city} possible?",
+                          "what's the return window for {order}", "AGENT", "opening hours on sunday?",
+                          "coupon {hex} says expired but it's valid till {n}/{n}", "{product} arrived damaged, box was crushed"};
   // clang-format on
   return Roughen(g, Fill(g, PickTemplate(g, nullptr, kTrain, kEval)));
 }
