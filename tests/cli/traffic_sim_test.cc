@@ -334,4 +334,25 @@ TEST_CASE("traffic_sim --corpus-out: labelled texts of every family, banks disjo
   for (const std::string& t : texts["test"]) CHECK(texts["train"].count(t) == 0);
 }
 
+TEST_CASE("the committed harvest corpus is what the documented commands write") {
+  // docs/traffic-simulator.md, "The harvest-intent corpus": regenerate after
+  // changing a generator, and say so in the commit.
+  const std::string dir = TempDir(), src = TOSGATE_SOURCE_DIR "/tests/corpora/harvest/";
+  REQUIRE(RunSim("--quiet --corpus-out " + dir + "/train.jsonl --bank train --seed 1 "
+                 "--corpus-harvest 2000 --corpus-benign 6000")
+              .exit_code == 0);
+  REQUIRE(RunSim("--quiet --corpus-out " + dir + "/dev.jsonl --bank train --seed 2 "
+                 "--corpus-harvest 500 --corpus-benign 1500 --corpus-exclude " + src + "train.jsonl")
+              .exit_code == 0);
+  REQUIRE(RunSim("--quiet --corpus-out " + dir + "/test.jsonl --bank eval --seed 3 "
+                 "--corpus-harvest 1000 --corpus-benign 3000")
+              .exit_code == 0);
+  for (const char* f : {"train.jsonl", "dev.jsonl", "test.jsonl"}) {
+    CAPTURE(f);
+    const std::string committed = Slurp(src + f);
+    CHECK(committed.size() > 100000);
+    CHECK(committed == Slurp(dir + "/" + f));
+  }
+}
+
 #endif  // TOSGATE_TRAFFIC_SIM
