@@ -199,13 +199,17 @@ void Evaluation::PrintText(std::ostream& out) const {
   if (detector_ids_.empty()) out << "(none: nothing can be detected)";
   for (size_t i = 0; i < detector_ids_.size(); ++i) out << (i ? ", " : "") << detector_ids_[i];
   out << "\n";
-  char row[200];
+  char row[400];
+  // Scenario names longer than the usual column widen it for every row.
+  int width = 24;
+  for (const Scenario& sc : scenarios_)
+    width = std::max(width, static_cast<int>(std::min<size_t>(sc.name.size(), 120)));
   for (const bool campaign : {true, false}) {
     if (campaign) {
-      std::snprintf(row, sizeof row, "\n%-26s %8s %7s %8s %9s %13s %12s\n", "campaign scenarios",
+      std::snprintf(row, sizeof row, "\n%-*s %8s %7s %8s %9s %13s %12s\n", width + 2, "campaign scenarios",
                     "accounts", "caught", "share", "requests", "before-first", "per-acct p50/p90");
     } else {
-      std::snprintf(row, sizeof row, "\n%-26s %8s %7s %8s %9s\n", "benign personas", "accounts",
+      std::snprintf(row, sizeof row, "\n%-*s %8s %7s %8s %9s\n", width + 2, "benign personas", "accounts",
                     "flagged", "share", "requests");
     }
     out << row;
@@ -217,12 +221,12 @@ void Evaluation::PrintText(std::ostream& out) const {
       const Scenario& sc = scenarios_[i];
       if (campaign) {
         std::snprintf(
-            row, sizeof row, "  %-24s %8llu %7llu %8s %9llu %13s %8s/%s\n", sc.name.c_str(),
+            row, sizeof row, "  %-*s %8llu %7llu %8s %9llu %13s %8s/%s\n", width, sc.name.c_str(),
             static_cast<unsigned long long>(s.active), static_cast<unsigned long long>(s.detected),
             Percent(s.share).c_str(), static_cast<unsigned long long>(sc.requests),
             Count(sc.before_detection).c_str(), Count(s.median).c_str(), Count(s.p90).c_str());
       } else {
-        std::snprintf(row, sizeof row, "  %-24s %8llu %7llu %8s %9llu\n", sc.name.c_str(),
+        std::snprintf(row, sizeof row, "  %-*s %8llu %7llu %8s %9llu\n", width, sc.name.c_str(),
                       static_cast<unsigned long long>(s.active),
                       static_cast<unsigned long long>(s.detected), Percent(s.share).c_str(),
                       static_cast<unsigned long long>(sc.requests));
@@ -233,12 +237,12 @@ void Evaluation::PrintText(std::ostream& out) const {
     if (!any) out << "  (none)\n";
   }
   const Targets t = CheckTargets();
-  std::snprintf(row, sizeof row, "  %-24s %8llu %7llu %8s\n", "all benign",
+  std::snprintf(row, sizeof row, "  %-*s %8llu %7llu %8s\n", width, "all benign",
                 static_cast<unsigned long long>(t.benign_accounts),
                 static_cast<unsigned long long>(t.benign_flagged), Percent(t.benign_share).c_str());
   out << row;
   if (t.hard_accounts) {
-    std::snprintf(row, sizeof row, "  %-24s %8llu %7llu %8s\n", "hard negatives",
+    std::snprintf(row, sizeof row, "  %-*s %8llu %7llu %8s\n", width, "hard negatives",
                   static_cast<unsigned long long>(t.hard_accounts),
                   static_cast<unsigned long long>(t.hard_flagged),
                   Percent(HardShare(t)).c_str());
