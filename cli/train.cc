@@ -110,7 +110,8 @@ void PrintTable(const std::vector<engine::LabelEvaluation>& ev) {
 
 constexpr char kTrainUsage[] =
     "usage: tosgate train --data FILE.jsonl [--data MORE.jsonl] --out MODEL [--labels a,b,...]\n"
-    "                     [--bits 18] [--window 64] [--epochs 8] [--seed 1] [--learning-rate 0.2]\n"
+    "                     [--bits 18] [--window 64] [--features words,bigrams,chars] [--epochs 8]\n"
+    "                     [--seed 1] [--learning-rate 0.2]\n"
     "                     [--dev DEV.jsonl [--max-fpr 0.005]]\n";
 
 }  // namespace
@@ -127,6 +128,15 @@ int RunTrain(const Args& in) {
   if (TakeFlag(&args, "--labels", &labels, &bad)) opt.labels = SplitComma(labels);
   if (TakeFlag(&args, "--bits", &v, &bad) && !ParseInt(v, &opt.model.bits)) bad = true;
   if (TakeFlag(&args, "--window", &v, &bad) && !ParseInt(v, &opt.model.window)) bad = true;
+  if (TakeFlag(&args, "--features", &v, &bad)) {
+    opt.model.words = opt.model.bigrams = opt.model.chars = false;
+    for (const auto& f : SplitComma(v)) {
+      if (f == "words") opt.model.words = true;
+      else if (f == "bigrams") opt.model.bigrams = true;
+      else if (f == "chars") opt.model.chars = true;
+      else bad = true;
+    }
+  }
   if (TakeFlag(&args, "--epochs", &v, &bad) && (!ParseInt(v, &opt.epochs) || opt.epochs < 1)) bad = true;
   int seed = 1;
   if (TakeFlag(&args, "--seed", &v, &bad) && !ParseInt(v, &seed)) bad = true;

@@ -14,7 +14,7 @@ namespace tosgate::engine {
 namespace {
 
 // splitmix64's finalizer: every input bit reaches every output bit.
-uint64_t Mix(uint64_t x) {
+inline uint64_t Mix(uint64_t x) {
   x ^= x >> 30;
   x *= 0xbf58476d1ce4e5b9ULL;
   x ^= x >> 27;
@@ -22,19 +22,23 @@ uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// A word's 64-bit hash, 8 bytes a step. Seeds keep the feature kinds apart.
-uint64_t HashBytes(std::string_view s, uint64_t seed) {
-  uint64_t h = seed ^ (s.size() * 0x9E3779B97F4A7C15ULL);
+constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
+
+// A word's 64-bit hash: a multiply per 8 bytes, one full mix at the end.
+// Seeds keep the feature kinds apart.
+inline uint64_t HashBytes(std::string_view s, uint64_t seed) {
+  uint64_t h = seed ^ (s.size() * kGolden);
   size_t i = 0;
   for (; i + 8 <= s.size(); i += 8) {
     uint64_t w;
     std::memcpy(&w, s.data() + i, 8);
-    h = Mix(h ^ w);
+    h = (h ^ w) * kGolden;
+    h ^= h >> 32;
   }
   if (i < s.size()) {
     uint64_t tail = 0;
     std::memcpy(&tail, s.data() + i, s.size() - i);
-    h = Mix(h ^ tail ^ 0x5555);
+    h = (h ^ tail ^ 0x5555) * kGolden;
   }
   return Mix(h);
 }
@@ -44,19 +48,77 @@ constexpr uint64_t kWordSeed = 0x77ULL << 56, kBigramSeed = 0x62ULL << 56,
 
 uint32_t Bucket(uint64_t h, int bits) { return static_cast<uint32_t>(h >> (64 - bits)); }
 
+// A character n-gram (n <= 4 bytes, packed little-endian) to its bucket:
+// one multiply (Fibonacci hashing) spreads 32 bits over the buckets.
+uint32_t CharBucket(uint32_t packed, size_t n, int bits) {
+  return Bucket((kCharSeed ^ (uint64_t{n} << 32) ^ packed) * kGolden, bits);
+}
+
 float Logistic(float z) { return 1.0f / (1.0f + std::exp(-z)); }
 
-struct AddCtx {
-  const float* weights;
-  size_t labels;
-  float* per_word;
-};
+// Character n-grams are taken from a word's first kMaxCharWord bytes: a
+// 10 KB "word" (base64, a minified line) costs no more than a long word.
+constexpr size_t kMaxCharWord = 40;
 
-void AddFeature(void* p, uint32_t bucket, int word) {
-  auto* c = static_cast<AddCtx*>(p);
-  const float* w = c->weights + static_cast<size_t>(bucket) * c->labels;
-  float* dst = c->per_word + static_cast<size_t>(word) * c->labels;
-  for (size_t k = 0; k < c->labels; ++k) dst[k] += w[k];
+// Calls f(bucket, word) for every feature of normalized text, in order of
+// their words (a bigram is anchored at its second word), so that a scorer
+// can sum one word's features in registers;
+// with `names`, also records each feature's name. A template, so that the
+// scoring loop inlines f.
+template <typename F>
+void VisitFeatures(const TextModelOptions& o, std::string_view text,
+                   std::vector<TextFeature>* names, F&& f) {
+  int word = 0;
+  uint64_t prev_hash = 0;
+  std::string_view prev;
+  char framed[kMaxCharWord + 8];
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = text.find(' ', i);
+    if (j == std::string_view::npos) j = text.size();
+    std::string_view w = text.substr(i, j - i);
+    i = j + 1;
+    if (w.empty()) continue;
+    uint64_t h = HashBytes(w, kWordSeed);
+    if (o.words) {
+      uint32_t b = Bucket(h, o.bits);
+      f(b, word);
+      if (names) names->push_back({"w:" + std::string(w), b, word});
+    }
+    if (o.bigrams && word > 0) {
+      uint32_t b = Bucket(Mix(prev_hash * kGolden + h + kBigramSeed), o.bits);
+      f(b, word);
+      if (names) names->push_back({"b:" + std::string(prev) + " " + std::string(w), b, word});
+    }
+    if (o.chars) {
+      // "^word$" in 4-byte windows; a word of two bytes or fewer is one
+      // feature, its framed self.
+      const size_t len = std::min(w.size(), kMaxCharWord);
+      const size_t n = len + 2;
+      framed[0] = '^';
+      std::memcpy(framed + 1, w.data(), len);
+      framed[n - 1] = '$';
+      std::memset(framed + n, 0, 4);
+      if (n < 4) {
+        uint32_t packed;
+        std::memcpy(&packed, framed, 4);
+        uint32_t b = CharBucket(packed, n, o.bits);
+        f(b, word);
+        if (names) names->push_back({"c:" + std::string(framed, n), b, word});
+      } else {
+        for (size_t k = 0; k + 4 <= n; ++k) {
+          uint32_t packed;
+          std::memcpy(&packed, framed + k, 4);
+          uint32_t b = CharBucket(packed, 4, o.bits);
+          f(b, word);
+          if (names) names->push_back({"c:" + std::string(framed + k, 4), b, word});
+        }
+      }
+    }
+    prev_hash = h;
+    prev = w;
+    ++word;
+  }
 }
 
 // The word ranges [begin, end) scored: one window when the text fits, else
@@ -83,55 +145,7 @@ void ForEachWindow(int words, int window, F f) {
 void ForEachTextFeature(const TextModelOptions& o, std::string_view text,
                         std::vector<TextFeature>* names,
                         void (*f)(void* ctx, uint32_t bucket, int word), void* ctx) {
-  int word = 0;
-  uint64_t prev_hash = 0;
-  std::string_view prev;
-  char framed[4];
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t j = text.find(' ', i);
-    if (j == std::string_view::npos) j = text.size();
-    std::string_view w = text.substr(i, j - i);
-    i = j + 1;
-    if (w.empty()) continue;
-    uint64_t h = HashBytes(w, kWordSeed);
-    if (o.words) {
-      uint32_t b = Bucket(h, o.bits);
-      f(ctx, b, word);
-      if (names) names->push_back({"w:" + std::string(w), b, word});
-    }
-    if (o.bigrams && word > 0) {
-      uint32_t b = Bucket(Mix(prev_hash * 0x9E3779B97F4A7C15ULL + h + kBigramSeed), o.bits);
-      f(ctx, b, word - 1);
-      if (names) names->push_back({"b:" + std::string(prev) + " " + std::string(w), b, word - 1});
-    }
-    if (o.chars) {
-      // "^word$" in 4-byte windows; a word of two bytes or fewer is one feature.
-      size_t n = w.size() + 2;
-      auto at = [&](size_t k) -> char { return k == 0 ? '^' : k == n - 1 ? '$' : w[k - 1]; };
-      if (n < 4) {
-        uint32_t packed = 0;
-        for (size_t k = 0; k < n; ++k) packed |= static_cast<uint32_t>(static_cast<uint8_t>(at(k))) << (8 * k);
-        uint32_t b = Bucket(Mix(kCharSeed ^ packed ^ (uint64_t{n} << 40)), o.bits);
-        f(ctx, b, word);
-        if (names) names->push_back({"c:^" + std::string(w) + "$", b, word});
-      } else {
-        for (size_t k = 0; k + 4 <= n; ++k) {
-          uint32_t packed = 0;
-          for (size_t m = 0; m < 4; ++m) {
-            framed[m] = at(k + m);
-            packed |= static_cast<uint32_t>(static_cast<uint8_t>(framed[m])) << (8 * m);
-          }
-          uint32_t b = Bucket(Mix(kCharSeed ^ packed ^ (uint64_t{4} << 40)), o.bits);
-          f(ctx, b, word);
-          if (names) names->push_back({"c:" + std::string(framed, 4), b, word});
-        }
-      }
-    }
-    prev_hash = h;
-    prev = w;
-    ++word;
-  }
+  VisitFeatures(o, text, names, [&](uint32_t b, int word) { f(ctx, b, word); });
 }
 
 TextModel::TextModel(TextModelOptions options, std::vector<std::string> labels,
@@ -158,8 +172,30 @@ void TextModel::ScoreNormalized(std::string_view text, TextModelScratch* s,
   const size_t k = labels_.size();
   int words = text.empty() ? 0 : static_cast<int>(std::count(text.begin(), text.end(), ' ')) + 1;
   s->per_word.assign(static_cast<size_t>(std::max(words, 1)) * k, 0.0f);
-  AddCtx ctx{weights_.data(), k, s->per_word.data()};
-  ForEachTextFeature(options_, text, nullptr, &AddFeature, &ctx);
+  const float* weights = weights_.data();
+  float* per_word = s->per_word.data();
+  if (k == 1) {
+    // One label: the word's sum stays in a register until the word changes
+    // (a load-add-store per feature into per_word would chain every
+    // feature through store forwarding).
+    int cur = 0;
+    float acc = 0;
+    VisitFeatures(options_, text, nullptr, [&](uint32_t b, int w) {
+      if (w != cur) {
+        per_word[cur] = acc;
+        acc = 0;
+        cur = w;
+      }
+      acc += weights[b];
+    });
+    per_word[cur] = acc;
+  } else {
+    VisitFeatures(options_, text, nullptr, [&](uint32_t b, int w) {
+      const float* src = weights + static_cast<size_t>(b) * k;
+      float* dst = per_word + static_cast<size_t>(w) * k;
+      for (size_t l = 0; l < k; ++l) dst[l] += src[l];
+    });
+  }
   out->assign(k, -1e30f);
   s->window.resize(k);
   ForEachWindow(std::max(words, 1), options_.window, [&](int b, int e) {
@@ -177,7 +213,7 @@ std::string TextModel::Explain(std::string_view text, int label, int top) const 
   if (label < 0 || label >= static_cast<int>(labels_.size())) return "";
   std::string normalized = NormalizeForMatch(text);
   std::vector<TextFeature> feats;
-  ForEachTextFeature(options_, normalized, &feats, [](void*, uint32_t, int) {}, nullptr);
+  VisitFeatures(options_, normalized, &feats, [](uint32_t, int) {});
   int words = normalized.empty() ? 1 : static_cast<int>(std::count(normalized.begin(), normalized.end(), ' ')) + 1;
   std::vector<float> per_word(static_cast<size_t>(words), 0.0f);
   for (const auto& f : feats) per_word[static_cast<size_t>(f.word)] += weight(f.bucket, label);

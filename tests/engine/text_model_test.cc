@@ -56,8 +56,8 @@ TEST_CASE("text model: features are words, adjacent pairs and framed character 4
   auto g = Features(o, "a");
   REQUIRE(g.size() == 2);
   CHECK(g[1].name == "c:^a$");
-  // Bigrams are anchored at their first word; buckets are stable across calls.
-  CHECK(f[5].word == 0);
+  // Bigrams are anchored at their second word; buckets are stable across calls.
+  CHECK(f[5].word == 1);
   CHECK(Features(o, "make sarin")[4].bucket == f[4].bucket);
   // Turning feature kinds off removes them.
   o.chars = false;
