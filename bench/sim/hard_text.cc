@@ -33,7 +33,9 @@ std::string TutoringPrompt(Gen& g) {
       "Explain step by step why {topic} happens, at a middle-school level.",
       "A student asks how {topic} works. Give a step-by-step explanation they can follow, then one practice question.",
       "Please explain, step by step, how to convert {num} minutes into hours and minutes. The student is 9.",
-      "Walk my student through simplifying {n}/{num}, showing each step."};
+      "Walk my student through simplifying {n}/{num}, showing each step.",
+      "Mark my student's answer out of 10 and give kind feedback on each mistake.\nQuestion: {hq}\nStudent: {resp}",
+      "Here is a grade {n} essay paragraph. Score it against the rubric (ideas, organisation, spelling) and suggest one improvement per criterion:\n{passage}"};
   constexpr sv kEval[] = {
       "Student question (grade {n}): solve {n}(x - {n}) = {num}. Please show each step and name the rule used.",
       "Can you break down long division of {num} by {n} into steps for a 10 year old?",
@@ -41,7 +43,9 @@ std::string TutoringPrompt(Gen& g) {
       "One of my learners is confused about {topic}. Give a simple, step-by-step explanation and a check question.",
       "Help my student factor x^2 + {n}x + {n}. Go slowly and explain why each move is allowed.",
       "Lesson prep: a step by step explanation of percentages using a {num} dollar jacket at {n}0% off.",
-      "Explain to a 7th grader, one step at a time, how to find the mean and median of {n}, {num}, {n}, {num}."};
+      "Explain to a 7th grader, one step at a time, how to find the mean and median of {n}, {num}, {n}, {num}.",
+      "Check this homework answer and explain where it went wrong, gently.\nTask: {hq}\nLearner's answer: {resp}",
+      "Rate this short story by a 12 year old from 1 to 5 for creativity and grammar, with encouraging comments:\n{passage}"};
   // clang-format on
   return Fill(g, PickTemplate(g, "tutor", kTrain, kEval));
 }

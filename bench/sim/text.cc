@@ -92,6 +92,7 @@ constexpr sv kChatTrain[] = {
     "{open}fix the grammar: \"{person} dont like when we goes to the {thing}\"",
     "{open}hola, me puedes recomendar un libro sobre {topic}?",
     "{open}can you tighten this paragraph for me: {passage}",
+    "{open}rewrite my {kind} so it sounds more {adj}:\n{passage}",
     "{open}wie funktioniert {topic} eigentlich? kurz bitte",
 };
 constexpr sv kChatEval[] = {
@@ -112,6 +113,7 @@ constexpr sv kChatEval[] = {
     "{open}salut, tu peux m'expliquer {topic} simplement ?",
     "{open}qual a diferenca entre {topic} e {topic2}?",
     "{open}does this read ok? be honest\n\n{passage}",
+    "{open}make this {kind} less awkward, keep my voice\n---\n{passage}",
 };
 constexpr sv kFollowTrain[] = {"thanks! can you make it shorter", "hmm not quite, try again",
                                "what about {topic}?", "ok and why is that", "can you give an example",
