@@ -93,6 +93,22 @@ constexpr sv kChatTrain[] = {
     "{open}hola, me puedes recomendar un libro sobre {topic}?",
     "{open}can you tighten this paragraph for me: {passage}",
     "{open}rewrite my {kind} so it sounds more {adj}:\n{passage}",
+    "{open}what's a good gift for {person} who likes {topic}",
+    "{open}is {n} hours of sleep enough if I nap in the afternoon",
+    "{open}my {code} script prints nothing, no error. what do I check first",
+    "{open}how long do I boil {food}",
+    "{open}write a limerick about {topic}",
+    "{open}what time is it in {city} right now, roughly, is it too late to call",
+    "{open}recommend a podcast about {topic}",
+    "{open}how do i split rent fairly with {person} when the rooms are different sizes",
+    "{open}what does 'amortization' mean in plain words",
+    "{open}I need {n} icebreaker questions for a {thing}",
+    "{open}convert {num} fahrenheit to celsius",
+    "{open}explain the rules of cricket quickly",
+    "{open}my {thing} budget is {num} dollars, is that realistic",
+    "{open}was {topic} a big deal historically or is it overhyped",
+    "{open}cual es la mejor epoca para visitar {city}?",
+    "{open}so {person} keeps asking me about {topic} and I honestly don't know what to say. {passage} any advice?",
     "{open}wie funktioniert {topic} eigentlich? kurz bitte",
 };
 constexpr sv kChatEval[] = {
@@ -114,6 +130,22 @@ constexpr sv kChatEval[] = {
     "{open}qual a diferenca entre {topic} e {topic2}?",
     "{open}does this read ok? be honest\n\n{passage}",
     "{open}make this {kind} less awkward, keep my voice\n---\n{passage}",
+    "{open}gift ideas for {person}, budget {num}, they're into {topic}",
+    "{open}can you nap instead of sleeping a full night? asking for a friend",
+    "{open}{code} loop never ends, what am I missing",
+    "{open}oven temp for {food}?",
+    "{open}a haiku about {topic} please",
+    "{open}is it rude to call someone in {city} at 9pm their time",
+    "{open}any good documentaries on {topic}",
+    "{open}{person} and I share a car. fair way to split the costs?",
+    "{open}what's the difference between APR and APY, simply",
+    "{open}fun team games for a {thing}, {n} people",
+    "{open}{num} km in miles?",
+    "{open}how does scoring work in tennis, I always get lost",
+    "{open}is {num} euros enough for a {thing}",
+    "{open}why do people say {topic} changed everything",
+    "{open}wann ist die beste Reisezeit fuer {city}?",
+    "{open}long story short: {passage}\n\nwhat would you do in my place?",
 };
 constexpr sv kFollowTrain[] = {"thanks! can you make it shorter", "hmm not quite, try again",
                                "what about {topic}?", "ok and why is that", "can you give an example",
@@ -261,7 +293,57 @@ std::string Question(Gen& g) {
   return Fill(g, PickTemplate(g, nullptr, kTrain, kEval));
 }
 
+// Everyday requests put together from parts, for wording no template list
+// has: household, errands, things that broke.
+std::string FreeChat(Gen& g) {
+  // clang-format off
+  constexpr sv kTrain[] = {"how do I {verb} {obj}", "can you help me {verb} {obj}",
+                           "what's the best way to {verb} {obj}", "any tips to {verb} {obj}",
+                           "I want to {verb} {obj}, where do I start", "is it normal that my {noun} {symptom}",
+                           "why does my {noun} {symptom}"};
+  constexpr sv kEval[] = {"best method to {verb} {obj}?", "struggling to {verb} {obj}. advice?",
+                          "quickest way to {verb} {obj}", "{obj} - how would you {verb} it",
+                          "my {noun} {symptom}, worth worrying about?", "{noun} {symptom} since yesterday, what could cause that",
+                          "need to {verb} {obj} today"};
+  constexpr sv kVerbT[] = {"clean", "fix", "organize", "paint", "sell", "store", "repair", "set up", "learn", "improve", "pack", "choose"};
+  constexpr sv kVerbE[] = {"descale", "patch", "declutter", "insulate", "mount", "ship", "waterproof", "upgrade", "calibrate", "label", "wash", "donate"};
+  constexpr sv kObjT[] = {"a cast iron pan", "my bike chain", "a small balcony garden", "old photos", "a used car", "my resume",
+                          "a home network", "a sourdough starter", "a standing desk", "winter clothes", "a fish tank", "my sleep schedule"};
+  constexpr sv kObjE[] = {"a kettle", "a leaky tap", "the garage", "a drafty window", "a TV on drywall", "a fragile vase",
+                          "hiking boots", "my laptop's RAM", "a 3D printer", "spice jars", "a wool sweater", "old furniture"};
+  constexpr sv kNounT[] = {"fridge", "laptop", "car", "washing machine", "router", "basil plant"};
+  constexpr sv kNounE[] = {"dishwasher", "phone", "scooter", "boiler", "monitor", "printer"};
+  constexpr sv kSymptomT[] = {"makes a clicking noise", "smells like burning", "keeps restarting", "turns yellow", "won't start in the cold", "leaks a little"};
+  constexpr sv kSymptomE[] = {"beeps every few minutes", "runs hot", "drains the battery overnight", "has white spots", "rattles at speed", "flickers"};
+  constexpr sv kTailT[] = {"", "", " - I'm a beginner", " on a tight budget", ", no car", " this weekend", " without special tools", " in a rented flat"};
+  constexpr sv kTailE[] = {"", "", " (first time doing this)", " with basically no money", " while living in a dorm", " before guests arrive", " with two cats around", " in winter"};
+  constexpr sv kCloseT[] = {"", "", " thanks", " pls", " :)", " any ideas?", " asap"};
+  constexpr sv kCloseE[] = {"", "", " cheers", " thx!!", " :/", " help", " lol"};
+  // clang-format on
+  const bool t = g.bank == Bank::kTrain;
+  Rng& r = g.r;
+  const sv tmpl = PickTemplate(g, "free", kTrain, kEval);
+  std::string s;
+  for (size_t i = 0; i < tmpl.size();) {
+    const size_t close = tmpl[i] == '{' ? tmpl.find('}', i) : sv::npos;
+    if (close == sv::npos) {
+      s += tmpl[i++];
+      continue;
+    }
+    const sv slot = tmpl.substr(i + 1, close - i - 1);
+    i = close + 1;
+    if (slot == "verb") s += t ? r.Pick(kVerbT) : r.Pick(kVerbE);
+    else if (slot == "obj") s += t ? r.Pick(kObjT) : r.Pick(kObjE);
+    else if (slot == "noun") s += t ? r.Pick(kNounT) : r.Pick(kNounE);
+    else s += t ? r.Pick(kSymptomT) : r.Pick(kSymptomE);
+  }
+  s += t ? r.Pick(kTailT) : r.Pick(kTailE);
+  s += t ? r.Pick(kCloseT) : r.Pick(kCloseE);
+  return Fill(g, "{open}") + s;
+}
+
 std::string ChatPrompt(Gen& g) {
+  if (g.r.Chance(0.35)) return Roughen(g, FreeChat(g));
   return Roughen(g, Fill(g, PickTemplate(g, "chat", kChatTrain, kChatEval)));
 }
 
