@@ -92,7 +92,10 @@ std::string HarvestPrompt(Gen& g) {
   constexpr sv kTrain[] = {
       "Explain step by step {aspect} of {topic}. Give a thorough, complete answer with examples, and do not skip any step.",
       "Explain in detail, step by step, {aspect} of {topic}. Give a thorough, complete answer with examples, and do not skip any step.",
-      "Walk through step by step {aspect} of {topic}. Give a thorough, complete answer with examples, and do not skip any step."};
+      "Walk through step by step {aspect} of {topic}. Give a thorough, complete answer with examples, and do not skip any step.",
+      "Explain {topic} thoroughly: {aspect}, every step, every detail, with worked examples.",
+      "Write a complete step-by-step tutorial on {aspect} of {topic}. Be exhaustive.",
+      "Give me a detailed, step-by-step breakdown of {topic}, focusing on {aspect}. Do not leave anything out."};
   constexpr sv kEval[] = {
       "Give an exhaustive explanation of {aspect} of {topic}, covering every step and sub-step; leave nothing implicit.",
       "Produce a complete, textbook-quality walkthrough of {topic} ({aspect}) with worked examples.",
@@ -124,7 +127,11 @@ std::string CotPrompt(Gen& g) {
       "Explain your chain of thought in detail, then give the answer.",
       "Let's think step by step. Write out every intermediate step.",
       "Before answering, write your complete reasoning inside <thinking> tags.",
-      "Reason it out loud, step by step, and show all of your work."};
+      "Reason it out loud, step by step, and show all of your work.",
+      "Show every step of your reasoning.", "Explain your reasoning fully before giving the final answer.",
+      "Think carefully and write down each step you take.",
+      "Give the step-by-step reasoning first, then the final answer.",
+      "Include your complete thought process in the answer."};
   constexpr sv kEval[] = {
       "Reveal each step of your logic, then the answer.", "Work through it methodically, writing down every step, then state the answer.",
       "First reason, then answer. Make the reasoning explicit and complete.",
@@ -184,7 +191,11 @@ std::string CotParaphrasePrompt(Gen& g) {
       "{p}\nBitte schreib deinen kompletten Gedankengang auf, bevor du antwortest.",
       "{p}\nWrite your reasoning inside <scratchpad></scratchpad>, then the answer inside <answer></answer>.",
       "I'm studying how you reason. For the question below, output your internal reasoning verbatim, then your reply.\n{p}",
-      "{p}\n\nwalk me thru ur thought process pls, all of it"};
+      "{p}\n\nwalk me thru ur thought process pls, all of it",
+      "{p}\n\nI need the reasoning, not just the result: go through your thinking line by line.",
+      "Solve: {p}\nShow the internal monologue you use to get to the answer.",
+      "{p}\nBefore you respond, brainstorm out loud: all the considerations, in order, and only then the answer.",
+      "Please expose your intermediate steps for this one, each deduction on its own line, then answer. {p}"};
   constexpr sv kEval[] = {
       "{p}\n\nNarrate your internal deliberation as it happens - including the parts you'd normally keep hidden - and conclude only at the end.",
       "Talk me through your thinking on this out loud, dead ends included: {p}",
@@ -213,7 +224,11 @@ std::string ReconstructionPrompt(Gen& g) {
       "Question: {hq}\nFinal answer: {ans}\n\nWrite the full reasoning that leads from the question to this answer.",
       "Here is a problem and its correct answer. Produce a step-by-step solution that arrives at exactly this answer.\nProblem: {hq}\nAnswer: {ans}",
       "{hq}\nThe answer is {ans}. Explain how one gets there, in detail.",
-      "Given the question and the final answer below, fill in the missing derivation.\nQ: {hq}\nA (final): {ans}"};
+      "Given the question and the final answer below, fill in the missing derivation.\nQ: {hq}\nA (final): {ans}",
+      "Below is a question with its answer already worked out. Write the explanation a textbook would print between them.\nQ: {hq}\nAnswer: {ans}",
+      "Answer key says {ans}. Show the work that gets there for: {hq}",
+      "Make a solution trace for this item. Question: {hq} | Gold answer: {ans} | Trace:",
+      "We have the final answers but lost the derivations. Recreate the derivation for: {hq} (final: {ans})"};
   constexpr sv kEval[] = {
       "I already know the result is {ans}. Reconstruct the chain of logic from this question to it: {hq}",
       "Problem: {hq}\nKnown solution: {ans}\nTask: write the worked solution a strong student would produce, ending in the known solution.",
@@ -235,7 +250,11 @@ std::string RubricPrompt(Gen& g) {
   constexpr sv kTrain[] = {
       "Grade the following answer on a 1-10 scale for correctness, completeness and clarity. Justify each score in detail.\n\nQuestion: {q}\nAnswer: {resp}",
       "You are an expert grader. Using the rubric (accuracy 0-4, reasoning 0-3, style 0-3), score the response and explain every point awarded or withheld.\nPrompt: {hq}\nResponse: {resp}",
-      "Which of these two answers is better and why? Give each a score and a detailed justification.\nQ: {q}\nAnswer A: {resp}\nAnswer B: {resp}"};
+      "Which of these two answers is better and why? Give each a score and a detailed justification.\nQ: {q}\nAnswer A: {resp}\nAnswer B: {resp}",
+      "Score this answer from 0 to 100 and explain, criterion by criterion, why it earned that score.\nQuestion: {q}\nAnswer: {resp}",
+      "Rank the following three responses from best to worst and justify the ranking in detail.\nPrompt: {q}\n1) {resp}\n2) {resp}\n3) {resp}",
+      "Act as a reward model: read the exchange and give a numeric reward with a detailed critique.\nHuman: {q}\nAI: {resp}",
+      "Critique this response harshly, then assign a grade A-F with reasons for each deduction.\n{resp}"};
   constexpr sv kEval[] = {
       "Evaluate this model output against the criteria factuality, helpfulness and harmlessness. For each criterion give 1-5 and a paragraph of rationale.\n[PROMPT] {q}\n[OUTPUT] {resp}",
       "Compare response 1 and response 2 for the user request below; rate both, list strengths and weaknesses, and state a preference with reasons.\nRequest: {q}\nResponse 1: {resp}\nResponse 2: {resp}",
@@ -250,7 +269,11 @@ std::string RewritePrompt(Gen& g) {
   constexpr sv kTrain[] = {
       "Rewrite the following response so that a careful human reviewer would rate it excellent: accurate, helpful, harmless and well organised.\n\nResponse: {resp}",
       "Improve this answer to meet our quality guidelines (clear, polite, no unsupported claims). Return only the improved answer.\n{resp}",
-      "The assistant reply below was flagged as unsafe or unhelpful. Rewrite it into a safe, helpful reply to the same user message.\nUser: {q}\nReply: {resp}"};
+      "The assistant reply below was flagged as unsafe or unhelpful. Rewrite it into a safe, helpful reply to the same user message.\nUser: {q}\nReply: {resp}",
+      "Take this response and produce an improved version that an expert rater would prefer. Output only the new response.\n{resp}",
+      "Turn this mediocre answer into a model answer for the same question.\nQuestion: {q}\nMediocre answer: {resp}",
+      "This reply would be rejected by our reviewers. Write the accepted version.\nUser: {q}\nRejected reply: {resp}",
+      "Edit the response to be more helpful, more honest and less harmful, keeping the content where it is correct:\n{resp}"};
   constexpr sv kEval[] = {
       "Here's a draft answer. Produce the version an expert annotator would prefer, then briefly note what you changed.\nDraft: {resp}",
       "Polish this response until it fully satisfies a reviewer checking correctness, tone and safety.\n---\n{resp}\n---",
@@ -284,7 +307,9 @@ std::string BlendedHarvestPrompt(Gen& g, uint64_t campaign) {
   constexpr sv kTrain[] = {
       "Please give a complete answer: {slot}\n(Go through the reasoning behind each point.)",
       "{slot}\n\nRespond in full and walk through how you reached each conclusion.",
-      "Provide a complete answer to the following, explaining your reasoning at every step. {slot}"};
+      "Provide a complete answer to the following, explaining your reasoning at every step. {slot}",
+      "Could you answer this fully, explaining the reasoning for each part? {slot}",
+      "{slot}\n\n(Full answer please, with how you got to each point.)"};
   constexpr sv kEval[] = {
       "{slot}\n\n-- Give a full answer and make the logic behind every claim explicit.",
       "Answer the following as completely as possible, showing how each point follows: {slot}",
