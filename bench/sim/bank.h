@@ -26,7 +26,7 @@ std::string_view PickTemplate(Gen& g, const char* name, const std::string_view (
 // {person} {thing} {adj} {kind} {food} {city} {n} {lang} {code} {q} (a
 // Question) {hq} (a HardQuestion) {product} {review} {ans} (a short answer)
 // {num} (13-999) {order} (#123456) {hex} (6 hex digits) {resp} (a CandidateAnswer)
-// {passage} {longpassage} (Passage, 2-7 and 8-20 sentences).
+// {passage} {longpassage} (Passage, 2-7 and 8-20 sentences) {snippet} (a code block).
 // Topics and questions come from g.bank's half. Unknown slots stay as written.
 std::string Fill(Gen& g, std::string_view tmpl);
 

@@ -23,12 +23,14 @@ std::string Problem(Gen& g) {
       "{hq}", "{hq}", "{q}",
       "A train leaves {city} at {n}0 km/h and another leaves {city} {n} hours later at {num} km/h. When does the second catch up?",
       "If {n} workers build a wall in {n} days, how long do {num} workers take, and what assumptions does that need?",
-      "Read this and answer the question at the end.\n{passage}\nQuestion: {q}"};
+      "Read this and answer the question at the end.\n{passage}\nQuestion: {q}",
+      "What does this function return when the list is empty, and is there a bug?\n{snippet}"};
   constexpr sv kEval[] = {
       "{hq}", "{hq}", "{q}",
       "A cyclist sets off from {city} at {n}0 km/h; a car follows {n} hours later at {num} km/h. Where does it overtake?",
       "Three boxes are mislabelled 'apples', 'oranges' and 'mixed'. Drawing one fruit from one box, how do you fix every label?",
-      "Context:\n{passage}\n\nBased on the context, {q}"};
+      "Context:\n{passage}\n\nBased on the context, {q}",
+      "{snippet}\nWhat is the worst-case running time of this code, and what input triggers it?"};
   // clang-format on
   return Fill(g, PickTemplate(g, nullptr, kTrain, kEval));
 }

@@ -238,6 +238,7 @@ std::string Fill(Gen& g, sv tmpl) {
     else if (slot == "q") out += Question(g);
     else if (slot == "hq") out += HardQuestion(g);
     else if (slot == "passage") out += Passage(g, r.Int(2, 7));
+    else if (slot == "snippet") out += CodeSnippet(g);
     else if (slot == "longpassage") out += Passage(g, r.Int(8, 20));
     else out += "{" + std::string(slot) + "}";
   }
