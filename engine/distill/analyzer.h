@@ -49,6 +49,12 @@ struct AnalyzerOptions {
   double false_positive_rate = 0.003;  // of a population window, per test
   double min_mmd2 = 0.005;          // differences smaller than this are never risk
   size_t max_tests_per_run = 20'000;  // the rest keep their new samples for the next run
+  // The accounts' own spread: a window must also exceed spread_factor times
+  // the spread_quantile of recent accounts' MMD² at its size, once
+  // min_accounts_for_spread were measured.
+  double spread_quantile = 0.9;
+  double spread_factor = 1.5;
+  int min_accounts_for_spread = 30;
   uint64_t seed = 1;
 };
 
@@ -108,6 +114,13 @@ class TrafficAnalyzer {
   void Calibrate(const std::vector<Vec>& rest, const std::vector<double>& rest_row,
                  double yy, double two_sigma2);
   void Forget(int64_t now_wall_ms);
+  void Spread(size_t level, const std::vector<float>& fresh);
+  static constexpr size_t kSpreadValues = 4096;
+  struct Ring {
+    std::vector<float> values;  // recent accounts' MMD² at one window size
+    size_t next = 0;
+    double threshold = 0;
+  };
 
   AnalyzerOptions opts_;
   std::mt19937_64 rng_;
@@ -116,6 +129,7 @@ class TrafficAnalyzer {
   size_t pool_next_ = 0;
   std::vector<int> levels_;         // the window sizes calibrated (and tested)
   std::vector<double> thresholds_;
+  std::vector<Ring> spread_;  // by level
   size_t samples_in_ = 0, refused_ = 0;
 };
 
