@@ -253,7 +253,7 @@ std::vector<std::string> LoadServeConfig(const std::string& path, ServeConfig* c
                       {"false_positive_rate", r.Fraction(&cfg->analyzer_false_positive_rate)},
                       {"log_capacity", r.Number(&cfg->analyzer_log_capacity, 1024)},
                       {"max_accounts", r.Number(&cfg->analyzer_max_accounts, 1)}});
-         if (cfg->analyzer_window > 64) r.Error(n, k + ".window", "must be at most 64");
+         if (cfg->analyzer_window > 32) r.Error(n, k + ".window", "must be at most 32");
          if (cfg->analyzer_min_samples > cfg->analyzer_window)
            r.Error(n, k + ".min_samples", "must be at most window");
        }},

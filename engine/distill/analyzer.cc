@@ -65,8 +65,9 @@ double Mmd2(const std::vector<Vec>& x, const std::vector<Vec>& y, double two_sig
 }
 
 TrafficAnalyzer::TrafficAnalyzer(AnalyzerOptions opts) : opts_(opts), rng_(opts.seed) {
-  opts_.window_samples = std::clamp(opts_.window_samples, 2, 64);
+  opts_.window_samples = std::clamp(opts_.window_samples, 2, kMaxWindow);
   opts_.min_samples = std::clamp(opts_.min_samples, 2, opts_.window_samples);
+  opts_.retest_after = std::max(opts_.retest_after, 1);
   opts_.reference_samples = std::max(opts_.reference_samples, 8);
   opts_.pool_samples = std::max(opts_.pool_samples, opts_.reference_samples + 4 * opts_.window_samples);
   opts_.pool_per_account = std::max(opts_.pool_per_account, 1);
@@ -94,7 +95,7 @@ void TrafficAnalyzer::Add(const std::vector<AnalyzerSample>& samples) {
     for (size_t i = 0; i < kAnalyzerFeatures; ++i) w.ring[w.next][i] = Quantize(s.x[i]);
     w.next = static_cast<uint8_t>((w.next + 1) % opts_.window_samples);
     if (w.len < opts_.window_samples) ++w.len;
-    w.fresh = true;
+    if (w.untested < UINT16_MAX) ++w.untested;
     w.last_ms = std::max(w.last_ms, s.wall_ms);
     if (w.pooled >= opts_.pool_per_account) continue;
     ++w.pooled;
@@ -221,9 +222,9 @@ std::vector<AnalyzerVerdict> TrafficAnalyzer::Run(int64_t now_wall_ms, AnalyzerR
     std::vector<std::pair<size_t, float>> pending;  // level and lean of each verdict
     std::vector<std::vector<float>> by_level(levels_.size());
     for (auto& [key, w] : windows_) {
-      if (!w.fresh || w.len < opts_.min_samples) continue;
+      if (w.untested < opts_.retest_after || w.len < opts_.min_samples) continue;
       if (verdicts.size() >= opts_.max_tests_per_run) break;
-      w.fresh = false;
+      w.untested = 0;
       size_t level = 0;
       while (level + 1 < levels_.size() && levels_[level + 1] <= w.len) ++level;
       const int n = levels_[level];

@@ -13,7 +13,8 @@
 //     by the median heuristic, and calibrates, per window size, the
 //     threshold on the unbiased MMD² that random windows of the population
 //     itself exceed with probability `false_positive_rate`;
-//   - tests every account with new samples and at least `min_samples`:
+//   - tests every account with `retest_after` new samples and at least
+//     `min_samples` held:
 //     MMD² of its window against the reference; over the threshold and
 //     shifted towards harvest (its mean feature above the population's),
 //     it gets a risk in [0.5, 1), else 0.
@@ -22,8 +23,8 @@
 // them. docs/distillation.md, "The out-of-path analyzer", has the formulas.
 //
 // Not thread-safe: one analyzer, one thread. No I/O, no clock: the caller
-// passes the time. Memory is bounded by max_accounts * ~300 bytes plus the
-// pool; each run's cost is bounded by the sizes below (bench/analyzer_bench).
+// passes the time. Memory is bounded by max_accounts * ~330 bytes plus the
+// pool (~130 KB); each run's cost is bounded by the sizes below (bench/analyzer_bench).
 #pragma once
 
 #include <array>
@@ -37,9 +38,13 @@
 
 namespace tosgate::engine {
 
+// The longest window an account keeps: 32 quantized vectors, 256 bytes.
+inline constexpr int kMaxWindow = 32;
+
 struct AnalyzerOptions {
-  int window_samples = 32;       // an account's most recent vectors tested (<= 64)
+  int window_samples = 32;       // an account's most recent vectors tested (<= kMaxWindow)
   int min_samples = 8;           // fewer: not tested yet
+  int retest_after = 8;          // new vectors before an account is tested again
   int64_t idle_ms = 6 * 3'600'000;  // an account silent this long is forgotten
   size_t max_accounts = 200'000;    // past it new accounts wait for idle ones to go
   int reference_samples = 256;      // population sample each window is compared with
@@ -88,8 +93,8 @@ class TrafficAnalyzer {
   // Takes samples logged since the last call (any order).
   void Add(const std::vector<AnalyzerSample>& samples);
 
-  // Tests the accounts that got samples since the last run; returns one
-  // verdict each (risk 0 included, so a cleared account is written back).
+  // Tests the accounts with at least min_samples held and retest_after new
+  // since their last test; returns one verdict each (risk 0 included, so a cleared account is written back).
   std::vector<AnalyzerVerdict> Run(int64_t now_wall_ms, AnalyzerRunStats* stats = nullptr);
 
   // Writes each verdict's risk into its BehaviorStore record. Accounts
@@ -104,10 +109,10 @@ class TrafficAnalyzer {
  private:
   using Vec = std::array<float, kAnalyzerFeatures>;
   struct Window {
-    std::array<std::array<uint8_t, kAnalyzerFeatures>, 64> ring{};  // quantized to 1/255
+    std::array<std::array<uint8_t, kAnalyzerFeatures>, kMaxWindow> ring{};  // quantized to 1/255
     uint8_t next = 0, len = 0;
     uint8_t pooled = 0;      // vectors given to the pool this run
-    bool fresh = false;      // new vectors since the last run
+    uint16_t untested = 0;   // vectors added since its last test
     float last_risk = 0;
     int64_t last_ms = 0;
   };

@@ -130,7 +130,12 @@ TEST_CASE("too few samples are not tested; idle accounts are forgotten") {
   for (const AnalyzerVerdict& v : analyzer.Run(p.samples[p.samples.size() - 2].wall_ms, &st))
     CHECK(v.key != 77);  // one sample: below min_samples
   CHECK(st.accounts == 201);
-  analyzer.Run(p.samples[p.samples.size() - 2].wall_ms + 3'600'001, &st);
+  // Tested accounts wait for retest_after (8) new requests before the next test.
+  const int64_t later = p.samples[p.samples.size() - 2].wall_ms;
+  analyzer.Add({{1000, later, Ordinary(r, 0.5)}, {1001, later, Ordinary(r, 0.5)}});
+  analyzer.Run(later, &st);
+  CHECK(st.tested == 0);
+  analyzer.Run(later + 3'600'001, &st);
   CHECK(st.accounts == 0);
 }
 
