@@ -12,10 +12,10 @@
 // with the accounts active in a run) and what was flagged. Single thread;
 // the request path pays only the append (printed in ns).
 #include <algorithm>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <vector>
 
@@ -42,10 +42,22 @@ std::array<float, kAnalyzerFeatures> Features(std::mt19937_64& r, bool harvest, 
   std::normal_distribution<double> noise(0, 0.08);
   auto c = [](double v) { return static_cast<float>(std::clamp(v, 0.0, 1.0)); };
   if (harvest)
-    return {c(0.55 + noise(r)), c(noise(r) > 0 ? 1 : 0), 0, c(0.85 + noise(r)),
-            c(0.8 + noise(r)),  0.5f,                    c(0.5 + noise(r)), 1.0f};
-  return {c(0.1 + noise(r)), c(noise(r) > 0.13 ? 1 : 0), 0, c(0.35 + 0.2 * style + noise(r)),
-          c(0.1 + 0.2 * style + noise(r)), 0.125f, c(0.35 + noise(r)), c(style > 0.7 ? 0.5 : 0)};
+    return {c(0.55 + noise(r)),
+            c(noise(r) > 0 ? 1 : 0),
+            0,
+            c(0.85 + noise(r)),
+            c(0.8 + noise(r)),
+            0.5f,
+            c(0.5 + noise(r)),
+            1.0f};
+  return {c(0.1 + noise(r)),
+          c(noise(r) > 0.13 ? 1 : 0),
+          0,
+          c(0.35 + 0.2 * style + noise(r)),
+          c(0.1 + 0.2 * style + noise(r)),
+          0.125f,
+          c(0.35 + noise(r)),
+          c(style > 0.7 ? 0.5 : 0)};
 }
 
 void Shape(size_t requests, int accounts, size_t per_run) {
@@ -67,7 +79,8 @@ void Shape(size_t requests, int accounts, size_t per_run) {
     for (size_t i = 0; i < n; ++i) {
       const int a = who(r);
       const bool harvest = a % 100 == 0;
-      batch.push_back({static_cast<uint64_t>(a) + 1, wall += 10, Features(r, harvest, style[static_cast<size_t>(a)])});
+      batch.push_back({static_cast<uint64_t>(a) + 1, wall += 10,
+                       Features(r, harvest, style[static_cast<size_t>(a)])});
     }
     const auto t0 = Clock::now();
     for (const AnalyzerSample& s : batch) log.Append(s);
@@ -95,12 +108,15 @@ void Shape(size_t requests, int accounts, size_t per_run) {
   analyzer.Run(wall);
   const double fixed = Secs(c0, Clock::now());
   const double per_m = analyzer_secs * 1e6 / static_cast<double>(requests);
-  std::printf("%8d accounts %8zu req/run %5zu runs | %7.2f s per 1M req (%.1f%% of a core at 10k req/s) | "
-              "fixed %.3f s/run, %.1f us/account test | %6zu tests %5zu flagged (%zu harvest-shaped) | "
-              "append %.0f ns\n",
-              accounts, per_run, runs, per_m, per_m * 1e-6 * 10'000 * 100, fixed,
-              tested ? (analyzer_secs - fixed * static_cast<double>(runs)) * 1e6 / static_cast<double>(tested) : 0.0,
-              tested, flagged, flagged_harvest, append_secs * 1e9 / static_cast<double>(requests));
+  std::printf(
+      "%8d accounts %8zu req/run %5zu runs | %7.2f s per 1M req (%.1f%% of a core at 10k req/s) | "
+      "fixed %.3f s/run, %.1f us/account test | %6zu tests %5zu flagged (%zu harvest-shaped) | "
+      "append %.0f ns\n",
+      accounts, per_run, runs, per_m, per_m * 1e-6 * 10'000 * 100, fixed,
+      tested
+          ? (analyzer_secs - fixed * static_cast<double>(runs)) * 1e6 / static_cast<double>(tested)
+          : 0.0,
+      tested, flagged, flagged_harvest, append_secs * 1e9 / static_cast<double>(requests));
 }
 
 }  // namespace
@@ -109,9 +125,10 @@ int main(int argc, char** argv) {
   size_t requests = 1'000'000;
   for (int i = 1; i + 1 < argc; ++i)
     if (std::strcmp(argv[i], "--requests") == 0) requests = std::strtoull(argv[i + 1], nullptr, 10);
-  std::printf("analyzer cost over %zu requests (defaults: window 32, reference 256, pool 4096, "
-              "2000 calibration draws per window size)\n",
-              requests);
+  std::printf(
+      "analyzer cost over %zu requests (defaults: window 32, reference 256, pool 4096, "
+      "2000 calibration draws per window size)\n",
+      requests);
   Shape(requests, 1'000, 60'000);
   Shape(requests, 20'000, 60'000);
   Shape(requests, 20'000, 600'000);

@@ -60,7 +60,8 @@ float QuantizedValue(float v) { return Quantize(v) / 255.0f; }
 
 double Mmd2(const std::vector<Vec>& x, const std::vector<Vec>& y, double two_sigma2) {
   const std::vector<const Vec*> px = Pointers(x), py = Pointers(y);
-  return WithinMean(px.data(), px.size(), two_sigma2) + WithinMean(py.data(), py.size(), two_sigma2) -
+  return WithinMean(px.data(), px.size(), two_sigma2) +
+         WithinMean(py.data(), py.size(), two_sigma2) -
          2 * CrossMean(px.data(), px.size(), y, two_sigma2);
 }
 
@@ -69,7 +70,8 @@ TrafficAnalyzer::TrafficAnalyzer(AnalyzerOptions opts) : opts_(opts), rng_(opts.
   opts_.min_samples = std::clamp(opts_.min_samples, 2, opts_.window_samples);
   opts_.retest_after = std::max(opts_.retest_after, 1);
   opts_.reference_samples = std::max(opts_.reference_samples, 8);
-  opts_.pool_samples = std::max(opts_.pool_samples, opts_.reference_samples + 4 * opts_.window_samples);
+  opts_.pool_samples =
+      std::max(opts_.pool_samples, opts_.reference_samples + 4 * opts_.window_samples);
   opts_.pool_per_account = std::max(opts_.pool_per_account, 1);
   opts_.calibration_draws = std::max(opts_.calibration_draws, 10);
   // Window sizes calibrated: min_samples, doubling, and window_samples. A
@@ -135,8 +137,9 @@ void TrafficAnalyzer::Calibrate(const std::vector<Vec>& rest, const std::vector<
       }
       out = WithinMean(x.data(), x.size(), two_sigma2) + yy - 2 * cross / n;
     }
-    const size_t q = std::min(null.size() - 1, static_cast<size_t>(std::ceil(
-                                                   (1 - opts_.false_positive_rate) * null.size())));
+    const size_t q =
+        std::min(null.size() - 1,
+                 static_cast<size_t>(std::ceil((1 - opts_.false_positive_rate) * null.size())));
     std::nth_element(null.begin(), null.begin() + static_cast<ptrdiff_t>(q), null.end());
     const double threshold = std::max(null[q], opts_.min_mmd2);
     for (size_t s = static_cast<size_t>(n); s < thresholds_.size(); ++s) thresholds_[s] = threshold;
@@ -164,8 +167,9 @@ void TrafficAnalyzer::Spread(size_t level, const std::vector<float>& fresh) {
     return;
   }
   std::vector<float> sorted = ring.values;
-  const size_t q = std::min(sorted.size() - 1,
-                            static_cast<size_t>(opts_.spread_quantile * static_cast<double>(sorted.size())));
+  const size_t q =
+      std::min(sorted.size() - 1,
+               static_cast<size_t>(opts_.spread_quantile * static_cast<double>(sorted.size())));
   std::nth_element(sorted.begin(), sorted.begin() + static_cast<ptrdiff_t>(q), sorted.end());
   ring.threshold = opts_.spread_factor * std::max(0.0f, sorted[q]);
 }
@@ -193,7 +197,8 @@ std::vector<AnalyzerVerdict> TrafficAnalyzer::Run(int64_t now_wall_ms, AnalyzerR
     for (size_t i = 0; i < m; ++i)
       for (size_t j = i + 1; j < m; ++j) {
         float d = 0;
-        for (size_t k = 0; k < kAnalyzerFeatures; ++k) d += (y[i][k] - y[j][k]) * (y[i][k] - y[j][k]);
+        for (size_t k = 0; k < kAnalyzerFeatures; ++k)
+          d += (y[i][k] - y[j][k]) * (y[i][k] - y[j][k]);
         d2.push_back(d);
         d2_sum += d;
       }
@@ -232,8 +237,9 @@ std::vector<AnalyzerVerdict> TrafficAnalyzer::Run(int64_t now_wall_ms, AnalyzerR
       px.clear();
       float lean = 0;
       for (int i = 0; i < n; ++i) {
-        const size_t at = (w.next + 2 * static_cast<size_t>(opts_.window_samples) - 1 - static_cast<size_t>(i)) %
-                          static_cast<size_t>(opts_.window_samples);
+        const size_t at =
+            (w.next + 2 * static_cast<size_t>(opts_.window_samples) - 1 - static_cast<size_t>(i)) %
+            static_cast<size_t>(opts_.window_samples);
         Vec& v = xs[static_cast<size_t>(i)];
         for (size_t k = 0; k < kAnalyzerFeatures; ++k) {
           v[k] = w.ring[at][k] / 255.0f;
@@ -261,7 +267,8 @@ std::vector<AnalyzerVerdict> TrafficAnalyzer::Run(int64_t now_wall_ms, AnalyzerR
       const double threshold = thresholds_[static_cast<size_t>(v.samples)];
       v.threshold = static_cast<float>(threshold);
       // At the threshold 0.5, towards 1 as the distance grows past it.
-      if (v.mmd2 > threshold && pending[i].second > 0) v.risk = static_cast<float>(1 - 0.5 * threshold / v.mmd2);
+      if (v.mmd2 > threshold && pending[i].second > 0)
+        v.risk = static_cast<float>(1 - 0.5 * threshold / v.mmd2);
     }
   }
   for (auto& [key, w] : windows_) w.pooled = 0;
