@@ -298,7 +298,7 @@ Decision Engine::Decide(const Request& req, AuditRecord* deferred) {
     const EvalContext eval{req, *account, operation, wall_ms, start_ns};
     ContentScans content_scans;  // each prompt scope scanned once, whatever reads it
     const RuleContext rctx{eval, *options_.state, (id_salt_ + seq) | 1, &content_scans,
-                           behavior_};
+                           behavior_, options_.feature_log};
     const bool all_shadow = snap->settings.mode == RuleMode::kShadow;
     Effect enforced = Effect::kAllow;
     Effect shadowed = Effect::kAllow;

@@ -15,6 +15,7 @@
 #include "engine/admissions.h"
 #include "engine/audit_sink.h"
 #include "engine/distill/behavior_store.h"
+#include "engine/distill/feature_log.h"
 #include "engine/snapshot.h"
 #include "engine/state_store.h"
 #include "tosgate/clock.h"
@@ -33,6 +34,9 @@ struct EngineOptions {
   // keeps an in-memory one (NewMemoryBehaviorStore defaults). It outlives
   // snapshots, so a reload keeps what was learnt about each account.
   BehaviorStore* behavior = nullptr;
+  // Where competitor_training rules log per-request feature vectors for the
+  // out-of-path analyzer (engine/distill/analyzer.h); null: not logged.
+  FeatureLog* feature_log = nullptr;
 };
 
 // Decision ids: 12 hex digits of the wall clock in ms, then 24 hex digits of
@@ -115,6 +119,8 @@ class Engine {
   const Admissions& admissions() const { return admissions_; }
   // For /metrics: tracked accounts, cluster buckets, evictions.
   const BehaviorStore& behavior() const { return *behavior_; }
+  // For the out-of-path analyzer, which writes its risk into the records.
+  BehaviorStore& behavior() { return *behavior_; }
 
  private:
   uint64_t NextSequence();

@@ -17,6 +17,7 @@ namespace tosgate::engine {
 
 class ContentScans;  // engine/content/index.h
 class BehaviorStore;  // engine/distill/behavior_store.h
+class FeatureLog;     // engine/distill/feature_log.h
 
 // `match:` — which requests a rule applies to. Empty lists match everything.
 struct RuleScope {
@@ -49,6 +50,8 @@ struct RuleContext {
   // Per-account behaviour (competitor_training); outlives policy reloads.
   // Null: behaviour rules see nothing and match nothing.
   BehaviorStore* behavior = nullptr;
+  // Per-request feature vectors for the out-of-path analyzer; null: none.
+  FeatureLog* feature_log = nullptr;
 };
 
 // Units a stateful rule counted for this request, kept so that they can be
