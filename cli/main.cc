@@ -58,6 +58,8 @@ constexpr char kUsage[] =
     "         [--labels FILE [--detect-kinds LIST] [--detect-rules LIST]] [--json]\n"
     "                      compare a candidate policy set with the active one on a traffic capture\n"
     "  test DIR...         run the policy tests (*.test.yaml) of policy directories\n"
+    "  eval --policies DIR --data FILE.jsonl [--json]\n"
+    "                      recall and precision per category of a policy set on labelled prompts\n"
     "  mock-upstream [--listen ADDR] [--latency DUR] [--chunk-delay DUR]\n"
     "                      a stand-in model API (OpenAI and Anthropic shapes, with usage)\n"
     "  audit query|export|stats|verify|prune|keygen|public-key [--db FILE] [...]\n"
@@ -83,6 +85,7 @@ int main(int argc, char** argv) {
   if (cmd == "mock-upstream") return tosgate::cli::RunMockUpstream(args);
   if (cmd == "audit") return tosgate::cli::RunAudit(args);
   if (cmd == "accounts") return tosgate::cli::RunAccounts(args);
+  if (cmd == "eval") return tosgate::cli::RunEvalPolicies(args);
   if (cmd == "version" || cmd == "--version") {
     std::puts("tosgate 0.1.0");
     return 0;
