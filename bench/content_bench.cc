@@ -216,18 +216,39 @@ struct Tier {
 int PackCost(const std::string& raw) {
   const std::string dir = TOSGATE_SOURCE_DIR "/policies/packs/prohibited-use";
   const auto files = PackFiles(dir);
-  auto subset = [&](bool rules, bool classifier) {
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& f : files) {
-      const bool is_classifier = f.first == "classifier.yaml" || f.first.rfind("models/", 0) == 0;
-      const bool is_rules = f.first != "standalone.yaml" && !is_classifier;
-      if ((is_rules && !rules) || (is_classifier && !classifier)) continue;
-      out.push_back(f);
+  // The pack's rules with their classifier blocks cut out: the build before
+  // the classifier tier.
+  auto without_classifier = [](const std::string& yaml) {
+    std::string out;
+    bool in_block = false;
+    for (size_t pos = 0; pos < yaml.size();) {
+      size_t nl = yaml.find('\n', pos);
+      nl = nl == std::string::npos ? yaml.size() : nl + 1;
+      const std::string line = yaml.substr(pos, nl - pos);
+      pos = nl;
+      if (line.rfind("    classifier:", 0) == 0) {
+        in_block = true;
+        continue;
+      }
+      if (in_block && line.rfind("      ", 0) == 0) continue;
+      in_block = false;
+      out += line;
     }
     return out;
   };
-  const bool has_classifier =
-      std::any_of(files.begin(), files.end(), [](const auto& f) { return f.first == "classifier.yaml"; });
+  auto subset = [&](bool rules, bool classifier) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& f : files) {
+      const bool is_policy = f.first.size() > 5 && f.first.substr(f.first.size() - 5) == ".yaml" &&
+                             f.first != "standalone.yaml";
+      if (is_policy && !rules) continue;
+      out.emplace_back(f.first, is_policy && !classifier ? without_classifier(f.second) : f.second);
+    }
+    return out;
+  };
+  const bool has_classifier = std::any_of(files.begin(), files.end(), [](const auto& f) {
+    return f.first.rfind("models/", 0) == 0;
+  });
   std::vector<Tier> tiers;
   auto t0 = std::chrono::steady_clock::now();
   for (auto [name, rules, classifier] :

@@ -1,6 +1,8 @@
 #include "engine/rules/content.h"
 
 #include <algorithm>
+#include <array>
+#include <memory>
 #include <cstdio>
 
 namespace tosgate::engine {
@@ -12,10 +14,20 @@ constexpr size_t kMaxIdsInDetail = 8;
 constexpr int kExplainFeatures = 3;
 
 // The classifier's buffers, one set per thread: after a thread's first
-// requests they are large enough, and scoring allocates nothing.
+// requests they are large enough, and scoring allocates nothing. The last
+// scores are kept per scope with the text they are of, so that the rules of
+// a pack that share one model (one rule per category) score a text once:
+// comparing a text costs far less than scoring it.
 struct ClassifierScratch {
   TextModelScratch model;
-  std::vector<float> scores;
+  struct Scored {
+    // Held weakly: a model freed by a reload cannot have its address reused
+    // while its control block is still here.
+    std::weak_ptr<const TextModel> model;
+    std::string text;  // normalized
+    std::vector<float> scores;
+  };
+  std::array<Scored, kContentScopes> scored;
 };
 thread_local ClassifierScratch tls_scratch;
 
@@ -84,9 +96,17 @@ Status ContentRule::Classify(ContentScans& scans, const RequestBody& body,
     // whichever rule asked first.
     const ContentScans::Scan& scan = scans.Get(*index_, scope, body);
     if (scan.text.empty()) continue;
-    model.ScoreNormalized(scan.text, &scratch.model, &scratch.scores);
+    ClassifierScratch::Scored& scored = scratch.scored[static_cast<size_t>(scope)];
+    const bool same_model = !scored.model.owner_before(classifier_.model) &&
+                            !classifier_.model.owner_before(scored.model) &&
+                            !scored.model.expired();
+    if (!same_model || scored.text != scan.text) {
+      model.ScoreNormalized(scan.text, &scratch.model, &scored.scores);
+      scored.model = classifier_.model;
+      scored.text = scan.text;  // reuses its capacity
+    }
     for (const ContentClassifier::Category& c : classifier_.categories) {
-      const float score = scratch.scores[c.label];
+      const float score = scored.scores[c.label];
       // Highest score over its threshold; on a tie the category listed first.
       if (score >= c.threshold && (!best || score > best_score)) {
         best = &c;

@@ -9,6 +9,7 @@
 // label per category, each with its own threshold and, optionally, its own
 // action. It scores the same normalized text the scan read, and only when no
 // pattern of the rule matched (a pattern is the cheaper, plainer evidence).
+// Rules that share a model (a pack's one rule per category) score a text once.
 #pragma once
 
 #include <memory>

@@ -128,7 +128,7 @@ TEST_CASE("classifier errors name file:line:column") {
                  "found (paths are relative to this file)"));
   CHECK(HasError(load("      model: models/tiny.model\n"
                       "      categories: {cbrn: 0.5, weapons: 0.5}\n"),
-                 "p/a.yaml:9:35: rules[0].classifier.categories.weapons: category \"weapons\" is "
+                 "p/a.yaml:9:31: rules[0].classifier.categories.weapons: category \"weapons\" is "
                  "not a label of the model (it has: cbrn, fraud-scams)"));
   CHECK(HasError(load("      model: models/tiny.model\n"
                       "      categories:\n"
@@ -138,22 +138,22 @@ TEST_CASE("classifier errors name file:line:column") {
   CHECK(HasError(load("      model: models/tiny.model\n"
                       "      categories:\n"
                       "        cbrn: {threshold: 0, action: block}\n"),
-                 "rules[0].classifier.categories.cbrn.threshold: threshold 0 is not a score"));
+                 "p/a.yaml:10:27: rules[0].classifier.categories.cbrn.threshold: threshold 0 is not a score"));
   CHECK(HasError(load("      model: models/tiny.model\n"
                       "      categories:\n"
                       "        cbrn: {threshold: 0.5, action: block}\n"),
-                 "rules[0].classifier.categories.cbrn.action: expected deny, throttle or flag"));
+                 "p/a.yaml:10:40: rules[0].classifier.categories.cbrn.action: expected deny, throttle or flag, got \"block\""));
   CHECK(HasError(load("      model: models/tiny.model\n"
                       "      categories: {}\n"),
-                 "rules[0].classifier.categories: categories is empty"));
+                 "p/a.yaml:9:19: rules[0].classifier.categories: categories is empty"));
   CHECK(HasError(load("      model: models/tiny.model\n"
                       "      categories: {cbrn: high}\n"),
-                 "rules[0].classifier.categories.cbrn: "));
-  CHECK(HasError(load("      categories: {cbrn: 0.5}\n"), "rules[0].classifier: "));
+                 "p/a.yaml:9:26: rules[0].classifier.categories.cbrn: expected a number, got \"high\""));
+  CHECK(HasError(load("      categories: {cbrn: 0.5}\n"), "p/a.yaml:8:7: rules[0].classifier.model: required key is missing"));
   CHECK(HasError(load("      model: models/tiny.model\n"
                       "      categories: {cbrn: 0.5}\n"
                       "      labels: [cbrn]\n"),
-                 "rules[0].classifier.labels: "));
+                 "p/a.yaml:10:7: rules[0].classifier.labels: unknown key; expected one of: model, categories"));
   // A file that is not a model.
   CHECK(HasError(LoadPolicyFiles({{"p/a.yaml", kHead +
                                                    "rules:\n"
@@ -162,6 +162,6 @@ TEST_CASE("classifier errors name file:line:column") {
                                                    "    classifier: {model: junk.model, categories: "
                                                    "{cbrn: 0.5}}\n"},
                                   {"p/junk.model", "hello\n"}}),
-                 "p/a.yaml:7:26: rules[0].classifier.model: model file \"junk.model\" is not a "
+                 "p/a.yaml:7:25: rules[0].classifier.model: model file \"junk.model\" is not a "
                  "text model: "));
 }
