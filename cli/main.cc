@@ -58,14 +58,18 @@ constexpr char kUsage[] =
     "         [--labels FILE [--detect-kinds LIST] [--detect-rules LIST]] [--json]\n"
     "                      compare a candidate policy set with the active one on a traffic capture\n"
     "  test DIR...         run the policy tests (*.test.yaml) of policy directories\n"
-    "  eval --policies DIR --data FILE.jsonl [--json]\n"
-    "                      recall and precision per category of a policy set on labelled prompts\n"
     "  mock-upstream [--listen ADDR] [--latency DUR] [--chunk-delay DUR]\n"
     "                      a stand-in model API (OpenAI and Anthropic shapes, with usage)\n"
     "  audit query|export|stats|verify|prune|keygen|public-key [--db FILE] [...]\n"
     "                      read, export, count and check the audit store (tosgate audit --help)\n"
     "  accounts --db FILE add|set|list|import|add-key|revoke-key [...]\n"
     "                      the accounts registry: accounts and API keys (tosgate accounts --help)\n"
+    "  train --data FILE.jsonl --out MODEL [--dev FILE.jsonl [--max-fpr X]] [...]\n"
+    "                      train a text model (classifier tier, harvest intent) from labelled JSONL\n"
+    "  eval --model MODEL --data FILE.jsonl [--threshold LABEL=X ...]\n"
+    "                      recall, false positives and precision per label on a labelled file\n"
+    "  eval --policies DIR --data FILE.jsonl [--json]\n"
+    "                      recall and precision per category of a policy set on labelled prompts\n"
     "  version             print the version\n";
 
 }  // namespace
@@ -85,7 +89,8 @@ int main(int argc, char** argv) {
   if (cmd == "mock-upstream") return tosgate::cli::RunMockUpstream(args);
   if (cmd == "audit") return tosgate::cli::RunAudit(args);
   if (cmd == "accounts") return tosgate::cli::RunAccounts(args);
-  if (cmd == "eval") return tosgate::cli::RunEvalPolicies(args);
+  if (cmd == "train") return tosgate::cli::RunTrain(args);
+  if (cmd == "eval") return tosgate::cli::RunEval(args);
   if (cmd == "version" || cmd == "--version") {
     std::puts("tosgate 0.1.0");
     return 0;
