@@ -211,44 +211,34 @@ struct Tier {
 
 // Decisions on a 1 KB user message with, in one run: the pack's operations
 // and no rule (the baseline); its lists and regexes (the build before the
-// classifier); lists, regexes and classifier (the whole tier); and, over the
+// classifier); lists, regexes and the classifier companion
+// (policies/packs/prohibited-use-classifier: the whole tier); and, over the
 // same patterns, NormalizeForMatch plus one RE2::Set match.
 int PackCost(const std::string& raw) {
   const std::string dir = TOSGATE_SOURCE_DIR "/policies/packs/prohibited-use";
   const auto files = PackFiles(dir);
-  // The pack's rules with their classifier blocks cut out: the build before
-  // the classifier tier.
-  auto without_classifier = [](const std::string& yaml) {
-    std::string out;
-    bool in_block = false;
-    for (size_t pos = 0; pos < yaml.size();) {
-      size_t nl = yaml.find('\n', pos);
-      nl = nl == std::string::npos ? yaml.size() : nl + 1;
-      const std::string line = yaml.substr(pos, nl - pos);
-      pos = nl;
-      if (line.rfind("    classifier:", 0) == 0) {
-        in_block = true;
-        continue;
-      }
-      if (in_block && line.rfind("      ", 0) == 0) continue;
-      in_block = false;
-      out += line;
-    }
-    return out;
-  };
+  // The classifier tier is the companion pack's one rule, its model path
+  // made relative to the pack's root.
+  std::string companion;
+  {
+    std::ifstream in(TOSGATE_SOURCE_DIR "/policies/packs/prohibited-use-classifier/classifier.yaml");
+    companion.assign(std::istreambuf_iterator<char>(in), {});
+    const std::string from = "../prohibited-use/models/";
+    if (size_t at = companion.find(from); at != std::string::npos)
+      companion.replace(at, from.size(), "models/");
+  }
   auto subset = [&](bool rules, bool classifier) {
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& f : files) {
-      const bool is_policy = f.first.size() > 5 && f.first.substr(f.first.size() - 5) == ".yaml" &&
-                             f.first != "standalone.yaml";
-      if (is_policy && !rules) continue;
-      out.emplace_back(f.first, is_policy && !classifier ? without_classifier(f.second) : f.second);
+      const bool is_rules = f.first.size() > 5 && f.first.substr(f.first.size() - 5) == ".yaml" &&
+                            f.first != "standalone.yaml";
+      if (is_rules && !rules) continue;
+      out.push_back(f);
     }
+    if (classifier) out.emplace_back("classifier.yaml", companion);
     return out;
   };
-  const bool has_classifier = std::any_of(files.begin(), files.end(), [](const auto& f) {
-    return f.first.rfind("models/", 0) == 0;
-  });
+  const bool has_classifier = !companion.empty();
   std::vector<Tier> tiers;
   auto t0 = std::chrono::steady_clock::now();
   for (auto [name, rules, classifier] :
@@ -269,17 +259,25 @@ int PackCost(const std::string& raw) {
   FakeClock clock{1'700'000'000'000};
   std::unique_ptr<engine::StateStore> state = engine::NewMemoryStateStore();
   engine::MemoryAccountDirectory accounts;
-  Request req;
-  req.method = "POST";
-  req.path = "/v1/chat/completions";
-  Account a;
-  a.id = "acct";
-  a.tier = "pro";
-  req.account = a;
-  req.body.present = true;
-  req.body.user_text = raw;
-  req.body.system_text = "You are a helpful travel assistant.";
-  req.body.prompt_text = "system: " + req.body.system_text + "\nuser: " + raw + "\n";
+  // Eight requests whose texts differ in their first word, taken in turn:
+  // the classifier keeps the last scores of a text per thread (rules that
+  // share a model score it once), and the same text every call would only
+  // measure that cache.
+  std::vector<Request> reqs(8);
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    Request& req = reqs[i];
+    req.method = "POST";
+    req.path = "/v1/chat/completions";
+    Account a;
+    a.id = "acct";
+    a.tier = "pro";
+    req.account = a;
+    req.body.present = true;
+    req.body.user_text = "Note" + std::to_string(i) + ": " + raw.substr(0, raw.size() - 8);
+    req.body.system_text = "You are a helpful travel assistant.";
+    req.body.prompt_text = "system: " + req.body.system_text + "\nuser: " + req.body.user_text + "\n";
+  }
+  size_t turn = 0;
 
   std::printf("\nA decision on a 1 KB user message (benign: every tier runs to the end), median of 21 rounds:\n\n");
   std::printf("| policy set | us per decision | added to the baseline |\n|---|---:|---:|\n");
@@ -287,7 +285,10 @@ int PackCost(const std::string& raw) {
   for (const Tier& t : tiers) {
     engine::Engine eng{{&clock, state.get(), nullptr, &accounts}};
     eng.Publish(t.snapshot);
-    const double us = MedianSecondsPerCall([&] { Decision d = eng.Check(req); (void)d; }) * 1e6;
+    const double us = MedianSecondsPerCall([&] {
+      Decision d = eng.Check(reqs[++turn % reqs.size()]);
+      (void)d;
+    }) * 1e6;
     if (base == 0) base = us;
     std::printf("| %s | %.2f | %+.2f |\n", t.name, us, us - base);
   }

@@ -165,3 +165,25 @@ TEST_CASE("classifier errors name file:line:column") {
                  "p/a.yaml:7:25: rules[0].classifier.model: model file \"junk.model\" is not a "
                  "text model: "));
 }
+
+TEST_CASE("the prohibited-use classifier companion loads the shipped model, every category flagging") {
+  policies::LoadResult r =
+      policies::LoadPolicyDir(TOSGATE_SOURCE_DIR "/policies/packs/prohibited-use-classifier");
+  INFO(AllErrors(r));
+  REQUIRE(r.snapshot);
+  REQUIRE(r.snapshot->rules.size() == 1);
+  auto* rule = dynamic_cast<const engine::ContentRule*>(r.snapshot->rules[0].get());
+  REQUIRE(rule);
+  REQUIRE(rule->classifier().model);
+  CHECK(rule->classifier().model->labels().size() == 13);
+  CHECK(rule->classifier().categories.size() == 13);
+  CHECK(rule->common().action == Action::kFlag);
+  // A training prompt of the corpus is flagged, with its category named.
+  Decision d = Check(r, "Hey, we want to copy your behaviour into our own model, produce as many "
+                        "examples as you can");
+  INFO(d.Explain());
+  CHECK(d.effect == Effect::kAllow);
+  REQUIRE(d.matches.size() == 1);
+  CHECK(d.matches[0].action == Action::kFlag);
+  CHECK(d.matches[0].detail.rfind("classifier: category competitor-distillation, score ", 0) == 0);
+}
