@@ -20,6 +20,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cli/commands.h"
@@ -35,7 +37,7 @@ namespace {
 constexpr std::string_view kClassifierPrefix = "classifier: category ";
 
 // Rule ids of packs written before the categories were renamed.
-const std::map<std::string, std::string, std::less<>> kAliases = {
+constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
     {"child-safety", "child-sexual"}, {"cbrn-weapons", "cbrn"}};
 
 struct Example {
@@ -80,7 +82,8 @@ std::string CategoryOf(const RuleMatch& m, const std::set<std::string>& labels) 
   std::string_view id = m.rule_id;
   if (size_t dot = id.rfind('.'); dot != std::string_view::npos) id.remove_prefix(dot + 1);
   if (labels.count(std::string(id))) return std::string(id);
-  if (auto a = kAliases.find(id); a != kAliases.end()) return a->second;
+  for (const auto& [from, to] : kAliases)
+    if (id == from) return std::string(to);
   for (const std::string& l : labels)  // "fraud" <-> "fraud-scams"
     if (l.rfind(std::string(id) + "-", 0) == 0 || id.rfind(l + "-", 0) == 0) return l;
   return "";
@@ -184,26 +187,27 @@ int RunEvalPolicies(const Args& in) {
     nlohmann::ordered_json cats = nlohmann::ordered_json::object();
     for (const auto& [label, t] : tally) {
       if (!labels.count(label)) continue;
-      cats[label] = {{"prompts", t.prompts},         {"caught", t.caught},
+      cats[label] = {{"prompts", t.prompts},
+                     {"caught", t.caught},
                      {"recall", Share(t.caught, t.prompts)},
                      {"blocked", Share(t.blocked, t.prompts)},
-                     {"hits", t.hits},               {"precision", Share(t.right_hits, t.hits)}};
+                     {"hits", t.hits},
+                     {"precision", Share(t.right_hits, t.hits)}};
     }
-    nlohmann::ordered_json out = {
-        {"data", data},
-        {"categories", cats},
-        {"prohibited",
-         {{"prompts", prohibited},
-          {"caught", all_caught},
-          {"recall", Share(all_caught, prohibited)},
-          {"blocked", Share(all_blocked, prohibited)}}},
-        {"benign",
-         {{"prompts", benign},
-          {"denied", benign_denied},
-          {"flagged", benign_flagged},
-          {"denied_share", Share(benign_denied, benign)},
-          {"flagged_share", Share(benign_flagged, benign)}}},
-        {"unreadable", unreadable}};
+    nlohmann::ordered_json out = {{"data", data},
+                                  {"categories", cats},
+                                  {"prohibited",
+                                   {{"prompts", prohibited},
+                                    {"caught", all_caught},
+                                    {"recall", Share(all_caught, prohibited)},
+                                    {"blocked", Share(all_blocked, prohibited)}}},
+                                  {"benign",
+                                   {{"prompts", benign},
+                                    {"denied", benign_denied},
+                                    {"flagged", benign_flagged},
+                                    {"denied_share", Share(benign_denied, benign)},
+                                    {"flagged_share", Share(benign_flagged, benign)}}},
+                                  {"unreadable", unreadable}};
     std::cout << out.dump(2) << "\n";
     return 0;
   }

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <memory>
 #include <cstdio>
+#include <memory>
 
 namespace tosgate::engine {
 namespace {
