@@ -2,7 +2,9 @@
 // against RE2::Set over the same patterns and the same inputs, in the same
 // run, at 100 and 1,000 patterns on 1 KB and 64 KB of normalized prompt
 // text. Then what a request pays end to end: NormalizeForMatch plus the scan,
-// and a decision with the prohibited-use pack on a 1 KB prompt.
+// and decisions on a 1 KB prompt with the prohibited-use pack's tiers (none,
+// lists and regexes, lists and regexes and classifier) against RE2::Set over
+// the same patterns, all in one run.
 //
 //   build/bench/content_bench            # MIN_SECONDS=0.5 by default
 //
@@ -18,14 +20,19 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "engine/content/matcher.h"
 #include "engine/engine.h"
 #include "engine/normalize.h"
+#include "engine/rules/content.h"
 #include "engine/state_store.h"
 #include "policies/loader.h"
 
@@ -164,6 +171,168 @@ Row Measure(size_t n, size_t bytes, bool with_regexes) {
   return row;
 }
 
+
+// Median of 21 rounds of at least MinSeconds()/21 each: seconds per call.
+// The tier's cost is a difference of two decisions, so the median (not the
+// best) of each: a lucky round of one and not the other would not cancel.
+double MedianSecondsPerCall(const std::function<void()>& call) {
+  std::vector<double> rounds;
+  for (int round = 0; round < 21; ++round) {
+    int64_t calls = 0;
+    const auto start = std::chrono::steady_clock::now();
+    double elapsed = 0;
+    do {
+      for (int i = 0; i < 16; ++i) call();
+      calls += 16;
+      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    } while (elapsed < MinSeconds() / 21);
+    rounds.push_back(elapsed / static_cast<double>(calls));
+  }
+  std::nth_element(rounds.begin(), rounds.begin() + 10, rounds.end());
+  return rounds[10];
+}
+
+// The pack's files (policies, lists, models) as (relative name, content).
+std::vector<std::pair<std::string, std::string>> PackFiles(const std::string& dir) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    out.emplace_back(std::filesystem::relative(e.path(), dir).generic_string(),
+                     std::string(std::istreambuf_iterator<char>(in), {}));
+  }
+  return out;
+}
+
+struct Tier {
+  const char* name;
+  std::shared_ptr<engine::PolicySnapshot> snapshot;
+};
+
+// Decisions on a 1 KB user message with, in one run: the pack's operations
+// and no rule (the baseline); its lists and regexes (the build before the
+// classifier); lists, regexes and the classifier companion
+// (policies/packs/prohibited-use-classifier: the whole tier); and, over the
+// same patterns, NormalizeForMatch plus one RE2::Set match.
+int PackCost(const std::string& raw) {
+  const std::string dir = TOSGATE_SOURCE_DIR "/policies/packs/prohibited-use";
+  const auto files = PackFiles(dir);
+  // The classifier tier is the companion pack's one rule, its model path
+  // made relative to the pack's root.
+  std::string companion;
+  {
+    std::ifstream in(TOSGATE_SOURCE_DIR "/policies/packs/prohibited-use-classifier/classifier.yaml");
+    companion.assign(std::istreambuf_iterator<char>(in), {});
+    const std::string from = "../prohibited-use/models/";
+    if (size_t at = companion.find(from); at != std::string::npos)
+      companion.replace(at, from.size(), "models/");
+  }
+  auto subset = [&](bool rules, bool classifier) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& f : files) {
+      const bool is_rules = f.first.size() > 5 && f.first.substr(f.first.size() - 5) == ".yaml" &&
+                            f.first != "standalone.yaml";
+      if (is_rules && !rules) continue;
+      out.push_back(f);
+    }
+    if (classifier) out.emplace_back("classifier.yaml", companion);
+    return out;
+  };
+  const bool has_classifier = !companion.empty();
+  std::vector<Tier> tiers;
+  auto t0 = std::chrono::steady_clock::now();
+  for (auto [name, rules, classifier] :
+       {std::tuple{"operations only (baseline)", false, false},
+        std::tuple{"lists + regexes (before the classifier)", true, false},
+        std::tuple{"lists + regexes + classifier", true, true}}) {
+    if (classifier && !has_classifier) continue;
+    t0 = std::chrono::steady_clock::now();
+    policies::LoadResult r = policies::LoadPolicyFiles(subset(rules, classifier));
+    if (!r.snapshot) {
+      for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
+      return 1;
+    }
+    std::printf("%s: loads in %.0f ms\n", name, Since(t0));
+    tiers.push_back({name, r.snapshot});
+  }
+
+  FakeClock clock{1'700'000'000'000};
+  std::unique_ptr<engine::StateStore> state = engine::NewMemoryStateStore();
+  engine::MemoryAccountDirectory accounts;
+  // Eight requests whose texts differ in their first word, taken in turn:
+  // the classifier keeps the last scores of a text per thread (rules that
+  // share a model score it once), and the same text every call would only
+  // measure that cache.
+  std::vector<Request> reqs(8);
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    Request& req = reqs[i];
+    req.method = "POST";
+    req.path = "/v1/chat/completions";
+    Account a;
+    a.id = "acct";
+    a.tier = "pro";
+    req.account = a;
+    req.body.present = true;
+    req.body.user_text = "Note" + std::to_string(i) + ": " + raw.substr(0, raw.size() - 8);
+    req.body.system_text = "You are a helpful travel assistant.";
+    req.body.prompt_text = "system: " + req.body.system_text + "\nuser: " + req.body.user_text + "\n";
+  }
+  size_t turn = 0;
+
+  std::printf("\nA decision on a 1 KB user message (benign: every tier runs to the end), median of 21 rounds:\n\n");
+  std::printf("| policy set | us per decision | added to the baseline |\n|---|---:|---:|\n");
+  double base = 0;
+  for (const Tier& t : tiers) {
+    engine::Engine eng{{&clock, state.get(), nullptr, &accounts}};
+    eng.Publish(t.snapshot);
+    const double us = MedianSecondsPerCall([&] {
+      Decision d = eng.Check(reqs[++turn % reqs.size()]);
+      (void)d;
+    }) * 1e6;
+    if (base == 0) base = us;
+    std::printf("| %s | %.2f | %+.2f |\n", t.name, us, us - base);
+  }
+
+  // The same patterns in an RE2::Set, with the normalization a request needs.
+  std::vector<engine::ContentPattern> patterns;
+  const engine::TextModel* model = nullptr;
+  for (const auto& r : tiers.back().snapshot->rules) {
+    auto* c = dynamic_cast<const engine::ContentRule*>(r.get());
+    if (!c) continue;
+    const auto& all = c->index().patterns();
+    patterns.insert(patterns.end(), all.begin() + c->first(), all.begin() + c->first() + c->count());
+    if (c->classifier().model) model = c->classifier().model.get();
+  }
+  RE2::Options opts;
+  opts.set_max_mem(int64_t{1} << 30);
+  opts.set_log_errors(false);
+  RE2::Set set(opts, RE2::UNANCHORED);
+  for (const auto& p : patterns) {
+    std::string err;
+    if (set.Add(engine::ContentExpression(p), &err) < 0) {
+      std::fprintf(stderr, "re2: %s\n", err.c_str());
+      return 1;
+    }
+  }
+  if (!set.Compile()) return 1;
+  std::vector<int> matched;
+  const double re2 = MedianSecondsPerCall([&] {
+    matched.clear();
+    (void)set.Match(engine::NormalizeForMatch(raw), &matched);
+  });
+  std::printf("| NormalizeForMatch + RE2::Set over the same %zu patterns (user text only) | %.2f | |\n",
+              patterns.size(), re2 * 1e6);
+  if (model) {
+    engine::TextModelScratch scratch;
+    std::vector<float> scores;
+    const std::string normalized = engine::NormalizeForMatch(raw);
+    const double score = MedianSecondsPerCall([&] { model->ScoreNormalized(normalized, &scratch, &scores); });
+    std::printf("| the classifier alone: ScoreNormalized of the normalized 1 KB text (%zu labels, 2^%d buckets, %.1f MB) | %.2f | |\n",
+                model->labels().size(), model->options().bits, model->bytes() / 1e6, score * 1e6);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main() {
@@ -200,34 +369,5 @@ int main() {
   std::printf("\n1 KB raw prompt, 1000 patterns: NormalizeForMatch %.2f us (%.0f MB/s), normalize + scan %.2f us\n",
               norm * 1e6, 1024 / norm / 1e6, both * 1e6);
 
-  // A decision with the prohibited-use pack (six content rules, ~230 list
-  // entries and 13 regexes in one database) on a 1 KB user message.
-  auto t0 = std::chrono::steady_clock::now();
-  policies::LoadResult pack = policies::LoadPolicyDir(TOSGATE_SOURCE_DIR "/policies/packs/prohibited-use");
-  const double load_ms = Since(t0);
-  if (!pack.snapshot) {
-    std::fprintf(stderr, "cannot load the prohibited-use pack\n");
-    return 1;
-  }
-  FakeClock clock{1'700'000'000'000};
-  std::unique_ptr<engine::StateStore> state = engine::NewMemoryStateStore();
-  engine::MemoryAccountDirectory accounts;
-  engine::Engine eng{{&clock, state.get(), nullptr, &accounts}};
-  eng.Publish(pack.snapshot);
-  Request req;
-  req.method = "POST";
-  req.path = "/v1/chat/completions";
-  Account a;
-  a.id = "acct";
-  a.tier = "pro";
-  req.account = a;
-  req.body.present = true;
-  req.body.user_text = raw;
-  req.body.system_text = "You are a helpful travel assistant.";
-  req.body.prompt_text = "system: " + req.body.system_text + "\nuser: " + raw + "\n";
-  const double decide = SecondsPerCall([&] { Decision d = eng.Check(req); (void)d; });
-  std::printf("prohibited-use pack: loads (one database) in %.0f ms; a decision on a 1 KB user message\n"
-              "takes %.2f us (%.0f decisions/s on one core)\n",
-              load_ms, decide * 1e6, 1 / decide);
-  return 0;
+  return PackCost(raw);
 }

@@ -68,6 +68,8 @@ constexpr char kUsage[] =
     "                      train a text model (classifier tier, harvest intent) from labelled JSONL\n"
     "  eval --model MODEL --data FILE.jsonl [--threshold LABEL=X ...]\n"
     "                      recall, false positives and precision per label on a labelled file\n"
+    "  eval --policies DIR --data FILE.jsonl [--json]\n"
+    "                      recall and precision per category of a policy set on labelled prompts\n"
     "  version             print the version\n";
 
 }  // namespace

@@ -226,6 +226,8 @@ int RunEvalModel(Args args) {
 
 int RunEval(const Args& args) {
   // Other modes (--policies) dispatch from here.
+  for (const std::string& a : args)
+    if (a == "--policies" || a.rfind("--policies=", 0) == 0) return RunEvalPolicies(args);
   return RunEvalModel(args);
 }
 

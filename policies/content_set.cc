@@ -55,6 +55,29 @@ const ContentSet::List* ContentSet::FindList(std::string_view name) const {
   return it == lists_.end() ? nullptr : &it->second;
 }
 
+std::shared_ptr<const engine::TextModel> ContentSet::Model(const std::string& policy_file,
+                                                           const std::string& written,
+                                                           std::string* why) {
+  const auto key = std::make_pair(policy_file, written);
+  if (auto it = models_.find(key); it != models_.end()) {
+    if (!it->second) *why = model_errors_[key];
+    return it->second;
+  }
+  std::shared_ptr<const engine::TextModel> model;
+  std::string name, content, error;
+  if (written.empty() || !read_ || !read_(policy_file, written, &name, &content, &error)) {
+    *why = error == "not found" || written.empty() || !read_
+               ? "model file \"" + written + "\" not found (paths are relative to this file)"
+               : "model file \"" + written + "\" cannot be read: " + error;
+  } else if (Status s = engine::TextModel::Parse(content, name, &model); !s.ok()) {
+    *why = "model file \"" + written + "\" is not a text model: " + s.message();
+    model.reset();
+  }
+  if (!model) model_errors_[key] = *why;
+  models_.emplace(key, model);
+  return model;
+}
+
 std::shared_ptr<const engine::ContentIndex> ContentSet::AddPatterns(
     const std::vector<engine::ContentPattern>& patterns, std::vector<Source> sources,
     uint32_t* first) {

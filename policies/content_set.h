@@ -8,6 +8,7 @@
 // Not thread-safe: one per load.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "engine/content/index.h"
+#include "engine/textmodel/text_model.h"
 #include "policies/loader.h"
 
 namespace tosgate::policies {
@@ -46,6 +48,20 @@ class ContentSet {
                std::string_view content, bool words, const Source& where_defined);
   const List* FindList(std::string_view name) const;
 
+  // Reads a data file named in a policy file (relative to it): true with the
+  // name to report it by and its content; false with why not ("not found"
+  // or the read error). The loader's reader, which also feeds the revision.
+  using ReadDataFile = std::function<bool(const std::string& policy_file,
+                                          const std::string& data_file, std::string* name,
+                                          std::string* content, std::string* error)>;
+  void set_read_data_file(ReadDataFile read) { read_ = std::move(read); }
+
+  // The classifier model `written` in `policy_file` (relative to it), read
+  // and parsed once per set however many rules name it. Null with why not
+  // (a message for the author) when it is missing or not a model.
+  std::shared_ptr<const engine::TextModel> Model(const std::string& policy_file,
+                                                 const std::string& written, std::string* why);
+
   // Adds one rule's patterns, each with where it was written; returns the
   // index the rule reads and, in *first, the id of its first pattern.
   std::shared_ptr<const engine::ContentIndex> AddPatterns(
@@ -63,6 +79,11 @@ class ContentSet {
   std::map<std::string, List, std::less<>> lists_;
   std::shared_ptr<engine::ContentIndex> index_;
   std::vector<Source> sources_;
+  ReadDataFile read_;
+  // (policy file, path as written) -> model; a failed read is cached too (null).
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<const engine::TextModel>>
+      models_;
+  std::map<std::pair<std::string, std::string>, std::string> model_errors_;
 };
 
 }  // namespace tosgate::policies

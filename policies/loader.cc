@@ -199,6 +199,7 @@ LoadResult Compile(std::vector<SourceFile> files, const std::string& set_name,
     data_files.push_back({*name, "\x01" + relative, *text});
     return true;
   };
+  content.set_read_data_file(set.read_data_file);  // classifier models
   for (const ParsedFile& p : parsed)
     Guarded(p, &result.errors, [&](Context& ctx, const YAML::Node& root) {
       AddOperations(ctx, root, &set);

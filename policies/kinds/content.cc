@@ -7,7 +7,13 @@
 //     - {id: ricin, word: ricin}
 //   lists: [weapons]                  # names from the set's `lists:` section
 //   evidence: redacted                # none (default) | redacted
+//   classifier:                       # the second tier (engine/textmodel)
+//     model: models/prohibited.model  # relative to this file, like list files
+//     categories:                     # labels of the model: threshold, or
+//       cbrn: 0.8                     # {threshold, action} to override the
+//       fraud-scams: {threshold: 0.9, action: flag}   # rule's action
 //
+// A rule needs patterns, lists or a classifier (any of them).
 // Patterns are checked one by one here, so that an error names the pattern;
 // the set's ContentSet compiles them all into one database at the end.
 #include <algorithm>
@@ -60,6 +66,83 @@ bool CompilePattern(Context& ctx, const Field& f, engine::ContentPattern* out,
     ok = false;
   }
   p.RejectUnknown();
+  return ok;
+}
+
+bool Threshold(Context& ctx, const Field& f, float* out) {
+  double v = 0;
+  if (!ctx.Number(f, &v)) return false;
+  if (!(v > 0 && v <= 1)) {
+    ctx.Error(f, "threshold " + f.node.Scalar() +
+                     " is not a score: give a number above 0 and at most 1 (e.g. 0.8)");
+    return false;
+  }
+  *out = static_cast<float>(v);
+  return true;
+}
+
+bool CompileCategory(Context& ctx, const MapReader::Entry& e, const engine::TextModel& model,
+                     engine::ContentClassifier::Category* out) {
+  const Field name_field{e.value.node, e.value.path, e.key_mark};
+  out->label = model.LabelIndex(e.key);
+  bool ok = true;
+  if (out->label < 0) {
+    std::string labels;
+    for (const std::string& l : model.labels()) labels += (labels.empty() ? "" : ", ") + l;
+    ctx.Error(name_field, "category \"" + e.key + "\" is not a label of the model (it has: " +
+                              labels + ")");
+    ok = false;
+  }
+  if (!e.value.node.IsMap()) return Threshold(ctx, e.value, &out->threshold) && ok;
+  MapReader c(ctx, e.value);
+  if (std::optional<Field> t = c.Require("threshold"); !t || !Threshold(ctx, *t, &out->threshold))
+    ok = false;
+  if (std::optional<Field> a = c.Take("action")) {
+    size_t i = 0;
+    if (ctx.Enum(*a, {"deny", "throttle", "flag"}, &i))
+      out->action = i == 0 ? Action::kDeny : i == 1 ? Action::kThrottle : Action::kFlag;
+    else
+      ok = false;
+  }
+  c.RejectUnknown();
+  return ok;
+}
+
+// classifier: {model: PATH, categories: {label: threshold | {threshold, action}}}
+bool CompileClassifier(Context& ctx, const Field& f, engine::ContentClassifier* out) {
+  MapReader m(ctx, f);
+  if (!m.ok()) return false;
+  bool ok = true;
+  std::string written;
+  std::optional<Field> mf = m.Require("model");
+  if (!mf || !ctx.String(*mf, &written)) {
+    ok = false;
+  } else if (ContentSet* set = ctx.content_set()) {
+    std::string why;
+    out->model = set->Model(ctx.file(), written, &why);
+    if (!out->model) {
+      ctx.Error(*mf, why);
+      ok = false;
+    }
+  }
+  std::optional<Field> cf = m.Require("categories");
+  m.RejectUnknown();
+  if (!cf) return false;
+  MapReader cats(ctx, *cf);
+  if (!cats.ok()) return false;
+  std::vector<MapReader::Entry> entries = cats.TakeAll();
+  if (entries.empty()) {
+    ctx.Error(*cf, "categories is empty (give label: threshold for each category to act on)");
+    return false;
+  }
+  if (!out->model) return false;
+  for (const MapReader::Entry& e : entries) {
+    engine::ContentClassifier::Category c;
+    if (CompileCategory(ctx, e, *out->model, &c))
+      out->categories.push_back(c);
+    else
+      ok = false;
+  }
   return ok;
 }
 
@@ -137,9 +220,14 @@ std::unique_ptr<engine::Rule> CompileContent(MapReader& rule, Context& ctx,
     size_t i = 0;
     if (ctx.Enum(*ef, {"none", "redacted"}, &i)) redacted = i == 1;
   }
+  engine::ContentClassifier classifier;
+  if (std::optional<Field> cf = rule.Take("classifier")) {
+    if (!CompileClassifier(ctx, *cf, &classifier) && ctx.error_count() == errors_before)
+      ctx.Error(*cf, "the classifier does not compile");  // never silently without it
+  }
   if (ctx.error_count() != errors_before) return nullptr;
-  if (patterns.empty()) {
-    ctx.Error(rule.field(), "a content rule needs at least one pattern or list");
+  if (patterns.empty() && !classifier.model) {
+    ctx.Error(rule.field(), "a content rule needs at least one pattern, list or classifier");
     return nullptr;
   }
   if (!set) {
@@ -151,7 +239,8 @@ std::unique_ptr<engine::Rule> CompileContent(MapReader& rule, Context& ctx,
   std::shared_ptr<const engine::ContentIndex> index =
       set->AddPatterns(patterns, std::move(sources), &first);
   return std::make_unique<engine::ContentRule>(std::move(common), std::move(scopes),
-                                               std::move(index), first, count, redacted);
+                                               std::move(index), first, count, redacted,
+                                               std::move(classifier));
 }
 
 }  // namespace tosgate::policies

@@ -212,7 +212,7 @@ TEST_CASE("bad content rules are errors naming file:line:column and the reason")
   r = load("  - {id: c, kind: content, lists: [nope]}\n");
   CHECK(HasError(r, "p.yaml:5:36: rules[0].lists[0]: list \"nope\" is not defined"));
   // Neither patterns nor lists; two kinds in one pattern; duplicate ids; bad evidence.
-  CHECK(HasError(load("  - {id: c, kind: content}\n"), "p.yaml:5:5: rules[0]: a content rule needs at least one pattern or list"));
+  CHECK(HasError(load("  - {id: c, kind: content}\n"), "p.yaml:5:5: rules[0]: a content rule needs at least one pattern, list or classifier"));
   CHECK(HasError(load("  - {id: c, kind: content, patterns: [{id: p, word: x, phrase: y}]}\n"),
                  "p.yaml:5:39: rules[0].patterns[0]: a pattern needs exactly one of phrase, word or regex"));
   CHECK(HasError(load("  - {id: c, kind: content, patterns: [{id: p, word: x}, {id: p, word: y}]}\n"),
