@@ -183,6 +183,10 @@ def benign_text(rng, bank, template):
     if r < 0.12:  # long: context paragraphs around the request, up to ~300 words
         n = rng.randint(4, len(bank.BENIGN_SENTENCES))
         ctx = rng.sample(bank.BENIGN_SENTENCES, n)
+        if rng.random() < 0.3:  # a long document: the paragraph twice over, reordered
+            ctx += rng.sample(bank.BENIGN_SENTENCES, n)
+        while len(" ".join(ctx).split()) + len(text.split()) > 300:
+            ctx.pop()
         text = " ".join(ctx[: n // 2]) + " " + text[:1].upper() + text[1:] + "? " + " ".join(ctx[n // 2:])
     elif r < 0.35:
         text = rng.choice(bank.BENIGN_SENTENCES) + " " + text
