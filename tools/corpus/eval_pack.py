@@ -97,7 +97,7 @@ def main():
     if len(out) != len(rows):
         sys.exit("replay decided %d of %d requests" % (len(out), len(rows)))
 
-    stats, misses, fps = {}, [], []
+    stats, misses, fps, others = {}, [], [], []
     benign = {"n": 0, "denied": 0, "flagged": 0, "near": 0, "near_denied": 0}
     for row, d in zip(rows, out):
         label = row.get("label") or "benign"
@@ -119,6 +119,8 @@ def main():
         if rules:
             s["caught"] += 1
             s["right"] += rule_for(label) in rules
+            if rule_for(label) not in rules:
+                others.append((label, rules, row["text"]))
         else:
             misses.append((label, row["text"]))
 
@@ -139,6 +141,8 @@ def main():
     print("replay: %d requests in %.2f s" % (len(rows), seconds))
     for label, text in misses[: args.misses]:
         print("MISS %s: %s" % (label, text[:200].replace("\n", " ")))
+    for label, rules, text in others[: args.misses]:
+        print("OTHER RULE %s: %s: %s" % (label, ",".join(rules), text[:200].replace("\n", " ")))
     for rules, text in fps[: args.false_positives]:
         print("FP %s: %s" % (",".join(rules), text[:200].replace("\n", " ")))
 

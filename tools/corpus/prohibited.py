@@ -156,7 +156,7 @@ def disguise_train(rng, text, notes):
     return casing(rng, text)
 
 
-def prohibited(rng, bank, split, per_category):
+def prohibited(rng, bank, split, per_category, exclude):
     rows = []
     for cat in CATEGORIES:
         templates = bank.PROHIBITED[cat]
@@ -167,7 +167,7 @@ def prohibited(rng, bank, split, per_category):
             notes = []
             base = fill(rng, templates[t], bank.SLOTS)
             text = disguise_test(rng, base, notes) if bank is TEST else disguise_train(rng, base, notes)
-            if text in seen:
+            if text in seen or text in exclude:
                 continue
             seen.add(text)
             row = {"text": text, "label": cat, "family": "%s/%s/%d" % ("test" if bank is TEST else "train", cat, t)}
@@ -183,6 +183,10 @@ def benign_text(rng, bank, template):
     if r < 0.12:  # long: context paragraphs around the request, up to ~300 words
         n = rng.randint(4, len(bank.BENIGN_SENTENCES))
         ctx = rng.sample(bank.BENIGN_SENTENCES, n)
+        if rng.random() < 0.3:  # a long document: the paragraph twice over, reordered
+            ctx += rng.sample(bank.BENIGN_SENTENCES, n)
+        while len(" ".join(ctx).split()) + len(text.split()) > 300:
+            ctx.pop()
         text = " ".join(ctx[: n // 2]) + " " + text[:1].upper() + text[1:] + "? " + " ".join(ctx[n // 2:])
     elif r < 0.35:
         text = rng.choice(bank.BENIGN_SENTENCES) + " " + text
@@ -199,14 +203,14 @@ NEAR_MISS_FRAMES = {
 }
 
 
-def benign(rng, bank, count, near_count):
+def benign(rng, bank, count, near_count, exclude):
     rows, seen = [], set()
     tries = 0
     while len(rows) < count and tries < count * 30:
         tries += 1
         t = rng.randrange(len(bank.BENIGN))
         text = benign_text(rng, bank, bank.BENIGN[t])
-        if text in seen:
+        if text in seen or text in exclude:
             continue
         seen.add(text)
         rows.append({"text": text, "label": "benign", "family": "%s/benign/%d" % ("test" if bank is TEST else "train", t)})
@@ -220,7 +224,7 @@ def benign(rng, bank, count, near_count):
         if rng.random() < 0.1:
             text = typos(rng, text)
         text = casing(rng, text)
-        if text in seen:
+        if text in seen or text in exclude:
             continue
         seen.add(text)
         near += 1
@@ -235,9 +239,11 @@ def main():
                                                   "tests", "corpora", "prohibited"))
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    earlier = set()  # dev and test never repeat a text of an earlier split
     for split, (bank, seed, per_cat, n_benign, n_near) in SPLITS.items():
         rng = random.Random(seed)
-        rows = prohibited(rng, bank, split, per_cat) + benign(rng, bank, n_benign, n_near)
+        rows = prohibited(rng, bank, split, per_cat, earlier) + benign(rng, bank, n_benign, n_near, earlier)
+        earlier.update(row["text"] for row in rows)
         rng.shuffle(rows)
         path = os.path.join(args.out, split + ".jsonl")
         with open(path, "w", encoding="utf-8") as f:
