@@ -14,7 +14,9 @@
 #include "engine/accounts.h"
 #include "engine/admissions.h"
 #include "engine/audit_sink.h"
+#include "engine/account_marks.h"
 #include "engine/distill/behavior_store.h"
+#include "engine/guard.h"
 #include "engine/snapshot.h"
 #include "engine/state_store.h"
 #include "tosgate/clock.h"
@@ -33,6 +35,9 @@ struct EngineOptions {
   // keeps an in-memory one (NewMemoryBehaviorStore defaults). It outlives
   // snapshots, so a reload keeps what was learnt about each account.
   BehaviorStore* behavior = nullptr;
+  // The external classifier guard rules ask (api/guard/); optional: without
+  // one a guard rule's failure_mode decides. Must outlive the engine.
+  GuardClient* guard = nullptr;
 };
 
 // Decision ids: 12 hex digits of the wall clock in ms, then 24 hex digits of
@@ -115,6 +120,9 @@ class Engine {
   const Admissions& admissions() const { return admissions_; }
   // For /metrics: tracked accounts, cluster buckets, evictions.
   const BehaviorStore& behavior() const { return *behavior_; }
+  // Flags raised out of the request path (async guard verdicts); the engine
+  // adds an account's live ones to its flags when it resolves it.
+  AccountMarks& marks() const { return *marks_; }
 
  private:
   uint64_t NextSequence();
@@ -132,6 +140,7 @@ class Engine {
   uint64_t id_salt_ = 0;
   std::unique_ptr<BehaviorStore> owned_behavior_;
   BehaviorStore* behavior_ = nullptr;
+  std::shared_ptr<AccountMarks> marks_;
 };
 
 // Gives back what `charges` counted: refunds meters, releases leases.
