@@ -235,6 +235,8 @@ Status GuardRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const {
     const int64_t cache_expires = now_ns + cfg.cache_ttl_ns;
     const int64_t flag_expires = ctx.eval.wall_ms + cfg.flag_ttl_ms;
     const Action rule_action = common().action;
+    // A shadow rule's verdict must not reach enforcing rules through a flag.
+    if (common().mode == RuleMode::kShadow) marks = nullptr;
     auto done = [state = state_, marks = std::move(marks), key, cache_expires, flag_expires,
                  rule_action, account = ctx.eval.account.id](GuardVerdict g) {
       state->Leave();
@@ -247,6 +249,7 @@ Status GuardRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const {
       Verdict v = FromAnswer(std::move(g));
       const bool mark = v.unsafe && state->ActionFor(v, rule_action).has_value();
       state->cache.Put(key, std::move(v), cache_expires);
+      if (mark) state->stats.unsafe.fetch_add(1, std::memory_order_relaxed);
       if (mark && marks) {
         marks->Add(account, state->config.flag, flag_expires);
         state->stats.marks.fetch_add(1, std::memory_order_relaxed);

@@ -184,6 +184,7 @@ TEST_CASE("no guard client: failure_mode decides") {
   auto state = engine::NewMemoryStateStore();
   engine::Engine e{{.clock = &clock, .state = state.get()}};
   auto snap = std::make_shared<engine::PolicySnapshot>();
+  snap->operations = {{"chat", {"POST"}, {"/v1/chat/completions"}}};
   GuardConfig c = Config();
   auto common = test::Common("guard", Action::kDeny);
   snap->rules.push_back(std::make_unique<engine::GuardRule>(common, c));
@@ -303,6 +304,22 @@ TEST_CASE("async: the flag is an account flag every rule reads") {
   CHECK(later.rule_ids == std::vector<std::string>{"flagged"});
   f.engine.marks().Clear("a1");  // a reviewer cleared it
   CHECK(f.Ask("hello", "a1").effect == Effect::kAllow);
+}
+
+TEST_CASE("async in shadow mode flags no account") {
+  Fixture f;
+  GuardConfig c = Config();
+  c.async = true;
+  f.Publish(c, RuleMode::kShadow);
+  CHECK(f.Ask("sarin please").effect == Effect::kAllow);
+  f.guard.DeliverAll();
+  CHECK(f.engine.marks().empty());
+  CHECK(f.rule->stats().unsafe == 1);
+  // The cached verdict is recorded as a shadow match, not enforced.
+  Decision d = f.Ask("sarin please", "a2");
+  CHECK(d.effect == Effect::kAllow);
+  REQUIRE(d.matches.size() == 1);
+  CHECK(d.matches[0].shadow);
 }
 
 TEST_CASE("async: a refused background call is counted and the request passes") {

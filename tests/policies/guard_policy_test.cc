@@ -3,6 +3,9 @@
 // starts on line 5 ("  - id: g") and its keys follow, one a line.
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "engine/rules/guard.h"
 #include "test_support.h"
 
@@ -120,4 +123,32 @@ TEST_CASE("guard rule errors name file, line and column") {
                  "p.yaml:9:22: rules[0].categories.S1: expected"));
   CHECK(HasError(Guard(fmt + "    fields: [assistant]\n"), "p.yaml:9:14: rules[0].fields[0]: expected"));
   CHECK(HasError(Guard(fmt + "    colour: red\n"), "p.yaml:9:5: rules[0].colour: unknown key"));
+}
+
+TEST_CASE("the rules in docs/guard.md and the policy reference load") {
+  auto read = [](const char* path) {
+    std::ifstream in(std::string(TOSGATE_SOURCE_DIR) + "/" + path);
+    REQUIRE(in.good());
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  // Every ```yaml block after `from`: a `rules:` section or rule items.
+  auto blocks = [](const std::string& doc, size_t from) {
+    std::vector<std::string> out;
+    for (size_t at = doc.find("```yaml\n", from); at != std::string::npos;
+         at = doc.find("```yaml\n", at + 1)) {
+      const size_t body = at + 8;
+      out.push_back(doc.substr(body, doc.find("```", body) - body));
+    }
+    return out;
+  };
+  const std::string guide = read("docs/guard.md");
+  const std::vector<std::string> g = blocks(guide, 0);
+  REQUIRE(g.size() == 2);
+  CHECK(AllErrors(LoadOne(kHead + g[0])) == "");
+  CHECK(AllErrors(LoadOne(kHead + "operations: {chat: {paths: [/v1/chat/completions]}}\nrules:\n" +
+                          g[1])) == "");
+  const std::string ref = read("docs/policy-reference.md");
+  const size_t section = ref.find("### kind: guard");
+  REQUIRE(section != std::string::npos);
+  CHECK(AllErrors(LoadOne(kHead + blocks(ref, section).at(0))) == "");
 }
