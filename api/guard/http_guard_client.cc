@@ -233,6 +233,10 @@ std::string GuardRequestBody(const GuardQuery& q) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+std::unique_ptr<engine::GuardClient> NewHttpGuardClient(HttpGuardOptions options) {
+  return std::make_unique<HttpGuardClient>(std::move(options));
+}
+
 GuardVerdict ParseGuardAnswer(GuardFormat format, std::string_view body) {
   return format == GuardFormat::kLlamaGuard ? ParseLlamaGuard(body) : ParseModeration(body);
 }
