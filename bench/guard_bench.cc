@@ -105,8 +105,9 @@ int main() {
   };
   for (const Case& c : {Case{"openai-moderation", "openai-moderation", "/v1/moderations"},
                         Case{"llama-guard", "llama-guard", "/v1/chat/completions"}}) {
-    e.Publish(Load("  - {id: guard, kind: guard, format: " + c.format + ", model: mock-guard, endpoint: '" +
-                   base + c.path + "', timeout: 2s, failure_mode: closed}\n"));
+    e.Publish(Load("  - {id: guard, kind: guard, format: " + c.format +
+                   ", model: mock-guard, endpoint: '" + base + c.path +
+                   "', timeout: 2s, failure_mode: closed}\n"));
     const Stats hit = Run(e, n, false);
     const Stats miss = Run(e, n, true);
     std::printf("%-44s p50 %8.1f us  p99 %8.1f us  added p50 %8.1f us\n",

@@ -29,8 +29,7 @@ struct AccountMarks::Shard {
 };
 
 AccountMarks::AccountMarks(size_t max_accounts)
-    : max_per_shard_(std::max<size_t>(1, max_accounts / kShards)),
-      shards_(new Shard[kShards]) {}
+    : max_per_shard_(std::max<size_t>(1, max_accounts / kShards)), shards_(new Shard[kShards]) {}
 
 AccountMarks::~AccountMarks() = default;
 

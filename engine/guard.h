@@ -30,8 +30,8 @@ enum class GuardFormat : uint8_t {
 struct GuardQuery {
   std::string endpoint;  // full URL, e.g. http://127.0.0.1:8000/v1/moderations
   GuardFormat format = GuardFormat::kOpenAiModeration;
-  std::string model;     // may be empty
-  std::string text;      // what is judged: the rule's fields, normalized
+  std::string model;         // may be empty
+  std::string text;          // what is judged: the rule's fields, normalized
   int64_t timeout_ms = 300;  // the whole call: connect, send, answer
 };
 

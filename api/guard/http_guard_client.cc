@@ -27,9 +27,11 @@ GuardVerdict Failed(GuardVerdict::Outcome o, std::string why) {
 }
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
     s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
     s.remove_suffix(1);
   return s;
 }
@@ -55,7 +57,8 @@ GuardVerdict ParseModeration(std::string_view body) {
       v.categories.push_back(it.key());
       double score = 1;
       if (scores != r.end() && scores->is_object())
-        if (auto s = scores->find(it.key()); s != scores->end() && s->is_number()) score = s->get<double>();
+        if (auto s = scores->find(it.key()); s != scores->end() && s->is_number())
+          score = s->get<double>();
       v.scores.push_back(score);
     }
   }
@@ -66,10 +69,12 @@ GuardVerdict ParseLlamaGuard(std::string_view body) {
   const json j = json::parse(body, nullptr, false);
   const json* content = nullptr;
   if (j.is_object())
-    if (auto c = j.find("choices"); c != j.end() && c->is_array() && !c->empty() && (*c)[0].is_object())
+    if (auto c = j.find("choices");
+        c != j.end() && c->is_array() && !c->empty() && (*c)[0].is_object())
       if (auto m = (*c)[0].find("message"); m != (*c)[0].end() && m->is_object())
         if (auto t = m->find("content"); t != m->end() && t->is_string()) content = &*t;
-  if (!content) return Failed(GuardVerdict::Outcome::kError, "the answer has no choices[0].message.content");
+  if (!content)
+    return Failed(GuardVerdict::Outcome::kError, "the answer has no choices[0].message.content");
   std::string_view text = Trim(content->get_ref<const std::string&>());
   const size_t nl = text.find('\n');
   const std::string_view first = Trim(text.substr(0, nl));
@@ -117,7 +122,8 @@ class HttpGuardClient final : public engine::GuardClient {
     }
     cv_.notify_all();
     for (std::thread& t : threads_) t.join();
-    for (Job& j : left) j.done(Failed(GuardVerdict::Outcome::kError, "the guard client is stopping"));
+    for (Job& j : left)
+      j.done(Failed(GuardVerdict::Outcome::kError, "the guard client is stopping"));
   }
 
   GuardVerdict Classify(const GuardQuery& q) override {
@@ -211,11 +217,12 @@ class HttpGuardClient final : public engine::GuardClient {
 
   const HttpGuardOptions options_;
   std::mutex pool_mu_;
-  std::unordered_map<std::string, std::vector<std::unique_ptr<httplib::Client>>> idle_;  // guarded by pool_mu_
+  std::unordered_map<std::string, std::vector<std::unique_ptr<httplib::Client>>>
+      idle_;  // guarded by pool_mu_
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Job> queue_;  // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
+  std::deque<Job> queue_;             // guarded by mu_
+  bool stopping_ = false;             // guarded by mu_
   std::vector<std::thread> threads_;  // started under mu_, joined by the destructor
 };
 

@@ -73,7 +73,7 @@ class VerdictCache {
   };
   const size_t capacity_;
   mutable std::mutex mu_;
-  std::list<Node> lru_;                                          // guarded by mu_
+  std::list<Node> lru_;                                             // guarded by mu_
   std::unordered_map<std::string, std::list<Node>::iterator> map_;  // guarded by mu_
 };
 

@@ -48,15 +48,15 @@ struct GuardConfig {
 
 // Counted per rule; relaxed atomics.
 struct GuardStats {
-  std::atomic<uint64_t> calls{0};       // classifier calls started (sync and async)
+  std::atomic<uint64_t> calls{0};  // classifier calls started (sync and async)
   std::atomic<uint64_t> cache_hits{0};
-  std::atomic<uint64_t> unsafe{0};      // unsafe verdicts acted on (cached ones too)
+  std::atomic<uint64_t> unsafe{0};  // unsafe verdicts acted on (cached ones too)
   std::atomic<uint64_t> timeouts{0};
   std::atomic<uint64_t> errors{0};
-  std::atomic<uint64_t> overloads{0};   // refused: max_concurrency calls in flight
-  std::atomic<uint64_t> fail_open{0};   // failures let through by failure_mode: open
+  std::atomic<uint64_t> overloads{0};  // refused: max_concurrency calls in flight
+  std::atomic<uint64_t> fail_open{0};  // failures let through by failure_mode: open
   std::atomic<uint64_t> fail_closed{0};
-  std::atomic<uint64_t> marks{0};       // async: accounts flagged
+  std::atomic<uint64_t> marks{0};  // async: accounts flagged
 };
 
 struct GuardState;  // guard.cc

@@ -14,9 +14,10 @@
 //   categories: {S1: deny, S11: flag, S6: allow}
 //
 // docs/guard.md describes each key.
+#include "engine/rules/guard.h"
+
 #include <algorithm>
 
-#include "engine/rules/guard.h"
 #include "policies/kinds/kinds.h"
 #include "policies/rule_compiler.h"
 
@@ -87,11 +88,13 @@ std::unique_ptr<engine::Rule> CompileGuard(MapReader& rule, Context& ctx,
                                            engine::RuleCommon common) {
   const int errors_before = ctx.error_count();
   engine::GuardConfig cfg;
-  if (std::optional<Field> e = rule.Require("endpoint")) (void)CompileEndpoint(ctx, *e, &cfg.endpoint);
+  if (std::optional<Field> e = rule.Require("endpoint"))
+    (void)CompileEndpoint(ctx, *e, &cfg.endpoint);
   if (std::optional<Field> f = rule.Require("format")) {
     size_t i = 0;
     if (ctx.Enum(*f, {"openai-moderation", "llama-guard"}, &i))
-      cfg.format = i == 0 ? engine::GuardFormat::kOpenAiModeration : engine::GuardFormat::kLlamaGuard;
+      cfg.format =
+          i == 0 ? engine::GuardFormat::kOpenAiModeration : engine::GuardFormat::kLlamaGuard;
   }
   if (std::optional<Field> m = rule.Take("model")) (void)ctx.String(*m, &cfg.model);
   if (std::optional<Field> t = rule.Take("timeout")) {
@@ -121,14 +124,16 @@ std::unique_ptr<engine::Rule> CompileGuard(MapReader& rule, Context& ctx,
   std::optional<Field> async_ttl = rule.Take("flag_ttl");
   if (std::optional<Field> a = rule.Take("async")) (void)ctx.Bool(*a, &cfg.async);
   if (async_flag && ctx.String(*async_flag, &cfg.flag) && !IsCodeName(cfg.flag))
-    ctx.Error(*async_flag, "flag \"" + cfg.flag +
-                               "\" may hold only letters, digits, '.', '_' and '-', and not be empty");
+    ctx.Error(*async_flag,
+              "flag \"" + cfg.flag +
+                  "\" may hold only letters, digits, '.', '_' and '-', and not be empty");
   if (async_ttl) {
     int64_t ns = 0;
     if (ctx.Duration(*async_ttl, &ns)) cfg.flag_ttl_ms = ns / kMs;
   }
   if (!cfg.async && (async_flag || async_ttl))
-    ctx.Error(async_flag ? *async_flag : *async_ttl, "flag and flag_ttl apply only with async: true");
+    ctx.Error(async_flag ? *async_flag : *async_ttl,
+              "flag and flag_ttl apply only with async: true");
   if (std::optional<Field> ff = rule.Take("fields")) {
     std::vector<Field> items;
     cfg.scopes.clear();

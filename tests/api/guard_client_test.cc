@@ -75,7 +75,8 @@ TEST_CASE("a classifier that does not answer in time is a timeout; a refused con
   CHECK(hung.outcome == Outcome::kTimeout);
   CHECK(hung.error.find("mockhang") == std::string::npos);  // never the text
 
-  GuardQuery closed{"http://127.0.0.1:1/v1/moderations", GuardFormat::kOpenAiModeration, "", "x", 200};
+  GuardQuery closed{"http://127.0.0.1:1/v1/moderations", GuardFormat::kOpenAiModeration, "", "x",
+                    200};
   CHECK(s.client->Classify(closed).outcome == Outcome::kError);
   // An answer in neither format: the mock's ordinary chat answer.
   GuardQuery wrong = s.Llama("hello");
@@ -88,14 +89,15 @@ TEST_CASE("a classifier that does not answer in time is a timeout; a refused con
 TEST_CASE("answers that are not understood are errors") {
   using api::ParseGuardAnswer;
   CHECK(ParseGuardAnswer(GuardFormat::kOpenAiModeration, "not json").outcome == Outcome::kError);
-  CHECK(ParseGuardAnswer(GuardFormat::kOpenAiModeration, R"({"results":[]})").outcome == Outcome::kError);
-  CHECK(ParseGuardAnswer(GuardFormat::kOpenAiModeration, R"({"results":[{"flagged":"yes"}]})").outcome ==
+  CHECK(ParseGuardAnswer(GuardFormat::kOpenAiModeration, R"({"results":[]})").outcome ==
         Outcome::kError);
+  CHECK(ParseGuardAnswer(GuardFormat::kOpenAiModeration, R"({"results":[{"flagged":"yes"}]})")
+            .outcome == Outcome::kError);
   auto bare = ParseGuardAnswer(GuardFormat::kOpenAiModeration, R"({"results":[{"flagged":true}]})");
   CHECK(bare.outcome == Outcome::kUnsafe);
   CHECK(bare.categories.empty());
-  auto spaced = ParseGuardAnswer(GuardFormat::kLlamaGuard,
-                                 R"({"choices":[{"message":{"content":"\n unsafe\nS1, S10 \n"}}]})");
+  auto spaced = ParseGuardAnswer(
+      GuardFormat::kLlamaGuard, R"({"choices":[{"message":{"content":"\n unsafe\nS1, S10 \n"}}]})");
   CHECK(spaced.outcome == Outcome::kUnsafe);
   CHECK(spaced.categories == std::vector<std::string>{"S1", "S10"});
   CHECK(ParseGuardAnswer(GuardFormat::kLlamaGuard, R"({"choices":[]})").outcome == Outcome::kError);
@@ -127,7 +129,9 @@ TEST_CASE("a policy's guard rule decides through the engine against the stand-in
       "rules:\n"
       "  - id: guard.moderation\n"
       "    kind: guard\n"
-      "    endpoint: " + s.Url("/v1/moderations") + "\n"
+      "    endpoint: " +
+      s.Url("/v1/moderations") +
+      "\n"
       "    format: openai-moderation\n"
       "    timeout: 2s\n"
       "    failure_mode: closed\n"

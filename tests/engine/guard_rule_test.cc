@@ -162,7 +162,8 @@ TEST_CASE("failure_mode open lets a timeout or an error pass, counted; closed de
   CHECK(closed.rule->stats().fail_closed == 1);
 }
 
-TEST_CASE("without its own failure_mode the rule's failure is an internal error the policy decides") {
+TEST_CASE(
+    "without its own failure_mode the rule's failure is an internal error the policy decides") {
   Fixture f;
   GuardConfig c = Config();
   c.fail_open.reset();
@@ -241,7 +242,8 @@ TEST_CASE("verdicts are cached by the normalized text for the ttl; failures are 
   CHECK(f.guard.calls == 5);
 }
 
-TEST_CASE("past max_concurrency calls in flight a request is an overload that failure_mode decides") {
+TEST_CASE(
+    "past max_concurrency calls in flight a request is an overload that failure_mode decides") {
   Fixture f;
   GuardConfig c = Config();
   c.max_concurrency = 1;
@@ -294,7 +296,8 @@ TEST_CASE("async: the flag is an account flag every rule reads") {
   c.async = true;
   c.flag = "guard-flagged";
   auto throttle_flagged = test::Attribute(
-      "flagged", test::Leaf("account.flags", engine::Condition::Op::kEq, test::Str("guard-flagged")),
+      "flagged",
+      test::Leaf("account.flags", engine::Condition::Op::kEq, test::Str("guard-flagged")),
       Action::kThrottle);
   f.Publish(c, RuleMode::kEnforce, false, std::move(throttle_flagged));
   CHECK(f.Ask("sarin please", "a1").effect == Effect::kAllow);

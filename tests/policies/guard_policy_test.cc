@@ -98,8 +98,9 @@ TEST_CASE("guard rule errors name file, line and column") {
   CHECK(HasError(missing, "p.yaml:5:5: rules[0].format: required key is missing"));
 
   auto bad_url = Guard("    endpoint: ftp://x/y\n    format: llama-guard\n");
-  CHECK(HasError(bad_url, "p.yaml:7:15: rules[0].endpoint: endpoint \"ftp://x/y\" is not an "
-                          "http:// or https:// URL with a host"));
+  CHECK(HasError(bad_url,
+                 "p.yaml:7:15: rules[0].endpoint: endpoint \"ftp://x/y\" is not an "
+                 "http:// or https:// URL with a host"));
   auto no_host = Guard("    endpoint: http:///v1/moderations\n    format: llama-guard\n");
   CHECK(HasError(no_host, "p.yaml:7:15: rules[0].endpoint: endpoint"));
 
@@ -110,19 +111,23 @@ TEST_CASE("guard rule errors name file, line and column") {
   CHECK(HasError(Guard(fmt + "    timeout: 2m\n"),
                  "p.yaml:9:14: rules[0].timeout: timeout must be between 1ms and 60s"));
   CHECK(HasError(Guard(fmt + "    timeout: fast\n"), "p.yaml:9:14: rules[0].timeout:"));
-  CHECK(HasError(Guard(fmt + "    max_concurrency: 0\n"),
-                 "p.yaml:9:22: rules[0].max_concurrency: max_concurrency must be between 1 and 4096"));
+  CHECK(HasError(
+      Guard(fmt + "    max_concurrency: 0\n"),
+      "p.yaml:9:22: rules[0].max_concurrency: max_concurrency must be between 1 and 4096"));
   CHECK(HasError(Guard(fmt + "    cache: {entries: -1}\n"),
                  "p.yaml:9:22: rules[0].cache.entries: entries must be between 0"));
-  CHECK(HasError(Guard(fmt + "    cache: {size: 5}\n"), "p.yaml:9:13: rules[0].cache.size: unknown key"));
-  CHECK(HasError(Guard(fmt + "    failure_mode: maybe\n"), "p.yaml:9:19: rules[0].failure_mode: expected"));
+  CHECK(HasError(Guard(fmt + "    cache: {size: 5}\n"),
+                 "p.yaml:9:13: rules[0].cache.size: unknown key"));
+  CHECK(HasError(Guard(fmt + "    failure_mode: maybe\n"),
+                 "p.yaml:9:19: rules[0].failure_mode: expected"));
   CHECK(HasError(Guard(fmt + "    flag: guard-hit\n"),
                  "p.yaml:9:11: rules[0].flag: flag and flag_ttl apply only with async: true"));
   CHECK(HasError(Guard(fmt + "    async: true\n    flag: 'a b'\n"),
                  "p.yaml:10:11: rules[0].flag: flag \"a b\" may hold only letters"));
   CHECK(HasError(Guard(fmt + "    categories: {S1: block}\n"),
                  "p.yaml:9:22: rules[0].categories.S1: expected"));
-  CHECK(HasError(Guard(fmt + "    fields: [assistant]\n"), "p.yaml:9:14: rules[0].fields[0]: expected"));
+  CHECK(HasError(Guard(fmt + "    fields: [assistant]\n"),
+                 "p.yaml:9:14: rules[0].fields[0]: expected"));
   CHECK(HasError(Guard(fmt + "    colour: red\n"), "p.yaml:9:5: rules[0].colour: unknown key"));
 }
 
