@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "api/admin/admin_server.h"
 #include "api/admin/metrics.h"
 #include "api/gateway/gateway_server.h"
+#include "api/guard/http_guard_client.h"
 #include "cli/audit_backend.h"
 #include "cli/commands.h"
 #include "cli/config.h"
@@ -19,6 +21,7 @@
 #include "engine/condition.h"
 #include "engine/distill/analyzer_job.h"
 #include "engine/engine.h"
+#include "engine/rules/guard.h"
 #include "storage/accounts_cache.h"
 #include "storage/accounts_file.h"
 #include "storage/policy_versions.h"
@@ -244,9 +247,15 @@ int RunServe(const Args& in) {
   // The out-of-path analyzer reads what competitor_training rules log and
   // raises account risk on its own thread (docs/distillation.md).
   engine::FeatureLog feature_log(cfg.analyzer_enabled ? cfg.analyzer_log_capacity : 16);
+  // The classifier client of guard rules. Creating it opens nothing: its
+  // connections and async threads start with the first call.
+  api::HttpGuardOptions guard_opts;
+  if (const char* key = std::getenv("TOSGATE_GUARD_API_KEY")) guard_opts.api_key = key;
+  std::unique_ptr<engine::GuardClient> guard = api::NewHttpGuardClient(std::move(guard_opts));
   engine::Engine engine({.clock = &clock, .state = state.get(), .audit = &observer,
                          .accounts = directory, .behavior = cluster_store,
-                         .feature_log = cfg.analyzer_enabled ? &feature_log : nullptr});
+                         .feature_log = cfg.analyzer_enabled ? &feature_log : nullptr,
+                         .guard = guard.get()});
   engine.Publish(loaded.snapshot);
   engine::AnalyzerOptions analyzer_opts;
   analyzer_opts.window_samples = cfg.analyzer_window;
@@ -361,6 +370,28 @@ int RunServe(const Args& in) {
     line("tosgate_distill_bucket_evictions_total", "counter", "Cluster buckets evicted.", b.bucket_evictions);
     line("tosgate_distill_account_refusals_total", "counter",
          "New accounts given no history: store full of live ones.", b.account_refusals);
+    uint64_t guard_calls = 0, guard_hits = 0, guard_timeouts = 0, guard_errors = 0,
+             guard_overloads = 0, guard_fail_open = 0;
+    if (auto snap = engine.snapshot())
+      for (const auto& rule : snap->rules)
+        if (const auto* g = dynamic_cast<const engine::GuardRule*>(rule.get())) {
+          const engine::GuardStats& gs = g->stats();
+          guard_calls += gs.calls.load(std::memory_order_relaxed);
+          guard_hits += gs.cache_hits.load(std::memory_order_relaxed);
+          guard_timeouts += gs.timeouts.load(std::memory_order_relaxed);
+          guard_errors += gs.errors.load(std::memory_order_relaxed);
+          guard_overloads += gs.overloads.load(std::memory_order_relaxed);
+          guard_fail_open += gs.fail_open.load(std::memory_order_relaxed);
+        }
+    line("tosgate_guard_calls_total", "counter", "Guard classifier calls (rules of the current policy).", guard_calls);
+    line("tosgate_guard_cache_hits_total", "counter", "Guard verdicts taken from the cache.", guard_hits);
+    line("tosgate_guard_timeouts_total", "counter", "Guard calls that timed out.", guard_timeouts);
+    line("tosgate_guard_errors_total", "counter", "Guard calls that failed.", guard_errors);
+    line("tosgate_guard_overloads_total", "counter", "Guard calls refused: max_concurrency in flight.",
+         guard_overloads);
+    line("tosgate_guard_fail_open_total", "counter", "Guard failures let through by failure_mode: open.",
+         guard_fail_open);
+    line("tosgate_account_marks", "gauge", "Accounts flagged by async guard verdicts.", engine.marks().accounts());
     line("tosgate_audit_anchors_total", "counter", "Checkpoints written to audit.anchor.", st.anchors);
     line("tosgate_audit_anchor_errors_total", "counter",
          "Failed writes of audit.anchor (retried after the next commit).", st.anchor_errors);

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -173,7 +174,9 @@ std::string MatchesJson(const std::vector<RuleMatch>& matches) {
 }  // namespace
 
 Engine::Engine(EngineOptions options)
-    : options_(options), admissions_(options.max_admissions) {
+    : options_(options),
+      admissions_(options.max_admissions),
+      marks_(std::make_shared<AccountMarks>()) {
   if (options_.behavior) {
     behavior_ = options_.behavior;
   } else {
@@ -291,14 +294,27 @@ Decision Engine::Decide(const Request& req, AuditRecord* deferred) {
       stopped = true;
     }
   }
+  // Flags raised after earlier decisions (async guard verdicts) count as
+  // the account's own; one relaxed load while there are none.
+  Account marked;
+  if (account && !marks_->empty()) {
+    std::vector<std::string> raised;
+    if (marks_->AppendLive(account->id, wall_ms, &raised)) {
+      marked = *account;
+      for (std::string& f : raised)
+        if (std::find(marked.flags.begin(), marked.flags.end(), f) == marked.flags.end())
+          marked.flags.push_back(std::move(f));
+      account = &marked;
+    }
+  }
   if (account) d.account_id = account->id;
   d.operation = std::string(operation);
 
   if (!stopped) {
     const EvalContext eval{req, *account, operation, wall_ms, start_ns};
     ContentScans content_scans;  // each prompt scope scanned once, whatever reads it
-    const RuleContext rctx{eval, *options_.state, (id_salt_ + seq) | 1, &content_scans,
-                           behavior_, options_.feature_log};
+    const RuleContext rctx{eval,      *options_.state, (id_salt_ + seq) | 1, &content_scans,
+                           behavior_, options_.feature_log, options_.guard, &marks_};
     const bool all_shadow = snap->settings.mode == RuleMode::kShadow;
     Effect enforced = Effect::kAllow;
     Effect shadowed = Effect::kAllow;
@@ -353,8 +369,9 @@ Decision Engine::Decide(const Request& req, AuditRecord* deferred) {
         }
         if (!out.matched) continue;
         const Action action = out.action.value_or(rc.action);
-        d.matches.push_back(RuleMatch{rc.id, action, shadow, rc.reason, std::move(out.detail),
-                                      out.retry_after_ms});
+        d.matches.push_back(RuleMatch{rc.id, action, shadow,
+                                      out.reason.empty() ? rc.reason : std::move(out.reason),
+                                      std::move(out.detail), out.retry_after_ms});
         Effect e = EffectOf(action);
         if (shadow) {
           counters_.shadow_matches.fetch_add(1, std::memory_order_relaxed);

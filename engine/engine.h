@@ -14,8 +14,10 @@
 #include "engine/accounts.h"
 #include "engine/admissions.h"
 #include "engine/audit_sink.h"
+#include "engine/account_marks.h"
 #include "engine/distill/behavior_store.h"
 #include "engine/distill/feature_log.h"
+#include "engine/guard.h"
 #include "engine/snapshot.h"
 #include "engine/state_store.h"
 #include "tosgate/clock.h"
@@ -37,6 +39,9 @@ struct EngineOptions {
   // Where competitor_training rules log per-request feature vectors for the
   // out-of-path analyzer (engine/distill/analyzer.h); null: not logged.
   FeatureLog* feature_log = nullptr;
+  // The external classifier guard rules ask (api/guard/); optional: without
+  // one a guard rule's failure_mode decides. Must outlive the engine.
+  GuardClient* guard = nullptr;
 };
 
 // Decision ids: 12 hex digits of the wall clock in ms, then 24 hex digits of
@@ -121,6 +126,9 @@ class Engine {
   const BehaviorStore& behavior() const { return *behavior_; }
   // For the out-of-path analyzer, which writes its risk into the records.
   BehaviorStore& behavior() { return *behavior_; }
+  // Flags raised out of the request path (async guard verdicts); the engine
+  // adds an account's live ones to its flags when it resolves it.
+  AccountMarks& marks() const { return *marks_; }
 
  private:
   uint64_t NextSequence();
@@ -138,6 +146,7 @@ class Engine {
   uint64_t id_salt_ = 0;
   std::unique_ptr<BehaviorStore> owned_behavior_;
   BehaviorStore* behavior_ = nullptr;
+  std::shared_ptr<AccountMarks> marks_;
 };
 
 // Gives back what `charges` counted: refunds meters, releases leases.

@@ -4,6 +4,7 @@
 // snapshot. Evaluate() must not throw.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,8 @@ namespace tosgate::engine {
 class ContentScans;  // engine/content/index.h
 class BehaviorStore;  // engine/distill/behavior_store.h
 class FeatureLog;     // engine/distill/feature_log.h
+class GuardClient;    // engine/guard.h
+class AccountMarks;   // engine/account_marks.h
 
 // `match:` — which requests a rule applies to. Empty lists match everything.
 struct RuleScope {
@@ -52,6 +55,12 @@ struct RuleContext {
   BehaviorStore* behavior = nullptr;
   // Per-request feature vectors for the out-of-path analyzer; null: none.
   FeatureLog* feature_log = nullptr;
+  // The external classifier of guard rules; null: they cannot ask, and
+  // their failure_mode decides.
+  GuardClient* guard = nullptr;
+  // Where async guard rules flag accounts (shared: a verdict may arrive
+  // after the request, and the rule, are gone). Null: nowhere.
+  const std::shared_ptr<AccountMarks>* marks = nullptr;
 };
 
 // Units a stateful rule counted for this request, kept so that they can be
@@ -81,6 +90,9 @@ struct RuleOutcome {
   // Scoring rules choose their action per request (by risk threshold);
   // unset: the rule's configured action.
   std::optional<Action> action;
+  // Non-empty: the reason code of this match instead of the rule's (a
+  // guard rule that fails closed says guard-unavailable).
+  std::string reason;
   double risk = 0;               // 0..1; the engine keeps the highest in Decision.risk
   // Non-empty: the value of an X-Tos-Watermark header for the upstream, added
   // when the request is admitted and the rule is not in shadow mode.

@@ -1,6 +1,7 @@
 #include "api/mock/mock_upstream.h"
 
 #include <array>
+#include <cctype>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -114,6 +115,66 @@ std::vector<std::string> Events(const Ask& a) {
   return out;
 }
 
+// The stand-in guard classifier: a fixed list of marker words, each with a
+// moderation category and score and a Llama Guard category.
+struct GuardMarker {
+  std::string_view word, category;
+  double score;
+  std::string_view llama;
+};
+constexpr GuardMarker kGuardMarkers[] = {
+    {"sarin", "illicit/violent", 0.97, "S9"},
+    {"ransomware", "illicit", 0.91, "S2"},
+    {"kill myself", "self-harm", 0.88, "S11"},
+};
+// A text holding this is never answered: timeouts without a timed delay.
+constexpr std::string_view kGuardHang = "mockhang";
+
+// The text a guard request asks about: moderation `input` (a string or a
+// list of them), or every message content of a chat request, lower case.
+std::string GuardText(const json& j) {
+  std::string text;
+  auto add = [&text](const json& v) {
+    if (v.is_string()) text += v.get<std::string>() + "\n";
+  };
+  if (auto in = j.find("input"); in != j.end()) {
+    if (in->is_array())
+      for (const json& v : *in) add(v);
+    add(*in);
+  }
+  if (auto m = j.find("messages"); m != j.end() && m->is_array())
+    for (const json& msg : *m)
+      if (msg.is_object())
+        if (auto c = msg.find("content"); c != msg.end()) add(*c);
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// The answer of a guard request: OpenAI moderation or Llama Guard chat.
+std::string GuardAnswer(bool moderation, const std::string& text) {
+  json categories = json::object(), scores = json::object();
+  std::string llama;
+  bool flagged = false;
+  for (const GuardMarker& m : kGuardMarkers) {
+    const bool hit = text.find(m.word) != std::string::npos;
+    categories[std::string(m.category)] = hit;
+    scores[std::string(m.category)] = hit ? m.score : 0.01;
+    if (hit) llama += (llama.empty() ? "" : ",") + std::string(m.llama);
+    flagged |= hit;
+  }
+  if (moderation)
+    return json{{"id", "modr-mock"}, {"model", "mock-moderation"},
+                {"results", json::array({{{"flagged", flagged}, {"categories", categories},
+                                          {"category_scores", scores}}})}}
+        .dump();
+  const std::string content = flagged ? "unsafe\n" + llama : "safe";
+  return json{{"id", "chatcmpl-guard"}, {"object", "chat.completion"},
+              {"choices", json::array({{{"index", 0}, {"finish_reason", "stop"},
+                                        {"message", {{"role", "assistant"}, {"content", content}}}}})},
+              {"usage", {{"prompt_tokens", 1}, {"completion_tokens", 2}, {"total_tokens", 3}}}}
+      .dump();
+}
+
 struct Shared {
   MockUpstreamOptions options;
   std::atomic<uint64_t> requests{0};
@@ -140,7 +201,20 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnRequest() {
     shared_->requests.fetch_add(1, std::memory_order_relaxed);
-    if (Header("x-mock-hang") == "1") {
+    std::string_view path(req_.target().data(), req_.target().size());
+    path = path.substr(0, path.find('?'));
+    guard_.clear();
+    bool hang = false;
+    if (path == "/v1/moderations" || path == "/v1/chat/completions") {
+      const json j = json::parse(req_.body(), nullptr, false);
+      const bool moderation = path == "/v1/moderations";
+      if (j.is_object() && (moderation || j.value("model", "").find("guard") != std::string::npos)) {
+        const std::string text = GuardText(j);
+        hang = text.find(kGuardHang) != std::string::npos;
+        guard_ = GuardAnswer(moderation, text);
+      }
+    }
+    if (hang || Header("x-mock-hang") == "1") {
       // Never answers; the pending read keeps the session until the client goes.
       stream_.expires_never();
       stream_.async_read_some(net::buffer(sink_), [self = shared_from_this()](beast::error_code, size_t) {});
@@ -177,12 +251,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Answer() {
     const bool keep = req_.keep_alive();
-    if (std::string status = Header("x-mock-status"); !status.empty() || !ask_.stream) {
+    if (std::string status = Header("x-mock-status"); !status.empty() || !ask_.stream || !guard_.empty()) {
       auto res = std::make_shared<http::response<http::string_body>>();
       res->version(11);
       res->result(status.empty() ? 200 : std::atoi(status.c_str()));
       res->set(http::field::content_type, "application/json");
-      res->body() = status.empty() ? Whole(ask_) : R"({"error":{"message":"mock failure"}})";
+      res->body() = !status.empty() ? R"({"error":{"message":"mock failure"}})"
+                    : !guard_.empty() ? guard_
+                                      : Whole(ask_);
       res->keep_alive(keep);
       res->prepare_payload();
       http::async_write(stream_, *res, [self = shared_from_this(), res, keep](beast::error_code ec, size_t) {
@@ -226,6 +302,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   http::request<http::string_body> req_;
   Ask ask_;
+  std::string guard_;  // the answer when the request went to the stand-in guard
   net::steady_timer timer_{stream_.get_executor()};
   std::vector<std::string> events_;
   size_t next_ = 0;

@@ -4,6 +4,13 @@
 // with usage, as one JSON body or as server-sent events when the body asks
 // for `stream: true`, after a configurable latency.
 //
+// It is also a stand-in guard classifier: POST /v1/moderations answers as
+// OpenAI's moderation endpoint, and a chat completion whose model names
+// "guard" answers as Llama Guard ("safe", or "unsafe" and a line of
+// categories). A text is unsafe when it holds a marker: "sarin"
+// (illicit/violent, S9), "ransomware" (illicit, S2), "kill myself"
+// (self-harm, S11); one holding "mockhang" is never answered.
+//
 // Request headers steer it for failure tests: x-mock-latency-ms: N (before
 // the first byte), x-mock-status: N (answer that status), x-mock-hang: 1
 // (never answer), x-mock-reset: 1 (close the connection without answering),

@@ -9,6 +9,7 @@ constexpr KindSpec kKinds[] = {
     {"token_budget", &CompileTokenBudget, Action::kThrottle, "token-budget-exceeded", false},
     {"content", &CompileContent, Action::kDeny, "", false},
     {"competitor_training", &CompileCompetitorTraining, Action::kFlag, "competitor-training", false},
+    {"guard", &CompileGuard, Action::kDeny, "guard-unsafe", false},
 };
 
 }  // namespace

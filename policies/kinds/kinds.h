@@ -45,5 +45,7 @@ std::unique_ptr<engine::Rule> CompileContent(MapReader& rule, Context& ctx,
                                              engine::RuleCommon common);
 std::unique_ptr<engine::Rule> CompileCompetitorTraining(MapReader& rule, Context& ctx,
                                                         engine::RuleCommon common);
+std::unique_ptr<engine::Rule> CompileGuard(MapReader& rule, Context& ctx,
+                                           engine::RuleCommon common);
 
 }  // namespace tosgate::policies

@@ -154,6 +154,12 @@ TEST_CASE("the schema and the loader accept the same rule keys, common and per k
                    "rules[0].zz-made-up"));
   CHECK(SchemaKeys(Def("match")) ==
         LoaderKeys(Rule(kAttr + ", match: {zz-made-up: 1}}"), "rules[0].match.zz-made-up"));
+  const std::string guard =
+      "{id: r, kind: guard, endpoint: 'http://127.0.0.1:1/v1/moderations', "
+      "format: openai-moderation";
+  CHECK(SchemaKeys(Def("guardRule")) == LoaderKeys(Rule(guard + ", zz-made-up: 1}"), "rules[0].zz-made-up"));
+  CHECK(SchemaKeys(Def("guardRule").at("properties").at("cache")) ==
+        LoaderKeys(Rule(guard + ", cache: {zz-made-up: 1}}"), "rules[0].cache.zz-made-up"));
 }
 
 TEST_CASE("the schema covers every rule kind the loader knows, and no other") {
