@@ -111,7 +111,7 @@ void PrintTable(const std::vector<engine::LabelEvaluation>& ev) {
 constexpr char kTrainUsage[] =
     "usage: tosgate train --data FILE.jsonl [--data MORE.jsonl] --out MODEL [--labels a,b,...]\n"
     "                     [--bits 18] [--window 64] [--features words,bigrams,chars] [--epochs 8]\n"
-    "                     [--seed 1] [--learning-rate 0.2]\n"
+    "                     [--seed 1] [--learning-rate 0.2] [--l2 1e-6] [--positive-weight W]\n"
     "                     [--dev DEV.jsonl [--max-fpr 0.005]]\n";
 
 }  // namespace
@@ -142,6 +142,8 @@ int RunTrain(const Args& in) {
   if (TakeFlag(&args, "--seed", &v, &bad) && !ParseInt(v, &seed)) bad = true;
   opt.seed = static_cast<uint64_t>(seed);
   if (TakeFlag(&args, "--learning-rate", &v, &bad) && !ParseDouble(v, &opt.learning_rate)) bad = true;
+  if (TakeFlag(&args, "--positive-weight", &v, &bad) && (!ParseDouble(v, &opt.positive_weight) || opt.positive_weight < 0)) bad = true;
+  if (TakeFlag(&args, "--l2", &v, &bad) && (!ParseDouble(v, &opt.l2) || opt.l2 < 0)) bad = true;
   TakeFlag(&args, "--dev", &dev_path, &bad);
   if (TakeFlag(&args, "--max-fpr", &v, &bad) && (!ParseDouble(v, &max_fpr) || max_fpr < 0 || max_fpr >= 1)) bad = true;
   if (bad || !args.empty() || data.empty() || out_path.empty()) {
@@ -182,7 +184,7 @@ int RunTrain(const Args& in) {
     for (size_t l = 0; l < model->labels().size(); ++l) {
       thresholds.push_back(engine::ThresholdForFalsePositiveRate(*model, dev, static_cast<int>(l), max_fpr));
     }
-    std::printf("dev thresholds for a false-positive rate of at most %.3f%%:\n", 100 * max_fpr);
+    std::printf("dev thresholds flagging at most %.3f%% of the benign examples:\n", 100 * max_fpr);
     PrintTable(engine::EvaluateTextModel(*model, dev, thresholds));
   }
   return 0;

@@ -174,6 +174,9 @@ Status TrainTextModel(const std::vector<TrainExample>& examples, const TrainOpti
 }
 
 namespace {
+bool IsBenignExample(const TrainExample& ex) {
+  return std::all_of(ex.labels.begin(), ex.labels.end(), IsBenign);
+}
 bool Carries(const TrainExample& ex, const std::string& label) {
   return std::find(ex.labels.begin(), ex.labels.end(), label) != ex.labels.end();
 }
@@ -212,9 +215,8 @@ float ThresholdForFalsePositiveRate(const TextModel& model,
   std::vector<float> neg;
   TextModelScratch scratch;
   std::vector<float> scores;
-  const std::string& name = model.labels()[static_cast<size_t>(label)];
   for (const auto& ex : examples) {
-    if (Carries(ex, name)) continue;
+    if (!IsBenignExample(ex)) continue;
     model.Score(ex.text, &scratch, &scores);
     neg.push_back(scores[static_cast<size_t>(label)]);
   }

@@ -58,8 +58,10 @@ std::vector<LabelEvaluation> EvaluateTextModel(const TextModel& model,
                                                const std::vector<TrainExample>& examples,
                                                const std::vector<float>& thresholds);
 
-// The lowest threshold for `label` at which at most `max_fpr` of the
-// negatives score at or above it (for picking thresholds on a dev split).
+// The lowest threshold for `label` at which at most `max_fpr` of the benign
+// examples (no label) score at or above it, for picking thresholds on a dev
+// split. Examples of other labels do not count: a prompt of one prohibited
+// category scored high for another is still caught.
 float ThresholdForFalsePositiveRate(const TextModel& model,
                                     const std::vector<TrainExample>& examples, int label,
                                     double max_fpr);
