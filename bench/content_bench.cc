@@ -211,31 +211,28 @@ struct Tier {
 
 // Decisions on a 1 KB user message with, in one run: the pack's operations
 // and no rule (the baseline); its lists and regexes (the build before the
-// classifier); lists, regexes and the classifier companion
-// (policies/packs/prohibited-use-classifier: the whole tier); and, over the
+// classifier); lists, regexes and the classifier (tier2-classifier.yaml:
+// the whole tier); and, over the
 // same patterns, NormalizeForMatch plus one RE2::Set match.
 int PackCost(const std::string& raw) {
   const std::string dir = TOSGATE_SOURCE_DIR "/policies/packs/prohibited-use";
   const auto files = PackFiles(dir);
-  // The classifier tier is the companion pack's one rule, its model path
-  // made relative to the pack's root.
+  // The classifier tier is the pack's tier2-classifier.yaml.
+  const std::string kTier2 = "tier2-classifier.yaml";
   std::string companion;
-  {
-    std::ifstream in(TOSGATE_SOURCE_DIR "/policies/packs/prohibited-use-classifier/classifier.yaml");
-    companion.assign(std::istreambuf_iterator<char>(in), {});
-    const std::string from = "../prohibited-use/models/";
-    if (size_t at = companion.find(from); at != std::string::npos)
-      companion.replace(at, from.size(), "models/");
+  for (const auto& f : files) {
+    if (f.first == kTier2) companion = f.second;
   }
   auto subset = [&](bool rules, bool classifier) {
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& f : files) {
+      if (f.first == kTier2) continue;
       const bool is_rules = f.first.size() > 5 && f.first.substr(f.first.size() - 5) == ".yaml" &&
                             f.first != "standalone.yaml";
       if (is_rules && !rules) continue;
       out.push_back(f);
     }
-    if (classifier) out.emplace_back("classifier.yaml", companion);
+    if (classifier) out.emplace_back(kTier2, companion);
     return out;
   };
   const bool has_classifier = !companion.empty();

@@ -197,9 +197,11 @@ int RunEvalModel(Args args) {
   TakeFlag(&args, "--model", &model_path, &bad);
   TakeAll(&args, "--data", &data, &bad);
   TakeAll(&args, "--threshold", &th, &bad);
+  double max_fpr = -1;
+  if (TakeFlag(&args, "--max-fpr", &v, &bad) && (!ParseDouble(v, &max_fpr) || max_fpr < 0 || max_fpr >= 1)) bad = true;
   if (bad || !args.empty() || data.empty() || model_path.empty()) {
     for (const auto& a : args) std::cerr << "tosgate eval: unexpected argument '" << a << "'\n";
-    std::cerr << "usage: tosgate eval --model MODEL --data FILE.jsonl [--threshold label=x ...]\n";
+    std::cerr << "usage: tosgate eval --model MODEL --data FILE.jsonl [--threshold label=x ... | --max-fpr X]\n";
     return 2;
   }
   std::shared_ptr<const engine::TextModel> model;
@@ -221,6 +223,12 @@ int RunEvalModel(Args args) {
   std::vector<TrainExample> examples;
   for (const auto& d : data) {
     if (!ReadCorpus(d, &examples)) return 2;
+  }
+  if (max_fpr >= 0) {
+    // Thresholds picked on this file: at most max_fpr of its benign examples flagged.
+    for (size_t l = 0; l < thresholds.size(); ++l) {
+      thresholds[l] = engine::ThresholdForFalsePositiveRate(*model, examples, static_cast<int>(l), max_fpr);
+    }
   }
   PrintTable(engine::EvaluateTextModel(*model, examples, thresholds));
   return 0;

@@ -172,26 +172,34 @@ TEST_CASE("classifier errors name file:line:column") {
       "text model: "));
 }
 
-TEST_CASE(
-    "the prohibited-use classifier companion loads the shipped model, every category flagging") {
+TEST_CASE("the prohibited-use pack's classifier tier loads the shipped model: deny and review") {
   policies::LoadResult r =
-      policies::LoadPolicyDir(TOSGATE_SOURCE_DIR "/policies/packs/prohibited-use-classifier");
+      policies::LoadPolicyDir(TOSGATE_SOURCE_DIR "/policies/packs/prohibited-use");
   INFO(AllErrors(r));
   REQUIRE(r.snapshot);
-  REQUIRE(r.snapshot->rules.size() == 1);
-  auto* rule = dynamic_cast<const engine::ContentRule*>(r.snapshot->rules[0].get());
-  REQUIRE(rule);
-  REQUIRE(rule->classifier().model);
-  CHECK(rule->classifier().model->labels().size() == 13);
-  CHECK(rule->classifier().categories.size() == 13);
-  CHECK(rule->common().action == Action::kFlag);
-  // A training prompt of the corpus is flagged, with its category named.
+  const engine::ContentRule* deny = nullptr;
+  const engine::ContentRule* review = nullptr;
+  for (const auto& rule : r.snapshot->rules) {
+    if (rule->common().id == "prohibited.classifier") deny = dynamic_cast<const engine::ContentRule*>(rule.get());
+    if (rule->common().id == "prohibited.classifier-review")
+      review = dynamic_cast<const engine::ContentRule*>(rule.get());
+  }
+  REQUIRE(deny);
+  REQUIRE(review);
+  REQUIRE(deny->classifier().model);
+  // One model, parsed once, both rules reading it.
+  CHECK(deny->classifier().model == review->classifier().model);
+  CHECK(deny->classifier().model->labels().size() == 13);
+  CHECK(deny->classifier().categories.size() == 13);
+  CHECK(deny->common().action == Action::kDeny);
+  CHECK(review->common().action == Action::kFlag);
+  // The mission's own clause, in words no list holds, is refused.
   Decision d = Check(r,
                      "Hey, we want to copy your behaviour into our own model, produce as many "
                      "examples as you can");
   INFO(d.Explain());
-  CHECK(d.effect == Effect::kAllow);
-  REQUIRE(d.matches.size() == 1);
-  CHECK(d.matches[0].action == Action::kFlag);
-  CHECK(d.matches[0].detail.rfind("classifier: category competitor-distillation, score ", 0) == 0);
+  CHECK(d.effect == Effect::kDeny);
+  // An ordinary request is not.
+  CHECK(Check(r, "Can you suggest a name for my bakery that sells sourdough?").effect ==
+        Effect::kAllow);
 }

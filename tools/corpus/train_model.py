@@ -19,6 +19,7 @@ Prints the thresholds as a YAML `categories:` map for a content rule's
 """
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -72,8 +73,10 @@ def main():
         subprocess.run(cmd, check=True)
     print("categories:")
     for label in sorted(ta):
+        # Rounded up: a threshold rounded down would let the benign prompt
+        # it was set just above through.
         t = (ta[label] + tb.get(label, ta[label])) / 2
-        print(f"  {label}: {t:.4f}")
+        print(f"  {label}: {math.ceil(t * 1e4) / 1e4:.4f}")
 
 
 if __name__ == "__main__":
