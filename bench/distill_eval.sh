@@ -7,7 +7,9 @@
 #
 #   bench/distill_eval.sh [BUILD_DIR] [-- extra traffic_sim options]
 #
-# BUILD_DIR defaults to build/. Settings (environment): SEED=1, OUT (default:
+# BUILD_DIR defaults to build/. Settings (environment): BANK=eval and SEED=3
+# (the reporting protocol: tune on BANK=train with SEED 1-2, report on
+# BANK=eval with SEED >= 3; see docs/traffic-simulator.md), OUT (default:
 # a temporary directory, removed at the end; set it to keep the files),
 # POLICIES (default policies/packs/distillation), JSON=1 for the report as JSON,
 # COST=1 to also measure what the competitor_training rule adds per request on
@@ -19,7 +21,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
 if [[ $# -gt 0 && $1 != -- ]]; then BUILD=$1; shift; fi
 [[ $# -gt 0 && $1 == -- ]] && shift
-SEED=${SEED:-1}
+SEED=${SEED:-3}
+BANK=${BANK:-eval}
+case $BANK in
+  eval) ;;
+  train) echo "distill_eval: BANK=train: tuning figures, not results (report on BANK=eval, SEED >= 3)" >&2 ;;
+  *) echo "distill_eval: BANK must be train or eval, not '$BANK'" >&2; exit 2 ;;
+esac
 POLICIES=${POLICIES:-$ROOT/policies/packs/distillation}
 
 for bin in "$BUILD/traffic_sim" "$BUILD/tosgate"; do
@@ -41,7 +49,7 @@ else
 fi
 
 start=$(date +%s.%N)
-"$BUILD/traffic_sim" --seed "$SEED" --out "$OUT" "$@"
+"$BUILD/traffic_sim" --seed "$SEED" --bank "$BANK" --out "$OUT" "$@"
 mid=$(date +%s.%N)
 args=(replay --policies "$POLICIES" --capture "$OUT/capture.jsonl" --accounts "$OUT/accounts.jsonl"
       --labels "$OUT/labels.jsonl")

@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "bench/sim/traffic.h"
@@ -21,9 +22,15 @@ using tosgate::sim::Persona;
 constexpr char kUsage[] =
     "usage: traffic_sim --out DIR [--seed N] [--benign-accounts N] [--days D] [--scale F]\n"
     "                   [--cluster-accounts N] [--scenario NAME]... [--device-fingerprints]\n"
-    "                   [--small] [--quiet]\n"
-    "  writes DIR/capture.jsonl, DIR/accounts.jsonl and DIR/labels.jsonl\n"
-    "  scenarios: bulk-harvest cluster-rotation cot-elicitation logprob-harvest low-and-slow,\n"
+    "                   [--bank train|eval] [--small] [--quiet]\n"
+    "       traffic_sim --corpus-out FILE [--bank train|eval] [--seed N]\n"
+    "                   [--corpus-harvest N] [--corpus-benign M] [--corpus-exclude FILE]\n"
+    "  writes DIR/capture.jsonl, DIR/accounts.jsonl and DIR/labels.jsonl; or, with\n"
+    "  --corpus-out, a labelled text corpus (JSON Lines: text, label, family)\n"
+    "  --bank: the paraphrase bank of every text (default eval; tune on train)\n"
+    "  scenarios: bulk-harvest cluster-rotation cot-elicitation logprob-harvest low-and-slow\n"
+    "             cot-paraphrase reasoning-reconstruction implicit-harvest rubric-grading\n"
+    "             rewrite-harvest high-volume-varied low-and-slow-blended,\n"
     "             or 'none' for benign traffic only (default: all)\n";
 
 bool ParseInt(const std::string& s, long long lo, long long hi, long long* out) {
@@ -44,11 +51,32 @@ bool WriteLines(const std::string& path, const std::vector<std::string>& lines) 
   return std::fclose(f) == 0;
 }
 
+// The texts of a corpus file this program wrote, as their JSON literals.
+bool ReadCorpusTexts(const std::string& path, std::unordered_set<std::string>* out) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  std::string line;
+  for (int c; (c = std::fgetc(f)) != EOF;) {
+    if (c != '\n') {
+      line += static_cast<char>(c);
+      continue;
+    }
+    constexpr std::string_view kHead = "{\"text\": ", kTail = ", \"label\": \"";
+    const size_t end = line.rfind(kTail);
+    if (line.starts_with(kHead) && end != std::string::npos && end > kHead.size())
+      out->insert(line.substr(kHead.size(), end - kHead.size()));
+    line.clear();
+  }
+  std::fclose(f);
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
-  std::string out_dir;
+  std::string out_dir, corpus_out, corpus_exclude;
+  long long corpus_harvest = 1500, corpus_benign = 5000;
   bool quiet = false;
   // --small sets defaults that the other options may then override, wherever it is.
   for (int i = 1; i < argc; ++i) {
@@ -79,6 +107,15 @@ int main(int argc, char** argv) {
       o.device_fingerprints = true;
     } else if (arg == "--out" && !value.empty()) {
       out_dir = value;
+    } else if (arg == "--corpus-out" && !value.empty()) {
+      corpus_out = value;
+    } else if (arg == "--corpus-exclude" && !value.empty()) {
+      corpus_exclude = value;
+    } else if (arg == "--corpus-harvest" && ParseInt(value, 0, 10000000, &n)) {
+      corpus_harvest = n;
+    } else if (arg == "--corpus-benign" && ParseInt(value, 0, 10000000, &n)) {
+      corpus_benign = n;
+    } else if (arg == "--bank" && tosgate::sim::BankByName(value, &o.bank)) {
     } else if (arg == "--seed" && ParseInt(value, 0, INT64_MAX, &n)) {
       o.seed = static_cast<uint64_t>(n);
     } else if (arg == "--benign-accounts" && ParseInt(value, 0, 1000000, &n)) {
@@ -105,9 +142,10 @@ int main(int argc, char** argv) {
         return 2;
       }
     } else {
-      constexpr std::string_view kValued[] = {"--out",     "--seed",  "--benign-accounts",
-                                              "--days",    "--scale", "--cluster-accounts",
-                                              "--scenario"};
+      constexpr std::string_view kValued[] = {
+          "--out",   "--seed",     "--benign-accounts", "--days",           "--scale",
+          "--cluster-accounts", "--scenario", "--bank", "--corpus-out", "--corpus-harvest",
+          "--corpus-benign", "--corpus-exclude"};
       if (std::find(std::begin(kValued), std::end(kValued), arg) == std::end(kValued)) {
         std::fprintf(stderr, "traffic_sim: unknown option '%s'\n%s", arg.c_str(), kUsage);
       } else if (value.empty()) {
@@ -118,6 +156,24 @@ int main(int argc, char** argv) {
       }
       return 2;
     }
+  }
+  if (!corpus_out.empty()) {
+    std::unordered_set<std::string> exclude;
+    if (!corpus_exclude.empty() && !ReadCorpusTexts(corpus_exclude, &exclude)) {
+      std::fprintf(stderr, "traffic_sim: cannot read %s\n", corpus_exclude.c_str());
+      return 1;
+    }
+    const auto lines = tosgate::sim::CorpusLines(o.bank, o.seed, static_cast<int>(corpus_harvest),
+                                                 static_cast<int>(corpus_benign), exclude);
+    if (!WriteLines(corpus_out, lines)) {
+      std::fprintf(stderr, "traffic_sim: cannot write %s\n", corpus_out.c_str());
+      return 1;
+    }
+    if (!quiet)
+      std::printf("traffic_sim: %s bank, seed %llu: %zu texts -> %s\n",
+                  std::string(tosgate::sim::BankName(o.bank)).c_str(),
+                  static_cast<unsigned long long>(o.seed), lines.size(), corpus_out.c_str());
+    if (out_dir.empty()) return 0;
   }
   if (out_dir.empty()) {
     std::fputs(kUsage, stderr);
@@ -167,16 +223,20 @@ int main(int argc, char** argv) {
   }
 
   if (!quiet) {
-    std::printf("traffic_sim: seed %llu, %d days, %zu accounts, %zu requests -> %s\n",
-                static_cast<unsigned long long>(o.seed), o.days, sim.accounts().size(),
-                events.size(), out_dir.c_str());
-    std::printf("  %-24s %-9s %9s %9s\n", "scenario", "label", "accounts", "requests");
+    std::printf("traffic_sim: seed %llu, %s bank, %d days, %zu accounts, %zu requests -> %s\n",
+                static_cast<unsigned long long>(o.seed),
+                std::string(tosgate::sim::BankName(o.bank)).c_str(), o.days,
+                sim.accounts().size(), events.size(), out_dir.c_str());
+    std::printf("  %-28s %-9s %9s %9s\n", "scenario", "label", "accounts", "requests");
     for (int i = 0; i < tosgate::sim::kPersonas; ++i) {
       const Persona p = static_cast<Persona>(i);
       auto it = per_scenario.find(PersonaName(p));
       if (it == per_scenario.end()) continue;
-      std::printf("  %-24s %-9s %9zu %9zu\n", std::string(PersonaName(p)).c_str(),
-                  tosgate::sim::IsCampaign(p) ? "campaign" : "benign", it->second.first,
+      std::printf("  %-28s %-9s %9zu %9zu\n", std::string(PersonaName(p)).c_str(),
+                  tosgate::sim::IsCampaign(p)       ? "campaign"
+                  : tosgate::sim::IsHardNegative(p) ? "hard-neg"
+                                                    : "benign",
+                  it->second.first,
                   it->second.second);
     }
   }

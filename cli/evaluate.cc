@@ -44,6 +44,12 @@ bool Matches(const std::vector<std::string>& patterns, const std::string& id) {
 
 }  // namespace
 
+double Evaluation::HardShare(const Targets& t) {
+  return t.hard_accounts
+             ? static_cast<double>(t.hard_flagged) / static_cast<double>(t.hard_accounts)
+             : 0.0;
+}
+
 Status Evaluation::LoadLabels(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound(path + ": cannot read labels file");
@@ -65,16 +71,25 @@ Status Evaluation::LoadLabels(const std::string& path) {
     if (scenario != j.end() && !scenario->is_string())
       return Status::InvalidArgument(where + "\"scenario\" must be a string");
     const bool campaign = label->get<std::string>() == "campaign";
+    auto hard_it = j.find("hard_negative");
+    if (hard_it != j.end() && !hard_it->is_boolean())
+      return Status::InvalidArgument(where + "\"hard_negative\" must be true or false");
+    const bool hard = hard_it != j.end() && hard_it->get<bool>();
+    if (hard && campaign)
+      return Status::InvalidArgument(where + "a campaign account cannot be a hard negative");
     // Without a scenario an account is scored under its label.
     std::string name = scenario != j.end() ? scenario->get<std::string>() : "";
     if (name.empty()) name = label->get<std::string>();
 
     size_t index = 0;
     while (index < scenarios_.size() && scenarios_[index].name != name) ++index;
-    if (index == scenarios_.size()) scenarios_.push_back({name, campaign});
+    if (index == scenarios_.size()) scenarios_.push_back({name, campaign, hard});
     if (scenarios_[index].campaign != campaign)
       return Status::InvalidArgument(where + "scenario \"" + name +
                                      "\" holds both benign and campaign accounts");
+    if (scenarios_[index].hard != hard)
+      return Status::InvalidArgument(where + "scenario \"" + name +
+                                     "\" holds both hard negatives and other accounts");
     if (!accounts_.emplace(account->get<std::string>(), Account{index}).second)
       return Status::InvalidArgument(where + "account \"" + account->get<std::string>() +
                                      "\" is labelled twice");
@@ -146,6 +161,11 @@ Evaluation::Targets Evaluation::CheckTargets() const {
   std::vector<int64_t> campaign_before;  // never caught: after everything else
   for (size_t i = 0; i < scenarios_.size(); ++i) {
     const Summary s = Summarize(i);
+    if (scenarios_[i].hard) {
+      t.hard_accounts += s.active;
+      t.hard_flagged += s.detected;
+      continue;
+    }
     if (!scenarios_[i].campaign) {
       t.benign_accounts += s.active;
       t.benign_flagged += s.detected;
@@ -217,6 +237,13 @@ void Evaluation::PrintText(std::ostream& out) const {
                 static_cast<unsigned long long>(t.benign_accounts),
                 static_cast<unsigned long long>(t.benign_flagged), Percent(t.benign_share).c_str());
   out << row;
+  if (t.hard_accounts) {
+    std::snprintf(row, sizeof row, "  %-24s %8llu %7llu %8s\n", "hard negatives",
+                  static_cast<unsigned long long>(t.hard_accounts),
+                  static_cast<unsigned long long>(t.hard_flagged),
+                  Percent(HardShare(t)).c_str());
+    out << row;
+  }
   if (unlabelled_requests_)
     out << "requests of unlabelled accounts: " << unlabelled_requests_ << "\n";
 
@@ -231,6 +258,9 @@ void Evaluation::PrintText(std::ostream& out) const {
          "detection: "
       << (t.median_before < 0 ? std::string("never caught") : std::to_string(t.median_before))
       << ")\n";
+  if (t.hard_accounts)
+    out << "  report   hard negatives flagged, apart from the benign target: " << t.hard_flagged
+        << " of " << t.hard_accounts << " (" << Percent(HardShare(t)) << ")\n";
 }
 
 ordered Evaluation::Json() const {
@@ -244,6 +274,7 @@ ordered Evaluation::Json() const {
     ordered e;
     e["scenario"] = sc.name;
     e["label"] = sc.campaign ? "campaign" : "benign";
+    if (sc.hard) e["hard_negative"] = true;
     e["accounts"] = s.active;
     e["accounts_without_requests"] = s.silent;
     e["detected"] = s.detected;
@@ -259,6 +290,10 @@ ordered Evaluation::Json() const {
   j["benign"] = {{"accounts", t.benign_accounts},
                  {"flagged", t.benign_flagged},
                  {"flagged_share", t.benign_share}};
+  if (t.hard_accounts)
+    j["hard_negatives"] = {{"accounts", t.hard_accounts},
+                           {"flagged", t.hard_flagged},
+                           {"flagged_share", HardShare(t)}};
   j["unlabelled_requests"] = unlabelled_requests_;
   ordered targets;
   targets["campaign_accounts_caught"] = {{"met", t.caught_ok},

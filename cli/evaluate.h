@@ -8,7 +8,9 @@
 // default every rule of kind competitor_training. Per scenario the report
 // gives the share of campaign accounts caught, how many of the scenario's
 // requests came before its first detection, and the share of benign accounts
-// flagged; then whether issue 5's targets are met. Not synchronized.
+// flagged; then whether issue 5's targets are met. Benign accounts labelled
+// "hard_negative": true (legitimate traffic shaped like a campaign) are
+// reported apart and left out of the benign target. Not synchronized.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +56,7 @@ class Evaluation {
   struct Scenario {
     std::string name;
     bool campaign = false;
+    bool hard = false;  // hard negatives: benign, reported apart
     uint64_t accounts = 0, requests = 0;
     int64_t before_detection = -1;  // the scenario's requests before its first detection
   };
@@ -68,9 +71,11 @@ class Evaluation {
     std::string lowest_scenario;
     double lowest_share = 1, benign_share = 0;
     uint64_t benign_accounts = 0, benign_flagged = 0;
+    uint64_t hard_accounts = 0, hard_flagged = 0;
     int64_t median_before = -1;  // -1: no campaign, or the median one was never caught
   };
   Targets CheckTargets() const;
+  static double HardShare(const Targets& t);
 
   std::string labels_path_;
   std::vector<Scenario> scenarios_;  // in order of first appearance in the labels

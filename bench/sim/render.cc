@@ -5,119 +5,12 @@
 #include <cmath>
 #include <utility>
 
+#include "bench/sim/describe.h"
 #include "bench/sim/rng.h"
-#include "bench/sim/text.h"
 #include "bench/sim/traffic.h"
 
 namespace tosgate::sim {
 namespace {
-
-// What one request says, before it is written in either body shape.
-struct Shape {
-  std::string system;
-  std::vector<std::pair<const char*, std::string>> messages;
-  int64_t max_tokens = -1;  // -1: not given
-  double temperature = -1;  // < 0: not given
-  bool logprobs = false;
-  int64_t top_logprobs = -1;
-  int64_t logit_bias = 0;  // number of entries
-  const char* purpose = nullptr;
-  int64_t output_tokens = 0;
-};
-
-int64_t Tokens(double x, int64_t cap) {
-  const int64_t n = std::max<int64_t>(1, std::llround(x));
-  return cap > 0 ? std::min(n, cap) : n;
-}
-
-Shape Describe(const SimAccount& a, Rng& r) {
-  Shape s;
-  auto user = [&](std::string text) { s.messages.emplace_back("user", std::move(text)); };
-  switch (a.persona) {
-    case Persona::kChat:
-      user(ChatPrompt(r));
-      if (r.Chance(0.3)) {
-        s.messages.emplace_back("assistant", "Sure - here is a first try. " + Question(r));
-        user(ChatFollowUp(r));
-      }
-      s.max_tokens = r.Pick({-1, -1, 256, 512, 1024});
-      if (r.Chance(0.3)) s.temperature = r.Pick({0.2, 0.7, 1.0});
-      s.output_tokens = Tokens(r.LogNormal(220, 0.7), s.max_tokens);
-      break;
-    case Persona::kCoding:
-      s.system = a.variant % 2
-                     ? "You are a coding assistant. Prefer minimal diffs and explain briefly."
-                     : "You are an expert software engineer helping inside an IDE.";
-      user(CodingPrompt(r));
-      s.max_tokens = r.Pick({1024, 2048, 4096});
-      s.output_tokens = Tokens(r.LogNormal(450, 0.7), s.max_tokens);
-      break;
-    case Persona::kClassify:
-      user(ClassificationPrompt(a.variant, r));
-      s.max_tokens = (a.variant % 4 == 3) ? 32 : 5;
-      s.temperature = 0;
-      s.purpose = "classification";
-      s.output_tokens = r.Int(1, 4);
-      break;
-    case Persona::kSupport:
-      s.system = SupportSystemPrompt(a.variant);
-      user(SupportMessage(r));
-      if (r.Chance(0.3)) {
-        s.messages.emplace_back("assistant",
-                                "I'm sorry to hear that. Could you share your order number?");
-        user(SupportMessage(r));
-      }
-      s.max_tokens = 300;
-      s.purpose = "customer-support";
-      s.output_tokens = Tokens(r.LogNormal(90, 0.5), s.max_tokens);
-      break;
-    case Persona::kSummarize:
-      user(SummarizePrompt(a.variant, r));
-      s.max_tokens = 400;
-      s.purpose = "summarization";
-      s.output_tokens = Tokens(r.LogNormal(180, 0.3), s.max_tokens);
-      break;
-    case Persona::kEval:
-      user(EvalItemPrompt(a.variant, r));
-      s.max_tokens = 1;
-      s.temperature = 0;
-      s.logprobs = true;
-      s.top_logprobs = 1 + a.variant % 5;
-      s.purpose = "evaluation";
-      s.output_tokens = 1;
-      break;
-    case Persona::kHarvest:
-      user(HarvestPrompt(r));
-      s.max_tokens = 4096;
-      s.output_tokens = Tokens(r.LogNormal(2600, 0.25), s.max_tokens);
-      break;
-    case Persona::kCluster:
-      user(ClusterPrompt(a.variant, r));
-      s.max_tokens = r.Pick({2048, 4096});
-      s.output_tokens = Tokens(r.LogNormal(1800, 0.3), s.max_tokens);
-      break;
-    case Persona::kCot:
-      user(CotPrompt(r));
-      s.max_tokens = r.Pick({4096, 8192});
-      s.output_tokens = Tokens(r.LogNormal(2200, 0.35), s.max_tokens);
-      break;
-    case Persona::kLogprob:
-      user(LogprobPrompt(r));
-      s.max_tokens = r.Pick({1, 1, 16, 64});
-      s.logprobs = true;
-      s.top_logprobs = 20;
-      if (r.Chance(0.5)) s.logit_bias = r.Int(1, 8);
-      s.output_tokens = s.max_tokens;
-      break;
-    case Persona::kLowSlow:
-      s.system = LowSlowSystemPrompt(a.variant);
-      user(LowSlowPrompt(a.variant, r));
-      s.max_tokens = 2048;
-      s.output_tokens = Tokens(r.LogNormal(1300, 0.35), s.max_tokens);
-      break;
-  }
-  return s;
-}
 
 std::string Number(double x) {
   char buf[32];
@@ -162,7 +55,7 @@ std::string JsonString(std::string_view in) {
 std::string Simulation::RenderRequest(const Event& e) const {
   const SimAccount& a = accounts_[e.account];
   Rng r(Derive(o_.seed, 0xB0D1 + (static_cast<uint64_t>(e.account) << 20), e.seq));
-  const Shape s = Describe(a, r);
+  const Shape s = Describe(a, o_.bank, r);
   const bool anthropic = a.anthropic && !s.logprobs;
 
   std::string ip;
@@ -198,6 +91,13 @@ std::string Simulation::RenderRequest(const Event& e) const {
   const int64_t max_tokens = anthropic && s.max_tokens < 0 ? 1024 : s.max_tokens;
   if (max_tokens >= 0) line += ", \"max_tokens\": " + std::to_string(max_tokens);
   if (s.temperature >= 0) line += ", \"temperature\": " + Number(s.temperature);
+  if (anthropic && s.thinking_budget > 0)
+    line += ", \"thinking\": {\"type\": \"enabled\", \"budget_tokens\": " +
+            std::to_string(s.thinking_budget) + "}";
+  if (!anthropic && !s.reasoning_effort.empty())
+    line += s.effort_object ? ", \"reasoning\": {\"effort\": \"" + s.reasoning_effort + "\"}"
+                            : ", \"reasoning_effort\": \"" + s.reasoning_effort + "\"";
+  if (!anthropic && s.n > 0) line += ", \"n\": " + std::to_string(s.n);
   if (s.logprobs)
     line += ", \"logprobs\": true, \"top_logprobs\": " + std::to_string(s.top_logprobs);
   if (s.logit_bias > 0) {
@@ -226,7 +126,8 @@ std::string Simulation::RenderAccount(const SimAccount& a) const {
 std::string Simulation::RenderLabel(const SimAccount& a) const {
   return "{\"account\": \"" + a.id + "\", \"label\": \"" +
          (IsCampaign(a.persona) ? "campaign" : "benign") + "\", \"scenario\": \"" +
-         std::string(PersonaName(a.persona)) + "\"}";
+         std::string(PersonaName(a.persona)) + "\"" +
+         (IsHardNegative(a.persona) ? ", \"hard_negative\": true}" : "}");
 }
 
 }  // namespace tosgate::sim

@@ -1,6 +1,12 @@
+// Benign text and the slot machinery; campaigns' text is in harvest_text.cc.
+// Each generator has a train and an eval list of templates; the lists share
+// no wording (see text.h).
 #include "bench/sim/text.h"
 
-#include <string_view>
+#include <cctype>
+#include <iterator>
+
+#include "bench/sim/bank.h"
 
 namespace tosgate::sim {
 namespace {
@@ -8,405 +14,356 @@ namespace {
 using sv = std::string_view;
 
 // clang-format off
-constexpr sv kTopics[] = {
-    "photosynthesis", "the French revolution", "compound interest", "black holes", "sourdough bread",
-    "the immune system", "supply and demand", "plate tectonics", "quantum entanglement",
-    "the Roman republic", "neural networks", "jazz harmony", "climate feedback loops",
-    "the printing press", "vaccines", "inflation", "public key cryptography", "the water cycle",
-    "the Silk Road", "game theory", "CRISPR", "the stock market", "volcanoes", "sleep cycles",
-    "the Byzantine empire", "electric motors", "coral reefs", "the Cold War", "probability",
-    "container shipping", "the human heart", "relativity", "medieval castles", "beekeeping",
-    "renewable energy", "the Renaissance", "hash tables", "ocean currents", "antibiotics",
-    "the electoral college", "fermentation", "glaciers", "the Industrial Revolution",
-    "machine translation", "tides", "the Ottoman empire", "semiconductors", "bird migration",
-    "origami", "the placebo effect", "urban planning", "the Apollo program", "typography",
-    "wine making", "the Great Depression", "earthquakes", "operating systems", "chess openings",
-    "photography exposure", "the Maya calendar", "opera", "bacteria", "tax brackets",
+// Topics: the train bank draws from the first list, the eval bank from the second.
+constexpr sv kTopicsTrain[] = {
+    "photosynthesis", "compound interest", "sourdough bread", "supply and demand",
+    "quantum entanglement", "neural networks", "climate feedback loops", "vaccines",
+    "public key cryptography", "the Silk Road", "CRISPR", "volcanoes", "the Byzantine empire",
+    "coral reefs", "probability", "the human heart", "medieval castles", "renewable energy",
+    "hash tables", "antibiotics", "fermentation", "the Industrial Revolution", "tides",
+    "semiconductors", "origami", "urban planning", "typography", "the Great Depression",
+    "operating systems", "photography exposure", "opera", "tax brackets", "bird migration",
+    "monetary policy", "the Krebs cycle", "database indexing", "Gothic architecture",
 };
-// clang-format on
-// clang-format off
-constexpr sv kAspects[] = {
-    "its history",   "how it works",      "why it matters",   "the main debates",
-    "common myths",  "recent research",   "its limitations",  "real-world examples",
-    "the key terms", "its future",        "who discovered it", "the underlying math",
+constexpr sv kTopicsEval[] = {
+    "the French revolution", "black holes", "the immune system", "plate tectonics",
+    "the Roman republic", "jazz harmony", "the printing press", "inflation", "the water cycle",
+    "game theory", "the stock market", "sleep cycles", "electric motors", "the Cold War",
+    "container shipping", "relativity", "beekeeping", "the Renaissance", "ocean currents",
+    "the electoral college", "glaciers", "machine translation", "the Ottoman empire",
+    "the placebo effect", "the Apollo program", "wine making", "earthquakes", "chess openings",
+    "the Maya calendar", "bacteria", "garbage collection", "soil erosion", "the Meiji restoration",
+    "lithium batteries", "impressionist painting", "the gut microbiome", "carbon pricing",
 };
-// clang-format on
-// clang-format off
-constexpr sv kChatOpeners[] = {
-    "", "", "", "hey, ", "hi! ", "quick question: ", "ok so ", "hello, ", "I was wondering, ",
-    "sorry if this is basic but ", "help me out here: ", "random thought - ",
-};
-// clang-format on
-// clang-format off
+constexpr sv kAspectsTrain[] = {"its history", "how it works", "why it matters", "the main debates",
+                                "common myths", "recent research"};
+constexpr sv kAspectsEval[] = {"its limitations", "real-world examples", "the key terms",
+                               "its future", "who discovered it", "the underlying math"};
+constexpr sv kOpenTrain[] = {"", "", "", "hey, ", "quick question: ", "ok so ", "I was wondering, ",
+                             "sorry if this is basic but "};
+constexpr sv kOpenEval[] = {"", "", "", "hi! ", "hello, ", "help me out here: ", "random thought - ",
+                            "question for you: "};
 constexpr sv kPeople[] = {"my sister", "my boss", "a friend", "my kid", "my landlord", "a coworker",
                           "my grandmother", "my partner", "a customer", "my neighbour"};
-// clang-format on
-// clang-format off
 constexpr sv kThings[] = {"birthday party", "job interview", "vacation to Portugal", "wedding toast",
                           "garden", "budget spreadsheet", "cover letter", "road trip", "book club",
                           "marathon training", "kitchen renovation", "thesis defense", "dinner menu",
                           "moving day", "team offsite", "cat's diet", "podcast episode"};
-// clang-format on
-// clang-format off
 constexpr sv kAdjectives[] = {"short", "funny", "polite", "detailed", "simple", "formal", "friendly",
                               "creative", "honest", "concise", "warm", "clear"};
-// clang-format on
-// clang-format off
 constexpr sv kWritingKinds[] = {"email", "poem", "message", "toast", "list of ideas", "paragraph",
                                 "text", "note", "summary", "plan", "letter", "tweet"};
-// clang-format on
-// clang-format off
 constexpr sv kFoods[] = {"lentils", "chicken thighs", "tofu", "leftover rice", "zucchini", "salmon",
                          "chickpeas", "mushrooms", "eggs", "spinach", "potatoes", "pasta"};
-// clang-format on
-// clang-format off
 constexpr sv kCities[] = {"Lisbon", "Osaka", "Nairobi", "Denver", "Krakow", "Montreal", "Hanoi",
                           "Lima", "Edinburgh", "Seville", "Perth", "Bergen"};
-// clang-format on
-
-// Human questions: many shapes, typos and all.
-std::string HumanQuestion(Rng& r) {
-  std::string s(r.Pick(kChatOpeners));
-  switch (r.Int(0, 13)) {
-    case 0:
-      s += "can you explain " + std::string(r.Pick(kTopics)) + " like I'm five?";
-      break;
-    case 1:
-      s += "what's the deal with " + std::string(r.Pick(kTopics)) + "?";
-      break;
-    case 2:
-      s += "write a " + std::string(r.Pick(kAdjectives)) + " " +
-           std::string(r.Pick(kWritingKinds)) + " for " + std::string(r.Pick(kPeople)) +
-           " about my " + std::string(r.Pick(kThings));
-      break;
-    case 3:
-      s += "I have " + std::string(r.Pick(kFoods)) + " and " + std::string(r.Pick(kFoods)) +
-           ", what can I cook tonight";
-      break;
-    case 4:
-      s += "plan 3 days in " + std::string(r.Pick(kCities)) + " on a budget";
-      break;
-    case 5:
-      s += "how do I tell " + std::string(r.Pick(kPeople)) + " I can't come to the " +
-           std::string(r.Pick(kThings)) + " without being rude";
-      break;
-    case 6:
-      s += "is it true that " + std::string(r.Pick(kTopics)) + " has something to do with " +
-           std::string(r.Pick(kTopics)) + "??";
-      break;
-    case 7:
-      s += "give me " + std::to_string(r.Int(3, 10)) + " names for a " +
-           std::string(r.Pick(kThings));
-      break;
-    case 8:
-      s += "what should I read to understand " + std::string(r.Pick(kTopics)) +
-           ", I know a bit about " + std::string(r.Pick(kTopics));
-      break;
-    case 9:
-      s += "translate this into " +
-           std::string(r.Pick({"Spanish", "German", "Japanese", "French"})) + ": thanks for the " +
-           std::string(r.Pick(kThings)) + ", it meant a lot";
-      break;
-    case 10:
-      s += "pros and cons of " + std::string(r.Pick(kTopics)) + " vs " +
-           std::string(r.Pick(kTopics));
-      break;
-    case 11:
-      s += "my " + std::string(r.Pick(kThings)) + " is in " + std::to_string(r.Int(2, 30)) +
-           " days and I'm stressed. where do I start";
-      break;
-    case 12:
-      s += "summarize " + std::string(r.Pick(kAspects)) + " of " + std::string(r.Pick(kTopics));
-      break;
-    default:
-      s += "fix the grammar: \"" + std::string(r.Pick(kPeople)) + " dont like when we " +
-           std::string(r.Pick({"goes", "was going", "has went"})) + " to the " +
-           std::string(r.Pick(kThings)) + "\"";
-  }
-  return s;
-}
-
-constexpr sv kLanguages[] = {"Python", "TypeScript", "Go",   "Rust",  "Java",
-                             "C++",    "SQL",        "Bash", "Kotlin"};
-// clang-format off
-constexpr sv kCodeTasks[] = {
-    "Why does this throw", "Refactor this to be more readable", "Add error handling to this",
-    "Write unit tests for this", "Make this faster", "Explain what this does", "Convert this to async",
-    "Find the bug in this", "Add type hints to this", "Review this for security issues",
-};
-// clang-format on
-// clang-format off
+constexpr sv kLanguages[] = {"Python", "TypeScript", "Go", "Rust", "Java", "C++", "SQL", "Bash",
+                             "Kotlin"};
+constexpr sv kProducts[] = {"headphones", "blender", "running shoes", "phone case", "desk lamp",
+                            "coffee maker", "backpack", "keyboard", "tent", "vacuum", "novel",
+                            "hotel room", "pizza", "delivery", "app update", "mattress"};
+constexpr sv kReviewBits[] = {
+    "broke after two weeks", "works exactly as described", "arrived late but fine",
+    "best purchase this year", "customer service never answered", "a bit overpriced",
+    "the color is different from the photos", "my kids love it", "stopped charging",
+    "fits perfectly", "smells weird", "battery lasts forever", "not worth the money",
+    "would buy again", "instructions were confusing", "quiet and powerful"};
 constexpr sv kIdents[] = {"user", "order", "item", "config", "result", "cache", "buffer", "session",
                           "record", "payload", "token", "row", "node", "entry", "count", "total"};
-// clang-format on
-// clang-format off
+constexpr sv kAnswers[] = {"42", "x = 3", "about 2.4 hours", "No", "17/64", "O(n log n)", "B",
+                           "the second one", "12 km", "Yes, under the 1978 statute", "0.35",
+                           "It converges", "$1,284.50", "mitochondria", "3:40 pm"};
+
+// A person's questions: many shapes, typos and all.
+constexpr sv kChatTrain[] = {
+    "{open}can you explain {topic} like I'm five?",
+    "{open}what's the deal with {topic}?",
+    "{open}write a {adj} {kind} for {person} about my {thing}",
+    "{open}I have {food} and {food}, what can I cook tonight",
+    "{open}plan 3 days in {city} on a budget",
+    "{open}how do I tell {person} I can't come to the {thing} without being rude",
+    "{open}is it true that {topic} has something to do with {topic2}??",
+    "{open}give me {n} names for a {thing}",
+    "{open}what should I read to understand {topic}, I know a bit about {topic2}",
+    "{open}translate this into Spanish: thanks for the {thing}, it meant a lot",
+    "{open}pros and cons of {topic} vs {topic2}",
+    "{open}my {thing} is in {n} days and I'm stressed. where do I start",
+    "{open}summarize {aspect} of {topic}",
+    "{open}fix the grammar: \"{person} dont like when we goes to the {thing}\"",
+    "{open}hola, me puedes recomendar un libro sobre {topic}?",
+    "{open}can you tighten this paragraph for me: {passage}",
+    "{open}wie funktioniert {topic} eigentlich? kurz bitte",
+};
+constexpr sv kChatEval[] = {
+    "{open}ELI5 {topic} please",
+    "{open}I keep hearing about {topic} at work and nodding along. what is it actually",
+    "{open}draft a {adj} {kind} to {person} - it's about the {thing}",
+    "{open}dinner ideas? fridge has {food}, {food} and not much else",
+    "{open}{n} day itinerary for {city}, we like food and walking, not museums",
+    "{open}need a nice way to say no to {person} about the {thing}",
+    "{open}does {topic} actually connect to {topic2} or is that a myth",
+    "{open}brainstorm {n} titles for my {thing} thing",
+    "{open}best intro book on {topic} for someone who already gets {topic2}?",
+    "{open}how would I say 'see you at the {thing}' in Japanese, casual",
+    "{open}{topic} or {topic2} - which should I learn about first",
+    "{open}ok {thing} in {n} days. panic. checklist?",
+    "{open}tl;dr of {topic}, {aspect} mostly",
+    "{open}proofread: \"me and {person} was planning the {thing} but it got cancel\"",
+    "{open}salut, tu peux m'expliquer {topic} simplement ?",
+    "{open}qual a diferenca entre {topic} e {topic2}?",
+    "{open}does this read ok? be honest\n\n{passage}",
+};
+constexpr sv kFollowTrain[] = {"thanks! can you make it shorter", "hmm not quite, try again",
+                               "what about {topic}?", "ok and why is that", "can you give an example",
+                               "more formal please", "lol perfect", "wait, explain the second part",
+                               "and in {city}?", "can you turn that into a list", "that's wrong I think"};
+constexpr sv kFollowEval[] = {"shorter pls", "nope, different angle", "how does {topic} fit in?",
+                              "source?", "example?", "make it sound less like a robot", "great, thx",
+                              "I don't get point 2", "same but for {city}", "bullet points please",
+                              "are you sure? I read otherwise"};
+constexpr sv kCodeTasksTrain[] = {
+    "Why does this throw", "Refactor this to be more readable", "Add error handling to this",
+    "Write unit tests for this", "Make this faster", "Explain what this does"};
+constexpr sv kCodeTasksEval[] = {
+    "Convert this to async", "Find the bug in this", "Add type hints to this",
+    "Review this for security issues", "Port this to {code}", "Why is this so slow on big inputs"};
 constexpr sv kErrors[] = {"KeyError", "NullPointerException", "index out of range", "segfault",
                           "deadlock", "TypeError: undefined is not a function", "borrow of moved value",
                           "connection reset by peer", "off-by-one", "timeout"};
 // clang-format on
 
-std::string CodeSnippet(Rng& r) {
+std::string CodeSnippet(Gen& g) {
+  Rng& r = g.r;
   const std::string a(r.Pick(kIdents)), b(r.Pick(kIdents)), c(r.Pick(kIdents));
+  const bool py = g.bank == Bank::kTrain;  // the eval bank's code is JavaScript
   std::string s = "```\n";
-  const int64_t lines = r.Int(4, 18);
-  s += "def process_" + a + "s(" + a + "s, " + b + "=None):\n";
-  for (int64_t i = 0; i < lines; ++i) {
-    switch (r.Int(0, 5)) {
+  s += py ? "def process_" + a + "s(" + a + "s, " + b + "=None):\n"
+          : "function load" + a + "s(" + a + "s, " + b + " = null) {\n";
+  for (int64_t i = 0, lines = r.Int(4, 18); i < lines; ++i) {
+    switch (r.Int(0, 4)) {
       case 0:
-        s += "    for " + a + " in " + a + "s:\n";
+        s += py ? "    for " + a + " in " + a + "s:\n" : "  for (const " + a + " of " + a + "s) {\n";
         break;
       case 1:
-        s += "        " + c + " = " + a + ".get(\"" + b + "\", " + std::to_string(r.Int(0, 99)) +
-             ")\n";
+        s += "    " + c + " = " + a + ".get(\"" + b + "\", " + std::to_string(r.Int(0, 99)) +
+             (py ? ")\n" : ");\n");
         break;
       case 2:
-        s += "    if not " + b + ":\n        return []\n";
+        s += py ? "    if not " + b + ":\n        return []\n" : "  if (!" + b + ") return [];\n";
         break;
       case 3:
-        s += "    " + c + "_map[" + a + ".id] = " + c + "\n";
-        break;
-      case 4:
-        s += "    # TODO: " + std::string(r.Pick(kCodeTasks)) + "\n";
+        s += "    " + c + "Map[" + a + ".id] = " + c + (py ? "\n" : ";\n");
         break;
       default:
-        s += "    total += len(" + c + ")\n";
+        s += py ? "    total += len(" + c + ")\n" : "  total += " + c + ".length;\n";
     }
   }
-  s += "    return " + c + "_map\n```";
-  return s;
+  return s + (py ? "    return " + c + "_map\n```" : "  return " + c + "Map;\n}\n```");
 }
 
 }  // namespace
 
-std::string Question(Rng& r) {
-  const std::string topic(r.Pick(kTopics)), aspect(r.Pick(kAspects));
-  switch (r.Int(0, 5)) {
-    case 0:
-      return "What is " + topic + " and " + std::string(r.Pick({"why", "how"})) +
-             " does it matter?";
-    case 1:
-      return "Describe " + aspect + " of " + topic + ".";
-    case 2:
-      return "How does " + topic + " relate to " + std::string(r.Pick(kTopics)) + "?";
-    case 3:
-      return "What are " + aspect + " regarding " + topic + "?";
-    case 4:
-      return "Compare " + topic + " with " + std::string(r.Pick(kTopics)) + ".";
-    default:
-      return "Why is " + topic + " important for " + std::string(r.Pick(kTopics)) + "?";
-  }
+std::string_view BankName(Bank b) { return b == Bank::kTrain ? "train" : "eval"; }
+bool BankByName(std::string_view name, Bank* out) {
+  if (name != "train" && name != "eval") return false;
+  *out = name == "train" ? Bank::kTrain : Bank::kEval;
+  return true;
 }
 
-std::string ChatPrompt(Rng& r) { return HumanQuestion(r); }
+std::string Fill(Gen& g, sv tmpl) {
+  Rng& r = g.r;
+  const bool t = g.bank == Bank::kTrain;
+  auto topic = [&] { return std::string(t ? r.Pick(kTopicsTrain) : r.Pick(kTopicsEval)); };
+  std::string out;
+  for (size_t i = 0; i < tmpl.size();) {
+    const size_t close = tmpl[i] == '{' ? tmpl.find('}', i) : sv::npos;
+    if (close == sv::npos) {
+      out += tmpl[i++];
+      continue;
+    }
+    const sv slot = tmpl.substr(i + 1, close - i - 1);
+    i = close + 1;
+    if (slot == "topic" || slot == "topic2") out += topic();
+    else if (slot == "aspect") out += t ? r.Pick(kAspectsTrain) : r.Pick(kAspectsEval);
+    else if (slot == "open") out += t ? r.Pick(kOpenTrain) : r.Pick(kOpenEval);
+    else if (slot == "person") out += r.Pick(kPeople);
+    else if (slot == "thing") out += r.Pick(kThings);
+    else if (slot == "adj") out += r.Pick(kAdjectives);
+    else if (slot == "kind") out += r.Pick(kWritingKinds);
+    else if (slot == "food") out += r.Pick(kFoods);
+    else if (slot == "city") out += r.Pick(kCities);
+    else if (slot == "n") out += std::to_string(r.Int(2, 12));
+    else if (slot == "num") out += std::to_string(r.Int(13, 999));
+    else if (slot == "resp") out += CandidateAnswer(g);
+    else if (slot == "code") out += r.Pick(kLanguages);
+    else if (slot == "product") out += r.Pick(kProducts);
+    else if (slot == "review") out += r.Pick(kReviewBits);
+    else if (slot == "ans") out += r.Pick(kAnswers);
+    else if (slot == "q") out += Question(g);
+    else if (slot == "hq") out += HardQuestion(g);
+    else if (slot == "passage") out += Passage(g, r.Int(2, 7));
+    else if (slot == "longpassage") out += Passage(g, r.Int(8, 20));
+    else out += "{" + std::string(slot) + "}";
+  }
+  return out;
+}
 
-std::string ChatFollowUp(Rng& r) {
+std::string Passage(Gen& g, int64_t sentences) {
   // clang-format off
-  constexpr sv kShort[] = {"thanks! can you make it shorter", "hmm not quite, try again",
-                           "what about ", "ok and why is that", "can you give an example",
-                           "more formal please", "lol perfect", "wait, explain the second part",
-                           "and in ", "can you turn that into a list", "that's wrong I think"};
+  constexpr sv kTrain[] = {
+      "In {n}0 years {topic} went from a curiosity to something {person} deals with daily.",
+      "Most accounts of {topic} skip {aspect}, which is where the interesting part is.",
+      "We tried it during the {thing} and it went about as well as you'd expect.",
+      "The numbers were {num} in the first quarter and roughly half that by summer.",
+      "Critics say {topic} is overrated; supporters point to {topic2}.",
+      "Nobody at the {thing} had heard of it, which surprised me."};
+  constexpr sv kEval[] = {
+      "By the time {person} noticed, {topic} had already changed how the {thing} worked.",
+      "There is a long-running argument about {aspect} of {topic}.",
+      "The report counted {num} cases, up from {n} the year before.",
+      "It rained for most of the {thing}, so plans moved indoors.",
+      "{topic2} gets the headlines, but {topic} does most of the work.",
+      "Looking back, the turning point was a small decision about the {thing}."};
   // clang-format on
-  std::string s(r.Pick(kShort));
-  if (s.back() == ' ') s += std::string(r.Chance(0.5) ? r.Pick(kTopics) : r.Pick(kCities)) + "?";
+  std::string out;
+  for (int64_t i = 0; i < sentences; ++i) {
+    out += (i == 0 ? "" : g.r.Chance(0.2) ? "\n\n" : " ");
+    out += Fill(g, PickTemplate(g, nullptr, kTrain, kEval));
+  }
+  return out;
+}
+
+std::string Roughen(Gen& g, std::string s) {
+  Rng& r = g.r;
+  if (r.Chance(0.15))
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (int64_t k = r.Chance(0.2) ? r.Int(1, 3) : 0; k > 0 && s.size() > 8; --k) {
+    const size_t i = static_cast<size_t>(r.Int(1, static_cast<int64_t>(s.size()) - 3));
+    if (std::isalpha(static_cast<unsigned char>(s[i])) &&
+        std::isalpha(static_cast<unsigned char>(s[i + 1])))
+      std::swap(s[i], s[i + 1]);
+  }
+  if (r.Chance(0.15) && !s.empty() && (s.back() == '.' || s.back() == '?')) s.pop_back();
   return s;
 }
 
-std::string CodingPrompt(Rng& r) {
-  std::string s = std::string(r.Pick(kCodeTasks)) + " (" + std::string(r.Pick(kLanguages)) + ")";
+std::string Question(Gen& g) {
+  // clang-format off
+  constexpr sv kTrain[] = {"What is {topic} and why does it matter?", "Describe {aspect} of {topic}.",
+                           "How does {topic} relate to {topic2}?", "What are {aspect} regarding {topic}?"};
+  constexpr sv kEval[] = {"Compare {topic} with {topic2}.", "Why is {topic} important for {topic2}?",
+                          "In what ways did {topic} shape {topic2}?", "Give an overview of {topic}: {aspect}."};
+  // clang-format on
+  return Fill(g, PickTemplate(g, nullptr, kTrain, kEval));
+}
+
+std::string ChatPrompt(Gen& g) {
+  return Roughen(g, Fill(g, PickTemplate(g, "chat", kChatTrain, kChatEval)));
+}
+
+std::string ChatFollowUp(Gen& g) {
+  return Fill(g, PickTemplate(g, nullptr, kFollowTrain, kFollowEval));
+}
+
+std::string CodingSystemPrompt(Gen& g, int variant) {
+  constexpr sv kTrain[] = {"You are an expert software engineer helping inside an IDE.",
+                           "You are a coding assistant. Prefer minimal diffs and explain briefly."};
+  constexpr sv kEval[] = {"You pair-program with the user. Keep answers focused on the code shown.",
+                          "Act as a senior reviewer. Point out problems first, then suggest fixes."};
+  const size_t i = static_cast<size_t>(variant) % 2;
+  return std::string(g.bank == Bank::kTrain ? kTrain[i] : kEval[i]);
+}
+
+std::string CodingPrompt(Gen& g) {
+  Rng& r = g.r;
+  std::string s = Fill(g, PickTemplate(g, "code", kCodeTasksTrain, kCodeTasksEval)) + " (" +
+                  std::string(r.Pick(kLanguages)) + ")";
   if (r.Chance(0.4)) s += ", I get '" + std::string(r.Pick(kErrors)) + "' sometimes";
-  s += ":\n\n" + CodeSnippet(r);
+  s += ":\n\n" + CodeSnippet(g);
   if (r.Chance(0.3)) s += "\n\nIt is called from the " + std::string(r.Pick(kIdents)) + " handler.";
   return s;
 }
 
 // ---- benign templated workloads ----
 
-// clang-format off
-constexpr sv kProducts[] = {"headphones", "blender", "running shoes", "phone case", "desk lamp",
-                            "coffee maker", "backpack", "keyboard", "tent", "vacuum", "novel",
-                            "hotel room", "pizza", "delivery", "app update", "mattress"};
-// clang-format on
-// clang-format off
-constexpr sv kReviewBits[] = {
-    "broke after two weeks", "works exactly as described", "arrived late but fine",
-    "best purchase this year", "customer service never answered", "a bit overpriced",
-    "the color is different from the photos", "my kids love it", "stopped charging",
-    "fits perfectly", "smells weird", "battery lasts forever", "not worth the money",
-    "would buy again", "instructions were confusing", "quiet and powerful",
-};
-// clang-format on
-
-std::string ClassificationPrompt(int variant, Rng& r) {
-  std::string review =
-      "The " + std::string(r.Pick(kProducts)) + " " + std::string(r.Pick(kReviewBits));
+std::string ClassificationPrompt(Gen& g, int variant) {
+  Rng& r = g.r;
+  std::string review = "The " + std::string(r.Pick(kProducts)) + " " + std::string(r.Pick(kReviewBits));
   if (r.Chance(0.6)) review += ", " + std::string(r.Pick(kReviewBits));
-  if (r.Chance(0.3))
-    review += ". " + std::string(r.Pick({"5 stars", "1 star", "meh", "!!!", "Thanks."}));
-  switch (variant % 4) {
-    case 0:
-      return "Classify the sentiment of the following review as positive, negative or neutral. "
-             "Answer with one word.\nReview: " +
-             review;
-    case 1:
-      return "Label this support ticket with one category from [billing, shipping, defect, other]. "
-             "Reply with the category only.\nTicket: " +
-             review;
-    case 2:
-      return "Is the following text spam? Answer yes or no.\nText: " + review;
-    default:
-      return "Extract the product mentioned in the text and return it as JSON {\"product\": "
-             "...}.\nText: " +
-             review;
-  }
+  if (r.Chance(0.3)) review += ". " + std::string(r.Pick({"5 stars", "1 star", "meh", "!!!", "Thanks."}));
+  // clang-format off
+  constexpr sv kTrain[] = {
+      "Classify the sentiment of the following review as positive, negative or neutral. Answer with one word.\nReview: ",
+      "Label this support ticket with one category from [billing, shipping, defect, other]. Reply with the category only.\nTicket: ",
+      "Is the following text spam? Answer yes or no.\nText: ",
+      "Extract the product mentioned in the text and return it as JSON {\"product\": ...}.\nText: "};
+  constexpr sv kEval[] = {
+      "Sentiment (pos/neg/neutral), one token, no explanation:\n",
+      "Route this message to a queue. Queues: refunds, logistics, quality, misc. Output the queue name.\n---\n",
+      "Spam filter. Output 1 for spam, 0 otherwise.\nInput: ",
+      "Return {\"item\": <product>, \"mood\": <happy|unhappy>} for this review, JSON only.\n"};
+  // clang-format on
+  const size_t i = static_cast<size_t>(variant) % 4;
+  g.tmpl = std::string("classify-") + (g.bank == Bank::kTrain ? "t" : "e") + std::to_string(i);
+  return std::string(g.bank == Bank::kTrain ? kTrain[i] : kEval[i]) + review;
 }
 
-// clang-format off
-constexpr sv kCompanies[] = {"Acme Outdoor", "Brightline Bank", "Nimbus Telecom", "Pine & Co Furniture",
-                             "Starlit Travel", "Quayside Insurance", "Harbor Grocers", "Orbit Games"};
-// clang-format on
+constexpr sv kCompanies[] = {"Acme Outdoor",   "Brightline Bank",    "Nimbus Telecom",
+                             "Pine & Co Furniture", "Starlit Travel", "Quayside Insurance",
+                             "Harbor Grocers", "Orbit Games"};
 
-std::string SupportSystemPrompt(int variant) {
-  const sv company = kCompanies[static_cast<size_t>(variant) % std::size(kCompanies)];
-  return "You are the customer support assistant of " + std::string(company) +
-         ". Be friendly and brief. Never promise refunds; offer to open a ticket instead. "
-         "If the customer is angry, apologise once. Only answer questions about our products and "
-         "orders.";
+std::string SupportSystemPrompt(Gen& g, int variant) {
+  const std::string company(kCompanies[static_cast<size_t>(variant) % std::size(kCompanies)]);
+  if (g.bank == Bank::kTrain)
+    return "You are the customer support assistant of " + company +
+           ". Be friendly and brief. Never promise refunds; offer to open a ticket instead. If the "
+           "customer is angry, apologise once. Only answer questions about our products and orders.";
+  return company + " help desk bot. Rules: short replies, no legal or medical advice, escalate "
+         "billing disputes to a human agent, do not discuss competitors, sign off with the "
+         "ticket number if one exists.";
 }
 
-std::string SupportMessage(Rng& r) {
-  const std::string order = "#" + std::to_string(r.Int(100000, 999999));
-  switch (r.Int(0, 9)) {
-    case 0:
-      return "where is my order " + order + "? it's been " + std::to_string(r.Int(3, 20)) + " days";
-    case 1:
-      return "I want to cancel my subscription";
-    case 2:
-      return "the " + std::string(r.Pick(kProducts)) + " I got " +
-             std::string(r.Pick(kReviewBits)) + ", what now";
-    case 3:
-      return "how do I change the email on my account";
-    case 4:
-      return "were you charged twice? no wait, I was charged twice for " + order;
-    case 5:
-      return "do you ship to " + std::string(r.Pick(kCities)) + "?";
-    case 6:
-      return "can I return an item after " + std::to_string(r.Int(15, 60)) + " days";
-    case 7:
-      return "Hi, my promo code " + r.Hex(6) + " doesn't work";
-    case 8:
-      return "talk to a human please";
-    default:
-      return "what are your opening hours on " +
-             std::string(r.Pick({"Sunday", "holidays", "Saturday"}));
-  }
+std::string SupportMessage(Gen& g) {
+  // clang-format off
+  constexpr sv kTrain[] = {"where is my order #{n}0412? it's been {n} days", "I want to cancel my subscription",
+                           "the {product} I got {review}, what now", "how do I change the email on my account",
+                           "were you charged twice? no wait, I was charged twice for #{n}8831",
+                           "do you ship to {city}?", "can I return an item after {n}0 days", "talk to a human please"};
+  constexpr sv kEval[] = {"order #{n}7720 still says processing??", "how do i stop the monthly plan",
+                          "got the {product} and it {review}. refund?", "forgot my password and the reset mail never comes",
+                          "there are two charges on my card from you", "delivery to {city} possible?",
+                          "what's the return window", "AGENT", "opening hours on sunday?"};
+  // clang-format on
+  return Roughen(g, Fill(g, PickTemplate(g, nullptr, kTrain, kEval)));
 }
 
-std::string SummarizePrompt(int variant, Rng& r) {
+std::string SummarizePrompt(Gen& g, int variant) {
+  Rng& r = g.r;
   std::string doc;
-  const int64_t sentences = r.Int(8, 30);
-  for (int64_t i = 0; i < sentences; ++i) {
+  for (int64_t i = 0, n = r.Int(4, 22); i < n; ++i)
     doc += "The " + std::string(r.Pick(kIdents)) + " team reported that " +
-           std::string(r.Pick(kTopics)) + " " +
-           std::string(
-               r.Pick({"improved", "declined", "stayed flat", "was reviewed", "needs budget"})) +
+           Fill(g, "{topic}") + " " +
+           std::string(r.Pick({"improved", "declined", "stayed flat", "was reviewed", "needs budget"})) +
            " in " + std::string(r.Pick({"Q1", "Q2", "Q3", "Q4", "March", "the pilot"})) + ". ";
-  }
-  if (variant % 2 == 0)
-    return "Summarize the following meeting notes in 3 bullet points.\n\n" + doc;
-  return "Write a one-paragraph executive summary of this report:\n\"\"\"\n" + doc + "\n\"\"\"";
-}
-
-std::string EvalItemPrompt(int variant, Rng& r) {
-  const std::string q = Question(r);
-  std::string s =
-      variant % 2 ? "Question: " + q + "\n" : "Answer the multiple-choice question.\n" + q + "\n";
-  for (char c : std::string("ABCD"))
-    s += std::string(1, c) + ") " + std::string(r.Pick(kAspects)) + "\n";
-  return s + "Answer:";
-}
-
-// ---- campaigns ----
-
-std::string HarvestPrompt(Rng& r) {
   // clang-format off
-  constexpr sv kLead[] = {"Explain step by step", "Explain in detail, step by step,",
-                          "Walk through step by step"};
+  constexpr sv kTrain[] = {"Summarize the following meeting notes in 3 bullet points.\n\n",
+                           "Write a one-paragraph executive summary of this report:\n\"\"\"\n"};
+  constexpr sv kEval[] = {"Condense these notes into action items with owners:\n\n",
+                          "TL;DR for leadership, max 60 words. Source text follows.\n###\n"};
   // clang-format on
-  return std::string(r.Pick(kLead)) + " " + std::string(r.Pick(kAspects)) + " of " +
-         std::string(r.Pick(kTopics)) +
-         ". Give a thorough, complete answer with examples, and do not skip any step.";
+  const size_t i = static_cast<size_t>(variant) % 2;
+  g.tmpl = std::string("summarize-") + (g.bank == Bank::kTrain ? "t" : "e") + std::to_string(i);
+  return std::string(g.bank == Bank::kTrain ? kTrain[i] : kEval[i]) + doc;
 }
 
-std::string ClusterPrompt(int family, Rng& r) {
-  const std::string q = Question(r);
-  switch (family % 3) {
-    case 0:
-      return "You are an expert tutor. Provide a comprehensive, well-structured answer to the "
-             "following "
-             "question, reasoning carefully before the final answer.\n\nQuestion: " +
-             q;
-    case 1:
-      return "You are an expert tutor. Provide a comprehensive and well-structured answer, "
-             "reasoning "
-             "carefully before you answer.\n\nQuestion: " +
-             q + "\n\nAnswer in full.";
-    default:
-      return "As an expert tutor, give a comprehensive, well-structured answer to the question "
-             "below, "
-             "reasoning carefully first.\nQuestion: " +
-             q;
-  }
-}
-
-std::string CotPrompt(Rng& r) {
-  // clang-format off
-  constexpr sv kAsk[] = {
-      "Think step by step and show your reasoning.",
-      "Show your full reasoning before the answer.",
-      "Explain your chain of thought in detail, then give the answer.",
-      "Let's think step by step. Write out every intermediate step.",
-      "Before answering, write your complete reasoning inside <thinking> tags.",
-      "Reason it out loud, step by step, and show all of your work.",
-  };
-  // clang-format on
-  std::string problem;
-  if (r.Chance(0.5)) {
-    problem = "A train leaves " + std::string(r.Pick(kCities)) + " at " +
-              std::to_string(r.Int(40, 160)) + " km/h and another leaves " +
-              std::string(r.Pick(kCities)) + " " + std::to_string(r.Int(1, 5)) +
-              " hours later at " + std::to_string(r.Int(60, 200)) +
-              " km/h. When does the second catch up?";
-  } else {
-    problem = Question(r);
-  }
-  return r.Chance(0.5) ? std::string(r.Pick(kAsk)) + "\n" + problem
-                       : problem + "\n" + std::string(r.Pick(kAsk));
-}
-
-std::string LogprobPrompt(Rng& r) {
-  switch (r.Int(0, 2)) {
-    case 0:
-      return "Continue the text: " + Question(r);
-    case 1:
-      return "Complete: The most important fact about " + std::string(r.Pick(kTopics)) + " is";
-    default:
-      return "Q: " + Question(r) + "\nA:";
-  }
-}
-
-std::string LowSlowSystemPrompt(int family) {
-  return family % 2
-             ? "You are a meticulous assistant. Always answer completely and explain your "
-               "reasoning."
-             : "You are a careful, thorough assistant. Answer fully and show how you got there.";
-}
-
-std::string LowSlowPrompt(int family, Rng& r) {
-  // Shaped like a person's question, but every account fills the same frame.
-  const std::string q = HumanQuestion(r);
-  return family % 2
-             ? "Please answer thoroughly: " + q + "\n(Include the reasoning behind each point.)"
-             : "Please answer thoroughly - " + q + "\n(Include the reasoning behind each point.)";
+std::string EvalItemPrompt(Gen& g, int variant) {
+  const bool t = g.bank == Bank::kTrain;
+  std::string s = variant % 2 ? (t ? "Question: " : "Item: ") + Question(g) + "\n"
+                              : (t ? "Answer the multiple-choice question.\n"
+                                   : "Pick the best option.\n") + Question(g) + "\n";
+  for (char c : std::string("ABCD")) s += std::string(1, c) + ") " + Fill(g, "{aspect}") + "\n";
+  g.tmpl = std::string("mcq-") + (t ? "t" : "e") + std::to_string(variant % 2);
+  return s + (t ? "Answer:" : "Best option:");
 }
 
 }  // namespace tosgate::sim

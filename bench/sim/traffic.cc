@@ -13,8 +13,12 @@ constexpr int64_t kSecond = 1000, kMinute = 60 * kSecond, kHour = 60 * kMinute, 
 constexpr std::string_view kNames[kPersonas] = {
     "chat-user",       "coding-assistant", "classification-pipeline",
     "support-bot",     "batch-summarizer", "eval-logprobs",
+    "benign-hard-tutoring", "benign-hard-eval-harness", "benign-hard-longform-writer",
+    "benign-hard-reasoning-user",
     "bulk-harvest",    "cluster-rotation", "cot-elicitation",
-    "logprob-harvest", "low-and-slow",
+    "logprob-harvest", "low-and-slow", "cot-paraphrase",
+    "reasoning-reconstruction", "implicit-harvest", "rubric-grading",
+    "rewrite-harvest", "high-volume-varied", "low-and-slow-blended",
 };
 
 struct Country {
@@ -97,6 +101,9 @@ int64_t Scaled(double n, double scale) { return std::max<int64_t>(1, std::llroun
 
 std::string_view PersonaName(Persona p) { return kNames[static_cast<int>(p)]; }
 bool IsCampaign(Persona p) { return static_cast<int>(p) >= static_cast<int>(Persona::kHarvest); }
+bool IsHardNegative(Persona p) {
+  return static_cast<int>(p) >= static_cast<int>(Persona::kTutoring) && !IsCampaign(p);
+}
 bool CampaignByName(std::string_view name, Persona* out) {
   for (int i = static_cast<int>(Persona::kHarvest); i < kPersonas; ++i)
     if (kNames[i] == name) {
@@ -149,7 +156,11 @@ void Simulation::AddAccounts() {
                                {Persona::kClassify, 0.015},
                                {Persona::kSupport, 0.025},
                                {Persona::kSummarize, 0.015},
-                               {Persona::kEval, 0.01}};
+                               {Persona::kEval, 0.01},
+                               {Persona::kTutoring, 0.002},
+                               {Persona::kHarness, 0.002},
+                               {Persona::kLongform, 0.01},
+                               {Persona::kReasoner, 0.03}};
   int rest = o_.benign_accounts;
   std::vector<std::pair<Persona, int>> counts;
   for (const Share& s : kShares) {
@@ -178,8 +189,16 @@ void Simulation::AddAccounts() {
             a.payment = lead.payment;
           }
           break;
+        case Persona::kLongform:
+          a.model = "m-large";
+          break;
+        case Persona::kReasoner:
+          a.model = "m-reason";
+          if (r.Chance(0.4)) a.ips.push_back(RandomIp(r));
+          break;
         default:
           a.tier = r.Chance(0.5) ? "enterprise" : "pro";
+          if (p == Persona::kHarness) a.model = "m-reason";
           a.model = p == Persona::kClassify ? "m-small" : a.model;
           a.org = "org_b" + std::to_string(++org_group);
       }
@@ -234,6 +253,28 @@ void Simulation::AddAccounts() {
       a.ips = {RandomIp(r)};
     }
   }
+  // Single accounts of their own (own address, card, device, months old),
+  // `count` of each.
+  auto singles = [&](Persona p, int count, const char* model) {
+    for (int i = 0; i < count; ++i) {
+      SimAccount& a = add(p, i);
+      if (model) a.model = model;
+      a.created_ms = o_.start_ms - r.Int(20, 300) * kDay - r.Int(0, kDay - 1);
+      a.ips = {RandomIp(r)};
+      if (p == Persona::kBlended) {
+        a.tier = r.Chance(0.6) ? "free" : "pro";
+        a.campaign = Derive(o_.seed, 0xB1E);  // one operator, one instruction text
+        if (r.Chance(0.3)) a.ips.push_back(RandomIp(r));
+      }
+    }
+  };
+  if (wanted(Persona::kCotParaphrase)) singles(Persona::kCotParaphrase, 4, "m-large");
+  if (wanted(Persona::kReconstruct)) singles(Persona::kReconstruct, 3, "m-large");
+  if (wanted(Persona::kImplicit)) singles(Persona::kImplicit, 5, "m-reason");
+  if (wanted(Persona::kRubric)) singles(Persona::kRubric, 3, nullptr);
+  if (wanted(Persona::kRewrite)) singles(Persona::kRewrite, 3, nullptr);
+  if (wanted(Persona::kVolume)) singles(Persona::kVolume, 1, "m-reason");
+  if (wanted(Persona::kBlended)) singles(Persona::kBlended, 10, nullptr);
 }
 
 void Simulation::Schedule(uint32_t index) {
@@ -255,6 +296,63 @@ void Simulation::Schedule(uint32_t index) {
     case Persona::kLowSlow:
       HumanSessions(r, a, span, o_.days, 0.9, 2, 5, 12 * s, 60, &times);
       break;
+    case Persona::kCotParaphrase:
+      HumanSessions(r, a, span, o_.days, 0.95, 2, 5, 15 * s, 40, &times);
+      break;
+    case Persona::kLongform:
+      HumanSessions(r, a, span, o_.days, 0.7, 1, 2, 4, 240, &times);
+      break;
+    case Persona::kReasoner:
+      HumanSessions(r, a, span, o_.days, 0.7, 1, 3, 6, 90, &times);
+      break;
+    case Persona::kBlended: {
+      // 20-45 requests in all, whatever the length of the capture, in short
+      // human sessions on random days.
+      const int64_t n = r.Int(20, 45);
+      while (static_cast<int64_t>(times.size()) < n) {
+        const int d = static_cast<int>(r.Int(0, o_.days - 1));
+        const int hour = ((DiurnalHour(r) - a.tz_hours) % 24 + 24) % 24;
+        int64_t t = span.start + d * kDay + hour * kHour + r.Int(0, kHour - 1);
+        for (int64_t k = r.Int(1, 6); k > 0 && static_cast<int64_t>(times.size()) < n; --k) {
+          times.push_back(std::min(t, span.end - 1));
+          t += std::max<int64_t>(5 * kSecond, std::llround(r.LogNormal(70, 0.9) * kSecond));
+        }
+      }
+      break;
+    }
+    case Persona::kTutoring: {
+      const double gap = 60.0 / r.Uniform(0.5, 2.0) / s;
+      for (int d = 0; d < o_.days; ++d)
+        Poisson(r, local_hour(d, 8), local_hour(d, 21), gap, 1000, &times);
+      break;
+    }
+    case Persona::kHarness: {
+      const int64_t runs = r.Int(1, 3);
+      for (int64_t k = 0; k < runs; ++k)
+        Steady(r, span.start + r.Int(0, span.end - span.start - 1),
+               Scaled(static_cast<double>(r.Int(300, 2000)), s), r.Uniform(1.0, 4.0), 0.3, &times);
+      break;
+    }
+    case Persona::kReconstruct:
+    case Persona::kImplicit:
+    case Persona::kRubric:
+    case Persona::kRewrite: {
+      const double gap = (a.persona == Persona::kImplicit ? 40.0 : 30.0) / s;
+      for (int d = 0; d < o_.days; ++d) {
+        const int64_t from = span.start + d * kDay + r.Int(0, 8) * kHour;
+        Poisson(r, from, from + r.Int(8, 14) * kHour, gap, 1000, &times);
+      }
+      break;
+    }
+    case Persona::kVolume: {
+      const int64_t t =
+          span.start + static_cast<int64_t>(r.Uniform(0.05, 0.3) * (span.end - span.start));
+      const int64_t n = Scaled(8000, s);
+      for (int64_t k = 0, at = t; k < n;
+           ++k, at += std::max<int64_t>(50, std::llround(r.Exp(0.6) * kSecond)))
+        times.push_back(at);
+      break;
+    }
     case Persona::kClassify: {
       const double period = r.Uniform(3, 10);
       for (int d = 0; d < o_.days; ++d) {

@@ -8,7 +8,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
+
+#include "bench/sim/text.h"
 
 namespace tosgate::sim {
 
@@ -20,17 +23,31 @@ enum class Persona : uint8_t {
   kSupport,
   kSummarize,
   kEval,
+  // Benign hard negatives (scenarios "benign-hard-*"): legitimate traffic
+  // shaped like harvest; labelled "hard_negative": true and reported apart.
+  kTutoring,
+  kHarness,
+  kLongform,
+  kReasoner,
   // Campaigns.
   kHarvest,
   kCluster,
   kCot,
   kLogprob,
   kLowSlow,
+  kCotParaphrase,
+  kReconstruct,
+  kImplicit,
+  kRubric,
+  kRewrite,
+  kVolume,
+  kBlended,
 };
-constexpr int kPersonas = 11;
+constexpr int kPersonas = 22;
 
 std::string_view PersonaName(Persona p);  // the labels file's "scenario"
 bool IsCampaign(Persona p);
+bool IsHardNegative(Persona p);
 // The campaign whose scenario name is `name`; false when there is none.
 bool CampaignByName(std::string_view name, Persona* out);
 
@@ -44,6 +61,7 @@ struct Options {
   bool no_campaigns = false;         // benign traffic only
   bool device_fingerprints = false;  // write accounts' device_fingerprint
   int64_t start_ms = 1764547200000;  // 2025-12-01T00:00:00Z
+  Bank bank = Bank::kEval;           // paraphrase bank of every text
 };
 
 struct SimAccount {
@@ -55,6 +73,7 @@ struct SimAccount {
   bool anthropic = false;        // sends Anthropic Messages bodies
   std::vector<std::string> ips;  // its addresses; empty: rotates (cluster)
   std::string model;
+  uint64_t campaign = 0;  // low-and-slow-blended: picks the campaign's shared instruction
 };
 
 struct Event {
@@ -87,5 +106,14 @@ class Simulation {
 
 // A JSON string literal for `s`, quotes included.
 std::string JsonString(std::string_view s);
+
+// The harvest-intent corpus (traffic_sim --corpus-out): `harvest` texts of
+// campaign requests whose text carries the intent and `benign` texts of every
+// benign persona, hard negatives included, one JSON line each:
+// {"text": ..., "label": "harvest"|"benign", "family": "<scenario>/<template id>"}.
+// Texts in `exclude` (each as its JSON string literal, as JsonString writes
+// it) are never written: a dev split leaves out what its train split has.
+std::vector<std::string> CorpusLines(Bank bank, uint64_t seed, int harvest, int benign,
+                                     const std::unordered_set<std::string>& exclude = {});
 
 }  // namespace tosgate::sim

@@ -192,3 +192,43 @@ TEST_CASE(
   CHECK(r.exit_code == 2);
   CHECK(Has(r.out, "usage: tosgate replay"));
 }
+
+TEST_CASE("replay --labels reports hard negatives apart from the benign target") {
+  const Fixture f;
+  // b1 (flagged) becomes a hard negative: the benign target no longer counts it.
+  std::string labels = R"({"account": "c1", "label": "campaign", "scenario": "harvest"})"
+                       "\n"
+                       R"({"account": "b1", "label": "benign", "scenario": "benign-hard-tutoring", "hard_negative": true})"
+                       "\n"
+                       R"({"account": "b2", "label": "benign", "scenario": "chat"})"
+                       "\n";
+  WriteFile(f.dir + "/labels.jsonl", labels);
+  auto r = RunTosgate(f.Args("--detect-rules 'detect.*'"));
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  CHECK(Has(r.out, "  benign-hard-tutoring            1       1  100.00%         1\n"));
+  CHECK(Has(r.out, "  all benign                      1       0    0.00%\n"));
+  CHECK(Has(r.out, "  hard negatives                  1       1  100.00%\n"));
+  CHECK(Has(r.out, "met      <= 0.3% of benign accounts flagged (0.00%)"));
+  CHECK(Has(r.out, "hard negatives flagged, apart from the benign target: 1 of 1 (100.00%)"));
+
+  r = RunTosgate(f.Args("--detect-rules 'detect.*' --json"));
+  const json j = json::parse(r.out.substr(r.out.find('{')))["evaluation"];
+  CHECK(j["hard_negatives"]["flagged"] == 1);
+  CHECK(j["benign"]["accounts"] == 1);
+  CHECK(j["scenarios"][1]["hard_negative"] == true);
+  CHECK(!j["scenarios"][2].contains("hard_negative"));
+
+  WriteFile(f.dir + "/labels.jsonl",
+            R"({"account": "c1", "label": "campaign", "hard_negative": true})"
+            "\n");
+  r = RunTosgate(f.Args(""));
+  CHECK(r.exit_code == 2);
+  CHECK(Has(r.out, "labels.jsonl:1: a campaign account cannot be a hard negative"));
+  WriteFile(f.dir + "/labels.jsonl",
+            R"({"account": "b1", "label": "benign", "hard_negative": "yes"})"
+            "\n");
+  r = RunTosgate(f.Args(""));
+  CHECK(r.exit_code == 2);
+  CHECK(Has(r.out, "labels.jsonl:1: \"hard_negative\" must be true or false"));
+}

@@ -140,7 +140,11 @@ TEST_CASE("traffic_sim: capture, accounts and labels follow the traffic-file con
   // Every persona and every campaign sends traffic.
   for (const char* s : {"chat-user", "coding-assistant", "classification-pipeline", "support-bot",
                         "batch-summarizer", "eval-logprobs", "bulk-harvest", "cluster-rotation",
-                        "cot-elicitation", "logprob-harvest", "low-and-slow"}) {
+                        "cot-elicitation", "logprob-harvest", "low-and-slow", "cot-paraphrase",
+                        "reasoning-reconstruction", "implicit-harvest", "rubric-grading",
+                        "rewrite-harvest", "high-volume-varied", "low-and-slow-blended",
+                        "benign-hard-tutoring", "benign-hard-eval-harness",
+                        "benign-hard-longform-writer", "benign-hard-reasoning-user"}) {
     CAPTURE(s);
     CHECK(requests_of_scenario[s] > 0);
   }
@@ -219,7 +223,115 @@ TEST_CASE("traffic_sim output replays cleanly through tosgate with its accounts 
   CHECK(j["lines_skipped"] == 0);
   CHECK(j["requests"].get<size_t>() == JsonLines(dir + "/capture.jsonl").size());
   CHECK(j["evaluation"]["unlabelled_requests"] == 0);
-  CHECK(j["evaluation"]["scenarios"].size() == 11);
+  CHECK(j["evaluation"]["scenarios"].size() == 22);
+  CHECK(j["evaluation"]["hard_negatives"]["accounts"].get<int>() >= 3);
+}
+
+TEST_CASE("traffic_sim: the train and eval banks write different texts from the same seed") {
+  const std::string train = TempDir(), eval = TempDir();
+  REQUIRE(RunSim("--small --seed 7 --quiet --bank train --out " + train).exit_code == 0);
+  REQUIRE(RunSim("--small --seed 7 --quiet --bank=eval --out " + eval).exit_code == 0);
+  // eval is the default bank.
+  CHECK(Slurp(eval + "/capture.jsonl") == Slurp(SmallRun() + "/capture.jsonl"));
+  CHECK(Slurp(train + "/capture.jsonl") != Slurp(eval + "/capture.jsonl"));
+  CHECK(Slurp(train + "/labels.jsonl") == Slurp(eval + "/labels.jsonl"));
+  // No user text of one bank appears in the other.
+  auto texts = [](const std::string& dir) {
+    std::set<std::string> out;
+    for (const json& r : JsonLines(dir + "/capture.jsonl"))
+      for (const json& m : r["body"]["messages"])
+        if (m["role"] == "user" && m["content"].get<std::string>().size() > 40)
+          out.insert(m["content"].get<std::string>());
+    return out;
+  };
+  const auto a = texts(train), b = texts(eval);
+  size_t shared = 0;
+  for (const std::string& t : a) shared += b.count(t);
+  CHECK(a.size() > 1000);
+  CHECK(shared == 0);
+  CHECK(RunSim("--small --bank test --out " + train).exit_code == 2);
+}
+
+TEST_CASE("traffic_sim: the new campaigns' request shapes and account layout") {
+  const std::string dir = SmallRun();
+  std::map<std::string, std::string> scenario_of;
+  for (const json& l : JsonLines(dir + "/labels.jsonl")) {
+    scenario_of[l["account"]] = l["scenario"];
+    const bool hard = l["scenario"].get<std::string>().rfind("benign-hard-", 0) == 0;
+    CHECK(l.value("hard_negative", false) == hard);
+    if (hard) CHECK(l["label"] == "benign");
+  }
+  std::map<std::string, std::string> account_of_key, payment_of;
+  for (const json& a : JsonLines(dir + "/accounts.jsonl")) {
+    account_of_key[a["keys"][0]] = a["id"];
+    payment_of[a["id"]] = a["payment_fingerprint"];
+  }
+  std::map<std::string, int> requests_of;
+  std::map<std::string, std::set<std::string>> ips_of;
+  for (const json& r : JsonLines(dir + "/capture.jsonl")) {
+    const std::string account =
+        account_of_key[r["headers"]["authorization"].get<std::string>().substr(7)];
+    ++requests_of[account];
+    ips_of[account].insert(r["client_ip"]);
+    if (scenario_of[account] != "implicit-harvest") continue;
+    CAPTURE(r.dump());
+    const json& body = r["body"];
+    CHECK(body.at("temperature") == 1.0);
+    CHECK(body.at("max_tokens").get<int>() >= 16000);
+    if (r["path"] == "/v1/messages") {
+      CHECK(body.at("thinking").at("budget_tokens").get<int>() >= 8000);
+    } else {
+      CHECK((body.contains("reasoning_effort") || body.contains("reasoning")));
+      CHECK(body.at("n").get<int>() > 1);
+    }
+  }
+  // low-and-slow-blended: ten accounts of 20-45 requests, no address or card shared.
+  std::set<std::string> ips, cards;
+  int blended = 0;
+  for (const auto& [account, scenario] : scenario_of) {
+    if (scenario != "low-and-slow-blended") continue;
+    ++blended;
+    CHECK(requests_of[account] >= 20);
+    CHECK(requests_of[account] <= 45);
+    for (const std::string& ip : ips_of[account]) CHECK(ips.insert(ip).second);
+    CHECK(cards.insert(payment_of[account]).second);
+  }
+  CHECK(blended == 10);
+}
+
+TEST_CASE("traffic_sim --corpus-out: labelled texts of every family, banks disjoint") {
+  const std::string dir = TempDir();
+  REQUIRE(RunSim("--corpus-out " + dir + "/train.jsonl --bank train --seed 1 --corpus-harvest 400 "
+                 "--corpus-benign 600 --quiet")
+              .exit_code == 0);
+  REQUIRE(RunSim("--corpus-out " + dir + "/test.jsonl --bank eval --seed 1 --corpus-harvest 400 "
+                 "--corpus-benign 600 --quiet")
+              .exit_code == 0);
+  std::map<std::string, std::set<std::string>> families;  // per file
+  std::map<std::string, std::set<std::string>> texts;
+  for (const char* name : {"train", "test"}) {
+    std::map<std::string, int> labels;
+    std::set<std::string> scenarios;
+    for (const json& l : JsonLines(dir + "/" + name + ".jsonl")) {
+      ++labels[l.at("label").get<std::string>()];
+      const std::string family = l.at("family");
+      families[name].insert(family);
+      scenarios.insert(family.substr(0, family.find('/')));
+      CHECK(texts[name].insert(l.at("text").get<std::string>()).second);
+    }
+    CAPTURE(name);
+    CHECK(labels["harvest"] == 400);
+    CHECK(labels["benign"] == 600);
+    for (const char* s : {"bulk-harvest", "cluster-rotation", "cot-elicitation", "low-and-slow",
+                          "cot-paraphrase", "reasoning-reconstruction", "rubric-grading",
+                          "rewrite-harvest", "high-volume-varied", "low-and-slow-blended",
+                          "benign-hard-tutoring", "benign-hard-eval-harness",
+                          "benign-hard-longform-writer", "benign-hard-reasoning-user",
+                          "chat-user", "coding-assistant"})
+      CHECK(scenarios.count(s) == 1);
+  }
+  for (const std::string& f : families["test"]) CHECK(families["train"].count(f) == 0);
+  for (const std::string& t : texts["test"]) CHECK(texts["train"].count(t) == 0);
 }
 
 #endif  // TOSGATE_TRAFFIC_SIM
