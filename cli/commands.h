@@ -18,6 +18,8 @@ int RunReplay(const Args& args);
 int RunMockUpstream(const Args& args);
 int RunAudit(const Args& args);
 int RunAccounts(const Args& args);
+int RunTrain(const Args& args);
+int RunEval(const Args& args);
 
 // Pulls "--name value" or "--name=value" out of args; false if absent.
 // A flag given without its value is reported on stderr and sets *bad.

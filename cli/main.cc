@@ -64,6 +64,10 @@ constexpr char kUsage[] =
     "                      read, export, count and check the audit store (tosgate audit --help)\n"
     "  accounts --db FILE add|set|list|import|add-key|revoke-key [...]\n"
     "                      the accounts registry: accounts and API keys (tosgate accounts --help)\n"
+    "  train --data FILE.jsonl --out MODEL [--dev FILE.jsonl [--max-fpr X]] [...]\n"
+    "                      train a text model (classifier tier, harvest intent) from labelled JSONL\n"
+    "  eval --model MODEL --data FILE.jsonl [--threshold LABEL=X ...]\n"
+    "                      recall, false positives and precision per label on a labelled file\n"
     "  version             print the version\n";
 
 }  // namespace
@@ -83,6 +87,8 @@ int main(int argc, char** argv) {
   if (cmd == "mock-upstream") return tosgate::cli::RunMockUpstream(args);
   if (cmd == "audit") return tosgate::cli::RunAudit(args);
   if (cmd == "accounts") return tosgate::cli::RunAccounts(args);
+  if (cmd == "train") return tosgate::cli::RunTrain(args);
+  if (cmd == "eval") return tosgate::cli::RunEval(args);
   if (cmd == "version" || cmd == "--version") {
     std::puts("tosgate 0.1.0");
     return 0;

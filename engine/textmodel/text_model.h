@@ -44,7 +44,7 @@ struct TextModelOptions {
 struct TextFeature {
   std::string name;  // "w:sarin", "b:make sarin", "c:^sar"
   uint32_t bucket = 0;
-  int word = 0;      // index of the word it is anchored at
+  int word = 0;      // index of the word it is anchored at (a bigram: its second)
 };
 
 // Per-thread buffers for Score; reuse to avoid allocation.
@@ -99,8 +99,8 @@ class TextModel {
   std::vector<float> weights_;
 };
 
-// The features of already-normalized text, in order (for training, tests
-// and Explain). Calls f(bucket, word_index) per feature; names are built
+// The features of already-normalized text, in order of their words (for
+// training, tests and Explain). Calls f(bucket, word_index) per feature; names are built
 // only when `names` is not null.
 void ForEachTextFeature(const TextModelOptions& options, std::string_view normalized,
                         std::vector<TextFeature>* names,

@@ -70,6 +70,15 @@ class Gateway {
     if (audit.empty()) audit = "{path: " + (dir_ / "audit.db").string() + ", durability: async}";
     std::filesystem::create_directories(dir_ / "policies");
     WriteFile(dir_ / "policies" / "fleet.yaml", kPolicy);
+    redis_url_ = redis_url;
+    audit_ = audit;
+    Start();
+  }
+
+  // Starts the gateway on ports picked now: a restart does not reuse the old
+  // ones, which an outgoing connection may have taken as its local port
+  // while the gateway was down ("address in use").
+  void Start() {
     const std::vector<int> ports = FreeLoopbackPorts(2);
     REQUIRE(ports.size() == 2);
     port_ = ports[0];
@@ -78,16 +87,12 @@ class Gateway {
               "listen: {gateway: 127.0.0.1:" + std::to_string(port_) +
                   ", admin: 127.0.0.1:" + std::to_string(admin_port_) + "}\n" +
                   "policies: {dir: " + (dir_ / "policies").string() + "}\n" +
-                  "audit: " + audit + "\n" +
-                  "state: {backend: redis, url: '" + redis_url +
+                  "audit: " + audit_ + "\n" +
+                  "state: {backend: redis, url: '" + redis_url_ +
                   "', timeout_ms: 5000, cluster_sync_ms: 10}\n" +
                   "admin: {tokens: [{name: t, sha256: " + kTokenSha256 + ", role: viewer}, {name: a, sha256: " +
                   kAuditTokenSha256 + ", role: auditor}]}\n" +
                   "gateway: {threads: 2}\n");
-    Start();
-  }
-
-  void Start() {
     proc_.reset();
     proc_.emplace(std::vector<std::string>{TOSGATE_BINARY, "serve", "--config",
                                            (dir_ / "tosgate.yaml").string()},
@@ -142,6 +147,7 @@ class Gateway {
  private:
   std::filesystem::path dir_;
   int port_ = 0, admin_port_ = 0;
+  std::string redis_url_, audit_;
   std::optional<ChildProcess> proc_;
 };
 

@@ -1,0 +1,79 @@
+// What scoring a prompt with a text model costs (engine/textmodel/): a
+// 1 KB and a 4 KB English prompt against models the size of the shipped
+// ones (1 label: the harvest-intent model; 14 labels: the prohibited-use
+// classifier), with 2^16 and 2^18 buckets. The weights are random: cost does
+// not depend on their values, only on the features and the model's size.
+// NormalizeForMatch alone is measured too, to see what the model adds.
+//
+//   build/bench/textmodel_bench --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true (one command line)
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+
+#include "engine/normalize.h"
+#include "engine/textmodel/text_model.h"
+
+namespace {
+
+using tosgate::engine::TextModel;
+
+std::string Prompt(size_t bytes) {
+  static const char* kWords[] = {
+      "please", "explain", "how",     "the",      "quarterly", "report", "shows",  "revenue",
+      "grew",   "because", "of",      "new",      "plans",     "write",  "a",      "polite",
+      "email",  "to",      "my",      "landlord", "about",     "heating", "step",  "by",
+      "hash",   "table",   "handles", "collisions", "python",  "example", "trip", "lisbon",
+      "reasoning", "answer", "question", "summarize", "notes", "decisions", "launch", "date"};
+  std::mt19937 rng(7);
+  std::string s;
+  while (s.size() < bytes) {
+    s += kWords[rng() % (sizeof kWords / sizeof *kWords)];
+    s += rng() % 9 == 0 ? ". " : " ";
+  }
+  return s;
+}
+
+std::shared_ptr<const TextModel> RandomModel(int labels, int bits) {
+  tosgate::engine::TextModelOptions o;
+  o.bits = bits;
+  std::vector<std::string> names;
+  for (int i = 0; i < labels; ++i) names.push_back("l" + std::to_string(i));
+  std::mt19937 rng(1);
+  std::normal_distribution<float> d(0, 0.3f);
+  std::vector<float> w((size_t{1} << bits) * static_cast<size_t>(labels));
+  for (auto& x : w) x = d(rng);
+  return std::make_shared<TextModel>(o, names, std::vector<float>(static_cast<size_t>(labels), -3.0f),
+                                     std::move(w));
+}
+
+void BM_Normalize(benchmark::State& state) {
+  std::string p = Prompt(static_cast<size_t>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(tosgate::engine::NormalizeForMatch(p));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(p.size()));
+}
+BENCHMARK(BM_Normalize)->Arg(1024)->Arg(4096);
+
+// Args: prompt bytes, labels, bits.
+void BM_Score(benchmark::State& state) {
+  std::string p = Prompt(static_cast<size_t>(state.range(0)));
+  auto m = RandomModel(static_cast<int>(state.range(1)), static_cast<int>(state.range(2)));
+  tosgate::engine::TextModelScratch scratch;
+  std::vector<float> out;
+  for (auto _ : state) {
+    m->Score(p, &scratch, &out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(p.size()));
+}
+BENCHMARK(BM_Score)
+    ->Args({1024, 1, 16})
+    ->Args({1024, 1, 18})
+    ->Args({1024, 14, 16})
+    ->Args({1024, 14, 18})
+    ->Args({4096, 14, 18});
+
+}  // namespace
+
+BENCHMARK_MAIN();
