@@ -182,7 +182,9 @@ double RequestSuspicion(const DistillParams&, const RequestFeatures& f) {
 }
 
 double RequestEvidence(const RequestFeatures& f) {
-  return std::max({f.harvest, f.cot ? 0.5 : 0.0, f.logprob, f.output_heavy ? 0.5 : 0.0, f.shape});
+  // A lexicon phrase or a long output alone stays below the default
+  // reference (0.35): tutors, coders and writers send them all day.
+  return std::max({f.harvest, f.cot ? 0.3 : 0.0, f.logprob, f.output_heavy ? 0.25 : 0.0, f.shape});
 }
 
 double HarvestValue(const DistillParams& p, double probability) {

@@ -170,10 +170,14 @@ Status CompetitorTrainingRule::Features(const RuleContext& ctx, RequestFeatures*
   }
   thread_local std::string folded;
   folded.clear();
-  const bool fold = lexicon && !answered;
+  const bool model = config_.model && config_.model_label >= 0;
+  const bool scan = lexicon && !answered;
+  const bool fold = scan || model;
   TextFeatures text;
   TextExtractor x(p.shingle_words, fold ? &folded : nullptr);
   x.Fold(std::string_view(body.system_text).substr(0, kSystemBytes));
+  // Where the user text starts in `folded` (past the space after the system text).
+  const size_t user_from = folded.empty() ? 0 : folded.size() + 1;
   // At most max_bytes of user text: its first two thirds, where a
   // template's instructions are, and its last third, where the newest turn
   // and a template's varying slot are.
@@ -191,7 +195,7 @@ Status CompetitorTrainingRule::Features(const RuleContext& ctx, RequestFeatures*
   f->simhash = text.simhash;
   f->scripts = text.scripts;
   f->topic = text.topic;
-  if (fold && !folded.empty()) {
+  if (scan && !folded.empty()) {
     const ContentDatabase* db = config_.lexicon->database();
     thread_local std::vector<ContentHit> hits;
     if (!db || !db->Scan(folded, &hits)) return Status::Internal("lexicon scan failed (Hyperscan)");
@@ -199,22 +203,16 @@ Status CompetitorTrainingRule::Features(const RuleContext& ctx, RequestFeatures*
   }
   f->head = config_.params.link_instructions ? text.head : 0;
   f->tail = config_.params.link_instructions ? text.tail : 0;
-  if (config_.model && config_.model_label >= 0) {
-    // The model reads the start and the end of the user text, where a
-    // harvest template's instructions are, and never more than model_bytes.
+  if (model) {
+    // The model reads what the fingerprint read: the folded start and end
+    // of the user text (max_bytes), where a harvest template's
+    // instructions are. The folding is not NormalizeForMatch, which the
+    // model was trained on, but agrees with it on what matters here (case,
+    // separators, ASCII words) at a fraction of its cost; digits are 0.
     thread_local TextModelScratch scratch;
     thread_local std::vector<float> probs;
-    thread_local std::string excerpt;
-    const auto limit = static_cast<size_t>(config_.model_bytes);
-    std::string_view scored = user;
-    if (user.size() > limit) {
-      const size_t tail = limit / 3;
-      excerpt.assign(user.substr(0, limit - tail));
-      excerpt += ' ';
-      excerpt += user.substr(user.size() - tail);
-      scored = excerpt;
-    }
-    config_.model->Score(scored, &scratch, &probs);
+    std::string_view scored = std::string_view(folded).substr(std::min(folded.size(), user_from));
+    config_.model->ScoreNormalized(scored, &scratch, &probs);
     if (static_cast<size_t>(config_.model_label) < probs.size())
       f->harvest = HarvestValue(p, probs[config_.model_label]);
   }

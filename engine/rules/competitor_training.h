@@ -43,11 +43,10 @@ struct DistillConfig {
   std::shared_ptr<const ContentIndex> lexicon;
   uint32_t lexicon_first = 0, lexicon_count = 0;
   // The harvest-intent model (`model: {file, label}`), null when none: the
-  // probability of `model_label` over at most model_bytes of user text (its
-  // first two thirds and last third) is the harvest_intent value.
+  // probability of `model_label` over the user text read for the
+  // fingerprint (template.max_bytes) is the harvest_intent value.
   std::shared_ptr<const TextModel> model;
   int model_label = -1;
-  int model_bytes = 384;
 };
 
 class CompetitorTrainingRule final : public Rule {

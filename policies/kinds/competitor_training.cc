@@ -12,7 +12,7 @@
 //   cluster: {min_accounts: 10, full_accounts: 100, by: [template, ip/24, payment, device]}
 //   thresholds: {flag: 0.5, watermark: 0.6, review: 0.7, throttle: 0.8, deny: 0.95}
 //   throttle: {requests: 10, per: 1m}
-//   model: {file: models/harvest.model, label: harvest, threshold: 0.5, bytes: 384}
+//   model: {file: models/harvest.model, label: harvest, threshold: 0.5}
 //   sequential: {reference: 0.35, threshold: 25}
 //   linkage: {min_accounts: 3, full_accounts: 8, floor: 0.3, by: [instructions, tools]}
 //   shape: {default_max_output: 16384}
@@ -208,7 +208,7 @@ bool NumberIn(Context& ctx, const Field& f, double lo, double hi, std::string_vi
   return true;
 }
 
-// model: {file, label, threshold, bytes}: the file is read relative to the
+// model: {file, label, threshold}: the file is read relative to the
 // policy file, as list files are, and feeds the set's revision.
 void CompileModel(Context& ctx, const Field& f, engine::DistillConfig* c) {
   MapReader m(ctx, f);
@@ -219,8 +219,6 @@ void CompileModel(Context& ctx, const Field& f, engine::DistillConfig* c) {
   if (label_field) (void)ctx.String(*label_field, &label);
   if (std::optional<Field> v = m.Take("threshold"))
     (void)NumberIn(ctx, *v, 0.01, 1, "model.threshold", &c->params.harvest_threshold);
-  if (std::optional<Field> v = m.Take("bytes"))
-    (void)IntIn(ctx, *v, 32, 65536, "model.bytes", &c->model_bytes);
   m.RejectUnknown();
   std::string path;
   if (!file || !ctx.String(*file, &path)) return;
