@@ -143,7 +143,7 @@ SignalArray Scores(const DistillParams& p, const AccountBehavior& st) {
   const int scripts = Popcount(st.languages);
   s[6] = c * std::max(Clamp01((topics - 12) / 20.0), Clamp01((scripts - 2) / 2.0));
   s[7] = st.cluster;
-  s[8] = c * Clamp01(st.harvest_rate / 0.5);
+  s[8] = c * Clamp01((st.harvest_rate - 0.2) / 0.4);
   s[9] = c * Clamp01((st.shape_rate - 0.3) / 0.4);
   s[10] = Clamp01(st.cusum / p.sequential_threshold);
   return s;
@@ -151,7 +151,10 @@ SignalArray Scores(const DistillParams& p, const AccountBehavior& st) {
 
 void GateByEvidence(SignalArray* s) {
   SignalArray& v = *s;
-  const double evidence = std::max({v[1], v[2], v[3], v[7], v[8], v[9], v[10], v[11]});
+  // Of the newer signals only the sequential test and the analyzer gate:
+  // they are decisions over many requests, where a low harvest-intent or
+  // shape rate is the noise of ordinary traffic.
+  const double evidence = std::max({v[1], v[2], v[3], v[7], v[10], v[11]});
   for (int i : {0, 4, 5, 6}) v[i] *= evidence;
 }
 

@@ -119,7 +119,8 @@ SignalArray Scores(const DistillParams& p, const AccountBehavior& st);
 // spread) is no evidence on its own - pipelines and support bots look like
 // that too; it counts in proportion to the evidence that outputs are being
 // harvested: scores of those four are multiplied by the largest of the
-// cot_elicitation, logprob_harvest, output_heavy and cluster scores.
+// cot_elicitation, logprob_harvest, output_heavy, cluster, sequential and
+// analyzer scores.
 void GateByEvidence(SignalArray* scores);
 
 // risk = 1 - prod(1 - w_i * s_i); contributions[i] = w_i * s_i.
