@@ -143,7 +143,7 @@ SignalArray Scores(const DistillParams& p, const AccountBehavior& st) {
   const int scripts = Popcount(st.languages);
   s[6] = c * std::max(Clamp01((topics - 12) / 20.0), Clamp01((scripts - 2) / 2.0));
   s[7] = st.cluster;
-  s[8] = c * Clamp01((st.harvest_rate - 0.2) / 0.4);
+  s[8] = c * Clamp01(st.harvest_rate / 0.5);
   s[9] = c * Clamp01((st.shape_rate - 0.3) / 0.4);
   s[10] = Clamp01(st.cusum / p.sequential_threshold);
   return s;
