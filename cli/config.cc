@@ -244,6 +244,19 @@ std::vector<std::string> LoadServeConfig(const std::string& path, ServeConfig* c
            {"max_connections_per_address", r.Number(&cfg->admin_max_connections_per_address, 1)},
          });
        }},
+      {"analyzer", [&](const YAML::Node& n, const std::string& k) {
+         r.Map(n, k, {{"enabled", r.Bool(&cfg->analyzer_enabled)},
+                      {"interval_seconds", r.Number(&cfg->analyzer_interval_seconds, 1)},
+                      {"window", r.Number(&cfg->analyzer_window, 4)},
+                      {"min_samples", r.Number(&cfg->analyzer_min_samples, 2)},
+                      {"idle_seconds", r.Number(&cfg->analyzer_idle_seconds, 1)},
+                      {"false_positive_rate", r.Fraction(&cfg->analyzer_false_positive_rate)},
+                      {"log_capacity", r.Number(&cfg->analyzer_log_capacity, 1024)},
+                      {"max_accounts", r.Number(&cfg->analyzer_max_accounts, 1)}});
+         if (cfg->analyzer_window > 32) r.Error(n, k + ".window", "must be at most 32");
+         if (cfg->analyzer_min_samples > cfg->analyzer_window)
+           r.Error(n, k + ".min_samples", "must be at most window");
+       }},
     });
   } catch (const YAML::Exception& e) {
     r.errors.push_back(path + ": " + e.what());

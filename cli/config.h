@@ -66,6 +66,15 @@ struct ServeConfig {
   int admin_max_threads = 64;                    // more workers start while all are busy
   int64_t admin_request_timeout_ms = 10000;      // a request's header and body, then closed
   size_t admin_max_connections_per_address = 16;
+  // analyzer: the out-of-path traffic analyzer (docs/distillation.md).
+  bool analyzer_enabled = true;
+  int64_t analyzer_interval_seconds = 60;   // how often it runs
+  int analyzer_window = 32;                 // an account's most recent requests tested
+  int analyzer_min_samples = 8;             // fewer: not tested yet
+  int64_t analyzer_idle_seconds = 6 * 3600; // an account silent this long is forgotten
+  double analyzer_false_positive_rate = 0.003;
+  size_t analyzer_log_capacity = 1 << 18;   // requests logged between runs (48 bytes each)
+  size_t analyzer_max_accounts = 200'000;
 };
 
 // The control listener `serve` opens for `cfg`: control_listen when it was

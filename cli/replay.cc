@@ -21,6 +21,7 @@
 #include "cli/commands.h"
 #include "cli/evaluate.h"
 #include "cli/policy_source.h"
+#include "engine/distill/analyzer_job.h"
 #include "engine/engine.h"
 #include "storage/accounts_file.h"
 
@@ -30,17 +31,21 @@ namespace {
 constexpr size_t kEffects = 3;
 constexpr size_t kMaxSamples = 5;
 
-// One policy set under replay: its engine with its own clock and state.
+// One policy set under replay: its engine with its own clock and state, and
+// the out-of-path analyzer over what its rules log, run on capture time.
 struct Side {
   explicit Side(std::shared_ptr<const engine::PolicySnapshot> snapshot, int64_t wall_start_ms,
                 const engine::AccountDirectory* accounts)
       : clock(wall_start_ms), state(engine::NewMemoryStateStore()),
-        engine({&clock, state.get(), nullptr, accounts}) {
+        engine({.clock = &clock, .state = state.get(), .accounts = accounts, .feature_log = &log}),
+        analyzer(&log, &engine.behavior(), &clock, engine::AnalyzerOptions{}) {
     engine.Publish(std::move(snapshot));
   }
   FakeClock clock;
   std::unique_ptr<engine::StateStore> state;
+  engine::FeatureLog log{1 << 18};
   engine::Engine engine;
+  engine::AnalyzerJob analyzer;
   std::array<uint64_t, kEffects> effects{};
   std::map<std::pair<std::string, Effect>, uint64_t> rules;
 
@@ -108,7 +113,8 @@ class Progress {
 constexpr char kUsage[] =
     "usage: tosgate replay --policies DIR --capture FILE [--accounts FILE] [--baseline DIR] "
     "[--decisions-out FILE]\n"
-    "                      [--labels FILE [--detect-kinds LIST] [--detect-rules LIST]] [--json]\n";
+    "                      [--labels FILE [--detect-kinds LIST] [--detect-rules LIST]] [--json]\n"
+    "                      [--analyzer-every SECONDS (of capture time; 0: off; default 60)]\n";
 
 std::vector<std::string> SplitList(const std::string& s) {
   std::vector<std::string> out;
@@ -150,6 +156,15 @@ int RunReplay(const Args& in) {
   const bool have_kinds = TakeFlag(&args, "--detect-kinds", &detect_kinds, &bad);
   const bool have_rules = TakeFlag(&args, "--detect-rules", &detect_rules, &bad);
   const bool json_out = TakeSwitch(&args, "--json");
+  std::string analyzer_every = "60";
+  TakeFlag(&args, "--analyzer-every", &analyzer_every, &bad);
+  int64_t analyzer_every_ns = 0;
+  if (analyzer_every.empty() || analyzer_every.size() > 9 ||
+      analyzer_every.find_first_not_of("0123456789") != std::string::npos) {
+    bad = true;
+  } else {
+    analyzer_every_ns = std::stoll(analyzer_every) * 1'000'000'000;
+  }
   if (bad || !have_policies || !have_capture || policies_dir.empty() ||
       (have_baseline && baseline_dir.empty()) || ((have_kinds || have_rules) && !have_labels) ||
       !args.empty()) {
@@ -204,7 +219,7 @@ int RunReplay(const Args& in) {
   }
 
   std::unique_ptr<Side> active, candidate;
-  int64_t first_ts = 0, now_ns = 0;
+  int64_t first_ts = 0, now_ns = 0, next_analysis_ns = analyzer_every_ns;
   uint64_t requests = 0, skipped = 0, out_of_order = 0, unchanged = 0;
   std::array<std::array<uint64_t, kEffects>, kEffects> changes{};
   std::vector<Sample> samples;
@@ -247,6 +262,13 @@ int RunReplay(const Args& in) {
     }
     active->clock.set_ns(now_ns);
     candidate->clock.set_ns(now_ns);
+    // The analyzer runs as it would have in `serve`: every so often, on
+    // what was logged since, its risk read by the requests after it.
+    if (analyzer_every_ns > 0 && now_ns >= next_analysis_ns) {
+      active->analyzer.RunOnce();
+      candidate->analyzer.RunOnce();
+      next_analysis_ns = now_ns + analyzer_every_ns;
+    }
 
     const Decision a = active->Decide(req);
     const Decision c = candidate->Decide(req);

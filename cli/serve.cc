@@ -17,6 +17,7 @@
 #include "cli/policy_watch.h"
 #include "cli/state_backend.h"
 #include "engine/condition.h"
+#include "engine/distill/analyzer_job.h"
 #include "engine/engine.h"
 #include "storage/accounts_cache.h"
 #include "storage/accounts_file.h"
@@ -240,9 +241,21 @@ int RunServe(const Args& in) {
     return 1;
   }
   storage::RedisBehaviorStore* cluster_store = clusters->get();
+  // The out-of-path analyzer reads what competitor_training rules log and
+  // raises account risk on its own thread (docs/distillation.md).
+  engine::FeatureLog feature_log(cfg.analyzer_enabled ? cfg.analyzer_log_capacity : 16);
   engine::Engine engine({.clock = &clock, .state = state.get(), .audit = &observer,
-                         .accounts = directory, .behavior = cluster_store});
+                         .accounts = directory, .behavior = cluster_store,
+                         .feature_log = cfg.analyzer_enabled ? &feature_log : nullptr});
   engine.Publish(loaded.snapshot);
+  engine::AnalyzerOptions analyzer_opts;
+  analyzer_opts.window_samples = cfg.analyzer_window;
+  analyzer_opts.min_samples = cfg.analyzer_min_samples;
+  analyzer_opts.idle_ms = cfg.analyzer_idle_seconds * 1000;
+  analyzer_opts.false_positive_rate = cfg.analyzer_false_positive_rate;
+  analyzer_opts.max_accounts = cfg.analyzer_max_accounts;
+  engine::AnalyzerJob analyzer(&feature_log, &engine.behavior(), &clock, analyzer_opts);
+  if (cfg.analyzer_enabled) analyzer.Start(std::chrono::seconds(cfg.analyzer_interval_seconds));
 
   api::GatewayServerOptions gw_opts;
   gw_opts.listen = cfg.gateway_listen;
@@ -317,7 +330,8 @@ int RunServe(const Args& in) {
   AuditBackend* audit_sink = audit->get();
   engine::StateStore* state_store = state.get();
   api::GatewayServer* gateway_server = gateway->get();
-  services.extra_metrics = [audit_sink, state_store, &observer, &engine, gateway_server, cluster_store] {
+  services.extra_metrics = [audit_sink, state_store, &observer, &engine, gateway_server, cluster_store,
+                            &feature_log, &analyzer] {
     const auto st = audit_sink->stats();
     std::string out;
     auto line = [&out](const char* name, const char* type, const char* help, uint64_t v) {
@@ -366,6 +380,13 @@ int RunServe(const Args& in) {
     line("tosgate_upstream_errors_total", "counter", "Inline proxy: 502/504 given or a stream cut by the upstream.",
          g.upstream_errors);
     out += ClusterStoreMetrics(cluster_store);
+    const engine::FeatureLogStats fl = feature_log.stats();
+    const engine::AnalyzerJobStats an = analyzer.stats();
+    line("tosgate_analyzer_samples_dropped_total", "counter",
+         "Request feature vectors overwritten before the analyzer read them.", fl.dropped);
+    line("tosgate_analyzer_runs_total", "counter", "Traffic analyzer runs.", an.runs);
+    line("tosgate_analyzer_tested_total", "counter", "Account windows the analyzer tested.", an.tested);
+    line("tosgate_analyzer_flagged_total", "counter", "Account windows the analyzer gave risk.", an.flagged);
     return out;
   };
   services.ready = [&engine](std::string* why) {
@@ -424,6 +445,7 @@ int RunServe(const Args& in) {
   // Stop taking connections, let in-flight requests finish, then flush.
   (*gateway)->Stop();
   (*admin)->Stop();
+  analyzer.Stop();
   Status closed = (*audit)->Close();
   auto stats = (*audit)->stats();
   std::cerr << "tosgate: stopped; " << stats.written << " decisions recorded";

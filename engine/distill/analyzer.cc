@@ -9,13 +9,21 @@ namespace {
 
 using Vec = std::array<float, kAnalyzerFeatures>;
 
+// The mean of three RBF kernels, at the median heuristic's bandwidth and at
+// 4 and 16 times it. A population is a mixture of kinds of users, so the
+// median distance is short, and with that one bandwidth alone every window
+// unlike the population's nearest mode scores about the same (the kernel
+// saturates): the wider ones keep "how far" in the statistic. The wider
+// kernels are roots of the first: one exp a pair.
 inline double Kernel(const Vec& a, const Vec& b, double two_sigma2) {
   float d2 = 0;
   for (size_t i = 0; i < kAnalyzerFeatures; ++i) {
     const float d = a[i] - b[i];
     d2 += d * d;
   }
-  return std::exp(-static_cast<double>(d2) / two_sigma2);
+  const double k1 = std::exp(-static_cast<double>(d2) / two_sigma2);
+  const double k4 = std::sqrt(std::sqrt(k1));
+  return (k1 + k4 + std::sqrt(std::sqrt(k4))) / 3;
 }
 
 // Mean of k(x_i, x_j) over i != j.
@@ -52,21 +60,25 @@ float QuantizedValue(float v) { return Quantize(v) / 255.0f; }
 
 double Mmd2(const std::vector<Vec>& x, const std::vector<Vec>& y, double two_sigma2) {
   const std::vector<const Vec*> px = Pointers(x), py = Pointers(y);
-  return WithinMean(px.data(), px.size(), two_sigma2) + WithinMean(py.data(), py.size(), two_sigma2) -
+  return WithinMean(px.data(), px.size(), two_sigma2) +
+         WithinMean(py.data(), py.size(), two_sigma2) -
          2 * CrossMean(px.data(), px.size(), y, two_sigma2);
 }
 
 TrafficAnalyzer::TrafficAnalyzer(AnalyzerOptions opts) : opts_(opts), rng_(opts.seed) {
-  opts_.window_samples = std::clamp(opts_.window_samples, 2, 64);
+  opts_.window_samples = std::clamp(opts_.window_samples, 2, kMaxWindow);
   opts_.min_samples = std::clamp(opts_.min_samples, 2, opts_.window_samples);
+  opts_.retest_after = std::max(opts_.retest_after, 1);
   opts_.reference_samples = std::max(opts_.reference_samples, 8);
-  opts_.pool_samples = std::max(opts_.pool_samples, opts_.reference_samples + 4 * opts_.window_samples);
+  opts_.pool_samples =
+      std::max(opts_.pool_samples, opts_.reference_samples + 4 * opts_.window_samples);
   opts_.pool_per_account = std::max(opts_.pool_per_account, 1);
   opts_.calibration_draws = std::max(opts_.calibration_draws, 10);
   // Window sizes calibrated: min_samples, doubling, and window_samples. A
   // window is tested at the largest of them it reaches (its newest vectors).
   for (int n = opts_.min_samples; n < opts_.window_samples; n *= 2) levels_.push_back(n);
   levels_.push_back(opts_.window_samples);
+  spread_.resize(levels_.size());
   pool_.reserve(static_cast<size_t>(opts_.pool_samples));
 }
 
@@ -85,7 +97,7 @@ void TrafficAnalyzer::Add(const std::vector<AnalyzerSample>& samples) {
     for (size_t i = 0; i < kAnalyzerFeatures; ++i) w.ring[w.next][i] = Quantize(s.x[i]);
     w.next = static_cast<uint8_t>((w.next + 1) % opts_.window_samples);
     if (w.len < opts_.window_samples) ++w.len;
-    w.fresh = true;
+    if (w.untested < UINT16_MAX) ++w.untested;
     w.last_ms = std::max(w.last_ms, s.wall_ms);
     if (w.pooled >= opts_.pool_per_account) continue;
     ++w.pooled;
@@ -125,12 +137,41 @@ void TrafficAnalyzer::Calibrate(const std::vector<Vec>& rest, const std::vector<
       }
       out = WithinMean(x.data(), x.size(), two_sigma2) + yy - 2 * cross / n;
     }
-    const size_t q = std::min(null.size() - 1, static_cast<size_t>(std::ceil(
-                                                   (1 - opts_.false_positive_rate) * null.size())));
+    const size_t q =
+        std::min(null.size() - 1,
+                 static_cast<size_t>(std::ceil((1 - opts_.false_positive_rate) * null.size())));
     std::nth_element(null.begin(), null.begin() + static_cast<ptrdiff_t>(q), null.end());
     const double threshold = std::max(null[q], opts_.min_mmd2);
     for (size_t s = static_cast<size_t>(n); s < thresholds_.size(); ++s) thresholds_[s] = threshold;
   }
+}
+
+// Random windows of the pool know the sampling noise, not that every real
+// user has habits of their own, nor that a population is a mixture of
+// kinds of users: the accounts' own MMD² values say how far ordinary
+// accounts stand from the whole. The bar is a multiple of a high quantile
+// of them rather than their extreme tail, so that a harvesting minority (up
+// to 1 - spread_quantile of the accounts) does not set its own bar.
+void TrafficAnalyzer::Spread(size_t level, const std::vector<float>& fresh) {
+  Ring& ring = spread_[level];
+  for (float v : fresh) {
+    if (ring.values.size() < kSpreadValues) {
+      ring.values.push_back(v);
+    } else {
+      ring.values[ring.next] = v;
+      ring.next = (ring.next + 1) % kSpreadValues;
+    }
+  }
+  if (ring.values.size() < static_cast<size_t>(opts_.min_accounts_for_spread)) {
+    ring.threshold = 0;
+    return;
+  }
+  std::vector<float> sorted = ring.values;
+  const size_t q =
+      std::min(sorted.size() - 1,
+               static_cast<size_t>(opts_.spread_quantile * static_cast<double>(sorted.size())));
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<ptrdiff_t>(q), sorted.end());
+  ring.threshold = opts_.spread_factor * std::max(0.0f, sorted[q]);
 }
 
 std::vector<AnalyzerVerdict> TrafficAnalyzer::Run(int64_t now_wall_ms, AnalyzerRunStats* stats) {
@@ -156,7 +197,8 @@ std::vector<AnalyzerVerdict> TrafficAnalyzer::Run(int64_t now_wall_ms, AnalyzerR
     for (size_t i = 0; i < m; ++i)
       for (size_t j = i + 1; j < m; ++j) {
         float d = 0;
-        for (size_t k = 0; k < kAnalyzerFeatures; ++k) d += (y[i][k] - y[j][k]) * (y[i][k] - y[j][k]);
+        for (size_t k = 0; k < kAnalyzerFeatures; ++k)
+          d += (y[i][k] - y[j][k]) * (y[i][k] - y[j][k]);
         d2.push_back(d);
         d2_sum += d;
       }
@@ -182,19 +224,22 @@ std::vector<AnalyzerVerdict> TrafficAnalyzer::Run(int64_t now_wall_ms, AnalyzerR
 
     std::vector<Vec> xs(static_cast<size_t>(opts_.window_samples));
     std::vector<const Vec*> px;
+    std::vector<std::pair<size_t, float>> pending;  // level and lean of each verdict
+    std::vector<std::vector<float>> by_level(levels_.size());
     for (auto& [key, w] : windows_) {
-      if (!w.fresh || w.len < opts_.min_samples) continue;
+      if (w.untested < opts_.retest_after || w.len < opts_.min_samples) continue;
       if (verdicts.size() >= opts_.max_tests_per_run) break;
-      w.fresh = false;
-      int n = levels_.front();
-      for (int level : levels_)
-        if (level <= w.len) n = level;
+      w.untested = 0;
+      size_t level = 0;
+      while (level + 1 < levels_.size() && levels_[level + 1] <= w.len) ++level;
+      const int n = levels_[level];
       // Its newest n vectors, and which side of the population they lean to.
       px.clear();
       float lean = 0;
       for (int i = 0; i < n; ++i) {
-        const size_t at = (w.next + 2 * static_cast<size_t>(opts_.window_samples) - 1 - static_cast<size_t>(i)) %
-                          static_cast<size_t>(opts_.window_samples);
+        const size_t at =
+            (w.next + 2 * static_cast<size_t>(opts_.window_samples) - 1 - static_cast<size_t>(i)) %
+            static_cast<size_t>(opts_.window_samples);
         Vec& v = xs[static_cast<size_t>(i)];
         for (size_t k = 0; k < kAnalyzerFeatures; ++k) {
           v[k] = w.ring[at][k] / 255.0f;
@@ -204,15 +249,26 @@ std::vector<AnalyzerVerdict> TrafficAnalyzer::Run(int64_t now_wall_ms, AnalyzerR
       }
       const double mmd2 = WithinMean(px.data(), px.size(), two_sigma2) + yy -
                           2 * CrossMean(px.data(), px.size(), y, two_sigma2);
-      const double threshold = thresholds_[static_cast<size_t>(n)];
       AnalyzerVerdict v;
       v.key = key;
       v.mmd2 = static_cast<float>(mmd2);
-      v.threshold = static_cast<float>(threshold);
       v.samples = n;
-      // At the threshold 0.5, towards 1 as the distance grows past it.
-      if (mmd2 > threshold && lean > 0) v.risk = static_cast<float>(1 - 0.5 * threshold / mmd2);
       verdicts.push_back(v);
+      pending.emplace_back(level, lean);
+      by_level[level].push_back(v.mmd2);
+    }
+    for (size_t level = 0; level < levels_.size(); ++level) {
+      Spread(level, by_level[level]);
+      for (size_t s = static_cast<size_t>(levels_[level]); s < thresholds_.size(); ++s)
+        thresholds_[s] = std::max(thresholds_[s], spread_[level].threshold);
+    }
+    for (size_t i = 0; i < verdicts.size(); ++i) {
+      AnalyzerVerdict& v = verdicts[i];
+      const double threshold = thresholds_[static_cast<size_t>(v.samples)];
+      v.threshold = static_cast<float>(threshold);
+      // At the threshold 0.5, towards 1 as the distance grows past it.
+      if (v.mmd2 > threshold && pending[i].second > 0)
+        v.risk = static_cast<float>(1 - 0.5 * threshold / v.mmd2);
     }
   }
   for (auto& [key, w] : windows_) w.pooled = 0;

@@ -25,10 +25,10 @@ namespace tosgate::engine {
 // Totals since start, for /metrics.
 struct AnalyzerJobStats {
   uint64_t runs = 0;
-  uint64_t tested = 0;    // account windows tested
-  uint64_t flagged = 0;   // verdicts with risk > 0
-  uint64_t refused = 0;   // samples of new accounts not held (max_accounts)
-  size_t accounts = 0;    // accounts held after the last run
+  uint64_t tested = 0;          // account windows tested
+  uint64_t flagged = 0;         // verdicts with risk > 0
+  uint64_t refused = 0;         // samples of new accounts not held (max_accounts)
+  size_t accounts = 0;          // accounts held after the last run
   double last_run_seconds = 0;  // the last run's duration (steady clock)
 };
 

@@ -29,13 +29,14 @@ TEST_CASE("one pass takes the logged samples and writes the analyzer's risk") {
   const AnalyzerRunStats st = job.RunOnce();
   CHECK(st.samples_in == 24 * 150);
   CHECK(st.tested == 150);
-  CHECK(st.flagged == 1);
+  CHECK(st.flagged >= 1);
+  CHECK(st.flagged <= 2);  // an ordinary account may cross at 0.3% of 149
   AccountBehavior seen;
   store->Update(150, clock.monotonic_ns(), [&](AccountBehavior& b) { seen = b; });
   CHECK(seen.analyzer_risk >= 0.5f);
   CHECK(seen.analyzer_wall_ms == clock.wall_ms());
   CHECK(job.stats().runs == 1);
-  CHECK(job.stats().flagged == 1);
+  CHECK(job.stats().flagged == st.flagged);
 
   // Nothing new logged: nothing tested.
   CHECK(job.RunOnce().tested == 0);
