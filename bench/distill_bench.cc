@@ -53,7 +53,11 @@ rules:
   - id: distill.competitor-training
     kind: competitor_training
     thresholds: {flag: 0.5, watermark: 0.6, review: 0.7, throttle: 0.8, deny: 0.95}
+    model: {file: models/harvest.model, label: harvest}
 )");
+    // The pack's harvest-intent model, so that its scoring is in the cost.
+    files.emplace_back("models/harvest.model",
+                       ReadFile(TOSGATE_SOURCE_DIR "/policies/packs/distillation/models/harvest.model"));
   }
   policies::LoadResult r = policies::LoadPolicyFiles(files);
   for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());

@@ -73,14 +73,13 @@ Options Parse(int argc, char** argv) {
   return o;
 }
 
-// The policy files of `dir` (policies only, not tests).
+// The policy files of `dir` (not tests), and the data files they name
+// (lists, models): every other regular file.
 Files ReadPolicies(const std::string& dir) {
   Files files;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
-    if (!e.is_regular_file() || e.path().extension() != ".yaml" ||
-        name.find(".test.") != std::string::npos)
-      continue;
+    if (!e.is_regular_file() || name.find(".test.") != std::string::npos) continue;
     std::ifstream in(e.path());
     files.emplace_back(std::filesystem::relative(e.path(), dir).string(),
                        std::string(std::istreambuf_iterator<char>(in), {}));
@@ -92,6 +91,10 @@ Files ReadPolicies(const std::string& dir) {
 Files WithoutRule(const Files& files) {
   Files out;
   for (const auto& [name, text] : files) {
+    if (!name.ends_with(".yaml")) {
+      out.emplace_back(name, text);
+      continue;
+    }
     YAML::Node doc = YAML::Load(text);
     if (doc["rules"] && doc["rules"].IsSequence()) {
       YAML::Node kept(YAML::NodeType::Sequence);

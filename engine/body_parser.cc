@@ -8,6 +8,15 @@
 namespace tosgate::engine {
 namespace {
 
+// FNV-1a over the compact JSON of tool definitions, chained over several
+// `tools` keys; never 0 (0 means no tools).
+uint64_t ToolsHash(uint64_t h, std::string_view json) {
+  if (json.empty()) return h;
+  h = h ? h : 0xcbf29ce484222325ULL;
+  for (const char c : json) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+  return h ? h : 1;
+}
+
 using simdjson::dom::array;
 using simdjson::dom::element;
 using simdjson::dom::element_type;
@@ -347,7 +356,15 @@ void Reader::Top(std::string_view key, element value) {
     else if (value.is_string() && !Str(value).empty()) out_->logit_bias_count = 1;  // JSON in a string
   } else if (key == "tools" || key == "functions") {
     if (value.is_array()) out_->tools_count += value.get_array().size();
+    const size_t before = out_->system_text.size();
     Definitions(value);
+    // The definitions as sent: accounts that reuse one tool schema share it
+    // (competitor_training links them).
+    out_->tools_hash = ToolsHash(out_->tools_hash,
+                                 std::string_view(out_->system_text).substr(before));
+  } else if (key == "temperature") {
+    double t = 0;
+    if (value.get_double().get(t) == simdjson::SUCCESS && t >= 0) out_->temperature = t;
   } else if (key == "response_format" || key == "text") {
     // A JSON schema to answer in (Chat response_format.json_schema,
     // Responses text.format): its names and descriptions are instructions.
@@ -421,6 +438,8 @@ void Reader::Top(std::string_view key, element value) {
 void Reader::Gemini(std::string_view key, element v) {
   if (key == "maxOutputTokens" || key == "max_output_tokens") Int(key, v, &out_->max_tokens, true);
   else if (key == "candidateCount" || key == "candidate_count") Int(key, v, &out_->n, true);
+  else if (double t = 0; key == "temperature" && v.get_double().get(t) == simdjson::SUCCESS && t >= 0)
+    out_->temperature = t;
   else if (key == "responseLogprobs" || key == "response_logprobs") out_->logprobs = out_->logprobs || ReadBool(v);
   else if (key == "logprobs") Int(key, v, &out_->top_logprobs, true);
   else if (key == "responseSchema" || key == "response_schema" || key == "responseJsonSchema")
@@ -499,6 +518,8 @@ Status MergeBody(const RequestBody& one, RequestBody* total) {
   total->n = std::max(total->n, one.n);
   total->top_logprobs = std::max(total->top_logprobs, one.top_logprobs);
   total->thinking_budget = std::max(total->thinking_budget, one.thinking_budget);
+  total->temperature = std::max(total->temperature, one.temperature);
+  if (!total->tools_hash) total->tools_hash = one.tools_hash;
   total->logit_bias_count = std::max(total->logit_bias_count, one.logit_bias_count);
   total->tools_count = std::max(total->tools_count, one.tools_count);
   total->stream = total->stream || one.stream;

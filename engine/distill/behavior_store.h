@@ -45,6 +45,8 @@ struct AccountBehavior {
   uint32_t gaps = 0;                     // inter-arrival times seen
   float cluster = 0;                     // last cluster score
   uint64_t topics = 0, prev_topics = 0;  // topic buckets seen, this window and the last
+  float harvest_rate = 0, shape_rate = 0;  // harvest-intent and request-shape values
+  float cusum = 0;                         // sequential harvest evidence
   // Risk raised out of the request path by the traffic analyzer
   // (engine/distill/analyzer.h), in [0, 1], and when (wall ms); the rule
   // reads it as the `analyzer` signal.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "engine/distill/text_features.h"
 
@@ -45,7 +46,8 @@ bool AnyWithin(const uint64_t* fps, int n, uint64_t x, int max) {
 std::string_view SignalName(Signal s) {
   static constexpr std::string_view kNames[kSignals] = {
       "template_rate", "cot_elicitation", "logprob_harvest", "output_heavy",
-      "volume",        "timing_regular",  "spread",          "cluster"};
+      "volume",        "timing_regular",  "spread",          "cluster",
+      "harvest_intent", "request_shape",  "sequential",      "analyzer"};
   return kNames[static_cast<int>(s)];
 }
 
@@ -75,6 +77,13 @@ bool Observe(const DistillParams& p, const RequestFeatures& f, int64_t now_ns, i
   mix(st->cot_rate, f.cot ? 1 : 0);
   mix(st->logprob_rate, f.logprob);
   mix(st->output_rate, f.output_heavy ? 1 : 0);
+  mix(st->harvest_rate, f.harvest);
+  mix(st->shape_rate, f.shape);
+  // The CUSUM: evidence above the reference accumulates, below it drains,
+  // never under 0; capped at twice the threshold so that an account that
+  // stops harvesting is cleared in bounded time.
+  st->cusum = static_cast<float>(std::clamp(
+      st->cusum + RequestEvidence(f) - p.sequential_reference, 0.0, 2 * p.sequential_threshold));
 
   // Inter-arrival times and the two request-rate horizons.
   const double dt = first ? 0 : std::max<int64_t>(0, now_ns - st->last_ns) / 1e9;
@@ -134,12 +143,18 @@ SignalArray Scores(const DistillParams& p, const AccountBehavior& st) {
   const int scripts = Popcount(st.languages);
   s[6] = c * std::max(Clamp01((topics - 12) / 20.0), Clamp01((scripts - 2) / 2.0));
   s[7] = st.cluster;
+  s[8] = c * Clamp01(st.harvest_rate / 0.5);
+  s[9] = c * Clamp01((st.shape_rate - 0.3) / 0.4);
+  s[10] = Clamp01(st.cusum / p.sequential_threshold);
   return s;
 }
 
 void GateByEvidence(SignalArray* s) {
   SignalArray& v = *s;
-  const double evidence = std::max({v[1], v[2], v[3], v[7]});
+  // Of the newer signals only the sequential test and the analyzer gate:
+  // they are decisions over many requests, where a low harvest-intent or
+  // shape rate is the noise of ordinary traffic.
+  const double evidence = std::max({v[1], v[2], v[3], v[7], v[10], v[11]});
   for (int i : {0, 4, 5, 6}) v[i] *= evidence;
 }
 
@@ -159,8 +174,68 @@ double ClusterScore(const DistillParams& p, const ClusterObservation& o) {
   return size * Clamp01(o.suspicion / 0.3);
 }
 
+double LinkScore(const DistillParams& p, const ClusterObservation& o) {
+  const double size = Clamp01(static_cast<double>(static_cast<int>(o.accounts) - p.link_min + 1) /
+                              std::max(1, p.link_full - p.link_min + 1));
+  return size * Clamp01((o.suspicion - p.link_floor) / std::max(0.05, 0.7 - p.link_floor));
+}
+
 double RequestSuspicion(const DistillParams&, const RequestFeatures& f) {
-  return std::max({f.cot ? 1.0 : 0.0, f.logprob, f.output_heavy ? 1.0 : 0.0});
+  return std::max({f.cot ? 1.0 : 0.0, f.logprob, f.output_heavy ? 1.0 : 0.0, f.harvest, f.shape});
+}
+
+double RequestEvidence(const RequestFeatures& f) {
+  // A lexicon phrase or a long output alone stays below the default
+  // reference (0.35): tutors, coders and writers send them all day.
+  return std::max({f.harvest, f.cot ? 0.3 : 0.0, f.logprob, f.output_heavy ? 0.25 : 0.0, f.shape});
+}
+
+double HarvestValue(const DistillParams& p, double probability) {
+  const double t = std::max(1e-3, p.harvest_threshold);
+  return Clamp01((probability - t / 2) / (t / 2));
+}
+
+double AnalyzerScore(const DistillParams& p, const AccountBehavior& st, int64_t wall_ms) {
+  if (st.analyzer_risk <= 0) return 0;
+  const double age_s = std::max<int64_t>(0, wall_ms - st.analyzer_wall_ms) / 1e3;
+  return Clamp01(st.analyzer_risk * std::exp2(-age_s / std::max(1.0, p.analyzer_half_life_s)));
+}
+
+bool ReasoningModel(std::string_view m) {
+  auto has = [&](std::string_view s) { return m.find(s) != std::string_view::npos; };
+  return m.starts_with("o1") || m.starts_with("o3") || m.starts_with("o4") ||
+         m.starts_with("gpt-5") || has("reason") || has("thinking") || has("-r1") ||
+         has("gemini-2.5") || has("gemini-3") || has("claude-opus-4") || has("claude-sonnet-4") ||
+         has("qwq");
+}
+
+int64_t ModelMaxOutput(const DistillParams& p, std::string_view m) {
+  // Output-token maxima as the providers publish them, by family; a model
+  // not listed is judged against default_max_output.
+  static constexpr std::pair<std::string_view, int64_t> kMax[] = {
+      {"o1-mini", 65536},        {"o1", 100000},           {"o3", 100000},
+      {"o4", 100000},            {"gpt-5", 128000},        {"gpt-4.1", 32768},
+      {"gpt-4o", 16384},         {"claude-opus-4", 32000}, {"claude-sonnet-4", 64000},
+      {"claude-3-7", 64000},     {"claude", 8192},         {"gemini-2.5", 65536},
+      {"gemini-3", 65536},       {"gemini", 8192},         {"deepseek-r", 32768},
+  };
+  for (const auto& [prefix, max] : kMax)
+    if (m.starts_with(prefix)) return max;
+  return p.default_max_output;
+}
+
+double ShapeValue(const DistillParams& p, const RequestBody& b) {
+  const std::string_view e = b.reasoning_effort;
+  double effort = e == "high" || e == "xhigh" ? 1 : e == "medium" ? 0.4 : 0;
+  if (b.thinking_budget > 0) effort = std::max(effort, Clamp01(b.thinking_budget / 16000.0));
+  const double n = b.n > 1 ? Clamp01((b.n - 1) / 3.0) : 0;
+  const double temp = b.temperature >= 0.9 ? 1 : 0;
+  double tokens = 0;
+  if (b.max_tokens > 0)
+    tokens = Clamp01((static_cast<double>(b.max_tokens) / ModelMaxOutput(p, b.model) - 0.25) / 0.5);
+  const bool reasoning = ReasoningModel(b.model) || effort > 0;
+  const double v = 0.3 * effort + 0.35 * n + 0.1 * temp + 0.25 * tokens;
+  return Clamp01(reasoning ? v : 0.6 * v);
 }
 
 }  // namespace tosgate::engine

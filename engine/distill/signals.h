@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "engine/distill/behavior_store.h"
+#include "tosgate/request.h"
 
 namespace tosgate::engine {
 
@@ -24,15 +25,20 @@ enum class Signal : uint8_t {
   kTiming,
   kSpread,
   kCluster,
+  kHarvest,     // the harvest-intent text model's rate
+  kShape,       // request shape: reasoning effort, n, temperature, max_tokens
+  kSequential,  // the CUSUM of per-request harvest evidence
+  kAnalyzer,    // risk raised by the out-of-path analyzer, decayed by age
 };
-inline constexpr int kSignals = 8;
+inline constexpr int kSignals = 12;
 // "template_rate", "cot_elicitation", "logprob_harvest", "output_heavy",
-// "volume", "timing_regular", "spread", "cluster": the keys of `signals:`.
+// "volume", "timing_regular", "spread", "cluster", "harvest_intent",
+// "request_shape", "sequential", "analyzer": the keys of `signals:`.
 std::string_view SignalName(Signal s);
 using SignalArray = std::array<double, kSignals>;
 
 struct DistillParams {
-  SignalArray weights = {0.35, 0.35, 0.45, 0.2, 0.1, 0.15, 0.1, 0.4};
+  SignalArray weights = {0.35, 0.35, 0.45, 0.2, 0.1, 0.15, 0.1, 0.4, 0.45, 0.3, 0.6, 0.5};
   int window = 32;        // requests the rates average over (<= kFingerprintRing)
   int min_requests = 10;  // an account's own signals count fully from here
   // Templates: a prompt within max_distance bits of one of the account's
@@ -51,6 +57,23 @@ struct DistillParams {
   double fast_horizon_s = 600, slow_horizon_s = 86'400, baseline_floor_per_hour = 60;
   // Clusters: a bucket counts from min_accounts, fully at full_accounts.
   int cluster_min = 10, cluster_full = 100;
+  // Instruction links (the first and last words of the user text, tool
+  // schemas): a bucket counts from link_min accounts, fully at link_full,
+  // and only for what its requests' mean evidence has above link_floor.
+  int link_min = 3, link_full = 8;
+  double link_floor = 0.3;
+  bool link_instructions = true, link_tools = true;
+  // Harvest intent: a model probability at or above harvest_threshold counts
+  // 1, at or below half of it 0, linearly between.
+  double harvest_threshold = 0.5;
+  // Sequential evidence (CUSUM): S = max(0, S + x - reference) per request,
+  // x the request's evidence in [0, 1]; the score is S / sequential_threshold.
+  double sequential_reference = 0.35, sequential_threshold = 25;
+  // The analyzer's risk halves every analyzer_half_life_s of age.
+  double analyzer_half_life_s = 3600;
+  // Request shape: max_tokens against this output maximum of the model
+  // (a table of known families, this when none matches).
+  int64_t default_max_output = 16384;
 };
 
 // What one request shows on its own.
@@ -62,7 +85,27 @@ struct RequestFeatures {
   bool output_heavy = false;
   uint8_t scripts = 0;
   int topic = -1;
+  double harvest = 0;  // the harvest-intent value (0..1), see HarvestValue
+  double shape = 0;    // the request-shape value (0..1), see ShapeValue
+  // Hashes of the first and last words of the user text (0: too short).
+  uint64_t head = 0, tail = 0;
 };
+
+// The request-shape value of a body: reasoning effort (or thinking budget),
+// n > 1, temperature near 1, max_tokens near the model's maximum, a
+// reasoning model. docs/distillation.md gives the formula.
+double ShapeValue(const DistillParams& p, const RequestBody& b);
+// The output-token maximum of a model by family ("o3", "claude-opus-4",
+// "gemini-2.5-pro"...), or p.default_max_output.
+int64_t ModelMaxOutput(const DistillParams& p, std::string_view model);
+bool ReasoningModel(std::string_view model);
+// A model probability mapped to [0, 1] by harvest_threshold.
+double HarvestValue(const DistillParams& p, double probability);
+// The request's harvest evidence for the sequential test, in [0, 1].
+double RequestEvidence(const RequestFeatures& f);
+
+// The sequential and analyzer scores, from the record and the wall clock.
+double AnalyzerScore(const DistillParams& p, const AccountBehavior& st, int64_t wall_ms);
 
 // Folds a request into the record: rates, ring, clocks. Returns whether the
 // prompt was a near-duplicate of one in the ring (before it was added).
@@ -76,7 +119,8 @@ SignalArray Scores(const DistillParams& p, const AccountBehavior& st);
 // spread) is no evidence on its own - pipelines and support bots look like
 // that too; it counts in proportion to the evidence that outputs are being
 // harvested: scores of those four are multiplied by the largest of the
-// cot_elicitation, logprob_harvest, output_heavy and cluster scores.
+// cot_elicitation, logprob_harvest, output_heavy, cluster, sequential and
+// analyzer scores.
 void GateByEvidence(SignalArray* scores);
 
 // risk = 1 - prod(1 - w_i * s_i); contributions[i] = w_i * s_i.
@@ -85,6 +129,9 @@ double Risk(const SignalArray& weights, const SignalArray& scores, SignalArray* 
 // The cluster score of one bucket: its size between cluster_min and
 // cluster_full, times how suspicious its requests are on average.
 double ClusterScore(const DistillParams& p, const ClusterObservation& o);
+// The same for an instruction or tool-schema bucket (link_min, link_full,
+// link_floor).
+double LinkScore(const DistillParams& p, const ClusterObservation& o);
 
 // A request's own suspicion (no history): what its buckets average.
 double RequestSuspicion(const DistillParams& p, const RequestFeatures& f);

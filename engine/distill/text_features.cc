@@ -227,6 +227,7 @@ void TextExtractor::Run(std::string_view text, bool hashing) {
     if (!hashing) return;
     const uint64_t h = WordHash(in + s, len);
     recent_[words & (kMaxShingle - 1)] = h;
+    if (words < kEdgeWords) head_ = MixHash(head_ ^ h);
     ++words;
     const uint64_t p1 = last1, p2 = last2;
     last2 = last1;
@@ -313,6 +314,12 @@ void TextExtractor::Finish(TextFeatures* out) {
   out->scripts |= scripts_;
   if (shingle_words_ <= 0) return;
   out->words += words_;
+  if (words_ >= kEdgeWords) {
+    uint64_t tail = 0;
+    for (int i = kEdgeWords; i >= 1; --i) tail = MixHash(tail ^ recent_[(words_ - i) & (kMaxShingle - 1)]);
+    out->head = head_ | 1;
+    out->tail = tail | 1;
+  }
   if (words_ >= shingle_words_) {
     out->simhash = Majority();
     out->has_simhash = true;

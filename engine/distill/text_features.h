@@ -23,7 +23,12 @@ struct TextFeatures {
   int words = 0;
   int topic = -1;       // 0..63, or -1: no content word
   uint8_t scripts = 0;  // see ScriptBit
+  // Hashes of the first and of the last kEdgeWords hashed words, where a
+  // template's instruction is when its varying slot is at the other end (0
+  // when fewer words were hashed).
+  uint64_t head = 0, tail = 0;
 };
+inline constexpr int kEdgeWords = 6;
 
 // Script classes, by UTF-8 lead byte; bit i of TextFeatures::scripts.
 enum ScriptBit : uint8_t {
@@ -64,6 +69,7 @@ class TextExtractor {
   std::string* folded_;
   uint8_t scripts_ = 0;
   int words_ = 0, topic_n_ = 0, pending_ = 0, added_ = 0;
+  uint64_t head_ = 0;  // of the first kEdgeWords words
   std::array<uint64_t, kMaxShingle> recent_{};
   std::array<uint64_t, kTopicRing> topic_ring_;  // read only where written
   // SimHash accumulator: 64 bit counters kept as 8 lanes of 8 byte counters,

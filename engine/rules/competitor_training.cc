@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/condition.h"
+#include "engine/distill/feature_log.h"
 #include "engine/distill/text_features.h"
 
 namespace tosgate::engine {
@@ -48,7 +49,7 @@ class Line {
 
  private:
   const char* end() const { return buf_ + sizeof buf_; }
-  char buf_[512];
+  char buf_[768];
   char* w_ = buf_;
 };
 
@@ -88,6 +89,29 @@ bool OutputHeavy(const DistillParams& p, const RequestBody& b) {
   if (b.max_tokens < p.output_min_tokens) return false;
   const double input_tokens = std::max<double>(1, static_cast<double>(b.prompt_chars) / 4);
   return static_cast<double>(b.max_tokens) >= p.output_ratio * input_tokens;
+}
+
+// The request as the out-of-path analyzer sees it (engine/distill/
+// feature_log.h gives the order): each feature scaled to about [0, 1].
+AnalyzerSample AnalyzerFeatures(const DistillParams& p, const RequestFeatures& f,
+                                const RequestBody& b, uint64_t key, int64_t wall_ms) {
+  AnalyzerSample s;
+  s.key = key;
+  s.wall_ms = wall_ms;
+  const double input_tokens = std::max<double>(1, static_cast<double>(b.prompt_chars) / 4);
+  const double out = b.max_tokens > 0 ? static_cast<double>(b.max_tokens) : 0;
+  const std::string_view e = b.reasoning_effort;
+  double effort = e == "high" || e == "xhigh" ? 1 : e == "medium" ? 0.5 : e.empty() ? 0 : 0.25;
+  if (b.thinking_budget > 0) effort = std::max(effort, std::min(1.0, b.thinking_budget / 16000.0));
+  s.x = {static_cast<float>(f.harvest),
+         f.cot ? 1.0f : 0.0f,
+         static_cast<float>(f.logprob),
+         static_cast<float>(out / (out + input_tokens)),
+         static_cast<float>(std::min(1.0, out / static_cast<double>(ModelMaxOutput(p, b.model)))),
+         static_cast<float>(b.n > 1 ? std::min<int64_t>(b.n, 8) / 8.0 : 0.125),
+         static_cast<float>(b.temperature >= 0 ? std::min(2.0, b.temperature) / 2 : 0.5),
+         static_cast<float>(effort)};
+  return s;
 }
 
 }  // namespace
@@ -146,10 +170,14 @@ Status CompetitorTrainingRule::Features(const RuleContext& ctx, RequestFeatures*
   }
   thread_local std::string folded;
   folded.clear();
-  const bool fold = lexicon && !answered;
+  const bool model = config_.model && config_.model_label >= 0;
+  const bool scan = lexicon && !answered;
+  const bool fold = scan || model;
   TextFeatures text;
   TextExtractor x(p.shingle_words, fold ? &folded : nullptr);
   x.Fold(std::string_view(body.system_text).substr(0, kSystemBytes));
+  // Where the user text starts in `folded` (past the space after the system text).
+  const size_t user_from = folded.empty() ? 0 : folded.size() + 1;
   // At most max_bytes of user text: its first two thirds, where a
   // template's instructions are, and its last third, where the newest turn
   // and a template's varying slot are.
@@ -167,14 +195,30 @@ Status CompetitorTrainingRule::Features(const RuleContext& ctx, RequestFeatures*
   f->simhash = text.simhash;
   f->scripts = text.scripts;
   f->topic = text.topic;
-  if (fold && !folded.empty()) {
+  if (scan && !folded.empty()) {
     const ContentDatabase* db = config_.lexicon->database();
     thread_local std::vector<ContentHit> hits;
     if (!db || !db->Scan(folded, &hits)) return Status::Internal("lexicon scan failed (Hyperscan)");
     f->cot = any_cot(hits);
   }
+  f->head = config_.params.link_instructions ? text.head : 0;
+  f->tail = config_.params.link_instructions ? text.tail : 0;
+  if (model) {
+    // The model reads what the fingerprint read: the folded start and end
+    // of the user text (max_bytes), where a harvest template's
+    // instructions are. The folding is not NormalizeForMatch, which the
+    // model was trained on, but agrees with it on what matters here (case,
+    // separators, ASCII words) at a fraction of its cost; digits are 0.
+    thread_local TextModelScratch scratch;
+    thread_local std::vector<float> probs;
+    std::string_view scored = std::string_view(folded).substr(std::min(folded.size(), user_from));
+    config_.model->ScoreNormalized(scored, &scratch, &probs);
+    if (static_cast<size_t>(config_.model_label) < probs.size())
+      f->harvest = HarvestValue(p, probs[config_.model_label]);
+  }
   f->logprob = LogprobValue(p, body);
   f->output_heavy = OutputHeavy(p, body);
+  f->shape = ShapeValue(p, body);
   return Status::Ok();
 }
 
@@ -192,8 +236,10 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
   // these buckets now, while the prompt is read.
   const uint64_t who = HashId(account.id);
   const uint64_t key = MixHash(rule_hash_ * 31 ^ who);
-  std::array<uint64_t, kBands + 3> buckets;
-  std::array<const char*, kBands + 3> by;
+  // Address, payment, device; then instruction head and tail and tools.
+  constexpr size_t kMax = kBands + 6;
+  std::array<uint64_t, kMax> buckets;
+  std::array<const char*, kMax> by;
   size_t n = kBands;
   auto add = [&](uint64_t bucket, const char* what) {
     buckets[n] = MixHash(bucket ^ rule_hash_);
@@ -217,9 +263,17 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
         MixHash(((f.simhash >> (16 * band) & 0xffff) | uint64_t(band + 1) << 16) ^ rule_hash_);
     by[band] = "a prompt template";
   }
+  // Instruction links: scored by LinkScore (small groups of accounts that
+  // share harvest instructions around varying slots, or one tool schema).
+  const size_t links_from = n;
+  if (f.head) add(f.head ^ 0x4000000, "the opening words of an instruction");
+  if (f.tail && f.tail != f.head) add(f.tail ^ 0x5000000, "the closing words of an instruction");
+  if (p.link_tools && ctx.eval.request.body.tools_hash)
+    add(ctx.eval.request.body.tools_hash ^ 0x6000000, "a tool schema");
 
   // One visit to the account's record: its own history, then its clusters.
   const float suspicion = static_cast<float>(RequestSuspicion(p, f));
+  const float evidence = static_cast<float>(RequestEvidence(f));
   SignalArray scores{};
   uint32_t requests = 0;
   double cluster = 0;
@@ -228,11 +282,14 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
   ctx.behavior->Update(key, now, [&](AccountBehavior& st) {
     const bool near = Observe(p, f, now, ctx.eval.wall_ms, &st);
     const size_t first = config_.cluster_templates && near ? 0 : kBands;
-    std::array<ClusterObservation, kBands + 3> seen;
-    ctx.behavior->LinkMany(buckets.data() + first, n - first, who, suspicion, now,
+    std::array<ClusterObservation, kMax> seen;
+    ctx.behavior->LinkMany(buckets.data() + first, links_from - first, who, suspicion, now,
                            seen.data() + first);
+    // Instruction buckets average the request's harvest evidence.
+    ctx.behavior->LinkMany(buckets.data() + links_from, n - links_from, who, evidence, now,
+                           seen.data() + links_from);
     for (size_t i = first; i < n; ++i) {
-      const double s = ClusterScore(p, seen[i]);
+      const double s = i < links_from ? ClusterScore(p, seen[i]) : LinkScore(p, seen[i]);
       if (s > cluster || (s == cluster && seen[i].accounts > best.accounts)) {
         cluster = s;
         best = seen[i];
@@ -243,9 +300,12 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
     st.cluster = static_cast<float>(kept);
     scores = Scores(p, st);
     scores[static_cast<int>(Signal::kCluster)] = kept;
+    scores[static_cast<int>(Signal::kAnalyzer)] = AnalyzerScore(p, st, ctx.eval.wall_ms);
     requests = st.requests;
   });
   GateByEvidence(&scores);
+  if (ctx.feature_log) ctx.feature_log->Append(AnalyzerFeatures(p, f, ctx.eval.request.body, key,
+                                                                ctx.eval.wall_ms));
 
   SignalArray contributions{};
   const double risk = Risk(p.weights, scores, &contributions);

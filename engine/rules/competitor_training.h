@@ -20,6 +20,7 @@
 #include "engine/distill/signals.h"
 #include "engine/rule.h"
 #include "engine/rules/limits.h"
+#include "engine/textmodel/text_model.h"
 
 namespace tosgate::engine {
 
@@ -41,6 +42,11 @@ struct DistillConfig {
   // The chain-of-thought lexicon: pattern ids [first, first + count) of `lexicon`.
   std::shared_ptr<const ContentIndex> lexicon;
   uint32_t lexicon_first = 0, lexicon_count = 0;
+  // The harvest-intent model (`model: {file, label}`), null when none: the
+  // probability of `model_label` over the user text read for the
+  // fingerprint (template.max_bytes) is the harvest_intent value.
+  std::shared_ptr<const TextModel> model;
+  int model_label = -1;
 };
 
 class CompetitorTrainingRule final : public Rule {

@@ -71,6 +71,8 @@ struct RequestBody {
   std::string user_text;    // user turns only
   std::string reasoning_effort;     // "low" | "medium" | "high" when given
   int64_t thinking_budget = -1;     // Anthropic thinking.budget_tokens
+  double temperature = -1;          // temperature, when given
+  uint64_t tools_hash = 0;          // of the tool definitions as sent; 0: none
   std::string user;                 // `user` or metadata.user_id
   std::string metadata_purpose;     // metadata.purpose, when given
   // What the body holds that no content rule can read, so a policy can

@@ -12,11 +12,18 @@
 //   cluster: {min_accounts: 10, full_accounts: 100, by: [template, ip/24, payment, device]}
 //   thresholds: {flag: 0.5, watermark: 0.6, review: 0.7, throttle: 0.8, deny: 0.95}
 //   throttle: {requests: 10, per: 1m}
+//   model: {file: models/harvest.model, label: harvest, threshold: 0.5}
+//   sequential: {reference: 0.35, threshold: 25}
+//   linkage: {min_accounts: 3, full_accounts: 8, floor: 0.3, by: [instructions, tools]}
+//   shape: {default_max_output: 16384}
+//   analyzer: {half_life: 1h}
 //
 // docs/distillation.md describes each key; every error names file:line:column.
 #include "engine/rules/competitor_training.h"
 
 #include <cmath>
+
+#include "engine/textmodel/text_model.h"
 
 #include "policies/content_set.h"
 #include "policies/kinds/kinds.h"
@@ -188,6 +195,82 @@ bool CompileCluster(Context& ctx, const Field& f, engine::DistillConfig* c) {
   return ok;
 }
 
+bool NumberIn(Context& ctx, const Field& f, double lo, double hi, std::string_view what,
+              double* out) {
+  double v = 0;
+  if (!ctx.Number(f, &v)) return false;
+  if (v < lo || v > hi) {
+    ctx.Error(f, std::string(what) + " must be from " + std::to_string(lo).substr(0, 5) + " to " +
+                     std::to_string(hi).substr(0, 8) + ", got " + f.node.Scalar());
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+// model: {file, label, threshold}: the file is read relative to the
+// policy file, as list files are, and feeds the set's revision.
+void CompileModel(Context& ctx, const Field& f, engine::DistillConfig* c) {
+  MapReader m(ctx, f);
+  if (!m.ok()) return;
+  std::optional<Field> file = m.Require("file");
+  std::string label = "harvest";
+  std::optional<Field> label_field = m.Take("label");
+  if (label_field) (void)ctx.String(*label_field, &label);
+  if (std::optional<Field> v = m.Take("threshold"))
+    (void)NumberIn(ctx, *v, 0.01, 1, "model.threshold", &c->params.harvest_threshold);
+  m.RejectUnknown();
+  std::string path;
+  if (!file || !ctx.String(*file, &path)) return;
+  std::string name, content, why;
+  if (!ctx.data_files() || path.empty() ||
+      !(*ctx.data_files())(ctx.file(), path, &name, &content, &why)) {
+    ctx.Error(*file, why == "not found" || path.empty() || !ctx.data_files()
+                         ? "model file \"" + path + "\" not found (paths are relative to this file)"
+                         : "model file \"" + path + "\" cannot be read: " + why);
+    return;
+  }
+  if (Status s = engine::TextModel::Parse(content, name, &c->model); !s.ok()) {
+    ctx.Error(*file, s.message());
+    return;
+  }
+  c->model_label = c->model->LabelIndex(label);
+  if (c->model_label < 0) {
+    std::string labels;
+    for (const std::string& l : c->model->labels()) labels += (labels.empty() ? "" : ", ") + l;
+    ctx.Error(label_field ? *label_field : *file,
+              "the model has no label \"" + label + "\"; it has " + labels);
+    c->model.reset();
+  }
+}
+
+void CompileLinkage(Context& ctx, const Field& f, engine::DistillParams* p) {
+  MapReader m(ctx, f);
+  if (!m.ok()) return;
+  bool ok = true;
+  if (std::optional<Field> v = m.Take("min_accounts"))
+    ok = IntIn(ctx, *v, 2, 100000, "linkage.min_accounts", &p->link_min) && ok;
+  if (std::optional<Field> v = m.Take("full_accounts"))
+    ok = IntIn(ctx, *v, 2, 100000, "linkage.full_accounts", &p->link_full) && ok;
+  if (ok && p->link_full < p->link_min)
+    ctx.Error(f, "linkage.full_accounts (" + std::to_string(p->link_full) +
+                     ") must not be below min_accounts (" + std::to_string(p->link_min) + ")");
+  if (std::optional<Field> v = m.Take("floor"))
+    (void)NumberIn(ctx, *v, 0, 0.95, "linkage.floor", &p->link_floor);
+  if (std::optional<Field> by = m.Take("by")) {
+    std::vector<Field> items;
+    if (ctx.Sequence(*by, &items)) {
+      p->link_instructions = p->link_tools = false;
+      for (const Field& item : items) {
+        size_t i = 0;
+        if (!ctx.Enum(item, {"instructions", "tools"}, &i)) continue;
+        (i == 0 ? p->link_instructions : p->link_tools) = true;
+      }
+    }
+  }
+  m.RejectUnknown();
+}
+
 }  // namespace
 
 std::unique_ptr<engine::Rule> CompileCompetitorTraining(MapReader& rule, Context& ctx,
@@ -269,6 +352,37 @@ std::unique_ptr<engine::Rule> CompileCompetitorTraining(MapReader& rule, Context
     }
   }
   if (std::optional<Field> cl = rule.Take("cluster")) (void)CompileCluster(ctx, *cl, &c);
+  if (std::optional<Field> v = rule.Take("model")) CompileModel(ctx, *v, &c);
+  if (std::optional<Field> v = rule.Take("linkage")) CompileLinkage(ctx, *v, &p);
+  if (std::optional<Field> sq = rule.Take("sequential")) {
+    MapReader m(ctx, *sq);
+    if (m.ok()) {
+      if (std::optional<Field> v = m.Take("reference"))
+        (void)NumberIn(ctx, *v, 0.01, 0.99, "sequential.reference", &p.sequential_reference);
+      if (std::optional<Field> v = m.Take("threshold"))
+        (void)NumberIn(ctx, *v, 1, 100000, "sequential.threshold", &p.sequential_threshold);
+      m.RejectUnknown();
+    }
+  }
+  if (std::optional<Field> sh = rule.Take("shape")) {
+    MapReader m(ctx, *sh);
+    if (m.ok()) {
+      int max = 0;
+      if (std::optional<Field> v = m.Take("default_max_output");
+          v && IntIn(ctx, *v, 16, 10'000'000, "shape.default_max_output", &max))
+        p.default_max_output = max;
+      m.RejectUnknown();
+    }
+  }
+  if (std::optional<Field> an = rule.Take("analyzer")) {
+    MapReader m(ctx, *an);
+    if (m.ok()) {
+      int64_t ns = 0;
+      if (std::optional<Field> v = m.Take("half_life"); v && ctx.Duration(*v, &ns) && ns > 0)
+        p.analyzer_half_life_s = static_cast<double>(ns) / 1e9;
+      m.RejectUnknown();
+    }
+  }
   std::optional<Field> thresholds = rule.Require("thresholds");
   const bool thresholds_ok = thresholds && CompileThresholds(ctx, *thresholds, &c.thresholds);
   if (std::optional<Field> th = rule.Take("throttle")) {
@@ -292,9 +406,9 @@ std::unique_ptr<engine::Rule> CompileCompetitorTraining(MapReader& rule, Context
   const Field& at = signals ? *signals : rule.field();
   if (sum == 0) {
     ctx.Error(at, "every signal weight is 0; the risk would always be 0");
-  } else if (sum > 4) {
+  } else if (sum > 6) {
     ctx.Error(at, "signal weights add up to " + std::to_string(sum).substr(0, 4) +
-                      "; above 4, a few weak signals together reach any threshold");
+                      "; above 6, a few weak signals together reach any threshold");
   } else if (thresholds_ok) {
     double lowest = 2;
     for (double t : c.thresholds)

@@ -239,3 +239,22 @@ TEST_CASE("the parser stays linear: a deep and wide body within limits reads qui
   CHECK(w.unscanned_parts == 20000);
   CHECK(w.prompt_text.size() <= 2 * wide.size() + 4096);
 }
+
+TEST_CASE("temperature and the hash of the tool definitions, for competitor_training") {
+  const std::string tools = R"("tools": [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}])";
+  RequestBody a = Parse(R"({"model": "m", "temperature": 1, )" + tools +
+                        R"(, "messages": [{"role": "user", "content": "hi"}]})");
+  RequestBody b = Parse(R"({"model": "m", "temperature": 0.2, )" + tools +
+                        R"(, "messages": [{"role": "user", "content": "another question"}]})");
+  RequestBody c = Parse(R"({"model": "m", "messages": [{"role": "user", "content": "hi"}]})");
+  CHECK(a.temperature == doctest::Approx(1));
+  CHECK(b.temperature == doctest::Approx(0.2));
+  CHECK(c.temperature == -1);
+  CHECK(a.tools_hash != 0);
+  CHECK(a.tools_hash == b.tools_hash);
+  CHECK(c.tools_hash == 0);
+  RequestBody g = Parse(R"({"contents": [{"role": "user", "parts": [{"text": "x"}]}],
+                            "generationConfig": {"temperature": 0.9, "candidateCount": 3}})");
+  CHECK(g.temperature == doctest::Approx(0.9));
+  CHECK(g.n == 3);
+}

@@ -281,3 +281,120 @@ TEST_CASE("a shadow competitor_training rule adds no watermark and enforces noth
   REQUIRE(!d.matches.empty());
   CHECK(d.matches[0].shadow);
 }
+
+namespace {
+
+// Only the cluster signal, linked only by instructions and tool schemas.
+engine::DistillConfig LinkOnly() {
+  engine::DistillConfig c = ClusterOnly();
+  c.cluster_ip = c.cluster_payment = c.cluster_device = c.cluster_templates = false;
+  return c;
+}
+
+// A request shaped like implicit harvest: a reasoning model at high effort,
+// four samples, temperature 1.
+Request Shaped(std::string account, std::string text, int i) {
+  Request q = DistillRequest(std::move(account), std::move(text),
+                             std::to_string(20 + i) + "." + std::to_string(i) + ".7.1");
+  q.body.model = "o3";
+  q.body.reasoning_effort = "high";
+  q.body.n = 4;
+  q.body.temperature = 1;
+  return q;
+}
+
+}  // namespace
+
+TEST_CASE("accounts sharing harvest instructions around varying slots are linked, whatever their addresses") {
+  test::Lcg r(11);
+  DistillRig rig(LinkOnly());
+  // Eight accounts, three requests each, every one on its own address.
+  CHECK(WorstRisk(rig, 8, 3, [&](int i, int) {
+          return Shaped("s" + std::to_string(i),
+                        std::string("Lay out every intermediate inference before you commit to an answer. ") +
+                            test::RandomPrompt(r),
+                        i);
+        }) >= 0.5);
+  const Decision d = rig.Check(Shaped("s9", "Lay out every intermediate inference before you commit to an answer. " + test::RandomPrompt(r), 9));
+  REQUIRE(!d.matches.empty());
+  CHECK(d.matches[0].detail.find("accounts share the opening words of an instruction") !=
+        std::string::npos);
+  // The same requests without a shared instruction are not linked.
+  DistillRig apart(LinkOnly());
+  CHECK(WorstRisk(apart, 8, 3, [&](int i, int) {
+          return Shaped("s" + std::to_string(i), test::RandomPrompt(r), i);
+        }) == 0);
+  // Nor are many ordinary accounts that open their prompts alike.
+  DistillRig benign(LinkOnly());
+  double worst = 0;
+  for (int i = 0; i < 40; ++i) {
+    Request q = DistillRequest("b" + std::to_string(i),
+                               "Can you help me write a short note about " + test::RandomPrompt(r));
+    worst = std::max(worst, benign.Check(q).risk);
+    benign.clock.advance_ms(1000);
+  }
+  CHECK(worst == 0);
+}
+
+TEST_CASE("accounts reusing one tool schema are linked") {
+  test::Lcg r(12);
+  DistillRig rig(LinkOnly());
+  CHECK(WorstRisk(rig, 8, 3, [&](int i, int) {
+          Request q = Shaped("t" + std::to_string(i), test::RandomPrompt(r), i);
+          q.body.tools_hash = 0xfeedface;
+          return q;
+        }) >= 0.5);
+  DistillRig apart(LinkOnly());
+  CHECK(WorstRisk(apart, 8, 3, [&](int i, int) {
+          Request q = Shaped("t" + std::to_string(i), test::RandomPrompt(r), i);
+          q.body.tools_hash = 0x1000 + static_cast<uint64_t>(i);
+          return q;
+        }) == 0);
+}
+
+TEST_CASE("the analyzer's risk is read as the analyzer signal") {
+  engine::DistillConfig c = test::TestConfig();
+  c.params.weights = {};
+  c.params.weights[static_cast<int>(engine::Signal::kAnalyzer)] = 0.9;
+  c.cluster_ip = c.cluster_payment = c.cluster_device = c.cluster_templates = false;
+  c.params.link_instructions = c.params.link_tools = false;
+  DistillRig rig(c);
+  const Request q = DistillRequest("an", "Suggest three names for a grey cat that sleeps in boxes");
+  CHECK(rig.Check(q).risk == 0);
+  const uint64_t key = engine::BehaviorKey("distill", "an");
+  rig.behavior->Update(key, 0, [&](engine::AccountBehavior& st) {
+    st.analyzer_risk = 0.8f;
+    st.analyzer_wall_ms = rig.clock.wall_ms();
+  });
+  CHECK(rig.Check(q).risk == doctest::Approx(0.72));
+  rig.clock.advance_ms(3'600'000);
+  CHECK(rig.Check(q).risk == doctest::Approx(0.36).epsilon(0.01));
+}
+
+TEST_CASE("each scored request is logged for the analyzer with its features") {
+  engine::FeatureLog log(64, 1);
+  FakeClock clock{1'767'225'600'000};
+  auto state = engine::NewMemoryStateStore();
+  auto behavior = engine::NewMemoryBehaviorStore();
+  engine::EngineOptions opts{&clock, state.get(), nullptr, nullptr, 1000, behavior.get()};
+  opts.feature_log = &log;
+  engine::Engine eng(opts);
+  eng.Publish(test::DistillSnapshot(test::TestConfig()));
+  Request q = Shaped("fl", "Think step by step: why is the sky blue?", 1);
+  q.body.max_tokens = 50000;
+  q.body.logprobs = true;
+  q.body.top_logprobs = 20;
+  eng.Check(q);
+  std::vector<engine::AnalyzerSample> got;
+  log.Collect(&got);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].key == engine::BehaviorKey("distill", "fl"));
+  CHECK(got[0].wall_ms == clock.wall_ms());
+  CHECK(got[0].x[1] == 1);                           // chain-of-thought phrase
+  CHECK(got[0].x[2] == 1);                           // top_logprobs at the maximum
+  CHECK(got[0].x[3] > 0.99f);                        // nearly all output
+  CHECK(got[0].x[4] == doctest::Approx(0.5));        // 50,000 of o3's 100,000
+  CHECK(got[0].x[5] == doctest::Approx(0.5));        // n = 4
+  CHECK(got[0].x[6] == doctest::Approx(0.5));        // temperature 1
+  CHECK(got[0].x[7] == 1);                           // high effort
+}

@@ -238,3 +238,104 @@ TEST_CASE("a flood of distinct accounts and buckets stays bounded, evictions cou
                 [&](AccountBehavior& b) { fresh = b.last_ns == 19999; });
   CHECK(fresh);
 }
+
+TEST_CASE("sequential: machine-volume harvest evidence crosses within 200 requests; a benign burst drains") {
+  const DistillParams p;
+  AccountBehavior harvester, implicit, benign, mixed;
+  RequestFeatures h;
+  h.harvest = 0.9;
+  RequestFeatures shape;
+  shape.shape = 0.7;  // implicit harvest: nothing in the text, high effort, n, long outputs
+  RequestFeatures low;
+  low.harvest = 0.2, low.shape = 0.25;
+  int crossed = -1, crossed_implicit = -1;
+  for (int i = 0; i < 400; ++i) {
+    engine::Observe(p, h, i * kSec, kWall, &harvester);
+    engine::Observe(p, shape, i * kSec, kWall, &implicit);
+    engine::Observe(p, low, i * kSec, kWall, &benign);
+    // An occasional harvest-looking request among ordinary ones.
+    engine::Observe(p, i % 10 == 0 ? h : low, i * kSec, kWall, &mixed);
+    if (crossed < 0 && Score(harvester, Signal::kSequential) >= 1) crossed = i + 1;
+    if (crossed_implicit < 0 && Score(implicit, Signal::kSequential) >= 1) crossed_implicit = i + 1;
+  }
+  CHECK(crossed > 0);
+  CHECK(crossed <= 60);
+  CHECK(crossed_implicit > 0);
+  CHECK(crossed_implicit <= 200);
+  CHECK(Score(benign, Signal::kSequential) == 0);
+  CHECK(Score(mixed, Signal::kSequential) < 0.1);
+  // Capped at twice the threshold: stopping drains it in bounded time.
+  CHECK(harvester.cusum == doctest::Approx(2 * p.sequential_threshold));
+  for (int i = 0; i < 150; ++i) engine::Observe(p, RequestFeatures{}, (400 + i) * kSec, kWall, &harvester);
+  CHECK(Score(harvester, Signal::kSequential) == 0);
+}
+
+TEST_CASE("request shape: effort, n, temperature and max_tokens near the model's maximum") {
+  const DistillParams p;
+  RequestBody b;
+  b.model = "o3";
+  CHECK(engine::ShapeValue(p, b) == 0);
+  b.reasoning_effort = "high";
+  b.n = 4;
+  b.temperature = 1;
+  b.max_tokens = 100000;
+  CHECK(engine::ShapeValue(p, b) == doctest::Approx(1));
+  // A power user: high effort and a large max_tokens, one sample.
+  b.n = -1;
+  b.temperature = -1;
+  CHECK(engine::ShapeValue(p, b) == doctest::Approx(0.55));
+  // The same body to a model that is not a reasoning model counts 60%.
+  RequestBody c;
+  c.model = "gpt-4o";
+  c.n = 4, c.temperature = 1, c.max_tokens = 16384;
+  CHECK(engine::ShapeValue(p, c) == doctest::Approx(0.6 * 0.7));
+  c.thinking_budget = 16000;  // a thinking budget makes it one
+  CHECK(engine::ShapeValue(p, c) == doctest::Approx(1));
+  CHECK(engine::ModelMaxOutput(p, "claude-sonnet-4-5") == 64000);
+  CHECK(engine::ModelMaxOutput(p, "my-model") == p.default_max_output);
+  CHECK(engine::ReasoningModel("o4-mini"));
+  CHECK_FALSE(engine::ReasoningModel("gpt-4o-mini"));
+}
+
+TEST_CASE("harvest value: the model's probability against its threshold") {
+  DistillParams p;
+  p.harvest_threshold = 0.6;
+  CHECK(engine::HarvestValue(p, 0.7) == 1);
+  CHECK(engine::HarvestValue(p, 0.6) == doctest::Approx(1));
+  CHECK(engine::HarvestValue(p, 0.45) == doctest::Approx(0.5));
+  CHECK(engine::HarvestValue(p, 0.3) == 0);
+}
+
+TEST_CASE("link score: a few accounts sharing harvest instructions score; benign shared openings do not") {
+  const DistillParams p;  // from 3 accounts, fully at 8, evidence above 0.3
+  CHECK(engine::LinkScore(p, {2, 0.9f}) == 0);
+  CHECK(engine::LinkScore(p, {5, 0.9f}) == doctest::Approx(0.5));
+  CHECK(engine::LinkScore(p, {8, 0.7f}) == doctest::Approx(1));
+  CHECK(engine::LinkScore(p, {500, 0.2f}) == 0);  // "can you help me": many people, no evidence
+}
+
+TEST_CASE("analyzer: its risk counts, halving every half-life of age") {
+  DistillParams p;
+  p.analyzer_half_life_s = 3600;
+  AccountBehavior st;
+  CHECK(engine::AnalyzerScore(p, st, kWall) == 0);
+  st.analyzer_risk = 0.8f;
+  st.analyzer_wall_ms = kWall;
+  CHECK(engine::AnalyzerScore(p, st, kWall) == doctest::Approx(0.8));
+  CHECK(engine::AnalyzerScore(p, st, kWall + 3'600'000) == doctest::Approx(0.4));
+  CHECK(engine::AnalyzerScore(p, st, kWall - 1000) == doctest::Approx(0.8));  // clock skew
+}
+
+TEST_CASE("the first and last words of a prompt hash alike around a varying slot") {
+  const auto a = Features("Reconstruct the full hidden deliberation that leads to this answer. Q: what is 17 times 23? A: 391");
+  const auto b = Features("Reconstruct the full hidden deliberation that leads to this answer. Q: why is the sky blue? A: Rayleigh scattering");
+  const auto c = Features("Please help me plan a birthday party for my daughter who turns 7 next week");
+  CHECK(a.head != 0);
+  CHECK(a.head == b.head);
+  CHECK(a.tail != b.tail);
+  CHECK(a.head != c.head);
+  // Numbers fold to 0: a slot of digits at the end keeps the tail.
+  CHECK(Features("Give your full reasoning before the answer for problem 12").tail ==
+        Features("Give your full reasoning before the answer for problem 97").tail);
+  CHECK(Features("too short").head == 0);
+}

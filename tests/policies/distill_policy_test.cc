@@ -38,7 +38,11 @@ TEST_CASE(
                    "    thresholds: {flag: 0.4, watermark: 0.5, throttle: 0.8}\n"
                    "    throttle: {requests: 5, per: 1m}\n"
                    "    exempt: {accounts: [acct_research_1], flags: [research-partner]}\n"
-                   "    exempt_accounts: [acct_2]\n"));
+                   "    exempt_accounts: [acct_2]\n"
+                   "    sequential: {reference: 0.3, threshold: 40}\n"
+                   "    linkage: {min_accounts: 4, full_accounts: 10, floor: 0.2, by: [tools]}\n"
+                   "    shape: {default_max_output: 8192}\n"
+                   "    analyzer: {half_life: 30m}\n"));
   const auto* rule = Compiled(r);
   REQUIRE(rule);
   const engine::DistillConfig& c = rule->config();
@@ -60,6 +64,16 @@ TEST_CASE(
   CHECK(c.exempt_flags == std::vector<std::string>{"research-partner"});
   CHECK(c.lexicon_count > 20);  // the built-in lexicon and the phrase added
   CHECK(rule->common().reason == "competitor-training");
+  CHECK(c.params.sequential_reference == 0.3);
+  CHECK(c.params.sequential_threshold == 40);
+  CHECK(c.params.link_min == 4);
+  CHECK(c.params.link_full == 10);
+  CHECK(c.params.link_floor == 0.2);
+  CHECK(c.params.link_tools);
+  CHECK_FALSE(c.params.link_instructions);
+  CHECK(c.params.default_max_output == 8192);
+  CHECK(c.params.analyzer_half_life_s == 1800);
+  CHECK_FALSE(c.model);
 }
 
 TEST_CASE("competitor_training errors name file:line:column") {
@@ -72,10 +86,12 @@ TEST_CASE("competitor_training errors name file:line:column") {
       {"    signals: {cot_elicitation: -0.2}\n    thresholds: {flag: 0.5}\n",
        "p.yaml:7:32: rules[0].signals.cot_elicitation: a signal weight must be from 0 to 1"},
       {"    signals: {template_rate: 0, cot_elicitation: 0, logprob_harvest: 0, output_heavy: 0,"
-       " volume: 0, timing_regular: 0, spread: 0, cluster: 0}\n    thresholds: {flag: 0.5}\n",
+       " volume: 0, timing_regular: 0, spread: 0, cluster: 0, harvest_intent: 0, request_shape: 0,"
+       " sequential: 0, analyzer: 0}\n    thresholds: {flag: 0.5}\n",
        "p.yaml:7:14: rules[0].signals: every signal weight is 0"},
       {"    signals: {template_rate: 0.1, cot_elicitation: 0, logprob_harvest: 0, output_heavy: 0,"
-       " volume: 0, timing_regular: 0, spread: 0, cluster: 0}\n    thresholds: {flag: 0.5}\n",
+       " volume: 0, timing_regular: 0, spread: 0, cluster: 0, harvest_intent: 0, request_shape: 0,"
+       " sequential: 0, analyzer: 0}\n    thresholds: {flag: 0.5}\n",
        "p.yaml:7:14: rules[0].signals: with these weights the risk reaches at most 0.10, below "
        "the lowest threshold 0.50"},
       {"    thresholds: {flag: 0.6, watermark: 0.5}\n",
@@ -99,6 +115,19 @@ TEST_CASE("competitor_training errors name file:line:column") {
        "p.yaml:7:26: rules[0].throttle.requests: throttle requests must be from 1"},
       {"    signals: {template_rate: 0.3}\n",
        "p.yaml:5:5: rules[0].thresholds: required key is missing"},
+      {"    model: {file: models/none.model}\n    thresholds: {flag: 0.5}\n",
+       "p.yaml:7:19: rules[0].model.file: model file \"models/none.model\" not found (paths are "
+       "relative to this file)"},
+      {"    model: {label: harvest}\n    thresholds: {flag: 0.5}\n",
+       "p.yaml:7:12: rules[0].model.file: required key is missing"},
+      {"    sequential: {reference: 1.5}\n    thresholds: {flag: 0.5}\n",
+       "p.yaml:7:29: rules[0].sequential.reference: sequential.reference must be from 0.010 to"},
+      {"    linkage: {by: [instructions, emails]}\n    thresholds: {flag: 0.5}\n",
+       "p.yaml:7:34: rules[0].linkage.by[1]:"},
+      {"    linkage: {min_accounts: 6, full_accounts: 4}\n    thresholds: {flag: 0.5}\n",
+       "p.yaml:7:14: rules[0].linkage: linkage.full_accounts (4) must not be below min_accounts (6)"},
+      {"    analyzer: {half_life: 0s}\n    thresholds: {flag: 0.5}\n",
+       "p.yaml:7:27: rules[0].analyzer.half_life: bad duration \"0s\": must be greater than zero"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.body);
