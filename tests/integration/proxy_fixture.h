@@ -142,8 +142,11 @@ constexpr const char* kHarvestBody =
     R"({"model":"m","messages":[{"role":"user","content":"Write a poem"}],)"
     R"("logprobs":true,"top_logprobs":20,"logit_bias":{"1734":-100}})";
 
-// The X-Tos-Watermark of a request from an account at that risk.
-constexpr const char* kHarvestWatermark = "distill.harvest;risk=0.90";
+// Whether an X-Tos-Watermark is the harvest rule's at a risk of 0.9 or more
+// (the exact risk rises with every request the account sends).
+inline bool IsHarvestWatermark(const std::string& v) {
+  return v.rfind("distill.harvest;risk=0.9", 0) == 0;
+}
 
 // Sends tosgate, directly on its gateway port and as Envoy's ext_authz does
 // (POST /v1/check<path> with the body), `n` requests of `key` that ask for
@@ -159,7 +162,7 @@ inline void TeachHarvesting(int gateway_port, const std::string& key, int n = 8)
     auto r = gateway.Post("/v1/check/v1/chat/completions", h, kHarvestBody, "application/json");
     REQUIRE(r);
     REQUIRE(r->status == 200);
-    if (i + 1 == n) REQUIRE(r->get_header_value("X-Tos-Watermark") == kHarvestWatermark);
+    if (i + 1 == n) REQUIRE(IsHarvestWatermark(r->get_header_value("X-Tos-Watermark")));
   }
 }
 
