@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -60,14 +59,6 @@ class Context {
   // pattern database); null outside a policy-set load.
   ContentSet* content_set() const { return content_set_; }
   void set_content_set(ContentSet* set) { content_set_ = set; }
-  // Reads a data file named in this policy file, relative to it: true with
-  // the name to report it by and its content; false with why not ("not
-  // found" or the read error). Null outside a policy-set load.
-  using DataFileReader = std::function<bool(const std::string& policy_file,
-                                            const std::string& data_file, std::string* name,
-                                            std::string* content, std::string* error)>;
-  const DataFileReader* data_files() const { return data_files_; }
-  void set_data_files(const DataFileReader* r) { data_files_ = r; }
 
   void Error(const YAML::Mark& at, std::string key, std::string message);
   void Error(const Field& at, std::string message) { Error(at.mark, at.path, std::move(message)); }
@@ -91,7 +82,6 @@ class Context {
   int error_count_ = 0;
   int condition_nodes_ = 0;
   ContentSet* content_set_ = nullptr;
-  const DataFileReader* data_files_ = nullptr;
 };
 
 // A YAML map read key by key. Construction reports a value that is not a

@@ -238,7 +238,6 @@ void AddOperations(Context& ctx, const YAML::Node& root, SetBuilder* set) {
 
 void CompileDocument(Context& ctx, const YAML::Node& root, SetBuilder* set) {
   ctx.set_content_set(set->content);
-  if (set->read_data_file) ctx.set_data_files(&set->read_data_file);
   MapReader doc(ctx, Field{root, "", root.Mark()});
   if (!doc.ok()) return;
 

@@ -222,16 +222,12 @@ void CompileModel(Context& ctx, const Field& f, engine::DistillConfig* c) {
   m.RejectUnknown();
   std::string path;
   if (!file || !ctx.String(*file, &path)) return;
-  std::string name, content, why;
-  if (!ctx.data_files() || path.empty() ||
-      !(*ctx.data_files())(ctx.file(), path, &name, &content, &why)) {
-    ctx.Error(*file, why == "not found" || path.empty() || !ctx.data_files()
-                         ? "model file \"" + path + "\" not found (paths are relative to this file)"
-                         : "model file \"" + path + "\" cannot be read: " + why);
-    return;
-  }
-  if (Status s = engine::TextModel::Parse(content, name, &c->model); !s.ok()) {
-    ctx.Error(*file, s.message());
+  // Read and parsed once per set, however many rules name it (the
+  // classifier tier of content rules reads models the same way).
+  std::string why = "model file \"" + path + "\" not found (paths are relative to this file)";
+  if (ctx.content_set()) c->model = ctx.content_set()->Model(ctx.file(), path, &why);
+  if (!c->model) {
+    ctx.Error(*file, why);
     return;
   }
   c->model_label = c->model->LabelIndex(label);
