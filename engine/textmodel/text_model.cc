@@ -8,19 +8,11 @@
 #include <map>
 #include <sstream>
 
+#include "engine/distill/text_features.h"  // MixHash
 #include "engine/normalize.h"
 
 namespace tosgate::engine {
 namespace {
-
-// splitmix64's finalizer: every input bit reaches every output bit.
-inline uint64_t Mix(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
 
@@ -40,7 +32,7 @@ inline uint64_t HashBytes(std::string_view s, uint64_t seed) {
     std::memcpy(&tail, s.data() + i, s.size() - i);
     h = (h ^ tail ^ 0x5555) * kGolden;
   }
-  return Mix(h);
+  return MixHash(h);
 }
 
 constexpr uint64_t kWordSeed = 0x77ULL << 56, kBigramSeed = 0x62ULL << 56,
@@ -86,7 +78,7 @@ void VisitFeatures(const TextModelOptions& o, std::string_view text,
       if (names) names->push_back({"w:" + std::string(w), b, word});
     }
     if (o.bigrams && word > 0) {
-      uint32_t b = Bucket(Mix(prev_hash * kGolden + h + kBigramSeed), o.bits);
+      uint32_t b = Bucket(MixHash(prev_hash * kGolden + h + kBigramSeed), o.bits);
       f(b, word);
       if (names) names->push_back({"b:" + std::string(prev) + " " + std::string(w), b, word});
     }
