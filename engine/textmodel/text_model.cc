@@ -140,12 +140,61 @@ void ForEachTextFeature(const TextModelOptions& o, std::string_view text,
   VisitFeatures(o, text, names, [&](uint32_t b, int word) { f(ctx, b, word); });
 }
 
+namespace {
+
+// Rows of weights are padded to a multiple of 4 labels (one label: no
+// padding), so that a row of up to 16 is summed by fixed-width vector adds.
+size_t RowStride(size_t labels) { return labels == 1 ? 1 : (labels + 3) / 4 * 4; }
+
+// Sums each word's features into per_word (rows of S floats). The word's
+// sum stays in registers until the word changes: a load-add-store per
+// feature into per_word would chain every feature through store forwarding.
+template <size_t S>
+void SumWords(const TextModelOptions& o, std::string_view text, const float* weights,
+              float* per_word) {
+  if constexpr (S == 1) {
+    int cur = 0;
+    float acc = 0;
+    VisitFeatures(o, text, nullptr, [&](uint32_t b, int w) {
+      if (w != cur) {
+        per_word[cur] = acc;
+        acc = 0;
+        cur = w;
+      }
+      acc += weights[b];
+    });
+    per_word[cur] = acc;
+    return;
+  }
+  float acc[S] = {};
+  int cur = 0;
+  VisitFeatures(o, text, nullptr, [&](uint32_t b, int w) {
+    if (w != cur) {
+      std::memcpy(per_word + static_cast<size_t>(cur) * S, acc, sizeof acc);
+      std::fill(acc, acc + S, 0.0f);
+      cur = w;
+    }
+    const float* src = weights + static_cast<size_t>(b) * S;
+    for (size_t l = 0; l < S; ++l) acc[l] += src[l];
+  });
+  std::memcpy(per_word + static_cast<size_t>(cur) * S, acc, sizeof acc);
+}
+
+}  // namespace
+
 TextModel::TextModel(TextModelOptions options, std::vector<std::string> labels,
                      std::vector<float> bias, std::vector<float> weights)
-    : options_(options),
-      labels_(std::move(labels)),
-      bias_(std::move(bias)),
-      weights_(std::move(weights)) {}
+    : options_(options), labels_(std::move(labels)), bias_(std::move(bias)) {
+  const size_t k = labels_.size();
+  stride_ = RowStride(k);
+  if (stride_ == k) {
+    weights_ = std::move(weights);
+    return;
+  }
+  weights_.assign(buckets() * stride_, 0.0f);
+  for (size_t b = 0; b < buckets(); ++b)
+    std::copy_n(weights.data() + b * k, k, weights_.data() + b * stride_);
+}
 
 int TextModel::LabelIndex(std::string_view label) const {
   for (size_t i = 0; i < labels_.size(); ++i) {
@@ -162,38 +211,30 @@ void TextModel::Score(std::string_view text, TextModelScratch* s, std::vector<fl
 void TextModel::ScoreNormalized(std::string_view text, TextModelScratch* s,
                                 std::vector<float>* out) const {
   const size_t k = labels_.size();
+  const size_t stride = stride_;
   int words = text.empty() ? 0 : static_cast<int>(std::count(text.begin(), text.end(), ' ')) + 1;
-  s->per_word.assign(static_cast<size_t>(std::max(words, 1)) * k, 0.0f);
+  s->per_word.assign(static_cast<size_t>(std::max(words, 1)) * stride, 0.0f);
   const float* weights = weights_.data();
   float* per_word = s->per_word.data();
-  if (k == 1) {
-    // One label: the word's sum stays in a register until the word changes
-    // (a load-add-store per feature into per_word would chain every
-    // feature through store forwarding).
-    int cur = 0;
-    float acc = 0;
-    VisitFeatures(options_, text, nullptr, [&](uint32_t b, int w) {
-      if (w != cur) {
-        per_word[cur] = acc;
-        acc = 0;
-        cur = w;
-      }
-      acc += weights[b];
-    });
-    per_word[cur] = acc;
-  } else {
-    VisitFeatures(options_, text, nullptr, [&](uint32_t b, int w) {
-      const float* src = weights + static_cast<size_t>(b) * k;
-      float* dst = per_word + static_cast<size_t>(w) * k;
-      for (size_t l = 0; l < k; ++l) dst[l] += src[l];
-    });
+  switch (stride) {
+    case 1: SumWords<1>(options_, text, weights, per_word); break;
+    case 4: SumWords<4>(options_, text, weights, per_word); break;
+    case 8: SumWords<8>(options_, text, weights, per_word); break;
+    case 12: SumWords<12>(options_, text, weights, per_word); break;
+    case 16: SumWords<16>(options_, text, weights, per_word); break;
+    default:
+      VisitFeatures(options_, text, nullptr, [&](uint32_t b, int w) {
+        const float* src = weights + static_cast<size_t>(b) * stride;
+        float* dst = per_word + static_cast<size_t>(w) * stride;
+        for (size_t l = 0; l < k; ++l) dst[l] += src[l];
+      });
   }
   out->assign(k, -1e30f);
   s->window.resize(k);
   ForEachWindow(std::max(words, 1), options_.window, [&](int b, int e) {
     std::copy(bias_.begin(), bias_.end(), s->window.begin());
     for (int w = b; w < e; ++w) {
-      const float* pw = s->per_word.data() + static_cast<size_t>(w) * k;
+      const float* pw = s->per_word.data() + static_cast<size_t>(w) * stride;
       for (size_t l = 0; l < k; ++l) s->window[l] += pw[l];
     }
     for (size_t l = 0; l < k; ++l) (*out)[l] = std::max((*out)[l], s->window[l]);
@@ -257,7 +298,7 @@ std::string TextModel::Serialize() const {
   }
   o << "\n";
   for (size_t b = 0; b < buckets(); ++b) {
-    const float* w = weights_.data() + b * k;
+    const float* w = weights_.data() + b * stride_;
     if (std::all_of(w, w + k, [](float x) { return x == 0.0f; })) continue;
     o << b;
     for (size_t l = 0; l < k; ++l) {

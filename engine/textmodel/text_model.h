@@ -56,7 +56,8 @@ struct TextModelScratch {
 
 class TextModel {
  public:
-  // Weights are bucket-major: weights[bucket * labels + label].
+  // Weights are bucket-major: weights[bucket * labels + label] (rows are
+  // padded inside for vector adds; weight() reads either way).
   TextModel(TextModelOptions options, std::vector<std::string> labels, std::vector<float> bias,
             std::vector<float> weights);
 
@@ -67,7 +68,7 @@ class TextModel {
   size_t buckets() const { return size_t{1} << options_.bits; }
   float bias(int label) const { return bias_[label]; }
   float weight(uint32_t bucket, int label) const {
-    return weights_[static_cast<size_t>(bucket) * labels_.size() + label];
+    return weights_[static_cast<size_t>(bucket) * stride_ + static_cast<size_t>(label)];
   }
   // Memory held by the weights, in bytes.
   size_t bytes() const { return weights_.size() * sizeof(float); }
@@ -96,6 +97,7 @@ class TextModel {
   TextModelOptions options_;
   std::vector<std::string> labels_;
   std::vector<float> bias_;
+  size_t stride_ = 1;  // floats per bucket row: labels, padded to a multiple of 4
   std::vector<float> weights_;
 };
 
