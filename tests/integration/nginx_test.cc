@@ -342,59 +342,9 @@ TEST_CASE(
   REQUIRE_MESSAGE(nginx_proc.WaitUntil([&] { return tosgate::test::CanConnect(ports.front); }),
                   "nginx did not start listening:\n"
                       << ReadFile(tmp / "nginx.err"));
-  httplib::Client client("127.0.0.1", ports.front);
-  client.set_connection_timeout(5);
-  client.set_read_timeout(10);
-  // What a client would like the API to believe about its own request.
-  const httplib::Headers forged{
-      {"X-Tos-Watermark", "none"}, {"X-Tos-Flag", "spoofed"}, {"X-Tos-Decision-Id", "spoofed-id"}};
-  auto with = [](httplib::Headers h, const std::string& key) {
-    h.emplace("Authorization", "Bearer " + key);
-    return h;
-  };
-
-  SUBCASE("a watermarked account: tosgate's X-Tos-Watermark and X-Tos-Flag, the client's dropped") {
-    tosgate::test::TeachHarvesting(tosgate.port(), harvester_key);
-    auto r = client.Post(kChatPath, with(forged, harvester_key), kChatBody, "application/json");
-    REQUIRE(r);
-    CHECK(r->status == 200);
-    REQUIRE(upstream.count() == 1);
-    const StandInUpstream::Seen seen = upstream.last();
-    CHECK(tosgate::test::IsHarvestWatermark(seen.header("X-Tos-Watermark")));
-    CHECK(seen.header("X-Tos-Flag") == "distill.harvest");
-    CHECK(seen.headers.count("X-Tos-Watermark") == 1);
-    CHECK(seen.headers.count("X-Tos-Flag") == 1);
-    CHECK(seen.headers.count("X-Tos-Decision-Id") == 1);
-    CHECK(seen.header("X-Tos-Decision-Id") != "spoofed-id");
-    CHECK(r->get_header_value("X-Tos-Decision-Id") == seen.header("X-Tos-Decision-Id"));
-    // For the upstream only: the client is not told it is watermarked.
-    CHECK_FALSE(r->has_header("X-Tos-Watermark"));
-  }
-
-  SUBCASE("a flag rule: X-Tos-Flag names it, and no watermark") {
-    auto r = client.Post(kChatPath, with({{"X-Usage-Purpose", "evaluation"}}, plain_key), kChatBody,
-                         "application/json");
-    REQUIRE(r);
-    CHECK(r->status == 200);
-    REQUIRE(upstream.count() == 1);
-    const StandInUpstream::Seen seen = upstream.last();
-    CHECK(seen.header("X-Tos-Flag") == "flag.evaluation");
-    CHECK_FALSE(seen.has("X-Tos-Watermark"));
-  }
-
-  SUBCASE(
-      "nothing flagged: a client's own X-Tos-Watermark, X-Tos-Flag and decision id are removed") {
-    auto r = client.Post(kChatPath, with(forged, plain_key), kChatBody, "application/json");
-    REQUIRE(r);
-    CHECK(r->status == 200);
-    REQUIRE(upstream.count() == 1);
-    const StandInUpstream::Seen seen = upstream.last();
-    CHECK_FALSE(seen.has("X-Tos-Watermark"));
-    CHECK_FALSE(seen.has("X-Tos-Flag"));
-    CHECK(seen.headers.count("X-Tos-Decision-Id") == 1);
-    CHECK(seen.header("X-Tos-Decision-Id").size() >= 8);
-    CHECK(seen.header("X-Tos-Decision-Id") != "spoofed-id");
-  }
+  tosgate::test::CheckTosHeadersForwarded(ports.front, tosgate.port(), upstream, harvester_key,
+                                          plain_key, kChatPath, kChatBody,
+                                          {.decision_id_to_client = true});
 
   CHECK(nginx_proc.Stop(SIGTERM, std::chrono::seconds(10)).has_value());
   CHECK(tosgate.Stop().has_value());

@@ -220,4 +220,81 @@ class StandInUpstream {
   std::vector<Seen> seen_;
 };
 
+// What a proxy in front of tosgate must do with the X-Tos-* headers, as
+// SUBCASEs: a watermarked account's upstream request carries tosgate's
+// X-Tos-Watermark and X-Tos-Flag and never the client's forged ones (and the
+// client is not told); a flag rule names itself; with nothing flagged, the
+// client's own X-Tos-* headers are removed. `front` is the proxy's port,
+// `tosgate_port` tosgate's; `plain_key` is an account no rule watermarks, but
+// whose `X-Usage-Purpose: evaluation` a flag rule flags.
+struct ForwardedHeaderOptions {
+  bool decision_id_to_client = false;  // the client gets the decision id too
+  bool no_placeholders = false;        // no "{http." left in any header (Caddy)
+};
+inline void CheckTosHeadersForwarded(int front, int tosgate_port, StandInUpstream& upstream,
+                                     const std::string& harvester_key,
+                                     const std::string& plain_key, const char* path,
+                                     const char* body, ForwardedHeaderOptions opts = {}) {
+  httplib::Client client("127.0.0.1", front);
+  client.set_connection_timeout(5);
+  client.set_read_timeout(10);
+  // What a client would like the API to believe about its own request.
+  const httplib::Headers forged{
+      {"X-Tos-Watermark", "none"}, {"X-Tos-Flag", "spoofed"}, {"X-Tos-Decision-Id", "spoofed-id"}};
+  auto with = [](httplib::Headers h, const std::string& key) {
+    h.emplace("Authorization", "Bearer " + key);
+    return h;
+  };
+
+  SUBCASE("a watermarked account: tosgate's X-Tos-Watermark and X-Tos-Flag, the client's dropped") {
+    TeachHarvesting(tosgate_port, harvester_key);
+    auto r = client.Post(path, with(forged, harvester_key), body, "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    REQUIRE(upstream.count() == 1);
+    const StandInUpstream::Seen seen = upstream.last();
+    CHECK(IsHarvestWatermark(seen.header("X-Tos-Watermark")));
+    CHECK(seen.header("X-Tos-Flag") == "distill.harvest");
+    CHECK(seen.headers.count("X-Tos-Watermark") == 1);
+    CHECK(seen.headers.count("X-Tos-Flag") == 1);
+    CHECK(seen.headers.count("X-Tos-Decision-Id") == 1);
+    CHECK(seen.header("X-Tos-Decision-Id") != "spoofed-id");
+    if (opts.decision_id_to_client)
+      CHECK(r->get_header_value("X-Tos-Decision-Id") == seen.header("X-Tos-Decision-Id"));
+    // For the upstream only: the client is not told it is watermarked.
+    CHECK_FALSE(r->has_header("X-Tos-Watermark"));
+  }
+
+  SUBCASE("a flag rule: X-Tos-Flag names it, and no watermark") {
+    auto r = client.Post(path, with({{"X-Usage-Purpose", "evaluation"}}, plain_key), body,
+                         "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    REQUIRE(upstream.count() == 1);
+    const StandInUpstream::Seen seen = upstream.last();
+    CHECK(seen.header("X-Tos-Flag") == "flag.evaluation");
+    CHECK_FALSE(seen.has("X-Tos-Watermark"));
+  }
+
+  SUBCASE(
+      "nothing flagged: a client's own X-Tos-Watermark, X-Tos-Flag and decision id are removed") {
+    auto r = client.Post(path, with(forged, plain_key), body, "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    REQUIRE(upstream.count() == 1);
+    const StandInUpstream::Seen seen = upstream.last();
+    CHECK_FALSE(seen.has("X-Tos-Watermark"));
+    CHECK_FALSE(seen.has("X-Tos-Flag"));
+    CHECK(seen.headers.count("X-Tos-Decision-Id") == 1);
+    CHECK(seen.header("X-Tos-Decision-Id").size() >= 8);
+    CHECK(seen.header("X-Tos-Decision-Id") != "spoofed-id");
+    if (opts.no_placeholders) {
+      for (const auto& [name, value] : seen.headers) {
+        CAPTURE(name);
+        CHECK_FALSE(Contains(value, "{http."));
+      }
+    }
+  }
+}
+
 }  // namespace tosgate::test

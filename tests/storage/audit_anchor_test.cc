@@ -77,25 +77,7 @@ struct AnchoredStore {
     return std::move(v).value();
   }
 
-  // As an attacker who knows the chain format: every hash from `seq` on
-  // recomputed after an edit.
-  void Rechain(uint64_t seq) {
-    DecisionQuery all;
-    all.limit = 0;
-    auto rows = ReadDecisions(path, all);
-    REQUIRE(rows.ok());
-    std::string prev;
-    for (const StoredDecision& d : *rows) {
-      if (d.seq < seq) {
-        prev = d.hash;
-        continue;
-      }
-      const std::string h = AuditChainHash(prev, d.seq, d.record);
-      RawSql(path, "UPDATE decisions SET prev_hash = x'" + ToHex(prev) + "', hash = x'" + ToHex(h) +
-                       "' WHERE seq = " + std::to_string(d.seq));
-      prev = h;
-    }
-  }
+  void Rechain(uint64_t seq) { audit_test::Rechain(path, seq); }
 };
 
 TEST_CASE("the anchor file holds the latest committed checkpoint, signed") {

@@ -7,6 +7,9 @@
 #include <memory>
 #include <string>
 
+#include "storage/audit_chain.h"
+#include "storage/audit_reader.h"
+#include "storage/audit_schema.h"
 #include "storage/sqlite_audit.h"
 
 namespace tosgate::storage::audit_test {
@@ -44,6 +47,27 @@ inline void RawSql(const std::string& path, const std::string& sql) {
   sqlite3_free(err);
   sqlite3_close(db);
   REQUIRE_MESSAGE(rc == SQLITE_OK, sql << ": " << msg);
+}
+
+// Rewrites the hash (and the next record's prev_hash) of every record of
+// the store at `path` from `seq` on, as an attacker who knows the chain
+// format would: the chain alone then verifies.
+inline void Rechain(const std::string& path, uint64_t seq) {
+  DecisionQuery all;
+  all.limit = 0;
+  auto rows = ReadDecisions(path, all);
+  REQUIRE(rows.ok());
+  std::string prev;
+  for (const StoredDecision& d : *rows) {
+    if (d.seq < seq) {
+      prev = d.hash;
+      continue;
+    }
+    const std::string h = AuditChainHash(prev, d.seq, d.record);
+    RawSql(path, "UPDATE decisions SET prev_hash = x'" + ToHex(prev) + "', hash = x'" + ToHex(h) +
+                     "' WHERE seq = " + std::to_string(d.seq));
+    prev = h;
+  }
 }
 
 // The number of rows the query's first column counts (SELECT count(*) ...).

@@ -50,25 +50,7 @@ struct Store {
     return std::move(v).value();
   }
 
-  // Rewrites the hash (and the next record's prev_hash) of every record
-  // from `seq` on, as an attacker who knows the chain format would.
-  void Rechain(uint64_t seq) {
-    DecisionQuery all;
-    all.limit = 0;
-    auto rows = ReadDecisions(path, all);
-    REQUIRE(rows.ok());
-    std::string prev;
-    for (const StoredDecision& d : *rows) {
-      if (d.seq < seq) {
-        prev = d.hash;
-        continue;
-      }
-      const std::string h = AuditChainHash(prev, d.seq, d.record);
-      RawSql(path, "UPDATE decisions SET prev_hash = x'" + ToHex(prev) + "', hash = x'" +
-                       ToHex(h) + "' WHERE seq = " + std::to_string(d.seq));
-      prev = h;
-    }
-  }
+  void Rechain(uint64_t seq) { audit_test::Rechain(path, seq); }
 };
 
 TEST_CASE("an untouched signed store verifies, every checkpoint signature checked") {
