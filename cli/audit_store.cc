@@ -3,7 +3,6 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "storage/postgres_audit_query.h"
 
 namespace tosgate::cli {
 
@@ -34,23 +33,14 @@ bool TakeAuditStore(Args* args, AuditStoreArg* out) {
 
 std::unique_ptr<storage::AuditReadStore> OpenAuditStore(const AuditStoreArg& store,
                                                         bool build_indexes) {
-  if (!store.dsn.empty()) {
-    auto q = storage::PostgresAuditQuery::Open(store.dsn);
-    if (!q.ok()) {
-      std::cerr << "tosgate audit: " << q.status().message() << "\n";
-      return nullptr;
-    }
-    return std::move(q.value());
-  }
-  auto q = storage::AuditQuery::Open(
-      store.db, {.ensure_indexes = build_indexes, .note = [](const std::string& m) {
-                   std::cerr << "tosgate audit: " << m << "\n";
-                 }});
+  auto q = server::OpenAuditStore(store, build_indexes, [](const std::string& m) {
+    std::cerr << "tosgate audit: " << m << "\n";
+  });
   if (!q.ok()) {
     std::cerr << "tosgate audit: " << q.status().message() << "\n";
     return nullptr;
   }
-  return std::move(q.value());
+  return std::move(q).value();
 }
 
 }  // namespace tosgate::cli

@@ -7,21 +7,20 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "server/audit_store.h"
 #include "storage/audit_query.h"
 
 namespace tosgate::cli {
 
-struct AuditStoreArg {
-  std::string db;   // SQLite file, when dsn is empty
-  std::string dsn;  // PostgreSQL, when set
-};
+using server::AuditStoreArg;
 
 // Takes --db and --dsn out of `args`. False (after saying why on stderr)
 // when both are given or one lacks its value.
 bool TakeAuditStore(Args* args, AuditStoreArg* out);
 
-// Opens the store for query, export and stats; prints why not and returns
-// null (exit 2: bad input, or a database that cannot be reached).
+// Opens the store for query, export and stats (server/audit_store.h);
+// prints why not and returns null (exit 2: bad input, or a database that
+// cannot be reached).
 std::unique_ptr<storage::AuditReadStore> OpenAuditStore(const AuditStoreArg& store,
                                                         bool build_indexes);
 

@@ -8,7 +8,7 @@
 
 #include "api/gateway/request_description.h"
 #include "cli/commands.h"
-#include "cli/policy_source.h"
+#include "server/policy_source.h"
 #include "engine/engine.h"
 #include "storage/accounts_cache.h"
 #include "storage/accounts_file.h"
@@ -66,8 +66,8 @@ int RunCheck(const Args& in) {
     return 2;
   }
 
-  policies::LoadResult loaded = LoadPolicySource(dir);
-  if (ReportPolicyErrors(loaded)) return 2;
+  policies::LoadResult loaded = server::LoadPolicySource(dir);
+  if (server::ReportPolicyErrors(loaded)) return 2;
   engine::MemoryAccountDirectory accounts;
   if (!accounts_file.empty()) {
     auto list = storage::LoadAccountsJsonl(accounts_file);

@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/policy_source.h"
+#include "server/policy_source.h"
 #include "engine/body_parser.h"
 #include "engine/engine.h"
 #include "engine/state_store.h"
@@ -114,8 +114,8 @@ int RunEvalPolicies(const Args& in) {
     std::cerr << "tosgate eval: " << why << "\n";
     return 2;
   }
-  policies::LoadResult loaded = LoadPolicySource(dir);
-  if (ReportPolicyErrors(loaded)) return 2;
+  policies::LoadResult loaded = server::LoadPolicySource(dir);
+  if (server::ReportPolicyErrors(loaded)) return 2;
   std::set<std::string> detectors;  // ids of the content and guard rules
   for (const auto& r : loaded.snapshot->rules)
     if (r->common().kind == "content" || r->common().kind == "guard")

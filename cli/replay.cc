@@ -20,7 +20,7 @@
 #include "cli/capture.h"
 #include "cli/commands.h"
 #include "cli/evaluate.h"
-#include "cli/policy_source.h"
+#include "server/policy_source.h"
 #include "engine/distill/analyzer_job.h"
 #include "engine/engine.h"
 #include "storage/accounts_file.h"
@@ -173,9 +173,9 @@ int RunReplay(const Args& in) {
   }
 
   policies::LoadResult candidate_policies = policies::LoadPolicyDir(policies_dir);
-  if (ReportPolicyErrors(candidate_policies)) return 2;
-  policies::LoadResult active_policies = LoadPolicySource(have_baseline ? baseline_dir : "");
-  if (ReportPolicyErrors(active_policies)) return 2;
+  if (server::ReportPolicyErrors(candidate_policies)) return 2;
+  policies::LoadResult active_policies = server::LoadPolicySource(have_baseline ? baseline_dir : "");
+  if (server::ReportPolicyErrors(active_policies)) return 2;
 
   engine::MemoryAccountDirectory accounts;
   if (!accounts_file.empty()) {

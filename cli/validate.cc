@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "cli/policy_source.h"
+#include "server/policy_source.h"
 #include "policies/semantic_checks.h"
 
 namespace tosgate::cli {
@@ -29,8 +29,8 @@ int RunValidate(const Args& args) {
   }
   size_t errors = 0, warnings = 0;
   for (const std::string& dir : dirs) {
-    policies::LoadResult r = LoadPolicySource(dir);
-    errors += ReportPolicyErrors(r);
+    policies::LoadResult r = server::LoadPolicySource(dir);
+    errors += server::ReportPolicyErrors(r);
     if (!r.errors.empty()) continue;
     const std::vector<policies::Diagnostic> found = policies::SemanticChecks(r);
     for (const policies::Diagnostic& d : found) std::cerr << d.ToString() << "\n";

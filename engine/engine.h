@@ -121,6 +121,8 @@ class Engine {
                      UsageSource source = UsageSource::kExternal);
 
   const EngineCounters& counters() const { return counters_; }
+  // The sink decisions are recorded into (EngineOptions::audit); may be null.
+  AuditSink* audit_sink() const { return options_.audit; }
   const Admissions& admissions() const { return admissions_; }
   // For /metrics: tracked accounts, cluster buckets, evictions.
   const BehaviorStore& behavior() const { return *behavior_; }

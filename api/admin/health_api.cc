@@ -27,9 +27,12 @@ void AddHealthRoutes(Router& r, AdminServices* s) {
   r.Add({"GET", "/metrics", kAnyRole, "metrics", [s](AdminRequest&) {
            AdminResponse res;
            res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-           AdminMetrics fallback;
-           res.body = (s->metrics ? s->metrics : &fallback)->Render(*s->engine);
-           if (s->extra_metrics) res.body += s->extra_metrics();
+           if (s->metrics_registry) {
+             res.body = s->metrics_registry->Render();
+           } else {
+             AdminMetrics fallback;
+             res.body = (s->metrics ? s->metrics : &fallback)->Render(*s->engine);
+           }
            return res;
          }});
 }

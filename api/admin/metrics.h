@@ -7,7 +7,6 @@
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -20,26 +19,13 @@
 
 #include "engine/audit_sink.h"
 #include "engine/engine.h"
+#include "metrics/registry.h"
 #include "tosgate/clock.h"
 
 namespace tosgate::api::admin {
 
-// Fixed buckets, counted with relaxed atomics: no lock on the data path.
-class LatencyHistogram {
- public:
-  static constexpr std::array<double, 14> kBoundsSeconds = {
-      0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
-      0.001,    0.0025,  0.005,    0.01,    0.025,  0.1,     1.0};
-  void Observe(int64_t ns);
-  // Prometheus histogram lines for `name` (with _bucket, _sum, _count).
-  void Render(const std::string& name, const std::string& help, std::string* out) const;
-  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
-
- private:
-  std::array<std::atomic<uint64_t>, kBoundsSeconds.size() + 1> buckets_{};
-  std::atomic<uint64_t> count_{0};
-  std::atomic<uint64_t> sum_ns_{0};
-};
+// The histogram type lives with the registry (metrics/histogram.h).
+using LatencyHistogram = metrics::LatencyHistogram;
 
 class AdminMetrics {
  public:
@@ -54,8 +40,11 @@ class AdminMetrics {
   uint64_t reloads() const { return reloads_.load(); }
   uint64_t reload_failures() const { return reload_failures_.load(); }
 
-  // The Prometheus text exposition (version 0.0.4) of everything above and
-  // of the engine's counters and active revision.
+  // Registers everything above and the engine's counters and active
+  // revision in `registry`, once; both must outlive it.
+  void Register(metrics::Registry* registry, const engine::Engine* engine) const;
+  // The Prometheus text exposition (version 0.0.4) of a registry holding
+  // only what Register adds (an admin server without a process registry).
   std::string Render(const engine::Engine& engine) const;
 
   const LatencyHistogram& check_latency() const { return check_latency_; }

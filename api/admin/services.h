@@ -41,9 +41,9 @@ struct AdminServices {
   // verify --dsn` checks a PostgreSQL trail).
   std::function<Result<std::unique_ptr<storage::AuditReadStore>>()> open_audit_reader;
   AdminMetrics* metrics = nullptr;
-  // Extra /metrics text from the embedding program (audit sink stats,
-  // state store entries); appended as it is.
-  std::function<std::string()> extra_metrics;
+  // The process's metrics registry, /metrics as a whole (AdminMetrics
+  // registered in it among the rest); null: /metrics shows only `metrics`.
+  const metrics::Registry* metrics_registry = nullptr;
   // /readyz: the program says whether it is ready (may be empty).
   std::function<bool(std::string*)> ready;
 };

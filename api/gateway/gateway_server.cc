@@ -210,6 +210,10 @@ Result<std::unique_ptr<GatewayServer>> GatewayServer::Start(GatewayServerOptions
   int threads =
       options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;
+  // Waiting on another sink than the one the engine records into would
+  // answer before (or without) the decision's own record being committed.
+  if (options.durable_audit && options.durable_audit != engine.audit_sink())
+    return Status::InvalidArgument("durable_audit must be the engine's audit sink");
   if (!options.control_token_sha256.empty()) {
     if (!IsSha256Hex(options.control_token_sha256))
       return Status::InvalidArgument(

@@ -73,7 +73,7 @@ struct GatewayServerOptions {
   std::chrono::milliseconds upstream_response_timeout{60000};  // to the response header: 504
   std::chrono::milliseconds upstream_idle_timeout{300000};     // between streamed chunks
   // Synchronous audit durability: when set (it must be the engine's audit
-  // sink), the gateway submits each decision's record itself and answers
+  // sink: Start refuses another with InvalidArgument), the gateway submits each decision's record itself and answers
   // only once the sink says it is committed (AuditSink::SubmitThen), without
   // holding a thread; a refused record then decides by failure_mode.
   engine::AuditSink* durable_audit = nullptr;

@@ -1,4 +1,4 @@
-#include "cli/audit_backend.h"
+#include "server/audit_backend.h"
 
 #include <unistd.h>
 
@@ -10,11 +10,12 @@
 #include "storage/postgres_util.h"
 #include "storage/sqlite_audit.h"
 
-namespace tosgate::cli {
+namespace tosgate::server {
 namespace {
 
 storage::Durability DurabilityOf(const ServeConfig& cfg) {
-  return cfg.audit_durability == "sync" ? storage::Durability::kSync : storage::Durability::kAsync;
+  return cfg.audit_durability == AuditDurability::kSync ? storage::Durability::kSync
+                                                         : storage::Durability::kAsync;
 }
 
 // Forwards to the concrete sink; one extra virtual call per record.
@@ -49,6 +50,8 @@ class Backend final : public AuditBackend {
   std::unique_ptr<Sink> sink_;
 };
 
+}  // namespace
+
 Status EnsureParentDir(const std::string& path) {
   const auto dir = std::filesystem::path(path).parent_path();
   if (dir.empty()) return Status::Ok();
@@ -57,8 +60,6 @@ Status EnsureParentDir(const std::string& path) {
   if (ec) return Status::IoError("cannot create " + dir.string() + ": " + ec.message());
   return Status::Ok();
 }
-
-}  // namespace
 
 std::string AuditInstance(const ServeConfig& cfg) {
   if (!cfg.audit_instance.empty()) return cfg.audit_instance;
@@ -72,14 +73,14 @@ std::string AuditInstance(const ServeConfig& cfg) {
 
 std::string DescribeAuditBackend(const ServeConfig& cfg) {
   const std::string anchor = cfg.audit_anchor.empty() ? "" : ", anchor " + cfg.audit_anchor;
-  if (cfg.audit_backend != "postgres")
-    return cfg.audit_path + " (" + cfg.audit_durability + ")" + anchor;
-  return "postgres " + storage::RedactDsn(cfg.audit_dsn) + " instance " + AuditInstance(cfg) +
-         " (" + cfg.audit_durability + ")" + anchor;
+  const std::string durability(DurabilityName(cfg.audit_durability));
+  if (cfg.audit_backend == AuditBackendKind::kSqlite) return cfg.audit_path + " (" + durability + ")" + anchor;
+  return "postgres " + storage::RedactDsn(cfg.audit_dsn) + " instance " + AuditInstance(cfg) + " (" +
+         durability + ")" + anchor;
 }
 
 Result<std::unique_ptr<AuditBackend>> OpenAuditBackend(const ServeConfig& cfg) {
-  if (cfg.audit_backend == "postgres") {
+  if (cfg.audit_backend == AuditBackendKind::kPostgres) {
     storage::PostgresAuditOptions o;
     o.dsn = cfg.audit_dsn;
     o.instance = AuditInstance(cfg);
@@ -111,4 +112,29 @@ Result<std::unique_ptr<AuditBackend>> OpenAuditBackend(const ServeConfig& cfg) {
   return std::unique_ptr<AuditBackend>(new Backend<storage::SqliteAuditSink>(std::move(sink).value()));
 }
 
-}  // namespace tosgate::cli
+void RegisterAuditMetrics(const AuditBackend* backend, metrics::Registry* registry) {
+  auto stat = [backend](uint64_t AuditBackendStats::*field) {
+    return [backend, field] { return backend->stats().*field; };
+  };
+  registry->Gauge("tosgate_audit_queue_depth", "Audit records accepted, not yet committed.",
+                  [backend]() -> uint64_t { return backend->stats().queue_depth; });
+  registry->Counter("tosgate_audit_written_total", "Audit records committed.", stat(&AuditBackendStats::written));
+  registry->Counter("tosgate_audit_rejected_full_total", "Audit records refused: queue full.",
+                    stat(&AuditBackendStats::rejected_full));
+  registry->Counter("tosgate_audit_write_errors_total", "Failed audit commit attempts.",
+                    stat(&AuditBackendStats::write_errors));
+  registry->Counter("tosgate_audit_commit_timeouts_total", "Submitters answered Unavailable after commit_timeout.",
+                    stat(&AuditBackendStats::commit_timeouts));
+  registry->Counter("tosgate_audit_recreated_total",
+                    "Times the audit file was found deleted or moved and written back.",
+                    stat(&AuditBackendStats::recreated));
+  registry->Counter("tosgate_audit_reconnects_total", "PostgreSQL audit: connections made again after one failed.",
+                    stat(&AuditBackendStats::reconnects));
+  registry->Counter("tosgate_audit_anchors_total", "Checkpoints written to audit.anchor.",
+                    stat(&AuditBackendStats::anchors));
+  registry->Counter("tosgate_audit_anchor_errors_total",
+                    "Failed writes of audit.anchor (retried after the next commit).",
+                    stat(&AuditBackendStats::anchor_errors));
+}
+
+}  // namespace tosgate::server

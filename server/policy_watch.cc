@@ -1,4 +1,4 @@
-#include "cli/policy_watch.h"
+#include "server/policy_watch.h"
 
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <filesystem>
 
-namespace tosgate::cli {
+namespace tosgate::server {
 namespace {
 
 constexpr uint32_t kEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
@@ -51,4 +51,4 @@ bool PolicyWatcher::Changed() {
   return changed;
 }
 
-}  // namespace tosgate::cli
+}  // namespace tosgate::server

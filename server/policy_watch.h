@@ -10,7 +10,7 @@
 
 #include "tosgate/status.h"
 
-namespace tosgate::cli {
+namespace tosgate::server {
 
 class PolicyWatcher {
  public:
@@ -29,4 +29,4 @@ class PolicyWatcher {
   std::string dir_;
 };
 
-}  // namespace tosgate::cli
+}  // namespace tosgate::server

@@ -2,17 +2,19 @@
 // the default pack built into the binary when no directory is named.
 #pragma once
 
+#include <iostream>
+#include <ostream>
 #include <string>
 
 #include "policies/loader.h"
 
-namespace tosgate::cli {
+namespace tosgate::server {
 
 policies::LoadResult LoadPolicySource(const std::string& dir);
-// Prints every diagnostic on stderr and a count; returns how many.
-size_t ReportPolicyErrors(const policies::LoadResult& r);
+// Prints every diagnostic and a count on `out`; returns how many.
+size_t ReportPolicyErrors(const policies::LoadResult& r, std::ostream& out = std::cerr);
 // A cheap fingerprint of the policy files' names, sizes and times, to notice
 // edits without reading them.
 std::string PolicyDirFingerprint(const std::string& dir);
 
-}  // namespace tosgate::cli
+}  // namespace tosgate::server

@@ -1,10 +1,10 @@
-#include "cli/policy_reload.h"
+#include "server/policy_reload.h"
 
 #include <utility>
 
 #include "engine/engine.h"
 
-namespace tosgate::cli {
+namespace tosgate::server {
 
 PolicyReloader::PolicyReloader(Loader load, Fingerprint fingerprint, engine::Engine& engine,
                                std::ostream& log)
@@ -44,4 +44,4 @@ bool PolicyReloader::WatchTick() {
   return Reload("files changed");
 }
 
-}  // namespace tosgate::cli
+}  // namespace tosgate::server

@@ -22,7 +22,7 @@ namespace tosgate::engine {
 class Engine;
 }
 
-namespace tosgate::cli {
+namespace tosgate::server {
 
 class PolicyReloader {
  public:
@@ -30,7 +30,7 @@ class PolicyReloader {
   using Fingerprint = std::function<std::string()>;
 
   // `load` reads the whole policy set; `fingerprint` cheaply says whether the
-  // files changed (cli/policy_source.h). Messages go to `log`.
+  // files changed (server/policy_source.h). Messages go to `log`.
   PolicyReloader(Loader load, Fingerprint fingerprint, engine::Engine& engine, std::ostream& log);
 
   // Loads and publishes; on any error keeps the active snapshot. True when
@@ -64,4 +64,4 @@ class PolicyReloader {
   uint64_t reloads_ = 0, rejected_ = 0;
 };
 
-}  // namespace tosgate::cli
+}  // namespace tosgate::server

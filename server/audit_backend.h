@@ -1,7 +1,8 @@
 // The audit sink `serve` writes to, chosen by `audit.backend` in the config:
 // sqlite (the default: one file, audit.path) or postgres (a fleet's shared
 // trail, audit.dsn, each gateway under its audit.instance; docs/scaling.md).
-// serve sees one AuditSink plus the counters /metrics shows, whichever it is.
+// serve sees one AuditSink plus the counters /metrics shows, whichever it is
+// (RegisterAuditMetrics).
 #pragma once
 
 #include <cstddef>
@@ -9,11 +10,12 @@
 #include <memory>
 #include <string>
 
-#include "cli/config.h"
+#include "server/config.h"
 #include "engine/audit_sink.h"
+#include "metrics/registry.h"
 #include "tosgate/status.h"
 
-namespace tosgate::cli {
+namespace tosgate::server {
 
 // What /metrics reports of the audit store; a counter a backend does not
 // have stays 0 (recreated: SQLite only; reconnects: PostgreSQL only).
@@ -34,6 +36,10 @@ class AuditBackend : public engine::AuditSink {
   virtual AuditBackendStats stats() const = 0;
 };
 
+// Creates the directory `path` is in, when missing (serve's files: audit
+// store, anchor, admin database).
+Status EnsureParentDir(const std::string& path);
+
 // The audit.instance in effect: as configured, else "<hostname>:<port of
 // listen.gateway>" (set it explicitly when two gateways share a host and port).
 std::string AuditInstance(const ServeConfig& cfg);
@@ -41,6 +47,10 @@ std::string AuditInstance(const ServeConfig& cfg);
 // "var/tosgate.db (sync)" or "postgres host=... password=*** instance gw1:8080 (sync)",
 // for the banner; never the password.
 std::string DescribeAuditBackend(const ServeConfig& cfg);
+
+// Registers the store's counters (tosgate_audit_*) in `registry`; `backend`
+// must outlive it.
+void RegisterAuditMetrics(const AuditBackend* backend, metrics::Registry* registry);
 
 // Opens the configured store. SQLite: creates the file's directory first.
 // With audit.anchor, each checkpoint is also written to that file (its
@@ -51,4 +61,4 @@ std::string DescribeAuditBackend(const ServeConfig& cfg);
 // here, at start-up.
 Result<std::unique_ptr<AuditBackend>> OpenAuditBackend(const ServeConfig& cfg);
 
-}  // namespace tosgate::cli
+}  // namespace tosgate::server

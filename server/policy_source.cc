@@ -1,23 +1,22 @@
-#include "cli/policy_source.h"
+#include "server/policy_source.h"
 
 #include <filesystem>
-#include <iostream>
 #include <system_error>
 
-#include "cli/default_pack.h"
+#include "server/default_pack.h"
 
-namespace tosgate::cli {
+namespace tosgate::server {
 
 policies::LoadResult LoadPolicySource(const std::string& dir) {
   if (dir.empty()) return policies::LoadPolicyFiles(DefaultPackFiles());
   return policies::LoadPolicyDir(dir);
 }
 
-size_t ReportPolicyErrors(const policies::LoadResult& r) {
-  for (const policies::Diagnostic& d : r.errors) std::cerr << d.ToString() << "\n";
+size_t ReportPolicyErrors(const policies::LoadResult& r, std::ostream& out) {
+  for (const policies::Diagnostic& d : r.errors) out << d.ToString() << "\n";
   if (!r.errors.empty())
-    std::cerr << "tosgate: " << r.errors.size() << (r.errors.size() == 1 ? " error" : " errors")
-              << " in policies\n";
+    out << "tosgate: " << r.errors.size() << (r.errors.size() == 1 ? " error" : " errors")
+        << " in policies\n";
   return r.errors.size();
 }
 
@@ -35,4 +34,4 @@ std::string PolicyDirFingerprint(const std::string& dir) {
   return out;
 }
 
-}  // namespace tosgate::cli
+}  // namespace tosgate::server

@@ -1,4 +1,4 @@
-// serve's policy reload (cli/policy_reload.h) when the policy directory
+// serve's policy reload (server/policy_reload.h) when the policy directory
 // vanishes, empties or is caught half copied: the active snapshot stays,
 // the failure is logged and counted, and requests keep being decided by it,
 // also while reloads run.
@@ -10,12 +10,12 @@
 #include <sstream>
 #include <thread>
 
-#include "cli/policy_reload.h"
-#include "cli/policy_source.h"
+#include "server/policy_reload.h"
+#include "server/policy_source.h"
 #include "engine/engine.h"
 #include "tosgate/clock.h"
 
-namespace tosgate::cli {
+namespace tosgate::server {
 namespace {
 
 namespace fs = std::filesystem;
@@ -162,4 +162,4 @@ TEST_CASE("reload: --watch loads a change only once it held still for a tick") {
 }
 
 }  // namespace
-}  // namespace tosgate::cli
+}  // namespace tosgate::server

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "cli/policy_watch.h"
+#include "server/policy_watch.h"
 #include "tests/integration/process_support.h"
 
 namespace tosgate::test {
@@ -16,7 +16,7 @@ TEST_CASE("policy watcher: sees writes, new files, new folders and renames; quie
   const std::filesystem::path dir = MakeTempDir("tosgate-watch");
   REQUIRE(!dir.empty());
   WriteFile(dir / "a.yaml", "rules: []\n");
-  cli::PolicyWatcher watcher;
+  server::PolicyWatcher watcher;
   REQUIRE(watcher.Start(dir.string()).ok());
   CHECK_FALSE(watcher.Changed());
 
@@ -40,7 +40,7 @@ TEST_CASE("policy watcher: sees writes, new files, new folders and renames; quie
 }
 
 TEST_CASE("policy watcher: a folder that does not exist is an error") {
-  cli::PolicyWatcher watcher;
+  server::PolicyWatcher watcher;
   CHECK_FALSE(watcher.Start("/nonexistent/tosgate-policies").ok());
 }
 
