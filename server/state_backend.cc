@@ -24,7 +24,7 @@ StateBackend::StateBackend(std::unique_ptr<engine::StateStore> store, storage::R
     : store_(std::move(store)), redis_(redis), fallback_(fallback), clusters_(std::move(clusters)),
       description_(std::move(description)) {}
 
-Result<std::unique_ptr<StateBackend>> StateBackend::Open(const ServeConfig& cfg) {
+Result<std::unique_ptr<StateBackend>> StateBackend::Open(const ServeConfig& cfg, const Clock* clock) {
   auto local = [&] { return engine::NewMemoryStateStore({.max_entries = cfg.state_max_entries}); };
   if (cfg.state_backend == StateBackendKind::kMemory)
     return std::make_unique<StateBackend>(local(), nullptr, nullptr, nullptr, "memory");
@@ -32,6 +32,7 @@ Result<std::unique_ptr<StateBackend>> StateBackend::Open(const ServeConfig& cfg)
   o.url = cfg.state_url;
   o.prefix = cfg.state_prefix;
   o.connections = cfg.state_connections;
+  if (clock) o.clock = clock;
   o.command_timeout = cfg.state_timeout;
   o.connect_timeout = std::max<std::chrono::milliseconds>(cfg.state_timeout, std::chrono::milliseconds(200));
   auto opened = storage::RedisStateStore::Open(o);

@@ -12,6 +12,7 @@
 #include "server/config.h"
 #include "storage/redis_behavior_store.h"
 #include "storage/redis_state_store.h"
+#include "tosgate/clock.h"
 #include "tosgate/status.h"
 
 namespace tosgate::server {
@@ -19,8 +20,9 @@ namespace tosgate::server {
 class StateBackend {
  public:
   // A wrong URL, a Redis that cannot be reached or refuses the password is
-  // an error here, at start-up.
-  static Result<std::unique_ptr<StateBackend>> Open(const ServeConfig& cfg);
+  // an error here, at start-up. `clock` (tests: a FakeClock) paces Redis
+  // reconnection attempts; null: the system clock.
+  static Result<std::unique_ptr<StateBackend>> Open(const ServeConfig& cfg, const Clock* clock = nullptr);
 
   // From parts (tests): `redis` and `fallback` point into `store` when set
   // (the redis store itself, or the fallback wrapping it); `clusters` may be null.
