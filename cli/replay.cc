@@ -140,243 +140,292 @@ nlohmann::ordered_json RulesJson(const std::map<std::pair<std::string, Effect>, 
   return j;
 }
 
-}  // namespace
+// What the flags asked for.
+struct ReplayArgs {
+  std::string policies_dir, capture_file, accounts_file, baseline_dir, decisions_file;
+  std::string labels_file, detect_kinds, detect_rules;
+  bool have_baseline = false, have_decisions = false, have_labels = false, have_detect = false;
+  bool json_out = false;
+  int64_t analyzer_every_ns = 0;
 
-int RunReplay(const Args& in) {
+  std::string active_name() const { return have_baseline ? baseline_dir : "built-in default pack"; }
+};
+
+// False (after printing the usage) when the flags do not make a replay.
+bool ParseReplayArgs(const Args& in, ReplayArgs* a) {
   Args args = in;
   bool bad = false;
-  std::string policies_dir, capture_file, accounts_file, baseline_dir, decisions_file;
-  const bool have_policies = TakeFlag(&args, "--policies", &policies_dir, &bad);
-  const bool have_capture = TakeFlag(&args, "--capture", &capture_file, &bad);
-  TakeFlag(&args, "--accounts", &accounts_file, &bad);
-  const bool have_baseline = TakeFlag(&args, "--baseline", &baseline_dir, &bad);
-  const bool have_decisions = TakeFlag(&args, "--decisions-out", &decisions_file, &bad);
-  std::string labels_file, detect_kinds, detect_rules;
-  const bool have_labels = TakeFlag(&args, "--labels", &labels_file, &bad);
-  const bool have_kinds = TakeFlag(&args, "--detect-kinds", &detect_kinds, &bad);
-  const bool have_rules = TakeFlag(&args, "--detect-rules", &detect_rules, &bad);
-  const bool json_out = TakeSwitch(&args, "--json");
+  const bool have_policies = TakeFlag(&args, "--policies", &a->policies_dir, &bad);
+  const bool have_capture = TakeFlag(&args, "--capture", &a->capture_file, &bad);
+  TakeFlag(&args, "--accounts", &a->accounts_file, &bad);
+  a->have_baseline = TakeFlag(&args, "--baseline", &a->baseline_dir, &bad);
+  a->have_decisions = TakeFlag(&args, "--decisions-out", &a->decisions_file, &bad);
+  a->have_labels = TakeFlag(&args, "--labels", &a->labels_file, &bad);
+  const bool have_kinds = TakeFlag(&args, "--detect-kinds", &a->detect_kinds, &bad);
+  const bool have_rules = TakeFlag(&args, "--detect-rules", &a->detect_rules, &bad);
+  a->have_detect = have_kinds || have_rules;
+  a->json_out = TakeSwitch(&args, "--json");
   std::string analyzer_every = "60";
   TakeFlag(&args, "--analyzer-every", &analyzer_every, &bad);
-  int64_t analyzer_every_ns = 0;
   if (analyzer_every.empty() || analyzer_every.size() > 9 ||
       analyzer_every.find_first_not_of("0123456789") != std::string::npos) {
     bad = true;
   } else {
-    analyzer_every_ns = std::stoll(analyzer_every) * 1'000'000'000;
+    a->analyzer_every_ns = std::stoll(analyzer_every) * 1'000'000'000;
   }
-  if (bad || !have_policies || !have_capture || policies_dir.empty() ||
-      (have_baseline && baseline_dir.empty()) || ((have_kinds || have_rules) && !have_labels) ||
-      !args.empty()) {
+  if (bad || !have_policies || !have_capture || a->policies_dir.empty() ||
+      (a->have_baseline && a->baseline_dir.empty()) || (a->have_detect && !a->have_labels) || !args.empty()) {
     std::cerr << kUsage;
-    return 2;
+    return false;
   }
+  return true;
+}
 
-  policies::LoadResult candidate_policies = policies::LoadPolicyDir(policies_dir);
-  if (server::ReportPolicyErrors(candidate_policies)) return 2;
-  policies::LoadResult active_policies = server::LoadPolicySource(have_baseline ? baseline_dir : "");
-  if (server::ReportPolicyErrors(active_policies)) return 2;
-
+// The two policy sets, the accounts, and the labels to score detection by.
+struct ReplayInputs {
+  policies::LoadResult candidate, active;
   engine::MemoryAccountDirectory accounts;
-  if (!accounts_file.empty()) {
-    auto list = storage::LoadAccountsJsonl(accounts_file);
+  std::unique_ptr<Evaluation> evaluation;  // with --labels
+};
+
+// False after saying why on stderr (exit 2).
+bool LoadReplayInputs(const ReplayArgs& a, ReplayInputs* in) {
+  in->candidate = policies::LoadPolicyDir(a.policies_dir);
+  if (server::ReportPolicyErrors(in->candidate)) return false;
+  in->active = server::LoadPolicySource(a.have_baseline ? a.baseline_dir : "");
+  if (server::ReportPolicyErrors(in->active)) return false;
+  if (!a.accounts_file.empty()) {
+    auto list = storage::LoadAccountsJsonl(a.accounts_file);
     if (!list.ok()) {
       std::cerr << "tosgate replay: " << list.status().message() << "\n";
-      return 2;
+      return false;
     }
-    accounts.Replace(std::move(list).value());
+    in->accounts.Replace(std::move(list).value());
   }
+  if (!a.have_labels) return true;
+  in->evaluation = std::make_unique<Evaluation>();
+  if (Status st = in->evaluation->LoadLabels(a.labels_file); !st.ok()) {
+    std::cerr << "tosgate replay: " << st.message() << "\n";
+    return false;
+  }
+  DetectionSpec spec;
+  // Naming rules alone replaces the default kind; both together add up.
+  if (a.have_detect) spec.kinds = SplitList(a.detect_kinds);
+  spec.rules = SplitList(a.detect_rules);
+  if (in->evaluation->SetDetectors(*in->candidate.snapshot, spec).empty())
+    std::cerr << "tosgate replay: no rule of the candidate counts as a detection (kinds: "
+              << JoinRules(spec.kinds) << ", rules: " << JoinRules(spec.rules) << "); nothing will be detected\n";
+  return true;
+}
 
-  std::unique_ptr<Evaluation> evaluation;
-  if (have_labels) {
-    evaluation = std::make_unique<Evaluation>();
-    if (Status st = evaluation->LoadLabels(labels_file); !st.ok()) {
-      std::cerr << "tosgate replay: " << st.message() << "\n";
-      return 2;
-    }
-    DetectionSpec spec;
-    // Naming rules alone replaces the default kind; both together add up.
-    if (have_kinds || have_rules) spec.kinds = SplitList(detect_kinds);
-    spec.rules = SplitList(detect_rules);
-    if (evaluation->SetDetectors(*candidate_policies.snapshot, spec).empty())
-      std::cerr << "tosgate replay: no rule of the candidate counts as a detection (kinds: "
-                << JoinRules(spec.kinds) << ", rules: " << JoinRules(spec.rules)
-                << "); nothing will be detected\n";
-  }
-
-  CaptureReader reader(capture_file);
-  if (!reader.ok()) {
-    std::cerr << "tosgate replay: cannot read capture " << capture_file << "\n";
-    return 2;
-  }
-  std::ofstream decisions_out;
-  if (have_decisions) {
-    decisions_out.open(decisions_file, std::ios::binary | std::ios::trunc);
-    if (!decisions_out) {
-      std::cerr << "tosgate replay: cannot write " << decisions_file << "\n";
-      return 2;
-    }
-  }
-
+// What the run counted; both sides exist once a first request was read.
+struct Tally {
   std::unique_ptr<Side> active, candidate;
-  int64_t first_ts = 0, now_ns = 0, next_analysis_ns = analyzer_every_ns;
   uint64_t requests = 0, skipped = 0, out_of_order = 0, unchanged = 0;
   std::array<std::array<uint64_t, kEffects>, kEffects> changes{};
   std::vector<Sample> samples;
-  Progress progress(isatty(2) == 1);
-  const auto started = std::chrono::steady_clock::now();
+  double seconds = 0;
+};
 
-  std::string text, problem;
-  CaptureLine line;
-  Request req;
-  while (reader.Next(&text)) {
-    progress.Update(reader, requests);
-    Status converted;
-    bool parsed = ParseCaptureLine(text, &line, &problem);
-    if (parsed) {
-      req = Request{};
-      converted = api::RequestFromDescription(line.request, &req);
-      if (!converted.ok()) {
-        parsed = false;
-        problem = converted.message();
+// --decisions-out: one JSON line per candidate decision.
+void WriteDecisionLine(const CaptureLine& line, const Decision& c, std::ostream& out) {
+  nlohmann::ordered_json j;
+  j["ts"] = line.ts_ms;
+  j["account"] = c.account_id.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(c.account_id);
+  j["effect"] = EffectName(c.effect);
+  j["enforced"] = c.enforced;
+  j["rules"] = c.rule_ids;
+  j["reason"] = c.reason;
+  j["risk"] = c.risk;
+  out << j.dump() << '\n';
+}
+
+// Runs the capture through both sides, on the capture's own time.
+class CaptureRun {
+ public:
+  CaptureRun(const ReplayArgs& a, ReplayInputs& in, Tally* t) : a_(a), in_(in), t_(t) {}
+
+  // False after saying why on stderr (exit 2: a capture or output that
+  // cannot be opened; 1: the decisions file failed while written).
+  bool Run(int* exit_code) {
+    CaptureReader reader(a_.capture_file);
+    if (!reader.ok()) {
+      std::cerr << "tosgate replay: cannot read capture " << a_.capture_file << "\n";
+      return (*exit_code = 2, false);
+    }
+    if (a_.have_decisions) {
+      decisions_.open(a_.decisions_file, std::ios::binary | std::ios::trunc);
+      if (!decisions_) {
+        std::cerr << "tosgate replay: cannot write " << a_.decisions_file << "\n";
+        return (*exit_code = 2, false);
       }
     }
-    if (!parsed) {
-      progress.Clear();
-      std::cerr << capture_file << ":" << reader.line_number() << ": " << problem << "\n";
-      ++skipped;
-      continue;
+    next_analysis_ns_ = a_.analyzer_every_ns;
+    Progress progress(isatty(2) == 1);
+    const auto started = std::chrono::steady_clock::now();
+    std::string text;
+    while (reader.Next(&text)) {
+      progress.Update(reader, t_->requests);
+      std::string problem;
+      if (!Parse(text, &problem)) {
+        progress.Clear();
+        std::cerr << a_.capture_file << ":" << reader.line_number() << ": " << problem << "\n";
+        ++t_->skipped;
+        continue;
+      }
+      Step(reader.line_number());
     }
+    progress.Clear();
+    t_->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (a_.have_decisions) {
+      decisions_.flush();
+      if (!decisions_) {
+        std::cerr << "tosgate replay: writing " << a_.decisions_file << " failed\n";
+        return (*exit_code = 1, false);
+      }
+    }
+    return true;
+  }
 
-    if (!candidate) {
-      first_ts = line.ts_ms;
-      active = std::make_unique<Side>(active_policies.snapshot, first_ts, &accounts);
-      candidate = std::make_unique<Side>(candidate_policies.snapshot, first_ts, &accounts);
+ private:
+  bool Parse(const std::string& text, std::string* problem) {
+    if (!ParseCaptureLine(text, &line_, problem)) return false;
+    req_ = Request{};
+    Status converted = api::RequestFromDescription(line_.request, &req_);
+    if (!converted.ok()) *problem = converted.message();
+    return converted.ok();
+  }
+
+  // One request: both clocks set to its time, the analyzer run when due,
+  // both decisions taken and compared.
+  void Step(int64_t line_number) {
+    if (!t_->candidate) {
+      first_ts_ = line_.ts_ms;
+      t_->active = std::make_unique<Side>(in_.active.snapshot, first_ts_, &in_.accounts);
+      t_->candidate = std::make_unique<Side>(in_.candidate.snapshot, first_ts_, &in_.accounts);
     }
     // The capture's time drives both clocks; a step back is held, not taken.
-    const int64_t ts_ns = (line.ts_ms - first_ts) * 1'000'000;
-    if (ts_ns < now_ns) {
-      ++out_of_order;
+    const int64_t ts_ns = (line_.ts_ms - first_ts_) * 1'000'000;
+    if (ts_ns < now_ns_) {
+      ++t_->out_of_order;
     } else {
-      now_ns = ts_ns;
+      now_ns_ = ts_ns;
     }
-    active->clock.set_ns(now_ns);
-    candidate->clock.set_ns(now_ns);
+    t_->active->clock.set_ns(now_ns_);
+    t_->candidate->clock.set_ns(now_ns_);
     // The analyzer runs as it would have in `serve`: every so often, on
     // what was logged since, its risk read by the requests after it.
-    if (analyzer_every_ns > 0 && now_ns >= next_analysis_ns) {
-      active->analyzer.RunOnce();
-      candidate->analyzer.RunOnce();
-      next_analysis_ns = now_ns + analyzer_every_ns;
+    if (a_.analyzer_every_ns > 0 && now_ns_ >= next_analysis_ns_) {
+      t_->active->analyzer.RunOnce();
+      t_->candidate->analyzer.RunOnce();
+      next_analysis_ns_ = now_ns_ + a_.analyzer_every_ns;
     }
-
-    const Decision a = active->Decide(req);
-    const Decision c = candidate->Decide(req);
-    ++requests;
-    if (evaluation) evaluation->Observe(c.account_id, c);
+    const Decision a = t_->active->Decide(req_);
+    const Decision c = t_->candidate->Decide(req_);
+    ++t_->requests;
+    if (in_.evaluation) in_.evaluation->Observe(c.account_id, c);
     if (a.effect == c.effect) {
-      ++unchanged;
+      ++t_->unchanged;
     } else {
-      ++changes[static_cast<size_t>(a.effect)][static_cast<size_t>(c.effect)];
-      if (samples.size() < kMaxSamples)
-        samples.push_back({reader.line_number(), line.ts_ms, c.account_id, req.path, a.effect,
-                           c.effect, a.rule_ids, c.rule_ids});
+      ++t_->changes[static_cast<size_t>(a.effect)][static_cast<size_t>(c.effect)];
+      if (t_->samples.size() < kMaxSamples)
+        t_->samples.push_back(
+            {line_number, line_.ts_ms, c.account_id, req_.path, a.effect, c.effect, a.rule_ids, c.rule_ids});
     }
-    if (have_decisions) {
-      nlohmann::ordered_json j;
-      j["ts"] = line.ts_ms;
-      j["account"] = c.account_id.empty() ? nlohmann::ordered_json(nullptr)
-                                          : nlohmann::ordered_json(c.account_id);
-      j["effect"] = EffectName(c.effect);
-      j["enforced"] = c.enforced;
-      j["rules"] = c.rule_ids;
-      j["reason"] = c.reason;
-      j["risk"] = c.risk;
-      decisions_out << j.dump() << '\n';
-    }
-  }
-  progress.Clear();
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-
-  if (have_decisions) {
-    decisions_out.flush();
-    if (!decisions_out) {
-      std::cerr << "tosgate replay: writing " << decisions_file << " failed\n";
-      return 1;
-    }
+    if (a_.have_decisions) WriteDecisionLine(line_, c, decisions_);
   }
 
-  const Side empty_side(active_policies.snapshot, 0, &accounts);
-  const Side& act = active ? *active : empty_side;
-  const Side& cand = candidate ? *candidate : empty_side;
-  if (json_out) {
-    nlohmann::ordered_json j;
-    j["capture"] = capture_file;
-    j["active"] = have_baseline ? baseline_dir : "built-in default pack";
-    j["candidate"] = policies_dir;
-    j["requests"] = requests;
-    j["lines_skipped"] = skipped;
-    j["out_of_order"] = out_of_order;
-    j["effects"] = {{"active", EffectsJson(act.effects)}, {"candidate", EffectsJson(cand.effects)}};
-    nlohmann::ordered_json ch = nlohmann::ordered_json::array();
-    for (size_t from = 0; from < kEffects; ++from)
-      for (size_t to = 0; to < kEffects; ++to)
-        if (changes[from][to] != 0)
-          ch.push_back({{"from", EffectName(static_cast<Effect>(from))},
-                        {"to", EffectName(static_cast<Effect>(to))}, {"requests", changes[from][to]}});
-    j["changes"] = std::move(ch);
-    j["unchanged"] = unchanged;
-    j["rules"] = {{"candidate", RulesJson(cand.rules)}, {"active", RulesJson(act.rules)}};
-    j["seconds"] = secs;
-    if (evaluation) j["evaluation"] = evaluation->Json();
-    std::cout << j.dump(2) << "\n";
+  const ReplayArgs& a_;
+  ReplayInputs& in_;
+  Tally* t_;
+  std::ofstream decisions_;
+  CaptureLine line_;
+  Request req_;
+  int64_t first_ts_ = 0, now_ns_ = 0, next_analysis_ns_ = 0;
+};
+
+void PrintJson(const ReplayArgs& a, const Tally& t, const Side& act, const Side& cand, const Evaluation* ev) {
+  nlohmann::ordered_json j;
+  j["capture"] = a.capture_file;
+  j["active"] = a.active_name();
+  j["candidate"] = a.policies_dir;
+  j["requests"] = t.requests;
+  j["lines_skipped"] = t.skipped;
+  j["out_of_order"] = t.out_of_order;
+  j["effects"] = {{"active", EffectsJson(act.effects)}, {"candidate", EffectsJson(cand.effects)}};
+  nlohmann::ordered_json ch = nlohmann::ordered_json::array();
+  for (size_t from = 0; from < kEffects; ++from)
+    for (size_t to = 0; to < kEffects; ++to)
+      if (t.changes[from][to] != 0)
+        ch.push_back({{"from", EffectName(static_cast<Effect>(from))},
+                      {"to", EffectName(static_cast<Effect>(to))}, {"requests", t.changes[from][to]}});
+  j["changes"] = std::move(ch);
+  j["unchanged"] = t.unchanged;
+  j["rules"] = {{"candidate", RulesJson(cand.rules)}, {"active", RulesJson(act.rules)}};
+  j["seconds"] = t.seconds;
+  if (ev) j["evaluation"] = ev->Json();
+  std::cout << j.dump(2) << "\n";
+}
+
+void PrintText(const ReplayArgs& a, const Tally& t, const Side& act, const Side& cand, const Evaluation* ev) {
+  std::cout << "replay of " << a.capture_file << "\n"
+            << "  active:    " << a.active_name() << "\n"
+            << "  candidate: " << a.policies_dir << "\n"
+            << "requests: " << t.requests << " (lines skipped: " << t.skipped
+            << ", out-of-order timestamps: " << t.out_of_order << ")\n\n";
+  std::cout << "effects:       allow  throttle      deny\n";
+  for (const auto* side : {&act, &cand}) {
+    char row[96];
+    std::snprintf(row, sizeof row, "  %-10s %8llu  %8llu  %8llu\n", side == &act ? "active" : "candidate",
+                  static_cast<unsigned long long>(side->effects[0]),
+                  static_cast<unsigned long long>(side->effects[1]),
+                  static_cast<unsigned long long>(side->effects[2]));
+    std::cout << row;
+  }
+  std::cout << "\nchanges (active -> candidate):\n";
+  for (size_t from = 0; from < kEffects; ++from)
+    for (size_t to = 0; to < kEffects; ++to)
+      if (t.changes[from][to] != 0)
+        std::cout << "  " << EffectName(static_cast<Effect>(from)) << " -> " << EffectName(static_cast<Effect>(to))
+                  << ": " << t.changes[from][to] << "\n";
+  std::cout << "  unchanged: " << t.unchanged << "\n\n";
+  PrintRules("candidate", cand);
+  PrintRules("active", act);
+  std::cout << "\nsample changes:\n";
+  if (t.samples.empty()) std::cout << "  (none)\n";
+  for (const Sample& s : t.samples)
+    std::cout << "  line " << s.line << " ts " << s.ts << " account " << (s.account.empty() ? "-" : s.account)
+              << " " << s.path << ": " << EffectName(s.active_effect) << " " << JoinRules(s.active_rules)
+              << " -> " << EffectName(s.candidate_effect) << " " << JoinRules(s.candidate_rules) << "\n";
+  char tp[128];
+  std::snprintf(tp, sizeof tp, "\nthroughput: %llu requests in %.3f s (%.0f req/s)\n",
+                static_cast<unsigned long long>(t.requests), t.seconds,
+                t.seconds > 0 ? static_cast<double>(t.requests) / t.seconds : 0.0);
+  std::cout << tp;
+  if (ev) ev->PrintText(std::cout);
+}
+
+}  // namespace
+
+int RunReplay(const Args& args) {
+  ReplayArgs a;
+  if (!ParseReplayArgs(args, &a)) return 2;
+  ReplayInputs in;
+  if (!LoadReplayInputs(a, &in)) return 2;
+  Tally t;
+  int exit_code = 0;
+  if (!CaptureRun(a, in, &t).Run(&exit_code)) return exit_code;
+
+  const Side empty_side(in.active.snapshot, 0, &in.accounts);
+  const Side& act = t.active ? *t.active : empty_side;
+  const Side& cand = t.candidate ? *t.candidate : empty_side;
+  if (a.json_out) {
+    PrintJson(a, t, act, cand, in.evaluation.get());
   } else {
-    std::cout << "replay of " << capture_file << "\n"
-              << "  active:    " << (have_baseline ? baseline_dir : "built-in default pack") << "\n"
-              << "  candidate: " << policies_dir << "\n"
-              << "requests: " << requests << " (lines skipped: " << skipped
-              << ", out-of-order timestamps: " << out_of_order << ")\n\n";
-
-    std::cout << "effects:       allow  throttle      deny\n";
-    for (const auto* side : {&act, &cand}) {
-      char row[96];
-      std::snprintf(row, sizeof row, "  %-10s %8llu  %8llu  %8llu\n", side == &act ? "active" : "candidate",
-                    static_cast<unsigned long long>(side->effects[0]),
-                    static_cast<unsigned long long>(side->effects[1]),
-                    static_cast<unsigned long long>(side->effects[2]));
-      std::cout << row;
-    }
-
-    std::cout << "\nchanges (active -> candidate):\n";
-    for (size_t from = 0; from < kEffects; ++from)
-      for (size_t to = 0; to < kEffects; ++to)
-        if (changes[from][to] != 0)
-          std::cout << "  " << EffectName(static_cast<Effect>(from)) << " -> "
-                    << EffectName(static_cast<Effect>(to)) << ": " << changes[from][to] << "\n";
-    std::cout << "  unchanged: " << unchanged << "\n\n";
-
-    PrintRules("candidate", cand);
-    PrintRules("active", act);
-
-    std::cout << "\nsample changes:\n";
-    if (samples.empty()) std::cout << "  (none)\n";
-    for (const Sample& s : samples)
-      std::cout << "  line " << s.line << " ts " << s.ts << " account "
-                << (s.account.empty() ? "-" : s.account) << " " << s.path << ": "
-                << EffectName(s.active_effect) << " " << JoinRules(s.active_rules) << " -> "
-                << EffectName(s.candidate_effect) << " " << JoinRules(s.candidate_rules) << "\n";
-
-    char tp[128];
-    std::snprintf(tp, sizeof tp, "\nthroughput: %llu requests in %.3f s (%.0f req/s)\n",
-                  static_cast<unsigned long long>(requests), secs,
-                  secs > 0 ? static_cast<double>(requests) / secs : 0.0);
-    std::cout << tp;
-    if (evaluation) evaluation->PrintText(std::cout);
+    PrintText(a, t, act, cand, in.evaluation.get());
   }
-
-  if (skipped) {
-    std::cerr << "tosgate replay: " << skipped << (skipped == 1 ? " line" : " lines")
+  if (t.skipped) {
+    std::cerr << "tosgate replay: " << t.skipped << (t.skipped == 1 ? " line" : " lines")
               << " skipped; the result is incomplete\n";
     return 1;
   }

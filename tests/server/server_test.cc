@@ -9,8 +9,11 @@
 #include <sstream>
 
 #include "engine/engine.h"
+#include "engine/sha256.h"
 #include "metrics/registry.h"
 #include "server/server.h"
+#include "tests/api/raw_client.h"
+#include "tests/server/metrics_text.h"
 #include "tests/storage/temp_dir.h"
 
 namespace tosgate::test {
@@ -62,6 +65,32 @@ TEST_CASE("server: starts from a config and registers every documented metric") 
   }
   CHECK((*srv)->Stop().ok());
   CHECK(log.str().find("tosgate: stopped; 0 decisions recorded") != std::string::npos);
+}
+
+TEST_CASE("server: /metrics is the registry, with what the gateway and the audit store counted") {
+  TempDir dir;
+  server::ServeConfig cfg = LoopbackConfig(dir);
+  cfg.admin_tokens.push_back({"ops", engine::Sha256Hex("tok"), api::admin::Role::kViewer});
+  std::ostringstream log;
+  auto srv = server::Server::Start(cfg, log);
+  REQUIRE_MESSAGE(srv.ok(), log.str());
+  RawClient gw((*srv)->gateway_port());
+  RawResponse checked;
+  REQUIRE(gw.RoundTrip(HttpRequest("POST", "/v1/check",
+                                   {{"X-Original-Method", "POST"}, {"X-Original-URI", "/v1/chat/completions"},
+                                    {"Authorization", "Bearer sk-demo-1"}, {"Content-Type", "application/json"}},
+                                   "{\"model\":\"m\"}"),
+                       &checked));
+  CHECK(checked.status == 200);
+  RawClient admin((*srv)->admin_port());
+  RawResponse m;
+  REQUIRE(admin.RoundTrip(HttpRequest("GET", "/metrics", {{"Authorization", "Bearer tok"}}, ""), &m));
+  REQUIRE(m.status == 200);
+  CHECK(MetricValue(m.body, "tosgate_gateway_checks_total") == 1);
+  CHECK(MetricValue(m.body, "tosgate_decisions_total{effect=\"allow\"}") == 1);
+  CHECK(MetricValue(m.body, "tosgate_audit_written_total") == 1);  // sync: committed before the answer
+  CHECK(MetricValue(m.body, "tosgate_check_latency_seconds_count") == 1);
+  CHECK((*srv)->Stop().ok());
 }
 
 TEST_CASE("server: what the configuration names and cannot be used is InvalidArgument") {
