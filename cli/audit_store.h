@@ -8,7 +8,7 @@
 
 #include "cli/commands.h"
 #include "server/audit_store.h"
-#include "storage/audit_query.h"
+#include "storage/audit/query.h"
 
 namespace tosgate::cli {
 

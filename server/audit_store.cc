@@ -1,6 +1,6 @@
 #include "server/audit_store.h"
 
-#include "storage/postgres_audit_query.h"
+#include "storage/audit/postgres/query.h"
 
 namespace tosgate::server {
 

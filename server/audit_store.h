@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "storage/audit_query.h"
+#include "storage/audit/query.h"
 #include "tosgate/status.h"
 
 namespace tosgate::server {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "api/admin/auth.h"
-#include "api/gateway/forward_auth.h"
+#include "api/request/forward_auth.h"
 #include "engine/condition.h"
 
 namespace tosgate::server {

@@ -16,12 +16,12 @@
 #include "server/policy_watch.h"
 #include "server/process_metrics.h"
 #include "server/state_backend.h"
-#include "storage/accounts_cache.h"
-#include "storage/accounts_file.h"
-#include "storage/accounts_registry.h"
-#include "storage/policy_versions.h"
-#include "storage/postgres_audit_query.h"
-#include "storage/review_queue.h"
+#include "storage/accounts/cache.h"
+#include "storage/accounts/file.h"
+#include "storage/accounts/registry.h"
+#include "storage/admin/policy_versions.h"
+#include "storage/audit/postgres/query.h"
+#include "storage/admin/review_queue.h"
 
 namespace tosgate::server {
 

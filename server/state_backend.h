@@ -10,8 +10,8 @@
 #include "engine/state_store.h"
 #include "metrics/registry.h"
 #include "server/config.h"
-#include "storage/redis_behavior_store.h"
-#include "storage/redis_state_store.h"
+#include "storage/redis/behavior_store.h"
+#include "storage/redis/state_store.h"
 #include "tosgate/clock.h"
 #include "tosgate/status.h"
 

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "api/gateway/gateway_server.h"
-#include "api/mock/mock_upstream.h"
+#include "tools/mock_upstream/mock_upstream.h"
 #include "metrics/registry.h"
 #include "policies/loader.h"
 #include "server/process_metrics.h"
