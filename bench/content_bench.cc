@@ -333,6 +333,11 @@ int PackCost(const std::string& raw) {
 }  // namespace
 
 int main() {
+  std::string raw = "Please Help me plan a TRIP to Lisbon, in May! With good seafood (and a day in Sintra). ";
+  while (raw.size() < 1024) raw += raw;
+  raw.resize(1024);
+  // PACK_ONLY=1: only the prohibited-use pack's tiers (the last section).
+  if (const char* e = std::getenv("PACK_ONLY"); e && *e == '1') return PackCost(raw);
   std::printf("content scan: Hyperscan (one database) vs RE2::Set, same patterns, same text\n");
   for (bool with_regexes : {true, false}) {
     std::printf("\n%s\n\n", with_regexes ? "words 70%, phrases 20%, regexes 10%:"
@@ -357,9 +362,6 @@ int main() {
     size_t bad = 0;
     return engine::ContentDatabase::Compile(Patterns(1000, &tokens), &why, &bad);
   }();
-  std::string raw = "Please Help me plan a TRIP to Lisbon, in May! With good seafood (and a day in Sintra). ";
-  while (raw.size() < 1024) raw += raw;
-  raw.resize(1024);
   std::vector<engine::ContentHit> hits;
   const double norm = SecondsPerCall([&] { std::string n = engine::NormalizeForMatch(raw); (void)n; });
   const double both = SecondsPerCall([&] { (void)db->Scan(engine::NormalizeForMatch(raw), &hits); });
