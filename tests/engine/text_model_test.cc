@@ -68,6 +68,31 @@ TEST_CASE("text model: features are words, adjacent pairs and framed character 4
   CHECK(Features(o, "make sarin").size() == 2);
 }
 
+TEST_CASE("text model: word buckets are the ones the shipped models were trained with") {
+  // Computed before the hash's tail was read without a byte-wise copy: the
+  // words cover each way a tail of 1 to 7 bytes is read (a word shorter
+  // than 4 bytes, 4 to 7 bytes, longer than 8, multi-byte letters).
+  TextModelOptions o;
+  o.bits = 24;
+  const std::pair<const char*, std::vector<uint32_t>> want[] = {
+      {"a", {10920126u}},
+      {"ab", {14449887u}},
+      {"abc", {10740646u}},
+      {"abcd", {7251586u}},
+      {"abcdefg", {10783057u}},
+      {"abcdefgh", {13964089u}},
+      {"abcdefghijk", {10280804u}},
+      {"\xc3\xa9t\xc3\xa9", {9966803u}},
+      {"supercalifragilisticexpialidocious antidisestablishmentarianism", {12603799u, 11674986u}},
+  };
+  for (const auto& [text, buckets] : want) {
+    std::vector<uint32_t> got;
+    for (const auto& f : Features(o, text))
+      if (f.name[0] == 'w') got.push_back(f.bucket);
+    CHECK_MESSAGE(got == buckets, text);
+  }
+}
+
 TEST_CASE("text model: training separates labels, and the scores survive the file format") {
   TrainOptions opt;
   opt.model.bits = 14;
