@@ -13,6 +13,8 @@
 // its end, so that neither engine can stop early. Both engines report every
 // pattern that matches (RE2::Set::Match with a vector; Hyperscan with
 // SINGLEMATCH), so they do the same job.
+#include <hs/hs.h>
+#include <re2/filtered_re2.h>
 #include <re2/re2.h>
 #include <re2/set.h>
 
@@ -244,6 +246,9 @@ struct Tier {
 // classifier); lists, regexes and the classifier (tier2-classifier.yaml:
 // the whole tier); and, over the
 // same patterns, NormalizeForMatch plus one RE2::Set match.
+void Regimes(const std::vector<engine::ContentPattern>& patterns,
+             const std::vector<std::string>& texts);
+
 int PackCost(const std::string& raw) {
   const std::string dir = TOSGATE_SOURCE_DIR "/policies/packs/prohibited-use";
   const auto files = PackFiles(dir);
@@ -343,12 +348,8 @@ int PackCost(const std::string& raw) {
     patterns.insert(patterns.end(), all.begin() + c->first(), all.begin() + c->first() + c->count());
     if (c->classifier().model) model = c->classifier().model.get();
   }
-  if (const char* dump = std::getenv("DUMP_PATTERNS")) {
-    std::ofstream d(dump);
-    for (const auto& p : patterns)
-      d << static_cast<int>(p.type) << "\t" << engine::ContentExpression(p) << "\n";
-    d << "TEXT\t" << engine::NormalizeForMatch(raw) << "\n";
-  }
+  if (const char* e = std::getenv("REGIMES"); e && *e == '1')
+    Regimes(patterns, {engine::NormalizeForMatch(raw), engine::NormalizeForMatch(prose)});
   RE2::Options opts;
   opts.set_max_mem(int64_t{1} << 30);
   opts.set_log_errors(false);
@@ -384,6 +385,118 @@ int PackCost(const std::string& raw) {
     std::printf("|\n");
   }
   return 0;
+}
+
+}  // namespace
+
+namespace {
+
+// REGIMES=1: the pack's patterns (as the engine compiles them) in other
+// Hyperscan regimes and in RE2, scanned over the two normalized texts. What
+// decides whether the lists and regexes can be made cheaper without
+// touching the patterns: the regexes alone, the literals alone, the
+// regexes without UTF8 and CASELESS, in an RE2::Set, and gated by
+// FilteredRE2's required atoms (atoms scanned with the literals; how many
+// regexes would still have to run).
+void Regimes(const std::vector<engine::ContentPattern>& patterns,
+             const std::vector<std::string>& texts) {
+  std::vector<std::string> lits, res;
+  for (const auto& p : patterns) {
+    std::string e = engine::ContentExpression(p);
+    if (p.type == ContentPattern::Type::kWord) e = e.substr(10, e.size() - 20);  // bounds checked by Scan
+    (p.type == ContentPattern::Type::kRegex ? res : lits).push_back(e);
+  }
+  const unsigned kRe = HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8 | HS_FLAG_CASELESS | HS_FLAG_DOTALL;
+  auto compile = [](const std::vector<std::pair<std::string, unsigned>>& exprs) {
+    std::vector<const char*> c;
+    std::vector<unsigned> flags, ids;
+    for (size_t i = 0; i < exprs.size(); ++i) {
+      c.push_back(exprs[i].first.c_str());
+      flags.push_back(exprs[i].second);
+      ids.push_back(static_cast<unsigned>(i));
+    }
+    hs_database_t* db = nullptr;
+    hs_compile_error_t* err = nullptr;
+    if (hs_compile_multi(c.data(), flags.data(), ids.data(), static_cast<unsigned>(c.size()),
+                         HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
+      std::fprintf(stderr, "hyperscan: %s\n", err->message);
+      std::exit(1);
+    }
+    return db;
+  };
+  auto with = [&](bool l, bool r, unsigned re_flags, const std::vector<std::string>& extra = {}) {
+    std::vector<std::pair<std::string, unsigned>> e;
+    if (l) for (const auto& x : lits) e.emplace_back(x, HS_FLAG_UTF8);
+    if (r) for (const auto& x : res) e.emplace_back(x, re_flags);
+    for (const auto& x : extra) e.emplace_back(x, HS_FLAG_SINGLEMATCH | HS_FLAG_CASELESS);
+    return compile(e);
+  };
+  hs_scratch_t* scratch = nullptr;
+  auto scan_us = [&](hs_database_t* db, const std::string& text) {
+    hs_alloc_scratch(db, &scratch);
+    auto cb = [](unsigned, unsigned long long, unsigned long long, unsigned, void*) -> int { return 0; };
+    return MedianSecondsPerCall([&] {
+      hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, scratch, cb, nullptr);
+    }) * 1e6;
+  };
+  std::printf("\n%zu literals, %zu regexes; us per scan of the normalized 1 KB texts (repeated sentence, varied prose):\n\n", lits.size(), res.size());
+  std::printf("| regime | repeated | prose |\n|---|---:|---:|\n");
+  struct V { const char* name; bool l, r; unsigned f; } vs[] = {
+      {"one database (as built)", true, true, kRe},
+      {"literals alone", true, false, kRe},
+      {"regexes alone", false, true, kRe},
+      {"regexes alone, without UTF8 and CASELESS", false, true, kRe & ~HS_FLAG_UTF8 & ~HS_FLAG_CASELESS},
+  };
+  for (const V& v : vs) {
+    hs_database_t* db = with(v.l, v.r, v.f);
+    std::printf("| Hyperscan: %s | %.2f | %.2f |\n", v.name, scan_us(db, texts[0]), scan_us(db, texts[1]));
+    hs_free_database(db);
+  }
+  RE2::Options opts;
+  opts.set_max_mem(int64_t{1} << 30);
+  opts.set_log_errors(false);
+  RE2::Set set(opts, RE2::UNANCHORED);
+  for (const auto& r : res) set.Add(r, nullptr);
+  set.Compile();
+  std::vector<int> m;
+  std::printf("| RE2::Set: regexes alone");
+  for (const auto& t : texts) std::printf(" | %.2f", MedianSecondsPerCall([&] { m.clear(); set.Match(t, &m); }) * 1e6);
+  std::printf(" |\n");
+  for (int min_atom : {3, 5}) {
+    re2::FilteredRE2 f(min_atom);
+    RE2::Options o;
+    o.set_case_sensitive(false);
+    o.set_dot_nl(true);
+    o.set_log_errors(false);
+    for (const auto& r : res) {
+      int id;
+      (void)f.Add(r, o, &id);
+    }
+    std::vector<std::string> atoms;
+    f.Compile(&atoms);
+    std::vector<std::string> escaped;
+    for (const auto& a : atoms) {
+      std::string x;
+      for (unsigned char c : a) {
+        char b[8];
+        std::snprintf(b, sizeof b, "\\x%02x", c);
+        x += b;
+      }
+      escaped.push_back(x);
+    }
+    hs_database_t* db = with(true, false, kRe, escaped);
+    std::printf("| FilteredRE2 gate, atoms of %d+ bytes (%zu) scanned with the literals; regexes left to run", min_atom, atoms.size());
+    for (const auto& t : texts) {
+      std::vector<int> present, potential;
+      for (size_t i = 0; i < atoms.size(); ++i)
+        if (t.find(atoms[i]) != std::string::npos) present.push_back(static_cast<int>(i));
+      f.AllPotentials(present, &potential);
+      std::printf(" | %.2f, %zu", scan_us(db, t), potential.size());
+    }
+    std::printf(" |\n");
+    hs_free_database(db);
+  }
+  hs_free_scratch(scratch);
 }
 
 }  // namespace
