@@ -227,8 +227,9 @@ int CollectFeatures(const TextModelOptions& o, std::string_view text, const floa
   uint64_t prev_hash = 0;
   size_t i = 0;
   while (i < text.size()) {
-    size_t j = text.find(' ', i);
-    if (j == std::string_view::npos) j = text.size();
+    // Words are a few bytes long: a plain loop, not a call to memchr per word.
+    size_t j = i;
+    while (j < text.size() && text[j] != ' ') ++j;
     std::string_view w = text.substr(i, j - i);
     i = j + 1;
     if (w.empty()) continue;
