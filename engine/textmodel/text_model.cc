@@ -195,18 +195,19 @@ inline Lanes LoadLanes(const float* p) {
 // and '$' put in by shifts, instead of copying each word into a frame.
 int CollectFeatures(const TextModelOptions& o, std::string_view text, const float* weights,
                     size_t stride, TextModelScratch* s) {
-  const int words =
-      text.empty() ? 0 : static_cast<int>(std::count(text.begin(), text.end(), ' ')) + 1;
   // A word of n bytes has at most max(n - 1, 1) character 4-grams, a word
-  // and a pair: at most 3 features per byte of text.
+  // and a pair: at most 3 features per byte of text. Words (one more than
+  // the spaces) are at most one more than the bytes.
   s->buckets.resize(text.size() * 3 + 3);
-  s->begin.resize(static_cast<size_t>(words) + 2);
+  s->begin.resize(text.size() + 3);
   uint32_t* buckets = s->buckets.data();
   uint32_t* begin = s->begin.data();
   uint32_t n = 0;
   int word = 0;
   if constexpr (std::endian::native != std::endian::little) {
     // The shifts below assume VisitFeatures' little-endian packing.
+    const int words =
+        text.empty() ? 0 : static_cast<int>(std::count(text.begin(), text.end(), ' ')) + 1;
     int filled = 0;
     VisitFeatures(o, text, nullptr, [&](uint32_t b, int w) {
       while (filled <= w) begin[filled++] = n;
@@ -225,8 +226,10 @@ int CollectFeatures(const TextModelOptions& o, std::string_view text, const floa
   constexpr uint64_t kChar4 = kCharSeed ^ (uint64_t{4} << 32), kChar3 = kCharSeed ^ (uint64_t{3} << 32);
   constexpr uint32_t kOpen = '^', kClose = '$';
   uint64_t prev_hash = 0;
+  int segments = 0;  // words as the windows count them, empty ones too
   size_t i = 0;
   while (i < text.size()) {
+    ++segments;
     // Words are a few bytes long: a plain loop, not a call to memchr per word.
     size_t j = i;
     while (j < text.size() && text[j] != ' ') ++j;
@@ -256,6 +259,7 @@ int CollectFeatures(const TextModelOptions& o, std::string_view text, const floa
   }
   // Words without a feature (empty ones between two spaces; the first one
   // of a bigram-only model has an empty range by its begin) get empty ranges.
+  const int words = segments + (!text.empty() && text.back() == ' ' ? 1 : 0);
   for (int w = word; w <= words; ++w) begin[w] = n;
   return words;
 }
