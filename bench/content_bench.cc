@@ -13,11 +13,14 @@
 // its end, so that neither engine can stop early. Both engines report every
 // pattern that matches (RE2::Set::Match with a vector; Hyperscan with
 // SINGLEMATCH), so they do the same job.
+#include <hs/hs.h>
+#include <re2/filtered_re2.h>
 #include <re2/re2.h>
 #include <re2/set.h>
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -41,6 +44,15 @@ using engine::ContentPattern;
 
 namespace {
 
+// Seconds of this thread's CPU time: on a 2-core machine shared with other
+// builds, wall time measures the neighbours as much as the code (a run at
+// load 9 took 3x longer by the wall clock than by the CPU clock).
+double CpuNow() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
 double MinSeconds() {
   const char* env = std::getenv("MIN_SECONDS");
   return env ? std::max(0.05, std::atof(env)) : 0.5;
@@ -51,12 +63,12 @@ double SecondsPerCall(const std::function<void()>& call) {
   double best = 1e30;
   for (int round = 0; round < 3; ++round) {
     int64_t calls = 0;
-    const auto start = std::chrono::steady_clock::now();
+    const double start = CpuNow();
     double elapsed = 0;
     do {
       for (int i = 0; i < 16; ++i) call();
       calls += 16;
-      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      elapsed = CpuNow() - start;
     } while (elapsed < MinSeconds() / 3);
     best = std::min(best, elapsed / static_cast<double>(calls));
   }
@@ -179,12 +191,12 @@ double MedianSecondsPerCall(const std::function<void()>& call) {
   std::vector<double> rounds;
   for (int round = 0; round < 21; ++round) {
     int64_t calls = 0;
-    const auto start = std::chrono::steady_clock::now();
+    const double start = CpuNow();
     double elapsed = 0;
     do {
       for (int i = 0; i < 16; ++i) call();
       calls += 16;
-      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      elapsed = CpuNow() - start;
     } while (elapsed < MinSeconds() / 21);
     rounds.push_back(elapsed / static_cast<double>(calls));
   }
@@ -204,6 +216,26 @@ std::vector<std::pair<std::string, std::string>> PackFiles(const std::string& di
   return out;
 }
 
+// 1 KB of varied English prose (written for this benchmark): ordinary
+// requests' vocabulary, few repeated words.
+std::string Prose() {
+  std::string p =
+      "I run a small bakery in Leeds and want to rewrite the product descriptions on our website "
+      "before the spring menu launches. Could you suggest a friendlier tone for the sourdough, the "
+      "rye loaf and the cardamom buns, keeping each under sixty words? Our customers are mostly "
+      "neighbours who walk their dogs past the shop on Saturday mornings, so nothing too formal. "
+      "Also, the accountant asked whether we should register for VAT now that turnover is close to "
+      "the threshold; explain briefly what changes for a business our size and which records we "
+      "would need to keep. Finally, my daughter is revising for a chemistry exam about reaction "
+      "rates and catalysts: give her three practice questions with worked answers, and a short "
+      "note on why temperature speeds most reactions up. If you have time, draft a polite email "
+      "to our flour supplier asking whether the delivery window could move from Tuesday to "
+      "Wednesday afternoon, since the van keeps arriving while we are still serving the lunch "
+      "queue. Thank you, and please keep the language plain and warm throughout, with no jargon.";
+  p.resize(1024, ' ');
+  return p;
+}
+
 struct Tier {
   const char* name;
   std::shared_ptr<engine::PolicySnapshot> snapshot;
@@ -214,6 +246,9 @@ struct Tier {
 // classifier); lists, regexes and the classifier (tier2-classifier.yaml:
 // the whole tier); and, over the
 // same patterns, NormalizeForMatch plus one RE2::Set match.
+void Regimes(const std::vector<engine::ContentPattern>& patterns,
+             const std::vector<std::string>& texts);
+
 int PackCost(const std::string& raw) {
   const std::string dir = TOSGATE_SOURCE_DIR "/policies/packs/prohibited-use";
   const auto files = PackFiles(dir);
@@ -260,34 +295,47 @@ int PackCost(const std::string& raw) {
   // the classifier keeps the last scores of a text per thread (rules that
   // share a model score it once), and the same text every call would only
   // measure that cache.
-  std::vector<Request> reqs(8);
-  for (size_t i = 0; i < reqs.size(); ++i) {
-    Request& req = reqs[i];
-    req.method = "POST";
-    req.path = "/v1/chat/completions";
-    Account a;
-    a.id = "acct";
-    a.tier = "pro";
-    req.account = a;
-    req.body.present = true;
-    req.body.user_text = "Note" + std::to_string(i) + ": " + raw.substr(0, raw.size() - 8);
-    req.body.system_text = "You are a helpful travel assistant.";
-    req.body.prompt_text = "system: " + req.body.system_text + "\nuser: " + req.body.user_text + "\n";
-  }
+  auto make_requests = [](const std::string& text) {
+    std::vector<Request> reqs(8);
+    for (size_t i = 0; i < reqs.size(); ++i) {
+      Request& req = reqs[i];
+      req.method = "POST";
+      req.path = "/v1/chat/completions";
+      Account a;
+      a.id = "acct";
+      a.tier = "pro";
+      req.account = a;
+      req.body.present = true;
+      req.body.user_text = "Note" + std::to_string(i) + ": " + text.substr(0, text.size() - 8);
+      req.body.system_text = "You are a helpful travel assistant.";
+      req.body.prompt_text = "system: " + req.body.system_text + "\nuser: " + req.body.user_text + "\n";
+    }
+    return reqs;
+  };
+  // Two texts: the repeated travel sentence (its "help me" twelve times
+  // wakes the regexes that begin with "help me" or "how to" at every
+  // repetition: a hard case for them), and 1 KB of varied prose.
+  const std::string prose = Prose();
+  const std::vector<Request> texts[2] = {make_requests(raw), make_requests(prose)};
   size_t turn = 0;
 
-  std::printf("\nA decision on a 1 KB user message (benign: every tier runs to the end), median of 21 rounds:\n\n");
-  std::printf("| policy set | us per decision | added to the baseline |\n|---|---:|---:|\n");
-  double base = 0;
+  std::printf("\nA decision on a 1 KB user message (benign: every tier runs to the end), CPU time, median of 21 rounds:\n\n");
+  std::printf("| policy set | repeated sentence: us | added | varied prose: us | added |\n|---|---:|---:|---:|---:|\n");
+  double base[2] = {0, 0};
   for (const Tier& t : tiers) {
     engine::Engine eng{{&clock, state.get(), nullptr, &accounts}};
     eng.Publish(t.snapshot);
-    const double us = MedianSecondsPerCall([&] {
-      Decision d = eng.Check(reqs[++turn % reqs.size()]);
-      (void)d;
-    }) * 1e6;
-    if (base == 0) base = us;
-    std::printf("| %s | %.2f | %+.2f |\n", t.name, us, us - base);
+    std::printf("| %s", t.name);
+    for (int k = 0; k < 2; ++k) {
+      const std::vector<Request>& reqs = texts[k];
+      const double us = MedianSecondsPerCall([&] {
+        Decision d = eng.Check(reqs[++turn % reqs.size()]);
+        (void)d;
+      }) * 1e6;
+      if (base[k] == 0) base[k] = us;
+      std::printf(" | %.2f | %+.2f", us, us - base[k]);
+    }
+    std::printf(" |\n");
   }
 
   // The same patterns in an RE2::Set, with the normalization a request needs.
@@ -300,6 +348,8 @@ int PackCost(const std::string& raw) {
     patterns.insert(patterns.end(), all.begin() + c->first(), all.begin() + c->first() + c->count());
     if (c->classifier().model) model = c->classifier().model.get();
   }
+  if (const char* e = std::getenv("REGIMES"); e && *e == '1')
+    Regimes(patterns, {engine::NormalizeForMatch(raw), engine::NormalizeForMatch(prose)});
   RE2::Options opts;
   opts.set_max_mem(int64_t{1} << 30);
   opts.set_log_errors(false);
@@ -313,26 +363,150 @@ int PackCost(const std::string& raw) {
   }
   if (!set.Compile()) return 1;
   std::vector<int> matched;
-  const double re2 = MedianSecondsPerCall([&] {
-    matched.clear();
-    (void)set.Match(engine::NormalizeForMatch(raw), &matched);
-  });
-  std::printf("| NormalizeForMatch + RE2::Set over the same %zu patterns (user text only) | %.2f | |\n",
-              patterns.size(), re2 * 1e6);
+  std::printf("| NormalizeForMatch + RE2::Set over the same %zu patterns (user text only)", patterns.size());
+  for (const std::string* text : {&raw, &prose}) {
+    const double re2 = MedianSecondsPerCall([&] {
+      matched.clear();
+      (void)set.Match(engine::NormalizeForMatch(*text), &matched);
+    });
+    std::printf(" | %.2f | ", re2 * 1e6);
+  }
+  std::printf("|\n");
   if (model) {
-    engine::TextModelScratch scratch;
-    std::vector<float> scores;
-    const std::string normalized = engine::NormalizeForMatch(raw);
-    const double score = MedianSecondsPerCall([&] { model->ScoreNormalized(normalized, &scratch, &scores); });
-    std::printf("| the classifier alone: ScoreNormalized of the normalized 1 KB text (%zu labels, 2^%d buckets, %.1f MB) | %.2f | |\n",
-                model->labels().size(), model->options().bits, model->bytes() / 1e6, score * 1e6);
+    std::printf("| the classifier alone: ScoreNormalized of the normalized 1 KB text (%zu labels, 2^%d buckets, %.1f MB)",
+                model->labels().size(), model->options().bits, model->bytes() / 1e6);
+    for (const std::string* text : {&raw, &prose}) {
+      engine::TextModelScratch scratch;
+      std::vector<float> scores;
+      const std::string normalized = engine::NormalizeForMatch(*text);
+      const double score = MedianSecondsPerCall([&] { model->ScoreNormalized(normalized, &scratch, &scores); });
+      std::printf(" | %.2f | ", score * 1e6);
+    }
+    std::printf("|\n");
   }
   return 0;
 }
 
 }  // namespace
 
+namespace {
+
+// REGIMES=1: the pack's patterns (as the engine compiles them) in other
+// Hyperscan regimes and in RE2, scanned over the two normalized texts. What
+// decides whether the lists and regexes can be made cheaper without
+// touching the patterns: the regexes alone, the literals alone, the
+// regexes without UTF8 and CASELESS, in an RE2::Set, and gated by
+// FilteredRE2's required atoms (atoms scanned with the literals; how many
+// regexes would still have to run).
+void Regimes(const std::vector<engine::ContentPattern>& patterns,
+             const std::vector<std::string>& texts) {
+  std::vector<std::string> lits, res;
+  for (const auto& p : patterns) {
+    std::string e = engine::ContentExpression(p);
+    if (p.type == ContentPattern::Type::kWord) e = e.substr(10, e.size() - 20);  // bounds checked by Scan
+    (p.type == ContentPattern::Type::kRegex ? res : lits).push_back(e);
+  }
+  const unsigned kRe = HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8 | HS_FLAG_CASELESS | HS_FLAG_DOTALL;
+  auto compile = [](const std::vector<std::pair<std::string, unsigned>>& exprs) {
+    std::vector<const char*> c;
+    std::vector<unsigned> flags, ids;
+    for (size_t i = 0; i < exprs.size(); ++i) {
+      c.push_back(exprs[i].first.c_str());
+      flags.push_back(exprs[i].second);
+      ids.push_back(static_cast<unsigned>(i));
+    }
+    hs_database_t* db = nullptr;
+    hs_compile_error_t* err = nullptr;
+    if (hs_compile_multi(c.data(), flags.data(), ids.data(), static_cast<unsigned>(c.size()),
+                         HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
+      std::fprintf(stderr, "hyperscan: %s\n", err->message);
+      std::exit(1);
+    }
+    return db;
+  };
+  auto with = [&](bool l, bool r, unsigned re_flags, const std::vector<std::string>& extra = {}) {
+    std::vector<std::pair<std::string, unsigned>> e;
+    if (l) for (const auto& x : lits) e.emplace_back(x, HS_FLAG_UTF8);
+    if (r) for (const auto& x : res) e.emplace_back(x, re_flags);
+    for (const auto& x : extra) e.emplace_back(x, HS_FLAG_SINGLEMATCH | HS_FLAG_CASELESS);
+    return compile(e);
+  };
+  hs_scratch_t* scratch = nullptr;
+  auto scan_us = [&](hs_database_t* db, const std::string& text) {
+    hs_alloc_scratch(db, &scratch);
+    auto cb = [](unsigned, unsigned long long, unsigned long long, unsigned, void*) -> int { return 0; };
+    return MedianSecondsPerCall([&] {
+      hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, scratch, cb, nullptr);
+    }) * 1e6;
+  };
+  std::printf("\n%zu literals, %zu regexes; us per scan of the normalized 1 KB texts (repeated sentence, varied prose):\n\n", lits.size(), res.size());
+  std::printf("| regime | repeated | prose |\n|---|---:|---:|\n");
+  struct V { const char* name; bool l, r; unsigned f; } vs[] = {
+      {"one database (as built)", true, true, kRe},
+      {"literals alone", true, false, kRe},
+      {"regexes alone", false, true, kRe},
+      {"regexes alone, without UTF8 and CASELESS", false, true, kRe & ~HS_FLAG_UTF8 & ~HS_FLAG_CASELESS},
+  };
+  for (const V& v : vs) {
+    hs_database_t* db = with(v.l, v.r, v.f);
+    std::printf("| Hyperscan: %s | %.2f | %.2f |\n", v.name, scan_us(db, texts[0]), scan_us(db, texts[1]));
+    hs_free_database(db);
+  }
+  RE2::Options opts;
+  opts.set_max_mem(int64_t{1} << 30);
+  opts.set_log_errors(false);
+  RE2::Set set(opts, RE2::UNANCHORED);
+  for (const auto& r : res) set.Add(r, nullptr);
+  set.Compile();
+  std::vector<int> m;
+  std::printf("| RE2::Set: regexes alone");
+  for (const auto& t : texts) std::printf(" | %.2f", MedianSecondsPerCall([&] { m.clear(); set.Match(t, &m); }) * 1e6);
+  std::printf(" |\n");
+  for (int min_atom : {3, 5}) {
+    re2::FilteredRE2 f(min_atom);
+    RE2::Options o;
+    o.set_case_sensitive(false);
+    o.set_dot_nl(true);
+    o.set_log_errors(false);
+    for (const auto& r : res) {
+      int id;
+      (void)f.Add(r, o, &id);
+    }
+    std::vector<std::string> atoms;
+    f.Compile(&atoms);
+    std::vector<std::string> escaped;
+    for (const auto& a : atoms) {
+      std::string x;
+      for (unsigned char c : a) {
+        char b[8];
+        std::snprintf(b, sizeof b, "\\x%02x", c);
+        x += b;
+      }
+      escaped.push_back(x);
+    }
+    hs_database_t* db = with(true, false, kRe, escaped);
+    std::printf("| FilteredRE2 gate, atoms of %d+ bytes (%zu) scanned with the literals; regexes left to run", min_atom, atoms.size());
+    for (const auto& t : texts) {
+      std::vector<int> present, potential;
+      for (size_t i = 0; i < atoms.size(); ++i)
+        if (t.find(atoms[i]) != std::string::npos) present.push_back(static_cast<int>(i));
+      f.AllPotentials(present, &potential);
+      std::printf(" | %.2f, %zu", scan_us(db, t), potential.size());
+    }
+    std::printf(" |\n");
+    hs_free_database(db);
+  }
+  hs_free_scratch(scratch);
+}
+
+}  // namespace
+
 int main() {
+  std::string raw = "Please Help me plan a TRIP to Lisbon, in May! With good seafood (and a day in Sintra). ";
+  while (raw.size() < 1024) raw += raw;
+  raw.resize(1024);
+  // PACK_ONLY=1: only the prohibited-use pack's tiers (the last section).
+  if (const char* e = std::getenv("PACK_ONLY"); e && *e == '1') return PackCost(raw);
   std::printf("content scan: Hyperscan (one database) vs RE2::Set, same patterns, same text\n");
   for (bool with_regexes : {true, false}) {
     std::printf("\n%s\n\n", with_regexes ? "words 70%, phrases 20%, regexes 10%:"
@@ -357,9 +531,6 @@ int main() {
     size_t bad = 0;
     return engine::ContentDatabase::Compile(Patterns(1000, &tokens), &why, &bad);
   }();
-  std::string raw = "Please Help me plan a TRIP to Lisbon, in May! With good seafood (and a day in Sintra). ";
-  while (raw.size() < 1024) raw += raw;
-  raw.resize(1024);
   std::vector<engine::ContentHit> hits;
   const double norm = SecondsPerCall([&] { std::string n = engine::NormalizeForMatch(raw); (void)n; });
   const double both = SecondsPerCall([&] { (void)db->Scan(engine::NormalizeForMatch(raw), &hits); });

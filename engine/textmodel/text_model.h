@@ -50,8 +50,10 @@ struct TextFeature {
 // Per-thread buffers for Score; reuse to avoid allocation.
 struct TextModelScratch {
   std::string normalized;
-  std::vector<float> per_word;  // words x labels
-  std::vector<float> window;    // labels
+  std::vector<uint32_t> buckets;  // every feature's bucket, word by word
+  std::vector<uint32_t> begin;    // per word: its first feature in buckets
+  std::vector<float> per_word;    // words x labels (padded)
+  std::vector<float> window;      // labels (padded)
 };
 
 class TextModel {
@@ -97,6 +99,7 @@ class TextModel {
   TextModelOptions options_;
   std::vector<std::string> labels_;
   std::vector<float> bias_;
+  std::vector<float> bias_padded_;  // bias_, padded to stride_ with zeros
   size_t stride_ = 1;  // floats per bucket row: labels, padded to a multiple of 4
   std::vector<float> weights_;
 };

@@ -2,6 +2,9 @@
 // format and training (engine/textmodel/).
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -63,6 +66,31 @@ TEST_CASE("text model: features are words, adjacent pairs and framed character 4
   o.chars = false;
   o.bigrams = false;
   CHECK(Features(o, "make sarin").size() == 2);
+}
+
+TEST_CASE("text model: word buckets are the ones the shipped models were trained with") {
+  // Computed before the hash's tail was read without a byte-wise copy: the
+  // words cover each way a tail of 1 to 7 bytes is read (a word shorter
+  // than 4 bytes, 4 to 7 bytes, longer than 8, multi-byte letters).
+  TextModelOptions o;
+  o.bits = 24;
+  const std::pair<const char*, std::vector<uint32_t>> want[] = {
+      {"a", {10920126u}},
+      {"ab", {14449887u}},
+      {"abc", {10740646u}},
+      {"abcd", {7251586u}},
+      {"abcdefg", {10783057u}},
+      {"abcdefgh", {13964089u}},
+      {"abcdefghijk", {10280804u}},
+      {"\xc3\xa9t\xc3\xa9", {9966803u}},
+      {"supercalifragilisticexpialidocious antidisestablishmentarianism", {12603799u, 11674986u}},
+  };
+  for (const auto& [text, buckets] : want) {
+    std::vector<uint32_t> got;
+    for (const auto& f : Features(o, text))
+      if (f.name[0] == 'w') got.push_back(f.bucket);
+    CHECK_MESSAGE(got == buckets, text);
+  }
 }
 
 TEST_CASE("text model: training separates labels, and the scores survive the file format") {
@@ -154,6 +182,111 @@ TEST_CASE("text model: bad files are refused with the line") {
   // Training refuses what cannot be trained.
   CHECK_FALSE(TrainTextModel({}, TrainOptions{}, &m).ok());
   CHECK_FALSE(TrainTextModel({{"hello", {"benign"}}}, TrainOptions{}, &m).ok());
+}
+
+
+
+// What ScoreNormalized must compute, written plainly from ForEachTextFeature
+// (the reference features) and weight(): per word the sum of its features in
+// order from zero, per window the bias plus its words in order, the highest
+// window per label through the logistic function. The fast path sums in the
+// same order, so the scores must be bit for bit the same.
+std::vector<float> ReferenceScores(const TextModel& m, std::string_view text) {
+  const auto& o = m.options();
+  const size_t k = m.labels().size();
+  const int words = text.empty() ? 0 : static_cast<int>(std::count(text.begin(), text.end(), ' ')) + 1;
+  const int rows = std::max(words, 1);
+  std::vector<float> per_word(static_cast<size_t>(rows) * k, 0.0f);
+  std::vector<TextFeature> feats;
+  ForEachTextFeature(o, text, &feats, [](void*, uint32_t, int) {}, nullptr);
+  for (const auto& f : feats)
+    for (size_t l = 0; l < k; ++l)
+      per_word[static_cast<size_t>(f.word) * k + l] += m.weight(f.bucket, static_cast<int>(l));
+  std::vector<float> best(k, -1e30f);
+  auto window = [&](int b, int e) {
+    for (size_t l = 0; l < k; ++l) {
+      float sum = m.bias(static_cast<int>(l));
+      for (int w = b; w < e; ++w) sum += per_word[static_cast<size_t>(w) * k + l];
+      best[l] = std::max(best[l], sum);
+    }
+  };
+  if (rows <= o.window) {
+    window(0, rows);
+  } else {
+    for (int b = 0;; b += std::max(1, o.window / 2)) {
+      if (b + o.window >= rows) {
+        window(rows - o.window, rows);
+        break;
+      }
+      window(b, b + o.window);
+    }
+  }
+  for (auto& z : best) z = 1.0f / (1.0f + std::exp(-z));
+  return best;
+}
+
+std::shared_ptr<const TextModel> RandomTextModel(TextModelOptions o, size_t labels, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0, 0.5f);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < labels; ++i) names.push_back("l" + std::to_string(i));
+  std::vector<float> bias(labels), w((size_t{1} << o.bits) * labels);
+  for (auto& b : bias) b = d(rng) - 2;
+  for (auto& x : w) x = rng() % 3 == 0 ? 0.0f : d(rng);
+  return std::make_shared<TextModel>(o, names, bias, w);
+}
+
+// Texts that reach every branch of the feature loop: words of 1, 2, 3 and
+// up to 60 bytes (past the 40-byte cap on character n-grams), multi-byte
+// letters, digits, and (as the folded text of competitor_training may have)
+// doubled, leading and trailing spaces.
+std::string RandomText(std::mt19937& rng) {
+  static const char* kPieces[] = {"a", "e", "z", "0", "7", "\xc3\xa9", "\xd0\xb6", "\xe4\xb8\xad", "ab", "q"};
+  std::string t;
+  const int words = static_cast<int>(rng() % 150);
+  for (int i = 0; i < words; ++i) {
+    if (i > 0 || rng() % 10 == 0) t += rng() % 20 == 0 ? "  " : " ";
+    const int len = rng() % 8 == 0 ? static_cast<int>(rng() % 60) + 1 : static_cast<int>(rng() % 9) + 1;
+    for (int c = 0; c < len; ++c) t += kPieces[rng() % 10];
+  }
+  if (rng() % 10 == 0) t += " ";
+  return t;
+}
+
+TEST_CASE("text model: the fast scorer gives the reference scores bit for bit") {
+  std::mt19937 rng(2026);
+  struct Variant {
+    bool words, bigrams, chars;
+    int window;
+  };
+  const Variant variants[] = {{true, true, true, 16}, {true, true, false, 64}, {false, true, false, 4},
+                              {false, false, true, 8}, {true, false, true, 64}};
+  int compared = 0;
+  for (size_t labels : {size_t{1}, size_t{3}, size_t{4}, size_t{13}, size_t{14}, size_t{17}}) {
+    for (const Variant& v : variants) {
+      TextModelOptions o;
+      o.bits = 10;  // small: features collide, as in a full model
+      o.words = v.words;
+      o.bigrams = v.bigrams;
+      o.chars = v.chars;
+      o.window = v.window;
+      auto m = RandomTextModel(o, labels, static_cast<uint32_t>(labels * 31 + v.window));
+      TextModelScratch s;
+      std::vector<float> got;
+      for (int i = 0; i < 20; ++i) {
+        const std::string text = i == 0 ? "" : RandomText(rng);
+        m->ScoreNormalized(text, &s, &got);
+        const std::vector<float> want = ReferenceScores(*m, text);
+        REQUIRE(got.size() == labels);
+        for (size_t l = 0; l < labels; ++l) {
+          INFO("labels " << labels << ", label " << l << ", text '" << text << "'");
+          CHECK(got[l] == want[l]);
+        }
+        ++compared;
+      }
+    }
+  }
+  CHECK(compared == 6 * 5 * 20);
 }
 
 }  // namespace
