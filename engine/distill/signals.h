@@ -63,6 +63,16 @@ struct DistillParams {
   int link_min = 3, link_full = 8;
   double link_floor = 0.3;
   bool link_instructions = true, link_tools = true;
+  // Pooled instructions (`linkage.by: pooled_instructions`): the same first
+  // and last words, in buckets of their own that average each request's
+  // pooled value (the harvest model's probability when the request asks
+  // for a long output, else 0). Many weak requests of a few accounts
+  // sharing one instruction are strong evidence together, where each is
+  // too weak for the model's threshold; the score (size as for links, times
+  // clamp((mean - pooled_floor) / (pooled_full - pooled_floor))) is pooled
+  // into the linked accounts' `sequential` score.
+  bool link_pooled = false;
+  double pooled_floor = 0.3, pooled_full = 0.5;
   // Harvest intent: a model probability at or above harvest_threshold counts
   // 1, at or below half of it 0, linearly between.
   double harvest_threshold = 0.5;
@@ -89,6 +99,9 @@ struct RequestFeatures {
   double shape = 0;    // the request-shape value (0..1), see ShapeValue
   // Hashes of the first and last words of the user text (0: too short).
   uint64_t head = 0, tail = 0;
+  // The model's probability if the request is output-heavy, else 0: what
+  // pooled-instruction buckets average.
+  double pooled = 0;
 };
 
 // The request-shape value of a body: reasoning effort (or thinking budget),
@@ -132,6 +145,10 @@ double ClusterScore(const DistillParams& p, const ClusterObservation& o);
 // The same for an instruction or tool-schema bucket (link_min, link_full,
 // link_floor).
 double LinkScore(const DistillParams& p, const ClusterObservation& o);
+
+// The same for a pooled-instruction bucket (link_min, link_full,
+// pooled_floor, pooled_full).
+double PooledScore(const DistillParams& p, const ClusterObservation& o);
 
 // A request's own suspicion (no history): what its buckets average.
 double RequestSuspicion(const DistillParams& p, const RequestFeatures& f);

@@ -201,8 +201,10 @@ Status CompetitorTrainingRule::Features(const RuleContext& ctx, RequestFeatures*
     if (!db || !db->Scan(folded, &hits)) return Status::Internal("lexicon scan failed (Hyperscan)");
     f->cot = any_cot(hits);
   }
-  f->head = config_.params.link_instructions ? text.head : 0;
-  f->tail = config_.params.link_instructions ? text.tail : 0;
+  const bool edges = p.link_instructions || p.link_pooled;
+  f->head = edges ? text.head : 0;
+  f->tail = edges ? text.tail : 0;
+  double probability = 0;
   if (model) {
     // The model reads what the fingerprint read: the folded start and end
     // of the user text (max_bytes), where a harvest template's
@@ -213,11 +215,14 @@ Status CompetitorTrainingRule::Features(const RuleContext& ctx, RequestFeatures*
     thread_local std::vector<float> probs;
     std::string_view scored = std::string_view(folded).substr(std::min(folded.size(), user_from));
     config_.model->ScoreNormalized(scored, &scratch, &probs);
-    if (static_cast<size_t>(config_.model_label) < probs.size())
-      f->harvest = HarvestValue(p, probs[config_.model_label]);
+    if (static_cast<size_t>(config_.model_label) < probs.size()) {
+      probability = probs[config_.model_label];
+      f->harvest = HarvestValue(p, probability);
+    }
   }
   f->logprob = LogprobValue(p, body);
   f->output_heavy = OutputHeavy(p, body);
+  f->pooled = f->output_heavy ? probability : 0;
   f->shape = ShapeValue(p, body);
   return Status::Ok();
 }
@@ -226,13 +231,15 @@ Status CompetitorTrainingRule::Features(const RuleContext& ctx, RequestFeatures*
 // [0, kBands) the template bands, which count only for a near-duplicate
 // (known once the record is read), then address, payment and device (known
 // before the prompt is read, so they are prefetched), then from links_from
-// the instruction and tool links, scored by LinkScore.
+// the instruction and tool links, scored by LinkScore, and from pooled_from
+// the pooled-instruction buckets, scored by PooledScore.
 struct CompetitorTrainingRule::Links {
-  static constexpr size_t kMax = kBands + 6;
+  static constexpr size_t kMax = kBands + 8;
   std::array<uint64_t, kMax> buckets;
   std::array<const char*, kMax> by;
   size_t n = kBands;
   size_t links_from = kBands;
+  size_t pooled_from = kBands;
   void Add(uint64_t rule_hash, uint64_t bucket, const char* what) {
     buckets[n] = MixHash(bucket ^ rule_hash);
     by[n++] = what;
@@ -246,6 +253,8 @@ struct CompetitorTrainingRule::Scored {
   double cluster = 0;  // the largest bucket score of this request
   ClusterObservation best;
   const char* best_by = "";
+  double pooled = 0;  // the largest pooled-instruction score of this request
+  uint32_t pooled_accounts = 0;
 };
 
 // Address, payment and device: the links known from the request's identity.
@@ -270,12 +279,17 @@ void CompetitorTrainingRule::TextLinks(const RuleContext& ctx, const RequestFeat
         MixHash(((f.simhash >> (16 * band) & 0xffff) | uint64_t(band + 1) << 16) ^ rule_hash_);
     l->by[band] = "a prompt template";
   }
+  const DistillParams& p = config_.params;
   l->links_from = l->n;
-  if (f.head) l->Add(rule_hash_, f.head ^ 0x4000000, "the opening words of an instruction");
-  if (f.tail && f.tail != f.head)
+  if (p.link_instructions && f.head)
+    l->Add(rule_hash_, f.head ^ 0x4000000, "the opening words of an instruction");
+  if (p.link_instructions && f.tail && f.tail != f.head)
     l->Add(rule_hash_, f.tail ^ 0x5000000, "the closing words of an instruction");
-  if (config_.params.link_tools && ctx.eval.request.body.tools_hash)
+  if (p.link_tools && ctx.eval.request.body.tools_hash)
     l->Add(rule_hash_, ctx.eval.request.body.tools_hash ^ 0x6000000, "a tool schema");
+  l->pooled_from = l->n;
+  if (p.link_pooled && f.head) l->Add(rule_hash_, f.head ^ 0x7000000, nullptr);
+  if (p.link_pooled && f.tail && f.tail != f.head) l->Add(rule_hash_, f.tail ^ 0x8000000, nullptr);
 }
 
 // One visit to the account's record: its own history, then its clusters.
@@ -293,9 +307,20 @@ void CompetitorTrainingRule::VisitAccount(const RuleContext& ctx, uint64_t key, 
     ctx.behavior->LinkMany(l.buckets.data() + first, l.links_from - first, who, suspicion, now,
                            seen.data() + first);
     // Instruction buckets average the request's harvest evidence.
-    ctx.behavior->LinkMany(l.buckets.data() + l.links_from, l.n - l.links_from, who, evidence,
-                           now, seen.data() + l.links_from);
-    for (size_t i = first; i < l.n; ++i) {
+    ctx.behavior->LinkMany(l.buckets.data() + l.links_from, l.pooled_from - l.links_from, who,
+                           evidence, now, seen.data() + l.links_from);
+    // Pooled-instruction buckets average the model's probability of the
+    // output-heavy requests; they count towards `sequential`.
+    ctx.behavior->LinkMany(l.buckets.data() + l.pooled_from, l.n - l.pooled_from, who,
+                           static_cast<float>(f.pooled), now, seen.data() + l.pooled_from);
+    for (size_t i = l.pooled_from; i < l.n; ++i) {
+      const double s = PooledScore(p, seen[i]);
+      if (s > out->pooled) {
+        out->pooled = s;
+        out->pooled_accounts = seen[i].accounts;
+      }
+    }
+    for (size_t i = first; i < l.pooled_from; ++i) {
       const double s = i < l.links_from ? ClusterScore(p, seen[i]) : LinkScore(p, seen[i]);
       if (s > out->cluster || (s == out->cluster && seen[i].accounts > out->best.accounts)) {
         out->cluster = s;
@@ -308,6 +333,11 @@ void CompetitorTrainingRule::VisitAccount(const RuleContext& ctx, uint64_t key, 
     out->scores = Scores(p, st);
     out->scores[static_cast<int>(Signal::kCluster)] = kept;
     out->scores[static_cast<int>(Signal::kAnalyzer)] = AnalyzerScore(p, st, ctx.eval.wall_ms);
+    if (l.n > l.pooled_from || st.pooled > 0) {
+      st.pooled = static_cast<float>(std::max(out->pooled, st.pooled * kClusterDecay));
+      double& sequential = out->scores[static_cast<int>(Signal::kSequential)];
+      sequential = std::max(sequential, static_cast<double>(st.pooled));
+    }
     out->requests = st.requests;
   });
 }
@@ -415,6 +445,10 @@ void CompetitorTrainingRule::Explain(double risk, int reached, const Scored& sco
   if (scored.cluster > 0 && *scored.best_by) {
     d << "; ~";
     d.Uint(scored.best.accounts) << " accounts share " << scored.best_by;
+  }
+  if (scored.pooled > 0) {
+    d << "; ~";
+    d.Uint(scored.pooled_accounts) << " accounts share an instruction asking for long answers";
   }
   d << "; ";
   d.Uint(scored.requests) << " requests seen";

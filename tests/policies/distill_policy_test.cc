@@ -76,6 +76,21 @@ TEST_CASE(
   CHECK_FALSE(c.model);
 }
 
+TEST_CASE("linkage.by: pooled_instructions turns on pooled-instruction buckets alone") {
+  const auto r = LoadOne(Rule("    linkage: {by: [pooled_instructions]}\n"
+                              "    thresholds: {flag: 0.5}\n"));
+  const auto* rule = Compiled(r);
+  REQUIRE(rule);
+  const engine::DistillParams& p = rule->config().params;
+  CHECK(p.link_pooled);
+  CHECK_FALSE(p.link_instructions);
+  CHECK_FALSE(p.link_tools);
+  // Not named: the default links, without pooling.
+  const auto d = LoadOne(Rule("    thresholds: {flag: 0.5}\n"));
+  REQUIRE(Compiled(d));
+  CHECK_FALSE(Compiled(d)->config().params.link_pooled);
+}
+
 TEST_CASE("competitor_training errors name file:line:column") {
   struct Case {
     std::string body, error;
