@@ -231,15 +231,18 @@ Status CompetitorTrainingRule::Features(const RuleContext& ctx, RequestFeatures*
 // [0, kBands) the template bands, which count only for a near-duplicate
 // (known once the record is read), then address, payment and device (known
 // before the prompt is read, so they are prefetched), then from links_from
-// the instruction and tool links, scored by LinkScore, and from pooled_from
-// the pooled-instruction buckets, scored by PooledScore.
+// the instruction and tool links, scored by LinkScore, from pooled_from the
+// pooled-instruction buckets of every account (head, tail), and from
+// positive_from, when the request is harvest-looking and output-heavy, those
+// of the positive accounts in the same order: scored by PooledScore.
 struct CompetitorTrainingRule::Links {
-  static constexpr size_t kMax = kBands + 8;
+  static constexpr size_t kMax = kBands + 10;
   std::array<uint64_t, kMax> buckets;
   std::array<const char*, kMax> by;
   size_t n = kBands;
   size_t links_from = kBands;
   size_t pooled_from = kBands;
+  size_t positive_from = kBands;
   void Add(uint64_t rule_hash, uint64_t bucket, const char* what) {
     buckets[n] = MixHash(bucket ^ rule_hash);
     by[n++] = what;
@@ -288,8 +291,14 @@ void CompetitorTrainingRule::TextLinks(const RuleContext& ctx, const RequestFeat
   if (p.link_tools && ctx.eval.request.body.tools_hash)
     l->Add(rule_hash_, ctx.eval.request.body.tools_hash ^ 0x6000000, "a tool schema");
   l->pooled_from = l->n;
+  const bool tail = f.tail && f.tail != f.head;
   if (p.link_pooled && f.head) l->Add(rule_hash_, f.head ^ 0x7000000, nullptr);
-  if (p.link_pooled && f.tail && f.tail != f.head) l->Add(rule_hash_, f.tail ^ 0x8000000, nullptr);
+  if (p.link_pooled && tail) l->Add(rule_hash_, f.tail ^ 0x8000000, nullptr);
+  l->positive_from = l->n;
+  if (p.link_pooled && f.pooled >= p.pooled_cut) {
+    if (f.head) l->Add(rule_hash_, f.head ^ 0x9000000, nullptr);
+    if (tail) l->Add(rule_hash_, f.tail ^ 0xa000000, nullptr);
+  }
 }
 
 // One visit to the account's record: its own history, then its clusters.
@@ -309,12 +318,13 @@ void CompetitorTrainingRule::VisitAccount(const RuleContext& ctx, uint64_t key, 
     // Instruction buckets average the request's harvest evidence.
     ctx.behavior->LinkMany(l.buckets.data() + l.links_from, l.pooled_from - l.links_from, who,
                            evidence, now, seen.data() + l.links_from);
-    // Pooled-instruction buckets average the model's probability of the
-    // output-heavy requests; they count towards `sequential`.
+    // Pooled-instruction buckets count accounts (their mean is unused);
+    // they count towards `sequential`.
     ctx.behavior->LinkMany(l.buckets.data() + l.pooled_from, l.n - l.pooled_from, who,
                            static_cast<float>(f.pooled), now, seen.data() + l.pooled_from);
-    for (size_t i = l.pooled_from; i < l.n; ++i) {
-      const double s = PooledScore(p, seen[i]);
+    for (size_t i = l.positive_from; i < l.n; ++i) {
+      const uint32_t all = seen[l.pooled_from + (i - l.positive_from)].accounts;
+      const double s = PooledScore(p, all, seen[i].accounts);
       if (s > out->pooled) {
         out->pooled = s;
         out->pooled_accounts = seen[i].accounts;

@@ -389,7 +389,9 @@ TEST_CASE("a few accounts sharing an instruction the model half believes are cau
   DistillRig rig(PooledOnly(0.6f));
   CHECK(WorstRisk(rig, 8, 3, [&](int i, int) { return Instructed(i, test::RandomPrompt(r)); }) >=
         0.8);
-  const Decision d = rig.Check(Instructed(9, test::RandomPrompt(r)));
+  Request ninth = Instructed(9, test::RandomPrompt(r));
+  ninth.body.max_tokens = 4096;
+  const Decision d = rig.Check(ninth);
   REQUIRE(!d.matches.empty());
   CHECK(d.matches[0].detail.find("accounts share an instruction asking for long answers") !=
         std::string::npos);
