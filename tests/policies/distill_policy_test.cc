@@ -158,7 +158,13 @@ TEST_CASE("the distillation pack loads") {
   INFO(AllErrors(r));
   REQUIRE(r.snapshot);
   bool found = false;
-  for (const auto& rule : r.snapshot->rules) found |= rule->common().kind == "competitor_training";
+  for (const auto& rule : r.snapshot->rules) {
+    const auto* ct = dynamic_cast<const engine::CompetitorTrainingRule*>(rule.get());
+    if (!ct) continue;
+    found = true;
+    CHECK(ct->config().params.link_pooled);  // the blended low-and-slow campaign's evidence
+    CHECK(ct->config().params.link_tools);
+  }
   CHECK(found);
 }
 
