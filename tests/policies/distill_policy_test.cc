@@ -162,7 +162,6 @@ TEST_CASE("the distillation pack loads") {
     const auto* ct = dynamic_cast<const engine::CompetitorTrainingRule*>(rule.get());
     if (!ct) continue;
     found = true;
-    CHECK(ct->config().params.link_pooled);  // the blended low-and-slow campaign's evidence
     CHECK(ct->config().params.link_tools);
   }
   CHECK(found);
