@@ -264,8 +264,7 @@ struct CompetitorTrainingRule::Scored {
 void CompetitorTrainingRule::IdentityLinks(const RuleContext& ctx, Links* l) const {
   const Account& account = ctx.eval.account;
   if (config_.cluster_ip && !ctx.eval.request.client_ip.empty())
-    l->Add(rule_hash_,
-           AddressRangeHash(config_.ip_range, ctx.eval.request.client_ip) ^ 0x1000000,
+    l->Add(rule_hash_, AddressRangeHash(config_.ip_range, ctx.eval.request.client_ip) ^ 0x1000000,
            "an address range");
   if (config_.cluster_payment && !account.payment_fingerprint.empty())
     l->Add(rule_hash_, HashId(account.payment_fingerprint) ^ 0x2000000, "a payment fingerprint");

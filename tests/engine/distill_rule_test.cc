@@ -368,9 +368,9 @@ engine::DistillConfig PooledOnly(float q) {
   c.params.harvest_threshold = 0.85;
   engine::TextModelOptions o;
   o.bits = 4;
-  c.model = std::make_shared<engine::TextModel>(
-      o, std::vector<std::string>{"harvest"}, std::vector<float>{std::log(q / (1 - q))},
-      std::vector<float>(16 * 4, 0.0f));
+  c.model = std::make_shared<engine::TextModel>(o, std::vector<std::string>{"harvest"},
+                                                std::vector<float>{std::log(q / (1 - q))},
+                                                std::vector<float>(16 * 4, 0.0f));
   c.model_label = 0;
   return c;
 }
@@ -417,8 +417,8 @@ TEST_CASE("a few accounts sharing an instruction the model half believes are cau
   CHECK(worst < 0.1);
   // Nor is one the model does not believe (0.2, an ordinary shared opening).
   DistillRig ordinary(PooledOnly(0.2f));
-  CHECK(WorstRisk(ordinary, 8, 3, [&](int i, int) { return Instructed(i, test::RandomPrompt(r)); }) ==
-        0);
+  CHECK(WorstRisk(ordinary, 8, 3,
+                  [&](int i, int) { return Instructed(i, test::RandomPrompt(r)); }) == 0);
 }
 
 TEST_CASE("the analyzer's risk is read as the analyzer signal") {

@@ -315,7 +315,8 @@ TEST_CASE("link score: a few accounts sharing harvest instructions score; benign
 }
 
 TEST_CASE("pooled score: accounts sharing an instruction in harvest-looking long requests") {
-  const DistillParams p;  // positive accounts from 3, fully at 8; their share from 0.2, fully at 0.5
+  // Positive accounts from 3, fully at 8; their share from 0.2, fully at 0.5.
+  const DistillParams p;
   CHECK(engine::PooledScore(p, 2, 2) == 0);
   CHECK(engine::PooledScore(p, 8, 8) == doctest::Approx(1));
   CHECK(engine::PooledScore(p, 10, 5) == doctest::Approx(0.5));    // 4 of 6 by size, all by share
