@@ -43,7 +43,7 @@ class AuditSink {
   virtual Status Submit(AuditRecord record) = 0;
 
   // Submits `record` and calls `done` once with the outcome. A sink that
-  // can tell when the record is durable (storage/sqlite_audit.h) calls it
+  // can tell when the record is durable (storage/audit/sqlite/sink.h) calls it
   // then, possibly on its own thread; the default calls it at once with
   // Submit's Status. `done` must be quick and must not call back into the
   // sink's blocking methods.
