@@ -51,6 +51,9 @@ struct AccountBehavior {
   // (engine/distill/analyzer.h), in [0, 1], and when (wall ms); the rule
   // reads it as the `analyzer` signal.
   float analyzer_risk = 0;
+  // The largest pooled-instruction score of the account's requests, decayed
+  // per request like `cluster`; read into `sequential`.
+  float pooled = 0;
   int64_t analyzer_wall_ms = 0;
 };
 static_assert(sizeof(AccountBehavior) <= 1024, "per-account state is budgeted at 1 KB");

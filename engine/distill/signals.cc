@@ -180,6 +180,14 @@ double LinkScore(const DistillParams& p, const ClusterObservation& o) {
   return size * Clamp01((o.suspicion - p.link_floor) / std::max(0.05, 0.7 - p.link_floor));
 }
 
+double PooledScore(const DistillParams& p, uint32_t accounts, uint32_t positive) {
+  const double size = Clamp01(static_cast<double>(static_cast<int>(positive) - p.link_min + 1) /
+                              std::max(1, p.link_full - p.link_min + 1));
+  // Both counts are estimates: the share is capped at 1.
+  const double share = std::min(1.0, static_cast<double>(positive) / std::max(1u, accounts));
+  return size * Clamp01((share - p.pooled_floor) / std::max(0.05, p.pooled_full - p.pooled_floor));
+}
+
 double RequestSuspicion(const DistillParams&, const RequestFeatures& f) {
   return std::max({f.cot ? 1.0 : 0.0, f.logprob, f.output_heavy ? 1.0 : 0.0, f.harvest, f.shape});
 }

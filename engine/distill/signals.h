@@ -63,6 +63,19 @@ struct DistillParams {
   int link_min = 3, link_full = 8;
   double link_floor = 0.3;
   bool link_instructions = true, link_tools = true;
+  // Pooled instructions (`linkage.by: pooled_instructions`): the same first
+  // and last words, in two buckets each of their own: one counts every
+  // account that sends them, the other the accounts that send them in a
+  // request the harvest model gives at least pooled_cut and that asks for a
+  // long output (output-heavy). A few accounts sharing one instruction in
+  // such requests are evidence together where each request is too weak for
+  // the model's threshold; counting accounts, not requests, keeps one
+  // high-volume account from making a common phrase look harvested. The
+  // score - positive accounts from link_min, fully at link_full, times
+  // clamp((positive share - pooled_floor) / (pooled_full - pooled_floor)) -
+  // is pooled into the linked accounts' `sequential` score.
+  bool link_pooled = false;
+  double pooled_cut = 0.3, pooled_floor = 0.2, pooled_full = 0.5;
   // Harvest intent: a model probability at or above harvest_threshold counts
   // 1, at or below half of it 0, linearly between.
   double harvest_threshold = 0.5;
@@ -89,6 +102,10 @@ struct RequestFeatures {
   double shape = 0;    // the request-shape value (0..1), see ShapeValue
   // Hashes of the first and last words of the user text (0: too short).
   uint64_t head = 0, tail = 0;
+  // The model's probability if the request is output-heavy, else 0: a
+  // request at or above pooled_cut links its account into the positive
+  // pooled-instruction buckets.
+  double pooled = 0;
 };
 
 // The request-shape value of a body: reasoning effort (or thinking budget),
@@ -132,6 +149,11 @@ double ClusterScore(const DistillParams& p, const ClusterObservation& o);
 // The same for an instruction or tool-schema bucket (link_min, link_full,
 // link_floor).
 double LinkScore(const DistillParams& p, const ClusterObservation& o);
+
+// The score of a pooled instruction: `accounts` send it, `positive` of them
+// in harvest-looking requests asking for long outputs (link_min, link_full,
+// pooled_floor, pooled_full).
+double PooledScore(const DistillParams& p, uint32_t accounts, uint32_t positive);
 
 // A request's own suspicion (no history): what its buckets average.
 double RequestSuspicion(const DistillParams& p, const RequestFeatures& f);

@@ -201,8 +201,10 @@ Status CompetitorTrainingRule::Features(const RuleContext& ctx, RequestFeatures*
     if (!db || !db->Scan(folded, &hits)) return Status::Internal("lexicon scan failed (Hyperscan)");
     f->cot = any_cot(hits);
   }
-  f->head = config_.params.link_instructions ? text.head : 0;
-  f->tail = config_.params.link_instructions ? text.tail : 0;
+  const bool edges = p.link_instructions || p.link_pooled;
+  f->head = edges ? text.head : 0;
+  f->tail = edges ? text.tail : 0;
+  double probability = 0;
   if (model) {
     // The model reads what the fingerprint read: the folded start and end
     // of the user text (max_bytes), where a harvest template's
@@ -213,114 +215,194 @@ Status CompetitorTrainingRule::Features(const RuleContext& ctx, RequestFeatures*
     thread_local std::vector<float> probs;
     std::string_view scored = std::string_view(folded).substr(std::min(folded.size(), user_from));
     config_.model->ScoreNormalized(scored, &scratch, &probs);
-    if (static_cast<size_t>(config_.model_label) < probs.size())
-      f->harvest = HarvestValue(p, probs[config_.model_label]);
+    if (static_cast<size_t>(config_.model_label) < probs.size()) {
+      probability = probs[config_.model_label];
+      f->harvest = HarvestValue(p, probability);
+    }
   }
   f->logprob = LogprobValue(p, body);
   f->output_heavy = OutputHeavy(p, body);
+  f->pooled = f->output_heavy ? probability : 0;
   f->shape = ShapeValue(p, body);
   return Status::Ok();
+}
+
+// The buckets one request links its account into, in three groups:
+// [0, kBands) the template bands, which count only for a near-duplicate
+// (known once the record is read), then address, payment and device (known
+// before the prompt is read, so they are prefetched), then from links_from
+// the instruction and tool links, scored by LinkScore, from pooled_from the
+// pooled-instruction buckets of every account (head, tail), and from
+// positive_from, when the request is harvest-looking and output-heavy, those
+// of the positive accounts in the same order: scored by PooledScore.
+struct CompetitorTrainingRule::Links {
+  static constexpr size_t kMax = kBands + 10;
+  std::array<uint64_t, kMax> buckets;
+  std::array<const char*, kMax> by;
+  size_t n = kBands;
+  size_t links_from = kBands;
+  size_t pooled_from = kBands;
+  size_t positive_from = kBands;
+  void Add(uint64_t rule_hash, uint64_t bucket, const char* what) {
+    buckets[n] = MixHash(bucket ^ rule_hash);
+    by[n++] = what;
+  }
+};
+
+// What the visit to the account's record found.
+struct CompetitorTrainingRule::Scored {
+  SignalArray scores{};
+  uint32_t requests = 0;
+  double cluster = 0;  // the largest bucket score of this request
+  ClusterObservation best;
+  const char* best_by = "";
+  double pooled = 0;  // the largest pooled-instruction score of this request
+  uint32_t pooled_accounts = 0;
+};
+
+// Address, payment and device: the links known from the request's identity.
+void CompetitorTrainingRule::IdentityLinks(const RuleContext& ctx, Links* l) const {
+  const Account& account = ctx.eval.account;
+  if (config_.cluster_ip && !ctx.eval.request.client_ip.empty())
+    l->Add(rule_hash_, AddressRangeHash(config_.ip_range, ctx.eval.request.client_ip) ^ 0x1000000,
+           "an address range");
+  if (config_.cluster_payment && !account.payment_fingerprint.empty())
+    l->Add(rule_hash_, HashId(account.payment_fingerprint) ^ 0x2000000, "a payment fingerprint");
+  if (config_.cluster_device && !account.device_fingerprint.empty())
+    l->Add(rule_hash_, HashId(account.device_fingerprint) ^ 0x3000000, "a device fingerprint");
+}
+
+// The template bands, and the instruction links: small groups of accounts
+// that share harvest instructions around varying slots, or one tool schema.
+void CompetitorTrainingRule::TextLinks(const RuleContext& ctx, const RequestFeatures& f,
+                                       Links* l) const {
+  for (size_t band = 0; band < kBands; ++band) {
+    l->buckets[band] =
+        MixHash(((f.simhash >> (16 * band) & 0xffff) | uint64_t(band + 1) << 16) ^ rule_hash_);
+    l->by[band] = "a prompt template";
+  }
+  const DistillParams& p = config_.params;
+  l->links_from = l->n;
+  if (p.link_instructions && f.head)
+    l->Add(rule_hash_, f.head ^ 0x4000000, "the opening words of an instruction");
+  if (p.link_instructions && f.tail && f.tail != f.head)
+    l->Add(rule_hash_, f.tail ^ 0x5000000, "the closing words of an instruction");
+  if (p.link_tools && ctx.eval.request.body.tools_hash)
+    l->Add(rule_hash_, ctx.eval.request.body.tools_hash ^ 0x6000000, "a tool schema");
+  l->pooled_from = l->n;
+  const bool tail = f.tail && f.tail != f.head;
+  if (p.link_pooled && f.head) l->Add(rule_hash_, f.head ^ 0x7000000, nullptr);
+  if (p.link_pooled && tail) l->Add(rule_hash_, f.tail ^ 0x8000000, nullptr);
+  l->positive_from = l->n;
+  if (p.link_pooled && f.pooled >= p.pooled_cut) {
+    if (f.head) l->Add(rule_hash_, f.head ^ 0x9000000, nullptr);
+    if (tail) l->Add(rule_hash_, f.tail ^ 0xa000000, nullptr);
+  }
+}
+
+// One visit to the account's record: its own history, then its clusters.
+void CompetitorTrainingRule::VisitAccount(const RuleContext& ctx, uint64_t key, uint64_t who,
+                                          const RequestFeatures& f, const Links& l,
+                                          Scored* out) const {
+  const DistillParams& p = config_.params;
+  const int64_t now = ctx.eval.now_ns;
+  const float suspicion = static_cast<float>(RequestSuspicion(p, f));
+  const float evidence = static_cast<float>(RequestEvidence(f));
+  ctx.behavior->Update(key, now, [&](AccountBehavior& st) {
+    const bool near = Observe(p, f, now, ctx.eval.wall_ms, &st);
+    const size_t first = config_.cluster_templates && near ? 0 : kBands;
+    std::array<ClusterObservation, Links::kMax> seen;
+    ctx.behavior->LinkMany(l.buckets.data() + first, l.links_from - first, who, suspicion, now,
+                           seen.data() + first);
+    // Instruction buckets average the request's harvest evidence.
+    ctx.behavior->LinkMany(l.buckets.data() + l.links_from, l.pooled_from - l.links_from, who,
+                           evidence, now, seen.data() + l.links_from);
+    // Pooled-instruction buckets count accounts (their mean is unused);
+    // they count towards `sequential`.
+    ctx.behavior->LinkMany(l.buckets.data() + l.pooled_from, l.n - l.pooled_from, who,
+                           static_cast<float>(f.pooled), now, seen.data() + l.pooled_from);
+    for (size_t i = l.positive_from; i < l.n; ++i) {
+      const uint32_t all = seen[l.pooled_from + (i - l.positive_from)].accounts;
+      const double s = PooledScore(p, all, seen[i].accounts);
+      if (s > out->pooled) {
+        out->pooled = s;
+        out->pooled_accounts = seen[i].accounts;
+      }
+    }
+    for (size_t i = first; i < l.pooled_from; ++i) {
+      const double s = i < l.links_from ? ClusterScore(p, seen[i]) : LinkScore(p, seen[i]);
+      if (s > out->cluster || (s == out->cluster && seen[i].accounts > out->best.accounts)) {
+        out->cluster = s;
+        out->best = seen[i];
+        out->best_by = l.by[i];
+      }
+    }
+    const double kept = std::max(out->cluster, st.cluster * kClusterDecay);
+    st.cluster = static_cast<float>(kept);
+    out->scores = Scores(p, st);
+    out->scores[static_cast<int>(Signal::kCluster)] = kept;
+    out->scores[static_cast<int>(Signal::kAnalyzer)] = AnalyzerScore(p, st, ctx.eval.wall_ms);
+    if (l.n > l.pooled_from || st.pooled > 0) {
+      st.pooled = static_cast<float>(std::max(out->pooled, st.pooled * kClusterDecay));
+      double& sequential = out->scores[static_cast<int>(Signal::kSequential)];
+      sequential = std::max(sequential, static_cast<double>(st.pooled));
+    }
+    out->requests = st.requests;
+  });
 }
 
 Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const {
   if (!ctx.behavior) return Status::Ok();
   const Account& account = ctx.eval.account;
   if (account.id.empty() || Exempt(account)) return Status::Ok();
-  const DistillParams& p = config_.params;
-  const int64_t now = ctx.eval.now_ns;
 
-  // The buckets this request links the account into, but for the template
-  // bands (known once the prompt is read), which count only for a
-  // near-duplicate (known once the record is read): they go first, so that
-  // they can be left out. The store starts loading the account's record and
-  // these buckets now, while the prompt is read.
+  // The store starts loading the account's record and its identity buckets
+  // now, while the prompt is read.
   const uint64_t who = HashId(account.id);
   const uint64_t key = MixHash(rule_hash_ * 31 ^ who);
-  // Address, payment, device; then instruction head and tail and tools.
-  constexpr size_t kMax = kBands + 6;
-  std::array<uint64_t, kMax> buckets;
-  std::array<const char*, kMax> by;
-  size_t n = kBands;
-  auto add = [&](uint64_t bucket, const char* what) {
-    buckets[n] = MixHash(bucket ^ rule_hash_);
-    by[n++] = what;
-  };
-  if (config_.cluster_ip && !ctx.eval.request.client_ip.empty())
-    add(AddressRangeHash(config_.ip_range, ctx.eval.request.client_ip) ^ 0x1000000,
-        "an address range");
-  if (config_.cluster_payment && !account.payment_fingerprint.empty())
-    add(HashId(account.payment_fingerprint) ^ 0x2000000, "a payment fingerprint");
-  if (config_.cluster_device && !account.device_fingerprint.empty())
-    add(HashId(account.device_fingerprint) ^ 0x3000000, "a device fingerprint");
-  ctx.behavior->Prefetch(key, buckets.data() + kBands, n - kBands);
+  Links links;
+  IdentityLinks(ctx, &links);
+  ctx.behavior->Prefetch(key, links.buckets.data() + kBands, links.n - kBands);
 
   RequestFeatures f;
   if (ctx.eval.request.body.present) {
     if (Status s = Features(ctx, &f); !s.ok()) return s;
   }
-  for (size_t band = 0; band < kBands; ++band) {
-    buckets[band] =
-        MixHash(((f.simhash >> (16 * band) & 0xffff) | uint64_t(band + 1) << 16) ^ rule_hash_);
-    by[band] = "a prompt template";
-  }
-  // Instruction links: scored by LinkScore (small groups of accounts that
-  // share harvest instructions around varying slots, or one tool schema).
-  const size_t links_from = n;
-  if (f.head) add(f.head ^ 0x4000000, "the opening words of an instruction");
-  if (f.tail && f.tail != f.head) add(f.tail ^ 0x5000000, "the closing words of an instruction");
-  if (p.link_tools && ctx.eval.request.body.tools_hash)
-    add(ctx.eval.request.body.tools_hash ^ 0x6000000, "a tool schema");
-
-  // One visit to the account's record: its own history, then its clusters.
-  const float suspicion = static_cast<float>(RequestSuspicion(p, f));
-  const float evidence = static_cast<float>(RequestEvidence(f));
-  SignalArray scores{};
-  uint32_t requests = 0;
-  double cluster = 0;
-  ClusterObservation best;
-  const char* best_by = "";
-  ctx.behavior->Update(key, now, [&](AccountBehavior& st) {
-    const bool near = Observe(p, f, now, ctx.eval.wall_ms, &st);
-    const size_t first = config_.cluster_templates && near ? 0 : kBands;
-    std::array<ClusterObservation, kMax> seen;
-    ctx.behavior->LinkMany(buckets.data() + first, links_from - first, who, suspicion, now,
-                           seen.data() + first);
-    // Instruction buckets average the request's harvest evidence.
-    ctx.behavior->LinkMany(buckets.data() + links_from, n - links_from, who, evidence, now,
-                           seen.data() + links_from);
-    for (size_t i = first; i < n; ++i) {
-      const double s = i < links_from ? ClusterScore(p, seen[i]) : LinkScore(p, seen[i]);
-      if (s > cluster || (s == cluster && seen[i].accounts > best.accounts)) {
-        cluster = s;
-        best = seen[i];
-        best_by = by[i];
-      }
-    }
-    const double kept = std::max(cluster, st.cluster * kClusterDecay);
-    st.cluster = static_cast<float>(kept);
-    scores = Scores(p, st);
-    scores[static_cast<int>(Signal::kCluster)] = kept;
-    scores[static_cast<int>(Signal::kAnalyzer)] = AnalyzerScore(p, st, ctx.eval.wall_ms);
-    requests = st.requests;
-  });
-  GateByEvidence(&scores);
-  if (ctx.feature_log) ctx.feature_log->Append(AnalyzerFeatures(p, f, ctx.eval.request.body, key,
-                                                                ctx.eval.wall_ms));
+  TextLinks(ctx, f, &links);
+  Scored scored;
+  VisitAccount(ctx, key, who, f, links, &scored);
+  GateByEvidence(&scored.scores);
+  if (ctx.feature_log)
+    ctx.feature_log->Append(
+        AnalyzerFeatures(config_.params, f, ctx.eval.request.body, key, ctx.eval.wall_ms));
 
   SignalArray contributions{};
-  const double risk = Risk(p.weights, scores, &contributions);
+  const double risk = Risk(config_.params.weights, scored.scores, &contributions);
   out->risk = risk;
-
   // The highest threshold reached decides.
   int reached = -1;
   for (int i = 0; i < kDistillActions; ++i)
     if (config_.thresholds[i] >= 0 && risk >= config_.thresholds[i]) reached = i;
   if (reached < 0) return Status::Ok();
+  const char* throttled = nullptr;
+  if (Status s = Act(ctx, risk, reached, out, &throttled); !s.ok()) return s;
+  Explain(risk, reached, scored, contributions, out);
+  if (throttled) {
+    out->detail += throttled;
+    out->detail += throttle_described_;
+  }
+  return Status::Ok();
+}
+
+// The action of the highest threshold reached; a throttled account under
+// its reduced rate is admitted with the strongest admitting action.
+Status CompetitorTrainingRule::Act(const RuleContext& ctx, double risk, int reached,
+                                   RuleOutcome* out, const char** throttled) const {
   const int kWatermarkAt = 1, kThrottleAt = 3;
   Action action = kDistillActionOrder[reached];
-  const char* throttled = nullptr;
   if (action == Action::kThrottle) {
-    std::string meter_key = throttle_key_prefix_ + account.id;
+    const int64_t now = ctx.eval.now_ns;
+    std::string meter_key = throttle_key_prefix_ + ctx.eval.account.id;
     const MeterSpec meter = MeterFor(config_.throttle, ctx.eval.wall_ms);
     Result<MeterResult> r = ctx.state.Take(meter_key, meter, 1, now);
     if (!r.ok()) return r.status();
@@ -332,17 +414,16 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
       charge.amount = 1;
       charge.taken_at_ns = now;
       out->charges.push_back(std::move(charge));
-      // Under the reduced rate: admitted, with the strongest admitting action.
       action = Action::kFlag;
       for (int i = kThrottleAt - 1; i >= 0; --i)
         if (config_.thresholds[i] >= 0) {
           action = kDistillActionOrder[i];
           break;
         }
-      throttled = "; within the reduced rate ";
+      *throttled = "; within the reduced rate ";
     } else {
       out->retry_after_ms = CeilDiv(r->retry_after_ns, 1'000'000);
-      throttled = "; held to ";
+      *throttled = "; held to ";
     }
   }
   out->matched = true;
@@ -355,7 +436,12 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
     out->watermark += ";risk=";
     out->watermark += value.view();
   }
-  // The explanation, written without printf: it is built for every match.
+  return Status::Ok();
+}
+
+// The explanation, written without printf: it is built for every match.
+void CompetitorTrainingRule::Explain(double risk, int reached, const Scored& scored,
+                                     const SignalArray& contributions, RuleOutcome* out) const {
   Line d;
   d << "risk ";
   d.Fixed2(risk) << " >= " << ActionName(kDistillActionOrder[reached]) << " ";
@@ -363,20 +449,19 @@ Status CompetitorTrainingRule::Evaluate(const RuleContext& ctx, RuleOutcome* out
   for (int i = 0; i < kSignals; ++i) {
     d << (i ? ", " : " ") << SignalName(static_cast<Signal>(i)) << " +";
     d.Fixed2(contributions[i]) << " (score ";
-    d.Fixed2(scores[i]) << ")";
+    d.Fixed2(scored.scores[i]) << ")";
   }
-  if (cluster > 0 && *best_by) {
+  if (scored.cluster > 0 && *scored.best_by) {
     d << "; ~";
-    d.Uint(best.accounts) << " accounts share " << best_by;
+    d.Uint(scored.best.accounts) << " accounts share " << scored.best_by;
+  }
+  if (scored.pooled > 0) {
+    d << "; ~";
+    d.Uint(scored.pooled_accounts) << " accounts share an instruction asking for long answers";
   }
   d << "; ";
-  d.Uint(requests) << " requests seen";
+  d.Uint(scored.requests) << " requests seen";
   out->detail = d.view();
-  if (throttled) {
-    out->detail += throttled;
-    out->detail += throttle_described_;
-  }
-  return Status::Ok();
 }
 
 }  // namespace tosgate::engine

@@ -63,7 +63,18 @@ class CompetitorTrainingRule final : public Rule {
   bool Exempt(const Account& account) const;
 
  private:
+  // Evaluate's steps, in order.
+  struct Links;
+  struct Scored;
+  void IdentityLinks(const RuleContext& ctx, Links* links) const;
   Status Features(const RuleContext& ctx, RequestFeatures* f) const;
+  void TextLinks(const RuleContext& ctx, const RequestFeatures& f, Links* links) const;
+  void VisitAccount(const RuleContext& ctx, uint64_t key, uint64_t who, const RequestFeatures& f,
+                    const Links& links, Scored* out) const;
+  Status Act(const RuleContext& ctx, double risk, int reached, RuleOutcome* out,
+             const char** throttled) const;
+  void Explain(double risk, int reached, const Scored& scored, const SignalArray& contributions,
+               RuleOutcome* out) const;
 
   DistillConfig config_;
   uint64_t rule_hash_;

@@ -256,11 +256,11 @@ void CompileLinkage(Context& ctx, const Field& f, engine::DistillParams* p) {
   if (std::optional<Field> by = m.Take("by")) {
     std::vector<Field> items;
     if (ctx.Sequence(*by, &items)) {
-      p->link_instructions = p->link_tools = false;
+      p->link_instructions = p->link_tools = p->link_pooled = false;
       for (const Field& item : items) {
         size_t i = 0;
-        if (!ctx.Enum(item, {"instructions", "tools"}, &i)) continue;
-        (i == 0 ? p->link_instructions : p->link_tools) = true;
+        if (!ctx.Enum(item, {"instructions", "tools", "pooled_instructions"}, &i)) continue;
+        (i == 0 ? p->link_instructions : i == 1 ? p->link_tools : p->link_pooled) = true;
       }
     }
   }

@@ -2,6 +2,8 @@
 // headers, exemptions, clusters across accounts, and state across reloads.
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "distill_support.h"
 
 using namespace tosgate;
@@ -350,6 +352,73 @@ TEST_CASE("accounts reusing one tool schema are linked") {
           q.body.tools_hash = 0x1000 + static_cast<uint64_t>(i);
           return q;
         }) == 0);
+}
+
+namespace {
+
+// Only the sequential signal, with a harvest model that gives every text the
+// probability `q` (no features, only the bias) and accounts linked only by
+// pooled instructions.
+engine::DistillConfig PooledOnly(float q) {
+  engine::DistillConfig c = LinkOnly();
+  c.params.weights = {};
+  c.params.weights[static_cast<int>(engine::Signal::kSequential)] = 0.9;
+  c.params.link_instructions = c.params.link_tools = false;
+  c.params.link_pooled = true;
+  c.params.harvest_threshold = 0.85;
+  engine::TextModelOptions o;
+  o.bits = 4;
+  c.model = std::make_shared<engine::TextModel>(o, std::vector<std::string>{"harvest"},
+                                                std::vector<float>{std::log(q / (1 - q))},
+                                                std::vector<float>(16 * 4, 0.0f));
+  c.model_label = 0;
+  return c;
+}
+
+Request Instructed(int i, const std::string& slot) {
+  return DistillRequest("p" + std::to_string(i),
+                        slot + " Give the full answer and make every inference explicit.",
+                        std::to_string(30 + i) + ".4.5.6");
+}
+
+}  // namespace
+
+TEST_CASE("a few accounts sharing an instruction the model half believes are caught together") {
+  test::Lcg r(13);
+  // 0.6: below the model threshold (0.85), where one request counts little.
+  DistillRig rig(PooledOnly(0.6f));
+  CHECK(WorstRisk(rig, 8, 3, [&](int i, int) { return Instructed(i, test::RandomPrompt(r)); }) >=
+        0.8);
+  Request ninth = Instructed(9, test::RandomPrompt(r));
+  ninth.body.max_tokens = 4096;
+  const Decision d = rig.Check(ninth);
+  REQUIRE(!d.matches.empty());
+  CHECK(d.matches[0].detail.find("accounts share an instruction asking for long answers") !=
+        std::string::npos);
+
+  // The same accounts and requests, each with its own wording: only their
+  // own sequential evidence, which three requests do not build.
+  DistillRig apart(PooledOnly(0.6f));
+  CHECK(WorstRisk(apart, 8, 3, [&](int i, int) {
+          return DistillRequest("p" + std::to_string(i), test::RandomPrompt(r),
+                                std::to_string(30 + i) + ".4.5.6");
+        }) < 0.1);
+  // A shared instruction asking for short answers is not pooled: long
+  // outputs are what harvest collects.
+  DistillRig short_answers(PooledOnly(0.6f));
+  double worst = 0;
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 3; ++j) {
+      Request q = Instructed(i, test::RandomPrompt(r));
+      q.body.max_tokens = 256;
+      worst = std::max(worst, short_answers.Check(q).risk);
+      short_answers.clock.advance_ms(1000);
+    }
+  CHECK(worst < 0.1);
+  // Nor is one the model does not believe (0.2, an ordinary shared opening).
+  DistillRig ordinary(PooledOnly(0.2f));
+  CHECK(WorstRisk(ordinary, 8, 3,
+                  [&](int i, int) { return Instructed(i, test::RandomPrompt(r)); }) == 0);
 }
 
 TEST_CASE("the analyzer's risk is read as the analyzer signal") {

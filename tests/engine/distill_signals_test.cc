@@ -314,6 +314,18 @@ TEST_CASE("link score: a few accounts sharing harvest instructions score; benign
   CHECK(engine::LinkScore(p, {500, 0.2f}) == 0);  // "can you help me": many people, no evidence
 }
 
+TEST_CASE("pooled score: accounts sharing an instruction in harvest-looking long requests") {
+  // Positive accounts from 3, fully at 8; their share from 0.2, fully at 0.5.
+  const DistillParams p;
+  CHECK(engine::PooledScore(p, 2, 2) == 0);
+  CHECK(engine::PooledScore(p, 8, 8) == doctest::Approx(1));
+  CHECK(engine::PooledScore(p, 10, 5) == doctest::Approx(0.5));    // 4 of 6 by size, all by share
+  CHECK(engine::PooledScore(p, 30, 9) == doctest::Approx(1.0 / 3)); // share 0.3
+  CHECK(engine::PooledScore(p, 7, 9) == doctest::Approx(1));        // estimates: share capped at 1
+  // A common phrase of 800 accounts, a few harvesting accounts among them.
+  CHECK(engine::PooledScore(p, 800, 12) == 0);
+}
+
 TEST_CASE("analyzer: its risk counts, halving every half-life of age") {
   DistillParams p;
   p.analyzer_half_life_s = 3600;

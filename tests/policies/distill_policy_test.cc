@@ -76,6 +76,21 @@ TEST_CASE(
   CHECK_FALSE(c.model);
 }
 
+TEST_CASE("linkage.by: pooled_instructions turns on pooled-instruction buckets alone") {
+  const auto r = LoadOne(Rule("    linkage: {by: [pooled_instructions]}\n"
+                              "    thresholds: {flag: 0.5}\n"));
+  const auto* rule = Compiled(r);
+  REQUIRE(rule);
+  const engine::DistillParams& p = rule->config().params;
+  CHECK(p.link_pooled);
+  CHECK_FALSE(p.link_instructions);
+  CHECK_FALSE(p.link_tools);
+  // Not named: the default links, without pooling.
+  const auto d = LoadOne(Rule("    thresholds: {flag: 0.5}\n"));
+  REQUIRE(Compiled(d));
+  CHECK_FALSE(Compiled(d)->config().params.link_pooled);
+}
+
 TEST_CASE("competitor_training errors name file:line:column") {
   struct Case {
     std::string body, error;
@@ -143,7 +158,12 @@ TEST_CASE("the distillation pack loads") {
   INFO(AllErrors(r));
   REQUIRE(r.snapshot);
   bool found = false;
-  for (const auto& rule : r.snapshot->rules) found |= rule->common().kind == "competitor_training";
+  for (const auto& rule : r.snapshot->rules) {
+    const auto* ct = dynamic_cast<const engine::CompetitorTrainingRule*>(rule.get());
+    if (!ct) continue;
+    found = true;
+    CHECK(ct->config().params.link_tools);
+  }
   CHECK(found);
 }
 
