@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "api/admin/metrics.h"
+#include "api/admin/review_observer.h"
 #include "engine/accounts.h"
 #include "tests/admin/fixture.h"
 
