@@ -27,7 +27,8 @@ void ObservingAuditSink::Observe(const engine::AuditRecord& r) {
   if (!matches.is_array()) return;
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& m : matches) {
-    if (!m.is_object() || m.value("action", "") != "review") continue;
+    // A shadow rule is evaluated and recorded, never enforced: no review.
+    if (!m.is_object() || m.value("action", "") != "review" || m.value("shadow", false)) continue;
     if (pending_.size() >= 10'000) {
       reviews_dropped_.fetch_add(1);
       continue;

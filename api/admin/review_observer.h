@@ -21,7 +21,8 @@
 namespace tosgate::api::admin {
 
 // Forwards every record to `inner` (may be null) and observes it on the way:
-// metrics, and review entries for matches whose action is "review", which
+// metrics, and review entries for enforced (not shadow) matches whose action
+// is "review", which
 // `on_review(account, rule, detail)` receives on a thread of its own (it
 // may write SQLite; the request never waits for it).
 class ObservingAuditSink final : public engine::AuditSink {

@@ -90,6 +90,29 @@ TEST_CASE("admin review queue: a review match is queued once, listed and resolve
   CHECK(AdminFixture::J(fx.Call(Role::kAuditor, "GET", "/v1/admin/review?status=all"))["items"].size() == 1);
 }
 
+TEST_CASE("admin review queue: a review match in shadow mode queues nothing") {
+  AdminFixture fx;
+  std::vector<std::string> queued;
+  ObservingAuditSink sink(nullptr, &fx.metrics, &fx.te.clock,
+                          [&](const std::string& acct, const std::string& rule, const std::string&) {
+                            queued.push_back(acct + " " + rule);
+                          });
+  engine::AuditRecord rec;
+  rec.account = "a9";
+  rec.effect = "allow";
+  rec.rule_ids = "[]";
+  // A shadow rule is evaluated and recorded, never enforced: no review.
+  rec.matches = R"([{"rule":"distill.x","action":"review","shadow":true,"detail":"risk 0.8"}])";
+  REQUIRE(sink.Submit(rec).ok());
+  sink.DrainReviews();
+  CHECK(queued.empty());
+  // The same record with the rule enforced does queue the account.
+  rec.matches = R"([{"rule":"distill.x","action":"review","shadow":false,"detail":"risk 0.8"}])";
+  REQUIRE(sink.Submit(rec).ok());
+  sink.DrainReviews();
+  CHECK(queued == std::vector<std::string>{"a9 distill.x"});
+}
+
 TEST_CASE("admin evaluate: explains without touching counters; commit=true counts (admin only)") {
   AdminFixture fx;
   const std::string body =
