@@ -61,19 +61,10 @@ void LatencyHistogram::Render(const std::string& name, const std::string& help,
 
 void AdminMetrics::ObserveDecision(const engine::AuditRecord& r) {
   check_latency_.Observe(r.latency_us * 1000);
-  if (r.rule_ids.size() <= 2) return;  // "[]": no deciding rule
-  // The record holds the ids as a JSON array of strings. Rule ids are code
-  // names (letters, digits, '.', '_', '-': policies/rule_compiler), never
-  // escaped, so each id is the text between a pair of quotes; no JSON parse
-  // on the request path.
-  std::string_view ids = r.rule_ids;
+  if (r.rule_ids.empty()) return;  // no deciding rule: no lock
+  const std::string effect(engine::EffectWord(r));
   std::lock_guard<std::mutex> lock(mu_);
-  for (size_t open = ids.find('"'); open != std::string_view::npos; open = ids.find('"', open)) {
-    const size_t close = ids.find('"', open + 1);
-    if (close == std::string_view::npos) break;
-    ++by_rule_[{r.effect, std::string(ids.substr(open + 1, close - open - 1))}];
-    open = close + 1;
-  }
+  for (const std::string& id : r.rule_ids) ++by_rule_[{effect, id}];
 }
 
 void AdminMetrics::RecordReload(bool ok, const std::string& source, const std::string& error) {

@@ -1,7 +1,5 @@
 #include "api/admin/review_observer.h"
 
-#include <nlohmann/json.hpp>
-
 namespace tosgate::api::admin {
 
 ObservingAuditSink::ObservingAuditSink(engine::AuditSink* inner, AdminMetrics* metrics,
@@ -21,21 +19,20 @@ ObservingAuditSink::~ObservingAuditSink() {
 
 void ObservingAuditSink::Observe(const engine::AuditRecord& r) {
   if (metrics_) metrics_->ObserveDecision(r);
-  // Compared by the action's name, as the engine writes it: "review".
-  if (!on_review_ || r.matches.find("\"action\":\"review\"") == std::string::npos) return;
-  nlohmann::json matches = nlohmann::json::parse(r.matches, nullptr, false);
-  if (!matches.is_array()) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& m : matches) {
+  if (!on_review_) return;
+  bool queued = false;
+  for (const engine::AuditMatch& m : r.matches) {
     // A shadow rule is evaluated and recorded, never enforced: no review.
-    if (!m.is_object() || m.value("action", "") != "review" || m.value("shadow", false)) continue;
+    if (m.action != Action::kReview || m.shadow) continue;
+    std::lock_guard<std::mutex> lock(mu_);
     if (pending_.size() >= 10'000) {
       reviews_dropped_.fetch_add(1);
       continue;
     }
-    pending_.push_back({r.account, m.value("rule", ""), m.value("detail", "")});
+    pending_.push_back({r.account, m.rule_id, m.detail});
+    queued = true;
   }
-  cv_.notify_one();
+  if (queued) cv_.notify_one();
 }
 
 Status ObservingAuditSink::Submit(engine::AuditRecord record) {

@@ -1,6 +1,6 @@
 // Golden bytes of the audit record's columns: what the engine's record
 // becomes in a store. The literals were captured from the code as it was
-// before the record was typed (commit "audit record golden"), and the hash
+// before the record was typed (the engine wrote these columns as text then), and the hash
 // chain of every existing database depends on them: a change here is a
 // change of the stored format, never a refactor.
 #include <doctest/doctest.h>
@@ -10,6 +10,7 @@
 
 #include "engine/rules/token_budget.h"
 #include "storage/audit_reader.h"
+#include "storage/audit_row.h"
 #include "storage/sqlite_audit.h"
 #include "temp_dir.h"
 #include "tests/engine/test_support.h"
@@ -28,11 +29,15 @@ struct RecordingSink : engine::AuditSink {
   }
 };
 
-// The three columns the engine used to write as text.
+// The three columns the engine used to write as text, as the stores render
+// them now.
 struct Columns {
   std::string effect, rule_ids, matches;
 };
-Columns Of(const engine::AuditRecord& r) { return {r.effect, r.rule_ids, r.matches}; }
+Columns Of(const engine::AuditRecord& r) {
+  AuditRow row = ToAuditRow(r);
+  return {row.effect, row.rule_ids, row.matches};
+}
 
 std::string Hex(const std::string& raw) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -159,7 +164,9 @@ TEST_CASE("audit columns: a usage report's record is stored as it always was") {
                          d.decision_id + R"(: input_tokens 12, output_tokens not reported"}])");
   // Fixed ids, so that the hash is too.
   usage.id = "golden.usage";
-  usage.matches.replace(usage.matches.find(d.decision_id), d.decision_id.size(), "golden");
+  REQUIRE(usage.matches.size() == 1);
+  std::string& detail = usage.matches[0].detail;
+  detail.replace(detail.find(d.decision_id), d.decision_id.size(), "golden");
   const std::vector<StoredDecision> rows = StoreAndRead({usage});
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].record.effect == "usage");
