@@ -24,10 +24,10 @@
 #include <vector>
 
 #include "bench/audit_sample.h"
-#include "storage/audit_chain.h"
-#include "storage/audit_query.h"
-#include "storage/audit_schema.h"
-#include "storage/sqlite_audit.h"
+#include "storage/audit/chain.h"
+#include "storage/audit/query.h"
+#include "storage/audit/sqlite/schema.h"
+#include "storage/audit/sqlite/sink.h"
 
 namespace {
 

@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "bench/audit_sample.h"
-#include "storage/postgres_audit.h"
-#include "storage/postgres_util.h"
-#include "storage/sqlite_audit.h"
+#include "storage/audit/postgres/sink.h"
+#include "storage/audit/postgres/util.h"
+#include "storage/audit/sqlite/sink.h"
 
 namespace {
 

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "storage/audit_query.h"
-#include "storage/audit_schema.h"
+#include "storage/audit/query.h"
+#include "storage/audit/sqlite/schema.h"
 
 namespace {
 

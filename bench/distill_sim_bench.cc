@@ -29,12 +29,12 @@
 #include <utility>
 #include <vector>
 
-#include "api/gateway/request_description.h"
+#include "api/request/request_description.h"
 #include "cli/capture.h"
 #include "engine/accounts.h"
 #include "engine/engine.h"
 #include "policies/loader.h"
-#include "storage/accounts_file.h"
+#include "storage/accounts/file.h"
 #include "tosgate/clock.h"
 
 namespace {

@@ -20,8 +20,8 @@
 
 #include "bench/rate_limit_snapshot.h"
 #include "engine/engine.h"
-#include "storage/redis_behavior_store.h"
-#include "storage/redis_state_store.h"
+#include "storage/redis/behavior_store.h"
+#include "storage/redis/state_store.h"
 #include "tosgate/clock.h"
 
 namespace {

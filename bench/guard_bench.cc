@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "api/guard/http_guard_client.h"
-#include "api/mock/mock_upstream.h"
+#include "tools/mock_upstream/mock_upstream.h"
 #include "engine/engine.h"
 #include "engine/state_store.h"
 #include "policies/loader.h"

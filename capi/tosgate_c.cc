@@ -13,14 +13,14 @@
 #include <utility>
 #include <vector>
 
-#include "api/gateway/request_description.h"
-#include "api/gateway/responses.h"
+#include "api/request/request_description.h"
+#include "api/request/responses.h"
 #include "engine/accounts.h"
 #include "engine/engine.h"
 #include "engine/state_store.h"
 #include "policies/loader.h"
-#include "storage/accounts_file.h"
-#include "storage/sqlite_audit.h"
+#include "storage/accounts/file.h"
+#include "storage/audit/sqlite/sink.h"
 #include "tosgate/clock.h"
 
 #ifndef TOSGATE_VERSION

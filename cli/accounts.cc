@@ -13,8 +13,8 @@
 
 #include "cli/commands.h"
 #include "engine/accounts.h"
-#include "storage/account_json.h"
-#include "storage/accounts_registry.h"
+#include "storage/accounts/account_json.h"
+#include "storage/accounts/registry.h"
 
 namespace tosgate::cli {
 namespace {

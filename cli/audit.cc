@@ -19,7 +19,7 @@
 #endif
 #include "cli/audit_store.h"
 #include "cli/commands.h"
-#include "storage/audit_query.h"
+#include "storage/audit/query.h"
 
 namespace tosgate::cli {
 namespace {

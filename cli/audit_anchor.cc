@@ -1,6 +1,6 @@
 // tosgate audit export-anchor: copies the store's latest signed checkpoint
 // (SQLite) or an instance's chain head (PostgreSQL) into an anchor file
-// (storage/audit_anchor.h), for operators who keep it off the host. The
+// (storage/audit/anchor.h), for operators who keep it off the host. The
 // store is verified first, against the anchor already in --out if there is
 // one: an anchor is never exported from a store that does not verify, and
 // never moved back to an older checkpoint, which would hide a cut tail.

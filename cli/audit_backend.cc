@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <system_error>
 
-#include "storage/postgres_audit.h"
-#include "storage/postgres_util.h"
-#include "storage/sqlite_audit.h"
+#include "storage/audit/postgres/sink.h"
+#include "storage/audit/postgres/util.h"
+#include "storage/audit/sqlite/sink.h"
 
 namespace tosgate::cli {
 namespace {

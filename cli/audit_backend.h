@@ -45,7 +45,7 @@ std::string DescribeAuditBackend(const ServeConfig& cfg);
 // Opens the configured store. SQLite: creates the file's directory first.
 // With audit.anchor, each checkpoint is also written to that file (its
 // directory created too), and a store cut or rewritten behind the anchor
-// already there is refused here (storage/audit_anchor.h).
+// already there is refused here (storage/audit/anchor.h).
 // PostgreSQL: a wrong DSN, an unreachable server, failed authentication,
 // a foreign schema or an instance id already live elsewhere is an error
 // here, at start-up.

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "storage/postgres_audit_query.h"
+#include "storage/audit/postgres/query.h"
 
 namespace tosgate::cli {
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "storage/audit_query.h"
+#include "storage/audit/query.h"
 
 namespace tosgate::cli {
 

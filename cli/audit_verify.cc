@@ -8,10 +8,10 @@
 #include <optional>
 
 #include "cli/audit_store.h"
-#include "storage/audit_query.h"
-#include "storage/audit_signing.h"
-#include "storage/audit_verify.h"
-#include "storage/postgres_audit_verify.h"
+#include "storage/audit/query.h"
+#include "storage/audit/signing.h"
+#include "storage/audit/verify.h"
+#include "storage/audit/postgres/verify.h"
 
 namespace tosgate::cli {
 namespace {

@@ -1,5 +1,5 @@
 // tosgate audit verify | prune | keygen | public-key: the tamper-evidence
-// side of the audit store (storage/audit_verify.h, storage/audit_signing.h).
+// side of the audit store (storage/audit/verify.h, storage/audit/signing.h).
 // Dispatched from cli/audit.cc; each returns the exit code (0 ok, 1
 // tampered, 2 usage or a store/key that cannot be read).
 #pragma once
@@ -8,9 +8,9 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "storage/audit_anchor.h"
-#include "storage/audit_signing.h"
-#include "storage/audit_verify.h"
+#include "storage/audit/anchor.h"
+#include "storage/audit/signing.h"
+#include "storage/audit/verify.h"
 
 namespace tosgate::cli {
 

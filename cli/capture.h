@@ -1,4 +1,4 @@
-// Reading a traffic capture (DESIGN.md, "Traffic files"): JSON Lines, one
+// Reading a traffic capture (docs/replay.md, "Capture format"): JSON Lines, one
 // request per line,
 //
 //   {"ts": 1764331200123, "method": "POST", "path": "/v1/chat/completions",
@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "api/gateway/request_description.h"
+#include "api/request/request_description.h"
 
 namespace tosgate::cli {
 

@@ -6,12 +6,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "api/gateway/request_description.h"
+#include "api/request/request_description.h"
 #include "cli/commands.h"
 #include "cli/policy_source.h"
 #include "engine/engine.h"
-#include "storage/accounts_cache.h"
-#include "storage/accounts_file.h"
+#include "storage/accounts/cache.h"
+#include "storage/accounts/file.h"
 
 namespace tosgate::cli {
 namespace {

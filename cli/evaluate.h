@@ -1,7 +1,7 @@
 // Scoring a replay against ground truth (`tosgate replay --labels FILE`).
 //
-// A labels file is JSON Lines, one account a line (DESIGN.md, "Traffic
-// files"):  {"account": "acct_17", "label": "benign"|"campaign", "scenario": "support-bot"}
+// A labels file is JSON Lines, one account a line (docs/replay.md,
+// "Evaluating detection"):  {"account": "acct_17", "label": "benign"|"campaign", "scenario": "support-bot"}
 //
 // An account counts as detected from the first candidate decision that
 // carries a match (shadow or enforced, any action) of a detection rule: by

@@ -1,10 +1,10 @@
-// tosgate mock-upstream: a stand-in model API (see api/mock/mock_upstream.h)
+// tosgate mock-upstream: a stand-in model API (see tools/mock_upstream/mock_upstream.h)
 // for trying tosgate's inline proxy, for tests and for benchmarks.
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 
-#include "api/mock/mock_upstream.h"
+#include "tools/mock_upstream/mock_upstream.h"
 #include "cli/commands.h"
 
 namespace tosgate::cli {

@@ -16,14 +16,14 @@
 #include <utility>
 #include <vector>
 
-#include "api/gateway/request_description.h"
+#include "api/request/request_description.h"
 #include "cli/capture.h"
 #include "cli/commands.h"
 #include "cli/evaluate.h"
 #include "cli/policy_source.h"
 #include "engine/distill/analyzer_job.h"
 #include "engine/engine.h"
-#include "storage/accounts_file.h"
+#include "storage/accounts/file.h"
 
 namespace tosgate::cli {
 namespace {

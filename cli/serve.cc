@@ -23,11 +23,11 @@
 #include "engine/distill/analyzer_job.h"
 #include "engine/engine.h"
 #include "engine/rules/guard.h"
-#include "storage/accounts_cache.h"
-#include "storage/accounts_file.h"
-#include "storage/policy_versions.h"
-#include "storage/postgres_audit_query.h"
-#include "storage/review_queue.h"
+#include "storage/accounts/cache.h"
+#include "storage/accounts/file.h"
+#include "storage/admin/policy_versions.h"
+#include "storage/audit/postgres/query.h"
+#include "storage/admin/review_queue.h"
 
 namespace tosgate::cli {
 namespace {

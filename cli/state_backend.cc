@@ -2,7 +2,7 @@
 
 #include <tuple>
 
-#include "storage/redis_state_store.h"
+#include "storage/redis/state_store.h"
 
 namespace tosgate::cli {
 

@@ -7,7 +7,7 @@
 
 #include "cli/config.h"
 #include "engine/state_store.h"
-#include "storage/redis_behavior_store.h"
+#include "storage/redis/behavior_store.h"
 #include "tosgate/status.h"
 
 namespace tosgate::cli {

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <iostream>
 
-#include "api/gateway/request_description.h"
+#include "api/request/request_description.h"
 #include "cli/commands.h"
 #include "policies/test_runner.h"
 

@@ -1,7 +1,7 @@
 // AuditSink: where every decision goes. The engine builds one AuditRecord per
 // decision and submits it; the sink owns durability (storage/ has SQLite and
 // PostgreSQL) and the stored form: the record is typed, and a store renders
-// it to its columns (storage/audit_row.h), so nothing between the engine and
+// it to its columns (storage/audit/row.h), so nothing between the engine and
 // the store parses text the engine wrote.
 #pragma once
 
@@ -78,7 +78,7 @@ class AuditSink {
   virtual Status Submit(AuditRecord record) = 0;
 
   // Submits `record` and calls `done` once with the outcome. A sink that
-  // can tell when the record is durable (storage/sqlite_audit.h) calls it
+  // can tell when the record is durable (storage/audit/sqlite/sink.h) calls it
   // then, possibly on its own thread; the default calls it at once with
   // Submit's Status. `done` must be quick and must not call back into the
   // sink's blocking methods.

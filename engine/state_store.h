@@ -3,7 +3,8 @@
 //
 // Implementations are safe to call from many threads; every call on one key
 // is atomic, which is what makes limits exact under concurrency. The memory
-// store is the default; a Redis one will let several gateways share limits.
+// store (engine/memory_state_store.cc) is the default; the Redis one
+// (storage/redis/state_store.h) lets several gateways share limits.
 #pragma once
 
 #include <cstdint>

@@ -1,13 +1,13 @@
 // Accounts, their keys and the review queue, over storage::AccountsRegistry
 // and storage::ReviewQueue. Accounts are read and written in the accounts
 // JSON shape (docs/accounts.md), validated by the same code as the file
-// import (storage/account_json.h).
+// import (storage/accounts/account_json.h).
 
 #include "api/admin/handlers.h"
 #include "engine/accounts.h"
-#include "storage/account_json.h"
-#include "storage/accounts_registry.h"
-#include "storage/review_queue.h"
+#include "storage/accounts/account_json.h"
+#include "storage/accounts/registry.h"
+#include "storage/admin/review_queue.h"
 
 namespace tosgate::api::admin {
 namespace {

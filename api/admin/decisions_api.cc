@@ -1,13 +1,13 @@
 // Decisions: query with filters and pages, one by id with its explanation,
-// export, and a tamper check of the audit store. Reuses storage/audit_query
-// and storage/audit_verify (the code behind `tosgate audit`); every filter
+// export, and a tamper check of the audit store. Reuses storage/audit/query
+// and storage/audit/verify (the code behind `tosgate audit`); every filter
 // value is bound as an SQL parameter there.
 #include <nlohmann/json.hpp>
 
 #include "api/admin/handlers.h"
-#include "storage/audit_lookup.h"
-#include "storage/audit_query.h"
-#include "storage/audit_verify.h"
+#include "storage/audit/sqlite/lookup.h"
+#include "storage/audit/query.h"
+#include "storage/audit/verify.h"
 
 namespace tosgate::api::admin {
 namespace {

@@ -6,7 +6,7 @@
 #include <chrono>
 
 #include "api/admin/handlers.h"
-#include "api/gateway/request_description.h"
+#include "api/request/request_description.h"
 
 namespace tosgate::api::admin {
 namespace {

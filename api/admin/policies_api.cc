@@ -8,7 +8,7 @@
 #include "api/admin/diff.h"
 #include "api/admin/handlers.h"
 #include "policies/loader.h"
-#include "storage/policy_versions.h"
+#include "storage/admin/policy_versions.h"
 
 namespace tosgate::api::admin {
 namespace {

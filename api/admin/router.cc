@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <exception>
 
-#include "api/gateway/responses.h"
+#include "api/request/responses.h"
 
 namespace tosgate::api::admin {
 

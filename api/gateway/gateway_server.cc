@@ -10,9 +10,9 @@
 #include <mutex>
 #include <vector>
 
-#include "api/gateway/responses.h"
+#include "api/request/responses.h"
 #include "api/gateway/server_internal.h"
-#include "api/gateway/usage_report.h"
+#include "api/request/usage_report.h"
 
 namespace tosgate::api {
 using namespace gateway_internal;

@@ -32,7 +32,7 @@
 #include <memory>
 #include <string>
 
-#include "api/gateway/forward_auth.h"
+#include "api/request/forward_auth.h"
 #include "tosgate/status.h"
 
 namespace tosgate::engine {

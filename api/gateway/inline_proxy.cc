@@ -8,8 +8,8 @@
 #include <boost/asio/write.hpp>
 #include <optional>
 
-#include "api/gateway/responses.h"
-#include "api/gateway/usage_scanner.h"
+#include "api/request/responses.h"
+#include "api/request/usage_scanner.h"
 #include "engine/engine.h"
 
 namespace tosgate::api::proxy {

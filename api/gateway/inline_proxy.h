@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "api/gateway/forward_auth.h"
+#include "api/request/forward_auth.h"
 #include "tosgate/status.h"
 
 namespace tosgate::engine {

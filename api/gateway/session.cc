@@ -9,9 +9,9 @@
 #include <boost/beast/http.hpp>
 #include <functional>
 
-#include "api/gateway/responses.h"
+#include "api/request/responses.h"
 #include "api/gateway/server_internal.h"
-#include "api/gateway/usage_report.h"
+#include "api/request/usage_report.h"
 #include "engine/engine.h"
 #include "engine/snapshot.h"
 

@@ -1,5 +1,5 @@
 // Turning the simulation's accounts and events into the JSON Lines of
-// DESIGN.md, "Traffic files". Written by hand rather than through a JSON
+// docs/traffic-simulator.md, "Files". Written by hand rather than through a JSON
 // library so that key order and number formatting are fixed.
 #include <algorithm>
 #include <cmath>

@@ -14,16 +14,16 @@
 #include <tuple>
 
 #include "engine/engine.h"
-#include "storage/audit_chain.h"
-#include "storage/audit_reader.h"
-#include "storage/audit_schema.h"
-#include "storage/audit_signing.h"
-#include "storage/sqlite_audit.h"
+#include "storage/audit/chain.h"
+#include "storage/audit/reader.h"
+#include "storage/audit/sqlite/schema.h"
+#include "storage/audit/signing.h"
+#include "storage/audit/sqlite/sink.h"
 #include "tests/adversarial/assumed_names.h"
 #include "tests/storage/temp_dir.h"
 #include "tosgate/clock.h"
-#if __has_include("storage/audit_anchor.h")
-#include "storage/audit_anchor.h"
+#if __has_include("storage/audit/anchor.h")
+#include "storage/audit/anchor.h"
 #define TOSGATE_HAS_AUDIT_ANCHOR 1
 #endif
 
@@ -95,7 +95,7 @@ struct Store {
     // Where an operator keeps the latest checkpoint, off the store's reach.
     o.anchor = std::make_shared<storage::AnchorFile>(anchor);
 #else
-    FAIL("storage/audit_anchor.h is missing: no way to keep a checkpoint outside the store");
+    FAIL("storage/audit/anchor.h is missing: no way to keep a checkpoint outside the store");
 #endif
     auto sink = storage::SqliteAuditSink::Open(o);
     REQUIRE_MESSAGE(sink.ok(), sink.status().ToString());

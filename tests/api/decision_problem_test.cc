@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "api/gateway/responses.h"
+#include "api/request/responses.h"
 #include "tests/engine/test_support.h"
 #include "tosgate/clock.h"
 

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "api/gateway/forward_auth.h"
+#include "api/request/forward_auth.h"
 #include "engine/accounts.h"
 #include "tests/api/forward_auth_requests.h"
 

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "api/gateway/forward_auth.h"
+#include "api/request/forward_auth.h"
 
 namespace tosgate::test {
 

@@ -1,4 +1,4 @@
-#include "api/gateway/forward_auth.h"
+#include "api/request/forward_auth.h"
 
 #include <doctest/doctest.h>
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "api/gateway/gateway_server.h"
-#include "api/gateway/usage_report.h"
+#include "api/request/usage_report.h"
 #include "engine/sha256.h"
 #include "policies/loader.h"
 #include "tests/api/raw_client.h"

@@ -21,7 +21,7 @@
 #include "api/gateway/gateway_server.h"
 #include "engine/engine.h"
 #include "policies/loader.h"
-#include "storage/sqlite_audit.h"
+#include "storage/audit/sqlite/sink.h"
 #include "tests/api/raw_client.h"
 #include "tests/storage/audit_test_support.h"
 #include "tests/storage/fault_vfs.h"

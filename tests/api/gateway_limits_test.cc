@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "api/gateway/gateway_server.h"
-#include "api/gateway/usage_report.h"
+#include "api/request/usage_report.h"
 #include "policies/loader.h"
 #include "tests/api/raw_client.h"
 #include "tosgate/clock.h"

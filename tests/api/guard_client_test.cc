@@ -9,7 +9,7 @@
 #include <mutex>
 
 #include "api/guard/http_guard_client.h"
-#include "api/mock/mock_upstream.h"
+#include "tools/mock_upstream/mock_upstream.h"
 #include "engine/engine.h"
 #include "engine/rules/guard.h"
 #include "policies/loader.h"

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "api/gateway/gateway_server.h"
-#include "api/gateway/usage_scanner.h"
-#include "api/mock/mock_upstream.h"
+#include "api/request/usage_scanner.h"
+#include "tools/mock_upstream/mock_upstream.h"
 #include "policies/loader.h"
 #include "tests/api/raw_client.h"
 #include "tests/api/recording_upstream.h"

@@ -1,7 +1,7 @@
 // multipart/form-data uploads: the strict splitter, JSON Lines files of
 // request bodies (OpenAI batch input and fine-tuning files), and what the
 // front end calls, ParseMultipartBody.
-#include "api/gateway/multipart.h"
+#include "api/request/multipart.h"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "api/gateway/responses.h"
+#include "api/request/responses.h"
 
 #include <doctest/doctest.h>
 

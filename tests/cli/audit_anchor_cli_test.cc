@@ -9,12 +9,12 @@
 #include <memory>
 
 #include "run_support.h"
-#include "storage/audit_anchor.h"
-#include "storage/audit_chain.h"
-#include "storage/audit_reader.h"
-#include "storage/audit_signing.h"
-#include "storage/postgres_audit.h"
-#include "storage/sqlite_audit.h"
+#include "storage/audit/anchor.h"
+#include "storage/audit/chain.h"
+#include "storage/audit/reader.h"
+#include "storage/audit/signing.h"
+#include "storage/audit/postgres/sink.h"
+#include "storage/audit/sqlite/sink.h"
 #include "tests/storage/postgres_audit_fixture.h"
 
 using tosgate::test::RunTosgate;

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "run_support.h"
-#include "storage/sqlite_audit.h"
+#include "storage/audit/sqlite/sink.h"
 
 using tosgate::test::RunTosgate;
 using tosgate::test::TempDir;

@@ -10,8 +10,8 @@
 #include <sstream>
 
 #include "run_support.h"
-#include "storage/audit_query.h"
-#include "storage/sqlite_audit.h"
+#include "storage/audit/query.h"
+#include "storage/audit/sqlite/sink.h"
 #include "tests/storage/postgres_audit_fixture.h"
 
 namespace {

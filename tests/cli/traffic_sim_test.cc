@@ -1,5 +1,5 @@
-// bench/traffic_sim: seeded and reproducible, and its files follow DESIGN.md's
-// "Traffic files" so that `tosgate replay` reads them as they are.
+// bench/traffic_sim: seeded and reproducible, and its files follow the
+// formats of docs/replay.md so that `tosgate replay` reads them as they are.
 #include <doctest/doctest.h>
 
 #include <fstream>

@@ -5,9 +5,9 @@
 #include <string>
 #include <string_view>
 
-#include "storage/audit_chain.h"
-#include "storage/audit_query.h"
-#include "storage/audit_schema.h"
+#include "storage/audit/chain.h"
+#include "storage/audit/query.h"
+#include "storage/audit/sqlite/schema.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace tosgate::fuzz {

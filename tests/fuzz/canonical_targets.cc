@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "api/gateway/forward_auth.h"
+#include "api/request/forward_auth.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace tosgate::fuzz {

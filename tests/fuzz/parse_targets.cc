@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "api/gateway/forward_auth.h"
-#include "api/gateway/request_description.h"
+#include "api/request/forward_auth.h"
+#include "api/request/request_description.h"
 #include "cli/capture.h"
 #include "engine/body_parser.h"
 #include "tests/fuzz/fuzz_targets.h"

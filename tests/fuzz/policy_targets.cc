@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "api/gateway/request_description.h"
+#include "api/request/request_description.h"
 #include "engine/engine.h"
 #include "engine/state_store.h"
 #include "policies/loader.h"

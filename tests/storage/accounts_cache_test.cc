@@ -1,6 +1,6 @@
 // AccountsCache: what the engine sees of the registry, and that looking
 // something up never waits for SQLite.
-#include "storage/accounts_cache.h"
+#include "storage/accounts/cache.h"
 
 #include <doctest/doctest.h>
 #include <sqlite3.h>

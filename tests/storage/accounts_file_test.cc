@@ -1,4 +1,4 @@
-#include "storage/accounts_file.h"
+#include "storage/accounts/file.h"
 
 #include <doctest/doctest.h>
 

@@ -2,7 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "engine/accounts.h"
-#include "storage/accounts_registry.h"
+#include "storage/accounts/registry.h"
 #include "temp_dir.h"
 
 namespace tosgate::storage {

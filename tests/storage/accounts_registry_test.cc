@@ -1,10 +1,10 @@
-#include "storage/accounts_registry.h"
+#include "storage/accounts/registry.h"
 
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
 #include "engine/accounts.h"
-#include "storage/account_json.h"
+#include "storage/accounts/account_json.h"
 #include "temp_dir.h"
 
 namespace tosgate::storage {

@@ -1,7 +1,7 @@
 // The anchor: the latest signed checkpoint kept outside the store, and what
 // verify and the gateway do with it. Each attack here verifies without an
 // anchor (the old behaviour) and fails with one.
-#include "storage/audit_anchor.h"
+#include "storage/audit/anchor.h"
 
 #include <doctest/doctest.h>
 #include <sys/stat.h>
@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "audit_test_support.h"
-#include "storage/audit_chain.h"
-#include "storage/audit_reader.h"
-#include "storage/audit_schema.h"
-#include "storage/audit_signing.h"
-#include "storage/audit_verify.h"
+#include "storage/audit/chain.h"
+#include "storage/audit/reader.h"
+#include "storage/audit/sqlite/schema.h"
+#include "storage/audit/signing.h"
+#include "storage/audit/verify.h"
 #include "temp_dir.h"
 
 namespace tosgate::storage {

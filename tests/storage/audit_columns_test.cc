@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "engine/rules/token_budget.h"
-#include "storage/audit_reader.h"
-#include "storage/audit_row.h"
-#include "storage/sqlite_audit.h"
+#include "storage/audit/reader.h"
+#include "storage/audit/row.h"
+#include "storage/audit/sqlite/sink.h"
 #include "temp_dir.h"
 #include "tests/engine/test_support.h"
 #include "tosgate/clock.h"

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "audit_test_support.h"
-#include "storage/audit_signing.h"
-#include "storage/audit_verify.h"
-#include "storage/sqlite_audit.h"
+#include "storage/audit/signing.h"
+#include "storage/audit/verify.h"
+#include "storage/audit/sqlite/sink.h"
 #include "temp_dir.h"
 
 namespace tosgate::storage {

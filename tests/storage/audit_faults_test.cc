@@ -16,8 +16,8 @@
 
 #include "audit_test_support.h"
 #include "fault_vfs.h"
-#include "storage/audit_verify.h"
-#include "storage/sqlite_audit.h"
+#include "storage/audit/verify.h"
+#include "storage/audit/sqlite/sink.h"
 #include "temp_dir.h"
 
 namespace tosgate::storage {

@@ -1,6 +1,6 @@
 // Audit fields are bounded: a client cannot write the body limit into every
 // record through the model, request id, path or any other field it sends.
-#include "storage/audit_fields.h"
+#include "storage/audit/fields.h"
 
 #include <doctest/doctest.h>
 
@@ -8,9 +8,9 @@
 #include <string>
 
 #include "audit_test_support.h"
-#include "storage/audit_reader.h"
-#include "storage/audit_verify.h"
-#include "storage/postgres_audit.h"
+#include "storage/audit/reader.h"
+#include "storage/audit/verify.h"
+#include "storage/audit/postgres/sink.h"
 #include "temp_dir.h"
 
 namespace tosgate::storage {

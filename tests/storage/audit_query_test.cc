@@ -1,4 +1,4 @@
-#include "storage/audit_query.h"
+#include "storage/audit/query.h"
 
 #include <doctest/doctest.h>
 #include <sqlite3.h>
@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <set>
 
-#include "storage/sqlite_audit.h"
+#include "storage/audit/sqlite/sink.h"
 #include "temp_dir.h"
 
 namespace tosgate::storage {

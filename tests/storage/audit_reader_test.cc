@@ -1,8 +1,8 @@
-#include "storage/audit_reader.h"
+#include "storage/audit/reader.h"
 
 #include <doctest/doctest.h>
 
-#include "storage/sqlite_audit.h"
+#include "storage/audit/sqlite/sink.h"
 #include "temp_dir.h"
 
 namespace tosgate::storage {

@@ -1,4 +1,4 @@
-#include "storage/audit_signing.h"
+#include "storage/audit/signing.h"
 
 #include <doctest/doctest.h>
 #include <sys/stat.h>

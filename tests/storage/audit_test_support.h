@@ -7,10 +7,10 @@
 #include <memory>
 #include <string>
 
-#include "storage/audit_chain.h"
-#include "storage/audit_reader.h"
-#include "storage/audit_schema.h"
-#include "storage/sqlite_audit.h"
+#include "storage/audit/chain.h"
+#include "storage/audit/reader.h"
+#include "storage/audit/sqlite/schema.h"
+#include "storage/audit/sqlite/sink.h"
 
 namespace tosgate::storage::audit_test {
 

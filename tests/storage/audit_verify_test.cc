@@ -1,15 +1,15 @@
 // Tampering with a real audit store by raw SQL, and what verify says.
-#include "storage/audit_verify.h"
+#include "storage/audit/verify.h"
 
 #include <doctest/doctest.h>
 
 #include <string>
 
 #include "audit_test_support.h"
-#include "storage/audit_chain.h"
-#include "storage/audit_reader.h"
-#include "storage/audit_schema.h"
-#include "storage/audit_signing.h"
+#include "storage/audit/chain.h"
+#include "storage/audit/reader.h"
+#include "storage/audit/sqlite/schema.h"
+#include "storage/audit/signing.h"
 #include "temp_dir.h"
 
 namespace tosgate::storage {

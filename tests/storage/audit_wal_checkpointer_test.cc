@@ -1,6 +1,6 @@
 // The audit writer's background WAL checkpointer keeps the WAL bounded
 // under steady commits and loses nothing.
-#include "storage/audit_wal_checkpointer.h"
+#include "storage/audit/sqlite/wal_checkpointer.h"
 
 #include <doctest/doctest.h>
 #include <sqlite3.h>

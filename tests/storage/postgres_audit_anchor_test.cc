@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "storage/audit_anchor.h"
-#include "storage/audit_fields.h"
-#include "storage/audit_reader.h"
-#include "storage/postgres_audit.h"
-#include "storage/postgres_audit_verify.h"
-#include "storage/sqlite_audit.h"
+#include "storage/audit/anchor.h"
+#include "storage/audit/fields.h"
+#include "storage/audit/reader.h"
+#include "storage/audit/postgres/sink.h"
+#include "storage/audit/postgres/verify.h"
+#include "storage/audit/sqlite/sink.h"
 #include "temp_dir.h"
 #include "tests/storage/postgres_audit_fixture.h"
 

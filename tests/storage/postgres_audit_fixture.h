@@ -1,7 +1,7 @@
 // A fleet audit store in a real PostgreSQL for the read-side tests: one
 // server per test program (started on first use), a fresh database per
 // test, and decisions inserted the way the writer stores them: per
-// instance, seq 1..n, hashes chained with storage/audit_chain.h.
+// instance, seq 1..n, hashes chained with storage/audit/chain.h.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "engine/audit_sink.h"
-#include "storage/audit_chain.h"
-#include "storage/postgres_audit_schema.h"
+#include "storage/audit/chain.h"
+#include "storage/audit/postgres/schema.h"
 #include "tests/storage/postgres_server.h"
 
 namespace tosgate::test {

@@ -1,15 +1,15 @@
 // The PostgreSQL audit read side against a real server: pages across
 // instances with the cursor, filters as bound parameters, streaming past a
 // fetch, stats, the export formats' instance column, per-instance verify.
-#include "storage/postgres_audit_query.h"
+#include "storage/audit/postgres/query.h"
 
 #include <doctest/doctest.h>
 
 #include <set>
 
-#include "storage/audit_query.h"
-#include "storage/postgres_audit_verify.h"
-#include "storage/sqlite_audit.h"
+#include "storage/audit/query.h"
+#include "storage/audit/postgres/verify.h"
+#include "storage/audit/sqlite/sink.h"
 #include "tests/storage/postgres_audit_fixture.h"
 #include "tests/storage/temp_dir.h"
 

@@ -1,7 +1,7 @@
 // PostgresAuditSink against a real PostgreSQL on loopback: per-instance
 // chains from concurrent gateways, restart, duplicate instances, outages,
 // commit timeouts and start-up errors.
-#include "storage/postgres_audit.h"
+#include "storage/audit/postgres/sink.h"
 
 #include <doctest/doctest.h>
 
@@ -14,9 +14,9 @@
 #include <thread>
 #include <vector>
 
-#include "storage/audit_chain.h"
-#include "storage/postgres_audit_schema.h"
-#include "storage/postgres_util.h"
+#include "storage/audit/chain.h"
+#include "storage/audit/postgres/schema.h"
+#include "storage/audit/postgres/util.h"
 #include "tests/storage/postgres_server.h"
 
 namespace tosgate::storage {

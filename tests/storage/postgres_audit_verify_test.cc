@@ -1,11 +1,11 @@
 // Verifying a fleet's PostgreSQL audit store: every instance's chain on its
 // own, tampering named by instance and seq.
-#include "storage/postgres_audit_verify.h"
+#include "storage/audit/postgres/verify.h"
 
 #include <doctest/doctest.h>
 
-#include "storage/postgres_audit.h"
-#include "storage/postgres_audit_query.h"
+#include "storage/audit/postgres/sink.h"
+#include "storage/audit/postgres/query.h"
 #include "tests/storage/postgres_audit_fixture.h"
 
 namespace tosgate::storage {

@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "storage/postgres_audit_schema.h"
-#include "storage/postgres_util.h"
+#include "storage/audit/postgres/schema.h"
+#include "storage/audit/postgres/util.h"
 #include "tests/storage/postgres_server.h"
 
 namespace tosgate::storage {

@@ -5,8 +5,8 @@
 
 #include <random>
 
-#include "storage/redis_behavior_store.h"
-#include "storage/redis_conn.h"
+#include "storage/redis/behavior_store.h"
+#include "storage/redis/conn.h"
 #include "tests/storage/redis_server.h"
 
 namespace tosgate::test {

@@ -5,7 +5,7 @@
 
 #include <random>
 
-#include "storage/redis_behavior_store.h"
+#include "storage/redis/behavior_store.h"
 #include "tests/engine/distill_support.h"
 #include "tests/storage/redis_server.h"
 

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "engine/state_store.h"
-#include "storage/redis_state_store.h"
+#include "storage/redis/state_store.h"
 #include "tests/storage/redis_server.h"
 #include "tosgate/clock.h"
 

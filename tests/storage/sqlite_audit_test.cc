@@ -1,4 +1,4 @@
-#include "storage/sqlite_audit.h"
+#include "storage/audit/sqlite/sink.h"
 
 #include <doctest/doctest.h>
 #include <sqlite3.h>
@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "storage/audit_chain.h"
-#include "storage/audit_reader.h"
+#include "storage/audit/chain.h"
+#include "storage/audit/reader.h"
 #include "audit_test_support.h"
 #include "temp_dir.h"
 

@@ -1,0 +1,163 @@
+#include "api/request/responses.h"
+
+#include <algorithm>
+
+#include "engine/json_util.h"
+
+namespace tosgate::api {
+namespace {
+
+// A header value with every control character (CR and LF above all) removed.
+std::string SafeValue(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v)
+    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) out += c;
+  return out;
+}
+
+bool HasHeader(const HttpResponse& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k.size() != name.size()) continue;
+    bool same = std::equal(k.begin(), k.end(), name.begin(),
+                           [](char a, char b) { return (a | 0x20) == (b | 0x20); });
+    if (same) return true;
+  }
+  return false;
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v) {
+    if (!out.empty()) out += ", ";
+    out += s;
+  }
+  return out;
+}
+
+}  // namespace
+
+void HttpResponse::Clear() {
+  status = 200;
+  content_type.clear();
+  headers.clear();
+  body.clear();
+}
+
+std::string_view StatusTitle(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 429:
+      return "Too many requests";  // as documented since the first release
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+  }
+  return "Error";
+}
+
+std::string_view DecisionTitle(const Decision& d) {
+  if (d.effect == Effect::kThrottle) return StatusTitle(429);
+  if (d.status == 401 || d.status == 503) return StatusTitle(d.status);
+  return "Request denied by policy";
+}
+
+std::string ProblemJson(const Decision& d) {
+  const bool throttle = d.effect == Effect::kThrottle;
+  std::string out = "{\"type\":";
+  engine::AppendJsonString(&out, throttle ? "https://tosgate.dev/problems/quota-exceeded"
+                                          : "https://tosgate.dev/problems/" +
+                                                (d.reason.empty() ? std::string("denied") : d.reason));
+  out += ",\"title\":";
+  engine::AppendJsonString(&out, DecisionTitle(d));
+  out += ",\"status\":" + std::to_string(d.status);
+  out += ",\"detail\":";
+  std::string detail = "Denied by " + (d.rule_ids.empty() ? std::string("policy") : d.rule_ids[0]);
+  if (throttle) detail = "Rate limit exceeded; retry after " + std::to_string(d.retry_after_s) + "s";
+  engine::AppendJsonString(&out, detail);
+  out += ",\"reason\":";
+  engine::AppendJsonString(&out, d.reason);
+  const std::string rules = engine::JsonStringArray(d.rule_ids);
+  out += ",\"rules\":" + rules;
+  out += ",\"decision_id\":";
+  engine::AppendJsonString(&out, d.decision_id);
+  if (throttle) {
+    out += ",\"violated_policies\":" + rules;
+    out += ",\"retry_after\":" + std::to_string(d.retry_after_s);
+  }
+  out += "}";
+  return out;
+}
+
+void RenderDecision(const Decision& d, HttpResponse* out, ProxyDialect dialect) {
+  out->Clear();
+  const bool pass = d.effect == Effect::kAllow;
+  int status = d.status;
+  if (pass)
+    status = 200;
+  else if (status < 400 || status > 599)
+    status = d.effect == Effect::kThrottle ? 429 : 403;
+  out->status = status;
+
+  out->headers.emplace_back("X-Tos-Decision", std::string(EffectName(d.effect)));
+  if (!d.decision_id.empty())
+    out->headers.emplace_back("X-Tos-Decision-Id", SafeValue(d.decision_id));
+  for (const auto& [k, v] : d.headers) out->headers.emplace_back(SafeValue(k), SafeValue(v));
+
+  if (pass) {
+    // For the upstream: who is calling and what they do, as tosgate saw it.
+    if (!d.account_id.empty()) out->headers.emplace_back("X-Tos-Account", SafeValue(d.account_id));
+    if (!d.operation.empty()) out->headers.emplace_back("X-Tos-Operation", SafeValue(d.operation));
+    return;
+  }
+  if (!d.reason.empty()) out->headers.emplace_back("X-Tos-Reason", SafeValue(d.reason));
+  if (!d.rule_ids.empty()) out->headers.emplace_back("X-Tos-Rule", SafeValue(Join(d.rule_ids)));
+  if (d.effect == Effect::kThrottle && !HasHeader(*out, "Retry-After")) {
+    // Never invite an immediate retry loop: at least one second.
+    out->headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, d.retry_after_s)));
+  }
+  out->headers.emplace_back("X-Tos-Status", std::to_string(status));
+  out->content_type = "application/problem+json";
+  out->body = ProblemJson(d);
+  if (dialect == ProxyDialect::kNginx) {
+    if (status != 401 && status != 403) out->status = 403;
+    out->headers.emplace_back("X-Tos-Problem", SafeValue(out->body));
+  }
+}
+
+void RenderError(int status, std::string_view reason, std::string_view detail, HttpResponse* out) {
+  out->Clear();
+  out->status = status;
+  out->content_type = "application/problem+json";
+  std::string& b = out->body;
+  b = "{\"type\":";
+  engine::AppendJsonString(&b, "https://tosgate.dev/problems/" + std::string(reason));
+  b += ",\"title\":";
+  engine::AppendJsonString(&b, StatusTitle(status));
+  b += ",\"status\":" + std::to_string(status);
+  b += ",\"detail\":";
+  engine::AppendJsonString(&b, detail);
+  b += ",\"reason\":";
+  engine::AppendJsonString(&b, reason);
+  b += "}";
+}
+
+}  // namespace tosgate::api

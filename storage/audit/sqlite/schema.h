@@ -1,0 +1,58 @@
+// The audit store's SQL schema and the mapping between a `decisions` row and
+// an AuditRecord, shared by the writer and the reader. Private to storage/.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/hex.h"
+#include "storage/audit/reader.h"
+#include "storage/audit/row.h"
+#include "tosgate/status.h"
+
+namespace tosgate::storage {
+
+// PRAGMA user_version of a store this code writes. Bump on any change of
+// the tables or of the chain encoding, together with a migration.
+inline constexpr int kAuditSchemaVersion = 1;
+
+// Creates the tables in an empty database, or checks that an existing one
+// is a tosgate audit store of a version this code understands.
+Status EnsureAuditSchema(sqlite3* db, std::string_view path);
+
+// INSERT with 24 parameters in the order of BindDecision.
+extern const char kInsertDecisionSql[];
+// The column list ReadDecisionRow expects, for SELECT.
+extern const char kDecisionColumns[];
+
+// Binds everything for kInsertDecisionSql. Strings are bound without
+// copying: `record`, `prev_hash` and `hash` must outlive the step.
+int BindDecision(sqlite3_stmt* st, uint64_t seq, const AuditRow& record,
+                 std::string_view prev_hash, std::string_view hash);
+
+// Where the chain starts after `tosgate audit prune`: the last pruned
+// record's seq and hash, kept in the meta table (anchor_seq, anchor_hash as
+// hex). No anchor: the chain starts at seq 1 after 32 zero bytes.
+struct AuditAnchor {
+  uint64_t seq = 0;
+  std::string hash;  // 32 raw bytes
+};
+Result<std::optional<AuditAnchor>> ReadAuditAnchor(sqlite3* db, std::string_view path);
+// Inside the caller's transaction.
+Status WriteAuditAnchor(sqlite3* db, std::string_view path, const AuditAnchor& anchor);
+
+// Whether the database has a table called `name`.
+Result<bool> HasTable(sqlite3* db, std::string_view path, const char* name);
+
+// The hex codec is engine/hex.h; named here too for the SQLite code.
+using engine::FromHex;
+using engine::ToHex;
+
+// Reads a row selected with kDecisionColumns.
+StoredDecision ReadDecisionRow(sqlite3_stmt* st);
+
+}  // namespace tosgate::storage

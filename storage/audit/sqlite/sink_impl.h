@@ -1,0 +1,64 @@
+// Private to storage/: the SQLite audit sink's state, shared by its public
+// side (sqlite_audit.cc: open, submit, flush, close) and its writer thread
+// (sqlite_audit_writer.cc: group commit, retries, checkpoints, faults).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/audit/batch_queue.h"
+#include "storage/audit/chain.h"
+#include "storage/audit/signing.h"
+#include "storage/audit/sqlite/wal_checkpointer.h"
+#include "storage/audit/sqlite/sink.h"
+#include "storage/sqlite/util.h"
+
+namespace tosgate::storage {
+
+struct SqliteAuditSink::Impl {
+  using Item = AuditBatchQueue::Item;
+
+  explicit Impl(SqliteAuditOptions o);
+
+  Status OpenDb();
+  void CloseDb();
+  Status BeforeWrite();
+  Status WriteBatch(const std::vector<Item>& batch);
+  // Signs and inserts a checkpoint in the open transaction; `out` gets it.
+  Status InsertCheckpoint(uint64_t seq, const std::string& hash, AuditCheckpoint* out);
+  void FinalCheckpoint();
+  // Checks the store against the anchor sink's latest checkpoint (at Open).
+  Status CheckAnchor();
+  // Publishes `newest_checkpoint` unless already published; a failure is
+  // counted and retried after the next commit.
+  void PublishAnchor();
+  void Drained();  // at Close, once everything queued is written
+
+  const SqliteAuditOptions opts;
+
+  // Used by Open, then only by the writer thread, then by Close after join.
+  SqliteDb db;
+  SqliteStmt begin, commit, rollback, insert, insert_checkpoint;
+  std::optional<AuditKey> key;
+  uint64_t last_checkpoint_seq = 0;
+  std::optional<AuditCheckpoint> newest_checkpoint;  // committed; published yet?
+  uint64_t published_seq = 0;
+  uint64_t next_seq = 1;
+  std::string prev_hash = AuditGenesisHash();
+  std::string scratch;
+
+  std::unique_ptr<WalCheckpointer> checkpointer;  // null: SQLite checkpoints on commit
+  bool db_open = false;  // writer thread: false after a failed reopen
+
+  // Written by the writer, read by stats().
+  std::atomic<uint64_t> checkpoints{0}, recreated{0}, anchors{0}, anchor_errors{0};
+
+  // Last: its destructor joins the writer, which uses the members above.
+  AuditBatchQueue queue;
+};
+
+}  // namespace tosgate::storage
