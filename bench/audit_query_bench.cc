@@ -93,7 +93,7 @@ bool Fill(const std::string& path, int64_t n, int accounts, int days) {
   const std::string hash(32, '\x5a');
   const int64_t span = static_cast<int64_t>(days) * kDay;
   const auto t0 = Clock::now();
-  engine::AuditRecord r;
+  storage::AuditRow r;
   r.method = "POST";
   r.path = "/v1/chat/completions";
   r.operation = "chat";

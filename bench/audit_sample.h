@@ -24,12 +24,13 @@ inline engine::AuditRecord SampleAuditRecord(uint64_t i) {
   r.operation = "chat";
   r.model = "m-large";
   const bool deny = i % 20 == 0;
-  r.effect = deny ? "deny" : "allow";
+  r.effect = deny ? Effect::kDeny : Effect::kAllow;
   r.status = deny ? 403 : 200;
   r.reason = deny ? "purpose-not-allowed" : "";
-  r.rule_ids = deny ? R"(["purpose.no-model-training"])" : "[]";
-  r.matches =
-      deny ? R"([{"rule":"purpose.no-model-training","action":"deny","shadow":false}])" : "[]";
+  if (deny) {
+    r.rule_ids = {"purpose.no-model-training"};
+    r.matches = {{"purpose.no-model-training", Action::kDeny, false, ""}};
+  }
   r.risk = 0.125;
   r.policy_revision = "rev-2025-11-27";
   r.prompt_sha256 = std::string(64, 'f');

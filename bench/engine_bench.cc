@@ -41,7 +41,7 @@ constexpr size_t kPromptBytes = 1024;
 class CountingSink final : public engine::AuditSink {
  public:
   Status Submit(engine::AuditRecord record) override {
-    bytes_.fetch_add(record.id.size() + record.rule_ids.size(), std::memory_order_relaxed);
+    bytes_.fetch_add(record.id.size() + record.rule_ids.size() + record.matches.size(), std::memory_order_relaxed);
     return Status::Ok();
   }
 

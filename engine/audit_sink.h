@@ -1,15 +1,38 @@
 // AuditSink: where every decision goes. The engine builds one AuditRecord per
-// decision and submits it; the sink owns durability (storage/ has SQLite).
+// decision and submits it; the sink owns durability (storage/ has SQLite and
+// PostgreSQL) and the stored form: the record is typed, and a store renders
+// it to its columns (storage/audit/row.h), so nothing between the engine and
+// the store parses text the engine wrote.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
+#include "tosgate/decision.h"
 #include "tosgate/status.h"
 
 namespace tosgate::engine {
+
+// What a record is about. Usage reports and admin actions are not decisions
+// but are kept in the same trail, so that the hash chain covers them too.
+enum class RecordKind : uint8_t {
+  kDecision = 0,  // `effect` says what was decided
+  kUsage = 1,     // an external usage report (Engine::ReportUsage)
+  kAdmin = 2,     // an action through the admin API (api/admin)
+};
+
+// One matched rule as the trail keeps it: what it asked for and what it saw
+// (RuleMatch without the fields that only shape the response).
+struct AuditMatch {
+  std::string rule_id;
+  Action action = Action::kDeny;
+  bool shadow = false;
+  std::string detail;
+};
 
 struct AuditRecord {
   std::string id;           // decision id
@@ -23,17 +46,29 @@ struct AuditRecord {
   std::string path;
   std::string operation;
   std::string model;
-  std::string effect;       // allow | throttle | deny
+  RecordKind kind = RecordKind::kDecision;
+  Effect effect = Effect::kAllow;  // a decision's; ignored for other kinds
   bool enforced = true;
   int status = 200;
   std::string reason;
-  std::string rule_ids;     // JSON array of the deciding rule ids
-  std::string matches;      // JSON array of every matched rule, shadow too
+  std::vector<std::string> rule_ids;  // the deciding rules
+  std::vector<AuditMatch> matches;    // every matched rule, shadow too
   double risk = 0;
   std::string policy_revision;
   std::string prompt_sha256;  // empty when there was no prompt
   int64_t latency_us = 0;
 };
+
+// The effect column's word: "allow", "throttle" or "deny" for a decision,
+// "usage" or "admin" for the other kinds.
+inline std::string_view EffectWord(const AuditRecord& r) {
+  switch (r.kind) {
+    case RecordKind::kDecision: return EffectName(r.effect);
+    case RecordKind::kUsage: return "usage";
+    case RecordKind::kAdmin: return "admin";
+  }
+  return EffectName(r.effect);
+}
 
 class AuditSink {
  public:

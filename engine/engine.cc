@@ -145,32 +145,6 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
   return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
 }
 
-std::string RulesJson(const std::vector<std::string>& ids) {
-  std::string out = "[";
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i) out += ',';
-    AppendJsonString(&out, ids[i]);
-  }
-  return out + "]";
-}
-
-std::string MatchesJson(const std::vector<RuleMatch>& matches) {
-  std::string out = "[";
-  for (size_t i = 0; i < matches.size(); ++i) {
-    const RuleMatch& m = matches[i];
-    if (i) out += ',';
-    out += "{\"rule\":";
-    AppendJsonString(&out, m.rule_id);
-    out += ",\"action\":";
-    AppendJsonString(&out, ActionName(m.action));
-    out += m.shadow ? ",\"shadow\":true" : ",\"shadow\":false";
-    out += ",\"detail\":";
-    AppendJsonString(&out, m.detail);
-    out += '}';
-  }
-  return out + "]";
-}
-
 }  // namespace
 
 Engine::Engine(EngineOptions options)
@@ -242,222 +216,259 @@ void Engine::AuditOutcome(Decision* d, const Status& s) {
   ApplyAuditFailure(d, snap && snap->settings.fail_open);
 }
 
-Decision Engine::Decide(const Request& req, AuditRecord* deferred) {
-  const int64_t start_ns = options_.clock->monotonic_ns();
-  const int64_t wall_ms = options_.clock->wall_ms();
-  std::shared_ptr<const PolicySnapshot> snap = snapshot_.load();
+// One decision in the making, handed from step to step of Decide. It holds
+// the account the request resolved to (possibly one of its own members), so
+// it stays where Decide made it.
+struct Engine::Pending {
+  Pending(const Request& r, std::shared_ptr<const PolicySnapshot> s) : req(r), snap(std::move(s)) {}
+  Pending(const Pending&) = delete;
+  Pending& operator=(const Pending&) = delete;
 
+  const Request& req;
+  const std::shared_ptr<const PolicySnapshot> snap;
+  int64_t start_ns = 0;
+  int64_t wall_ms = 0;
+  uint64_t seq = 0;
+  bool fail_open = false;  // settings.failure_mode open
   Decision d;
-  const uint64_t seq = NextSequence();
-  d.decision_id = NewDecisionId(wall_ms);
-
-  bool fail_open = snap && snap->settings.fail_open;
-  // An internal error is never a silent allow: failure_mode decides, counted.
-  auto internal_error = [&](std::string rule_id, const Status& s) -> bool {
-    counters_.internal_errors.fetch_add(1, std::memory_order_relaxed);
-    if (fail_open) {
-      counters_.fail_open.fetch_add(1, std::memory_order_relaxed);
-      d.fail_open = true;
-      return false;  // carry on as if the rule did not match
-    }
-    d.effect = Effect::kDeny;
-    d.status = 503;
-    d.reason = "internal-error";
-    d.rule_ids = {std::move(rule_id)};
-    d.matches.push_back(RuleMatch{d.rule_ids[0], Action::kDeny, false, d.reason, s.message(), 0});
-    return true;  // stop here
-  };
-
-  Account scratch;
+  // Who is asking (ResolveStep): points at `scratch`, `marked`, `held` or the
+  // request's own account.
+  Account scratch, marked;
   std::shared_ptr<const Account> held;
   const Account* account = nullptr;
-  std::string_view operation = req.operation;
-  bool stopped = false;
+  std::string_view operation;
+  bool unclassified = false;  // settings.unmatched_operation refuses it
+  bool stopped = false;       // decided before the rules ran out (401, internal error)
   std::vector<Charge> charges;  // what stateful rules counted for this request
-  bool unclassified = false;    // settings.unmatched_operation refuses it
+  // What Evaluate tallied, for Combine.
+  Effect enforced = Effect::kAllow;
+  Effect shadowed = Effect::kAllow;
+  int64_t retry_ms = 0;
+  std::vector<std::string> flags;
+  std::string watermark;
+};
 
-  if (!snap) {
-    stopped = internal_error("policy", Status::Unavailable("no policy is loaded"));
+// An internal error is never a silent allow: failure_mode decides, counted.
+// Returns whether the decision stops here (failure_mode closed).
+bool Engine::InternalError(Pending& p, std::string rule_id, const Status& s) {
+  counters_.internal_errors.fetch_add(1, std::memory_order_relaxed);
+  Decision& d = p.d;
+  if (p.fail_open) {
+    counters_.fail_open.fetch_add(1, std::memory_order_relaxed);
+    d.fail_open = true;
+    return false;  // carry on as if the rule did not match
+  }
+  d.effect = Effect::kDeny;
+  d.status = 503;
+  d.reason = "internal-error";
+  d.rule_ids = {std::move(rule_id)};
+  d.matches.push_back(RuleMatch{d.rule_ids[0], Action::kDeny, false, d.reason, s.message(), 0});
+  return true;  // stop here
+}
+
+// Step 1: the policy, the operation and the account (with the flags raised
+// on it out of the request path). A policy that denies unknown keys stops
+// the decision here with a 401.
+void Engine::ResolveStep(Pending& p) {
+  const Request& req = p.req;
+  Decision& d = p.d;
+  p.operation = req.operation;
+  if (!p.snap) {
+    p.stopped = InternalError(p, "policy", Status::Unavailable("no policy is loaded"));
   } else {
-    d.policy_revision = snap->revision;
-    if (operation.empty()) {
-      operation = snap->OperationFor(req.method, req.path);
-      unclassified = operation.empty() && snap->RefusesUnmatched(req.method, req.path);
+    d.policy_revision = p.snap->revision;
+    if (p.operation.empty()) {
+      p.operation = p.snap->OperationFor(req.method, req.path);
+      p.unclassified = p.operation.empty() && p.snap->RefusesUnmatched(req.method, req.path);
     }
-    if (!ResolveAccount(req, *snap, options_.accounts, &scratch, &held, &account)) {
+    if (!ResolveAccount(req, *p.snap, options_.accounts, &p.scratch, &p.held, &p.account)) {
       d.effect = Effect::kDeny;
       d.status = 401;
       d.reason = req.key_id.empty() ? "missing-key" : "unknown-key";
       d.rule_ids = {"identity.unknown_keys"};
       d.matches.push_back(RuleMatch{"identity.unknown_keys", Action::kDeny, false, d.reason,
                                     "the policy denies keys the registry does not know", 0});
-      stopped = true;
+      p.stopped = true;
     }
   }
   // Flags raised after earlier decisions (async guard verdicts) count as
   // the account's own; one relaxed load while there are none.
-  Account marked;
-  if (account && !marks_->empty()) {
+  if (p.account && !marks_->empty()) {
     std::vector<std::string> raised;
-    if (marks_->AppendLive(account->id, wall_ms, &raised)) {
-      marked = *account;
+    if (marks_->AppendLive(p.account->id, p.wall_ms, &raised)) {
+      p.marked = *p.account;
       for (std::string& f : raised)
-        if (std::find(marked.flags.begin(), marked.flags.end(), f) == marked.flags.end())
-          marked.flags.push_back(std::move(f));
-      account = &marked;
+        if (std::find(p.marked.flags.begin(), p.marked.flags.end(), f) == p.marked.flags.end())
+          p.marked.flags.push_back(std::move(f));
+      p.account = &p.marked;
     }
   }
-  if (account) d.account_id = account->id;
-  d.operation = std::string(operation);
+  if (p.account) d.account_id = p.account->id;
+  d.operation = std::string(p.operation);
+}
 
-  if (!stopped) {
-    const EvalContext eval{req, *account, operation, wall_ms, start_ns};
-    ContentScans content_scans;  // each prompt scope scanned once, whatever reads it
-    const RuleContext rctx{eval,      *options_.state, (id_salt_ + seq) | 1, &content_scans,
-                           behavior_, options_.feature_log, options_.guard, &marks_};
-    const bool all_shadow = snap->settings.mode == RuleMode::kShadow;
-    Effect enforced = Effect::kAllow;
-    Effect shadowed = Effect::kAllow;
-    int64_t retry_ms = 0;
-    std::vector<std::string> flags;
-    std::string watermark;
+// Step 2: every applicable rule, pure ones first, stateful ones only while
+// the request is admissible. Records each match and tallies, per enforced
+// and shadow mode, the strongest effect, for Combine.
+void Engine::Evaluate(Pending& p) {
+  const Request& req = p.req;
+  const PolicySnapshot& snap = *p.snap;
+  Decision& d = p.d;
+  const EvalContext eval{req, *p.account, p.operation, p.wall_ms, p.start_ns};
+  ContentScans content_scans;  // each prompt scope scanned once, whatever reads it
+  const RuleContext rctx{eval,      *options_.state, (id_salt_ + p.seq) | 1, &content_scans,
+                         behavior_, options_.feature_log, options_.guard, &marks_};
+  const bool all_shadow = snap.settings.mode == RuleMode::kShadow;
 
-    // A request no operation classifies would pass every operation-scoped
-    // rule unseen: refused like a deny rule (the pure rules still run and
-    // are recorded; limits do not count it), or only recorded in shadow mode.
-    if (unclassified) {
-      d.matches.push_back(RuleMatch{std::string(kUnmatchedOperationRule), Action::kDeny,
-                                    all_shadow, "unclassified-operation",
-                                    "no operation of the policy covers " + req.method +
-                                        " on this path (settings.unmatched_operation)",
-                                    0});
-      if (all_shadow) {
+  // A request no operation classifies would pass every operation-scoped
+  // rule unseen: refused like a deny rule (the pure rules still run and
+  // are recorded; limits do not count it), or only recorded in shadow mode.
+  if (p.unclassified) {
+    d.matches.push_back(RuleMatch{std::string(kUnmatchedOperationRule), Action::kDeny,
+                                  all_shadow, "unclassified-operation",
+                                  "no operation of the policy covers " + req.method +
+                                      " on this path (settings.unmatched_operation)",
+                                  0});
+    if (all_shadow) {
+      counters_.shadow_matches.fetch_add(1, std::memory_order_relaxed);
+      p.shadowed = Effect::kDeny;
+    } else {
+      p.enforced = Effect::kDeny;
+    }
+  }
+
+  for (int pass = 0; pass < 2 && !p.stopped; ++pass) {
+    if (pass == 1 && p.enforced == Effect::kDeny) break;
+    for (const auto& rule : snap.rules) {
+      // Once a request is refused, later limits do not count it.
+      if (pass == 1 && p.enforced != Effect::kAllow) break;
+      if (rule->stateful() != (pass == 1)) continue;
+      const RuleCommon& rc = rule->common();
+      if (!rc.match.Applies(eval)) continue;
+      RuleOutcome out;
+      Status s = rule->Evaluate(rctx, &out);
+      if (!s.ok()) {
+        if ((p.stopped = InternalError(p, rc.id, s))) break;
+        continue;
+      }
+      for (RateLimitItem& item : out.rate_limits) d.rate_limits.push_back(std::move(item));
+      for (Charge& c : out.charges) p.charges.push_back(std::move(c));
+      const bool shadow = all_shadow || rc.mode == RuleMode::kShadow;
+      d.risk = std::max(d.risk, out.risk);
+      if (!shadow && !out.watermark.empty())
+        p.watermark += (p.watermark.empty() ? "" : ", ") + out.watermark;
+      if (out.delay_ms > 0) {
+        // Delay mode: admitted, held first. A throttle that is enforced.
+        d.matches.push_back(RuleMatch{rc.id, Action::kThrottle, shadow, "delayed",
+                                      std::move(out.detail), 0, out.delay_ms});
+        if (!shadow) d.delay_ms = std::max(d.delay_ms, out.delay_ms);
+        continue;
+      }
+      if (!out.matched) continue;
+      const Action action = out.action.value_or(rc.action);
+      d.matches.push_back(RuleMatch{rc.id, action, shadow,
+                                    out.reason.empty() ? rc.reason : std::move(out.reason),
+                                    std::move(out.detail), out.retry_after_ms});
+      Effect e = EffectOf(action);
+      if (shadow) {
         counters_.shadow_matches.fetch_add(1, std::memory_order_relaxed);
-        shadowed = Effect::kDeny;
-      } else {
-        enforced = Effect::kDeny;
+        p.shadowed = std::max(p.shadowed, e);
+        continue;
       }
+      // Watermark and review are flags too: recorded, admitted, marked.
+      if (e == Effect::kAllow) p.flags.push_back(rc.id);
+      p.enforced = std::max(p.enforced, e);
+      if (e == Effect::kThrottle) p.retry_ms = std::max(p.retry_ms, out.retry_after_ms);
     }
+  }
+}
 
-    // Pure rules first; stateful ones only while the request is admissible.
-    for (int pass = 0; pass < 2 && !stopped; ++pass) {
-      if (pass == 1 && enforced == Effect::kDeny) break;
-      for (const auto& rule : snap->rules) {
-        // Once a request is refused, later limits do not count it.
-        if (pass == 1 && enforced != Effect::kAllow) break;
-        if (rule->stateful() != (pass == 1)) continue;
-        const RuleCommon& rc = rule->common();
-        if (!rc.match.Applies(eval)) continue;
-        RuleOutcome out;
-        Status s = rule->Evaluate(rctx, &out);
-        if (!s.ok()) {
-          if ((stopped = internal_error(rc.id, s))) break;
-          continue;
-        }
-        for (RateLimitItem& item : out.rate_limits) d.rate_limits.push_back(std::move(item));
-        for (Charge& c : out.charges) charges.push_back(std::move(c));
-        const bool shadow = all_shadow || rc.mode == RuleMode::kShadow;
-        d.risk = std::max(d.risk, out.risk);
-        if (!shadow && !out.watermark.empty())
-          watermark += (watermark.empty() ? "" : ", ") + out.watermark;
-        if (out.delay_ms > 0) {
-          // Delay mode: admitted, held first. A throttle that is enforced.
-          d.matches.push_back(RuleMatch{rc.id, Action::kThrottle, shadow, "delayed",
-                                        std::move(out.detail), 0, out.delay_ms});
-          if (!shadow) d.delay_ms = std::max(d.delay_ms, out.delay_ms);
-          continue;
-        }
-        if (!out.matched) continue;
-        const Action action = out.action.value_or(rc.action);
-        d.matches.push_back(RuleMatch{rc.id, action, shadow,
-                                      out.reason.empty() ? rc.reason : std::move(out.reason),
-                                      std::move(out.detail), out.retry_after_ms});
-        Effect e = EffectOf(action);
-        if (shadow) {
-          counters_.shadow_matches.fetch_add(1, std::memory_order_relaxed);
-          shadowed = std::max(shadowed, e);
-          continue;
-        }
-        // Watermark and review are flags too: recorded, admitted, marked.
-        if (e == Effect::kAllow) flags.push_back(rc.id);
-        enforced = std::max(enforced, e);
-        if (e == Effect::kThrottle) retry_ms = std::max(retry_ms, out.retry_after_ms);
+// Step 3: the effect from Evaluate's tallies (deny beats throttle beats
+// allow), the deciding rules and reason, and the headers the decision
+// carries: Retry-After, X-Tos-Flag, X-Tos-Watermark, the RateLimit fields.
+void Engine::Combine(Pending& p) {
+  Decision& d = p.d;
+  if (!p.stopped) {
+    const Effect enforced = p.enforced;
+    d.effect = enforced;
+    d.enforced = p.shadowed <= enforced;
+    d.status = StatusFor(enforced);
+    if (enforced != Effect::kAllow) {
+      for (const RuleMatch& m : d.matches) {
+        if (m.shadow || m.delay_ms > 0 || EffectOf(m.action) != enforced) continue;
+        if (d.reason.empty()) d.reason = m.reason;
+        d.rule_ids.push_back(m.rule_id);
       }
     }
-    if (!stopped) {
-      d.effect = enforced;
-      d.enforced = shadowed <= enforced;
-      d.status = StatusFor(enforced);
-      if (enforced != Effect::kAllow) {
-        for (const RuleMatch& m : d.matches) {
-          if (m.shadow || m.delay_ms > 0 || EffectOf(m.action) != enforced) continue;
-          if (d.reason.empty()) d.reason = m.reason;
-          d.rule_ids.push_back(m.rule_id);
-        }
-      }
-      if (enforced == Effect::kThrottle) {
-        d.retry_after_s = std::max<int64_t>(1, (retry_ms + 999) / 1000);
-        d.headers.emplace_back("Retry-After", std::to_string(d.retry_after_s));
-      }
-      if (!flags.empty()) {
-        std::string v;
-        for (const std::string& f : flags) v += (v.empty() ? "" : ", ") + f;
-        d.headers.emplace_back("X-Tos-Flag", std::move(v));
-      }
-      // For the upstream, not the client: it may watermark its output.
-      if (!watermark.empty() && enforced == Effect::kAllow)
-        d.headers.emplace_back("X-Tos-Watermark", std::move(watermark));
+    if (enforced == Effect::kThrottle) {
+      d.retry_after_s = std::max<int64_t>(1, (p.retry_ms + 999) / 1000);
+      d.headers.emplace_back("Retry-After", std::to_string(d.retry_after_s));
     }
+    if (!p.flags.empty()) {
+      std::string v;
+      for (const std::string& f : p.flags) v += (v.empty() ? "" : ", ") + f;
+      d.headers.emplace_back("X-Tos-Flag", std::move(v));
+    }
+    // For the upstream, not the client: it may watermark its output.
+    if (!p.watermark.empty() && enforced == Effect::kAllow)
+      d.headers.emplace_back("X-Tos-Watermark", std::move(p.watermark));
   }
   if (d.effect != Effect::kAllow) d.delay_ms = 0;
   AppendRateLimitHeaders(&d);
+}
 
-  if (options_.audit) {
-    AuditRecord rec;
-    rec.id = d.decision_id;
-    rec.time_ms = wall_ms;
-    rec.request_id = req.request_id;
-    rec.account = d.account_id;
-    rec.key_id = req.key_id;
-    if (account) rec.org = account->org;
-    rec.client_ip = req.client_ip;
-    rec.method = req.method;
-    rec.path = req.path;
-    rec.operation = d.operation;
-    rec.model = req.body.model;
-    rec.effect = std::string(EffectName(d.effect));
-    rec.enforced = d.enforced;
-    rec.status = d.status;
-    rec.reason = d.reason;
-    rec.rule_ids = RulesJson(d.rule_ids);
-    rec.matches = MatchesJson(d.matches);
-    rec.risk = d.risk;
-    rec.policy_revision = d.policy_revision;
-    if (!req.body.prompt_text.empty()) rec.prompt_sha256 = Sha256Hex(req.body.prompt_text);
-    rec.latency_us = (options_.clock->monotonic_ns() - start_ns) / 1000;
-    if (deferred) {
-      *deferred = std::move(rec);  // the caller submits it and calls AuditOutcome
-    } else if (Status s = options_.audit->Submit(std::move(rec)); !s.ok()) {
-      ApplyAuditFailure(&d, fail_open);
-    }
-  }
+// Step 4: the decision as the audit trail keeps it. Typed: the sink renders
+// it to its columns.
+AuditRecord Engine::RecordOf(const Pending& p) const {
+  const Request& req = p.req;
+  const Decision& d = p.d;
+  AuditRecord rec;
+  rec.id = d.decision_id;
+  rec.time_ms = p.wall_ms;
+  rec.request_id = req.request_id;
+  rec.account = d.account_id;
+  rec.key_id = req.key_id;
+  if (p.account) rec.org = p.account->org;
+  rec.client_ip = req.client_ip;
+  rec.method = req.method;
+  rec.path = req.path;
+  rec.operation = d.operation;
+  rec.model = req.body.model;
+  rec.effect = d.effect;
+  rec.enforced = d.enforced;
+  rec.status = d.status;
+  rec.reason = d.reason;
+  rec.rule_ids = d.rule_ids;
+  rec.matches.reserve(d.matches.size());
+  for (const RuleMatch& m : d.matches)
+    rec.matches.push_back(AuditMatch{m.rule_id, m.action, m.shadow, m.detail});
+  rec.risk = d.risk;
+  rec.policy_revision = d.policy_revision;
+  if (!req.body.prompt_text.empty()) rec.prompt_sha256 = Sha256Hex(req.body.prompt_text);
+  rec.latency_us = (options_.clock->monotonic_ns() - p.start_ns) / 1000;
+  return rec;
+}
 
-  // A refused request gives back what it counted; an admitted one keeps its
-  // reservations and leases until its usage report or their expiry.
-  if (!charges.empty()) {
+// Step 5: what the request counted. A refused request gives back what it
+// counted; an admitted one keeps its reservations and leases until its
+// usage report or their expiry. Then the periodic sweep and the counters.
+void Engine::Settle(Pending& p) {
+  Decision& d = p.d;
+  const int64_t start_ns = p.start_ns;
+  if (!p.charges.empty()) {
     if (d.effect != Effect::kAllow) {
-      Refund(*options_.state, charges, start_ns);
+      Refund(*options_.state, p.charges, start_ns);
       counters_.refunds.fetch_add(1, std::memory_order_relaxed);
     } else {
       int64_t hold = 0;
       bool pending = false;
-      for (const Charge& c : charges) {
+      for (const Charge& c : p.charges) {
         pending |= c.lease_id != 0 || c.tokens != Charge::Tokens::kNone;
         hold = std::max(hold, c.hold_ns);
       }
       if (pending)
-        admissions_.Add(d.decision_id, Admission{std::move(charges), req.inline_proxy, d.account_id,
-                                                 d.operation, start_ns + hold});
+        admissions_.Add(d.decision_id, Admission{std::move(p.charges), p.req.inline_proxy,
+                                                 d.account_id, d.operation, start_ns + hold});
     }
   }
   if (d.delay_ms > 0) counters_.delayed.fetch_add(1, std::memory_order_relaxed);
@@ -474,7 +485,31 @@ Decision Engine::Decide(const Request& req, AuditRecord* deferred) {
                   : d.effect == Effect::kThrottle ? counters_.throttle
                                                   : counters_.allow;
   counter.fetch_add(1, std::memory_order_relaxed);
-  return d;
+}
+
+// resolve account -> evaluate -> combine -> audit record -> settle. Each
+// step reads and writes the one Pending; a step that decides early (401,
+// internal error) sets `stopped` and the later ones leave the effect alone.
+Decision Engine::Decide(const Request& req, AuditRecord* deferred) {
+  Pending p(req, snapshot_.load());
+  p.start_ns = options_.clock->monotonic_ns();
+  p.wall_ms = options_.clock->wall_ms();
+  p.seq = NextSequence();
+  p.d.decision_id = NewDecisionId(p.wall_ms);
+  p.fail_open = p.snap && p.snap->settings.fail_open;
+
+  ResolveStep(p);
+  if (!p.stopped) Evaluate(p);
+  Combine(p);
+  if (options_.audit) {
+    if (deferred) {
+      *deferred = RecordOf(p);  // the caller submits it and calls AuditOutcome
+    } else if (Status s = options_.audit->Submit(RecordOf(p)); !s.ok()) {
+      ApplyAuditFailure(&p.d, p.fail_open);
+    }
+  }
+  Settle(p);
+  return std::move(p.d);
 }
 
 void Refund(StateStore& state, const std::vector<Charge>& charges, int64_t now_ns) {
@@ -493,16 +528,14 @@ AuditRecord Engine::UsageRecord(std::string_view decision_id, const Admission& a
   rec.time_ms = options_.clock->wall_ms();
   rec.account = a.account;
   rec.operation = a.operation;
-  rec.effect = "usage";
+  rec.kind = RecordKind::kUsage;
   rec.status = 200;
   rec.reason = "usage-report";
-  rec.rule_ids = "[]";
   std::string detail = "decision " + std::string(decision_id) + ": input_tokens ";
   detail += usage.input_tokens >= 0 ? std::to_string(usage.input_tokens) : "not reported";
   detail += ", output_tokens ";
   detail += usage.output_tokens >= 0 ? std::to_string(usage.output_tokens) : "not reported";
-  rec.matches = MatchesJson({RuleMatch{"usage-report", Action::kFlag, false, "usage-report",
-                                       std::move(detail), 0}});
+  rec.matches.push_back(AuditMatch{"usage-report", Action::kFlag, false, std::move(detail)});
   if (std::shared_ptr<const PolicySnapshot> snap = snapshot_.load())
     rec.policy_revision = snap->revision;
   return rec;
@@ -561,34 +594,6 @@ Status Engine::ReportUsage(std::string_view decision_id, const Usage& usage, Usa
     }
   }
   return Status::Ok();
-}
-
-std::string ProblemJson(const Decision& d) {
-  const bool throttle = d.effect == Effect::kThrottle;
-  std::string out = "{\"type\":";
-  AppendJsonString(&out, throttle ? "https://tosgate.dev/problems/quota-exceeded"
-                                  : "https://tosgate.dev/problems/" +
-                                        (d.reason.empty() ? std::string("denied") : d.reason));
-  out += ",\"title\":";
-  AppendJsonString(&out, throttle ? "Too many requests" : d.status == 503 ? "Service unavailable"
-                                : d.status == 401                      ? "Unauthorized"
-                                                                       : "Request denied by policy");
-  out += ",\"status\":" + std::to_string(d.status);
-  out += ",\"detail\":";
-  std::string detail = "Denied by " + (d.rule_ids.empty() ? std::string("policy") : d.rule_ids[0]);
-  if (throttle) detail = "Rate limit exceeded; retry after " + std::to_string(d.retry_after_s) + "s";
-  AppendJsonString(&out, detail);
-  out += ",\"reason\":";
-  AppendJsonString(&out, d.reason);
-  out += ",\"rules\":" + RulesJson(d.rule_ids);
-  out += ",\"decision_id\":";
-  AppendJsonString(&out, d.decision_id);
-  if (throttle) {
-    out += ",\"violated_policies\":" + RulesJson(d.rule_ids);
-    out += ",\"retry_after\":" + std::to_string(d.retry_after_s);
-  }
-  out += "}";
-  return out;
 }
 
 }  // namespace tosgate::engine

@@ -134,7 +134,16 @@ class Engine {
 
  private:
   uint64_t NextSequence();
+  // Decide's steps, in order (engine.cc): ResolveStep, Evaluate, Combine,
+  // RecordOf (the audit record), Settle.
+  struct Pending;
   Decision Decide(const Request& request, AuditRecord* deferred);
+  void ResolveStep(Pending& p);
+  void Evaluate(Pending& p);
+  void Combine(Pending& p);
+  AuditRecord RecordOf(const Pending& p) const;
+  void Settle(Pending& p);
+  bool InternalError(Pending& p, std::string rule_id, const Status& s);
   void ApplyAuditFailure(Decision* d, bool fail_open);
   AuditRecord UsageRecord(std::string_view decision_id, const Admission& a,
                           const Usage& usage) const;
@@ -153,8 +162,5 @@ class Engine {
 
 // Gives back what `charges` counted: refunds meters, releases leases.
 void Refund(StateStore& state, const std::vector<Charge>& charges, int64_t now_ns);
-
-// RFC 9457 problem+json body for a deny or throttle.
-std::string ProblemJson(const Decision& d);
 
 }  // namespace tosgate::engine

@@ -26,4 +26,13 @@ void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
+std::string JsonStringArray(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    AppendJsonString(&out, items[i]);
+  }
+  return out + "]";
+}
+
 }  // namespace tosgate::engine

@@ -5,6 +5,7 @@
 
 #include "api/admin/admin_server.h"
 #include "api/admin/metrics.h"
+#include "api/admin/review_observer.h"
 #include "api/gateway/gateway_server.h"
 #include "api/guard/http_guard_client.h"
 #include "engine/distill/analyzer_job.h"

@@ -142,7 +142,7 @@ struct AdminServer::Impl {
     r.method = req.method;
     r.path = req.path;
     r.operation = "admin." + route.action;
-    r.effect = "admin";
+    r.kind = engine::RecordKind::kAdmin;
     r.status = res.status;
     if (!res.audit_note.empty()) {
       r.reason = res.audit_note;
@@ -150,8 +150,6 @@ struct AdminServer::Impl {
       auto j = nlohmann::json::parse(res.body, nullptr, false);
       r.reason = j.is_object() ? j.value("reason", "error") : "error";
     }
-    r.rule_ids = "[]";
-    r.matches = "[]";
     if (auto snap = services.engine->snapshot()) r.policy_revision = snap->revision;
     if (!services.audit->Submit(std::move(r)).ok()) events_failed.fetch_add(1);
   }

@@ -21,7 +21,7 @@ nlohmann::json DecisionJson(const storage::StoredDecision& d) {
 }
 
 // What a person reads: the effect, then every matched rule and what it saw.
-std::string Explain(const engine::AuditRecord& r) {
+std::string Explain(const storage::AuditRow& r) {
   std::string out = r.effect + " (status " + std::to_string(r.status) + ")";
   if (!r.reason.empty()) out += ", reason " + r.reason;
   out += ", policy revision " + r.policy_revision + "\n";

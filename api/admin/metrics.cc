@@ -1,24 +1,13 @@
 #include "api/admin/metrics.h"
 
-#include <nlohmann/json.hpp>
-
 namespace tosgate::api::admin {
 
 void AdminMetrics::ObserveDecision(const engine::AuditRecord& r) {
   check_latency_.Observe(r.latency_us * 1000);
-  if (r.rule_ids.size() <= 2) return;  // "[]": no deciding rule
-  // The record holds the ids as a JSON array of strings. Rule ids are code
-  // names (letters, digits, '.', '_', '-': policies/rule_compiler), never
-  // escaped, so each id is the text between a pair of quotes; no JSON parse
-  // on the request path.
-  std::string_view ids = r.rule_ids;
+  if (r.rule_ids.empty()) return;  // no deciding rule: no lock
+  const std::string effect(engine::EffectWord(r));
   std::lock_guard<std::mutex> lock(mu_);
-  for (size_t open = ids.find('"'); open != std::string_view::npos; open = ids.find('"', open)) {
-    const size_t close = ids.find('"', open + 1);
-    if (close == std::string_view::npos) break;
-    ++by_rule_[{r.effect, std::string(ids.substr(open + 1, close - open - 1))}];
-    open = close + 1;
-  }
+  for (const std::string& id : r.rule_ids) ++by_rule_[{effect, id}];
 }
 
 void AdminMetrics::RecordReload(bool ok, const std::string& source, const std::string& error) {
@@ -83,79 +72,6 @@ std::string AdminMetrics::Render(const engine::Engine& engine) const {
   metrics::Registry registry;
   Register(&registry, &engine);
   return registry.Render();
-}
-
-ObservingAuditSink::ObservingAuditSink(engine::AuditSink* inner, AdminMetrics* metrics,
-                                       const Clock* clock, ReviewFn on_review)
-    : inner_(inner), metrics_(metrics), clock_(clock), on_review_(std::move(on_review)) {
-  if (on_review_) thread_ = std::thread([this] { ReviewLoop(); });
-}
-
-ObservingAuditSink::~ObservingAuditSink() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void ObservingAuditSink::Observe(const engine::AuditRecord& r) {
-  if (metrics_) metrics_->ObserveDecision(r);
-  // Compared by the action's name, as the engine writes it: "review".
-  if (!on_review_ || r.matches.find("\"action\":\"review\"") == std::string::npos) return;
-  nlohmann::json matches = nlohmann::json::parse(r.matches, nullptr, false);
-  if (!matches.is_array()) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& m : matches) {
-    if (!m.is_object() || m.value("action", "") != "review") continue;
-    if (pending_.size() >= 10'000) {
-      reviews_dropped_.fetch_add(1);
-      continue;
-    }
-    pending_.push_back({r.account, m.value("rule", ""), m.value("detail", "")});
-  }
-  cv_.notify_one();
-}
-
-Status ObservingAuditSink::Submit(engine::AuditRecord record) {
-  Observe(record);
-  if (!inner_) return Status::Ok();
-  const int64_t start = clock_->monotonic_ns();
-  Status s = inner_->Submit(std::move(record));
-  if (s.ok() && metrics_) metrics_->ObserveAuditCommit(clock_->monotonic_ns() - start);
-  return s;
-}
-
-void ObservingAuditSink::SubmitThen(engine::AuditRecord record, std::function<void(Status)> done) {
-  Observe(record);
-  if (!inner_) return done(Status::Ok());
-  const int64_t start = clock_->monotonic_ns();
-  inner_->SubmitThen(std::move(record), [this, start, done = std::move(done)](Status s) {
-    if (s.ok() && metrics_) metrics_->ObserveAuditCommit(clock_->monotonic_ns() - start);
-    done(std::move(s));
-  });
-}
-
-void ObservingAuditSink::ReviewLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  for (;;) {
-    cv_.wait(lock, [this] { return stop_ || !pending_.empty(); });
-    if (pending_.empty() && stop_) return;
-    Review r = std::move(pending_.front());
-    pending_.pop_front();
-    ++in_flight_;
-    lock.unlock();
-    on_review_(r.account, r.rule, r.detail);
-    lock.lock();
-    --in_flight_;
-    cv_.notify_all();
-  }
-}
-
-void ObservingAuditSink::DrainReviews() {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [this] { return pending_.empty() && in_flight_ == 0; });
 }
 
 }  // namespace tosgate::api::admin

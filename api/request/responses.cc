@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "engine/engine.h"
 #include "engine/json_util.h"
 
 namespace tosgate::api {
@@ -64,7 +63,7 @@ std::string_view StatusTitle(int status) {
     case 413:
       return "Content Too Large";
     case 429:
-      return "Too Many Requests";
+      return "Too many requests";  // as documented since the first release
     case 431:
       return "Request Header Fields Too Large";
     case 500:
@@ -73,6 +72,39 @@ std::string_view StatusTitle(int status) {
       return "Service Unavailable";
   }
   return "Error";
+}
+
+std::string_view DecisionTitle(const Decision& d) {
+  if (d.effect == Effect::kThrottle) return StatusTitle(429);
+  if (d.status == 401 || d.status == 503) return StatusTitle(d.status);
+  return "Request denied by policy";
+}
+
+std::string ProblemJson(const Decision& d) {
+  const bool throttle = d.effect == Effect::kThrottle;
+  std::string out = "{\"type\":";
+  engine::AppendJsonString(&out, throttle ? "https://tosgate.dev/problems/quota-exceeded"
+                                          : "https://tosgate.dev/problems/" +
+                                                (d.reason.empty() ? std::string("denied") : d.reason));
+  out += ",\"title\":";
+  engine::AppendJsonString(&out, DecisionTitle(d));
+  out += ",\"status\":" + std::to_string(d.status);
+  out += ",\"detail\":";
+  std::string detail = "Denied by " + (d.rule_ids.empty() ? std::string("policy") : d.rule_ids[0]);
+  if (throttle) detail = "Rate limit exceeded; retry after " + std::to_string(d.retry_after_s) + "s";
+  engine::AppendJsonString(&out, detail);
+  out += ",\"reason\":";
+  engine::AppendJsonString(&out, d.reason);
+  const std::string rules = engine::JsonStringArray(d.rule_ids);
+  out += ",\"rules\":" + rules;
+  out += ",\"decision_id\":";
+  engine::AppendJsonString(&out, d.decision_id);
+  if (throttle) {
+    out += ",\"violated_policies\":" + rules;
+    out += ",\"retry_after\":" + std::to_string(d.retry_after_s);
+  }
+  out += "}";
+  return out;
 }
 
 void RenderDecision(const Decision& d, HttpResponse* out, ProxyDialect dialect) {
@@ -104,7 +136,7 @@ void RenderDecision(const Decision& d, HttpResponse* out, ProxyDialect dialect) 
   }
   out->headers.emplace_back("X-Tos-Status", std::to_string(status));
   out->content_type = "application/problem+json";
-  out->body = engine::ProblemJson(d);
+  out->body = ProblemJson(d);
   if (dialect == ProxyDialect::kNginx) {
     if (status != 401 && status != 403) out->status = 403;
     out->headers.emplace_back("X-Tos-Problem", SafeValue(out->body));

@@ -38,7 +38,7 @@ enum class ProxyDialect : uint8_t {
 // allow -> 200 with X-Tos-Decision, X-Tos-Decision-Id, X-Tos-Account,
 // X-Tos-Operation and the decision's headers (RateLimit-Policy, RateLimit,
 // X-Tos-Flag); deny/throttle -> decision.status (403, 429, 401, 503) with an
-// application/problem+json body (engine::ProblemJson), X-Tos-Reason,
+// application/problem+json body (ProblemJson), X-Tos-Reason,
 // X-Tos-Rule, X-Tos-Status (the status meant, also when the dialect sends
 // another) and, on throttles, Retry-After. Header values are stripped of
 // control characters so that no policy or account text can split a header.
@@ -50,7 +50,18 @@ void RenderDecision(const Decision& d, HttpResponse* out,
 // e.g. RenderError(413, "body-too-large", "the body is 2 MiB, ...").
 void RenderError(int status, std::string_view reason, std::string_view detail, HttpResponse* out);
 
-// "Bad Request", "Not Found", ...; "Error" for codes it does not know.
+// RFC 9457 problem+json body for a deny or throttle: type, title, status,
+// detail, reason, rules, decision_id; a throttle adds violated_policies and
+// retry_after. The one place a decision becomes a problem (the gateway, the
+// inline proxy and the C API all render through RenderDecision).
+std::string ProblemJson(const Decision& d);
+
+// The title of every problem tosgate writes, decisions and errors alike:
+// the RFC 9110 reason phrase ("Bad Request", "Not Found", ...; "Error" for
+// codes it does not know), except two that docs/forward-auth.md shows and
+// clients may match: 429 is "Too many requests", and a decision's 403 (a
+// policy denial) is "Request denied by policy" (DecisionTitle).
 std::string_view StatusTitle(int status);
+std::string_view DecisionTitle(const Decision& d);
 
 }  // namespace tosgate::api

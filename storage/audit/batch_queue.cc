@@ -62,7 +62,7 @@ Status AuditBatchQueue::Enqueue(Item& item) {
   return Status::Ok();
 }
 
-Status AuditBatchQueue::Submit(engine::AuditRecord record, bool wait_commit) {
+Status AuditBatchQueue::Submit(AuditRow record, bool wait_commit) {
   BoundAuditRecord(&record);  // here, before either store hashes it
   Item item{std::move(record), nullptr};
   if (!wait_commit) return Enqueue(item);
@@ -86,7 +86,7 @@ Status AuditBatchQueue::Submit(engine::AuditRecord record, bool wait_commit) {
   return w.status;
 }
 
-void AuditBatchQueue::SubmitThen(engine::AuditRecord record, std::function<void(Status)> done) {
+void AuditBatchQueue::SubmitThen(AuditRow record, std::function<void(Status)> done) {
   BoundAuditRecord(&record);
   Item item{std::move(record), std::move(done)};
   if (Status s = Enqueue(item); !s.ok() && item.done) item.done(std::move(s));

@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/audit_sink.h"
+#include "storage/audit/row.h"
 #include "tosgate/status.h"
 
 namespace tosgate::storage {
@@ -36,7 +36,7 @@ class AuditBatchQueue {
 
   // A queued record and whom to tell when it is committed (may be empty).
   struct Item {
-    engine::AuditRecord record;
+    AuditRow record;
     std::function<void(Status)> done;
     Clock::time_point deadline{};  // commit_timeout for `done`
   };
@@ -86,8 +86,8 @@ class AuditBatchQueue {
 
   // The sinks' Submit (waiting for the commit when `wait_commit`),
   // SubmitThen and Flush; see storage/audit/sqlite/sink.h.
-  Status Submit(engine::AuditRecord record, bool wait_commit);
-  void SubmitThen(engine::AuditRecord record, std::function<void(Status)> done);
+  Status Submit(AuditRow record, bool wait_commit);
+  void SubmitThen(AuditRow record, std::function<void(Status)> done);
   Status Flush();
 
   // Stops accepting, lets the writer commit what is queued (retrying up to

@@ -30,7 +30,7 @@ uint64_t CanonicalBits(double d) {
 std::string AuditGenesisHash() { return std::string(kAuditHashSize, '\0'); }
 
 std::string AuditChainHash(std::string_view prev_hash, uint64_t seq,
-                           const engine::AuditRecord& r, std::string* scratch) {
+                           const AuditRow& r, std::string* scratch) {
   std::string local;
   std::string& b = scratch ? *scratch : local;
   b.clear();

@@ -4,7 +4,7 @@
 //   hash(n) = SHA-256( "tosgate.audit.v1" || hash(n-1) || seq(n) || fields(n) )
 //
 // where hash(0) is 32 zero bytes, seq is an unsigned 64-bit big-endian
-// integer, and fields are the AuditRecord's members in declaration order:
+// integer, and fields are the AuditRow's members in declaration order:
 // strings as a 32-bit big-endian length then their bytes, integers as 64-bit
 // big-endian two's complement, `enforced` as one byte 0/1, `status` widened
 // to 64 bits, and `risk` as its IEEE-754 bits (big-endian) after mapping
@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/audit_sink.h"
+#include "storage/audit/row.h"
 
 namespace tosgate::storage {
 
@@ -30,6 +30,6 @@ std::string AuditGenesisHash();
 // The raw 32-byte hash of `record` stored at `seq` after `prev_hash`.
 // `scratch` is reused between calls to avoid allocating; may be null.
 std::string AuditChainHash(std::string_view prev_hash, uint64_t seq,
-                           const engine::AuditRecord& record, std::string* scratch = nullptr);
+                           const AuditRow& record, std::string* scratch = nullptr);
 
 }  // namespace tosgate::storage

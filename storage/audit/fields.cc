@@ -74,7 +74,7 @@ bool BoundAuditText(std::string* s, size_t max) {
   return true;
 }
 
-void BoundAuditRecord(engine::AuditRecord* r) {
+void BoundAuditRecord(AuditRow* r) {
   for (std::string* s :
        {&r->id, &r->request_id, &r->account, &r->key_id, &r->org, &r->client_ip, &r->method,
         &r->operation, &r->model, &r->effect, &r->reason, &r->policy_revision, &r->prompt_sha256})

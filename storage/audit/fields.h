@@ -22,7 +22,7 @@
 #include <cstddef>
 #include <string>
 
-#include "engine/audit_sink.h"
+#include "storage/audit/row.h"
 
 namespace tosgate::storage {
 
@@ -36,6 +36,6 @@ inline constexpr size_t kAuditJsonMax = 16384;  // rule_ids, matches (each)
 bool BoundAuditText(std::string* s, size_t max);
 
 // Cuts every field of `r` to its bound.
-void BoundAuditRecord(engine::AuditRecord* r);
+void BoundAuditRecord(AuditRow* r);
 
 }  // namespace tosgate::storage

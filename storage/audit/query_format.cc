@@ -165,7 +165,7 @@ std::string CsvHeader(bool instance_column) {
 }
 
 std::string CsvRow(const StoredDecision& d, bool instance_column) {
-  const engine::AuditRecord& r = d.record;
+  const AuditRow& r = d.record;
   std::string out;
   out.reserve(256 + r.matches.size());
   if (instance_column) {
@@ -198,7 +198,7 @@ std::string CsvRow(const StoredDecision& d, bool instance_column) {
 }
 
 std::string JsonLine(const StoredDecision& d) {
-  const engine::AuditRecord& r = d.record;
+  const AuditRow& r = d.record;
   std::string out;
   out.reserve(384 + r.matches.size());
   auto key = [&out](const char* k) {

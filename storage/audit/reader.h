@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/audit_sink.h"
+#include "storage/audit/row.h"
 #include "tosgate/status.h"
 
 namespace tosgate::storage {
@@ -19,7 +19,7 @@ struct StoredDecision {
   uint64_t seq = 0;       // 1, 2, 3, ... in commit order, per store (per instance)
   std::string prev_hash;  // 32 raw bytes: the hash of seq - 1 (zeros for seq 1)
   std::string hash;       // 32 raw bytes: see storage/audit/chain.h
-  engine::AuditRecord record;
+  AuditRow record;
   // The gateway instance that wrote it, in a fleet store (PostgreSQL, where
   // each instance keeps its own chain); empty in an SQLite store.
   std::string instance = {};

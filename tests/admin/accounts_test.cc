@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "api/admin/metrics.h"
+#include "api/admin/review_observer.h"
 #include "engine/accounts.h"
 #include "tests/admin/fixture.h"
 
@@ -65,12 +65,11 @@ TEST_CASE("admin review queue: a review match is queued once, listed and resolve
                           });
   engine::AuditRecord rec;
   rec.account = "a9";
-  rec.effect = "allow";
-  rec.rule_ids = "[]";
-  rec.matches = R"([{"rule":"distill.x","action":"review","shadow":false,"detail":"risk 0.8"}])";
+  rec.effect = Effect::kAllow;
+  rec.matches = {{"distill.x", Action::kReview, false, "risk 0.8"}};
   REQUIRE(sink.Submit(rec).ok());
   REQUIRE(sink.Submit(rec).ok());  // still open: not queued twice
-  rec.matches = R"([{"rule":"rate.rpm","action":"flag","shadow":false,"detail":""}])";
+  rec.matches = {{"rate.rpm", Action::kFlag, false, ""}};
   REQUIRE(sink.Submit(rec).ok());
   sink.DrainReviews();
 
@@ -88,6 +87,28 @@ TEST_CASE("admin review queue: a review match is queued once, listed and resolve
   CHECK(fx.Call(Role::kAdmin, "POST", path, R"({"note": "again"})")->status == 409);
   CHECK(AdminFixture::J(fx.Call(Role::kAuditor, "GET", "/v1/admin/review"))["items"].empty());
   CHECK(AdminFixture::J(fx.Call(Role::kAuditor, "GET", "/v1/admin/review?status=all"))["items"].size() == 1);
+}
+
+TEST_CASE("admin review queue: a review match in shadow mode queues nothing") {
+  AdminFixture fx;
+  std::vector<std::string> queued;
+  ObservingAuditSink sink(nullptr, &fx.metrics, &fx.te.clock,
+                          [&](const std::string& acct, const std::string& rule, const std::string&) {
+                            queued.push_back(acct + " " + rule);
+                          });
+  engine::AuditRecord rec;
+  rec.account = "a9";
+  rec.effect = Effect::kAllow;
+  // A shadow rule is evaluated and recorded, never enforced: no review.
+  rec.matches = {{"distill.x", Action::kReview, true, "risk 0.8"}};
+  REQUIRE(sink.Submit(rec).ok());
+  sink.DrainReviews();
+  CHECK(queued.empty());
+  // The same record with the rule enforced does queue the account.
+  rec.matches[0].shadow = false;
+  REQUIRE(sink.Submit(rec).ok());
+  sink.DrainReviews();
+  CHECK(queued == std::vector<std::string>{"a9 distill.x"});
 }
 
 TEST_CASE("admin evaluate: explains without touching counters; commit=true counts (admin only)") {
@@ -116,9 +137,12 @@ TEST_CASE("admin decisions: query with filters, get by id with explanation, expo
     rec.id = "d" + std::to_string(i);
     rec.time_ms = 1'764'331'200'000 + i;
     rec.account = i % 2 ? "odd" : "even";
-    rec.effect = i == 4 ? "deny" : "allow";
-    rec.rule_ids = i == 4 ? R"(["purpose.no-model-training"])" : "[]";
-    rec.matches = i == 4 ? R"([{"rule":"purpose.no-model-training","action":"deny","shadow":false,"detail":"request.purpose = model-training"}])" : "[]";
+    rec.effect = i == 4 ? Effect::kDeny : Effect::kAllow;
+    if (i == 4) {
+      rec.rule_ids = {"purpose.no-model-training"};
+      rec.matches = {{"purpose.no-model-training", Action::kDeny, false,
+                      "request.purpose = model-training"}};
+    }
     REQUIRE(fx.audit->Submit(rec).ok());
   }
   REQUIRE(fx.audit->Flush().ok());
@@ -172,8 +196,8 @@ TEST_CASE("admin metrics: Prometheus text with decisions by rule, latency and re
   AdminFixture fx;
   AdminMetrics& m = fx.metrics;
   engine::AuditRecord rec;
-  rec.effect = "deny";
-  rec.rule_ids = R"(["purpose.no-model-training"])";
+  rec.effect = Effect::kDeny;
+  rec.rule_ids = {"purpose.no-model-training"};
   rec.latency_us = 7;
   m.ObserveDecision(rec);
   m.RecordReload(false, "files changed", "p.yaml:3:1: bad");

@@ -70,11 +70,10 @@ engine::AuditRecord Rec(int i) {
   r.client_ip = "203.0.113.7";
   r.method = "POST";
   r.path = "/v1/chat/completions";
-  r.effect = i == 17 ? "deny" : "allow";
+  r.effect = i == 17 ? Effect::kDeny : Effect::kAllow;
   r.status = i == 17 ? 403 : 200;
   r.reason = i == 17 ? "prohibited-weapons" : "";
-  r.rule_ids = i == 17 ? R"(["prohibited.cbrn-weapons"])" : "[]";
-  r.matches = "[]";
+  if (i == 17) r.rule_ids = {"prohibited.cbrn-weapons"};
   return r;
 }
 
@@ -190,7 +189,7 @@ TEST_CASE("audit: a 100 KB model name, request id and path are stored bounded") 
   auto rows = storage::ReadDecisions(db);
   REQUIRE(rows.ok());
   REQUIRE(rows->size() == 1);
-  const engine::AuditRecord& rec = (*rows)[0].record;
+  const storage::AuditRow& rec = (*rows)[0].record;
   // Bounded, and still saying what it was the start of.
   for (const auto& [name, stored, prefix] :
        {std::tuple{"model", rec.model, std::string("gpt-x")},

@@ -65,9 +65,7 @@ struct Store {
       r.id = "d" + std::to_string(i);
       r.account = "acct_" + std::to_string(i % 3);
       r.time_ms = 1764331200000 + i;
-      r.effect = "allow";
-      r.rule_ids = "[]";
-      r.matches = "[]";
+      r.effect = tosgate::Effect::kAllow;
       REQUIRE((*sink)->Submit(r).ok());
     }
     REQUIRE((*sink)->Close().ok());
@@ -212,7 +210,7 @@ TEST_CASE("audit verify --dsn --anchor fails a cut instance; export-anchor --dsn
     for (int i = 1; i <= 10; ++i) {
       tosgate::engine::AuditRecord r;
       r.id = "d" + std::to_string(i);
-      r.effect = "allow";
+      r.effect = tosgate::Effect::kAllow;
       REQUIRE((*sink)->Submit(r).ok());
     }
     REQUIRE((*sink)->Close().ok());

@@ -29,10 +29,10 @@ std::string MakeStore(const std::string& dir) {
     r.org = "org_" + std::to_string(i % 2);
     r.time_ms = kT0 + i * 60000;
     const bool deny = i % 5 == 0;
-    r.effect = deny ? "deny" : "allow";
+    r.effect = deny ? tosgate::Effect::kDeny : tosgate::Effect::kAllow;
     r.status = deny ? 403 : 200;
     r.reason = deny ? "purpose, \"training\"" : "";
-    r.rule_ids = deny ? R"(["purpose.x"])" : "[]";
+    if (deny) r.rule_ids = {"purpose.x"};
     REQUIRE((*sink)->Submit(r).ok());
   }
   REQUIRE((*sink)->Close().ok());

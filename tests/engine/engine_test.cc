@@ -81,7 +81,7 @@ TEST_CASE("a request no rule matches is allowed and recorded") {
   CHECK(d.policy_revision == "rev1");
   REQUIRE(f.sink.records.size() == 1);
   CHECK(f.sink.records[0].id == d.decision_id);
-  CHECK(f.sink.records[0].effect == "allow");
+  CHECK(engine::EffectWord(f.sink.records[0]) == "allow");
   CHECK(f.engine.counters().allow == 1);
 }
 
@@ -125,9 +125,7 @@ TEST_CASE("a throttle carries Retry-After and the RateLimit fields") {
   CHECK(header("Retry-After") == "80");
   CHECK(header("RateLimit-Policy") == "\"rpm\";q=2;w=60");
   CHECK(header("RateLimit") == "\"rpm\";r=0;t=80");
-  std::string body = engine::ProblemJson(d);
-  CHECK(body.find("quota-exceeded") != std::string::npos);
-  CHECK(body.find("\"violated_policies\":[\"rpm\"]") != std::string::npos);
+  // Its problem+json: tests/api/decision_problem_test.cc.
 }
 
 TEST_CASE("shadow rules are recorded, never enforced") {
@@ -141,7 +139,8 @@ TEST_CASE("shadow rules are recorded, never enforced") {
   CHECK_FALSE(d.enforced);
   REQUIRE(d.matches.size() == 1);
   CHECK(d.matches[0].shadow);
-  CHECK(f.sink.records[0].matches.find("\"shadow\":true") != std::string::npos);
+  REQUIRE(f.sink.records[0].matches.size() == 1);
+  CHECK(f.sink.records[0].matches[0].shadow);
   CHECK(f.engine.counters().shadow_matches == 1);
 }
 

@@ -147,14 +147,15 @@ TEST_CASE("usage: an accepted external report is audited against its decision") 
   REQUIRE(f.sink.records.size() == 2);
   const engine::AuditRecord& r = f.sink.records[1];
   CHECK(r.id == a.decision_id + ".usage");
-  CHECK(r.effect == "usage");
+  CHECK(engine::EffectWord(r) == "usage");
   CHECK(r.reason == "usage-report");
   CHECK(r.account == "acct-u");
   CHECK(r.operation == "chat");
   CHECK(r.policy_revision == "rev-usage");
-  CHECK(r.matches.find("decision " + a.decision_id) != std::string::npos);
-  CHECK(r.matches.find("input_tokens 12") != std::string::npos);
-  CHECK(r.matches.find("output_tokens not reported") != std::string::npos);
+  REQUIRE(r.matches.size() == 1);
+  CHECK(r.matches[0].detail.find("decision " + a.decision_id) != std::string::npos);
+  CHECK(r.matches[0].detail.find("input_tokens 12") != std::string::npos);
+  CHECK(r.matches[0].detail.find("output_tokens not reported") != std::string::npos);
 
   // The inline proxy's own reports are what the gateway saw: not recorded again.
   const Decision b = f.engine.Check(Chat(true, 100));

@@ -44,7 +44,7 @@ void AuditRecord(const uint8_t* data, size_t size) {
   d.seq = static_cast<uint64_t>(f.Int());
   d.prev_hash = f.Next();
   d.hash = f.Next();
-  engine::AuditRecord& r = d.record;
+  storage::AuditRow& r = d.record;
   r.id = f.Next();
   r.time_ms = f.Int();
   r.request_id = f.Next();

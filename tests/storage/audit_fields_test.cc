@@ -60,7 +60,7 @@ TEST_CASE("the cut falls on a UTF-8 character boundary") {
 }
 
 TEST_CASE("every client field of a record is bounded, the path at 1024") {
-  engine::AuditRecord r = Rec("d1");
+  AuditRow r = ToAuditRow(Rec("d1"));
   const std::string big(100 * 1024, 'q');
   for (std::string* f : {&r.request_id, &r.account, &r.key_id, &r.org, &r.client_ip, &r.method,
                          &r.operation, &r.model, &r.reason, &r.path})
@@ -78,7 +78,7 @@ TEST_CASE("every client field of a record is bounded, the path at 1024") {
 }
 
 TEST_CASE("oversized rule matches stay valid JSON within their bound") {
-  engine::AuditRecord r = Rec("d1");
+  AuditRow r = ToAuditRow(Rec("d1"));
   nlohmann::json matches = nlohmann::json::array();
   for (int i = 0; i < 400; ++i)
     matches.push_back({{"rule", "r" + std::to_string(i)},
@@ -112,7 +112,7 @@ TEST_CASE("the SQLite store keeps a 100 KB model bounded with the marker, and ve
   auto rows = ReadDecisions(path, all);
   REQUIRE(rows.ok());
   REQUIRE(rows->size() == 1);
-  const engine::AuditRecord& got = (*rows)[0].record;
+  const AuditRow& got = (*rows)[0].record;
   CHECK(got.model.size() <= kAuditTextMax);
   CHECK(got.model.rfind("ggg", 0) == 0);
   CHECK(got.model.find(kEllipsis + "[+") != std::string::npos);

@@ -17,14 +17,14 @@ using test::TempDir;
 constexpr int64_t kT0 = 1764331200000;  // 2025-11-28T12:00:00Z
 constexpr int64_t kHour = 3600000;
 
-engine::AuditRecord Rec(std::string account, int64_t time_ms, std::string effect = "allow",
-                        std::string rules = "[]", std::string reason = "") {
+engine::AuditRecord Rec(std::string account, int64_t time_ms, Effect effect = Effect::kAllow,
+                        std::vector<std::string> rules = {}, std::string reason = "") {
   engine::AuditRecord r;
   r.id = account + "@" + std::to_string(time_ms);
   r.account = std::move(account);
   r.org = "org-" + r.account.substr(0, 1);
   r.time_ms = time_ms;
-  r.effect = std::move(effect);
+  r.effect = effect;
   r.rule_ids = std::move(rules);
   r.reason = std::move(reason);
   return r;
@@ -37,6 +37,22 @@ std::string Fill(const TempDir& dir, const std::vector<engine::AuditRecord>& rec
   for (const auto& r : records) REQUIRE((*sink)->Submit(r).ok());
   REQUIRE((*sink)->Close().ok());
   return path;
+}
+
+// Replaces the rule_ids text of record `id` in the store at `path`: a row
+// no tosgate writes today (an older version's, or an edited one).
+void SetRuleIdsText(const std::string& path, const std::string& id, const std::string& text) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "UPDATE decisions SET rule_ids = ? WHERE id = ?", -1, &st, nullptr) ==
+          SQLITE_OK);
+  sqlite3_bind_text(st, 1, text.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 2, id.c_str(), -1, SQLITE_TRANSIENT);
+  CHECK(sqlite3_step(st) == SQLITE_DONE);
+  CHECK(sqlite3_changes(db) == 1);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 std::unique_ptr<AuditQuery> OpenQuery(const std::string& path) {
@@ -58,10 +74,11 @@ TEST_CASE("each filter narrows by exact value and the time range is [since, unti
   TempDir dir;
   auto q = OpenQuery(Fill(
       dir,
-      {Rec("alice", kT0, "allow"), Rec("alice", kT0 + 10, "deny", R"(["purpose.x"])", "purpose"),
-       Rec("alicia", kT0 + 20, "deny"),
-       Rec("bob", kT0 + 30, "throttle", R"(["rate.a"])", "rate-limited"),
-       Rec("alice", kT0 + 40, "throttle", R"(["rate.a","purpose.x"])", "rate-limited")}));
+      {Rec("alice", kT0, Effect::kAllow),
+       Rec("alice", kT0 + 10, Effect::kDeny, {"purpose.x"}, "purpose"),
+       Rec("alicia", kT0 + 20, Effect::kDeny),
+       Rec("bob", kT0 + 30, Effect::kThrottle, {"rate.a"}, "rate-limited"),
+       Rec("alice", kT0 + 40, Effect::kThrottle, {"rate.a", "purpose.x"}, "rate-limited")}));
   CHECK(Ids(*q, {.account = "alice"}) ==
         std::vector<std::string>{"alice@" + std::to_string(kT0),
                                  "alice@" + std::to_string(kT0 + 10),
@@ -81,12 +98,14 @@ TEST_CASE("each filter narrows by exact value and the time range is [since, unti
 
 TEST_CASE("a rule filter matches whole elements of rule_ids, not substrings") {
   TempDir dir;
-  auto q = OpenQuery(Fill(
-      dir,
-      {Rec("a", kT0, "deny", R"(["rate.a"])"), Rec("b", kT0 + 1, "deny", R"(["rate.ab"])"),
-       Rec("c", kT0 + 2, "deny", R"(["x.rate.a","rate.a"])"),
-       Rec("d", kT0 + 3, "deny", R"(["rate"])"), Rec("e", kT0 + 4, "deny", "not json [\"rate.a\"]"),
-       Rec("f", kT0 + 5, "deny", R"([{"rate.a":1}])")}));
+  const std::string path = Fill(
+      dir, {Rec("a", kT0, Effect::kDeny, {"rate.a"}), Rec("b", kT0 + 1, Effect::kDeny, {"rate.ab"}),
+            Rec("c", kT0 + 2, Effect::kDeny, {"x.rate.a", "rate.a"}),
+            Rec("d", kT0 + 3, Effect::kDeny, {"rate"}), Rec("e", kT0 + 4, Effect::kDeny),
+            Rec("f", kT0 + 5, Effect::kDeny)});
+  SetRuleIdsText(path, "e@" + std::to_string(kT0 + 4), "not json [\"rate.a\"]");
+  SetRuleIdsText(path, "f@" + std::to_string(kT0 + 5), R"([{"rate.a":1}])");
+  auto q = OpenQuery(path);
   auto ids = Ids(*q, {.rule = "rate.a"});
   REQUIRE(ids.size() == 2);
   CHECK(ids[0].rfind("a@", 0) == 0);
@@ -167,9 +186,10 @@ TEST_CASE("an account over a time range is read through the (account, time_ms) i
 TEST_CASE("stats count decisions per effect per hour, hours aligned to UTC") {
   TempDir dir;
   auto q = OpenQuery(
-      Fill(dir, {Rec("a", kT0 + 5, "allow"), Rec("a", kT0 + kHour - 1, "allow"),
-                 Rec("a", kT0 + 10, "deny"), Rec("a", kT0 + kHour, "allow"),
-                 Rec("a", kT0 + 3 * kHour + 7, "throttle"), Rec("a", kT0 + 5 * kHour, "deny")}));
+      Fill(dir, {Rec("a", kT0 + 5, Effect::kAllow), Rec("a", kT0 + kHour - 1, Effect::kAllow),
+                 Rec("a", kT0 + 10, Effect::kDeny), Rec("a", kT0 + kHour, Effect::kAllow),
+                 Rec("a", kT0 + 3 * kHour + 7, Effect::kThrottle),
+                 Rec("a", kT0 + 5 * kHour, Effect::kDeny)}));
   auto s = q->Stats({.since_ms = kT0, .until_ms = kT0 + 5 * kHour});
   REQUIRE(s.ok());
   REQUIRE(s->size() == 4);

@@ -15,7 +15,7 @@ engine::AuditRecord Rec(std::string account, int64_t time_ms) {
   r.id = account + "@" + std::to_string(time_ms);
   r.account = std::move(account);
   r.time_ms = time_ms;
-  r.effect = "allow";
+  r.effect = Effect::kAllow;
   return r;
 }
 

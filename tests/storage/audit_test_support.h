@@ -22,10 +22,8 @@ inline engine::AuditRecord Rec(const std::string& id, int64_t time_ms = 17643312
   r.client_ip = "203.0.113.77";
   r.method = "POST";
   r.path = "/v1/chat/completions";
-  r.effect = "allow";
+  r.effect = Effect::kAllow;
   r.status = 200;
-  r.rule_ids = "[]";
-  r.matches = "[]";
   r.risk = 0.25;
   return r;
 }

@@ -25,10 +25,8 @@ engine::AuditRecord Rec(int i) {
   r.account = "acct_" + std::to_string(i % 3);
   r.method = "POST";
   r.path = "/v1/chat/completions";
-  r.effect = "allow";
+  r.effect = Effect::kAllow;
   r.status = 200;
-  r.rule_ids = "[]";
-  r.matches = "[]";
   return r;
 }
 
@@ -116,8 +114,8 @@ TEST_CASE("PostgreSQL audit: a chain rewritten and recomputed fails against the 
   const AuditCheckpoint a = ReadAnchorFile(anchor).value();
   auto c = test::ConnectOrFail(dsn);
   test::Exec(c.get(), "DELETE FROM tosgate_decisions");
-  std::vector<engine::AuditRecord> forged;
-  for (int i = 1; i <= 10; ++i) forged.push_back(Rec(i));
+  std::vector<AuditRow> forged;
+  for (int i = 1; i <= 10; ++i) forged.push_back(ToAuditRow(Rec(i)));
   forged[2].account = "someone-else";
   test::InsertChain(c.get(), "gw-1", forged);
 
@@ -160,7 +158,7 @@ TEST_CASE("PostgreSQL and SQLite stores bound a 100 KB model and path the same w
   auto rows = ReadDecisions(db, all);
   REQUIRE(rows.ok());
   REQUIRE(rows->size() == 1);
-  const engine::AuditRecord& lite = (*rows)[0].record;
+  const AuditRow& lite = (*rows)[0].record;
   auto c = test::ConnectOrFail(dsn);
   CHECK(test::Exec(c.get(), "SELECT model FROM tosgate_decisions") == lite.model);
   CHECK(test::Exec(c.get(), "SELECT path FROM tosgate_decisions") == lite.path);

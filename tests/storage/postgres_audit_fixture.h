@@ -91,12 +91,12 @@ inline std::string FreshAuditDb(PostgresServer& server) {
 // Inserts `records` as `instance`'s chain from seq `first_seq` after `prev`
 // (one transaction); returns the last hash.
 inline std::string InsertChain(PGconn* c, const std::string& instance,
-                               const std::vector<engine::AuditRecord>& records,
+                               const std::vector<storage::AuditRow>& records,
                                uint64_t first_seq = 1,
                                std::string prev = storage::AuditGenesisHash()) {
   Exec(c, "BEGIN");
   uint64_t seq = first_seq;
-  for (const engine::AuditRecord& r : records) {
+  for (const storage::AuditRow& r : records) {
     const std::string hash = storage::AuditChainHash(prev, seq, r);
     char risk[32] = "";  // every bit: the hash covers them
     if (!std::isnan(r.risk)) std::snprintf(risk, sizeof risk, "%.17g", r.risk);
@@ -145,8 +145,8 @@ inline std::string InsertChain(PGconn* c, const std::string& instance,
 // minutes (so instances share milliseconds and the rows span two hours);
 // every 5th a deny by rule purpose.x with a reason holding a comma and a
 // quote; every 4th from an account with SQL metacharacters; #7 by rule
-// purpose.x.y (not purpose.x); #9 with rule_ids that are not JSON; #11
-// with no risk (NaN).
+// purpose.x.y (not purpose.x); #11 with no risk (NaN). FleetRow adds #9
+// with rule_ids that are not JSON (a row no sink writes).
 inline engine::AuditRecord FleetRecord(size_t k, int i) {
   engine::AuditRecord r;
   r.id = "d" + std::to_string(k) + "_" + std::to_string(i);
@@ -154,13 +154,21 @@ inline engine::AuditRecord FleetRecord(size_t k, int i) {
   r.account = i % 4 == 3 ? kOddAccount : "acct_" + std::to_string(i % 3);
   r.org = "org_" + std::to_string(i % 2);
   const bool deny = i % 5 == 0;
-  r.effect = deny ? "deny" : "allow";
+  r.effect = deny ? Effect::kDeny : Effect::kAllow;
   r.status = deny ? 403 : 200;
   r.reason = deny ? "purpose, \"training\"" : "";
-  r.rule_ids = deny ? R"(["purpose.x"])" : i == 7 ? R"(["purpose.x.y"])" : i == 9 ? "oops" : "[]";
+  if (deny) r.rule_ids = {"purpose.x"};
+  if (i == 7) r.rule_ids = {"purpose.x.y"};
   r.risk = i == 11 ? std::numeric_limits<double>::quiet_NaN() : i * 0.1;
   r.latency_us = 100 + i;
   return r;
+}
+
+// Record i of instance `k` as stored.
+inline storage::AuditRow FleetRow(size_t k, int i) {
+  storage::AuditRow row = storage::ToAuditRow(FleetRecord(k, i));
+  if (i == 9) row.rule_ids = "oops";
+  return row;
 }
 
 inline constexpr int kFleetPerInstance = 20;
@@ -169,8 +177,8 @@ inline constexpr int kFleetPerInstance = 20;
 inline void InsertFleet(const std::string& dsn) {
   auto c = ConnectOrFail(dsn);
   for (size_t k = 0; k < FleetInstances().size(); ++k) {
-    std::vector<engine::AuditRecord> rs;
-    for (int i = 0; i < kFleetPerInstance; ++i) rs.push_back(FleetRecord(k, i));
+    std::vector<storage::AuditRow> rs;
+    for (int i = 0; i < kFleetPerInstance; ++i) rs.push_back(FleetRow(k, i));
     InsertChain(c.get(), FleetInstances()[k], rs);
   }
 }
@@ -182,7 +190,7 @@ std::vector<std::string> FleetIds(Keep keep) {
   std::vector<std::tuple<int64_t, std::string, int, std::string>> rows;
   for (size_t k = 0; k < FleetInstances().size(); ++k) {
     for (int i = 0; i < kFleetPerInstance; ++i) {
-      const engine::AuditRecord r = FleetRecord(k, i);
+      const storage::AuditRow r = FleetRow(k, i);
       if (keep(FleetInstances()[k], r)) rows.emplace_back(r.time_ms, FleetInstances()[k], i, r.id);
     }
   }

@@ -39,7 +39,7 @@ std::vector<std::string> Ids(AuditReadStore& q, const AuditFilter& f) {
 }
 
 auto All() {
-  return [](const std::string&, const engine::AuditRecord&) { return true; };
+  return [](const std::string&, const AuditRow&) { return true; };
 }
 
 TEST_CASE(
@@ -82,14 +82,14 @@ TEST_CASE(
   REQUIRE(first.ok());
   REQUIRE(first->rows.size() == 12);
   const StoredDecision& d = first->rows[11];
-  const engine::AuditRecord want = test::FleetRecord(2, 11);
+  const AuditRow want = test::FleetRow(2, 11);
   CHECK(d.instance == FleetInstances()[2]);
   CHECK(d.seq == 12);
   CHECK(d.record.account == want.account);
   CHECK(d.record.latency_us == want.latency_us);
   CHECK(std::isnan(d.record.risk));
   CHECK(d.hash.size() == 32);
-  CHECK(first->rows[10].record.risk == test::FleetRecord(2, 10).risk);
+  CHECK(first->rows[10].record.risk == test::FleetRow(2, 10).risk);
   CHECK(first->rows[0].prev_hash == AuditGenesisHash());
 }
 
@@ -101,7 +101,7 @@ TEST_CASE("PostgresAuditQuery filters are bound parameters: SQL metacharacters a
   auto q = OpenOrFail(dsn);
 
   const auto odd =
-      FleetIds([](auto&, const engine::AuditRecord& r) { return r.account == kOddAccount; });
+      FleetIds([](auto&, const AuditRow& r) { return r.account == kOddAccount; });
   CHECK(odd.size() == 15);
   CHECK(Ids(*q, {.account = kOddAccount}) == odd);
   CHECK(Ids(*q, {.account = "%"}).empty());
@@ -113,7 +113,7 @@ TEST_CASE("PostgresAuditQuery filters are bound parameters: SQL metacharacters a
   // Whole rule ids only: not purpose.x.y, not a prefix; rule_ids that are
   // not JSON match nothing and do not break the query.
   const auto denies =
-      FleetIds([](auto&, const engine::AuditRecord& r) { return r.effect == "deny"; });
+      FleetIds([](auto&, const AuditRow& r) { return r.effect == "deny"; });
   CHECK(denies.size() == 12);
   CHECK(Ids(*q, {.rule = "purpose.x"}) == denies);
   CHECK(Ids(*q, {.rule = "purpose.x.y"}).size() == 3);
@@ -126,7 +126,7 @@ TEST_CASE("PostgresAuditQuery filters are bound parameters: SQL metacharacters a
                            .since_ms = kFleetT0 + 600000,
                            .until_ms = kFleetT0 + 4 * 600000,
                            .instance = FleetInstances()[1]};
-  const auto want = FleetIds([&](const std::string& inst, const engine::AuditRecord& r) {
+  const auto want = FleetIds([&](const std::string& inst, const AuditRow& r) {
     return inst == window.instance && r.org == "org_0" && r.effect == "allow" &&
            r.time_ms >= *window.since_ms && r.time_ms < *window.until_ms;
   });
@@ -149,7 +149,7 @@ TEST_CASE("PostgresAuditQuery::ForEach streams past a fetch and can stop early")
   const int kRows = PostgresAuditQuery::kFetchRows * 2 + 500;
   {
     auto c = test::ConnectOrFail(dsn);
-    std::vector<engine::AuditRecord> rs(kRows);
+    std::vector<AuditRow> rs(kRows);
     for (int i = 0; i < kRows; ++i) {
       rs[i].id = "b" + std::to_string(i);
       rs[i].time_ms = kFleetT0 + i;

@@ -34,10 +34,8 @@ engine::AuditRecord Rec(const std::string& id) {
   r.client_ip = "203.0.113.77";
   r.method = "POST";
   r.path = "/v1/chat/completions";
-  r.effect = "allow";
+  r.effect = Effect::kAllow;
   r.status = 200;
-  r.rule_ids = "[]";
-  r.matches = "[]";
   r.risk = 0.25;
   r.latency_us = 42;
   return r;
@@ -69,7 +67,7 @@ std::vector<std::string> VerifyChain(PGconn* c, const std::string& instance) {
   std::vector<std::string> ids;
   std::string prev = AuditGenesisHash();
   for (int i = 0; i < PQntuples(r); ++i) {
-    engine::AuditRecord rec;
+    AuditRow rec;
     const uint64_t seq = std::stoull(PgText(r, i, 1));
     rec.id = PgText(r, i, 2);
     rec.time_ms = std::stoll(PgText(r, i, 3));

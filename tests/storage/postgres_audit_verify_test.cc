@@ -106,7 +106,7 @@ TEST_CASE(
   std::string prev;
   for (size_t i = 0; i < prev8.size(); i += 2)
     prev += static_cast<char>(std::stoi(prev8.substr(i, 2), nullptr, 16));
-  engine::AuditRecord forged = test::FleetRecord(2, 8);
+  AuditRow forged = test::FleetRow(2, 8);
   forged.id = "forged";
   test::InsertChain(c.get(), FleetInstances()[2], {forged}, 9, prev);
 

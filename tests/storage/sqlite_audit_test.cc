@@ -38,12 +38,12 @@ engine::AuditRecord MakeRecord(int thread, int i) {
   r.path = "/v1/chat/completions?x=\"" + n + "\"";
   r.operation = "chat";
   r.model = "m-large-\xC3\xA9";  // UTF-8 survives
-  r.effect = i % 3 == 0 ? "deny" : i % 3 == 1 ? "throttle" : "allow";
+  r.effect = i % 3 == 0 ? Effect::kDeny : i % 3 == 1 ? Effect::kThrottle : Effect::kAllow;
   r.enforced = i % 5 != 0;
   r.status = i % 3 == 0 ? 403 : i % 3 == 1 ? 429 : 200;
   r.reason = i % 3 == 2 ? "" : "reason-" + n;
-  r.rule_ids = R"(["rule.)" + n + R"("])";
-  r.matches = R"([{"rule":"rule.)" + n + R"(","action":"deny","shadow":false,"detail":"x"}])";
+  r.rule_ids = {"rule." + n};
+  r.matches = {engine::AuditMatch{"rule." + n, Action::kDeny, false, "x"}};
   r.risk = i / 1000.0;
   r.policy_revision = "rev-" + t;
   r.prompt_sha256 = i % 4 == 0 ? "" : std::string(64, 'a');
@@ -51,7 +51,8 @@ engine::AuditRecord MakeRecord(int thread, int i) {
   return r;
 }
 
-void CheckSame(const engine::AuditRecord& got, const engine::AuditRecord& want) {
+void CheckSame(const AuditRow& got, const engine::AuditRecord& typed) {
+  const AuditRow want = ToAuditRow(typed);
   CHECK(got.id == want.id);
   CHECK(got.time_ms == want.time_ms);
   CHECK(got.request_id == want.request_id);
@@ -137,7 +138,7 @@ TEST_CASE("records submitted from many threads are all written once, every field
   const auto rows = ReadAll(path);
   REQUIRE(rows.size() == kThreads * kPerThread);
   CHECK(FirstBrokenLink(rows) == 0);
-  std::map<std::string, const engine::AuditRecord*> by_id;
+  std::map<std::string, const AuditRow*> by_id;
   for (const auto& d : rows) by_id[d.record.id] = &d.record;
   REQUIRE(by_id.size() == rows.size());  // no record twice
   // Per thread, records keep their submission order.

@@ -61,7 +61,7 @@ Result<PgConn> OpenPostgresAuditStore(const std::string& dsn) {
 
 StoredDecision ReadPostgresDecisionRow(const PGresult* res, int row) {
   StoredDecision d;
-  engine::AuditRecord& r = d.record;
+  AuditRow& r = d.record;
   d.instance = PgText(res, row, 0);
   d.seq = static_cast<uint64_t>(Int(res, row, 1));
   r.id = PgText(res, row, 2);

@@ -4,6 +4,7 @@
 #include <thread>
 #include <utility>
 
+#include "storage/audit/row.h"
 #include "storage/audit/postgres/sink_impl.h"
 #include "storage/audit/postgres/schema.h"
 
@@ -35,15 +36,17 @@ size_t Utf8SequenceLength(const std::string& s, size_t i) {
   return n;
 }
 
-void MakeRecordStorable(engine::AuditRecord& r) {
+void MakeRecordStorable(AuditRow& r) {
   for (std::string* s : {&r.id, &r.request_id, &r.account, &r.key_id, &r.org, &r.client_ip,
                          &r.method, &r.path, &r.operation, &r.model, &r.effect, &r.reason,
                          &r.rule_ids, &r.matches, &r.policy_revision, &r.prompt_sha256})
     MakeValidUtf8(s);
 }
 
-// What the sink queues: the client IP truncated if asked, text made storable.
-engine::AuditRecord Storable(const PostgresAuditOptions& opts, engine::AuditRecord r) {
+// What the sink queues: the record as its columns, the client IP truncated
+// if asked, text made storable.
+AuditRow Storable(const PostgresAuditOptions& opts, engine::AuditRecord record) {
+  AuditRow r = ToAuditRow(std::move(record));
   if (opts.truncate_client_ip) r.client_ip = TruncateClientIp(r.client_ip);
   MakeRecordStorable(r);
   return r;

@@ -71,7 +71,7 @@ void AppendBytea(std::string& out, std::string_view bytes, char end) {
 }
 
 void AppendRow(std::string& out, const std::string& instance, uint64_t seq,
-               const engine::AuditRecord& r, std::string_view prev, std::string_view hash) {
+               const AuditRow& r, std::string_view prev, std::string_view hash) {
   AppendText(out, instance);
   AppendInt(out, static_cast<int64_t>(seq));
   AppendText(out, r.id);
@@ -238,7 +238,7 @@ Status PostgresAuditSink::Impl::InsertBatch(const std::vector<Item>& batch,
     text.clear();
     text.reserve((to - from) * kCols);
     for (size_t i = from; i < to; ++i) {
-      const engine::AuditRecord& r = batch[i].record;
+      const AuditRow& r = batch[i].record;
       const std::string& prev = i == 0 ? prev_hash : hashes[i - 1];
       const size_t base = text.size();
       sql += i == from ? "(" : ",(";

@@ -173,7 +173,7 @@ Status WriteAuditAnchor(sqlite3* db, std::string_view path, const AuditAnchor& a
   return Exec(db, sql.c_str(), path);
 }
 
-int BindDecision(sqlite3_stmt* st, uint64_t seq, const engine::AuditRecord& r,
+int BindDecision(sqlite3_stmt* st, uint64_t seq, const AuditRow& r,
                  std::string_view prev_hash, std::string_view hash) {
   int rc = SQLITE_OK;
   auto ok = [&rc](int r2) {
@@ -209,7 +209,7 @@ int BindDecision(sqlite3_stmt* st, uint64_t seq, const engine::AuditRecord& r,
 
 StoredDecision ReadDecisionRow(sqlite3_stmt* st) {
   StoredDecision d;
-  engine::AuditRecord& r = d.record;
+  AuditRow& r = d.record;
   d.seq = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
   r.id = ColumnText(st, 1);
   r.time_ms = sqlite3_column_int64(st, 2);

@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include "engine/audit_sink.h"
 #include "engine/hex.h"
 #include "storage/audit/reader.h"
+#include "storage/audit/row.h"
 #include "tosgate/status.h"
 
 namespace tosgate::storage {
@@ -31,7 +31,7 @@ extern const char kDecisionColumns[];
 
 // Binds everything for kInsertDecisionSql. Strings are bound without
 // copying: `record`, `prev_hash` and `hash` must outlive the step.
-int BindDecision(sqlite3_stmt* st, uint64_t seq, const engine::AuditRecord& record,
+int BindDecision(sqlite3_stmt* st, uint64_t seq, const AuditRow& record,
                  std::string_view prev_hash, std::string_view hash);
 
 // Where the chain starts after `tosgate audit prune`: the last pruned

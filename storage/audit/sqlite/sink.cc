@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "storage/audit/sqlite/anchor_check.h"
+#include "storage/audit/row.h"
 #include "storage/audit/sqlite/schema.h"
 #include "storage/audit/sqlite/sink_impl.h"
 
@@ -178,14 +179,18 @@ Result<std::unique_ptr<SqliteAuditSink>> SqliteAuditSink::Open(SqliteAuditOption
   return std::unique_ptr<SqliteAuditSink>(new SqliteAuditSink(std::move(impl)));
 }
 
+// The record becomes its columns here, before the queue bounds and the
+// writer hashes them.
 Status SqliteAuditSink::Submit(engine::AuditRecord record) {
-  if (impl_->opts.truncate_client_ip) record.client_ip = TruncateClientIp(record.client_ip);
-  return impl_->queue.Submit(std::move(record), impl_->opts.durability == Durability::kSync);
+  AuditRow row = ToAuditRow(std::move(record));
+  if (impl_->opts.truncate_client_ip) row.client_ip = TruncateClientIp(row.client_ip);
+  return impl_->queue.Submit(std::move(row), impl_->opts.durability == Durability::kSync);
 }
 
 void SqliteAuditSink::SubmitThen(engine::AuditRecord record, std::function<void(Status)> done) {
-  if (impl_->opts.truncate_client_ip) record.client_ip = TruncateClientIp(record.client_ip);
-  impl_->queue.SubmitThen(std::move(record), std::move(done));
+  AuditRow row = ToAuditRow(std::move(record));
+  if (impl_->opts.truncate_client_ip) row.client_ip = TruncateClientIp(row.client_ip);
+  impl_->queue.SubmitThen(std::move(row), std::move(done));
 }
 
 Status SqliteAuditSink::Flush() { return impl_->queue.Flush(); }

@@ -95,7 +95,7 @@ Status SqliteAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
   uint64_t signed_seq = last_checkpoint_seq, signed_now = 0;
   std::optional<AuditCheckpoint> newest;
   for (const Item& item : batch) {
-    const engine::AuditRecord& r = item.record;
+    const AuditRow& r = item.record;
     std::string hash = AuditChainHash(prev, seq, r, &scratch);
     rc = BindDecision(insert.get(), seq, r, prev, hash);
     if (rc == SQLITE_OK) rc = sqlite3_step(insert.get());
