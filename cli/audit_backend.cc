@@ -9,6 +9,7 @@
 #include "storage/audit/postgres/sink.h"
 #include "storage/audit/postgres/util.h"
 #include "storage/audit/sqlite/sink.h"
+#include "storage/sqlite/parent_dir.h"
 
 namespace tosgate::cli {
 namespace {
@@ -49,14 +50,7 @@ class Backend final : public AuditBackend {
   std::unique_ptr<Sink> sink_;
 };
 
-Status EnsureParentDir(const std::string& path) {
-  const auto dir = std::filesystem::path(path).parent_path();
-  if (dir.empty()) return Status::Ok();
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::IoError("cannot create " + dir.string() + ": " + ec.message());
-  return Status::Ok();
-}
+Status EnsureParentDir(const std::string& path) { return storage::EnsureParentDir(path); }
 
 }  // namespace
 

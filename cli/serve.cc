@@ -27,6 +27,7 @@
 #include "storage/admin/policy_versions.h"
 #include "storage/audit/postgres/query.h"
 #include "storage/admin/review_queue.h"
+#include "storage/sqlite/parent_dir.h"
 
 namespace tosgate::cli {
 namespace {
@@ -85,14 +86,7 @@ void PrintBanner(const ServeConfig& cfg, int gateway_port, const std::string& co
   std::cout << std::endl;
 }
 
-Status EnsureParentDir(const std::string& path) {
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (parent.empty()) return Status::Ok();
-  std::error_code ec;
-  std::filesystem::create_directories(parent, ec);
-  if (ec) return Status::IoError("cannot create " + parent.string() + ": " + ec.message());
-  return Status::Ok();
-}
+Status EnsureParentDir(const std::string& path) { return storage::EnsureParentDir(path); }
 
 }  // namespace
 
