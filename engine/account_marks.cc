@@ -5,6 +5,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "engine/thread_annotations.h"
+
 namespace tosgate::engine {
 namespace {
 
@@ -23,9 +25,9 @@ struct Entry {
 }  // namespace
 
 struct AccountMarks::Shard {
-  mutable std::mutex mu;
-  std::unordered_map<std::string, Entry> map;  // guarded by mu
-  uint64_t next = 0;                           // guarded by mu
+  mutable Mutex mu;
+  std::unordered_map<std::string, Entry> map GUARDED_BY(mu);
+  uint64_t next GUARDED_BY(mu) = 0;
 };
 
 AccountMarks::AccountMarks(size_t max_accounts)
@@ -38,7 +40,7 @@ static size_t ShardOf(std::string_view id) { return std::hash<std::string_view>{
 void AccountMarks::Add(std::string_view account_id, std::string_view flag,
                        int64_t expires_wall_ms) {
   Shard& s = shards_[ShardOf(account_id)];
-  std::lock_guard lock(s.mu);
+  MutexLock lock(s.mu);
   auto it = s.map.find(std::string(account_id));
   if (it == s.map.end()) {
     if (s.map.size() >= max_per_shard_) {
@@ -68,7 +70,7 @@ void AccountMarks::Add(std::string_view account_id, std::string_view flag,
 bool AccountMarks::AppendLive(std::string_view account_id, int64_t now_wall_ms,
                               std::vector<std::string>* flags) const {
   const Shard& s = shards_[ShardOf(account_id)];
-  std::lock_guard lock(s.mu);
+  MutexLock lock(s.mu);
   auto it = s.map.find(std::string(account_id));
   if (it == s.map.end()) return false;
   bool any = false;
@@ -83,7 +85,7 @@ bool AccountMarks::AppendLive(std::string_view account_id, int64_t now_wall_ms,
 
 void AccountMarks::Clear(std::string_view account_id) {
   Shard& s = shards_[ShardOf(account_id)];
-  std::lock_guard lock(s.mu);
+  MutexLock lock(s.mu);
   if (s.map.erase(std::string(account_id))) accounts_.fetch_sub(1, std::memory_order_relaxed);
 }
 

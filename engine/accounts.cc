@@ -1,4 +1,5 @@
 #include "engine/accounts.h"
+#include "engine/hex.h"
 #include "engine/sha256.h"
 
 #include <openssl/sha.h>
@@ -60,13 +61,7 @@ size_t MemoryAccountDirectory::size() const {
 std::string Sha256Hex(std::string_view data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  static const char kHex[] = "0123456789abcdef";
-  std::string out(2 * SHA256_DIGEST_LENGTH, '0');
-  for (int i = 0; i < SHA256_DIGEST_LENGTH; ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 0xf];
-  }
-  return out;
+  return ToHex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 std::string KeyId(std::string_view secret) { return Sha256Hex(secret); }

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "engine/content/index.h"
+#include "engine/hex.h"
 #include "engine/json_util.h"
 #include "engine/sha256.h"
 
@@ -109,16 +110,16 @@ void RandomBytes(unsigned char* out, size_t n) {
 // of 96 random bits: holding one id tells nothing about another, so a
 // decision id can stand for the decision in a usage report.
 std::string NewDecisionId(int64_t wall_ms) {
-  static constexpr char kHex[] = "0123456789abcdef";
   unsigned char random[kDecisionIdRandomBytes];
   RandomBytes(random, sizeof random);
-  std::string id(kDecisionIdLength, '0');
-  uint64_t t = static_cast<uint64_t>(wall_ms) & 0xffffffffffffULL;
-  for (int i = 11; i >= 0; --i, t >>= 4) id[i] = kHex[t & 0xf];
-  for (size_t i = 0; i < sizeof random; ++i) {
-    id[12 + 2 * i] = kHex[random[i] >> 4];
-    id[13 + 2 * i] = kHex[random[i] & 0xf];
-  }
+  // The low 48 bits of the clock, big-endian: 6 bytes, 12 digits.
+  char time[6];
+  const uint64_t t = static_cast<uint64_t>(wall_ms);
+  for (int i = 0; i < 6; ++i) time[i] = static_cast<char>((t >> (8 * (5 - i))) & 0xff);
+  std::string id;
+  id.reserve(kDecisionIdLength);
+  AppendHex(&id, std::string_view(time, sizeof time));
+  AppendHex(&id, std::string_view(reinterpret_cast<const char*>(random), sizeof random));
   return id;
 }
 

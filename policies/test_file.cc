@@ -10,6 +10,7 @@
 
 #include "engine/accounts.h"
 #include "engine/civil_time.h"
+#include "engine/json_util.h"
 #include "policies/duration.h"
 
 namespace tosgate::policies {
@@ -228,27 +229,7 @@ class Parser {
     return false;
   }
 
-  static void Quote(const std::string& s, std::string* out) {
-    *out += '"';
-    for (unsigned char c : s) {
-      switch (c) {
-        case '"': *out += "\\\""; break;
-        case '\\': *out += "\\\\"; break;
-        case '\n': *out += "\\n"; break;
-        case '\r': *out += "\\r"; break;
-        case '\t': *out += "\\t"; break;
-        default:
-          if (c < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            *out += buf;
-          } else {
-            *out += static_cast<char>(c);
-          }
-      }
-    }
-    *out += '"';
-  }
+  static void Quote(const std::string& s, std::string* out) { engine::AppendJsonString(out, s); }
 
   // "created": milliseconds since the Unix epoch, or a UTC date
   // "YYYY-MM-DD" / time "YYYY-MM-DDTHH:MM:SSZ".

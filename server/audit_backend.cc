@@ -3,12 +3,12 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <system_error>
 
 #include "storage/audit/postgres/sink.h"
 #include "storage/audit/postgres/util.h"
 #include "storage/audit/sqlite/sink.h"
+#include "storage/sqlite/parent_dir.h"
 
 namespace tosgate::server {
 namespace {
@@ -52,15 +52,6 @@ class Backend final : public AuditBackend {
 
 }  // namespace
 
-Status EnsureParentDir(const std::string& path) {
-  const auto dir = std::filesystem::path(path).parent_path();
-  if (dir.empty()) return Status::Ok();
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::IoError("cannot create " + dir.string() + ": " + ec.message());
-  return Status::Ok();
-}
-
 std::string AuditInstance(const ServeConfig& cfg) {
   if (!cfg.audit_instance.empty()) return cfg.audit_instance;
   char host[256] = {};
@@ -87,7 +78,7 @@ Result<std::unique_ptr<AuditBackend>> OpenAuditBackend(const ServeConfig& cfg) {
     o.durability = DurabilityOf(cfg);
     o.truncate_client_ip = cfg.audit_truncate_client_ip;
     if (!cfg.audit_anchor.empty()) {
-      if (Status s = EnsureParentDir(cfg.audit_anchor); !s.ok()) return s;
+      if (Status s = storage::EnsureParentDir(cfg.audit_anchor); !s.ok()) return s;
       o.anchor = std::make_shared<storage::AnchorFile>(cfg.audit_anchor);
       o.anchor_every = cfg.audit_checkpoint_every;
     }
@@ -96,7 +87,7 @@ Result<std::unique_ptr<AuditBackend>> OpenAuditBackend(const ServeConfig& cfg) {
     return std::unique_ptr<AuditBackend>(
         new Backend<storage::PostgresAuditSink>(std::move(sink).value()));
   }
-  if (Status s = EnsureParentDir(cfg.audit_path); !s.ok()) return s;
+  if (Status s = storage::EnsureParentDir(cfg.audit_path); !s.ok()) return s;
   storage::SqliteAuditOptions o;
   o.path = cfg.audit_path;
   o.durability = DurabilityOf(cfg);
@@ -104,7 +95,7 @@ Result<std::unique_ptr<AuditBackend>> OpenAuditBackend(const ServeConfig& cfg) {
   o.checkpoint_every = cfg.audit_checkpoint_every;
   o.truncate_client_ip = cfg.audit_truncate_client_ip;
   if (!cfg.audit_anchor.empty()) {
-    if (Status s = EnsureParentDir(cfg.audit_anchor); !s.ok()) return s;
+    if (Status s = storage::EnsureParentDir(cfg.audit_anchor); !s.ok()) return s;
     o.anchor = std::make_shared<storage::AnchorFile>(cfg.audit_anchor);
   }
   auto sink = storage::SqliteAuditSink::Open(o);

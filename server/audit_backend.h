@@ -36,9 +36,6 @@ class AuditBackend : public engine::AuditSink {
   virtual AuditBackendStats stats() const = 0;
 };
 
-// Creates the directory `path` is in, when missing (serve's files: audit
-// store, anchor, admin database).
-Status EnsureParentDir(const std::string& path);
 
 // The audit.instance in effect: as configured, else "<hostname>:<port of
 // listen.gateway>" (set it explicitly when two gateways share a host and port).

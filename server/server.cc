@@ -12,6 +12,7 @@
 #include "engine/engine.h"
 #include "metrics/registry.h"
 #include "server/audit_backend.h"
+#include "storage/sqlite/parent_dir.h"
 #include "server/policy_reload.h"
 #include "server/policy_source.h"
 #include "server/policy_watch.h"
@@ -77,7 +78,7 @@ struct Server::Parts {
 // directory the version last activated there is served (the default pack
 // before any).
 Status Server::Parts::OpenPolicies() {
-  if (Status s = EnsureParentDir(cfg.admin_db); !s.ok()) return Status::IoError("admin db: " + s.message());
+  if (Status s = storage::EnsureParentDir(cfg.admin_db); !s.ok()) return Status::IoError("admin db: " + s.message());
   auto v = storage::PolicyVersions::Open(cfg.admin_db, &clock);
   if (!v.ok()) return Status::IoError("admin db: " + v.status().message());
   versions = std::move(v).value();

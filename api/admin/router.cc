@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "api/request/responses.h"
+#include "engine/json_util.h"
 
 namespace tosgate::api::admin {
 
@@ -65,26 +66,9 @@ bool MatchPattern(std::string_view pattern, std::string_view path,
 }
 
 std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static const char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0xf];
-          out += kHex[c & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  std::string out;
+  engine::AppendJsonString(&out, s);
+  return out;
 }
 
 bool Router::Gate(AdminRequest& req, const Route** route, AdminResponse* error) const {

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "engine/hex.h"
 #include "engine/normalize.h"
 
 namespace tosgate::engine {
@@ -59,10 +60,9 @@ std::string ContentExpression(const ContentPattern& p) {
     if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80) {
       escaped += static_cast<char>(c);
     } else {
-      static constexpr char kHex[] = "0123456789abcdef";
+      const char byte = static_cast<char>(c);
       escaped += "\\x";
-      escaped += kHex[c >> 4];
-      escaped += kHex[c & 15];
+      AppendHex(&escaped, std::string_view(&byte, 1));
     }
   }
   if (p.type == ContentPattern::Type::kWord) return "(?:^|\\x20)" + escaped + "(?:\\x20|$)";

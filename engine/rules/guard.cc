@@ -9,6 +9,7 @@
 #include "engine/account_marks.h"
 #include "engine/normalize.h"
 #include "engine/sha256.h"
+#include "engine/thread_annotations.h"
 
 namespace tosgate::engine {
 namespace {
@@ -30,7 +31,7 @@ class VerdictCache {
 
   bool Get(const std::string& key, int64_t now_ns, Verdict* out) {
     if (capacity_ == 0) return false;
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = map_.find(key);
     if (it == map_.end()) return false;
     if (it->second->expires_ns <= now_ns) {
@@ -45,7 +46,7 @@ class VerdictCache {
 
   void Put(const std::string& key, Verdict v, int64_t expires_ns) {
     if (capacity_ == 0) return;
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = map_.find(key); it != map_.end()) {
       it->second->verdict = std::move(v);
       it->second->expires_ns = expires_ns;
@@ -61,7 +62,7 @@ class VerdictCache {
   }
 
   size_t size() const {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return map_.size();
   }
 
@@ -72,9 +73,9 @@ class VerdictCache {
     int64_t expires_ns = 0;
   };
   const size_t capacity_;
-  mutable std::mutex mu_;
-  std::list<Node> lru_;                                             // guarded by mu_
-  std::unordered_map<std::string, std::list<Node>::iterator> map_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::list<Node> lru_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::list<Node>::iterator> map_ GUARDED_BY(mu_);
 };
 
 bool HasFlag(const Account& a, const std::string& flag) {

@@ -283,27 +283,16 @@ Result<std::unique_ptr<AccountsRegistry>> AccountsRegistry::Open(
       return Status::NotFound(path + ": no such accounts registry (create one with `tosgate "
                                      "accounts --db " + path + " add ...` or `import`)");
   }
-  sqlite3* raw = nullptr;
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-                    (options.create ? SQLITE_OPEN_CREATE : 0);
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-  impl->db.reset(raw);
-  if (rc != SQLITE_OK)
-    return SqliteStatus(raw, rc, path, "cannot open the accounts registry");
-  if (sqlite3_db_readonly(raw, "main") == 1)
-    return Status::IoError(path + ": the accounts registry is not writable (file permissions)");
-  sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, static_cast<int>(options.busy_timeout.count()));
-
-  // The first statement reads the file header: "not a database" shows here.
-  auto mode = storage::Prepare(raw, "PRAGMA journal_mode=WAL", path, "reading the file");
-  if (!mode.ok()) return mode.status();
-  rc = sqlite3_step(mode->get());
-  if (rc != SQLITE_ROW) return SqliteStatus(raw, rc, path, "setting WAL mode");
-  const std::string got = ColumnText(mode->get(), 0);
-  mode->reset();
-  if (got != "wal" && !(got == "memory" && path == ":memory:"))
-    return Status::IoError(path + ": cannot use WAL journal mode (SQLite chose '" + got + "')");
+  if (Status s = OpenWritableWal(path,
+                                 {.flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                                           (options.create ? SQLITE_OPEN_CREATE : 0),
+                                  .busy_timeout = options.busy_timeout,
+                                  .store = "the accounts registry",
+                                  .cannot_open = "cannot open the accounts registry"},
+                                 &impl->db);
+      !s.ok())
+    return s;
+  sqlite3* raw = impl->db.get();
   if (Status s = Exec(raw, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", path); !s.ok())
     return s;
 

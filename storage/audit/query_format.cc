@@ -5,59 +5,22 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "engine/hex.h"
+#include "engine/json_util.h"
 #include "storage/audit/query.h"
 
 namespace tosgate::storage {
 namespace {
 
-constexpr char kHex[] = "0123456789abcdef";
 constexpr char kCursorPrefix[] = "c1";
 // A fleet store's cursor: "c2", time and seq as in "c1", then the instance
 // in hex.
 constexpr char kFleetCursorPrefix[] = "c2";
 constexpr size_t kMaxCursorInstance = 256;  // bytes; instance ids are short
 
-std::string Hex(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
+using engine::ToHex;
 
-void AppendJsonString(std::string* out, std::string_view s) {
-  *out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        *out += "\\\"";
-        break;
-      case '\\':
-        *out += "\\\\";
-        break;
-      case '\n':
-        *out += "\\n";
-        break;
-      case '\r':
-        *out += "\\r";
-        break;
-      case '\t':
-        *out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          *out += buf;
-        } else {
-          *out += static_cast<char>(c);
-        }
-    }
-  }
-  *out += '"';
-}
+using engine::AppendJsonString;
 
 // Raw JSON when `s` is valid JSON, so consumers get arrays, not strings.
 void AppendJsonValue(std::string* out, std::string_view s) {
@@ -126,7 +89,7 @@ std::string EncodeCursor(const AuditCursor& c) {
   std::snprintf(buf, sizeof buf, "%s%016llx%016llx",
                 c.instance.empty() ? kCursorPrefix : kFleetCursorPrefix,
                 static_cast<unsigned long long>(c.time_ms), static_cast<unsigned long long>(c.seq));
-  return buf + Hex(c.instance);
+  return buf + ToHex(c.instance);
 }
 
 Result<AuditCursor> DecodeCursor(std::string_view token) {
@@ -138,10 +101,8 @@ Result<AuditCursor> DecodeCursor(std::string_view token) {
   if (fleet &&
       (token.size() < 36 || token.size() % 2 != 0 || token.size() > 34 + 2 * kMaxCursorInstance))
     return bad;
-  auto nibble = [](char c) -> int {
-    const char* p = c ? std::strchr(kHex, c) : nullptr;
-    return p ? static_cast<int>(p - kHex) : -1;
-  };
+  // Cursors are written in lower case; one in upper case is not ours.
+  auto nibble = [](char c) -> int { return c >= 'A' && c <= 'F' ? -1 : engine::HexDigitValue(c); };
   uint64_t parts[2] = {0, 0};
   for (size_t i = 0; i < 32; ++i) {
     const int n = nibble(token[2 + i]);
@@ -193,7 +154,7 @@ std::string CsvRow(const StoredDecision& d, bool instance_column) {
     AppendCsv(&out, *f);
   }
   out += ',' + std::to_string(r.latency_us);
-  out += ',' + Hex(d.prev_hash) + ',' + Hex(d.hash) + "\r\n";
+  out += ',' + ToHex(d.prev_hash) + ',' + ToHex(d.hash) + "\r\n";
   return out;
 }
 
@@ -243,8 +204,8 @@ std::string JsonLine(const StoredDecision& d) {
   str("policy_revision", r.policy_revision);
   str("prompt_sha256", r.prompt_sha256);
   num("latency_us", r.latency_us);
-  str("prev_hash", Hex(d.prev_hash));
-  str("hash", Hex(d.hash));
+  str("prev_hash", ToHex(d.prev_hash));
+  str("hash", ToHex(d.hash));
   out += "}\n";
   return out;
 }

@@ -14,6 +14,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/hex.h"
+
 namespace tosgate::storage {
 namespace {
 
@@ -46,16 +48,6 @@ Result<std::string> ReadKeyFile(const std::string& path, const char* what) {
   return s.str();
 }
 
-std::string Hex(const unsigned char* p, size_t n) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kDigits[p[i] >> 4]);
-    out.push_back(kDigits[p[i] & 15]);
-  }
-  return out;
-}
-
 }  // namespace
 
 struct AuditKey::Pkey {
@@ -70,7 +62,7 @@ AuditKey::AuditKey(std::unique_ptr<Pkey> key, bool has_private)
   if (EVP_PKEY_get_raw_public_key(key_->p, raw, &len) == 1) {
     unsigned char digest[SHA256_DIGEST_LENGTH];
     SHA256(raw, len, digest);
-    key_id_ = Hex(digest, 8);
+    key_id_ = engine::ToHex(std::string_view(reinterpret_cast<const char*>(digest), 8));
   }
 }
 AuditKey::~AuditKey() = default;

@@ -68,4 +68,25 @@ Result<SqliteDb> OpenSqlite(const std::string& path, int flags, std::string_view
   return db;
 }
 
+Status OpenWritableWal(const std::string& path, const WritableOpen& how, SqliteDb* db) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, how.flags, nullptr);
+  db->reset(raw);
+  if (rc != SQLITE_OK) return SqliteStatus(raw, rc, path, how.cannot_open);
+  if (sqlite3_db_readonly(raw, "main") == 1)
+    return Status::IoError(path + ": " + std::string(how.store) + " is not writable (file permissions)");
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, static_cast<int>(how.busy_timeout.count()));
+
+  auto mode = Prepare(raw, "PRAGMA journal_mode=WAL", path, "reading the file");
+  if (!mode.ok()) return mode.status();
+  rc = sqlite3_step(mode->get());
+  if (rc != SQLITE_ROW) return SqliteStatus(raw, rc, path, "setting WAL mode");
+  const std::string got = ColumnText(mode->get(), 0);
+  mode->reset();
+  if (got != "wal" && !(got == "memory" && path == ":memory:"))
+    return Status::IoError(path + ": cannot use WAL journal mode (SQLite chose '" + got + "')");
+  return Status::Ok();
+}
+
 }  // namespace tosgate::storage

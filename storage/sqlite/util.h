@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,6 +32,21 @@ Status SqliteStatus(sqlite3* db, int rc, std::string_view path, std::string_view
 // Opens `path` with `flags` (SQLITE_OPEN_*) and a 5 s busy timeout; a
 // failure names the file and `what` ("opening the review queue").
 Result<SqliteDb> OpenSqlite(const std::string& path, int flags, std::string_view what);
+
+// How a store that this process writes opens its file: OpenWritableWal.
+struct WritableOpen {
+  int flags = 0;                         // SQLITE_OPEN_*
+  std::chrono::milliseconds busy_timeout{5000};
+  std::string_view store;                // "the audit store": in "<path>: <store> is not writable"
+  std::string_view cannot_open;          // the error when the file cannot be opened
+};
+
+// The open sequence of a store this process writes: opens `path` into *db,
+// refuses a file SQLite would open read-only (every commit would fail),
+// turns on extended result codes and the busy timeout, and switches to WAL
+// (":memory:" keeps "memory"). The WAL pragma is the first statement, the
+// one that reads the file header, so "not a database" shows here.
+Status OpenWritableWal(const std::string& path, const WritableOpen& how, SqliteDb* db);
 
 // Runs one or more statements that return no rows.
 Status Exec(sqlite3* db, const char* sql, std::string_view path);

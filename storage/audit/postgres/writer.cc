@@ -11,6 +11,7 @@
 #include <cmath>
 #include <utility>
 
+#include "engine/hex.h"
 #include "storage/audit/postgres/sink_impl.h"
 #include "storage/audit/postgres/schema.h"
 
@@ -53,15 +54,7 @@ void AppendDouble(std::string& out, double v) {
 }
 
 // bytea's hex text form: "\\x0a1b..".
-std::string ByteaHex(std::string_view bytes) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out = "\\x";
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
+std::string ByteaHex(std::string_view bytes) { return "\\x" + engine::ToHex(bytes); }
 
 // The same in COPY text, whose escape doubles the backslash.
 void AppendBytea(std::string& out, std::string_view bytes, char end) {

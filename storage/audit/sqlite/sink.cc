@@ -33,32 +33,17 @@ SqliteAuditSink::Impl::Impl(SqliteAuditOptions o)
 
 Status SqliteAuditSink::Impl::OpenDb() {
   const std::string& path = opts.path;
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
-  db.reset(raw);
-  if (rc != SQLITE_OK) {
-    return SqliteStatus(raw, rc, path,
-                        "cannot open or create the audit store (the directory must exist and "
-                        "be writable)");
-  }
-  // SQLite quietly opens a file it may not write read-only; every commit
-  // would then fail. Say so now instead.
-  if (sqlite3_db_readonly(raw, "main") == 1)
-    return Status::IoError(path + ": the audit store is not writable (file permissions)");
-  sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, static_cast<int>(opts.busy_timeout.count()));
-
-  // The first statement reads the file header: "not a database" shows here.
-  auto mode = Prepare(raw, "PRAGMA journal_mode=WAL", path, "reading the file");
-  if (!mode.ok()) return mode.status();
-  rc = sqlite3_step(mode->get());
-  if (rc != SQLITE_ROW) return SqliteStatus(raw, rc, path, "setting WAL mode");
-  const std::string got = ColumnText(mode->get(), 0);
-  mode->reset();
-  if (got != "wal" && !(got == "memory" && path == ":memory:"))
-    return Status::IoError(path + ": cannot use WAL journal mode (SQLite chose '" + got + "')");
+  if (Status s = OpenWritableWal(
+          path,
+          {.flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+           .busy_timeout = opts.busy_timeout,
+           .store = "the audit store",
+           .cannot_open = "cannot open or create the audit store (the directory must exist and "
+                          "be writable)"},
+          &db);
+      !s.ok())
+    return s;
+  sqlite3* raw = db.get();
 
   const bool full = opts.synchronous_full || opts.durability == Durability::kSync;
   if (Status s = Exec(raw, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", path);
@@ -70,7 +55,7 @@ Status SqliteAuditSink::Impl::OpenDb() {
   // Continue the sequence and the chain where the file left off.
   auto last = Prepare(raw, "SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1", path);
   if (!last.ok()) return last.status();
-  rc = sqlite3_step(last->get());
+  int rc = sqlite3_step(last->get());
   if (rc == SQLITE_ROW) {
     next_seq = static_cast<uint64_t>(sqlite3_column_int64(last->get(), 0)) + 1;
     prev_hash = ColumnBlob(last->get(), 1);

@@ -30,7 +30,7 @@ std::unique_ptr<WalCheckpointer> WalCheckpointer::Start(sqlite3* writer, const s
 WalCheckpointer::~WalCheckpointer() {
   sqlite3_wal_hook(writer_, nullptr, nullptr);
   {
-    std::lock_guard lock(mu_);
+    engine::MutexLock lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
@@ -47,7 +47,7 @@ int WalCheckpointer::Hook(void* arg, sqlite3* db, const char* name, int frames) 
     return SQLITE_OK;
   }
   if (frames >= c->frames_) {
-    std::lock_guard lock(c->mu_);
+    engine::MutexLock lock(c->mu_);
     if (!c->running_ && !c->wanted_) {
       c->wanted_ = true;
       c->cv_.notify_one();
@@ -57,16 +57,16 @@ int WalCheckpointer::Hook(void* arg, sqlite3* db, const char* name, int frames) 
 }
 
 void WalCheckpointer::Run() {
-  std::unique_lock lock(mu_);
+  engine::MutexLock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [this] { return wanted_ || stop_; });
+    cv_.wait(lock.native(), [this]() REQUIRES(mu_) { return wanted_ || stop_; });
     if (stop_) return;
     wanted_ = false;
     running_ = true;
-    lock.unlock();
+    lock.Unlock();
     // PASSIVE copies what no reader still needs and never blocks the writer.
     sqlite3_wal_checkpoint_v2(db_.get(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    lock.lock();
+    lock.Lock();
     running_ = false;
   }
 }

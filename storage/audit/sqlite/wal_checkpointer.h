@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "engine/thread_annotations.h"
 #include "storage/sqlite/util.h"
 
 namespace tosgate::storage {
@@ -57,9 +58,11 @@ class WalCheckpointer {
   SqliteDb db_;
   const int frames_;
   std::thread thread_;
-  std::mutex mu_;
+  engine::Mutex mu_;
   std::condition_variable cv_;
-  bool wanted_ = false, running_ = false, stop_ = false;  // guarded by mu_
+  bool wanted_ GUARDED_BY(mu_) = false;
+  bool running_ GUARDED_BY(mu_) = false;
+  bool stop_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace tosgate::storage
