@@ -77,7 +77,8 @@ double PlainLoop(const std::string& path, uint64_t n, const LoopConfig& cfg) {
   const auto t0 = Clock::now();
   for (uint64_t i = 0; i < n; ++i) {
     if (i % cfg.batch == 0) sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
-    engine::AuditRecord r = pool[i % pool.size()];  // the sink copies too
+    // The sink copies the record and renders its columns too.
+    storage::AuditRow r = storage::ToAuditRow(pool[i % pool.size()]);
     r.time_ms += static_cast<int64_t>(i);
     std::string hash = cfg.chain ? storage::AuditChainHash(prev, i + 1, r, &scratch) : prev;
     storage::BindDecision(ins, i + 1, r, prev, hash);
