@@ -155,6 +155,127 @@ Verdict FromAnswer(GuardVerdict&& g) {
 
 }  // namespace
 
+namespace {
+
+// The guard judges the normalized text, the same text the cache is keyed
+// by: were it shown the raw text, a spelling that fooled it (zero-width
+// characters, look-alike letters) would leave a `safe` verdict cached for
+// the plain spelling too.
+std::string GuardText(const GuardConfig& cfg, const RequestBody& body) {
+  std::string raw;
+  for (ContentScope s : cfg.scopes) {
+    const std::string& t = s == ContentScope::kSystem ? body.system_text
+                           : s == ContentScope::kUser ? body.user_text
+                                                      : body.prompt_text;
+    if (t.empty()) continue;
+    if (!raw.empty()) raw += '\n';
+    raw += t;
+  }
+  return NormalizeForMatch(raw);
+}
+
+// An unsafe verdict whose categories call for an action: the rule matches.
+void ActOn(GuardState& st, const Verdict& v, Action rule_action, std::string_view how,
+           RuleOutcome* out) {
+  if (!v.unsafe) return;
+  std::optional<Action> a = st.ActionFor(v, rule_action);
+  if (!a) return;
+  st.stats.unsafe.fetch_add(1, std::memory_order_relaxed);
+  out->matched = true;
+  out->action = *a;
+  out->detail = "guard verdict " + Describe(v) + " (" +
+                std::string(GuardFormatName(st.config.format)) + (how.empty() ? "" : ", ") +
+                std::string(how) + ")";
+}
+
+// A call that gave no verdict: the rule's failure_mode decides, or the
+// policy's when the rule sets none.
+Status FailWith(GuardState& st, const std::string& rule_id, const std::string& why,
+                RuleOutcome* out) {
+  if (!st.config.fail_open) return Status::Unavailable("guard " + rule_id + ": " + why);
+  if (*st.config.fail_open) {
+    st.stats.fail_open.fetch_add(1, std::memory_order_relaxed);
+    return Status::Ok();
+  }
+  st.stats.fail_closed.fetch_add(1, std::memory_order_relaxed);
+  out->matched = true;
+  out->action = Action::kDeny;
+  out->reason = "guard-unavailable";
+  out->detail = "guard unavailable: " + why + " (failure_mode closed)";
+  return Status::Ok();
+}
+
+// async mode: decided now, judged later. An unsafe verdict flags the
+// account, which later requests see. The request itself passes whatever
+// happens, so failure_mode has nothing to decide here; failures are counted.
+void AskLater(const std::shared_ptr<GuardState>& state, const RuleContext& ctx,
+              const RuleCommon& common, GuardQuery q, const std::string& key) {
+  GuardState& st = *state;
+  if (!st.Enter()) {
+    st.stats.overloads.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  st.stats.calls.fetch_add(1, std::memory_order_relaxed);
+  std::shared_ptr<AccountMarks> marks = ctx.marks ? *ctx.marks : nullptr;
+  const int64_t cache_expires = ctx.eval.now_ns + st.config.cache_ttl_ns;
+  const int64_t flag_expires = ctx.eval.wall_ms + st.config.flag_ttl_ms;
+  // A shadow rule's verdict must not reach enforcing rules through a flag.
+  if (common.mode == RuleMode::kShadow) marks = nullptr;
+  auto done = [state, marks = std::move(marks), key, cache_expires, flag_expires,
+               rule_action = common.action, account = ctx.eval.account.id](GuardVerdict g) {
+    state->Leave();
+    if (!g.definitive()) {
+      auto& c = g.outcome == GuardVerdict::Outcome::kTimeout ? state->stats.timeouts
+                                                             : state->stats.errors;
+      c.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    Verdict v = FromAnswer(std::move(g));
+    const bool mark = v.unsafe && state->ActionFor(v, rule_action).has_value();
+    state->cache.Put(key, std::move(v), cache_expires);
+    if (mark) state->stats.unsafe.fetch_add(1, std::memory_order_relaxed);
+    if (mark && marks) {
+      marks->Add(account, state->config.flag, flag_expires);
+      state->stats.marks.fetch_add(1, std::memory_order_relaxed);
+    }
+  };
+  if (!ctx.guard->ClassifyAsync(std::move(q), std::move(done))) {
+    st.Leave();
+    st.stats.overloads.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// sync mode: the request waits for the verdict (timeout_ms at most).
+Status AskNow(GuardState& st, const RuleContext& ctx, const RuleCommon& common, GuardQuery q,
+              const std::string& key, RuleOutcome* out) {
+  const GuardConfig& cfg = st.config;
+  if (!st.Enter()) {
+    st.stats.overloads.fetch_add(1, std::memory_order_relaxed);
+    return FailWith(st, common.id,
+                    "overloaded: " + std::to_string(cfg.max_concurrency) +
+                        " calls in flight (max_concurrency)",
+                    out);
+  }
+  st.stats.calls.fetch_add(1, std::memory_order_relaxed);
+  GuardVerdict g = ctx.guard->Classify(q);
+  st.Leave();
+  if (g.outcome == GuardVerdict::Outcome::kTimeout) {
+    st.stats.timeouts.fetch_add(1, std::memory_order_relaxed);
+    return FailWith(st, common.id, "no answer within " + std::to_string(cfg.timeout_ms) + "ms",
+                    out);
+  }
+  if (g.outcome == GuardVerdict::Outcome::kError) {
+    st.stats.errors.fetch_add(1, std::memory_order_relaxed);
+    return FailWith(st, common.id, g.error.empty() ? "the classifier failed" : g.error, out);
+  }
+  Verdict v = FromAnswer(std::move(g));
+  ActOn(st, v, common.action, "", out);
+  st.cache.Put(key, std::move(v), ctx.eval.now_ns + cfg.cache_ttl_ns);
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status GuardRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const {
   GuardState& st = *state_;
   const GuardConfig& cfg = st.config;
@@ -169,120 +290,23 @@ Status GuardRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const {
     return Status::Ok();
   }
 
-  // The guard judges the normalized text, the same text the cache is keyed
-  // by: were it shown the raw text, a spelling that fooled it (zero-width
-  // characters, look-alike letters) would leave a `safe` verdict cached for
-  // the plain spelling too.
-  std::string raw;
-  for (ContentScope s : cfg.scopes) {
-    const std::string& t = s == ContentScope::kSystem ? body.system_text
-                           : s == ContentScope::kUser ? body.user_text
-                                                      : body.prompt_text;
-    if (t.empty()) continue;
-    if (!raw.empty()) raw += '\n';
-    raw += t;
-  }
-  std::string text = NormalizeForMatch(raw);
+  std::string text = GuardText(cfg, body);
   if (text.empty()) return Status::Ok();
   const std::string key = Sha256Hex(text);
-  const int64_t now_ns = ctx.eval.now_ns;
-
-  auto act = [&](const Verdict& v, std::string_view how) {
-    if (!v.unsafe) return;
-    std::optional<Action> a = st.ActionFor(v, common().action);
-    if (!a) return;
-    st.stats.unsafe.fetch_add(1, std::memory_order_relaxed);
-    out->matched = true;
-    out->action = *a;
-    out->detail = "guard verdict " + Describe(v) + " (" + std::string(GuardFormatName(cfg.format)) +
-                  (how.empty() ? "" : ", ") + std::string(how) + ")";
-  };
-  // A call that gave no verdict: the rule's failure_mode decides, or the
-  // policy's when the rule sets none.
-  auto fail = [&](const std::string& why) -> Status {
-    if (!cfg.fail_open) return Status::Unavailable("guard " + common().id + ": " + why);
-    if (*cfg.fail_open) {
-      st.stats.fail_open.fetch_add(1, std::memory_order_relaxed);
-      return Status::Ok();
-    }
-    st.stats.fail_closed.fetch_add(1, std::memory_order_relaxed);
-    out->matched = true;
-    out->action = Action::kDeny;
-    out->reason = "guard-unavailable";
-    out->detail = "guard unavailable: " + why + " (failure_mode closed)";
-    return Status::Ok();
-  };
-
   Verdict cached;
-  if (st.cache.Get(key, now_ns, &cached)) {
+  if (st.cache.Get(key, ctx.eval.now_ns, &cached)) {
     st.stats.cache_hits.fetch_add(1, std::memory_order_relaxed);
-    act(cached, "cached");
+    ActOn(st, cached, common().action, "cached", out);
     return Status::Ok();
   }
-  if (!ctx.guard) return fail("no guard client is configured");
+  if (!ctx.guard) return FailWith(st, common().id, "no guard client is configured", out);
 
   GuardQuery q{cfg.endpoint, cfg.format, cfg.model, std::move(text), cfg.timeout_ms};
-
   if (cfg.async) {
-    // Decided now, judged later: an unsafe verdict flags the account, which
-    // later requests see. The request itself passes whatever happens, so
-    // failure_mode has nothing to decide here; failures are counted.
-    if (!st.Enter()) {
-      st.stats.overloads.fetch_add(1, std::memory_order_relaxed);
-      return Status::Ok();
-    }
-    st.stats.calls.fetch_add(1, std::memory_order_relaxed);
-    std::shared_ptr<AccountMarks> marks = ctx.marks ? *ctx.marks : nullptr;
-    const int64_t cache_expires = now_ns + cfg.cache_ttl_ns;
-    const int64_t flag_expires = ctx.eval.wall_ms + cfg.flag_ttl_ms;
-    const Action rule_action = common().action;
-    // A shadow rule's verdict must not reach enforcing rules through a flag.
-    if (common().mode == RuleMode::kShadow) marks = nullptr;
-    auto done = [state = state_, marks = std::move(marks), key, cache_expires, flag_expires,
-                 rule_action, account = ctx.eval.account.id](GuardVerdict g) {
-      state->Leave();
-      if (!g.definitive()) {
-        auto& c = g.outcome == GuardVerdict::Outcome::kTimeout ? state->stats.timeouts
-                                                               : state->stats.errors;
-        c.fetch_add(1, std::memory_order_relaxed);
-        return;
-      }
-      Verdict v = FromAnswer(std::move(g));
-      const bool mark = v.unsafe && state->ActionFor(v, rule_action).has_value();
-      state->cache.Put(key, std::move(v), cache_expires);
-      if (mark) state->stats.unsafe.fetch_add(1, std::memory_order_relaxed);
-      if (mark && marks) {
-        marks->Add(account, state->config.flag, flag_expires);
-        state->stats.marks.fetch_add(1, std::memory_order_relaxed);
-      }
-    };
-    if (!ctx.guard->ClassifyAsync(std::move(q), std::move(done))) {
-      st.Leave();
-      st.stats.overloads.fetch_add(1, std::memory_order_relaxed);
-    }
+    AskLater(state_, ctx, common(), std::move(q), key);
     return Status::Ok();
   }
-
-  if (!st.Enter()) {
-    st.stats.overloads.fetch_add(1, std::memory_order_relaxed);
-    return fail("overloaded: " + std::to_string(cfg.max_concurrency) +
-                " calls in flight (max_concurrency)");
-  }
-  st.stats.calls.fetch_add(1, std::memory_order_relaxed);
-  GuardVerdict g = ctx.guard->Classify(q);
-  st.Leave();
-  if (g.outcome == GuardVerdict::Outcome::kTimeout) {
-    st.stats.timeouts.fetch_add(1, std::memory_order_relaxed);
-    return fail("no answer within " + std::to_string(cfg.timeout_ms) + "ms");
-  }
-  if (g.outcome == GuardVerdict::Outcome::kError) {
-    st.stats.errors.fetch_add(1, std::memory_order_relaxed);
-    return fail(g.error.empty() ? "the classifier failed" : g.error);
-  }
-  Verdict v = FromAnswer(std::move(g));
-  act(v, "");
-  st.cache.Put(key, std::move(v), now_ns + cfg.cache_ttl_ns);
-  return Status::Ok();
+  return AskNow(st, ctx, common(), std::move(q), key, out);
 }
 
 }  // namespace tosgate::engine
