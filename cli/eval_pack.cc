@@ -96,6 +96,145 @@ struct Tally {
 
 double Share(int n, int d) { return d ? static_cast<double>(n) / d : 0; }
 
+// What one run over the corpus counted.
+struct Report {
+  std::string data;               // the corpus file
+  std::set<std::string> labels;   // every label the corpus uses
+  std::map<std::string, Tally> tally;  // per label
+  int benign = 0, benign_denied = 0, benign_flagged = 0;
+  int prohibited = 0, all_caught = 0, all_blocked = 0, unreadable = 0;
+};
+
+// `text` as a one-message chat request from its own account; false when the
+// text cannot be sent as JSON.
+bool ChatRequest(const engine::PolicySnapshot& snap, const std::string& text, size_t i, Request* req) {
+  req->method = "POST";
+  req->path = "/v1/chat/completions";
+  const nlohmann::json body = {{"model", "eval"},
+                               {"messages", {{{"role", "user"}, {"content", text}}}}};
+  if (!engine::ParseBody(body.dump(), &req->body).ok()) return false;
+  req->body.present = true;
+  // A set without operations (a pack alone) still sees a chat request.
+  if (snap.OperationFor(req->method, req->path).empty()) req->operation = "chat";
+  Account a;
+  a.id = "eval-" + std::to_string(i);
+  a.tier = "pro";
+  req->account = a;
+  return true;
+}
+
+// One example's decision, counted: which categories caught it, whether it
+// was denied or flagged by a content or guard rule (`detectors`).
+void Count(const Example& e, const Decision& d, const std::set<std::string>& detectors,
+           Report* r) {
+  std::set<std::string> hit;  // categories that caught it
+  bool denied = false, flagged = false;
+  for (const RuleMatch& m : d.matches) {
+    if (!detectors.count(m.rule_id)) continue;
+    (m.action == Action::kFlag ? flagged : denied) = true;
+    if (std::string c = CategoryOf(m, r->labels); !c.empty()) hit.insert(c);
+  }
+  for (const std::string& c : hit) {
+    ++r->tally[c].hits;
+    if (e.labels.count(c)) ++r->tally[c].right_hits;
+  }
+  if (e.labels.empty()) {
+    ++r->benign;
+    r->benign_denied += denied;
+    r->benign_flagged += flagged && !denied;
+    return;
+  }
+  ++r->prohibited;
+  bool any_caught = false;
+  for (const std::string& l : e.labels) {
+    Tally& t = r->tally[l];
+    ++t.prompts;
+    t.caught += hit.count(l) > 0;
+    t.blocked += denied || flagged;
+    any_caught |= hit.count(l) > 0;
+  }
+  r->all_caught += any_caught;
+  r->all_blocked += denied || flagged;
+}
+
+// Every example through an engine with the loaded set, a minute apart so
+// that no rate cap interferes.
+Report Measure(const policies::LoadResult& loaded, const std::vector<Example>& corpus) {
+  Report r;
+  for (const Example& e : corpus) r.labels.insert(e.labels.begin(), e.labels.end());
+  std::set<std::string> detectors;  // ids of the content and guard rules
+  for (const auto& rule : loaded.snapshot->rules)
+    if (rule->common().kind == "content" || rule->common().kind == "guard")
+      detectors.insert(rule->common().id);
+  FakeClock clock{1'700'000'000'000};
+  auto state = engine::NewMemoryStateStore();
+  engine::MemoryAccountDirectory accounts;
+  engine::Engine eng({&clock, state.get(), nullptr, &accounts});
+  eng.Publish(loaded.snapshot);
+  for (size_t i = 0; i < corpus.size(); ++i) {
+    Request req;
+    if (!ChatRequest(*loaded.snapshot, corpus[i].text, i, &req)) {
+      ++r.unreadable;
+      continue;
+    }
+    clock.advance_ms(60'000);
+    Count(corpus[i], eng.Check(req), detectors, &r);
+  }
+  return r;
+}
+
+void PrintJson(const Report& r) {
+  nlohmann::ordered_json cats = nlohmann::ordered_json::object();
+  for (const auto& [label, t] : r.tally) {
+    if (!r.labels.count(label)) continue;
+    cats[label] = {{"prompts", t.prompts},
+                   {"caught", t.caught},
+                   {"recall", Share(t.caught, t.prompts)},
+                   {"blocked", Share(t.blocked, t.prompts)},
+                   {"hits", t.hits},
+                   {"precision", Share(t.right_hits, t.hits)}};
+  }
+  nlohmann::ordered_json out = {{"data", r.data},
+                                {"categories", cats},
+                                {"prohibited",
+                                 {{"prompts", r.prohibited},
+                                  {"caught", r.all_caught},
+                                  {"recall", Share(r.all_caught, r.prohibited)},
+                                  {"blocked", Share(r.all_blocked, r.prohibited)}}},
+                                {"benign",
+                                 {{"prompts", r.benign},
+                                  {"denied", r.benign_denied},
+                                  {"flagged", r.benign_flagged},
+                                  {"denied_share", Share(r.benign_denied, r.benign)},
+                                  {"flagged_share", Share(r.benign_flagged, r.benign)}}},
+                                {"unreadable", r.unreadable}};
+  std::cout << out.dump(2) << "\n";
+}
+
+void PrintTable(const Report& r) {
+  char buf[256];
+  std::cout << "| category | prompts | caught | recall | blocked (any rule) | precision |\n"
+               "|---|---:|---:|---:|---:|---:|\n";
+  for (const auto& [label, t] : r.tally) {
+    if (!r.labels.count(label)) continue;
+    std::snprintf(buf, sizeof buf, "| %s | %d | %d | %.1f%% | %.1f%% | %.1f%% (%d/%d) |\n",
+                  label.c_str(), t.prompts, t.caught, 100 * Share(t.caught, t.prompts),
+                  100 * Share(t.blocked, t.prompts), 100 * Share(t.right_hits, t.hits),
+                  t.right_hits, t.hits);
+    std::cout << buf;
+  }
+  std::snprintf(buf, sizeof buf, "| all prohibited | %d | %d | %.1f%% | %.1f%% | |\n",
+                r.prohibited, r.all_caught, 100 * Share(r.all_caught, r.prohibited),
+                100 * Share(r.all_blocked, r.prohibited));
+  std::cout << buf;
+  std::snprintf(buf, sizeof buf,
+                "\nbenign: %d prompts, %d denied (%.2f%%), %d flagged only (%.2f%%)\n", r.benign,
+                r.benign_denied, 100 * Share(r.benign_denied, r.benign), r.benign_flagged,
+                100 * Share(r.benign_flagged, r.benign));
+  std::cout << buf;
+  if (r.unreadable) std::cout << r.unreadable << " prompts could not be sent (not valid UTF-8?)\n";
+}
+
 }  // namespace
 
 int RunEvalPolicies(const Args& in) {
@@ -116,122 +255,13 @@ int RunEvalPolicies(const Args& in) {
   }
   policies::LoadResult loaded = server::LoadPolicySource(dir);
   if (server::ReportPolicyErrors(loaded)) return 2;
-  std::set<std::string> detectors;  // ids of the content and guard rules
-  for (const auto& r : loaded.snapshot->rules)
-    if (r->common().kind == "content" || r->common().kind == "guard")
-      detectors.insert(r->common().id);
-
-  std::set<std::string> labels;
-  for (const Example& e : corpus) labels.insert(e.labels.begin(), e.labels.end());
-  FakeClock clock{1'700'000'000'000};
-  auto state = engine::NewMemoryStateStore();
-  engine::MemoryAccountDirectory accounts;
-  engine::Engine eng({&clock, state.get(), nullptr, &accounts});
-  eng.Publish(loaded.snapshot);
-
-  std::map<std::string, Tally> tally;  // per label
-  int benign = 0, benign_denied = 0, benign_flagged = 0, all_caught = 0, all_blocked = 0;
-  int prohibited = 0, unreadable = 0;
-  for (size_t i = 0; i < corpus.size(); ++i) {
-    const Example& e = corpus[i];
-    Request req;
-    req.method = "POST";
-    req.path = "/v1/chat/completions";
-    const nlohmann::json body = {{"model", "eval"},
-                                 {"messages", {{{"role", "user"}, {"content", e.text}}}}};
-    if (!engine::ParseBody(body.dump(), &req.body).ok()) {
-      ++unreadable;
-      continue;
-    }
-    req.body.present = true;
-    // A set without operations (a pack alone) still sees a chat request.
-    if (loaded.snapshot->OperationFor(req.method, req.path).empty()) req.operation = "chat";
-    Account a;
-    a.id = "eval-" + std::to_string(i);
-    a.tier = "pro";
-    req.account = a;
-    clock.advance_ms(60'000);
-    const Decision d = eng.Check(req);
-
-    std::set<std::string> hit;  // categories that caught it
-    bool denied = false, flagged = false;
-    for (const RuleMatch& m : d.matches) {
-      if (!detectors.count(m.rule_id)) continue;
-      (m.action == Action::kFlag ? flagged : denied) = true;
-      if (std::string c = CategoryOf(m, labels); !c.empty()) hit.insert(c);
-    }
-    for (const std::string& c : hit) {
-      ++tally[c].hits;
-      if (e.labels.count(c)) ++tally[c].right_hits;
-    }
-    if (e.labels.empty()) {
-      ++benign;
-      benign_denied += denied;
-      benign_flagged += flagged && !denied;
-      continue;
-    }
-    ++prohibited;
-    bool any_caught = false;
-    for (const std::string& l : e.labels) {
-      Tally& t = tally[l];
-      ++t.prompts;
-      t.caught += hit.count(l) > 0;
-      t.blocked += denied || flagged;
-      any_caught |= hit.count(l) > 0;
-    }
-    all_caught += any_caught;
-    all_blocked += denied || flagged;
-  }
-
+  Report r = Measure(loaded, corpus);
+  r.data = data;
   if (as_json) {
-    nlohmann::ordered_json cats = nlohmann::ordered_json::object();
-    for (const auto& [label, t] : tally) {
-      if (!labels.count(label)) continue;
-      cats[label] = {{"prompts", t.prompts},
-                     {"caught", t.caught},
-                     {"recall", Share(t.caught, t.prompts)},
-                     {"blocked", Share(t.blocked, t.prompts)},
-                     {"hits", t.hits},
-                     {"precision", Share(t.right_hits, t.hits)}};
-    }
-    nlohmann::ordered_json out = {{"data", data},
-                                  {"categories", cats},
-                                  {"prohibited",
-                                   {{"prompts", prohibited},
-                                    {"caught", all_caught},
-                                    {"recall", Share(all_caught, prohibited)},
-                                    {"blocked", Share(all_blocked, prohibited)}}},
-                                  {"benign",
-                                   {{"prompts", benign},
-                                    {"denied", benign_denied},
-                                    {"flagged", benign_flagged},
-                                    {"denied_share", Share(benign_denied, benign)},
-                                    {"flagged_share", Share(benign_flagged, benign)}}},
-                                  {"unreadable", unreadable}};
-    std::cout << out.dump(2) << "\n";
-    return 0;
+    PrintJson(r);
+  } else {
+    PrintTable(r);
   }
-  char buf[256];
-  std::cout << "| category | prompts | caught | recall | blocked (any rule) | precision |\n"
-               "|---|---:|---:|---:|---:|---:|\n";
-  for (const auto& [label, t] : tally) {
-    if (!labels.count(label)) continue;
-    std::snprintf(buf, sizeof buf, "| %s | %d | %d | %.1f%% | %.1f%% | %.1f%% (%d/%d) |\n",
-                  label.c_str(), t.prompts, t.caught, 100 * Share(t.caught, t.prompts),
-                  100 * Share(t.blocked, t.prompts), 100 * Share(t.right_hits, t.hits),
-                  t.right_hits, t.hits);
-    std::cout << buf;
-  }
-  std::snprintf(buf, sizeof buf, "| all prohibited | %d | %d | %.1f%% | %.1f%% | |\n", prohibited,
-                all_caught, 100 * Share(all_caught, prohibited),
-                100 * Share(all_blocked, prohibited));
-  std::cout << buf;
-  std::snprintf(buf, sizeof buf,
-                "\nbenign: %d prompts, %d denied (%.2f%%), %d flagged only (%.2f%%)\n", benign,
-                benign_denied, 100 * Share(benign_denied, benign), benign_flagged,
-                100 * Share(benign_flagged, benign));
-  std::cout << buf;
-  if (unreadable) std::cout << unreadable << " prompts could not be sent (not valid UTF-8?)\n";
   return 0;
 }
 
