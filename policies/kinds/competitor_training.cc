@@ -267,96 +267,86 @@ void CompileLinkage(Context& ctx, const Field& f, engine::DistillParams* p) {
   m.RejectUnknown();
 }
 
-}  // namespace
-
-std::unique_ptr<engine::Rule> CompileCompetitorTraining(MapReader& rule, Context& ctx,
-                                                        engine::RuleCommon common) {
-  const int errors_before = ctx.error_count();
-  engine::DistillConfig c;
-  engine::DistillParams& p = c.params;
-  c.throttle.kind = engine::LimitKind::kWindow;
-  c.throttle.amount = 10;
-  c.throttle.per_ns = 60'000'000'000;
-
+void CompileExempt(MapReader& rule, Context& ctx, engine::DistillConfig* c) {
   if (std::optional<Field> ex = rule.Take("exempt")) {
     MapReader m(ctx, *ex);
     if (m.ok()) {
-      if (std::optional<Field> v = m.Take("accounts")) (void)ctx.StringList(*v, &c.exempt_accounts);
-      if (std::optional<Field> v = m.Take("flags")) (void)ctx.StringList(*v, &c.exempt_flags);
-      if (std::optional<Field> v = m.Take("orgs")) (void)ctx.StringList(*v, &c.exempt_orgs);
+      if (std::optional<Field> v = m.Take("accounts")) (void)ctx.StringList(*v, &c->exempt_accounts);
+      if (std::optional<Field> v = m.Take("flags")) (void)ctx.StringList(*v, &c->exempt_flags);
+      if (std::optional<Field> v = m.Take("orgs")) (void)ctx.StringList(*v, &c->exempt_orgs);
       m.RejectUnknown();
     }
   }
   if (std::optional<Field> v = rule.Take("exempt_accounts")) {
     std::vector<std::string> more;
     if (ctx.StringList(*v, &more))
-      c.exempt_accounts.insert(c.exempt_accounts.end(), more.begin(), more.end());
+      c->exempt_accounts.insert(c->exempt_accounts.end(), more.begin(), more.end());
   }
-  std::optional<Field> signals = rule.Take("signals");
-  if (signals) (void)CompileWeights(ctx, *signals, &p.weights);
+}
 
-  if (std::optional<Field> w = rule.Take("window")) {
-    MapReader m(ctx, *w);
-    if (m.ok()) {
-      if (std::optional<Field> v = m.Take("requests"))
-        (void)IntIn(ctx, *v, 2, engine::kFingerprintRing,
-                    "window.requests (the fingerprint ring's size bounds it)", &p.window);
-      std::optional<Field> min = m.Take("min_requests");
-      if (min && IntIn(ctx, *min, 1, 100000, "min_requests", &p.min_requests) &&
-          p.min_requests > 4 * p.window)
-        ctx.Error(*min, "min_requests " + std::to_string(p.min_requests) +
-                            " is more than four windows of " + std::to_string(p.window) +
-                            " requests; the rates forget older requests");
-      m.RejectUnknown();
-    }
-  }
-  if (std::optional<Field> t = rule.Take("template")) {
-    MapReader m(ctx, *t);
-    if (m.ok()) {
-      if (std::optional<Field> v = m.Take("max_distance"))
-        (void)IntIn(ctx, *v, 0, 32, "max_distance (bits of 64)", &p.max_distance);
-      if (std::optional<Field> v = m.Take("max_bytes"))
-        (void)IntIn(ctx, *v, 64, 65536, "max_bytes", &p.max_bytes);
-      if (std::optional<Field> v = m.Take("shingle_words"))
-        (void)IntIn(ctx, *v, 1, 8, "shingle_words", &p.shingle_words);
-      m.RejectUnknown();
-    }
-  }
-  std::vector<engine::ContentPattern> lexicon;
-  std::vector<ContentSet::Source> sources;
+void CompileWindow(Context& ctx, const Field& w, engine::DistillParams* p) {
+  MapReader m(ctx, w);
+  if (!m.ok()) return;
+  if (std::optional<Field> v = m.Take("requests"))
+    (void)IntIn(ctx, *v, 2, engine::kFingerprintRing,
+                "window.requests (the fingerprint ring's size bounds it)", &p->window);
+  std::optional<Field> min = m.Take("min_requests");
+  if (min && IntIn(ctx, *min, 1, 100000, "min_requests", &p->min_requests) &&
+      p->min_requests > 4 * p->window)
+    ctx.Error(*min, "min_requests " + std::to_string(p->min_requests) +
+                        " is more than four windows of " + std::to_string(p->window) +
+                        " requests; the rates forget older requests");
+  m.RejectUnknown();
+}
+
+void CompileTemplate(Context& ctx, const Field& t, engine::DistillParams* p) {
+  MapReader m(ctx, t);
+  if (!m.ok()) return;
+  if (std::optional<Field> v = m.Take("max_distance"))
+    (void)IntIn(ctx, *v, 0, 32, "max_distance (bits of 64)", &p->max_distance);
+  if (std::optional<Field> v = m.Take("max_bytes"))
+    (void)IntIn(ctx, *v, 64, 65536, "max_bytes", &p->max_bytes);
+  if (std::optional<Field> v = m.Take("shingle_words"))
+    (void)IntIn(ctx, *v, 1, 8, "shingle_words", &p->shingle_words);
+  m.RejectUnknown();
+}
+
+// The built-in chain-of-thought lexicon and the rule's `cot_phrases`, with
+// where each was written (for match explanations).
+void CompileLexicon(MapReader& rule, Context& ctx, std::vector<engine::ContentPattern>* lexicon,
+                    std::vector<ContentSet::Source>* sources) {
   const ContentSet::Source here{ctx.file(), rule.field().mark.line + 1,
                                 rule.field().mark.column + 1, rule.field().path};
   for (size_t i = 0; i < std::size(kCotLexicon); ++i) {
-    lexicon.push_back({"cot:" + std::to_string(i), engine::ContentPattern::Type::kPhrase,
-                       std::string(kCotLexicon[i])});
-    sources.push_back(here);
+    lexicon->push_back({"cot:" + std::to_string(i), engine::ContentPattern::Type::kPhrase,
+                        std::string(kCotLexicon[i])});
+    sources->push_back(here);
   }
-  if (std::optional<Field> phrases = rule.Take("cot_phrases")) {
-    std::vector<Field> items;
-    if (ctx.Sequence(*phrases, &items)) {
-      for (const Field& item : items) {
-        engine::ContentPattern pat{"cot:" + std::to_string(lexicon.size()),
-                                   engine::ContentPattern::Type::kPhrase, ""};
-        if (!ctx.String(item, &pat.text)) continue;
-        if (std::string why = engine::CheckContentPattern(pat); !why.empty()) {
-          ctx.Error(item, "phrase \"" + pat.text + "\" is rejected: " + why);
-          continue;
-        }
-        lexicon.push_back(std::move(pat));
-        sources.push_back({ctx.file(), item.mark.line + 1, item.mark.column + 1, item.path});
-      }
+  std::optional<Field> phrases = rule.Take("cot_phrases");
+  std::vector<Field> items;
+  if (!phrases || !ctx.Sequence(*phrases, &items)) return;
+  for (const Field& item : items) {
+    engine::ContentPattern pat{"cot:" + std::to_string(lexicon->size()),
+                               engine::ContentPattern::Type::kPhrase, ""};
+    if (!ctx.String(item, &pat.text)) continue;
+    if (std::string why = engine::CheckContentPattern(pat); !why.empty()) {
+      ctx.Error(item, "phrase \"" + pat.text + "\" is rejected: " + why);
+      continue;
     }
+    lexicon->push_back(std::move(pat));
+    sources->push_back({ctx.file(), item.mark.line + 1, item.mark.column + 1, item.path});
   }
-  if (std::optional<Field> cl = rule.Take("cluster")) (void)CompileCluster(ctx, *cl, &c);
-  if (std::optional<Field> v = rule.Take("model")) CompileModel(ctx, *v, &c);
-  if (std::optional<Field> v = rule.Take("linkage")) CompileLinkage(ctx, *v, &p);
+}
+
+// sequential:, shape: and analyzer:, three small maps of tuning values.
+void CompileTuning(MapReader& rule, Context& ctx, engine::DistillParams* p) {
   if (std::optional<Field> sq = rule.Take("sequential")) {
     MapReader m(ctx, *sq);
     if (m.ok()) {
       if (std::optional<Field> v = m.Take("reference"))
-        (void)NumberIn(ctx, *v, 0.01, 0.99, "sequential.reference", &p.sequential_reference);
+        (void)NumberIn(ctx, *v, 0.01, 0.99, "sequential.reference", &p->sequential_reference);
       if (std::optional<Field> v = m.Take("threshold"))
-        (void)NumberIn(ctx, *v, 1, 100000, "sequential.threshold", &p.sequential_threshold);
+        (void)NumberIn(ctx, *v, 1, 100000, "sequential.threshold", &p->sequential_threshold);
       m.RejectUnknown();
     }
   }
@@ -366,7 +356,7 @@ std::unique_ptr<engine::Rule> CompileCompetitorTraining(MapReader& rule, Context
       int max = 0;
       if (std::optional<Field> v = m.Take("default_max_output");
           v && IntIn(ctx, *v, 16, 10'000'000, "shape.default_max_output", &max))
-        p.default_max_output = max;
+        p->default_max_output = max;
       m.RejectUnknown();
     }
   }
@@ -375,31 +365,31 @@ std::unique_ptr<engine::Rule> CompileCompetitorTraining(MapReader& rule, Context
     if (m.ok()) {
       int64_t ns = 0;
       if (std::optional<Field> v = m.Take("half_life"); v && ctx.Duration(*v, &ns) && ns > 0)
-        p.analyzer_half_life_s = static_cast<double>(ns) / 1e9;
+        p->analyzer_half_life_s = static_cast<double>(ns) / 1e9;
       m.RejectUnknown();
     }
   }
-  std::optional<Field> thresholds = rule.Require("thresholds");
-  const bool thresholds_ok = thresholds && CompileThresholds(ctx, *thresholds, &c.thresholds);
-  if (std::optional<Field> th = rule.Take("throttle")) {
-    MapReader m(ctx, *th);
-    if (m.ok()) {
-      std::optional<Field> n = m.Require("requests");
-      std::optional<Field> per = m.Require("per");
-      int amount = 0;
-      if (n && IntIn(ctx, *n, 1, 1'000'000'000, "throttle requests", &amount))
-        c.throttle.amount = amount;
-      if (per && ctx.Duration(*per, &c.throttle.per_ns) && c.throttle.per_ns <= 0)
-        ctx.Error(*per, "per must be longer than 0");
-      m.RejectUnknown();
-    }
-  }
+}
 
-  // Weights that cannot reach the lowest threshold, or that swamp every
-  // threshold at once, are mistakes.
+void CompileThrottle(Context& ctx, const Field& th, engine::DistillConfig* c) {
+  MapReader m(ctx, th);
+  if (!m.ok()) return;
+  std::optional<Field> n = m.Require("requests");
+  std::optional<Field> per = m.Require("per");
+  int amount = 0;
+  if (n && IntIn(ctx, *n, 1, 1'000'000'000, "throttle requests", &amount))
+    c->throttle.amount = amount;
+  if (per && ctx.Duration(*per, &c->throttle.per_ns) && c->throttle.per_ns <= 0)
+    ctx.Error(*per, "per must be longer than 0");
+  m.RejectUnknown();
+}
+
+// Weights that cannot reach the lowest threshold, or that swamp every
+// threshold at once, are mistakes.
+void CheckWeights(Context& ctx, const Field& at, const engine::DistillConfig& c,
+                  bool thresholds_ok) {
   double sum = 0, keep = 1;
-  for (double w : p.weights) sum += w, keep *= 1 - w;
-  const Field& at = signals ? *signals : rule.field();
+  for (double w : c.params.weights) sum += w, keep *= 1 - w;
   if (sum == 0) {
     ctx.Error(at, "every signal weight is 0; the risk would always be 0");
   } else if (sum > 6) {
@@ -414,6 +404,36 @@ std::unique_ptr<engine::Rule> CompileCompetitorTraining(MapReader& rule, Context
                         std::to_string(1 - keep).substr(0, 4) + ", below the lowest threshold " +
                         std::to_string(lowest).substr(0, 4));
   }
+}
+
+}  // namespace
+
+std::unique_ptr<engine::Rule> CompileCompetitorTraining(MapReader& rule, Context& ctx,
+                                                        engine::RuleCommon common) {
+  const int errors_before = ctx.error_count();
+  engine::DistillConfig c;
+  engine::DistillParams& p = c.params;
+  c.throttle.kind = engine::LimitKind::kWindow;
+  c.throttle.amount = 10;
+  c.throttle.per_ns = 60'000'000'000;
+
+  CompileExempt(rule, ctx, &c);
+  std::optional<Field> signals = rule.Take("signals");
+  if (signals) (void)CompileWeights(ctx, *signals, &p.weights);
+  if (std::optional<Field> w = rule.Take("window")) CompileWindow(ctx, *w, &p);
+  if (std::optional<Field> t = rule.Take("template")) CompileTemplate(ctx, *t, &p);
+  std::vector<engine::ContentPattern> lexicon;
+  std::vector<ContentSet::Source> sources;
+  CompileLexicon(rule, ctx, &lexicon, &sources);
+  if (std::optional<Field> cl = rule.Take("cluster")) (void)CompileCluster(ctx, *cl, &c);
+  if (std::optional<Field> v = rule.Take("model")) CompileModel(ctx, *v, &c);
+  if (std::optional<Field> v = rule.Take("linkage")) CompileLinkage(ctx, *v, &p);
+  CompileTuning(rule, ctx, &p);
+  std::optional<Field> thresholds = rule.Require("thresholds");
+  const bool thresholds_ok = thresholds && CompileThresholds(ctx, *thresholds, &c.thresholds);
+  if (std::optional<Field> th = rule.Take("throttle")) CompileThrottle(ctx, *th, &c);
+  CheckWeights(ctx, signals ? *signals : rule.field(), c, thresholds_ok);
+
   if (ctx.error_count() != errors_before) return nullptr;
   ContentSet* set = ctx.content_set();
   if (!set) {
