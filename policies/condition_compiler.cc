@@ -58,6 +58,89 @@ bool CompileLiteral(Context& ctx, const Field& f, const engine::FieldRef& field,
   }
 }
 
+// cidr: one address range or a list of them, on the client address or a
+// header that carries one.
+bool CompileCidrs(Context& ctx, const Field& f, const engine::FieldRef& field, Condition* out) {
+  if (field.id != engine::FieldId::kRequestClientIp &&
+      field.id != engine::FieldId::kRequestHeader) {
+    ctx.Error(f, "cidr needs request.client_ip or a request.header.<name> field, not " +
+                     field.name);
+    return false;
+  }
+  std::vector<Field> items;
+  if (f.node.IsSequence()) {
+    if (!ctx.Sequence(f, &items)) return false;
+    if (items.empty()) {
+      ctx.Error(f, "cidr needs at least one address range");
+      return false;
+    }
+  } else {
+    items.push_back(f);
+  }
+  bool ok = true;
+  for (const Field& item : items) {
+    std::string text;
+    engine::Cidr cidr;
+    if (!ctx.String(item, &text)) {
+      ok = false;
+    } else if (!engine::ParseCidr(text, &cidr)) {
+      ctx.Error(item, "bad address range \"" + text +
+                          "\"; expected e.g. 10.0.0.0/8, 2001:db8::/32 or one address");
+      ok = false;
+    } else {
+      out->cidrs.push_back(std::move(cidr));
+    }
+  }
+  return ok;
+}
+
+// The operand `f` of operator `op_name` on `field`, checked and compiled.
+bool CompileOperands(Context& ctx, const Field& f, const engine::FieldRef& field,
+                     std::string_view op_name, Condition* out) {
+  switch (out->op) {
+    case Condition::Op::kEq:
+    case Condition::Op::kGt:
+    case Condition::Op::kLt: {
+      if (out->op != Condition::Op::kEq && field.kind != ValueKind::kNumber) {
+        ctx.Error(f, std::string(op_name) + " needs a number field; " + field.name + " is " +
+                         KindName(field.kind));
+        return false;
+      }
+      engine::Literal lit;
+      if (!CompileLiteral(ctx, f, field, &lit)) return false;
+      out->operands.push_back(std::move(lit));
+      return true;
+    }
+    case Condition::Op::kIn: {
+      std::vector<Field> items;
+      if (!ctx.Sequence(f, &items)) return false;
+      if (items.empty()) {
+        ctx.Error(f, "in needs at least one value");
+        return false;
+      }
+      bool ok = true;
+      for (const Field& item : items) {
+        engine::Literal lit;
+        if (CompileLiteral(ctx, item, field, &lit)) {
+          out->operands.push_back(std::move(lit));
+        } else {
+          ok = false;
+        }
+      }
+      return ok;
+    }
+    case Condition::Op::kExists: {
+      engine::Literal lit;
+      lit.kind = ValueKind::kBool;
+      if (!ctx.Bool(f, &lit.b)) return false;
+      out->operands.push_back(std::move(lit));
+      return true;
+    }
+    case Condition::Op::kCidr: return CompileCidrs(ctx, f, field, out);
+    default: return false;
+  }
+}
+
 bool CompileComparison(Context& ctx, MapReader& map, Condition* out) {
   std::optional<Field> name_field = map.Require("field");
   std::optional<engine::FieldRef> field;
@@ -70,8 +153,8 @@ bool CompileComparison(Context& ctx, MapReader& map, Condition* out) {
                                  "(see docs/policy-reference.md)");
   }
 
-  // Exactly one operator. `matches` is in the language but needs the
-  // multi-pattern matcher, which comes with the content kind.
+  // Exactly one operator. `matches` is reserved in the language: text is
+  // matched by rules of kind content, which normalize it first.
   std::optional<Field> operand;
   std::string_view op_name;
   int operators = 0;
@@ -90,7 +173,8 @@ bool CompileComparison(Context& ctx, MapReader& map, Condition* out) {
   }
   if (std::optional<Field> m = map.Take("matches")) {
     ctx.Error(m->mark, m->path,
-              "the matches operator is not supported yet (it comes with the content rule kind)");
+              "the matches operator is not supported; match text with a rule of kind: content "
+              "(docs/content-rules.md)");
     return false;
   }
   map.RejectUnknown();
@@ -101,81 +185,7 @@ bool CompileComparison(Context& ctx, MapReader& map, Condition* out) {
   if (!field) return false;
   out->field = *field;
 
-  const Field& f = *operand;
-  switch (out->op) {
-    case Condition::Op::kEq:
-    case Condition::Op::kGt:
-    case Condition::Op::kLt: {
-      if (out->op != Condition::Op::kEq && field->kind != ValueKind::kNumber) {
-        ctx.Error(f, std::string(op_name) + " needs a number field; " + field->name + " is " +
-                         KindName(field->kind));
-        return false;
-      }
-      engine::Literal lit;
-      if (!CompileLiteral(ctx, f, *field, &lit)) return false;
-      out->operands.push_back(std::move(lit));
-      return true;
-    }
-    case Condition::Op::kIn: {
-      std::vector<Field> items;
-      if (!ctx.Sequence(f, &items)) return false;
-      if (items.empty()) {
-        ctx.Error(f, "in needs at least one value");
-        return false;
-      }
-      bool ok = true;
-      for (const Field& item : items) {
-        engine::Literal lit;
-        if (CompileLiteral(ctx, item, *field, &lit)) {
-          out->operands.push_back(std::move(lit));
-        } else {
-          ok = false;
-        }
-      }
-      return ok;
-    }
-    case Condition::Op::kExists: {
-      engine::Literal lit;
-      lit.kind = ValueKind::kBool;
-      if (!ctx.Bool(f, &lit.b)) return false;
-      out->operands.push_back(std::move(lit));
-      return true;
-    }
-    case Condition::Op::kCidr: {
-      if (field->id != engine::FieldId::kRequestClientIp &&
-          field->id != engine::FieldId::kRequestHeader) {
-        ctx.Error(f, "cidr needs request.client_ip or a request.header.<name> field, not " +
-                         field->name);
-        return false;
-      }
-      std::vector<Field> items;
-      if (f.node.IsSequence()) {
-        if (!ctx.Sequence(f, &items)) return false;
-        if (items.empty()) {
-          ctx.Error(f, "cidr needs at least one address range");
-          return false;
-        }
-      } else {
-        items.push_back(f);
-      }
-      bool ok = true;
-      for (const Field& item : items) {
-        std::string text;
-        engine::Cidr cidr;
-        if (!ctx.String(item, &text)) {
-          ok = false;
-        } else if (!engine::ParseCidr(text, &cidr)) {
-          ctx.Error(item, "bad address range \"" + text +
-                              "\"; expected e.g. 10.0.0.0/8, 2001:db8::/32 or one address");
-          ok = false;
-        } else {
-          out->cidrs.push_back(std::move(cidr));
-        }
-      }
-      return ok;
-    }
-    default: return false;
-  }
+  return CompileOperands(ctx, *operand, *field, op_name, out);
 }
 
 bool Compile(Context& ctx, const Field& f, Condition* out, int depth, int* nodes) {

@@ -134,13 +134,13 @@ TEST_CASE("malformed address ranges are errors at the range") {
                  "p.yaml:7:42: rules[0].when.cidr: cidr needs request.client_ip"));
 }
 
-TEST_CASE("a comparison has exactly one operator, and matches is not supported yet") {
+TEST_CASE("a comparison has exactly one operator, and matches is not supported") {
   ExpectOnly(Rule("    kind: attribute\n    when: {field: body.n, gt: 1, lt: 5}\n"),
              "p.yaml:7:38: rules[0].when.lt: a comparison has exactly one operator; this one also "
              "has gt");
   ExpectOnly(Rule("    kind: attribute\n    when: {field: request.purpose, matches: x}\n"),
-             "p.yaml:7:45: rules[0].when.matches: the matches operator is not supported yet (it "
-             "comes with the content rule kind)");
+             "p.yaml:7:45: rules[0].when.matches: the matches operator is not supported; match text "
+             "with a rule of kind: content (docs/content-rules.md)");
   ExpectOnly(Rule("    kind: attribute\n    when: {field: body.n}\n"),
              "p.yaml:7:11: rules[0].when: a comparison needs one operator: eq, in, gt, lt, exists "
              "or cidr");
