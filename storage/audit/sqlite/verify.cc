@@ -64,6 +64,63 @@ Result<std::map<uint64_t, Checkpoint>> ReadCheckpoints(sqlite3* db, const std::s
 
 }  // namespace
 
+namespace {
+
+// What a clean verdict still cannot vouch for, said in words.
+void AddNotes(const AuditVerifyOptions& opts, uint64_t last_signed, AuditVerdict* verdict) {
+  AuditVerdict& v = *verdict;
+  if (opts.anchor) {
+    if (opts.anchor->seq < v.start_seq) {
+      v.notes.push_back("the anchored checkpoint (seq " + std::to_string(opts.anchor->seq) +
+                        ") was pruned: the anchor cannot tell whether records after it were cut; "
+                        "export a newer anchor");
+    }
+  } else if (v.records > 0) {
+    v.notes.push_back(
+        "no --anchor: records cut from the end at a checkpoint, or rewritten with every "
+        "checkpoint deleted, cannot be told from an intact store; keep the latest checkpoint "
+        "outside it (audit.anchor, `tosgate audit export-anchor`) and verify with --anchor FILE");
+  }
+  if (v.records > 0 && v.checkpoints == 0) {
+    v.notes.push_back("no signed checkpoints: the chain alone does not stop someone who "
+                      "rewrites records and recomputes every hash");
+  }
+  if (!opts.public_key) {
+    v.notes.push_back("signatures not checked (no --public-key); checkpoint hashes were compared "
+                      "with the chain");
+  }
+  if (v.records > 0 && last_signed < v.last_seq) {
+    v.notes.push_back("seq " + std::to_string(std::max(last_signed + 1, v.start_seq)) + " to " +
+                      std::to_string(v.last_seq) +
+                      " are after the last checkpoint: the chain links them, no signature "
+                      "covers them yet");
+  }
+}
+
+// The anchor kept outside the store against the store: false (with the
+// failure in `check`'s verdict) when it does not match.
+Result<bool> CheckAnchor(sqlite3* db, const std::string& path, const AuditVerifyOptions& opts,
+                         const AuditCheckpoint& a, AuditChainCheck* check) {
+  if (opts.public_key && !a.signature.empty() &&
+      !opts.public_key->Verify(a.seq, a.hash, a.signature)) {
+    check->Fail(a.seq, "",
+                "the anchor's signature (seq " + std::to_string(a.seq) +
+                    ") does not verify with the given public key: it is not an anchor this "
+                    "key made");
+    return false;
+  }
+  auto problem = AnchorProblem(db, path, a);
+  if (!problem.ok()) return problem.status();
+  if (!problem->empty()) {
+    check->Fail(a.seq, "", *problem);
+    return false;
+  }
+  check->verdict().anchored_seq = a.seq;
+  return true;
+}
+
+}  // namespace
+
 Result<AuditVerdict> VerifyAuditStore(const std::string& path, const AuditVerifyOptions& opts) {
   auto opened = OpenStore(path, false);
   if (!opened.ok()) return opened.status();
@@ -135,47 +192,12 @@ Result<AuditVerdict> VerifyAuditStore(const std::string& path, const AuditVerify
     last_signed = seq;
   }
   v.last_hash = check.last_hash();
-  if (const AuditCheckpoint* a = opts.anchor) {
-    if (opts.public_key && !a->signature.empty() &&
-        !opts.public_key->Verify(a->seq, a->hash, a->signature)) {
-      check.Fail(a->seq, "",
-                 "the anchor's signature (seq " + std::to_string(a->seq) +
-                     ") does not verify with the given public key: it is not an anchor this "
-                     "key made");
-      return v;
-    }
-    auto problem = AnchorProblem(db, path, *a);
-    if (!problem.ok()) return problem.status();
-    if (!problem->empty()) {
-      check.Fail(a->seq, "", *problem);
-      return v;
-    }
-    v.anchored_seq = a->seq;
-    if (a->seq < v.start_seq) {
-      v.notes.push_back("the anchored checkpoint (seq " + std::to_string(a->seq) +
-                        ") was pruned: the anchor cannot tell whether records after it were cut; "
-                        "export a newer anchor");
-    }
-  } else if (v.records > 0) {
-    v.notes.push_back(
-        "no --anchor: records cut from the end at a checkpoint, or rewritten with every "
-        "checkpoint deleted, cannot be told from an intact store; keep the latest checkpoint "
-        "outside it (audit.anchor, `tosgate audit export-anchor`) and verify with --anchor FILE");
+  if (opts.anchor) {
+    auto anchored = CheckAnchor(db, path, opts, *opts.anchor, &check);
+    if (!anchored.ok()) return anchored.status();
+    if (!*anchored) return v;
   }
-  if (v.records > 0 && v.checkpoints == 0) {
-    v.notes.push_back("no signed checkpoints: the chain alone does not stop someone who "
-                      "rewrites records and recomputes every hash");
-  }
-  if (!opts.public_key) {
-    v.notes.push_back("signatures not checked (no --public-key); checkpoint hashes were compared "
-                      "with the chain");
-  }
-  if (v.records > 0 && last_signed < v.last_seq) {
-    v.notes.push_back("seq " + std::to_string(std::max(last_signed + 1, v.start_seq)) + " to " +
-                      std::to_string(v.last_seq) +
-                      " are after the last checkpoint: the chain links them, no signature "
-                      "covers them yet");
-  }
+  AddNotes(opts, last_signed, &v);
   return v;
 }
 
