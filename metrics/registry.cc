@@ -44,7 +44,7 @@ void SampleWriter::Add(Labels labels, uint64_t value) {
 }
 
 void Registry::Add(Entry e) {
-  std::lock_guard<std::mutex> lock(mu_);
+  engine::MutexLock lock(mu_);
   for (const Entry& have : entries_)
     if (have.name == e.name) {
       if (duplicate_.empty()) duplicate_ = e.name;
@@ -73,7 +73,7 @@ void Registry::Histogram(std::string name, std::string help, const LatencyHistog
 }
 
 std::string Registry::Render() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  engine::MutexLock lock(mu_);
   std::string out;
   for (const Entry& e : entries_) {
     out += "# HELP " + e.name + " " + e.help + "\n# TYPE " + e.name + " " + TypeName(e.type) + "\n";
@@ -88,13 +88,13 @@ std::string Registry::Render() const {
 }
 
 Status Registry::status() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  engine::MutexLock lock(mu_);
   if (duplicate_.empty()) return Status::Ok();
   return Status::Internal("metric " + duplicate_ + " registered twice");
 }
 
 bool Registry::Has(std::string_view name) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  engine::MutexLock lock(mu_);
   for (const Entry& e : entries_)
     if (e.name == name) return true;
   return false;

@@ -16,12 +16,12 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "engine/thread_annotations.h"
 #include "metrics/histogram.h"
 #include "tosgate/status.h"
 
@@ -72,9 +72,9 @@ class Registry {
   };
   void Add(Entry e);
 
-  mutable std::mutex mu_;
-  std::vector<Entry> entries_;  // GUARDED_BY(mu_)
-  std::string duplicate_;       // GUARDED_BY(mu_)
+  mutable engine::Mutex mu_;
+  std::vector<Entry> entries_ GUARDED_BY(mu_);
+  std::string duplicate_ GUARDED_BY(mu_);
 };
 
 // Escapes a label value (backslash, double quote, newline).

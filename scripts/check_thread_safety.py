@@ -36,7 +36,8 @@ def annotated_sources(root):
     """The .cc files under our folders that include ANNOTATIONS, directly or
     through one of our headers (followed transitively)."""
     files = []
-    for top in ("engine", "policies", "storage", "api", "cli", "server", "capi", "tools"):
+    for top in ("engine", "metrics", "policies", "storage", "api", "cli", "server", "capi",
+                "tools"):
         for dirpath, _, names in os.walk(os.path.join(root, top)):
             files += [os.path.relpath(os.path.join(dirpath, n), root)
                       for n in names if n.endswith((".h", ".cc"))]

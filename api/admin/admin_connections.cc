@@ -187,7 +187,7 @@ bool DeadlineStream::Handshake() {
 
 ElasticPool::ElasticPool(size_t min, size_t max, std::atomic<size_t>* started)
     : max_(std::max<size_t>({1, min, max})), started_(started) {
-  std::lock_guard lock(mu_);
+  engine::MutexLock lock(mu_);
   for (size_t i = 0; i < std::max<size_t>(1, min); ++i) Start();
 }
 
@@ -199,7 +199,7 @@ void ElasticPool::Start() {
 ElasticPool::~ElasticPool() { shutdown(); }
 
 void ElasticPool::enqueue(std::function<void()> fn) {
-  std::lock_guard lock(mu_);
+  engine::MutexLock lock(mu_);
   jobs_.push_back(std::move(fn));
   // More waiting than free workers: one more, while under the cap.
   if (jobs_.size() > idle_ && threads_.size() < max_) Start();
@@ -209,7 +209,7 @@ void ElasticPool::enqueue(std::function<void()> fn) {
 void ElasticPool::shutdown() {
   std::vector<std::thread> threads;
   {
-    std::lock_guard lock(mu_);
+    engine::MutexLock lock(mu_);
     stop_ = true;
     threads.swap(threads_);
   }
@@ -218,23 +218,23 @@ void ElasticPool::shutdown() {
 }
 
 void ElasticPool::Work() {
-  std::unique_lock lock(mu_);
+  engine::MutexLock lock(mu_);
   for (;;) {
     ++idle_;
-    cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
+    cv_.wait(lock.native(), [this]() REQUIRES(mu_) { return stop_ || !jobs_.empty(); });
     --idle_;
     if (jobs_.empty()) return;  // stopping, and nothing left to run
     std::function<void()> fn = std::move(jobs_.front());
     jobs_.pop_front();
-    lock.unlock();
+    lock.Unlock();
     fn();
-    lock.lock();
+    lock.Lock();
   }
 }
 
 bool ConnectionGuard::Enter(const std::string& addr) {
   if (limits_.max_per_address == 0) return true;
-  std::lock_guard lock(mu_);
+  engine::MutexLock lock(mu_);
   size_t& n = open_[addr];
   if (n >= limits_.max_per_address) {
     if (n == 0) open_.erase(addr);
@@ -246,7 +246,7 @@ bool ConnectionGuard::Enter(const std::string& addr) {
 
 void ConnectionGuard::Leave(const std::string& addr) {
   if (limits_.max_per_address == 0) return;
-  std::lock_guard lock(mu_);
+  engine::MutexLock lock(mu_);
   auto it = open_.find(addr);
   if (it != open_.end() && --it->second == 0) open_.erase(it);
 }

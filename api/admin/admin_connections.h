@@ -34,13 +34,14 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "engine/thread_annotations.h"
 
 namespace tosgate::api::admin {
 
@@ -59,15 +60,15 @@ class ElasticPool final : public httplib::TaskQueue {
 
  private:
   void Work();
-  void Start();  // one more worker; mu_ held
+  void Start() REQUIRES(mu_);  // one more worker
   const size_t max_;
   std::atomic<size_t>* const started_;
-  mutable std::mutex mu_;
+  mutable engine::Mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;  // GUARDED_BY(mu_)
-  std::vector<std::thread> threads_;        // GUARDED_BY(mu_)
-  size_t idle_ = 0;                         // GUARDED_BY(mu_)
-  bool stop_ = false;                       // GUARDED_BY(mu_)
+  std::deque<std::function<void()>> jobs_ GUARDED_BY(mu_);
+  std::vector<std::thread> threads_ GUARDED_BY(mu_);
+  size_t idle_ GUARDED_BY(mu_) = 0;
+  bool stop_ GUARDED_BY(mu_) = false;
 };
 
 struct ConnectionLimits {
@@ -100,8 +101,8 @@ class ConnectionGuard {
   void Leave(const std::string& addr);
 
   const ConnectionLimits limits_;
-  std::mutex mu_;
-  std::unordered_map<std::string, size_t> open_;  // GUARDED_BY(mu_)
+  engine::Mutex mu_;
+  std::unordered_map<std::string, size_t> open_ GUARDED_BY(mu_);
   std::atomic<uint64_t> slow_clients_{0}, refused_{0};
 };
 

@@ -47,17 +47,17 @@ Authenticator::Authenticator(std::vector<TokenSpec> tokens, const Clock* clock,
     : tokens_(std::move(tokens)), clock_(clock), backoff_(backoff) {}
 
 uint64_t Authenticator::failures() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  engine::MutexLock lock(mu_);
   return failures_;
 }
 
 size_t Authenticator::addresses() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  engine::MutexLock lock(mu_);
   return lru_.size();
 }
 
 uint64_t Authenticator::unremembered() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  engine::MutexLock lock(mu_);
   return unremembered_;
 }
 
@@ -117,7 +117,7 @@ Authenticator::Verdict Authenticator::Authenticate(const std::string* authorizat
   Verdict v;
   const int64_t now = clock_->monotonic_ns();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    engine::MutexLock lock(mu_);
     auto it = by_addr_.find(client_addr);
     if (it != by_addr_.end() && it->second->blocked_until_ns > now) {
       v.outcome = Outcome::kSlowDown;
@@ -143,7 +143,7 @@ Authenticator::Verdict Authenticator::Authenticate(const std::string* authorizat
       if (same && !found) found = &t;
     }
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  engine::MutexLock lock(mu_);
   if (!found) {
     Failed(client_addr, now);
     v.outcome = Outcome::kInvalid;

@@ -10,12 +10,12 @@
 
 #include <cstdint>
 #include <list>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "engine/thread_annotations.h"
 #include "tosgate/clock.h"
 #include "tosgate/status.h"
 
@@ -84,18 +84,19 @@ class Authenticator {
   };
   using Lru = std::list<AddressState>;  // most recent failure first
 
-  void Failed(const std::string& addr, int64_t now);
+  void Failed(const std::string& addr, int64_t now) REQUIRES(mu_);
   bool LockingOut(const AddressState& st, int64_t now) const;
-  bool MakeRoom(int64_t now);
+  bool MakeRoom(int64_t now) REQUIRES(mu_);
 
   std::vector<TokenSpec> tokens_;
   const Clock* clock_;
   BackoffOptions backoff_;
-  mutable std::mutex mu_;
-  Lru lru_;                                                 // GUARDED_BY(mu_)
-  std::unordered_map<std::string_view, Lru::iterator> by_addr_;  // GUARDED_BY(mu_), keys in lru_
-  uint64_t failures_ = 0;                                   // GUARDED_BY(mu_)
-  uint64_t unremembered_ = 0;                               // GUARDED_BY(mu_)
+  mutable engine::Mutex mu_;
+  Lru lru_ GUARDED_BY(mu_);
+  // Keys point into lru_.
+  std::unordered_map<std::string_view, Lru::iterator> by_addr_ GUARDED_BY(mu_);
+  uint64_t failures_ GUARDED_BY(mu_) = 0;
+  uint64_t unremembered_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tosgate::api::admin

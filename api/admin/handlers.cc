@@ -35,7 +35,10 @@ bool ParseJsonBody(const AdminRequest& req, std::initializer_list<const char*> a
 
 bool CheckQuery(const AdminRequest& req, std::initializer_list<const char*> allowed,
                 AdminResponse* error) {
-  for (const auto& [k, v] : req.query) {
+  // Not a structured binding: clang 14 (the thread-safety check's
+  // compiler) cannot capture one in a lambda.
+  for (const auto& kv : req.query) {
+    const std::string& k = kv.first;
     const bool known = std::any_of(allowed.begin(), allowed.end(),
                                    [&](const char* a) { return k == a; });
     if (!known) {

@@ -6,13 +6,13 @@ void AdminMetrics::ObserveDecision(const engine::AuditRecord& r) {
   check_latency_.Observe(r.latency_us * 1000);
   if (r.rule_ids.empty()) return;  // no deciding rule: no lock
   const std::string effect(engine::EffectWord(r));
-  std::lock_guard<std::mutex> lock(mu_);
+  engine::MutexLock lock(mu_);
   for (const std::string& id : r.rule_ids) ++by_rule_[{effect, id}];
 }
 
 void AdminMetrics::RecordReload(bool ok, const std::string& source, const std::string& error) {
   reloads_.fetch_add(1);
-  std::lock_guard<std::mutex> lock(mu_);
+  engine::MutexLock lock(mu_);
   if (ok) {
     last_reload_error_.clear();
   } else {
@@ -22,7 +22,7 @@ void AdminMetrics::RecordReload(bool ok, const std::string& source, const std::s
 }
 
 std::string AdminMetrics::last_reload_error() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  engine::MutexLock lock(mu_);
   return last_reload_error_;
 }
 
@@ -36,7 +36,7 @@ void AdminMetrics::Register(metrics::Registry* registry, const engine::Engine* e
                    });
   registry->Family("tosgate_rule_decisions_total", metrics::Type::kCounter,
                    "Decisions by effect and deciding rule.", [this](metrics::SampleWriter& w) {
-                     std::lock_guard<std::mutex> lock(mu_);
+                     engine::MutexLock lock(mu_);
                      for (const auto& [k, v] : by_rule_) w.Add({{"effect", k.first}, {"rule", k.second}}, v);
                    });
   registry->Histogram("tosgate_check_latency_seconds", "Time the engine took to decide one request.",

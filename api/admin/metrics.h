@@ -10,11 +10,11 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 
 #include "engine/audit_sink.h"
 #include "engine/engine.h"
+#include "engine/thread_annotations.h"
 #include "metrics/registry.h"
 #include "tosgate/clock.h"
 
@@ -50,11 +50,11 @@ class AdminMetrics {
   LatencyHistogram audit_commit_;
   std::atomic<uint64_t> reloads_{0};
   std::atomic<uint64_t> reload_failures_{0};
-  mutable std::mutex mu_;
+  mutable engine::Mutex mu_;
   // (effect, rule) -> decisions; only decisions with deciding rules take
   // the lock, so plain allows stay lock-free.
-  std::map<std::pair<std::string, std::string>, uint64_t> by_rule_;  // GUARDED_BY(mu_)
-  std::string last_reload_error_;                                    // GUARDED_BY(mu_)
+  std::map<std::pair<std::string, std::string>, uint64_t> by_rule_ GUARDED_BY(mu_);
+  std::string last_reload_error_ GUARDED_BY(mu_);
 };
 
 }  // namespace tosgate::api::admin

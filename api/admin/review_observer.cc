@@ -10,7 +10,7 @@ ObservingAuditSink::ObservingAuditSink(engine::AuditSink* inner, AdminMetrics* m
 
 ObservingAuditSink::~ObservingAuditSink() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    engine::MutexLock lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
@@ -24,7 +24,7 @@ void ObservingAuditSink::Observe(const engine::AuditRecord& r) {
   for (const engine::AuditMatch& m : r.matches) {
     // A shadow rule is evaluated and recorded, never enforced: no review.
     if (m.action != Action::kReview || m.shadow) continue;
-    std::lock_guard<std::mutex> lock(mu_);
+    engine::MutexLock lock(mu_);
     if (pending_.size() >= 10'000) {
       reviews_dropped_.fetch_add(1);
       continue;
@@ -55,24 +55,24 @@ void ObservingAuditSink::SubmitThen(engine::AuditRecord record, std::function<vo
 }
 
 void ObservingAuditSink::ReviewLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  engine::MutexLock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [this] { return stop_ || !pending_.empty(); });
+    cv_.wait(lock.native(), [this]() REQUIRES(mu_) { return stop_ || !pending_.empty(); });
     if (pending_.empty() && stop_) return;
     Review r = std::move(pending_.front());
     pending_.pop_front();
     ++in_flight_;
-    lock.unlock();
+    lock.Unlock();
     on_review_(r.account, r.rule, r.detail);
-    lock.lock();
+    lock.Lock();
     --in_flight_;
     cv_.notify_all();
   }
 }
 
 void ObservingAuditSink::DrainReviews() {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [this] { return pending_.empty() && in_flight_ == 0; });
+  engine::MutexLock lock(mu_);
+  cv_.wait(lock.native(), [this]() REQUIRES(mu_) { return pending_.empty() && in_flight_ == 0; });
 }
 
 }  // namespace tosgate::api::admin

@@ -10,12 +10,12 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "api/admin/metrics.h"
 #include "engine/audit_sink.h"
+#include "engine/thread_annotations.h"
 #include "tosgate/clock.h"
 
 namespace tosgate::api::admin {
@@ -51,11 +51,11 @@ class ObservingAuditSink final : public engine::AuditSink {
   AdminMetrics* metrics_;
   const Clock* clock_;
   ReviewFn on_review_;
-  std::mutex mu_;
+  engine::Mutex mu_;
   std::condition_variable cv_;
-  std::deque<Review> pending_;  // GUARDED_BY(mu_)
-  size_t in_flight_ = 0;        // GUARDED_BY(mu_)
-  bool stop_ = false;           // GUARDED_BY(mu_)
+  std::deque<Review> pending_ GUARDED_BY(mu_);
+  size_t in_flight_ GUARDED_BY(mu_) = 0;
+  bool stop_ GUARDED_BY(mu_) = false;
   std::atomic<uint64_t> reviews_dropped_{0};
   std::thread thread_;
 };

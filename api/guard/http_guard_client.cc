@@ -5,11 +5,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "engine/thread_annotations.h"
 
 namespace tosgate::api {
 namespace {
@@ -116,7 +117,7 @@ class HttpGuardClient final : public engine::GuardClient {
   ~HttpGuardClient() override {
     std::deque<Job> left;
     {
-      std::lock_guard lock(mu_);
+      engine::MutexLock lock(mu_);
       stopping_ = true;
       left.swap(queue_);
     }
@@ -158,7 +159,7 @@ class HttpGuardClient final : public engine::GuardClient {
 
   bool ClassifyAsync(GuardQuery q, std::function<void(GuardVerdict)> done) override {
     {
-      std::lock_guard lock(mu_);
+      engine::MutexLock lock(mu_);
       if (stopping_ || queue_.size() >= options_.async_queue) return false;
       queue_.push_back(Job{std::move(q), std::move(done)});
       // Threads start with the first async call: a gateway whose policies
@@ -181,8 +182,8 @@ class HttpGuardClient final : public engine::GuardClient {
     while (true) {
       Job job;
       {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        engine::MutexLock lock(mu_);
+        cv_.wait(lock.native(), [this]() REQUIRES(mu_) { return stopping_ || !queue_.empty(); });
         if (stopping_) return;
         job = std::move(queue_.front());
         queue_.pop_front();
@@ -193,7 +194,7 @@ class HttpGuardClient final : public engine::GuardClient {
 
   std::unique_ptr<httplib::Client> Take(const std::string& base) {
     {
-      std::lock_guard lock(pool_mu_);
+      engine::MutexLock lock(pool_mu_);
       auto it = idle_.find(base);
       if (it != idle_.end() && !it->second.empty()) {
         std::unique_ptr<httplib::Client> c = std::move(it->second.back());
@@ -210,19 +211,19 @@ class HttpGuardClient final : public engine::GuardClient {
   }
 
   void Give(const std::string& base, std::unique_ptr<httplib::Client> c) {
-    std::lock_guard lock(pool_mu_);
+    engine::MutexLock lock(pool_mu_);
     auto& v = idle_[base];
     if (v.size() < options_.max_idle_per_endpoint) v.push_back(std::move(c));
   }
 
   const HttpGuardOptions options_;
-  std::mutex pool_mu_;
-  std::unordered_map<std::string, std::vector<std::unique_ptr<httplib::Client>>>
-      idle_;  // guarded by pool_mu_
-  std::mutex mu_;
+  engine::Mutex pool_mu_;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<httplib::Client>>> idle_
+      GUARDED_BY(pool_mu_);
+  engine::Mutex mu_;
   std::condition_variable cv_;
-  std::deque<Job> queue_;             // guarded by mu_
-  bool stopping_ = false;             // guarded by mu_
+  std::deque<Job> queue_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;  // started under mu_, joined by the destructor
 };
 

@@ -2,10 +2,11 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
+
+#include "engine/thread_annotations.h"
 
 namespace tosgate::storage {
 namespace {
@@ -35,18 +36,17 @@ struct AccountsCache::Impl {
   AccountsRegistry* registry = nullptr;
   std::atomic<std::shared_ptr<const Snapshot>> snapshot;
 
-  std::mutex refresh_mu;  // one refresh at a time, so an older read never wins
-  int64_t data_version = -1;  // guarded by refresh_mu
-  bool dirty = true;          // guarded by refresh_mu: the last refresh failed
+  engine::Mutex refresh_mu;  // one refresh at a time, so an older read never wins
+  int64_t data_version GUARDED_BY(refresh_mu) = -1;
+  bool dirty GUARDED_BY(refresh_mu) = true;  // the last refresh failed
   std::atomic<uint64_t> refreshes{0}, failures{0};
 
-  std::mutex stop_mu;
+  engine::Mutex stop_mu;
   std::condition_variable stop_cv;
-  bool stopping = false;  // guarded by stop_mu
+  bool stopping GUARDED_BY(stop_mu) = false;
   std::thread refresher;
 
-  // With refresh_mu held.
-  Status RefreshLocked() {
+  Status RefreshLocked() REQUIRES(refresh_mu) {
     // Read the version first: a commit during ReadAll then shows as a
     // change next time rather than being missed.
     auto version = registry->DataVersion();
@@ -79,12 +79,12 @@ struct AccountsCache::Impl {
   }
 
   Status Refresh() {
-    std::lock_guard lock(refresh_mu);
+    engine::MutexLock lock(refresh_mu);
     return RefreshLocked();
   }
 
   Status RefreshIfChanged() {
-    std::lock_guard lock(refresh_mu);
+    engine::MutexLock lock(refresh_mu);
     if (!dirty) {
       auto version = registry->DataVersion();
       if (!version.ok()) {
@@ -102,7 +102,7 @@ AccountsCache::AccountsCache(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 AccountsCache::~AccountsCache() {
   impl_->registry->SetWriteListener(nullptr);
   {
-    std::lock_guard lock(impl_->stop_mu);
+    engine::MutexLock lock(impl_->stop_mu);
     impl_->stopping = true;
   }
   impl_->stop_cv.notify_all();
@@ -133,11 +133,12 @@ Status AccountsCache::RefreshIfChanged() { return impl_->RefreshIfChanged(); }
 void AccountsCache::StartRefreshing(std::chrono::milliseconds interval) {
   Impl* impl = impl_.get();
   impl->refresher = std::thread([impl, interval] {
-    std::unique_lock lock(impl->stop_mu);
-    while (!impl->stop_cv.wait_for(lock, interval, [impl] { return impl->stopping; })) {
-      lock.unlock();
+    engine::MutexLock lock(impl->stop_mu);
+    while (!impl->stop_cv.wait_for(lock.native(), interval,
+                                   [impl]() REQUIRES(impl->stop_mu) { return impl->stopping; })) {
+      lock.Unlock();
       (void)impl->RefreshIfChanged();  // counted in failures; the old snapshot stays
-      lock.lock();
+      lock.Lock();
     }
   });
 }

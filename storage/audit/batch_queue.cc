@@ -21,7 +21,7 @@ Status Prefixed(const Status& s, const std::string& prefix) {
 AuditBatchQueue::~AuditBatchQueue() {
   if (!writer_.joinable()) return;
   {
-    std::lock_guard lock(mu_);
+    engine::MutexLock lock(mu_);
     closing_ = true;
     close_deadline_ = Clock::now() + opts_.close_timeout;
   }
@@ -38,10 +38,10 @@ void AuditBatchQueue::Start(CommitFn commit, DrainedFn drained) {
 // Queues `item` (moving from it) or returns why not (leaving it as it was).
 Status AuditBatchQueue::Enqueue(Item& item) {
   if (item.done) item.deadline = Clock::now() + opts_.commit_timeout;
-  std::unique_lock lock(mu_);
+  engine::MutexLock lock(mu_);
   if (!closing_ && pending() >= opts_.queue_capacity) {
     ++space_waiters_;
-    const bool room = space_cv_.wait_for(lock, opts_.queue_wait, [this] {
+    const bool room = space_cv_.wait_for(lock.native(), opts_.queue_wait, [this]() REQUIRES(mu_) {
       return closing_ || pending() < opts_.queue_capacity;
     });
     --space_waiters_;
@@ -57,7 +57,7 @@ Status AuditBatchQueue::Enqueue(Item& item) {
   queue_.push_back(std::move(item));
   ++submitted_;
   const bool wake = writer_idle_;
-  lock.unlock();
+  lock.Unlock();
   if (wake) work_cv_.notify_one();
   return Status::Ok();
 }
@@ -93,11 +93,11 @@ void AuditBatchQueue::SubmitThen(AuditRow record, std::function<void(Status)> do
 }
 
 Status AuditBatchQueue::Flush() {
-  std::unique_lock lock(mu_);
+  engine::MutexLock lock(mu_);
   const uint64_t target = submitted_;
   const uint64_t errors_before = write_errors_;
   ++flush_waiters_;
-  progress_cv_.wait(lock, [&] {
+  progress_cv_.wait(lock.native(), [&]() REQUIRES(mu_) {
     return written_ + dropped_ >= target || write_errors_ != errors_before || writer_done_;
   });
   --flush_waiters_;
@@ -113,10 +113,10 @@ Status AuditBatchQueue::Flush() {
 }
 
 Status AuditBatchQueue::Close(const std::function<void()>& after_stop) {
-  std::lock_guard close_lock(close_mu_);
+  engine::MutexLock close_lock(close_mu_);
   if (closed_) return close_status_;
   {
-    std::lock_guard lock(mu_);
+    engine::MutexLock lock(mu_);
     closing_ = true;
     close_deadline_ = Clock::now() + opts_.close_timeout;
   }
@@ -125,7 +125,7 @@ Status AuditBatchQueue::Close(const std::function<void()>& after_stop) {
   if (writer_.joinable()) writer_.join();
   if (after_stop) after_stop();
   closed_ = true;
-  std::lock_guard lock(mu_);
+  engine::MutexLock lock(mu_);
   if (dropped_ != 0) {
     close_status_ = Status::IoError(texts_.prefix + std::to_string(dropped_) + " " +
                                     texts_.records + " could not be written before closing: " +
@@ -135,7 +135,7 @@ Status AuditBatchQueue::Close(const std::function<void()>& after_stop) {
 }
 
 void AuditBatchQueue::SetLastError(Status s) {
-  std::lock_guard lock(mu_);
+  engine::MutexLock lock(mu_);
   last_error_ = std::move(s);
 }
 
@@ -161,16 +161,16 @@ void AuditBatchQueue::ExpireWaiters(std::vector<Item>& batch,
 
 void AuditBatchQueue::Run() {
   std::vector<Item> batch;
-  std::unique_lock lock(mu_);
+  engine::MutexLock lock(mu_);
   for (;;) {
     writer_idle_ = true;
-    work_cv_.wait(lock, [this] { return !queue_.empty() || closing_; });
+    work_cv_.wait(lock.native(), [this]() REQUIRES(mu_) { return !queue_.empty() || closing_; });
     writer_idle_ = false;
     if (queue_.empty()) {  // closing, and everything is written
       if (drained_) {
-        lock.unlock();
+        lock.Unlock();
         drained_();
-        lock.lock();
+        lock.Lock();
       }
       break;
     }
@@ -181,14 +181,14 @@ void AuditBatchQueue::Run() {
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
-    lock.unlock();
+    lock.Unlock();
 
     auto backoff = opts_.first_backoff;
     Status outcome;
     std::vector<std::function<void(Status)>> expired;
     for (;;) {
       Status s = commit_(batch);
-      lock.lock();
+      lock.Lock();
       if (s.ok()) {
         written_ += n;
         ++batches_;
@@ -203,10 +203,10 @@ void AuditBatchQueue::Run() {
             texts_.who + "record not committed within " +
             std::to_string(opts_.commit_timeout.count()) + " ms (" + s.message() +
             "); it stays queued and is written once " + texts_.back_when);
-        lock.unlock();
+        lock.Unlock();
         for (auto& done : expired) done(late);
         expired.clear();
-        lock.lock();
+        lock.Lock();
       }
       if (closing_ && Clock::now() >= close_deadline_) {
         dropped_ += n;
@@ -218,15 +218,16 @@ void AuditBatchQueue::Run() {
       const bool was_closing = closing_;
       auto until = Clock::now() + backoff;
       if (closing_) until = std::min(until, close_deadline_);
-      work_cv_.wait_until(lock, until, [&] { return closing_ != was_closing; });
+      work_cv_.wait_until(lock.native(), until,
+                          [&]() REQUIRES(mu_) { return closing_ != was_closing; });
       backoff = std::min(backoff * 2, opts_.max_backoff);
-      lock.unlock();
+      lock.Unlock();
     }
     // Still locked here. Tell the submitters waiting on these records.
-    lock.unlock();
+    lock.Unlock();
     for (Item& item : batch)
       if (item.done) item.done(outcome);
-    lock.lock();
+    lock.Lock();
     if (space_waiters_) space_cv_.notify_all();
     if (flush_waiters_) progress_cv_.notify_all();
   }

@@ -17,11 +17,11 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "engine/thread_annotations.h"
 #include "storage/audit/row.h"
 #include "tosgate/status.h"
 
@@ -98,7 +98,7 @@ class AuditBatchQueue {
   // A sink's Stats (its fields have these names) with the queue's counters.
   template <class Stats>
   Stats stats() const {
-    std::lock_guard lock(mu_);
+    engine::MutexLock lock(mu_);
     Stats s;
     s.submitted = submitted_;
     s.written = written_;
@@ -116,33 +116,40 @@ class AuditBatchQueue {
  private:
   Status Enqueue(Item& item);
   void Run();
-  void ExpireWaiters(std::vector<Item>& batch, std::vector<std::function<void(Status)>>* out);
-  uint64_t pending() const { return submitted_ - written_ - dropped_; }
+  void ExpireWaiters(std::vector<Item>& batch, std::vector<std::function<void(Status)>>* out)
+      REQUIRES(mu_);
+  uint64_t pending() const REQUIRES(mu_) { return submitted_ - written_ - dropped_; }
 
   const Options opts_;
   const Texts texts_;
   CommitFn commit_;
   DrainedFn drained_;
 
-  mutable std::mutex mu_;
+  mutable engine::Mutex mu_;
   std::condition_variable work_cv_;      // writer: records queued, or closing
   std::condition_variable space_cv_;     // Submit: room in the queue, or closing
   std::condition_variable progress_cv_;  // Flush: a commit succeeded or failed
-  // Guarded by mu_.
-  std::deque<Item> queue_;
-  uint64_t submitted_ = 0, written_ = 0, dropped_ = 0;
-  uint64_t rejected_full_ = 0, write_errors_ = 0, batches_ = 0, commit_timeouts_ = 0;
-  Status last_error_;
-  bool writer_idle_ = false;
-  int space_waiters_ = 0, flush_waiters_ = 0;
-  bool closing_ = false, writer_done_ = false;
-  Clock::time_point close_deadline_;
+  std::deque<Item> queue_ GUARDED_BY(mu_);
+  uint64_t submitted_ GUARDED_BY(mu_) = 0;
+  uint64_t written_ GUARDED_BY(mu_) = 0;
+  uint64_t dropped_ GUARDED_BY(mu_) = 0;
+  uint64_t rejected_full_ GUARDED_BY(mu_) = 0;
+  uint64_t write_errors_ GUARDED_BY(mu_) = 0;
+  uint64_t batches_ GUARDED_BY(mu_) = 0;
+  uint64_t commit_timeouts_ GUARDED_BY(mu_) = 0;
+  Status last_error_ GUARDED_BY(mu_);
+  bool writer_idle_ GUARDED_BY(mu_) = false;
+  int space_waiters_ GUARDED_BY(mu_) = 0;
+  int flush_waiters_ GUARDED_BY(mu_) = 0;
+  bool closing_ GUARDED_BY(mu_) = false;
+  bool writer_done_ GUARDED_BY(mu_) = false;
+  Clock::time_point close_deadline_ GUARDED_BY(mu_);
 
   std::thread writer_;
 
-  std::mutex close_mu_;  // serializes Close; guards the two below
-  bool closed_ = false;
-  Status close_status_;
+  engine::Mutex close_mu_;  // serializes Close
+  bool closed_ GUARDED_BY(close_mu_) = false;
+  Status close_status_ GUARDED_BY(close_mu_);
 };
 
 }  // namespace tosgate::storage
