@@ -13,6 +13,7 @@
 #include "api/request/responses.h"
 #include "api/gateway/server_internal.h"
 #include "api/request/usage_report.h"
+#include "engine/thread_annotations.h"
 
 namespace tosgate::api {
 using namespace gateway_internal;
@@ -146,7 +147,7 @@ struct GatewayServer::Impl {
         Bump(shared.counters.internal_errors);
       }
     }
-    std::lock_guard<std::mutex> lock(done_mu);
+    engine::MutexLock lock(done_mu);
     ++threads_done;
     done_cv.notify_all();
   }
@@ -179,9 +180,9 @@ struct GatewayServer::Impl {
       w->guard.reset();
     }
     {
-      std::unique_lock<std::mutex> lock(done_mu);
-      done_cv.wait_for(lock, shared.options.stop_grace,
-                       [this] { return threads_done == workers.size(); });
+      engine::MutexLock lock(done_mu);
+      done_cv.wait_for(lock.native(), shared.options.stop_grace,
+                       [this]() REQUIRES(done_mu) { return threads_done == workers.size(); });
     }
     for (auto& w : workers) w->ioc.stop();  // past the grace: cut what is left
     for (auto& w : workers) w->thread.join();
@@ -195,9 +196,9 @@ struct GatewayServer::Impl {
   std::vector<Acceptor> acceptors;
   size_t next_worker = 0;  // touched only by the accept handlers on workers[0]
   std::atomic<bool> stopped{false};
-  std::mutex done_mu;
+  engine::Mutex done_mu;
   std::condition_variable done_cv;
-  size_t threads_done = 0;  // guarded by done_mu
+  size_t threads_done GUARDED_BY(done_mu) = 0;
 };
 
 GatewayServer::GatewayServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
