@@ -78,12 +78,7 @@ struct Fixture {
 
   // Waits (bounded) for the server to finish what it is relaying.
   bool Idle() {
-    for (int i = 0; i < 2000; ++i) {
-      if (server->stats().open_streams == 0) return true;
-      std::this_thread::yield();
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return false;
+    return test::WaitUntil([&] { return server->stats().open_streams == 0; });
   }
 };
 
@@ -212,8 +207,7 @@ TEST_CASE("inline proxy: a client that disconnects cancels the upstream request"
     RawClient c(f.port());
     REQUIRE(c.connected());
     REQUIRE(c.Send(Chat(R"({"model":"m"})", {{"x-mock-hang", "1"}})));
-    for (int i = 0; i < 2000 && f.mock->requests() == 0; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    (void)test::WaitUntil([&] { return f.mock->requests() > 0; });
   }  // closes the connection
   REQUIRE(f.Idle());
   CHECK(f.server->stats().client_aborts == 1);

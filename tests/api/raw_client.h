@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -152,5 +154,18 @@ class RawClient {
   bool connected_ = false;
   std::string buf_;
 };
+
+// Bounded wait (about 5 s at most) for a condition a real loopback server's
+// own threads make true, e.g. a closed connection's stream count dropping to
+// 0: there is no clock to advance, only another thread to let run. Decisions
+// never depend on this; rules and limits run on a FakeClock.
+template <typename F>
+bool WaitUntil(F done) {
+  for (int i = 0; i < 5000; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
 
 }  // namespace tosgate::test

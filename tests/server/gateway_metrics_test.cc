@@ -73,15 +73,6 @@ struct Gateway {
     REQUIRE(c.RoundTrip(request, &r));
     return r;
   }
-  // Bounded wait for a condition the server's threads make true.
-  template <typename F>
-  static bool Eventually(F f) {
-    for (int i = 0; i < 5000; ++i) {
-      if (f()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return false;
-  }
 };
 
 std::string Check(const std::string& path, const std::string& body = "{\"model\":\"m\"}") {
@@ -149,7 +140,7 @@ TEST_CASE("gateway metrics: an exception at the request boundary is an internal 
 TEST_CASE("gateway metrics: inline relays, open streams, client aborts and upstream errors") {
   Gateway g(/*inline_mode=*/true);
   CHECK(g.RoundTrip(Chat()).status == 200);
-  REQUIRE(Gateway::Eventually([&] { return g.server->stats().open_streams == 0; }));
+  REQUIRE(WaitUntil([&] { return g.server->stats().open_streams == 0; }));
   CHECK(g.Value("tosgate_gateway_proxied_total") == 1);
   CHECK(g.Value("tosgate_gateway_checks_total") == 1);  // every decision the gateway made
 
@@ -159,10 +150,10 @@ TEST_CASE("gateway metrics: inline relays, open streams, client aborts and upstr
   {
     RawClient c(g.server->port());
     REQUIRE(c.Send(Chat({{"x-mock-hang", "1"}})));
-    REQUIRE(Gateway::Eventually([&] { return g.server->stats().open_streams == 1; }));
+    REQUIRE(WaitUntil([&] { return g.server->stats().open_streams == 1; }));
     CHECK(g.Value("tosgate_gateway_open_streams") == 1);
   }  // the client goes away mid-relay
-  REQUIRE(Gateway::Eventually([&] { return g.server->stats().open_streams == 0; }));
+  REQUIRE(WaitUntil([&] { return g.server->stats().open_streams == 0; }));
   CHECK(g.Value("tosgate_gateway_open_streams") == 0);
   CHECK(g.Value("tosgate_gateway_client_aborts_total") == 1);
   CHECK(g.Value("tosgate_gateway_proxied_total") == 3);
