@@ -55,6 +55,9 @@ class Context {
   // "file:line" of a position, for notes such as "first defined at ...".
   std::string Where(const YAML::Mark& mark) const;
   int error_count() const { return error_count_; }
+  // Where errors go (the whole load's list), for passes that adjust what a
+  // step reported (overrides.cc points errors in an override's values at it).
+  std::vector<Diagnostic>* errors() const { return errors_; }
   // What content rules share across the set being compiled (lists, the one
   // pattern database); null outside a policy-set load.
   ContentSet* content_set() const { return content_set_; }

@@ -317,11 +317,27 @@ void CompileDocument(Context& ctx, const YAML::Node& root, SetBuilder* set) {
     std::vector<Field> items;
     if (ctx.Sequence(*rules, &items)) {
       for (const Field& item : items) {
-        std::unique_ptr<engine::Rule> rule = CompileRule(ctx, item, &set->index);
+        RuleOverride* o = nullptr;
+        if (item.node.IsMap()) {
+          const YAML::Node id = item.node["id"];
+          if (id.IsDefined() && id.IsScalar())
+            if (auto it = set->overrides.find(id.Scalar()); it != set->overrides.end()) o = &it->second;
+        }
+        std::unique_ptr<engine::Rule> rule;
+        if (o) {
+          o->used = true;
+          const size_t errors_from = ctx.errors()->size();
+          rule = CompileRule(ctx, ApplyOverride(item, *o), &set->index);
+          FinishOverride(ctx, errors_from, item, *o);
+          if (o->off) rule.reset();
+        } else {
+          rule = CompileRule(ctx, item, &set->index);
+        }
         if (rule && !set->skip_rules) set->snapshot->rules.push_back(std::move(rule));
       }
     }
   }
+  (void)doc.Take("overrides");  // read before pass 2 (overrides.cc)
   doc.RejectUnknown();
 }
 

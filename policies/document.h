@@ -14,6 +14,7 @@
 #include "engine/snapshot.h"
 #include "policies/content_set.h"
 #include "policies/context.h"
+#include "policies/overrides.h"
 #include "policies/rule_compiler.h"
 
 namespace tosgate::policies {
@@ -46,6 +47,7 @@ struct SetBuilder {
                      std::string* name, std::string* content, std::string* error)>
       read_data_file;
   ContentSet* content = nullptr;  // lists and content patterns of the set
+  RuleOverrides overrides;        // every file's `overrides:`, read before pass 2
 };
 
 // Pass 1: the file's `operations:` and `lists:` (read, for content rules).

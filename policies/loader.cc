@@ -149,10 +149,18 @@ LoadResult Compile(ImportState* state, const std::string& set_name, const LoadOp
     });
   for (const ParsedFile& p : state->parsed)
     Guarded(p, &result.errors, [&](Context& ctx, const YAML::Node& root) {
+      // With only_import, the overrides of files outside it are the set's, not applied.
+      if (options.only_import.empty() || rule_units.contains(p.source->unit))
+        CollectOverrides(ctx, root, &set.overrides);
+    });
+  for (const ParsedFile& p : state->parsed)
+    Guarded(p, &result.errors, [&](Context& ctx, const YAML::Node& root) {
       set.imported_file = p.source->unit != 0;
       set.skip_rules = !options.only_import.empty() && !rule_units.contains(p.source->unit);
       CompileDocument(ctx, root, &set);
     });
+
+  ReportUnusedOverrides(set.overrides, &result.errors);
 
   // Every content pattern of the set in one Hyperscan database.
   if (result.errors.empty()) content.Finish();

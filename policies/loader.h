@@ -76,7 +76,7 @@ struct LoadOptions {
 // is missing, unreadable or holds no policy file is one Diagnostic naming it.
 //
 // `imports:` in a file bring in packs (through options.packs) and files or
-// directories relative to that file (docs/policy-language.md).
+// directories relative to that file (docs/policy-reference.md).
 LoadResult LoadPolicyDir(const std::string& dir, const LoadOptions& options = {});
 
 // The same from files in memory, as (name, content) pairs; names are paths

@@ -1,5 +1,6 @@
 #include "server/policy_source.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
@@ -34,11 +35,43 @@ size_t ReportPolicyErrors(const policies::LoadResult& r, std::ostream& out) {
   return r.errors.size();
 }
 
+std::vector<std::string> ImportedDirs(const std::string& dir, const policies::LoadResult& r) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  if (dir.empty()) return out;
+  std::error_code ec;
+  const fs::path root = fs::weakly_canonical(dir, ec);
+  for (const std::string& f : r.files) {
+    if (f.rfind("pack:", 0) == 0) continue;  // built in
+    const fs::path parent = fs::weakly_canonical(fs::path(f).parent_path(), ec);
+    const fs::path inside = parent.lexically_relative(root);
+    if (!inside.empty() && *inside.begin() != "..") continue;  // under dir: watched already
+    out.push_back(parent.string());
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 std::string PolicyDirFingerprint(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
   std::string out;
   for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    auto size = it->file_size(ec);
+    auto time = it->last_write_time(ec).time_since_epoch().count();
+    out += it->path().string() + ':' + std::to_string(size) + ':' + std::to_string(time) + '\n';
+  }
+  if (ec) out += "error:" + ec.message();
+  return out;
+}
+
+std::string FolderFingerprint(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::string out;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
     auto size = it->file_size(ec);
     auto time = it->last_write_time(ec).time_since_epoch().count();

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "policies/loader.h"
 
@@ -18,8 +19,14 @@ policies::LoadOptions PolicyLoadOptions();
 policies::LoadResult LoadPolicySource(const std::string& dir);
 // Prints every diagnostic and a count on `out`; returns how many.
 size_t ReportPolicyErrors(const policies::LoadResult& r, std::ostream& out = std::cerr);
+// The folders of the local files `r` imported from outside `dir`, sorted,
+// once each: what --watch watches besides `dir`, each folder itself and
+// not its sub-folders (a parent folder may be large).
+std::vector<std::string> ImportedDirs(const std::string& dir, const policies::LoadResult& r);
 // A cheap fingerprint of the policy files' names, sizes and times, to notice
 // edits without reading them.
 std::string PolicyDirFingerprint(const std::string& dir);
+// The same for the files directly in `dir`, not below.
+std::string FolderFingerprint(const std::string& dir);
 
 }  // namespace tosgate::server

@@ -47,8 +47,19 @@ bool PolicyWatcher::Changed() {
   }
   // New folders (and the folder itself, if it was replaced) need watches;
   // adding one that exists again is harmless.
-  if (changed) WatchTree(dir_);
+  if (changed) {
+    WatchTree(dir_);
+    for (const std::string& d : also_) inotify_add_watch(fd_, d.c_str(), kEvents);
+  }
   return changed;
+}
+
+void PolicyWatcher::Also(const std::string& dir) {
+  if (fd_ < 0) return;
+  for (const std::string& d : also_)
+    if (d == dir) return;
+  also_.push_back(dir);
+  inotify_add_watch(fd_, dir.c_str(), kEvents);
 }
 
 }  // namespace tosgate::server

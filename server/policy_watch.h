@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "tosgate/status.h"
 
@@ -22,11 +23,15 @@ class PolicyWatcher {
   Status Start(const std::string& dir);
   // True when anything under the directory changed since the last call.
   bool Changed();
+  // Watches another folder too, itself and not its sub-folders (one a policy
+  // set imports files from); again is harmless.
+  void Also(const std::string& dir);
 
  private:
   void WatchTree(const std::string& dir);
   int fd_ = -1;
   std::string dir_;
+  std::vector<std::string> also_;
 };
 
 }  // namespace tosgate::server

@@ -68,6 +68,10 @@ struct Server::Parts {
   std::unique_ptr<PolicyReloader> reloader;
   PolicyWatcher watcher;
   bool watch_pending = false;
+  // Folders of the local files the policy set imports from outside its
+  // directory (`imports: [{path: ...}]`): --watch watches them too. Updated
+  // by each load, on the thread that ticks.
+  std::shared_ptr<std::vector<std::string>> imported_dirs = std::make_shared<std::vector<std::string>>();
 
   engine::AccountDirectory* directory() {
     return registry_cache ? static_cast<engine::AccountDirectory*>(registry_cache.get()) : &accounts;
@@ -85,7 +89,7 @@ Status Server::Parts::OpenPolicies() {
   auto active = versions->Active();
   if (cfg.policies_dir.empty() && active.ok() && active->has_value()) {
     auto version = versions->Get(**active);
-    if (version.ok()) loaded = policies::LoadPolicyFiles(version->files);
+    if (version.ok()) loaded = policies::LoadPolicyFiles(version->files, PolicyLoadOptions());
     if (!version.ok() || !loaded.snapshot) {
       log << "tosgate: active policy version " << **active << " does not load\n";
       ReportPolicyErrors(loaded, log);
@@ -94,6 +98,7 @@ Status Server::Parts::OpenPolicies() {
     log << "tosgate: serving policy version " << **active << " from " << cfg.admin_db << "\n";
   } else {
     loaded = LoadPolicySource(cfg.policies_dir);
+    *imported_dirs = ImportedDirs(cfg.policies_dir, loaded);
   }
   if (ReportPolicyErrors(loaded, log)) return Status::InvalidArgument("");
   return Status::Ok();
@@ -215,6 +220,7 @@ Status Server::Parts::StartAdmin() {
   s.audit = audit.get();
   s.accounts = directory();
   s.versions = versions.get();
+  s.packs = PolicyLoadOptions().packs;
   s.registry = registry.get();
   s.reviews = reviews.get();
   // The decisions endpoints read the SQLite file, or list and export the
@@ -262,15 +268,27 @@ void Server::Parts::RegisterMetrics() {
 Status Server::Parts::StartReload() {
   const std::string dir = cfg.policies_dir;
   PolicyReloader::Fingerprint fingerprint;
-  if (cfg.policies_watch) fingerprint = [dir] { return PolicyDirFingerprint(dir); };
-  reloader = std::make_unique<PolicyReloader>([dir] { return LoadPolicySource(dir); }, std::move(fingerprint),
-                                              *engine, log);
+  std::shared_ptr<std::vector<std::string>> imported = imported_dirs;
+  if (cfg.policies_watch)
+    fingerprint = [dir, imported] {
+      std::string print = PolicyDirFingerprint(dir);
+      for (const std::string& d : *imported) print += FolderFingerprint(d);
+      return print;
+    };
+  reloader = std::make_unique<PolicyReloader>(
+      [dir, imported] {
+        policies::LoadResult r = LoadPolicySource(dir);
+        *imported = ImportedDirs(dir, r);
+        return r;
+      },
+      std::move(fingerprint), *engine, log);
   api::admin::AdminMetrics* m = &admin_metrics;
   reloader->set_observer([m](bool ok, std::string_view why, const std::string& error) {
     m->RecordReload(ok, std::string(why), error);
   });
   if (!cfg.policies_watch) return Status::Ok();
   if (Status s = watcher.Start(cfg.policies_dir); !s.ok()) return Status::Unavailable("--watch: " + s.message());
+  for (const std::string& d : *imported_dirs) watcher.Also(d);
   return Status::Ok();
 }
 
@@ -313,6 +331,7 @@ void Server::Tick() {
   if (p_->watch_pending) {
     p_->reloader->WatchTick();
     p_->watch_pending = p_->reloader->pending();
+    for (const std::string& d : *p_->imported_dirs) p_->watcher.Also(d);
   }
 }
 

@@ -95,12 +95,20 @@ class PoliciesApi {
  public:
   explicit PoliciesApi(AdminServices* s) : s_(s) {}
 
+  // A bundle's `imports:` resolve packs as the server does; its `path:`
+  // imports stay among the bundle's files.
+  policies::LoadOptions LoadOptions() const {
+    policies::LoadOptions options;
+    options.packs = s_->packs;
+    return options;
+  }
+
   AdminResponse Validate(AdminRequest& req) {
     nlohmann::json body;
     storage::PolicyFiles files;
     AdminResponse err;
     if (!ReadBundle(req, {"files"}, &body, &files, &err)) return err;
-    policies::LoadResult loaded = policies::LoadPolicyFiles(files);
+    policies::LoadResult loaded = policies::LoadPolicyFiles(files, LoadOptions());
     nlohmann::json j = {{"valid", loaded.errors.empty() ? true : false}};
     bool has_error = false;
     for (const auto& d : loaded.errors) has_error |= d.severity == policies::Severity::kError;
@@ -124,7 +132,7 @@ class PoliciesApi {
       return Problem(400, "bad-bundle", "\"message\" must be a string");
     if (body.contains("activate") && !body["activate"].is_boolean())
       return Problem(400, "bad-bundle", "\"activate\" must be true or false");
-    policies::LoadResult loaded = policies::LoadPolicyFiles(files);
+    policies::LoadResult loaded = policies::LoadPolicyFiles(files, LoadOptions());
     if (!loaded.snapshot) return InvalidPolicy(loaded);
     auto v = s_->versions->Add(req.caller.name, body.value("message", ""), loaded.snapshot->revision,
                                std::move(files));
@@ -149,7 +157,7 @@ class PoliciesApi {
     if (!s_->versions) return NotConfigured("the policy versions store");
     auto v = s_->versions->Get(id);
     if (!v.ok()) return StatusProblem(v.status());
-    policies::LoadResult loaded = policies::LoadPolicyFiles(v->files);
+    policies::LoadResult loaded = policies::LoadPolicyFiles(v->files, LoadOptions());
     if (!loaded.snapshot) {
       if (s_->metrics) s_->metrics->RecordReload(false, "admin api", "version " + std::to_string(id) + " does not compile");
       return InvalidPolicy(loaded);

@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "tosgate/clock.h"
 #include "tosgate/status.h"
+#include "policies/pack_resolver.h"
 
 namespace tosgate::storage {
 class AccountsRegistry;
@@ -32,6 +33,8 @@ struct AdminServices {
   // The directory the gateway resolves keys with, for /evaluate.
   const engine::AccountDirectory* accounts = nullptr;
   storage::PolicyVersions* versions = nullptr;
+  // Resolves `imports: [{pack: NAME}]` in uploaded bundles; null: none.
+  const policies::PackResolver* packs = nullptr;
   storage::AccountsRegistry* registry = nullptr;
   storage::ReviewQueue* reviews = nullptr;
   std::string audit_db;  // the audit store's file, for /decisions; "" when none

@@ -85,7 +85,7 @@ TEST_CASE("imports through the CLI: a path, and errors with their positions") {
   RunResult v = RunTosgate("validate " + dir + "/set");
   INFO(v.out);
   CHECK(v.exit_code == 1);
-  CHECK(v.out.find(dir + "/set/policy.yaml:4:52: imports[1].pack: unknown pack \"nope\"; the packs are: "
+  CHECK(v.out.find(dir + "/set/policy.yaml:4:46: imports[1].pack: unknown pack \"nope\"; the packs are: "
                          "default, distillation, prohibited-use, rate-limits") != std::string::npos);
   CHECK(v.out.find("1 error in policies") != std::string::npos);
 

@@ -42,7 +42,7 @@ TEST_CASE("an unknown key is reported where the key is, with the keys that are k
                 "mode, match, action, reason, when");
   ExpectOnly(LoadOne(kHead + "rulez: []\n"),
              "p.yaml:4:1: rulez: unknown key; expected one of: apiVersion, kind, metadata, imports, "
-             "settings, identity, operations, lists, rules");
+             "settings, identity, operations, lists, rules, overrides");
 }
 
 TEST_CASE("a value of the wrong type names the type it found") {
