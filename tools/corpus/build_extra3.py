@@ -8,7 +8,9 @@ seed 44), so that the model sees the same ask in the surface forms real
 users and attackers use: the ask inside a long harmless preamble, a version
 with typos, and one with leetspeak and '@'/'1'/'0' inside words. Variants
 keep the family name, so tools/corpus/train_model.py's family halves (and
-tools/corpus/check_splits.py) keep them together. Train split only.
+tools/corpus/check_splits.py) keep them together. The hand-written families
+of train-extra.jsonl and train-extra2.jsonl get such variants too, under
+their own family names. Train split only.
 """
 import json, os, random, sys, collections
 
@@ -97,6 +99,21 @@ def main():
                 if note:
                     row['note'] = note
                 rows.append(row)
+    # The same disguises for the hand-written families of train-extra and
+    # train-extra2 (their own family names: they stay on one side).
+    for f in ('train-extra.jsonl', 'train-extra2.jsonl'):
+        for line in open(os.path.join(CORPUS, f), encoding='utf-8'):
+            r = json.loads(line)
+            t, label = r['text'], r['label']
+            variants = []
+            if rng.random() < 0.4:
+                variants.append((rng.choice(PREAMBLES) + ' ' + t + rng.choice(CLOSERS), 'preamble'))
+            if rng.random() < 0.25:
+                variants.append((typos(rng, t), 'typos'))
+            if label != 'benign' and rng.random() < 0.2:
+                variants.append((leet(rng, t), 'leet'))
+            for text, note in variants:
+                rows.append({'text': text, 'label': label, 'family': r['family'], 'note': note})
     with open(OUT, 'w', encoding='utf-8') as o:
         for r in rows:
             o.write(json.dumps(r, ensure_ascii=False) + '\n')
