@@ -7,6 +7,10 @@
 // the same patterns, all in one run.
 //
 //   build/bench/content_bench            # MIN_SECONDS=0.5 by default
+//   PACK_ONLY=1 build/bench/content_bench          # only the pack's tiers
+//   PREV_PACK=DIR PACK_ONLY=1 ...   # and an earlier copy of the pack, round by round
+//   PACK_DIR=DIR ...                # another copy of the pack instead of this tree's
+//   REGIMES=1 (or each) ...         # other scan regimes; each regex's own cost
 //
 // Patterns are like a policy's: 70% whole words, 20% two-word phrases, 10%
 // "verb ... thing" regexes. The text is ordinary words with one match near
