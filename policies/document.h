@@ -1,5 +1,6 @@
 // One policy file's top level: apiVersion, kind, metadata, settings,
-// identity, operations, lists and rules, added to the policy set being built.
+// identity, operations, lists and rules, added to the policy set being built
+// (imports are read before, by imports.h, and overrides by overrides.h).
 //
 // Two passes over the files of a set: first every file's operations (a rule
 // may name an operation defined in another file), then everything else.
