@@ -180,6 +180,9 @@ bool IsTestFile(const std::string& name) {
 void RunImportedTests(const std::string& dir, const LoadResult& loaded, const RequestBuilder& build,
                       std::ostream& out, const LoadOptions& options, TestReport* report) {
   bool ran = false;
+  std::set<std::string> covered;  // by any run, imported tests included
+  for (const auto& rule : loaded.snapshot->rules) covered.insert(rule->common().id);
+  for (const std::string& id : report->uncovered) covered.erase(id);
   for (const ImportedSet& imported : loaded.imports) {
     if (imported.test_files.empty()) continue;
     ran = true;
@@ -195,12 +198,27 @@ void RunImportedTests(const std::string& dir, const LoadResult& loaded, const Re
       continue;
     }
     TestReport r = RunPolicyTests(part.snapshot, imported.test_files, build, out);
+    for (const auto& rule : part.snapshot->rules)
+      if (std::find(r.uncovered.begin(), r.uncovered.end(), rule->common().id) == r.uncovered.end())
+        covered.insert(rule->common().id);
     report->passed += r.passed;
     report->failed += r.failed;
     report->errors.insert(report->errors.end(), r.errors.begin(), r.errors.end());
     report->test_files.insert(report->test_files.end(), r.test_files.begin(), r.test_files.end());
   }
-  if (ran) out << "\ntotal: " << report->passed << " passed, " << report->failed << " failed\n";
+  if (!ran) return;
+  std::vector<std::string> uncovered;
+  for (const std::string& id : report->uncovered)
+    if (!covered.contains(id)) uncovered.push_back(id);
+  report->uncovered = std::move(uncovered);
+  out << "\ntotal: " << report->passed << " passed, " << report->failed << " failed\n";
+  if (report->uncovered.empty()) {
+    out << "all " << report->rule_count << " rules of the set covered\n";
+  } else {
+    out << "uncovered rules of the set: ";
+    for (size_t i = 0; i < report->uncovered.size(); ++i) out << (i ? ", " : "") << report->uncovered[i];
+    out << "\n";
+  }
 }
 
 }  // namespace

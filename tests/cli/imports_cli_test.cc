@@ -68,6 +68,9 @@ TEST_CASE("a set importing every built-in pack validates, and each pack's tests 
     CHECK(inside[1 + i] == counts[0]);
   }
   CHECK(inside.back().second == 0);
+  // Every rule of the set is covered by some pack's tests.
+  CHECK(t.out.find(" rules of the set covered\n") != std::string::npos);
+  CHECK(t.out.find("uncovered rules of the set") == std::string::npos);
 
   RunResult own = RunTosgate("test --no-imported-tests " + dir);
   CHECK(own.exit_code == 0);
@@ -95,5 +98,35 @@ TEST_CASE("imports through the CLI: a path, and errors with their positions") {
   INFO(v.out);
   CHECK(v.exit_code == 0);
   CHECK(v.out.find("(0 rules in 2 files") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("overrides of a built-in pack's rules through the CLI") {
+  const std::string dir = TempDir();
+  const std::string head = "apiVersion: tosgate/v1\nkind: Policy\nmetadata: {name: s}\n"
+                           "imports: [{pack: default}, {pack: distillation}]\n";
+  WriteFile(dir + "/policy.yaml", head + "overrides:\n"
+                                         "  - rule: distill.competitor-training\n"
+                                         "    mode: shadow\n"
+                                         "    thresholds: {deny: 0.97}\n"
+                                         "  - {rule: rate.rpm, mode: off}\n");
+  RunResult v = RunTosgate("validate " + dir);
+  INFO(v.out);
+  CHECK(v.exit_code == 0);
+  // The pack's tests still pass inside the set: they see its rules as written.
+  RunResult t = RunTosgate("test " + dir);
+  INFO(t.out);
+  CHECK(t.exit_code == 0);
+
+  WriteFile(dir + "/policy.yaml", head + "overrides:\n"
+                                         "  - rule: distill.competitor-training\n"
+                                         "    thresholds: {deny: often}\n"
+                                         "  - {rule: distill.nothing, mode: off}\n");
+  v = RunTosgate("validate " + dir);
+  INFO(v.out);
+  CHECK(v.exit_code == 1);
+  CHECK(v.out.find(dir + "/policy.yaml:7:24: overrides[0].thresholds.deny: expected a number") != std::string::npos);
+  CHECK(v.out.find(dir + "/policy.yaml:8:12: overrides[1].rule: no rule \"distill.nothing\" in this "
+                         "policy set") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
