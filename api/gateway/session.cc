@@ -7,10 +7,13 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <functional>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include "api/request/responses.h"
 #include "api/gateway/server_internal.h"
+#include "api/gateway/wire.h"
 #include "api/request/usage_report.h"
 #include "engine/engine.h"
 #include "engine/snapshot.h"
@@ -100,8 +103,23 @@ class Session : public std::enable_shared_from_this<Session> {
                             [self = shared_from_this()](beast::error_code ec, size_t n) {
                               if (ec) return self->OnReadError(ec, /*idle=*/true);
                               self->buffer_.commit(n);
-                              self->ReadHeaderNow();
+                              self->ParseBuffered();
                             });
+  }
+
+  // What async_read_header would do first with the bytes just read, done
+  // here: a whole header in them (the usual case) is handled at once rather
+  // than after a round through the io_context. Anything short of that
+  // continues in async_read_header, whose parser state this leaves as it
+  // would have been.
+  void ParseBuffered() {
+    beast::error_code ec;
+    parser_->eager(false);
+    const size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == http::error::need_more || (!ec && !parser_->is_header_done()))
+      return ReadHeaderNow();
+    OnHeader(ec);
   }
 
   void ReadHeaderNow() {
@@ -224,24 +242,55 @@ class Session : public std::enable_shared_from_this<Session> {
   // sink (synchronous durability) the record is submitted here and `then`
   // runs once it is committed, on this thread, which meanwhile serves other
   // connections: concurrent requests share one commit.
-  void Decide(std::function<void(Decision)> then) {
+  using Then = void (Session::*)(Decision);
+  void Decide(Then then) {
     engine::AuditSink* sink = shared_->options.durable_audit;
     engine::AuditRecord record;
     Decision d = sink ? shared_->engine.Check(request_, &record) : shared_->engine.Check(request_);
     Bump(shared_->counters.checks);
-    if (!sink || record.id.empty()) return then(std::move(d));
+    if (!sink || record.id.empty()) return (this->*then)(std::move(d));
     waiting_audit_ = true;
-    sink->SubmitThen(std::move(record), [self = shared_from_this(), d = std::move(d),
-                                         then = std::move(then)](Status s) mutable {
-      net::post(self->stream_.get_executor(),
-                [self, d = std::move(d), then = std::move(then), s]() mutable {
-                  self->shared_->engine.AuditOutcome(&d, s);
-                  then(std::move(d));
-                  self->waiting_audit_ = false;
-                  self->Respond();
-                });
-    });
+    pending_ = std::move(d);
+    pending_then_ = then;
+    // `done` holds a bare pointer (stored inside std::function, no
+    // allocation); audit_hold_ keeps the session alive until OnAudited,
+    // which always runs after this returns (it is posted to this thread).
+    sink->SubmitThen(std::move(record), [this](Status s) { Audited(worker_, this, std::move(s)); });
+    audit_hold_ = shared_from_this();
   }
+
+ public:
+  // The audit writer's thread (or SubmitThen itself): queues the commit for
+  // the session's worker, which is woken once per batch, not per record.
+  static void Audited(Worker* w, Session* s, Status status) {
+    engine::MutexLock lock(w->audit_mu);
+    const bool wake = w->audited.empty();
+    w->audited.emplace_back(s, std::move(status));
+    lock.Unlock();
+    if (wake) net::post(w->ioc, [w] { DrainAudited(w); });
+  }
+
+  // On the worker's thread: answers every session whose record is committed.
+  static void DrainAudited(Worker* w) {
+    {
+      engine::MutexLock lock(w->audit_mu);
+      std::swap(w->audited, w->audited_batch);
+    }
+    for (auto& [s, status] : w->audited_batch) s->OnAudited(std::move(status));
+    w->audited_batch.clear();
+  }
+
+  // The decision's record is committed (or refused): answer.
+  void OnAudited(Status s) {
+    const std::shared_ptr<Session> self = std::move(audit_hold_);
+    shared_->engine.AuditOutcome(&pending_, s);
+    (this->*pending_then_)(std::move(pending_));
+    waiting_audit_ = false;
+    Respond();
+  }
+  void DropAuditHold() { audit_hold_.reset(); }
+
+ private:
 
   // Routes by path and by listener (the table in gateway_server.h).
   void Handle(http::request<http::string_body>& req) {
@@ -329,12 +378,16 @@ class Session : public std::enable_shared_from_this<Session> {
     in_.method.assign(req.method_string().data(), req.method_string().size());
     in_.target.assign(target);
     in_.inline_mode = inline_mode;
-    in_.headers.clear();
+    // Assigned into the strings of the last request, whose capacity stays.
+    size_t n = 0;
     for (const auto& f : req) {
       const beast::string_view name = f.name_string();
-      in_.headers.emplace_back(std::string(name.data(), name.size()),
-                               std::string(f.value().data(), f.value().size()));
+      if (n == in_.headers.size()) in_.headers.emplace_back();
+      in_.headers[n].first.assign(name.data(), name.size());
+      in_.headers[n].second.assign(f.value().data(), f.value().size());
+      ++n;
     }
+    in_.headers.resize(n);
     in_.body = std::move(req.body());
     const ForwardAuthConfig& cfg =
         inline_mode ? shared_->inline_auth : shared_->options.forward_auth;
@@ -353,12 +406,13 @@ class Session : public std::enable_shared_from_this<Session> {
   void Check(http::request<http::string_body>& req, std::string_view target) {
     if (!TranslateRequest(req, target, /*inline_mode=*/false)) return;
     const std::string* proxy = request_.header("x-tos-proxy");
-    const ProxyDialect dialect =
-        proxy && *proxy == "nginx" ? ProxyDialect::kNginx : ProxyDialect::kPlain;
-    Decide([this, dialect](Decision d) {
-      delay_ms_ = d.delay_ms;
-      RenderDecision(d, &out_, dialect);
-    });
+    dialect_ = proxy && *proxy == "nginx" ? ProxyDialect::kNginx : ProxyDialect::kPlain;
+    Decide(&Session::Answer);
+  }
+
+  void Answer(Decision d) {
+    delay_ms_ = d.delay_ms;
+    RenderDecision(d, &out_, dialect_);
   }
 
   // Inline proxy mode: decide on the request itself, then relay it.
@@ -373,7 +427,7 @@ class Session : public std::enable_shared_from_this<Session> {
       Bump(shared_->counters.internal_errors);
       return RenderError(500, "internal-error", "the request has no target to relay", &out_);
     }
-    Decide([this](Decision d) { Relay(std::move(d)); });
+    Decide(&Session::Relay);
   }
 
   void Relay(Decision d) {
@@ -419,6 +473,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Write(unsigned version, bool keep_alive, bool head) {
     keep_alive = keep_alive && !closing_ && !shared_->stopping.load(std::memory_order_relaxed);
+    wire_.clear();
+    if (AppendResponse(out_, version, keep_alive, head, &wire_)) return Send(keep_alive);
     try {
       res_ = {};
       res_.version(version == 10 ? 10 : 11);
@@ -447,6 +503,24 @@ class Session : public std::enable_shared_from_this<Session> {
                       [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
                         self->OnWrite(ec, keep_alive);
                       });
+  }
+
+  // Writes wire_: straight into the socket when it takes it all (a small
+  // answer into an empty send buffer, the usual case), else what is left
+  // asynchronously under read_timeout, as Beast's write did.
+  void Send(bool keep_alive) {
+    Bump(shared_->counters.requests);  // before the write, as in Write
+    const ssize_t n = ::send(stream_.socket().native_handle(), wire_.data(), wire_.size(),
+                             MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(wire_.size())) return OnWrite({}, keep_alive);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      return OnWrite(beast::error_code(errno, boost::system::system_category()), keep_alive);
+    const size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
+    stream_.expires_after(shared_->options.read_timeout);
+    net::async_write(stream_, net::buffer(wire_.data() + sent, wire_.size() - sent),
+                     [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                       self->OnWrite(ec, keep_alive);
+                     });
   }
 
   void OnWrite(beast::error_code ec, bool keep_alive) {
@@ -483,7 +557,8 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t body_limit_ = 0;  // the current request's
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  http::response<http::string_body> res_;
+  http::response<http::string_body> res_;  // written by Beast: what wire.h leaves to it
+  std::string wire_;                       // written by us: the answer's bytes, reused
   // Reused from request to request on this connection.
   IncomingRequest in_;
   Request request_;
@@ -494,6 +569,11 @@ class Session : public std::enable_shared_from_this<Session> {
   int64_t delay_ms_ = 0;  // delay mode: hold the current answer this long
   std::optional<proxy::Exchange> relay_;  // inline proxy: the request to relay
   bool waiting_audit_ = false;  // the answer waits for the audit commit
+  // While it waits: the decision, what to do with it, and the session itself.
+  Decision pending_;
+  Then pending_then_ = nullptr;
+  std::shared_ptr<Session> audit_hold_;
+  ProxyDialect dialect_ = ProxyDialect::kPlain;  // the check's
   // The request being answered.
   unsigned version_ = 11;
   bool head_ = false, keep_alive_ = true;
@@ -510,5 +590,14 @@ void StartSession(Socket socket, Shared* shared, Worker* w, Listener listener) {
 }
 
 void ShutdownSession(Session* session) { session->Shutdown(); }
+
+void ReleaseAudited(Worker* w) {
+  std::vector<std::pair<Session*, Status>> late;
+  {
+    engine::MutexLock lock(w->audit_mu);
+    late.swap(w->audited);
+  }
+  for (auto& [s, status] : late) s->DropAuditHold();
+}
 
 }  // namespace tosgate::api::gateway_internal
