@@ -98,13 +98,57 @@ class Session : public std::enable_shared_from_this<Session> {
     body_limit_ = shared_->options.forward_auth.max_body_bytes;
     parser_->body_limit(body_limit_);
     if (first_ || buffer_.size() > 0) return ReadHeaderNow();
-    stream_.expires_after(shared_->options.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(kFirstRead),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
-                              if (ec) return self->OnReadError(ec, /*idle=*/true);
-                              self->buffer_.commit(n);
-                              self->ParseBuffered();
-                            });
+    WaitIdle();
+  }
+
+  // The wait for a kept-alive connection's next request. Readiness first,
+  // then one recv: no speculative read that would find nothing (the client
+  // is still reading our answer), and no timer armed per request: the idle
+  // timer is armed once and, when it goes off early, re-armed for the
+  // deadline the latest wait set. What the client sees is what Beast's
+  // timed read gave: closed at idle_timeout, the same errors otherwise.
+  void WaitIdle() {
+    idle_deadline_ = std::chrono::steady_clock::now() + shared_->options.idle_timeout;
+    idle_waiting_ = true;
+    if (!idle_timer_armed_) ArmIdleTimer();
+    stream_.socket().async_wait(tcp::socket::wait_read,
+                                [self = shared_from_this()](beast::error_code ec) {
+                                  self->OnIdleReady(ec);
+                                });
+  }
+
+  void ArmIdleTimer() {
+    idle_timer_armed_ = true;
+    idle_timer_.expires_at(idle_deadline_);
+    // Weak: a closed connection must not wait for its idle timer to go.
+    idle_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      if (auto self = weak.lock()) self->OnIdleTimer(ec);
+    });
+  }
+
+  void OnIdleTimer(beast::error_code ec) {
+    idle_timer_armed_ = false;
+    if (ec || !idle_waiting_) return;  // not waiting now: the next wait re-arms it
+    if (std::chrono::steady_clock::now() < idle_deadline_) return ArmIdleTimer();
+    idle_timed_out_ = true;  // as basic_stream does: close, and report a timeout
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+  }
+
+  void OnIdleReady(beast::error_code ec) {
+    idle_waiting_ = false;
+    if (idle_timed_out_) return OnReadError(beast::error::timeout, /*idle=*/true);
+    if (ec) return OnReadError(ec, /*idle=*/true);
+    const auto into = buffer_.prepare(kFirstRead);
+    const ssize_t n =
+        ::recv(stream_.socket().native_handle(), into.data(), into.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      buffer_.commit(static_cast<size_t>(n));
+      return ParseBuffered();
+    }
+    if (n == 0) return OnReadError(net::error::eof, /*idle=*/true);
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return WaitIdle();
+    OnReadError(beast::error_code(errno, boost::system::system_category()), /*idle=*/true);
   }
 
   // What async_read_header would do first with the bytes just read, done
@@ -565,6 +609,10 @@ class Session : public std::enable_shared_from_this<Session> {
   Forwarding fwd_;  // inline proxy: what to relay
   HttpResponse out_;
   std::array<char, 512> drain_;
+  // The idle wait's timer (WaitIdle).
+  net::steady_timer idle_timer_{stream_.get_executor()};
+  std::chrono::steady_clock::time_point idle_deadline_{};
+  bool idle_waiting_ = false, idle_timer_armed_ = false, idle_timed_out_ = false;
   net::steady_timer delay_timer_{stream_.get_executor()};
   int64_t delay_ms_ = 0;  // delay mode: hold the current answer this long
   std::optional<proxy::Exchange> relay_;  // inline proxy: the request to relay
