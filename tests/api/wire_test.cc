@@ -120,5 +120,42 @@ TEST_CASE("wire: what Beast would rearrange is left to Beast") {
   CHECK_FALSE(refused({{"X-Tos-Flag", "a"}, {"X-Other", "b"}}));
 }
 
+TEST_CASE("wire: a response reused across requests renders as a fresh one") {
+  // The gateway keeps one HttpResponse per connection; its header strings
+  // are handed out again after Clear and must not keep old bytes.
+  HttpResponse reused;
+  const std::vector<HttpResponse> samples = Samples();
+  for (int round = 0; round < 2; ++round) {
+    for (const HttpResponse& fresh : samples) {
+      // Re-render through the public functions: the sample's own fields.
+      reused.Clear();
+      reused.status = fresh.status;
+      reused.content_type = fresh.content_type;
+      for (const auto& [k, v] : fresh.headers) {
+        auto& h = reused.AddHeader();
+        h.first = k;
+        h.second = v;
+      }
+      reused.body = fresh.body;
+      CHECK(reused.headers == fresh.headers);
+    }
+  }
+  Decision d;
+  d.effect = Effect::kDeny;
+  d.status = 403;
+  d.reason = "bad\r\nX-Injected: 1";
+  d.rule_ids = {"r1"};
+  d.decision_id = "d-9";
+  HttpResponse fresh;
+  RenderDecision(d, &fresh, ProxyDialect::kNginx);
+  RenderDecision(d, &reused, ProxyDialect::kNginx);
+  CHECK(reused.headers == fresh.headers);
+  CHECK(reused.body == fresh.body);
+  bool found = false;
+  for (const auto& [k, v] : fresh.headers)
+    if (k == "X-Tos-Reason") found = v == "badX-Injected: 1";  // control characters dropped
+  CHECK(found);
+}
+
 }  // namespace
 }  // namespace tosgate::api::gateway_internal
