@@ -1,0 +1,176 @@
+// What one audit record costs, stage by stage, on one thread: the figures
+// behind docs/benchmarks.md's "Where a record's cost goes". Each stage is
+// its own function (never inlined), so that
+//
+//   valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out build/bench/audit_cost_bench --records 20000
+//   callgrind_annotate --inclusive=yes /tmp/cg.out | grep Stage
+//
+// gives its instruction count (stable under load; divide by --records),
+// while the program itself prints nanoseconds per record (wall clock,
+// disturbed by load). Stages:
+//   render   engine::AuditRecord -> AuditRow (ToAuditRow) and the field bounds
+//   chain    the SHA-256 chain hash of a row (encoding + digest)
+//   sha256   the digest alone over a buffer of the encoding's size
+//   insert   the prepared INSERT of a row into the store's schema, in
+//            transactions of --batch rows (synchronous=OFF, in a file under
+//            --dir: SQLite's CPU, not the disk), with and without the
+//            (account, time_ms) index
+//   handoff  AuditBatchQueue::Submit to a writer whose commit does nothing
+//            (the queue's lock, wake-ups and moves)
+#include <openssl/sha.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "bench/audit_sample.h"
+#include "storage/audit/batch_queue.h"
+#include "storage/audit/chain.h"
+#include "storage/audit/fields.h"
+#include "storage/audit/row.h"
+#include "storage/audit/sqlite/schema.h"
+
+namespace {
+
+using namespace tosgate;
+using Clock = std::chrono::steady_clock;
+
+uint64_t g_sink = 0;  // keeps results alive
+
+std::vector<engine::AuditRecord> Pool() {
+  std::vector<engine::AuditRecord> pool;
+  for (uint64_t i = 0; i < 1024; ++i) pool.push_back(bench::SampleAuditRecord(i));
+  return pool;
+}
+
+std::vector<storage::AuditRow> Rows(const std::vector<engine::AuditRecord>& pool) {
+  std::vector<storage::AuditRow> rows;
+  for (const auto& r : pool) rows.push_back(storage::ToAuditRow(r));
+  return rows;
+}
+
+__attribute__((noinline)) void StageRender(const std::vector<engine::AuditRecord>& pool,
+                                           uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) {
+    engine::AuditRecord r = pool[i % pool.size()];  // the caller's copy, as Submit takes one
+    storage::AuditRow row = storage::ToAuditRow(std::move(r));
+    storage::BoundAuditRecord(&row);
+    g_sink += row.matches.size();
+  }
+}
+
+__attribute__((noinline)) void StageChain(const std::vector<storage::AuditRow>& rows, uint64_t n) {
+  std::string prev = storage::AuditGenesisHash(), scratch;
+  for (uint64_t i = 0; i < n; ++i) prev = storage::AuditChainHash(prev, i + 1, rows[i % rows.size()], &scratch);
+  g_sink += static_cast<unsigned char>(prev[0]);
+}
+
+__attribute__((noinline)) void StageSha256(size_t bytes, uint64_t n) {
+  std::string buf(bytes, 'x');
+  unsigned char out[32];
+  for (uint64_t i = 0; i < n; ++i) {
+    buf[0] = static_cast<char>(i);
+    SHA256(reinterpret_cast<const unsigned char*>(buf.data()), buf.size(), out);
+  }
+  g_sink += out[0];
+}
+
+void RemoveDb(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+// `index`: keep the schema's (account, time_ms) index (else dropped).
+__attribute__((noinline)) void StageInsert(const std::string& path,
+                                           const std::vector<storage::AuditRow>& rows, uint64_t n,
+                                           uint64_t batch, bool index) {
+  RemoveDb(path);
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536",
+               nullptr, nullptr, nullptr);
+  if (!storage::EnsureAuditSchema(db, path).ok()) std::abort();
+  if (!index) sqlite3_exec(db, "DROP INDEX decisions_account_time", nullptr, nullptr, nullptr);
+  sqlite3_stmt* ins = nullptr;
+  sqlite3_prepare_v2(db, storage::kInsertDecisionSql, -1, &ins, nullptr);
+  const std::string hash(32, '\x11');
+  std::vector<storage::AuditRow> mine = rows;  // time_ms set per record below
+  for (uint64_t i = 0; i < n; ++i) {
+    if (i % batch == 0) sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+    storage::AuditRow& row = mine[i % mine.size()];
+    row.time_ms = rows[0].time_ms + static_cast<int64_t>(i);
+    storage::BindDecision(ins, i + 1, row, hash, hash);
+    if (sqlite3_step(ins) != SQLITE_DONE) std::abort();
+    sqlite3_reset(ins);
+    if (i % batch == batch - 1 || i == n - 1) sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  }
+  sqlite3_finalize(ins);
+  sqlite3_close(db);
+  RemoveDb(path);
+}
+
+__attribute__((noinline)) void StageHandoff(const std::vector<storage::AuditRow>& rows,
+                                            uint64_t n) {
+  storage::AuditBatchQueue::Options opts;
+  opts.queue_capacity = 1 << 20;
+  opts.queue_wait = std::chrono::seconds(10);
+  storage::AuditBatchQueue::Texts texts;
+  texts.who = "bench: ";
+  storage::AuditBatchQueue q(opts, texts);
+  q.Start([](const auto& batch) {
+    g_sink += batch.size();
+    return Status::Ok();
+  }, nullptr);
+  for (uint64_t i = 0; i < n; ++i) {
+    if (!q.Submit(rows[i % rows.size()], false).ok()) std::abort();
+  }
+  (void)q.Flush();
+  (void)q.Close(nullptr);
+}
+
+template <class F>
+void Time(const char* name, uint64_t n, F&& f) {
+  const auto t0 = Clock::now();
+  f();
+  const double ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
+  std::printf("%-34s %9.0f ns/record\n", name, ns / static_cast<double>(n));
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint64_t n = 100000, batch = 16384;
+  std::string dir = "/tmp", only;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i], v = argv[i + 1];
+    if (a == "--records") n = std::strtoull(v.c_str(), nullptr, 10);
+    else if (a == "--batch") batch = std::strtoull(v.c_str(), nullptr, 10);
+    else if (a == "--dir") dir = v;
+    else if (a == "--only") only = v;
+    else {
+      std::fprintf(stderr, "usage: audit_cost_bench [--records N] [--batch N] [--dir DIR] [--only STAGE]\n");
+      return 2;
+    }
+  }
+  const auto pool = Pool();
+  const auto rows = Rows(pool);
+  std::string probe;
+  (void)storage::AuditChainHash(storage::AuditGenesisHash(), 1, rows[1], &probe);
+  const std::string path = dir + "/tosgate-audit-cost-bench.db";
+  auto want = [&](const char* s) { return only.empty() || only == s; };
+  std::printf("audit_cost_bench: %llu records, one thread, chain encoding %zu bytes\n",
+              static_cast<unsigned long long>(n), probe.size());
+  if (want("render")) Time("render (ToAuditRow + bounds)", n, [&] { StageRender(pool, n); });
+  if (want("chain")) Time("chain (encode + SHA-256)", n, [&] { StageChain(rows, n); });
+  if (want("sha256")) Time("SHA-256 of the encoding alone", n, [&] { StageSha256(probe.size(), n); });
+  if (want("insert")) {
+    Time("insert, schema indexes", n, [&] { StageInsert(path, rows, n, batch, true); });
+    Time("insert, no (account, time_ms)", n, [&] { StageInsert(path, rows, n, batch, false); });
+  }
+  if (want("handoff")) Time("hand-off (queue, no-op commit)", n, [&] { StageHandoff(rows, n); });
+  return g_sink == 0xdeadbeef ? 1 : 0;
+}
