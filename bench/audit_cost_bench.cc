@@ -10,7 +10,8 @@
 // disturbed by load). Stages:
 //   render   engine::AuditRecord -> AuditRow (ToAuditRow) and the field bounds
 //   chain    the SHA-256 chain hash of a row (encoding + digest)
-//   sha256   the digest alone over a buffer of the encoding's size
+//   sha256   the digest alone over a buffer of the encoding's size, with
+//            OpenSSL's one-shot SHA256() and with engine::Sha256
 //   insert   the prepared INSERT of a row into the store's schema, in
 //            transactions of --batch rows (synchronous=OFF, in a file under
 //            --dir: SQLite's CPU, not the disk), with and without the
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "bench/audit_sample.h"
+#include "engine/sha256.h"
 #include "storage/audit/batch_queue.h"
 #include "storage/audit/chain.h"
 #include "storage/audit/fields.h"
@@ -69,12 +71,16 @@ __attribute__((noinline)) void StageChain(const std::vector<storage::AuditRow>& 
   g_sink += static_cast<unsigned char>(prev[0]);
 }
 
-__attribute__((noinline)) void StageSha256(size_t bytes, uint64_t n) {
+// `one_shot`: OpenSSL's SHA256(), else engine::Sha256 (EVP, context reused).
+__attribute__((noinline)) void StageSha256(size_t bytes, uint64_t n, bool one_shot) {
   std::string buf(bytes, 'x');
   unsigned char out[32];
   for (uint64_t i = 0; i < n; ++i) {
     buf[0] = static_cast<char>(i);
-    SHA256(reinterpret_cast<const unsigned char*>(buf.data()), buf.size(), out);
+    if (one_shot)
+      SHA256(reinterpret_cast<const unsigned char*>(buf.data()), buf.size(), out);
+    else
+      engine::Sha256(buf, out);
   }
   g_sink += out[0];
 }
@@ -83,29 +89,40 @@ void RemoveDb(const std::string& path) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
-// `index`: keep the schema's (account, time_ms) index (else dropped).
+// `index`: keep the schema's (account, time_ms) index (else dropped);
+// `per`: rows per INSERT statement (storage::InsertDecisionsSql).
 __attribute__((noinline)) void StageInsert(const std::string& path,
                                            const std::vector<storage::AuditRow>& rows, uint64_t n,
-                                           uint64_t batch, bool index) {
+                                           uint64_t batch, bool index, int per = 1) {
   RemoveDb(path);
   sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
+  // NOMUTEX, as the sink opens its connection.
+  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                  nullptr);
   sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536",
                nullptr, nullptr, nullptr);
   if (!storage::EnsureAuditSchema(db, path).ok()) std::abort();
   if (!index) sqlite3_exec(db, "DROP INDEX decisions_account_time", nullptr, nullptr, nullptr);
   sqlite3_stmt* ins = nullptr;
-  sqlite3_prepare_v2(db, storage::kInsertDecisionSql, -1, &ins, nullptr);
+  const std::string sql = storage::InsertDecisionsSql(per);
+  sqlite3_prepare_v2(db, sql.c_str(), -1, &ins, nullptr);
   const std::string hash(32, '\x11');
   std::vector<storage::AuditRow> mine = rows;  // time_ms set per record below
-  for (uint64_t i = 0; i < n; ++i) {
+  const uint64_t step = static_cast<uint64_t>(per);
+  batch = (batch + step - 1) / step * step;  // whole statements per transaction
+  n = n / step * step;
+  for (uint64_t i = 0; i < n; i += step) {
     if (i % batch == 0) sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
-    storage::AuditRow& row = mine[i % mine.size()];
-    row.time_ms = rows[0].time_ms + static_cast<int64_t>(i);
-    storage::BindDecision(ins, i + 1, row, hash, hash);
+    for (uint64_t k = 0; k < step; ++k) {
+      storage::AuditRow& row = mine[(i + k) % mine.size()];
+      row.time_ms = rows[0].time_ms + static_cast<int64_t>(i + k);
+      storage::BindDecision(ins, i + k + 1, row, hash, hash,
+                            static_cast<int>(k) * storage::kDecisionParams + 1);
+    }
     if (sqlite3_step(ins) != SQLITE_DONE) std::abort();
     sqlite3_reset(ins);
-    if (i % batch == batch - 1 || i == n - 1) sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    if ((i + step) % batch == 0 || i + step >= n)
+      sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
   }
   sqlite3_finalize(ins);
   sqlite3_close(db);
@@ -166,10 +183,15 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(n), probe.size());
   if (want("render")) Time("render (ToAuditRow + bounds)", n, [&] { StageRender(pool, n); });
   if (want("chain")) Time("chain (encode + SHA-256)", n, [&] { StageChain(rows, n); });
-  if (want("sha256")) Time("SHA-256 of the encoding alone", n, [&] { StageSha256(probe.size(), n); });
+  if (want("sha256")) {
+    Time("SHA-256 alone, OpenSSL SHA256()", n, [&] { StageSha256(probe.size(), n, true); });
+    Time("SHA-256 alone, engine::Sha256", n, [&] { StageSha256(probe.size(), n, false); });
+  }
   if (want("insert")) {
     Time("insert, schema indexes", n, [&] { StageInsert(path, rows, n, batch, true); });
     Time("insert, no (account, time_ms)", n, [&] { StageInsert(path, rows, n, batch, false); });
+    Time("insert, 8 rows per statement", n, [&] { StageInsert(path, rows, n, batch, true, 8); });
+    Time("insert, 32 rows per statement", n, [&] { StageInsert(path, rows, n, batch, true, 32); });
   }
   if (want("handoff")) Time("hand-off (queue, no-op commit)", n, [&] { StageHandoff(rows, n); });
   return g_sink == 0xdeadbeef ? 1 : 0;
