@@ -23,6 +23,7 @@
 #include "api/admin/metrics.h"
 #include "engine/sha256.h"
 #include "storage/accounts/registry.h"
+#include "policies/pack_resolver.h"
 #include "storage/admin/policy_versions.h"
 #include "storage/admin/review_queue.h"
 #include "storage/audit/sqlite/sink.h"
@@ -48,6 +49,8 @@ struct AdminFixture {
   api::admin::AdminMetrics metrics;
   std::unique_ptr<storage::SqliteAuditSink> audit;
   std::unique_ptr<storage::PolicyVersions> versions;
+  // One pack, "ops", that bundles may import (tests/admin/policies_test.cc).
+  policies::MemoryPackResolver packs;
   std::unique_ptr<storage::AccountsRegistry> registry;
   std::unique_ptr<storage::ReviewQueue> reviews;
   std::unique_ptr<api::AdminServer> server;
@@ -80,6 +83,9 @@ struct AdminFixture {
     s.clock = &te.clock;
     s.audit = audit.get();
     s.versions = versions.get();
+    packs.Add("ops", {{"ops.yaml", "apiVersion: tosgate/v1\nkind: Policy\nmetadata: {name: ops}\n"
+                                   "operations:\n  chat: {methods: [POST], paths: [/v1/chat/completions]}\n"}});
+    s.packs = &packs;
     s.registry = registry.get();
     s.reviews = reviews.get();
     s.audit_db = audit ? dir.path() + "/audit.db" : "";

@@ -86,6 +86,28 @@ TEST_CASE("admin policies: an invalid bundle lists every error with file:line:co
   CHECK(j["errors"].empty());
 }
 
+TEST_CASE("admin policies: a bundle imports packs by name and its own files by path") {
+  test::AdminFixture fx;
+  const std::string head = "apiVersion: tosgate/v1\nkind: Policy\nmetadata: {name: t}\n";
+  const nlohmann::json files = {
+      {"set/main.yaml", head + "imports: [{pack: ops}, {path: ../shared/rules.yaml}]\n"},
+      {"shared/rules.yaml", head + "rules:\n  - {id: r, kind: attribute, match: {operations: [chat]}, "
+                                   "when: {field: body.n, gt: 1}, action: deny}\n"}};
+  auto j = test::AdminFixture::J(fx.Call(Role::kPolicyAuthor, "POST", "/v1/admin/policies/validate",
+                                         nlohmann::json({{"files", files}}).dump()));
+  INFO(j.dump());
+  CHECK(j["valid"] == true);
+
+  j = test::AdminFixture::J(fx.Call(
+      Role::kPolicyAuthor, "POST", "/v1/admin/policies/validate",
+      nlohmann::json({{"files", {{"p.yaml", head + "imports: [{pack: nope}, {path: ../outside.yaml}]\n"}}}}).dump()));
+  INFO(j.dump());
+  CHECK(j["valid"] == false);
+  REQUIRE(j["errors"].size() == 2);
+  CHECK(j["errors"][0]["text"] == "p.yaml:4:18: imports[0].pack: unknown pack \"nope\"; the packs are: ops");
+  CHECK(j["errors"][1]["key"] == "imports[1].path");
+}
+
 TEST_CASE("admin policies: rollback with nothing before is a 409") {
   test::AdminFixture fx;
   auto r = fx.Call(Role::kAdmin, "POST", "/v1/admin/policies/rollback");
