@@ -243,9 +243,10 @@ int ResolveImport(ImportState* s, Context& ctx, const SourceFile& from, const Fi
   } else {
     target = text.empty() ? "" : from.store->Resolve(from.name, text);
     if (target.empty() || (!from.store->IsDirectory(target) && !IsPolicyFileName(target))) {
-      ctx.Error(at, target.empty() ? "path \"" + text + "\" is outside the pack or empty"
-                                   : "path \"" + text + "\" names no directory and no policy file "
-                                     "(*.yaml, *.yml, not *.test.yaml)");
+      ctx.Error(at, target.empty()
+                        ? "path \"" + text + "\" leaves the files of this pack or uploaded set, or is empty"
+                        : "path \"" + text + "\" names no directory and no policy file "
+                          "(*.yaml, *.yml, not *.test.yaml)");
       return -1;
     }
     std::string why, content;

@@ -155,7 +155,7 @@ TEST_CASE("a pack's path imports stay inside the pack") {
   policies::MemoryPackResolver packs;
   packs.Add("p", {{"a.yaml", kHead + "imports: [{path: ../outside.yaml}]\n"}});
   auto r = Load({{"set.yaml", kHead + "imports: [{pack: p}]\n"}, {"outside.yaml", kHead}}, &packs);
-  CHECK(HasError(r, "pack:p/a.yaml:4:18: imports[0].path: path \"../outside.yaml\" is outside the pack"));
+  CHECK(HasError(r, "pack:p/a.yaml:4:18: imports[0].path: path \"../outside.yaml\" leaves the files of this pack"));
 }
 
 TEST_CASE("only_import: an import's rules as written, in the set's settings and operations") {
