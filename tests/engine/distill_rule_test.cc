@@ -389,9 +389,11 @@ TEST_CASE("a few accounts sharing an instruction skeleton the model half believe
   DistillRig rig(PooledOnly(0.6f));
   CHECK(WorstRisk(rig, 8, 5, [&](int i, int) { return Instructed(i, test::RandomPrompt(r)); }) >=
         0.8);
-  Request ninth = Instructed(9, test::RandomPrompt(r));
-  ninth.body.max_tokens = 4096;
-  const Decision d = rig.Check(ninth);
+  // The explanation names the group (an account of the group, whose own
+  // skeleton has formed: a newcomer's first request has none yet).
+  Request again = Instructed(0, test::RandomPrompt(r));
+  again.body.max_tokens = 4096;
+  const Decision d = rig.Check(again);
   REQUIRE(!d.matches.empty());
   CHECK(d.matches[0].detail.find("accounts share an instruction skeleton asking for long answers") !=
         std::string::npos);
