@@ -81,7 +81,7 @@ TEST_CASE("the default pack loads with no errors and holds the documented rules"
   std::vector<std::string> ids;
   for (const auto& rule : s.rules) ids.push_back(rule->common().id);
   CHECK(ids == std::vector<std::string>{"account.suspended", "purpose.no-model-training",
-                                        "extraction.logit-bias-with-logprobs", "rate.rpm"});
+                                        "extraction.logit-bias-with-logprobs", "rate.rpm", "budget.tpm"});
   for (const auto& rule : s.rules) {
     CAPTURE(rule->common().id);
     CHECK_FALSE(rule->common().description.empty());
