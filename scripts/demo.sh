@@ -84,19 +84,19 @@ for i in $(seq 15); do
 done
 
 step "6. Where each decision sits: one row per request in the audit store ($DB)"
-echo "\$ sqlite3 -header $DB \"select account, effect, status, reason, rule_ids from decisions where account like 'key:%' order by seq desc limit 8\""
-sqlite3 -header "$DB" "select account, effect, status, reason, rule_ids from decisions where account like 'key:%' order by seq desc limit 8" 2>/dev/null ||
-  echo "(sqlite3 is not installed: use tosgate audit query, below)"
-echo "\$ $TOSGATE audit query --db $DB --effect deny --limit 3"
-"$TOSGATE" audit query --db "$DB" --effect deny --limit 3
+q() {  # prints an SQL query on the audit store as a command, then runs it
+  echo "\$ sqlite3 -header $DB \"$1\""
+  if command -v sqlite3 >/dev/null; then sqlite3 -header "$DB" "$1"; else echo "(sqlite3 is not installed)"; fi
+}
+q "select effect, status, reason, rule_ids, count(*) from decisions group by 1, 2, 3, 4 order by 5 desc"
+echo "\$ $TOSGATE audit query --db $DB --effect deny --limit 4"
+"$TOSGATE" audit query --db "$DB" --effect deny --limit 4
 
-step "7. Why: each row's matches name the rule, the pattern and the evidence (--json)"
-echo "\$ $TOSGATE audit query --db $DB --reason prohibited-malware --limit 1 --json"
-"$TOSGATE" audit query --db "$DB" --reason prohibited-malware --limit 1 --json
-echo "\$ $TOSGATE audit query --db $DB --rule distill.competitor-training --limit 1 --json"
-"$TOSGATE" audit query --db "$DB" --rule distill.competitor-training --limit 1 --json
+step "7. Why: a row's matches name each rule that matched, its action and its evidence"
+q "select matches from decisions where reason = 'prohibited-malware' order by seq desc limit 1"
+q "select risk, matches from decisions where matches like '%distill.competitor-training%' order by seq desc limit 1"
 echo "\$ $TOSGATE audit verify --db $DB"
-"$TOSGATE" audit verify --db "$DB"
+"$TOSGATE" audit verify --db "$DB" | head -n 1
 echo
-echo "With an admin token in the configuration the same rows, each with a written explanation, are at"
-echo "GET /v1/admin/decisions?account=...&effect=deny and /v1/admin/decisions/{id} (docs/admin-api.md)."
+echo "With an admin token in the serve configuration, the same rows (each with a written explanation) are"
+echo "GET /v1/admin/decisions?effect=deny and GET /v1/admin/decisions/{id} on 127.0.0.1:9090 (docs/admin-api.md)."
