@@ -190,7 +190,7 @@ struct ReplayInputs {
 
 // False after saying why on stderr (exit 2).
 bool LoadReplayInputs(const ReplayArgs& a, ReplayInputs* in) {
-  in->candidate = policies::LoadPolicyDir(a.policies_dir);
+  in->candidate = policies::LoadPolicyDir(a.policies_dir, server::PolicyLoadOptions());
   if (server::ReportPolicyErrors(in->candidate)) return false;
   in->active = server::LoadPolicySource(a.have_baseline ? a.baseline_dir : "");
   if (server::ReportPolicyErrors(in->active)) return false;

@@ -151,6 +151,33 @@ void CompileIdentity(Context& ctx, const Field& f, engine::IdentityConfig* out) 
   map.RejectUnknown();
 }
 
+// "file:line:column" of a position.
+std::string WhereExactly(const Context& ctx, const YAML::Mark& mark) {
+  return ctx.Where(mark) + ":" + std::to_string(mark.column + 1);
+}
+
+std::string OperationText(const engine::OperationDef& op) {
+  std::string out = "methods";
+  for (const std::string& m : op.methods) out += " " + m;
+  out += "\npaths";
+  for (const std::string& p : op.paths) out += " " + p;
+  return out;
+}
+
+// Records list `e` as defined; false when it was already, identically (it
+// merges: nothing to add) or differently (an error).
+bool DefineList(Context& ctx, const Field& name_field, const MapReader::Entry& e, bool words,
+                const std::string& content, SetBuilder* set) {
+  const std::string what = std::string(words ? "word\n" : "phrase\n") + content;
+  auto [first, inserted] =
+      set->lists_at.emplace(e.key, SetBuilder::Defined{WhereExactly(ctx, e.key_mark), what});
+  if (inserted) return true;
+  if (first->second.what != what)
+    ctx.Error(name_field, "list \"" + e.key + "\" is already defined at " + first->second.at +
+                              ", differently; a set may define a list twice only identically");
+  return false;
+}
+
 void CompileLists(Context& ctx, const Field& f, SetBuilder* set) {
   MapReader lists(ctx, f);
   if (!lists.ok()) return;
@@ -159,10 +186,6 @@ void CompileLists(Context& ctx, const Field& f, SetBuilder* set) {
     bool named = true;
     if (!IsCodeName(e.key)) {
       ctx.Error(name_field, "list name may hold only letters, digits, '.', '_' and '-'");
-      named = false;
-    } else if (auto [first, inserted] = set->lists_at.emplace(e.key, ctx.Where(e.key_mark));
-               !inserted) {
-      ctx.Error(name_field, "list \"" + e.key + "\" is already defined at " + first->second);
       named = false;
     }
     MapReader list(ctx, e.value);
@@ -178,7 +201,7 @@ void CompileLists(Context& ctx, const Field& f, SetBuilder* set) {
         ctx.Error(*ff, why == "not found" || file.empty()
                            ? "list file \"" + file + "\" not found (paths are relative to this file)"
                            : "list file \"" + file + "\" cannot be read: " + why);
-      } else if (named && set->content) {
+      } else if (named && DefineList(ctx, name_field, e, words, content, set) && set->content) {
         const ContentSet::Source at{ctx.file(), ff->mark.line + 1, ff->mark.column + 1, ff->path};
         set->content->AddList(e.key, std::move(name), file, content, words, at);
       }
@@ -221,17 +244,25 @@ void AddOperations(Context& ctx, const YAML::Node& root, SetBuilder* set) {
       engine::OperationDef op;
       op.name = e.key;
       const Field name_field{e.value.node, e.value.path, e.key_mark};
-      bool ok = true;
       if (!IsCodeName(e.key)) {
         ctx.Error(name_field, "operation name may hold only letters, digits, '.', '_' and '-'");
-        ok = false;
-      } else if (auto [first, inserted] = set->operations_at.emplace(e.key, ctx.Where(e.key_mark));
-                 !inserted) {
-        ctx.Error(name_field, "operation \"" + e.key + "\" is already defined at " + first->second);
-        ok = false;
+        (void)CompileOperation(ctx, e.value, &op);
+        continue;
       }
       set->index.operations.insert(e.key);  // known either way: no second error at each use
-      if (CompileOperation(ctx, e.value, &op) && ok) set->snapshot->operations.push_back(std::move(op));
+      const bool compiled = CompileOperation(ctx, e.value, &op);
+      const std::string what = compiled ? OperationText(op) : "";
+      auto [first, inserted] =
+          set->operations_at.emplace(e.key, SetBuilder::Defined{WhereExactly(ctx, e.key_mark), what});
+      if (!inserted) {
+        // The same operation in two files (two packs for one API) is one operation.
+        if (!what.empty() && what == first->second.what) continue;
+        ctx.Error(name_field, "operation \"" + e.key + "\" is already defined at " +
+                                  first->second.at + ", differently; a set may define an operation "
+                                  "twice only identically");
+        continue;
+      }
+      if (compiled) set->snapshot->operations.push_back(std::move(op));
     }
   }
 }
@@ -261,12 +292,24 @@ void CompileDocument(Context& ctx, const YAML::Node& root, SetBuilder* set) {
     m.RejectUnknown();
   }
 
-  if (std::optional<MapReader::Entry> s = doc.TakeEntry("settings");
-      s && FirstToSet(ctx, *s, &set->settings_at))
-    CompileSettings(ctx, s->value, &set->snapshot->settings);
-  if (std::optional<MapReader::Entry> id = doc.TakeEntry("identity");
-      id && FirstToSet(ctx, *id, &set->identity_at))
-    CompileIdentity(ctx, id->value, &set->snapshot->identity);
+  (void)doc.Take("imports");  // read before pass 1 (imports.cc)
+  // An imported file's settings and identity are there for the pack to run
+  // alone; in a set that imports it the set's own files own them. They are
+  // still checked.
+  engine::Settings unused_settings;
+  engine::IdentityConfig unused_identity;
+  if (std::optional<MapReader::Entry> s = doc.TakeEntry("settings")) {
+    if (set->imported_file)
+      CompileSettings(ctx, s->value, &unused_settings);
+    else if (FirstToSet(ctx, *s, &set->settings_at))
+      CompileSettings(ctx, s->value, &set->snapshot->settings);
+  }
+  if (std::optional<MapReader::Entry> id = doc.TakeEntry("identity")) {
+    if (set->imported_file)
+      CompileIdentity(ctx, id->value, &unused_identity);
+    else if (FirstToSet(ctx, *id, &set->identity_at))
+      CompileIdentity(ctx, id->value, &set->snapshot->identity);
+  }
   (void)doc.Take("operations");  // compiled in pass 1
   (void)doc.Take("lists");  // compiled in pass 1
 
@@ -274,8 +317,8 @@ void CompileDocument(Context& ctx, const YAML::Node& root, SetBuilder* set) {
     std::vector<Field> items;
     if (ctx.Sequence(*rules, &items)) {
       for (const Field& item : items) {
-        if (std::unique_ptr<engine::Rule> rule = CompileRule(ctx, item, &set->index))
-          set->snapshot->rules.push_back(std::move(rule));
+        std::unique_ptr<engine::Rule> rule = CompileRule(ctx, item, &set->index);
+        if (rule && !set->skip_rules) set->snapshot->rules.push_back(std::move(rule));
       }
     }
   }

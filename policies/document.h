@@ -22,11 +22,23 @@ namespace tosgate::policies {
 struct SetBuilder {
   engine::PolicySnapshot* snapshot = nullptr;
   RuleSetIndex index;
-  std::map<std::string, std::string, std::less<>> operations_at;  // name -> "file:line"
-  std::map<std::string, std::string, std::less<>> lists_at;       // name -> "file:line"
+  // Where each operation and list was first defined ("file:line:column")
+  // and what it was, so that an identical second definition (two packs
+  // sharing the operations of an API) merges and a different one is an error.
+  struct Defined {
+    std::string at;
+    std::string what;  // a canonical text of the definition; empty if it had errors
+  };
+  std::map<std::string, Defined, std::less<>> operations_at;
+  std::map<std::string, Defined, std::less<>> lists_at;
   std::string settings_at;  // "file:line" of the file that set settings, if one did
   std::string identity_at;
   bool named = false;  // snapshot->name is set
+  // The file being compiled came through `imports:`: its settings and
+  // identity are checked but not used (the set's own files own them).
+  bool imported_file = false;
+  // The file's rules are checked for ids only, not compiled (LoadOptions::only_import).
+  bool skip_rules = false;
   // Reads `list_file`, written in `policy_file` (relative to it): true with
   // the name to report it by and its content; false with why not, "not
   // found" or the read error.

@@ -3,40 +3,24 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
+#include <deque>
+#include <set>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "policies/content_set.h"
 #include "policies/context.h"
 #include "policies/document.h"
+#include "policies/imports.h"
 
 namespace tosgate::policies {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct SourceFile {
-  std::string name;      // as reported in diagnostics
-  std::string relative;  // relative to the set's root: sorts files and feeds the revision
-  std::string content;
-};
-
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-bool IsPolicyFileName(std::string_view name) {
-  if (EndsWith(name, ".test.yaml") || EndsWith(name, ".test.yml")) return false;
-  return EndsWith(name, ".yaml") || EndsWith(name, ".yml");
-}
 
 Diagnostic WholeFile(std::string file, std::string message) {
   Diagnostic d;
@@ -72,77 +56,6 @@ std::string Revision(const std::vector<SourceFile>& files) {
   return out;
 }
 
-// Records where each document's root node starts (where the document
-// starts when it has none) and ignores the rest.
-struct DocumentStarts : YAML::EventHandler {
-  std::vector<YAML::Mark> marks;
-  bool want_root = false;
-  void Node(const YAML::Mark& mark) {
-    if (want_root) marks.back() = mark;
-    want_root = false;
-  }
-  void OnDocumentStart(const YAML::Mark& mark) override {
-    marks.push_back(mark);
-    want_root = true;
-  }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { Node(m); }
-  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { Node(m); }
-  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                const std::string&) override {
-    Node(m);
-  }
-  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {
-    Node(m);
-  }
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {
-    Node(m);
-  }
-  void OnMapEnd() override {}
-};
-
-struct ParsedFile {
-  const SourceFile* source;
-  YAML::Node root;
-};
-
-// Parses one file; an empty or comment-only file yields no root. A syntax
-// error becomes a Diagnostic at yaml-cpp's mark.
-bool Parse(const SourceFile& f, std::vector<Diagnostic>* errors, YAML::Node* root) {
-  Context ctx(f.name, errors);
-  try {
-    // Not YAML::LoadAll: on a stray ',' outside any flow collection
-    // yaml-cpp 0.7 yields an empty document without consuming the ',',
-    // forever, until memory runs out (found by tests/fuzz). Load reads one
-    // document; a second is looked for at most once.
-    YAML::Node doc = YAML::Load(f.content);
-    DocumentStarts starts;
-    std::istringstream in(f.content);
-    YAML::Parser parser(in);
-    for (int i = 0; i < 2 && parser.HandleNextDocument(starts); ++i) {
-    }
-    if (starts.marks.size() > 1) {
-      const size_t at = static_cast<size_t>(starts.marks[1].pos);
-      const bool comma = at < f.content.size() && f.content[at] == ',';
-      ctx.Error(starts.marks[1], "",
-                comma ? "unexpected ',' outside [...] or {...}"
-                      : "a policy file holds one YAML document; this is a second one");
-      return false;
-    }
-    if (!doc || doc.IsNull()) return false;
-    *root = doc;
-    return true;
-  } catch (const YAML::Exception& e) {
-    ctx.Error(e.mark, "", e.msg);
-  } catch (const std::exception& e) {
-    ctx.Error(YAML::Mark::null_mark(), "", std::string("cannot parse: ") + e.what());
-  }
-  return false;
-}
-
 // Runs one pass over one file; yaml-cpp throws from a few accessors, and an
 // exception must not end the whole load.
 template <typename Pass>
@@ -157,26 +70,45 @@ void Guarded(const ParsedFile& p, std::vector<Diagnostic>* errors, Pass pass) {
   }
 }
 
-// Reads a list file named in a policy file: (policy file, list file) ->
-// (name to report, content) or why not.
-using ReadDataFile = std::function<bool(const std::string&, const std::string&, std::string*,
-                                        std::string*, std::string*)>;
-
-LoadResult Compile(std::vector<SourceFile> files, const std::string& set_name,
-                   ReadDataFile read_data_file) {
+// Builds the set from its own files (`roots`, unit 0 of `state`) and
+// everything they import.
+LoadResult Compile(ImportState* state, const std::string& set_name, const LoadOptions& options) {
   LoadResult result;
+  std::deque<SourceFile>& files = state->files;
   std::sort(files.begin(), files.end(),
             [](const SourceFile& a, const SourceFile& b) { return a.relative < b.relative; });
-  for (const SourceFile& f : files) result.files.push_back(f.name);
   if (files.empty()) {
     result.errors.push_back(WholeFile(set_name, "no policy files (*.yaml, *.yml) found"));
     return result;
   }
-
-  std::vector<ParsedFile> parsed;
-  for (const SourceFile& f : files) {
+  const size_t root_files = files.size();
+  for (const SourceFile& f : files) state->units[0].file_keys.insert(f.store->Key(f.name));
+  state->loaded_file_keys = state->units[0].file_keys;
+  for (size_t i = 0; i < root_files; ++i) {
     YAML::Node root;
-    if (Parse(f, &result.errors, &root)) parsed.push_back({&f, root});
+    if (ParseFile(files[i], &result.errors, &root)) state->parsed.push_back({&files[i], root});
+  }
+  // Imports, depth first; appends to files and parsed.
+  const size_t root_parsed = state->parsed.size();
+  for (size_t i = 0; i < root_parsed; ++i) ExpandImports(state, i, &result.errors);
+  for (const SourceFile& f : files) result.files.push_back(f.name);
+  for (size_t u = 1; u < state->units.size(); ++u) {
+    ImportedSet imported{state->units[u].label, {}};
+    for (const std::string& t : state->units[u].test_files) {
+      std::string content, why;
+      if (state->units[u].store->Read(t, &content, &why)) imported.test_files.emplace_back(t, content);
+      else result.errors.push_back(WholeFile(t, "cannot read file: " + why));
+    }
+    result.imports.push_back(std::move(imported));
+  }
+  // The units whose rules are compiled.
+  std::set<int> rule_units;
+  if (!options.only_import.empty()) {
+    for (size_t u = 1; u < state->units.size(); ++u)
+      if (state->units[u].label == options.only_import)
+        rule_units = UnitClosure(*state, static_cast<int>(u));
+    if (rule_units.empty())
+      result.errors.push_back(WholeFile(set_name, "the set does not import " + options.only_import));
   }
 
   auto snapshot = std::make_shared<engine::PolicySnapshot>();
@@ -184,28 +116,41 @@ LoadResult Compile(std::vector<SourceFile> files, const std::string& set_name,
   set.snapshot = snapshot.get();
   ContentSet content(&result.errors);
   set.content = &content;
+  std::map<std::string, const SourceFile*, std::less<>> by_name;
+  for (const SourceFile& f : files) by_name.emplace(f.name, &f);
   // List files feed the revision too: a changed list is a changed policy.
   std::vector<SourceFile> data_files;
   set.read_data_file = [&](const std::string& policy, const std::string& list, std::string* name,
                            std::string* text, std::string* why) {
-    if (!read_data_file(policy, list, name, text, why)) return false;
+    auto it = by_name.find(policy);
+    if (it == by_name.end()) {
+      *why = "not found";
+      return false;
+    }
+    const SourceFile& from = *it->second;
+    *name = from.store->Resolve(from.name, list);
+    if (name->empty() || !from.store->Read(*name, text, why)) {
+      if (name->empty()) *why = "not found";
+      return false;
+    }
     // Named relative to the set's root, as policy files are, so that a
     // directory and its in-memory copy share a revision; '\x01' keeps the
     // name apart from any policy file's.
-    std::string relative = policy;
-    for (const SourceFile& f : files)
-      if (f.name == policy) relative = f.relative;
-    relative = (fs::path(relative).parent_path() / list).lexically_normal().generic_string();
+    const std::string relative =
+        (fs::path(from.relative).parent_path() / list).lexically_normal().generic_string();
     data_files.push_back({*name, "\x01" + relative, *text});
     return true;
   };
   content.set_read_data_file(set.read_data_file);  // classifier models
-  for (const ParsedFile& p : parsed)
+  for (const ParsedFile& p : state->parsed)
     Guarded(p, &result.errors, [&](Context& ctx, const YAML::Node& root) {
+      set.imported_file = p.source->unit != 0;
       AddOperations(ctx, root, &set);
     });
-  for (const ParsedFile& p : parsed)
+  for (const ParsedFile& p : state->parsed)
     Guarded(p, &result.errors, [&](Context& ctx, const YAML::Node& root) {
+      set.imported_file = p.source->unit != 0;
+      set.skip_rules = !options.only_import.empty() && !rule_units.contains(p.source->unit);
       CompileDocument(ctx, root, &set);
     });
 
@@ -227,14 +172,28 @@ LoadResult Compile(std::vector<SourceFile> files, const std::string& set_name,
 
   std::sort(data_files.begin(), data_files.end(),
             [](const SourceFile& a, const SourceFile& b) { return a.relative < b.relative; });
-  files.insert(files.end(), data_files.begin(), data_files.end());
-  snapshot->revision = Revision(files);
+  std::vector<SourceFile> hashed(files.begin(), files.end());
+  hashed.insert(hashed.end(), data_files.begin(), data_files.end());
+  snapshot->revision = Revision(hashed);
   if (snapshot->revision.empty()) {
     result.errors.push_back(WholeFile(set_name, "cannot compute the policy revision (SHA-256)"));
     return result;
   }
   result.snapshot = std::move(snapshot);
   return result;
+}
+
+ImportState NewState(const FileStore* store, std::string key, std::string label,
+                     const LoadOptions& options) {
+  ImportState state;
+  state.packs = options.packs;
+  ImportUnit root;
+  root.key = std::move(key);
+  root.label = std::move(label);
+  root.store = store;
+  state.units.push_back(std::move(root));
+  state.unit_by_key.emplace(state.units[0].key, 0);
+  return state;
 }
 
 }  // namespace
@@ -247,7 +206,7 @@ std::string Diagnostic::ToString() const {
   return out + message;
 }
 
-LoadResult LoadPolicyDir(const std::string& dir) {
+LoadResult LoadPolicyDir(const std::string& dir, const LoadOptions& options) {
   std::error_code ec;
   const fs::file_status status = fs::status(dir, ec);
   if (!fs::is_directory(status)) {
@@ -259,7 +218,8 @@ LoadResult LoadPolicyDir(const std::string& dir) {
                   : "not a directory"));
     return r;
   }
-  std::vector<SourceFile> files;
+  std::unique_ptr<FileStore> store = DiskStore();
+  ImportState state = NewState(store.get(), store->Key(dir), dir, options);
   std::vector<Diagnostic> read_errors;
   fs::recursive_directory_iterator it(dir, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
@@ -276,42 +236,15 @@ LoadResult LoadPolicyDir(const std::string& dir) {
       read_errors.push_back(WholeFile(it->path().string(), "cannot read file"));
       continue;
     }
-    files.push_back({it->path().string(), it->path().lexically_relative(dir).generic_string(),
-                     content.str()});
+    state.files.push_back({it->path().string(), it->path().lexically_relative(dir).generic_string(),
+                           content.str(), store.get(), 0});
   }
   if (ec) {
     LoadResult r;
     r.errors.push_back(WholeFile(dir, "cannot read policy directory: " + ec.message()));
     return r;
   }
-  LoadResult r = Compile(std::move(files), dir,
-                         [](const std::string& policy, const std::string& list, std::string* name,
-                            std::string* content, std::string* why) {
-                           const fs::path path = fs::path(policy).parent_path() / list;
-                           std::error_code e;
-                           if (!fs::is_regular_file(path, e)) {
-                             *why = "not found";
-                             return false;
-                           }
-                           // stdio, because an iostream hides read errors.
-                           std::FILE* in = std::fopen(path.c_str(), "rb");
-                           if (!in) {
-                             *why = std::strerror(errno);
-                             return false;
-                           }
-                           char buf[8192];
-                           size_t n = 0;
-                           while ((n = std::fread(buf, 1, sizeof buf, in)) > 0) content->append(buf, n);
-                           const bool failed = std::ferror(in);
-                           const int err = errno;
-                           std::fclose(in);
-                           if (failed) {
-                             *why = std::strerror(err);
-                             return false;
-                           }
-                           *name = path.string();
-                           return true;
-                         });
+  LoadResult r = Compile(&state, dir, options);
   if (!read_errors.empty()) {
     r.snapshot.reset();
     r.errors.insert(r.errors.begin(), read_errors.begin(), read_errors.end());
@@ -319,34 +252,25 @@ LoadResult LoadPolicyDir(const std::string& dir) {
   return r;
 }
 
-LoadResult LoadPolicyFiles(const std::vector<std::pair<std::string, std::string>>& files) {
-  std::vector<SourceFile> policies;
-  std::map<std::string, const std::string*, std::less<>> names;  // normalized name -> content
+LoadResult LoadPolicyFiles(const std::vector<std::pair<std::string, std::string>>& files,
+                           const LoadOptions& options) {
+  std::set<std::string, std::less<>> names;  // normalized
   std::vector<Diagnostic> name_errors;
-  for (const auto& [name, content] : files) {
+  std::vector<std::pair<std::string, std::string>> unique;
+  for (const auto& entry : files) {
     // Two entries for one path would load its rules twice; a directory
     // cannot hold that, so neither can an upload.
-    if (!names.emplace(fs::path(name).lexically_normal().generic_string(), &content).second) {
-      name_errors.push_back(WholeFile(name, "the file is given twice"));
+    if (!names.insert(fs::path(entry.first).lexically_normal().generic_string()).second) {
+      name_errors.push_back(WholeFile(entry.first, "the file is given twice"));
       continue;
     }
-    if (IsPolicyFileName(name)) policies.push_back({name, name, content});
+    unique.push_back(entry);
   }
-  LoadResult r = Compile(std::move(policies), "<policy files>",
-                         [&names](const std::string& policy, const std::string& list,
-                                  std::string* name, std::string* content, std::string* why) {
-                           const std::string path = (fs::path(policy).parent_path() / list)
-                                                        .lexically_normal()
-                                                        .generic_string();
-                           auto it = names.find(path);
-                           if (it == names.end()) {
-                             *why = "not found";
-                             return false;
-                           }
-                           *name = path;
-                           *content = *it->second;
-                           return true;
-                         });
+  std::unique_ptr<FileStore> store = MemoryStore("", unique);
+  ImportState state = NewState(store.get(), store->Key("."), "the set", options);
+  for (const auto& [name, content] : unique)
+    if (IsPolicyFileName(name)) state.files.push_back({name, name, content, store.get(), 0});
+  LoadResult r = Compile(&state, "<policy files>", options);
   if (!name_errors.empty()) {
     r.snapshot.reset();
     r.errors.insert(r.errors.begin(), name_errors.begin(), name_errors.end());

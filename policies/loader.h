@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/snapshot.h"
+#include "policies/pack_resolver.h"
 
 namespace tosgate::policies {
 
@@ -43,10 +44,29 @@ struct Diagnostic {
   std::string ToString() const;
 };
 
+// A pack or path the set imports (directly or through another import).
+struct ImportedSet {
+  std::string name;  // "pack:prohibited-use", or the imported path as the loader names it
+  // Its test files (*.test.yaml under the pack or the imported directory),
+  // as (name, content).
+  std::vector<std::pair<std::string, std::string>> test_files;
+};
+
 struct LoadResult {
   std::shared_ptr<engine::PolicySnapshot> snapshot;  // null when `errors` is not empty
   std::vector<Diagnostic> errors;                    // in file order, then line order
-  std::vector<std::string> files;                    // the policy files read, sorted
+  std::vector<std::string> files;                    // the policy files read: the set's, sorted, then imported ones
+  std::vector<ImportedSet> imports;                  // in the order first imported
+};
+
+struct LoadOptions {
+  // Resolves `imports: [{pack: NAME}]`; null: no pack can be imported.
+  const PackResolver* packs = nullptr;
+  // When not empty, a name from LoadResult::imports: the snapshot holds only
+  // the rules of that import and of what it imports, as written (the set's
+  // overrides are not applied), with the set's settings, identity,
+  // operations and lists. How an imported pack's own tests run inside a set.
+  std::string only_import;
 };
 
 // Loads every *.yaml / *.yml file under `dir`, recursively, in sorted path
@@ -54,12 +74,17 @@ struct LoadResult {
 // loaded; neither are hidden files and folders (names starting with '.', such
 // as the "..data" folders of a Kubernetes ConfigMap volume). A directory that
 // is missing, unreadable or holds no policy file is one Diagnostic naming it.
-LoadResult LoadPolicyDir(const std::string& dir);
+//
+// `imports:` in a file bring in packs (through options.packs) and files or
+// directories relative to that file (docs/policy-language.md).
+LoadResult LoadPolicyDir(const std::string& dir, const LoadOptions& options = {});
 
 // The same from files in memory, as (name, content) pairs; names are paths
 // relative to the policy set's root. Only names ending in .yaml / .yml (and
 // not .test.yaml / .test.yml) are policies; other entries are data files
 // that `lists:` entries may name.
-LoadResult LoadPolicyFiles(const std::vector<std::pair<std::string, std::string>>& files);
+// A `path:` import resolves among these names and cannot leave them.
+LoadResult LoadPolicyFiles(const std::vector<std::pair<std::string, std::string>>& files,
+                           const LoadOptions& options = {});
 
 }  // namespace tosgate::policies

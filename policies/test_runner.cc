@@ -177,6 +177,32 @@ bool IsTestFile(const std::string& name) {
   return ends(".test.yaml") || ends(".test.yml");
 }
 
+void RunImportedTests(const std::string& dir, const LoadResult& loaded, const RequestBuilder& build,
+                      std::ostream& out, const LoadOptions& options, TestReport* report) {
+  bool ran = false;
+  for (const ImportedSet& imported : loaded.imports) {
+    if (imported.test_files.empty()) continue;
+    ran = true;
+    out << "\n== " << imported.name << ", inside " << dir << "\n";
+    LoadOptions only = options;
+    only.only_import = imported.name;
+    LoadResult part = LoadPolicyDir(dir, only);
+    if (!part.snapshot) {
+      for (Diagnostic& d : part.errors) {
+        out << "ERROR " << d.ToString() << "\n";
+        report->errors.push_back(std::move(d));
+      }
+      continue;
+    }
+    TestReport r = RunPolicyTests(part.snapshot, imported.test_files, build, out);
+    report->passed += r.passed;
+    report->failed += r.failed;
+    report->errors.insert(report->errors.end(), r.errors.begin(), r.errors.end());
+    report->test_files.insert(report->test_files.end(), r.test_files.begin(), r.test_files.end());
+  }
+  if (ran) out << "\ntotal: " << report->passed << " passed, " << report->failed << " failed\n";
+}
+
 }  // namespace
 
 TestReport RunPolicyTests(std::shared_ptr<const engine::PolicySnapshot> snapshot,
@@ -202,8 +228,9 @@ TestReport RunPolicyTests(std::shared_ptr<const engine::PolicySnapshot> snapshot
   return report;
 }
 
-TestReport RunPolicyTestDir(const std::string& dir, const RequestBuilder& build, std::ostream& out) {
-  LoadResult loaded = LoadPolicyDir(dir);
+TestReport RunPolicyTestDir(const std::string& dir, const RequestBuilder& build, std::ostream& out,
+                            const LoadOptions& options, bool imported_tests) {
+  LoadResult loaded = LoadPolicyDir(dir, options);
   if (!loaded.snapshot) {
     TestReport report;
     for (Diagnostic& d : loaded.errors) {
@@ -239,6 +266,7 @@ TestReport RunPolicyTestDir(const std::string& dir, const RequestBuilder& build,
   for (const Diagnostic& d : unreadable) out << "ERROR " << d.ToString() << "\n";
   TestReport report = RunPolicyTests(loaded.snapshot, files, build, out);
   report.errors.insert(report.errors.begin(), unreadable.begin(), unreadable.end());
+  if (imported_tests) RunImportedTests(dir, loaded, build, out, options, &report);
   return report;
 }
 

@@ -54,8 +54,15 @@ TestReport RunPolicyTests(std::shared_ptr<const engine::PolicySnapshot> snapshot
                           const std::vector<std::pair<std::string, std::string>>& test_files,
                           const RequestBuilder& build, std::ostream& out);
 
-// Loads the policy set in `dir` (LoadPolicyDir) and runs every *.test.yaml /
-// *.test.yml file under it, recursively, in sorted path order.
-TestReport RunPolicyTestDir(const std::string& dir, const RequestBuilder& build, std::ostream& out);
+// Loads the policy set in `dir` (LoadPolicyDir with `options`) and runs
+// every *.test.yaml / *.test.yml file under it, recursively, in sorted path
+// order. Then, with `imported_tests`, the test files of every pack and
+// directory the set imports, each against that import's rules as written
+// inside the set (LoadOptions::only_import: the set's settings, identity,
+// operations and lists; not the other imports' rules, nor the set's
+// overrides), so a pack's tests show it still works where it is used. The
+// report adds up every run.
+TestReport RunPolicyTestDir(const std::string& dir, const RequestBuilder& build, std::ostream& out,
+                            const LoadOptions& options = {}, bool imported_tests = true);
 
 }  // namespace tosgate::policies

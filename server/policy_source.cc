@@ -1,15 +1,29 @@
 #include "server/policy_source.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <system_error>
 
+#include "policies/builtin/builtin_packs.h"
 #include "server/default_pack.h"
 
 namespace tosgate::server {
 
+policies::LoadOptions PolicyLoadOptions() {
+  static const policies::PackResolver* const kPacks = [] {
+    const char* dir = std::getenv("TOSGATE_PACKS_DIR");
+    if (!dir || !*dir) return &policies::BuiltinPacks();
+    static const policies::DirPackResolver kDir(dir, &policies::BuiltinPacks());
+    return static_cast<const policies::PackResolver*>(&kDir);
+  }();
+  policies::LoadOptions options;
+  options.packs = kPacks;
+  return options;
+}
+
 policies::LoadResult LoadPolicySource(const std::string& dir) {
-  if (dir.empty()) return policies::LoadPolicyFiles(DefaultPackFiles());
-  return policies::LoadPolicyDir(dir);
+  if (dir.empty()) return policies::LoadPolicyFiles(DefaultPackFiles(), PolicyLoadOptions());
+  return policies::LoadPolicyDir(dir, PolicyLoadOptions());
 }
 
 size_t ReportPolicyErrors(const policies::LoadResult& r, std::ostream& out) {

@@ -10,6 +10,11 @@
 
 namespace tosgate::server {
 
+// How every command and the server load policies: `imports: [{pack: NAME}]`
+// resolves to the packs built into the binary, or first to the directory in
+// the TOSGATE_PACKS_DIR environment variable when it is set (a pack NAME is
+// $TOSGATE_PACKS_DIR/NAME).
+policies::LoadOptions PolicyLoadOptions();
 policies::LoadResult LoadPolicySource(const std::string& dir);
 // Prints every diagnostic and a count on `out`; returns how many.
 size_t ReportPolicyErrors(const policies::LoadResult& r, std::ostream& out = std::cerr);

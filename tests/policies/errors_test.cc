@@ -41,8 +41,8 @@ TEST_CASE("an unknown key is reported where the key is, with the keys that are k
   ExpectOnly(r, "p.yaml:8:5: rules[0].colour: unknown key; expected one of: id, kind, description, "
                 "mode, match, action, reason, when");
   ExpectOnly(LoadOne(kHead + "rulez: []\n"),
-             "p.yaml:4:1: rulez: unknown key; expected one of: apiVersion, kind, metadata, settings, "
-             "identity, operations, lists, rules");
+             "p.yaml:4:1: rulez: unknown key; expected one of: apiVersion, kind, metadata, imports, "
+             "settings, identity, operations, lists, rules");
 }
 
 TEST_CASE("a value of the wrong type names the type it found") {
