@@ -7,8 +7,14 @@
 // A plain main printing figures (not a timed test).
 //
 //   audit_bench [--records N] [--dir DIR] [--threads 1,8,64] [--modes async,sync]
-//               [--skip-plain] [--what-if] [--max-batch N] [--window N]
+//               [--skip-plain] [--what-if] [--max-batch N] [--window N] [--fsync-probe]
+//
+// --fsync-probe first measures the disk under --dir: a 4 KB append then
+// fdatasync, in a loop for 2 s (what one sync commit costs at least), and
+// the same with 1 MB appends (the bandwidth a sync commit can have).
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -40,6 +46,33 @@ engine::AuditRecord Sample(uint64_t i) { return bench::SampleAuditRecord(i); }
 
 void RemoveDb(const std::string& path) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+// Appends `bytes` and fdatasyncs, for 2 s; prints syncs/s and MB/s.
+void FsyncProbe(const std::string& dir, size_t bytes) {
+  const std::string path = dir + "/tosgate-fsync-probe";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) {
+    std::perror(path.c_str());
+    return;
+  }
+  std::string buf(bytes, 'x');
+  uint64_t syncs = 0;
+  const auto t0 = Clock::now();
+  while (Clock::now() - t0 < std::chrono::seconds(2)) {
+    if (::write(fd, buf.data(), buf.size()) != static_cast<ssize_t>(buf.size()) ||
+        ::fdatasync(fd) != 0) {
+      std::perror("fsync probe");
+      break;
+    }
+    ++syncs;
+  }
+  const double s = Seconds(Clock::now() - t0);
+  ::close(fd);
+  std::filesystem::remove(path);
+  std::printf("fsync probe, %7zu-byte append + fdatasync: %8.0f syncs/s (%.2f ms each), %6.1f MB/s\n",
+              bytes, static_cast<double>(syncs) / s, 1000 * s / static_cast<double>(syncs),
+              static_cast<double>(syncs * bytes) / s / 1e6);
 }
 
 // How the plain loop runs: the yardstick is batches of 100, FULL, SQLite's
@@ -221,7 +254,7 @@ int main(int argc, char** argv) {
   uint64_t records = 300000;
   std::string dir = "/tmp";
   std::vector<int> thread_counts = {1, 8, 64};
-  bool skip_plain = false, what_if = false;
+  bool skip_plain = false, what_if = false, fsync_probe = false;
   std::string modes = "async,sync";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -232,6 +265,8 @@ int main(int argc, char** argv) {
       g_window = std::max(1, std::atoi(v)), ++i;
     } else if (a == "--max-batch") {
       g_max_batch = std::strtoull(v, nullptr, 10), ++i;
+    } else if (a == "--fsync-probe") {
+      fsync_probe = true;
     } else if (a == "--what-if") {
       what_if = true;
     } else if (a == "--skip-plain") {
@@ -252,7 +287,8 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: audit_bench [--records N] [--dir DIR] [--threads 1,8,64] "
-                   "[--modes async,sync] [--skip-plain] [--what-if] [--max-batch N] [--window N]\n");
+                   "[--modes async,sync] [--skip-plain] [--what-if] [--max-batch N] [--window N] "
+                   "[--fsync-probe]\n");
       return 2;
     }
   }
@@ -262,6 +298,10 @@ int main(int argc, char** argv) {
   std::printf("audit_bench: %llu records per run, file %s, %u hardware threads\n",
               static_cast<unsigned long long>(records), path.c_str(),
               std::thread::hardware_concurrency());
+  if (fsync_probe) {
+    FsyncProbe(dir, 4096);
+    FsyncProbe(dir, 1 << 20);
+  }
   const double plain = skip_plain ? 0 : PlainLoop(path, records, LoopConfig{});
   if (!skip_plain)
     std::printf("plain SQLite loop, batches of 100, synchronous=FULL: %10.0f records/s\n", plain);

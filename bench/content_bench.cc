@@ -7,6 +7,10 @@
 // the same patterns, all in one run.
 //
 //   build/bench/content_bench            # MIN_SECONDS=0.5 by default
+//   PACK_ONLY=1 build/bench/content_bench          # only the pack's tiers
+//   PREV_PACK=DIR PACK_ONLY=1 ...   # and an earlier copy of the pack, round by round
+//   PACK_DIR=DIR ...                # another copy of the pack instead of this tree's
+//   REGIMES=1 (or each) ...         # other scan regimes; each regex's own cost
 //
 // Patterns are like a policy's: 70% whole words, 20% two-word phrases, 10%
 // "verb ... thing" regexes. The text is ordinary words with one match near
@@ -237,7 +241,7 @@ std::string Prose() {
 }
 
 struct Tier {
-  const char* name;
+  std::string name;
   std::shared_ptr<engine::PolicySnapshot> snapshot;
 };
 
@@ -249,8 +253,30 @@ struct Tier {
 void Regimes(const std::vector<engine::ContentPattern>& patterns,
              const std::vector<std::string>& texts);
 
+// One pack's tiers (operations only, lists and regexes, the whole tier),
+// named with `prefix`; false when a set does not load.
+bool PackTiers(const std::string& dir, const std::string& prefix, std::vector<Tier>* tiers);
+int PackDecisions(const std::string& raw, const std::vector<Tier>& tiers);
+
 int PackCost(const std::string& raw) {
-  const std::string dir = TOSGATE_SOURCE_DIR "/policies/packs/prohibited-use";
+  // PACK_DIR: the pack to measure (default: this tree's); PREV_PACK: a copy
+  // of an earlier version of it (e.g. `git archive` of the previous commit),
+  // measured in the same run, round by round, so that load on a shared
+  // machine falls on both alike.
+  const char* pack_env = std::getenv("PACK_DIR");
+  const std::string dir = pack_env ? pack_env : TOSGATE_SOURCE_DIR "/policies/packs/prohibited-use";
+  std::vector<Tier> tiers;
+  if (const char* prev = std::getenv("PREV_PACK"); prev && *prev) {
+    if (!PackTiers(prev, "previous pack: ", &tiers)) return 1;
+    tiers.erase(tiers.begin());  // one baseline is enough
+  }
+  const auto mine = static_cast<std::ptrdiff_t>(tiers.size());
+  if (!PackTiers(dir, "", &tiers)) return 1;
+  std::rotate(tiers.begin(), tiers.begin() + mine, tiers.begin() + mine + 1);  // the baseline first
+  return PackDecisions(raw, tiers);
+}
+
+bool PackTiers(const std::string& dir, const std::string& prefix, std::vector<Tier>* tiers) {
   const auto files = PackFiles(dir);
   // The classifier tier is the pack's tier2-classifier.yaml.
   const std::string kTier2 = "tier2-classifier.yaml";
@@ -271,7 +297,6 @@ int PackCost(const std::string& raw) {
     return out;
   };
   const bool has_classifier = !companion.empty();
-  std::vector<Tier> tiers;
   auto t0 = std::chrono::steady_clock::now();
   for (auto [name, rules, classifier] :
        {std::tuple{"operations only (baseline)", false, false},
@@ -282,11 +307,15 @@ int PackCost(const std::string& raw) {
     policies::LoadResult r = policies::LoadPolicyFiles(subset(rules, classifier));
     if (!r.snapshot) {
       for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
-      return 1;
+      return false;
     }
-    std::printf("%s: loads in %.0f ms\n", name, Since(t0));
-    tiers.push_back({name, r.snapshot});
+    tiers->push_back({prefix + name, r.snapshot});
+    std::printf("%s: loads in %.0f ms\n", tiers->back().name.c_str(), Since(t0));
   }
+  return true;
+}
+
+int PackDecisions(const std::string& raw, const std::vector<Tier>& tiers) {
 
   FakeClock clock{1'700'000'000'000};
   std::unique_ptr<engine::StateStore> state = engine::NewMemoryStateStore();
@@ -321,17 +350,38 @@ int PackCost(const std::string& raw) {
 
   std::printf("\nA decision on a 1 KB user message (benign: every tier runs to the end), CPU time, median of 21 rounds:\n\n");
   std::printf("| policy set | repeated sentence: us | added | varied prose: us | added |\n|---|---:|---:|---:|---:|\n");
-  double base[2] = {0, 0};
+  // Round by round: each round times every tier on both texts in turn, and
+  // each figure is the median of its 21 rounds.
+  std::vector<std::unique_ptr<engine::Engine>> engines;
   for (const Tier& t : tiers) {
-    engine::Engine eng{{&clock, state.get(), nullptr, &accounts}};
-    eng.Publish(t.snapshot);
-    std::printf("| %s", t.name);
+    engines.push_back(std::make_unique<engine::Engine>(engine::EngineOptions{&clock, state.get(), nullptr, &accounts}));
+    engines.back()->Publish(t.snapshot);
+  }
+  std::vector<std::vector<double>> samples(tiers.size() * 2);
+  for (int round = 0; round < 21; ++round) {
+    for (size_t i = 0; i < tiers.size(); ++i) {
+      for (int k = 0; k < 2; ++k) {
+        const std::vector<Request>& reqs = texts[k];
+        engine::Engine& eng = *engines[i];
+        int64_t calls = 0;
+        const double start = CpuNow();
+        double elapsed = 0;
+        do {
+          for (int j = 0; j < 16; ++j) (void)eng.Check(reqs[++turn % reqs.size()]);
+          calls += 16;
+          elapsed = CpuNow() - start;
+        } while (elapsed < MinSeconds() / 21);
+        samples[i * 2 + k].push_back(elapsed / static_cast<double>(calls));
+      }
+    }
+  }
+  double base[2] = {0, 0};
+  for (size_t i = 0; i < tiers.size(); ++i) {
+    std::printf("| %s", tiers[i].name.c_str());
     for (int k = 0; k < 2; ++k) {
-      const std::vector<Request>& reqs = texts[k];
-      const double us = MedianSecondsPerCall([&] {
-        Decision d = eng.Check(reqs[++turn % reqs.size()]);
-        (void)d;
-      }) * 1e6;
+      std::vector<double>& v = samples[i * 2 + k];
+      std::nth_element(v.begin(), v.begin() + 10, v.end());
+      const double us = v[10] * 1e6;
       if (base[k] == 0) base[k] = us;
       std::printf(" | %.2f | %+.2f", us, us - base[k]);
     }
@@ -348,7 +398,7 @@ int PackCost(const std::string& raw) {
     patterns.insert(patterns.end(), all.begin() + c->first(), all.begin() + c->first() + c->count());
     if (c->classifier().model) model = c->classifier().model.get();
   }
-  if (const char* e = std::getenv("REGIMES"); e && *e == '1')
+  if (const char* e = std::getenv("REGIMES"); e && (*e == '1' || std::string(e) == "each"))
     Regimes(patterns, {engine::NormalizeForMatch(raw), engine::NormalizeForMatch(prose)});
   RE2::Options opts;
   opts.set_max_mem(int64_t{1} << 30);
@@ -400,11 +450,12 @@ namespace {
 // regexes would still have to run).
 void Regimes(const std::vector<engine::ContentPattern>& patterns,
              const std::vector<std::string>& texts) {
-  std::vector<std::string> lits, res;
+  std::vector<std::string> lits, res, res_ids;
   for (const auto& p : patterns) {
     std::string e = engine::ContentExpression(p);
     if (p.type == ContentPattern::Type::kWord) e = e.substr(10, e.size() - 20);  // bounds checked by Scan
     (p.type == ContentPattern::Type::kRegex ? res : lits).push_back(e);
+    if (p.type == ContentPattern::Type::kRegex) res_ids.push_back(p.id);
   }
   const unsigned kRe = HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8 | HS_FLAG_CASELESS | HS_FLAG_DOTALL;
   auto compile = [](const std::vector<std::pair<std::string, unsigned>>& exprs) {
@@ -432,6 +483,10 @@ void Regimes(const std::vector<engine::ContentPattern>& patterns,
     return compile(e);
   };
   hs_scratch_t* scratch = nullptr;
+  // REGIMES=each: only the per-regex costs (below), without the slow
+  // compiles of the other regimes.
+  const char* mode = std::getenv("REGIMES");
+  const bool each_only = mode && std::string(mode) == "each";
   auto scan_us = [&](hs_database_t* db, const std::string& text) {
     hs_alloc_scratch(db, &scratch);
     auto cb = [](unsigned, unsigned long long, unsigned long long, unsigned, void*) -> int { return 0; };
@@ -440,6 +495,7 @@ void Regimes(const std::vector<engine::ContentPattern>& patterns,
     }) * 1e6;
   };
   std::printf("\n%zu literals, %zu regexes; us per scan of the normalized 1 KB texts (repeated sentence, varied prose):\n\n", lits.size(), res.size());
+  if (!each_only) {
   std::printf("| regime | repeated | prose |\n|---|---:|---:|\n");
   struct V { const char* name; bool l, r; unsigned f; } vs[] = {
       {"one database (as built)", true, true, kRe},
@@ -495,6 +551,24 @@ void Regimes(const std::vector<engine::ContentPattern>& patterns,
     }
     std::printf(" |\n");
     hs_free_database(db);
+  }
+  }
+  // Each regex alone, the costliest first: where a pack's regex time goes.
+  std::vector<std::tuple<double, double, std::string>> each;
+  for (size_t i = 0; i < res.size(); ++i) {
+    hs_database_t* db = compile({{res[i], kRe}});
+    each.emplace_back(scan_us(db, texts[0]), scan_us(db, texts[1]), res_ids[i]);
+    hs_free_database(db);
+  }
+  std::sort(each.begin(), each.end(), [](const auto& a, const auto& b) {
+    return std::get<0>(a) + std::get<1>(a) > std::get<0>(b) + std::get<1>(b);
+  });
+  // Ids starting "cand" are always listed: candidates for a rewrite, added
+  // to a copy of the pack (PACK_DIR) to be measured before they replace one.
+  std::printf("\nEach regex alone, costliest 8 (us per scan: repeated, prose):\n\n");
+  for (size_t i = 0; i < each.size(); ++i) {
+    if (i >= 8 && std::get<2>(each[i]).rfind("cand", 0) != 0) continue;
+    std::printf("  %-32s %.2f %.2f\n", std::get<2>(each[i]).c_str(), std::get<0>(each[i]), std::get<1>(each[i]));
   }
   hs_free_scratch(scratch);
 }

@@ -1,8 +1,5 @@
 #include "engine/accounts.h"
-#include "engine/hex.h"
 #include "engine/sha256.h"
-
-#include <openssl/sha.h>
 
 #include <map>
 #include <mutex>
@@ -56,12 +53,6 @@ std::shared_ptr<const Account> MemoryAccountDirectory::FindById(std::string_view
 size_t MemoryAccountDirectory::size() const {
   std::shared_lock lock(impl_->mu);
   return impl_->by_id.size();
-}
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return ToHex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 std::string KeyId(std::string_view secret) { return Sha256Hex(secret); }

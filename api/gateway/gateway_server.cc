@@ -54,7 +54,10 @@ struct GatewayServer::Impl {
   explicit Impl(GatewayServerOptions options, engine::Engine& engine)
       : shared{std::move(options), engine, {}, {}, {}, {}, {}} {}
 
-  ~Impl() { Stop(); }
+  ~Impl() {
+    Stop();
+    for (auto& w : workers) ReleaseAudited(w.get());
+  }
 
   // One listening socket: the client port, or the control one.
   struct Acceptor {

@@ -9,9 +9,12 @@
 #include <optional>
 #include <thread>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "api/gateway/gateway_server.h"
 #include "api/gateway/inline_proxy.h"
+#include "engine/thread_annotations.h"
 
 namespace tosgate::api::gateway_internal {
 
@@ -49,6 +52,12 @@ class Session;
 // the sessions they hold) that the io_context destroys.
 struct Worker {
   std::unordered_set<Session*> sessions;
+  // Synchronous durability: commits of this worker's records, handed over by
+  // the audit writer's thread. Only the record that finds the list empty
+  // posts to the io_context, so one wake-up answers a whole batch.
+  engine::Mutex audit_mu;
+  std::vector<std::pair<Session*, Status>> audited GUARDED_BY(audit_mu);
+  std::vector<std::pair<Session*, Status>> audited_batch;  // this thread's, swapped with `audited`
   net::io_context ioc{1};
   // After ioc: its connections must go before the io_context does.
   std::unique_ptr<proxy::ConnectionPool> pool;
@@ -66,5 +75,8 @@ enum class Listener : uint8_t { kClient, kControl };
 void StartSession(Socket socket, Shared* shared, Worker* w, Listener listener);
 // Stop(): an idle connection closes now, a busy one after its response.
 void ShutdownSession(Session* session);
+// After the threads are joined: lets go of the sessions whose commit came
+// in too late to be answered.
+void ReleaseAudited(Worker* w);
 
 }  // namespace tosgate::api::gateway_internal

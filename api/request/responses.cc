@@ -7,13 +7,25 @@
 namespace tosgate::api {
 namespace {
 
-// A header value with every control character (CR and LF above all) removed.
-std::string SafeValue(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v)
-    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) out += c;
-  return out;
+// `v` with every control character (CR and LF above all) removed, into
+// `out`, reusing its buffer.
+void AssignSafe(std::string* out, std::string_view v) {
+  out->clear();
+  size_t start = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const char c = v[i];
+    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) continue;
+    out->append(v.data() + start, i - start);
+    start = i + 1;
+  }
+  out->append(v.data() + start, v.size() - start);
+}
+
+// A header whose name and value are `name` and `value` cleaned.
+void AddSafe(HttpResponse* r, std::string_view name, std::string_view value) {
+  auto& h = r->AddHeader();
+  AssignSafe(&h.first, name);
+  AssignSafe(&h.second, value);
 }
 
 bool HasHeader(const HttpResponse& r, std::string_view name) {
@@ -40,8 +52,21 @@ std::string Join(const std::vector<std::string>& v) {
 void HttpResponse::Clear() {
   status = 200;
   content_type.clear();
+  // A response has a dozen headers at most; more spares would only be kept.
+  constexpr size_t kMaxSpare = 32;
+  for (auto& h : headers) {
+    if (spare_.size() >= kMaxSpare) break;
+    spare_.push_back(std::move(h));
+  }
   headers.clear();
   body.clear();
+}
+
+std::pair<std::string, std::string>& HttpResponse::AddHeader() {
+  if (spare_.empty()) return headers.emplace_back();
+  headers.push_back(std::move(spare_.back()));
+  spare_.pop_back();
+  return headers.back();
 }
 
 std::string_view StatusTitle(int status) {
@@ -117,19 +142,18 @@ void RenderDecision(const Decision& d, HttpResponse* out, ProxyDialect dialect) 
     status = d.effect == Effect::kThrottle ? 429 : 403;
   out->status = status;
 
-  out->headers.emplace_back("X-Tos-Decision", std::string(EffectName(d.effect)));
-  if (!d.decision_id.empty())
-    out->headers.emplace_back("X-Tos-Decision-Id", SafeValue(d.decision_id));
-  for (const auto& [k, v] : d.headers) out->headers.emplace_back(SafeValue(k), SafeValue(v));
+  AddSafe(out, "X-Tos-Decision", EffectName(d.effect));
+  if (!d.decision_id.empty()) AddSafe(out, "X-Tos-Decision-Id", d.decision_id);
+  for (const auto& [k, v] : d.headers) AddSafe(out, k, v);
 
   if (pass) {
     // For the upstream: who is calling and what they do, as tosgate saw it.
-    if (!d.account_id.empty()) out->headers.emplace_back("X-Tos-Account", SafeValue(d.account_id));
-    if (!d.operation.empty()) out->headers.emplace_back("X-Tos-Operation", SafeValue(d.operation));
+    if (!d.account_id.empty()) AddSafe(out, "X-Tos-Account", d.account_id);
+    if (!d.operation.empty()) AddSafe(out, "X-Tos-Operation", d.operation);
     return;
   }
-  if (!d.reason.empty()) out->headers.emplace_back("X-Tos-Reason", SafeValue(d.reason));
-  if (!d.rule_ids.empty()) out->headers.emplace_back("X-Tos-Rule", SafeValue(Join(d.rule_ids)));
+  if (!d.reason.empty()) AddSafe(out, "X-Tos-Reason", d.reason);
+  if (!d.rule_ids.empty()) AddSafe(out, "X-Tos-Rule", Join(d.rule_ids));
   if (d.effect == Effect::kThrottle && !HasHeader(*out, "Retry-After")) {
     // Never invite an immediate retry loop: at least one second.
     out->headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, d.retry_after_s)));
@@ -139,7 +163,7 @@ void RenderDecision(const Decision& d, HttpResponse* out, ProxyDialect dialect) 
   out->body = ProblemJson(d);
   if (dialect == ProxyDialect::kNginx) {
     if (status != 401 && status != 403) out->status = 403;
-    out->headers.emplace_back("X-Tos-Problem", SafeValue(out->body));
+    AddSafe(out, "X-Tos-Problem", out->body);
   }
 }
 

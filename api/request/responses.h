@@ -21,8 +21,15 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
 
-  // Empties the response but keeps its capacity, for reuse per connection.
+  // Empties the response but keeps its capacity, for reuse per connection:
+  // the header strings too, which AddHeader hands out again.
   void Clear();
+  // Appends a header whose strings the caller fills (assign, never
+  // reallocating once a connection's answers have been this long).
+  std::pair<std::string, std::string>& AddHeader();
+
+ private:
+  std::vector<std::pair<std::string, std::string>> spare_;  // cleared headers' strings
 };
 
 // Which proxy asked, when it needs answers in a form of its own.

@@ -25,6 +25,8 @@ namespace tosgate::engine {
 // The ring of recent prompt fingerprints an account keeps; `window.requests`
 // may not exceed it.
 inline constexpr int kFingerprintRing = 32;
+// The long one-turn requests whose first and last words an account keeps.
+inline constexpr int kEdgeRing = 8;
 
 // One account's behaviour under one rule. Plain data, at most 1 KB (checked
 // below); docs/distillation.md explains each field's signal.
@@ -54,7 +56,13 @@ struct AccountBehavior {
   // The largest pooled-instruction score of the account's requests, decayed
   // per request like `cluster`; read into `sequential`.
   float pooled = 0;
+  uint8_t edge_next = 0;  // next slot of `edges`
   int64_t analyzer_wall_ms = 0;
+  // The first and last words (32 bits of their hashes, head then tail) of
+  // the account's last kEdgeRing long one-turn requests: an end that comes
+  // back with a different other end is the account's instruction skeleton
+  // (`linkage.by: pooled_instructions`).
+  std::array<uint32_t, 2 * kEdgeRing> edges{};
 };
 static_assert(sizeof(AccountBehavior) <= 1024, "per-account state is budgeted at 1 KB");
 static_assert(std::is_trivially_copyable_v<AccountBehavior>);

@@ -180,12 +180,34 @@ double LinkScore(const DistillParams& p, const ClusterObservation& o) {
   return size * Clamp01((o.suspicion - p.link_floor) / std::max(0.05, 0.7 - p.link_floor));
 }
 
-double PooledScore(const DistillParams& p, uint32_t accounts, uint32_t positive) {
-  const double size = Clamp01(static_cast<double>(static_cast<int>(positive) - p.link_min + 1) /
+double SkeletonScore(const DistillParams& p, uint32_t accounts, const ClusterObservation& skel) {
+  const auto positive = static_cast<int>(skel.accounts);
+  const double size = Clamp01(static_cast<double>(positive - p.link_min + 1) /
                               std::max(1, p.link_full - p.link_min + 1));
   // Both counts are estimates: the share is capped at 1.
   const double share = std::min(1.0, static_cast<double>(positive) / std::max(1u, accounts));
-  return size * Clamp01((share - p.pooled_floor) / std::max(0.05, p.pooled_full - p.pooled_floor));
+  const double common = std::max(1, p.skeleton_common);
+  const double rarity = Clamp01((4 * common - accounts) / (3 * common));
+  const double belief =
+      Clamp01((skel.suspicion - p.pooled_cut) / std::max(0.05, p.pooled_sure - p.pooled_cut));
+  return size * rarity * belief *
+         Clamp01((share - p.pooled_floor) / std::max(0.05, p.pooled_full - p.pooled_floor));
+}
+
+uint8_t ObserveEdges(const DistillParams& p, const RequestFeatures& f, AccountBehavior* st) {
+  if (!f.head || !f.tail) return 0;
+  const auto head = static_cast<uint32_t>(f.head), tail = static_cast<uint32_t>(f.tail);
+  int heads = 0, tails = 0;
+  for (int i = 0; i < kEdgeRing; ++i) {
+    const uint32_t h = st->edges[2 * i], t = st->edges[2 * i + 1];
+    heads += h == head && t != tail;
+    tails += t == tail && h != head;
+  }
+  if (!f.long_one_turn) return 0;
+  st->edges[2 * st->edge_next] = head;
+  st->edges[2 * st->edge_next + 1] = tail;
+  st->edge_next = static_cast<uint8_t>((st->edge_next + 1) % kEdgeRing);
+  return static_cast<uint8_t>((heads >= p.skeleton_repeats) | (tails >= p.skeleton_repeats) << 1);
 }
 
 double RequestSuspicion(const DistillParams&, const RequestFeatures& f) {

@@ -63,19 +63,31 @@ struct DistillParams {
   int link_min = 3, link_full = 8;
   double link_floor = 0.3;
   bool link_instructions = true, link_tools = true;
-  // Pooled instructions (`linkage.by: pooled_instructions`): the same first
-  // and last words, in two buckets each of their own: one counts every
-  // account that sends them, the other the accounts that send them in a
-  // request the harvest model gives at least pooled_cut and that asks for a
-  // long output (output-heavy). A few accounts sharing one instruction in
-  // such requests are evidence together where each request is too weak for
-  // the model's threshold; counting accounts, not requests, keeps one
-  // high-volume account from making a common phrase look harvested. The
-  // score - positive accounts from link_min, fully at link_full, times
-  // clamp((positive share - pooled_floor) / (pooled_full - pooled_floor)) -
-  // is pooled into the linked accounts' `sequential` score.
+  // Pooled instructions (`linkage.by: pooled_instructions`): one
+  // instruction skeleton shared by a few accounts. An end of the user text
+  // (its first or last kEdgeWords words) is an account's skeleton when the
+  // account sent it before, in a long one-turn request, with a different
+  // other end: one instruction around a varying slot. Each end has two
+  // buckets: one counts every account that sends it at all (its document
+  // frequency in the population), the other the accounts whose skeleton it
+  // is, averaging the model's probability of their skeleton requests. A
+  // skeleton request scores
+  //   size:   skeleton accounts from link_min, fully at link_full
+  //   x share:  skeleton accounts / all accounts, from pooled_floor, fully at pooled_full
+  //   x rarity: 1 while at most skeleton_common accounts send the end, 0 at 4x that
+  //   x belief: the mean probability from pooled_cut, fully at pooled_sure
+  // into the linked accounts' `sequential` score. An end counts as the
+  // account's skeleton once it came back skeleton_repeats times among the
+  // account's last kEdgeRing long one-turn requests (a pasted snippet or a
+  // popular question comes back now and then; an instruction every time). Ordinary users share
+  // openings ("can you explain", a popular template) but as one-off
+  // requests, or with many others (share and rarity), and in text the model
+  // does not believe (belief); a conversation's first message coming back
+  // with each new turn is no skeleton (one-turn requests only).
   bool link_pooled = false;
-  double pooled_cut = 0.3, pooled_floor = 0.2, pooled_full = 0.5;
+  double pooled_cut = 0.15, pooled_sure = 0.45, pooled_floor = 0.2, pooled_full = 0.5;
+  int skeleton_common = 32;
+  int skeleton_repeats = 3;
   // Harvest intent: a model probability at or above harvest_threshold counts
   // 1, at or below half of it 0, linearly between.
   double harvest_threshold = 0.5;
@@ -102,9 +114,10 @@ struct RequestFeatures {
   double shape = 0;    // the request-shape value (0..1), see ShapeValue
   // Hashes of the first and last words of the user text (0: too short).
   uint64_t head = 0, tail = 0;
-  // The model's probability if the request is output-heavy, else 0: a
-  // request at or above pooled_cut links its account into the positive
-  // pooled-instruction buckets.
+  // A long one-turn request (output-heavy, at most two messages): its ends
+  // may be an instruction skeleton; `pooled` is then the model's
+  // probability, which its skeleton buckets average.
+  bool long_one_turn = false;
   double pooled = 0;
 };
 
@@ -150,10 +163,17 @@ double ClusterScore(const DistillParams& p, const ClusterObservation& o);
 // link_floor).
 double LinkScore(const DistillParams& p, const ClusterObservation& o);
 
-// The score of a pooled instruction: `accounts` send it, `positive` of them
-// in harvest-looking requests asking for long outputs (link_min, link_full,
-// pooled_floor, pooled_full).
-double PooledScore(const DistillParams& p, uint32_t accounts, uint32_t positive);
+// Which ends of the request are the account's instruction skeletons (bit 0
+// the head, bit 1 the tail): sent before, in at least skeleton_repeats of
+// the account's last kEdgeRing long one-turn requests, each with a
+// different other end. Then keeps the request's ends when it is long and
+// one-turn.
+uint8_t ObserveEdges(const DistillParams& p, const RequestFeatures& f, AccountBehavior* st);
+
+// The score of an instruction skeleton that `accounts` send at all and
+// `skeleton.accounts` as their skeleton, at mean model probability
+// `skeleton.suspicion` (the formula at DistillParams::link_pooled).
+double SkeletonScore(const DistillParams& p, uint32_t accounts, const ClusterObservation& skeleton);
 
 // A request's own suspicion (no history): what its buckets average.
 double RequestSuspicion(const DistillParams& p, const RequestFeatures& f);

@@ -222,7 +222,8 @@ Status CompetitorTrainingRule::Features(const RuleContext& ctx, RequestFeatures*
   }
   f->logprob = LogprobValue(p, body);
   f->output_heavy = OutputHeavy(p, body);
-  f->pooled = f->output_heavy ? probability : 0;
+  f->long_one_turn = f->output_heavy && body.message_count <= 2;
+  f->pooled = f->long_one_turn ? probability : 0;
   f->shape = ShapeValue(p, body);
   return Status::Ok();
 }
@@ -232,9 +233,11 @@ Status CompetitorTrainingRule::Features(const RuleContext& ctx, RequestFeatures*
 // (known once the record is read), then address, payment and device (known
 // before the prompt is read, so they are prefetched), then from links_from
 // the instruction and tool links, scored by LinkScore, from pooled_from the
-// pooled-instruction buckets of every account (head, tail), and from
-// positive_from, when the request is harvest-looking and output-heavy, those
-// of the positive accounts in the same order: scored by PooledScore.
+// pooled-instruction buckets of every account (head, tail: the ends'
+// document frequency), and from positive_from the skeleton buckets of the
+// same ends in the same order, linked only for the ends that are the
+// account's skeleton (known once the record is read): scored by
+// SkeletonScore.
 struct CompetitorTrainingRule::Links {
   static constexpr size_t kMax = kBands + 10;
   std::array<uint64_t, kMax> buckets;
@@ -294,9 +297,9 @@ void CompetitorTrainingRule::TextLinks(const RuleContext& ctx, const RequestFeat
   if (p.link_pooled && f.head) l->Add(rule_hash_, f.head ^ 0x7000000, nullptr);
   if (p.link_pooled && tail) l->Add(rule_hash_, f.tail ^ 0x8000000, nullptr);
   l->positive_from = l->n;
-  if (p.link_pooled && f.pooled >= p.pooled_cut) {
-    if (f.head) l->Add(rule_hash_, f.head ^ 0x9000000, nullptr);
-    if (tail) l->Add(rule_hash_, f.tail ^ 0xa000000, nullptr);
+  if (p.link_pooled && f.long_one_turn && f.head && tail) {
+    l->Add(rule_hash_, f.head ^ 0x9000000, nullptr);
+    l->Add(rule_hash_, f.tail ^ 0xa000000, nullptr);
   }
 }
 
@@ -317,13 +320,17 @@ void CompetitorTrainingRule::VisitAccount(const RuleContext& ctx, uint64_t key, 
     // Instruction buckets average the request's harvest evidence.
     ctx.behavior->LinkMany(l.buckets.data() + l.links_from, l.pooled_from - l.links_from, who,
                            evidence, now, seen.data() + l.links_from);
-    // Pooled-instruction buckets count accounts (their mean is unused);
-    // they count towards `sequential`.
-    ctx.behavior->LinkMany(l.buckets.data() + l.pooled_from, l.n - l.pooled_from, who,
-                           static_cast<float>(f.pooled), now, seen.data() + l.pooled_from);
+    // Pooled instructions: every end counts its accounts; an end that is
+    // this account's skeleton counts it among the skeleton's accounts and
+    // mixes in the model's probability. They count towards `sequential`.
+    ctx.behavior->LinkMany(l.buckets.data() + l.pooled_from, l.positive_from - l.pooled_from, who,
+                           0, now, seen.data() + l.pooled_from);
+    const uint8_t skeletons = l.n > l.positive_from ? ObserveEdges(p, f, &st) : 0;
     for (size_t i = l.positive_from; i < l.n; ++i) {
-      const uint32_t all = seen[l.pooled_from + (i - l.positive_from)].accounts;
-      const double s = PooledScore(p, all, seen[i].accounts);
+      if (!(skeletons >> (i - l.positive_from) & 1)) continue;
+      seen[i] = ctx.behavior->Link(l.buckets[i], who, static_cast<float>(f.pooled), now);
+      const double s =
+          SkeletonScore(p, seen[l.pooled_from + (i - l.positive_from)].accounts, seen[i]);
       if (s > out->pooled) {
         out->pooled = s;
         out->pooled_accounts = seen[i].accounts;
@@ -457,7 +464,7 @@ void CompetitorTrainingRule::Explain(double risk, int reached, const Scored& sco
   }
   if (scored.pooled > 0) {
     d << "; ~";
-    d.Uint(scored.pooled_accounts) << " accounts share an instruction asking for long answers";
+    d.Uint(scored.pooled_accounts) << " accounts share an instruction skeleton asking for long answers";
   }
   d << "; ";
   d.Uint(scored.requests) << " requests seen";

@@ -56,7 +56,11 @@ Status AuditBatchQueue::Enqueue(Item& item) {
   if (closing_) return Status::Unavailable(texts_.closed);
   queue_.push_back(std::move(item));
   ++submitted_;
+  // One wake-up per idle spell of the writer: the first submitter wakes it
+  // and clears the flag, so the others queue behind it without a signal
+  // (the writer takes all they queued when it runs).
   const bool wake = writer_idle_;
+  writer_idle_ = false;
   lock.Unlock();
   if (wake) work_cv_.notify_one();
   return Status::Ok();

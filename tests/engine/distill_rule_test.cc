@@ -323,7 +323,7 @@ TEST_CASE("accounts sharing harvest instructions around varying slots are linked
         std::string::npos);
   // The same requests without a shared instruction are not linked.
   DistillRig apart(LinkOnly());
-  CHECK(WorstRisk(apart, 8, 3, [&](int i, int) {
+  CHECK(WorstRisk(apart, 8, 5, [&](int i, int) {
           return Shaped("s" + std::to_string(i), test::RandomPrompt(r), i);
         }) == 0);
   // Nor are many ordinary accounts that open their prompts alike.
@@ -347,7 +347,7 @@ TEST_CASE("accounts reusing one tool schema are linked") {
           return q;
         }) >= 0.5);
   DistillRig apart(LinkOnly());
-  CHECK(WorstRisk(apart, 8, 3, [&](int i, int) {
+  CHECK(WorstRisk(apart, 8, 5, [&](int i, int) {
           Request q = Shaped("t" + std::to_string(i), test::RandomPrompt(r), i);
           q.body.tools_hash = 0x1000 + static_cast<uint64_t>(i);
           return q;
@@ -358,7 +358,7 @@ namespace {
 
 // Only the sequential signal, with a harvest model that gives every text the
 // probability `q` (no features, only the bias) and accounts linked only by
-// pooled instructions.
+// pooled instructions (instruction skeletons).
 engine::DistillConfig PooledOnly(float q) {
   engine::DistillConfig c = LinkOnly();
   c.params.weights = {};
@@ -383,23 +383,39 @@ Request Instructed(int i, const std::string& slot) {
 
 }  // namespace
 
-TEST_CASE("a few accounts sharing an instruction the model half believes are caught together") {
+TEST_CASE("a few accounts sharing an instruction skeleton the model half believes are caught together") {
   test::Lcg r(13);
   // 0.6: below the model threshold (0.85), where one request counts little.
   DistillRig rig(PooledOnly(0.6f));
-  CHECK(WorstRisk(rig, 8, 3, [&](int i, int) { return Instructed(i, test::RandomPrompt(r)); }) >=
+  CHECK(WorstRisk(rig, 8, 5, [&](int i, int) { return Instructed(i, test::RandomPrompt(r)); }) >=
         0.8);
-  Request ninth = Instructed(9, test::RandomPrompt(r));
-  ninth.body.max_tokens = 4096;
-  const Decision d = rig.Check(ninth);
+  // The explanation names the group (an account of the group, whose own
+  // skeleton has formed: a newcomer's first request has none yet).
+  Request again = Instructed(0, test::RandomPrompt(r));
+  again.body.max_tokens = 4096;
+  const Decision d = rig.Check(again);
   REQUIRE(!d.matches.empty());
-  CHECK(d.matches[0].detail.find("accounts share an instruction asking for long answers") !=
+  CHECK(d.matches[0].detail.find("accounts share an instruction skeleton asking for long answers") !=
         std::string::npos);
+
+  // One account alone sending the instruction around varying slots: no
+  // group, however often.
+  DistillRig alone(PooledOnly(0.6f));
+  CHECK(WorstRisk(alone, 1, 24, [&](int, int) { return Instructed(0, test::RandomPrompt(r)); }) <
+        0.1);
+  // The same words sent in conversations (the first message coming back
+  // with every new turn) are no skeleton: one-turn requests only.
+  DistillRig turns(PooledOnly(0.6f));
+  CHECK(WorstRisk(turns, 8, 5, [&](int i, int) {
+          Request q = Instructed(i, test::RandomPrompt(r));
+          q.body.message_count = 3;
+          return q;
+        }) < 0.1);
 
   // The same accounts and requests, each with its own wording: only their
   // own sequential evidence, which three requests do not build.
   DistillRig apart(PooledOnly(0.6f));
-  CHECK(WorstRisk(apart, 8, 3, [&](int i, int) {
+  CHECK(WorstRisk(apart, 8, 5, [&](int i, int) {
           return DistillRequest("p" + std::to_string(i), test::RandomPrompt(r),
                                 std::to_string(30 + i) + ".4.5.6");
         }) < 0.1);
@@ -408,16 +424,16 @@ TEST_CASE("a few accounts sharing an instruction the model half believes are cau
   DistillRig short_answers(PooledOnly(0.6f));
   double worst = 0;
   for (int i = 0; i < 8; ++i)
-    for (int j = 0; j < 3; ++j) {
+    for (int j = 0; j < 5; ++j) {
       Request q = Instructed(i, test::RandomPrompt(r));
       q.body.max_tokens = 256;
       worst = std::max(worst, short_answers.Check(q).risk);
       short_answers.clock.advance_ms(1000);
     }
   CHECK(worst < 0.1);
-  // Nor is one the model does not believe (0.2, an ordinary shared opening).
-  DistillRig ordinary(PooledOnly(0.2f));
-  CHECK(WorstRisk(ordinary, 8, 3,
+  // Nor is one the model does not believe (0.1, an ordinary shared opening).
+  DistillRig ordinary(PooledOnly(0.1f));
+  CHECK(WorstRisk(ordinary, 8, 5,
                   [&](int i, int) { return Instructed(i, test::RandomPrompt(r)); }) == 0);
 }
 

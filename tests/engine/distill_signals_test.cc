@@ -314,16 +314,63 @@ TEST_CASE("link score: a few accounts sharing harvest instructions score; benign
   CHECK(engine::LinkScore(p, {500, 0.2f}) == 0);  // "can you help me": many people, no evidence
 }
 
-TEST_CASE("pooled score: accounts sharing an instruction in harvest-looking long requests") {
-  // Positive accounts from 3, fully at 8; their share from 0.2, fully at 0.5.
+TEST_CASE("skeleton score: a few accounts sharing one instruction the model believes, rare elsewhere") {
+  // Skeleton accounts from 3, fully at 8; their share of the end's accounts
+  // from 0.2, fully at 0.5; rare up to 32 accounts sending the end, 0 at
+  // 128; the mean probability from 0.15, fully at 0.45.
   const DistillParams p;
-  CHECK(engine::PooledScore(p, 2, 2) == 0);
-  CHECK(engine::PooledScore(p, 8, 8) == doctest::Approx(1));
-  CHECK(engine::PooledScore(p, 10, 5) == doctest::Approx(0.5));    // 4 of 6 by size, all by share
-  CHECK(engine::PooledScore(p, 30, 9) == doctest::Approx(1.0 / 3)); // share 0.3
-  CHECK(engine::PooledScore(p, 7, 9) == doctest::Approx(1));        // estimates: share capped at 1
+  CHECK(engine::SkeletonScore(p, 2, {2, 0.9f}) == 0);
+  CHECK(engine::SkeletonScore(p, 8, {8, 0.6f}) == doctest::Approx(1));
+  CHECK(engine::SkeletonScore(p, 10, {5, 0.9f}) == doctest::Approx(0.5));    // 3 of 6 by size
+  CHECK(engine::SkeletonScore(p, 30, {9, 0.9f}) == doctest::Approx(1.0 / 3)); // share 0.3
+  CHECK(engine::SkeletonScore(p, 7, {9, 0.9f}) == doctest::Approx(1));       // estimates: share capped
+  CHECK(engine::SkeletonScore(p, 8, {8, 0.3f}) == doctest::Approx(0.5));     // half believed
+  CHECK(engine::SkeletonScore(p, 8, {8, 0.1f}) == 0);                        // not believed
+  // A template everyone uses: 80 accounts send the end, all as a skeleton.
+  CHECK(engine::SkeletonScore(p, 80, {80, 0.9f}) == doctest::Approx(0.5));
   // A common phrase of 800 accounts, a few harvesting accounts among them.
-  CHECK(engine::PooledScore(p, 800, 12) == 0);
+  CHECK(engine::SkeletonScore(p, 800, {12, 0.9f}) == 0);
+}
+
+TEST_CASE("an end that comes back with a different other end is a skeleton, in long one-turn requests") {
+  DistillParams p;
+  p.skeleton_repeats = 1;  // the default 3 is below
+  AccountBehavior st;
+  engine::RequestFeatures f;
+  f.long_one_turn = true;
+  f.head = 0x11, f.tail = 0x21;
+  CHECK(engine::ObserveEdges(p, f, &st) == 0);  // first seen
+  f.tail = 0x23;
+  CHECK(engine::ObserveEdges(p, f, &st) == 1);  // the same instruction, another slot after it
+  f.head = 0x13;
+  CHECK(engine::ObserveEdges(p, f, &st) == 2);  // the same closing instruction, another slot before
+  f.head = 0x15, f.tail = 0x25;
+  CHECK(engine::ObserveEdges(p, f, &st) == 0);  // nothing in common
+  // A short or multi-turn request is neither judged nor kept.
+  engine::RequestFeatures g = f;
+  g.long_one_turn = false;
+  g.head = 0x11, g.tail = 0x29;
+  CHECK(engine::ObserveEdges(p, g, &st) == 0);
+  f.head = 0x17, f.tail = 0x29;
+  CHECK(engine::ObserveEdges(p, f, &st) == 0);
+  // The ring keeps the last kEdgeRing: the first request's head is gone after more.
+  for (int i = 0; i < engine::kEdgeRing; ++i) {
+    f.head = 0x101 + 2 * i, f.tail = 0x201 + 2 * i;
+    engine::ObserveEdges(p, f, &st);
+  }
+  f.head = 0x11, f.tail = 0x2f;
+  CHECK(engine::ObserveEdges(p, f, &st) == 0);
+  // By default an end must come back three times: a pasted snippet or a
+  // popular question comes back now and then, an instruction every time.
+  const DistillParams d;
+  AccountBehavior fresh;
+  f.head = 0x41;
+  int first_skeleton = -1;
+  for (int i = 0; i < 6 && first_skeleton < 0; ++i) {
+    f.tail = 0x51 + 2 * i;
+    if (engine::ObserveEdges(d, f, &fresh) == 1) first_skeleton = i;
+  }
+  CHECK(first_skeleton == 3);
 }
 
 TEST_CASE("analyzer: its risk counts, halving every half-life of age") {

@@ -173,37 +173,59 @@ Status WriteAuditAnchor(sqlite3* db, std::string_view path, const AuditAnchor& a
   return Exec(db, sql.c_str(), path);
 }
 
+std::string InsertDecisionsSql(int rows) {
+  // OR ROLLBACK: a statement of several rows that might stop half-way would
+  // otherwise get a statement journal (the prior contents of every page it
+  // touches, spilled to a temporary file past 64 KB: a third more bytes
+  // written in sync mode). The writer rolls the whole transaction back on
+  // any error anyway (storage/audit/sqlite/writer.cc).
+  std::string sql = "INSERT OR ROLLBACK";
+  const std::string_view single(kInsertDecisionSql);
+  sql.append(single.substr(6, single.find(" VALUES") + 7 - 6));
+  int n = 0;
+  for (int row = 0; row < rows; ++row) {
+    sql += row ? ",(" : " (";
+    for (int c = 0; c < kDecisionParams; ++c) {
+      if (c) sql += ", ";
+      sql += "?" + std::to_string(++n);
+    }
+    sql += ')';
+  }
+  return sql;
+}
+
 int BindDecision(sqlite3_stmt* st, uint64_t seq, const AuditRow& r,
-                 std::string_view prev_hash, std::string_view hash) {
+                 std::string_view prev_hash, std::string_view hash, int first) {
   int rc = SQLITE_OK;
+  const int o = first - 1;
   auto ok = [&rc](int r2) {
     if (rc == SQLITE_OK) rc = r2;
   };
-  ok(sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(seq)));
-  ok(BindText(st, 2, r.id));
-  ok(sqlite3_bind_int64(st, 3, r.time_ms));
-  ok(BindText(st, 4, r.request_id));
-  ok(BindText(st, 5, r.account));
-  ok(BindText(st, 6, r.key_id));
-  ok(BindText(st, 7, r.org));
-  ok(BindText(st, 8, r.client_ip));
-  ok(BindText(st, 9, r.method));
-  ok(BindText(st, 10, r.path));
-  ok(BindText(st, 11, r.operation));
-  ok(BindText(st, 12, r.model));
-  ok(BindText(st, 13, r.effect));
-  ok(sqlite3_bind_int(st, 14, r.enforced ? 1 : 0));
-  ok(sqlite3_bind_int(st, 15, r.status));
-  ok(BindText(st, 16, r.reason));
-  ok(BindText(st, 17, r.rule_ids));
-  ok(BindText(st, 18, r.matches));
-  ok(sqlite3_bind_double(st, 19, r.risk));  // NaN becomes NULL
-  ok(BindText(st, 20, r.policy_revision));
-  ok(BindText(st, 21, r.prompt_sha256));
-  ok(sqlite3_bind_int64(st, 22, r.latency_us));
-  ok(sqlite3_bind_blob(st, 23, prev_hash.data(), static_cast<int>(prev_hash.size()),
+  ok(sqlite3_bind_int64(st, o + 1, static_cast<sqlite3_int64>(seq)));
+  ok(BindText(st, o + 2, r.id));
+  ok(sqlite3_bind_int64(st, o + 3, r.time_ms));
+  ok(BindText(st, o + 4, r.request_id));
+  ok(BindText(st, o + 5, r.account));
+  ok(BindText(st, o + 6, r.key_id));
+  ok(BindText(st, o + 7, r.org));
+  ok(BindText(st, o + 8, r.client_ip));
+  ok(BindText(st, o + 9, r.method));
+  ok(BindText(st, o + 10, r.path));
+  ok(BindText(st, o + 11, r.operation));
+  ok(BindText(st, o + 12, r.model));
+  ok(BindText(st, o + 13, r.effect));
+  ok(sqlite3_bind_int(st, o + 14, r.enforced ? 1 : 0));
+  ok(sqlite3_bind_int(st, o + 15, r.status));
+  ok(BindText(st, o + 16, r.reason));
+  ok(BindText(st, o + 17, r.rule_ids));
+  ok(BindText(st, o + 18, r.matches));
+  ok(sqlite3_bind_double(st, o + 19, r.risk));  // NaN becomes NULL
+  ok(BindText(st, o + 20, r.policy_revision));
+  ok(BindText(st, o + 21, r.prompt_sha256));
+  ok(sqlite3_bind_int64(st, o + 22, r.latency_us));
+  ok(sqlite3_bind_blob(st, o + 23, prev_hash.data(), static_cast<int>(prev_hash.size()),
                        SQLITE_STATIC));
-  ok(sqlite3_bind_blob(st, 24, hash.data(), static_cast<int>(hash.size()), SQLITE_STATIC));
+  ok(sqlite3_bind_blob(st, o + 24, hash.data(), static_cast<int>(hash.size()), SQLITE_STATIC));
   return rc;
 }
 

@@ -29,10 +29,18 @@ extern const char kInsertDecisionSql[];
 // The column list ReadDecisionRow expects, for SELECT.
 extern const char kDecisionColumns[];
 
-// Binds everything for kInsertDecisionSql. Strings are bound without
-// copying: `record`, `prev_hash` and `hash` must outlive the step.
+// The same INSERT for `rows` rows in one statement (rows >= 1): row k
+// (from 0) takes parameters 24k+1 .. 24k+24. One statement per group of
+// rows saves SQLite's per-statement work (step, halt, reset) on all but one.
+std::string InsertDecisionsSql(int rows);
+inline constexpr int kDecisionParams = 24;
+
+// Binds everything for kInsertDecisionSql; `first` is the number of the
+// first parameter (24k+1 for row k of InsertDecisionsSql). Strings are
+// bound without copying: `record`, `prev_hash` and `hash` must outlive the
+// step.
 int BindDecision(sqlite3_stmt* st, uint64_t seq, const AuditRow& record,
-                 std::string_view prev_hash, std::string_view hash);
+                 std::string_view prev_hash, std::string_view hash, int first = 1);
 
 // Where the chain starts after `tosgate audit prune`: the last pruned
 // record's seq and hash, kept in the meta table (anchor_seq, anchor_hash as

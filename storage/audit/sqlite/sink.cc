@@ -101,6 +101,9 @@ Status SqliteAuditSink::Impl::OpenDb() {
                                     "signature, key_id) VALUES (?1, ?2, ?3, ?4, ?5)"}}) {
     if (Status s = prep(out, sql); !s.ok()) return s;
   }
+  // Optional: an SQLite built with fewer than 768 parameters refuses it.
+  const std::string group_sql = InsertDecisionsSql(static_cast<int>(kInsertGroupRows));
+  if (!prep(&insert_group, group_sql.c_str()).ok()) insert_group.reset();
   return Status::Ok();
 }
 

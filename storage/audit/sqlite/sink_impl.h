@@ -19,6 +19,8 @@
 
 namespace tosgate::storage {
 
+inline constexpr size_t kInsertGroupRows = 32;
+
 struct SqliteAuditSink::Impl {
   using Item = AuditBatchQueue::Item;
 
@@ -28,6 +30,8 @@ struct SqliteAuditSink::Impl {
   void CloseDb();
   Status BeforeWrite();
   Status WriteBatch(const std::vector<Item>& batch);
+  int InsertRows(const std::vector<Item>& batch, size_t i, size_t rows, uint64_t seq,
+                 std::string* hashes);
   // Signs and inserts a checkpoint in the open transaction; `out` gets it.
   Status InsertCheckpoint(uint64_t seq, const std::string& hash, AuditCheckpoint* out);
   void FinalCheckpoint();
@@ -43,6 +47,10 @@ struct SqliteAuditSink::Impl {
   // Used by Open, then only by the writer thread, then by Close after join.
   SqliteDb db;
   SqliteStmt begin, commit, rollback, insert, insert_checkpoint;
+  // kInsertGroupRows rows per statement (null if SQLite refused to prepare
+  // it: then one row per statement). 32 rows took a fifth off SQLite's
+  // instructions per record (docs/benchmarks.md).
+  SqliteStmt insert_group;
   std::optional<AuditKey> key;
   uint64_t last_checkpoint_seq = 0;
   std::optional<AuditCheckpoint> newest_checkpoint;  // committed; published yet?

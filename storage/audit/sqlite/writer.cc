@@ -76,14 +76,36 @@ void SqliteAuditSink::Impl::FinalCheckpoint() {
   }
 }
 
+// Inserts batch[i, i + rows) at `seq` on, chained after hashes[0], in one
+// statement (`rows` is 1 or kInsertGroupRows); hashes[k + 1] gets row k's
+// hash. The hashes are bound without copying, so they live in `hashes`
+// until the statement has run.
+int SqliteAuditSink::Impl::InsertRows(const std::vector<Item>& batch, size_t i, size_t rows,
+                                      uint64_t seq, std::string* hashes) {
+  sqlite3_stmt* st = rows == 1 ? insert.get() : insert_group.get();
+  int rc = SQLITE_OK;
+  for (size_t k = 0; k < rows && rc == SQLITE_OK; ++k) {
+    const AuditRow& r = batch[i + k].record;
+    hashes[k + 1] = AuditChainHash(hashes[k], seq + k, r, &scratch);
+    rc = BindDecision(st, seq + k, r, hashes[k], hashes[k + 1],
+                      static_cast<int>(k) * kDecisionParams + 1);
+  }
+  if (rc == SQLITE_OK) rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc;
+}
+
 Status SqliteAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
   sqlite3* raw = db.get();
-  auto fail = [&](int rc, const char* what) {
-    Status s = SqliteStatus(raw, rc, opts.path, what);
+  auto rollback_open = [&] {
     if (!sqlite3_get_autocommit(raw)) {
       sqlite3_step(rollback.get());
       sqlite3_reset(rollback.get());
     }
+  };
+  auto fail = [&](int rc, const char* what) {
+    Status s = SqliteStatus(raw, rc, opts.path, what);
+    rollback_open();
     return s;
   };
   int rc = sqlite3_step(begin.get());
@@ -91,35 +113,35 @@ Status SqliteAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
   if (rc != SQLITE_DONE) return fail(rc, "starting a transaction");
 
   uint64_t seq = next_seq;
-  std::string prev = prev_hash;
+  // hashes[0] is the hash the next row chains to; see InsertRows.
+  std::string hashes[kInsertGroupRows + 1];
+  hashes[0] = prev_hash;
   uint64_t signed_seq = last_checkpoint_seq, signed_now = 0;
   std::optional<AuditCheckpoint> newest;
-  for (const Item& item : batch) {
-    const AuditRow& r = item.record;
-    std::string hash = AuditChainHash(prev, seq, r, &scratch);
-    rc = BindDecision(insert.get(), seq, r, prev, hash);
-    if (rc == SQLITE_OK) rc = sqlite3_step(insert.get());
-    sqlite3_reset(insert.get());
+  for (size_t i = 0; i < batch.size();) {
+    const size_t rows =
+        insert_group && batch.size() - i >= kInsertGroupRows ? kInsertGroupRows : 1;
+    rc = InsertRows(batch, i, rows, seq, hashes);
     if (rc != SQLITE_DONE) return fail(rc, "inserting a decision");
-    if (key && opts.checkpoint_every > 0 && seq % opts.checkpoint_every == 0) {
-      if (Status s = InsertCheckpoint(seq, hash, &newest.emplace()); !s.ok()) {
-        if (!sqlite3_get_autocommit(raw)) {
-          sqlite3_step(rollback.get());
-          sqlite3_reset(rollback.get());
-        }
-        return s;
+    for (size_t k = 0; k < rows; ++k) {
+      const uint64_t s = seq + k;
+      if (!key || s % opts.checkpoint_every != 0) continue;
+      if (Status st = InsertCheckpoint(s, hashes[k + 1], &newest.emplace()); !st.ok()) {
+        rollback_open();
+        return st;
       }
-      signed_seq = seq;
+      signed_seq = s;
       ++signed_now;
     }
-    prev = std::move(hash);
-    ++seq;
+    hashes[0] = std::move(hashes[rows]);
+    seq += rows;
+    i += rows;
   }
   rc = sqlite3_step(commit.get());
   sqlite3_reset(commit.get());
   if (rc != SQLITE_DONE) return fail(rc, "committing");
   next_seq = seq;
-  prev_hash = std::move(prev);
+  prev_hash = std::move(hashes[0]);
   last_checkpoint_seq = signed_seq;
   checkpoints += signed_now;
   if (newest) newest_checkpoint = std::move(newest);
@@ -132,6 +154,7 @@ Status SqliteAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
 void SqliteAuditSink::Impl::CloseDb() {
   checkpointer.reset();  // before the writer's connection, which must close last
   insert.reset();
+  insert_group.reset();
   begin.reset();
   commit.reset();
   rollback.reset();
