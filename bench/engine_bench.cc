@@ -25,6 +25,7 @@
 #include "engine/audit_sink.h"
 #include "engine/engine.h"
 #include "engine/state_store.h"
+#include "policies/builtin/builtin_packs.h"
 #include "policies/loader.h"
 #include "tosgate/clock.h"
 #include "tosgate/request.h"
@@ -32,6 +33,13 @@
 namespace {
 
 using namespace tosgate;
+
+// The default pack imports built-in packs by name, as the CLI loads it.
+policies::LoadOptions BuiltinPackOptions() {
+  policies::LoadOptions options;
+  options.packs = &policies::BuiltinPacks();
+  return options;
+}
 
 constexpr int kAccounts = 100'000;
 constexpr size_t kPromptBytes = 1024;
@@ -74,7 +82,7 @@ struct World {
 
   World() {
     const char* dir = TOSGATE_SOURCE_DIR "/policies/packs/default";
-    policies::LoadResult loaded = policies::LoadPolicyDir(dir);
+    policies::LoadResult loaded = policies::LoadPolicyDir(dir, BuiltinPackOptions());
     if (!loaded.errors.empty() || !loaded.snapshot) {
       for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
       std::fprintf(stderr, "engine_bench: cannot load %s\n", dir);

@@ -20,6 +20,7 @@ int RunAudit(const Args& args);
 int RunAccounts(const Args& args);
 int RunTrain(const Args& args);
 int RunEval(const Args& args);
+int RunInit(const Args& args);  // cli/init.cc
 int RunEvalPolicies(const Args& args);  // eval --policies (cli/eval_pack.cc)
 
 // Pulls "--name value" or "--name=value" out of args; false if absent.

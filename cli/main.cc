@@ -58,6 +58,7 @@ constexpr char kUsage[] =
     "         [--labels FILE [--detect-kinds LIST] [--detect-rules LIST]] [--json]\n"
     "                      compare a candidate policy set with the active one on a traffic capture\n"
     "  test DIR...         run the policy tests (*.test.yaml) of policy directories\n"
+    "  init DIR            write a starter policy set importing the built-in packs, with tests\n"
     "  mock-upstream [--listen ADDR] [--latency DUR] [--chunk-delay DUR]\n"
     "                      a stand-in model API (OpenAI and Anthropic shapes, with usage)\n"
     "  audit query|export|stats|verify|prune|keygen|public-key [--db FILE] [...]\n"
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
   if (cmd == "accounts") return tosgate::cli::RunAccounts(args);
   if (cmd == "train") return tosgate::cli::RunTrain(args);
   if (cmd == "eval") return tosgate::cli::RunEval(args);
+  if (cmd == "init") return tosgate::cli::RunInit(args);
   if (cmd == "version" || cmd == "--version") {
     std::puts("tosgate 0.1.0");
     return 0;

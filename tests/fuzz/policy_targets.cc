@@ -7,6 +7,7 @@
 #include "api/request/request_description.h"
 #include "engine/engine.h"
 #include "engine/state_store.h"
+#include "policies/builtin/builtin_packs.h"
 #include "policies/loader.h"
 #include "policies/test_file.h"
 #include "policies/test_runner.h"
@@ -15,6 +16,13 @@
 
 namespace tosgate::fuzz {
 namespace {
+
+// The default pack imports built-in packs by name, as the CLI loads it.
+policies::LoadOptions BuiltinPackOptions() {
+  policies::LoadOptions options;
+  options.packs = &policies::BuiltinPacks();
+  return options;
+}
 
 // Runs one request through a snapshot, so that what compiled is also
 // evaluated: conditions, content patterns, limits.
@@ -62,7 +70,8 @@ void TestFile(const uint8_t* data, size_t size) {
   if (requests > 2000) return;
 
   static const std::shared_ptr<const engine::PolicySnapshot> pack =
-      policies::LoadPolicyDir(TOSGATE_SOURCE_DIR "/policies/packs/default").snapshot;
+      policies::LoadPolicyDir(TOSGATE_SOURCE_DIR "/policies/packs/default", BuiltinPackOptions())
+          .snapshot;
   if (!pack) abort();  // the shipped pack must load
   const policies::RequestBuilder build = &api::RequestFromTest;
   std::ostringstream out;

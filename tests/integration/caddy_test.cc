@@ -130,7 +130,7 @@ TEST_CASE("caddy with deploy/caddy/Caddyfile in front of tosgate: allow, deny, t
     CHECK(seen.headers.count("X-Tos-Decision-Id") == 1);
     CHECK(seen.header("Authorization") == "Bearer " + pro_key);  // the API still needs it
     CHECK(r->get_header_value("X-Tos-Decision-Id") == id);
-    CHECK(r->get_header_value("RateLimit-Policy") == "\"rate.rpm\";q=660;w=60");
+    CHECK(r->get_header_value("RateLimit-Policy") == "\"rate.rpm\";q=660;w=60, \"budget.tpm\";q=2000000;w=60;qu=\"tokens\"");
     CHECK(Contains(r->get_header_value("RateLimit"), "r="));
     audited_ip_of = id;
   }
@@ -183,7 +183,7 @@ TEST_CASE("caddy with deploy/caddy/Caddyfile in front of tosgate: allow, deny, t
       auto r = client.Post(kChatPath, h, kChatBody, "application/json");
       REQUIRE(r);
       REQUIRE(r->status == 200);
-      CHECK(r->get_header_value("RateLimit-Policy") == "\"rate.rpm\";q=20;w=60");
+      CHECK(r->get_header_value("RateLimit-Policy") == "\"rate.rpm\";q=20;w=60, \"budget.tpm\";q=100000;w=60;qu=\"tokens\"");
     }
     auto r = client.Post(kChatPath, h, kChatBody, "application/json");
     REQUIRE(r);

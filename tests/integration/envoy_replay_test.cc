@@ -222,7 +222,7 @@ TEST_CASE("envoy replay: allow, deny by body, throttle, partial body, header inj
     CHECK(o.upstream["x-tos-account"] == "acct_pro");
     CHECK(o.upstream["x-tos-operation"] == "chat");  // POST /v1/chat/completions, from the path
     CHECK(o.upstream["x-tos-decision-id"].size() >= 8);
-    CHECK(o.client["ratelimit-policy"] == "\"rate.rpm\";q=660;w=60");
+    CHECK(o.client["ratelimit-policy"] == "\"rate.rpm\";q=660;w=60, \"budget.tpm\";q=2000000;w=60;qu=\"tokens\"");
     CHECK(Contains(o.client["ratelimit"], "r="));
   }
 

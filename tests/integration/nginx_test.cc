@@ -183,7 +183,7 @@ TEST_CASE("nginx with deploy/nginx in front of tosgate: allow, deny, throttle, a
     CHECK(EchoField(r->body, "operation") == "chat");
     CHECK(EchoField(r->body, "org") == ".");  // removed: empty before the full stop
     // pro: 600 a minute plus a burst of 60 in the default pack.
-    CHECK(r->get_header_value("RateLimit-Policy") == "\"rate.rpm\";q=660;w=60");
+    CHECK(r->get_header_value("RateLimit-Policy") == "\"rate.rpm\";q=660;w=60, \"budget.tpm\";q=2000000;w=60;qu=\"tokens\"");
     CHECK(Contains(r->get_header_value("RateLimit"), "r="));
     seen.push_back({id, "allow", 200, "acct_pro", pro_key});
   }
@@ -217,7 +217,7 @@ TEST_CASE("nginx with deploy/nginx in front of tosgate: allow, deny, throttle, a
       REQUIRE(r->status == 200);
       CHECK(Contains(r->body, "upstream-ok"));
       CHECK(EchoField(r->body, "account") == "acct_free");
-      CHECK(r->get_header_value("RateLimit-Policy") == "\"rate.rpm\";q=20;w=60");
+      CHECK(r->get_header_value("RateLimit-Policy") == "\"rate.rpm\";q=20;w=60, \"budget.tpm\";q=100000;w=60;qu=\"tokens\"");
       seen.push_back({EchoField(r->body, "decision_id"), "allow", 200, "acct_free", free_key});
     }
     auto r = client.Post(kChatPath, h, kChatBody, "application/json");

@@ -17,7 +17,8 @@ struct PackEngine {
   engine::Engine engine{{&clock, state.get(), nullptr, &accounts}};
 
   PackEngine() {
-    policies::LoadResult r = policies::LoadPolicyDir(TOSGATE_SOURCE_DIR "/policies/packs/default");
+    policies::LoadResult r =
+        policies::LoadPolicyDir(TOSGATE_SOURCE_DIR "/policies/packs/default", test::WithBuiltinPacks());
     INFO(test::AllErrors(r));
     REQUIRE(r.snapshot);
     engine.Publish(r.snapshot);
@@ -170,7 +171,7 @@ const char* const kPacks[] = {"default", "distillation", "rate-limits", "prohibi
 
 std::shared_ptr<engine::PolicySnapshot> LoadPack(const std::string& name) {
   policies::LoadResult r =
-      policies::LoadPolicyDir(std::string(TOSGATE_SOURCE_DIR "/policies/packs/") + name);
+      policies::LoadPolicyDir(std::string(TOSGATE_SOURCE_DIR "/policies/packs/") + name, test::WithBuiltinPacks());
   INFO(name << ": " << test::AllErrors(r));
   REQUIRE(r.snapshot);
   return r.snapshot;

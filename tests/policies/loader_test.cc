@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -24,6 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kPackDir = TOSGATE_SOURCE_DIR "/policies/packs/default";
+// The default pack imports built-in packs by name.
+const policies::LoadOptions kBuiltinPacks = test::WithBuiltinPacks();
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -56,12 +59,17 @@ const engine::Rule* FindRule(const engine::PolicySnapshot& s, const std::string&
 }  // namespace
 
 TEST_CASE("the default pack loads with no errors and holds the documented rules") {
-  policies::LoadResult r = LoadPolicyDir(kPackDir);
+  policies::LoadResult r = LoadPolicyDir(kPackDir, kBuiltinPacks);
   INFO(AllErrors(r));
   REQUIRE(r.errors.empty());
   REQUIRE(r.snapshot);
   const engine::PolicySnapshot& s = *r.snapshot;
-  CHECK(r.files == std::vector<std::string>{kPackDir + "/policy.yaml"});
+  // Its own file, then what it imports.
+  REQUIRE_FALSE(r.files.empty());
+  CHECK(r.files.front() == kPackDir + "/policy.yaml");
+  REQUIRE(r.imports.size() == 2);
+  CHECK(r.imports[0].name == "pack:prohibited-use");
+  CHECK(r.imports[1].name == "pack:distillation");
   CHECK(s.name == "default");
   CHECK(s.revision.size() == 12);
   CHECK(s.settings.mode == RuleMode::kEnforce);
@@ -78,14 +86,21 @@ TEST_CASE("the default pack loads with no errors and holds the documented rules"
   CHECK(s.OperationFor("POST", "/v1/embeddings") == "embeddings");
   CHECK(s.OperationFor("GET", "/v1/embeddings") == "");
 
-  std::vector<std::string> ids;
-  for (const auto& rule : s.rules) ids.push_back(rule->common().id);
-  CHECK(ids == std::vector<std::string>{"account.suspended", "purpose.no-model-training",
-                                        "extraction.logit-bias-with-logprobs", "rate.rpm"});
+  // Its own rules, in file order, and the imported packs' (their own tests
+  // say what those are).
+  std::vector<std::string> ids, own;
   for (const auto& rule : s.rules) {
     CAPTURE(rule->common().id);
     CHECK_FALSE(rule->common().description.empty());
-    CHECK(rule->common().source.rfind(kPackDir + "/policy.yaml:", 0) == 0);
+    ids.push_back(rule->common().id);
+    if (rule->common().source.rfind(kPackDir + "/policy.yaml:", 0) == 0) own.push_back(rule->common().id);
+  }
+  CHECK(own == std::vector<std::string>{"account.suspended", "purpose.no-model-training",
+                                        "extraction.logit-bias-with-logprobs", "rate.rpm", "budget.tpm"});
+  for (const char* imported : {"prohibited.malware", "prohibited.competitor-distillation", "prohibited.classifier",
+                               "distill.competitor-training"}) {
+    CAPTURE(imported);
+    CHECK(std::find(ids.begin(), ids.end(), imported) != ids.end());
   }
   CHECK(FindRule(s, "account.suspended")->common().reason == "account-suspended");
   CHECK(FindRule(s, "purpose.no-model-training")->common().reason == "competitor-training-declared");
@@ -113,16 +128,16 @@ TEST_CASE("the default pack loads with no errors and holds the documented rules"
 }
 
 TEST_CASE("a directory and the same files in memory share a revision; any edit changes it") {
-  policies::LoadResult dir = LoadPolicyDir(kPackDir);
+  policies::LoadResult dir = LoadPolicyDir(kPackDir, kBuiltinPacks);
   const std::string content = ReadFile(kPackDir + "/policy.yaml");
-  policies::LoadResult mem = LoadPolicyFiles({{"policy.yaml", content}});
+  policies::LoadResult mem = LoadPolicyFiles({{"policy.yaml", content}}, kBuiltinPacks);
   REQUIRE(dir.snapshot);
   REQUIRE(mem.snapshot);
   CHECK(dir.snapshot->revision == mem.snapshot->revision);
-  policies::LoadResult edited = LoadPolicyFiles({{"policy.yaml", content + "# edited\n"}});
+  policies::LoadResult edited = LoadPolicyFiles({{"policy.yaml", content + "# edited\n"}}, kBuiltinPacks);
   REQUIRE(edited.snapshot);
   CHECK(edited.snapshot->revision != mem.snapshot->revision);
-  policies::LoadResult renamed = LoadPolicyFiles({{"other.yaml", content}});
+  policies::LoadResult renamed = LoadPolicyFiles({{"other.yaml", content}}, kBuiltinPacks);
   REQUIRE(renamed.snapshot);
   CHECK(renamed.snapshot->revision != mem.snapshot->revision);
 }

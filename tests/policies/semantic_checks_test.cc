@@ -156,7 +156,7 @@ TEST_CASE("a lower tier with a looser rate than a higher one is out of order") {
 
 TEST_CASE("the default pack has no warnings") {
   const policies::LoadResult r =
-      policies::LoadPolicyDir(TOSGATE_SOURCE_DIR "/policies/packs/default");
+      policies::LoadPolicyDir(TOSGATE_SOURCE_DIR "/policies/packs/default", test::WithBuiltinPacks());
   REQUIRE_MESSAGE(r.errors.empty(), AllErrors(r));
   CHECK(Text(policies::SemanticChecks(r)) == "");
 }

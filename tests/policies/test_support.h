@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "policies/builtin/builtin_packs.h"
 #include "policies/loader.h"
 
 namespace tosgate::test {
@@ -12,6 +13,14 @@ namespace tosgate::test {
 // Three lines every inline policy starts with; rules written after it begin
 // on line 4.
 inline const std::string kHead = "apiVersion: tosgate/v1\nkind: Policy\nmetadata: {name: t}\n";
+
+// As the CLI and the server load: `imports: [{pack: NAME}]` resolves to the
+// packs built into the binary (the default pack imports two).
+inline policies::LoadOptions WithBuiltinPacks() {
+  policies::LoadOptions options;
+  options.packs = &policies::BuiltinPacks();
+  return options;
+}
 
 inline policies::LoadResult LoadOne(const std::string& yaml, const std::string& name = "p.yaml") {
   return policies::LoadPolicyFiles({{name, yaml}});
