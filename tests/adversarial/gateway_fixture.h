@@ -29,6 +29,7 @@
 #include "engine/engine.h"
 #include "engine/sha256.h"
 #include "engine/state_store.h"
+#include "policies/builtin/builtin_packs.h"
 #include "policies/loader.h"
 #include "tests/adversarial/assumed_names.h"
 #include "tests/adversarial/recording_upstream.h"
@@ -180,8 +181,8 @@ struct Gateway {
     std::lock_guard lock(mu);
     if (auto it = cache.find(cache_key); it != cache.end()) return it->second;
 
+    // The default pack imports the prohibited-use and distillation packs.
     std::vector<std::pair<std::string, std::string>> files = PackFiles("default");
-    for (auto& f : PackFiles("prohibited-use")) files.push_back(std::move(f));
     if (!cfg.trusted_account_header.empty()) {
       for (auto& [name, text] : files) {
         if (name != "default/policy.yaml") continue;
@@ -193,7 +194,9 @@ struct Gateway {
       }
     }
     for (const auto& f : cfg.extra_policies) files.push_back(f);
-    policies::LoadResult r = policies::LoadPolicyFiles(files);
+    policies::LoadOptions options;
+    options.packs = &policies::BuiltinPacks();
+    policies::LoadResult r = policies::LoadPolicyFiles(files, options);
     std::string errors;
     for (const policies::Diagnostic& d : r.errors) errors += d.ToString() + "\n";
     REQUIRE_MESSAGE(r.snapshot, "the policy set does not load:\n" << errors);

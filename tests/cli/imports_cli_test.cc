@@ -61,8 +61,10 @@ TEST_CASE("a set importing every built-in pack validates, and each pack's tests 
     // As many tests as the pack runs alone, all passing.
     RunResult alone = RunTosgate(std::string("test " TOSGATE_SOURCE_DIR "/policies/packs/") + kPacks[i]);
     INFO(alone.out);
+    // Its first count is its own tests (a pack that imports others, like the
+    // default, then runs theirs and a total).
     const auto counts = Counts(alone.out);
-    REQUIRE(counts.size() == 1);
+    REQUIRE(!counts.empty());
     CHECK(alone.exit_code == 0);
     CHECK(counts[0].first > 0);
     CHECK(inside[1 + i] == counts[0]);
