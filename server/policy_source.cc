@@ -53,11 +53,15 @@ std::vector<std::string> ImportedDirs(const std::string& dir, const policies::Lo
   return out;
 }
 
-std::string PolicyDirFingerprint(const std::string& dir) {
-  namespace fs = std::filesystem;
+namespace {
+
+// Each regular file's path, size and modification time under `dir`, as one
+// string that changes when any of them does (Iterator: one level or all).
+template <class Iterator>
+std::string Fingerprint(const std::string& dir) {
   std::error_code ec;
   std::string out;
-  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+  for (Iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
     auto size = it->file_size(ec);
     auto time = it->last_write_time(ec).time_since_epoch().count();
@@ -67,18 +71,14 @@ std::string PolicyDirFingerprint(const std::string& dir) {
   return out;
 }
 
+}  // namespace
+
+std::string PolicyDirFingerprint(const std::string& dir) {
+  return Fingerprint<std::filesystem::recursive_directory_iterator>(dir);
+}
+
 std::string FolderFingerprint(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  std::string out;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
-    auto size = it->file_size(ec);
-    auto time = it->last_write_time(ec).time_since_epoch().count();
-    out += it->path().string() + ':' + std::to_string(size) + ':' + std::to_string(time) + '\n';
-  }
-  if (ec) out += "error:" + ec.message();
-  return out;
+  return Fingerprint<std::filesystem::directory_iterator>(dir);
 }
 
 }  // namespace tosgate::server
