@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <vector>
 
 #include "api/gateway/gateway_server.h"
