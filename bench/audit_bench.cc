@@ -7,7 +7,8 @@
 // A plain main printing figures (not a timed test).
 //
 //   audit_bench [--records N] [--dir DIR] [--threads 1,8,64] [--modes async,sync]
-//               [--skip-plain] [--what-if] [--max-batch N] [--window N] [--fsync-probe]
+//               [--skip-plain] [--what-if] [--what-if-sync] [--max-batch N] [--window N]
+//               [--fsync-probe]
 //
 // --fsync-probe first measures the disk under --dir: a 4 KB append then
 // fdatasync, in a loop for 2 s (what one sync commit costs at least), and
@@ -85,14 +86,31 @@ struct LoopConfig {
   bool drop_account_index = false;
   bool org_index = false;  // storage::EnsureQueryIndexes's (org, time_ms)
   bool chain = false;      // hash each record as the sink does (SHA-256 of its fields)
+  int page_size = 0;       // PRAGMA page_size=N before WAL mode when set
 };
+
+// Bytes this process has had written to storage so far (every thread;
+// /proc/self/io's write_bytes), or 0 where the kernel does not say.
+uint64_t WrittenBytes() {
+  FILE* f = std::fopen("/proc/self/io", "r");
+  if (!f) return 0;
+  char line[128];
+  unsigned long long v = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "write_bytes: %llu", &v) == 1) break;
+  std::fclose(f);
+  return v;
+}
+double g_loop_bytes_per_record = 0;  // the last PlainLoop's
 
 // A prepared INSERT in a loop, BEGIN/COMMIT every cfg.batch rows.
 double PlainLoop(const std::string& path, uint64_t n, const LoopConfig& cfg) {
   RemoveDb(path);
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
-  std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
+  std::string pragmas =
+      (cfg.page_size ? "PRAGMA page_size=" + std::to_string(cfg.page_size) + ";" : std::string()) +
+      std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
                         (cfg.full ? "FULL;" : "NORMAL;");
   if (cfg.cache_kb) pragmas += "PRAGMA cache_size=-" + std::to_string(cfg.cache_kb) + ";";
   if (cfg.autocheckpoint)
@@ -107,6 +125,7 @@ double PlainLoop(const std::string& path, uint64_t n, const LoopConfig& cfg) {
   std::vector<engine::AuditRecord> pool;
   for (uint64_t i = 0; i < 1024; ++i) pool.push_back(Sample(i));
   std::string prev(32, '\x11'), scratch;
+  const uint64_t written0 = WrittenBytes();
   const auto t0 = Clock::now();
   for (uint64_t i = 0; i < n; ++i) {
     if (i % cfg.batch == 0) sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
@@ -125,6 +144,8 @@ double PlainLoop(const std::string& path, uint64_t n, const LoopConfig& cfg) {
       sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
   }
   const double s = Seconds(Clock::now() - t0);
+  g_loop_bytes_per_record =
+      static_cast<double>(WrittenBytes() - written0) / static_cast<double>(n);
   sqlite3_finalize(ins);
   sqlite3_close(db);
   RemoveDb(path);
@@ -142,6 +163,7 @@ struct SinkResult {
   double records_per_s = 0;
   double p50_us = 0, p99_us = 0;  // Submit's latency
   uint64_t rejected = 0, batches = 0;
+  double bytes_per_record = 0;  // written to storage up to the last commit
 };
 
 // Sets the sink's durability mode when it has one (the sync mode is being
@@ -219,17 +241,21 @@ SinkResult RunSink(const std::string& path, bool sync, int threads, uint64_t n, 
     });
   }
   while (ready.load() < threads) std::this_thread::yield();
+  const uint64_t written0 = WrittenBytes();
   const auto t0 = Clock::now();
   go = true;
   for (auto& t : ts) t.join();
   Status f = (*sink)->Flush();
   const double s = Seconds(Clock::now() - t0);
+  const uint64_t written = WrittenBytes() - written0;
   if (!f.ok()) std::fprintf(stderr, "flush: %s\n", f.ToString().c_str());
   SinkResult out;
   const auto st = (*sink)->stats();
   out.rejected = st.rejected_full;
   out.batches = st.batches;
   out.records_per_s = static_cast<double>(per * static_cast<uint64_t>(threads)) / s;
+  out.bytes_per_record =
+      static_cast<double>(written) / static_cast<double>(per * static_cast<uint64_t>(threads));
   std::vector<float> all;
   for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
   std::sort(all.begin(), all.end());
@@ -254,7 +280,7 @@ int main(int argc, char** argv) {
   uint64_t records = 300000;
   std::string dir = "/tmp";
   std::vector<int> thread_counts = {1, 8, 64};
-  bool skip_plain = false, what_if = false, fsync_probe = false;
+  bool skip_plain = false, what_if = false, what_if_sync = false, fsync_probe = false;
   std::string modes = "async,sync";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -269,6 +295,8 @@ int main(int argc, char** argv) {
       fsync_probe = true;
     } else if (a == "--what-if") {
       what_if = true;
+    } else if (a == "--what-if-sync") {  // only the variants of a sync-sized commit
+      what_if = what_if_sync = true;
     } else if (a == "--skip-plain") {
       skip_plain = true;
     } else if (a == "--modes") {
@@ -287,8 +315,8 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: audit_bench [--records N] [--dir DIR] [--threads 1,8,64] "
-                   "[--modes async,sync] [--skip-plain] [--what-if] [--max-batch N] [--window N] "
-                   "[--fsync-probe]\n");
+                   "[--modes async,sync] [--skip-plain] [--what-if] [--what-if-sync] "
+                   "[--max-batch N] [--window N] [--fsync-probe]\n");
       return 2;
     }
   }
@@ -329,13 +357,28 @@ int main(int argc, char** argv) {
           .chain = true}},
         {"batch 4096, FULL, cache 64 MB, autockpt 16384, chain",
          {.batch = 4096, .full = true, .cache_kb = 65536, .autocheckpoint = 16384, .chain = true}},
+        // A sync commit's size under load: what the page size costs in bytes.
+        {"batch 100, FULL, cache 64 MB, autockpt 16384, chain",
+         {.batch = 100, .full = true, .cache_kb = 65536, .autocheckpoint = 16384, .chain = true}},
+        {"  ... page_size 2048",
+         {.batch = 100, .full = true, .cache_kb = 65536, .autocheckpoint = 16384, .chain = true,
+          .page_size = 2048}},
+        {"  ... page_size 1024",
+         {.batch = 100, .full = true, .cache_kb = 65536, .autocheckpoint = 16384, .chain = true,
+          .page_size = 1024}},
+        {"  ... without the (account, time_ms) index",
+         {.batch = 100, .full = true, .cache_kb = 65536, .autocheckpoint = 16384,
+          .drop_account_index = true, .chain = true}},
     };
-    for (const auto& [name, cfg] : variants)
-      std::printf("what-if, plain loop, %-52s %10.0f records/s\n", name,
-                  PlainLoop(path, records, cfg));
+    for (const auto& [name, cfg] : variants) {
+      if (what_if_sync && cfg.batch != 100) continue;
+      const double rate = PlainLoop(path, records, cfg);
+      std::printf("what-if, plain loop, %-52s %10.0f records/s %8.0f bytes written/record\n",
+                  name, rate, g_loop_bytes_per_record);
+    }
   }
-  std::printf("%-44s %8s %14s %10s %10s %9s\n", "sink", "writers", "records/s", "p50 us", "p99 us",
-              "commits");
+  std::printf("%-44s %8s %14s %10s %10s %9s %9s\n", "sink", "writers", "records/s", "p50 us",
+              "p99 us", "commits", "B/record");
   for (bool sync : {false, true}) {
     if (!HasWord(modes, sync ? "sync" : "async")) continue;
     const char* mode = sync ? (has_sync_mode ? "sync (Submit waits for commit)"
@@ -348,9 +391,9 @@ int main(int argc, char** argv) {
                              ? std::min<uint64_t>(records, 1000 * static_cast<uint64_t>(t))
                              : records;
       SinkResult r = RunSink(path, sync, t, n);
-      std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu%s\n", mode, t, r.records_per_s, r.p50_us,
-                  r.p99_us, static_cast<unsigned long long>(r.batches),
-                  r.rejected ? "  (refusals!)" : "");
+      std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu %9.0f%s\n", mode, t, r.records_per_s,
+                  r.p50_us, r.p99_us, static_cast<unsigned long long>(r.batches),
+                  r.bytes_per_record, r.rejected ? "  (refusals!)" : "");
       std::fflush(stdout);
     }
   }
@@ -360,9 +403,9 @@ int main(int argc, char** argv) {
         "sync, SubmitThen, " + std::to_string(g_window) + " in flight per writer";
     for (int t : thread_counts) {
       SinkResult r = RunSink(path, true, t, records, g_window);
-      std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu%s\n", label.c_str(), t, r.records_per_s, r.p50_us,
-                  r.p99_us, static_cast<unsigned long long>(r.batches),
-                  r.rejected ? "  (refusals!)" : "");
+      std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu %9.0f%s\n", label.c_str(), t,
+                  r.records_per_s, r.p50_us, r.p99_us, static_cast<unsigned long long>(r.batches),
+                  r.bytes_per_record, r.rejected ? "  (refusals!)" : "");
       std::fflush(stdout);
     }
   }
