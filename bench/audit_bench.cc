@@ -8,13 +8,18 @@
 //
 //   audit_bench [--records N] [--dir DIR] [--threads 1,8,64] [--modes async,sync]
 //               [--skip-plain] [--what-if] [--what-if-sync] [--max-batch N] [--window N]
-//               [--fsync-probe]
+//               [--fsync-probe] [--linger US] [--rate N]
+//
+// --linger sets the sink's group window (SqliteAuditOptions::linger, µs);
+// --rate paces the writers to N records/s in all (a gateway's steady load
+// rather than a flood), where the window decides how many go per commit.
 //
 // --fsync-probe first measures the disk under --dir: a 4 KB append then
 // fdatasync, in a loop for 2 s (what one sync commit costs at least), and
 // the same with 1 MB appends (the bandwidth a sync commit can have).
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +28,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <mutex>
 #include <string>
@@ -164,6 +170,7 @@ struct SinkResult {
   double p50_us = 0, p99_us = 0;  // Submit's latency
   uint64_t rejected = 0, batches = 0;
   double bytes_per_record = 0;  // written to storage up to the last commit
+  double cpu_us_per_record = 0;  // the process (paced: its sink threads), user + system
 };
 
 // Sets the sink's durability mode when it has one (the sync mode is being
@@ -185,12 +192,23 @@ bool SetMode(Options* o, bool sync) {
 // latency runs from SubmitThen to its callback.
 size_t g_max_batch = 0;  // --max-batch: the sink's max_batch when set
 int g_window = 64;       // --window: records in flight per writer in the SubmitThen rows
+long g_linger_us = -1;   // --linger: the sink's group window (µs) when set
+double g_rate = 0;       // --rate: records/s over all writers, paced; 0: as fast as they go
+
+// This process's CPU time so far (every thread, user + system).
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 SinkResult RunSink(const std::string& path, bool sync, int threads, uint64_t n, int window = 0) {
   RemoveDb(path);
   storage::SqliteAuditOptions opts;
   opts.path = path;
   if (g_max_batch) opts.max_batch = g_max_batch;
+  if (g_linger_us >= 0) opts.linger = std::chrono::microseconds(g_linger_us);
   opts.queue_wait = std::chrono::milliseconds(10000);  // measure backpressure, not refusals
   SetMode(&opts, sync);
   auto sink = storage::SqliteAuditSink::Open(opts);
@@ -205,6 +223,7 @@ SinkResult RunSink(const std::string& path, bool sync, int threads, uint64_t n, 
   std::atomic<bool> go{false};
   const uint64_t per = n / static_cast<uint64_t>(threads);
   std::vector<std::thread> ts;
+  std::atomic<double> producers_cpu{0};  // the submitting threads' own CPU
   for (int t = 0; t < threads; ++t) {
     ts.emplace_back([&, t] {
       auto& mine = lat[static_cast<size_t>(t)];
@@ -212,7 +231,17 @@ SinkResult RunSink(const std::string& path, bool sync, int threads, uint64_t n, 
       mine.reserve(per);
       ++ready;
       while (!go.load()) std::this_thread::yield();
+      // Paced: this thread's i-th record goes at t0 + i / (rate / threads).
+      const auto start = Clock::now();
+      const double gap_s = g_rate > 0 ? threads / g_rate : 0;
       for (uint64_t i = 0; i < per; ++i) {
+        if (gap_s > 0) {
+          const auto due =
+              start + std::chrono::duration_cast<Clock::duration>(
+                          std::chrono::duration<double>(gap_s * static_cast<double>(i)));
+          while (Clock::now() < due) {
+          }
+        }
         const uint64_t k = static_cast<uint64_t>(t) * per + i;
         engine::AuditRecord r = pool[k % pool.size()];
         r.time_ms += static_cast<int64_t>(k);
@@ -238,16 +267,21 @@ SinkResult RunSink(const std::string& path, bool sync, int threads, uint64_t n, 
       }
       std::unique_lock lock(flight.mu);
       flight.cv.wait(lock, [&] { return flight.in_flight == 0; });
+      timespec cpu{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+      producers_cpu += static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9;
     });
   }
   while (ready.load() < threads) std::this_thread::yield();
   const uint64_t written0 = WrittenBytes();
+  const double cpu0 = CpuSeconds();
   const auto t0 = Clock::now();
   go = true;
   for (auto& t : ts) t.join();
   Status f = (*sink)->Flush();
   const double s = Seconds(Clock::now() - t0);
   const uint64_t written = WrittenBytes() - written0;
+  const double cpu = CpuSeconds() - cpu0;
   if (!f.ok()) std::fprintf(stderr, "flush: %s\n", f.ToString().c_str());
   SinkResult out;
   const auto st = (*sink)->stats();
@@ -256,6 +290,11 @@ SinkResult RunSink(const std::string& path, bool sync, int threads, uint64_t n, 
   out.records_per_s = static_cast<double>(per * static_cast<uint64_t>(threads)) / s;
   out.bytes_per_record =
       static_cast<double>(written) / static_cast<double>(per * static_cast<uint64_t>(threads));
+  // Paced writers spin between records, so then only the CPU of the
+  // sink's own threads (the writer, the checkpointer) is counted.
+  const double counted = g_rate > 0 ? cpu - producers_cpu.load() : cpu;
+  out.cpu_us_per_record =
+      1e6 * counted / static_cast<double>(per * static_cast<uint64_t>(threads));
   std::vector<float> all;
   for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
   std::sort(all.begin(), all.end());
@@ -293,6 +332,10 @@ int main(int argc, char** argv) {
       g_max_batch = std::strtoull(v, nullptr, 10), ++i;
     } else if (a == "--fsync-probe") {
       fsync_probe = true;
+    } else if (a == "--linger" && i + 1 < argc) {
+      g_linger_us = std::stol(argv[++i]);
+    } else if (a == "--rate" && i + 1 < argc) {
+      g_rate = std::stod(argv[++i]);
     } else if (a == "--what-if") {
       what_if = true;
     } else if (a == "--what-if-sync") {  // only the variants of a sync-sized commit
@@ -316,7 +359,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: audit_bench [--records N] [--dir DIR] [--threads 1,8,64] "
                    "[--modes async,sync] [--skip-plain] [--what-if] [--what-if-sync] "
-                   "[--max-batch N] [--window N] [--fsync-probe]\n");
+                   "[--max-batch N] [--window N] [--fsync-probe] [--linger US] [--rate N]\n");
       return 2;
     }
   }
@@ -377,8 +420,8 @@ int main(int argc, char** argv) {
                   name, rate, g_loop_bytes_per_record);
     }
   }
-  std::printf("%-44s %8s %14s %10s %10s %9s %9s\n", "sink", "writers", "records/s", "p50 us",
-              "p99 us", "commits", "B/record");
+  std::printf("%-44s %8s %14s %10s %10s %9s %9s %9s\n", "sink", "writers", "records/s", "p50 us",
+              "p99 us", "commits", "B/record", "CPU us");
   for (bool sync : {false, true}) {
     if (!HasWord(modes, sync ? "sync" : "async")) continue;
     const char* mode = sync ? (has_sync_mode ? "sync (Submit waits for commit)"
@@ -391,9 +434,9 @@ int main(int argc, char** argv) {
                              ? std::min<uint64_t>(records, 1000 * static_cast<uint64_t>(t))
                              : records;
       SinkResult r = RunSink(path, sync, t, n);
-      std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu %9.0f%s\n", mode, t, r.records_per_s,
-                  r.p50_us, r.p99_us, static_cast<unsigned long long>(r.batches),
-                  r.bytes_per_record, r.rejected ? "  (refusals!)" : "");
+      std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu %9.0f %9.1f%s\n", mode, t,
+                  r.records_per_s, r.p50_us, r.p99_us, static_cast<unsigned long long>(r.batches),
+                  r.bytes_per_record, r.cpu_us_per_record, r.rejected ? "  (refusals!)" : "");
       std::fflush(stdout);
     }
   }
@@ -403,9 +446,9 @@ int main(int argc, char** argv) {
         "sync, SubmitThen, " + std::to_string(g_window) + " in flight per writer";
     for (int t : thread_counts) {
       SinkResult r = RunSink(path, true, t, records, g_window);
-      std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu %9.0f%s\n", label.c_str(), t,
+      std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu %9.0f %9.1f%s\n", label.c_str(), t,
                   r.records_per_s, r.p50_us, r.p99_us, static_cast<unsigned long long>(r.batches),
-                  r.bytes_per_record, r.rejected ? "  (refusals!)" : "");
+                  r.bytes_per_record, r.cpu_us_per_record, r.rejected ? "  (refusals!)" : "");
       std::fflush(stdout);
     }
   }

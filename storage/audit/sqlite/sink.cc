@@ -18,16 +18,10 @@ namespace {
 // almost every insert.
 constexpr const char kCachePragma[] = "PRAGMA cache_size=-65536";  // 64 MB
 
-// The writer's group window for async records (AuditBatchQueue::Options::
-// linger): at a moderate rate a commit per record or two otherwise, and a
-// wake-up of the writer on the request's path each time. A millisecond adds
-// at most that to async's loss window; sync records never wait for it.
-constexpr std::chrono::microseconds kLinger{1000};
-
 AuditBatchQueue::Options QueueOptions(const SqliteAuditOptions& o) {
   AuditBatchQueue::Options q = AuditBatchQueue::OptionsOf(o, std::chrono::milliseconds(1),
                                                           std::chrono::milliseconds(500));
-  q.linger = kLinger;
+  q.linger = o.linger;
   return q;
 }
 
