@@ -18,6 +18,7 @@
 #include "engine/accounts.h"
 #include "engine/engine.h"
 #include "engine/state_store.h"
+#include "policies/builtin/builtin_packs.h"
 #include "policies/loader.h"
 #include "storage/accounts/file.h"
 #include "storage/audit/sqlite/sink.h"
@@ -76,9 +77,13 @@ void SetCaught(char** error, const char* where) noexcept {
   }
 }
 
+// `imports: [{pack: NAME}]` resolves to the packs built into the library,
+// as in the CLI and the server.
 tosgate::policies::LoadResult LoadPolicies(const PolicySource& src) {
-  if (src.from_text) return tosgate::policies::LoadPolicyFiles({{src.name, src.yaml}});
-  return tosgate::policies::LoadPolicyDir(src.dir);
+  tosgate::policies::LoadOptions options;
+  options.packs = &tosgate::policies::BuiltinPacks();
+  if (src.from_text) return tosgate::policies::LoadPolicyFiles({{src.name, src.yaml}}, options);
+  return tosgate::policies::LoadPolicyDir(src.dir, options);
 }
 
 // Every error of a policy set, one per line, each with file:line:column.
