@@ -22,6 +22,7 @@
 #include "policies/loader.h"
 #include "storage/accounts/file.h"
 #include "storage/audit/sqlite/sink.h"
+#include "storage/audit_socket/socket_sink.h"
 #include "storage/shm/state_store.h"
 #include "tosgate/clock.h"
 
@@ -109,6 +110,7 @@ struct tosgate_config {
   bool audit_sync = false;
   void* shm_base = nullptr;  // tosgate_config_set_state_shm
   size_t shm_bytes = 0;
+  std::string audit_socket;  // tosgate_config_set_audit_socket
 };
 
 struct tosgate_engine {
@@ -116,6 +118,7 @@ struct tosgate_engine {
   std::unique_ptr<tosgate::engine::StateStore> state;
   tosgate::engine::MemoryAccountDirectory accounts;
   std::unique_ptr<tosgate::storage::SqliteAuditSink> audit;
+  std::unique_ptr<tosgate::storage::SocketAuditSink> audit_socket;  // or records to a writer
   std::unique_ptr<tosgate::engine::Engine> engine;
   // Serializes reloads, so that the source and the published policies agree.
   std::mutex reload_mu;
@@ -228,6 +231,14 @@ int tosgate_shm_state_init(void* base, size_t bytes, char** error) {
   }
 }
 
+void tosgate_config_set_audit_socket(tosgate_config* config, const char* path) {
+  if (!config) return;
+  try {
+    config->audit_socket = path ? path : "";
+  } catch (...) {
+  }
+}
+
 void tosgate_config_set_state_shm(tosgate_config* config, void* base, size_t bytes) {
   if (!config) return;
   config->shm_base = base;
@@ -262,6 +273,8 @@ tosgate_engine* tosgate_engine_create(const tosgate_config* config, char** error
       }
       e->accounts.Replace(std::move(list).value());
     }
+    if (!config->audit_socket.empty())
+      e->audit_socket = std::make_unique<tosgate::storage::SocketAuditSink>(config->audit_socket);
     if (!config->audit_path.empty()) {
       tosgate::storage::SqliteAuditOptions opts;
       opts.path = config->audit_path;
@@ -284,7 +297,10 @@ tosgate_engine* tosgate_engine_create(const tosgate_config* config, char** error
       e->state = tosgate::engine::NewMemoryStateStore({.max_entries = config->state_max_entries});
     }
     e->engine = std::make_unique<tosgate::engine::Engine>(
-        tosgate::engine::EngineOptions{&e->clock, e->state.get(), e->audit.get(), &e->accounts});
+        tosgate::engine::EngineOptions{&e->clock, e->state.get(),
+                                       e->audit ? static_cast<tosgate::engine::AuditSink*>(e->audit.get())
+                                                : e->audit_socket.get(),
+                                       &e->accounts});
     e->engine->Publish(std::move(loaded.snapshot));
     return e.release();
   } catch (...) {

@@ -104,6 +104,7 @@ http {
   uwsgi_temp_path $TMP/uwsgi;
   scgi_temp_path $TMP/scgi;
   include $TMP/site.conf;
+  include $TMP/audit.conf;
   # The upstream: says which X-Tos-* headers reached it.
   server {
     listen 127.0.0.1:$UPSTREAM;
@@ -114,6 +115,7 @@ http {
 }
 EOF
 
+: >"$TMP/audit.conf"  # no audit until the writer's test below
 "$NGINX" -t -e "$TMP/error.log" -p "$TMP" -c "$TMP/nginx.conf" 2>"$TMP/t.out" \
   || { cat "$TMP/t.out" "$TMP/error.log" >&2; exit 1; }
 : >"$TMP/error.log"  # the test made a table of its own: count only the server's
@@ -169,7 +171,12 @@ import http.client, sys, threading, collections
 # PORT KEY TOTAL CLIENTS [close]: with "close", a new connection a request
 # (no keep-alive race with a worker that is shutting down gracefully).
 port, key, total, clients = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+# A KEY ending in "*" is a new key a request (every request its own limit).
+# IDS_FILE (environment): where "status decision-id" lines go.
+import os
 fresh = len(sys.argv) > 5 and sys.argv[5] == "close"
+ids_file = os.environ.get("IDS_FILE")
+ids, seq = [], [0]
 body = b'{"model":"m","messages":[{"role":"user","content":"hi"}]}'
 counts, pids, lock, left = collections.Counter(), set(), threading.Lock(), [total]
 def client():
@@ -178,10 +185,12 @@ def client():
         with lock:
             if left[0] == 0: return
             left[0] -= 1
+            seq[0] += 1
+            k = key[:-1] + str(seq[0]) if key.endswith("*") else key
         if fresh: conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
             conn.request("POST", "/v1/chat/completions", body,
-                         {"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+                         {"Authorization": "Bearer " + k, "Content-Type": "application/json"})
             r = conn.getresponse(); r.read(); status = r.status
         except Exception as e:
             status, r = "error:" + type(e).__name__, None
@@ -189,8 +198,10 @@ def client():
         with lock:
             counts[status] += 1
             if r is not None and r.getheader("X-Worker"): pids.add(r.getheader("X-Worker"))
+            if r is not None: ids.append(f"{status} {r.getheader('X-Tos-Decision-Id') or '-'}")
 threads = [threading.Thread(target=client) for _ in range(clients)]
 [t.start() for t in threads]; [t.join() for t in threads]
+if ids_file: open(ids_file, "w").write("\n".join(ids) + "\n")
 print(" ".join(f"{k}={v}" for k, v in sorted(counts.items(), key=str)), f"workers={len(pids)}")
 EOF
 result=$(python3 "$TMP/load.py" "$PORT" sk-exact 300 64)
@@ -216,6 +227,41 @@ done
 wait $load
 result=$(cat "$TMP/reload.out")
 check "reload: 3 reloads under load, every request answered, limit exact" "200=100 429=1900" "${result% workers=*}"
+
+# --- audit to one writer, sync: kill -9 of the writer loses no acknowledged record
+WRITER=$BUILD/tools/audit_writer/tosgate-audit-writer
+if [ -x "$WRITER" ]; then
+  "$WRITER" --socket "$TMP/audit.sock" --audit "$TMP/audit.db" --durability "${WRITER_DURABILITY:-sync}" 2>"$TMP/writer.err" &
+  WRITER_PID=$!
+  for _ in $(seq 100); do [ -S "$TMP/audit.sock" ] && break; sleep 0.1; done
+  chmod 777 "$TMP/audit.sock"  # nginx's workers connect as their own user
+  echo "tosgate_audit_socket $TMP/audit.sock;" >"$TMP/audit.conf"
+  "$NGINX" -e "$TMP/error.log" -p "$TMP" -c "$TMP/nginx.conf" -s reload
+  # The new workers record; wait until one did.
+  for _ in $(seq 100); do
+    curl -s -o /dev/null "$URL/v1/chat/completions" -H 'Authorization: Bearer sk-probe' -d "$BODY"
+    [ "$(sqlite3 "$TMP/audit.db" 'select count(*) from decisions' 2>/dev/null || echo 0)" -gt 0 ] && break
+    sleep 0.1
+  done
+  IDS_FILE=$TMP/ids.txt python3 "$TMP/load.py" "$PORT" 'sk-audit-*' 3000 16 >"$TMP/audit.out" &
+  load=$!
+  for _ in $(seq 100); do [ "$(sqlite3 "$TMP/audit.db" 'select count(*) from decisions')" -gt 50 ] && break; sleep 0.05; done
+  kill -9 "$WRITER_PID"
+  wait "$WRITER_PID" 2>/dev/null || true
+  wait $load
+  admitted=$(awk '$1 == 200 { print $2 }' "$TMP/ids.txt" | sort -u)
+  n_admitted=$(echo "$admitted" | grep -c . || true)
+  n_refused=$(awk '$1 == 503' "$TMP/ids.txt" | wc -l)
+  [ "$n_admitted" -gt 0 ] && [ "$n_refused" -gt 0 ] && pass "audit: $n_admitted admitted, then $n_refused refused (503) once the writer was killed" \
+    || fail "audit: the kill did not fall within the load: $(cat "$TMP/audit.out")"
+  sqlite3 "$TMP/audit.db" 'select id from decisions' | sort -u >"$TMP/stored.txt"
+  missing=$(comm -23 <(echo "$admitted") "$TMP/stored.txt" | wc -l)
+  check "audit: every admitted request's record survived kill -9 of the writer" "0" "$missing"
+  grep -v 'audit' "$TMP/error.log" >"$TMP/error.rest" || true
+  mv "$TMP/error.rest" "$TMP/error.log"  # the refusals after the kill are expected
+else
+  echo "skip audit: no $WRITER"
+fi
 
 if grep -q '\[alert\]\|\[emerg\]\|\[crit\]' "$TMP/error.log"; then
   fail "error log has alerts:"; grep '\[alert\]\|\[emerg\]\|\[crit\]' "$TMP/error.log" >&2

@@ -90,6 +90,16 @@ TOSGATE_API void tosgate_config_set_accounts_file(tosgate_config* config, const 
 TOSGATE_API void tosgate_config_set_audit(tosgate_config* config, const char* path,
                                           int synchronous_full);
 
+/* Sends every decision's audit record to the writer listening on the Unix
+ * socket `path` (`tosgate-audit-writer`, docs/deploy-nginx.md) instead of
+ * writing a store itself: the one writer of one store for engines in several
+ * processes. A check returns only once the writer acknowledged the record
+ * (with its --durability sync: committed durably); a writer that is gone or
+ * refuses makes the record's decision follow failure_mode (closed: an allow
+ * becomes 503 audit-unavailable). A store set with tosgate_config_set_audit
+ * wins over the socket. NULL or "" for none. */
+TOSGATE_API void tosgate_config_set_audit_socket(tosgate_config* config, const char* path);
+
 /* ---- Limits shared by processes (nginx workers) in shared memory ---- */
 
 /* Bytes of shared memory a table of `max_entries` rate and budget entries

@@ -52,6 +52,13 @@ static ngx_command_t ngx_http_tosgate_commands[] = {
       offsetof(ngx_http_tosgate_main_conf_t, accounts),
       NULL },
 
+    { ngx_string("tosgate_audit_socket"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_tosgate_main_conf_t, audit_socket),
+      NULL },
+
     { ngx_string("tosgate_shared_state_size"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -270,7 +277,7 @@ ngx_http_tosgate_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_tosgate_init_process(ngx_cycle_t *cycle)
 {
-    char                          *error = NULL;
+    char                          *error = NULL, *sock;
     tosgate_config                *config;
     ngx_http_tosgate_zone_t       *z;
     ngx_http_tosgate_main_conf_t  *mcf;
@@ -286,6 +293,16 @@ ngx_http_tosgate_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
     tosgate_config_set_state_shm(config, z->table, z->bytes);
+    if (mcf->audit_socket.len) {
+        /* Every worker's records go to the one writer; a check returns once
+         * the writer acknowledged its record. */
+        sock = ngx_http_tosgate_cstr(cycle->pool, &mcf->audit_socket);
+        if (sock == NULL) {
+            tosgate_config_destroy(config);
+            return NGX_ERROR;
+        }
+        tosgate_config_set_audit_socket(config, sock);
+    }
     ngx_http_tosgate_engine = tosgate_engine_create(config, &error);
     tosgate_config_destroy(config);
     if (ngx_http_tosgate_engine == NULL) {

@@ -13,7 +13,7 @@
 typedef struct {
     ngx_str_t        policies;
     ngx_str_t        accounts;
-    ngx_str_t        audit;        /* SQLite audit store, one per worker: see the docs */
+    ngx_str_t        audit_socket; /* tosgate-audit-writer's Unix socket; empty: no audit */
     size_t           zone_size;
     ngx_shm_zone_t  *zone;
 } ngx_http_tosgate_main_conf_t;
