@@ -14,6 +14,7 @@ PACKAGES=(
   libhyperscan-dev libre2-dev
   libhiredis-dev redis-server
   postgresql libpq-dev
+  python3-jsonschema  # STIX 2.1 bundles against the OASIS schemas (tests/stix, issue 27)
 )
 
 missing=()
