@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "server/pattern_cache_dir.h"
 
 namespace tosgate::cli {
 
@@ -81,6 +82,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string cmd = argv[1];
+  // Compiled content patterns are kept between runs (TOSGATE_CACHE_DIR).
+  tosgate::server::InstallPatternCacheFromEnv();
   tosgate::cli::Args args(argv + 2, argv + argc);
   if (cmd == "serve") return tosgate::cli::RunServe(args);
   if (cmd == "validate") return tosgate::cli::RunValidate(args);

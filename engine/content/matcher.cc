@@ -3,10 +3,10 @@
 #include <hs/hs.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdlib>
 #include <limits>
 
+#include "engine/content/compiled_cache.h"
 #include "engine/hex.h"
 #include "engine/normalize.h"
 
@@ -30,16 +30,11 @@ std::string HyperscanExpression(const ContentPattern& p, std::string expr) {
   return expr.substr(kOpen.size(), expr.size() - kOpen.size() - kClose.size());
 }
 
-// Every compiled database gets a generation, so that a thread's scratch
-// space is refitted when it meets a database it was not sized for. A trivial
-// static (constant-initialized), so no initialization-order concerns.
-std::atomic<uint64_t> g_next_generation{1};
-
 // One scratch space per thread, grown to fit each database it scans: scans
 // never share scratch and never lock. Freed when the thread ends.
 struct ThreadScratch {
   hs_scratch_t* scratch = nullptr;
-  uint64_t fitted = 0;  // the generation it was last fitted to
+  uint64_t fitted = 0;  // the generation it was last fitted to (CompiledDatabase)
   ~ThreadScratch() {
     if (scratch) hs_free_scratch(scratch);
   }
@@ -91,14 +86,12 @@ std::string CheckContentPattern(const ContentPattern& p) {
 }
 
 struct ContentDatabase::Impl {
-  hs_database_t* db = nullptr;
-  uint64_t generation = 0;
+  // Null for an empty list; shared with every other database compiled from
+  // the same patterns (engine/content/compiled_cache.h).
+  std::shared_ptr<const internal::CompiledDatabase> compiled;
   // Per pattern id: 0 for phrases and regexes; for a word, its length in
   // bytes, so that Scan can find where a hit starts and check both ends.
   std::vector<uint32_t> word_length;
-  ~Impl() {
-    if (db) hs_free_database(db);
-  }
 };
 
 ContentDatabase::ContentDatabase(std::unique_ptr<Impl> impl, size_t size)
@@ -110,18 +103,13 @@ std::unique_ptr<ContentDatabase> ContentDatabase::Compile(
     const std::vector<ContentPattern>& patterns, std::string* error, size_t* bad_index) {
   *bad_index = std::numeric_limits<size_t>::max();
   auto impl = std::make_unique<Impl>();
-  impl->generation = g_next_generation.fetch_add(1, std::memory_order_relaxed);
   if (patterns.empty()) return std::unique_ptr<ContentDatabase>(new ContentDatabase(std::move(impl), 0));
-  if (patterns.size() > std::numeric_limits<unsigned>::max()) {
-    *error = "too many patterns";
-    return nullptr;
-  }
   std::vector<std::string> exprs;
-  std::vector<const char*> cexprs;
-  std::vector<unsigned> flags, ids;
+  std::vector<unsigned> flags;
   exprs.reserve(patterns.size());
   for (size_t i = 0; i < patterns.size(); ++i) {
     exprs.push_back(HyperscanExpression(patterns[i], ContentExpression(patterns[i])));
+    flags.push_back(FlagsFor(patterns[i].type));
     impl->word_length.push_back(patterns[i].type == ContentPattern::Type::kWord
                                     ? static_cast<uint32_t>(NormalizeForMatch(patterns[i].text).size())
                                     : 0);
@@ -131,37 +119,27 @@ std::unique_ptr<ContentDatabase> ContentDatabase::Compile(
       return nullptr;
     }
   }
-  for (size_t i = 0; i < patterns.size(); ++i) {
-    cexprs.push_back(exprs[i].c_str());
-    flags.push_back(FlagsFor(patterns[i].type));
-    ids.push_back(static_cast<unsigned>(i));
-  }
-  hs_compile_error_t* err = nullptr;
-  if (hs_compile_multi(cexprs.data(), flags.data(), ids.data(), static_cast<unsigned>(cexprs.size()),
-                       HS_MODE_BLOCK, nullptr, &impl->db, &err) != HS_SUCCESS) {
-    *error = err && err->message ? err->message : "Hyperscan cannot compile the patterns";
-    if (err && err->expression >= 0) *bad_index = static_cast<size_t>(err->expression);
-    hs_free_compile_error(err);
-    return nullptr;
-  }
+  impl->compiled = internal::CompileCached(exprs, flags, error, bad_index);
+  if (!impl->compiled) return nullptr;
   return std::unique_ptr<ContentDatabase>(new ContentDatabase(std::move(impl), patterns.size()));
 }
 
 size_t ContentDatabase::bytes() const {
   size_t n = 0;
-  if (impl_->db && hs_database_size(impl_->db, &n) != HS_SUCCESS) n = 0;
+  if (impl_->compiled && hs_database_size(impl_->compiled->db, &n) != HS_SUCCESS) n = 0;
   return n;
 }
 
 bool ContentDatabase::Scan(std::string_view text, std::vector<ContentHit>* hits) const {
   hits->clear();
-  if (!impl_->db) return true;
+  const internal::CompiledDatabase* compiled = impl_->compiled.get();
+  if (!compiled) return true;
   if (text.size() > std::numeric_limits<unsigned>::max()) return false;
   ThreadScratch& ts = t_scratch;
-  if (ts.fitted != impl_->generation) {
+  if (ts.fitted != compiled->generation) {
     // Grows the thread's scratch when this database needs more; never shrinks.
-    if (hs_alloc_scratch(impl_->db, &ts.scratch) != HS_SUCCESS) return false;
-    ts.fitted = impl_->generation;
+    if (hs_alloc_scratch(compiled->db, &ts.scratch) != HS_SUCCESS) return false;
+    ts.fitted = compiled->generation;
   }
   struct Context {
     const Impl* impl;
@@ -180,7 +158,7 @@ bool ContentDatabase::Scan(std::string_view text, std::vector<ContentHit>* hits)
     c->hits->push_back({id, static_cast<uint32_t>(to)});
     return 0;  // carry on: every pattern is wanted
   };
-  if (hs_scan(impl_->db, text.data(), static_cast<unsigned>(text.size()), 0, ts.scratch, on_match,
+  if (hs_scan(compiled->db, text.data(), static_cast<unsigned>(text.size()), 0, ts.scratch, on_match,
               &ctx) != HS_SUCCESS) {
     hits->clear();
     return false;
