@@ -62,6 +62,7 @@ identity:
 operations:
   chat: {methods: [POST], paths: [/v1/chat/completions]}
   completions: {methods: [POST], paths: [/v1/completions]}
+  embeddings: {methods: [POST], paths: [/v1/embeddings]}
 rules:
   - id: body.no-logprobs
     kind: attribute
@@ -73,6 +74,11 @@ rules:
     scope: [account]
     match: {operations: [chat]}
     limit: {requests: 100, per: 1h}
+  - id: rate.ip
+    kind: rate_limit
+    scope: [ip]
+    match: {operations: [embeddings]}
+    limit: {requests: 3, per: 1h}
   - id: rate.small
     kind: rate_limit
     scope: [account]
@@ -164,6 +170,14 @@ check "throttle: 429" "429" "$code"
 grep -qi '^Retry-After: [1-9][0-9]*' "$TMP/h3" && pass "throttle: Retry-After" || fail "throttle: no Retry-After in $(cat "$TMP/h3")"
 grep -qi '^RateLimit: "rate.small";r=0;t=' "$TMP/h3" && pass "throttle: RateLimit r=0" || fail "throttle: RateLimit"
 grep -q '"reason":"rate-limited"' "$TMP/b3" && pass "throttle: problem+json reason" || fail "throttle: body $(cat "$TMP/b3")"
+
+# --- a client cannot escape an ip limit by naming another address
+for i in 1 2 3 4; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/embeddings" -H "Authorization: Bearer sk-ip-$i" \
+    -H "X-Forwarded-For: 198.51.100.$i" -H "X-Real-IP: 198.51.100.$i" -H "Forwarded: for=198.51.100.$i" \
+    -d '{"model":"e","input":"x"}')
+done
+check "adversarial: forged X-Forwarded-For, X-Real-IP, Forwarded do not reset an ip limit" "429" "$code"
 
 # --- exact limits across both workers: 64 clients, 300 requests, limit 100
 cat >"$TMP/load.py" <<'EOF'
