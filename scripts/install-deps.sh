@@ -15,6 +15,7 @@ PACKAGES=(
   libhiredis-dev redis-server
   postgresql libpq-dev
   nginx-dev  # the nginx module (plugins/nginx/): headers and configure of Debian's nginx
+  libgrpc++-dev libprotobuf-dev protobuf-compiler-grpc  # Envoy gRPC ext_authz (api/extauthz/)
 )
 
 missing=()
