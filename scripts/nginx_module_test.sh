@@ -15,7 +15,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${1:-$ROOT/build}
+BUILD=$(cd "${1:-$ROOT/build}" && pwd)  # absolute: nginx resolves relative paths from its prefix
 MODULE=$BUILD/plugins/nginx/ngx_http_tosgate_module.so
 NGINX=${NGINX:-/usr/sbin/nginx}
 [ -f "$MODULE" ] || { echo "skip: no $MODULE (build ngx_http_tosgate_module; needs nginx-dev)"; exit 77; }
@@ -232,7 +232,7 @@ for _ in $(seq 50); do grep -q 'signal process started\|reconfiguring' "$TMP/err
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/completions" -H 'Authorization: Bearer sk-small' -d '{"prompt":"x"}')
 check "reload: a throttled key stays throttled (the shared table survives)" "429" "$code"
 
-python3 "$TMP/load.py" "$PORT" sk-reload 2000 16 close >"$TMP/reload.out" &
+python3 "$TMP/load.py" "$PORT" sk-reload 1000 16 close >"$TMP/reload.out" &
 load=$!
 for _ in 1 2 3; do
   sleep 0.3
@@ -240,7 +240,7 @@ for _ in 1 2 3; do
 done
 wait $load
 result=$(cat "$TMP/reload.out")
-check "reload: 3 reloads under load, every request answered, limit exact" "200=100 429=1900" "${result% workers=*}"
+check "reload: 3 reloads under load, every request answered, limit exact" "200=100 429=900" "${result% workers=*}"
 
 # --- audit to one writer, sync: kill -9 of the writer loses no acknowledged record
 WRITER=$BUILD/tools/audit_writer/tosgate-audit-writer
