@@ -49,8 +49,6 @@ free_port() {
   printf -v "$1" '%s' "$next_port"
   next_port=$((next_port + 1))
 }
-free_port PORT
-free_port UPSTREAM
 
 mkdir -p "$TMP/policies"
 cat >"$TMP/policies/test.yaml" <<'EOF'
@@ -86,17 +84,18 @@ rules:
     limit: {requests: 3, per: 1h}
 EOF
 
-# deploy/nginx/tosgate-module-site.conf as shipped, with its addresses and
-# paths replaced, a smaller body limit (to test it below 1m), and the
-# deciding worker's pid on every answer.
-sed -e "s#/etc/tosgate/policies#$TMP/policies#" -e "s#127.0.0.1:8000#127.0.0.1:$UPSTREAM#" \
-    -e "s#listen 80;#listen 127.0.0.1:$PORT;#" -e "s#tosgate_shared_state_size 16m;#tosgate_shared_state_size 4m;#" \
-    -e "s#tosgate_body_max_size 1m;#tosgate_body_max_size 64k; add_header X-Worker \$pid always;#" \
-    "$ROOT/deploy/nginx/tosgate-module-site.conf" >"$TMP/site.conf"
-grep -q "listen 127.0.0.1:$PORT;" "$TMP/site.conf" && grep -q 'X-Worker' "$TMP/site.conf" \
-  || { echo "deploy/nginx/tosgate-module-site.conf changed: update the substitutions" >&2; exit 1; }
+write_config() {
+  # deploy/nginx/tosgate-module-site.conf as shipped, with its addresses and
+  # paths replaced, a smaller body limit (to test it below 1m), and the
+  # deciding worker's pid on every answer.
+  sed -e "s#/etc/tosgate/policies#$TMP/policies#" -e "s#127.0.0.1:8000#127.0.0.1:$UPSTREAM#" \
+      -e "s#listen 80;#listen 127.0.0.1:$PORT;#" -e "s#tosgate_shared_state_size 16m;#tosgate_shared_state_size 4m;#" \
+      -e "s#tosgate_body_max_size 1m;#tosgate_body_max_size 64k; add_header X-Worker \$pid always;#" \
+      "$ROOT/deploy/nginx/tosgate-module-site.conf" >"$TMP/site.conf"
+  grep -q "listen 127.0.0.1:$PORT;" "$TMP/site.conf" && grep -q 'X-Worker' "$TMP/site.conf" \
+    || { echo "deploy/nginx/tosgate-module-site.conf changed: update the substitutions" >&2; exit 1; }
 
-cat >"$TMP/nginx.conf" <<EOF
+  cat >"$TMP/nginx.conf" <<EOF
 load_module $MODULE;
 worker_processes 2;
 pid $TMP/nginx.pid;
@@ -120,15 +119,36 @@ http {
   }
 }
 EOF
+}
 
-: >"$TMP/audit.conf"  # no audit until the writer's test below
-"$NGINX" -t -e "$TMP/error.log" -p "$TMP" -c "$TMP/nginx.conf" 2>"$TMP/t.out" \
-  || { cat "$TMP/t.out" "$TMP/error.log" >&2; exit 1; }
-: >"$TMP/error.log"  # the test made a table of its own: count only the server's
-"$NGINX" -e "$TMP/error.log" -p "$TMP" -c "$TMP/nginx.conf" -g 'daemon off;' &
-NGINX_PID=$!
-for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$UPSTREAM/" && break; sleep 0.1; done
-curl -fs -o /dev/null "http://127.0.0.1:$UPSTREAM/" || { cat "$TMP/error.log" >&2; exit 1; }
+# Free ports are picked, then bound by nginx a moment later: another program
+# may take one in between. A start that fails is retried on new ports.
+start_nginx() {
+  free_port PORT
+  free_port UPSTREAM
+  write_config
+  : >"$TMP/audit.conf"  # no audit until the writer's test below
+  "$NGINX" -t -e "$TMP/error.log" -p "$TMP" -c "$TMP/nginx.conf" 2>"$TMP/t.out" \
+    || { cat "$TMP/t.out" "$TMP/error.log" >&2; exit 1; }
+  : >"$TMP/error.log"  # the test made a table of its own: count only the server's
+  "$NGINX" -e "$TMP/error.log" -p "$TMP" -c "$TMP/nginx.conf" -g 'daemon off;' &
+  NGINX_PID=$!
+  for _ in $(seq 100); do
+    kill -0 "$NGINX_PID" 2>/dev/null || return 1
+    # Both servers are bound once one answers (a failed bind stops nginx).
+    curl -fs -o /dev/null "http://127.0.0.1:$UPSTREAM/" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+started=0
+for attempt in 1 2 3; do
+  if start_nginx; then started=1; break; fi
+  kill -TERM "$NGINX_PID" 2>/dev/null || true
+  wait "$NGINX_PID" 2>/dev/null || true
+  echo "nginx did not start (attempt $attempt): $(tail -1 "$TMP/error.log")" >&2
+done
+[ "$started" = 1 ] || { cat "$TMP/error.log" >&2; exit 1; }
 
 URL=http://127.0.0.1:$PORT
 BODY='{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":10}'
