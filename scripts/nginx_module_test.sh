@@ -61,6 +61,7 @@ operations:
   chat: {methods: [POST], paths: [/v1/chat/completions]}
   completions: {methods: [POST], paths: [/v1/completions]}
   embeddings: {methods: [POST], paths: [/v1/embeddings]}
+  responses: {methods: [POST], paths: [/v1/responses]}
 rules:
   - id: body.no-logprobs
     kind: attribute
@@ -77,6 +78,11 @@ rules:
     scope: [ip]
     match: {operations: [embeddings]}
     limit: {requests: 3, per: 1h}
+  - id: rate.one-at-a-time
+    kind: rate_limit
+    scope: [account]
+    match: {operations: [responses]}
+    limit: {concurrent: 1}
   - id: rate.small
     kind: rate_limit
     scope: [account]
@@ -190,6 +196,13 @@ check "throttle: 429" "429" "$code"
 grep -qi '^Retry-After: [1-9][0-9]*' "$TMP/h3" && pass "throttle: Retry-After" || fail "throttle: no Retry-After in $(cat "$TMP/h3")"
 grep -qi '^RateLimit: "rate.small";r=0;t=' "$TMP/h3" && pass "throttle: RateLimit r=0" || fail "throttle: RateLimit"
 grep -q '"reason":"rate-limited"' "$TMP/b3" && pass "throttle: problem+json reason" || fail "throttle: body $(cat "$TMP/b3")"
+
+# --- a concurrency cap of 1: each completed request gives its place back
+codes=""
+for i in 1 2 3; do
+  codes+=$(curl -s -o /dev/null -w '%{http_code} ' "$URL/v1/responses" -H 'Authorization: Bearer sk-conc' -d '{"model":"m","input":"x"}')
+done
+check "concurrency: sequential requests under a cap of 1 all pass (leases released at the end)" "200 200 200 " "$codes"
 
 # --- a client cannot escape an ip limit by naming another address
 for i in 1 2 3 4; do

@@ -266,6 +266,11 @@ ngx_http_tosgate_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
     *h = ngx_http_tosgate_handler_entry;
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+    *h = ngx_http_tosgate_log_handler;
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_tosgate_header_filter;

@@ -361,6 +361,32 @@ ngx_http_tosgate_handler_entry(ngx_http_request_t *r)
     return ngx_http_tosgate_decide(r, ctx);
 }
 
+/* ---- The request is over: its leases go back ---- */
+
+/* Log phase: a request that was admitted has completed (answered, failed
+ * or abandoned by the client), so its concurrency leases are released and
+ * its token reservations settled at their estimate (usage unknown: -1; the
+ * module does not read the upstream's usage yet). Without this a
+ * concurrency cap would hold each place until its lease time. */
+ngx_int_t
+ngx_http_tosgate_log_handler(ngx_http_request_t *r)
+{
+    char                    *error = NULL;
+    ngx_http_tosgate_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_tosgate_module);
+    if (r != r->main || ctx == NULL || ctx->decision == NULL || ngx_http_tosgate_engine == NULL
+        || tosgate_decision_effect(ctx->decision) != TOSGATE_ALLOW)
+    {
+        return NGX_OK;
+    }
+    /* A decision that holds nothing is refused here: nothing to release. */
+    (void) tosgate_report_usage(ngx_http_tosgate_engine, tosgate_decision_id(ctx->decision), -1,
+                                -1, &error);
+    tosgate_free_string(error);
+    return NGX_OK;
+}
+
 /* ---- Every answer carries the limits and the decision id ---- */
 
 ngx_int_t
