@@ -62,6 +62,7 @@ operations:
   completions: {methods: [POST], paths: [/v1/completions]}
   embeddings: {methods: [POST], paths: [/v1/embeddings]}
   responses: {methods: [POST], paths: [/v1/responses]}
+  redirected: {methods: [POST], paths: [/t/chat]}
 rules:
   - id: body.no-logprobs
     kind: attribute
@@ -83,6 +84,11 @@ rules:
     scope: [account]
     match: {operations: [responses]}
     limit: {concurrent: 1}
+  - id: rate.redirected
+    kind: rate_limit
+    scope: [account]
+    match: {operations: [redirected]}
+    limit: {requests: 2, per: 1h}
   - id: rate.small
     kind: rate_limit
     scope: [account]
@@ -116,6 +122,13 @@ http {
   scgi_temp_path $TMP/scgi;
   include $TMP/site.conf;
   include $TMP/audit.conf;
+  # An internal redirect (try_files to a named location) after the check.
+  server {
+    listen 127.0.0.1:$REDIR;
+    tosgate on;
+    location / { try_files /nonexistent @named; }
+    location @named { proxy_pass http://model_api; }
+  }
   # The upstream: says which X-Tos-* headers reached it.
   server {
     listen 127.0.0.1:$UPSTREAM;
@@ -132,6 +145,7 @@ EOF
 start_nginx() {
   free_port PORT
   free_port UPSTREAM
+  free_port REDIR
   write_config
   : >"$TMP/audit.conf"  # no audit until the writer's test below
   "$NGINX" -t -e "$TMP/error.log" -p "$TMP" -c "$TMP/nginx.conf" 2>"$TMP/t.out" \
@@ -203,6 +217,13 @@ for i in 1 2 3; do
   codes+=$(curl -s -o /dev/null -w '%{http_code} ' "$URL/v1/responses" -H 'Authorization: Bearer sk-conc' -d '{"model":"m","input":"x"}')
 done
 check "concurrency: sequential requests under a cap of 1 all pass (leases released at the end)" "200 200 200 " "$codes"
+
+# --- an internal redirect does not decide (and count) a request twice
+codes=""
+for i in 1 2; do
+  codes+=$(curl -s -o /dev/null -w '%{http_code} ' "http://127.0.0.1:$REDIR/t/chat" -H 'Authorization: Bearer sk-redir' -d '{}')
+done
+check "redirect: two requests under a limit of 2, each through try_files, both pass" "200 200 " "$codes"
 
 # --- a client cannot escape an ip limit by naming another address
 for i in 1 2 3 4; do
