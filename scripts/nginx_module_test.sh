@@ -122,6 +122,7 @@ http {
   scgi_temp_path $TMP/scgi;
   include $TMP/site.conf;
   include $TMP/audit.conf;
+  tosgate_policies_watch 200ms;
   # An internal redirect (try_files to a named location) after the check.
   server {
     listen 127.0.0.1:$REDIR;
@@ -295,6 +296,19 @@ done
 wait $load
 result=$(cat "$TMP/reload.out")
 check "reload: 3 reloads under load, every request answered, limit exact" "200=100 429=900" "${result% workers=*}"
+
+# --- tosgate_policies_watch: a changed policy file is picked up without a
+# reload; a new limit for rate.small is a new counter, so sk-small passes again
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/completions" -H 'Authorization: Bearer sk-small' -d '{"prompt":"x"}')
+check "watch: sk-small is still throttled before the change" "429" "$code"
+sed -i 's/limit: {requests: 3, per: 1h}/limit: {requests: 5, per: 1h}/' "$TMP/policies/test.yaml"
+for _ in $(seq 100); do
+  [ "$(grep -c 'policies reloaded' "$TMP/error.log" || true)" -ge 2 ] && break  # both workers
+  sleep 0.1
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/completions" -H 'Authorization: Bearer sk-small' -d '{"prompt":"x"}')
+check "watch: both workers reloaded the changed policy (sk-small passes under the new limit)" "200 2" \
+  "$code $(grep -c 'policies reloaded' "$TMP/error.log" || true)"
 
 # --- audit to one writer, sync: kill -9 of the writer loses no acknowledged record
 WRITER=$BUILD/tools/audit_writer/tosgate-audit-writer

@@ -15,6 +15,7 @@ typedef struct {
     ngx_str_t        accounts;
     ngx_str_t        audit_socket; /* tosgate-audit-writer's Unix socket; empty: no audit */
     size_t           zone_size;
+    ngx_msec_t       watch;        /* tosgate_policies_watch; 0: off */
     ngx_shm_zone_t  *zone;
 } ngx_http_tosgate_main_conf_t;
 
