@@ -55,6 +55,8 @@ class ContentSet {
                                           const std::string& data_file, std::string* name,
                                           std::string* content, std::string* error)>;
   void set_read_data_file(ReadDataFile read) { read_ = std::move(read); }
+  // The same reader, for other data files (indicators rules' bundles); may be empty.
+  const ReadDataFile& read_data_file() const { return read_; }
 
   // The classifier model `written` in `policy_file` (relative to it), read
   // and parsed once per set however many rules name it. Null with why not

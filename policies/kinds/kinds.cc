@@ -10,6 +10,7 @@ constexpr KindSpec kKinds[] = {
     {"content", &CompileContent, Action::kDeny, "", false},
     {"competitor_training", &CompileCompetitorTraining, Action::kFlag, "competitor-training", false},
     {"guard", &CompileGuard, Action::kDeny, "guard-unsafe", false},
+    {"indicators", &CompileIndicators, Action::kFlag, "campaign-indicator", false},
 };
 
 }  // namespace

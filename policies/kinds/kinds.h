@@ -47,5 +47,7 @@ std::unique_ptr<engine::Rule> CompileCompetitorTraining(MapReader& rule, Context
                                                         engine::RuleCommon common);
 std::unique_ptr<engine::Rule> CompileGuard(MapReader& rule, Context& ctx,
                                            engine::RuleCommon common);
+std::unique_ptr<engine::Rule> CompileIndicators(MapReader& rule, Context& ctx,
+                                                engine::RuleCommon common);  // indicators.cc
 
 }  // namespace tosgate::policies

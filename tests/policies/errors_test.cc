@@ -96,7 +96,7 @@ TEST_CASE("rule ids and reasons are code names") {
 
 TEST_CASE("an unknown kind names the kinds there are") {
   ExpectOnly(Rule("    kind: quota\n    limit: 5\n"),
-             "p.yaml:6:11: rules[0].kind: unknown kind \"quota\"; expected attribute, rate_limit, token_budget, content, competitor_training, guard");
+             "p.yaml:6:11: rules[0].kind: unknown kind \"quota\"; expected attribute, rate_limit, token_budget, content, competitor_training, guard, indicators");
 }
 
 TEST_CASE("duplicate rule ids are reported at the second, naming the first") {

@@ -1,0 +1,194 @@
+#include "api/admin/taxii_indicators.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <numeric>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/condition.h"
+#include "engine/indicators/keyed_hash.h"
+#include "storage/accounts/registry.h"
+#include "storage/admin/review_queue.h"
+#include "storage/audit/query.h"
+
+namespace tosgate::api::admin {
+namespace {
+
+bool ResolvedAsDistillation(const storage::ReviewItem& item) {
+  if (item.resolved_ms == 0) return false;
+  std::string head = item.note.substr(0, 12);
+  for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return head == "distillation";
+}
+
+// "risk 0.83 >= review 0.70: ..." -> 0.83; -1 when the detail has no risk.
+double RiskOf(const std::string& detail) {
+  if (detail.rfind("risk ", 0) != 0) return -1;
+  return std::strtod(detail.c_str() + 5, nullptr);
+}
+
+// The range of `ip` as CIDR text, or "" when it does not parse.
+std::string RangeOf(const std::string& ip, int v4_bits, int v6_bits) {
+  std::array<uint8_t, 16> a;
+  if (!engine::ParseIp(ip, &a)) return "";
+  const bool v4 = a[10] == 0xff && a[11] == 0xff &&
+                  std::all_of(a.begin(), a.begin() + 10, [](uint8_t x) { return x == 0; });
+  const int bits = v4 ? 96 + v4_bits : v6_bits;
+  for (int i = 0; i < 16; ++i) a[i] &= static_cast<uint8_t>(0xff00 >> std::clamp(bits - 8 * i, 0, 8));
+  char b[64];
+  if (v4) {
+    std::snprintf(b, sizeof b, "%u.%u.%u.%u/%d", a[12], a[13], a[14], a[15], v4_bits);
+    return b;
+  }
+  // Full (uncompressed) IPv6 groups: unambiguous, and ParseCidr reads them.
+  std::string out;
+  for (int g = 0; g < 8; ++g) {
+    std::snprintf(b, sizeof b, "%s%x", g ? ":" : "", a[2 * g] << 8 | a[2 * g + 1]);
+    out += b;
+  }
+  return out + "/" + std::to_string(v6_bits);
+}
+
+struct Member {
+  std::set<std::string> ranges;
+  std::string payment, device;  // keyed
+  int64_t first_ms = 0, last_ms = 0;
+};
+
+size_t Find(std::vector<size_t>& parent, size_t i) {
+  while (parent[i] != i) i = parent[i] = parent[parent[i]];
+  return i;
+}
+
+}  // namespace
+
+std::string IndicatorExportSummary::Describe() const {
+  return "campaigns: " + std::to_string(campaigns) + " (from " + std::to_string(accounts) +
+         " confirmed accounts)\n"
+         "indicators: " + std::to_string(ranges) + " address ranges, " + std::to_string(payments) +
+         " keyed payment fingerprints, " + std::to_string(devices) +
+         " keyed device fingerprints\n"
+         "not included: account ids, prompt text or digests, single addresses, raw fingerprints\n";
+}
+
+Status GatherCampaigns(storage::ReviewQueue* reviews, storage::AuditReadStore* audit,
+                       storage::AccountsRegistry* registry, const IndicatorExportOptions& o,
+                       std::vector<policies::StixCampaignExport>* campaigns,
+                       IndicatorExportSummary* summary) {
+  std::map<std::string, Member> members;  // account id -> what it shows
+  if (reviews) {
+    int64_t after = 0;
+    for (;;) {
+      Result<std::vector<storage::ReviewItem>> page = reviews->List(false, 500, after);
+      if (!page.ok()) return page.status();
+      if (page->empty()) break;
+      for (const storage::ReviewItem& item : *page) {
+        after = std::max(after, item.id);
+        if ((o.rule.empty() || item.rule_id == o.rule) && ResolvedAsDistillation(item))
+          members[item.account];
+      }
+    }
+  }
+  if (audit) {
+    storage::AuditFilter filter;
+    if (!o.rule.empty() && o.min_risk <= 0) filter.rule = o.rule;
+    Status s = audit->ForEach(filter, [&](const storage::StoredDecision& d) {
+      const storage::AuditRow& row = d.record;
+      if (row.account.empty()) return true;
+      if (o.min_risk > 0 && !members.count(row.account)) {
+        const nlohmann::json m = nlohmann::json::parse(row.matches, nullptr, false);
+        bool high = false;
+        if (m.is_array())
+          for (const nlohmann::json& x : m)
+            if (x.is_object() && (o.rule.empty() || x.value("rule_id", "") == o.rule) &&
+                RiskOf(x.value("detail", "")) >= o.min_risk)
+              high = true;
+        if (!high) return true;
+        members[row.account];
+      }
+      auto it = members.find(row.account);
+      if (it == members.end()) return true;
+      Member& mb = it->second;
+      if (std::string r = RangeOf(row.client_ip, o.v4_bits, o.v6_bits); !r.empty())
+        mb.ranges.insert(std::move(r));
+      if (!mb.first_ms || row.time_ms < mb.first_ms) mb.first_ms = row.time_ms;
+      mb.last_ms = std::max(mb.last_ms, row.time_ms);
+      return true;
+    });
+    if (!s.ok()) return s;
+  }
+  if (registry && !o.key.empty()) {
+    for (auto& [id, mb] : members) {
+      Result<Account> a = registry->GetAccount(id);
+      if (!a.ok()) continue;  // an account since deleted: its addresses still count
+      if (!a->payment_fingerprint.empty())
+        mb.payment = engine::KeyedFingerprint(o.key, engine::KeyedKind::kPayment, a->payment_fingerprint);
+      if (!a->device_fingerprint.empty())
+        mb.device = engine::KeyedFingerprint(o.key, engine::KeyedKind::kDevice, a->device_fingerprint);
+    }
+  }
+  // Ranges shared by enough confirmed accounts; accounts linked by a shared
+  // range or fingerprint are one campaign (union-find over the members).
+  std::vector<const Member*> list;
+  for (const auto& [id, mb] : members) list.push_back(&mb);
+  std::vector<size_t> parent(list.size());
+  std::iota(parent.begin(), parent.end(), size_t{0});
+  std::map<std::string, std::vector<size_t>> by_range, by_print;
+  for (size_t i = 0; i < list.size(); ++i) {
+    for (const std::string& r : list[i]->ranges) by_range[r].push_back(i);
+    if (!list[i]->payment.empty()) by_print["p" + list[i]->payment].push_back(i);
+    if (!list[i]->device.empty()) by_print["d" + list[i]->device].push_back(i);
+  }
+  for (auto it = by_range.begin(); it != by_range.end();)
+    it = static_cast<int>(it->second.size()) < o.min_range_accounts ? by_range.erase(it) : std::next(it);
+  for (const auto* groups : {&by_range, &by_print})
+    for (const auto& [k, idx] : *groups)
+      for (size_t j = 1; j < idx.size(); ++j) parent[Find(parent, idx[j])] = Find(parent, idx[0]);
+  std::map<size_t, policies::StixCampaignExport> out;
+  std::map<size_t, size_t> sizes;
+  for (size_t i = 0; i < list.size(); ++i) ++sizes[Find(parent, i)];
+  for (const auto& [k, idx] : by_range) out[Find(parent, idx[0])].address_ranges.push_back(k);
+  for (size_t i = 0; i < list.size(); ++i) {
+    policies::StixCampaignExport& c = out[Find(parent, i)];
+    if (!list[i]->payment.empty()) c.payment_hmacs.push_back(list[i]->payment);
+    if (!list[i]->device.empty()) c.device_hmacs.push_back(list[i]->device);
+    if (list[i]->first_ms && (!c.first_seen_ms || list[i]->first_ms < c.first_seen_ms))
+      c.first_seen_ms = list[i]->first_ms;
+    c.last_seen_ms = std::max(c.last_seen_ms, list[i]->last_ms);
+  }
+  *summary = {};
+  summary->accounts = members.size();
+  for (auto& [root, c] : out) {
+    for (auto* v : {&c.payment_hmacs, &c.device_hmacs}) {
+      std::sort(v->begin(), v->end());
+      v->erase(std::unique(v->begin(), v->end()), v->end());
+    }
+    if (c.address_ranges.empty() && c.payment_hmacs.empty() && c.device_hmacs.empty()) continue;
+    // The campaign's stable name: its smallest indicator value, so that a
+    // later export of the same campaign keeps its ids.
+    std::vector<std::string> all = c.address_ranges;
+    all.insert(all.end(), c.payment_hmacs.begin(), c.payment_hmacs.end());
+    all.insert(all.end(), c.device_hmacs.begin(), c.device_hmacs.end());
+    c.key = (o.rule.empty() ? std::string("any") : o.rule) + "\n" + *std::min_element(all.begin(), all.end());
+    c.name = "distillation campaign " + std::to_string(campaigns->size() + 1);
+    c.description = std::to_string(sizes[root]) + " accounts confirmed as distillation; " +
+                    std::to_string(c.address_ranges.size()) + " address ranges, " +
+                    std::to_string(c.payment_hmacs.size()) + " payment and " +
+                    std::to_string(c.device_hmacs.size()) + " device fingerprints (keyed)";
+    c.confidence = o.confidence;
+    summary->ranges += c.address_ranges.size();
+    summary->payments += c.payment_hmacs.size();
+    summary->devices += c.device_hmacs.size();
+    campaigns->push_back(std::move(c));
+  }
+  summary->campaigns = campaigns->size();
+  return Status::Ok();
+}
+
+}  // namespace tosgate::api::admin
