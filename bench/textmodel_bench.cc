@@ -9,7 +9,9 @@
 //       --benchmark_report_aggregates_only=true (one command line)
 #include <benchmark/benchmark.h>
 
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 
 #include "engine/normalize.h"
@@ -35,9 +37,10 @@ std::string Prompt(size_t bytes) {
   return s;
 }
 
-std::shared_ptr<const TextModel> RandomModel(int labels, int bits) {
+std::shared_ptr<const TextModel> RandomModel(int labels, int bits, bool edges = false) {
   tosgate::engine::TextModelOptions o;
   o.bits = bits;
+  o.char_edges = edges;
   std::vector<std::string> names;
   for (int i = 0; i < labels; ++i) names.push_back("l" + std::to_string(i));
   std::mt19937 rng(1);
@@ -74,6 +77,21 @@ BENCHMARK(BM_Score)
     ->Args({1024, 14, 18})
     ->Args({4096, 14, 18});
 
+// All character 4-grams against a word's first and last only, 1 KB, 13
+// labels. Args: bits, 1 for edges.
+void BM_ScoreEdges(benchmark::State& state) {
+  std::string p = Prompt(1024);
+  auto m = RandomModel(13, static_cast<int>(state.range(0)), state.range(1) == 1);
+  tosgate::engine::TextModelScratch scratch;
+  std::vector<float> out;
+  for (auto _ : state) {
+    m->Score(p, &scratch, &out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(p.size()));
+}
+BENCHMARK(BM_ScoreEdges)->Args({16, 0})->Args({16, 1})->Args({15, 1})->Args({16, 0})->Args({16, 1});
+
 // The shipped models on what they read: the distillation pack's harvest
 // model (1 label, 2^14 buckets, words and pairs) on the 256 folded bytes
 // competitor_training gives it, and the prohibited-use classifier (13
@@ -100,6 +118,23 @@ void BM_ScoreShipped(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(p.size()));
 }
 BENCHMARK(BM_ScoreShipped)->Arg(0)->Arg(1);
+
+// Parsing the shipped prohibited-use model's text (4.8 MB, 40,000 lines of
+// 13 weights): what every load of a policy set importing the pack pays.
+void BM_ParseShipped(benchmark::State& state) {
+  std::ifstream in(std::string(TOSGATE_SOURCE_DIR) +
+                   "/policies/packs/prohibited-use/models/prohibited.model");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  std::shared_ptr<const TextModel> m;
+  for (auto _ : state) {
+    if (!TextModel::Parse(text, "prohibited.model", &m).ok()) state.SkipWithError("parse failed");
+    benchmark::DoNotOptimize(m.get());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(text.size()));
+}
+BENCHMARK(BM_ParseShipped)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -18,9 +18,12 @@
 #include "engine/accounts.h"
 #include "engine/engine.h"
 #include "engine/state_store.h"
+#include "policies/builtin/builtin_packs.h"
 #include "policies/loader.h"
 #include "storage/accounts/file.h"
 #include "storage/audit/sqlite/sink.h"
+#include "storage/audit_socket/socket_sink.h"
+#include "storage/shm/state_store.h"
 #include "tosgate/clock.h"
 
 #ifndef TOSGATE_VERSION
@@ -75,9 +78,13 @@ void SetCaught(char** error, const char* where) noexcept {
   }
 }
 
+// `imports: [{pack: NAME}]` resolves to the packs built into the library,
+// as in the CLI and the server.
 tosgate::policies::LoadResult LoadPolicies(const PolicySource& src) {
-  if (src.from_text) return tosgate::policies::LoadPolicyFiles({{src.name, src.yaml}});
-  return tosgate::policies::LoadPolicyDir(src.dir);
+  tosgate::policies::LoadOptions options;
+  options.packs = &tosgate::policies::BuiltinPacks();
+  if (src.from_text) return tosgate::policies::LoadPolicyFiles({{src.name, src.yaml}}, options);
+  return tosgate::policies::LoadPolicyDir(src.dir, options);
 }
 
 // Every error of a policy set, one per line, each with file:line:column.
@@ -101,6 +108,9 @@ struct tosgate_config {
   std::string accounts_file;
   std::string audit_path;
   bool audit_sync = false;
+  void* shm_base = nullptr;  // tosgate_config_set_state_shm
+  size_t shm_bytes = 0;
+  std::string audit_socket;  // tosgate_config_set_audit_socket
 };
 
 struct tosgate_engine {
@@ -108,6 +118,7 @@ struct tosgate_engine {
   std::unique_ptr<tosgate::engine::StateStore> state;
   tosgate::engine::MemoryAccountDirectory accounts;
   std::unique_ptr<tosgate::storage::SqliteAuditSink> audit;
+  std::unique_ptr<tosgate::storage::SocketAuditSink> audit_socket;  // or records to a writer
   std::unique_ptr<tosgate::engine::Engine> engine;
   // Serializes reloads, so that the source and the published policies agree.
   std::mutex reload_mu;
@@ -201,6 +212,39 @@ void tosgate_config_set_audit(tosgate_config* config, const char* path, int sync
   }
 }
 
+// ---- Shared state ----
+
+size_t tosgate_shm_state_bytes(size_t max_entries) {
+  return tosgate::storage::ShmStateBytes(max_entries);
+}
+
+int tosgate_shm_state_init(void* base, size_t bytes, char** error) {
+  try {
+    if (tosgate::Status s = tosgate::storage::InitShmState(base, bytes); !s.ok()) {
+      SetError(error, "tosgate_shm_state_init: " + s.message());
+      return -1;
+    }
+    return 0;
+  } catch (...) {
+    SetCaught(error, "tosgate_shm_state_init");
+    return -1;
+  }
+}
+
+void tosgate_config_set_audit_socket(tosgate_config* config, const char* path) {
+  if (!config) return;
+  try {
+    config->audit_socket = path ? path : "";
+  } catch (...) {
+  }
+}
+
+void tosgate_config_set_state_shm(tosgate_config* config, void* base, size_t bytes) {
+  if (!config) return;
+  config->shm_base = base;
+  config->shm_bytes = base ? bytes : 0;
+}
+
 // ---- Engine ----
 
 tosgate_engine* tosgate_engine_create(const tosgate_config* config, char** error) {
@@ -229,6 +273,8 @@ tosgate_engine* tosgate_engine_create(const tosgate_config* config, char** error
       }
       e->accounts.Replace(std::move(list).value());
     }
+    if (!config->audit_socket.empty())
+      e->audit_socket = std::make_unique<tosgate::storage::SocketAuditSink>(config->audit_socket);
     if (!config->audit_path.empty()) {
       tosgate::storage::SqliteAuditOptions opts;
       opts.path = config->audit_path;
@@ -240,9 +286,21 @@ tosgate_engine* tosgate_engine_create(const tosgate_config* config, char** error
       }
       e->audit = std::move(audit).value();
     }
-    e->state = tosgate::engine::NewMemoryStateStore({.max_entries = config->state_max_entries});
+    if (config->shm_base) {
+      auto shared = tosgate::storage::AttachShmState(config->shm_base, config->shm_bytes);
+      if (!shared.ok()) {
+        SetError(error, "tosgate: shared state: " + shared.status().message());
+        return nullptr;
+      }
+      e->state = std::move(shared).value();
+    } else {
+      e->state = tosgate::engine::NewMemoryStateStore({.max_entries = config->state_max_entries});
+    }
     e->engine = std::make_unique<tosgate::engine::Engine>(
-        tosgate::engine::EngineOptions{&e->clock, e->state.get(), e->audit.get(), &e->accounts});
+        tosgate::engine::EngineOptions{&e->clock, e->state.get(),
+                                       e->audit ? static_cast<tosgate::engine::AuditSink*>(e->audit.get())
+                                                : e->audit_socket.get(),
+                                       &e->accounts});
     e->engine->Publish(std::move(loaded.snapshot));
     return e.release();
   } catch (...) {

@@ -110,7 +110,7 @@ void PrintTable(const std::vector<engine::LabelEvaluation>& ev) {
 
 constexpr char kTrainUsage[] =
     "usage: tosgate train --data FILE.jsonl [--data MORE.jsonl] --out MODEL [--labels a,b,...]\n"
-    "                     [--bits 18] [--window 64] [--features words,bigrams,chars] [--epochs 8]\n"
+    "                     [--bits 18] [--window 64] [--features words,bigrams,chars|edges] [--epochs 8]\n"
     "                     [--seed 1] [--learning-rate 0.2] [--l2 1e-6] [--positive-weight W]\n"
     "                     [--dev DEV.jsonl [--max-fpr 0.005]]\n";
 
@@ -134,6 +134,7 @@ int RunTrain(const Args& in) {
       if (f == "words") opt.model.words = true;
       else if (f == "bigrams") opt.model.bigrams = true;
       else if (f == "chars") opt.model.chars = true;
+      else if (f == "edges") opt.model.chars = opt.model.char_edges = true;
       else bad = true;
     }
   }

@@ -14,6 +14,7 @@ PACKAGES=(
   libhyperscan-dev libre2-dev
   libhiredis-dev redis-server
   postgresql libpq-dev
+  nginx-dev  # the nginx module (plugins/nginx/): headers and configure of Debian's nginx
   python3-jsonschema  # STIX 2.1 bundles against the OASIS schemas (tests/stix, issue 27)
 )
 

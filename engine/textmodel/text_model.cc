@@ -5,9 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "engine/distill/text_features.h"  // MixHash
 #include "engine/normalize.h"
@@ -128,6 +126,7 @@ void VisitFeatures(const TextModelOptions& o, std::string_view text,
         if (names) names->push_back({"c:" + std::string(framed, n), b, word});
       } else {
         for (size_t k = 0; k + 4 <= n; ++k) {
+          if (o.char_edges && k != 0 && k + 4 != n) continue;
           uint32_t packed;
           std::memcpy(&packed, framed + k, 4);
           uint32_t b = CharBucket(packed, 4, o.bits);
@@ -250,7 +249,9 @@ int CollectFeatures(const TextModelOptions& o, std::string_view text, const floa
         put((kChar4 ^ (kOpen | u(0) << 8 | u(1) << 16 | kClose << 24)) * kGolden);
       } else {
         put((kChar4 ^ (kOpen | u(0) << 8 | u(1) << 16 | u(2) << 24)) * kGolden);
-        for (size_t k = 0; k + 4 <= len; ++k) put((kChar4 ^ Load32(p + k)) * kGolden);
+        if (!o.char_edges) {
+          for (size_t k = 0; k + 4 <= len; ++k) put((kChar4 ^ Load32(p + k)) * kGolden);
+        }
         put((kChar4 ^ (u(len - 3) | u(len - 2) << 8 | u(len - 1) << 16 | kClose << 24)) * kGolden);
       }
     }
@@ -434,128 +435,6 @@ std::string TextModel::Explain(std::string_view text, int label, int top) const 
     out += ranked[i].second + num;
   }
   return out;
-}
-
-std::string TextModel::Serialize() const {
-  std::ostringstream o;
-  const size_t k = labels_.size();
-  o << "tosgate-text-model 1\n";
-  o << "bits " << options_.bits << "\n";
-  o << "window " << options_.window << "\n";
-  o << "features";
-  if (options_.words) o << " words";
-  if (options_.bigrams) o << " bigrams";
-  if (options_.chars) o << " chars";
-  o << "\nlabels";
-  for (const auto& l : labels_) o << " " << l;
-  char num[32];
-  o << "\nbias";
-  for (float b : bias_) {
-    std::snprintf(num, sizeof num, " %.6g", b);
-    o << num;
-  }
-  o << "\n";
-  for (size_t b = 0; b < buckets(); ++b) {
-    const float* w = weights_.data() + b * stride_;
-    if (std::all_of(w, w + k, [](float x) { return x == 0.0f; })) continue;
-    o << b;
-    for (size_t l = 0; l < k; ++l) {
-      if (w[l] == 0.0f) {
-        o << " 0";
-      } else {
-        std::snprintf(num, sizeof num, " %.4g", w[l]);
-        o << num;
-      }
-    }
-    o << "\n";
-  }
-  return o.str();
-}
-
-Status TextModel::Parse(std::string_view content, std::string_view name,
-                        std::shared_ptr<const TextModel>* out) {
-  TextModelOptions o;
-  o.words = o.bigrams = o.chars = false;
-  std::vector<std::string> labels;
-  std::vector<float> bias, weights;
-  int line_no = 0;
-  bool have_bits = false, have_labels = false, have_bias = false;
-  auto fail = [&](const std::string& why) {
-    return Status::InvalidArgument(std::string(name) + ":" + std::to_string(line_no) + ": " + why);
-  };
-  size_t pos = 0;
-  while (pos < content.size()) {
-    size_t nl = content.find('\n', pos);
-    if (nl == std::string_view::npos) nl = content.size();
-    std::string line(content.substr(pos, nl - pos));
-    pos = nl + 1;
-    ++line_no;
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream in(line);
-    if (line_no == 1) {
-      if (line != "tosgate-text-model 1") return fail("not a tosgate text model (expected 'tosgate-text-model 1')");
-      continue;
-    }
-    if (std::isdigit(static_cast<unsigned char>(line[0]))) {
-      if (!have_bits || !have_labels || !have_bias) return fail("weights before bits, labels and bias");
-      if (weights.empty()) weights.assign((size_t{1} << o.bits) * labels.size(), 0.0f);
-      uint64_t bucket;
-      if (!(in >> bucket) || bucket >= (uint64_t{1} << o.bits)) return fail("bad bucket number");
-      float* w = weights.data() + bucket * labels.size();
-      for (size_t l = 0; l < labels.size(); ++l) {
-        if (!(in >> w[l]) || !std::isfinite(w[l])) return fail("expected " + std::to_string(labels.size()) + " weights");
-      }
-      std::string extra;
-      if (in >> extra) return fail("more weights than labels");
-      continue;
-    }
-    std::string key;
-    in >> key;
-    if (key == "bits") {
-      if (!(in >> o.bits) || o.bits < 8 || o.bits > 24) return fail("bits must be 8 to 24");
-      have_bits = true;
-    } else if (key == "window") {
-      if (!(in >> o.window) || o.window < 4 || o.window > 4096) return fail("window must be 4 to 4096");
-    } else if (key == "features") {
-      std::string f;
-      while (in >> f) {
-        if (f == "words") o.words = true;
-        else if (f == "bigrams") o.bigrams = true;
-        else if (f == "chars") o.chars = true;
-        else return fail("unknown feature '" + f + "' (words, bigrams, chars)");
-      }
-    } else if (key == "labels") {
-      std::string l;
-      while (in >> l) labels.push_back(l);
-      if (labels.empty()) return fail("no labels");
-      have_labels = true;
-    } else if (key == "bias") {
-      float b;
-      while (in >> b) bias.push_back(b);
-      if (bias.size() != labels.size()) return fail("bias needs one value per label");
-      have_bias = true;
-    } else {
-      return fail("unknown line '" + key + "'");
-    }
-  }
-  if (line_no == 0) return Status::InvalidArgument(std::string(name) + ": empty model file");
-  if (!have_bits || !have_labels || !have_bias) {
-    return Status::InvalidArgument(std::string(name) + ": model lacks bits, labels or bias");
-  }
-  if (!o.words && !o.bigrams && !o.chars) {
-    return Status::InvalidArgument(std::string(name) + ": model names no features");
-  }
-  if (weights.empty()) weights.assign((size_t{1} << o.bits) * labels.size(), 0.0f);
-  *out = std::make_shared<TextModel>(o, std::move(labels), std::move(bias), std::move(weights));
-  return Status::Ok();
-}
-
-Status TextModel::Load(const std::string& path, std::shared_ptr<const TextModel>* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound(path + ": cannot read the model file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return Parse(ss.str(), path, out);
 }
 
 }  // namespace tosgate::engine

@@ -9,7 +9,8 @@
 // Features of a text, after normalization (lower-case words, single spaces):
 //   - every word ("w" feature), every pair of adjacent words ("b");
 //   - every character 4-gram of each word framed by '^' and '$' (a word of
-//     two letters or fewer gives its framed self), ("c").
+//     two letters or fewer gives its framed self), ("c"); or with
+//     char_edges only the first and the last of them.
 // Each feature is hashed (64-bit, seeded by its kind) into one of 2^bits
 // buckets. A label's score over a window of words is the sum of the weights
 // of the features anchored in it plus the label's bias, through the logistic
@@ -38,6 +39,10 @@ struct TextModelOptions {
   bool words = true;   // "w" features
   bool bigrams = true; // "b" features
   bool chars = true;   // "c" features (character 4-grams)
+  // With chars: only each word's first and last framed 4-gram ("^sar" and
+  // "rin$" of "sarin"), at most two per word instead of one per byte: a
+  // third fewer features to hash and fetch ("edges" in the file).
+  bool char_edges = false;
 };
 
 // One feature of a text, for explanations and tests.

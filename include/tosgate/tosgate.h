@@ -90,6 +90,35 @@ TOSGATE_API void tosgate_config_set_accounts_file(tosgate_config* config, const 
 TOSGATE_API void tosgate_config_set_audit(tosgate_config* config, const char* path,
                                           int synchronous_full);
 
+/* Sends every decision's audit record to the writer listening on the Unix
+ * socket `path` (`tosgate-audit-writer`, docs/deploy-nginx.md) instead of
+ * writing a store itself: the one writer of one store for engines in several
+ * processes. A check returns only once the writer acknowledged the record
+ * (with its --durability sync: committed durably); a writer that is gone or
+ * refuses makes the record's decision follow failure_mode (closed: an allow
+ * becomes 503 audit-unavailable). A store set with tosgate_config_set_audit
+ * wins over the socket. NULL or "" for none. */
+TOSGATE_API void tosgate_config_set_audit_socket(tosgate_config* config, const char* path);
+
+/* ---- Limits shared by processes (nginx workers) in shared memory ---- */
+
+/* Bytes of shared memory a table of `max_entries` rate and budget entries
+ * needs (docs/deploy-nginx.md sizes it). */
+TOSGATE_API size_t tosgate_shm_state_bytes(size_t max_entries);
+
+/* Lays out an empty table in the `bytes` at `base` (64-byte aligned), once,
+ * in the process that creates the region, before any engine uses it.
+ * Returns 0, or -1 with *error set (too small, misaligned). */
+TOSGATE_API int tosgate_shm_state_init(void* base, size_t bytes, char** error);
+
+/* Counts limits in the region at `base` (laid out by tosgate_shm_state_init,
+ * mapped shared by every process whose engine uses it) instead of in the
+ * engine's own memory, so that the engines of several processes enforce one
+ * limit exactly. The region must outlive every engine made with this config;
+ * its size bounds the entries (tosgate_config_set_state_max_entries does not
+ * apply). NULL base: back to the engine's own memory. */
+TOSGATE_API void tosgate_config_set_state_shm(tosgate_config* config, void* base, size_t bytes);
+
 /* ---- Engine ---- */
 
 /* Loads the policies, the accounts file and the audit store named by

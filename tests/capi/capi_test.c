@@ -369,6 +369,36 @@ static void test_files(void) {
   rmdir(dir);
 }
 
+/* A policy that imports a built-in pack by name: the library carries the
+ * packs, as the tosgate binary does. */
+static void test_builtin_pack_import(void) {
+  char* error = NULL;
+  tosgate_config* config = tosgate_config_create();
+  tosgate_config_set_policy_yaml(config,
+                                 "apiVersion: tosgate/v1\nkind: Policy\nmetadata: {name: host}\n"
+                                 "imports:\n  - pack: rate-limits\n",
+                                 "host.yaml");
+  tosgate_engine* engine = tosgate_engine_create(config, &error);
+  tosgate_config_destroy(config);
+  CHECK(engine != NULL);
+  if (!engine) {
+    fprintf(stderr, "builtin import: %s\n", error ? error : "(no message)");
+    tosgate_free_string(error);
+    return;
+  }
+  CHECK(strlen(tosgate_engine_policy_revision(engine)) > 0);
+  tosgate_engine_destroy(engine);
+  /* An unknown pack is an error naming the import. */
+  config = tosgate_config_create();
+  tosgate_config_set_policy_yaml(config,
+                                 "apiVersion: tosgate/v1\nkind: Policy\nmetadata: {name: host}\n"
+                                 "imports:\n  - pack: no-such-pack\n",
+                                 "host.yaml");
+  CHECK(tosgate_engine_create(config, &error) == NULL);
+  CHECK_ERROR(error, "no-such-pack");
+  tosgate_config_destroy(config);
+}
+
 int main(void) {
   char* error = NULL;
   tosgate_config* config = tosgate_config_create();
@@ -387,6 +417,7 @@ int main(void) {
 
   test_null_and_config_errors();
   test_files();
+  test_builtin_pack_import();
 
   if (failures) {
     fprintf(stderr, "capi_test: %d check(s) failed\n", failures);

@@ -3,8 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -179,12 +181,58 @@ TEST_CASE("text model: bad files are refused with the line") {
                        "x.model", &m);
   REQUIRE(s.ok());
   CHECK(m->weight(3, 0) == 1.5f);
+  // Lines of spaces, a line's other errors, and the header's.
+  s = TextModel::Parse("tosgate-text-model 1\nbits 10\nfeatures words\nlabels a\nbias 0\n3 1.5 2\n",
+                       "x.model", &m);
+  CHECK(s.message() == "x.model:6: more weights than labels");
+  s = TextModel::Parse("tosgate-text-model 1\n  \n", "x.model", &m);
+  CHECK(s.message() == "x.model:2: unknown line ''");
+  s = TextModel::Parse("tosgate-text-model 1\nbits 7\n", "x.model", &m);
+  CHECK(s.message() == "x.model:2: bits must be 8 to 24");
+  s = TextModel::Parse("tosgate-text-model 1\nbits 10\nfeatures words\nlabels a b\nbias 0 inf\n",
+                       "x.model", &m);
+  CHECK(s.message() == "x.model:5: bias needs one value per label");
   // Training refuses what cannot be trained.
   CHECK_FALSE(TrainTextModel({}, TrainOptions{}, &m).ok());
   CHECK_FALSE(TrainTextModel({{"hello", {"benign"}}}, TrainOptions{}, &m).ok());
 }
 
 
+
+TEST_CASE("text model: weights are read as the stream-based parser read them") {
+  // The parser reads numbers with from_chars; what operator>> accepted (a
+  // leading '+', exponents, subnormals) it accepts with the same value, and
+  // what it refused (overflow, inf, nan, garbage) it refuses.
+  const char* tokens[] = {"1.5",     "-0.0001234", "+0.5",   "1e-05", "-2.5E+3", ".5",    "7.",
+                          "0",       "-0",         "1.5e-45", "1e-40", "3.4e38",  "1e39",  "-1e39",
+                          "inf",     "nan",        "x",      "-",     "+-1",     "0.25",  "123456789"};
+  for (const char* t : tokens) {
+    CAPTURE(t);
+    std::istringstream in(t);
+    float want = 0;
+    const bool stream_ok = static_cast<bool>(in >> want) && std::isfinite(want) &&
+                           (in >> std::ws).eof();
+    std::shared_ptr<const TextModel> m;
+    const std::string file =
+        std::string("tosgate-text-model 1\nbits 8\nfeatures words\nlabels a\nbias 0\n3 ") + t + "\n";
+    Status s = TextModel::Parse(file, "n.model", &m);
+    CHECK(s.ok() == stream_ok);
+    if (s.ok() && stream_ok) CHECK(std::bit_cast<uint32_t>(m->weight(3, 0)) == std::bit_cast<uint32_t>(want));
+  }
+}
+
+TEST_CASE("text model: the shipped model survives the file format") {
+  // Parse, Serialize and Parse again: the same weights and the same bytes.
+  std::shared_ptr<const TextModel> m, back;
+  REQUIRE(TextModel::Load(std::string(TOSGATE_SOURCE_DIR) +
+                              "/policies/packs/prohibited-use/models/prohibited.model",
+                          &m)
+              .ok());
+  CHECK(m->labels().size() == 13);
+  const std::string text = m->Serialize();
+  REQUIRE(TextModel::Parse(text, "again", &back).ok());
+  CHECK(back->Serialize() == text);
+}
 
 // What ScoreNormalized must compute, written plainly from ForEachTextFeature
 // (the reference features) and weight(): per word the sum of its features in
@@ -290,4 +338,46 @@ TEST_CASE("text model: the fast scorer gives the reference scores bit for bit") 
 }
 
 }  // namespace
+TEST_CASE("text model: edge 4-grams are a word's first and last, scored as the reference scores") {
+  TextModelOptions o;
+  o.char_edges = true;
+  std::vector<std::string> names;
+  for (const auto& x : Features(o, "make sarin ab")) names.push_back(x.name);
+  const std::vector<std::string> want = {"w:make", "c:^mak", "c:ake$", "w:sarin", "b:make sarin",
+                                         "c:^sar", "c:rin$", "w:ab", "b:sarin ab", "c:^ab$"};
+  CHECK(names == want);
+  // The same buckets as the full set's first and last 4-grams: one hash.
+  TextModelOptions full;
+  CHECK(Features(o, "sarin")[2].bucket == Features(full, "sarin")[4].bucket);
+  // The fast path gives the plain definition's scores bit for bit.
+  std::mt19937 rng(2027);
+  for (size_t labels : {size_t{1}, size_t{13}, size_t{17}}) {
+    for (int window : {4, 16}) {
+      TextModelOptions e;
+      e.bits = 10;
+      e.char_edges = true;
+      e.window = window;
+      e.bigrams = window == 16;
+      auto m = RandomTextModel(e, labels, static_cast<uint32_t>(labels * 7 + window));
+      TextModelScratch s;
+      std::vector<float> got;
+      for (int i = 0; i < 20; ++i) {
+        const std::string text = i == 0 ? "" : RandomText(rng);
+        m->ScoreNormalized(text, &s, &got);
+        const std::vector<float> ref = ReferenceScores(*m, text);
+        REQUIRE(got.size() == labels);
+        for (size_t l = 0; l < labels; ++l) CHECK(got[l] == ref[l]);
+      }
+    }
+  }
+  // The file says "edges" and reads back as such.
+  o.bits = 10;
+  auto m = RandomTextModel(o, 2, 5);
+  std::shared_ptr<const TextModel> back;
+  REQUIRE(TextModel::Parse(m->Serialize(), "e.model", &back).ok());
+  CHECK(back->options().char_edges);
+  CHECK(back->options().chars);
+  CHECK(m->Serialize().find("features words bigrams edges\n") != std::string::npos);
+}
+
 }  // namespace tosgate::engine

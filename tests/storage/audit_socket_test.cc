@@ -1,0 +1,108 @@
+// Audit records over a Unix socket to one writer (storage/audit_socket/):
+// the framing keeps every field, a record is acknowledged only when the
+// writer's sink accepted it, and a writer that is gone is Unavailable, not
+// a silent success.
+#include <doctest/doctest.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "storage/audit_socket/socket_sink.h"
+#include "temp_dir.h"
+
+using tosgate::Status;
+using tosgate::engine::AuditRecord;
+using tosgate::storage::AuditSocketServer;
+using tosgate::storage::DecodeAuditRecord;
+using tosgate::storage::EncodeAuditRecord;
+using tosgate::storage::SocketAuditSink;
+
+namespace {
+
+// The writer's store, in memory: keeps what it accepts, refuses on demand.
+class FakeSink final : public tosgate::engine::AuditSink {
+ public:
+  Status Submit(AuditRecord r) override {
+    std::lock_guard lock(mu);
+    if (refuse) return Status::Unavailable("disk full");
+    kept.push_back(std::move(r));
+    return Status::Ok();
+  }
+  std::mutex mu;
+  bool refuse = false;
+  std::vector<AuditRecord> kept;
+};
+
+AuditRecord Sample(int i) {
+  AuditRecord r;
+  r.id = "019ac5a1e2f0a4c123b1612dd272d1371c" + std::to_string(10 + i);
+  r.time_ms = 1765000000000 + i;
+  r.request_id = "req-\"quoted\"\n";
+  r.account = "acct_1";
+  r.key_id = "key:f8dc9db173eec64b";
+  r.client_ip = "203.0.113.7";
+  r.method = "POST";
+  r.path = "/v1/chat/completions";
+  r.operation = "chat";
+  r.model = "m";
+  r.effect = tosgate::Effect::kThrottle;
+  r.enforced = false;
+  r.status = 429;
+  r.reason = "rate-limited";
+  r.rule_ids = {"rate.rpm", "budget.tpm"};
+  r.matches = {{"rate.rpm", tosgate::Action::kThrottle, true, "used 3 of 2"}};
+  r.risk = 0.25;
+  r.policy_revision = "6d10a98fd6ba";
+  r.prompt_sha256 = std::string(64, 'a');
+  r.latency_us = 17;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("audit socket: a record's every field survives the frame") {
+  const AuditRecord in = Sample(1);
+  AuditRecord out;
+  REQUIRE(DecodeAuditRecord(EncodeAuditRecord(in), &out).ok());
+  CHECK(EncodeAuditRecord(out) == EncodeAuditRecord(in));
+  CHECK(out.request_id == in.request_id);
+  CHECK(out.effect == in.effect);
+  CHECK(out.matches.size() == 1);
+  CHECK(out.matches[0].shadow);
+  CHECK(out.rule_ids == in.rule_ids);
+  CHECK_FALSE(DecodeAuditRecord("[1]", &out).ok());
+  CHECK_FALSE(DecodeAuditRecord("{\"id\": 3}", &out).ok());
+}
+
+TEST_CASE("audit socket: acknowledged only when the writer's sink accepted it") {
+  tosgate::test::TempDir dir;
+  const std::string path = dir.path() + "/audit.sock";
+  FakeSink store;
+  SocketAuditSink sink(path, std::chrono::milliseconds(2000));
+  CHECK(sink.Submit(Sample(0)).code() == Status::Code::kUnavailable);  // no writer yet
+
+  auto server = AuditSocketServer::Start(path, &store);
+  REQUIRE(server.ok());
+  for (int i = 0; i < 3; ++i) CHECK(sink.Submit(Sample(i)).ok());
+  {
+    std::lock_guard lock(store.mu);
+    REQUIRE(store.kept.size() == 3);
+    CHECK(store.kept[2].id == Sample(2).id);
+    store.refuse = true;
+  }
+  CHECK(sink.Submit(Sample(3)).code() == Status::Code::kUnavailable);  // refused
+  store.refuse = false;
+  CHECK(sink.Submit(Sample(4)).ok());
+  CHECK((*server)->records() == 4);
+
+  // The writer goes away: not acknowledged; it comes back: reconnected.
+  (*server)->Stop();
+  CHECK_FALSE(sink.Submit(Sample(5)).ok());
+  auto again = AuditSocketServer::Start(path, &store);
+  REQUIRE(again.ok());
+  CHECK(sink.Submit(Sample(6)).ok());
+  std::lock_guard lock(store.mu);
+  CHECK(store.kept.size() == 5);
+  CHECK(store.kept.back().id == Sample(6).id);
+}
