@@ -38,7 +38,17 @@ if [[ -z "$SANITIZE" && "${SANITIZERS:-${TSAN:-1}}" == 1 ]]; then
   # against 12.5 s of CPU), which outweighs the slower test run; nothing is
   # optimized away from the checks, and stacks keep file:line.
   SAN_FLAGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1 -DNDEBUG")
-  cmake -S . -B build-asan "${SAN_FLAGS[@]}" "${LAUNCHER[@]}" -G Ninja -DTOSGATE_WERROR=ON -DTOSGATE_SANITIZE=address,undefined \
+  # clang when installed (install-deps.sh installs it): half of GCC's compile
+  # time under ASan+UBSan (api/gateway/session.cc: 18.6 s against 36.9 s of
+  # CPU). Its warnings are not errors here; the GCC build above keeps -Werror.
+  SAN_ENV=()
+  if command -v clang++ >/dev/null 2>&1; then
+    SAN_ENV=(CC=clang CXX=clang++)
+    SAN_FLAGS+=(-DTOSGATE_WERROR=OFF)
+  else
+    SAN_FLAGS+=(-DTOSGATE_WERROR=ON)
+  fi
+  env "${SAN_ENV[@]}" cmake -S . -B build-asan "${SAN_FLAGS[@]}" "${LAUNCHER[@]}" -G Ninja -DTOSGATE_SANITIZE=address,undefined \
     -DTOSGATE_BUILD_BENCH=OFF
   cmake --build build-asan -j "$JOBS" --target "${ASAN_TESTS[@]}"
   ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0" \
@@ -46,7 +56,7 @@ if [[ -z "$SANITIZE" && "${SANITIZERS:-${TSAN:-1}}" == 1 ]]; then
     ctest --test-dir build-asan --output-on-failure -j "$JOBS" \
       -R "^($(IFS='|'; echo "${ASAN_TESTS[*]}"))\$"
   # The concurrency tests once more under ThreadSanitizer.
-  cmake -S . -B build-tsan "${SAN_FLAGS[@]}" "${LAUNCHER[@]}" -G Ninja -DTOSGATE_WERROR=ON -DTOSGATE_SANITIZE=thread \
+  env "${SAN_ENV[@]}" cmake -S . -B build-tsan "${SAN_FLAGS[@]}" "${LAUNCHER[@]}" -G Ninja -DTOSGATE_SANITIZE=thread \
     -DTOSGATE_BUILD_BENCH=OFF
   cmake --build build-tsan -j "$JOBS" --target engine_test storage_test
   export TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$PWD/scripts/tsan.supp"

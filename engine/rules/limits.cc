@@ -114,12 +114,29 @@ std::string ScopeValue(const ScopeItem& item, const EvalContext& ctx) {
 }
 
 std::string LimitSpec::Signature() const {
-  static constexpr char kKinds[] = {'w', 'g', 'd', 'm', 'c', 'k'};
-  std::string s(1, kKinds[static_cast<int>(kind)]);
-  s += std::to_string(amount) + '/' + std::to_string(per_ns) + '+' + std::to_string(burst);
-  // Only zoned limits say so: a UTC limit keeps the signature, and counters, it had.
-  if (zone) s += '@' + zone->name();
+  std::string s;
+  AppendSignature(&s);
   return s;
+}
+
+void LimitSpec::AppendSignature(std::string* out) const {
+  static constexpr char kKinds[] = {'w', 'g', 'd', 'm', 'c', 'k'};
+  // "<kind><amount>/<per_ns>+<burst>", digits written in place (no
+  // temporaries: this runs for every limit of every request).
+  char buf[3 * 21 + 4];
+  char* p = buf;
+  *p++ = kKinds[static_cast<int>(kind)];
+  p = std::to_chars(p, buf + sizeof buf, amount).ptr;
+  *p++ = '/';
+  p = std::to_chars(p, buf + sizeof buf, per_ns).ptr;
+  *p++ = '+';
+  p = std::to_chars(p, buf + sizeof buf, burst).ptr;
+  out->append(buf, p);
+  // Only zoned limits say so: a UTC limit keeps the signature, and counters, it had.
+  if (zone) {
+    *out += '@';
+    *out += zone->name();
+  }
 }
 
 std::string LimitSpec::Describe() const {
@@ -161,7 +178,7 @@ void BuildStateKey(std::string_view rule_id, const LimitSpec& limit,
                    std::string* key, std::string* scope_text) {
   key->assign(rule_id);
   *key += '|';
-  *key += limit.Signature();
+  limit.AppendSignature(key);
   scope_text->clear();
   for (const ScopeItem& item : scope) {
     std::string v = ScopeValue(item, ctx);

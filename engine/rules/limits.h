@@ -55,6 +55,8 @@ struct LimitSpec {
   // Identifies the limit inside state keys: a reload that keeps the rule id
   // and this keeps the counters; a changed limit starts afresh.
   std::string Signature() const;
+  // The same, appended to *out: state keys are built per request.
+  void AppendSignature(std::string* out) const;
   // "20 per 1m", "1000 per UTC day", "4 concurrent", for explanations.
   std::string Describe() const;
 };

@@ -239,3 +239,19 @@ TEST_CASE("429s carry Retry-After, the RateLimit fields and a quota-exceeded pro
   CHECK(header(d, "RateLimit") == "\"rpm\";r=0;t=90");
   // The quota-exceeded problem: tests/api/decision_problem_test.cc.
 }
+
+// A limit's signature is part of every state key of its rule: its text is
+// what keeps counters across reloads, so it must not change.
+TEST_CASE("a limit's signature is its kind, amount, period and burst, and its zone when not UTC") {
+  engine::LimitSpec window{engine::LimitKind::kWindow, 100, 60 * kSec};
+  CHECK(window.Signature() == "w100/60000000000+0");
+  engine::LimitSpec gcra{engine::LimitKind::kGcra, 5, kSec};
+  gcra.burst = 3;
+  CHECK(gcra.Signature() == "g5/1000000000+3");
+  std::string key = "rule|";
+  gcra.AppendSignature(&key);
+  CHECK(key == "rule|g5/1000000000+3");
+  engine::LimitSpec extreme{engine::LimitKind::kConcurrent, INT64_MAX, INT64_MIN};
+  extreme.burst = -1;
+  CHECK(extreme.Signature() == "c9223372036854775807/-9223372036854775808+-1");
+}
