@@ -16,6 +16,7 @@ PACKAGES=(
   postgresql libpq-dev
   nginx-dev  # the nginx module (plugins/nginx/): headers and configure of Debian's nginx
   libgrpc++-dev libprotobuf-dev protobuf-compiler-grpc  # Envoy gRPC ext_authz (api/extauthz/)
+  tzdata  # IANA time zones of calendar limits and cost budgets (/usr/share/zoneinfo)
   clang libclang-rt-14-dev  # sanitizer passes (half GCC's compile time) and thread_safety_test
   python3-jsonschema  # STIX 2.1 bundles against the OASIS schemas (tests/stix, issue 27)
 )
