@@ -123,15 +123,16 @@ void LimitSpec::AppendSignature(std::string* out) const {
   static constexpr char kKinds[] = {'w', 'g', 'd', 'm', 'c', 'k'};
   // "<kind><amount>/<per_ns>+<burst>", digits written in place (no
   // temporaries: this runs for every limit of every request).
-  char buf[3 * 21 + 4];
-  char* p = buf;
-  *p++ = kKinds[static_cast<int>(kind)];
-  p = std::to_chars(p, buf + sizeof buf, amount).ptr;
-  *p++ = '/';
-  p = std::to_chars(p, buf + sizeof buf, per_ns).ptr;
-  *p++ = '+';
-  p = std::to_chars(p, buf + sizeof buf, burst).ptr;
-  out->append(buf, p);
+  auto append_number = [out](int64_t v) {
+    char digits[24];  // an int64 takes at most 20 characters
+    out->append(digits, std::to_chars(digits, digits + sizeof digits, v).ptr);
+  };
+  *out += kKinds[static_cast<int>(kind)];
+  append_number(amount);
+  *out += '/';
+  append_number(per_ns);
+  *out += '+';
+  append_number(burst);
   // Only zoned limits say so: a UTC limit keeps the signature, and counters, it had.
   if (zone) {
     *out += '@';
