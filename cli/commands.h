@@ -22,6 +22,7 @@ int RunTrain(const Args& args);
 int RunEval(const Args& args);
 int RunInit(const Args& args);  // cli/init.cc
 int RunEvalPolicies(const Args& args);  // eval --policies (cli/eval_pack.cc)
+int RunIndicators(const Args& args);    // cli/indicators.cc
 
 // Pulls "--name value" or "--name=value" out of args; false if absent.
 // A flag given without its value is reported on stderr and sets *bad.

@@ -66,6 +66,8 @@ constexpr char kUsage[] =
     "                      read, export, count and check the audit store (tosgate audit --help)\n"
     "  accounts --db FILE add|set|list|import|add-key|revoke-key [...]\n"
     "                      the accounts registry: accounts and API keys (tosgate accounts --help)\n"
+    "  indicators export|import [...]\n"
+    "                      campaign indicators shared as STIX 2.1 (tosgate indicators --help)\n"
     "  train --data FILE.jsonl --out MODEL [--dev FILE.jsonl [--max-fpr X]] [...]\n"
     "                      train a text model (classifier tier, harvest intent) from labelled JSONL\n"
     "  eval --model MODEL --data FILE.jsonl [--threshold LABEL=X ...]\n"
@@ -93,6 +95,7 @@ int main(int argc, char** argv) {
   if (cmd == "mock-upstream") return tosgate::cli::RunMockUpstream(args);
   if (cmd == "audit") return tosgate::cli::RunAudit(args);
   if (cmd == "accounts") return tosgate::cli::RunAccounts(args);
+  if (cmd == "indicators") return tosgate::cli::RunIndicators(args);
   if (cmd == "train") return tosgate::cli::RunTrain(args);
   if (cmd == "eval") return tosgate::cli::RunEval(args);
   if (cmd == "init") return tosgate::cli::RunInit(args);

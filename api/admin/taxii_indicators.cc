@@ -96,8 +96,9 @@ Status GatherCampaigns(storage::ReviewQueue* reviews, storage::AuditReadStore* a
     }
   }
   if (audit) {
+    // Every decision: a confirmed account's addresses count whichever rule
+    // decided (a flagged request has no deciding rule at all).
     storage::AuditFilter filter;
-    if (!o.rule.empty() && o.min_risk <= 0) filter.rule = o.rule;
     Status s = audit->ForEach(filter, [&](const storage::StoredDecision& d) {
       const storage::AuditRow& row = d.record;
       if (row.account.empty()) return true;
@@ -106,7 +107,7 @@ Status GatherCampaigns(storage::ReviewQueue* reviews, storage::AuditReadStore* a
         bool high = false;
         if (m.is_array())
           for (const nlohmann::json& x : m)
-            if (x.is_object() && (o.rule.empty() || x.value("rule_id", "") == o.rule) &&
+            if (x.is_object() && (o.rule.empty() || x.value("rule", "") == o.rule) &&
                 RiskOf(x.value("detail", "")) >= o.min_risk)
               high = true;
         if (!high) return true;

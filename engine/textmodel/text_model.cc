@@ -7,6 +7,10 @@
 #include <cstring>
 #include <map>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "engine/distill/text_features.h"  // MixHash
 #include "engine/normalize.h"
 
@@ -185,6 +189,46 @@ inline Lanes LoadLanes(const float* p) {
   return v;
 }
 
+// One bit per byte of text, set where it is a space: 64 bytes per word,
+// the last word's bits past the end clear. Words are found from it by
+// counting zero bits, a few instructions per word instead of a compare per
+// byte (the byte loop was an eighth of the scoring time).
+void SpaceBits(std::string_view text, std::vector<uint64_t>* out) {
+  const size_t n = text.size();
+  out->resize(n / 64 + 1);
+  uint64_t* bits = out->data();
+  const char* p = text.data();
+  size_t i = 0;
+#ifdef __SSE2__
+  const __m128i space = _mm_set1_epi8(' ');
+  for (; i + 64 <= n; i += 64) {
+    uint64_t m = 0;
+    for (int k = 0; k < 4; ++k) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 16 * k));
+      m |= uint64_t{static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, space)))} << (16 * k);
+    }
+    bits[i / 64] = m;
+  }
+#endif
+  for (; i < n; i += 64) {
+    uint64_t m = 0;
+    for (size_t k = i; k < n && k < i + 64; ++k) m |= uint64_t{p[k] == ' '} << (k - i);
+    bits[i / 64] = m;
+  }
+  if (n % 64 == 0) bits[n / 64] = 0;
+}
+
+// The first space at or after i, or n.
+inline size_t NextSpace(const uint64_t* bits, size_t i, size_t n) {
+  size_t w = i / 64;
+  const uint64_t m = bits[w] >> (i % 64);
+  if (m) return i + static_cast<size_t>(std::countr_zero(m));
+  for (++w; w <= n / 64; ++w) {
+    if (bits[w]) return w * 64 + static_cast<size_t>(std::countr_zero(bits[w]));
+  }
+  return n;
+}
+
 // Pass 1: every feature's bucket, word by word (word w's are
 // buckets[begin[w], begin[w + 1])), prefetching each bucket's row so that
 // pass 2 finds it in cache. Returns the number of words (one more than the
@@ -224,14 +268,14 @@ int CollectFeatures(const TextModelOptions& o, std::string_view text, const floa
   // CharBucket's hash of a 4-gram and of a framed word of 3 bytes.
   constexpr uint64_t kChar4 = kCharSeed ^ (uint64_t{4} << 32), kChar3 = kCharSeed ^ (uint64_t{3} << 32);
   constexpr uint32_t kOpen = '^', kClose = '$';
+  SpaceBits(text, &s->spaces);
+  const uint64_t* spaces = s->spaces.data();
   uint64_t prev_hash = 0;
   int segments = 0;  // words as the windows count them, empty ones too
   size_t i = 0;
   while (i < text.size()) {
     ++segments;
-    // Words are a few bytes long: a plain loop, not a call to memchr per word.
-    size_t j = i;
-    while (j < text.size() && text[j] != ' ') ++j;
+    const size_t j = NextSpace(spaces, i, text.size());
     std::string_view w = text.substr(i, j - i);
     i = j + 1;
     if (w.empty()) continue;
