@@ -10,11 +10,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "api/request/request_description.h"
 #include "api/request/responses.h"
+#include "api/request/usage_scanner.h"
 #include "engine/accounts.h"
 #include "engine/engine.h"
 #include "engine/state_store.h"
@@ -123,6 +125,11 @@ struct tosgate_engine {
   // Serializes reloads, so that the source and the published policies agree.
   std::mutex reload_mu;
   PolicySource source;
+};
+
+struct tosgate_usage_scanner {
+  explicit tosgate_usage_scanner(std::string_view content_type) : scanner(content_type) {}
+  tosgate::api::UsageScanner scanner;
 };
 
 struct tosgate_decision {
@@ -453,6 +460,39 @@ int tosgate_report_usage(tosgate_engine* engine, const char* decision_id, int64_
     return -1;
   }
 }
+
+// ---- Usage from responses ----
+
+tosgate_usage_scanner* tosgate_usage_scanner_create(const char* content_type) {
+  try {
+    return new tosgate_usage_scanner(content_type ? content_type : "");
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void tosgate_usage_scanner_feed(tosgate_usage_scanner* scanner, const char* bytes, size_t size) {
+  if (!scanner || !bytes) return;
+  try {
+    scanner->scanner.Feed(std::string_view(bytes, size));
+  } catch (...) {
+  }
+}
+
+void tosgate_usage_scanner_finish(tosgate_usage_scanner* scanner, int64_t* input_tokens,
+                                  int64_t* output_tokens) {
+  tosgate::engine::Usage u;
+  if (scanner) {
+    try {
+      u = scanner->scanner.Finish();
+    } catch (...) {
+    }
+  }
+  if (input_tokens) *input_tokens = u.input_tokens;
+  if (output_tokens) *output_tokens = u.output_tokens;
+}
+
+void tosgate_usage_scanner_destroy(tosgate_usage_scanner* scanner) { delete scanner; }
 
 // ---- Decisions ----
 

@@ -63,6 +63,7 @@ operations:
   embeddings: {methods: [POST], paths: [/v1/embeddings]}
   responses: {methods: [POST], paths: [/v1/responses]}
   redirected: {methods: [POST], paths: [/t/chat]}
+  budgeted: {methods: [POST], paths: [/u/chat, /u/stream]}
 rules:
   - id: body.no-logprobs
     kind: attribute
@@ -89,6 +90,12 @@ rules:
     scope: [account]
     match: {operations: [redirected]}
     limit: {requests: 2, per: 1h}
+  - id: budget.u
+    kind: token_budget
+    scope: [account]
+    count: total
+    match: {operations: [budgeted]}
+    limit: {tokens: 100, per: 1h}
   - id: rate.small
     kind: rate_limit
     scope: [account]
@@ -133,6 +140,14 @@ http {
   # The upstream: says which X-Tos-* headers reached it.
   server {
     listen 127.0.0.1:$UPSTREAM;
+    location /u/stream {
+      default_type text/event-stream;
+      return 200 'data: {"choices":[{"delta":{"content":"hi"}}]}\n\ndata: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":5,"total_tokens":12}}\n\ndata: [DONE]\n\n';
+    }
+    location /u/ {
+      default_type application/json;
+      return 200 '{"id":"r","usage":{"prompt_tokens":7,"completion_tokens":5,"total_tokens":12}}';
+    }
     location / {
       return 200 "account=\$http_x_tos_account decision=\$http_x_tos_decision forged=\$http_x_tos_forged body=\$content_length\n";
     }
@@ -218,6 +233,22 @@ for i in 1 2 3; do
   codes+=$(curl -s -o /dev/null -w '%{http_code} ' "$URL/v1/responses" -H 'Authorization: Bearer sk-conc' -d '{"model":"m","input":"x"}')
 done
 check "concurrency: sequential requests under a cap of 1 all pass (leases released at the end)" "200 200 200 " "$codes"
+
+# --- usage from the upstream's answer settles token reservations: each
+# request reserves its estimate (~60 tokens of a budget of 100) and gives
+# back all but the 12 the upstream reports, so three in a row fit
+codes=""
+for i in 1 2 3; do
+  codes+=$(curl -s -o /dev/null -w '%{http_code} ' "$URL/u/chat" -H 'Authorization: Bearer sk-budget' \
+    -H 'Content-Type: application/json' -d '{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":60}')
+done
+check "usage: reservations settled from the upstream's usage (3 x 60 reserved, 3 x 12 used, budget 100)" "200 200 200 " "$codes"
+codes=""
+for i in 1 2 3; do
+  codes+=$(curl -s -o /dev/null -w '%{http_code} ' "$URL/u/stream" -H 'Authorization: Bearer sk-budget-sse' \
+    -H 'Content-Type: application/json' -d '{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":60,"stream":true}')
+done
+check "usage: the same from a streamed (server-sent events) answer's final usage chunk" "200 200 200 " "$codes"
 
 # --- an internal redirect does not decide (and count) a request twice
 codes=""

@@ -182,6 +182,23 @@ TOSGATE_API tosgate_decision* tosgate_check_json(tosgate_engine* engine, const c
 TOSGATE_API int tosgate_report_usage(tosgate_engine* engine, const char* decision_id,
                                      int64_t input_tokens, int64_t output_tokens, char** error);
 
+/* ---- Reading usage from the upstream's response ---- */
+
+/* Reads the token usage out of a model API's response as it streams past
+ * (a JSON body with `usage`, or server-sent events: OpenAI's final chunk,
+ * the Responses API's response.completed, Anthropic's message_start and
+ * message_delta), for tosgate_report_usage. One per response, one thread
+ * at a time. `content_type` is the response's Content-Type (NULL: none,
+ * nothing is read). NULL only when out of memory. */
+typedef struct tosgate_usage_scanner tosgate_usage_scanner;
+TOSGATE_API tosgate_usage_scanner* tosgate_usage_scanner_create(const char* content_type);
+TOSGATE_API void tosgate_usage_scanner_feed(tosgate_usage_scanner* scanner, const char* bytes,
+                                            size_t size);
+/* The counts found (-1: not in the response). Call once, at the end. */
+TOSGATE_API void tosgate_usage_scanner_finish(tosgate_usage_scanner* scanner,
+                                              int64_t* input_tokens, int64_t* output_tokens);
+TOSGATE_API void tosgate_usage_scanner_destroy(tosgate_usage_scanner* scanner);
+
 /* ---- Reading a decision. A NULL decision reads as empty (0, "", NULL). ---- */
 
 TOSGATE_API void tosgate_decision_destroy(tosgate_decision* decision);

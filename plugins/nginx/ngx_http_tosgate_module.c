@@ -37,6 +37,7 @@ static void ngx_http_tosgate_exit_process(ngx_cycle_t *cycle);
 
 tosgate_engine *ngx_http_tosgate_engine;
 ngx_http_output_header_filter_pt ngx_http_next_header_filter;
+ngx_http_output_body_filter_pt ngx_http_next_body_filter;
 
 static ngx_command_t ngx_http_tosgate_commands[] = {
 
@@ -284,6 +285,8 @@ ngx_http_tosgate_init(ngx_conf_t *cf)
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_tosgate_header_filter;
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_tosgate_body_filter;
     return NGX_OK;
 }
 

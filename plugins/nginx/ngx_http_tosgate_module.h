@@ -33,8 +33,10 @@ typedef struct {
 } ngx_http_tosgate_loc_conf_t;
 
 typedef struct {
-    tosgate_decision  *decision;
-    ngx_int_t          status;    /* the verdict once the body was read */
+    tosgate_decision       *decision;
+    ngx_int_t               status;   /* the verdict once the body was read */
+    tosgate_usage_scanner  *usage;    /* reading the upstream's answer */
+    int64_t                 input_tokens, output_tokens;  /* what it said; -1: unknown */
 } ngx_http_tosgate_ctx_t;
 
 extern ngx_module_t ngx_http_tosgate_module;
@@ -44,12 +46,14 @@ extern ngx_module_t ngx_http_tosgate_module;
 extern tosgate_engine *ngx_http_tosgate_engine;
 
 extern ngx_http_output_header_filter_pt ngx_http_next_header_filter;
+extern ngx_http_output_body_filter_pt ngx_http_next_body_filter;
 
 /* The access-phase handler, the header filter and the log-phase handler
  * (the request file). */
 ngx_int_t ngx_http_tosgate_handler_entry(ngx_http_request_t *r);
 ngx_int_t ngx_http_tosgate_header_filter(ngx_http_request_t *r);
 ngx_int_t ngx_http_tosgate_log_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_tosgate_body_filter(ngx_http_request_t *r, ngx_chain_t *in);
 
 /* A NUL-terminated copy of an nginx string, from the pool; NULL when out
  * of memory. */

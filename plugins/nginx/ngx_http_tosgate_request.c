@@ -26,6 +26,8 @@ ngx_http_tosgate_cleanup(void *data)
 
     tosgate_decision_destroy(ctx->decision);
     ctx->decision = NULL;
+    tosgate_usage_scanner_destroy(ctx->usage);
+    ctx->usage = NULL;
 }
 
 /* The request's context, also after an internal redirect (error_page,
@@ -364,6 +366,8 @@ ngx_http_tosgate_handler_entry(ngx_http_request_t *r)
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+    ctx->input_tokens = -1;
+    ctx->output_tokens = -1;
     ngx_http_set_ctx(r, ctx, ngx_http_tosgate_module);
 
     if (lcf->body && (r->headers_in.content_length_n > 0 || r->headers_in.chunked)) {
@@ -390,9 +394,9 @@ ngx_http_tosgate_handler_entry(ngx_http_request_t *r)
 
 /* Log phase: a request that was admitted has completed (answered, failed
  * or abandoned by the client), so its concurrency leases are released and
- * its token reservations settled at their estimate (usage unknown: -1; the
- * module does not read the upstream's usage yet). Without this a
- * concurrency cap would hold each place until its lease time. */
+ * its token reservations settled with the usage the upstream's answer gave
+ * (the body filter), or kept at their estimate when it gave none. Without
+ * this a concurrency cap would hold each place until its lease time. */
 ngx_int_t
 ngx_http_tosgate_log_handler(ngx_http_request_t *r)
 {
@@ -406,8 +410,8 @@ ngx_http_tosgate_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
     /* A decision that holds nothing is refused here: nothing to release. */
-    (void) tosgate_report_usage(ngx_http_tosgate_engine, tosgate_decision_id(ctx->decision), -1,
-                                -1, &error);
+    (void) tosgate_report_usage(ngx_http_tosgate_engine, tosgate_decision_id(ctx->decision),
+                                ctx->input_tokens, ctx->output_tokens, &error);
     tosgate_free_string(error);
     return NGX_OK;
 }
@@ -419,6 +423,7 @@ ngx_http_tosgate_header_filter(ngx_http_request_t *r)
 {
     size_t                   i, n;
     int                      allow;
+    char                    *ct;
     const char              *k, *v;
     ngx_table_elt_t         *h;
     ngx_http_tosgate_ctx_t  *ctx;
@@ -450,5 +455,38 @@ ngx_http_tosgate_header_filter(ngx_http_request_t *r)
         h->value.len = ngx_strlen(v);
         h->lowcase_key = NULL;
     }
+    if (allow && ctx->usage == NULL && r->headers_out.content_type.len) {
+        /* The answer of an admitted request: read its usage as it passes
+         * (before gzip, which runs after this filter). */
+        ct = ngx_http_tosgate_cstr(r->pool, &r->headers_out.content_type);
+        ctx->usage = ct ? tosgate_usage_scanner_create(ct) : NULL;
+    }
     return ngx_http_next_header_filter(r);
+}
+
+ngx_int_t
+ngx_http_tosgate_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t             *cl;
+    ngx_http_tosgate_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_tosgate_module);
+    if (r != r->main || ctx == NULL || ctx->usage == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+    for (cl = in; cl; cl = cl->next) {
+        /* A response buffered to a temporary file is not read back: its
+         * usage stays unknown and the reservation keeps its estimate. */
+        if (ngx_buf_in_memory(cl->buf) && cl->buf->last > cl->buf->pos) {
+            tosgate_usage_scanner_feed(ctx->usage, (const char *) cl->buf->pos,
+                                       (size_t) (cl->buf->last - cl->buf->pos));
+        }
+        if (cl->buf->last_buf) {
+            tosgate_usage_scanner_finish(ctx->usage, &ctx->input_tokens, &ctx->output_tokens);
+            tosgate_usage_scanner_destroy(ctx->usage);
+            ctx->usage = NULL;
+            break;
+        }
+    }
+    return ngx_http_next_body_filter(r, in);
 }

@@ -75,6 +75,15 @@ TEST_CASE("audit socket: a record's every field survives the frame") {
   CHECK_FALSE(DecodeAuditRecord("{\"id\": 3}", &out).ok());
 }
 
+// The frame carries every field of AuditRecord by name. A field added to the
+// record changes its size: add it to EncodeAuditRecord and DecodeAuditRecord
+// (storage/audit_socket/socket_sink.cc) and to Sample() above, then update
+// the size here.
+TEST_CASE("audit socket: the frame knows every field of AuditRecord") {
+  CHECK_MESSAGE(sizeof(AuditRecord) == 496,
+                "AuditRecord changed: carry the new field in the audit socket's frame");
+}
+
 TEST_CASE("audit socket: acknowledged only when the writer's sink accepted it") {
   tosgate::test::TempDir dir;
   const std::string path = dir.path() + "/audit.sock";
