@@ -12,7 +12,7 @@ paraphrase of its instruction. Two uses, kept apart:
 
   build/traffic_sim --seed 1 --bank train --scenario low-and-slow-blended --out SRC
   mkdir DST && cp SRC/accounts.jsonl SRC/labels.jsonl DST/
-  bench/sim/reword_blended.py SRC DST 0            # DEV wording 0, 1 or 2
+  bench/sim/reword_blended.py SRC DST 0            # DEV wording 0-8
   bench/sim/reword_blended.py SRC DST holdout:1    # HOLDOUT wording 0, 1 or 2
   bench/sim/reword_blended.py SRC DST fresh:4      # FRESH wording 0-5 (eval bank, seed 31)
   build/tosgate replay --policies policies/packs/distillation --capture DST/capture.jsonl \
@@ -34,7 +34,15 @@ BANKS = ["Please give a complete answer: {slot}\n(Go through the reasoning behin
          "Thorough answer please, with the thinking behind it laid out step by step: {slot}"]
 DEV = ["{slot}\n\nI want the whole answer, with every inference spelled out.",
        "Answer in depth, and justify each part of the answer as you go: {slot}",
-       "Complete response needed. For each claim, say why it holds. {slot}"]
+       "Complete response needed. For each claim, say why it holds. {slot}",
+       # Round 5 (tuning only, train-bank captures): wordings outside the
+       # corpus's composed parts, to judge what the composed corpus teaches.
+       "{slot}\n\nI need this answered with all the reasoning included, stage after stage.",
+       "Please solve and show every bit of the thinking that gets you there. {slot}",
+       "{slot} Write a long answer that justifies everything it says.",
+       "Go through this carefully and completely, explaining each move: {slot}",
+       "{slot}\n\nFull solution with commentary on each stage, please.",
+       "Explain thoroughly, with the logic made visible throughout: {slot}"]
 HOLDOUT = ["For our notes: {slot} -- cover it exhaustively and connect each statement to the one before.",
            "{slot}\n\nNo short version. Lay out the argument in order, nothing skipped.",
            "Work this out in detail, making clear what leads to what along the way. {slot}"]

@@ -198,7 +198,8 @@ uint8_t ObserveEdges(const DistillParams& p, const RequestFeatures& f, AccountBe
   if (!f.head || !f.tail) return 0;
   const auto head = static_cast<uint32_t>(f.head), tail = static_cast<uint32_t>(f.tail);
   int heads = 0, tails = 0;
-  for (int i = 0; i < kEdgeRing; ++i) {
+  const int ring = std::clamp(p.skeleton_ring, 1, kEdgeRing);
+  for (int i = 0; i < ring; ++i) {
     const uint32_t h = st->edges[2 * i], t = st->edges[2 * i + 1];
     heads += h == head && t != tail;
     tails += t == tail && h != head;
@@ -206,7 +207,7 @@ uint8_t ObserveEdges(const DistillParams& p, const RequestFeatures& f, AccountBe
   if (!f.long_one_turn) return 0;
   st->edges[2 * st->edge_next] = head;
   st->edges[2 * st->edge_next + 1] = tail;
-  st->edge_next = static_cast<uint8_t>((st->edge_next + 1) % kEdgeRing);
+  st->edge_next = static_cast<uint8_t>((st->edge_next + 1) % ring);
   return static_cast<uint8_t>((heads >= p.skeleton_repeats) | (tails >= p.skeleton_repeats) << 1);
 }
 

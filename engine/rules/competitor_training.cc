@@ -174,7 +174,7 @@ Status CompetitorTrainingRule::Features(const RuleContext& ctx, RequestFeatures*
   const bool scan = lexicon && !answered;
   const bool fold = scan || model;
   TextFeatures text;
-  TextExtractor x(p.shingle_words, fold ? &folded : nullptr);
+  TextExtractor x(p.shingle_words, fold ? &folded : nullptr, p.skeleton_words);
   x.Fold(std::string_view(body.system_text).substr(0, kSystemBytes));
   // Where the user text starts in `folded` (past the space after the system text).
   const size_t user_from = folded.empty() ? 0 : folded.size() + 1;
