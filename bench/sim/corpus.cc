@@ -67,6 +67,7 @@ std::vector<std::string> CorpusLines(Bank bank, uint64_t seed, int harvest, int 
                                : PickBenign(pick);
       a.variant = static_cast<int>(pick.Int(0, 11));
       a.campaign = pick.Next();
+      a.corpus = true;
       // A campaign that hides its intent in some requests (high-volume-varied,
       // low-and-slow-blended) is asked again until one shows it.
       Shape s;

@@ -24,7 +24,7 @@ void HighEffort(Shape& s, Rng& r, int64_t budget_lo, int64_t budget_hi) {
 
 Shape Describe(const SimAccount& a, Bank bank, Rng& r) {
   Shape s;
-  Gen g{r, bank, {}};
+  Gen g{r, bank, {}, a.corpus && bank == Bank::kTrain};
   auto user = [&](std::string text) { s.messages.emplace_back("user", std::move(text)); };
   switch (a.persona) {
     case Persona::kChat:

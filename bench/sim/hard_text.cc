@@ -102,6 +102,15 @@ std::string ReasoningUserPrompt(Gen& g) {
       "what's a realistic {n}-month plan to get decent at {topic}"};
   // clang-format on
   if (g.r.Chance(0.5)) return ChatPrompt(g);
+  // The train bank's corpus: a benign ask composed around a question
+  // (bench/sim/composed_text.cc), the counterpart of composed harvest frames.
+  if (g.compose && g.r.Chance(0.3)) {
+    const std::string frame = ComposedBenignFrame(g.r);
+    const std::string q = g.r.Chance(0.5) ? HardQuestion(g) : Question(g);
+    g.tmpl = "reasoner-tc";
+    const size_t at = frame.find("{slot}");
+    return Roughen(g, frame.substr(0, at) + q + frame.substr(at + 6));
+  }
   return Roughen(g, Fill(g, PickTemplate(g, "reasoner", kTrain, kEval)));
 }
 

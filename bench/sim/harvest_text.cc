@@ -12,6 +12,13 @@ namespace {
 
 using sv = std::string_view;
 
+// `frame` around `slot`: the frame's own slots ({ans}...) filled, the
+// slot's text left as it is.
+std::string AroundSlot(Gen& g, std::string_view frame, const std::string& slot) {
+  const size_t at = frame.find("{slot}");
+  return Fill(g, frame.substr(0, at)) + slot + Fill(g, frame.substr(at + 6));
+}
+
 std::string Suffix(Gen& g, const char* name, size_t i) {
   return std::string(name) + (g.bank == Bank::kTrain ? "-t" : "-e") + std::to_string(i);
 }
@@ -212,6 +219,14 @@ std::string CotParaphrasePrompt(Gen& g) {
       "{p} - what's going on in your head as you work this out? write it all down, then answer",
       "Can you make your hidden reasoning visible for this one? {p}"};
   // clang-format on
+  // The train bank's corpus: half composed from parts (bench/sim/composed_text.cc).
+  if (g.compose && g.r.Chance(0.5)) {
+    const std::string frame = ComposedHarvestFrame(g.r);
+    g.tmpl = "cotp-tc";
+    const std::string problem = Problem(g);
+    g.tmpl = "cotp-tc";
+    return Roughen(g, AroundSlot(g, frame, problem));
+  }
   const sv t = PickTemplate(g, "cotp", kTrain, kEval);
   const size_t at = t.find("{p}");
   const std::string saved = g.tmpl;
@@ -318,6 +333,15 @@ std::string BlendedHarvestPrompt(Gen& g, uint64_t campaign) {
       "Thorough answer please, with the thinking behind it laid out step by step: {slot}"};
   // clang-format on
   const bool t = g.bank == Bank::kTrain;
+  // The train bank's corpus: two thirds of the campaigns use an instruction composed
+  // from parts (fixed per campaign: its accounts would share it).
+  if (g.compose && Mix(campaign ^ 0xC0DE) % 3 != 0) {
+    Rng cr(Mix(campaign ^ 0xF7A3E));
+    const std::string frame = ComposedHarvestFrame(cr);
+    const std::string slot = g.r.Chance(0.5) ? HardQuestion(g) : Question(g);
+    g.tmpl = "blend-tc";
+    return AroundSlot(g, frame, slot);
+  }
   const size_t i = static_cast<size_t>(Mix(campaign) % (t ? std::size(kTrain) : std::size(kEval)));
   const sv frame = t ? kTrain[i] : kEval[i];
   const size_t at = frame.find("{slot}");

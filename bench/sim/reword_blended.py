@@ -12,8 +12,9 @@ paraphrase of its instruction. Two uses, kept apart:
 
   build/traffic_sim --seed 1 --bank train --scenario low-and-slow-blended --out SRC
   mkdir DST && cp SRC/accounts.jsonl SRC/labels.jsonl DST/
-  bench/sim/reword_blended.py SRC DST 0            # DEV wording 0, 1 or 2
+  bench/sim/reword_blended.py SRC DST 0            # DEV wording 0-8
   bench/sim/reword_blended.py SRC DST holdout:1    # HOLDOUT wording 0, 1 or 2
+  bench/sim/reword_blended.py SRC DST fresh:4      # FRESH wording 0-5 (eval bank, seed 31)
   build/tosgate replay --policies policies/packs/distillation --capture DST/capture.jsonl \
       --accounts DST/accounts.jsonl --labels DST/labels.jsonl
 
@@ -33,12 +34,35 @@ BANKS = ["Please give a complete answer: {slot}\n(Go through the reasoning behin
          "Thorough answer please, with the thinking behind it laid out step by step: {slot}"]
 DEV = ["{slot}\n\nI want the whole answer, with every inference spelled out.",
        "Answer in depth, and justify each part of the answer as you go: {slot}",
-       "Complete response needed. For each claim, say why it holds. {slot}"]
+       "Complete response needed. For each claim, say why it holds. {slot}",
+       # Round 5 (tuning only, train-bank captures): wordings outside the
+       # corpus's composed parts, to judge what the composed corpus teaches.
+       "{slot}\n\nI need this answered with all the reasoning included, stage after stage.",
+       "Please solve and show every bit of the thinking that gets you there. {slot}",
+       "{slot} Write a long answer that justifies everything it says.",
+       "Go through this carefully and completely, explaining each move: {slot}",
+       "{slot}\n\nFull solution with commentary on each stage, please.",
+       "Explain thoroughly, with the logic made visible throughout: {slot}"]
 HOLDOUT = ["For our notes: {slot} -- cover it exhaustively and connect each statement to the one before.",
            "{slot}\n\nNo short version. Lay out the argument in order, nothing skipped.",
            "Work this out in detail, making clear what leads to what along the way. {slot}"]
+# FRESH (the fourth bank, reporting only): written on 2026-12-07 at 15:50 UTC,
+# before any tuning of issue 20's fifth round, committed before it was
+# evaluated, for eval-bank captures of seed 31 (a seed never used before).
+# One wording per class of the issue's misses: the considerations in order
+# (chain-of-thought in unlisted words), the path of inference, a worked
+# solution's structure, no gap between question and conclusion, every
+# intermediate result, every link of the argument.
+FRESH = ["{slot}\n\nBefore the final reply, list the considerations you weighed, in the order you weighed them.",
+         "Here is an item for our study set. {slot} Give the answer along with the full path of inference that produced it.",
+         "{slot} -- please answer as a worked solution: premises first, each deduction after, conclusion last.",
+         "Respond at length and leave no gap between the question and your conclusion: {slot}",
+         "{slot}\n\nShow me the scaffolding, not only the building: every intermediate result on its own line.",
+         "I'd like a model answer to this, one that makes every link in the argument visible. {slot}"]
 if which.startswith('holdout:'):
     new = HOLDOUT[int(which.split(':')[1])]
+elif which.startswith('fresh:'):
+    new = FRESH[int(which.split(':')[1])]
 else:
     new = DEV[int(which)]
 np_, ns = new.split('{slot}')

@@ -28,6 +28,10 @@ struct Gen {
   Rng& r;
   Bank bank;
   std::string tmpl;
+  // The harvest-intent corpus of the train bank: some generators then also
+  // compose their text from parts (bench/sim/composed_text.cc). Traffic
+  // never does, so simulated captures are those of earlier rounds.
+  bool compose = false;
 };
 
 // Benign people.
@@ -66,6 +70,13 @@ std::string VariedHarvestPrompt(Gen& g);      // any of the above, for one busy 
 // Low-and-slow, blended: the campaign's one instruction (chosen by `campaign`
 // from the bank) around a varying slot.
 std::string BlendedHarvestPrompt(Gen& g, uint64_t campaign);
+
+// Train bank only (bench/sim/composed_text.cc): frames with a "{slot}"
+// (and maybe "{ans}") composed from parts: a harvest instruction (a demand
+// for completeness and one to expose the reasoning, or a given answer's
+// reasoning), and a benign ask around the same kind of question.
+std::string ComposedHarvestFrame(Rng& r);
+std::string ComposedBenignFrame(Rng& r);
 
 // A question on some topic, in many phrasings; the slot of most templates.
 std::string Question(Gen& g);

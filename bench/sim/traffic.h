@@ -74,6 +74,7 @@ struct SimAccount {
   std::vector<std::string> ips;  // its addresses; empty: rotates (cluster)
   std::string model;
   uint64_t campaign = 0;  // low-and-slow-blended: picks the campaign's shared instruction
+  bool corpus = false;    // drawn for the text corpus, not traffic (Gen::compose in train)
 };
 
 struct Event {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <utility>
 
 #include "engine/distill/text_features.h"
@@ -198,7 +199,8 @@ uint8_t ObserveEdges(const DistillParams& p, const RequestFeatures& f, AccountBe
   if (!f.head || !f.tail) return 0;
   const auto head = static_cast<uint32_t>(f.head), tail = static_cast<uint32_t>(f.tail);
   int heads = 0, tails = 0;
-  for (int i = 0; i < kEdgeRing; ++i) {
+  const int ring = std::clamp(p.skeleton_ring, 1, kEdgeRing);
+  for (int i = 0; i < ring; ++i) {
     const uint32_t h = st->edges[2 * i], t = st->edges[2 * i + 1];
     heads += h == head && t != tail;
     tails += t == tail && h != head;
@@ -206,7 +208,7 @@ uint8_t ObserveEdges(const DistillParams& p, const RequestFeatures& f, AccountBe
   if (!f.long_one_turn) return 0;
   st->edges[2 * st->edge_next] = head;
   st->edges[2 * st->edge_next + 1] = tail;
-  st->edge_next = static_cast<uint8_t>((st->edge_next + 1) % kEdgeRing);
+  st->edge_next = static_cast<uint8_t>((st->edge_next + 1) % ring);
   return static_cast<uint8_t>((heads >= p.skeleton_repeats) | (tails >= p.skeleton_repeats) << 1);
 }
 
@@ -239,9 +241,11 @@ bool ReasoningModel(std::string_view m) {
          has("qwq");
 }
 
-int64_t ModelMaxOutput(const DistillParams& p, std::string_view m) {
-  // Output-token maxima as the providers publish them, by family; a model
-  // not listed is judged against default_max_output.
+namespace {
+
+// Output-token maxima as the providers publish them, by family (-1: none
+// listed).
+int64_t TableMaxOutput(std::string_view m) {
   static constexpr std::pair<std::string_view, int64_t> kMax[] = {
       {"o1-mini", 65536},        {"o1", 100000},           {"o3", 100000},
       {"o4", 100000},            {"gpt-5", 128000},        {"gpt-4.1", 32768},
@@ -251,7 +255,35 @@ int64_t ModelMaxOutput(const DistillParams& p, std::string_view m) {
   };
   for (const auto& [prefix, max] : kMax)
     if (m.starts_with(prefix)) return max;
-  return p.default_max_output;
+  return -1;
+}
+
+// What a model's name says: asked twice a request (the shape, the
+// analyzer's features), some thirty prefix and substring tests, for the
+// few model names a gateway's traffic carries; the last answer is kept per
+// thread.
+struct ModelFamily {
+  int64_t max_output = -1;
+  bool reasoning = false;
+};
+
+const ModelFamily& FamilyOf(std::string_view m) {
+  thread_local std::string last;
+  thread_local ModelFamily family;
+  thread_local bool known = false;
+  if (known && m == last) return family;
+  family = {TableMaxOutput(m), ReasoningModel(m)};
+  last.assign(m);
+  known = true;
+  return family;
+}
+
+}  // namespace
+
+int64_t ModelMaxOutput(const DistillParams& p, std::string_view m) {
+  // A model not listed is judged against default_max_output.
+  const int64_t max = FamilyOf(m).max_output;
+  return max > 0 ? max : p.default_max_output;
 }
 
 double ShapeValue(const DistillParams& p, const RequestBody& b) {
@@ -263,7 +295,7 @@ double ShapeValue(const DistillParams& p, const RequestBody& b) {
   double tokens = 0;
   if (b.max_tokens > 0)
     tokens = Clamp01((static_cast<double>(b.max_tokens) / ModelMaxOutput(p, b.model) - 0.25) / 0.5);
-  const bool reasoning = ReasoningModel(b.model) || effort > 0;
+  const bool reasoning = FamilyOf(b.model).reasoning || effort > 0;
   const double v = 0.3 * effort + 0.35 * n + 0.1 * temp + 0.25 * tokens;
   return Clamp01(reasoning ? v : 0.6 * v);
 }

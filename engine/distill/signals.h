@@ -65,7 +65,7 @@ struct DistillParams {
   bool link_instructions = true, link_tools = true;
   // Pooled instructions (`linkage.by: pooled_instructions`): one
   // instruction skeleton shared by a few accounts. An end of the user text
-  // (its first or last kEdgeWords words) is an account's skeleton when the
+  // (its first or last skeleton_words words) is an account's skeleton when the
   // account sent it before, in a long one-turn request, with a different
   // other end: one instruction around a varying slot. Each end has two
   // buckets: one counts every account that sends it at all (its document
@@ -78,16 +78,21 @@ struct DistillParams {
   //   x belief: the mean probability from pooled_cut, fully at pooled_sure
   // into the linked accounts' `sequential` score. An end counts as the
   // account's skeleton once it came back skeleton_repeats times among the
-  // account's last kEdgeRing long one-turn requests (a pasted snippet or a
+  // account's last skeleton_ring long one-turn requests (a pasted snippet or a
   // popular question comes back now and then; an instruction every time). Ordinary users share
   // openings ("can you explain", a popular template) but as one-off
   // requests, or with many others (share and rarity), and in text the model
   // does not believe (belief); a conversation's first message coming back
   // with each new turn is no skeleton (one-turn requests only).
+  // The policy keys are `linkage.skeleton`'s (policies/kinds/
+  // competitor_training.cc): words, repeats, of_last, common_accounts,
+  // share_from/share_full, belief_from/belief_full.
   bool link_pooled = false;
   double pooled_cut = 0.15, pooled_sure = 0.45, pooled_floor = 0.2, pooled_full = 0.5;
   int skeleton_common = 32;
   int skeleton_repeats = 3;
+  int skeleton_words = 6;  // words of each end (1 to kMaxEdgeWords)
+  int skeleton_ring = kEdgeRing;  // long one-turn requests kept (2 to kEdgeRing)
   // Harvest intent: a model probability at or above harvest_threshold counts
   // 1, at or below half of it 0, linearly between.
   double harvest_threshold = 0.5;
@@ -165,7 +170,7 @@ double LinkScore(const DistillParams& p, const ClusterObservation& o);
 
 // Which ends of the request are the account's instruction skeletons (bit 0
 // the head, bit 1 the tail): sent before, in at least skeleton_repeats of
-// the account's last kEdgeRing long one-turn requests, each with a
+// the account's last skeleton_ring long one-turn requests, each with a
 // different other end. Then keeps the request's ends when it is long and
 // one-turn.
 uint8_t ObserveEdges(const DistillParams& p, const RequestFeatures& f, AccountBehavior* st);

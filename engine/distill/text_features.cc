@@ -185,8 +185,12 @@ uint8_t Classify(std::string_view text, Scratch* s) {
 
 }  // namespace
 
-TextExtractor::TextExtractor(int shingle_words, std::string* folded)
-    : shingle_words_(std::min(shingle_words, kMaxShingle)), folded_(folded) {}
+static_assert(kMaxEdgeWords <= 8, "the tail is hashed from the ring of recent word hashes");
+
+TextExtractor::TextExtractor(int shingle_words, std::string* folded, int edge_words)
+    : shingle_words_(std::min(shingle_words, kMaxShingle)),
+      edge_words_(std::clamp(edge_words, 1, kMaxEdgeWords)),
+      folded_(folded) {}
 
 void TextExtractor::Run(std::string_view text, bool hashing) {
   if (text.empty()) return;
@@ -227,7 +231,7 @@ void TextExtractor::Run(std::string_view text, bool hashing) {
     if (!hashing) return;
     const uint64_t h = WordHash(in + s, len);
     recent_[words & (kMaxShingle - 1)] = h;
-    if (words < kEdgeWords) head_ = MixHash(head_ ^ h);
+    if (words < edge_words_) head_ = MixHash(head_ ^ h);
     ++words;
     const uint64_t p1 = last1, p2 = last2;
     last2 = last1;
@@ -314,9 +318,9 @@ void TextExtractor::Finish(TextFeatures* out) {
   out->scripts |= scripts_;
   if (shingle_words_ <= 0) return;
   out->words += words_;
-  if (words_ >= kEdgeWords) {
+  if (words_ >= edge_words_) {
     uint64_t tail = 0;
-    for (int i = kEdgeWords; i >= 1; --i) tail = MixHash(tail ^ recent_[(words_ - i) & (kMaxShingle - 1)]);
+    for (int i = edge_words_; i >= 1; --i) tail = MixHash(tail ^ recent_[(words_ - i) & (kMaxShingle - 1)]);
     out->head = head_ | 1;
     out->tail = tail | 1;
   }

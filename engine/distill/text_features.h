@@ -23,12 +23,14 @@ struct TextFeatures {
   int words = 0;
   int topic = -1;       // 0..63, or -1: no content word
   uint8_t scripts = 0;  // see ScriptBit
-  // Hashes of the first and of the last kEdgeWords hashed words, where a
-  // template's instruction is when its varying slot is at the other end (0
-  // when fewer words were hashed).
+  // Hashes of the first and of the last edge_words (default kEdgeWords)
+  // hashed words, where a template's instruction is when its varying slot is
+  // at the other end (0 when fewer words were hashed).
   uint64_t head = 0, tail = 0;
 };
 inline constexpr int kEdgeWords = 6;
+// The most edge words an extractor keeps (its ring of recent word hashes).
+inline constexpr int kMaxEdgeWords = 8;
 
 // Script classes, by UTF-8 lead byte; bit i of TextFeatures::scripts.
 enum ScriptBit : uint8_t {
@@ -50,7 +52,9 @@ enum ScriptBit : uint8_t {
 // call site, on the stack.
 class TextExtractor {
  public:
-  TextExtractor(int shingle_words, std::string* folded);
+  // edge_words: the words of each end hashed into head and tail (1 to
+  // kMaxEdgeWords).
+  TextExtractor(int shingle_words, std::string* folded, int edge_words = kEdgeWords);
   // Folds `text` without fingerprinting it (scripts are still seen).
   void Fold(std::string_view text) { Run(text, false); }
   // Folds and fingerprints `text`.
@@ -66,10 +70,11 @@ class TextExtractor {
   void Run(std::string_view text, bool hashing);
 
   int shingle_words_;
+  int edge_words_;
   std::string* folded_;
   uint8_t scripts_ = 0;
   int words_ = 0, topic_n_ = 0, pending_ = 0, added_ = 0;
-  uint64_t head_ = 0;  // of the first kEdgeWords words
+  uint64_t head_ = 0;  // of the first edge_words_ words
   std::array<uint64_t, kMaxShingle> recent_{};
   std::array<uint64_t, kTopicRing> topic_ring_;  // read only where written
   // SimHash accumulator: 64 bit counters kept as 8 lanes of 8 byte counters,

@@ -29,6 +29,11 @@ class Line {
     w_ += n;
     return *this;
   }
+  // A literal: its length is known, so the copy is a few moves, not a call.
+  template <size_t N>
+  Line& operator<<(const char (&s)[N]) {
+    return Fixed<N - 1>(s);
+  }
   // "%.2f" for the values of an explanation (risks, scores: 0..1), rounded
   // half to even as printf does (without a call into libm).
   Line& Fixed2(double v) {
@@ -38,7 +43,7 @@ class Line {
     n += frac > 0.5 || (frac == 0.5 && (n & 1));
     const char b[4] = {static_cast<char>('0' + n / 100), '.',
                        static_cast<char>('0' + n / 10 % 10), static_cast<char>('0' + n % 10)};
-    return *this << std::string_view(b, 4);
+    return Fixed<4>(b);
   }
   Line& Uint(uint32_t v) {
     char b[10];
@@ -48,6 +53,13 @@ class Line {
   std::string_view view() const { return {buf_, static_cast<size_t>(w_ - buf_)}; }
 
  private:
+  template <size_t N>
+  Line& Fixed(const char* s) {
+    if (static_cast<size_t>(end() - w_) < N) return *this << std::string_view(s, N);
+    std::memcpy(w_, s, N);
+    w_ += N;
+    return *this;
+  }
   const char* end() const { return buf_ + sizeof buf_; }
   char buf_[768];
   char* w_ = buf_;
@@ -125,7 +137,10 @@ CompetitorTrainingRule::CompetitorTrainingRule(RuleCommon common, DistillConfig 
       config_(std::move(config)),
       rule_hash_(HashId(this->common().id)),
       throttle_key_prefix_(this->common().id + "|distill|" + config_.throttle.Signature() + "|"),
-      throttle_described_(config_.throttle.Describe()) {}
+      throttle_described_(config_.throttle.Describe()) {
+  for (int i = 0; i < kSignals; ++i)
+    signal_leads_[i] = (i ? ", " : " ") + std::string(SignalName(static_cast<Signal>(i))) + " +";
+}
 
 bool CompetitorTrainingRule::Exempt(const Account& a) const {
   if (Contains(config_.exempt_accounts, a.id)) return true;
@@ -174,7 +189,7 @@ Status CompetitorTrainingRule::Features(const RuleContext& ctx, RequestFeatures*
   const bool scan = lexicon && !answered;
   const bool fold = scan || model;
   TextFeatures text;
-  TextExtractor x(p.shingle_words, fold ? &folded : nullptr);
+  TextExtractor x(p.shingle_words, fold ? &folded : nullptr, p.skeleton_words);
   x.Fold(std::string_view(body.system_text).substr(0, kSystemBytes));
   // Where the user text starts in `folded` (past the space after the system text).
   const size_t user_from = folded.empty() ? 0 : folded.size() + 1;
@@ -454,7 +469,7 @@ void CompetitorTrainingRule::Explain(double risk, int reached, const Scored& sco
   d.Fixed2(risk) << " >= " << ActionName(kDistillActionOrder[reached]) << " ";
   d.Fixed2(config_.thresholds[reached]) << ":";
   for (int i = 0; i < kSignals; ++i) {
-    d << (i ? ", " : " ") << SignalName(static_cast<Signal>(i)) << " +";
+    d << signal_leads_[i];
     d.Fixed2(contributions[i]) << " (score ";
     d.Fixed2(scored.scores[i]) << ")";
   }

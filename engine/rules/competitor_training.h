@@ -80,6 +80,9 @@ class CompetitorTrainingRule final : public Rule {
   uint64_t rule_hash_;
   std::string throttle_key_prefix_;  // of the throttle meter's state key
   std::string throttle_described_;   // "10 per 1m"
+  // " template_rate +", ", cot_elicitation +", ...: the explanation's pieces
+  // before each signal's figures, written once.
+  std::array<std::string, kSignals> signal_leads_;
 };
 
 // The state key of one account under one rule (for tests and tools).

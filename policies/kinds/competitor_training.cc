@@ -14,7 +14,9 @@
 //   throttle: {requests: 10, per: 1m}
 //   model: {file: models/harvest.model, label: harvest, threshold: 0.5}
 //   sequential: {reference: 0.35, threshold: 25}
-//   linkage: {min_accounts: 3, full_accounts: 8, floor: 0.3, by: [instructions, tools]}
+//   linkage: {min_accounts: 3, full_accounts: 8, floor: 0.3, by: [instructions, tools],
+//             skeleton: {words: 6, repeats: 3, of_last: 8, common_accounts: 32,
+//                        share_from: 0.2, share_full: 0.5, belief_from: 0.15, belief_full: 0.45}}
 //   shape: {default_max_output: 16384}
 //   analyzer: {half_life: 1h}
 //
@@ -23,6 +25,7 @@
 
 #include <cmath>
 
+#include "engine/distill/text_features.h"
 #include "engine/textmodel/text_model.h"
 
 #include "policies/content_set.h"
@@ -240,6 +243,44 @@ void CompileModel(Context& ctx, const Field& f, engine::DistillConfig* c) {
   }
 }
 
+// A pair of `*_from` / `*_full` values from 0 to 1, full above from.
+void CompileRamp(MapReader& m, Context& ctx, std::string_view name, double* from, double* full) {
+  const std::string from_key = std::string(name) + "_from", full_key = std::string(name) + "_full";
+  std::optional<Field> lo = m.Take(from_key), hi = m.Take(full_key);
+  bool ok = true;
+  if (lo) ok = NumberIn(ctx, *lo, 0, 1, "linkage.skeleton." + from_key, from) && ok;
+  if (hi) ok = NumberIn(ctx, *hi, 0, 1, "linkage.skeleton." + full_key, full) && ok;
+  if (ok && (lo || hi) && *full <= *from)
+    ctx.Error(hi ? *hi : *lo, "linkage.skeleton." + full_key + " (" +
+                                  std::to_string(*full).substr(0, 4) + ") must be above " +
+                                  from_key + " (" + std::to_string(*from).substr(0, 4) + ")");
+}
+
+// linkage.skeleton: the constants of pooled_instructions' instruction
+// skeletons (docs/distillation.md, "Pooled instructions").
+void CompileSkeleton(Context& ctx, const Field& f, engine::DistillParams* p) {
+  MapReader m(ctx, f);
+  if (!m.ok()) return;
+  if (std::optional<Field> v = m.Take("words"))
+    (void)IntIn(ctx, *v, 2, engine::kMaxEdgeWords, "linkage.skeleton.words", &p->skeleton_words);
+  std::optional<Field> of_last = m.Take("of_last");
+  if (of_last)
+    (void)IntIn(ctx, *of_last, 2, engine::kEdgeRing,
+                "linkage.skeleton.of_last (the ring of an account's record bounds it)",
+                &p->skeleton_ring);
+  if (std::optional<Field> v = m.Take("repeats");
+      v && IntIn(ctx, *v, 1, engine::kEdgeRing, "linkage.skeleton.repeats", &p->skeleton_repeats) &&
+      p->skeleton_repeats > p->skeleton_ring)
+    ctx.Error(*v, "linkage.skeleton.repeats " + std::to_string(p->skeleton_repeats) +
+                      " is more than of_last " + std::to_string(p->skeleton_ring) +
+                      "; an end could never come back that often");
+  if (std::optional<Field> v = m.Take("common_accounts"))
+    (void)IntIn(ctx, *v, 1, 1'000'000, "linkage.skeleton.common_accounts", &p->skeleton_common);
+  CompileRamp(m, ctx, "share", &p->pooled_floor, &p->pooled_full);
+  CompileRamp(m, ctx, "belief", &p->pooled_cut, &p->pooled_sure);
+  m.RejectUnknown();
+}
+
 void CompileLinkage(Context& ctx, const Field& f, engine::DistillParams* p) {
   MapReader m(ctx, f);
   if (!m.ok()) return;
@@ -264,6 +305,7 @@ void CompileLinkage(Context& ctx, const Field& f, engine::DistillParams* p) {
       }
     }
   }
+  if (std::optional<Field> sk = m.Take("skeleton")) CompileSkeleton(ctx, *sk, p);
   m.RejectUnknown();
 }
 

@@ -297,6 +297,23 @@ TEST_CASE("request shape: effort, n, temperature and max_tokens near the model's
   CHECK_FALSE(engine::ReasoningModel("gpt-4o-mini"));
 }
 
+TEST_CASE("request shape: a model's family is looked up again when the model changes") {
+  // The family is kept per thread for the last model name: alternating
+  // names must each get their own answer.
+  DistillParams p;
+  p.default_max_output = 9999;
+  RequestBody o3, plain;
+  o3.model = "o3", plain.model = "my-model";
+  o3.max_tokens = plain.max_tokens = 50000;
+  for (int round = 0; round < 3; ++round) {
+    CAPTURE(round);
+    CHECK(engine::ModelMaxOutput(p, "o3") == 100000);
+    CHECK(engine::ModelMaxOutput(p, "my-model") == 9999);
+    CHECK(engine::ShapeValue(p, o3) == doctest::Approx(0.25 * 0.5));        // a reasoning model
+    CHECK(engine::ShapeValue(p, plain) == doctest::Approx(0.6 * 0.25 * 1));  // not one, at its maximum
+  }
+}
+
 TEST_CASE("harvest value: the model's probability against its threshold") {
   DistillParams p;
   p.harvest_threshold = 0.6;
@@ -371,6 +388,50 @@ TEST_CASE("an end that comes back with a different other end is a skeleton, in l
     if (engine::ObserveEdges(d, f, &fresh) == 1) first_skeleton = i;
   }
   CHECK(first_skeleton == 3);
+}
+
+TEST_CASE("linkage.skeleton: of_last bounds the ends an account keeps, words the ends' length") {
+  DistillParams p;
+  p.skeleton_repeats = 1;
+  p.skeleton_ring = 3;
+  AccountBehavior st;
+  engine::RequestFeatures f;
+  f.long_one_turn = true;
+  f.head = 0x11, f.tail = 0x21;
+  engine::ObserveEdges(p, f, &st);
+  for (int i = 0; i < 3; ++i) {  // three other requests push it out of a ring of 3
+    f.head = 0x101 + 2 * i, f.tail = 0x201 + 2 * i;
+    engine::ObserveEdges(p, f, &st);
+  }
+  f.head = 0x11, f.tail = 0x2f;
+  CHECK(engine::ObserveEdges(p, f, &st) == 0);
+  p.skeleton_ring = engine::kEdgeRing;  // the default keeps it
+  AccountBehavior wide;
+  f.head = 0x11, f.tail = 0x21;
+  engine::ObserveEdges(p, f, &wide);
+  for (int i = 0; i < 3; ++i) {
+    f.head = 0x101 + 2 * i, f.tail = 0x201 + 2 * i;
+    engine::ObserveEdges(p, f, &wide);
+  }
+  f.head = 0x11, f.tail = 0x2f;
+  CHECK(engine::ObserveEdges(p, f, &wide) == 1);
+
+  // Ends of three words: texts that share their first three words share a
+  // head; of six (the default) they do not.
+  auto ends = [](std::string_view text, int words) {
+    std::string folded;
+    engine::TextFeatures out;
+    engine::TextExtractor x(3, &folded, words);
+    x.Hash(text);
+    x.Finish(&out);
+    return std::pair{out.head, out.tail};
+  };
+  const std::string_view a = "answer this fully: why is the sky blue at noon today",
+                         b = "answer this fully: how do tides work on the open sea";
+  CHECK(ends(a, 3).first == ends(b, 3).first);
+  CHECK(ends(a, 6).first != ends(b, 6).first);
+  CHECK(ends(a, 3).second != ends(b, 3).second);
+  CHECK(ends(a, 6).first == ends(a, engine::kEdgeWords).first);
 }
 
 TEST_CASE("analyzer: its risk counts, halving every half-life of age") {

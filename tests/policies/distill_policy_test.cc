@@ -91,6 +91,64 @@ TEST_CASE("linkage.by: pooled_instructions turns on pooled-instruction buckets a
   CHECK_FALSE(Compiled(d)->config().params.link_pooled);
 }
 
+TEST_CASE("linkage.skeleton sets the instruction skeleton's constants; defaults otherwise") {
+  const auto r = LoadOne(Rule(
+      "    linkage: {by: [pooled_instructions], skeleton: {words: 5, repeats: 2, of_last: 6,\n"
+      "              common_accounts: 64, share_from: 0.1, share_full: 0.4, belief_from: 0.05,\n"
+      "              belief_full: 0.3}}\n"
+      "    thresholds: {flag: 0.5}\n"));
+  const auto* rule = Compiled(r);
+  REQUIRE(rule);
+  const engine::DistillParams& p = rule->config().params;
+  CHECK(p.skeleton_words == 5);
+  CHECK(p.skeleton_repeats == 2);
+  CHECK(p.skeleton_ring == 6);
+  CHECK(p.skeleton_common == 64);
+  CHECK(p.pooled_floor == 0.1);
+  CHECK(p.pooled_full == 0.4);
+  CHECK(p.pooled_cut == 0.05);
+  CHECK(p.pooled_sure == 0.3);
+  const auto d = LoadOne(Rule("    linkage: {by: [pooled_instructions]}\n    thresholds: {flag: 0.5}\n"));
+  REQUIRE(Compiled(d));
+  const engine::DistillParams& q = Compiled(d)->config().params;
+  const engine::DistillParams defaults;
+  CHECK(q.skeleton_words == 6);
+  CHECK(q.skeleton_repeats == 3);
+  CHECK(q.skeleton_ring == engine::kEdgeRing);
+  CHECK(q.skeleton_common == defaults.skeleton_common);
+  CHECK(q.pooled_cut == defaults.pooled_cut);
+  CHECK(q.pooled_sure == defaults.pooled_sure);
+}
+
+TEST_CASE("linkage.skeleton mistakes name file:line:column") {
+  struct Case {
+    std::string body, error;
+  };
+  const Case cases[] = {
+      {"    linkage: {by: [pooled_instructions], skeleton: {repeats: 5, of_last: 4}}\n",
+       "p.yaml:7:62: rules[0].linkage.skeleton.repeats: linkage.skeleton.repeats 5 is more than "
+       "of_last 4"},
+      {"    linkage: {skeleton: {belief_from: 0.4, belief_full: 0.3}}\n",
+       "p.yaml:7:57: rules[0].linkage.skeleton.belief_full: linkage.skeleton.belief_full (0.30) "
+       "must be above belief_from (0.40)"},
+      {"    linkage: {skeleton: {words: 12}}\n",
+       "p.yaml:7:33: rules[0].linkage.skeleton.words: linkage.skeleton.words must be from 2 to 8, "
+       "got 12"},
+      {"    linkage: {skeleton: {tokens: 6}}\n",
+       "p.yaml:7:26: rules[0].linkage.skeleton.tokens: unknown key"},
+      {"    linkage: {skeleton: {share_full: 1.5}}\n",
+       "p.yaml:7:38: rules[0].linkage.skeleton.share_full: linkage.skeleton.share_full must be from "
+       "0.000 to 1.000000, got 1.5"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.body);
+    const auto r = LoadOne(Rule(c.body + "    thresholds: {flag: 0.5}\n"));
+    INFO(AllErrors(r));
+    CHECK_FALSE(r.snapshot);
+    CHECK(HasError(r, c.error));
+  }
+}
+
 TEST_CASE("competitor_training errors name file:line:column") {
   struct Case {
     std::string body, error;
