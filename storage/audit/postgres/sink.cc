@@ -39,7 +39,8 @@ size_t Utf8SequenceLength(const std::string& s, size_t i) {
 void MakeRecordStorable(AuditRow& r) {
   for (std::string* s : {&r.id, &r.request_id, &r.account, &r.key_id, &r.org, &r.client_ip,
                          &r.method, &r.path, &r.operation, &r.model, &r.effect, &r.reason,
-                         &r.rule_ids, &r.matches, &r.policy_revision, &r.prompt_sha256})
+                         &r.rule_ids, &r.matches, &r.policy_revision, &r.prompt_sha256,
+                         &r.traceparent, &r.tracestate})
     MakeValidUtf8(s);
 }
 
