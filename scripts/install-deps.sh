@@ -14,6 +14,7 @@ PACKAGES=(
   libhyperscan-dev libre2-dev
   libhiredis-dev redis-server
   postgresql libpq-dev
+  libspdlog-dev lintian
 )
 
 missing=()
