@@ -14,7 +14,7 @@
 
 namespace tosgate::engine {
 
-inline constexpr size_t kTraceStateMax = 512;  // the spec's 32 members fit; longer is dropped
+inline constexpr size_t kTraceStateMax = 256;  // the audit bound (storage/audit/fields.h); longer is dropped
 
 // Whether `v` is a traceparent this gateway records: version 00 exactly
 // ("00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>", lower case, ids

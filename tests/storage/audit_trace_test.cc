@@ -48,7 +48,7 @@ TEST_CASE("audit chain: empty trace context hashes as before; a set one is cover
   CHECK(AuditChainHash(zero, 1, other_state) != AuditChainHash(zero, 1, traced));
 }
 
-TEST_CASE("audit store: a store from before the trace columns verifies, then gains them") {
+TEST_CASE("audit store: a store from before the traces table verifies, then gains it") {
   test::TempDir dir;
   const std::string path = dir.File("audit.db");
   {
@@ -56,9 +56,9 @@ TEST_CASE("audit store: a store from before the trace columns verifies, then gai
     for (int i = 1; i <= 5; ++i) REQUIRE(sink->Submit(Rec("old-" + std::to_string(i))).ok());
     REQUIRE(sink->Close().ok());
   }
-  // As a store written before the columns were added.
-  RawSql(path, "ALTER TABLE decisions DROP COLUMN traceparent; ALTER TABLE decisions DROP COLUMN tracestate");
-  CHECK(CountSql(path, "SELECT count(*) FROM pragma_table_info('decisions') WHERE name = 'traceparent'") == 0);
+  // As a store written before the table was added.
+  RawSql(path, "DROP TRIGGER traces_follow_decisions; DROP TABLE traces");
+  CHECK(CountSql(path, "SELECT count(*) FROM sqlite_master WHERE name = 'traces'") == 0);
   {
     auto v = VerifyAuditStore(path);  // a reader: reads '' for the missing columns
     REQUIRE(v.ok());
@@ -66,23 +66,32 @@ TEST_CASE("audit store: a store from before the trace columns verifies, then gai
     CHECK(v->records == 5);
   }
   {
-    auto sink = OpenSink({.path = path});  // the writer adds the columns
+    auto sink = OpenSink({.path = path});  // the writer adds the table
     REQUIRE(sink->Submit(Traced("new-1")).ok());
     REQUIRE(sink->Submit(Rec("new-2")).ok());
     REQUIRE(sink->Close().ok());
   }
-  CHECK(CountSql(path, "SELECT count(*) FROM decisions WHERE traceparent = '" + std::string(kParent) + "'") == 1);
+  CHECK(CountSql(path, "SELECT count(*) FROM traces WHERE traceparent = '" + std::string(kParent) + "'") == 1);
   auto v = VerifyAuditStore(path);
   REQUIRE(v.ok());
   CHECK_MESSAGE(v->ok, v->problem);
   CHECK(v->records == 7);
 
   // Editing a recorded trace context breaks the chain at that record.
-  RawSql(path, "UPDATE decisions SET tracestate = 'forged=1' WHERE id = 'new-1'");
+  RawSql(path, "UPDATE traces SET tracestate = 'forged=1' WHERE seq = 6");
   auto forged = VerifyAuditStore(path);
   REQUIRE(forged.ok());
   CHECK_FALSE(forged->ok);
   CHECK(forged->bad_seq == 6);
+  // And so does deleting it; deleting the decision takes its trace along.
+  RawSql(path, "UPDATE traces SET tracestate = 'congo=t61rcWkgMzE' WHERE seq = 6");
+  REQUIRE(VerifyAuditStore(path)->ok);
+  RawSql(path, "DELETE FROM traces WHERE seq = 6");
+  CHECK_FALSE(VerifyAuditStore(path)->ok);
+  RawSql(path, "INSERT INTO traces VALUES (6, '" + std::string(kParent) + "', 'congo=t61rcWkgMzE')");
+  REQUIRE(VerifyAuditStore(path)->ok);
+  RawSql(path, "DELETE FROM decisions WHERE seq = 6");
+  CHECK(CountSql(path, "SELECT count(*) FROM traces") == 0);
 }
 
 TEST_CASE("audit query: decisions by trace id, the context read back whole") {

@@ -87,8 +87,6 @@ StoredDecision ReadPostgresDecisionRow(const PGresult* res, int row) {
   r.latency_us = Int(res, row, 22);
   d.prev_hash = PgBytea(res, row, 23);
   d.hash = PgBytea(res, row, 24);
-  r.traceparent = PgText(res, row, 25);
-  r.tracestate = PgText(res, row, 26);
   return d;
 }
 

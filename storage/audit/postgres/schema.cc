@@ -38,14 +38,8 @@ CREATE TABLE IF NOT EXISTS tosgate_decisions (
   latency_us      BIGINT   NOT NULL,
   prev_hash       BYTEA    NOT NULL,
   hash            BYTEA    NOT NULL,
-  traceparent     TEXT     NOT NULL DEFAULT '',
-  tracestate      TEXT     NOT NULL DEFAULT '',
   PRIMARY KEY (instance, seq)
 );
--- Added within version 1 (W3C trace context): a store made before gets them
--- here, every old row '' (which hashes as before).
-ALTER TABLE tosgate_decisions ADD COLUMN IF NOT EXISTS traceparent TEXT NOT NULL DEFAULT '';
-ALTER TABLE tosgate_decisions ADD COLUMN IF NOT EXISTS tracestate TEXT NOT NULL DEFAULT '';
 CREATE INDEX IF NOT EXISTS tosgate_decisions_account_time ON tosgate_decisions (account, time_ms);
 CREATE INDEX IF NOT EXISTS tosgate_decisions_time ON tosgate_decisions (time_ms);
 )sql";
@@ -120,7 +114,7 @@ Status CreateOrCheck(PGconn* conn) {
 const char kPostgresDecisionColumns[] =
     "instance, seq, id, time_ms, request_id, account, key_id, org, client_ip, method, path, "
     "operation, model, effect, enforced, status, reason, rule_ids, matches, risk, "
-    "policy_revision, prompt_sha256, latency_us, prev_hash, hash, traceparent, tracestate";
+    "policy_revision, prompt_sha256, latency_us, prev_hash, hash";
 
 Status EnsurePostgresAuditSchema(PGconn* conn) {
   if (auto r = PgExec(conn, "BEGIN", "starting the schema transaction"); !r.ok()) return r.status();

@@ -89,10 +89,7 @@ void AppendRow(std::string& out, const std::string& instance, uint64_t seq,
   AppendText(out, r.prompt_sha256);
   AppendInt(out, r.latency_us);
   AppendBytea(out, prev, '\t');
-  AppendBytea(out, hash, '\t');
-  AppendText(out, r.traceparent);
-  AppendText(out, r.tracestate);
-  out.back() = '\n';  // the row's last field: AppendText ended it with a tab
+  AppendBytea(out, hash, '\n');
 }
 
 }  // namespace
@@ -216,7 +213,7 @@ Status PostgresAuditSink::Impl::Resync(bool* already_written) {
 Status PostgresAuditSink::Impl::InsertBatch(const std::vector<Item>& batch,
                                             const std::vector<std::string>& hashes) {
   constexpr size_t kRowsPerInsert = 1000;
-  constexpr int kCols = 27;
+  constexpr int kCols = 25;
   const auto deadline = Clock::now() + opts.io_timeout;
   auto run = [&](const std::string& sql, const std::vector<const char*>& values) {
     if (!PQsendQueryParams(conn.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
@@ -248,7 +245,7 @@ Status PostgresAuditSink::Impl::InsertBatch(const std::vector<Item>& batch,
                             std::string(r.enforced ? "t" : "f"), std::to_string(r.status),
                             r.reason, r.rule_ids, r.matches, std::string(d, dr.ptr),
                             r.policy_revision, r.prompt_sha256, std::to_string(r.latency_us),
-                            std::string(), std::string(), r.traceparent, r.tracestate})
+                            std::string(), std::string()})
         text.push_back(std::move(v));
       text[base + 23] = ByteaHex(prev);
       text[base + 24] = ByteaHex(hashes[i]);

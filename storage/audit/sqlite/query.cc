@@ -30,7 +30,8 @@ std::string WhereClause(const AuditFilter& f, bool with_cursor) {
   if (f.since_ms) w += " AND time_ms >= :since";
   if (f.until_ms) w += " AND time_ms < :until";
   // traceparent is "00-<trace id>-<parent id>-<flags>" (engine/trace_context.h).
-  if (!f.trace_id.empty()) w += " AND substr(traceparent, 4, 32) = :trace";
+  if (!f.trace_id.empty())
+    w += " AND seq IN (SELECT seq FROM traces WHERE substr(traceparent, 4, 32) = :trace)";
   // Whole elements of the JSON array, so rule "a" does not match "a.b" or
   // "xa"; a row whose rule_ids is not valid JSON matches no rule.
   if (!f.rule.empty()) {

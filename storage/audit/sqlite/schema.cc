@@ -40,9 +40,7 @@ CREATE TABLE decisions (
   prompt_sha256   TEXT    NOT NULL DEFAULT '',  -- hex; '' when there was no prompt
   latency_us      INTEGER NOT NULL,
   prev_hash       BLOB,                         -- hash of seq - 1 (zeros for seq 1)
-  hash            BLOB,                         -- see docs/audit.md, "Hash chain"
-  traceparent     TEXT    NOT NULL DEFAULT '',  -- W3C trace context; added within version 1
-  tracestate      TEXT    NOT NULL DEFAULT ''
+  hash            BLOB                          -- see docs/audit.md, "Hash chain"
 );
 CREATE INDEX decisions_account_time ON decisions (account, time_ms);
 CREATE INDEX decisions_time ON decisions (time_ms);
@@ -60,20 +58,21 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 )sql";
 
-// The trace context columns, added within version 1 like checkpoints: older
-// version-1 stores get them on their next open by the writer (every old row
-// reads as '', which hashes as before), and readers of a store that lacks
-// them read '' (DecisionColumns).
-
-Status AddTraceColumns(sqlite3* db, std::string_view path) {
-  auto has = HasTraceColumns(db, path);
-  if (!has.ok()) return has.status();
-  if (*has) return Status::Ok();
-  return Exec(db,
-              "ALTER TABLE decisions ADD COLUMN traceparent TEXT NOT NULL DEFAULT '';"
-              "ALTER TABLE decisions ADD COLUMN tracestate TEXT NOT NULL DEFAULT '';",
-              path);
-}
+// The W3C trace context of the decisions that carried one, added within
+// version 1 like checkpoints: older version-1 stores get the table on their
+// next open by the writer, and readers of a store without it read '' for
+// every record (DecisionColumns), which hashes as before. A table of its
+// own rather than columns of `decisions`, whose shape every tool reading
+// the store knows; its rows go with their decision's (the trigger: prune).
+constexpr const char kCreateTracesSql[] = R"sql(
+CREATE TABLE IF NOT EXISTS traces (
+  seq          INTEGER PRIMARY KEY,  -- the decision's
+  traceparent  TEXT    NOT NULL,
+  tracestate   TEXT    NOT NULL DEFAULT ''
+);
+CREATE TRIGGER IF NOT EXISTS traces_follow_decisions AFTER DELETE ON decisions
+BEGIN DELETE FROM traces WHERE seq = old.seq; END;
+)sql";
 
 Result<int64_t> QueryInt(sqlite3* db, const char* sql, std::string_view path) {
   auto st = Prepare(db, sql, path);
@@ -130,9 +129,11 @@ Status CreateOrCheck(sqlite3* db, std::string_view path) {
 const char kInsertDecisionSql[] =
     "INSERT INTO decisions (seq, id, time_ms, request_id, account, key_id, org, client_ip, "
     "method, path, operation, model, effect, enforced, status, reason, rule_ids, matches, risk, "
-    "policy_revision, prompt_sha256, latency_us, prev_hash, hash, traceparent, tracestate) VALUES "
+    "policy_revision, prompt_sha256, latency_us, prev_hash, hash) VALUES "
     "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
-    "?21, ?22, ?23, ?24, ?25, ?26)";
+    "?21, ?22, ?23, ?24)";
+
+const char kInsertTraceSql[] = "INSERT OR REPLACE INTO traces (seq, traceparent, tracestate) VALUES (?1, ?2, ?3)";
 
 const char kDecisionColumns[] =
     "seq, id, time_ms, request_id, account, key_id, org, client_ip, method, path, operation, "
@@ -144,7 +145,7 @@ Status EnsureAuditSchema(sqlite3* db, std::string_view path) {
   if (Status s = Exec(db, "BEGIN IMMEDIATE", path); !s.ok()) return s;
   Status s = CreateOrCheck(db, path);
   if (s.ok()) s = Exec(db, kCreateCheckpointsSql, path);
-  if (s.ok()) s = AddTraceColumns(db, path);
+  if (s.ok()) s = Exec(db, kCreateTracesSql, path);
   if (!s.ok()) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     return s;
@@ -161,18 +162,13 @@ Result<bool> HasTable(sqlite3* db, std::string_view path, const char* name) {
   return sqlite3_column_int64(st->get(), 0) > 0;
 }
 
-Result<bool> HasTraceColumns(sqlite3* db, std::string_view path) {
-  auto st = Prepare(db, "SELECT count(*) FROM pragma_table_info('decisions') WHERE name = 'traceparent'", path);
-  if (!st.ok()) return st.status();
-  const int rc = sqlite3_step(st->get());
-  if (rc != SQLITE_ROW) return SqliteStatus(db, rc, path, "reading the schema");
-  return sqlite3_column_int64(st->get(), 0) > 0;
-}
-
 std::string DecisionColumns(sqlite3* db) {
-  auto has = HasTraceColumns(db, "");
+  auto has = HasTable(db, "", "traces");
+  if (!has.ok() || !*has) return std::string(kDecisionColumns) + ", '', ''";
+  // A lookup by primary key per row, only for the rows selected.
   return std::string(kDecisionColumns) +
-         (has.ok() && *has ? ", traceparent, tracestate" : ", '' AS traceparent, '' AS tracestate");
+         ", coalesce((SELECT traceparent FROM traces WHERE traces.seq = decisions.seq), '')"
+         ", coalesce((SELECT tracestate FROM traces WHERE traces.seq = decisions.seq), '')";
 }
 
 Result<std::optional<AuditAnchor>> ReadAuditAnchor(sqlite3* db, std::string_view path) {
@@ -258,8 +254,6 @@ int BindDecision(sqlite3_stmt* st, uint64_t seq, const AuditRow& r,
   ok(sqlite3_bind_blob(st, o + 23, prev_hash.data(), static_cast<int>(prev_hash.size()),
                        SQLITE_STATIC));
   ok(sqlite3_bind_blob(st, o + 24, hash.data(), static_cast<int>(hash.size()), SQLITE_STATIC));
-  ok(BindText(st, o + 25, r.traceparent));
-  ok(BindText(st, o + 26, r.tracestate));
   return rc;
 }
 

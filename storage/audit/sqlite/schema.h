@@ -24,19 +24,19 @@ inline constexpr int kAuditSchemaVersion = 1;
 // is a tosgate audit store of a version this code understands.
 Status EnsureAuditSchema(sqlite3* db, std::string_view path);
 
-// INSERT with 26 parameters in the order of BindDecision.
+// INSERT with 24 parameters in the order of BindDecision.
 extern const char kInsertDecisionSql[];
 // The column list ReadDecisionRow expects, for SELECT.
 extern const char kDecisionColumns[];
 
 // The same INSERT for `rows` rows in one statement (rows >= 1): row k
-// (from 0) takes parameters 26k+1 .. 26k+26. One statement per group of
+// (from 0) takes parameters 24k+1 .. 24k+24. One statement per group of
 // rows saves SQLite's per-statement work (step, halt, reset) on all but one.
 std::string InsertDecisionsSql(int rows);
-inline constexpr int kDecisionParams = 26;
+inline constexpr int kDecisionParams = 24;
 
 // Binds everything for kInsertDecisionSql; `first` is the number of the
-// first parameter (26k+1 for row k of InsertDecisionsSql). Strings are
+// first parameter (24k+1 for row k of InsertDecisionsSql). Strings are
 // bound without copying: `record`, `prev_hash` and `hash` must outlive the
 // step.
 int BindDecision(sqlite3_stmt* st, uint64_t seq, const AuditRow& record,
@@ -60,12 +60,14 @@ Result<bool> HasTable(sqlite3* db, std::string_view path, const char* name);
 using engine::FromHex;
 using engine::ToHex;
 
-// kDecisionColumns and the trace context columns (traceparent,
-// tracestate), or '' in their place in a store written before they were
-// added and not opened by a writer since: what readers SELECT.
+// INSERT into the traces table (seq, traceparent, tracestate): a record's
+// W3C trace context, in the transaction of the record, when it has one.
+extern const char kInsertTraceSql[];
+
+// kDecisionColumns then the record's traceparent and tracestate from the
+// traces table ('' without; '' for all in a store written before the table
+// existed and not opened by a writer since), for SELECT ... FROM decisions.
 std::string DecisionColumns(sqlite3* db);
-// Whether the decisions table has the trace context columns.
-Result<bool> HasTraceColumns(sqlite3* db, std::string_view path);
 
 // Reads a row selected with DecisionColumns (or kDecisionColumns: the trace
 // context is then empty).
