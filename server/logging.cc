@@ -150,8 +150,7 @@ void LogEvent(LogLevel level, std::string_view component, std::string_view messa
       line += ':';
       if (f.number) line += f.value;
       else engine::AppendJsonString(&line, f.value);
-    }
-    line += '}';
+    }  // the pattern closes the object
   } else {
     line = "tosgate: ";
     line += message;
