@@ -54,19 +54,23 @@ dpkg-query -W -f='${Conffiles}\n' tosgate | grep -q /etc/tosgate/config.yaml || 
 # Everything that opens the store runs as tosgate, as the service does: a
 # root reader would leave root's -wal and -shm files the service cannot open.
 as_tosgate() {
-  (cd /var/lib/tosgate && env HOME=/var/lib/tosgate \
+  (cd /var/lib/tosgate && exec env HOME=/var/lib/tosgate \
     setpriv --reuid=tosgate --regid=tosgate --init-groups --inh-caps=-all "$@")
 }
 records() {  # records in the store, 0 when there is none yet
   [ -f /var/lib/tosgate/audit.db ] || { echo 0; return; }
-  as_tosgate "$1" audit verify --db /var/lib/tosgate/audit.db | sed -n 's/^ok: \([0-9]*\) records.*/\1/p'
+  local out
+  out=$(as_tosgate "$1" audit verify --db /var/lib/tosgate/audit.db) || { echo "$out" >&2; fail "the audit store does not verify"; }
+  echo "$out" | sed -n 's/^ok: \([0-9]*\) records.*/\1/p'
 }
 BEFORE=$(records /usr/bin/tosgate)
 
 say "doctor, then serve as the tosgate user with /etc/tosgate/config.yaml"
 as_tosgate /usr/bin/tosgate doctor --config /etc/tosgate/config.yaml
 LOG=$(mktemp)
-as_tosgate /usr/bin/tosgate serve --config /etc/tosgate/config.yaml >"$LOG" 2>&1 &
+# exec all the way down: $! is the gateway itself.
+(cd /var/lib/tosgate && exec env HOME=/var/lib/tosgate setpriv --reuid=tosgate --regid=tosgate --init-groups \
+  --inh-caps=-all /usr/bin/tosgate serve --config /etc/tosgate/config.yaml) >"$LOG" 2>&1 &
 SERVE=$!
 trap 'kill "$SERVE" 2>/dev/null || true; rm -f "$LOG"' EXIT
 for _ in $(seq 600); do
