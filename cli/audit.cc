@@ -39,7 +39,8 @@ constexpr char kUsage[] =
     "filters: --account ID --org ID --effect allow|throttle|deny --rule RULE_ID --reason CODE\n"
     "         --since TIME --until TIME   (TIME: 2026-11-28T20:00:00Z, 2026-11-28 or epoch ms;\n"
     "                                      since inclusive, until exclusive)\n"
-    "         --instance ID   (--dsn only: one gateway instance's decisions)\n";
+    "         --instance ID   (--dsn only: one gateway instance's decisions)\n"
+    "         --trace-id ID   (the 32 hex digits of a W3C traceparent's trace id)\n";
 
 int Usage(const std::string& problem) {
   if (!problem.empty()) std::cerr << "tosgate audit: " << problem << "\n";
@@ -54,6 +55,11 @@ bool TakeFilter(Args* args, storage::AuditFilter* f, bool* bad) {
   TakeFlag(args, "--rule", &f->rule, bad);
   TakeFlag(args, "--reason", &f->reason, bad);
   TakeFlag(args, "--instance", &f->instance, bad);
+  if (TakeFlag(args, "--trace-id", &f->trace_id, bad) &&
+      (f->trace_id.size() != 32 || f->trace_id.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    std::cerr << "tosgate audit: --trace-id must be 32 lower-case hex digits, not '" << f->trace_id << "'\n";
+    return false;
+  }
   if (TakeFlag(args, "--effect", &f->effect, bad) && f->effect != "allow" &&
       f->effect != "throttle" && f->effect != "deny") {
     std::cerr << "tosgate audit: --effect must be allow, throttle or deny, not '" << f->effect

@@ -21,6 +21,7 @@ int RunAccounts(const Args& args);
 int RunTrain(const Args& args);
 int RunEval(const Args& args);
 int RunInit(const Args& args);  // cli/init.cc
+int RunDoctor(const Args& args);  // cli/doctor.cc
 int RunEvalPolicies(const Args& args);  // eval --policies (cli/eval_pack.cc)
 int RunIndicators(const Args& args);    // cli/indicators.cc
 

@@ -50,7 +50,7 @@ constexpr char kUsage[] =
     "\n"
     "commands:\n"
     "  serve [--config FILE] [--policies DIR] [--accounts FILE | --accounts-db FILE] [--upstream URL]\n"
-    "        [--watch]\n"
+    "        [--watch] [--log-format text|json]\n"
     "                      run the gateway (data plane 127.0.0.1:8080, admin 127.0.0.1:9090)\n"
     "  validate DIR...     check policy directories; every error as file:line:column\n"
     "  check --policies DIR --request FILE [--explain] [--json]\n"
@@ -74,6 +74,8 @@ constexpr char kUsage[] =
     "                      recall, false positives and precision per label on a labelled file\n"
     "  eval --policies DIR --data FILE.jsonl [--json]\n"
     "                      recall and precision per category of a policy set on labelled prompts\n"
+    "  doctor [--config FILE]\n"
+    "                      check a serve configuration and this machine; say what to fix\n"
     "  version             print the version\n";
 
 }  // namespace
@@ -99,6 +101,7 @@ int main(int argc, char** argv) {
   if (cmd == "train") return tosgate::cli::RunTrain(args);
   if (cmd == "eval") return tosgate::cli::RunEval(args);
   if (cmd == "init") return tosgate::cli::RunInit(args);
+  if (cmd == "doctor") return tosgate::cli::RunDoctor(args);
   if (cmd == "version" || cmd == "--version") {
     std::puts("tosgate 0.1.0");
     return 0;

@@ -9,6 +9,8 @@
 #include "engine/engine.h"
 #include "server/audit_backend.h"
 #include "server/config.h"
+#include "server/logging.h"
+#include "server/sd_notify.h"
 #include "server/server.h"
 
 namespace tosgate::cli {
@@ -72,12 +74,28 @@ void PrintBanner(const ServeConfig& cfg, const server::Server& srv) {
   std::cout << std::endl;
 }
 
+// The banner's facts as one event, for the JSON log (no "Try it" lines).
+void LogServing(const ServeConfig& cfg, const server::Server& srv) {
+  const engine::PolicySnapshot& snap = *srv.engine().snapshot();
+  server::LogEvent(server::LogLevel::kInfo, "server", "serving",
+                   {{"gateway", BaseUrl(cfg.gateway_listen, srv.gateway_port())},
+                    {"upstream", cfg.upstream_url},
+                    {"control", srv.control_port() > 0
+                                    ? BaseUrl(server::EffectiveControlListen(cfg), srv.control_port())
+                                    : ""},
+                    {"admin_port", std::to_string(srv.admin_port()), true},
+                    {"policies", cfg.policies_dir.empty() ? "(built-in default pack)" : cfg.policies_dir},
+                    {"rules", std::to_string(snap.rules.size()), true},
+                    {"revision", snap.revision},
+                    {"audit", server::DescribeAuditBackend(cfg)}});
+}
+
 // The configuration file, then the flags over it. False after saying why
 // on stderr (exit 2).
 bool ReadServeArgs(const Args& in, ServeConfig* cfg) {
   Args args = in;
   bool bad = false;
-  std::string config_path, policies_dir, accounts_file, accounts_db, upstream, control_listen;
+  std::string config_path, policies_dir, accounts_file, accounts_db, upstream, control_listen, log_format;
   const bool have_config = TakeFlag(&args, "--config", &config_path, &bad);
   const bool have_policies = TakeFlag(&args, "--policies", &policies_dir, &bad);
   const bool have_accounts = TakeFlag(&args, "--accounts", &accounts_file, &bad);
@@ -85,6 +103,11 @@ bool ReadServeArgs(const Args& in, ServeConfig* cfg) {
   const bool have_upstream = TakeFlag(&args, "--upstream", &upstream, &bad);
   const bool have_control = TakeFlag(&args, "--control-listen", &control_listen, &bad);
   const bool watch = TakeSwitch(&args, "--watch");
+  const bool have_log_format = TakeFlag(&args, "--log-format", &log_format, &bad);
+  if (have_log_format && log_format != "text" && log_format != "json") {
+    std::cerr << "tosgate serve: --log-format must be text or json\n";
+    return false;
+  }
   if (bad) return false;
   if (!args.empty()) {
     std::cerr << "tosgate serve: unexpected argument '" << args[0] << "'\n";
@@ -103,6 +126,7 @@ bool ReadServeArgs(const Args& in, ServeConfig* cfg) {
     return false;
   }
   if (watch) cfg->policies_watch = true;
+  if (have_log_format) cfg->log_format = log_format == "json" ? server::LogFormat::kJson : server::LogFormat::kText;
   if (have_upstream) cfg->upstream_url = upstream;
   if (have_control) cfg->control_listen = control_listen == "off" ? "" : control_listen;
   if (cfg->policies_watch && cfg->policies_dir.empty()) {
@@ -126,16 +150,31 @@ int RunServe(const Args& args) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto srv = server::Server::Start(cfg, std::cerr);
+  // Every line of the server's progress is one log event (server/logging.h);
+  // in the text format exactly the line it always was.
+  server::ConfigureLog(cfg.log_format, cfg.log_level);
+  std::unique_ptr<std::ostream> log = server::LogLineStream("server");
+  auto srv = server::Server::Start(cfg, *log);
   if (!srv.ok()) return srv.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
-  PrintBanner(cfg, **srv);
+  if (cfg.log_format == server::LogFormat::kText) PrintBanner(cfg, **srv);
+  else LogServing(cfg, **srv);
+  // Under systemd (Type=notify): started once the listeners are up and the
+  // audit store is open, which Start returning means. A failure to tell it
+  // is said, not fatal: systemd then times the start out by itself.
+  auto notify = [&log](std::string_view state) {
+    if (Status s = server::SdNotify(state); !s.ok()) *log << "tosgate: " << s.message() << "\n";
+  };
+  notify("READY=1\nSTATUS=serving");
   for (;;) {
     timespec tick{0, 250'000'000};
     const int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig == SIGHUP) {
+      notify("RELOADING=1\nSTATUS=reloading policies");
       (*srv)->Reload("SIGHUP");
+      notify("READY=1\nSTATUS=serving");
     } else if (sig == SIGINT || sig == SIGTERM) {
-      std::cerr << "tosgate: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", draining\n";
+      *log << "tosgate: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", draining\n";
+      notify("STOPPING=1\nSTATUS=draining");
       break;
     } else {
       (*srv)->Tick();

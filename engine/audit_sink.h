@@ -57,6 +57,11 @@ struct AuditRecord {
   std::string policy_revision;
   std::string prompt_sha256;  // empty when there was no prompt
   int64_t latency_us = 0;
+  // The caller's W3C trace context (engine/trace_context.h), when it sent a
+  // valid one; empty otherwise. Added after the first stores were written:
+  // the chain covers them only when set (storage/audit/chain.h).
+  std::string traceparent;
+  std::string tracestate;
 };
 
 // The effect column's word: "allow", "throttle" or "deny" for a decision,

@@ -1,3 +1,4 @@
+#include "engine/trace_context.h"
 #include "engine/engine.h"
 
 #include <openssl/rand.h>
@@ -448,6 +449,9 @@ AuditRecord Engine::RecordOf(const Pending& p) const {
   rec.policy_revision = d.policy_revision;
   if (!req.body.prompt_text.empty()) rec.prompt_sha256 = Sha256Hex(req.body.prompt_text);
   rec.latency_us = (options_.clock->monotonic_ns() - p.start_ns) / 1000;
+  TraceContext trace = TraceContextOf(req);
+  rec.traceparent = std::move(trace.traceparent);
+  rec.tracestate = std::move(trace.tracestate);
   return rec;
 }
 

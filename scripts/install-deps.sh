@@ -19,6 +19,8 @@ PACKAGES=(
   tzdata  # IANA time zones of calendar limits and cost budgets (/usr/share/zoneinfo)
   clang libclang-rt-14-dev  # sanitizer passes (half GCC's compile time) and thread_safety_test
   python3-jsonschema  # STIX 2.1 bundles against the OASIS schemas (tests/stix, issue 27)
+  libspdlog-dev  # structured logs (server/logging.*)
+  lintian  # scripts/package_test.sh checks the .deb packages
 )
 
 missing=()

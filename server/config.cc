@@ -265,6 +265,13 @@ void ReadRoot(Reader& r, const YAML::Node& root, ServeConfig* cfg) {
      }},
     {"admin", [&](Node n, Key k) { ReadAdmin(r, n, k, cfg); }},
     {"analyzer", [&](Node n, Key k) { ReadAnalyzer(r, n, k, cfg); }},
+    {"log", [&](Node n, Key k) {
+       r.Map(n, k, {{"format", r.OneOf(&cfg->log_format, {{"text", LogFormat::kText}, {"json", LogFormat::kJson}})},
+                    {"level", r.OneOf(&cfg->log_level, {{"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo},
+                                                        {"warn", LogLevel::kWarn}, {"error", LogLevel::kError}})},
+                    {"access", r.Bool(&cfg->log_access)},
+                    {"access_sample", r.Fraction(&cfg->log_access_sample)}});
+     }},
   });
 }
 

@@ -13,6 +13,7 @@
 #include "api/admin/auth.h"
 #include "api/request/forward_auth.h"
 #include "engine/condition.h"
+#include "server/logging.h"
 
 namespace tosgate::server {
 
@@ -91,6 +92,12 @@ struct ServeConfig {
   double analyzer_false_positive_rate = 0.003;
   size_t analyzer_log_capacity = 1 << 18; // requests logged between runs (48 bytes each)
   size_t analyzer_max_accounts = 200'000;
+  // log (server/logging.h, docs/install.md "Logs"): the format of stderr's
+  // lines, the lowest level written, the per-decision access log.
+  LogFormat log_format = LogFormat::kText;
+  LogLevel log_level = LogLevel::kInfo;
+  bool log_access = false;
+  double log_access_sample = 1;           // share of allowed decisions logged; others always
 };
 
 // The control listener `serve` opens for `cfg`: control_listen when it was

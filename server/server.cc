@@ -11,6 +11,7 @@
 #include "engine/distill/analyzer_job.h"
 #include "engine/engine.h"
 #include "metrics/registry.h"
+#include "server/access_log.h"
 #include "server/audit_backend.h"
 #include "storage/sqlite/parent_dir.h"
 #include "server/policy_reload.h"
@@ -43,7 +44,10 @@ struct Server::Parts {
   void RegisterMetrics();
   // The sink the engine records every decision into, and the one the
   // gateway waits on with sync durability: the same object, named once.
-  engine::AuditSink* DecisionSink() { return observer.get(); }
+  // With log.access, the access log sees it first (server/access_log.h).
+  engine::AuditSink* DecisionSink() {
+    return access_log ? static_cast<engine::AuditSink*>(access_log.get()) : observer.get();
+  }
 
   ServeConfig cfg;
   std::ostream& log;
@@ -57,6 +61,7 @@ struct Server::Parts {
   std::unique_ptr<storage::ReviewQueue> reviews;
   api::admin::AdminMetrics admin_metrics;
   std::unique_ptr<api::admin::ObservingAuditSink> observer;
+  std::unique_ptr<AccessLogSink> access_log;
   std::unique_ptr<StateBackend> state;
   std::unique_ptr<engine::FeatureLog> feature_log;
   std::unique_ptr<engine::GuardClient> guard;
@@ -143,6 +148,7 @@ Status Server::Parts::OpenAudit() {
         auto added = review_queue->Enqueue(account, rule, detail);
         if (!added.ok()) *out << "tosgate: review queue: " << added.status().message() << "\n";
       });
+  if (cfg.log_access) access_log = std::make_unique<AccessLogSink>(observer.get(), cfg.log_access_sample);
   return Status::Ok();
 }
 

@@ -48,6 +48,8 @@ std::string AuditChainHash(std::string_view prev_hash, uint64_t seq,
   size_t size = kDomain.size() + prev_hash.size() + 8 /*seq*/ + 8 /*time_ms*/ + 1 /*enforced*/ +
                 8 /*status*/ + 8 /*risk*/ + 8 /*latency_us*/;
   for (std::string_view s : strings) size += 4 + s.size();
+  const bool traced = !r.traceparent.empty() || !r.tracestate.empty();
+  if (traced) size += 8 + r.traceparent.size() + r.tracestate.size();
   b.resize(size);  // reused: no allocation once the scratch is as large
   char* p = b.data();
   p = PutBytes(p, kDomain);
@@ -74,6 +76,10 @@ std::string AuditChainHash(std::string_view prev_hash, uint64_t seq,
   p = PutStr(p, r.policy_revision);
   p = PutStr(p, r.prompt_sha256);
   p = PutI64(p, r.latency_us);
+  if (traced) {
+    p = PutStr(p, r.traceparent);
+    p = PutStr(p, r.tracestate);
+  }
 
   std::string out(kAuditHashSize, '\0');
   engine::Sha256(std::string_view(b.data(), static_cast<size_t>(p - b.data())),

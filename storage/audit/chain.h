@@ -10,6 +10,9 @@
 // to 64 bits, and `risk` as its IEEE-754 bits (big-endian) after mapping
 // -0.0 to 0.0 and every NaN to 0x7ff8000000000000, because that is what
 // SQLite gives back. docs/audit.md states the same for external verifiers.
+// traceparent and tracestate, added later, follow latency_us as two more
+// strings only when either is non-empty: a record without trace context
+// (every record of an older store) hashes exactly as before.
 //
 // Pure functions; safe from any thread.
 #pragma once

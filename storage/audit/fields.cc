@@ -77,7 +77,8 @@ bool BoundAuditText(std::string* s, size_t max) {
 void BoundAuditRecord(AuditRow* r) {
   for (std::string* s :
        {&r->id, &r->request_id, &r->account, &r->key_id, &r->org, &r->client_ip, &r->method,
-        &r->operation, &r->model, &r->effect, &r->reason, &r->policy_revision, &r->prompt_sha256})
+        &r->operation, &r->model, &r->effect, &r->reason, &r->policy_revision, &r->prompt_sha256,
+        &r->traceparent, &r->tracestate})
     BoundAuditText(s, kAuditTextMax);
   BoundAuditText(&r->path, kAuditPathMax);
   BoundJson(&r->rule_ids, kAuditJsonMax);

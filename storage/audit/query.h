@@ -37,6 +37,7 @@ struct AuditFilter {
   std::optional<int64_t> since_ms = {};  // time_ms >= since_ms
   std::optional<int64_t> until_ms = {};  // time_ms <  until_ms
   std::string instance = {};             // exact; fleet (PostgreSQL) stores only
+  std::string trace_id = {};             // the 32 hex digits of a W3C traceparent's trace id
 };
 
 // Where a page ended: the (time_ms, seq) of its last row. Results are in

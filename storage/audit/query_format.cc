@@ -206,6 +206,9 @@ std::string JsonLine(const StoredDecision& d) {
   num("latency_us", r.latency_us);
   str("prev_hash", ToHex(d.prev_hash));
   str("hash", ToHex(d.hash));
+  // Only when set: lines of records without trace context stay as they were.
+  if (!r.traceparent.empty()) str("traceparent", r.traceparent);
+  if (!r.tracestate.empty()) str("tracestate", r.tracestate);
   out += "}\n";
   return out;
 }

@@ -48,6 +48,8 @@ AuditRow ToAuditRow(engine::AuditRecord r) {
   row.policy_revision = std::move(r.policy_revision);
   row.prompt_sha256 = std::move(r.prompt_sha256);
   row.latency_us = r.latency_us;
+  row.traceparent = std::move(r.traceparent);
+  row.tracestate = std::move(r.tracestate);
   return row;
 }
 

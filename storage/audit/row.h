@@ -42,6 +42,11 @@ struct AuditRow {
   std::string policy_revision;
   std::string prompt_sha256;  // empty when there was no prompt
   int64_t latency_us = 0;
+  // W3C trace context, empty for records without (and for every record
+  // written before it was added); after latency_us in the chain, and only
+  // when either is set, so that older chains verify unchanged.
+  std::string traceparent;
+  std::string tracestate;
 };
 
 // ["id1","id2"]: JSON strings, no spaces.

@@ -34,6 +34,8 @@ std::string Where(const AuditFilter& f, const std::optional<AuditCursor>& c, PgP
         std::pair{"reason", &f.reason}, std::pair{"instance", &f.instance}}) {
     if (!value->empty()) w += std::string(" AND ") + column + " = " + p->Add(*value);
   }
+  // The fleet store keeps no trace context (docs/audit.md): no decision has one.
+  if (!f.trace_id.empty()) w += " AND false";
   if (f.since_ms) w += " AND time_ms >= " + p->Add(std::to_string(*f.since_ms)) + "::bigint";
   if (f.until_ms) w += " AND time_ms < " + p->Add(std::to_string(*f.until_ms)) + "::bigint";
   if (!f.rule.empty()) {

@@ -47,6 +47,10 @@ void MakeRecordStorable(AuditRow& r) {
 // if asked, text made storable.
 AuditRow Storable(const PostgresAuditOptions& opts, engine::AuditRecord record) {
   AuditRow r = ToAuditRow(std::move(record));
+  // The fleet store has no trace context columns yet: the record is stored,
+  // and hashed, without it (docs/audit.md).
+  r.traceparent.clear();
+  r.tracestate.clear();
   if (opts.truncate_client_ip) r.client_ip = TruncateClientIp(r.client_ip);
   MakeRecordStorable(r);
   return r;

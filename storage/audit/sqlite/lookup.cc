@@ -14,7 +14,7 @@ Result<StoredDecision> FindDecision(const std::string& path, std::string_view id
   if (!db.ok()) return db.status();
   sqlite3* raw = db->get();
 
-  auto st = Prepare(raw, std::string("SELECT ") + kDecisionColumns + " FROM decisions WHERE id = ? LIMIT 1",
+  auto st = Prepare(raw, "SELECT " + DecisionColumns(raw) + " FROM decisions WHERE id = ? LIMIT 1",
                     path, "finding a decision");
   if (!st.ok()) return st.status();
   BindText(st->get(), 1, id);

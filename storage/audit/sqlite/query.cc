@@ -29,6 +29,9 @@ std::string WhereClause(const AuditFilter& f, bool with_cursor) {
   if (!f.reason.empty()) w += " AND reason = :reason";
   if (f.since_ms) w += " AND time_ms >= :since";
   if (f.until_ms) w += " AND time_ms < :until";
+  // traceparent is "00-<trace id>-<parent id>-<flags>" (engine/trace_context.h).
+  if (!f.trace_id.empty())
+    w += " AND seq IN (SELECT seq FROM traces WHERE substr(traceparent, 4, 32) = :trace)";
   // Whole elements of the JSON array, so rule "a" does not match "a.b" or
   // "xa"; a row whose rule_ids is not valid JSON matches no rule.
   if (!f.rule.empty()) {
@@ -55,6 +58,7 @@ void BindFilter(sqlite3_stmt* st, const AuditFilter& f, const std::optional<Audi
   BindNamed(st, ":effect", f.effect);
   BindNamed(st, ":reason", f.reason);
   BindNamed(st, ":rule", f.rule);
+  BindNamed(st, ":trace", f.trace_id);
   if (f.since_ms) BindNamed(st, ":since", *f.since_ms);
   if (f.until_ms) BindNamed(st, ":until", *f.until_ms);
   if (c) {
@@ -123,7 +127,7 @@ struct AuditQuery::Impl {
     return st;
   }
   std::string RowsSql(const AuditFilter& f, bool cursor) const {
-    return std::string("SELECT ") + kDecisionColumns + " FROM decisions" + WhereClause(f, cursor) +
+    return "SELECT " + DecisionColumns(db.get()) + " FROM decisions" + WhereClause(f, cursor) +
            " ORDER BY time_ms, seq";
   }
 };

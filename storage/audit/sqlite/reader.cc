@@ -23,7 +23,7 @@ Result<std::vector<StoredDecision>> ReadDecisions(const std::string& path,
   if (!db.ok()) return db.status();
   sqlite3* raw = db->get();
 
-  std::string sql = std::string("SELECT ") + kDecisionColumns + " FROM decisions WHERE seq > ?1";
+  std::string sql = "SELECT " + DecisionColumns(raw) + " FROM decisions WHERE seq > ?1";
   if (!q.account.empty()) sql += " AND account = ?2";
   sql += q.newest_first ? " ORDER BY seq DESC" : " ORDER BY seq";
   if (q.limit != 0) sql += " LIMIT " + std::to_string(q.limit);

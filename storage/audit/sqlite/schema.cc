@@ -58,6 +58,22 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 )sql";
 
+// The W3C trace context of the decisions that carried one, added within
+// version 1 like checkpoints: older version-1 stores get the table on their
+// next open by the writer, and readers of a store without it read '' for
+// every record (DecisionColumns), which hashes as before. A table of its
+// own rather than columns of `decisions`, whose shape every tool reading
+// the store knows; its rows go with their decision's (the trigger: prune).
+constexpr const char kCreateTracesSql[] = R"sql(
+CREATE TABLE IF NOT EXISTS traces (
+  seq          INTEGER PRIMARY KEY,  -- the decision's
+  traceparent  TEXT    NOT NULL,
+  tracestate   TEXT    NOT NULL DEFAULT ''
+);
+CREATE TRIGGER IF NOT EXISTS traces_follow_decisions AFTER DELETE ON decisions
+BEGIN DELETE FROM traces WHERE seq = old.seq; END;
+)sql";
+
 Result<int64_t> QueryInt(sqlite3* db, const char* sql, std::string_view path) {
   auto st = Prepare(db, sql, path);
   if (!st.ok()) return st.status();
@@ -117,6 +133,8 @@ const char kInsertDecisionSql[] =
     "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
     "?21, ?22, ?23, ?24)";
 
+const char kInsertTraceSql[] = "INSERT OR REPLACE INTO traces (seq, traceparent, tracestate) VALUES (?1, ?2, ?3)";
+
 const char kDecisionColumns[] =
     "seq, id, time_ms, request_id, account, key_id, org, client_ip, method, path, operation, "
     "model, effect, enforced, status, reason, rule_ids, matches, risk, policy_revision, "
@@ -127,6 +145,7 @@ Status EnsureAuditSchema(sqlite3* db, std::string_view path) {
   if (Status s = Exec(db, "BEGIN IMMEDIATE", path); !s.ok()) return s;
   Status s = CreateOrCheck(db, path);
   if (s.ok()) s = Exec(db, kCreateCheckpointsSql, path);
+  if (s.ok()) s = Exec(db, kCreateTracesSql, path);
   if (!s.ok()) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     return s;
@@ -141,6 +160,15 @@ Result<bool> HasTable(sqlite3* db, std::string_view path, const char* name) {
   const int rc = sqlite3_step(st->get());
   if (rc != SQLITE_ROW) return SqliteStatus(db, rc, path, "reading the schema");
   return sqlite3_column_int64(st->get(), 0) > 0;
+}
+
+std::string DecisionColumns(sqlite3* db) {
+  auto has = HasTable(db, "", "traces");
+  if (!has.ok() || !*has) return std::string(kDecisionColumns) + ", '', ''";
+  // A lookup by primary key per row, only for the rows selected.
+  return std::string(kDecisionColumns) +
+         ", coalesce((SELECT traceparent FROM traces WHERE traces.seq = decisions.seq), '')"
+         ", coalesce((SELECT tracestate FROM traces WHERE traces.seq = decisions.seq), '')";
 }
 
 Result<std::optional<AuditAnchor>> ReadAuditAnchor(sqlite3* db, std::string_view path) {
@@ -257,6 +285,10 @@ StoredDecision ReadDecisionRow(sqlite3_stmt* st) {
   r.latency_us = sqlite3_column_int64(st, 21);
   d.prev_hash = ColumnBlob(st, 22);
   d.hash = ColumnBlob(st, 23);
+  if (sqlite3_column_count(st) > 25) {  // selected with DecisionColumns
+    r.traceparent = ColumnText(st, 24);
+    r.tracestate = ColumnText(st, 25);
+  }
   return d;
 }
 

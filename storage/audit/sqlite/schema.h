@@ -60,7 +60,17 @@ Result<bool> HasTable(sqlite3* db, std::string_view path, const char* name);
 using engine::FromHex;
 using engine::ToHex;
 
-// Reads a row selected with kDecisionColumns.
+// INSERT into the traces table (seq, traceparent, tracestate): a record's
+// W3C trace context, in the transaction of the record, when it has one.
+extern const char kInsertTraceSql[];
+
+// kDecisionColumns then the record's traceparent and tracestate from the
+// traces table ('' without; '' for all in a store written before the table
+// existed and not opened by a writer since), for SELECT ... FROM decisions.
+std::string DecisionColumns(sqlite3* db);
+
+// Reads a row selected with DecisionColumns (or kDecisionColumns: the trace
+// context is then empty).
 StoredDecision ReadDecisionRow(sqlite3_stmt* st);
 
 }  // namespace tosgate::storage

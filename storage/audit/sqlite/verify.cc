@@ -146,7 +146,7 @@ Result<AuditVerdict> VerifyAuditStore(const std::string& path, const AuditVerify
       total = static_cast<uint64_t>(sqlite3_column_int64(st->get(), 0));
   }
 
-  auto st = Prepare(db, std::string("SELECT ") + kDecisionColumns + " FROM decisions ORDER BY seq",
+  auto st = Prepare(db, "SELECT " + DecisionColumns(db) + " FROM decisions ORDER BY seq",
                     path);
   if (!st.ok()) return st.status();
   int rc;

@@ -92,6 +92,17 @@ int SqliteAuditSink::Impl::InsertRows(const std::vector<Item>& batch, size_t i, 
   }
   if (rc == SQLITE_OK) rc = sqlite3_step(st);
   sqlite3_reset(st);
+  // The W3C trace context of the rows that carry one (storage/audit/row.h).
+  for (size_t k = 0; k < rows && rc == SQLITE_DONE; ++k) {
+    const AuditRow& r = batch[i + k].record;
+    if (r.traceparent.empty() && r.tracestate.empty()) continue;
+    sqlite3_stmt* t = insert_trace.get();
+    sqlite3_bind_int64(t, 1, static_cast<sqlite3_int64>(seq + k));
+    BindText(t, 2, r.traceparent);
+    BindText(t, 3, r.tracestate);
+    rc = sqlite3_step(t);
+    sqlite3_reset(t);
+  }
   return rc;
 }
 
@@ -155,6 +166,7 @@ void SqliteAuditSink::Impl::CloseDb() {
   checkpointer.reset();  // before the writer's connection, which must close last
   insert.reset();
   insert_group.reset();
+  insert_trace.reset();
   begin.reset();
   commit.reset();
   rollback.reset();
