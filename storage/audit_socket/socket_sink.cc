@@ -75,6 +75,9 @@ std::string EncodeAuditRecord(const AuditRecord& r) {
             {"matches", std::move(matches)}, {"risk", r.risk},
             {"policy_revision", r.policy_revision}, {"prompt_sha256", r.prompt_sha256},
             {"latency_us", r.latency_us}};
+  // Trace context only when the caller sent one (most records have none).
+  if (!r.traceparent.empty()) j["traceparent"] = r.traceparent;
+  if (!r.tracestate.empty()) j["tracestate"] = r.tracestate;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -108,6 +111,8 @@ Status DecodeAuditRecord(std::string_view text, AuditRecord* out) {
     j.at("policy_revision").get_to(r.policy_revision);
     j.at("prompt_sha256").get_to(r.prompt_sha256);
     j.at("latency_us").get_to(r.latency_us);
+    r.traceparent = j.value("traceparent", std::string());
+    r.tracestate = j.value("tracestate", std::string());
     *out = std::move(r);
     return Status::Ok();
   } catch (const json::exception& e) {

@@ -56,6 +56,10 @@ AuditRecord Sample(int i) {
   r.policy_revision = "6d10a98fd6ba";
   r.prompt_sha256 = std::string(64, 'a');
   r.latency_us = 17;
+  if (i % 2 == 0) {  // with and without trace context
+    r.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    r.tracestate = "congo=t61rcWkgMzE";
+  }
   return r;
 }
 
@@ -71,6 +75,10 @@ TEST_CASE("audit socket: a record's every field survives the frame") {
   CHECK(out.matches.size() == 1);
   CHECK(out.matches[0].shadow);
   CHECK(out.rule_ids == in.rule_ids);
+  const AuditRecord traced = Sample(0);
+  REQUIRE(DecodeAuditRecord(EncodeAuditRecord(traced), &out).ok());
+  CHECK(out.traceparent == traced.traceparent);
+  CHECK(out.tracestate == traced.tracestate);
   CHECK_FALSE(DecodeAuditRecord("[1]", &out).ok());
   CHECK_FALSE(DecodeAuditRecord("{\"id\": 3}", &out).ok());
 }
@@ -80,7 +88,7 @@ TEST_CASE("audit socket: a record's every field survives the frame") {
 // (storage/audit_socket/socket_sink.cc) and to Sample() above, then update
 // the size here.
 TEST_CASE("audit socket: the frame knows every field of AuditRecord") {
-  CHECK_MESSAGE(sizeof(AuditRecord) == 496,
+  CHECK_MESSAGE(sizeof(AuditRecord) == 560,
                 "AuditRecord changed: carry the new field in the audit socket's frame");
 }
 
