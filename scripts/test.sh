@@ -69,4 +69,14 @@ for pack in policies/packs/*/; do
   "$BUILD_DIR/tosgate" validate "$pack"
   "$BUILD_DIR/tosgate" test "$pack"
 done
+# The Debian packages built, installed, run as their user and removed
+# (scripts/package_test.sh, docs/install.md). It installs on this machine, so
+# it needs root, which CI has.
+if [[ -z "$SANITIZE" ]]; then
+  if [ "$(id -u)" = 0 ]; then
+    BUILD_DIR="$BUILD_DIR" scripts/package_test.sh
+  else
+    echo "package_test: skipped (needs root to install packages)"
+  fi
+fi
 echo "tosgate: all tests passed"
