@@ -7,13 +7,19 @@
 // A plain main printing figures (not a timed test).
 //
 //   audit_bench [--records N] [--dir DIR] [--threads 1,8,64] [--modes async,sync]
-//               [--skip-plain] [--what-if] [--max-batch N] [--window N] [--fsync-probe]
+//               [--skip-plain] [--what-if] [--what-if-sync] [--max-batch N] [--window N]
+//               [--fsync-probe] [--linger US] [--rate N]
+//
+// --linger sets the sink's group window (SqliteAuditOptions::linger, µs);
+// --rate paces the writers to N records/s in all (a gateway's steady load
+// rather than a flood), where the window decides how many go per commit.
 //
 // --fsync-probe first measures the disk under --dir: a 4 KB append then
 // fdatasync, in a loop for 2 s (what one sync commit costs at least), and
 // the same with 1 MB appends (the bandwidth a sync commit can have).
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +28,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <mutex>
 #include <string>
@@ -85,14 +92,31 @@ struct LoopConfig {
   bool drop_account_index = false;
   bool org_index = false;  // storage::EnsureQueryIndexes's (org, time_ms)
   bool chain = false;      // hash each record as the sink does (SHA-256 of its fields)
+  int page_size = 0;       // PRAGMA page_size=N before WAL mode when set
 };
+
+// Bytes this process has had written to storage so far (every thread;
+// /proc/self/io's write_bytes), or 0 where the kernel does not say.
+uint64_t WrittenBytes() {
+  FILE* f = std::fopen("/proc/self/io", "r");
+  if (!f) return 0;
+  char line[128];
+  unsigned long long v = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "write_bytes: %llu", &v) == 1) break;
+  std::fclose(f);
+  return v;
+}
+double g_loop_bytes_per_record = 0;  // the last PlainLoop's
 
 // A prepared INSERT in a loop, BEGIN/COMMIT every cfg.batch rows.
 double PlainLoop(const std::string& path, uint64_t n, const LoopConfig& cfg) {
   RemoveDb(path);
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
-  std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
+  std::string pragmas =
+      (cfg.page_size ? "PRAGMA page_size=" + std::to_string(cfg.page_size) + ";" : std::string()) +
+      std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
                         (cfg.full ? "FULL;" : "NORMAL;");
   if (cfg.cache_kb) pragmas += "PRAGMA cache_size=-" + std::to_string(cfg.cache_kb) + ";";
   if (cfg.autocheckpoint)
@@ -107,6 +131,7 @@ double PlainLoop(const std::string& path, uint64_t n, const LoopConfig& cfg) {
   std::vector<engine::AuditRecord> pool;
   for (uint64_t i = 0; i < 1024; ++i) pool.push_back(Sample(i));
   std::string prev(32, '\x11'), scratch;
+  const uint64_t written0 = WrittenBytes();
   const auto t0 = Clock::now();
   for (uint64_t i = 0; i < n; ++i) {
     if (i % cfg.batch == 0) sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
@@ -125,6 +150,8 @@ double PlainLoop(const std::string& path, uint64_t n, const LoopConfig& cfg) {
       sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
   }
   const double s = Seconds(Clock::now() - t0);
+  g_loop_bytes_per_record =
+      static_cast<double>(WrittenBytes() - written0) / static_cast<double>(n);
   sqlite3_finalize(ins);
   sqlite3_close(db);
   RemoveDb(path);
@@ -142,6 +169,8 @@ struct SinkResult {
   double records_per_s = 0;
   double p50_us = 0, p99_us = 0;  // Submit's latency
   uint64_t rejected = 0, batches = 0;
+  double bytes_per_record = 0;  // written to storage up to the last commit
+  double cpu_us_per_record = 0;  // the process (paced: its sink threads), user + system
 };
 
 // Sets the sink's durability mode when it has one (the sync mode is being
@@ -163,12 +192,23 @@ bool SetMode(Options* o, bool sync) {
 // latency runs from SubmitThen to its callback.
 size_t g_max_batch = 0;  // --max-batch: the sink's max_batch when set
 int g_window = 64;       // --window: records in flight per writer in the SubmitThen rows
+long g_linger_us = -1;   // --linger: the sink's group window (µs) when set
+double g_rate = 0;       // --rate: records/s over all writers, paced; 0: as fast as they go
+
+// This process's CPU time so far (every thread, user + system).
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 SinkResult RunSink(const std::string& path, bool sync, int threads, uint64_t n, int window = 0) {
   RemoveDb(path);
   storage::SqliteAuditOptions opts;
   opts.path = path;
   if (g_max_batch) opts.max_batch = g_max_batch;
+  if (g_linger_us >= 0) opts.linger = std::chrono::microseconds(g_linger_us);
   opts.queue_wait = std::chrono::milliseconds(10000);  // measure backpressure, not refusals
   SetMode(&opts, sync);
   auto sink = storage::SqliteAuditSink::Open(opts);
@@ -183,6 +223,7 @@ SinkResult RunSink(const std::string& path, bool sync, int threads, uint64_t n, 
   std::atomic<bool> go{false};
   const uint64_t per = n / static_cast<uint64_t>(threads);
   std::vector<std::thread> ts;
+  std::atomic<double> producers_cpu{0};  // the submitting threads' own CPU
   for (int t = 0; t < threads; ++t) {
     ts.emplace_back([&, t] {
       auto& mine = lat[static_cast<size_t>(t)];
@@ -190,7 +231,17 @@ SinkResult RunSink(const std::string& path, bool sync, int threads, uint64_t n, 
       mine.reserve(per);
       ++ready;
       while (!go.load()) std::this_thread::yield();
+      // Paced: this thread's i-th record goes at t0 + i / (rate / threads).
+      const auto start = Clock::now();
+      const double gap_s = g_rate > 0 ? threads / g_rate : 0;
       for (uint64_t i = 0; i < per; ++i) {
+        if (gap_s > 0) {
+          const auto due =
+              start + std::chrono::duration_cast<Clock::duration>(
+                          std::chrono::duration<double>(gap_s * static_cast<double>(i)));
+          while (Clock::now() < due) {
+          }
+        }
         const uint64_t k = static_cast<uint64_t>(t) * per + i;
         engine::AuditRecord r = pool[k % pool.size()];
         r.time_ms += static_cast<int64_t>(k);
@@ -216,20 +267,34 @@ SinkResult RunSink(const std::string& path, bool sync, int threads, uint64_t n, 
       }
       std::unique_lock lock(flight.mu);
       flight.cv.wait(lock, [&] { return flight.in_flight == 0; });
+      timespec cpu{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+      producers_cpu += static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9;
     });
   }
   while (ready.load() < threads) std::this_thread::yield();
+  const uint64_t written0 = WrittenBytes();
+  const double cpu0 = CpuSeconds();
   const auto t0 = Clock::now();
   go = true;
   for (auto& t : ts) t.join();
   Status f = (*sink)->Flush();
   const double s = Seconds(Clock::now() - t0);
+  const uint64_t written = WrittenBytes() - written0;
+  const double cpu = CpuSeconds() - cpu0;
   if (!f.ok()) std::fprintf(stderr, "flush: %s\n", f.ToString().c_str());
   SinkResult out;
   const auto st = (*sink)->stats();
   out.rejected = st.rejected_full;
   out.batches = st.batches;
   out.records_per_s = static_cast<double>(per * static_cast<uint64_t>(threads)) / s;
+  out.bytes_per_record =
+      static_cast<double>(written) / static_cast<double>(per * static_cast<uint64_t>(threads));
+  // Paced writers spin between records, so then only the CPU of the
+  // sink's own threads (the writer, the checkpointer) is counted.
+  const double counted = g_rate > 0 ? cpu - producers_cpu.load() : cpu;
+  out.cpu_us_per_record =
+      1e6 * counted / static_cast<double>(per * static_cast<uint64_t>(threads));
   std::vector<float> all;
   for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
   std::sort(all.begin(), all.end());
@@ -254,7 +319,7 @@ int main(int argc, char** argv) {
   uint64_t records = 300000;
   std::string dir = "/tmp";
   std::vector<int> thread_counts = {1, 8, 64};
-  bool skip_plain = false, what_if = false, fsync_probe = false;
+  bool skip_plain = false, what_if = false, what_if_sync = false, fsync_probe = false;
   std::string modes = "async,sync";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -267,8 +332,14 @@ int main(int argc, char** argv) {
       g_max_batch = std::strtoull(v, nullptr, 10), ++i;
     } else if (a == "--fsync-probe") {
       fsync_probe = true;
+    } else if (a == "--linger" && i + 1 < argc) {
+      g_linger_us = std::stol(argv[++i]);
+    } else if (a == "--rate" && i + 1 < argc) {
+      g_rate = std::stod(argv[++i]);
     } else if (a == "--what-if") {
       what_if = true;
+    } else if (a == "--what-if-sync") {  // only the variants of a sync-sized commit
+      what_if = what_if_sync = true;
     } else if (a == "--skip-plain") {
       skip_plain = true;
     } else if (a == "--modes") {
@@ -287,8 +358,8 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: audit_bench [--records N] [--dir DIR] [--threads 1,8,64] "
-                   "[--modes async,sync] [--skip-plain] [--what-if] [--max-batch N] [--window N] "
-                   "[--fsync-probe]\n");
+                   "[--modes async,sync] [--skip-plain] [--what-if] [--what-if-sync] "
+                   "[--max-batch N] [--window N] [--fsync-probe] [--linger US] [--rate N]\n");
       return 2;
     }
   }
@@ -329,13 +400,28 @@ int main(int argc, char** argv) {
           .chain = true}},
         {"batch 4096, FULL, cache 64 MB, autockpt 16384, chain",
          {.batch = 4096, .full = true, .cache_kb = 65536, .autocheckpoint = 16384, .chain = true}},
+        // A sync commit's size under load: what the page size costs in bytes.
+        {"batch 100, FULL, cache 64 MB, autockpt 16384, chain",
+         {.batch = 100, .full = true, .cache_kb = 65536, .autocheckpoint = 16384, .chain = true}},
+        {"  ... page_size 2048",
+         {.batch = 100, .full = true, .cache_kb = 65536, .autocheckpoint = 16384, .chain = true,
+          .page_size = 2048}},
+        {"  ... page_size 1024",
+         {.batch = 100, .full = true, .cache_kb = 65536, .autocheckpoint = 16384, .chain = true,
+          .page_size = 1024}},
+        {"  ... without the (account, time_ms) index",
+         {.batch = 100, .full = true, .cache_kb = 65536, .autocheckpoint = 16384,
+          .drop_account_index = true, .chain = true}},
     };
-    for (const auto& [name, cfg] : variants)
-      std::printf("what-if, plain loop, %-52s %10.0f records/s\n", name,
-                  PlainLoop(path, records, cfg));
+    for (const auto& [name, cfg] : variants) {
+      if (what_if_sync && cfg.batch != 100) continue;
+      const double rate = PlainLoop(path, records, cfg);
+      std::printf("what-if, plain loop, %-52s %10.0f records/s %8.0f bytes written/record\n",
+                  name, rate, g_loop_bytes_per_record);
+    }
   }
-  std::printf("%-44s %8s %14s %10s %10s %9s\n", "sink", "writers", "records/s", "p50 us", "p99 us",
-              "commits");
+  std::printf("%-44s %8s %14s %10s %10s %9s %9s %9s\n", "sink", "writers", "records/s", "p50 us",
+              "p99 us", "commits", "B/record", "CPU us");
   for (bool sync : {false, true}) {
     if (!HasWord(modes, sync ? "sync" : "async")) continue;
     const char* mode = sync ? (has_sync_mode ? "sync (Submit waits for commit)"
@@ -348,9 +434,9 @@ int main(int argc, char** argv) {
                              ? std::min<uint64_t>(records, 1000 * static_cast<uint64_t>(t))
                              : records;
       SinkResult r = RunSink(path, sync, t, n);
-      std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu%s\n", mode, t, r.records_per_s, r.p50_us,
-                  r.p99_us, static_cast<unsigned long long>(r.batches),
-                  r.rejected ? "  (refusals!)" : "");
+      std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu %9.0f %9.1f%s\n", mode, t,
+                  r.records_per_s, r.p50_us, r.p99_us, static_cast<unsigned long long>(r.batches),
+                  r.bytes_per_record, r.cpu_us_per_record, r.rejected ? "  (refusals!)" : "");
       std::fflush(stdout);
     }
   }
@@ -360,9 +446,9 @@ int main(int argc, char** argv) {
         "sync, SubmitThen, " + std::to_string(g_window) + " in flight per writer";
     for (int t : thread_counts) {
       SinkResult r = RunSink(path, true, t, records, g_window);
-      std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu%s\n", label.c_str(), t, r.records_per_s, r.p50_us,
-                  r.p99_us, static_cast<unsigned long long>(r.batches),
-                  r.rejected ? "  (refusals!)" : "");
+      std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu %9.0f %9.1f%s\n", label.c_str(), t,
+                  r.records_per_s, r.p50_us, r.p99_us, static_cast<unsigned long long>(r.batches),
+                  r.bytes_per_record, r.cpu_us_per_record, r.rejected ? "  (refusals!)" : "");
       std::fflush(stdout);
     }
   }

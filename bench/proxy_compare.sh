@@ -6,10 +6,15 @@
 #   nginx-limit_req   nginx with limit_req (a per-key zone, a rate nothing hits)
 #   nginx+tosgate     nginx + auth_request -> tosgate (deploy/nginx/tosgate.conf)
 #   tosgate-inline    tosgate's inline proxy (serve --upstream)
+#   nginx+module      nginx with tosgate's module deciding in process, body
+#                     included (plugins/nginx/; the same default pack and
+#                     accounts; no audit: see docs/deploy-nginx.md), when
+#                     the module was built
 #
 #   bench/proxy_compare.sh [TOSGATE_BINARY]           # default: build/tosgate
 #
-# Settings (environment): ROUNDS=3 DURATION=10s THREADS=1 CONNECTIONS=64
+# Settings (environment): MODULE=build/plugins/nginx/ngx_http_tosgate_module.so
+#   MODULE_POLICIES=policies/packs/default ROUNDS=3 DURATION=10s THREADS=1 CONNECTIONS=64
 #   GATEWAY_THREADS=2 NGINX_WORKERS=2 MOCK_THREADS=1 AUDIT=async ACCOUNTS=10000
 # Rounds are interleaved (A B C D A B C D ...); the summary gives medians and
 # each one's ratio to nginx-proxy. Builds nothing; cleans up on exit.
@@ -27,6 +32,7 @@ MOCK_THREADS=${MOCK_THREADS:-1}
 AUDIT=${AUDIT:-async}
 ACCOUNTS=${ACCOUNTS:-10000}
 NGINX=${NGINX:-/usr/sbin/nginx}
+MODULE=${MODULE:-$ROOT/build/plugins/nginx/ngx_http_tosgate_module.so}
 
 [ -x "$TOSGATE" ] || { echo "no tosgate binary at $TOSGATE (build it, or pass its path)" >&2; exit 2; }
 for tool in "$NGINX" wrk curl; do
@@ -34,7 +40,8 @@ for tool in "$NGINX" wrk curl; do
 done
 source "$ROOT/bench/lib.sh"
 free_port MOCK; free_port GW; free_port ADMIN; free_port INLINE; free_port INLINE_ADMIN
-free_port N_PLAIN; free_port N_LIMIT; free_port N_AUTH
+free_port N_PLAIN; free_port N_LIMIT; free_port N_AUTH; free_port N_MODULE
+chmod 755 "$TMP"  # nginx's workers (an unprivileged user) read the accounts file
 
 "$TOSGATE" mock-upstream --listen "127.0.0.1:$MOCK" --threads "$MOCK_THREADS" 2>"$TMP/mock.err" &
 PIDS+=($!)
@@ -55,6 +62,20 @@ EOF
   PIDS+=($!)
 done
 
+MODULE_SERVER=""
+if [ -f "$MODULE" ]; then
+  # The module decides with the default pack (what `serve` runs without
+  # --policies) and the same accounts, body included.
+  MODULE_SERVER="  tosgate_policies ${MODULE_POLICIES:-$ROOT/policies/packs/default};
+  tosgate_accounts $TMP/accounts.jsonl;
+  server {
+    listen 127.0.0.1:$N_MODULE;
+    location / {
+      tosgate on; tosgate_body on;
+      proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_pass http://model_api;
+    }
+  }"
+fi
 nginx_conf "$GW" "$MOCK" "$(cat <<EOF
   limit_req_zone \$http_authorization zone=perkey:32m rate=100000r/s;
   server {
@@ -69,8 +90,10 @@ nginx_conf "$GW" "$MOCK" "$(cat <<EOF
     }
   }
   server { listen 127.0.0.1:$N_AUTH; include $TMP/snippets/tosgate.conf; }
+$MODULE_SERVER
 EOF
 )"
+[ -f "$MODULE" ] && sed -i "1i load_module $MODULE;" "$TMP/nginx.conf"
 "$NGINX" -e "$TMP/nginx-error.log" -p "$TMP" -c "$TMP/nginx.conf" -g 'daemon off;' &
 PIDS+=($!)
 
@@ -104,6 +127,10 @@ EOF
 
 NAMES=(nginx-proxy nginx-limit_req nginx+tosgate tosgate-inline)
 URLS=("http://127.0.0.1:$N_PLAIN" "http://127.0.0.1:$N_LIMIT" "http://127.0.0.1:$N_AUTH" "http://127.0.0.1:$INLINE")
+if [ -f "$MODULE" ]; then
+  NAMES+=(nginx+module)
+  URLS+=("http://127.0.0.1:$N_MODULE")
+fi
 declare -A RESULTS
 echo "tosgate $TOSGATE (gateway threads $GATEWAY_THREADS, audit $AUDIT), nginx workers $NGINX_WORKERS,"
 echo "mock upstream threads $MOCK_THREADS, $(nproc) cores; wrk -t $THREADS -c $CONNECTIONS -d $DURATION, $ROUNDS rounds"

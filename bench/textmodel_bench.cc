@@ -90,7 +90,7 @@ void BM_ScoreEdges(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(p.size()));
 }
-BENCHMARK(BM_ScoreEdges)->Args({16, 0})->Args({16, 1})->Args({15, 1})->Args({16, 0})->Args({16, 1});
+BENCHMARK(BM_ScoreEdges)->Args({16, 0})->Args({16, 1})->Args({15, 1})->Args({14, 1})->Args({12, 1})->Args({16, 0})->Args({16, 1});
 
 // The shipped models on what they read: the distillation pack's harvest
 // model (1 label, 2^14 buckets, words and pairs) on the 256 folded bytes

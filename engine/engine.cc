@@ -370,6 +370,7 @@ void Engine::Evaluate(Pending& p) {
       d.matches.push_back(RuleMatch{rc.id, action, shadow,
                                     out.reason.empty() ? rc.reason : std::move(out.reason),
                                     std::move(out.detail), out.retry_after_ms});
+      d.matches.back().resets_at = std::move(out.resets_at);
       Effect e = EffectOf(action);
       if (shadow) {
         counters_.shadow_matches.fetch_add(1, std::memory_order_relaxed);
@@ -542,9 +543,23 @@ AuditRecord Engine::UsageRecord(std::string_view decision_id, const Admission& a
   return rec;
 }
 
+namespace {
+// What a cost budget prices: the reported counts, estimates where none came.
+TokenCounts CountsOf(const Usage& u, int64_t in, int64_t out) {
+  TokenCounts t;
+  t.input = in;
+  t.output = out;
+  t.cached_input = std::max<int64_t>(0, u.cached_input_tokens);
+  t.cache_write = std::max<int64_t>(0, u.cache_write_tokens);
+  t.reasoning = std::max<int64_t>(0, u.reasoning_tokens);
+  return t;
+}
+}  // namespace
+
 Status Engine::ReportUsage(std::string_view decision_id, const Usage& usage, UsageSource source) {
   // -1 is "not reported"; anything else must be a count a response can have.
-  for (const int64_t v : {usage.input_tokens, usage.output_tokens}) {
+  for (const int64_t v : {usage.input_tokens, usage.output_tokens, usage.cached_input_tokens,
+                         usage.cache_write_tokens, usage.reasoning_tokens}) {
     if (v < -1 || v > kMaxReportedTokens) {
       counters_.usage_reports_refused.fetch_add(1, std::memory_order_relaxed);
       return Status::InvalidArgument("token counts must be from 0 to " +
@@ -587,6 +602,7 @@ Status Engine::ReportUsage(std::string_view decision_id, const Usage& usage, Usa
       case Charge::Tokens::kInput: actual = in; break;
       case Charge::Tokens::kOutput: actual = out; break;
       case Charge::Tokens::kTotal: actual = SaturatingAdd(in, out); break;
+      case Charge::Tokens::kCost: actual = CostOf(c.rates, CountsOf(usage, in, out)); break;
     }
     if (actual != c.amount) {
       Status s = options_.state->Adjust(c.key, c.meter, c.taken_at_ns,

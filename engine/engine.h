@@ -60,9 +60,15 @@ inline constexpr std::string_view kUnmatchedOperationRule = "settings.unmatched_
 inline constexpr int64_t kMaxReportedTokens = 1'000'000'000;
 
 // What the upstream reported a request used; -1 when not reported.
+// input_tokens includes the cached and cache-written parts, output_tokens
+// the reasoning part (api/request/usage_scanner.h normalizes each API's
+// usage to this); the parts only change what a cost budget charges.
 struct Usage {
   int64_t input_tokens = -1;
   int64_t output_tokens = -1;
+  int64_t cached_input_tokens = -1;  // read from the provider's prompt cache
+  int64_t cache_write_tokens = -1;   // written to it (Anthropic cache creation)
+  int64_t reasoning_tokens = -1;     // reasoning / thinking output
 };
 
 // Counted once, read by /metrics. Relaxed atomics: exact totals, no ordering.

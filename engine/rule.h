@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/field.h"
+#include "engine/prices.h"
 #include "engine/state_store.h"
 #include "tosgate/decision.h"
 #include "tosgate/status.h"
@@ -68,7 +69,8 @@ struct RuleContext {
 // the request actually used (token budgets) or released when it completes
 // (concurrency leases).
 struct Charge {
-  enum class Tokens : uint8_t { kNone, kInput, kOutput, kTotal };
+  // kCost: `amount` is nano-dollars at `rates` (cost budgets).
+  enum class Tokens : uint8_t { kNone, kInput, kOutput, kTotal, kCost };
   std::string key;
   MeterSpec meter;          // unused for leases
   int64_t amount = 0;       // units taken
@@ -77,6 +79,7 @@ struct Charge {
   int64_t hold_ns = 0;      // how long to wait for usage or completion
   Tokens tokens = Tokens::kNone;  // token budgets: what `amount` estimated
   int64_t est_input = 0, est_output = 0;
+  CostRates rates{};        // kCost: the model's prices at admission
 };
 
 // What a rule reports back. `matched` says it acts; the rest describes how.
@@ -97,6 +100,10 @@ struct RuleOutcome {
   // Non-empty: the value of an X-Tos-Watermark header for the upstream, added
   // when the request is admitted and the rule is not in shadow mode.
   std::string watermark;
+  // Budgets over calendar periods: when the refused budget resets, as
+  // local time with its offset ("2027-01-01T00:00:00+01:00"); the problem
+  // document names it.
+  std::string resets_at;
 };
 
 class Rule {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,11 @@
 namespace tosgate::policies {
 
 class ContentSet;  // policies/content_set.h
+}  // namespace tosgate::policies
+namespace tosgate::engine {
+class PriceTable;  // engine/prices.h
+}  // namespace tosgate::engine
+namespace tosgate::policies {
 
 // A value in a policy file with where it is: its dotted key path and the
 // position to report (the value's, or its key's when the value is empty,
@@ -62,6 +68,10 @@ class Context {
   // pattern database); null outside a policy-set load.
   ContentSet* content_set() const { return content_set_; }
   void set_content_set(ContentSet* set) { content_set_ = set; }
+  // The set's `prices:` (every file's, read in pass 1) for cost budgets;
+  // null outside a policy-set load.
+  const std::shared_ptr<const engine::PriceTable>& prices() const { return prices_; }
+  void set_prices(std::shared_ptr<const engine::PriceTable> p) { prices_ = std::move(p); }
 
   void Error(const YAML::Mark& at, std::string key, std::string message);
   void Error(const Field& at, std::string message) { Error(at.mark, at.path, std::move(message)); }
@@ -85,6 +95,7 @@ class Context {
   int error_count_ = 0;
   int condition_nodes_ = 0;
   ContentSet* content_set_ = nullptr;
+  std::shared_ptr<const engine::PriceTable> prices_;
 };
 
 // A YAML map read key by key. Construction reports a value that is not a

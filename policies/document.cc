@@ -227,10 +227,15 @@ bool FirstToSet(Context& ctx, const MapReader::Entry& e, std::string* set_at) {
 void AddOperations(Context& ctx, const YAML::Node& root, SetBuilder* set) {
   if (!root.IsMap()) return;  // pass 2 reports it
   // A second `operations:` or `lists:` key is reported as a duplicate in pass 2.
-  bool ops_done = false, lists_done = false;
+  bool ops_done = false, lists_done = false, prices_done = false;
   for (const auto& kv : root) {
     const YAML::Node key = kv.first, value = kv.second;
     if (!key.IsScalar()) continue;
+    if (key.Scalar() == "prices" && !prices_done) {
+      prices_done = true;
+      AddPrices(ctx, Field{value, "prices", value.IsNull() ? key.Mark() : value.Mark()}, set);
+      continue;
+    }
     if (key.Scalar() == "lists" && !lists_done) {
       lists_done = true;
       CompileLists(ctx, Field{value, "lists", value.IsNull() ? key.Mark() : value.Mark()}, set);
@@ -269,6 +274,7 @@ void AddOperations(Context& ctx, const YAML::Node& root, SetBuilder* set) {
 
 void CompileDocument(Context& ctx, const YAML::Node& root, SetBuilder* set) {
   ctx.set_content_set(set->content);
+  ctx.set_prices(set->prices);
   MapReader doc(ctx, Field{root, "", root.Mark()});
   if (!doc.ok()) return;
 
@@ -312,6 +318,7 @@ void CompileDocument(Context& ctx, const YAML::Node& root, SetBuilder* set) {
   }
   (void)doc.Take("operations");  // compiled in pass 1
   (void)doc.Take("lists");  // compiled in pass 1
+  (void)doc.Take("prices");  // compiled in pass 1
 
   if (std::optional<Field> rules = doc.Take("rules")) {
     std::vector<Field> items;

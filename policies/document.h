@@ -12,6 +12,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "engine/prices.h"
 #include "engine/snapshot.h"
 #include "policies/content_set.h"
 #include "policies/context.h"
@@ -49,7 +50,14 @@ struct SetBuilder {
       read_data_file;
   ContentSet* content = nullptr;  // lists and content patterns of the set
   RuleOverrides overrides;        // every file's `overrides:`, read before pass 2
+  // Every file's `prices:` (pass 1), shared by the cost budgets that use it.
+  std::shared_ptr<engine::PriceTable> prices = std::make_shared<engine::PriceTable>();
+  // What each priced model was first defined as, for merging (prices.cc).
+  std::map<std::string, Defined, std::less<>> prices_at;
 };
+
+// Pass 1: `prices:` (policies/prices.cc).
+void AddPrices(Context& ctx, const Field& prices, SetBuilder* set);
 
 // Pass 1: the file's `operations:` and `lists:` (read, for content rules).
 void AddOperations(Context& ctx, const YAML::Node& root, SetBuilder* set);

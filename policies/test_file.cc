@@ -11,6 +11,7 @@
 #include "engine/accounts.h"
 #include "engine/civil_time.h"
 #include "engine/json_util.h"
+#include "engine/prices.h"
 #include "policies/duration.h"
 
 namespace tosgate::policies {
@@ -294,11 +295,16 @@ class Parser {
       LimitOverride o;
       const std::string k = Join(key, kv.first.IsScalar() ? kv.first.Scalar() : "");
       if (!String(kv.first, k, &o.rule_id) ||
-          !CheckMap(kv.second, k, {"requests", "tokens", "concurrent", "per", "burst"}))
+          !CheckMap(kv.second, k, {"requests", "tokens", "concurrent", "usd", "per", "burst"}))
         continue;
       for (const char* amount : {"requests", "tokens", "concurrent"})
         if (const YAML::Node v = kv.second[amount]) Int(v, Join(k, amount), 1, INT64_MAX, &o.amount);
-      if (o.amount <= 0) Error(kv.second, k, "needs requests, tokens or concurrent");
+      if (const YAML::Node v = kv.second["usd"]) {  // cost_budget: dollars, as nano-dollars
+        if (!v.IsScalar() || !engine::ParseUsd(v.Scalar(), &o.amount) || o.amount <= 0)
+          Error(v, Join(k, "usd"), "must be an amount > 0 such as 250 or 2.50");
+        o.unit = "usd";
+      }
+      if (o.amount <= 0) Error(kv.second, k, "needs requests, tokens, concurrent or usd");
       if (const YAML::Node v = kv.second["burst"]) Int(v, Join(k, "burst"), 0, INT64_MAX, &o.burst);
       if (const YAML::Node v = kv.second["per"]) Duration(v, Join(k, "per"), &o.per_ns);
       a->limit_overrides.push_back(std::move(o));
@@ -389,9 +395,16 @@ class Parser {
       TestUsage usage;
       if (u.IsMap() && u.size() == 0) {
         s->usage = usage;  // completion without token counts
-      } else if (CheckMap(u, k, {"input_tokens", "output_tokens"})) {
-        if (u["input_tokens"]) Int(u["input_tokens"], Join(k, "input_tokens"), 0, INT64_MAX, &usage.input_tokens);
-        if (u["output_tokens"]) Int(u["output_tokens"], Join(k, "output_tokens"), 0, INT64_MAX, &usage.output_tokens);
+      } else if (CheckMap(u, k, {"input_tokens", "output_tokens", "cached_input_tokens",
+                                  "cache_write_tokens", "reasoning_tokens"})) {
+        const std::pair<const char*, int64_t*> counts[] = {
+            {"input_tokens", &usage.input_tokens},
+            {"output_tokens", &usage.output_tokens},
+            {"cached_input_tokens", &usage.cached_input_tokens},
+            {"cache_write_tokens", &usage.cache_write_tokens},
+            {"reasoning_tokens", &usage.reasoning_tokens}};
+        for (const auto& [name, dest] : counts)
+          if (u[name]) Int(u[name], Join(k, name), 0, INT64_MAX, dest);
         s->usage = usage;
       }
     }

@@ -53,6 +53,10 @@ struct TestExpect {
 struct TestUsage {
   int64_t input_tokens = -1;
   int64_t output_tokens = -1;
+  // Parts cost budgets price apart (engine::Usage).
+  int64_t cached_input_tokens = -1;
+  int64_t cache_write_tokens = -1;
+  int64_t reasoning_tokens = -1;
 };
 
 struct TestStep {

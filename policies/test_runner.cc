@@ -133,7 +133,10 @@ class Runner {
         const Decision d = engine.Check(req);
         for (const RuleMatch& m : d.matches) covered_.insert(m.rule_id);
         if (s.usage && d.effect == Effect::kAllow)
-          (void)engine.ReportUsage(d.decision_id, {s.usage->input_tokens, s.usage->output_tokens});
+          (void)engine.ReportUsage(d.decision_id,
+                                   {s.usage->input_tokens, s.usage->output_tokens,
+                                    s.usage->cached_input_tokens, s.usage->cache_write_tokens,
+                                    s.usage->reasoning_tokens});
         std::vector<std::string> diffs = Mismatches(s.expect, d);
         if (diffs.empty()) continue;
         out_ << "FAIL " << t.name << "\n";

@@ -15,6 +15,7 @@ PACKAGES=(
   libhiredis-dev redis-server
   postgresql libpq-dev
   nginx-dev  # the nginx module (plugins/nginx/): headers and configure of Debian's nginx
+  libgrpc++-dev libprotobuf-dev protobuf-compiler-grpc  # Envoy gRPC ext_authz (api/extauthz/)
   python3-jsonschema  # STIX 2.1 bundles against the OASIS schemas (tests/stix, issue 27)
 )
 

@@ -15,7 +15,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${1:-$ROOT/build}
+BUILD=$(cd "${1:-$ROOT/build}" && pwd)  # absolute: nginx resolves relative paths from its prefix
 MODULE=$BUILD/plugins/nginx/ngx_http_tosgate_module.so
 NGINX=${NGINX:-/usr/sbin/nginx}
 [ -f "$MODULE" ] || { echo "skip: no $MODULE (build ngx_http_tosgate_module; needs nginx-dev)"; exit 77; }
@@ -49,8 +49,6 @@ free_port() {
   printf -v "$1" '%s' "$next_port"
   next_port=$((next_port + 1))
 }
-free_port PORT
-free_port UPSTREAM
 
 mkdir -p "$TMP/policies"
 cat >"$TMP/policies/test.yaml" <<'EOF'
@@ -62,6 +60,9 @@ identity:
 operations:
   chat: {methods: [POST], paths: [/v1/chat/completions]}
   completions: {methods: [POST], paths: [/v1/completions]}
+  embeddings: {methods: [POST], paths: [/v1/embeddings]}
+  responses: {methods: [POST], paths: [/v1/responses]}
+  redirected: {methods: [POST], paths: [/t/chat]}
 rules:
   - id: body.no-logprobs
     kind: attribute
@@ -73,6 +74,21 @@ rules:
     scope: [account]
     match: {operations: [chat]}
     limit: {requests: 100, per: 1h}
+  - id: rate.ip
+    kind: rate_limit
+    scope: [ip]
+    match: {operations: [embeddings]}
+    limit: {requests: 3, per: 1h}
+  - id: rate.one-at-a-time
+    kind: rate_limit
+    scope: [account]
+    match: {operations: [responses]}
+    limit: {concurrent: 1}
+  - id: rate.redirected
+    kind: rate_limit
+    scope: [account]
+    match: {operations: [redirected]}
+    limit: {requests: 2, per: 1h}
   - id: rate.small
     kind: rate_limit
     scope: [account]
@@ -80,17 +96,18 @@ rules:
     limit: {requests: 3, per: 1h}
 EOF
 
-# deploy/nginx/tosgate-module-site.conf as shipped, with its addresses and
-# paths replaced, a smaller body limit (to test it below 1m), and the
-# deciding worker's pid on every answer.
-sed -e "s#/etc/tosgate/policies#$TMP/policies#" -e "s#127.0.0.1:8000#127.0.0.1:$UPSTREAM#" \
-    -e "s#listen 80;#listen 127.0.0.1:$PORT;#" -e "s#tosgate_shared_state_size 16m;#tosgate_shared_state_size 4m;#" \
-    -e "s#tosgate_body_max_size 1m;#tosgate_body_max_size 64k; add_header X-Worker \$pid always;#" \
-    "$ROOT/deploy/nginx/tosgate-module-site.conf" >"$TMP/site.conf"
-grep -q "listen 127.0.0.1:$PORT;" "$TMP/site.conf" && grep -q 'X-Worker' "$TMP/site.conf" \
-  || { echo "deploy/nginx/tosgate-module-site.conf changed: update the substitutions" >&2; exit 1; }
+write_config() {
+  # deploy/nginx/tosgate-module-site.conf as shipped, with its addresses and
+  # paths replaced, a smaller body limit (to test it below 1m), and the
+  # deciding worker's pid on every answer.
+  sed -e "s#/etc/tosgate/policies#$TMP/policies#" -e "s#127.0.0.1:8000#127.0.0.1:$UPSTREAM#" \
+      -e "s#listen 80;#listen 127.0.0.1:$PORT;#" -e "s#tosgate_shared_state_size 16m;#tosgate_shared_state_size 4m;#" \
+      -e "s#tosgate_body_max_size 1m;#tosgate_body_max_size 64k; add_header X-Worker \$pid always;#" \
+      "$ROOT/deploy/nginx/tosgate-module-site.conf" >"$TMP/site.conf"
+  grep -q "listen 127.0.0.1:$PORT;" "$TMP/site.conf" && grep -q 'X-Worker' "$TMP/site.conf" \
+    || { echo "deploy/nginx/tosgate-module-site.conf changed: update the substitutions" >&2; exit 1; }
 
-cat >"$TMP/nginx.conf" <<EOF
+  cat >"$TMP/nginx.conf" <<EOF
 load_module $MODULE;
 worker_processes 2;
 pid $TMP/nginx.pid;
@@ -105,6 +122,14 @@ http {
   scgi_temp_path $TMP/scgi;
   include $TMP/site.conf;
   include $TMP/audit.conf;
+  tosgate_policies_watch 200ms;
+  # An internal redirect (try_files to a named location) after the check.
+  server {
+    listen 127.0.0.1:$REDIR;
+    tosgate on;
+    location / { try_files /nonexistent @named; }
+    location @named { proxy_pass http://model_api; }
+  }
   # The upstream: says which X-Tos-* headers reached it.
   server {
     listen 127.0.0.1:$UPSTREAM;
@@ -114,15 +139,37 @@ http {
   }
 }
 EOF
+}
 
-: >"$TMP/audit.conf"  # no audit until the writer's test below
-"$NGINX" -t -e "$TMP/error.log" -p "$TMP" -c "$TMP/nginx.conf" 2>"$TMP/t.out" \
-  || { cat "$TMP/t.out" "$TMP/error.log" >&2; exit 1; }
-: >"$TMP/error.log"  # the test made a table of its own: count only the server's
-"$NGINX" -e "$TMP/error.log" -p "$TMP" -c "$TMP/nginx.conf" -g 'daemon off;' &
-NGINX_PID=$!
-for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$UPSTREAM/" && break; sleep 0.1; done
-curl -fs -o /dev/null "http://127.0.0.1:$UPSTREAM/" || { cat "$TMP/error.log" >&2; exit 1; }
+# Free ports are picked, then bound by nginx a moment later: another program
+# may take one in between. A start that fails is retried on new ports.
+start_nginx() {
+  free_port PORT
+  free_port UPSTREAM
+  free_port REDIR
+  write_config
+  : >"$TMP/audit.conf"  # no audit until the writer's test below
+  "$NGINX" -t -e "$TMP/error.log" -p "$TMP" -c "$TMP/nginx.conf" 2>"$TMP/t.out" \
+    || { cat "$TMP/t.out" "$TMP/error.log" >&2; exit 1; }
+  : >"$TMP/error.log"  # the test made a table of its own: count only the server's
+  "$NGINX" -e "$TMP/error.log" -p "$TMP" -c "$TMP/nginx.conf" -g 'daemon off;' &
+  NGINX_PID=$!
+  for _ in $(seq 100); do
+    kill -0 "$NGINX_PID" 2>/dev/null || return 1
+    # Both servers are bound once one answers (a failed bind stops nginx).
+    curl -fs -o /dev/null "http://127.0.0.1:$UPSTREAM/" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+started=0
+for attempt in 1 2 3; do
+  if start_nginx; then started=1; break; fi
+  kill -TERM "$NGINX_PID" 2>/dev/null || true
+  wait "$NGINX_PID" 2>/dev/null || true
+  echo "nginx did not start (attempt $attempt): $(tail -1 "$TMP/error.log")" >&2
+done
+[ "$started" = 1 ] || { cat "$TMP/error.log" >&2; exit 1; }
 
 URL=http://127.0.0.1:$PORT
 BODY='{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":10}'
@@ -164,6 +211,28 @@ check "throttle: 429" "429" "$code"
 grep -qi '^Retry-After: [1-9][0-9]*' "$TMP/h3" && pass "throttle: Retry-After" || fail "throttle: no Retry-After in $(cat "$TMP/h3")"
 grep -qi '^RateLimit: "rate.small";r=0;t=' "$TMP/h3" && pass "throttle: RateLimit r=0" || fail "throttle: RateLimit"
 grep -q '"reason":"rate-limited"' "$TMP/b3" && pass "throttle: problem+json reason" || fail "throttle: body $(cat "$TMP/b3")"
+
+# --- a concurrency cap of 1: each completed request gives its place back
+codes=""
+for i in 1 2 3; do
+  codes+=$(curl -s -o /dev/null -w '%{http_code} ' "$URL/v1/responses" -H 'Authorization: Bearer sk-conc' -d '{"model":"m","input":"x"}')
+done
+check "concurrency: sequential requests under a cap of 1 all pass (leases released at the end)" "200 200 200 " "$codes"
+
+# --- an internal redirect does not decide (and count) a request twice
+codes=""
+for i in 1 2; do
+  codes+=$(curl -s -o /dev/null -w '%{http_code} ' "http://127.0.0.1:$REDIR/t/chat" -H 'Authorization: Bearer sk-redir' -d '{}')
+done
+check "redirect: two requests under a limit of 2, each through try_files, both pass" "200 200 " "$codes"
+
+# --- a client cannot escape an ip limit by naming another address
+for i in 1 2 3 4; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/embeddings" -H "Authorization: Bearer sk-ip-$i" \
+    -H "X-Forwarded-For: 198.51.100.$i" -H "X-Real-IP: 198.51.100.$i" -H "Forwarded: for=198.51.100.$i" \
+    -d '{"model":"e","input":"x"}')
+done
+check "adversarial: forged X-Forwarded-For, X-Real-IP, Forwarded do not reset an ip limit" "429" "$code"
 
 # --- exact limits across both workers: 64 clients, 300 requests, limit 100
 cat >"$TMP/load.py" <<'EOF'
@@ -218,7 +287,7 @@ for _ in $(seq 50); do grep -q 'signal process started\|reconfiguring' "$TMP/err
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/completions" -H 'Authorization: Bearer sk-small' -d '{"prompt":"x"}')
 check "reload: a throttled key stays throttled (the shared table survives)" "429" "$code"
 
-python3 "$TMP/load.py" "$PORT" sk-reload 2000 16 close >"$TMP/reload.out" &
+python3 "$TMP/load.py" "$PORT" sk-reload 1000 16 close >"$TMP/reload.out" &
 load=$!
 for _ in 1 2 3; do
   sleep 0.3
@@ -226,7 +295,20 @@ for _ in 1 2 3; do
 done
 wait $load
 result=$(cat "$TMP/reload.out")
-check "reload: 3 reloads under load, every request answered, limit exact" "200=100 429=1900" "${result% workers=*}"
+check "reload: 3 reloads under load, every request answered, limit exact" "200=100 429=900" "${result% workers=*}"
+
+# --- tosgate_policies_watch: a changed policy file is picked up without a
+# reload; a new limit for rate.small is a new counter, so sk-small passes again
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/completions" -H 'Authorization: Bearer sk-small' -d '{"prompt":"x"}')
+check "watch: sk-small is still throttled before the change" "429" "$code"
+sed -i 's/limit: {requests: 3, per: 1h}/limit: {requests: 5, per: 1h}/' "$TMP/policies/test.yaml"
+for _ in $(seq 100); do
+  [ "$(grep -c 'policies reloaded' "$TMP/error.log" || true)" -ge 2 ] && break  # both workers
+  sleep 0.1
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/completions" -H 'Authorization: Bearer sk-small' -d '{"prompt":"x"}')
+check "watch: both workers reloaded the changed policy (sk-small passes under the new limit)" "200 2" \
+  "$code $(grep -c 'policies reloaded' "$TMP/error.log" || true)"
 
 # --- audit to one writer, sync: kill -9 of the writer loses no acknowledged record
 WRITER=$BUILD/tools/audit_writer/tosgate-audit-writer

@@ -107,21 +107,35 @@ std::string_view DecisionTitle(const Decision& d) {
 
 std::string ProblemJson(const Decision& d) {
   const bool throttle = d.effect == Effect::kThrottle;
+  // A calendar budget (cost_budget) says which budget and when it resets.
+  const RuleMatch* budget = nullptr;
+  for (const RuleMatch& m : d.matches)
+    if (!m.resets_at.empty() && !m.shadow && !d.rule_ids.empty() && m.rule_id == d.rule_ids[0])
+      budget = &m;
   std::string out = "{\"type\":";
-  engine::AppendJsonString(&out, throttle ? "https://tosgate.dev/problems/quota-exceeded"
-                                          : "https://tosgate.dev/problems/" +
-                                                (d.reason.empty() ? std::string("denied") : d.reason));
+  engine::AppendJsonString(&out, budget     ? "https://tosgate.dev/problems/" + budget->reason
+                                 : throttle ? "https://tosgate.dev/problems/quota-exceeded"
+                                            : "https://tosgate.dev/problems/" +
+                                                  (d.reason.empty() ? std::string("denied")
+                                                                    : d.reason));
   out += ",\"title\":";
   engine::AppendJsonString(&out, DecisionTitle(d));
   out += ",\"status\":" + std::to_string(d.status);
   out += ",\"detail\":";
   std::string detail = "Denied by " + (d.rule_ids.empty() ? std::string("policy") : d.rule_ids[0]);
   if (throttle) detail = "Rate limit exceeded; retry after " + std::to_string(d.retry_after_s) + "s";
+  if (budget) detail = budget->detail;
   engine::AppendJsonString(&out, detail);
   out += ",\"reason\":";
   engine::AppendJsonString(&out, d.reason);
   const std::string rules = engine::JsonStringArray(d.rule_ids);
   out += ",\"rules\":" + rules;
+  if (budget) {
+    out += ",\"budget\":";
+    engine::AppendJsonString(&out, budget->rule_id);
+    out += ",\"resets_at\":";
+    engine::AppendJsonString(&out, budget->resets_at);
+  }
   out += ",\"decision_id\":";
   engine::AppendJsonString(&out, d.decision_id);
   if (throttle) {

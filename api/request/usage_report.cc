@@ -2,9 +2,23 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/request/usage_scanner.h"
 #include "engine/sha256.h"
 
 namespace tosgate::api {
+
+namespace {
+
+int64_t* CountField(const std::string& name, engine::Usage* u) {
+  if (name == "input_tokens") return &u->input_tokens;
+  if (name == "output_tokens") return &u->output_tokens;
+  if (name == "cached_input_tokens") return &u->cached_input_tokens;
+  if (name == "cache_write_tokens") return &u->cache_write_tokens;
+  if (name == "reasoning_tokens") return &u->reasoning_tokens;
+  return nullptr;
+}
+
+}  // namespace
 
 Status ParseUsageReport(std::string_view body, std::string* decision_id, engine::Usage* usage) {
   using json = nlohmann::json;
@@ -18,6 +32,9 @@ Status ParseUsageReport(std::string_view body, std::string* decision_id, engine:
   const json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::InvalidArgument("the usage report is not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument("the usage report must be a JSON object");
+  engine::Usage own;
+  ProviderUsage provider;
+  bool has_provider = false;
   for (const auto& [name, value] : j.items()) {
     if (name == "decision_id") {
       if (!value.is_string() || value.get_ref<const std::string&>().empty())
@@ -26,7 +43,7 @@ Status ParseUsageReport(std::string_view body, std::string* decision_id, engine:
         return Status::InvalidArgument("decision_id is longer than " +
                                        std::to_string(kMaxDecisionIdChars) + " characters");
       *decision_id = value.get<std::string>();
-    } else if (name == "input_tokens" || name == "output_tokens") {
+    } else if (int64_t* count = CountField(name, &own)) {
       if (value.is_null()) continue;
       // is_number_integer() is also true of unsigned values past INT64_MAX,
       // which get<int64_t>() would wrap to negative: read unsigned apart.
@@ -37,12 +54,32 @@ Status ParseUsageReport(std::string_view body, std::string* decision_id, engine:
                                      : value.get<int64_t>() > kMaxReportedTokens)
         return Status::InvalidArgument(name + " must be at most " +
                                        std::to_string(kMaxReportedTokens));
-      (name == "input_tokens" ? usage->input_tokens : usage->output_tokens) = value.get<int64_t>();
+      *count = value.get<int64_t>();
+    } else if (name == "usage" || name == "usageMetadata") {
+      // The upstream's own usage object, as it came: the gateway normalizes it.
+      if (!value.is_object()) return Status::InvalidArgument(name + " must be an object");
+      provider.Read(value, name == "usageMetadata");
+      has_provider = true;
     } else {
-      return Status::InvalidArgument("unknown member \"" + name +
-                                     "\"; expected decision_id, input_tokens, output_tokens");
+      return Status::InvalidArgument(
+          "unknown member \"" + name +
+          "\"; expected decision_id, input_tokens, output_tokens, cached_input_tokens, "
+          "cache_write_tokens, reasoning_tokens, usage or usageMetadata");
     }
   }
+  if (has_provider) {
+    // Counts given by name take precedence over the provider object's.
+    const engine::Usage from = provider.Normalized();
+    const std::pair<int64_t*, int64_t> merge[] = {
+        {&own.input_tokens, from.input_tokens},
+        {&own.output_tokens, from.output_tokens},
+        {&own.cached_input_tokens, from.cached_input_tokens},
+        {&own.cache_write_tokens, from.cache_write_tokens},
+        {&own.reasoning_tokens, from.reasoning_tokens}};
+    for (const auto& [dest, v] : merge)
+      if (*dest < 0) *dest = std::min(v, kMaxReportedTokens);
+  }
+  *usage = own;
   if (decision_id->empty()) return Status::InvalidArgument("decision_id is required");
   return Status::Ok();
 }

@@ -5,7 +5,11 @@
 //   {"decision_id": "019b...", "input_tokens": 812, "output_tokens": 430}
 //
 // Token counts are optional (a report without them only completes the
-// request). Reports are bounded: whoever can send one can move budgets, so
+// request). Cost budgets also read cached_input_tokens, cache_write_tokens
+// and reasoning_tokens (parts of input and output, see engine::Usage); or
+// the report carries the upstream's own usage object as it came, `usage`
+// (OpenAI, Anthropic) or `usageMetadata` (Gemini), which is normalized as
+// the inline proxy does (usage_scanner.h); counts given by name win. Reports are bounded: whoever can send one can move budgets, so
 // nothing in one may be large enough to overflow a sum or a column.
 //
 // Pure functions, no I/O. Thread-safe.

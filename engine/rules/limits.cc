@@ -114,9 +114,11 @@ std::string ScopeValue(const ScopeItem& item, const EvalContext& ctx) {
 }
 
 std::string LimitSpec::Signature() const {
-  static constexpr char kKinds[] = {'w', 'g', 'd', 'm', 'c'};
+  static constexpr char kKinds[] = {'w', 'g', 'd', 'm', 'c', 'k'};
   std::string s(1, kKinds[static_cast<int>(kind)]);
   s += std::to_string(amount) + '/' + std::to_string(per_ns) + '+' + std::to_string(burst);
+  // Only zoned limits say so: a UTC limit keeps the signature, and counters, it had.
+  if (zone) s += '@' + zone->name();
   return s;
 }
 
@@ -129,8 +131,9 @@ std::string LimitSpec::Describe() const {
       if (burst) s += " + burst " + std::to_string(burst);
       if (kind == LimitKind::kGcra) s += " (gcra)";
       return s;
-    case LimitKind::kDaily: return s + " per UTC day";
-    case LimitKind::kMonthly: return s + " per UTC month";
+    case LimitKind::kDaily: return s + " per " + (zone ? zone->name() : "UTC") + " day";
+    case LimitKind::kWeekly: return s + " per " + (zone ? zone->name() : "UTC") + " week";
+    case LimitKind::kMonthly: return s + " per " + (zone ? zone->name() : "UTC") + " month";
     case LimitKind::kConcurrent: return s + " concurrent";
   }
   return s;
@@ -184,26 +187,45 @@ MeterSpec MeterFor(const LimitSpec& limit, int64_t wall_ms) {
       m.burst = limit.burst;
       break;
     case LimitKind::kConcurrent: break;  // leases, not a meter
-    case LimitKind::kDaily: {
-      const int64_t day = DaysOfMs(wall_ms);
-      m.meter = Meter::kPeriod;
-      m.period_ns = kDayMs * 1'000'000;
-      m.period_index = day;
-      m.period_left_ns = ((day + 1) * kDayMs - wall_ms) * 1'000'000;
-      break;
-    }
+    case LimitKind::kDaily:
+    case LimitKind::kWeekly:
     case LimitKind::kMonthly: {
-      const CivilDate date = CivilFromDays(DaysOfMs(wall_ms));
-      const int64_t next = date.month == 12 ? DaysFromCivil(date.year + 1, 1, 1)
-                                            : DaysFromCivil(date.year, date.month + 1, 1);
+      const CalendarPeriod p = CalendarPeriodOf(limit.kind, limit.zone.get(), wall_ms);
       m.meter = Meter::kPeriod;
-      m.period_ns = 31 * kDayMs * 1'000'000;
-      m.period_index = date.year * 12 + date.month - 1;
-      m.period_left_ns = (next * kDayMs - wall_ms) * 1'000'000;
+      // UTC days and months keep the lengths they always had; zoned periods
+      // say their own (a day may be 23 or 25 hours).
+      m.period_ns = limit.zone ? (p.end_ms - p.start_ms) * 1'000'000
+                    : limit.kind == LimitKind::kMonthly ? 31 * kDayMs * 1'000'000
+                    : limit.kind == LimitKind::kWeekly  ? 7 * kDayMs * 1'000'000
+                                                        : kDayMs * 1'000'000;
+      m.period_index = p.index;
+      m.period_left_ns = (p.end_ms - wall_ms) * 1'000'000;
       break;
     }
   }
   return m;
+}
+
+CalendarPeriod CalendarPeriodOf(LimitKind kind, const TimeZone* zone, int64_t wall_ms) {
+  // Local days, as UTC days are: whole days since the local epoch.
+  const int64_t wall_s = wall_ms >= 0 ? wall_ms / 1000 : -((-wall_ms + 999) / 1000);
+  const int64_t offset = zone ? zone->OffsetAt(wall_s) : 0;
+  const int64_t day = DaysOfMs(wall_ms + offset * 1000);
+  int64_t first = day, next = day + 1, index = day;
+  if (kind == LimitKind::kWeekly) {
+    const int64_t weekday = ((day + 3) % 7 + 7) % 7;  // Monday 0; 1970-01-01 was a Thursday
+    first = day - weekday, next = first + 7, index = first;
+  } else if (kind == LimitKind::kMonthly) {
+    const CivilDate date = CivilFromDays(day);
+    first = DaysFromCivil(date.year, date.month, 1);
+    next = date.month == 12 ? DaysFromCivil(date.year + 1, 1, 1)
+                            : DaysFromCivil(date.year, date.month + 1, 1);
+    index = date.year * 12 + date.month - 1;
+  }
+  auto utc_ms = [&](int64_t local_day) {
+    return (zone ? zone->ToUtc(local_day * 86400) : local_day * 86400) * 1000;
+  };
+  return {index, utc_ms(first), utc_ms(next)};
 }
 
 RateLimitItem ItemFor(std::string_view rule_id, const LimitSpec& limit, const MeterSpec& meter,
@@ -215,6 +237,7 @@ RateLimitItem ItemFor(std::string_view rule_id, const LimitSpec& limit, const Me
     case LimitKind::kWindow:
     case LimitKind::kGcra: item.window_s = CeilDiv(limit.per_ns, kSecond); break;
     case LimitKind::kDaily:
+    case LimitKind::kWeekly:
     case LimitKind::kMonthly: item.window_s = CeilDiv(meter.period_ns, kSecond); break;
     case LimitKind::kConcurrent:
       item.window_s = CeilDiv(limit.lease_ns, kSecond);

@@ -11,6 +11,7 @@
 
 #include "engine/field.h"
 #include "engine/state_store.h"
+#include "engine/time_zone.h"
 #include "tosgate/decision.h"
 
 namespace tosgate::engine {
@@ -39,6 +40,7 @@ enum class LimitKind : uint8_t {
   kDaily,       // amount per UTC calendar day
   kMonthly,     // amount per UTC calendar month
   kConcurrent,  // amount at once; leases end on completion or after lease_ns
+  kWeekly,      // amount per calendar week, Monday to Monday
 };
 
 struct LimitSpec {
@@ -47,6 +49,9 @@ struct LimitSpec {
   int64_t per_ns = 0;
   int64_t burst = 0;
   int64_t lease_ns = 0;
+  // Calendar limits (daily, weekly, monthly): the zone whose midnights end
+  // their periods; null: UTC.
+  std::shared_ptr<const TimeZone> zone{};
   // Identifies the limit inside state keys: a reload that keeps the rule id
   // and this keeps the counters; a changed limit starts afresh.
   std::string Signature() const;
@@ -75,6 +80,15 @@ void BuildStateKey(std::string_view rule_id, const LimitSpec& limit,
 // The meter a (non-concurrent) limit counts with at this wall time: the
 // calendar period of a daily or monthly quota comes from it.
 MeterSpec MeterFor(const LimitSpec& limit, int64_t wall_ms);
+
+// The calendar period (day, week from Monday, month) of a calendar limit
+// that holds `wall_ms`, in the limit's zone (UTC without one).
+struct CalendarPeriod {
+  int64_t index = 0;     // distinct per period of one kind
+  int64_t start_ms = 0;  // UTC
+  int64_t end_ms = 0;    // UTC: the next period's start
+};
+CalendarPeriod CalendarPeriodOf(LimitKind kind, const TimeZone* zone, int64_t wall_ms);
 
 // The RateLimit-Policy / RateLimit item a limit reports.
 RateLimitItem ItemFor(std::string_view rule_id, const LimitSpec& limit, const MeterSpec& meter,

@@ -57,6 +57,7 @@ struct TextModelScratch {
   std::string normalized;
   std::vector<uint32_t> buckets;  // every feature's bucket, word by word
   std::vector<uint32_t> begin;    // per word: its first feature in buckets
+  std::vector<uint64_t> spaces;   // a bit per byte of text: a space
   std::vector<float> per_word;    // words x labels (padded)
   std::vector<float> window;      // labels (padded)
 };

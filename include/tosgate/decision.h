@@ -35,6 +35,7 @@ struct RuleMatch {
   std::string detail;
   int64_t retry_after_ms = 0;  // throttles: when to try again
   int64_t delay_ms = 0;        // delay mode: admitted after this wait
+  std::string resets_at{};     // calendar budgets: when the budget resets (RFC 3339)
 };
 
 // One applicable rate policy, for the RateLimit-Policy / RateLimit fields

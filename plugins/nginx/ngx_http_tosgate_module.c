@@ -24,6 +24,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <ftw.h>
+
 #include "ngx_http_tosgate_module.h"
 
 static ngx_int_t ngx_http_tosgate_init(ngx_conf_t *cf);
@@ -50,6 +52,13 @@ static ngx_command_t ngx_http_tosgate_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_tosgate_main_conf_t, accounts),
+      NULL },
+
+    { ngx_string("tosgate_policies_watch"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_tosgate_main_conf_t, watch),
       NULL },
 
     { ngx_string("tosgate_audit_socket"),
@@ -130,6 +139,7 @@ ngx_http_tosgate_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
     mcf->zone_size = NGX_CONF_UNSET_SIZE;
+    mcf->watch = NGX_CONF_UNSET_MSEC;
     return mcf;
 }
 
@@ -266,6 +276,11 @@ ngx_http_tosgate_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
     *h = ngx_http_tosgate_handler_entry;
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+    *h = ngx_http_tosgate_log_handler;
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_tosgate_header_filter;
@@ -273,6 +288,70 @@ ngx_http_tosgate_init(ngx_conf_t *cf)
 }
 
 /* ---- Worker processes ---- */
+
+/* tosgate_policies_watch: each worker looks at the policy directory every
+ * interval and reloads its engine when a file changed (its name, size,
+ * modification time or inode), as `tosgate serve --watch` does. Counts live
+ * in the shared zone, so those of unchanged rules carry on. */
+static ngx_event_t  ngx_http_tosgate_watch_event;
+static uint64_t     ngx_http_tosgate_fingerprint_acc;
+static char        *ngx_http_tosgate_watch_dir;
+static uint64_t     ngx_http_tosgate_watch_last;
+
+static int
+ngx_http_tosgate_fingerprint_entry(const char *path, const struct stat *st, int type,
+    struct FTW *ftw)
+{
+    uint64_t     h = 1469598103934665603ULL;
+    const char  *p;
+
+    (void) type;
+    (void) ftw;
+    for (p = path; *p; p++) {
+        h = (h ^ (unsigned char) *p) * 1099511628211ULL;
+    }
+    h ^= (uint64_t) st->st_size * 0x9e3779b97f4a7c15ULL;
+    h ^= ((uint64_t) st->st_mtim.tv_sec * 1000000000ULL + (uint64_t) st->st_mtim.tv_nsec)
+         * 0xc2b2ae3d27d4eb4fULL;
+    h ^= (uint64_t) st->st_ino;
+    ngx_http_tosgate_fingerprint_acc += h;  /* order-independent */
+    return 0;
+}
+
+static uint64_t
+ngx_http_tosgate_fingerprint(void)
+{
+    ngx_http_tosgate_fingerprint_acc = 0;
+    if (nftw(ngx_http_tosgate_watch_dir, ngx_http_tosgate_fingerprint_entry, 16, FTW_PHYS) != 0) {
+        return 0;
+    }
+    return ngx_http_tosgate_fingerprint_acc;
+}
+
+static void
+ngx_http_tosgate_watch(ngx_event_t *ev)
+{
+    char                          *error = NULL;
+    uint64_t                       now;
+    ngx_http_tosgate_main_conf_t  *mcf = ev->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+    now = ngx_http_tosgate_fingerprint();
+    if (now != 0 && now != ngx_http_tosgate_watch_last && ngx_http_tosgate_engine) {
+        if (tosgate_engine_reload(ngx_http_tosgate_engine, &error) == 0) {
+            ngx_log_error(NGX_LOG_NOTICE, ev->log, 0, "tosgate: policies reloaded from %V",
+                          &mcf->policies);
+        } else {
+            /* The policies in force stay; the next change is tried again. */
+            ngx_log_error(NGX_LOG_ERR, ev->log, 0, "tosgate: policies not reloaded: %s", error);
+            tosgate_free_string(error);
+        }
+        ngx_http_tosgate_watch_last = now;
+    }
+    ngx_add_timer(ev, mcf->watch);
+}
 
 static ngx_int_t
 ngx_http_tosgate_init_process(ngx_cycle_t *cycle)
@@ -309,6 +388,18 @@ ngx_http_tosgate_init_process(ngx_cycle_t *cycle)
         /* The worker runs on and refuses what it cannot decide (503). */
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "tosgate: %s", error ? error : "no engine");
         tosgate_free_string(error);
+    }
+    if (mcf->watch != NGX_CONF_UNSET_MSEC && mcf->watch > 0) {
+        ngx_http_tosgate_watch_dir = ngx_http_tosgate_cstr(cycle->pool, &mcf->policies);
+        if (ngx_http_tosgate_watch_dir == NULL) {
+            return NGX_ERROR;
+        }
+        ngx_http_tosgate_watch_last = ngx_http_tosgate_fingerprint();
+        ngx_http_tosgate_watch_event.handler = ngx_http_tosgate_watch;
+        ngx_http_tosgate_watch_event.data = mcf;
+        ngx_http_tosgate_watch_event.log = cycle->log;
+        ngx_http_tosgate_watch_event.cancelable = 1;  /* no wait for it at shutdown */
+        ngx_add_timer(&ngx_http_tosgate_watch_event, mcf->watch);
     }
     return NGX_OK;
 }

@@ -15,6 +15,7 @@ typedef struct {
     ngx_str_t        accounts;
     ngx_str_t        audit_socket; /* tosgate-audit-writer's Unix socket; empty: no audit */
     size_t           zone_size;
+    ngx_msec_t       watch;        /* tosgate_policies_watch; 0: off */
     ngx_shm_zone_t  *zone;
 } ngx_http_tosgate_main_conf_t;
 
@@ -44,9 +45,11 @@ extern tosgate_engine *ngx_http_tosgate_engine;
 
 extern ngx_http_output_header_filter_pt ngx_http_next_header_filter;
 
-/* The access-phase handler and the header filter (the request file). */
+/* The access-phase handler, the header filter and the log-phase handler
+ * (the request file). */
 ngx_int_t ngx_http_tosgate_handler_entry(ngx_http_request_t *r);
 ngx_int_t ngx_http_tosgate_header_filter(ngx_http_request_t *r);
+ngx_int_t ngx_http_tosgate_log_handler(ngx_http_request_t *r);
 
 /* A NUL-terminated copy of an nginx string, from the pool; NULL when out
  * of memory. */

@@ -28,6 +28,30 @@ ngx_http_tosgate_cleanup(void *data)
     ctx->decision = NULL;
 }
 
+/* The request's context, also after an internal redirect (error_page,
+ * try_files, a named location), which clears every module's context: the
+ * decision's pool cleanup still holds it, so a request is decided, and
+ * counted, once however often it is redirected. */
+static ngx_http_tosgate_ctx_t *
+ngx_http_tosgate_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_tosgate_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_tosgate_module);
+    if (ctx || !r->internal) {
+        return ctx;
+    }
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_tosgate_cleanup) {
+            ctx = cln->data;
+            ngx_http_set_ctx(r, ctx, ngx_http_tosgate_module);
+            return ctx;
+        }
+    }
+    return NULL;
+}
+
 static int
 ngx_http_tosgate_has_prefix(ngx_str_t *name, const char *prefix)
 {
@@ -296,6 +320,7 @@ ngx_http_tosgate_decide(ngx_http_request_t *r, ngx_http_tosgate_ctx_t *ctx)
         if (ngx_http_tosgate_upstream_headers(r, d) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+        ctx->status = NGX_DECLINED;  /* what a redirect's second look answers */
         return NGX_DECLINED;
     }
     return ngx_http_tosgate_send_problem(r, (ngx_uint_t) tosgate_decision_status(d),
@@ -331,9 +356,9 @@ ngx_http_tosgate_handler_entry(ngx_http_request_t *r)
     if (!lcf->enable || r != r->main) {
         return NGX_DECLINED;
     }
-    ctx = ngx_http_get_module_ctx(r, ngx_http_tosgate_module);
+    ctx = ngx_http_tosgate_get_ctx(r);
     if (ctx) {
-        return ctx->status;  /* decided once the body was read */
+        return ctx->status;  /* decided: once the body was read, or before a redirect */
     }
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_tosgate_ctx_t));
     if (ctx == NULL) {
@@ -361,6 +386,32 @@ ngx_http_tosgate_handler_entry(ngx_http_request_t *r)
     return ngx_http_tosgate_decide(r, ctx);
 }
 
+/* ---- The request is over: its leases go back ---- */
+
+/* Log phase: a request that was admitted has completed (answered, failed
+ * or abandoned by the client), so its concurrency leases are released and
+ * its token reservations settled at their estimate (usage unknown: -1; the
+ * module does not read the upstream's usage yet). Without this a
+ * concurrency cap would hold each place until its lease time. */
+ngx_int_t
+ngx_http_tosgate_log_handler(ngx_http_request_t *r)
+{
+    char                    *error = NULL;
+    ngx_http_tosgate_ctx_t  *ctx;
+
+    ctx = ngx_http_tosgate_get_ctx(r);
+    if (r != r->main || ctx == NULL || ctx->decision == NULL || ngx_http_tosgate_engine == NULL
+        || tosgate_decision_effect(ctx->decision) != TOSGATE_ALLOW)
+    {
+        return NGX_OK;
+    }
+    /* A decision that holds nothing is refused here: nothing to release. */
+    (void) tosgate_report_usage(ngx_http_tosgate_engine, tosgate_decision_id(ctx->decision), -1,
+                                -1, &error);
+    tosgate_free_string(error);
+    return NGX_OK;
+}
+
 /* ---- Every answer carries the limits and the decision id ---- */
 
 ngx_int_t
@@ -372,7 +423,7 @@ ngx_http_tosgate_header_filter(ngx_http_request_t *r)
     ngx_table_elt_t         *h;
     ngx_http_tosgate_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_tosgate_module);
+    ctx = ngx_http_tosgate_get_ctx(r->main);
     if (r != r->main || ctx == NULL || ctx->decision == NULL) {
         return ngx_http_next_header_filter(r);
     }

@@ -7,6 +7,7 @@ constexpr KindSpec kKinds[] = {
     {"attribute", &CompileAttribute, Action::kDeny, "", false},
     {"rate_limit", &CompileRateLimit, Action::kThrottle, "rate-limited", true},
     {"token_budget", &CompileTokenBudget, Action::kThrottle, "token-budget-exceeded", false},
+    {"cost_budget", &CompileCostBudget, Action::kThrottle, "cost-budget-exceeded", false},
     {"content", &CompileContent, Action::kDeny, "", false},
     {"competitor_training", &CompileCompetitorTraining, Action::kFlag, "competitor-training", false},
     {"guard", &CompileGuard, Action::kDeny, "guard-unsafe", false},

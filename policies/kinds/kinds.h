@@ -41,6 +41,8 @@ std::unique_ptr<engine::Rule> CompileRateLimit(MapReader& rule, Context& ctx,
                                                engine::RuleCommon common);
 std::unique_ptr<engine::Rule> CompileTokenBudget(MapReader& rule, Context& ctx,
                                                  engine::RuleCommon common);
+std::unique_ptr<engine::Rule> CompileCostBudget(MapReader& rule, Context& ctx,
+                                                engine::RuleCommon common);
 std::unique_ptr<engine::Rule> CompileContent(MapReader& rule, Context& ctx,
                                              engine::RuleCommon common);
 std::unique_ptr<engine::Rule> CompileCompetitorTraining(MapReader& rule, Context& ctx,

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "engine/prices.h"
+#include "policies/time_zones.h"
+
 namespace tosgate::policies {
 namespace {
 
@@ -40,6 +43,45 @@ bool CompilePer(Context& ctx, const Field& f, engine::LimitSpec* out) {
   return true;
 }
 
+// A budget in money: {usd: N, per: 1d|day|1w|week|month, timezone: Area/City}.
+bool CompileMoney(Context& ctx, MapReader& map, engine::LimitSpec* out) {
+  bool ok = true;
+  if (std::optional<Field> usd = map.Require("usd")) {
+    const YAML::Node& n = usd->node;
+    if (!n.IsScalar() || IsQuoted(n) || !engine::ParseUsd(n.Scalar(), &out->amount) ||
+        out->amount <= 0) {
+      ctx.Error(*usd, "usd must be an amount greater than zero such as 100 or 2.50, got " +
+                          Describe(n));
+      ok = false;
+    }
+  } else {
+    ok = false;
+  }
+  if (std::optional<Field> per = map.Require("per")) {
+    size_t i = 0;
+    if (ctx.Enum(*per, {"1d", "day", "1w", "week", "month"}, &i))
+      out->kind = i < 2 ? engine::LimitKind::kDaily
+                  : i < 4 ? engine::LimitKind::kWeekly
+                          : engine::LimitKind::kMonthly;
+    else
+      ok = false;
+  } else {
+    ok = false;
+  }
+  if (std::optional<Field> tz = map.Take("timezone")) {
+    std::string name;
+    if (!ctx.String(*tz, &name)) {
+      ok = false;
+    } else if (name != "UTC") {
+      Result<std::shared_ptr<const engine::TimeZone>> zone = LoadTimeZone(name);
+      if (zone.ok()) out->zone = std::move(*zone);
+      else ctx.Error(*tz, zone.status().message()), ok = false;
+    }
+  }
+  map.RejectUnknown();
+  return ok;
+}
+
 bool CompileOne(Context& ctx, const Field& f, const LimitSyntax& syntax, engine::LimitSpec* out) {
   if (!f.node.IsMap()) {
     // A bare number is the usual slip: say what a limit looks like, unit included.
@@ -49,6 +91,7 @@ bool CompileOne(Context& ctx, const Field& f, const LimitSyntax& syntax, engine:
   }
   MapReader map(ctx, f);
   if (!map.ok()) return false;
+  if (syntax.money) return CompileMoney(ctx, map, out);
   bool ok = true;
   out->kind = syntax.gcra ? engine::LimitKind::kGcra : engine::LimitKind::kWindow;
   if (const YAML::Node& node = f.node; syntax.allow_concurrent && node["concurrent"]) {
@@ -130,7 +173,7 @@ bool CompileTieredLimits(Context& ctx, const Field& f, const LimitSyntax& syntax
                          engine::TieredLimits* out) {
   // One limit for everyone when it has a limit's own keys; otherwise every
   // key is a tier.
-  if (HasAnyKey(f.node, {syntax.unit, "per", "burst", "concurrent", "lease"})) {
+  if (HasAnyKey(f.node, {syntax.unit, "per", "burst", "concurrent", "lease", "timezone"})) {
     engine::LimitSpec l;
     if (!CompileOne(ctx, f, syntax, &l)) return false;
     out->fallback = l;

@@ -18,10 +18,15 @@ struct LimitSyntax {
   std::string_view unit;        // "requests" or "tokens": the key holding the amount
   bool allow_concurrent = false;
   bool gcra = false;            // windows count with GCRA instead of a sliding window
+  // cost_budget: the amount is dollars (a decimal, counted in nano-dollars),
+  // `per` is a calendar period (1d / day, 1w / week, month) and `timezone`
+  // (an IANA name, default UTC) says where its midnights are.
+  bool money = false;
 };
 
 // `limit:` — one {<unit>: N, per: DURATION|day|month, burst: N} (or
-// {concurrent: N, lease: DURATION}) for everyone, or a map of tier -> limit.
+// {concurrent: N, lease: DURATION}, or with `money` {usd: N, per: 1d|1w|month,
+// timezone: Area/City}) for everyone, or a map of tier -> limit.
 bool CompileTieredLimits(Context& ctx, const Field& f, const LimitSyntax& syntax,
                          engine::TieredLimits* out);
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/accounts.h"
+#include "engine/prices.h"
 
 namespace tosgate::storage {
 namespace {
@@ -59,6 +60,14 @@ std::string TakeOverrides(const json& j, std::vector<LimitOverride>* out) {
         if (o.amount > 0) return where + " gives more than one of requests, tokens, concurrent";
         o.amount = value.get<int64_t>();
         o.unit = name;
+      } else if (name == "usd") {
+        // cost_budget: dollars, held as nano-dollars (engine/prices.h).
+        int64_t nano = 0;
+        if (!value.is_number() || !engine::ParseUsd(value.dump(), &nano) || nano <= 0)
+          return where + ".usd must be an amount > 0 with at most 9 decimals";
+        if (o.amount > 0) return where + " gives more than one of requests, tokens, concurrent, usd";
+        o.amount = nano;
+        o.unit = name;
       } else if (name == "burst") {
         if (!value.is_number_integer() || value.get<int64_t>() < 0)
           return where + ".burst must be a whole number >= 0";
@@ -71,7 +80,7 @@ std::string TakeOverrides(const json& j, std::vector<LimitOverride>* out) {
         return where + ": unknown member \"" + name + "\"";
       }
     }
-    if (o.amount <= 0) return where + " needs requests, tokens or concurrent";
+    if (o.amount <= 0) return where + " needs requests, tokens or concurrent (or usd)";
     out->push_back(std::move(o));
   }
   return {};
@@ -134,7 +143,10 @@ ordered OverridesObject(const std::vector<LimitOverride>& overrides) {
   ordered out = ordered::object();
   for (const LimitOverride& o : overrides) {
     ordered limit = ordered::object();
-    limit[o.unit.empty() ? "requests" : o.unit] = o.amount;
+    if (o.unit == "usd")
+      limit["usd"] = static_cast<double>(o.amount) / engine::kNanoUsdPerUsd;
+    else
+      limit[o.unit.empty() ? "requests" : o.unit] = o.amount;
     if (o.per_ns > 0) limit["per"] = FormatDurationNs(o.per_ns);
     if (o.burst > 0) limit["burst"] = o.burst;
     out[o.rule_id] = std::move(limit);

@@ -58,9 +58,14 @@ Status AuditBatchQueue::Enqueue(Item& item) {
   ++submitted_;
   // One wake-up per idle spell of the writer: the first submitter wakes it
   // and clears the flag, so the others queue behind it without a signal
-  // (the writer takes all they queued when it runs).
-  const bool wake = writer_idle_;
+  // (the writer takes all they queued when it runs). In its linger window
+  // only a record someone waits for, or a queue filling up, wakes it.
+  const bool urgent =
+      queue_.back().done || queue_.size() >= std::min(kWakeAt, opts_.max_batch);
+  if (urgent) wake_ = true;
+  const bool wake = writer_idle_ || (lingering_ && urgent);
   writer_idle_ = false;
+  if (urgent) lingering_ = false;
   lock.Unlock();
   if (wake) work_cv_.notify_one();
   return Status::Ok();
@@ -101,6 +106,13 @@ Status AuditBatchQueue::Flush() {
   const uint64_t target = submitted_;
   const uint64_t errors_before = write_errors_;
   ++flush_waiters_;
+  if (pending() > 0) {  // no group window for what Flush waits on
+    wake_ = true;
+    if (lingering_) {
+      lingering_ = false;
+      work_cv_.notify_one();
+    }
+  }
   progress_cv_.wait(lock.native(), [&]() REQUIRES(mu_) {
     return written_ + dropped_ >= target || write_errors_ != errors_before || writer_done_;
   });
@@ -179,6 +191,17 @@ void AuditBatchQueue::Run() {
       break;
     }
 
+    // The group window (async records): more records per commit, and the
+    // submitters meanwhile pay no wake-up. Never with a waiter queued, at
+    // close, or with a queue that already fills a commit.
+    if (opts_.linger.count() > 0 && !wake_ && !closing_ && queue_.size() < kWakeAt &&
+        queue_.size() < opts_.max_batch) {
+      lingering_ = true;
+      work_cv_.wait_for(lock.native(), opts_.linger,
+                        [this]() REQUIRES(mu_) { return wake_ || closing_; });
+      lingering_ = false;
+    }
+    wake_ = false;
     const size_t n = std::min(queue_.size(), opts_.max_batch);
     batch.clear();
     for (size_t i = 0; i < n; ++i) {

@@ -49,7 +49,14 @@ class AuditBatchQueue {
     std::chrono::milliseconds close_timeout{10000};
     std::chrono::milliseconds first_backoff{1};  // after the first failed commit
     std::chrono::milliseconds max_backoff{500};  // doubling up to this
+    // Group window for records nobody waits on: the writer, woken for one,
+    // waits up to this long for more before committing, and the records
+    // queued meanwhile wake nobody. A record with a waiter, a Flush, Close
+    // or kWakeAt records queued end the window at once. Zero: no window.
+    std::chrono::microseconds linger{0};
   };
+  // Queued records that end a linger window without a waiter among them.
+  static constexpr size_t kWakeAt = 1024;
 
   // Options from a sink's options (fields of these names) and its backoff.
   template <class SinkOptions>
@@ -139,6 +146,8 @@ class AuditBatchQueue {
   uint64_t commit_timeouts_ GUARDED_BY(mu_) = 0;
   Status last_error_ GUARDED_BY(mu_);
   bool writer_idle_ GUARDED_BY(mu_) = false;
+  bool lingering_ GUARDED_BY(mu_) = false;  // in the linger window
+  bool wake_ GUARDED_BY(mu_) = false;       // end the window: a waiter or Flush came
   int space_waiters_ GUARDED_BY(mu_) = 0;
   int flush_waiters_ GUARDED_BY(mu_) = 0;
   bool closing_ GUARDED_BY(mu_) = false;

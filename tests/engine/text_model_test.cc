@@ -14,6 +14,9 @@
 #include "engine/textmodel/train.h"
 
 namespace tosgate::engine {
+namespace internal {
+extern bool g_text_model_no_avx2;  // engine/textmodel/text_model.cc, for tests
+}  // namespace internal
 namespace {
 
 std::vector<TextFeature> Features(const TextModelOptions& o, std::string_view text) {
@@ -378,6 +381,31 @@ TEST_CASE("text model: edge 4-grams are a word's first and last, scored as the r
   CHECK(back->options().char_edges);
   CHECK(back->options().chars);
   CHECK(m->Serialize().find("features words bigrams edges\n") != std::string::npos);
+}
+
+TEST_CASE("text model: the 4-float and the 8-float row adds give the reference scores") {
+  // On a CPU with AVX2 Score adds rows 8 floats at a time; the 4-float path
+  // is what other CPUs run. Both must give the plain definition's scores.
+  std::mt19937 rng(2028);
+  for (bool narrow : {true, false}) {
+    internal::g_text_model_no_avx2 = narrow;
+    for (size_t labels : {size_t{5}, size_t{8}, size_t{13}, size_t{16}}) {
+      TextModelOptions o;
+      o.bits = 10;
+      o.window = 8;
+      auto m = RandomTextModel(o, labels, static_cast<uint32_t>(labels * 3 + narrow));
+      TextModelScratch s;
+      std::vector<float> got;
+      for (int i = 0; i < 15; ++i) {
+        const std::string text = i == 0 ? "" : RandomText(rng);
+        m->ScoreNormalized(text, &s, &got);
+        const std::vector<float> ref = ReferenceScores(*m, text);
+        REQUIRE(got.size() == labels);
+        for (size_t l = 0; l < labels; ++l) CHECK(got[l] == ref[l]);
+      }
+    }
+  }
+  internal::g_text_model_no_avx2 = false;
 }
 
 }  // namespace tosgate::engine

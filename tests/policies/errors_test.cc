@@ -42,7 +42,7 @@ TEST_CASE("an unknown key is reported where the key is, with the keys that are k
                 "mode, match, action, reason, when");
   ExpectOnly(LoadOne(kHead + "rulez: []\n"),
              "p.yaml:4:1: rulez: unknown key; expected one of: apiVersion, kind, metadata, imports, "
-             "settings, identity, operations, lists, rules, overrides");
+             "settings, identity, operations, lists, prices, rules, overrides");
 }
 
 TEST_CASE("a value of the wrong type names the type it found") {
@@ -96,7 +96,7 @@ TEST_CASE("rule ids and reasons are code names") {
 
 TEST_CASE("an unknown kind names the kinds there are") {
   ExpectOnly(Rule("    kind: quota\n    limit: 5\n"),
-             "p.yaml:6:11: rules[0].kind: unknown kind \"quota\"; expected attribute, rate_limit, token_budget, content, competitor_training, guard, indicators");
+             "p.yaml:6:11: rules[0].kind: unknown kind \"quota\"; expected attribute, rate_limit, token_budget, cost_budget, content, competitor_training, guard, indicators");
 }
 
 TEST_CASE("duplicate rule ids are reported at the second, naming the first") {

@@ -312,3 +312,24 @@ TEST_CASE("the default pack names the schema for editors") {
   REQUIRE(std::getline(in, first));
   CHECK(first == "# yaml-language-server: $schema=../../schema.json");
 }
+
+TEST_CASE("the schema and the loader accept the same prices and cost budget keys") {
+  const json& top = Schema().at("properties");
+  CHECK(SchemaKeys(top.at("prices")) ==
+        LoaderKeys(kHead + "prices: {zz-made-up: 1}\n", "prices.zz-made-up"));
+  CHECK(SchemaKeys(Def("modelPrice")) ==
+        LoaderKeys(kHead + "prices: {models: {m: {input: 1, output: 1, zz-made-up: 1}}}\n",
+                   "prices.models.m.zz-made-up"));
+  const std::string prices = "prices: {models: {m: {input: 1, output: 2}}}\n";
+  CHECK(SchemaKeys(Def("costBudgetRule")) ==
+        LoaderKeys(Rule("{id: r, kind: cost_budget, limit: {usd: 1, per: 1d}, zz-made-up: 1}") +
+                       prices,
+                   "rules[0].zz-made-up"));
+  CHECK(SchemaKeys(Def("costBudget")) ==
+        LoaderKeys(Rule("{id: r, kind: cost_budget, limit: {usd: 1, per: 1d, zz-made-up: 1}}") +
+                       prices,
+                   "rules[0].limit.zz-made-up"));
+  CHECK(EnumOf(Def("costBudget").at("properties").at("per")) ==
+        LoaderValues(Rule("{id: r, kind: cost_budget, limit: {usd: 1, per: 1h}}") + prices,
+                     "rules[0].limit.per"));
+}

@@ -18,12 +18,18 @@ namespace {
 // almost every insert.
 constexpr const char kCachePragma[] = "PRAGMA cache_size=-65536";  // 64 MB
 
+AuditBatchQueue::Options QueueOptions(const SqliteAuditOptions& o) {
+  AuditBatchQueue::Options q = AuditBatchQueue::OptionsOf(o, std::chrono::milliseconds(1),
+                                                          std::chrono::milliseconds(500));
+  q.linger = o.linger;
+  return q;
+}
+
 }  // namespace
 
 SqliteAuditSink::Impl::Impl(SqliteAuditOptions o)
     : opts(std::move(o)),
-      queue(AuditBatchQueue::OptionsOf(opts, std::chrono::milliseconds(1),
-                                        std::chrono::milliseconds(500)),
+      queue(QueueOptions(opts),
             {.who = opts.path + ": audit ",
              .prefix = opts.path + ": ",
              .records = "audit records",

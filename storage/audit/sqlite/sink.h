@@ -64,6 +64,12 @@ struct SqliteAuditOptions {
   // one that was cut or rewritten behind it is refused; a sink with nothing
   // yet gets the store's latest checkpoint.
   std::shared_ptr<CheckpointSink> anchor{};
+  // The writer's group window for records nobody waits on (async): woken
+  // for one, it waits up to this long for more before committing, and the
+  // records queued meanwhile wake nobody. Adds at most this to async's loss
+  // window; a record someone waits for (sync), Flush and Close end it at
+  // once. Zero: commit as soon as woken.
+  std::chrono::microseconds linger{1000};
 };
 
 class SqliteAuditSink final : public engine::AuditSink {

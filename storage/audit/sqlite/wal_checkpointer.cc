@@ -40,6 +40,18 @@ WalCheckpointer::~WalCheckpointer() {
 // On the writer's thread, right after each commit.
 int WalCheckpointer::Hook(void* arg, sqlite3* db, const char* name, int frames) {
   auto* c = static_cast<WalCheckpointer*>(arg);
+  if (frames >= 8 * c->frames_) {
+    // The hard limit. A PASSIVE checkpoint gives up at once while another
+    // one runs, so a background checkpoint kept off a core (a loaded box)
+    // would let the WAL grow without bound: wait for it, then copy the rest
+    // here. The next commit restarts the WAL from its beginning.
+    engine::MutexLock lock(c->mu_);
+    c->wanted_ = false;
+    c->cv_.wait(lock.native(), [c]() REQUIRES(c->mu_) { return !c->running_; });
+    lock.Unlock();
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    return SQLITE_OK;
+  }
   if (frames >= 4 * c->frames_) {
     // Best effort, as SQLite's auto-checkpoint: a failure here does not
     // undo the commit that just happened.
@@ -68,6 +80,7 @@ void WalCheckpointer::Run() {
     sqlite3_wal_checkpoint_v2(db_.get(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     lock.Lock();
     running_ = false;
+    cv_.notify_all();  // a writer past the hard limit waits for this one
   }
 }
 

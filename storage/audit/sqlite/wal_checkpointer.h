@@ -10,7 +10,10 @@
 // copied everything; under steady writes that rarely happens between two
 // commits, so at four times kCheckpointFrames the writer checkpoints itself after its
 // commit. The background one has copied most frames by then, so that one is
-// short, and the WAL stays bounded.
+// short. That inline checkpoint gives up while the background one still
+// runs (one checkpoint at a time); at eight times kCheckpointFrames, the
+// hard limit, the writer waits for it and then checkpoints, so the WAL stays
+// bounded however long the background thread waits for a core.
 #pragma once
 
 #include <sqlite3.h>
@@ -34,7 +37,7 @@ class WalCheckpointer {
   // the hook on `writer`. Null when it cannot (":memory:", no connection,
   // no thread): the writer then keeps SQLite's own auto-checkpoint.
   // `checkpoint_frames` wakes the thread; the writer checkpoints itself at
-  // four times that.
+  // four times that, and waits for the thread's checkpoint at eight times.
   static std::unique_ptr<WalCheckpointer> Start(sqlite3* writer, const std::string& path,
                                                 bool synchronous_full,
                                                 int checkpoint_frames = kCheckpointFrames);
