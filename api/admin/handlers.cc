@@ -80,6 +80,7 @@ void AddAllRoutes(Router& r, AdminServices* s) {
   AddEvaluateRoutes(r, s);
   AddAccountRoutes(r, s);
   AddDecisionRoutes(r, s);
+  AddIndicatorRoutes(r, s);
 }
 
 }  // namespace tosgate::api::admin

@@ -27,6 +27,7 @@ void AddPolicyRoutes(Router& r, AdminServices* s);
 void AddEvaluateRoutes(Router& r, AdminServices* s);
 void AddAccountRoutes(Router& r, AdminServices* s);
 void AddDecisionRoutes(Router& r, AdminServices* s);
+void AddIndicatorRoutes(Router& r, AdminServices* s);  // taxii_server.cc
 void AddAllRoutes(Router& r, AdminServices* s);
 
 // The body as a JSON object with only `allowed` members. On failure fills

@@ -25,6 +25,8 @@ class ReviewQueue;
 
 namespace tosgate::api::admin {
 
+struct IndicatorExportOptions;  // api/admin/taxii_indicators.h
+
 struct AdminServices {
   engine::Engine* engine = nullptr;  // required
   const Clock* clock = nullptr;      // required: backoff, event times
@@ -47,6 +49,9 @@ struct AdminServices {
   // The process's metrics registry, /metrics as a whole (AdminMetrics
   // registered in it among the rest); null: /metrics shows only `metrics`.
   const metrics::Registry* metrics_registry = nullptr;
+  // Sharing campaign indicators: the HMAC key, producer, TLP of
+  // /v1/admin/indicators/export; null: it answers 503 not-configured.
+  const IndicatorExportOptions* indicators = nullptr;
   // /readyz: the program says whether it is ready (may be empty).
   std::function<bool(std::string*)> ready;
 };

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <sys/wait.h>
 
+#include "api/admin/handlers.h"
+#include "api/admin/services.h"
 #include "api/admin/taxii_indicators.h"
 #include "engine/indicators/keyed_hash.h"
 #include "storage/accounts/registry.h"
@@ -204,4 +206,43 @@ TEST_CASE("tosgate indicators export lists what leaves, writes a valid bundle, a
   CHECK(r.find("nothing to load") != std::string::npos);
   r = Run("indicators import " + out + " --source '../x'");
   CHECK(r.find("rc=2\n") == 0);
+}
+
+TEST_CASE("GET /v1/admin/indicators/export: the bundle for auditors, 503 until a key is configured") {
+  Stores s;
+  api::admin::AdminServices services;
+  services.clock = &s.clock;
+  services.reviews = s.reviews.get();
+  services.registry = s.registry.get();
+  services.audit_db = s.audit_path;
+  api::admin::Router table(nullptr);
+  api::admin::AddAllRoutes(table, &services);
+  const api::admin::Route* route = nullptr;
+  for (const api::admin::Route& r : table.routes())
+    if (r.pattern == "/v1/admin/indicators/export") route = &r;
+  REQUIRE(route);
+  CHECK(route->roles == api::admin::kAuditors);
+  CHECK(route->record_reads);
+  api::admin::AdminRequest req;
+  req.method = "GET";
+  req.path = route->pattern;
+  CHECK(route->handler(req).status == 503);
+
+  api::admin::IndicatorExportOptions o;
+  o.key = kKey;
+  o.stix.producer = "Example";
+  services.indicators = &o;
+  req.query = {{"rule", "distill"}, {"tlp", "red"}};
+  api::admin::AdminResponse r = route->handler(req);
+  REQUIRE(r.status == 200);
+  CHECK(r.content_type == "application/stix+json;version=2.1");
+  CHECK(r.body.find("TLP:RED") != std::string::npos);
+  CHECK(r.body.find("198.51.100.0/24") != std::string::npos);
+  CHECK(r.body.find("card-1") == std::string::npos);
+  REQUIRE(r.headers.size() == 1);
+  CHECK(r.headers[0].second == "1 campaigns, 1 ranges, 2 payment, 0 device");
+  req.query = {{"min_risk", "2"}};
+  CHECK(route->handler(req).status == 400);
+  req.query = {{"tlp", "purple"}};
+  CHECK(route->handler(req).status == 400);
 }
