@@ -198,7 +198,11 @@ bool ScanHeaders(const IncomingRequest& in, Scan* scan, CredentialSet* creds, Re
   out->headers.reserve(in.headers.size());
   scan->client.all = &in.headers;
   std::string lower;
-  for (const auto& [name, value] : in.headers) {
+  for (const auto& header : in.headers) {
+    // Named references, not a structured binding: the lambdas below capture
+    // `value`, which clang before 16 refuses for a binding.
+    const std::string& name = header.first;
+    const std::string& value = header.second;
     lower.assign(name);
     for (char& c : lower) c = Lower(c);
     const Hdr h = Classify(lower);
