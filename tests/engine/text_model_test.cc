@@ -90,7 +90,11 @@ TEST_CASE("text model: word buckets are the ones the shipped models were trained
       {"\xc3\xa9t\xc3\xa9", {9966803u}},
       {"supercalifragilisticexpialidocious antidisestablishmentarianism", {12603799u, 11674986u}},
   };
-  for (const auto& [text, buckets] : want) {
+  for (const auto& entry : want) {
+    // Named references: CHECK_MESSAGE captures `text`, which clang 14
+    // refuses for a structured binding.
+    const auto& text = entry.first;
+    const auto& buckets = entry.second;
     std::vector<uint32_t> got;
     for (const auto& f : Features(o, text))
       if (f.name[0] == 'w') got.push_back(f.bucket);
