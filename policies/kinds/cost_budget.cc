@@ -77,14 +77,8 @@ std::unique_ptr<engine::Rule> CompileCostBudget(MapReader& rule, Context& ctx,
   engine::CostBudgetOptions options;
   if (std::optional<Field> soft = rule.Take("soft"))
     ok = CompileSoft(ctx, *soft, &options.soft_permille) && ok;
-  if (std::optional<Field> dflt = rule.Take("default_max_tokens")) {
-    if (!ctx.Int(*dflt, &options.default_max_tokens)) {
-      ok = false;
-    } else if (options.default_max_tokens <= 0) {
-      ctx.Error(*dflt, "default_max_tokens must be greater than zero");
-      ok = false;
-    }
-  }
+  if (std::optional<Field> dflt = rule.Take("default_max_tokens"))
+    ok = PositiveInt(ctx, *dflt, "default_max_tokens", &options.default_max_tokens) && ok;
   if (std::optional<Field> unpriced = rule.Take("unpriced")) {
     size_t index = 0;
     if (ctx.Enum(*unpriced, {"deny", "allow"}, &index)) options.unpriced_deny = index == 0;

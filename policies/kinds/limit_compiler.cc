@@ -22,13 +22,6 @@ bool HasAnyKey(const YAML::Node& map, std::initializer_list<std::string_view> ke
   return false;
 }
 
-bool PositiveInt(Context& ctx, const Field& f, std::string_view what, int64_t* out) {
-  if (!ctx.Int(f, out)) return false;
-  if (*out > 0) return true;
-  ctx.Error(f, std::string(what) + " must be greater than zero");
-  return false;
-}
-
 // A window: a duration from 1s to a year, or a UTC calendar `day` / `month`.
 bool CompilePer(Context& ctx, const Field& f, engine::LimitSpec* out) {
   if (f.node.IsScalar() && !IsQuoted(f.node)) {
@@ -135,6 +128,13 @@ bool CompileOne(Context& ctx, const Field& f, const LimitSyntax& syntax, engine:
 }
 
 }  // namespace
+
+bool PositiveInt(Context& ctx, const Field& f, std::string_view what, int64_t* out) {
+  if (!ctx.Int(f, out)) return false;
+  if (*out > 0) return true;
+  ctx.Error(f, std::string(what) + " must be greater than zero");
+  return false;
+}
 
 bool CompileScope(Context& ctx, std::optional<Field> f, std::vector<engine::ScopeItem>* out) {
   if (!f) {

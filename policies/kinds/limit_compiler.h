@@ -14,6 +14,9 @@ namespace tosgate::policies {
 // `scope:` — a list of scope names; [account] when absent.
 bool CompileScope(Context& ctx, std::optional<Field> f, std::vector<engine::ScopeItem>* out);
 
+// An integer above zero into *out; else "<what> must be greater than zero" at f.
+bool PositiveInt(Context& ctx, const Field& f, std::string_view what, int64_t* out);
+
 struct LimitSyntax {
   std::string_view unit;        // "requests" or "tokens": the key holding the amount
   bool allow_concurrent = false;

@@ -24,14 +24,8 @@ std::unique_ptr<engine::Rule> CompileTokenBudget(MapReader& rule, Context& ctx,
     else
       ok = false;
   }
-  if (std::optional<Field> dflt = rule.Take("default_max_tokens")) {
-    if (!ctx.Int(*dflt, &options.default_max_tokens)) {
-      ok = false;
-    } else if (options.default_max_tokens <= 0) {
-      ctx.Error(*dflt, "default_max_tokens must be greater than zero");
-      ok = false;
-    }
-  }
+  if (std::optional<Field> dflt = rule.Take("default_max_tokens"))
+    ok = PositiveInt(ctx, *dflt, "default_max_tokens", &options.default_max_tokens) && ok;
   if (std::optional<Field> ttl = rule.Take("reservation_ttl")) {
     if (!ctx.Duration(*ttl, &options.reservation_ttl_ns)) {
       ok = false;
