@@ -25,7 +25,7 @@ struct Weighted {
 // Benign texts: people first, then the hard negatives, well represented.
 constexpr Weighted kBenign[] = {
     {Persona::kChat, 25},     {Persona::kCoding, 12},   {Persona::kClassify, 5},
-    {Persona::kSupport, 6},   {Persona::kSummarize, 4}, {Persona::kEval, 4},
+    {Persona::kSupport, 6},   {Persona::kSummarize, 4}, {Persona::kEval, 10},
     {Persona::kTutoring, 12}, {Persona::kHarness, 10},  {Persona::kLongform, 10},
     {Persona::kReasoner, 12}};
 

@@ -25,6 +25,8 @@ std::string TutoringSystemPrompt(Gen& g, int variant) {
 }
 
 std::string TutoringPrompt(Gen& g) {
+  // The train bank's corpus: some composed from parts (composed_benign.cc).
+  if (g.compose && g.r.Chance(0.1)) return ComposedTutoring(g);
   // clang-format off
   constexpr sv kTrain[] = {
       "Explain step by step how to solve {n}x + {num} = {num} for a grade {n} student.",
@@ -51,6 +53,8 @@ std::string TutoringPrompt(Gen& g) {
 }
 
 std::string HarnessPrompt(Gen& g, int variant) {
+  // The train bank's corpus: some composed from parts (composed_benign.cc).
+  if (g.compose && g.r.Chance(0.2)) return ComposedHarnessItem(g);
   // clang-format off
   constexpr sv kTrain[] = {
       "Solve the following problem. Reason carefully and put your final answer in \\boxed{}.\n\nProblem: {hq}",
@@ -67,6 +71,8 @@ std::string HarnessPrompt(Gen& g, int variant) {
 }
 
 std::string LongformPrompt(Gen& g) {
+  // The train bank's corpus: some composed from parts (composed_benign.cc).
+  if (g.compose && g.r.Chance(0.4)) return ComposedLongform(g);
   // clang-format off
   constexpr sv kTrain[] = {
       "Write chapter {n} of my fantasy novel. Previously, {person} found a map hidden in the {thing}. About 3000 words, dark but hopeful in tone.",

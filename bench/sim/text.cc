@@ -447,6 +447,8 @@ std::string SummarizePrompt(Gen& g, int variant) {
 }
 
 std::string EvalItemPrompt(Gen& g, int variant) {
+  // The train bank's corpus: most items composed from parts (composed_benign.cc).
+  if (g.compose && g.r.Chance(0.7)) return ComposedEvalItem(g);
   const bool t = g.bank == Bank::kTrain;
   std::string s = variant % 2 ? (t ? "Question: " : "Item: ") + Question(g) + "\n"
                               : (t ? "Answer the multiple-choice question.\n"

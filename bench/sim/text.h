@@ -77,6 +77,14 @@ std::string BlendedHarvestPrompt(Gen& g, uint64_t campaign);
 // reasoning), and a benign ask around the same kind of question.
 std::string ComposedHarvestFrame(Rng& r);
 std::string ComposedBenignFrame(Rng& r);
+// Train bank only (bench/sim/composed_benign.cc): benign templated workloads
+// composed from parts - multiple-choice and short items an evaluation harness
+// scores, harness problems with a fixed answer format, tutoring requests,
+// long-form writing requests. Each sets g.tmpl ("mcq-tc", ...).
+std::string ComposedEvalItem(Gen& g);
+std::string ComposedHarnessItem(Gen& g);
+std::string ComposedTutoring(Gen& g);
+std::string ComposedLongform(Gen& g);
 
 // A question on some topic, in many phrasings; the slot of most templates.
 std::string Question(Gen& g);

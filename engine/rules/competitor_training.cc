@@ -84,6 +84,10 @@ bool Contains(const std::vector<std::string>& list, std::string_view v) {
   return std::find(list.begin(), list.end(), v) != list.end();
 }
 
+// At most this many output tokens is a short answer (a letter, a label, a
+// number): LogprobValue and the harvest-intent model discount it.
+constexpr int64_t kShortAnswerTokens = 16;
+
 // 1 for logit_bias or top_logprobs at the API's maximum; below it 0.5 with
 // top_logprobs, 0.25 for logprobs alone, and a tenth of that for short
 // answers (max_tokens <= 16), which is how evaluation harnesses score
@@ -93,7 +97,7 @@ double LogprobValue(const DistillParams& p, const RequestBody& b) {
   if (b.logit_bias_count > 0 || (b.logprobs && b.top_logprobs >= max)) return 1;
   if (!b.logprobs) return 0;
   const double v = b.top_logprobs > 0 ? 0.5 : 0.25;
-  return b.max_tokens >= 0 && b.max_tokens <= 16 ? v * 0.1 : v;
+  return b.max_tokens >= 0 && b.max_tokens <= kShortAnswerTokens ? v * 0.1 : v;
 }
 
 // max_tokens against the input: prompt characters / 4 estimate its tokens.
@@ -220,7 +224,13 @@ Status CompetitorTrainingRule::Features(const RuleContext& ctx, RequestFeatures*
   f->head = edges ? text.head : 0;
   f->tail = edges ? text.tail : 0;
   double probability = 0;
-  if (model) {
+  // A request that may return at most 16 tokens (max_tokens 0-16: an
+  // evaluation harness scoring a multiple-choice item by a letter's logprob)
+  // returns no reasoning and no long answer, whatever its text asks: its
+  // text is not harvest evidence, and the model is not run. Logprob
+  // harvesting is logprob_harvest's to judge.
+  const bool short_answer = body.max_tokens >= 0 && body.max_tokens <= kShortAnswerTokens;
+  if (model && !short_answer) {
     // The model reads what the fingerprint read: the folded start and end
     // of the user text (max_bytes), where a harvest template's
     // instructions are. The folding is not NormalizeForMatch, which the
