@@ -123,9 +123,11 @@ async function until(what, fn, ms = 15000) {
   }
 }
 // One chat check through the forward-auth endpoint, shaped like harvesting.
-async function chat(key, i) {
-  const body = {model: 'm', max_tokens: 4000, logprobs: true, top_logprobs: 20,
-    messages: [{role: 'user', content: `Think step by step and show all of your reasoning before answering. Question ${i}: why is the sky blue?`}]};
+async function chat(key, i, plain = false) {
+  const body = plain
+    ? {model: 'm', max_tokens: 200, messages: [{role: 'user', content: `Could you suggest a name for my cat? (${i})`}]}
+    : {model: 'm', max_tokens: 4000, logprobs: true, top_logprobs: 20,
+      messages: [{role: 'user', content: `Think step by step and show all of your reasoning before answering. Question ${i}: why is the sky blue?`}]};
   const res = await fetch(`http://127.0.0.1:${gwPort}/v1/check/v1/chat/completions`,
     {method: 'POST', headers: {Authorization: 'Bearer ' + key, 'Content-Type': 'application/json'}, body: JSON.stringify(body)});
   return res.status;
@@ -150,9 +152,10 @@ async function signIn(context, token) {
   return page;
 }
 // A fresh load of one page: first contentful paint and the time to its data.
-async function open(page, name, ready) {
+async function open(page, route, ready) {
   const t = Date.now();
-  await page.goto(`${BASE}/console/#/${name}`);
+  const name = route.split('/')[0];
+  await page.goto(`${BASE}/console/#/${route}`);
   await page.reload();
   await page.waitForSelector(`#view[data-page="${name}"]`);
   if (ready) await page.waitForSelector(ready);
@@ -178,32 +181,42 @@ try {
   await check('a scripted campaign fills the review queue', async () => {
     for (let round = 0; round < 8; ++round)
       await Promise.all(CAMPAIGN.map((_, i) => chat(`sk-camp-${i + 1}`, round * 100 + i)));
-    for (let i = 0; i < 3; ++i) await chat('sk-ordinary', i);
+    for (let i = 0; i < 3; ++i) await chat('sk-ordinary', i, true);
     await until('review entries', async () => (await api('GET', '/v1/admin/review')).body.items.length >= 6);
   });
 
   browser = await chromium.launch({executablePath: CHROMIUM, headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage']});
-  const ctx = await browser.newContext({viewport: {width: 1360, height: 860}});
+  const ctx = await browser.newContext({viewport: {width: 1360, height: 900}});
   let page;
   await check('sign in as admin; an unauthenticated console redirects to sign-in', async () => {
     const anon = await fetch(BASE + '/console/app.js');
     assert(anon.status === 401, 'app.js without a session: ' + anon.status);
     const login = await (await browser.newContext()).newPage();
     watch(login);
+    let t = Date.now();
     await login.goto(BASE + '/console/login');
+    console.log(`     login page in ${Date.now() - t} ms`);
+    t = Date.now();
     await login.fill('#token', 'wrong');
     await login.click('button[type=submit]');
     await login.waitForSelector('#error:not([hidden])');
+    console.log(`     wrong token refused in ${Date.now() - t} ms`);
     await shot(login, 'signin');
+    t = Date.now();
     page = await signIn(ctx, TOKENS.admin);
+    console.log(`     signed in in ${Date.now() - t} ms`);
     const nav = await page.textContent('#nav');
     for (const t of ['Overview', 'Review queue', 'Decisions', 'Policies', 'Accounts']) assert(nav.includes(t), 'nav has ' + t);
   });
 
   await check('overview charts /metrics', async () => {
-    await open(page, 'overview', '#top-rules svg');
-    await page.waitForTimeout(2500);  // two polls: a rate needs two points
+    await open(page, 'overview', '#gauges dl');
+    // Traffic while it polls: a rate needs two points, and some of it denied.
+    const end = Date.now() + 4500;
+    for (let i = 0; Date.now() < end; ++i)
+      await Promise.all([chat('sk-ordinary', 1000 + i, true), chat('sk-unknown', i, true), new Promise((r) => setTimeout(r, 50))]);
+    await page.waitForSelector('#rate svg path');
     await shot(page, 'overview');
   });
 
@@ -276,7 +289,7 @@ try {
   });
 
   await check('a viewer sees no actions', async () => {
-    const vctx = await browser.newContext({viewport: {width: 1360, height: 860}});
+    const vctx = await browser.newContext({viewport: {width: 1360, height: 900}});
     const v = await signIn(vctx, TOKENS.viewer);
     const nav = await v.textContent('#nav');
     assert(!nav.includes('Review queue') && !nav.includes('Decisions'), 'viewer nav: ' + nav);
@@ -286,12 +299,12 @@ try {
     await open(v, `accounts/${CAMPAIGN[1]}`, '#account-detail h2');
     for (const sel of ['button:has-text("Suspend")', '#edit-tier', 'button:has-text("Issue key")'])
       assert(await v.locator(sel).count() === 0, 'viewer has no ' + sel);
+    await shot(v, 'viewer');
     await v.goto(`${BASE}/console/#/review`);
     await v.waitForSelector('#view[data-page]');
     assert(await v.getAttribute('#view', 'data-page') !== 'review', 'review page not shown to a viewer');
     const status = await v.evaluate(async () => (await fetch('/console/api/v1/admin/review')).status);
     assert(status === 403, 'the API refuses the viewer too: ' + status);
-    await shot(v, 'viewer');
     await vctx.close();
   });
 
@@ -312,13 +325,15 @@ try {
 } finally {
   if (browser) await browser.close();
   if (evil) evil.close();
+  const exited = new Promise((r) => (server.exitCode !== null ? r() : server.once('exit', r)));
   server.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10000))]);
 }
 
 console.log('first paint and data times (ms), ' + 'reported, not asserted:\n' + JSON.stringify(timings, null, 1));
 if (args.timings) fs.writeFileSync(args.timings, JSON.stringify(timings, null, 1) + '\n');
 const failed = results.filter((r) => !r.ok).length;
 if (failed) console.log('server log:\n' + fs.readFileSync(path.join(dir, 'tosgate.err'), 'utf8').slice(-3000));
-else fs.rmSync(dir, {recursive: true, force: true});
+else fs.rmSync(dir, {recursive: true, force: true, maxRetries: 3});
 console.log(`${results.length - failed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

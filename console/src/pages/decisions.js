@@ -35,6 +35,7 @@ export async function render(view, [id]) {
       {title: 'Effect', cell: (d) => h('span', {class: 'effect ' + d.effect}, d.effect)},
       {title: 'Account', cell: (d) => d.account},
       {title: 'Org', cell: (d) => d.org},
+      {title: 'Operation', cell: (d) => d.operation},
       {title: 'Rules', cell: (d) => (d.rule_ids || []).join(', ')},
       {title: 'Reason', cell: (d) => d.reason},
       {title: 'Risk', cell: (d) => (d.risk ? d.risk : ''), cls: 'num'},

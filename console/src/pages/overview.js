@@ -46,7 +46,7 @@ export async function render(view) {
     last = {t: now, totals};
     rate.replaceChildren(h('h2', {}, 'Decisions per second by effect'),
       lineChart(Object.entries(history).map(([name, points]) =>
-        ({name, points, color: EFFECT_COLORS[name] || '#607d8b'})), {unit: '/s'}),
+        ({name, points, color: EFFECT_COLORS[name] || '#607d8b'})), {unit: '/s', width: 1240, height: 220}),
       h('p', {class: 'muted'}, 'Totals: ', Object.entries(totals).map(([k, v]) => `${k} ${fmt(v)}`).join(' · ') || 'none yet'));
     const top = (m.tosgate_rule_decisions_total || [])
       .filter((s) => s.labels.rule).sort((a, b) => b.value - a.value).slice(0, 10);

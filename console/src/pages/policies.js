@@ -134,7 +134,7 @@ function editor(files, baseId, msg, saved) {
     h('h2', {}, baseId ? `Version ${baseId}` : 'New bundle', ' ', picker),
     h('div', {class: 'editor'}, gutter, area),
     buttons,
-    h('p', {class: 'muted'}, 'Backtesting a candidate against recorded traffic: `tosgate replay` on the host (docs/replay.md); the admin API has no replay endpoint yet.'),
     errorsEl,
+    h('p', {class: 'muted'}, 'Backtesting a candidate against recorded traffic: `tosgate replay` on the host (docs/replay.md); the admin API has no replay endpoint yet.'),
     mayValidate ? '' : h('p', {class: 'muted'}, 'Your role may read policies, not change them.'));
 }
