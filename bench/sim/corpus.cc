@@ -25,17 +25,25 @@ struct Weighted {
 // Benign texts: people first, then the hard negatives, well represented.
 constexpr Weighted kBenign[] = {
     {Persona::kChat, 25},     {Persona::kCoding, 12},   {Persona::kClassify, 5},
-    {Persona::kSupport, 6},   {Persona::kSummarize, 4}, {Persona::kEval, 10},
+    {Persona::kSupport, 6},   {Persona::kSummarize, 4}, {Persona::kEval, 4},
     {Persona::kTutoring, 12}, {Persona::kHarness, 10},  {Persona::kLongform, 10},
     {Persona::kReasoner, 12}};
 
-Persona PickBenign(Rng& r) {
+// The train bank's corpus weighs evaluation-harness items 10, not 4 (issue
+// 20, round 6: they are composed from many parts there, and a model that
+// saw two wordings read harnesses as harvest); the eval bank's corpus
+// (test.jsonl) stays as it was.
+int WeightOf(const Weighted& w, Bank bank) {
+  return w.p == Persona::kEval && bank == Bank::kTrain ? 10 : w.weight;
+}
+
+Persona PickBenign(Rng& r, Bank bank) {
   int total = 0;
-  for (const Weighted& w : kBenign) total += w.weight;
+  for (const Weighted& w : kBenign) total += WeightOf(w, bank);
   int64_t x = r.Int(0, total - 1);
   for (const Weighted& w : kBenign) {
-    if (x < w.weight) return w.p;
-    x -= w.weight;
+    if (x < WeightOf(w, bank)) return w.p;
+    x -= WeightOf(w, bank);
   }
   return Persona::kChat;
 }
@@ -64,7 +72,7 @@ std::vector<std::string> CorpusLines(Bank bank, uint64_t seed, int harvest, int 
     for (int made = 0, tries = 0; made < wanted && tries < wanted * 50; ++tries) {
       SimAccount a;
       a.persona = want_harvest ? kHarvestPersonas[pick.Int(0, std::size(kHarvestPersonas) - 1)]
-                               : PickBenign(pick);
+                               : PickBenign(pick, bank);
       a.variant = static_cast<int>(pick.Int(0, 11));
       a.campaign = pick.Next();
       a.corpus = true;
