@@ -2,7 +2,12 @@
 // drives Debian's chromium against a real `tosgate serve` on loopback with
 // a real SQLite audit store and accounts registry.
 //
-//   node console_test.mjs --tosgate build/tosgate [--shots docs/console]
+//   node console_test.mjs --tosgate build/tosgate [--shots docs/console] [--timings FILE]
+//                         [--audit-db FILE]
+//
+// --audit-db serves an existing (large) audit store instead of a new one,
+// for the first-paint figures at scale (bench/audit_query_bench --keep fills
+// one with 10 million decisions); the test appends to it.
 //
 // Exits 77 (CTest: skipped) with a message when chromium or node_modules
 // are missing; prints "N passed, M failed" and exits 1 on a failure.
@@ -92,7 +97,7 @@ fs.writeFileSync(path.join(dir, 'accounts.jsonl'), accounts.map((a) => JSON.stri
 execFileSync(TOSGATE, ['accounts', '--db', path.join(dir, 'accounts.db'), 'import', path.join(dir, 'accounts.jsonl')]);
 fs.writeFileSync(path.join(dir, 'tosgate.yaml'), `listen: {gateway: 127.0.0.1:${gwPort}, admin: 127.0.0.1:${adminPort}}
 policies: {dir: ${path.join(dir, 'policies')}}
-audit: {path: ${path.join(dir, 'audit.db')}, durability: sync}
+audit: {path: ${args['audit-db'] ? path.resolve(args['audit-db']) : path.join(dir, 'audit.db')}, durability: sync}
 accounts: {db: ${path.join(dir, 'accounts.db')}, refresh_seconds: 1}
 admin:
   db: ${path.join(dir, 'admin.db')}
