@@ -111,6 +111,7 @@ const server = spawn(TOSGATE, ['serve', '--config', path.join(dir, 'tosgate.yaml
   {stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'tosgate.err'), 'w')]});
 const BASE = `http://127.0.0.1:${adminPort}`;
 let browser = null;
+let suspended = CAMPAIGN[0];  // the account the review flow suspends
 let evil = null;
 
 async function api(method, p, body, token = TOKENS.admin) {
@@ -229,6 +230,7 @@ try {
     await open(page, 'review', '#review-table tbody tr');
     const row = page.locator('#review-table tbody tr', {hasText: 'acct_camp_'}).first();
     const account = (await row.locator('td').first().textContent()).trim();
+    suspended = account;
     await row.click();
     await page.waitForSelector('#cluster-graph');
     await page.waitForSelector('#timeline-chart');
@@ -272,9 +274,14 @@ try {
     assert(list.body.active === 2, 'version 2 active: ' + JSON.stringify(list.body.active));
   });
 
-  await check('accounts page: find an account, its keys', async () => {
-    await open(page, `accounts/${CAMPAIGN[0]}`, '#account-detail h2');
+  await check('accounts page: the suspended account, a new key shown once', async () => {
+    await open(page, `accounts/${suspended}`, '#account-detail h2');
     await page.waitForSelector('#account-detail table');
+    assert((await page.textContent('#account-detail h2')).includes('suspended'), 'shown as suspended');
+    await page.fill('#key-label', 'console');
+    await page.click('button:has-text("Issue key")');
+    await page.waitForSelector('#new-key:not([hidden])');
+    assert(/sk-\S+/.test(await page.textContent('#new-key')), 'the secret is shown');
     await shot(page, 'accounts');
   });
 
