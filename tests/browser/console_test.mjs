@@ -241,7 +241,7 @@ try {
     await page.waitForSelector('.notice.ok:has-text("is suspended")');
     const a = await api('GET', '/v1/admin/accounts/' + account);
     assert(a.body.suspended === true, account + ' suspended');
-    const ev = await api('GET', '/v1/admin/decisions?effect=admin&limit=100');
+    const ev = await api('GET', `/v1/admin/decisions?effect=admin&limit=100&since=${Date.now() - 3600e3}`);
     const ops = ev.body.decisions.filter((d) => d.account === 'admin:ops').map((d) => d.operation);
     assert(ops.includes('admin.accounts.suspend') && ops.includes('admin.review.resolve') &&
       ops.includes('admin.console.signin'), 'admin events: ' + ops.join(','));
