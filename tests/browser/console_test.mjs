@@ -179,7 +179,7 @@ async function shot(page, name) {
 }
 
 try {
-  await until('tosgate serve', async () => (await fetch(BASE + '/readyz')).ok);
+  await until('tosgate serve', async () => (await fetch(BASE + '/readyz')).ok, 60000);
   // The active policy as version 1, so that the editor opens it.
   const v1 = await api('POST', '/v1/admin/policies', {files: {'console.yaml': POLICY('1m')}, message: 'initial', activate: true}, TOKENS.author);
   assert(v1.status === 201, 'upload v1: ' + JSON.stringify(v1.body));
