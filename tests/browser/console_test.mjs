@@ -172,10 +172,10 @@ async function open(page, route, ready) {
   timings[name] = {first_contentful_paint_ms: fcp, data_shown_ms: Number(await page.getAttribute('#view', 'data-rendered-ms')),
     load_to_ready_ms: Date.now() - t};
 }
-async function shot(page, name) {
+async function shot(page, name, fullPage = false) {
   if (!SHOTS) return;
   fs.mkdirSync(SHOTS, {recursive: true});
-  await page.screenshot({path: path.join(SHOTS, name + '.png'), fullPage: false});
+  await page.screenshot({path: path.join(SHOTS, name + '.png'), fullPage});
 }
 
 try {
@@ -235,7 +235,7 @@ try {
     await page.waitForSelector('#cluster-graph');
     await page.waitForSelector('#timeline-chart');
     assert((await page.textContent('#review-detail')).includes('logprob_harvest'), 'signals shown');
-    await shot(page, 'review');
+    await shot(page, 'review', true);
     await page.fill('#review-note', 'harvest campaign, org_harvest');
     await page.click('#review-actions button:has-text("Suspend account")');
     await page.waitForSelector('.notice.ok:has-text("is suspended")');
