@@ -202,6 +202,7 @@ void ReadAdmin(Reader& r, const YAML::Node& n, const std::string& k, ServeConfig
     {"max_threads", r.Number(&cfg->admin_max_threads, 1)},
     {"request_timeout_ms", r.Duration(&cfg->admin_request_timeout, 100)},
     {"max_connections_per_address", r.Number(&cfg->admin_max_connections_per_address, 1)},
+    {"backtest_capture", r.String(&cfg->admin_backtest_capture)},
   });
 }
 

@@ -83,6 +83,7 @@ struct ServeConfig {
   int admin_max_threads = 64;             // more workers start while all are busy
   Millis admin_request_timeout{10000};    // a request's header and body, then closed
   size_t admin_max_connections_per_address = 16;
+  std::string admin_backtest_capture;      // recorded traffic for policy backtests; "": none
   // analyzer: the out-of-path traffic analyzer (docs/distillation.md).
   bool analyzer_enabled = true;
   Seconds analyzer_interval{60};          // how often it runs

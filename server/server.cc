@@ -240,6 +240,7 @@ Status Server::Parts::StartAdmin() {
       if (!q.ok()) return q.status();
       return std::unique_ptr<storage::AuditReadStore>(std::move(*q));
     };
+  s.backtest_capture = cfg.admin_backtest_capture;
   s.metrics = &admin_metrics;
   s.metrics_registry = &metrics;
   const engine::Engine* e = engine.get();

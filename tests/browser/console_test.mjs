@@ -93,6 +93,12 @@ fs.writeFileSync(path.join(dir, 'policies', 'console.yaml'), POLICY('1m'));
 const accounts = [...CAMPAIGN.map((id, i) => ({id, org: 'org_harvest', tier: 'free', payment_fingerprint: 'pf_shared',
   keys: [`sk-camp-${i + 1}`]})),
   {id: 'acct_ordinary', org: 'org_4', tier: 'pro', payment_fingerprint: 'pf_9', keys: ['sk-ordinary']}];
+// Recorded traffic for the policy backtest (admin.backtest_capture): 20
+// requests from a known key a second apart, 5 from a key nobody has.
+fs.writeFileSync(path.join(dir, 'capture.jsonl'), Array.from({length: 25}, (_, i) => JSON.stringify({
+  ts: 1764331200000 + i * 1000, method: 'POST', path: '/v1/chat/completions',
+  headers: {authorization: 'Bearer ' + (i < 20 ? 'sk-ordinary' : 'sk-nobody')},
+  body: {model: 'm', max_tokens: 200, messages: [{role: 'user', content: `hello ${i}`}]}})).join('\n') + '\n');
 fs.writeFileSync(path.join(dir, 'accounts.jsonl'), accounts.map((a) => JSON.stringify(a)).join('\n') + '\n');
 execFileSync(TOSGATE, ['accounts', '--db', path.join(dir, 'accounts.db'), 'import', path.join(dir, 'accounts.jsonl')]);
 fs.writeFileSync(path.join(dir, 'tosgate.yaml'), `listen: {gateway: 127.0.0.1:${gwPort}, admin: 127.0.0.1:${adminPort}}
@@ -101,6 +107,7 @@ audit: {path: ${args['audit-db'] ? path.resolve(args['audit-db']) : path.join(di
 accounts: {db: ${path.join(dir, 'accounts.db')}, refresh_seconds: 1}
 admin:
   db: ${path.join(dir, 'admin.db')}
+  backtest_capture: ${path.join(dir, 'capture.jsonl')}
   tokens:
     - {name: ops, sha256: ${sha(TOKENS.admin)}, role: admin}
     - {name: alice, sha256: ${sha(TOKENS.author)}, role: policy-author}
@@ -255,7 +262,7 @@ try {
     await shot(page, 'decisions');
   });
 
-  await check('policy edit: an error shown at its line, fixed, activated', async () => {
+  await check('policy edit: an error shown at its line, fixed, backtested, activated', async () => {
     await open(page, 'policies', '#policy-text');
     const bad = POLICY('1y');
     const line = bad.split('\n').findIndex((l) => l.includes('per: 1y')) + 1;
@@ -267,6 +274,17 @@ try {
     assert((await page.textContent('.gutter .mark')).trim() === String(line), 'gutter marks the line');
     await shot(page, 'policies');
     await page.fill('#policy-text', POLICY('30s'));
+    // The fixed candidate against the recorded traffic, before activating.
+    await page.click('#backtest');
+    await page.waitForSelector('#backtest-effects');
+    const cells = async (row) => (await page.locator(`#backtest-effects tbody tr:nth-child(${row}) td`).allTextContents());
+    const [activeRow, candidateRow] = [await cells(1), await cells(2)];
+    assert(JSON.stringify(activeRow) === JSON.stringify(['active', '20', '0', '5']), 'active effects: ' + activeRow);
+    assert(JSON.stringify(candidateRow) === JSON.stringify(['candidate', '20', '0', '5']), 'candidate effects: ' + candidateRow);
+    const report = await page.textContent('#backtest-report');
+    assert(report.includes('25 recorded requests') && report.includes('Unchanged: 25.'), 'report: ' + report);
+    assert((await api('GET', '/v1/admin/policies')).body.active === 1, 'a backtest activates nothing');
+    await shot(page, 'policies-backtest', true);
     await page.fill('#policy-message', 'rate per 30s');
     await page.click('#save-activate');
     await page.waitForSelector('.notice.ok:has-text("is active")');
@@ -306,7 +324,7 @@ try {
     const nav = await v.textContent('#nav');
     assert(!nav.includes('Review queue') && !nav.includes('Decisions'), 'viewer nav: ' + nav);
     await open(v, 'policies', '#policy-text');
-    for (const sel of ['#validate', '#save-activate', '#rollback', '#versions-table button:has-text("activate")'])
+    for (const sel of ['#validate', '#backtest', '#save-activate', '#rollback', '#versions-table button:has-text("activate")'])
       assert(await v.locator(sel).count() === 0, 'viewer has no ' + sel);
     await open(v, `accounts/${CAMPAIGN[1]}`, '#account-detail h2');
     for (const sel of ['button:has-text("Suspend")', '#edit-tier', 'button:has-text("Issue key")'])
