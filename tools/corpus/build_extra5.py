@@ -7,8 +7,9 @@ disguised variants under the same family name), with wrappers written for
 this file: the ask as a field of a JSON task, inside a code comment, in an
 email to a colleague, as a numbered list item, and cut to a terse
 keyword-style query. Benign lines get the same wrappers, so that a wrapper
-alone is not a sign either way. Deterministic (seed 66). Train split only
-(session 6).
+alone is not a sign either way. Deterministic: each family's variants are
+drawn from its own seed (66 and the line's CRC-32), so adding a line changes
+no other family. Train split only (session 6).
 """
 import collections
 import json
@@ -16,6 +17,7 @@ import os
 import random
 import re
 import sys
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from build_extra3 import CLOSERS, PREAMBLES, leet, typos  # noqa: E402
@@ -42,7 +44,6 @@ def terse(text):
 
 
 def main():
-    rng = random.Random(66)
     earlier = set()
     for f in sorted(os.listdir(CORPUS)):
         if f.startswith('train') and f.endswith('.jsonl') and f != os.path.basename(OUT):
@@ -64,6 +65,7 @@ def main():
             seen.add(t.lower())
             fam = f'extra5/{label}/{n}'
             n += 1
+            rng = random.Random(66 * 2**32 + zlib.crc32(t.encode()))
             variants = [(t, None)]
             if rng.random() < 0.5:
                 variants.append((rng.choice(STRUCTURED).format(t.replace('"', "'")), 'structured'))
