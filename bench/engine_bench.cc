@@ -178,9 +178,21 @@ Request ChatRequest(int variant) {
 // Requests are taken in turn from this many prompts.
 constexpr int kVariants = 64;
 
+// ENGINE_BENCH_PROMPT_ONLY=1: the request this bench sent before
+// 2026-12-07 19:00 UTC, for comparison with figures taken then: one prompt
+// for every call, in prompt_text only, so the content rules (which read user
+// and system text) scan empty strings and the classifier never runs.
+bool PromptOnly() {
+  const char* e = std::getenv("ENGINE_BENCH_PROMPT_ONLY");
+  return e && *e == '1';
+}
+
 std::vector<Request> ChatRequests() {
   std::vector<Request> out;
-  for (int v = 0; v < kVariants; ++v) out.push_back(ChatRequest(v));
+  for (int v = 0; v < kVariants; ++v) {
+    out.push_back(ChatRequest(PromptOnly() ? 0 : v));
+    if (PromptOnly()) out.back().body.system_text.clear(), out.back().body.user_text.clear();
+  }
   return out;
 }
 
