@@ -462,6 +462,40 @@ void MaxWindows(const float* bias_padded, const float* per_word, int words, int 
   }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+// MaxWindows for rows of 8 or 16 floats in 8-float adds: each lane sums its
+// label in the same order (bias, then the words), so the same bits.
+template <size_t S>
+__attribute__((target("avx2"))) void MaxWindowsAvx2(const float* bias_padded, const float* per_word,
+                                                    int words, int window, float* out) {
+  constexpr size_t V = S / 8;
+  Lanes8 best[V], bias[V];
+  for (size_t v = 0; v < V; ++v) {
+    best[v] = Lanes8{} - 1e30f;
+    std::memcpy(&bias[v], bias_padded + 8 * v, sizeof bias[v]);
+  }
+  ForEachWindow(words, window, [&](int b, int e) {
+    Lanes8 sum[V];
+    for (size_t v = 0; v < V; ++v) sum[v] = bias[v];
+    for (int w = b; w < e; ++w) {
+      const float* pw = per_word + static_cast<size_t>(w) * S;
+      for (size_t v = 0; v < V; ++v) {
+        Lanes8 x;
+        std::memcpy(&x, pw + 8 * v, sizeof x);
+        sum[v] += x;
+      }
+    }
+    for (size_t v = 0; v < V; ++v) best[v] = best[v] < sum[v] ? sum[v] : best[v];
+  });
+  std::memcpy(out, best, sizeof best);
+}
+#else
+template <size_t S>
+void MaxWindowsAvx2(const float* bias_padded, const float* per_word, int words, int window, float* out) {
+  MaxWindows<S>(bias_padded, per_word, words, window, out);
+}
+#endif
+
 }  // namespace
 
 TextModel::TextModel(TextModelOptions options, std::vector<std::string> labels,
@@ -518,16 +552,18 @@ void TextModel::ScoreNormalized(std::string_view text, TextModelScratch* s,
   s->window.resize(stride);
   float* best = s->window.data();
   switch (stride) {
-#define TOSGATE_SCORE_CASE(S, SUM)                                                   \
+#define TOSGATE_SCORE_CASE(S, SUM, MAX)                                              \
   case S:                                                                            \
     if (!fused) SUM(*s, words, weights, per_word);                                   \
-    MaxWindows<S>(bias_padded_.data(), per_word, rows, options_.window, best);       \
+    MAX(bias_padded_.data(), per_word, rows, options_.window, best);                 \
     break;
-    TOSGATE_SCORE_CASE(1, SumWords<1>)
-    TOSGATE_SCORE_CASE(4, SumWords<4>)
-    TOSGATE_SCORE_CASE(8, (UseAvx2() ? SumWordsAvx2<8> : SumWords<8>))
-    TOSGATE_SCORE_CASE(12, SumWords<12>)
-    TOSGATE_SCORE_CASE(16, (UseAvx2() ? SumWordsAvx2<16> : SumWords<16>))
+    TOSGATE_SCORE_CASE(1, SumWords<1>, MaxWindows<1>)
+    TOSGATE_SCORE_CASE(4, SumWords<4>, MaxWindows<4>)
+    TOSGATE_SCORE_CASE(8, (UseAvx2() ? SumWordsAvx2<8> : SumWords<8>),
+                       (UseAvx2() ? MaxWindowsAvx2<8> : MaxWindows<8>))
+    TOSGATE_SCORE_CASE(12, SumWords<12>, MaxWindows<12>)
+    TOSGATE_SCORE_CASE(16, (UseAvx2() ? SumWordsAvx2<16> : SumWords<16>),
+                       (UseAvx2() ? MaxWindowsAvx2<16> : MaxWindows<16>))
 #undef TOSGATE_SCORE_CASE
     default: {
       // More than 16 labels: the same sums, one label at a time.
