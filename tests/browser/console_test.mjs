@@ -93,11 +93,13 @@ fs.writeFileSync(path.join(dir, 'policies', 'console.yaml'), POLICY('1m'));
 const accounts = [...CAMPAIGN.map((id, i) => ({id, org: 'org_harvest', tier: 'free', payment_fingerprint: 'pf_shared',
   keys: [`sk-camp-${i + 1}`]})),
   {id: 'acct_ordinary', org: 'org_4', tier: 'pro', payment_fingerprint: 'pf_9', keys: ['sk-ordinary']}];
-// Recorded traffic for the policy backtest (admin.backtest_capture): 20
-// requests from a known key a second apart, 5 from a key nobody has.
-fs.writeFileSync(path.join(dir, 'capture.jsonl'), Array.from({length: 25}, (_, i) => JSON.stringify({
-  ts: 1764331200000 + i * 1000, method: 'POST', path: '/v1/chat/completions',
-  headers: {authorization: 'Bearer ' + (i < 20 ? 'sk-ordinary' : 'sk-nobody')},
+// Recorded traffic for the policy backtest (admin.backtest_capture): 1,600
+// requests 20 ms apart, one in twenty from a key nobody has; the known key
+// runs into the 1000-a-minute limit, which the edited policy (1000 per 30 s)
+// refills faster.
+fs.writeFileSync(path.join(dir, 'capture.jsonl'), Array.from({length: 1600}, (_, i) => JSON.stringify({
+  ts: 1764331200000 + i * 20, method: 'POST', path: '/v1/chat/completions',
+  headers: {authorization: 'Bearer ' + (i % 20 < 19 ? 'sk-ordinary' : 'sk-nobody')},
   body: {model: 'm', max_tokens: 200, messages: [{role: 'user', content: `hello ${i}`}]}})).join('\n') + '\n');
 fs.writeFileSync(path.join(dir, 'accounts.jsonl'), accounts.map((a) => JSON.stringify(a)).join('\n') + '\n');
 execFileSync(TOSGATE, ['accounts', '--db', path.join(dir, 'accounts.db'), 'import', path.join(dir, 'accounts.jsonl')]);
@@ -279,10 +281,21 @@ try {
     await page.waitForSelector('#backtest-effects');
     const cells = async (row) => (await page.locator(`#backtest-effects tbody tr:nth-child(${row}) td`).allTextContents());
     const [activeRow, candidateRow] = [await cells(1), await cells(2)];
-    assert(JSON.stringify(activeRow) === JSON.stringify(['active', '20', '0', '5']), 'active effects: ' + activeRow);
-    assert(JSON.stringify(candidateRow) === JSON.stringify(['candidate', '20', '0', '5']), 'candidate effects: ' + candidateRow);
+    // The same counts as `tosgate replay` on the same capture and policies.
+    fs.mkdirSync(path.join(dir, 'candidate'));
+    fs.writeFileSync(path.join(dir, 'candidate', 'console.yaml'), POLICY('30s'));
+    const cli = JSON.parse(execFileSync(TOSGATE, ['replay', '--json', '--policies', path.join(dir, 'candidate'),
+      '--baseline', path.join(dir, 'policies'), '--capture', path.join(dir, 'capture.jsonl'),
+      '--accounts', path.join(dir, 'accounts.jsonl')]).toString());
+    const row = (name, e) => [name, String(e.allow), String(e.throttle), String(e.deny)];
+    assert(JSON.stringify(activeRow) === JSON.stringify(row('active', cli.effects.active)), `active ${activeRow} vs replay ${JSON.stringify(cli.effects.active)}`);
+    assert(JSON.stringify(candidateRow) === JSON.stringify(row('candidate', cli.effects.candidate)), `candidate ${candidateRow} vs replay ${JSON.stringify(cli.effects.candidate)}`);
+    assert(cli.effects.active.deny === 80 && cli.changes.length > 0, 'the capture makes a difference: ' + JSON.stringify(cli.changes));
+    const changes = await page.locator('#backtest-changes tbody tr').allTextContents();
+    assert(changes.length === cli.changes.length && changes.every((t, i) => t.includes(String(cli.changes[i].requests))),
+      `changes ${changes} vs replay ${JSON.stringify(cli.changes)}`);
     const report = await page.textContent('#backtest-report');
-    assert(report.includes('25 recorded requests') && report.includes('Unchanged: 25.'), 'report: ' + report);
+    assert(report.includes('1600 recorded requests') && report.includes(`Unchanged: ${cli.unchanged}.`), 'report: ' + report);
     assert((await api('GET', '/v1/admin/policies')).body.active === 1, 'a backtest activates nothing');
     await shot(page, 'policies-backtest', true);
     await page.fill('#policy-message', 'rate per 30s');
