@@ -146,6 +146,11 @@ class PoliciesApi {
     if (!loaded.snapshot) return InvalidPolicy(loaded);
     auto active = s_->engine->snapshot();
     if (!active) return Problem(409, "no-active-policy", "no policy set is serving to compare with");
+    // One backtest at a time: each holds two engines and their feature logs
+    // (~25 MB) and a worker for the length of the capture.
+    std::unique_lock<std::mutex> running(backtest_mu_, std::try_to_lock);
+    if (!running.owns_lock())
+      return Problem(409, "backtest-running", "another backtest is running; try again when it has answered");
     auto report = RunBacktest({.capture = s_->backtest_capture, .active = active, .candidate = loaded.snapshot,
                                .accounts = s_->accounts});
     if (!report.ok()) return Problem(503, "backtest-unavailable", report.status().message());
@@ -301,6 +306,7 @@ class PoliciesApi {
 
   AdminServices* s_;
   std::mutex mu_;  // one activation at a time: the store and the engine agree
+  std::mutex backtest_mu_;
 };
 
 }  // namespace
