@@ -130,6 +130,10 @@ size_t ContentDatabase::bytes() const {
   return n;
 }
 
+uint64_t ContentDatabase::generation() const {
+  return impl_->compiled ? impl_->compiled->generation : 0;
+}
+
 bool ContentDatabase::Scan(std::string_view text, std::vector<ContentHit>* hits) const {
   hits->clear();
   const internal::CompiledDatabase* compiled = impl_->compiled.get();

@@ -62,6 +62,9 @@ class ContentDatabase {
   ContentDatabase& operator=(const ContentDatabase&) = delete;
 
   size_t size() const { return size_; }
+  // Unique to the compiled database (shared by databases of the same
+  // patterns, which find the same hits); 0 when it has no patterns.
+  uint64_t generation() const;
   // Bytes of the compiled database (0 when empty).
   size_t bytes() const;
 
