@@ -13,6 +13,7 @@
 #include "api/admin/auth.h"
 #include "api/request/forward_auth.h"
 #include "engine/condition.h"
+#include "server/indicators_config.h"
 #include "server/logging.h"
 
 namespace tosgate::server {
@@ -98,6 +99,9 @@ struct ServeConfig {
   LogLevel log_level = LogLevel::kInfo;
   bool log_access = false;
   double log_access_sample = 1;           // share of allowed decisions logged; others always
+  // indicators: publishing confirmed campaigns, polling partners' TAXII
+  // collections (server/indicators_config.h, docs/indicators.md).
+  IndicatorsServeConfig indicators;
 };
 
 // The control listener `serve` opens for `cfg`: control_listen when it was

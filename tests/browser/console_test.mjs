@@ -2,7 +2,12 @@
 // drives Debian's chromium against a real `tosgate serve` on loopback with
 // a real SQLite audit store and accounts registry.
 //
-//   node console_test.mjs --tosgate build/tosgate [--shots docs/console]
+//   node console_test.mjs --tosgate build/tosgate [--shots docs/console] [--timings FILE]
+//                         [--audit-db FILE]
+//
+// --audit-db serves an existing (large) audit store instead of a new one,
+// for the first-paint figures at scale (bench/audit_query_bench --keep fills
+// one with 10 million decisions); the test appends to it.
 //
 // Exits 77 (CTest: skipped) with a message when chromium or node_modules
 // are missing; prints "N passed, M failed" and exits 1 on a failure.
@@ -92,7 +97,7 @@ fs.writeFileSync(path.join(dir, 'accounts.jsonl'), accounts.map((a) => JSON.stri
 execFileSync(TOSGATE, ['accounts', '--db', path.join(dir, 'accounts.db'), 'import', path.join(dir, 'accounts.jsonl')]);
 fs.writeFileSync(path.join(dir, 'tosgate.yaml'), `listen: {gateway: 127.0.0.1:${gwPort}, admin: 127.0.0.1:${adminPort}}
 policies: {dir: ${path.join(dir, 'policies')}}
-audit: {path: ${path.join(dir, 'audit.db')}, durability: sync}
+audit: {path: ${args['audit-db'] ? path.resolve(args['audit-db']) : path.join(dir, 'audit.db')}, durability: sync}
 accounts: {db: ${path.join(dir, 'accounts.db')}, refresh_seconds: 1}
 admin:
   db: ${path.join(dir, 'admin.db')}
@@ -106,6 +111,7 @@ const server = spawn(TOSGATE, ['serve', '--config', path.join(dir, 'tosgate.yaml
   {stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'tosgate.err'), 'w')]});
 const BASE = `http://127.0.0.1:${adminPort}`;
 let browser = null;
+let suspended = CAMPAIGN[0];  // the account the review flow suspends
 let evil = null;
 
 async function api(method, p, body, token = TOKENS.admin) {
@@ -166,14 +172,14 @@ async function open(page, route, ready) {
   timings[name] = {first_contentful_paint_ms: fcp, data_shown_ms: Number(await page.getAttribute('#view', 'data-rendered-ms')),
     load_to_ready_ms: Date.now() - t};
 }
-async function shot(page, name) {
+async function shot(page, name, fullPage = false) {
   if (!SHOTS) return;
   fs.mkdirSync(SHOTS, {recursive: true});
-  await page.screenshot({path: path.join(SHOTS, name + '.png'), fullPage: false});
+  await page.screenshot({path: path.join(SHOTS, name + '.png'), fullPage});
 }
 
 try {
-  await until('tosgate serve', async () => (await fetch(BASE + '/readyz')).ok);
+  await until('tosgate serve', async () => (await fetch(BASE + '/readyz')).ok, 60000);
   // The active policy as version 1, so that the editor opens it.
   const v1 = await api('POST', '/v1/admin/policies', {files: {'console.yaml': POLICY('1m')}, message: 'initial', activate: true}, TOKENS.author);
   assert(v1.status === 201, 'upload v1: ' + JSON.stringify(v1.body));
@@ -224,17 +230,18 @@ try {
     await open(page, 'review', '#review-table tbody tr');
     const row = page.locator('#review-table tbody tr', {hasText: 'acct_camp_'}).first();
     const account = (await row.locator('td').first().textContent()).trim();
+    suspended = account;
     await row.click();
     await page.waitForSelector('#cluster-graph');
     await page.waitForSelector('#timeline-chart');
     assert((await page.textContent('#review-detail')).includes('logprob_harvest'), 'signals shown');
-    await shot(page, 'review');
+    await shot(page, 'review', true);
     await page.fill('#review-note', 'harvest campaign, org_harvest');
     await page.click('#review-actions button:has-text("Suspend account")');
     await page.waitForSelector('.notice.ok:has-text("is suspended")');
     const a = await api('GET', '/v1/admin/accounts/' + account);
     assert(a.body.suspended === true, account + ' suspended');
-    const ev = await api('GET', '/v1/admin/decisions?effect=admin&limit=100');
+    const ev = await api('GET', `/v1/admin/decisions?effect=admin&limit=100&since=${Date.now() - 3600e3}`);
     const ops = ev.body.decisions.filter((d) => d.account === 'admin:ops').map((d) => d.operation);
     assert(ops.includes('admin.accounts.suspend') && ops.includes('admin.review.resolve') &&
       ops.includes('admin.console.signin'), 'admin events: ' + ops.join(','));
@@ -267,9 +274,14 @@ try {
     assert(list.body.active === 2, 'version 2 active: ' + JSON.stringify(list.body.active));
   });
 
-  await check('accounts page: find an account, its keys', async () => {
-    await open(page, `accounts/${CAMPAIGN[0]}`, '#account-detail h2');
+  await check('accounts page: the suspended account, a new key shown once', async () => {
+    await open(page, `accounts/${suspended}`, '#account-detail h2');
     await page.waitForSelector('#account-detail table');
+    assert((await page.textContent('#account-detail h2')).includes('suspended'), 'shown as suspended');
+    await page.fill('#key-label', 'console');
+    await page.click('button:has-text("Issue key")');
+    await page.waitForSelector('#new-key:not([hidden])');
+    assert(/sk-\S+/.test(await page.textContent('#new-key')), 'the secret is shown');
     await shot(page, 'accounts');
   });
 
@@ -301,8 +313,11 @@ try {
       assert(await v.locator(sel).count() === 0, 'viewer has no ' + sel);
     await shot(v, 'viewer');
     await v.goto(`${BASE}/console/#/review`);
+    await v.reload();
     await v.waitForSelector('#view[data-page]');
-    assert(await v.getAttribute('#view', 'data-page') !== 'review', 'review page not shown to a viewer');
+    // The shell falls back to the role's first page.
+    assert(await v.getAttribute('#view', 'data-page') === 'overview', 'review page not shown to a viewer');
+    assert(await v.locator('#review-actions').count() === 0, 'no review actions');
     const status = await v.evaluate(async () => (await fetch('/console/api/v1/admin/review')).status);
     assert(status === 403, 'the API refuses the viewer too: ' + status);
     await vctx.close();
