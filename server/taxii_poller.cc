@@ -154,9 +154,12 @@ Status TaxiiPoller::PollOnce() {
   Status status = Status::Ok();
   size_t taken = 0;
   std::string next, added_last, body;
+  // One poll pages with the added_after it started with (a server's `next`
+  // may be relative to it); the next poll starts after the last page read.
+  const std::string after = added_after_;
   for (int page = 0; page < kMaxPages; ++page) {
     std::string query;
-    if (!added_after_.empty()) query = "?added_after=" + Encode(added_after_);
+    if (!after.empty()) query = "?added_after=" + Encode(after);
     if (!next.empty()) query += (query.empty() ? "?" : "&") + std::string("next=") + Encode(next);
     status = Fetch(query, &body, &added_last);
     bool more = false;

@@ -38,7 +38,7 @@ Status TaxiiCollection::Merge(const std::string& bundle, int64_t now_ms) {
   if (!doc.is_object() || !doc.contains("objects") || !doc["objects"].is_array())
     return Status::InvalidArgument("not a STIX bundle");
   engine::MutexLock lock(mu_);
-  auto publish = [&](TaxiiObject* slot, ordered_json o) {
+  auto publish = [&](TaxiiObject* slot, ordered_json o) REQUIRES(mu_) {
     // date_added strictly increasing, so that added_after pages exactly.
     last_added_ms_ = std::max(last_added_ms_ + 1, now_ms);
     slot->added_ms = last_added_ms_;

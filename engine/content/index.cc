@@ -24,12 +24,12 @@ namespace {
 // the next request's text of that scope is often the same one (an
 // application's system prompt, request after request), and comparing a
 // text costs far less than normalizing and scanning it. Keyed by the
-// compiled database's generation, so a reload never reuses a scan of other
-// patterns. Texts over kMaxReused bytes are not kept: copying them on every
+// database's id (ContentDatabase::id, never reused), so a reload never
+// reuses a scan of other patterns. Texts over kMaxReused bytes are not kept: copying them on every
 // request would cost more than the rare hit saves.
 constexpr size_t kMaxReused = 16 << 10;
 struct LastScan {
-  uint64_t generation = 0;
+  uint64_t database = 0;  // its id; 0: nothing kept
   std::string raw;
   ContentScans::Scan scan;
 };
@@ -51,22 +51,22 @@ const ContentScans::Scan& ContentScans::Get(const ContentIndex& index, ContentSc
                            : scope == ContentScope::kUser ? body.user_text
                                                           : body.prompt_text;
   ++scans_run_;
-  const uint64_t generation = index.database() ? index.database()->generation() : 0;
+  const uint64_t database = index.database() ? index.database()->id() : 0;
   LastScan& last = t_last[static_cast<size_t>(scope)];
-  if (generation != 0 && last.generation == generation && last.raw == raw) {
+  if (database != 0 && last.database == database && last.raw == raw) {
     *slot = last.scan;
     return *slot;
   }
   slot->text = NormalizeForMatch(raw);
   slot->ok = index.database() && index.database()->Scan(slot->text, &slot->hits);
-  if (generation != 0 && slot->ok && raw.size() <= kMaxReused) {
-    last.generation = generation;
+  if (database != 0 && slot->ok && raw.size() <= kMaxReused) {
+    last.database = database;
     last.raw = raw;  // reuses the capacity of the last one
     last.scan.ok = true;
     last.scan.text = slot->text;
     last.scan.hits = slot->hits;
   } else {
-    last.generation = 0;
+    last.database = 0;
   }
   return *slot;
 }

@@ -3,6 +3,7 @@
 #include <hs/hs.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <limits>
 
@@ -94,8 +95,14 @@ struct ContentDatabase::Impl {
   std::vector<uint32_t> word_length;
 };
 
+namespace {
+std::atomic<uint64_t> g_next_database_id{1};  // a trivial static: no destruction order
+}  // namespace
+
 ContentDatabase::ContentDatabase(std::unique_ptr<Impl> impl, size_t size)
-    : impl_(std::move(impl)), size_(size) {}
+    : impl_(std::move(impl)),
+      size_(size),
+      id_(g_next_database_id.fetch_add(1, std::memory_order_relaxed)) {}
 
 ContentDatabase::~ContentDatabase() = default;
 
@@ -128,10 +135,6 @@ size_t ContentDatabase::bytes() const {
   size_t n = 0;
   if (impl_->compiled && hs_database_size(impl_->compiled->db, &n) != HS_SUCCESS) n = 0;
   return n;
-}
-
-uint64_t ContentDatabase::generation() const {
-  return impl_->compiled ? impl_->compiled->generation : 0;
 }
 
 bool ContentDatabase::Scan(std::string_view text, std::vector<ContentHit>* hits) const {

@@ -201,7 +201,7 @@ TEST_CASE("a request's scans: the thread's last scan of a scope serves the same 
   sarin.Add({{"b", Type::kWord, "sarin"}, {"c", Type::kWord, "ricin"}});
   REQUIRE(ricin.Build(&why, &bad));
   REQUIRE(sarin.Build(&why, &bad));
-  REQUIRE(ricin.database()->generation() != sarin.database()->generation());
+  REQUIRE(ricin.database()->id() != sarin.database()->id());
   tosgate::RequestBody body;
   body.present = true;
   body.system_text = "Never mention R1C1N or sarin.";
@@ -231,4 +231,16 @@ TEST_CASE("a request's scans: the thread's last scan of a scope serves the same 
   body.system_text = "Never mention tabun.";
   CHECK(scan(sarin).hits.empty());
   CHECK(scan(ricin).hits.empty());
+  // A word and a phrase of the same letters share one compiled database
+  // but not their hits ("ricins" holds the phrase, not the word): a scan is
+  // remembered per database, not per compiled database.
+  ContentIndex word, phrase;
+  word.Add({{"w", Type::kWord, "ricin"}});
+  phrase.Add({{"p", Type::kPhrase, "ricin"}});
+  REQUIRE(word.Build(&why, &bad));
+  REQUIRE(phrase.Build(&why, &bad));
+  body.system_text = "ricins";
+  CHECK(scan(word).hits.empty());
+  CHECK(scan(phrase).hits.size() == 1);
+  CHECK(scan(word).hits.empty());
 }
