@@ -41,7 +41,12 @@ policies::LoadOptions BuiltinPackOptions() {
   return options;
 }
 
-constexpr int kAccounts = 100'000;
+// 100k accounts; ENGINE_BENCH_ACCOUNTS=N for fewer (a profile under
+// valgrind need not wait for 100k keys to be hashed).
+const int kAccounts = [] {
+  const char* n = std::getenv("ENGINE_BENCH_ACCOUNTS");
+  return n && std::atoi(n) > 0 ? std::atoi(n) : 100'000;
+}();
 constexpr size_t kPromptBytes = 1024;
 
 // Takes every record and keeps only a count: the cost of handing a record
@@ -57,13 +62,37 @@ class CountingSink final : public engine::AuditSink {
   std::atomic<uint64_t> bytes_{0};
 };
 
-std::string Prompt() {
-  const std::string sentence =
-      "Summarize the following support ticket and suggest a polite reply to the customer. ";
-  std::string p = "system: You are a helpful assistant for an online store.\nuser: ";
-  while (p.size() < kPromptBytes) p += sentence;
-  p.resize(kPromptBytes);
-  return p;
+// The texts of one chat request as the body parser fills them: the system
+// and user messages, and prompt_text with both behind their roles. The user
+// turn is ~1 KB of support-ticket prose; `variant` changes a few words and
+// numbers in it so that consecutive requests differ, as real ones do (a
+// per-thread cache of the last text scored would otherwise answer every
+// request after the first).
+struct PromptTexts {
+  std::string system, user, all;
+};
+
+PromptTexts Prompt(int variant) {
+  static const char* const kProducts[] = {"blender", "kettle", "router", "backpack", "desk lamp",
+                                          "headphones", "monitor", "coffee grinder"};
+  static const char* const kMoods[] = {"frustrated", "polite", "confused", "impatient"};
+  PromptTexts t;
+  t.system = "You are a helpful assistant for an online store.";
+  const std::string product = kProducts[variant % 8], mood = kMoods[variant / 8 % 4];
+  const std::string order = std::to_string(100'000 + variant * 7'919 % 900'000);
+  const std::string sentences[] = {
+      "Summarize the following support ticket and suggest a polite reply to the customer. ",
+      "The customer is " + mood + " because order " + order + " arrived late and the " + product +
+          " inside was scratched. ",
+      "They ask whether they can return the " + product + " after " +
+          std::to_string(14 + variant % 17) + " days and who pays for shipping. ",
+      "Keep the reply short, thank them for their patience, and offer a replacement or a refund. ",
+  };
+  for (size_t i = 0; t.system.size() + t.user.size() + 16 < kPromptBytes; ++i)
+    t.user += sentences[(i + static_cast<size_t>(variant)) % 4];
+  t.user.resize(kPromptBytes - t.system.size() - 16);
+  t.all = "system: " + t.system + "\nuser: " + t.user + "\n";
+  return t;
 }
 
 // Built once for every benchmark: the compiled default pack, the accounts,
@@ -123,7 +152,7 @@ World& TheWorld() {
 
 // A chat request as the forward-auth front end fills it; identity is set per
 // call from the account index.
-Request ChatRequest() {
+Request ChatRequest(int variant) {
   Request r;
   r.method = "POST";
   r.path = "/v1/chat/completions";
@@ -138,9 +167,33 @@ Request ChatRequest() {
   r.body.model = "m-large";
   r.body.max_tokens = 512;
   r.body.message_count = 2;
-  r.body.prompt_text = Prompt();
+  PromptTexts t = Prompt(variant);
+  r.body.prompt_text = std::move(t.all);
+  r.body.system_text = std::move(t.system);
+  r.body.user_text = std::move(t.user);
   r.body.prompt_chars = static_cast<int64_t>(r.body.prompt_text.size());
   return r;
+}
+
+// Requests are taken in turn from this many prompts.
+constexpr int kVariants = 64;
+
+// ENGINE_BENCH_PROMPT_ONLY=1: the request this bench sent before
+// 2026-12-07 19:00 UTC, for comparison with figures taken then: one prompt
+// for every call, in prompt_text only, so the content rules (which read user
+// and system text) scan empty strings and the classifier never runs.
+bool PromptOnly() {
+  const char* e = std::getenv("ENGINE_BENCH_PROMPT_ONLY");
+  return e && *e == '1';
+}
+
+std::vector<Request> ChatRequests() {
+  std::vector<Request> out;
+  for (int v = 0; v < kVariants; ++v) {
+    out.push_back(ChatRequest(PromptOnly() ? 0 : v));
+    if (PromptOnly()) out.back().body.system_text.clear(), out.back().body.user_text.clear();
+  }
+  return out;
 }
 
 engine::Engine& EngineFor(const benchmark::State& state) {
@@ -150,14 +203,18 @@ engine::Engine& EngineFor(const benchmark::State& state) {
 // Each thread walks the accounts from its own starting point.
 struct Cursor {
   explicit Cursor(const benchmark::State& state)
-      : next(static_cast<size_t>(state.thread_index()) * (kAccounts / 2 + 7919) % kAccounts) {}
-  void Point(Request* r) {
+      : next(static_cast<size_t>(state.thread_index()) * static_cast<size_t>(kAccounts / 2 + 7919) % static_cast<size_t>(kAccounts)) {}
+  // The next request: the next prompt, for the next account.
+  Request& Next() {
     const World& w = TheWorld();
-    r->key_id = w.key_ids[next];
-    r->client_ip = w.client_ips[next];
-    if (++next == kAccounts) next = 0;
+    Request& r = requests[next % kVariants];
+    r.key_id = w.key_ids[next];
+    r.client_ip = w.client_ips[next];
+    if (++next == static_cast<size_t>(kAccounts)) next = 0;
+    return r;
   }
   size_t next;
+  std::vector<Request> requests = ChatRequests();
 };
 
 void ReportEffects(benchmark::State& state, uint64_t allowed, uint64_t total) {
@@ -169,11 +226,10 @@ void ReportEffects(benchmark::State& state, uint64_t allowed, uint64_t total) {
 
 void BM_Check(benchmark::State& state) {
   engine::Engine& engine = EngineFor(state);
-  Request req = ChatRequest();
   Cursor cursor(state);
   uint64_t allowed = 0, total = 0;
   for (auto _ : state) {
-    cursor.Point(&req);
+    const Request& req = cursor.Next();
     Decision d = engine.Check(req);
     allowed += d.effect == Effect::kAllow;
     ++total;
@@ -184,13 +240,12 @@ void BM_Check(benchmark::State& state) {
 
 void BM_CheckLatency(benchmark::State& state) {
   engine::Engine& engine = EngineFor(state);
-  Request req = ChatRequest();
   Cursor cursor(state);
   std::vector<int64_t> ns;
   ns.reserve(1 << 20);
   uint64_t allowed = 0;
   for (auto _ : state) {
-    cursor.Point(&req);
+    const Request& req = cursor.Next();
     const auto t0 = std::chrono::steady_clock::now();
     Decision d = engine.Check(req);
     const auto t1 = std::chrono::steady_clock::now();
@@ -222,4 +277,30 @@ BENCHMARK(BM_CheckLatency)->Apply(SinkArgs)->Threads(1)->Threads(2);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// ENGINE_BENCH_PROFILE=N runs N warm checks (sink:0, one thread) outside
+// Google Benchmark and exits: a fixed amount of work for callgrind, whose
+// slow first calls would otherwise make the framework run one iteration.
+//   ENGINE_BENCH_PROFILE=2000 valgrind --tool=callgrind
+//       --toggle-collect='tosgate::engine::Engine::Check(*' build/bench/engine_bench
+int main(int argc, char** argv) {
+  if (const char* n = std::getenv("ENGINE_BENCH_PROFILE"); n && *n) {
+    const long iterations = std::strtol(n, nullptr, 10);
+    engine::Engine& engine = *TheWorld().plain;
+    std::vector<Request> requests = ChatRequests();
+    uint64_t allowed = 0;
+    for (long i = -100; i < iterations; ++i) {  // 100 warm-up calls first
+      const auto at = static_cast<size_t>(i + 100);
+      Request& req = requests[at % kVariants];
+      req.key_id = TheWorld().key_ids[at % static_cast<size_t>(kAccounts)];
+      req.client_ip = TheWorld().client_ips[at % static_cast<size_t>(kAccounts)];
+      allowed += engine.Check(req).effect == Effect::kAllow;
+    }
+    std::printf("%ld checks, %llu allowed\n", iterations + 100, static_cast<unsigned long long>(allowed));
+    return 0;
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

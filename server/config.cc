@@ -202,6 +202,7 @@ void ReadAdmin(Reader& r, const YAML::Node& n, const std::string& k, ServeConfig
     {"max_threads", r.Number(&cfg->admin_max_threads, 1)},
     {"request_timeout_ms", r.Duration(&cfg->admin_request_timeout, 100)},
     {"max_connections_per_address", r.Number(&cfg->admin_max_connections_per_address, 1)},
+    {"backtest_capture", r.String(&cfg->admin_backtest_capture)},
   });
 }
 
@@ -216,6 +217,51 @@ void ReadAnalyzer(Reader& r, const YAML::Node& n, const std::string& k, ServeCon
                {"max_accounts", r.Number(&cfg->analyzer_max_accounts, 1)}});
   if (cfg->analyzer_window > 32) r.Error(n, k + ".window", "must be at most 32");
   if (cfg->analyzer_min_samples > cfg->analyzer_window) r.Error(n, k + ".min_samples", "must be at most window");
+}
+
+// indicators.export and indicators.sources (server/indicators_config.h).
+void ReadIndicators(Reader& r, const YAML::Node& n, const std::string& k, ServeConfig* cfg) {
+  IndicatorsServeConfig& ic = cfg->indicators;
+  r.Map(n, k, {
+    {"export", [&](const YAML::Node& e, const std::string& ek) {
+       IndicatorsExportConfig& x = ic.publish;
+       x.enabled = true;
+       r.Map(e, ek, {{"key_file", r.String(&x.key_file)},
+                     {"producer", r.String(&x.producer)},
+                     {"tlp", r.OneOf(&x.tlp, {{"white", std::string("white")}, {"green", std::string("green")},
+                                              {"amber", std::string("amber")}, {"red", std::string("red")}})},
+                     {"rule", r.String(&x.rule)},
+                     {"min_risk", r.Fraction(&x.min_risk)},
+                     {"min_range_accounts", r.Number(&x.min_range_accounts, 1)},
+                     {"confidence", r.Number(&x.confidence, 0)},
+                     {"valid_for_seconds", r.Duration(&x.valid_for, 60)},
+                     {"refresh_seconds", r.Duration(&x.refresh, 1)}});
+       if (x.confidence > 100) r.Error(e, ek + ".confidence", "must be at most 100");
+     }},
+    {"sources", [&](const YAML::Node& list, const std::string& lk) {
+       if (!list.IsSequence()) return r.Error(list, lk, "expected a list of {name, url, collection, ...}");
+       for (size_t i = 0; i < list.size(); ++i) {
+         const std::string ik = lk + "[" + std::to_string(i) + "]";
+         TaxiiSourceConfig s;
+         r.Map(list[i], ik, {{"name", r.String(&s.name)},
+                             {"url", r.String(&s.url)},
+                             {"collection", r.String(&s.collection)},
+                             {"token_file", r.String(&s.token_file)},
+                             {"weight", r.Fraction(&s.weight)},
+                             {"interval_seconds", r.Duration(&s.interval, 1)},
+                             {"timeout_ms", r.Duration(&s.timeout, 10)},
+                             {"max_bytes", r.Number(&s.max_bytes, 1024)},
+                             {"max_objects", r.Number(&s.max_objects, 1)}});
+         for (const auto& [key, v] : {std::pair{"name", &s.name}, {"url", &s.url}, {"collection", &s.collection}})
+           if (v->empty()) r.Error(list[i], ik + "." + key, "is required");
+         if (!s.url.empty() && s.url.rfind("http://", 0) != 0 && s.url.rfind("https://", 0) != 0)
+           r.Error(list[i], ik + ".url", "must start with http:// or https://");
+         for (const TaxiiSourceConfig& other : ic.sources)
+           if (other.name == s.name) r.Error(list[i], ik + ".name", "\"" + s.name + "\" is used twice");
+         ic.sources.push_back(std::move(s));
+       }
+     }},
+  });
 }
 
 // The document's top level: one reader per section.
@@ -265,6 +311,7 @@ void ReadRoot(Reader& r, const YAML::Node& root, ServeConfig* cfg) {
      }},
     {"admin", [&](Node n, Key k) { ReadAdmin(r, n, k, cfg); }},
     {"analyzer", [&](Node n, Key k) { ReadAnalyzer(r, n, k, cfg); }},
+    {"indicators", [&](Node n, Key k) { ReadIndicators(r, n, k, cfg); }},
     {"log", [&](Node n, Key k) {
        r.Map(n, k, {{"format", r.OneOf(&cfg->log_format, {{"text", LogFormat::kText}, {"json", LogFormat::kJson}})},
                     {"level", r.OneOf(&cfg->log_level, {{"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo},

@@ -13,6 +13,7 @@
 #include "api/admin/auth.h"
 #include "api/request/forward_auth.h"
 #include "engine/condition.h"
+#include "server/indicators_config.h"
 #include "server/logging.h"
 
 namespace tosgate::server {
@@ -83,6 +84,7 @@ struct ServeConfig {
   int admin_max_threads = 64;             // more workers start while all are busy
   Millis admin_request_timeout{10000};    // a request's header and body, then closed
   size_t admin_max_connections_per_address = 16;
+  std::string admin_backtest_capture;      // recorded traffic for policy backtests; "": none
   // analyzer: the out-of-path traffic analyzer (docs/distillation.md).
   bool analyzer_enabled = true;
   Seconds analyzer_interval{60};          // how often it runs
@@ -98,6 +100,9 @@ struct ServeConfig {
   LogLevel log_level = LogLevel::kInfo;
   bool log_access = false;
   double log_access_sample = 1;           // share of allowed decisions logged; others always
+  // indicators: publishing confirmed campaigns, polling partners' TAXII
+  // collections (server/indicators_config.h, docs/indicators.md).
+  IndicatorsServeConfig indicators;
 };
 
 // The control listener `serve` opens for `cfg`: control_listen when it was

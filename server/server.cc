@@ -6,6 +6,7 @@
 #include "api/admin/admin_server.h"
 #include "api/admin/metrics.h"
 #include "api/admin/review_observer.h"
+#include "api/admin/taxii_indicators.h"
 #include "api/gateway/gateway_server.h"
 #include "api/guard/http_guard_client.h"
 #include "engine/distill/analyzer_job.h"
@@ -18,6 +19,7 @@
 #include "server/policy_source.h"
 #include "server/policy_watch.h"
 #include "server/process_metrics.h"
+#include "server/taxii_poller.h"
 #include "server/state_backend.h"
 #include "storage/accounts/cache.h"
 #include "storage/accounts/file.h"
@@ -41,6 +43,7 @@ struct Server::Parts {
   Status StartGateway();
   Status StartAdmin();
   Status StartReload();
+  Status StartIndicators();
   void RegisterMetrics();
   // The sink the engine records every decision into, and the one the
   // gateway waits on with sync durability: the same object, named once.
@@ -69,6 +72,10 @@ struct Server::Parts {
   std::unique_ptr<engine::AnalyzerJob> analyzer;
   std::unique_ptr<api::GatewayServer> gateway;
   metrics::Registry metrics;
+  // indicators.export (what /v1/admin/indicators/export and /taxii2/ serve)
+  // and the partners' TAXII collections polled into feeds.
+  std::unique_ptr<api::admin::IndicatorExportOptions> indicator_export;
+  std::vector<std::unique_ptr<TaxiiPoller>> pollers;
   std::unique_ptr<api::AdminServer> admin;
   std::unique_ptr<PolicyReloader> reloader;
   PolicyWatcher watcher;
@@ -240,8 +247,10 @@ Status Server::Parts::StartAdmin() {
       if (!q.ok()) return q.status();
       return std::unique_ptr<storage::AuditReadStore>(std::move(*q));
     };
+  s.backtest_capture = cfg.admin_backtest_capture;
   s.metrics = &admin_metrics;
   s.metrics_registry = &metrics;
+  s.indicators = indicator_export.get();
   const engine::Engine* e = engine.get();
   s.ready = [e](std::string* why) {
     if (e->snapshot()) return true;
@@ -298,6 +307,44 @@ Status Server::Parts::StartReload() {
   return Status::Ok();
 }
 
+// Sharing campaign indicators (docs/indicators.md): the export's options
+// from indicators.export, and one TAXII poller per indicators.sources entry,
+// each on its own thread, filling the feed of its name.
+Status Server::Parts::StartIndicators() {
+  const IndicatorsServeConfig& ic = cfg.indicators;
+  if (ic.publish.enabled) {
+    auto o = std::make_unique<api::admin::IndicatorExportOptions>();
+    if (!ic.publish.key_file.empty()) {
+      Result<std::string> key = ReadSecretFile(ic.publish.key_file);
+      if (!key.ok()) return Status::InvalidArgument("indicators.export.key_file: " + key.status().message());
+      if (key->size() < 16) return Status::InvalidArgument("indicators.export.key_file: a partners' key needs at least 16 bytes");
+      o->key = *key;
+    }
+    o->rule = ic.publish.rule;
+    o->min_risk = ic.publish.min_risk;
+    o->min_range_accounts = ic.publish.min_range_accounts;
+    o->confidence = ic.publish.confidence;
+    o->stix.producer = ic.publish.producer;
+    o->stix.tlp = ic.publish.tlp;
+    o->stix.valid_for_ms = std::chrono::duration_cast<std::chrono::milliseconds>(ic.publish.valid_for).count();
+    o->taxii_refresh_ms = std::chrono::duration_cast<std::chrono::milliseconds>(ic.publish.refresh).count();
+    indicator_export = std::move(o);
+  }
+  std::ostream* out = &log;
+  for (const TaxiiSourceConfig& src : ic.sources) {
+    std::string token;
+    if (!src.token_file.empty()) {
+      Result<std::string> t = ReadSecretFile(src.token_file);
+      if (!t.ok()) return Status::InvalidArgument("indicators.sources " + src.name + ": token_file: " + t.status().message());
+      token = *t;
+    }
+    pollers.push_back(std::make_unique<TaxiiPoller>(src, std::move(token), &clock,
+                                                    [out](const std::string& line) { *out << line << "\n"; }));
+    pollers.back()->Start();
+  }
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<Server>> Server::Start(const ServeConfig& cfg, std::ostream& log) {
   auto p = std::make_unique<Parts>(cfg, log);
   Status s = p->OpenPolicies();
@@ -310,6 +357,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServeConfig& cfg, std::ostre
     p->RegisterMetrics();
     s = p->metrics.status();
   }
+  if (s.ok()) s = p->StartIndicators();
   if (s.ok()) s = p->StartAdmin();
   if (s.ok()) s = p->StartReload();
   if (!s.ok()) {
@@ -345,6 +393,7 @@ Status Server::Stop() {
   p_->gateway->Stop();
   p_->admin->Stop();
   p_->analyzer->Stop();
+  for (auto& poller : p_->pollers) poller->Stop();
   Status closed = p_->audit->Close();
   const AuditBackendStats stats = p_->audit->stats();
   const engine::StateStore* state = p_->state->store();

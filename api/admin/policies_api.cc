@@ -5,6 +5,7 @@
 // same (name, content) pairs policies::LoadPolicyFiles takes.
 #include <mutex>
 
+#include "api/admin/console_backtest.h"
 #include "api/admin/diff.h"
 #include "api/admin/handlers.h"
 #include "policies/loader.h"
@@ -118,6 +119,44 @@ class PoliciesApi {
     if (loaded.snapshot) j["revision"] = loaded.snapshot->revision;
     j["sha256"] = storage::ContentHash(files);
     AdminResponse r = Json(200, j);
+    r.read_only = true;
+    return r;
+  }
+
+  // Recorded traffic (admin.backtest_capture) through a candidate, a bundle
+  // or a stored version, and the serving set side by side: replay's report.
+  AdminResponse Backtest(AdminRequest& req) {
+    if (s_->backtest_capture.empty()) return NotConfigured("a backtest capture (admin.backtest_capture)");
+    nlohmann::json body;
+    storage::PolicyFiles files;
+    AdminResponse err;
+    if (!ParseJsonBody(req, {"files", "version"}, &body, &err)) return err;
+    if (body.contains("version")) {
+      if (body.contains("files")) return Problem(400, "bad-bundle", "give \"files\" or \"version\", not both");
+      if (!body["version"].is_number_integer() || body["version"].get<int64_t>() <= 0)
+        return Problem(400, "bad-id", "\"version\" must be a version id");
+      if (!s_->versions) return NotConfigured("the policy versions store");
+      auto v = s_->versions->Get(body["version"].get<int64_t>());
+      if (!v.ok()) return StatusProblem(v.status());
+      files = std::move(v->files);
+    } else if (!ReadBundle(req, {"files"}, &body, &files, &err)) {
+      return err;
+    }
+    policies::LoadResult loaded = policies::LoadPolicyFiles(files, LoadOptions());
+    if (!loaded.snapshot) return InvalidPolicy(loaded);
+    auto active = s_->engine->snapshot();
+    if (!active) return Problem(409, "no-active-policy", "no policy set is serving to compare with");
+    // One backtest at a time: each holds two engines and their feature logs
+    // (~25 MB) and a worker for the length of the capture.
+    std::unique_lock<std::mutex> running(backtest_mu_, std::try_to_lock);
+    if (!running.owns_lock())
+      return Problem(409, "backtest-running", "another backtest is running; try again when it has answered");
+    auto report = RunBacktest({.capture = s_->backtest_capture, .active = active, .candidate = loaded.snapshot,
+                               .accounts = s_->accounts});
+    if (!report.ok()) return Problem(503, "backtest-unavailable", report.status().message());
+    (*report)["active_revision"] = active->revision;
+    (*report)["candidate_revision"] = loaded.snapshot->revision;
+    AdminResponse r = JsonText(200, report->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     r.read_only = true;
     return r;
   }
@@ -267,6 +306,7 @@ class PoliciesApi {
 
   AdminServices* s_;
   std::mutex mu_;  // one activation at a time: the store and the engine agree
+  std::mutex backtest_mu_;
 };
 
 }  // namespace
@@ -279,6 +319,7 @@ void AddPolicyRoutes(Router& r, AdminServices* s) {
   r.Add({"GET", "/v1/admin/policies", kAnyRole, "policies.list", bind(&PoliciesApi::List)});
   r.Add({"POST", "/v1/admin/policies", kAuthors, "policies.upload", bind(&PoliciesApi::Upload)});
   r.Add({"POST", "/v1/admin/policies/validate", kAuthors, "policies.validate", bind(&PoliciesApi::Validate)});
+  r.Add({"POST", "/v1/admin/policies/backtest", kAuthors, "policies.backtest", bind(&PoliciesApi::Backtest)});
   r.Add({"POST", "/v1/admin/policies/rollback", kAuthors, "policies.rollback", bind(&PoliciesApi::Rollback)});
   r.Add({"GET", "/v1/admin/policies/history", kAnyRole, "policies.history", bind(&PoliciesApi::History)});
   r.Add({"GET", "/v1/admin/policies/{id}", kAnyRole, "policies.get", bind(&PoliciesApi::Get)});

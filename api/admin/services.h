@@ -54,6 +54,9 @@ struct AdminServices {
   const IndicatorExportOptions* indicators = nullptr;
   // /readyz: the program says whether it is ready (may be empty).
   std::function<bool(std::string*)> ready;
+  // The recorded traffic POST /v1/admin/policies/backtest replays (a capture
+  // file, docs/replay.md); "": that endpoint answers 503 not-configured.
+  std::string backtest_capture;
 };
 
 }  // namespace tosgate::api::admin

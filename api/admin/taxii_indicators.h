@@ -40,6 +40,10 @@ struct IndicatorExportOptions {
   int min_range_accounts = 2;
   int confidence = 70;
   policies::StixExportOptions stix;
+  // The TAXII 2.1 collection (api/admin/taxii_collection.h) is written
+  // afresh from the stores at most this often (a poll in between gets the
+  // objects as last written).
+  int64_t taxii_refresh_ms = 60'000;
 };
 
 // What a bundle holds, listed before it is written.

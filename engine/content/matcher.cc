@@ -3,6 +3,7 @@
 #include <hs/hs.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <limits>
 
@@ -94,8 +95,14 @@ struct ContentDatabase::Impl {
   std::vector<uint32_t> word_length;
 };
 
+namespace {
+std::atomic<uint64_t> g_next_database_id{1};  // a trivial static: no destruction order
+}  // namespace
+
 ContentDatabase::ContentDatabase(std::unique_ptr<Impl> impl, size_t size)
-    : impl_(std::move(impl)), size_(size) {}
+    : impl_(std::move(impl)),
+      size_(size),
+      id_(g_next_database_id.fetch_add(1, std::memory_order_relaxed)) {}
 
 ContentDatabase::~ContentDatabase() = default;
 

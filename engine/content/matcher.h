@@ -62,6 +62,11 @@ class ContentDatabase {
   ContentDatabase& operator=(const ContentDatabase&) = delete;
 
   size_t size() const { return size_; }
+  // Unique to this database among every one the process has built, never
+  // reused (not an address): what a scan's result may be remembered under.
+  // Not the compiled database's, which a word and a phrase of the same
+  // letters share although their hits differ.
+  uint64_t id() const { return id_; }
   // Bytes of the compiled database (0 when empty).
   size_t bytes() const;
 
@@ -75,6 +80,7 @@ class ContentDatabase {
   ContentDatabase(std::unique_ptr<Impl> impl, size_t size);
   std::unique_ptr<Impl> impl_;
   size_t size_ = 0;
+  uint64_t id_ = 0;
 };
 
 // "...n**** a**** s**** ...": the characters of `text` (normalized) around

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 
 #include "engine/condition.h"
 #include "engine/distill/behavior_store.h"
@@ -17,34 +18,57 @@ IndicatorsRule::IndicatorsRule(RuleCommon common, IndicatorsConfig config)
       raise_hash_(config_.raise_rule.empty() ? 0 : HashId(config_.raise_rule)) {}
 
 Status IndicatorsRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const {
-  const IndicatorSet* set = config_.set.get();
-  if (!set || set->size() == 0) return Status::Ok();
+  // The sets in force for this request: the files' and each feed's current
+  // one (held here, so that a poll swapping a feed cannot free it under us).
+  std::shared_ptr<const IndicatorSet> feeds[8];
+  const size_t n_feeds = std::min(config_.feeds.size(), std::size(feeds));
+  bool any = config_.set && config_.set->size() > 0, fingerprints = any && config_.set->has_fingerprints();
+  for (size_t i = 0; i < n_feeds; ++i) {
+    feeds[i] = config_.feeds[i].feed->set();
+    if (feeds[i] && feeds[i]->size() > 0) {
+      any = true;
+      fingerprints = fingerprints || feeds[i]->has_fingerprints();
+    }
+  }
+  if (!any) return Status::Ok();
   const Account& account = ctx.eval.account;
   if (account.id.empty()) return Status::Ok();
   std::array<uint8_t, 16> addr;
   const bool have_addr =
       !ctx.eval.request.client_ip.empty() && ParseIp(ctx.eval.request.client_ip, &addr);
-  // The keyed hashes cost two HMACs (about 1 us); only when the set holds
+  // The keyed hashes cost two HMACs (about 1 us); only when a set holds
   // fingerprints and the account has them.
   std::string payment, device;
-  if (set->has_fingerprints() && !config_.key.empty()) {
+  if (fingerprints && !config_.key.empty()) {
     if (!account.payment_fingerprint.empty())
       payment = KeyedFingerprint(config_.key, KeyedKind::kPayment, account.payment_fingerprint);
     if (!account.device_fingerprint.empty())
       device = KeyedFingerprint(config_.key, KeyedKind::kDevice, account.device_fingerprint);
   }
-  const IndicatorEntry* e =
-      set->Match(have_addr ? &addr : nullptr, payment, device, ctx.eval.wall_ms);
+  const IndicatorEntry* e = nullptr;
+  const IndicatorSet* owner = nullptr;
+  double weight = 0;
+  auto consider = [&](const IndicatorSet* set, double scale) {
+    if (!set || set->size() == 0) return;
+    const IndicatorEntry* m = set->Match(have_addr ? &addr : nullptr, payment, device, ctx.eval.wall_ms);
+    if (m && (!e || m->weight * scale > weight)) {
+      e = m;
+      owner = set;
+      weight = std::clamp(m->weight * scale, 0.0, 1.0);
+    }
+  };
+  consider(config_.set.get(), 1);
+  for (size_t i = 0; i < n_feeds; ++i) consider(feeds[i].get(), config_.feeds[i].weight);
   if (!e) return Status::Ok();
-  if (ctx.behavior && raise_hash_) Raise(ctx, *e);
+  if (ctx.behavior && raise_hash_) Raise(ctx, *owner, *e, weight);
   out->matched = true;
-  out->risk = e->weight;
+  out->risk = weight;
   char w[16];
-  std::snprintf(w, sizeof w, "%.2f", e->weight);
+  std::snprintf(w, sizeof w, "%.2f", weight);
   out->detail = "matches " + e->source + "'s indicator " + e->stix_id + " (" +
                 std::string(IndicatorObservableName(e->what)) + ")";
   if (e->campaign >= 0)
-    out->detail += " of campaign \"" + set->campaigns()[e->campaign].name + "\"";
+    out->detail += " of campaign \"" + owner->campaigns()[e->campaign].name + "\"";
   out->detail += ", weight ";
   out->detail += w;
   return Status::Ok();
@@ -54,14 +78,15 @@ Status IndicatorsRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const 
 // risk of raise_max x weight (kept if higher, its time refreshed so it
 // does not decay while the account keeps matching), and the cluster score
 // of the partner's campaign here.
-void IndicatorsRule::Raise(const RuleContext& ctx, const IndicatorEntry& e) const {
+void IndicatorsRule::Raise(const RuleContext& ctx, const IndicatorSet& set, const IndicatorEntry& e,
+                           double weight) const {
   const uint64_t who = HashId(ctx.eval.account.id);
   // The record competitor_training reads (its own key function).
   const uint64_t key = BehaviorKey(config_.raise_rule, ctx.eval.account.id);
   const std::string& campaign =
-      e.campaign >= 0 ? config_.set->campaigns()[e.campaign].stix_id : e.stix_id;
+      e.campaign >= 0 ? set.campaigns()[e.campaign].stix_id : e.stix_id;
   const uint64_t bucket = MixHash(HashId(campaign) ^ raise_hash_ ^ 0xb000000);
-  const double raise = std::clamp(config_.raise_max * e.weight, 0.0, 1.0);
+  const double raise = std::clamp(config_.raise_max * weight, 0.0, 1.0);
   const int64_t now = ctx.eval.now_ns;
   ctx.behavior->Update(key, now, [&](AccountBehavior& st) {
     if (raise >= st.analyzer_risk) {

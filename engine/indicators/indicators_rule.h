@@ -22,14 +22,24 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "engine/indicators/indicator_feed.h"
 #include "engine/indicators/indicator_set.h"
 #include "engine/rule.h"
 
 namespace tosgate::engine {
 
+// A partner's feed a TAXII poller fills (engine/indicators/indicator_feed.h),
+// its indicators' weights (already trust x confidence) scaled by `weight`.
+struct IndicatorFeedSource {
+  std::shared_ptr<IndicatorFeed> feed;
+  double weight = 1;
+};
+
 struct IndicatorsConfig {
-  std::shared_ptr<const IndicatorSet> set;
+  std::shared_ptr<const IndicatorSet> set;  // bundles from files
+  std::vector<IndicatorFeedSource> feeds;   // read at each request
   std::string key;  // the partners' HMAC key for payment and device fingerprints
   // The competitor_training rule whose records are raised; empty: none.
   std::string raise_rule;
@@ -48,7 +58,8 @@ class IndicatorsRule final : public Rule {
   const IndicatorsConfig& config() const { return config_; }
 
  private:
-  void Raise(const RuleContext& ctx, const IndicatorEntry& e) const;
+  void Raise(const RuleContext& ctx, const IndicatorSet& set, const IndicatorEntry& e,
+             double weight) const;
 
   IndicatorsConfig config_;
   uint64_t raise_hash_ = 0;

@@ -221,7 +221,16 @@ void SpaceBits(std::string_view text, std::vector<uint64_t>* out) {
 #endif
   for (; i < n; i += 64) {
     uint64_t m = 0;
-    for (size_t k = i; k < n && k < i + 64; ++k) m |= uint64_t{p[k] == ' '} << (k - i);
+    size_t k = i;
+#ifdef __SSE2__
+    // The last, partial 64 bytes: whole 16-byte blocks first (the byte loop
+    // alone was 1k instructions on a 1 KB text).
+    for (; k + 16 <= n; k += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + k));
+      m |= uint64_t{static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, space)))} << (k - i);
+    }
+#endif
+    for (; k < n && k < i + 64; ++k) m |= uint64_t{p[k] == ' '} << (k - i);
     bits[i / 64] = m;
   }
   if (n % 64 == 0) bits[n / 64] = 0;
@@ -245,8 +254,24 @@ inline size_t NextSpace(const uint64_t* bits, size_t i, size_t n) {
 // as VisitFeatures (a test holds them equal), in one loop written for
 // speed: character 4-grams are read from the text itself, the frame's '^'
 // and '$' put in by shifts, instead of copying each word into a frame.
-int CollectFeatures(const TextModelOptions& o, std::string_view text, const float* weights,
-                    size_t stride, TextModelScratch* s) {
+//
+// With S > 0 (rows of S floats) the same loop sums each word's rows into
+// per_word at once instead of storing buckets for pass 2 ("fused"): the
+// same adds in the same order from zero, so the same sums bit for bit,
+// without the store, the reload and the second loop (a third of the
+// scoring instructions). per_word must hold text.size() + 3 rows. Written
+// once for both uses; always inlined, so that the AVX2 callers compile the
+// row adds as 8-float adds.
+typedef float Lanes8 __attribute__((vector_size(32)));
+
+template <size_t S>
+[[gnu::always_inline]] inline int CollectFeatures(const TextModelOptions& o, std::string_view text,
+                                                  const float* weights, size_t stride,
+                                                  TextModelScratch* s, float* per_word = nullptr) {
+  static_assert(S == 0 || S == 1 || S == 8 || S == 16);
+  constexpr size_t V = S >= 8 ? S / 8 : 1;
+  Lanes8 acc[V] = {};
+  float acc1 = 0;
   // A word of n bytes has at most max(n - 1, 1) character 4-grams, a word
   // and a pair: at most 3 features per byte of text. Words (one more than
   // the spaces) are at most one more than the bytes.
@@ -256,7 +281,7 @@ int CollectFeatures(const TextModelOptions& o, std::string_view text, const floa
   uint32_t* begin = s->begin.data();
   uint32_t n = 0;
   int word = 0;
-  if constexpr (std::endian::native != std::endian::little) {
+  if constexpr (std::endian::native != std::endian::little && S == 0) {
     // The shifts below assume VisitFeatures' little-endian packing.
     const int words =
         text.empty() ? 0 : static_cast<int>(std::count(text.begin(), text.end(), ' ')) + 1;
@@ -271,8 +296,19 @@ int CollectFeatures(const TextModelOptions& o, std::string_view text, const floa
   const int shift = 64 - o.bits;
   const auto put = [&](uint64_t h) {
     const auto b = static_cast<uint32_t>(h >> shift);
-    __builtin_prefetch(weights + static_cast<size_t>(b) * stride);
-    buckets[n++] = b;
+    if constexpr (S == 0) {
+      __builtin_prefetch(weights + static_cast<size_t>(b) * stride);
+      buckets[n++] = b;
+    } else if constexpr (S == 1) {
+      acc1 += weights[b];
+    } else {
+      const float* row = weights + static_cast<size_t>(b) * S;
+      for (size_t v = 0; v < V; ++v) {
+        Lanes8 x;
+        std::memcpy(&x, row + 8 * v, sizeof x);
+        acc[v] += x;
+      }
+    }
   };
   // CharBucket's hash of a 4-gram and of a framed word of 3 bytes.
   constexpr uint64_t kChar4 = kCharSeed ^ (uint64_t{4} << 32), kChar3 = kCharSeed ^ (uint64_t{3} << 32);
@@ -289,6 +325,10 @@ int CollectFeatures(const TextModelOptions& o, std::string_view text, const floa
     i = j + 1;
     if (w.empty()) continue;
     begin[word] = n;
+    if constexpr (S == 1) acc1 = 0;
+    if constexpr (S >= 8) {
+      for (size_t v = 0; v < V; ++v) acc[v] = Lanes8{};
+    }
     const uint64_t h = HashBytes(w, kWordSeed);
     if (o.words) put(h);
     if (o.bigrams && word > 0) put(MixHash(prev_hash * kGolden + h + kBigramSeed));
@@ -308,6 +348,8 @@ int CollectFeatures(const TextModelOptions& o, std::string_view text, const floa
         put((kChar4 ^ (u(len - 3) | u(len - 2) << 8 | u(len - 1) << 16 | kClose << 24)) * kGolden);
       }
     }
+    if constexpr (S == 1) per_word[word] = acc1;
+    if constexpr (S >= 8) std::memcpy(per_word + static_cast<size_t>(word) * S, acc, sizeof acc);
     prev_hash = h;
     ++word;
   }
@@ -315,6 +357,11 @@ int CollectFeatures(const TextModelOptions& o, std::string_view text, const floa
   // of a bigram-only model has an empty range by its begin) get empty ranges.
   const int words = segments + (!text.empty() && text.back() == ' ' ? 1 : 0);
   for (int w = word; w <= words; ++w) begin[w] = n;
+  if constexpr (S > 0) {
+    // Pass 2 would leave their rows zero.
+    std::fill(per_word + static_cast<size_t>(word) * S, per_word + static_cast<size_t>(std::max(words, 1)) * S,
+              0.0f);
+  }
   return words;
 }
 
@@ -348,7 +395,6 @@ void SumWords(const TextModelScratch& s, int words, const float* weights, float*
 // and loads of the 4-float ones: each lane still sums its label's weights in
 // the same order, so the scores are the same bit for bit. Chosen at run time
 // on CPUs that have AVX2 (builds target generic x86-64).
-typedef float Lanes8 __attribute__((vector_size(32)));
 
 template <size_t S>
 __attribute__((target("avx2"))) void SumWordsAvx2(const TextModelScratch& s, int words,
@@ -374,11 +420,25 @@ bool UseAvx2() {
   static const bool yes = __builtin_cpu_supports("avx2");
   return yes && !internal::g_text_model_no_avx2;
 }
+
+// Passes 1 and 2 in one (CollectFeatures<S>), in 8-float adds.
+template <size_t S>
+__attribute__((target("avx2"))) int FusedAvx2(const TextModelOptions& o, std::string_view text,
+                                              const float* weights, TextModelScratch* s,
+                                              float* per_word) {
+  return CollectFeatures<S>(o, text, weights, S, s, per_word);
+}
+constexpr bool kFused = std::endian::native == std::endian::little;
 #else
+constexpr bool kFused = false;
 bool UseAvx2() { return false; }
 template <size_t S>
 void SumWordsAvx2(const TextModelScratch& s, int words, const float* weights, float* per_word) {
   SumWords<S>(s, words, weights, per_word);
+}
+template <size_t S>
+int FusedAvx2(const TextModelOptions&, std::string_view, const float*, TextModelScratch*, float*) {
+  return 0;  // never called: kFused is false
 }
 #endif
 
@@ -410,6 +470,40 @@ void MaxWindows(const float* bias_padded, const float* per_word, int words, int 
     std::memcpy(out, best, sizeof best);
   }
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// MaxWindows for rows of 8 or 16 floats in 8-float adds: each lane sums its
+// label in the same order (bias, then the words), so the same bits.
+template <size_t S>
+__attribute__((target("avx2"))) void MaxWindowsAvx2(const float* bias_padded, const float* per_word,
+                                                    int words, int window, float* out) {
+  constexpr size_t V = S / 8;
+  Lanes8 best[V], bias[V];
+  for (size_t v = 0; v < V; ++v) {
+    best[v] = Lanes8{} - 1e30f;
+    std::memcpy(&bias[v], bias_padded + 8 * v, sizeof bias[v]);
+  }
+  ForEachWindow(words, window, [&](int b, int e) {
+    Lanes8 sum[V];
+    for (size_t v = 0; v < V; ++v) sum[v] = bias[v];
+    for (int w = b; w < e; ++w) {
+      const float* pw = per_word + static_cast<size_t>(w) * S;
+      for (size_t v = 0; v < V; ++v) {
+        Lanes8 x;
+        std::memcpy(&x, pw + 8 * v, sizeof x);
+        sum[v] += x;
+      }
+    }
+    for (size_t v = 0; v < V; ++v) best[v] = best[v] < sum[v] ? sum[v] : best[v];
+  });
+  std::memcpy(out, best, sizeof best);
+}
+#else
+template <size_t S>
+void MaxWindowsAvx2(const float* bias_padded, const float* per_word, int words, int window, float* out) {
+  MaxWindows<S>(bias_padded, per_word, words, window, out);
+}
+#endif
 
 }  // namespace
 
@@ -446,24 +540,39 @@ void TextModel::ScoreNormalized(std::string_view text, TextModelScratch* s,
   const size_t k = labels_.size();
   const size_t stride = stride_;
   const float* weights = weights_.data();
-  const int words = CollectFeatures(options_, text, weights, stride, s);
+  // One pass where the row adds can be fused into it (one label, or 8 or 16
+  // on AVX2); else features first, then their rows (SumWords).
+  const bool fused = kFused && (stride == 1 || ((stride == 8 || stride == 16) && UseAvx2()));
+  int words = 0;
+  if (fused) {
+    const size_t need = (text.size() + 3) * stride;
+    if (s->per_word.size() < need) s->per_word.resize(need);
+    float* pw = s->per_word.data();
+    words = stride == 1   ? CollectFeatures<1>(options_, text, weights, 1, s, pw)
+            : stride == 8 ? FusedAvx2<8>(options_, text, weights, s, pw)
+                          : FusedAvx2<16>(options_, text, weights, s, pw);
+  } else {
+    words = CollectFeatures<0>(options_, text, weights, stride, s);
+    s->per_word.resize(static_cast<size_t>(std::max(words, 1)) * stride);
+  }
   const int rows = std::max(words, 1);
-  s->per_word.resize(static_cast<size_t>(rows) * stride);
   float* per_word = s->per_word.data();
   if (words == 0) std::fill(per_word, per_word + stride, 0.0f);  // the empty text: the biases
   s->window.resize(stride);
   float* best = s->window.data();
   switch (stride) {
-#define TOSGATE_SCORE_CASE(S, SUM)                                                   \
+#define TOSGATE_SCORE_CASE(S, SUM, MAX)                                              \
   case S:                                                                            \
-    SUM(*s, words, weights, per_word);                                               \
-    MaxWindows<S>(bias_padded_.data(), per_word, rows, options_.window, best);       \
+    if (!fused) SUM(*s, words, weights, per_word);                                   \
+    MAX(bias_padded_.data(), per_word, rows, options_.window, best);                 \
     break;
-    TOSGATE_SCORE_CASE(1, SumWords<1>)
-    TOSGATE_SCORE_CASE(4, SumWords<4>)
-    TOSGATE_SCORE_CASE(8, (UseAvx2() ? SumWordsAvx2<8> : SumWords<8>))
-    TOSGATE_SCORE_CASE(12, SumWords<12>)
-    TOSGATE_SCORE_CASE(16, (UseAvx2() ? SumWordsAvx2<16> : SumWords<16>))
+    TOSGATE_SCORE_CASE(1, SumWords<1>, MaxWindows<1>)
+    TOSGATE_SCORE_CASE(4, SumWords<4>, MaxWindows<4>)
+    TOSGATE_SCORE_CASE(8, (UseAvx2() ? SumWordsAvx2<8> : SumWords<8>),
+                       (UseAvx2() ? MaxWindowsAvx2<8> : MaxWindows<8>))
+    TOSGATE_SCORE_CASE(12, SumWords<12>, MaxWindows<12>)
+    TOSGATE_SCORE_CASE(16, (UseAvx2() ? SumWordsAvx2<16> : SumWords<16>),
+                       (UseAvx2() ? MaxWindowsAvx2<16> : MaxWindows<16>))
 #undef TOSGATE_SCORE_CASE
     default: {
       // More than 16 labels: the same sums, one label at a time.

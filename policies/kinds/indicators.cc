@@ -3,6 +3,7 @@
 //
 //   sources:                                   # read relative to this file
 //     - {name: partner-a, file: indicators/partner-a.json, weight: 0.6}
+//     - {name: partner-b, feed: partner-b}     # polled over TAXII by serve
 //   key_file: keys/partners.key                # the partners' HMAC key
 //   raise: {rule: distill.competitor-training, max: 0.8, cluster_full: 3}
 //   allow_deny: false                          # action: deny needs true
@@ -33,15 +34,21 @@ bool ReadData(Context& ctx, const Field& f, const std::string& written, std::str
   return true;
 }
 
-bool CompileSource(Context& ctx, const Field& f, engine::IndicatorSet* set) {
+// One source: a bundle file (compiled into `set` now) or a feed a TAXII
+// poller fills (server/taxii_poller.h; its trust weight is the poller's,
+// scaled by `weight` here, 1 by default).
+bool CompileSource(Context& ctx, const Field& f, engine::IndicatorSet* set,
+                   engine::IndicatorsConfig* c) {
   MapReader m(ctx, f);
   if (!m.ok()) return false;
-  std::string name, file;
-  double weight = 0.5;
+  std::string name, file, feed;
   bool ok = true;
   if (std::optional<Field> v = m.Require("name")) ok = ctx.String(*v, &name) && ok;
-  std::optional<Field> file_field = m.Require("file");
+  std::optional<Field> file_field = m.Take("file");
   if (file_field) ok = ctx.String(*file_field, &file) && ok;
+  std::optional<Field> feed_field = m.Take("feed");
+  if (feed_field) ok = ctx.String(*feed_field, &feed) && ok;
+  double weight = feed_field ? 1.0 : 0.5;
   if (std::optional<Field> v = m.Take("weight")) {
     if (!ctx.Number(*v, &weight)) {
       ok = false;
@@ -51,7 +58,19 @@ bool CompileSource(Context& ctx, const Field& f, engine::IndicatorSet* set) {
     }
   }
   m.RejectUnknown();
-  if (!ok || !file_field) return false;
+  if (!file_field == !feed_field) {
+    ctx.Error(f, "a source has either file (a bundle) or feed (a TAXII source of serve's indicators.sources)");
+    return false;
+  }
+  if (!ok) return false;
+  if (feed_field) {
+    if (c->feeds.size() >= 8) {
+      ctx.Error(*feed_field, "an indicators rule reads at most 8 feeds");
+      return false;
+    }
+    c->feeds.push_back({engine::IndicatorFeedNamed(feed), weight});
+    return true;
+  }
   std::string content;
   if (!ReadData(ctx, *file_field, file, &content)) return false;
   StixImportReport report;
@@ -104,7 +123,7 @@ std::unique_ptr<engine::Rule> CompileIndicators(MapReader& rule, Context& ctx,
     if (!ctx.Sequence(*v, &items)) {
       ok = false;
     } else {
-      for (const Field& item : items) ok = CompileSource(ctx, item, set.get()) && ok;
+      for (const Field& item : items) ok = CompileSource(ctx, item, set.get(), &c) && ok;
     }
   }
   if (std::optional<Field> v = rule.Take("key_file")) {

@@ -256,6 +256,18 @@ TEST_CASE("console: a session ends after 30 idle minutes, and at most max_sessio
   CHECK_FALSE(sessions.Find(ids[4]));
 }
 
+TEST_CASE("console: wrong tokens at sign-in meet the admin API's back-off") {
+  AdminFixture fx;  // 5 free failures per address, then 1 s, 2 s, ... (FakeClock: no real wait)
+  Browser b{fx, "", ""};
+  for (int i = 0; i < 6; ++i) CHECK(b.SignIn("guess-" + std::to_string(i))->status == 401);
+  auto held = b.SignIn(test::TokenFor(Role::kAdmin));
+  CHECK(held->status == 429);
+  CHECK(held->get_header_value("Retry-After") == "1");
+  CHECK(b.cookie.empty());
+  fx.te.clock.advance_ms(1100);
+  CHECK(b.SignIn(test::TokenFor(Role::kAdmin))->status == 200);
+}
+
 TEST_CASE("console: cookie parsing") {
   const std::string h = "a=1; tosgate_console=abc;other=2";
   CHECK(CookieValue(&h, "tosgate_console") == "abc");

@@ -55,7 +55,9 @@ struct AdminFixture {
   std::unique_ptr<storage::ReviewQueue> reviews;
   std::unique_ptr<api::AdminServer> server;
 
-  explicit AdminFixture(api::AdminServerOptions opts = {}, bool with_stores = true) {
+  // `backtest_capture`: the traffic POST /v1/admin/policies/backtest replays.
+  explicit AdminFixture(api::AdminServerOptions opts = {}, bool with_stores = true,
+                        std::string backtest_capture = "") {
     if (with_stores) {
       storage::SqliteAuditOptions ao;
       ao.path = dir.path() + "/audit.db";
@@ -90,6 +92,7 @@ struct AdminFixture {
     s.reviews = reviews.get();
     s.audit_db = audit ? dir.path() + "/audit.db" : "";
     s.metrics = &metrics;
+    s.backtest_capture = std::move(backtest_capture);
     auto srv = api::AdminServer::Start(opts, s);
     REQUIRE_MESSAGE(srv.ok(), srv.status().ToString());
     server = std::move(srv).value();

@@ -2,7 +2,12 @@
 // drives Debian's chromium against a real `tosgate serve` on loopback with
 // a real SQLite audit store and accounts registry.
 //
-//   node console_test.mjs --tosgate build/tosgate [--shots docs/console]
+//   node console_test.mjs --tosgate build/tosgate [--shots docs/console] [--timings FILE]
+//                         [--audit-db FILE]
+//
+// --audit-db serves an existing (large) audit store instead of a new one,
+// for the first-paint figures at scale (bench/audit_query_bench --keep fills
+// one with 10 million decisions); the test appends to it.
 //
 // Exits 77 (CTest: skipped) with a message when chromium or node_modules
 // are missing; prints "N passed, M failed" and exits 1 on a failure.
@@ -88,14 +93,23 @@ fs.writeFileSync(path.join(dir, 'policies', 'console.yaml'), POLICY('1m'));
 const accounts = [...CAMPAIGN.map((id, i) => ({id, org: 'org_harvest', tier: 'free', payment_fingerprint: 'pf_shared',
   keys: [`sk-camp-${i + 1}`]})),
   {id: 'acct_ordinary', org: 'org_4', tier: 'pro', payment_fingerprint: 'pf_9', keys: ['sk-ordinary']}];
+// Recorded traffic for the policy backtest (admin.backtest_capture): 1,600
+// requests 20 ms apart, one in twenty from a key nobody has; the known key
+// runs into the 1000-a-minute limit, which the edited policy (1000 per 30 s)
+// refills faster.
+fs.writeFileSync(path.join(dir, 'capture.jsonl'), Array.from({length: 1600}, (_, i) => JSON.stringify({
+  ts: 1764331200000 + i * 20, method: 'POST', path: '/v1/chat/completions',
+  headers: {authorization: 'Bearer ' + (i % 20 < 19 ? 'sk-ordinary' : 'sk-nobody')},
+  body: {model: 'm', max_tokens: 200, messages: [{role: 'user', content: `hello ${i}`}]}})).join('\n') + '\n');
 fs.writeFileSync(path.join(dir, 'accounts.jsonl'), accounts.map((a) => JSON.stringify(a)).join('\n') + '\n');
 execFileSync(TOSGATE, ['accounts', '--db', path.join(dir, 'accounts.db'), 'import', path.join(dir, 'accounts.jsonl')]);
 fs.writeFileSync(path.join(dir, 'tosgate.yaml'), `listen: {gateway: 127.0.0.1:${gwPort}, admin: 127.0.0.1:${adminPort}}
 policies: {dir: ${path.join(dir, 'policies')}}
-audit: {path: ${path.join(dir, 'audit.db')}, durability: sync}
+audit: {path: ${args['audit-db'] ? path.resolve(args['audit-db']) : path.join(dir, 'audit.db')}, durability: sync}
 accounts: {db: ${path.join(dir, 'accounts.db')}, refresh_seconds: 1}
 admin:
   db: ${path.join(dir, 'admin.db')}
+  backtest_capture: ${path.join(dir, 'capture.jsonl')}
   tokens:
     - {name: ops, sha256: ${sha(TOKENS.admin)}, role: admin}
     - {name: alice, sha256: ${sha(TOKENS.author)}, role: policy-author}
@@ -106,6 +120,7 @@ const server = spawn(TOSGATE, ['serve', '--config', path.join(dir, 'tosgate.yaml
   {stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'tosgate.err'), 'w')]});
 const BASE = `http://127.0.0.1:${adminPort}`;
 let browser = null;
+let suspended = CAMPAIGN[0];  // the account the review flow suspends
 let evil = null;
 
 async function api(method, p, body, token = TOKENS.admin) {
@@ -166,14 +181,14 @@ async function open(page, route, ready) {
   timings[name] = {first_contentful_paint_ms: fcp, data_shown_ms: Number(await page.getAttribute('#view', 'data-rendered-ms')),
     load_to_ready_ms: Date.now() - t};
 }
-async function shot(page, name) {
+async function shot(page, name, fullPage = false) {
   if (!SHOTS) return;
   fs.mkdirSync(SHOTS, {recursive: true});
-  await page.screenshot({path: path.join(SHOTS, name + '.png'), fullPage: false});
+  await page.screenshot({path: path.join(SHOTS, name + '.png'), fullPage});
 }
 
 try {
-  await until('tosgate serve', async () => (await fetch(BASE + '/readyz')).ok);
+  await until('tosgate serve', async () => (await fetch(BASE + '/readyz')).ok, 60000);
   // The active policy as version 1, so that the editor opens it.
   const v1 = await api('POST', '/v1/admin/policies', {files: {'console.yaml': POLICY('1m')}, message: 'initial', activate: true}, TOKENS.author);
   assert(v1.status === 201, 'upload v1: ' + JSON.stringify(v1.body));
@@ -224,17 +239,18 @@ try {
     await open(page, 'review', '#review-table tbody tr');
     const row = page.locator('#review-table tbody tr', {hasText: 'acct_camp_'}).first();
     const account = (await row.locator('td').first().textContent()).trim();
+    suspended = account;
     await row.click();
     await page.waitForSelector('#cluster-graph');
     await page.waitForSelector('#timeline-chart');
     assert((await page.textContent('#review-detail')).includes('logprob_harvest'), 'signals shown');
-    await shot(page, 'review');
+    await shot(page, 'review', true);
     await page.fill('#review-note', 'harvest campaign, org_harvest');
     await page.click('#review-actions button:has-text("Suspend account")');
     await page.waitForSelector('.notice.ok:has-text("is suspended")');
     const a = await api('GET', '/v1/admin/accounts/' + account);
     assert(a.body.suspended === true, account + ' suspended');
-    const ev = await api('GET', '/v1/admin/decisions?effect=admin&limit=100');
+    const ev = await api('GET', `/v1/admin/decisions?effect=admin&limit=100&since=${Date.now() - 3600e3}`);
     const ops = ev.body.decisions.filter((d) => d.account === 'admin:ops').map((d) => d.operation);
     assert(ops.includes('admin.accounts.suspend') && ops.includes('admin.review.resolve') &&
       ops.includes('admin.console.signin'), 'admin events: ' + ops.join(','));
@@ -248,7 +264,7 @@ try {
     await shot(page, 'decisions');
   });
 
-  await check('policy edit: an error shown at its line, fixed, activated', async () => {
+  await check('policy edit: an error shown at its line, fixed, backtested, activated', async () => {
     await open(page, 'policies', '#policy-text');
     const bad = POLICY('1y');
     const line = bad.split('\n').findIndex((l) => l.includes('per: 1y')) + 1;
@@ -260,6 +276,28 @@ try {
     assert((await page.textContent('.gutter .mark')).trim() === String(line), 'gutter marks the line');
     await shot(page, 'policies');
     await page.fill('#policy-text', POLICY('30s'));
+    // The fixed candidate against the recorded traffic, before activating.
+    await page.click('#backtest');
+    await page.waitForSelector('#backtest-effects');
+    const cells = async (row) => (await page.locator(`#backtest-effects tbody tr:nth-child(${row}) td`).allTextContents());
+    const [activeRow, candidateRow] = [await cells(1), await cells(2)];
+    // The same counts as `tosgate replay` on the same capture and policies.
+    fs.mkdirSync(path.join(dir, 'candidate'));
+    fs.writeFileSync(path.join(dir, 'candidate', 'console.yaml'), POLICY('30s'));
+    const cli = JSON.parse(execFileSync(TOSGATE, ['replay', '--json', '--policies', path.join(dir, 'candidate'),
+      '--baseline', path.join(dir, 'policies'), '--capture', path.join(dir, 'capture.jsonl'),
+      '--accounts', path.join(dir, 'accounts.jsonl')]).toString());
+    const row = (name, e) => [name, String(e.allow), String(e.throttle), String(e.deny)];
+    assert(JSON.stringify(activeRow) === JSON.stringify(row('active', cli.effects.active)), `active ${activeRow} vs replay ${JSON.stringify(cli.effects.active)}`);
+    assert(JSON.stringify(candidateRow) === JSON.stringify(row('candidate', cli.effects.candidate)), `candidate ${candidateRow} vs replay ${JSON.stringify(cli.effects.candidate)}`);
+    assert(cli.effects.active.deny === 80 && cli.changes.length > 0, 'the capture makes a difference: ' + JSON.stringify(cli.changes));
+    const changes = await page.locator('#backtest-changes tbody tr').allTextContents();
+    assert(changes.length === cli.changes.length && changes.every((t, i) => t.includes(String(cli.changes[i].requests))),
+      `changes ${changes} vs replay ${JSON.stringify(cli.changes)}`);
+    const report = await page.textContent('#backtest-report');
+    assert(report.includes('1600 recorded requests') && report.includes(`Unchanged: ${cli.unchanged}.`), 'report: ' + report);
+    assert((await api('GET', '/v1/admin/policies')).body.active === 1, 'a backtest activates nothing');
+    await shot(page, 'policies-backtest', true);
     await page.fill('#policy-message', 'rate per 30s');
     await page.click('#save-activate');
     await page.waitForSelector('.notice.ok:has-text("is active")');
@@ -267,9 +305,14 @@ try {
     assert(list.body.active === 2, 'version 2 active: ' + JSON.stringify(list.body.active));
   });
 
-  await check('accounts page: find an account, its keys', async () => {
-    await open(page, `accounts/${CAMPAIGN[0]}`, '#account-detail h2');
+  await check('accounts page: the suspended account, a new key shown once', async () => {
+    await open(page, `accounts/${suspended}`, '#account-detail h2');
     await page.waitForSelector('#account-detail table');
+    assert((await page.textContent('#account-detail h2')).includes('suspended'), 'shown as suspended');
+    await page.fill('#key-label', 'console');
+    await page.click('button:has-text("Issue key")');
+    await page.waitForSelector('#new-key:not([hidden])');
+    assert(/sk-\S+/.test(await page.textContent('#new-key')), 'the secret is shown');
     await shot(page, 'accounts');
   });
 
@@ -294,15 +337,18 @@ try {
     const nav = await v.textContent('#nav');
     assert(!nav.includes('Review queue') && !nav.includes('Decisions'), 'viewer nav: ' + nav);
     await open(v, 'policies', '#policy-text');
-    for (const sel of ['#validate', '#save-activate', '#rollback', '#versions-table button:has-text("activate")'])
+    for (const sel of ['#validate', '#backtest', '#save-activate', '#rollback', '#versions-table button:has-text("activate")'])
       assert(await v.locator(sel).count() === 0, 'viewer has no ' + sel);
     await open(v, `accounts/${CAMPAIGN[1]}`, '#account-detail h2');
     for (const sel of ['button:has-text("Suspend")', '#edit-tier', 'button:has-text("Issue key")'])
       assert(await v.locator(sel).count() === 0, 'viewer has no ' + sel);
     await shot(v, 'viewer');
     await v.goto(`${BASE}/console/#/review`);
+    await v.reload();
     await v.waitForSelector('#view[data-page]');
-    assert(await v.getAttribute('#view', 'data-page') !== 'review', 'review page not shown to a viewer');
+    // The shell falls back to the role's first page.
+    assert(await v.getAttribute('#view', 'data-page') === 'overview', 'review page not shown to a viewer');
+    assert(await v.locator('#review-actions').count() === 0, 'no review actions');
     const status = await v.evaluate(async () => (await fetch('/console/api/v1/admin/review')).status);
     assert(status === 403, 'the API refuses the viewer too: ' + status);
     await vctx.close();

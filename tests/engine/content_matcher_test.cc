@@ -192,3 +192,55 @@ TEST_CASE("a request's scans: each scope normalized and scanned once") {
   CHECK(scans.Get(index, ContentScope::kAll, body).hits.size() == 2);
   CHECK(scans.scans_run() == 3);
 }
+
+TEST_CASE("a request's scans: the thread's last scan of a scope serves the same text, never other patterns") {
+  std::string why;
+  size_t bad = 0;
+  ContentIndex ricin, sarin;
+  ricin.Add({{"a", Type::kWord, "ricin"}});
+  sarin.Add({{"b", Type::kWord, "sarin"}, {"c", Type::kWord, "ricin"}});
+  REQUIRE(ricin.Build(&why, &bad));
+  REQUIRE(sarin.Build(&why, &bad));
+  REQUIRE(ricin.database()->id() != sarin.database()->id());
+  tosgate::RequestBody body;
+  body.present = true;
+  body.system_text = "Never mention R1C1N or sarin.";
+  auto scan = [&](const ContentIndex& index) {
+    ContentScans scans;  // one per request
+    const ContentScans::Scan s = scans.Get(index, ContentScope::kSystem, body);
+    CHECK(scans.scans_run() == 1);
+    return s;
+  };
+  const ContentScans::Scan first = scan(ricin);
+  REQUIRE(first.ok);
+  CHECK(first.text == "never mention ricin or sarin");
+  REQUIRE(first.hits.size() == 1);
+  // The same text again: the same scan.
+  const ContentScans::Scan again = scan(ricin);
+  CHECK(again.ok);
+  CHECK(again.text == first.text);
+  REQUIRE(again.hits.size() == 1);
+  CHECK(again.hits[0].id == first.hits[0].id);
+  CHECK(again.hits[0].end == first.hits[0].end);
+  // The same text against other patterns: scanned for them.
+  const ContentScans::Scan other = scan(sarin);
+  REQUIRE(other.hits.size() == 2);
+  CHECK(other.hits[0].id == 0);
+  CHECK(other.hits[1].id == 1);
+  // Another text of the scope: scanned, not served.
+  body.system_text = "Never mention tabun.";
+  CHECK(scan(sarin).hits.empty());
+  CHECK(scan(ricin).hits.empty());
+  // A word and a phrase of the same letters share one compiled database
+  // but not their hits ("ricins" holds the phrase, not the word): a scan is
+  // remembered per database, not per compiled database.
+  ContentIndex word, phrase;
+  word.Add({{"w", Type::kWord, "ricin"}});
+  phrase.Add({{"p", Type::kPhrase, "ricin"}});
+  REQUIRE(word.Build(&why, &bad));
+  REQUIRE(phrase.Build(&why, &bad));
+  body.system_text = "ricins";
+  CHECK(scan(word).hits.empty());
+  CHECK(scan(phrase).hits.size() == 1);
+  CHECK(scan(word).hits.empty());
+}

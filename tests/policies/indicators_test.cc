@@ -297,6 +297,20 @@ TEST_CASE("an indicators rule reports a missing or unreadable bundle and a short
   CHECK(all.find("the key file holds 5 bytes; a partners' key needs at least 16") != std::string::npos);
 }
 
+TEST_CASE("an indicators source is a file or a feed, not both, and a feed needs no file") {
+  const std::string head = kHead + "rules:\n  - id: r\n    kind: indicators\n    sources:\n";
+  policies::LoadResult r = test::LoadOne(head + "      - {name: a, feed: policy-test-feed, weight: 0.5}\n");
+  INFO(AllErrors(r));
+  CHECK(r.errors.empty());
+  r = test::LoadOne(head + "      - {name: a, feed: f, file: x.json}\n");
+  CHECK(AllErrors(r).find("a source has either file (a bundle) or feed") != std::string::npos);
+  r = test::LoadOne(head + "      - {name: a}\n");
+  CHECK(AllErrors(r).find("a source has either file (a bundle) or feed") != std::string::npos);
+  std::string nine = head;
+  for (int i = 0; i < 9; ++i) nine += "      - {name: a" + std::to_string(i) + ", feed: f" + std::to_string(i) + "}\n";
+  CHECK(AllErrors(test::LoadOne(nine)).find("at most 8 feeds") != std::string::npos);
+}
+
 TEST_CASE("policies/schema.json's indicatorsRule lists the keys the loader asks for") {
   std::ifstream in(TOSGATE_SOURCE_DIR "/policies/schema.json");
   const nlohmann::json schema = nlohmann::json::parse(in);

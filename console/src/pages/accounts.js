@@ -41,7 +41,7 @@ async function show(el, id, msg) {
       h('dt', {}, 'Tier'), h('dd', {}, a.tier || '—'),
       h('dt', {}, 'Country'), h('dd', {}, a.country || '—'),
       h('dt', {}, 'Flags'), h('dd', {}, (a.flags || []).join(', ') || '—'),
-      h('dt', {}, 'Created'), h('dd', {}, a.created || '—')),
+      h('dt', {}, 'Created'), h('dd', {}, typeof a.created === 'number' ? time(a.created) : (a.created || '—'))),
     h('h3', {}, 'Limits'),
     a.limit_overrides && Object.keys(a.limit_overrides).length
       ? table([{title: 'Limit', cell: (r) => r[0]}, {title: 'Override', cell: (r) => JSON.stringify(r[1])}],

@@ -12,6 +12,9 @@ export async function render(view, [id]) {
   const inputs = Object.fromEntries(FIELDS.map((f) => [f, f === 'effect'
     ? h('select', {id: 'q-effect'}, ['', 'allow', 'throttle', 'deny', 'admin'].map((v) => h('option', {value: v}, v || 'any effect')))
     : h('input', {id: 'q-' + f, placeholder: f === 'since' || f === 'until' ? f + ' (2026-12-01 or RFC 3339)' : f, size: 14})]));
+  // The last day by default: the query API lists oldest first, and a
+  // bounded range keeps a large store's first page on the time index.
+  inputs.since.value = new Date(Date.now() - 86400e3).toISOString().replace(/\.\d+Z$/, 'Z');
   const results = h('div', {id: 'decision-results'});
   const explain = h('section', {id: 'decision-detail', class: 'detail'});
   const pager = h('div', {class: 'pager'});

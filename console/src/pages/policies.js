@@ -1,6 +1,7 @@
 // Policies: versions and the activation history, a diff between two
 // versions, an editor that validates a bundle and places each error at its
-// line and column, upload and activate, roll back.
+// line and column, a backtest of the edited bundle against recorded traffic
+// (replay's report), upload and activate, roll back.
 import {get, call, can} from '../api.js';
 import {h, time, table, notice} from '../ui.js';
 
@@ -121,6 +122,16 @@ function editor(files, baseId, msg, saved) {
   if (mayValidate) buttons.append(h('button', {type: 'button', id: 'validate', onclick: async () => {
     try { const r = await validate(); if (r.valid) msg.ok('Valid.'); else msg.fail(`${r.errors.length} error(s).`); } catch (e) { msg.fail(e); }
   }}, 'Validate'));
+  const reportEl = h('section', {id: 'backtest-report'});
+  if (can('POST', '/v1/admin/policies/backtest')) buttons.append(h('button', {type: 'button', id: 'backtest', onclick: async () => {
+    reportEl.replaceChildren(h('p', {class: 'muted'}, 'Replaying the recorded traffic…'));
+    try {
+      const r = await validate();
+      if (!r.valid) { reportEl.replaceChildren(); msg.fail(`${r.errors.length} error(s): fix them first.`); return; }
+      reportEl.replaceChildren(backtestReport(await call('POST', '/v1/admin/policies/backtest', {files: text})));
+      msg.ok('Backtested: the report is below the editor.');
+    } catch (e) { reportEl.replaceChildren(); msg.fail(e); }
+  }}, 'Backtest'));
   if (mayUpload) buttons.append(message, h('button', {type: 'button', id: 'save-activate', onclick: async () => {
     try {
       const r = await validate();
@@ -135,6 +146,36 @@ function editor(files, baseId, msg, saved) {
     h('div', {class: 'editor'}, gutter, area),
     buttons,
     errorsEl,
-    h('p', {class: 'muted'}, 'Backtesting a candidate against recorded traffic: `tosgate replay` on the host (docs/replay.md); the admin API has no replay endpoint yet.'),
+    reportEl,
     mayValidate ? '' : h('p', {class: 'muted'}, 'Your role may read policies, not change them.'));
+}
+
+// Replay's report (POST /v1/admin/policies/backtest): effects on each side,
+// what changed, the rules that fired, the first changed requests.
+function backtestReport(r) {
+  const effects = ['allow', 'throttle', 'deny'];
+  const sides = ['active', 'candidate'];
+  const rules = (side) => table([
+    {title: 'Rule', cell: (x) => h('code', {}, x.rule)}, {title: 'Effect', cell: (x) => x.effect},
+    {title: 'Decisions', cell: (x) => String(x.decisions)},
+  ], r.rules[side]);
+  return h('div', {},
+    h('h2', {}, 'Backtest'),
+    h('p', {}, `${r.requests} recorded requests replayed in ${r.seconds.toFixed(2)} s; `,
+      `${r.lines_skipped} line(s) skipped, ${r.out_of_order} out of order. `,
+      'Active revision ', h('code', {}, r.active_revision), ', candidate ', h('code', {}, r.candidate_revision), '.'),
+    r.problems.length ? h('ul', {class: 'errors'}, r.problems.map((p) => h('li', {}, `line ${p.line}: ${p.problem}`))) : '',
+    table([{title: '', cell: (s) => s}, ...effects.map((e) => ({title: e, cell: (s) => String(r.effects[s][e])}))],
+      sides, {id: 'backtest-effects'}),
+    h('h3', {}, 'Changes (active → candidate)'),
+    table([{title: 'From', cell: (c) => c.from}, {title: 'To', cell: (c) => c.to}, {title: 'Requests', cell: (c) => String(c.requests)}],
+      r.changes, {id: 'backtest-changes'}),
+    h('p', {}, `Unchanged: ${r.unchanged}.`),
+    h('h3', {}, 'Rules (candidate)'), rules('candidate'),
+    h('h3', {}, 'Rules (active)'), rules('active'),
+    h('h3', {}, 'First changed requests'),
+    table([{title: 'Line', cell: (x) => String(x.line)}, {title: 'Account', cell: (x) => x.account || '-'},
+      {title: 'Path', cell: (x) => x.path},
+      {title: 'Active', cell: (x) => `${x.active.effect} [${x.active.rules.join(', ')}]`},
+      {title: 'Candidate', cell: (x) => `${x.candidate.effect} [${x.candidate.rules.join(', ')}]`}], r.samples));
 }

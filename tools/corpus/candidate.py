@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Builds a candidate classifier tier for the prohibited-use pack and measures
+it on development files only.
+
+  tools/corpus/candidate.py --tosgate build/tosgate --work DIR \
+      --data train.jsonl [--data more.jsonl ...] [--eval held.jsonl ...] \
+      [--deny-fpr 0.001] [--review-fpr 0.005] [--raise-on other-dev.jsonl] \
+      [-- extra tosgate train flags]
+
+1. tools/corpus/train_model.py trains the model on --data and cross-fits
+   the deny and review thresholds over paraphrase-family halves;
+2. each threshold is raised to one step (0.0001) above what `tosgate eval
+   --model` prints on --raise-on at --max-fpr 0 (deny) and 0.002 (review),
+   the shipped protocol (tier2-classifier.yaml's header);
+3. DIR/pack is a copy of the pack with that model and those thresholds;
+   `tosgate eval --policies DIR/pack` runs on every --eval file (files the
+   model was not trained on) and on --raise-on.
+
+Prints the thresholds and one line per file; never give it the test split
+unless that reading is meant (and counted).
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, '..', '..')
+PACK = os.path.join(ROOT, 'policies', 'packs', 'prohibited-use')
+
+
+def crossfit(args, fpr, model):
+    out = subprocess.run([sys.executable, os.path.join(HERE, 'train_model.py'), '--tosgate', args.tosgate,
+                          '--out', model, '--max-fpr', str(fpr)] + sum((['--data', d] for d in args.data), []) +
+                         ['--'] + args.extra, check=True, capture_output=True, text=True).stdout
+    return {m.group(1): float(m.group(2)) for m in re.finditer(r'^  (\S+): ([0-9.]+)$', out, re.M)}
+
+
+def model_thresholds(args, model, data, fpr):
+    out = subprocess.run([args.tosgate, 'eval', '--model', model, '--data', data, '--max-fpr', str(fpr)],
+                         check=True, capture_output=True, text=True).stdout
+    found = {}
+    for line in out.splitlines()[1:]:
+        cols = line.split()
+        if len(cols) >= 2:
+            found[cols[0]] = float(cols[1])
+    return found
+
+
+def write_tier(path, deny, review):
+    text = open(os.path.join(PACK, 'tier2-classifier.yaml'), encoding='utf-8').read()
+    blocks = text.split('    classifier:\n')
+    assert len(blocks) == 3, 'tier2-classifier.yaml: expected two classifier blocks'
+
+    def fill(block, th):
+        def repl(m):
+            label = m.group(1)
+            if label == 'self-harm' and '{threshold' in m.group(0):
+                return re.sub(r'threshold: [0-9.]+', f'threshold: {th[label]:.4f}', m.group(0))
+            return f'        {label}: {th[label]:.4f}'
+        return re.sub(r'^        ([a-z-]+): (\{threshold: [0-9.]+, action: flag\}|[0-9.]+)$', repl, block, flags=re.M)
+
+    text = blocks[0] + '    classifier:\n' + fill(blocks[1], deny) + '    classifier:\n' + fill(blocks[2], review)
+    open(path, 'w', encoding='utf-8').write(text)
+
+
+def evaluate(args, pack, data):
+    j = json.loads(subprocess.run([args.tosgate, 'eval', '--policies', pack, '--data', data, '--json'],
+                                  check=True, capture_output=True, text=True).stdout)
+    return j
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--tosgate', required=True)
+    ap.add_argument('--work', required=True)
+    ap.add_argument('--data', action='append', required=True)
+    ap.add_argument('--eval', action='append', default=[])
+    ap.add_argument('--deny-fpr', type=float, default=0.001)
+    ap.add_argument('--review-fpr', type=float, default=0.005)
+    ap.add_argument('--raise-on', default=os.path.join(ROOT, 'tests', 'corpora', 'prohibited', 'other-dev.jsonl'))
+    ap.add_argument('--no-raise', action='store_true', help='cross-fitted thresholds only')
+    ap.add_argument('--per-category', action='store_true')
+    ap.add_argument('extra', nargs='*')
+    args = ap.parse_args()
+
+    os.makedirs(args.work, exist_ok=True)
+    pack = os.path.join(args.work, 'pack')
+    if os.path.exists(pack):
+        shutil.rmtree(pack)
+    shutil.copytree(PACK, pack)
+    model = os.path.join(pack, 'models', 'prohibited.model')
+    deny = crossfit(args, args.deny_fpr, model)
+    review = crossfit(args, args.review_fpr, model)
+    if not args.no_raise:
+        od_deny = model_thresholds(args, model, args.raise_on, 0)
+        od_review = model_thresholds(args, model, args.raise_on, 0.002)
+        deny = {k: max(v, round(od_deny.get(k, 0) + 1e-4, 4)) for k, v in deny.items()}
+        review = {k: max(v, round(od_review.get(k, 0) + 1e-4, 4)) for k, v in review.items()}
+    review = {k: min(v, deny[k]) for k, v in review.items()}
+    write_tier(os.path.join(pack, 'tier2-classifier.yaml'), deny, review)
+    print('label                     deny  review')
+    for k in sorted(deny):
+        print(f'  {k:22s} {deny[k]:.4f} {review[k]:.4f}')
+    for data in args.eval + ([] if args.no_raise else [args.raise_on]):
+        j = evaluate(args, pack, data)
+        p, b = j['prohibited'], j['benign']
+        print(f"{os.path.basename(data):22s} caught {p['recall']*100:5.1f}% ({p['caught']}/{p['prompts']})  "
+              f"benign denied {b['denied_share']*100:.2f}% ({b['denied']}/{b['prompts']}) "
+              f"flagged only {b['flagged_share']*100:.2f}% ({b['flagged']})")
+        if args.per_category:
+            for c, v in sorted(j['categories'].items()):
+                print(f"    {c:24s} {v['caught']:4d}/{v['prompts']:<4d} {v['recall']*100:5.1f}%")
+
+
+if __name__ == '__main__':
+    main()
