@@ -115,6 +115,7 @@ Status CostBudgetRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const 
     c.est_input = est.input;
     c.est_output = est.output;
     c.rates = price->rates;
+    c.tier = ctx.eval.account.tier;
     out->charges.push_back(std::move(c));
     // Soft shares flag the request that crosses them, and every one after.
     for (auto it = options_.soft_permille.rbegin(); it != options_.soft_permille.rend(); ++it) {

@@ -51,6 +51,7 @@ AuditRow Storable(const PostgresAuditOptions& opts, engine::AuditRecord record) 
   // and hashed, without it (docs/audit.md).
   r.traceparent.clear();
   r.tracestate.clear();
+  r.cost_reserved_nano = r.cost_settled_nano = -1;  // no cost columns there either
   if (opts.truncate_client_ip) r.client_ip = TruncateClientIp(r.client_ip);
   MakeRecordStorable(r);
   return r;
