@@ -21,7 +21,25 @@ PACKAGES=(
   python3-jsonschema  # STIX 2.1 bundles against the OASIS schemas (tests/stix, issue 27)
   libspdlog-dev  # structured logs (server/logging.*)
   lintian  # scripts/package_test.sh checks the .deb packages
+  chromium nodejs fonts-dejavu-core  # the web console's browser test (tests/browser, docs/console.md)
 )
+
+# playwright-core for tests/browser (its package-lock.json); it drives
+# Debian's chromium and downloads no browser of its own.
+browser_test_deps() {
+  local dir sudo=""
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/browser" && pwd)"
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  # Debian's nodejs comes without npm (a package of its own); some nodejs
+  # builds bundle it, and then the npm package cannot be installed.
+  if ! command -v npm >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends npm
+  fi
+  if command -v npm >/dev/null 2>&1 &&
+     { [ ! -d "$dir/node_modules/playwright-core" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; }; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -32,6 +50,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
+  browser_test_deps
   exit 0
 fi
 
@@ -56,3 +75,4 @@ $SUDO service redis-server stop >/dev/null 2>&1 || true
 # and bench/audit_pg_bench.sh initdb and run their own on loopback ports.
 if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true; fi
 $SUDO service postgresql stop >/dev/null 2>&1 || true
+browser_test_deps

@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "api/admin/admin_connections.h"
+#include "api/admin/console.h"
 #include "api/admin/handlers.h"
 #include "api/admin/router.h"
 #include "engine/engine.h"
@@ -161,8 +162,13 @@ struct AdminServer::Impl {
     // Every request passes here before its body is read: unknown routes,
     // bad methods, missing or wrong tokens and roles are refused without
     // reading an upload. Requests without a body are answered right here.
+    admin::ConsoleOptions console_options;
+    console_options.tls = !options.tls_cert.empty();
+    console = std::make_unique<admin::Console>(&router, &auth, services.clock, console_options);
+    console->on_event = router.on_action;
     server->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       admin::AdminRequest ar = ToAdminRequest(req, false);
+      if (admin::Console::Owns(ar.path)) return ConsolePreRouting(ar, res);
       if (!HasBody(req.method)) {
         Reply(router.Handle(ar), res);
         return httplib::Server::HandlerResponse::Handled;
@@ -179,7 +185,7 @@ struct AdminServer::Impl {
     // goes through the router again; the pattern only has to match anything.
     auto with_body = [this](const httplib::Request& req, httplib::Response& res) {
       admin::AdminRequest ar = ToAdminRequest(req, true);
-      Reply(router.Handle(ar), res);
+      Reply(admin::Console::Owns(ar.path) ? console->Handle(ar) : router.Handle(ar), res);
     };
     server->Post(".*", with_body);
     server->Put(".*", with_body);
@@ -204,6 +210,20 @@ struct AdminServer::Impl {
       internal_errors.fetch_add(1, std::memory_order_relaxed);
       Reply(admin::Problem(500, "internal-error", "the admin server failed while handling the request"), res);
     });
+  }
+
+  // The web console (api/admin/console.h): as for the API, a request with
+  // a body passes the console's checks before the body is read.
+  httplib::Server::HandlerResponse ConsolePreRouting(admin::AdminRequest& ar, httplib::Response& res) {
+    if (!HasBody(ar.method)) {
+      Reply(console->Handle(ar), res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    admin::AdminResponse error;
+    if (console->Gate(ar, &error)) return httplib::Server::HandlerResponse::Unhandled;
+    error.headers.emplace_back("Connection", "close");
+    Reply(error, res);
+    return httplib::Server::HandlerResponse::Handled;
   }
 
   void Configure() {
@@ -271,6 +291,7 @@ struct AdminServer::Impl {
   admin::Router router;
   admin::ConnectionGuard guard;  // before `server`, whose connections use it
   std::unique_ptr<httplib::Server> server;
+  std::unique_ptr<admin::Console> console;
   std::atomic<size_t> workers{0};  // threads the pool has started
   std::thread thread;
   int bound_port = 0;

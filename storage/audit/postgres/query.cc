@@ -27,15 +27,22 @@ constexpr char kPlainStringArray[] =
 constexpr char kOrder[] = " ORDER BY time_ms, instance COLLATE \"C\", seq";
 
 // The WHERE clause for `f` and an optional cursor; values go into `p`.
-std::string Where(const AuditFilter& f, const std::optional<AuditCursor>& c, PgParams* p) {
+// `traces`: the store has tosgate_traces (PostgresDecisionSelect).
+std::string Where(const AuditFilter& f, const std::optional<AuditCursor>& c, bool traces,
+                  PgParams* p) {
   std::string w = " WHERE true";
   for (auto [column, value] :
        {std::pair{"account", &f.account}, std::pair{"org", &f.org}, std::pair{"effect", &f.effect},
         std::pair{"reason", &f.reason}, std::pair{"instance", &f.instance}}) {
     if (!value->empty()) w += std::string(" AND ") + column + " = " + p->Add(*value);
   }
-  // The fleet store keeps no trace context (docs/audit.md): no decision has one.
-  if (!f.trace_id.empty()) w += " AND false";
+  // traceparent is "00-<trace id>-<parent id>-<flags>" (engine/trace_context.h).
+  // A store without the table has no decision with a trace context.
+  if (!f.trace_id.empty()) {
+    w += traces ? " AND (instance, seq) IN (SELECT instance, seq FROM tosgate_traces WHERE "
+                  "substr(traceparent, 4, 32) = " + p->Add(f.trace_id) + ")"
+                : " AND false";
+  }
   if (f.since_ms) w += " AND time_ms >= " + p->Add(std::to_string(*f.since_ms)) + "::bigint";
   if (f.until_ms) w += " AND time_ms < " + p->Add(std::to_string(*f.until_ms)) + "::bigint";
   if (!f.rule.empty()) {
@@ -55,16 +62,22 @@ std::string Where(const AuditFilter& f, const std::optional<AuditCursor>& c, PgP
   return w;
 }
 
-std::string RowsSql(const AuditFilter& f, const std::optional<AuditCursor>& c, PgParams* p) {
-  return std::string("SELECT ") + kPostgresDecisionColumns + " FROM tosgate_decisions" +
-         Where(f, c, p) + kOrder;
-}
-
 }  // namespace
 
 struct PostgresAuditQuery::Impl {
   PgConn conn;
+  std::string select;  // PostgresDecisionSelect
+  bool traces = false;  // the store has tosgate_traces
+
+  std::string Where(const AuditFilter& f, const std::optional<AuditCursor>& c, PgParams* p) const {
+    return tosgate::storage::Where(f, c, traces, p);
+  }
+  std::string RowsSql(const AuditFilter& f, const std::optional<AuditCursor>& c,
+                      PgParams* p) const {
+    return "SELECT " + select + " FROM tosgate_decisions" + Where(f, c, p) + kOrder;
+  }
 };
+
 
 PostgresAuditQuery::PostgresAuditQuery(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 PostgresAuditQuery::~PostgresAuditQuery() = default;
@@ -74,6 +87,10 @@ Result<std::unique_ptr<PostgresAuditQuery>> PostgresAuditQuery::Open(const std::
   if (!conn.ok()) return conn.status();
   auto impl = std::make_unique<Impl>();
   impl->conn = std::move(conn.value());
+  auto select = PostgresDecisionSelect(impl->conn.get());
+  if (!select.ok()) return select.status();
+  impl->select = std::move(select.value());
+  impl->traces = impl->select != kPostgresDecisionColumns;
   return std::unique_ptr<PostgresAuditQuery>(new PostgresAuditQuery(std::move(impl)));
 }
 
@@ -82,7 +99,8 @@ Result<AuditPage> PostgresAuditQuery::Page(const AuditFilter& f, size_t limit,
   if (limit == 0) return Status::InvalidArgument("a page holds at least one row");
   PgParams p;
   // One row more than asked says whether another page follows.
-  const std::string sql = RowsSql(f, after, &p) + " LIMIT " + p.Add(std::to_string(limit + 1));
+  const std::string sql =
+      impl_->RowsSql(f, after, &p) + " LIMIT " + p.Add(std::to_string(limit + 1));
   auto res = PgExecWith(impl_->conn.get(), sql, p, "querying decisions");
   if (!res.ok()) return res.status();
   const int n = PQntuples(res->get());
@@ -111,7 +129,7 @@ Status PostgresAuditQuery::ForEach(const AuditFilter& f,
   } rollback{c};
   PgParams p;
   const std::string declare =
-      "DECLARE tosgate_rows NO SCROLL CURSOR FOR " + RowsSql(f, std::nullopt, &p);
+      "DECLARE tosgate_rows NO SCROLL CURSOR FOR " + impl_->RowsSql(f, std::nullopt, &p);
   if (auto r = PgExecWith(c, declare, p, "reading decisions"); !r.ok()) return r.status();
   const std::string fetch = "FETCH FORWARD " + std::to_string(kFetchRows) + " FROM tosgate_rows";
   for (;;) {
@@ -127,7 +145,8 @@ Status PostgresAuditQuery::ForEach(const AuditFilter& f,
 
 Result<uint64_t> PostgresAuditQuery::Count(const AuditFilter& f) {
   PgParams p;
-  const std::string sql = "SELECT count(*) FROM tosgate_decisions" + Where(f, std::nullopt, &p);
+  const std::string sql =
+      "SELECT count(*) FROM tosgate_decisions" + impl_->Where(f, std::nullopt, &p);
   auto res = PgExecWith(impl_->conn.get(), sql, p, "counting decisions");
   if (!res.ok()) return res.status();
   return static_cast<uint64_t>(std::stoull(PgText(res->get(), 0, 0)));
@@ -139,7 +158,7 @@ Result<std::vector<HourlyCount>> PostgresAuditQuery::Stats(const AuditFilter& f)
   // Floor division, so times before 1970 land in the right hour too.
   const std::string sql = "SELECT time_ms - (((time_ms % " + hour + ") + " + hour + ") % " + hour +
                           ") AS hour, effect, count(*) FROM tosgate_decisions" +
-                          Where(f, std::nullopt, &p) +
+                          impl_->Where(f, std::nullopt, &p) +
                           " GROUP BY hour, effect ORDER BY hour, effect COLLATE \"C\"";
   auto res = PgExecWith(impl_->conn.get(), sql, p, "counting decisions per hour");
   if (!res.ok()) return res.status();

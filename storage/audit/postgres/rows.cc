@@ -59,6 +59,20 @@ Result<PgConn> OpenPostgresAuditStore(const std::string& dsn) {
   return std::move(conn.value());
 }
 
+Result<std::string> PostgresDecisionSelect(PGconn* conn) {
+  auto has = PgExec(conn, "SELECT to_regclass('tosgate_traces') IS NOT NULL",
+                    "looking for the trace context table");
+  if (!has.ok()) return has.status();
+  std::string select = kPostgresDecisionColumns;
+  if (PgText(has->get(), 0, 0) != "t") return select;
+  for (const char* column : {"traceparent", "tracestate"}) {
+    select += std::string(", coalesce((SELECT t.") + column +
+              " FROM tosgate_traces t WHERE t.instance = tosgate_decisions.instance AND t.seq = "
+              "tosgate_decisions.seq), '')";
+  }
+  return select;
+}
+
 StoredDecision ReadPostgresDecisionRow(const PGresult* res, int row) {
   StoredDecision d;
   AuditRow& r = d.record;
@@ -87,6 +101,10 @@ StoredDecision ReadPostgresDecisionRow(const PGresult* res, int row) {
   r.latency_us = Int(res, row, 22);
   d.prev_hash = PgBytea(res, row, 23);
   d.hash = PgBytea(res, row, 24);
+  if (PQnfields(res) > 26) {
+    r.traceparent = PgText(res, row, 25);
+    r.tracestate = PgText(res, row, 26);
+  }
   return d;
 }
 

@@ -20,7 +20,13 @@ namespace tosgate::storage {
 // Nothing is written.
 Result<PgConn> OpenPostgresAuditStore(const std::string& dsn);
 
-// A row selected with kPostgresDecisionColumns (instance first).
+// What readers select from tosgate_decisions: kPostgresDecisionColumns, then
+// each record's traceparent and tracestate from tosgate_traces ('' without
+// one). A store from before that table was added (a gateway creates it when
+// it next opens the store) has no trace context to read: the columns alone.
+Result<std::string> PostgresDecisionSelect(PGconn* conn);
+
+// A row selected with PostgresDecisionSelect's list (instance first).
 StoredDecision ReadPostgresDecisionRow(const PGresult* res, int row);
 
 // Text parameters for PQexecParams, numbered as they are added.

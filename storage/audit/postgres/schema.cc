@@ -10,6 +10,11 @@ namespace {
 // The SQLite
 // columns (storage/audit/sqlite/schema.cc) with `instance` first; a pair
 // (instance, seq) is one record, and each instance chains its own rows.
+// tosgate_traces holds the W3C trace context of the decisions that carried
+// one, as SQLite's `traces` table does: added within schema version 1, so a
+// store made before it gains the table when a gateway next opens it, and
+// readers of a store without it read '' for every record (which hashes as
+// before).
 constexpr const char kCreateSql[] = R"sql(
 CREATE TABLE IF NOT EXISTS tosgate_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tosgate_decisions (
@@ -42,6 +47,13 @@ CREATE TABLE IF NOT EXISTS tosgate_decisions (
 );
 CREATE INDEX IF NOT EXISTS tosgate_decisions_account_time ON tosgate_decisions (account, time_ms);
 CREATE INDEX IF NOT EXISTS tosgate_decisions_time ON tosgate_decisions (time_ms);
+CREATE TABLE IF NOT EXISTS tosgate_traces (
+  instance     TEXT   NOT NULL,
+  seq          BIGINT NOT NULL,
+  traceparent  TEXT   NOT NULL,
+  tracestate   TEXT   NOT NULL DEFAULT '',
+  PRIMARY KEY (instance, seq)
+);
 )sql";
 
 std::string WithoutSpaces(const char* s) {
@@ -115,6 +127,8 @@ const char kPostgresDecisionColumns[] =
     "instance, seq, id, time_ms, request_id, account, key_id, org, client_ip, method, path, "
     "operation, model, effect, enforced, status, reason, rule_ids, matches, risk, "
     "policy_revision, prompt_sha256, latency_us, prev_hash, hash";
+
+const char kPostgresTraceColumns[] = "instance, seq, traceparent, tracestate";
 
 Status EnsurePostgresAuditSchema(PGconn* conn) {
   if (auto r = PgExec(conn, "BEGIN", "starting the schema transaction"); !r.ok()) return r.status();

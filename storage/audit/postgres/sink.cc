@@ -39,7 +39,8 @@ size_t Utf8SequenceLength(const std::string& s, size_t i) {
 void MakeRecordStorable(AuditRow& r) {
   for (std::string* s : {&r.id, &r.request_id, &r.account, &r.key_id, &r.org, &r.client_ip,
                          &r.method, &r.path, &r.operation, &r.model, &r.effect, &r.reason,
-                         &r.rule_ids, &r.matches, &r.policy_revision, &r.prompt_sha256})
+                         &r.rule_ids, &r.matches, &r.policy_revision, &r.prompt_sha256,
+                         &r.traceparent, &r.tracestate})
     MakeValidUtf8(s);
 }
 
@@ -47,11 +48,9 @@ void MakeRecordStorable(AuditRow& r) {
 // if asked, text made storable.
 AuditRow Storable(const PostgresAuditOptions& opts, engine::AuditRecord record) {
   AuditRow r = ToAuditRow(std::move(record));
-  // The fleet store has no trace context columns yet: the record is stored,
-  // and hashed, without it (docs/audit.md).
-  r.traceparent.clear();
-  r.tracestate.clear();
-  r.cost_reserved_nano = r.cost_settled_nano = -1;  // no cost columns there either
+  // The fleet store has no cost columns yet: the record is stored, and
+  // hashed, without them (docs/cost-budgets.md).
+  r.cost_reserved_nano = r.cost_settled_nano = -1;
   if (opts.truncate_client_ip) r.client_ip = TruncateClientIp(r.client_ip);
   MakeRecordStorable(r);
   return r;

@@ -27,7 +27,11 @@ struct PostgresAuditSink::Impl {
   Status ReadChainEnd(uint64_t* seq, std::string* hash);
   Status Resync(bool* already_written);
   Status WriteBatch(const std::vector<Item>& batch);
-  Status InsertBatch(const std::vector<Item>& batch, const std::vector<std::string>& hashes);
+  Status InsertRows(const std::vector<Item>& batch, const std::vector<std::string>& hashes,
+                    Clock::time_point deadline);
+  Status CopyIn(const std::string& copy, const std::string& rows, Clock::time_point deadline);
+  Status Run(const std::string& sql, const std::vector<const char*>& values,
+             Clock::time_point deadline);
   Status RoundTrip(Clock::time_point deadline, const char* what, PgResult* last);
   Status Query(const char* sql, const std::vector<std::string>& params, const char* what,
                PgResult* out);
@@ -50,7 +54,7 @@ struct PostgresAuditSink::Impl {
   bool need_resync = false;     // a commit failed: its outcome must be read back
   uint64_t attempt_end_seq = 0;  // the last failed batch's last seq and hash,
   std::string attempt_end_hash;  // to recognise it committed after all
-  std::string buffer, scratch;
+  std::string buffer, scratch, traces;  // COPY text of decisions, of trace rows
 
   uint64_t published_seq = 0;  // the chain head last published to opts.anchor
 

@@ -19,6 +19,8 @@ Result<FleetVerdict> VerifyPostgresAuditStore(const std::string& dsn,
   if (auto r = PgExec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "verifying"); !r.ok())
     return r.status();
 
+  auto select = PostgresDecisionSelect(c);
+  if (!select.ok()) return select.status();
   PgParams p;
   std::string sql = "SELECT instance, count(*) FROM tosgate_decisions";
   if (!opts.instance.empty()) sql += " WHERE instance = " + p.Add(opts.instance);
@@ -61,8 +63,8 @@ Result<FleetVerdict> VerifyPostgresAuditStore(const std::string& dsn,
     const bool anchored = a && iv.instance == a->instance;
     std::string anchored_hash;
     PgParams ip;
-    const std::string declare = std::string("DECLARE tosgate_chain NO SCROLL CURSOR FOR SELECT ") +
-                                kPostgresDecisionColumns +
+    const std::string declare = "DECLARE tosgate_chain NO SCROLL CURSOR FOR SELECT " +
+                                *select +
                                 " FROM tosgate_decisions WHERE instance = " + ip.Add(iv.instance) +
                                 " ORDER BY seq";
     if (auto r = PgExecWith(c, declare, ip, "reading a chain"); !r.ok()) return r.status();

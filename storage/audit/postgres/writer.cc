@@ -1,5 +1,6 @@
 // The PostgreSQL audit sink's writer side: sends a batch as one COPY (one
-// transaction: group commit), and after a failed commit reconnects and
+// transaction: group commit; the trace context of its records, if any, in
+// the same transaction), and after a failed commit reconnects and
 // reads the chain back (the queue, retries with backoff and waiters are
 // storage/audit/batch_queue.h's). Every round trip is bounded by io_timeout
 // (non-blocking libpq + poll), so a server that hangs is a failed commit,
@@ -90,6 +91,21 @@ void AppendRow(std::string& out, const std::string& instance, uint64_t seq,
   AppendInt(out, r.latency_us);
   AppendBytea(out, prev, '\t');
   AppendBytea(out, hash, '\n');
+}
+
+// tosgate_traces rows, in COPY text, for the batch's records that carry a
+// trace context; most carry none, and then nothing is appended.
+void AppendTraceRows(std::string& out, const std::string& instance, uint64_t first_seq,
+                     const std::vector<AuditBatchQueue::Item>& batch) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const AuditRow& r = batch[i].record;
+    if (r.traceparent.empty() && r.tracestate.empty()) continue;
+    AppendText(out, instance);
+    AppendInt(out, static_cast<int64_t>(first_seq + i));
+    AppendText(out, r.traceparent);
+    AppendText(out, r.tracestate);
+    out.back() = '\n';
+  }
 }
 
 }  // namespace
@@ -208,20 +224,37 @@ Status PostgresAuditSink::Impl::Resync(bool* already_written) {
   return Status::Ok();
 }
 
+// Sends one statement and reads its result, by `deadline`.
+Status PostgresAuditSink::Impl::Run(const std::string& sql, const std::vector<const char*>& values,
+                                    Clock::time_point deadline) {
+  if (!PQsendQueryParams(conn.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
+                         values.data(), nullptr, nullptr, 0))
+    return PgStatus(conn.get(), nullptr, "writing decisions");
+  return RoundTrip(deadline, "writing decisions", nullptr);
+}
+
+// COPY `rows` (COPY text) with `copy` ("COPY table (columns) FROM STDIN").
+Status PostgresAuditSink::Impl::CopyIn(const std::string& copy, const std::string& rows,
+                                       Clock::time_point deadline) {
+  PGconn* c = conn.get();
+  if (!PQsendQuery(c, copy.c_str())) return PgStatus(c, nullptr, "starting COPY");
+  if (Status s = RoundTrip(deadline, "starting COPY", nullptr); !s.ok()) return s;
+  // Non-blocking libpq grows its buffer rather than refuse (0 would mean
+  // it could not allocate); RoundTrip then sends it, bounded by the deadline.
+  if (PQputCopyData(c, rows.data(), static_cast<int>(rows.size())) != 1 ||
+      PQputCopyEnd(c, nullptr) != 1)
+    return PgStatus(c, nullptr, "sending decisions");
+  return RoundTrip(deadline, "writing decisions", nullptr);
+}
+
 // The same rows as multi-row INSERTs of up to kRowsPerInsert rows (25
-// parameters each; PostgreSQL takes at most 65535), in one transaction.
-Status PostgresAuditSink::Impl::InsertBatch(const std::vector<Item>& batch,
-                                            const std::vector<std::string>& hashes) {
+// parameters each; PostgreSQL takes at most 65535), inside the caller's
+// transaction.
+Status PostgresAuditSink::Impl::InsertRows(const std::vector<Item>& batch,
+                                           const std::vector<std::string>& hashes,
+                                           Clock::time_point deadline) {
   constexpr size_t kRowsPerInsert = 1000;
   constexpr int kCols = 25;
-  const auto deadline = Clock::now() + opts.io_timeout;
-  auto run = [&](const std::string& sql, const std::vector<const char*>& values) {
-    if (!PQsendQueryParams(conn.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
-                           values.data(), nullptr, nullptr, 0))
-      return PgStatus(conn.get(), nullptr, "writing decisions");
-    return RoundTrip(deadline, "writing decisions", nullptr);
-  };
-  if (Status s = run("BEGIN", {}); !s.ok()) return s;
   std::vector<std::string> text;
   std::vector<const char*> values;
   for (size_t from = 0; from < batch.size(); from += kRowsPerInsert) {
@@ -255,9 +288,9 @@ Status PostgresAuditSink::Impl::InsertBatch(const std::vector<Item>& batch,
       const bool nan_risk = k % kCols == 19 && std::isnan(batch[from + k / kCols].record.risk);
       values.push_back(nan_risk ? nullptr : text[k].c_str());
     }
-    if (Status s = run(sql, values); !s.ok()) return s;
+    if (Status s = Run(sql, values, deadline); !s.ok()) return s;
   }
-  return run("COMMIT", {});
+  return Status::Ok();
 }
 
 Status PostgresAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
@@ -274,26 +307,26 @@ Status PostgresAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
   }
   attempt_end_seq = seq - 1;
   attempt_end_hash = prev;
-  if (!opts.use_copy) {
-    if (Status s = InsertBatch(batch, hashes); !s.ok()) return s;
-    next_seq = seq;
-    prev_hash = std::move(prev);
-    attempt_end_seq = 0;
-    return Status::Ok();
-  }
+  traces.clear();
+  AppendTraceRows(traces, opts.instance, next_seq, batch);
 
-  PGconn* c = conn.get();
+  // One transaction: a record lands with its trace context, which the chain
+  // hashes; a lone COPY is a transaction of its own.
   const auto deadline = Clock::now() + opts.io_timeout;
-  const std::string copy =
-      "COPY tosgate_decisions (" + std::string(kPostgresDecisionColumns) + ") FROM STDIN";
-  if (!PQsendQuery(c, copy.c_str())) return PgStatus(c, nullptr, "starting COPY");
-  if (Status s = RoundTrip(deadline, "starting COPY", nullptr); !s.ok()) return s;
-  // Non-blocking libpq grows its buffer rather than refuse (0 would mean
-  // it could not allocate); RoundTrip then sends it, bounded by the deadline.
-  if (PQputCopyData(c, buffer.data(), static_cast<int>(buffer.size())) != 1 ||
-      PQputCopyEnd(c, nullptr) != 1)
-    return PgStatus(c, nullptr, "sending decisions");
-  if (Status s = RoundTrip(deadline, "writing decisions", nullptr); !s.ok()) return s;
+  const bool transaction = !opts.use_copy || !traces.empty();
+  Status s = transaction ? Run("BEGIN", {}, deadline) : Status::Ok();
+  if (s.ok()) {
+    s = opts.use_copy ? CopyIn("COPY tosgate_decisions (" +
+                                   std::string(kPostgresDecisionColumns) + ") FROM STDIN",
+                               buffer, deadline)
+                      : InsertRows(batch, hashes, deadline);
+  }
+  if (s.ok() && !traces.empty()) {
+    s = CopyIn("COPY tosgate_traces (" + std::string(kPostgresTraceColumns) + ") FROM STDIN",
+               traces, deadline);
+  }
+  if (s.ok() && transaction) s = Run("COMMIT", {}, deadline);
+  if (!s.ok()) return s;
   next_seq = seq;
   prev_hash = std::move(prev);
   attempt_end_seq = 0;
