@@ -1,5 +1,7 @@
 #include "api/admin/metrics.h"
 
+#include <algorithm>
+
 namespace tosgate::api::admin {
 
 void AdminMetrics::ObserveDecision(const engine::AuditRecord& r) {

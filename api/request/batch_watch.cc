@@ -1,5 +1,6 @@
 #include "api/request/batch_watch.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace tosgate::api {
