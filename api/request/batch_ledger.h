@@ -61,7 +61,8 @@ bool PlausibleUpstreamId(std::string_view id);
 
 class BatchLedger {
  public:
-  explicit BatchLedger(BatchLedgerOptions options = {});
+  BatchLedger() : BatchLedger(BatchLedgerOptions{}) {}
+  explicit BatchLedger(BatchLedgerOptions options);
 
   void RememberFile(std::string file_id, BatchInput input);
   // Fills body's batch fields (model, batch_requests, prompt_chars,
