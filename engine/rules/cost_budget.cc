@@ -62,8 +62,9 @@ Status CostBudgetRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const 
   if (!limit) return Status::Ok();
   const RequestBody& body = ctx.eval.request.body;
   // Uploading a file costs nothing; its requests are counted when a batch
-  // of them is submitted.
-  if (body.api == "files") return Status::Ok();
+  // of them is submitted. A request without a body (GET, DELETE: a batch's
+  // status, its results) asks for no generation.
+  if (body.api == "files" || (!body.present && body.model.empty())) return Status::Ok();
   const std::string& model = body.model;
   if (!body.batch_input_file.empty() && body.batch_requests <= 0) {
     if (!options_.unpriced_deny) return Status::Ok();
