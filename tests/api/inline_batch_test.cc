@@ -205,3 +205,5 @@ TEST_CASE("batch ledger: bounded, the oldest forgotten first; a batch is taken o
   }
   CHECK(ledger.batches() == 0);
 }
+
+}  // namespace tosgate::api
