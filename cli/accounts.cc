@@ -30,7 +30,8 @@ constexpr char kUsage[] =
     "  list [--json] [--limit N] [--after ID]\n"
     "  import FILE            accounts JSON Lines; all lines or none\n"
     "  add-key --id ID (--key SECRET | --key-id HEX | --new-key) [--label L]\n"
-    "  revoke-key (--key-id HEX | --key SECRET)\n";
+    "  revoke-key (--key-id HEX | --key SECRET)\n"
+    "  spend --id ID --config FILE [--json]   spend against each cost budget (state.backend redis)\n";
 
 int Usage(const std::string& problem) {
   if (!problem.empty()) std::cerr << "tosgate accounts: " << problem << "\n";
@@ -337,7 +338,7 @@ int RunAccounts(const Args& in) {
   const std::string sub = args[0];
   args.erase(args.begin());
   if (sub != "add" && sub != "set" && sub != "list" && sub != "import" && sub != "add-key" &&
-      sub != "revoke-key")
+      sub != "revoke-key" && sub != "spend")
     return Usage("unknown command '" + sub + "'");
   // Only add and import create a registry: others must not make a new
   // file from a mistyped path.
@@ -346,6 +347,7 @@ int RunAccounts(const Args& in) {
   if (sub == "list") return List(args, db);
   if (sub == "import") return Import(args, db);
   if (sub == "add-key") return AddKey(args, db);
+  if (sub == "spend") return AccountsSpend(args, db);
   return RevokeKey(args, db);
 }
 

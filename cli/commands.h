@@ -18,6 +18,8 @@ int RunReplay(const Args& args);
 int RunMockUpstream(const Args& args);
 int RunAudit(const Args& args);
 int RunAccounts(const Args& args);
+// tosgate accounts --db FILE spend ... (cli/accounts_spend.cc).
+int AccountsSpend(Args args, const std::string& db);
 int RunTrain(const Args& args);
 int RunEval(const Args& args);
 int RunInit(const Args& args);  // cli/init.cc

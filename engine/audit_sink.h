@@ -62,6 +62,11 @@ struct AuditRecord {
   // the chain covers them only when set (storage/audit/chain.h).
   std::string traceparent;
   std::string tracestate;
+  // Cost budgets, in nano-dollars; -1 when the record has none. A decision
+  // carries what it reserved, a usage record also what was settled. Added
+  // after traceparent: the chain covers them only when set (chain.h).
+  int64_t cost_reserved_nano = -1;
+  int64_t cost_settled_nano = -1;
 };
 
 // The effect column's word: "allow", "throttle" or "deny" for a decision,

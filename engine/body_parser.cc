@@ -384,6 +384,8 @@ void Reader::Top(std::string_view key, element value) {
       Int("thinking.budget_tokens", b, &out_->thinking_budget, true);
   } else if (key == "user") {
     out_->user = std::string(Str(value));
+  } else if (key == "input_file_id") {  // OpenAI Batch create
+    out_->batch_input_file = std::string(Str(value));
   } else if (key == "metadata") {
     if (value.is_object()) Metadata(Obj(value));
   } else if (key == "messages" || key == "contents") {
@@ -482,6 +484,7 @@ void Reader::OneRequest(object body) {
   if (one.batch_requests > 0) return Fail("a batch request is itself a batch");
   if (Status s = MergeBody(one, out_); !s.ok()) return Fail(s.message());
   ++out_->batch_requests;
+  if (one.max_tokens < 0) ++out_->batch_unbounded_requests;
 }
 
 

@@ -452,6 +452,13 @@ AuditRecord Engine::RecordOf(const Pending& p) const {
   TraceContext trace = TraceContextOf(req);
   rec.traceparent = std::move(trace.traceparent);
   rec.tracestate = std::move(trace.tracestate);
+  // What cost budgets reserve for it, if it is admitted (Settle keeps it).
+  if (d.effect == Effect::kAllow)
+    for (const Charge& c : p.charges)
+      if (c.tokens == Charge::Tokens::kCost) {
+        rec.cost_reserved_nano = c.amount;
+        break;
+      }
   return rec;
 }
 
@@ -467,10 +474,15 @@ void Engine::Settle(Pending& p) {
       counters_.refunds.fetch_add(1, std::memory_order_relaxed);
     } else {
       int64_t hold = 0;
-      bool pending = false;
-      for (const Charge& c : p.charges) {
+      bool pending = false, priced = false;
+      for (Charge& c : p.charges) {
         pending |= c.lease_id != 0 || c.tokens != Charge::Tokens::kNone;
         hold = std::max(hold, c.hold_ns);
+        // The request's spend counts once, whatever number of budgets priced it.
+        if (c.tokens == Charge::Tokens::kCost && !priced) {
+          priced = c.spend = true;
+          spend_.AddReserved(c.tier, c.amount);
+        }
       }
       if (pending)
         admissions_.Add(d.decision_id, Admission{std::move(p.charges), p.req.inline_proxy,
@@ -483,6 +495,8 @@ void Engine::Settle(Pending& p) {
       start_ns >= next &&
       next_sweep_ns_.compare_exchange_strong(next, start_ns + 100'000'000)) {
     std::vector<Charge> expired = admissions_.ExpireSome(start_ns);
+    for (const Charge& c : expired)  // no usage came: what was reserved is spent
+      if (c.spend) spend_.AddSettled(c.tier, c.amount);
     std::erase_if(expired, [](const Charge& c) { return c.lease_id == 0; });
     Refund(*options_.state, expired, start_ns);
   }
@@ -526,7 +540,7 @@ void Refund(StateStore& state, const std::vector<Charge>& charges, int64_t now_n
 }
 
 AuditRecord Engine::UsageRecord(std::string_view decision_id, const Admission& a,
-                                const Usage& usage) const {
+                                const Usage& usage, int64_t settled_nano) const {
   AuditRecord rec;
   // Its own id, so that looking a decision up by id finds the decision; the
   // prefix names the decision it reports on.
@@ -542,6 +556,11 @@ AuditRecord Engine::UsageRecord(std::string_view decision_id, const Admission& a
   detail += ", output_tokens ";
   detail += usage.output_tokens >= 0 ? std::to_string(usage.output_tokens) : "not reported";
   rec.matches.push_back(AuditMatch{"usage-report", Action::kFlag, false, std::move(detail)});
+  for (const Charge& c : a.charges)
+    if (c.spend) {
+      rec.cost_reserved_nano = c.amount;
+      rec.cost_settled_nano = settled_nano;
+    }
   if (std::shared_ptr<const PolicySnapshot> snap = snapshot_.load())
     rec.policy_revision = snap->revision;
   return rec;
@@ -558,7 +577,26 @@ TokenCounts CountsOf(const Usage& u, int64_t in, int64_t out) {
   t.reasoning = std::max<int64_t>(0, u.reasoning_tokens);
   return t;
 }
+
+// What a cost charge settles at: repriced from the counts reported (the
+// estimate standing in for a count not reported); with no count at all
+// (a stream cut before its usage) exactly what was reserved.
+int64_t CostAt(const Charge& c, const Usage& u) {
+  if (u.input_tokens < 0 && u.output_tokens < 0) return c.amount;
+  const int64_t in = u.input_tokens >= 0 ? u.input_tokens : c.est_input;
+  const int64_t out = u.output_tokens >= 0 ? u.output_tokens : c.est_output;
+  return CostOf(c.rates, CountsOf(u, in, out));
+}
 }  // namespace
+
+// The cost the request's counted charge settles at with `usage`; -1 when no
+// cost budget priced it.
+int64_t Engine::SettledCost(const Admission& a, const Usage& usage) {
+  for (const Charge& c : a.charges) {
+    if (c.spend) return CostAt(c, usage);
+  }
+  return -1;
+}
 
 Status Engine::ReportUsage(std::string_view decision_id, const Usage& usage, UsageSource source) {
   // -1 is "not reported"; anything else must be a count a response can have.
@@ -581,7 +619,9 @@ Status Engine::ReportUsage(std::string_view decision_id, const Usage& usage, Usa
   // recorded before it counts. Under failure_mode closed a report that
   // cannot be recorded is refused and the reservation stays open for a retry.
   if (source == UsageSource::kExternal && options_.audit) {
-    if (Status s = options_.audit->Submit(UsageRecord(decision_id, admission, usage)); !s.ok()) {
+    if (Status s = options_.audit->Submit(
+            UsageRecord(decision_id, admission, usage, SettledCost(admission, usage)));
+        !s.ok()) {
       counters_.audit_failures.fetch_add(1, std::memory_order_relaxed);
       std::shared_ptr<const PolicySnapshot> snap = snapshot_.load();
       if (!snap || !snap->settings.fail_open) {
@@ -592,6 +632,15 @@ Status Engine::ReportUsage(std::string_view decision_id, const Usage& usage, Usa
     }
   }
   counters_.usage_reports.fetch_add(1, std::memory_order_relaxed);
+  // What the gateway measured itself is recorded too when it settles a
+  // cost (the trail then has the reserved and settled cost of every priced
+  // request); a record that cannot be written does not undo the report.
+  if (source == UsageSource::kInlineProxy && options_.audit) {
+    const int64_t settled = SettledCost(admission, usage);
+    if (settled >= 0 &&
+        !options_.audit->Submit(UsageRecord(decision_id, admission, usage, settled)).ok())
+      counters_.audit_failures.fetch_add(1, std::memory_order_relaxed);
+  }
   const int64_t in_tokens = usage.input_tokens, out_tokens = usage.output_tokens;
   for (const Charge& c : admission.charges) {
     if (c.lease_id) {
@@ -606,14 +655,27 @@ Status Engine::ReportUsage(std::string_view decision_id, const Usage& usage, Usa
       case Charge::Tokens::kInput: actual = in; break;
       case Charge::Tokens::kOutput: actual = out; break;
       case Charge::Tokens::kTotal: actual = SaturatingAdd(in, out); break;
-      case Charge::Tokens::kCost: actual = CostOf(c.rates, CountsOf(usage, in, out)); break;
+      case Charge::Tokens::kCost: actual = CostAt(c, usage); break;
     }
+    if (c.spend) spend_.AddSettled(c.tier, actual);
     if (actual != c.amount) {
       Status s = options_.state->Adjust(c.key, c.meter, c.taken_at_ns,
                                         SaturatingAdd(actual, -c.amount), now);
       if (!s.ok()) return s;
     }
   }
+  return Status::Ok();
+}
+
+Status Engine::ReleaseLeases(std::string_view decision_id, UsageSource source) {
+  const int64_t now = options_.clock->monotonic_ns();
+  Admission admission;
+  if (Status s = admissions_.Take(decision_id, now, source, &admission); !s.ok()) return s;
+  std::erase_if(admission.charges, [&](const Charge& c) {
+    if (c.lease_id) options_.state->Release(c.key, c.lease_id);
+    return c.lease_id != 0;
+  });
+  if (!admission.charges.empty()) admissions_.Add(std::string(decision_id), std::move(admission));
   return Status::Ok();
 }
 

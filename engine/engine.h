@@ -18,6 +18,7 @@
 #include "engine/distill/behavior_store.h"
 #include "engine/distill/feature_log.h"
 #include "engine/guard.h"
+#include "engine/rules/cost_budget_spend.h"
 #include "engine/snapshot.h"
 #include "engine/state_store.h"
 #include "tosgate/clock.h"
@@ -126,6 +127,16 @@ class Engine {
   Status ReportUsage(std::string_view decision_id, const Usage& usage,
                      UsageSource source = UsageSource::kExternal);
 
+  // An admitted batch submission (cost budgets): releases its concurrency
+  // leases now and keeps its reservations open for the batch's results,
+  // which ReportUsage settles later. Same errors as ReportUsage's Take.
+  Status ReleaseLeases(std::string_view decision_id, UsageSource source);
+
+  // Money cost budgets reserved and settled, per tier, since start.
+  const SpendByTier& spend() const { return spend_; }
+  // The counters' store (EngineOptions::state), for reading spend.
+  StateStore& state_store() const { return *options_.state; }
+
   const EngineCounters& counters() const { return counters_; }
   // The sink decisions are recorded into (EngineOptions::audit); may be null.
   AuditSink* audit_sink() const { return options_.audit; }
@@ -152,11 +163,13 @@ class Engine {
   bool InternalError(Pending& p, std::string rule_id, const Status& s);
   void ApplyAuditFailure(Decision* d, bool fail_open);
   AuditRecord UsageRecord(std::string_view decision_id, const Admission& a,
-                          const Usage& usage) const;
+                          const Usage& usage, int64_t settled_nano) const;
+  static int64_t SettledCost(const Admission& a, const Usage& usage);
 
   EngineOptions options_;
   std::atomic<std::shared_ptr<const PolicySnapshot>> snapshot_;
   EngineCounters counters_;
+  SpendByTier spend_;
   Admissions admissions_;
   std::atomic<int64_t> next_sweep_ns_{0};
   std::atomic<uint64_t> sequence_{0};

@@ -80,6 +80,10 @@ struct Charge {
   Tokens tokens = Tokens::kNone;  // token budgets: what `amount` estimated
   int64_t est_input = 0, est_output = 0;
   CostRates rates{};        // kCost: the model's prices at admission
+  // kCost: the account's tier, and whether this charge is the request's
+  // one counted in Engine::spend() (several budgets may price one request).
+  std::string tier{};
+  bool spend = false;
 };
 
 // What a rule reports back. `matched` says it acts; the rest describes how.

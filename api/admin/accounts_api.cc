@@ -5,6 +5,7 @@
 
 #include "api/admin/handlers.h"
 #include "engine/accounts.h"
+#include "engine/rules/cost_budget_spend.h"
 #include "storage/accounts/account_json.h"
 #include "storage/accounts/registry.h"
 #include "storage/admin/review_queue.h"
@@ -26,6 +27,29 @@ nlohmann::json ReviewJson(const storage::ReviewItem& r) {
   return {{"id", r.id},           {"account", r.account},         {"rule_id", r.rule_id},
           {"detail", r.detail},   {"created_ms", r.created_ms},   {"resolved_ms", r.resolved_ms},
           {"resolved_by", r.resolved_by}, {"note", r.note}, {"open", r.resolved_ms == 0}};
+}
+
+// Amounts as decimal dollars ("12.50", engine::FormatUsd) beside exact
+// nano-dollars; spent is null where the budget's meters are per ip, model
+// or operation and no one of them is the account's.
+nlohmann::json SpendJson(const std::string& account, const std::vector<engine::BudgetSpend>& rows) {
+  nlohmann::json budgets = nlohmann::json::array();
+  for (const engine::BudgetSpend& b : rows) {
+    nlohmann::json j = {{"rule", b.rule_id},          {"tier", b.tier},
+                        {"scope", b.scope},           {"limit_usd", engine::FormatUsd(b.limit)},
+                        {"limit_nano", b.limit},      {"per", b.per},
+                        {"timezone", b.timezone},     {"period_start", b.period_start},
+                        {"resets_at", b.resets_at}};
+    if (b.spent >= 0) {
+      j["spent_usd"] = engine::FormatUsd(b.spent);
+      j["spent_nano"] = b.spent;
+      j["remaining_usd"] = engine::FormatUsd(std::max<int64_t>(0, b.limit - b.spent));
+    } else {
+      j["spent_usd"] = nullptr;
+    }
+    budgets.push_back(std::move(j));
+  }
+  return {{"account", account}, {"budgets", budgets}};
 }
 
 class AccountsApi {
@@ -53,6 +77,19 @@ class AccountsApi {
     auto a = s_->registry->GetAccount(req.Param("id"));
     if (!a.ok()) return StatusProblem(a.status());
     return Json(200, AccountJson(*a));
+  }
+
+  // Spend to date against each cost budget of the policy served now.
+  AdminResponse Spend(AdminRequest& req) {
+    if (!s_->registry) return NotConfigured("the accounts registry");
+    auto a = s_->registry->GetAccount(req.Param("id"));
+    if (!a.ok()) return StatusProblem(a.status());
+    std::shared_ptr<const engine::PolicySnapshot> snap = s_->engine->snapshot();
+    if (!snap) return Problem(503, "not-configured", "no policy is loaded");
+    auto rows = engine::AccountSpend(*snap, s_->engine->state_store(), *a, s_->clock->wall_ms(),
+                                     s_->clock->monotonic_ns());
+    if (!rows.ok()) return StatusProblem(rows.status());
+    return Json(200, SpendJson(a->id, *rows));
   }
 
   AdminResponse Create(AdminRequest& req) {
@@ -212,6 +249,7 @@ void AddAccountRoutes(Router& r, AdminServices* s) {
   r.Add({"GET", "/v1/admin/accounts", kReaders, "accounts.list", bind(&AccountsApi::List)});
   r.Add({"POST", "/v1/admin/accounts", kAdmins, "accounts.create", bind(&AccountsApi::Create)});
   r.Add({"GET", "/v1/admin/accounts/{id}", kReaders, "accounts.get", bind(&AccountsApi::Get)});
+  r.Add({"GET", "/v1/admin/accounts/{id}/spend", kReaders, "accounts.spend", bind(&AccountsApi::Spend)});
   r.Add({"PATCH", "/v1/admin/accounts/{id}", kAdmins, "accounts.update", bind(&AccountsApi::Patch)});
   r.Add({"POST", "/v1/admin/accounts/{id}/suspend", kAdmins, "accounts.suspend",
          [api](AdminRequest& req) { return api->Suspend(req, true); }});

@@ -1,5 +1,7 @@
 #include "api/admin/metrics.h"
 
+#include <algorithm>
+
 namespace tosgate::api::admin {
 
 void AdminMetrics::ObserveDecision(const engine::AuditRecord& r) {
@@ -38,6 +40,21 @@ void AdminMetrics::Register(metrics::Registry* registry, const engine::Engine* e
                    "Decisions by effect and deciding rule.", [this](metrics::SampleWriter& w) {
                      engine::MutexLock lock(mu_);
                      for (const auto& [k, v] : by_rule_) w.Add({{"effect", k.first}, {"rule", k.second}}, v);
+                   });
+  // Money in whole nano-dollars (the registry's samples are integers):
+  // divide by 1e9 for dollars, e.g. rate(...[1h]) / 1e9.
+  registry->Family("tosgate_spend_reserved_nanousd_total", metrics::Type::kCounter,
+                   "Cost budgets: money reserved at admission, by account tier (nano-dollars).",
+                   [engine](metrics::SampleWriter& w) {
+                     for (const auto& row : engine->spend().Rows())
+                       w.Add({{"tier", row.tier}}, static_cast<uint64_t>(std::max<int64_t>(0, row.reserved)));
+                   });
+  registry->Family("tosgate_spend_settled_nanousd_total", metrics::Type::kCounter,
+                   "Cost budgets: money settled from reported usage (or kept as reserved), by account "
+                   "tier (nano-dollars).",
+                   [engine](metrics::SampleWriter& w) {
+                     for (const auto& row : engine->spend().Rows())
+                       w.Add({{"tier", row.tier}}, static_cast<uint64_t>(std::max<int64_t>(0, row.settled)));
                    });
   registry->Histogram("tosgate_check_latency_seconds", "Time the engine took to decide one request.",
                       &check_latency_);

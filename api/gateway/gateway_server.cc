@@ -52,7 +52,7 @@ Status ParseListen(const std::string& listen, std::string* host, uint16_t* port)
 
 struct GatewayServer::Impl {
   explicit Impl(GatewayServerOptions options, engine::Engine& engine)
-      : shared{std::move(options), engine, {}, {}, {}, {}, {}} {}
+      : shared{std::move(options), engine, {}, {}, {}, {}, {}, {}} {}
 
   ~Impl() {
     Stop();

@@ -173,6 +173,7 @@ class Call : public std::enable_shared_from_this<Call> {
       }
       const size_t n = self->chunk_.size() - self->parser_->get().body().size;
       self->scanner_->Feed(std::string_view(self->chunk_.data(), n));
+      if (self->ex_.batch) self->ex_.batch->Feed(std::string_view(self->chunk_.data(), n));
       self->WriteChunk(n, self->parser_->is_done());
     });
   }
@@ -194,8 +195,22 @@ class Call : public std::enable_shared_from_this<Call> {
   void Finish() {
     if (!serializer_->is_done()) return WriteChunk(0, true);
     const bool reusable = parser_->keep_alive();
+    const int status = static_cast<int>(parser_->get().result_int());
     if (reusable) pool_.Put(std::move(upstream_));
-    ReportUsage(scanner_->Finish());
+    engine::Usage usage = scanner_->Finish();
+    if (ex_.batch) {
+      switch (ex_.batch->Finish(status, ex_.decision_id, engine_)) {
+        case BatchWatch::Report::kScanned: break;
+        case BatchWatch::Report::kNothing: usage = {0, 0}; break;  // refused: nothing ran
+        case BatchWatch::Report::kHeld:
+          // Accepted: the reservation waits for the batch's results; only
+          // the submission's concurrency leases end here.
+          reported_ = true;
+          (void)engine_.ReleaseLeases(ex_.decision_id, engine::UsageSource::kInlineProxy);
+          break;
+      }
+    }
+    ReportUsage(usage);
     End(ex_.client_keep_alive);
   }
 

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/request/batch_watch.h"
 #include "api/request/forward_auth.h"
 #include "tosgate/status.h"
 
@@ -85,6 +86,8 @@ struct Exchange {
   bool client_keep_alive = true;
   bool head = false;
   std::string decision_id;
+  // A step of the batch APIs (batch_watch.h); null for any other request.
+  std::unique_ptr<BatchWatch> batch;
   // Called once, on the worker's thread, when the client has the whole
   // answer (true: the connection may serve another request) or the relay
   // failed (false: close it).

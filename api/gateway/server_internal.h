@@ -14,6 +14,7 @@
 
 #include "api/gateway/gateway_server.h"
 #include "api/gateway/inline_proxy.h"
+#include "api/request/batch_ledger.h"
 #include "engine/thread_annotations.h"
 
 namespace tosgate::api::gateway_internal {
@@ -43,6 +44,8 @@ struct Shared {
   // forward auth without the check's path prefix. Built once at start.
   ForwardAuthConfig inline_auth;
   proxy::ProxyCounters proxy_counters;
+  // Batch files and batches between their steps (inline proxy mode).
+  BatchLedger batches;
 };
 
 class Session;

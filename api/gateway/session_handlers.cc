@@ -99,6 +99,8 @@ bool Session::TranslateRequest(http::request<http::string_body>& req, std::strin
     // The gateway relays it and sees its usage: no report from elsewhere
     // may reconcile it (Engine::ReportUsage).
     request_.inline_proxy = inline_mode;
+    // An OpenAI batch is counted from the input file's upload, if seen.
+    if (!request_.body.batch_input_file.empty()) (void)shared_->batches.Fill(&request_.body);
     return true;
   }
   Bump(shared_->counters.bad_requests);
@@ -140,6 +142,7 @@ void Session::Relay(Decision d) {
   proxy::Exchange ex;
   ex.client = &stream_;
   ex.decision_id = d.decision_id;
+  ex.batch = BatchWatch::For(request_, &shared_->batches);
   proxy::Outgoing o;
   o.method = request_.method;
   o.target = shared_->upstream->base_path + fwd_.target;

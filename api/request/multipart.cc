@@ -252,6 +252,7 @@ Status ParseJsonLinesBodies(std::string_view jsonl, RequestBody* out) {
     if (Status s = engine::MergeBody(one, out); !s.ok())
       return Status::InvalidArgument(where + s.message());
     ++out->batch_requests;
+    out->batch_unbounded_requests += one.batch_unbounded_requests;
   }
   if (out->batch_requests == 0) return Status::InvalidArgument("the file holds no request bodies");
   out->present = true;

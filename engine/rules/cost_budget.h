@@ -25,6 +25,9 @@ struct CostBudgetOptions {
   int64_t default_max_tokens = 1024;  // output estimate when the body gives none
   int64_t chars_per_token = 4;        // input estimate: prompt characters / this
   int64_t reservation_ttl_ns = 600'000'000'000;
+  // A batch's results come hours later (providers finish within 24h and keep
+  // results for days): its reservation waits this long for them.
+  int64_t batch_reservation_ttl_ns = 72 * 3'600'000'000'000;
   // Shares of the budget (per mille, ascending) past which an admitted
   // request is flagged: {800} flags from 80% spent.
   std::vector<int64_t> soft_permille;
@@ -35,6 +38,9 @@ struct CostBudgetOptions {
 inline constexpr std::string_view kCostBudgetExceeded = "cost-budget-exceeded";
 inline constexpr std::string_view kCostBudgetSoft = "cost-budget-soft";
 inline constexpr std::string_view kModelUnpriced = "model-unpriced";
+// An OpenAI batch whose input file the gateway did not see uploaded: its
+// requests cannot be counted, so it is refused as an unpriced model is.
+inline constexpr std::string_view kBatchInputUnknown = "batch-input-unknown";
 
 class CostBudgetRule final : public Rule {
  public:
@@ -48,8 +54,9 @@ class CostBudgetRule final : public Rule {
   const std::vector<ScopeItem>& scope() const { return scope_; }
   const PriceTable& prices() const { return *prices_; }
 
-  // The reservation of one request: its estimated tokens at the model's
-  // rates (reasoning output at the higher of the two output rates).
+  // The reservation of one request, or of every request of a batch
+  // (RequestBody::batch_requests): its estimated tokens at the model's rates
+  // (reasoning output at the higher of the two output rates).
   int64_t Estimate(const ModelPrice& price, const RequestBody& body, TokenCounts* tokens) const;
 
  private:

@@ -86,6 +86,14 @@ struct RequestBody {
   // upload), whose texts are all in the fields above; 0 for one request.
   int64_t batch_requests = 0;
   std::string file_purpose;  // a file upload's `purpose` form field
+  // Requests of the batch that set no max_tokens (a cost budget reserves
+  // its default output for each).
+  int64_t batch_unbounded_requests = 0;
+  // OpenAI Batch: the `input_file_id` of a batch create (POST /v1/batches).
+  // The gateway fills the batch fields above from the upload of that file
+  // when it saw one (api/request/batch_ledger.h); batch_requests stays 0
+  // when it did not.
+  std::string batch_input_file;
 };
 
 struct Request {

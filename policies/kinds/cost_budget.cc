@@ -9,6 +9,7 @@
 //   default_max_tokens: 1024          # output estimate when the body sets no max_tokens
 //   unpriced: deny                    # or allow: a model without a price is not charged
 //   reservation_ttl: 10m
+//   batch_reservation_ttl: 72h        # a batch's reservation waits this long for results
 #include <algorithm>
 
 #include "engine/rules/cost_budget.h"
@@ -90,6 +91,16 @@ std::unique_ptr<engine::Rule> CompileCostBudget(MapReader& rule, Context& ctx,
     } else if (options.reservation_ttl_ns < 1'000'000'000 ||
                options.reservation_ttl_ns > 86'400'000'000'000) {
       ctx.Error(*ttl, "reservation_ttl must be from 1s to 1d");
+      ok = false;
+    }
+  }
+
+  if (std::optional<Field> ttl = rule.Take("batch_reservation_ttl")) {
+    if (!ctx.Duration(*ttl, &options.batch_reservation_ttl_ns)) {
+      ok = false;
+    } else if (options.batch_reservation_ttl_ns < 3'600'000'000'000 ||
+               options.batch_reservation_ttl_ns > 31 * 86'400'000'000'000) {
+      ctx.Error(*ttl, "batch_reservation_ttl must be from 1h to 31d");
       ok = false;
     }
   }

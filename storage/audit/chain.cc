@@ -48,8 +48,13 @@ std::string AuditChainHash(std::string_view prev_hash, uint64_t seq,
   size_t size = kDomain.size() + prev_hash.size() + 8 /*seq*/ + 8 /*time_ms*/ + 1 /*enforced*/ +
                 8 /*status*/ + 8 /*risk*/ + 8 /*latency_us*/;
   for (std::string_view s : strings) size += 4 + s.size();
-  const bool traced = !r.traceparent.empty() || !r.tracestate.empty();
+  // Later fields, each group only when set, so that older chains verify
+  // unchanged. A costed record writes the trace strings too (empty when it
+  // has none), so that the cost never stands where a trace string could.
+  const bool costed = r.cost_reserved_nano >= 0 || r.cost_settled_nano >= 0;
+  const bool traced = costed || !r.traceparent.empty() || !r.tracestate.empty();
   if (traced) size += 8 + r.traceparent.size() + r.tracestate.size();
+  if (costed) size += 16;
   b.resize(size);  // reused: no allocation once the scratch is as large
   char* p = b.data();
   p = PutBytes(p, kDomain);
@@ -79,6 +84,10 @@ std::string AuditChainHash(std::string_view prev_hash, uint64_t seq,
   if (traced) {
     p = PutStr(p, r.traceparent);
     p = PutStr(p, r.tracestate);
+  }
+  if (costed) {
+    p = PutI64(p, r.cost_reserved_nano);
+    p = PutI64(p, r.cost_settled_nano);
   }
 
   std::string out(kAuditHashSize, '\0');

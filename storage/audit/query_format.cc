@@ -209,6 +209,8 @@ std::string JsonLine(const StoredDecision& d) {
   // Only when set: lines of records without trace context stay as they were.
   if (!r.traceparent.empty()) str("traceparent", r.traceparent);
   if (!r.tracestate.empty()) str("tracestate", r.tracestate);
+  if (r.cost_reserved_nano >= 0) num("cost_reserved_nano", r.cost_reserved_nano);
+  if (r.cost_settled_nano >= 0) num("cost_settled_nano", r.cost_settled_nano);
   out += "}\n";
   return out;
 }

@@ -50,6 +50,8 @@ AuditRow ToAuditRow(engine::AuditRecord r) {
   row.latency_us = r.latency_us;
   row.traceparent = std::move(r.traceparent);
   row.tracestate = std::move(r.tracestate);
+  row.cost_reserved_nano = r.cost_reserved_nano;
+  row.cost_settled_nano = r.cost_settled_nano;
   return row;
 }
 

@@ -47,6 +47,10 @@ struct AuditRow {
   // when either is set, so that older chains verify unchanged.
   std::string traceparent;
   std::string tracestate;
+  // Cost budgets (nano-dollars), -1 without; after the trace context in
+  // the chain, and only when either is set.
+  int64_t cost_reserved_nano = -1;
+  int64_t cost_settled_nano = -1;
 };
 
 // ["id1","id2"]: JSON strings, no spaces.

@@ -78,6 +78,8 @@ std::string EncodeAuditRecord(const AuditRecord& r) {
   // Trace context only when the caller sent one (most records have none).
   if (!r.traceparent.empty()) j["traceparent"] = r.traceparent;
   if (!r.tracestate.empty()) j["tracestate"] = r.tracestate;
+  if (r.cost_reserved_nano >= 0) j["cost_reserved_nano"] = r.cost_reserved_nano;
+  if (r.cost_settled_nano >= 0) j["cost_settled_nano"] = r.cost_settled_nano;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -113,6 +115,8 @@ Status DecodeAuditRecord(std::string_view text, AuditRecord* out) {
     j.at("latency_us").get_to(r.latency_us);
     r.traceparent = j.value("traceparent", std::string());
     r.tracestate = j.value("tracestate", std::string());
+    r.cost_reserved_nano = j.value("cost_reserved_nano", int64_t{-1});
+    r.cost_settled_nano = j.value("cost_settled_nano", int64_t{-1});
     *out = std::move(r);
     return Status::Ok();
   } catch (const json::exception& e) {

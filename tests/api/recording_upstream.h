@@ -15,6 +15,7 @@
 
 #include <cctype>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -86,6 +87,10 @@ class RecordingUpstream {
     std::lock_guard<std::mutex> lock(mu_);
     return received_.size();
   }
+
+  // Answers each request with this JSON body (status 200) instead of the
+  // default one; set before any request arrives.
+  void AnswerWith(std::function<std::string(const Received&)> answer) { answer_ = std::move(answer); }
 
   // While held, an answer's header and first body byte are sent and the
   // rest waits for Release(): a stream still running.
@@ -174,14 +179,15 @@ class RecordingUpstream {
     }
     r.body = buf->substr(0, content_length);
     buf->erase(0, content_length);
+    const std::string body =
+        answer_ ? answer_(r) : R"({"usage":{"prompt_tokens":3,"completion_tokens":4}})";
     {
       std::lock_guard<std::mutex> lock(mu_);
       received_.push_back(std::move(r));
     }
-    static constexpr char kBody[] = R"({"usage":{"prompt_tokens":3,"completion_tokens":4}})";
     const std::string answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
-                               std::to_string(sizeof kBody - 1) + "\r\n\r\n" + kBody;
-    const size_t first = answer.size() - (sizeof kBody - 1) + 1;
+                               std::to_string(body.size()) + "\r\n\r\n" + body;
+    const size_t first = answer.size() - body.size() + 1;
     if (::send(c, answer.data(), first, MSG_NOSIGNAL) != static_cast<ssize_t>(first)) return false;
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -199,6 +205,7 @@ class RecordingUpstream {
   std::vector<Received> received_;  // guarded by mu_
   std::vector<int> open_;           // guarded by mu_; -1 once closed
   bool held_ = false;               // guarded by mu_
+  std::function<std::string(const Received&)> answer_;
   std::condition_variable cv_;
 };
 

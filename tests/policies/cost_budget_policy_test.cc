@@ -216,3 +216,39 @@ tests:
   CHECK(report.passed == 3);
   CHECK(report.errors.empty());
 }
+
+TEST_CASE("policy tests (tosgate test) cover batches: reserved whole at submission, settled from usage") {
+  const auto loaded = LoadOne(kHead + kPrices + Budget("{usd: 0.01, per: month}", "") +
+                              "operations:\n  batches: {methods: [POST], paths: [/v1/messages/batches, "
+                              "/v1/batches]}\n");
+  REQUIRE_MESSAGE(loaded.snapshot, AllErrors(loaded));
+  // Each request of max_tokens 400 reserves $0.004: three are $0.012.
+  const std::string one =
+      R"({custom_id: r, params: {model: gpt-4o, max_tokens: 400, messages: []}})";
+  const std::string tests = R"(accounts:
+  - {id: a1, tier: free, keys: [sk-a1]}
+tests:
+  - name: a batch over budget is refused at submission; one under it is reserved and settled
+    sequence:
+      - request: {path: /v1/messages/batches, key: sk-a1, body: {requests: [)" + one + ", " + one +
+                            ", " + one + R"(]}}
+        expect: {effect: throttle, status: 429, reason: cost-budget-exceeded}
+      - request: {path: /v1/messages/batches, key: sk-a1, body: {requests: [)" + one + ", " + one +
+                            R"(]}}
+        usage: {input_tokens: 20, output_tokens: 100}
+        expect: {effect: allow}
+      - request: {path: /v1/messages/batches, key: sk-a1, body: {requests: [)" + one + ", " + one +
+                            R"(]}}
+        expect: {effect: allow}
+  - name: an OpenAI batch whose input file the gateway did not see is refused
+    request: {path: /v1/batches, key: sk-a1, body: {input_file_id: file-x, endpoint: /v1/chat/completions, completion_window: 24h}}
+    expect: {effect: deny, reason: batch-input-unknown, status: 403}
+)";
+  std::ostringstream out;
+  const policies::TestReport report =
+      policies::RunPolicyTests(loaded.snapshot, {{"b.test.yaml", tests}}, BuildWithBody, out);
+  INFO(out.str());
+  CHECK(report.failed == 0);
+  CHECK(report.passed == 2);
+  CHECK(report.errors.empty());
+}

@@ -59,6 +59,8 @@ AuditRecord Sample(int i) {
   if (i % 2 == 0) {  // with and without trace context
     r.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     r.tracestate = "congo=t61rcWkgMzE";
+    r.cost_reserved_nano = 5'000'000;  // and cost
+    r.cost_settled_nano = 1'200'000;
   }
   return r;
 }
@@ -79,6 +81,8 @@ TEST_CASE("audit socket: a record's every field survives the frame") {
   REQUIRE(DecodeAuditRecord(EncodeAuditRecord(traced), &out).ok());
   CHECK(out.traceparent == traced.traceparent);
   CHECK(out.tracestate == traced.tracestate);
+  CHECK(out.cost_reserved_nano == 5'000'000);
+  CHECK(out.cost_settled_nano == 1'200'000);
   CHECK_FALSE(DecodeAuditRecord("[1]", &out).ok());
   CHECK_FALSE(DecodeAuditRecord("{\"id\": 3}", &out).ok());
 }
@@ -88,7 +92,7 @@ TEST_CASE("audit socket: a record's every field survives the frame") {
 // (storage/audit_socket/socket_sink.cc) and to Sample() above, then update
 // the size here.
 TEST_CASE("audit socket: the frame knows every field of AuditRecord") {
-  CHECK_MESSAGE(sizeof(AuditRecord) == 560,
+  CHECK_MESSAGE(sizeof(AuditRecord) == 576,
                 "AuditRecord changed: carry the new field in the audit socket's frame");
 }
 

@@ -74,6 +74,19 @@ CREATE TRIGGER IF NOT EXISTS traces_follow_decisions AFTER DELETE ON decisions
 BEGIN DELETE FROM traces WHERE seq = old.seq; END;
 )sql";
 
+// What cost budgets reserved and settled for a record (nano-dollars, -1
+// for none), added like traces: a table of its own, '-1' for every record
+// of a store written before it.
+constexpr const char kCreateCostsSql[] = R"sql(
+CREATE TABLE IF NOT EXISTS costs (
+  seq       INTEGER PRIMARY KEY,  -- the decision's
+  reserved  INTEGER NOT NULL,
+  settled   INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS costs_follow_decisions AFTER DELETE ON decisions
+BEGIN DELETE FROM costs WHERE seq = old.seq; END;
+)sql";
+
 Result<int64_t> QueryInt(sqlite3* db, const char* sql, std::string_view path) {
   auto st = Prepare(db, sql, path);
   if (!st.ok()) return st.status();
@@ -134,6 +147,7 @@ const char kInsertDecisionSql[] =
     "?21, ?22, ?23, ?24)";
 
 const char kInsertTraceSql[] = "INSERT OR REPLACE INTO traces (seq, traceparent, tracestate) VALUES (?1, ?2, ?3)";
+const char kInsertCostSql[] = "INSERT OR REPLACE INTO costs (seq, reserved, settled) VALUES (?1, ?2, ?3)";
 
 const char kDecisionColumns[] =
     "seq, id, time_ms, request_id, account, key_id, org, client_ip, method, path, operation, "
@@ -146,6 +160,7 @@ Status EnsureAuditSchema(sqlite3* db, std::string_view path) {
   Status s = CreateOrCheck(db, path);
   if (s.ok()) s = Exec(db, kCreateCheckpointsSql, path);
   if (s.ok()) s = Exec(db, kCreateTracesSql, path);
+  if (s.ok()) s = Exec(db, kCreateCostsSql, path);
   if (!s.ok()) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     return s;
@@ -164,11 +179,20 @@ Result<bool> HasTable(sqlite3* db, std::string_view path, const char* name) {
 
 std::string DecisionColumns(sqlite3* db) {
   auto has = HasTable(db, "", "traces");
-  if (!has.ok() || !*has) return std::string(kDecisionColumns) + ", '', ''";
+  std::string cols = kDecisionColumns;
   // A lookup by primary key per row, only for the rows selected.
-  return std::string(kDecisionColumns) +
-         ", coalesce((SELECT traceparent FROM traces WHERE traces.seq = decisions.seq), '')"
-         ", coalesce((SELECT tracestate FROM traces WHERE traces.seq = decisions.seq), '')";
+  if (!has.ok() || !*has)
+    cols += ", '', ''";
+  else
+    cols += ", coalesce((SELECT traceparent FROM traces WHERE traces.seq = decisions.seq), '')"
+            ", coalesce((SELECT tracestate FROM traces WHERE traces.seq = decisions.seq), '')";
+  auto costs = HasTable(db, "", "costs");
+  if (!costs.ok() || !*costs)
+    cols += ", -1, -1";
+  else
+    cols += ", coalesce((SELECT reserved FROM costs WHERE costs.seq = decisions.seq), -1)"
+            ", coalesce((SELECT settled FROM costs WHERE costs.seq = decisions.seq), -1)";
+  return cols;
 }
 
 Result<std::optional<AuditAnchor>> ReadAuditAnchor(sqlite3* db, std::string_view path) {
@@ -288,6 +312,10 @@ StoredDecision ReadDecisionRow(sqlite3_stmt* st) {
   if (sqlite3_column_count(st) > 25) {  // selected with DecisionColumns
     r.traceparent = ColumnText(st, 24);
     r.tracestate = ColumnText(st, 25);
+  }
+  if (sqlite3_column_count(st) > 27) {
+    r.cost_reserved_nano = sqlite3_column_int64(st, 26);
+    r.cost_settled_nano = sqlite3_column_int64(st, 27);
   }
   return d;
 }

@@ -63,6 +63,8 @@ using engine::ToHex;
 // INSERT into the traces table (seq, traceparent, tracestate): a record's
 // W3C trace context, in the transaction of the record, when it has one.
 extern const char kInsertTraceSql[];
+// INSERT into the costs table (seq, reserved, settled), likewise.
+extern const char kInsertCostSql[];
 
 // kDecisionColumns then the record's traceparent and tracestate from the
 // traces table ('' without; '' for all in a store written before the table

@@ -103,6 +103,7 @@ Status SqliteAuditSink::Impl::OpenDb() {
                           std::pair{&rollback, "ROLLBACK"},
                           std::pair{&insert, static_cast<const char*>(kInsertDecisionSql)},
                           std::pair{&insert_trace, static_cast<const char*>(kInsertTraceSql)},
+                          std::pair{&insert_cost, static_cast<const char*>(kInsertCostSql)},
                           std::pair{&insert_checkpoint,
                                     "INSERT OR REPLACE INTO checkpoints (seq, hash, signed_at_ms, "
                                     "signature, key_id) VALUES (?1, ?2, ?3, ?4, ?5)"}}) {

@@ -46,7 +46,8 @@ struct SqliteAuditSink::Impl {
 
   // Used by Open, then only by the writer thread, then by Close after join.
   SqliteDb db;
-  SqliteStmt begin, commit, rollback, insert, insert_checkpoint, insert_trace;
+  SqliteStmt begin, commit, rollback, insert, insert_checkpoint, insert_trace,
+      insert_cost;
   // kInsertGroupRows rows per statement (null if SQLite refused to prepare
   // it: then one row per statement). 32 rows took a fifth off SQLite's
   // instructions per record (docs/benchmarks.md).

@@ -103,6 +103,16 @@ int SqliteAuditSink::Impl::InsertRows(const std::vector<Item>& batch, size_t i, 
     rc = sqlite3_step(t);
     sqlite3_reset(t);
   }
+  for (size_t k = 0; k < rows && rc == SQLITE_DONE; ++k) {
+    const AuditRow& r = batch[i + k].record;
+    if (r.cost_reserved_nano < 0 && r.cost_settled_nano < 0) continue;
+    sqlite3_stmt* t = insert_cost.get();
+    sqlite3_bind_int64(t, 1, static_cast<sqlite3_int64>(seq + k));
+    sqlite3_bind_int64(t, 2, r.cost_reserved_nano);
+    sqlite3_bind_int64(t, 3, r.cost_settled_nano);
+    rc = sqlite3_step(t);
+    sqlite3_reset(t);
+  }
   return rc;
 }
 
@@ -167,6 +177,7 @@ void SqliteAuditSink::Impl::CloseDb() {
   insert.reset();
   insert_group.reset();
   insert_trace.reset();
+  insert_cost.reset();
   begin.reset();
   commit.reset();
   rollback.reset();
