@@ -33,18 +33,19 @@ std::string VersionOf(const ordered_json& o) {
 
 }  // namespace
 
+void TaxiiCollection::Publish(TaxiiObject* slot, nlohmann::ordered_json o, int64_t now_ms) {
+  // date_added strictly increasing, so that added_after pages exactly.
+  last_added_ms_ = std::max(last_added_ms_ + 1, now_ms);
+  slot->added_ms = last_added_ms_;
+  slot->version = VersionOf(o);
+  slot->object = std::move(o);
+}
+
 Status TaxiiCollection::Merge(const std::string& bundle, int64_t now_ms) {
   const ordered_json doc = ordered_json::parse(bundle, nullptr, false);
   if (!doc.is_object() || !doc.contains("objects") || !doc["objects"].is_array())
     return Status::InvalidArgument("not a STIX bundle");
   engine::MutexLock lock(mu_);
-  auto publish = [&](TaxiiObject* slot, ordered_json o) REQUIRES(mu_) {
-    // date_added strictly increasing, so that added_after pages exactly.
-    last_added_ms_ = std::max(last_added_ms_ + 1, now_ms);
-    slot->added_ms = last_added_ms_;
-    slot->version = VersionOf(o);
-    slot->object = std::move(o);
-  };
   // `modified` must grow with each version, even within one millisecond.
   auto modified_after = [&](const ordered_json& old) {
     return policies::StixTimestamp(std::max(now_ms, Ms(old, "modified") + 1));
@@ -58,7 +59,7 @@ Status TaxiiCollection::Merge(const std::string& bundle, int64_t now_ms) {
     if (it == by_id_.end()) {
       TaxiiObject& slot = by_id_[id];
       slot.id = id;
-      publish(&slot, o);
+      Publish(&slot, o, now_ms);
       continue;
     }
     const ordered_json& old = it->second.object;
@@ -76,7 +77,7 @@ Status TaxiiCollection::Merge(const std::string& bundle, int64_t now_ms) {
       next["valid_from"] = old["valid_from"];
       if (old.contains("valid_until")) next["valid_until"] = old["valid_until"];
     }
-    publish(&it->second, std::move(next));
+    Publish(&it->second, std::move(next), now_ms);
   }
   // Gone from the export: revoked once (markings and identities have no
   // revocation worth sending; they stay as they are).
@@ -87,7 +88,7 @@ Status TaxiiCollection::Merge(const std::string& bundle, int64_t now_ms) {
     ordered_json next = slot.object;
     next["revoked"] = true;
     next["modified"] = modified_after(slot.object);
-    publish(&slot, std::move(next));
+    Publish(&slot, std::move(next), now_ms);
   }
   merged_ms_ = now_ms;
   return Status::Ok();

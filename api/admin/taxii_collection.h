@@ -56,6 +56,8 @@ class TaxiiCollection {
   int64_t merged_ms() const;
 
  private:
+  // Stores `o` as `slot`'s new version, added now (strictly after the last).
+  void Publish(TaxiiObject* slot, nlohmann::ordered_json o, int64_t now_ms) REQUIRES(mu_);
   mutable engine::Mutex mu_;
   std::map<std::string, TaxiiObject> by_id_ GUARDED_BY(mu_);
   int64_t last_added_ms_ GUARDED_BY(mu_) = 0;
