@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "api/request/request_description.h"
-#include "cli/capture.h"
+#include "api/request/capture.h"
 #include "engine/accounts.h"
 #include "engine/engine.h"
 #include "policies/loader.h"
@@ -123,14 +123,14 @@ struct Timed {
 };
 
 std::vector<Timed> ReadCapture(const Options& o) {
-  cli::CaptureReader reader(o.capture);
+  api::CaptureReader reader(o.capture);
   if (!reader.ok()) Usage(("cannot read " + o.capture).c_str());
   std::vector<Timed> out;
   std::string text, problem;
-  cli::CaptureLine line;
+  api::CaptureLine line;
   while (out.size() < o.requests && reader.Next(&text)) {
     Request r;
-    if (!cli::ParseCaptureLine(text, &line, &problem) ||
+    if (!api::ParseCaptureLine(text, &line, &problem) ||
         !api::RequestFromDescription(line.request, &r).ok())
       continue;
     out.push_back({line.ts_ms, std::move(r)});

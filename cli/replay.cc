@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "api/request/request_description.h"
-#include "cli/capture.h"
+#include "api/request/capture.h"
 #include "cli/commands.h"
 #include "cli/evaluate.h"
 #include "server/policy_source.h"
@@ -27,6 +27,10 @@
 
 namespace tosgate::cli {
 namespace {
+
+using api::CaptureLine;
+using api::CaptureReader;
+using api::ParseCaptureLine;
 
 constexpr size_t kEffects = 3;
 constexpr size_t kMaxSamples = 5;

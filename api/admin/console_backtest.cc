@@ -10,7 +10,7 @@
 // The capture reader lives beside `tosgate replay` and is compiled into this
 // library too (api/admin/CMakeLists.txt), as the fuzz targets and the
 // simulator bench do: one parser of the capture format.
-#include "cli/capture.h"
+#include "api/request/capture.h"
 #include "engine/distill/analyzer_job.h"
 #include "tosgate/clock.h"
 
@@ -64,7 +64,7 @@ nlohmann::ordered_json RulesJson(const Side* side) {
 }  // namespace
 
 Result<nlohmann::ordered_json> RunBacktest(const BacktestInput& in) {
-  cli::CaptureReader reader(in.capture);
+  api::CaptureReader reader(in.capture);
   if (!reader.ok()) return Status::IoError("cannot read the backtest capture " + in.capture);
   const auto started = std::chrono::steady_clock::now();
   std::unique_ptr<Side> active, candidate;
@@ -74,10 +74,10 @@ Result<nlohmann::ordered_json> RunBacktest(const BacktestInput& in) {
   nlohmann::ordered_json problems = nlohmann::ordered_json::array();
   int64_t first_ts = 0, now_ns = 0, next_analysis_ns = in.analyzer_every_ns;
   std::string text, problem;
-  cli::CaptureLine line;
+  api::CaptureLine line;
   while (reader.Next(&text)) {
     Request req;
-    bool ok = cli::ParseCaptureLine(text, &line, &problem);
+    bool ok = api::ParseCaptureLine(text, &line, &problem);
     if (ok) {
       Status converted = api::RequestFromDescription(line.request, &req);
       if (!converted.ok()) problem = converted.message();

@@ -32,7 +32,7 @@ void ForwardAuth(const uint8_t* data, size_t size);
 // an independent RFC 3986 reference (decode once, remove_dot_segments)
 // resolves it to. A violated property aborts.
 void CanonicalPathDifferential(const uint8_t* data, size_t size);
-// A traffic capture: each line through cli::ParseCaptureLine and
+// A traffic capture: each line through api::ParseCaptureLine and
 // api::RequestFromDescription, as `tosgate replay` reads it.
 void Capture(const uint8_t* data, size_t size);
 // A policy test file through policies::ParseTestFile and, when it parses,

@@ -7,7 +7,7 @@
 
 #include "api/request/forward_auth.h"
 #include "api/request/request_description.h"
-#include "cli/capture.h"
+#include "api/request/capture.h"
 #include "engine/body_parser.h"
 #include "tests/fuzz/fuzz_targets.h"
 
@@ -118,9 +118,9 @@ void Capture(const uint8_t* data, size_t size) {
   std::string_view rest = View(data, size);
   while (!rest.empty()) {
     const std::string_view line = NextLine(&rest);
-    cli::CaptureLine parsed;
+    api::CaptureLine parsed;
     std::string problem;
-    if (!cli::ParseCaptureLine(line, &parsed, &problem)) continue;
+    if (!api::ParseCaptureLine(line, &parsed, &problem)) continue;
     Request request;
     (void)api::RequestFromDescription(parsed.request, &request);
   }

@@ -17,7 +17,7 @@
 
 #include "api/request/request_description.h"
 
-namespace tosgate::cli {
+namespace tosgate::api {
 
 struct CaptureLine {
   int64_t ts_ms = 0;
@@ -48,4 +48,4 @@ class CaptureReader {
   int64_t line_ = 0;
 };
 
-}  // namespace tosgate::cli
+}  // namespace tosgate::api

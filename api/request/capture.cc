@@ -1,10 +1,10 @@
-#include "cli/capture.h"
+#include "api/request/capture.h"
 
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
-namespace tosgate::cli {
+namespace tosgate::api {
 
 bool ParseCaptureLine(std::string_view text, CaptureLine* out, std::string* problem) {
   using nlohmann::json;
@@ -94,4 +94,4 @@ bool CaptureReader::Next(std::string* text) {
   return false;
 }
 
-}  // namespace tosgate::cli
+}  // namespace tosgate::api
