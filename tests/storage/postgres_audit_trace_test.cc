@@ -1,8 +1,9 @@
-// The W3C trace context in the PostgreSQL fleet store, as in SQLite's
-// (audit_trace_test.cc): kept in tosgate_traces with its record (by COPY
-// and by INSERT), covered by the instance's chain, found by trace id; a
-// store made before the table reads as empty, verifies, and gains the table
-// when a gateway next opens it.
+// The W3C trace context and cost budgets' costs in the PostgreSQL fleet
+// store, as in SQLite's (audit_trace_test.cc, audit_cost_test.cc): kept in
+// tosgate_traces and tosgate_costs with their record (by COPY and by
+// INSERT), covered by the instance's chain, found by trace id; a store made
+// before the tables reads as empty, verifies, and gains them when a gateway
+// next opens it.
 #include <doctest/doctest.h>
 
 #include <string>
@@ -97,14 +98,14 @@ TEST_CASE("PostgreSQL audit: trace context is kept with its record, chained, and
   CHECK_FALSE(Verifies(dsn));
 }
 
-TEST_CASE("PostgreSQL audit: a store from before tosgate_traces verifies, then gains the table") {
+TEST_CASE("PostgreSQL audit: a store from before tosgate_traces and tosgate_costs verifies, then gains them") {
   auto* pg = test::SharedPostgres();
   if (!pg) return;
   const std::string dsn = test::FreshAuditDb(*pg);
   Write(dsn, "gw-old", true, {"o-1", "o-2", "o-3"}, false);
   // As a store written before the table was added.
   auto conn = test::ConnectOrFail(dsn);
-  test::Exec(conn.get(), "DROP TABLE tosgate_traces");
+  test::Exec(conn.get(), "DROP TABLE tosgate_traces; DROP TABLE tosgate_costs");
   CHECK(test::Exec(conn.get(), "SELECT to_regclass('tosgate_traces') IS NULL") == "t");
   CHECK(ByTrace(dsn, kTraceId).empty());
   CHECK(Verifies(dsn));
@@ -112,8 +113,52 @@ TEST_CASE("PostgreSQL audit: a store from before tosgate_traces verifies, then g
   // A gateway opening the store creates the table and keeps trace context.
   Write(dsn, "gw-new", true, {"n-1", "n-2"});
   CHECK(test::Exec(conn.get(), "SELECT to_regclass('tosgate_traces') IS NULL") == "f");
+  CHECK(test::Exec(conn.get(), "SELECT to_regclass('tosgate_costs') IS NULL") == "f");
   CHECK(ByTrace(dsn, kTraceId) == std::vector<std::string>{"n-2"});
   CHECK(Verifies(dsn));
+}
+
+TEST_CASE("PostgreSQL audit: reserved and settled costs are kept with their record and chained") {
+  auto* pg = test::SharedPostgres();
+  if (!pg) return;
+  const std::string dsn = test::FreshAuditDb(*pg);
+  for (const bool copy : {true, false}) {
+    PostgresAuditOptions o;
+    o.dsn = dsn;
+    o.instance = copy ? "gw-copy" : "gw-insert";
+    o.use_copy = copy;
+    o.connect_timeout = std::chrono::seconds(2);
+    auto sink = PostgresAuditSink::Open(o);
+    REQUIRE_MESSAGE(sink.ok(), sink.status().ToString());
+    engine::AuditRecord admitted = Rec(o.instance + "-admitted", false);
+    admitted.cost_reserved_nano = 1'250'000;  // reserved at admission, not settled yet
+    engine::AuditRecord usage = Rec(o.instance + "-usage", true);
+    usage.cost_reserved_nano = 1'250'000;
+    usage.cost_settled_nano = 0;  // settled at nothing: a real value, not "none"
+    REQUIRE((*sink)->Submit(admitted).ok());
+    REQUIRE((*sink)->Submit(Rec(o.instance + "-plain", false)).ok());
+    REQUIRE((*sink)->Submit(usage).ok());
+    REQUIRE((*sink)->Close().ok());
+  }
+  auto q = PostgresAuditQuery::Open(dsn);
+  REQUIRE(q.ok());
+  auto page = (*q)->Page({}, 100, std::nullopt);
+  REQUIRE(page.ok());
+  REQUIRE(page->rows.size() == 6);
+  for (const StoredDecision& d : page->rows) {
+    const AuditRow& r = d.record;
+    CAPTURE(r.id);
+    const bool admitted = r.id.ends_with("-admitted"), usage = r.id.ends_with("-usage");
+    CHECK(r.cost_reserved_nano == (admitted || usage ? 1'250'000 : -1));
+    CHECK(r.cost_settled_nano == (usage ? 0 : -1));
+    CHECK(r.traceparent == (usage ? kParent : ""));
+  }
+  auto conn = test::ConnectOrFail(dsn);
+  CHECK(test::Exec(conn.get(), "SELECT count(*) FROM tosgate_costs") == "4");
+  CHECK(Verifies(dsn));
+  test::Exec(conn.get(), "UPDATE tosgate_costs SET settled = 1 WHERE settled = 0 "
+                         "AND instance = 'gw-copy'");
+  CHECK_FALSE(Verifies(dsn));
 }
 
 }  // namespace

@@ -66,15 +66,14 @@ std::string Where(const AuditFilter& f, const std::optional<AuditCursor>& c, boo
 
 struct PostgresAuditQuery::Impl {
   PgConn conn;
-  std::string select;  // PostgresDecisionSelect
-  bool traces = false;  // the store has tosgate_traces
+  PostgresSelect select;
 
   std::string Where(const AuditFilter& f, const std::optional<AuditCursor>& c, PgParams* p) const {
-    return tosgate::storage::Where(f, c, traces, p);
+    return tosgate::storage::Where(f, c, select.traces, p);
   }
   std::string RowsSql(const AuditFilter& f, const std::optional<AuditCursor>& c,
                       PgParams* p) const {
-    return "SELECT " + select + " FROM tosgate_decisions" + Where(f, c, p) + kOrder;
+    return "SELECT " + select.columns + " FROM tosgate_decisions" + Where(f, c, p) + kOrder;
   }
 };
 
@@ -90,7 +89,6 @@ Result<std::unique_ptr<PostgresAuditQuery>> PostgresAuditQuery::Open(const std::
   auto select = PostgresDecisionSelect(impl->conn.get());
   if (!select.ok()) return select.status();
   impl->select = std::move(select.value());
-  impl->traces = impl->select != kPostgresDecisionColumns;
   return std::unique_ptr<PostgresAuditQuery>(new PostgresAuditQuery(std::move(impl)));
 }
 

@@ -59,18 +59,29 @@ Result<PgConn> OpenPostgresAuditStore(const std::string& dsn) {
   return std::move(conn.value());
 }
 
-Result<std::string> PostgresDecisionSelect(PGconn* conn) {
-  auto has = PgExec(conn, "SELECT to_regclass('tosgate_traces') IS NOT NULL",
-                    "looking for the trace context table");
+Result<PostgresSelect> PostgresDecisionSelect(PGconn* conn) {
+  auto has = PgExec(conn,
+                    "SELECT to_regclass('tosgate_traces') IS NOT NULL, "
+                    "to_regclass('tosgate_costs') IS NOT NULL",
+                    "looking for the trace context and cost tables");
   if (!has.ok()) return has.status();
-  std::string select = kPostgresDecisionColumns;
-  if (PgText(has->get(), 0, 0) != "t") return select;
-  for (const char* column : {"traceparent", "tracestate"}) {
-    select += std::string(", coalesce((SELECT t.") + column +
-              " FROM tosgate_traces t WHERE t.instance = tosgate_decisions.instance AND t.seq = "
-              "tosgate_decisions.seq), '')";
-  }
-  return select;
+  PostgresSelect s{kPostgresDecisionColumns, PgText(has->get(), 0, 0) == "t"};
+  const bool costs = PgText(has->get(), 0, 1) == "t";
+  // The record's value in `table`, or `none` when it has none there.
+  auto joined = [&s](bool present, const char* table, const char* column, const char* none) {
+    if (!present) {
+      s.columns += std::string(", ") + none;
+      return;
+    }
+    s.columns += std::string(", coalesce((SELECT x.") + column + " FROM " + table +
+                 " x WHERE x.instance = tosgate_decisions.instance AND x.seq = "
+                 "tosgate_decisions.seq), " + none + ")";
+  };
+  joined(s.traces, "tosgate_traces", "traceparent", "''");
+  joined(s.traces, "tosgate_traces", "tracestate", "''");
+  joined(costs, "tosgate_costs", "reserved", "-1");
+  joined(costs, "tosgate_costs", "settled", "-1");
+  return s;
 }
 
 StoredDecision ReadPostgresDecisionRow(const PGresult* res, int row) {
@@ -101,9 +112,11 @@ StoredDecision ReadPostgresDecisionRow(const PGresult* res, int row) {
   r.latency_us = Int(res, row, 22);
   d.prev_hash = PgBytea(res, row, 23);
   d.hash = PgBytea(res, row, 24);
-  if (PQnfields(res) > 26) {
+  if (PQnfields(res) > 28) {  // PostgresDecisionSelect's list
     r.traceparent = PgText(res, row, 25);
     r.tracestate = PgText(res, row, 26);
+    r.cost_reserved_nano = Int(res, row, 27);
+    r.cost_settled_nano = Int(res, row, 28);
   }
   return d;
 }

@@ -22,9 +22,14 @@ Result<PgConn> OpenPostgresAuditStore(const std::string& dsn);
 
 // What readers select from tosgate_decisions: kPostgresDecisionColumns, then
 // each record's traceparent and tracestate from tosgate_traces ('' without
-// one). A store from before that table was added (a gateway creates it when
-// it next opens the store) has no trace context to read: the columns alone.
-Result<std::string> PostgresDecisionSelect(PGconn* conn);
+// one) and its reserved and settled cost from tosgate_costs (-1 without). A
+// store from before those tables (a gateway creates them when it next
+// opens the store) reads '' and -1 for every record.
+struct PostgresSelect {
+  std::string columns;
+  bool traces = false;  // the store has tosgate_traces
+};
+Result<PostgresSelect> PostgresDecisionSelect(PGconn* conn);
 
 // A row selected with PostgresDecisionSelect's list (instance first).
 StoredDecision ReadPostgresDecisionRow(const PGresult* res, int row);

@@ -11,10 +11,11 @@ namespace {
 // columns (storage/audit/sqlite/schema.cc) with `instance` first; a pair
 // (instance, seq) is one record, and each instance chains its own rows.
 // tosgate_traces holds the W3C trace context of the decisions that carried
-// one, as SQLite's `traces` table does: added within schema version 1, so a
-// store made before it gains the table when a gateway next opens it, and
-// readers of a store without it read '' for every record (which hashes as
-// before).
+// one, tosgate_costs what cost budgets reserved and settled for a decision
+// (nano-dollars, -1 for none), as SQLite's `traces` and `costs` tables do:
+// added within schema version 1, so a store made before them gains them
+// when a gateway next opens it, and readers of a store without them read
+// '' and -1 for every record (which hash as before).
 constexpr const char kCreateSql[] = R"sql(
 CREATE TABLE IF NOT EXISTS tosgate_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tosgate_decisions (
@@ -52,6 +53,13 @@ CREATE TABLE IF NOT EXISTS tosgate_traces (
   seq          BIGINT NOT NULL,
   traceparent  TEXT   NOT NULL,
   tracestate   TEXT   NOT NULL DEFAULT '',
+  PRIMARY KEY (instance, seq)
+);
+CREATE TABLE IF NOT EXISTS tosgate_costs (
+  instance     TEXT   NOT NULL,
+  seq          BIGINT NOT NULL,
+  reserved     BIGINT NOT NULL,
+  settled      BIGINT NOT NULL,
   PRIMARY KEY (instance, seq)
 );
 )sql";
@@ -129,6 +137,7 @@ const char kPostgresDecisionColumns[] =
     "policy_revision, prompt_sha256, latency_us, prev_hash, hash";
 
 const char kPostgresTraceColumns[] = "instance, seq, traceparent, tracestate";
+const char kPostgresCostColumns[] = "instance, seq, reserved, settled";
 
 Status EnsurePostgresAuditSchema(PGconn* conn) {
   if (auto r = PgExec(conn, "BEGIN", "starting the schema transaction"); !r.ok()) return r.status();

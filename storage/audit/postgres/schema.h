@@ -23,8 +23,9 @@ inline constexpr int64_t kPostgresSchemaLockKey = 0x746f7367617465;  // "tosgate
 // Every column of tosgate_decisions in table order, for SELECT and COPY.
 extern const char kPostgresDecisionColumns[];
 
-// The columns of tosgate_traces, for COPY.
+// The columns of tosgate_traces and of tosgate_costs, for COPY.
 extern const char kPostgresTraceColumns[];
+extern const char kPostgresCostColumns[];
 
 // Creates the tables and indexes if missing (idempotent, one transaction
 // under an advisory lock), or checks that existing ones are a tosgate audit

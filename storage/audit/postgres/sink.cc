@@ -48,9 +48,6 @@ void MakeRecordStorable(AuditRow& r) {
 // if asked, text made storable.
 AuditRow Storable(const PostgresAuditOptions& opts, engine::AuditRecord record) {
   AuditRow r = ToAuditRow(std::move(record));
-  // The fleet store has no cost columns yet: the record is stored, and
-  // hashed, without them (docs/cost-budgets.md).
-  r.cost_reserved_nano = r.cost_settled_nano = -1;
   if (opts.truncate_client_ip) r.client_ip = TruncateClientIp(r.client_ip);
   MakeRecordStorable(r);
   return r;

@@ -54,7 +54,8 @@ struct PostgresAuditSink::Impl {
   bool need_resync = false;     // a commit failed: its outcome must be read back
   uint64_t attempt_end_seq = 0;  // the last failed batch's last seq and hash,
   std::string attempt_end_hash;  // to recognise it committed after all
-  std::string buffer, scratch, traces;  // COPY text of decisions, of trace rows
+  std::string buffer, scratch;  // COPY text of the decisions; the chain's scratch
+  std::string traces, costs;    // COPY text of tosgate_traces and tosgate_costs rows
 
   uint64_t published_seq = 0;  // the chain head last published to opts.anchor
 

@@ -64,7 +64,7 @@ Result<FleetVerdict> VerifyPostgresAuditStore(const std::string& dsn,
     std::string anchored_hash;
     PgParams ip;
     const std::string declare = "DECLARE tosgate_chain NO SCROLL CURSOR FOR SELECT " +
-                                *select +
+                                select->columns +
                                 " FROM tosgate_decisions WHERE instance = " + ip.Add(iv.instance) +
                                 " ORDER BY seq";
     if (auto r = PgExecWith(c, declare, ip, "reading a chain"); !r.ok()) return r.status();

@@ -1,6 +1,6 @@
 // The PostgreSQL audit sink's writer side: sends a batch as one COPY (one
-// transaction: group commit; the trace context of its records, if any, in
-// the same transaction), and after a failed commit reconnects and
+// transaction: group commit; the trace context and costs of its records,
+// if any, in the same transaction), and after a failed commit reconnects and
 // reads the chain back (the queue, retries with backoff and waiters are
 // storage/audit/batch_queue.h's). Every round trip is bounded by io_timeout
 // (non-blocking libpq + poll), so a server that hangs is a failed commit,
@@ -93,18 +93,28 @@ void AppendRow(std::string& out, const std::string& instance, uint64_t seq,
   AppendBytea(out, hash, '\n');
 }
 
-// tosgate_traces rows, in COPY text, for the batch's records that carry a
-// trace context; most carry none, and then nothing is appended.
-void AppendTraceRows(std::string& out, const std::string& instance, uint64_t first_seq,
-                     const std::vector<AuditBatchQueue::Item>& batch) {
+// tosgate_traces and tosgate_costs rows, in COPY text, for the batch's
+// records that carry a trace context or a cost; most carry neither, and
+// then nothing is appended.
+void AppendSideRows(std::string& traces, std::string& costs, const std::string& instance,
+                    uint64_t first_seq, const std::vector<AuditBatchQueue::Item>& batch) {
   for (size_t i = 0; i < batch.size(); ++i) {
     const AuditRow& r = batch[i].record;
-    if (r.traceparent.empty() && r.tracestate.empty()) continue;
-    AppendText(out, instance);
-    AppendInt(out, static_cast<int64_t>(first_seq + i));
-    AppendText(out, r.traceparent);
-    AppendText(out, r.tracestate);
-    out.back() = '\n';
+    const auto seq = static_cast<int64_t>(first_seq + i);
+    if (!r.traceparent.empty() || !r.tracestate.empty()) {
+      AppendText(traces, instance);
+      AppendInt(traces, seq);
+      AppendText(traces, r.traceparent);
+      AppendText(traces, r.tracestate);
+      traces.back() = '\n';
+    }
+    if (r.cost_reserved_nano >= 0 || r.cost_settled_nano >= 0) {
+      AppendText(costs, instance);
+      AppendInt(costs, seq);
+      AppendInt(costs, r.cost_reserved_nano);
+      AppendInt(costs, r.cost_settled_nano);
+      costs.back() = '\n';
+    }
   }
 }
 
@@ -308,12 +318,13 @@ Status PostgresAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
   attempt_end_seq = seq - 1;
   attempt_end_hash = prev;
   traces.clear();
-  AppendTraceRows(traces, opts.instance, next_seq, batch);
+  costs.clear();
+  AppendSideRows(traces, costs, opts.instance, next_seq, batch);
 
-  // One transaction: a record lands with its trace context, which the chain
-  // hashes; a lone COPY is a transaction of its own.
+  // One transaction: a record lands with its trace context and cost, which
+  // the chain hashes; a lone COPY is a transaction of its own.
   const auto deadline = Clock::now() + opts.io_timeout;
-  const bool transaction = !opts.use_copy || !traces.empty();
+  const bool transaction = !opts.use_copy || !traces.empty() || !costs.empty();
   Status s = transaction ? Run("BEGIN", {}, deadline) : Status::Ok();
   if (s.ok()) {
     s = opts.use_copy ? CopyIn("COPY tosgate_decisions (" +
@@ -324,6 +335,10 @@ Status PostgresAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
   if (s.ok() && !traces.empty()) {
     s = CopyIn("COPY tosgate_traces (" + std::string(kPostgresTraceColumns) + ") FROM STDIN",
                traces, deadline);
+  }
+  if (s.ok() && !costs.empty()) {
+    s = CopyIn("COPY tosgate_costs (" + std::string(kPostgresCostColumns) + ") FROM STDIN", costs,
+               deadline);
   }
   if (s.ok() && transaction) s = Run("COMMIT", {}, deadline);
   if (!s.ok()) return s;
