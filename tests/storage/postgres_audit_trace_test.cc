@@ -105,7 +105,8 @@ TEST_CASE("PostgreSQL audit: a store from before tosgate_traces and tosgate_cost
   Write(dsn, "gw-old", true, {"o-1", "o-2", "o-3"}, false);
   // As a store written before the table was added.
   auto conn = test::ConnectOrFail(dsn);
-  test::Exec(conn.get(), "DROP TABLE tosgate_traces; DROP TABLE tosgate_costs");
+  test::Exec(conn.get(), "DROP TABLE tosgate_traces");
+  test::Exec(conn.get(), "DROP TABLE tosgate_costs");
   CHECK(test::Exec(conn.get(), "SELECT to_regclass('tosgate_traces') IS NULL") == "t");
   CHECK(ByTrace(dsn, kTraceId).empty());
   CHECK(Verifies(dsn));
