@@ -18,6 +18,7 @@
 
 #include "api/request/request_description.h"
 #include "api/request/capture.h"
+#include "api/request/replay_side.h"
 #include "cli/commands.h"
 #include "cli/evaluate.h"
 #include "server/policy_source.h"
@@ -32,34 +33,10 @@ using api::CaptureLine;
 using api::CaptureReader;
 using api::ParseCaptureLine;
 
-constexpr size_t kEffects = 3;
+constexpr size_t kEffects = api::kReplayEffects;
 constexpr size_t kMaxSamples = 5;
 
-// One policy set under replay: its engine with its own clock and state, and
-// the out-of-path analyzer over what its rules log, run on capture time.
-struct Side {
-  explicit Side(std::shared_ptr<const engine::PolicySnapshot> snapshot, int64_t wall_start_ms,
-                const engine::AccountDirectory* accounts)
-      : clock(wall_start_ms), state(engine::NewMemoryStateStore()),
-        engine({.clock = &clock, .state = state.get(), .accounts = accounts, .feature_log = &log}),
-        analyzer(&log, &engine.behavior(), &clock, engine::AnalyzerOptions{}) {
-    engine.Publish(std::move(snapshot));
-  }
-  FakeClock clock;
-  std::unique_ptr<engine::StateStore> state;
-  engine::FeatureLog log{1 << 18};
-  engine::Engine engine;
-  engine::AnalyzerJob analyzer;
-  std::array<uint64_t, kEffects> effects{};
-  std::map<std::pair<std::string, Effect>, uint64_t> rules;
-
-  Decision Decide(const Request& r) {
-    Decision d = engine.Check(r);
-    ++effects[static_cast<size_t>(d.effect)];
-    for (const std::string& id : d.rule_ids) ++rules[{id, d.effect}];
-    return d;
-  }
-};
+using Side = api::ReplaySide;  // api/request/replay_side.h
 
 struct Sample {
   int64_t line = 0;

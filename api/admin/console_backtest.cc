@@ -11,41 +11,18 @@
 // library too (api/admin/CMakeLists.txt), as the fuzz targets and the
 // simulator bench do: one parser of the capture format.
 #include "api/request/capture.h"
+#include "api/request/replay_side.h"
 #include "engine/distill/analyzer_job.h"
 #include "tosgate/clock.h"
 
 namespace tosgate::api::admin {
 namespace {
 
-constexpr size_t kEffects = 3;
+constexpr size_t kEffects = api::kReplayEffects;
 constexpr size_t kMaxSamples = 5;
 constexpr size_t kMaxProblems = 5;
 
-// One policy set under test, as in cli/replay.cc: its own engine, clock and
-// state, and the analyzer over what its rules log.
-struct Side {
-  Side(std::shared_ptr<const engine::PolicySnapshot> snapshot, int64_t wall_start_ms,
-       const engine::AccountDirectory* accounts)
-      : clock(wall_start_ms), state(engine::NewMemoryStateStore()),
-        engine({.clock = &clock, .state = state.get(), .accounts = accounts, .feature_log = &log}),
-        analyzer(&log, &engine.behavior(), &clock, engine::AnalyzerOptions{}) {
-    engine.Publish(std::move(snapshot));
-  }
-  FakeClock clock;
-  std::unique_ptr<engine::StateStore> state;
-  engine::FeatureLog log{1 << 18};
-  engine::Engine engine;
-  engine::AnalyzerJob analyzer;
-  std::array<uint64_t, kEffects> effects{};
-  std::map<std::pair<std::string, Effect>, uint64_t> rules;
-
-  Decision Decide(const Request& r) {
-    Decision d = engine.Check(r);
-    ++effects[static_cast<size_t>(d.effect)];
-    for (const std::string& id : d.rule_ids) ++rules[{id, d.effect}];
-    return d;
-  }
-};
+using Side = api::ReplaySide;  // api/request/replay_side.h
 
 nlohmann::ordered_json EffectsJson(const std::array<uint64_t, kEffects>& effects) {
   nlohmann::ordered_json j;
