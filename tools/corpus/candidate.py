@@ -11,7 +11,8 @@ it on development files only.
    the deny and review thresholds over paraphrase-family halves;
 2. each threshold is raised to one step (0.0001) above what `tosgate eval
    --model` prints on --raise-on at --max-fpr 0 (deny) and 0.002 (review),
-   the shipped protocol (tier2-classifier.yaml's header);
+   the shipped protocol (tier2-classifier.yaml's header; --raise-review-fpr
+   changes the review step's share);
 3. DIR/pack is a copy of the pack with that model and those thresholds;
    `tosgate eval --policies DIR/pack` runs on every --eval file (files the
    model was not trained on) and on --raise-on.
@@ -82,6 +83,8 @@ def main():
     ap.add_argument('--deny-fpr', type=float, default=0.001)
     ap.add_argument('--review-fpr', type=float, default=0.005)
     ap.add_argument('--raise-on', default=os.path.join(ROOT, 'tests', 'corpora', 'prohibited', 'other-dev.jsonl'))
+    ap.add_argument('--raise-review-fpr', type=float, default=0.002,
+                    help='review thresholds are raised to flag at most this share of --raise-on benign prompts')
     ap.add_argument('--no-raise', action='store_true', help='cross-fitted thresholds only')
     ap.add_argument('--per-category', action='store_true')
     ap.add_argument('extra', nargs='*')
@@ -97,7 +100,7 @@ def main():
     review = crossfit(args, args.review_fpr, model)
     if not args.no_raise:
         od_deny = model_thresholds(args, model, args.raise_on, 0)
-        od_review = model_thresholds(args, model, args.raise_on, 0.002)
+        od_review = model_thresholds(args, model, args.raise_on, args.raise_review_fpr)
         deny = {k: max(v, round(od_deny.get(k, 0) + 1e-4, 4)) for k, v in deny.items()}
         review = {k: max(v, round(od_review.get(k, 0) + 1e-4, 4)) for k, v in review.items()}
     review = {k: min(v, deny[k]) for k, v in review.items()}
