@@ -82,7 +82,9 @@ def main():
     ap.add_argument('--eval', action='append', default=[])
     ap.add_argument('--deny-fpr', type=float, default=0.001)
     ap.add_argument('--review-fpr', type=float, default=0.005)
-    ap.add_argument('--raise-on', default=os.path.join(ROOT, 'tests', 'corpora', 'prohibited', 'other-dev.jsonl'))
+    ap.add_argument('--raise-on', action='append',
+                    help='benign prompts to raise thresholds on (repeatable; the files are read together); '
+                         'default other-dev.jsonl')
     ap.add_argument('--raise-review-fpr', type=float, default=0.002,
                     help='review thresholds are raised to flag at most this share of --raise-on benign prompts')
     ap.add_argument('--no-raise', action='store_true', help='cross-fitted thresholds only')
@@ -91,6 +93,18 @@ def main():
     args = ap.parse_args()
 
     os.makedirs(args.work, exist_ok=True)
+    args.raise_on = args.raise_on or [os.path.join(ROOT, 'tests', 'corpora', 'prohibited', 'other-dev.jsonl')]
+    raise_files = args.raise_on
+    if len(raise_files) > 1:  # one pool: every file's benign prompts
+        pool = os.path.join(args.work, 'raise-pool.jsonl')
+        with open(pool, 'w', encoding='utf-8') as out:
+            for f in raise_files:
+                for line in open(f, encoding='utf-8'):
+                    if line.strip() and json.loads(line).get('label', 'benign') == 'benign':
+                        out.write(line if line.endswith('\n') else line + '\n')
+        args.raise_on = pool
+    else:
+        args.raise_on = raise_files[0]
     pack = os.path.join(args.work, 'pack')
     if os.path.exists(pack):
         shutil.rmtree(pack)
@@ -108,7 +122,7 @@ def main():
     print('label                     deny  review')
     for k in sorted(deny):
         print(f'  {k:22s} {deny[k]:.4f} {review[k]:.4f}')
-    for data in args.eval + ([] if args.no_raise else [args.raise_on]):
+    for data in args.eval + ([] if args.no_raise else raise_files):
         j = evaluate(args, pack, data)
         p, b = j['prohibited'], j['benign']
         print(f"{os.path.basename(data):22s} caught {p['recall']*100:5.1f}% ({p['caught']}/{p['prompts']})  "
