@@ -87,6 +87,9 @@ def main():
                          'default other-dev.jsonl')
     ap.add_argument('--raise-review-fpr', type=float, default=0.002,
                     help='review thresholds are raised to flag at most this share of --raise-on benign prompts')
+    ap.add_argument('--deny-floor', type=float, default=0.0,
+                    help='no deny threshold below this score (a category under it is flagged, not denied, '
+                         'from its review threshold up to the floor)')
     ap.add_argument('--no-raise', action='store_true', help='cross-fitted thresholds only')
     ap.add_argument('--per-category', action='store_true')
     ap.add_argument('extra', nargs='*')
@@ -118,6 +121,7 @@ def main():
         deny = {k: max(v, round(od_deny.get(k, 0) + 1e-4, 4)) for k, v in deny.items()}
         review = {k: max(v, round(od_review.get(k, 0) + 1e-4, 4)) for k, v in review.items()}
     review = {k: min(v, deny[k]) for k, v in review.items()}
+    deny = {k: max(v, args.deny_floor) for k, v in deny.items()}
     write_tier(os.path.join(pack, 'tier2-classifier.yaml'), deny, review)
     print('label                     deny  review')
     for k in sorted(deny):
