@@ -32,6 +32,10 @@ AuditBatchQueue::~AuditBatchQueue() {
 void AuditBatchQueue::Start(CommitFn commit, DrainedFn drained) {
   commit_ = std::move(commit);
   drained_ = std::move(drained);
+  {
+    engine::MutexLock lock(mu_);
+    queue_.reserve(std::min(kKeepCapacity, opts_.max_batch));
+  }
   writer_ = std::thread([this] { Run(); });
 }
 
@@ -176,7 +180,11 @@ void AuditBatchQueue::ExpireWaiters(std::vector<Item>& batch,
 }
 
 void AuditBatchQueue::Run() {
+  // Both buffers sized once for a commit of the usual size: the submitters
+  // grow (and move) the queue only in a spell larger than that.
+  const size_t keep = std::min(kKeepCapacity, opts_.max_batch);
   std::vector<Item> batch;
+  batch.reserve(keep);
   engine::MutexLock lock(mu_);
   for (;;) {
     writer_idle_ = true;
@@ -260,8 +268,10 @@ void AuditBatchQueue::Run() {
     // much larger than what is queued now is not kept.
     const size_t peak = batch.size();
     batch.clear();
-    if (batch.capacity() > kKeepCapacity && peak < batch.capacity() / 4)
+    if (batch.capacity() > keep && peak < batch.capacity() / 4) {
       std::vector<Item>().swap(batch);
+      batch.reserve(keep);
+    }
     lock.Lock();
     if (space_waiters_) space_cv_.notify_all();
     if (flush_waiters_) progress_cv_.notify_all();
