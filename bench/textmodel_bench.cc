@@ -9,6 +9,8 @@
 //       --benchmark_report_aggregates_only=true (one command line)
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -138,4 +140,33 @@ BENCHMARK(BM_ParseShipped)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// TEXTMODEL_BENCH_PROFILE=N scores the shipped prohibited-use model N times
+// on the 1 KB prompt (normalized once) outside Google Benchmark and exits:
+// a fixed amount of work for callgrind, a few seconds instead of minutes:
+//   TEXTMODEL_BENCH_PROFILE=1000 valgrind --tool=callgrind
+//       --toggle-collect='*ScoreNormalized*' build/bench/textmodel_bench
+int main(int argc, char** argv) {
+  if (const char* n = std::getenv("TEXTMODEL_BENCH_PROFILE"); n && *n) {
+    std::shared_ptr<const TextModel> m;
+    if (!TextModel::Load(std::string(TOSGATE_SOURCE_DIR) +
+                             "/policies/packs/prohibited-use/models/prohibited.model",
+                         &m)
+             .ok())
+      return 1;
+    const std::string p = tosgate::engine::NormalizeForMatch(Prompt(1024)).substr(0, 1024);
+    tosgate::engine::TextModelScratch scratch;
+    std::vector<float> out;
+    float sum = 0;
+    for (long i = std::strtol(n, nullptr, 10); i > 0; --i) {
+      m->ScoreNormalized(p, &scratch, &out);
+      sum += out[0];
+    }
+    std::printf("%g\n", static_cast<double>(sum));
+    return 0;
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
