@@ -153,6 +153,18 @@ int main(int argc, char** argv) {
                          &m)
              .ok())
       return 1;
+    // TEXTMODEL_BENCH_NORMALIZE=1: normalize instead, a support ticket as
+    // engine_bench sends (words, numbers, punctuation).
+    if (const char* e = std::getenv("TEXTMODEL_BENCH_NORMALIZE"); e && *e == '1') {
+      std::string t;
+      for (int k = 0; t.size() < 1024; ++k)
+        t += k % 2 ? "The customer is frustrated because order 107919 arrived late and the kettle inside was scratched. "
+                   : "They ask whether they can return the kettle after 17 days, and who pays for shipping? ";
+      size_t total = 0;
+      for (long i = std::strtol(n, nullptr, 10); i > 0; --i) total += tosgate::engine::NormalizeForMatch(t).size();
+      std::printf("%zu\n", total);
+      return 0;
+    }
     const std::string p = tosgate::engine::NormalizeForMatch(Prompt(1024)).substr(0, 1024);
     tosgate::engine::TextModelScratch scratch;
     std::vector<float> out;
