@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <bit>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -78,8 +79,9 @@ uint64_t SipHash24(uint64_t k0, uint64_t k1, std::string_view m) {
   const size_t n = m.size();
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    uint64_t w = 0;
-    for (size_t k = 0; k < 8; ++k) w |= byte(i + k) << (8 * k);  // little-endian on any host
+    uint64_t w;
+    std::memcpy(&w, m.data() + i, 8);
+    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);  // read little-endian
     v3 ^= w;
     round(), round();
     v0 ^= w;
