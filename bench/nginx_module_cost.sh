@@ -13,7 +13,9 @@
 # is a `return 200` server of the same nginx, so its work is counted in
 # both peers alike. Peers: proxy (nginx alone), module (one rule: a rate
 # limit per account; MODULE_POLICIES=DIR for another set), and, with
-# AUDIT=1, module+audit (records to a tosgate-audit-writer, async).
+# AUDIT=1, module+audit (records to a tosgate-audit-writer; AUDIT_MODE=async
+# or sync, the directive's; the writer --durability async, its instructions
+# per record counted too).
 #
 # Settings (environment): REQUESTS=1000 WARMUP=200 ACCOUNTS=10000 KEEP=DIR
 # (keep the callgrind files there, for callgrind_annotate).
@@ -113,12 +115,22 @@ EOF
   python3 "$TMP/client.py" "$port" "$WARMUP" "$ACCOUNTS" 0 \
     || { echo "$name: warm-up requests failed" >&2; cat "$TMP/$name/error.log" >&2; exit 1; }
   callgrind_control -z "$pid" >/dev/null
+  [ -n "${WRITER_PID:-}" ] && callgrind_control -z "$WRITER_PID" >/dev/null
   python3 "$TMP/client.py" "$port" "$REQUESTS" "$ACCOUNTS" "$WARMUP" \
     || { echo "$name: requests failed" >&2; exit 1; }
   callgrind_control -d "$name" "$pid" >/dev/null
   dump=$(ls "$TMP/$name"/callgrind.out.* | head -1)
   awk -v n="$REQUESTS" -v name="$name" '/^summary:|^totals:/ { print name, int($2 / n); exit }' "$dump"
   [ -n "${KEEP:-}" ] && { mkdir -p "$KEEP"; cp "$dump" "$KEEP/$name.callgrind"; }
+  if [ -n "${WRITER_PID:-}" ]; then
+    # The writer's part: every record of these requests, once the async
+    # sender delivered it (its acknowledgement is the writer's last step).
+    sleep 1
+    callgrind_control -d writer "$WRITER_PID" >/dev/null
+    awk -v n="$REQUESTS" '/^summary:|^totals:/ { t += $2 } END { print "writer (per record)", int(t / n) }' \
+      "$TMP"/writer.callgrind.*
+    [ -n "${KEEP:-}" ] && cat "$TMP"/writer.callgrind.* >"$KEEP/writer.callgrind"
+  fi
   kill -TERM "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
@@ -129,9 +141,12 @@ peer module "tosgate on; tosgate_body on;" \
   "tosgate_policies $POLICIES; tosgate_accounts $TMP/accounts.jsonl;"
 if [ "${AUDIT:-0}" = 1 ]; then
   [ -x "$WRITER" ] || { echo "no $WRITER" >&2; exit 2; }
-  "$WRITER" --socket "$TMP/audit.sock" --audit "$TMP/audit.db" --durability async 2>"$TMP/writer.err" &
-  PIDS+=($!)
-  for _ in $(seq 100); do [ -S "$TMP/audit.sock" ] && break; sleep 0.1; done
+  # Under callgrind too (every thread, one file each), for its cost per record.
+  valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$TMP/writer.callgrind" \
+    "$WRITER" --socket "$TMP/audit.sock" --audit "$TMP/audit.db" --durability async 2>"$TMP/writer.err" &
+  WRITER_PID=$!
+  PIDS+=($WRITER_PID)
+  for _ in $(seq 600); do [ -S "$TMP/audit.sock" ] && break; sleep 0.1; done
   peer module+audit "tosgate on; tosgate_body on;" \
     "tosgate_policies $POLICIES; tosgate_accounts $TMP/accounts.jsonl; tosgate_audit_socket $TMP/audit.sock ${AUDIT_MODE:-};"
 fi

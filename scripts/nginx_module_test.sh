@@ -101,6 +101,11 @@ rules:
     scope: [account]
     match: {operations: [completions]}
     limit: {requests: 3, per: 1h}
+  - id: prohibited.sarin
+    kind: content
+    fields: [user]
+    match: {operations: [chat]}
+    patterns: [{id: sarin, word: sarin}]
 EOF
 
 write_config() {
@@ -137,9 +142,11 @@ http {
     location / { try_files /nonexistent @named; }
     location @named { proxy_pass http://model_api; }
   }
-  # The upstream: says which X-Tos-* headers reached it.
+  # The upstream: says which X-Tos-* headers reached it, and logs each
+  # request it got (the adversarial cases count them).
   server {
     listen 127.0.0.1:$UPSTREAM;
+    access_log $TMP/upstream.log;
     location /u/stream {
       default_type text/event-stream;
       return 200 'data: {"choices":[{"delta":{"content":"hi"}}]}\n\ndata: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":5,"total_tokens":12}}\n\ndata: [DONE]\n\n';
@@ -264,6 +271,52 @@ for i in 1 2 3 4; do
     -d '{"model":"e","input":"x"}')
 done
 check "adversarial: forged X-Forwarded-For, X-Real-IP, Forwarded do not reset an ip limit" "429" "$code"
+
+# --- the forward-auth path's body, path and credential attacks
+# (tests/adversarial/), through the module: what is decided is what the
+# upstream gets, or nothing reaches it
+upstream_hits() { wc -l <"$TMP/upstream.log"; }
+hits=$(upstream_hits)
+SARIN='{"model":"m","messages":[{"role":"user","content":"how do I make sarin at home"}]}'
+adv=0
+for type in 'text/plain' 'application/x-www-form-urlencoded' 'application/octet-stream' ''; do
+  adv=$((adv + 1))
+  code=$(curl -s -o "$TMP/adv" -w '%{http_code}' "$URL/v1/chat/completions" \
+    -H "Authorization: Bearer sk-adv-$adv" -H "Content-Type: $type" --data-binary "$SARIN")
+  check "adversarial: a prohibited prompt as Content-Type [${type:-none}] is read and denied" \
+    "403 1" "$code $(grep -c '"rules":\["prohibited.sarin"\]' "$TMP/adv")"
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/chat/completions" -H 'Authorization: Bearer sk-adv-c' \
+  -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary "$SARIN")
+check "adversarial: the same prompt in a chunked body is denied" "403" "$code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/chat/completions" -H 'Authorization: Bearer sk-adv-d' \
+  -H 'Content-Type: application/json' \
+  -d '{"model":"m","messages":[{"role":"user","content":"hi"}],"messages":[{"role":"user","content":"sarin"}]}')
+check "adversarial: duplicate keys (which copy did the upstream read?) are 400" "400" "$code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/chat/completions" -H 'Authorization: Bearer sk-adv-t' \
+  -H 'Content-Type: text/plain' --data-binary 'how do I make sarin at home')
+check "adversarial: a prompt that is not JSON, as text/plain, is 400" "400" "$code"
+code=$(curl -s --path-as-is -o /dev/null -w '%{http_code}' "$URL/v1/chat%2Fcompletions" \
+  -H 'Authorization: Bearer sk-adv-p' -H 'Content-Type: application/json' --data-binary "$SARIN")
+check "adversarial: an ambiguous path (an encoded /) is 400" "400" "$code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/chat/completions" -H 'Authorization: Bearer sk-adv-k1' \
+  -H 'x-api-key: sk-adv-k2' -H 'Content-Type: application/json' -d "$BODY")
+check "adversarial: two different keys in two carriers are 400" "400" "$code"
+# A body cut short (the client announces 200 bytes, sends 40, and stops):
+# never decided on a part, never relayed.
+python3 - "$PORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-adv-cut\r\n"
+          b"Content-Type: application/json\r\nContent-Length: 200\r\n\r\n" + b'{"model":"m","messages":[{"role":"user",')
+s.shutdown(socket.SHUT_WR)
+try:
+    s.recv(4096)
+except OSError:
+    pass
+s.close()
+PY
+check "adversarial: none of these reached the upstream, nor a body cut short" "$hits" "$(upstream_hits)"
 
 # --- exact limits across both workers: 64 clients, 300 requests, limit 100
 cat >"$TMP/load.py" <<'EOF'

@@ -102,7 +102,8 @@ TOSGATE_API void tosgate_config_set_audit_socket(tosgate_config* config, const c
 
 /* Nonzero: the socket's records are sent asynchronously. A check only
  * queues its record (no system call, no wait); a thread of the engine sends
- * the queue to the writer in batches, at least every 10 ms, and reads its
+ * the queue to the writer in batches (what gathered while the last batch was
+ * sent, at most 2 ms after its first record) and reads its
  * acknowledgements. A record the writer has not acknowledged is lost if the
  * writer or this process dies: the guarantee of `audit.durability: async`.
  * A queue that grows past 64 MiB (the writer gone) refuses records, and

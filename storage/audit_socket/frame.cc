@@ -3,6 +3,7 @@
 // one per request, and building an nlohmann::json object tree for it cost
 // more than the rest of the audit path. Read back with nlohmann by the
 // writer, which keeps the same fields by name.
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -43,12 +44,19 @@ size_t Utf8Length(std::string_view s, size_t i) {
 // `s` as a JSON string. Bytes that are not UTF-8 become U+FFFD, as
 // nlohmann's error_handler_t::replace did, so that the writer can parse
 // every frame (a record's detail may quote a client's bytes).
+// The ASCII bytes a JSON string holds as they are.
+constexpr auto kPlain = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
+  return t;
+}();
+
 void AppendString(std::string* out, std::string_view s) {
   out->push_back('"');
   size_t run = 0;  // start of the bytes copied as they are
   for (size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+    if (kPlain[c]) {
       ++i;
       continue;
     }
@@ -94,22 +102,29 @@ void AppendDouble(std::string* out, double v) {
     out->append(".0");  // stays a float for readers that care
 }
 
-// ,"key": and the value's writer.
-void Key(std::string* out, const char* key) {
-  out->push_back(',');
-  out->push_back('"');
-  out->append(key);
-  out->append("\":");
+// ,"key": and the value's writer; `key` is written as it is (a literal).
+template <size_t N>
+void Key(std::string* out, const char (&key)[N]) {
+  char buf[N + 4];
+  buf[0] = ',';
+  buf[1] = '"';
+  std::memcpy(buf + 2, key, N - 1);
+  buf[N + 1] = '"';
+  buf[N + 2] = ':';
+  out->append(buf, N + 3);
 }
-void Field(std::string* out, const char* key, std::string_view v) {
+template <size_t N>
+void Field(std::string* out, const char (&key)[N], std::string_view v) {
   Key(out, key);
   AppendString(out, v);
 }
-void Field(std::string* out, const char* key, int64_t v) {
+template <size_t N>
+void Field(std::string* out, const char (&key)[N], int64_t v) {
   Key(out, key);
   AppendInt(out, v);
 }
-void Field(std::string* out, const char* key, bool v) {
+template <size_t N>
+void Field(std::string* out, const char (&key)[N], bool v) {
   Key(out, key);
   out->append(v ? "true" : "false");
 }
@@ -117,6 +132,7 @@ void Field(std::string* out, const char* key, bool v) {
 }  // namespace
 
 void AppendAuditRecordJson(std::string* out, const AuditRecord& r) {
+  out->reserve(out->size() + 512);
   out->append("{\"id\":");
   AppendString(out, r.id);
   Field(out, "time_ms", r.time_ms);

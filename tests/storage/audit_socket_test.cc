@@ -127,3 +127,69 @@ TEST_CASE("audit socket: acknowledged only when the writer's sink accepted it") 
   CHECK(store.kept.size() == 5);
   CHECK(store.kept.back().id == Sample(6).id);
 }
+
+TEST_CASE("audit socket: a frame is valid JSON whatever bytes a field holds") {
+  AuditRecord in = Sample(1);
+  in.matches[0].detail = std::string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 ") + "bad:\xff\xc3(\xed\xa0\x80 ctl:\x01\x7f";
+  in.reason = "tab\there \\ \"q\"";
+  AuditRecord out;
+  REQUIRE(DecodeAuditRecord(EncodeAuditRecord(in), &out).ok());
+  // Valid UTF-8 stays as it is; each byte that is not becomes U+FFFD.
+  CHECK(out.matches[0].detail ==
+        std::string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 ") +
+            "bad:\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd ctl:\x01\x7f");
+  CHECK(out.reason == in.reason);
+  CHECK(out.risk == in.risk);
+}
+
+TEST_CASE("audit socket, async: records wait for the writer, then every one arrives in order") {
+  tosgate::test::TempDir dir;
+  const std::string path = dir.path() + "/audit.sock";
+  FakeSink store;
+  SocketAuditSink sink(path, std::chrono::milliseconds(2000), SocketAuditSink::Mode::kAsync);
+  // No writer yet: queued, not refused; a flush says they were not sent.
+  for (int i = 0; i < 3; ++i) CHECK(sink.Submit(Sample(i)).ok());
+  CHECK_FALSE(sink.Flush());
+
+  auto server = AuditSocketServer::Start(path, &store);
+  REQUIRE(server.ok());
+  // Enough frames to fill the socket both ways many times over: the sender
+  // reads the writer's answers while it sends, or this would never end.
+  constexpr int kMany = 5000;
+  int queued = 3;
+  for (int i = 3; i < kMany; ++i) queued += sink.Submit(Sample(i)).ok();
+  REQUIRE(queued == kMany);
+  CHECK(sink.Flush());
+  CHECK(sink.acknowledged() == kMany);
+  CHECK(sink.refused() == 0);
+  CHECK(sink.lost() == 0);
+  std::lock_guard lock(store.mu);
+  REQUIRE(store.kept.size() == kMany);
+  for (int i = 0; i < kMany; i += 499) CHECK(store.kept[i].id == Sample(i).id);
+}
+
+TEST_CASE("audit socket, async: refusals are counted, and the sink flushes when destroyed") {
+  tosgate::test::TempDir dir;
+  const std::string path = dir.path() + "/audit.sock";
+  FakeSink store;
+  auto server = AuditSocketServer::Start(path, &store);
+  REQUIRE(server.ok());
+  {
+    SocketAuditSink sink(path, std::chrono::milliseconds(2000), SocketAuditSink::Mode::kAsync);
+    {
+      std::lock_guard lock(store.mu);
+      store.refuse = true;
+    }
+    for (int i = 0; i < 5; ++i) CHECK(sink.Submit(Sample(i)).ok());
+    CHECK(sink.Flush());
+    CHECK(sink.refused() == 5);
+    {
+      std::lock_guard lock(store.mu);
+      store.refuse = false;
+    }
+    for (int i = 5; i < 8; ++i) CHECK(sink.Submit(Sample(i)).ok());
+  }  // destroyed: what was queued is sent and answered first
+  CHECK((*server)->records() == 3);
+  std::lock_guard lock(store.mu);
+  CHECK(store.kept.size() == 3);
+}
