@@ -206,7 +206,7 @@ TEST_CASE("inline proxy: a client that disconnects cancels the upstream request"
     RawClient c(f.port());
     REQUIRE(c.connected());
     REQUIRE(c.Send(Chat(R"({"model":"m"})", {{"x-mock-hang", "1"}})));
-    (void)test::WaitUntil([&] { return f.mock->requests() > 0; });
+    REQUIRE(test::WaitUntil([&] { return f.mock->requests() > 0; }));
   }  // closes the connection
   REQUIRE(f.Idle());
   CHECK(f.server->stats().client_aborts == 1);

@@ -146,11 +146,18 @@ TEST_CASE("gateway metrics: inline relays, open streams, client aborts and upstr
 
   CHECK(g.RoundTrip(Chat({{"x-mock-malformed", "1"}})).status == 502);
   CHECK(g.Value("tosgate_upstream_errors_total") == 1);
+  // The 502's stream ends after its last byte is written, which can be after
+  // the client has read it: without this wait the hanging request below
+  // could see that stream as its own and close before it was relayed.
+  REQUIRE(WaitUntil([&] { return g.server->stats().open_streams == 0; }));
 
   {
     RawClient c(g.server->port());
     REQUIRE(c.Send(Chat({{"x-mock-hang", "1"}})));
-    REQUIRE(WaitUntil([&] { return g.server->stats().open_streams == 1; }));
+    REQUIRE(WaitUntil([&] {
+      const auto s = g.server->stats();
+      return s.proxied == 3 && s.open_streams == 1;
+    }));
     CHECK(g.Value("tosgate_gateway_open_streams") == 1);
   }  // the client goes away mid-relay
   REQUIRE(WaitUntil([&] { return g.server->stats().open_streams == 0; }));
