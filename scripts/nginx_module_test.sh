@@ -6,7 +6,8 @@
 #   dropped), deny on a body rule, throttle with Retry-After and RateLimit
 #   fields, exact limits across 2 workers with 64 concurrent clients, limits
 #   that survive `nginx -s reload`, and a reload under load without a
-#   dropped request.
+#   dropped request; the forward-auth path's attacks; audit to one writer,
+#   sync (kill -9 loses no acknowledged record) and async.
 #
 #   scripts/nginx_module_test.sh [BUILD_DIR]     # default: build
 #
@@ -425,6 +426,30 @@ if [ -x "$WRITER" ]; then
   check "audit: every admitted request's record survived kill -9 of the writer" "0" "$missing"
   grep -v 'audit' "$TMP/error.log" >"$TMP/error.rest" || true
   mv "$TMP/error.rest" "$TMP/error.log"  # the refusals after the kill are expected
+  # --- audit, async: a request only queues its record; the worker's thread
+  # sends the queue in batches, and every admitted request's record arrives
+  "$WRITER" --socket "$TMP/audit2.sock" --audit "$TMP/audit2.db" --durability async 2>"$TMP/writer2.err" &
+  WRITER2_PID=$!
+  for _ in $(seq 100); do [ -S "$TMP/audit2.sock" ] && break; sleep 0.1; done
+  chmod 777 "$TMP/audit2.sock"
+  echo "tosgate_audit_socket $TMP/audit2.sock async;" >"$TMP/audit.conf"
+  "$NGINX" -e "$TMP/error.log" -p "$TMP" -c "$TMP/nginx.conf" -s reload
+  for _ in $(seq 100); do
+    curl -s -o /dev/null "$URL/v1/chat/completions" -H 'Authorization: Bearer sk-probe2' -d "$BODY"
+    [ "$(sqlite3 "$TMP/audit2.db" 'select count(*) from decisions' 2>/dev/null || echo 0)" -gt 0 ] && break
+    sleep 0.1
+  done
+  IDS_FILE=$TMP/ids2.txt python3 "$TMP/load.py" "$PORT" 'sk-async-*' 500 16 >"$TMP/async.out"
+  admitted=$(awk '$1 == 200 { print $2 }' "$TMP/ids2.txt" | sort -u)
+  for _ in $(seq 100); do
+    sqlite3 "$TMP/audit2.db" 'select id from decisions' | sort -u >"$TMP/stored2.txt"
+    [ "$(comm -23 <(echo "$admitted") "$TMP/stored2.txt" | wc -l)" = 0 ] && break
+    sleep 0.1
+  done
+  check "audit async: 500 admitted, every record reached the writer" \
+    "500 0" "$(echo "$admitted" | grep -c .) $(comm -23 <(echo "$admitted") "$TMP/stored2.txt" | wc -l)"
+  kill -TERM "$WRITER2_PID" 2>/dev/null || true
+
 else
   echo "skip audit: no $WRITER"
 fi

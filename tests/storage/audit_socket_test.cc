@@ -193,3 +193,33 @@ TEST_CASE("audit socket, async: refusals are counted, and the sink flushes when 
   std::lock_guard lock(store.mu);
   CHECK(store.kept.size() == 3);
 }
+
+TEST_CASE("audit socket: the writer's one-pass reader reads what nlohmann reads, or defers to it") {
+  // As the encoder writes it, and with what JSON also allows: spaces, other
+  // key orders, escapes the encoder does not write (\u0041, \/, \u20ac).
+  const std::string head =
+      R"({ "time_ms" : 5, "id":"a\/b\u0041", "request_id":"r", "account":"acct", "key_id":"k",)"
+      R"( "org":"", "client_ip":"203.0.113.7", "method":"POST", "path":"/v1/x", "operation":"chat",)"
+      R"( "model":"m", "kind":0, "effect":2, "enforced":false, "status":403, "reason":"caf\u00e9 \u20ac",)"
+      R"( "rule_ids":["a","b"], "matches":[{"detail":"d","shadow":true,"action":2,"rule":"a"}],)"
+      R"( "risk":0.5, "policy_revision":"p", "prompt_sha256":"", "latency_us":7)";
+  AuditRecord out;
+  REQUIRE(DecodeAuditRecord(head + "}", &out).ok());
+  CHECK(out.id == "a/bA");
+  CHECK(out.reason == "caf\xc3\xa9 \xe2\x82\xac");
+  CHECK(out.effect == tosgate::Effect::kDeny);
+  CHECK_FALSE(out.enforced);
+  CHECK(out.matches.size() == 1);
+  CHECK(out.matches[0].shadow);
+  CHECK(out.matches[0].action == tosgate::Action::kDeny);
+  CHECK(out.cost_reserved_nano == -1);
+  REQUIRE(DecodeAuditRecord(head + R"(, "cost_reserved_nano": 9, "traceparent": "t"})", &out).ok());
+  CHECK(out.cost_reserved_nano == 9);
+  CHECK(out.traceparent == "t");
+  // A required field missing, a value of another type, trailing bytes:
+  // refused, as before.
+  CHECK_FALSE(DecodeAuditRecord(R"({"id":"x"})", &out).ok());
+  CHECK_FALSE(DecodeAuditRecord(head + R"(, "status": "403"})", &out).ok());
+  CHECK_FALSE(DecodeAuditRecord(head + "} x", &out).ok());
+  CHECK_FALSE(DecodeAuditRecord(head, &out).ok());
+}
