@@ -205,7 +205,11 @@ uint8_t ObserveEdges(const DistillParams& p, const RequestFeatures& f, AccountBe
     heads += h == head && t != tail;
     tails += t == tail && h != head;
   }
-  if (!f.long_one_turn) return 0;
+  // Only requests the model gives some credence (enter_from) are judged
+  // and kept, like long one-turn ones only: an account's cover traffic
+  // (ordinary long answers, probability near 0) would otherwise push a
+  // sparse instruction out of the ring before it comes back.
+  if (!f.long_one_turn || f.pooled < p.skeleton_enter) return 0;
   st->edges[2 * st->edge_next] = head;
   st->edges[2 * st->edge_next + 1] = tail;
   st->edge_next = static_cast<uint8_t>((st->edge_next + 1) % ring);

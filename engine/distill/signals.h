@@ -93,6 +93,11 @@ struct DistillParams {
   int skeleton_repeats = 3;
   int skeleton_words = 6;  // words of each end (1 to kMaxEdgeWords)
   int skeleton_ring = kEdgeRing;  // long one-turn requests kept (2 to kEdgeRing)
+  // A long one-turn request enters the ring only at this model probability
+  // or above (linkage.skeleton.enter_from; 0, the default: every one does):
+  // an account's cover traffic, which the model sees nothing in, then
+  // cannot push a sparse instruction out of the ring before it comes back.
+  double skeleton_enter = 0;
   // Harvest intent: a model probability at or above harvest_threshold counts
   // 1, at or below half of it 0, linearly between.
   double harvest_threshold = 0.5;

@@ -16,7 +16,8 @@
 //   sequential: {reference: 0.35, threshold: 25}
 //   linkage: {min_accounts: 3, full_accounts: 8, floor: 0.3, by: [instructions, tools],
 //             skeleton: {words: 6, repeats: 3, of_last: 8, common_accounts: 32,
-//                        share_from: 0.2, share_full: 0.5, belief_from: 0.15, belief_full: 0.45}}
+//                        share_from: 0.2, share_full: 0.5, belief_from: 0.15, belief_full: 0.45,
+//                        enter_from: 0}}
 //   shape: {default_max_output: 16384}
 //   analyzer: {half_life: 1h}
 //
@@ -276,6 +277,8 @@ void CompileSkeleton(Context& ctx, const Field& f, engine::DistillParams* p) {
                       "; an end could never come back that often");
   if (std::optional<Field> v = m.Take("common_accounts"))
     (void)IntIn(ctx, *v, 1, 1'000'000, "linkage.skeleton.common_accounts", &p->skeleton_common);
+  if (std::optional<Field> v = m.Take("enter_from"))
+    (void)NumberIn(ctx, *v, 0, 1, "linkage.skeleton.enter_from", &p->skeleton_enter);
   CompileRamp(m, ctx, "share", &p->pooled_floor, &p->pooled_full);
   CompileRamp(m, ctx, "belief", &p->pooled_cut, &p->pooled_sure);
   m.RejectUnknown();

@@ -390,6 +390,45 @@ TEST_CASE("an end that comes back with a different other end is a skeleton, in l
   CHECK(first_skeleton == 3);
 }
 
+TEST_CASE("linkage.skeleton.enter_from: cover requests the model sees nothing in stay out of the ring") {
+  // An account that sends its instruction in one of four long one-turn
+  // requests, the rest ordinary long answers (probability near 0).
+  auto first_skeleton = [](double enter) {
+    DistillParams p;
+    p.skeleton_enter = enter;
+    AccountBehavior st;
+    engine::RequestFeatures f;
+    f.long_one_turn = true;
+    for (int i = 0; i < 40; ++i) {
+      const bool instruction = i % 4 == 0;
+      f.head = instruction ? 0x41 : 0x1000 + i;
+      f.tail = 0x2000 + i;
+      f.pooled = instruction ? 0.3 : 0.001;
+      if (engine::ObserveEdges(p, f, &st) & 1) return i;
+    }
+    return -1;
+  };
+  CHECK(first_skeleton(0) == -1);  // every one enters: at most two of the last eight are it
+  CHECK(first_skeleton(0.05) == 12);  // the fourth time it is sent, three in the ring
+  // A request below enter_from is neither kept nor judged, like a short one.
+  DistillParams p;
+  p.skeleton_enter = 0.05;
+  p.skeleton_repeats = 2;
+  AccountBehavior st;
+  engine::RequestFeatures f;
+  f.long_one_turn = true;
+  f.head = 0x41, f.tail = 0x51, f.pooled = 0.3;
+  CHECK(engine::ObserveEdges(p, f, &st) == 0);
+  f.tail = 0x53, f.pooled = 0.01;
+  CHECK(engine::ObserveEdges(p, f, &st) == 0);
+  f.tail = 0x55, f.pooled = 0.3;
+  CHECK(engine::ObserveEdges(p, f, &st) == 0);  // one return: 0x53 is not in the ring
+  f.tail = 0x57, f.pooled = 0.01;
+  CHECK(engine::ObserveEdges(p, f, &st) == 0);  // two returns, but not judged
+  f.tail = 0x59, f.pooled = 0.05;
+  CHECK(engine::ObserveEdges(p, f, &st) == 1);  // two returns, judged at enter_from
+}
+
 TEST_CASE("linkage.skeleton: of_last bounds the ends an account keeps, words the ends' length") {
   DistillParams p;
   p.skeleton_repeats = 1;

@@ -120,6 +120,19 @@ TEST_CASE("linkage.skeleton sets the instruction skeleton's constants; defaults 
   CHECK(q.pooled_sure == defaults.pooled_sure);
 }
 
+TEST_CASE("linkage.skeleton.enter_from sets the ring's entry probability; 0 (every request) by default") {
+  const auto r = LoadOne(Rule(
+      "    linkage: {by: [pooled_instructions], skeleton: {enter_from: 0.05}}\n"
+      "    thresholds: {flag: 0.5}\n"));
+  REQUIRE(Compiled(r));
+  CHECK(Compiled(r)->config().params.skeleton_enter == 0.05);
+  const auto d = LoadOne(Rule("    linkage: {by: [pooled_instructions]}\n    thresholds: {flag: 0.5}\n"));
+  REQUIRE(Compiled(d));
+  CHECK(Compiled(d)->config().params.skeleton_enter == 0);
+  const auto bad = LoadOne(Rule("    linkage: {skeleton: {enter_from: 1.5}}\n    thresholds: {flag: 0.5}\n"));
+  CHECK_FALSE(bad.snapshot);
+}
+
 TEST_CASE("linkage.skeleton mistakes name file:line:column") {
   struct Case {
     std::string body, error;
