@@ -171,7 +171,32 @@ struct SinkResult {
   uint64_t rejected = 0, batches = 0;
   double bytes_per_record = 0;  // written to storage up to the last commit
   double cpu_us_per_record = 0;  // the process (paced: its sink threads), user + system
+  // The sink's busiest own thread (its writer) per record: 1e6 / this is
+  // what the writer could do with a core to itself, whatever the load.
+  double writer_cpu_us_per_record = 0;
+  double commits_per_s = 0;
 };
+
+// The ids of this process's threads now (/proc/self/task).
+std::vector<int> TaskIds() {
+  std::vector<int> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task", ec))
+    out.push_back(std::atoi(e.path().filename().c_str()));
+  return out;
+}
+
+// Thread `tid`'s time on a CPU so far, in seconds (schedstat's first
+// field, ns); 0 once it is gone or where the kernel does not say.
+double TaskCpuSeconds(int tid) {
+  const std::string path = "/proc/self/task/" + std::to_string(tid) + "/schedstat";
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) return 0;
+  unsigned long long ns = 0;
+  if (std::fscanf(f, "%llu", &ns) != 1) ns = 0;
+  std::fclose(f);
+  return static_cast<double>(ns) / 1e9;
+}
 
 // Sets the sink's durability mode when it has one (the sync mode is being
 // added); `sync` without it falls back to synchronous=FULL commits.
@@ -211,11 +236,19 @@ SinkResult RunSink(const std::string& path, bool sync, int threads, uint64_t n, 
   if (g_linger_us >= 0) opts.linger = std::chrono::microseconds(g_linger_us);
   opts.queue_wait = std::chrono::milliseconds(10000);  // measure backpressure, not refusals
   SetMode(&opts, sync);
+  const std::vector<int> tasks_before = TaskIds();
   auto sink = storage::SqliteAuditSink::Open(opts);
   if (!sink.ok()) {
     std::fprintf(stderr, "%s\n", sink.status().ToString().c_str());
     return {};
   }
+  // The threads Open started (the writer, the WAL checkpointer).
+  std::vector<int> sink_tasks;
+  for (int tid : TaskIds())
+    if (std::find(tasks_before.begin(), tasks_before.end(), tid) == tasks_before.end())
+      sink_tasks.push_back(tid);
+  std::vector<double> sink_cpu0;
+  for (int tid : sink_tasks) sink_cpu0.push_back(TaskCpuSeconds(tid));
   std::vector<engine::AuditRecord> pool;
   for (uint64_t i = 0; i < 1024; ++i) pool.push_back(Sample(i));
   std::vector<std::vector<float>> lat(static_cast<size_t>(threads));
@@ -282,11 +315,17 @@ SinkResult RunSink(const std::string& path, bool sync, int threads, uint64_t n, 
   const double s = Seconds(Clock::now() - t0);
   const uint64_t written = WrittenBytes() - written0;
   const double cpu = CpuSeconds() - cpu0;
+  double writer_cpu = 0;
+  for (size_t i = 0; i < sink_tasks.size(); ++i)
+    writer_cpu = std::max(writer_cpu, TaskCpuSeconds(sink_tasks[i]) - sink_cpu0[i]);
   if (!f.ok()) std::fprintf(stderr, "flush: %s\n", f.ToString().c_str());
   SinkResult out;
   const auto st = (*sink)->stats();
   out.rejected = st.rejected_full;
   out.batches = st.batches;
+  out.commits_per_s = static_cast<double>(st.batches) / s;
+  out.writer_cpu_us_per_record =
+      1e6 * writer_cpu / static_cast<double>(per * static_cast<uint64_t>(threads));
   out.records_per_s = static_cast<double>(per * static_cast<uint64_t>(threads)) / s;
   out.bytes_per_record =
       static_cast<double>(written) / static_cast<double>(per * static_cast<uint64_t>(threads));
@@ -306,6 +345,17 @@ SinkResult RunSink(const std::string& path, bool sync, int threads, uint64_t n, 
   sink->reset();
   RemoveDb(path);
   return out;
+}
+
+void PrintRow(const char* label, int writers, const SinkResult& r) {
+  const double per_commit =
+      r.batches ? r.records_per_s / std::max(r.commits_per_s, 1e-9) : 0;
+  std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu %9.0f %9.1f %10.1f %9.0f %9.2f %10.0f%s\n",
+              label, writers, r.records_per_s, r.p50_us, r.p99_us,
+              static_cast<unsigned long long>(r.batches), r.bytes_per_record,
+              r.cpu_us_per_record, per_commit, r.commits_per_s, r.writer_cpu_us_per_record,
+              r.writer_cpu_us_per_record > 0 ? 1e6 / r.writer_cpu_us_per_record : 0,
+              r.rejected ? "  (refusals!)" : "");
 }
 
 // Whether the comma-separated `list` holds `word`.
@@ -420,8 +470,11 @@ int main(int argc, char** argv) {
                   name, rate, g_loop_bytes_per_record);
     }
   }
-  std::printf("%-44s %8s %14s %10s %10s %9s %9s %9s\n", "sink", "writers", "records/s", "p50 us",
-              "p99 us", "commits", "B/record", "CPU us");
+  // rec/commit x commits/s is the rate; writer us is the writer thread's
+  // CPU per record, and 1-core/s = 1e6 / it, the writer's ceiling.
+  std::printf("%-44s %8s %14s %10s %10s %9s %9s %9s %10s %9s %9s %10s\n", "sink", "writers",
+              "records/s", "p50 us", "p99 us", "commits", "B/record", "CPU us", "rec/commit",
+              "commits/s", "writer us", "1-core/s");
   for (bool sync : {false, true}) {
     if (!HasWord(modes, sync ? "sync" : "async")) continue;
     const char* mode = sync ? (has_sync_mode ? "sync (Submit waits for commit)"
@@ -434,9 +487,7 @@ int main(int argc, char** argv) {
                              ? std::min<uint64_t>(records, 1000 * static_cast<uint64_t>(t))
                              : records;
       SinkResult r = RunSink(path, sync, t, n);
-      std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu %9.0f %9.1f%s\n", mode, t,
-                  r.records_per_s, r.p50_us, r.p99_us, static_cast<unsigned long long>(r.batches),
-                  r.bytes_per_record, r.cpu_us_per_record, r.rejected ? "  (refusals!)" : "");
+      PrintRow(mode, t, r);
       std::fflush(stdout);
     }
   }
@@ -446,9 +497,7 @@ int main(int argc, char** argv) {
         "sync, SubmitThen, " + std::to_string(g_window) + " in flight per writer";
     for (int t : thread_counts) {
       SinkResult r = RunSink(path, true, t, records, g_window);
-      std::printf("%-44s %8d %14.0f %10.1f %10.1f %9llu %9.0f %9.1f%s\n", label.c_str(), t,
-                  r.records_per_s, r.p50_us, r.p99_us, static_cast<unsigned long long>(r.batches),
-                  r.bytes_per_record, r.cpu_us_per_record, r.rejected ? "  (refusals!)" : "");
+      PrintRow(label.c_str(), t, r);
       std::fflush(stdout);
     }
   }

@@ -27,6 +27,7 @@
 #   ACCOUNTS=10000: requests are spread over this many enterprise accounts
 #   (6000 requests/min each in the default pack) so that nearly all are
 #   allowed; the summary prints how many were not.
+#   CPU_SETTLE=2: seconds after each throughput run before its CPU is read
 #   PEERS=1: also Cerbos and cedar-wasm, installed from npm on first use into
 #   PEERS_DIR (default bench/.peers, ignored by git); PEERS=0 skips them.
 #
@@ -50,6 +51,7 @@ ACCOUNTS=${ACCOUNTS:-10000}
 NGINX=${NGINX:-/usr/sbin/nginx}
 PEERS=${PEERS:-1}
 PEERS_DIR=${PEERS_DIR:-$ROOT/bench/.peers}
+CPU_SETTLE=${CPU_SETTLE:-2}
 CERBOS_VERSION=0.51.0
 CEDAR_VERSION=4.13.0
 
@@ -103,7 +105,7 @@ accounts: {file: $TMP/accounts.jsonl}
 gateway: {threads: $GATEWAY_THREADS}
 EOF
 "$TOSGATE" serve --config "$TMP/tosgate.yaml" >"$TMP/tosgate.out" 2>"$TMP/tosgate.err" &
-PIDS+=($!)
+PIDS+=($!); SYNC_PID=$!
 if [ "$MODE" = direct ] || [ "$MODE" = both ]; then
   # Direct mode puts both durabilities side by side: the first server is
   # sync, this one async.
@@ -112,7 +114,7 @@ if [ "$MODE" = direct ] || [ "$MODE" = both ]; then
       -e "s#$TMP/audit.db#$TMP/async-audit.db#" -e "s/durability: sync/durability: async/" \
       "$TMP/tosgate.yaml" >"$TMP/async.yaml"
   "$TOSGATE" serve --config "$TMP/async.yaml" >"$TMP/async.out" 2>"$TMP/async.err" &
-  PIDS+=($!)
+  PIDS+=($!); ASYNC_PID=$!
 fi
 if [ -n "$CERBOS" ]; then
   # The same question as the default pack's allow: may this enterprise
@@ -139,7 +141,7 @@ telemetry: {disabled: true}
 EOF
   GOMAXPROCS=$GATEWAY_THREADS "$CERBOS" server --config="$TMP/cerbos/conf.yaml" --log-level=error \
     >"$TMP/cerbos.out" 2>"$TMP/cerbos.err" &
-  PIDS+=($!)
+  PIDS+=($!); CERBOS_PID=$!
 fi
 if [ "$MODE" = baseline ]; then
   sed -e "s/127.0.0.1:$GW,/127.0.0.1:$BASE_GW,/" -e "s/127.0.0.1:$ADMIN}/127.0.0.1:$BASE_ADMIN}/" \
@@ -166,7 +168,7 @@ nginx_conf "$GW" "$UP" "$(cat <<EOF
 EOF
 )"
 "$NGINX" -e "$TMP/nginx-error.log" -p "$TMP" -c "$TMP/nginx.conf" -g 'daemon off;' &
-PIDS+=($!)
+PIDS+=($!); NGINX_PID=$!
 
 wait_for "http://127.0.0.1:$ADMIN/readyz" || { cat "$TMP/tosgate.err" >&2; exit 1; }
 if [ "$MODE" = direct ] || [ "$MODE" = both ]; then
@@ -244,10 +246,25 @@ end
 EOF
 printf 'wrk.method = "GET"\n' | cat - "$TMP/spread.lua" >"$TMP/check.lua"
 
-# measure NAME URL SCRIPT CONNECTIONS DURATION: one wrk run with --latency;
-# prints "req/s p50-in-µs" to stdout and a summary line to stderr.
+# cpu_ticks PID: user + system clock ticks of PID and its child processes
+# (nginx's workers), every thread included, the kernel's work for them too.
+cpu_ticks() {
+  local t=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+TCK=$(getconf CLK_TCK)
+
+# measure NAME URL SCRIPT CONNECTIONS DURATION [PID]: one wrk run with
+# --latency; prints "req/s p50-in-µs cpu-µs-per-request" to stdout (the CPU
+# of PID from the start of the run until CPU_SETTLE s after it, so that an
+# async audit writer's backlog is counted; - without PID) and a summary line
+# to stderr.
 measure() {
-  local name=$1 url=$2 script=$3 conns=$4 dur=$5 out rps p50 total non2xx
+  local name=$1 url=$2 script=$3 conns=$4 dur=$5 pid=${6:-} out rps p50 total non2xx c0 cpu=-
+  [ -n "$pid" ] && c0=$(cpu_ticks "$pid")
   out=$(wrk -t "$THREADS" -c "$conns" -d "$dur" --latency -s "$script" \
             -H "X-Original-Method: POST" -H "X-Original-URI: /v1/chat/completions" "$url")
   rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
@@ -256,26 +273,34 @@ measure() {
            sub(/[a-z]+$/, "", v); printf "%.1f", v * m }' <<<"$out")
   total=$(awk '/requests in/ { print $1 }' <<<"$out")
   non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $5 }' <<<"$out")
-  printf '  %-16s -c %-3s %8.0f req/s  p50 %7s µs  %s requests, %s not 2xx\n' \
-    "$name" "$conns" "$rps" "$p50" "$total" "${non2xx:-0}" >&2
-  echo "$rps $p50"
+  if [ -n "$pid" ]; then
+    sleep "$CPU_SETTLE"
+    cpu=$(awk -v c=$(($(cpu_ticks "$pid") - c0)) -v t="$TCK" -v n="$total" \
+              'BEGIN { printf "%.1f", c / t / n * 1e6 }')
+  fi
+  printf '  %-16s -c %-3s %8.0f req/s  p50 %7s µs  CPU %6s µs/req  %s requests, %s not 2xx  load %s\n' \
+    "$name" "$conns" "$rps" "$p50" "$cpu" "$total" "${non2xx:-0}" "$(cut -d' ' -f1 /proc/loadavg)" >&2
+  echo "$rps $p50 $cpu"
 }
 
 # The direct comparison: every side once per round, in the same order.
 direct() {
-  local names=(nginx-return-200 tosgate-sync tosgate-async) urls scripts
+  local names=(nginx-return-200 tosgate-sync tosgate-async) urls scripts pids
   urls=("http://127.0.0.1:$UP/v1/check" "http://127.0.0.1:$GW/v1/check" "http://127.0.0.1:$ASYNC_GW/v1/check")
   scripts=("$TMP/check.lua" "$TMP/check.lua" "$TMP/check.lua")
+  pids=("$NGINX_PID" "$SYNC_PID" "$ASYNC_PID")
   if [ -n "$CERBOS" ]; then
     names+=(cerbos); urls+=("http://127.0.0.1:$CERBOS_HTTP/api/check/resources"); scripts+=("$TMP/cerbos.lua")
+    pids+=("$CERBOS_PID")
   fi
-  declare -A rps p50
+  declare -A rps p50 cpu
   echo "throughput: wrk -t $THREADS -c $CONNECTIONS -d $DURATION, $ROUNDS rounds, interleaved" >&2
   for r in $(seq "$ROUNDS"); do
     echo " round $r" >&2
     for i in "${!names[@]}"; do
-      read -r a _ < <(measure "${names[$i]}" "${urls[$i]}" "${scripts[$i]}" "$CONNECTIONS" "$DURATION")
-      rps[$i]+="$a "
+      read -r a _ c < <(measure "${names[$i]}" "${urls[$i]}" "${scripts[$i]}" "$CONNECTIONS" \
+                                "$DURATION" "${pids[$i]}")
+      rps[$i]+="$a "; cpu[$i]+="$c "
     done
   done
   if [ "$LATENCY_DURATION" != 0 ]; then
@@ -283,15 +308,21 @@ direct() {
     for r in $(seq "$ROUNDS"); do
       echo " round $r" >&2
       for i in "${!names[@]}"; do
-        read -r _ b < <(measure "${names[$i]}" "${urls[$i]}" "${scripts[$i]}" 1 "$LATENCY_DURATION")
+        read -r _ b _ < <(measure "${names[$i]}" "${urls[$i]}" "${scripts[$i]}" 1 "$LATENCY_DURATION")
         p50[$i]+="$b "
       done
     done
   fi
-  local base_rps base_p50 m l
+  local base_rps base_p50 base_cpu m l c
   base_rps=$(tr ' ' '\n' <<<"${rps[0]}" | grep . | median)
+  base_cpu=$(tr ' ' '\n' <<<"${cpu[0]}" | grep . | median)
   [ "$LATENCY_DURATION" != 0 ] && base_p50=$(tr ' ' '\n' <<<"${p50[0]}" | grep . | median)
-  printf '\n %-16s %10s %7s  %-28s %9s %7s\n' side "req/s" ratio "(runs)" "p50 1-conn" ratio
+  # CPU per request (every thread and the kernel's work for the process,
+  # wrk's excluded) is steadier than req/s on a loaded box; nginx's over a
+  # side's is the ratio that side would reach where both are CPU-bound on
+  # the same cores.
+  printf '\n %-16s %10s %7s  %-28s %9s %7s %10s %9s\n' side "req/s" ratio "(runs)" "p50 1-conn" ratio \
+    "CPU µs/req" "CPU ratio"
   for i in "${!names[@]}"; do
     m=$(tr ' ' '\n' <<<"${rps[$i]}" | grep . | median)
     printf ' %-16s %10.0f %7s  %-28s' "${names[$i]}" "$m" \
@@ -300,6 +331,8 @@ direct() {
       l=$(tr ' ' '\n' <<<"${p50[$i]}" | grep . | median)
       printf ' %7.1f µs %6s' "$l" "$(awk -v a="$l" -v b="$base_p50" 'BEGIN { printf "%.2fx", a / b }')"
     fi
+    c=$(tr ' ' '\n' <<<"${cpu[$i]}" | grep . | median)
+    printf ' %10.1f %8s' "$c" "$(awk -v a="$c" -v b="$base_cpu" 'BEGIN { printf "%.2fx", b / a }')"
     echo
   done
   echo

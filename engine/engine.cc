@@ -336,7 +336,10 @@ void Engine::Evaluate(Pending& p) {
   Decision& d = p.d;
   const EvalContext eval{req, *p.account, p.operation, p.wall_ms, p.start_ns};
   ContentScans content_scans;  // each prompt scope scanned once, whatever reads it
-  const RuleContext rctx{eval,      *options_.state, (id_salt_ + p.seq) | 1, &content_scans,
+  // Odd and distinct per request: `(salt + seq) | 1` gave two consecutive
+  // requests one id, so releasing one's concurrency lease released both.
+  const uint64_t lease_id = ((id_salt_ + p.seq) << 1) | 1;
+  const RuleContext rctx{eval,      *options_.state, lease_id, &content_scans,
                          behavior_, options_.feature_log, options_.guard, &marks_};
   const bool all_shadow = snap.settings.mode == RuleMode::kShadow;
 

@@ -32,6 +32,10 @@ AuditBatchQueue::~AuditBatchQueue() {
 void AuditBatchQueue::Start(CommitFn commit, DrainedFn drained) {
   commit_ = std::move(commit);
   drained_ = std::move(drained);
+  {
+    engine::MutexLock lock(mu_);
+    queue_.reserve(std::min(kKeepCapacity, opts_.max_batch));
+  }
   writer_ = std::thread([this] { Run(); });
 }
 
@@ -176,7 +180,11 @@ void AuditBatchQueue::ExpireWaiters(std::vector<Item>& batch,
 }
 
 void AuditBatchQueue::Run() {
+  // Both buffers sized once for a commit of the usual size: the submitters
+  // grow (and move) the queue only in a spell larger than that.
+  const size_t keep = std::min(kKeepCapacity, opts_.max_batch);
   std::vector<Item> batch;
+  batch.reserve(keep);
   engine::MutexLock lock(mu_);
   for (;;) {
     writer_idle_ = true;
@@ -203,10 +211,12 @@ void AuditBatchQueue::Run() {
     }
     wake_ = false;
     const size_t n = std::min(queue_.size(), opts_.max_batch);
-    batch.clear();
-    for (size_t i = 0; i < n; ++i) {
-      batch.push_back(std::move(queue_.front()));
-      queue_.pop_front();
+    if (n == queue_.size()) {
+      batch.swap(queue_);  // `batch` is empty here: the submitters reuse its storage
+    } else {  // a backlog longer than max_batch: the first n, in order
+      batch.assign(std::make_move_iterator(queue_.begin()),
+                   std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
     }
     lock.Unlock();
 
@@ -254,6 +264,14 @@ void AuditBatchQueue::Run() {
     lock.Unlock();
     for (Item& item : batch)
       if (item.done) item.done(outcome);
+    // The records' memory goes back unlocked, and the storage of a spell
+    // much larger than what is queued now is not kept.
+    const size_t peak = batch.size();
+    batch.clear();
+    if (batch.capacity() > keep && peak < batch.capacity() / 4) {
+      std::vector<Item>().swap(batch);
+      batch.reserve(keep);
+    }
     lock.Lock();
     if (space_waiters_) space_cv_.notify_all();
     if (flush_waiters_) progress_cv_.notify_all();

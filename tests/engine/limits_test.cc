@@ -179,6 +179,23 @@ TEST_CASE("concurrency leases end with the usage report or their lease time") {
   CHECK(f.engine.Check(ChatRequest()).effect == Effect::kAllow);
 }
 
+// Lease ids were (salt + sequence) | 1, which two consecutive requests
+// share: ending one request's lease ended its neighbour's too. Of three
+// consecutive requests the middle one always has such a neighbour.
+TEST_CASE("ending one request's concurrency lease leaves the others' held") {
+  Fixture f;
+  f.Publish(Concurrent("inflight", 3, 30));
+  const Decision a = f.engine.Check(ChatRequest());
+  const Decision b = f.engine.Check(ChatRequest());
+  const Decision c = f.engine.Check(ChatRequest());
+  REQUIRE(a.effect == Effect::kAllow);
+  REQUIRE(b.effect == Effect::kAllow);
+  REQUIRE(c.effect == Effect::kAllow);
+  REQUIRE(f.engine.ReportUsage(b.decision_id, {}).ok());
+  CHECK(f.engine.Check(ChatRequest()).effect == Effect::kAllow);     // b's place
+  CHECK(f.engine.Check(ChatRequest()).effect == Effect::kThrottle);  // a and c still held
+}
+
 TEST_CASE("counters survive a reload that keeps the rule id and limit; a changed limit starts afresh") {
   Fixture f;
   f.Publish(test::PerAccountLimit("rate", 3, 60));

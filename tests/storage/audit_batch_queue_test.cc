@@ -115,5 +115,53 @@ TEST_CASE("Close ends the window and commits what waited in it") {
   CHECK(total == 10);
 }
 
+// The queue's counters (a sink's Stats has these fields and more).
+struct Counters {
+  uint64_t submitted = 0, written = 0, rejected_full = 0, write_errors = 0, batches = 0,
+           dropped = 0, commit_timeouts = 0;
+  size_t queue_depth = 0;
+};
+
+// The writer swaps the whole queue out when it fits a commit and takes the
+// first max_batch, in order, when it does not.
+TEST_CASE("a backlog longer than max_batch is committed max_batch at a time, in order") {
+  AuditBatchQueue::Options o;
+  o.max_batch = 4;
+  std::mutex mu;
+  std::vector<size_t> sizes;
+  std::vector<int64_t> order;
+  std::promise<void> entered, release;
+  std::shared_future<void> gate = release.get_future().share();
+  bool first = true;
+  AuditBatchQueue queue(o, Fixture::Texts());
+  queue.Start(
+      [&](const std::vector<AuditBatchQueue::Item>& batch) {
+        std::unique_lock lock(mu);
+        sizes.push_back(batch.size());
+        for (const auto& item : batch) order.push_back(item.record.time_ms);
+        if (first) {  // hold the first commit until the backlog is queued
+          first = false;
+          lock.unlock();
+          entered.set_value();
+          (void)gate.wait_for(kBound);
+        }
+        return Status::Ok();
+      },
+      nullptr);
+  REQUIRE(queue.Submit(Fixture::Row(0), false).ok());
+  REQUIRE(entered.get_future().wait_for(kBound) == std::future_status::ready);
+  for (int i = 1; i <= 10; ++i) REQUIRE(queue.Submit(Fixture::Row(i), false).ok());
+  release.set_value();
+  auto flushed = std::async(std::launch::async, [&] { return queue.Flush(); });
+  REQUIRE(flushed.wait_for(kBound) == std::future_status::ready);
+  CHECK(flushed.get().ok());
+  CHECK(queue.stats<Counters>().written == 11);
+  CHECK(queue.Close(nullptr).ok());
+  CHECK(sizes == std::vector<size_t>{1, 4, 4, 2});
+  std::vector<int64_t> want;
+  for (int i = 0; i <= 10; ++i) want.push_back(i);
+  CHECK(order == want);
+}
+
 }  // namespace
 }  // namespace tosgate::storage

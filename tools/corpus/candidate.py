@@ -11,7 +11,8 @@ it on development files only.
    the deny and review thresholds over paraphrase-family halves;
 2. each threshold is raised to one step (0.0001) above what `tosgate eval
    --model` prints on --raise-on at --max-fpr 0 (deny) and 0.002 (review),
-   the shipped protocol (tier2-classifier.yaml's header);
+   the shipped protocol (tier2-classifier.yaml's header; --raise-review-fpr
+   changes the review step's share);
 3. DIR/pack is a copy of the pack with that model and those thresholds;
    `tosgate eval --policies DIR/pack` runs on every --eval file (files the
    model was not trained on) and on --raise-on.
@@ -81,13 +82,32 @@ def main():
     ap.add_argument('--eval', action='append', default=[])
     ap.add_argument('--deny-fpr', type=float, default=0.001)
     ap.add_argument('--review-fpr', type=float, default=0.005)
-    ap.add_argument('--raise-on', default=os.path.join(ROOT, 'tests', 'corpora', 'prohibited', 'other-dev.jsonl'))
+    ap.add_argument('--raise-on', action='append',
+                    help='benign prompts to raise thresholds on (repeatable; the files are read together); '
+                         'default other-dev.jsonl')
+    ap.add_argument('--raise-review-fpr', type=float, default=0.002,
+                    help='review thresholds are raised to flag at most this share of --raise-on benign prompts')
+    ap.add_argument('--deny-floor', type=float, default=0.0,
+                    help='no deny threshold below this score (a category under it is flagged, not denied, '
+                         'from its review threshold up to the floor)')
     ap.add_argument('--no-raise', action='store_true', help='cross-fitted thresholds only')
     ap.add_argument('--per-category', action='store_true')
     ap.add_argument('extra', nargs='*')
     args = ap.parse_args()
 
     os.makedirs(args.work, exist_ok=True)
+    args.raise_on = args.raise_on or [os.path.join(ROOT, 'tests', 'corpora', 'prohibited', 'other-dev.jsonl')]
+    raise_files = args.raise_on
+    if len(raise_files) > 1:  # one pool: every file's benign prompts
+        pool = os.path.join(args.work, 'raise-pool.jsonl')
+        with open(pool, 'w', encoding='utf-8') as out:
+            for f in raise_files:
+                for line in open(f, encoding='utf-8'):
+                    if line.strip() and json.loads(line).get('label', 'benign') == 'benign':
+                        out.write(line if line.endswith('\n') else line + '\n')
+        args.raise_on = pool
+    else:
+        args.raise_on = raise_files[0]
     pack = os.path.join(args.work, 'pack')
     if os.path.exists(pack):
         shutil.rmtree(pack)
@@ -97,15 +117,16 @@ def main():
     review = crossfit(args, args.review_fpr, model)
     if not args.no_raise:
         od_deny = model_thresholds(args, model, args.raise_on, 0)
-        od_review = model_thresholds(args, model, args.raise_on, 0.002)
+        od_review = model_thresholds(args, model, args.raise_on, args.raise_review_fpr)
         deny = {k: max(v, round(od_deny.get(k, 0) + 1e-4, 4)) for k, v in deny.items()}
         review = {k: max(v, round(od_review.get(k, 0) + 1e-4, 4)) for k, v in review.items()}
     review = {k: min(v, deny[k]) for k, v in review.items()}
+    deny = {k: max(v, args.deny_floor) for k, v in deny.items()}
     write_tier(os.path.join(pack, 'tier2-classifier.yaml'), deny, review)
     print('label                     deny  review')
     for k in sorted(deny):
         print(f'  {k:22s} {deny[k]:.4f} {review[k]:.4f}')
-    for data in args.eval + ([] if args.no_raise else [args.raise_on]):
+    for data in args.eval + ([] if args.no_raise else raise_files):
         j = evaluate(args, pack, data)
         p, b = j['prohibited'], j['benign']
         print(f"{os.path.basename(data):22s} caught {p['recall']*100:5.1f}% ({p['caught']}/{p['prompts']})  "

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the prohibited-use corpus: tests/corpora/prohibited/{train,dev,test}.jsonl.
+"""Writes the prohibited-use corpus: tests/corpora/prohibited/{train,dev,dev2}.jsonl.
 
 Deterministic: the same seeds give byte-identical files. Standard library only.
 
@@ -40,6 +40,10 @@ SPLITS = {
     "dev": (TRAIN, 22, 60, 900, 120),
     "test": (TEST, 33, 40, 1000, 260),
 }
+# The test bank's split was read nine times by session 6 and is now tuning
+# data: it is written as dev2.jsonl (the same bytes as the old test.jsonl).
+# The held-out test split is test2.jsonl (tools/corpus/fresh_test.py).
+FILE_NAMES = {"test": "dev2"}
 
 LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
 SYMBOL = {"a": "@", "i": "1", "o": "0", "s": "$", "l": "1"}
@@ -245,7 +249,7 @@ def main():
         rows = prohibited(rng, bank, split, per_cat, earlier) + benign(rng, bank, n_benign, n_near, earlier)
         earlier.update(row["text"] for row in rows)
         rng.shuffle(rows)
-        path = os.path.join(args.out, split + ".jsonl")
+        path = os.path.join(args.out, FILE_NAMES.get(split, split) + ".jsonl")
         with open(path, "w", encoding="utf-8") as f:
             for row in rows:
                 f.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
