@@ -127,7 +127,7 @@ EOF
     # sender delivered it (its acknowledgement is the writer's last step).
     sleep 1
     callgrind_control -d writer "$WRITER_PID" >/dev/null
-    awk -v n="$REQUESTS" '/^summary:|^totals:/ { t += $2 } END { print "writer (per record)", int(t / n) }' \
+    awk -v n="$REQUESTS" '/^summary:/ { t += $2 } END { print "writer (per record)", int(t / n) }' \
       "$TMP"/writer.callgrind.*
     [ -n "${KEEP:-}" ] && cat "$TMP"/writer.callgrind.* >"$KEEP/writer.callgrind"
   fi
