@@ -9,6 +9,8 @@
 //       --benchmark_report_aggregates_only=true (one command line)
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -138,4 +140,54 @@ BENCHMARK(BM_ParseShipped)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// TEXTMODEL_BENCH_PROFILE=N scores the shipped prohibited-use model N times
+// on the 1 KB prompt (normalized once) outside Google Benchmark and exits:
+// a fixed amount of work for callgrind, a few seconds instead of minutes:
+//   TEXTMODEL_BENCH_PROFILE=1000 valgrind --tool=callgrind
+//       --toggle-collect='*ScoreNormalized*' build/bench/textmodel_bench
+int main(int argc, char** argv) {
+  if (const char* n = std::getenv("TEXTMODEL_BENCH_PROFILE"); n && *n) {
+    std::shared_ptr<const TextModel> m;
+    std::ifstream in(std::string(TOSGATE_SOURCE_DIR) +
+                     "/policies/packs/prohibited-use/models/prohibited.model");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string file = ss.str();
+    // TEXTMODEL_BENCH_EDGES=1: the same weights read as an `edges` model
+    // (each word's first and last 4-gram only), for what fewer features
+    // per byte would cost; its scores mean nothing.
+    if (const char* e = std::getenv("TEXTMODEL_BENCH_EDGES"); e && *e == '1') {
+      const size_t at = file.find("features words bigrams chars");
+      if (at == std::string::npos) return 1;
+      file.replace(at, 28, "features words bigrams edges");
+    }
+    if (!TextModel::Parse(file, "prohibited.model", &m).ok()) return 1;
+    // TEXTMODEL_BENCH_NORMALIZE=1: normalize instead, a support ticket as
+    // engine_bench sends (words, numbers, punctuation).
+    if (const char* e = std::getenv("TEXTMODEL_BENCH_NORMALIZE"); e && *e == '1') {
+      std::string t;
+      for (int k = 0; t.size() < 1024; ++k)
+        t += k % 2 ? "The customer is frustrated because order 107919 arrived late and the kettle inside was scratched. "
+                   : "They ask whether they can return the kettle after 17 days, and who pays for shipping? ";
+      size_t total = 0;
+      for (long i = std::strtol(n, nullptr, 10); i > 0; --i) total += tosgate::engine::NormalizeForMatch(t).size();
+      std::printf("%zu\n", total);
+      return 0;
+    }
+    const std::string p = tosgate::engine::NormalizeForMatch(Prompt(1024)).substr(0, 1024);
+    tosgate::engine::TextModelScratch scratch;
+    std::vector<float> out;
+    float sum = 0;
+    for (long i = std::strtol(n, nullptr, 10); i > 0; --i) {
+      m->ScoreNormalized(p, &scratch, &out);
+      sum += out[0];
+    }
+    std::printf("%g\n", static_cast<double>(sum));
+    return 0;
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

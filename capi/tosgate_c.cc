@@ -3,8 +3,6 @@
 // Every entry point is a wall: it checks its pointers, catches everything
 // (std::bad_alloc included) and turns it into an error string or an empty
 // answer, because a C++ exception unwinding into a C caller is undefined.
-#include "tosgate/tosgate.h"
-
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -17,43 +15,19 @@
 #include "api/request/request_description.h"
 #include "api/request/responses.h"
 #include "api/request/usage_scanner.h"
-#include "engine/accounts.h"
-#include "engine/engine.h"
-#include "engine/state_store.h"
+#include "capi/capi_internal.h"
 #include "policies/builtin/builtin_packs.h"
 #include "policies/loader.h"
 #include "storage/accounts/file.h"
-#include "storage/audit/sqlite/sink.h"
-#include "storage/audit_socket/socket_sink.h"
 #include "storage/shm/state_store.h"
-#include "tosgate/clock.h"
+#include "tosgate/tosgate.h"
 
 #ifndef TOSGATE_VERSION
 #define TOSGATE_VERSION "unknown"
 #endif
 
-namespace {
+namespace tosgate::capi {
 
-using tosgate::Decision;
-using tosgate::Status;
-
-constexpr const char* kDefaultPolicyName = "policy.yaml";
-
-// Where an engine's policies come from; reload reads it again.
-struct PolicySource {
-  std::string dir;
-  std::string yaml;
-  std::string name = kDefaultPolicyName;
-  bool from_text = false;
-};
-
-char* CopyString(const std::string& s) {
-  char* out = static_cast<char*>(std::malloc(s.size() + 1));
-  if (out) std::memcpy(out, s.c_str(), s.size() + 1);
-  return out;
-}
-
-// Replaces *error with `msg`. Never throws: it is called from catch blocks.
 void SetError(char** error, const char* msg) noexcept {
   if (!error) return;
   std::free(*error);
@@ -63,7 +37,6 @@ void SetError(char** error, const char* msg) noexcept {
 }
 void SetError(char** error, const std::string& msg) noexcept { SetError(error, msg.c_str()); }
 
-// For catch blocks: what went wrong, without throwing again.
 void SetCaught(char** error, const char* where) noexcept {
   try {
     throw;
@@ -78,6 +51,45 @@ void SetCaught(char** error, const char* where) noexcept {
   } catch (...) {
     SetError(error, "tosgate: internal error");
   }
+}
+
+int ReportUsage(tosgate_engine* e, const char* decision_id, int64_t input_tokens,
+                int64_t output_tokens, tosgate::engine::UsageSource source, const char* fn,
+                char** error) {
+  try {
+    if (!e || !decision_id) {
+      SetError(error, std::string(fn) + (e ? ": decision_id is NULL" : ": engine is NULL"));
+      return -1;
+    }
+    tosgate::engine::Usage usage;
+    usage.input_tokens = input_tokens < 0 ? -1 : input_tokens;
+    usage.output_tokens = output_tokens < 0 ? -1 : output_tokens;
+    Status s = e->engine->ReportUsage(decision_id, usage, source);
+    if (!s.ok()) {
+      SetError(error, std::string(fn) + ": " + s.message());
+      return -1;
+    }
+    return 0;
+  } catch (...) {
+    SetCaught(error, fn);
+    return -1;
+  }
+}
+
+}  // namespace tosgate::capi
+
+namespace {
+
+using tosgate::Status;
+using tosgate::capi::kDefaultPolicyName;
+using tosgate::capi::PolicySource;
+using tosgate::capi::SetCaught;
+using tosgate::capi::SetError;
+
+char* CopyString(const std::string& s) {
+  char* out = static_cast<char*>(std::malloc(s.size() + 1));
+  if (out) std::memcpy(out, s.c_str(), s.size() + 1);
+  return out;
 }
 
 // `imports: [{pack: NAME}]` resolves to the packs built into the library,
@@ -103,55 +115,21 @@ const char* Str(const char* s, const char* fallback) { return s && *s ? s : fall
 
 }  // namespace
 
-struct tosgate_config {
-  PolicySource policies;
-  bool have_policies = false;
-  size_t state_max_entries = 1'000'000;
-  std::string accounts_file;
-  std::string audit_path;
-  bool audit_sync = false;
-  void* shm_base = nullptr;  // tosgate_config_set_state_shm
-  size_t shm_bytes = 0;
-  std::string audit_socket;  // tosgate_config_set_audit_socket
-};
-
-struct tosgate_engine {
-  tosgate::SystemClock clock;
-  std::unique_ptr<tosgate::engine::StateStore> state;
-  tosgate::engine::MemoryAccountDirectory accounts;
-  std::unique_ptr<tosgate::storage::SqliteAuditSink> audit;
-  std::unique_ptr<tosgate::storage::SocketAuditSink> audit_socket;  // or records to a writer
-  std::unique_ptr<tosgate::engine::Engine> engine;
-  // Serializes reloads, so that the source and the published policies agree.
-  std::mutex reload_mu;
-  PolicySource source;
-};
-
 struct tosgate_usage_scanner {
   explicit tosgate_usage_scanner(std::string_view content_type) : scanner(content_type) {}
   tosgate::api::UsageScanner scanner;
 };
 
-struct tosgate_decision {
-  Decision d;
-  tosgate::api::HttpResponse rendered;  // headers and problem+json, as the gateway sends them
-  mutable std::once_flag explain_once;  // Explain() is costly and rarely read
-  mutable std::string explain;
-};
-
 namespace {
 
-tosgate_decision* Decide(tosgate_engine* e, const tosgate::api::RequestDescription& desc,
-                         char** error) {
+tosgate_decision* DecideDescribed(tosgate_engine* e, const tosgate::api::RequestDescription& desc,
+                                  char** error) {
   tosgate::Request req;
   if (Status s = tosgate::api::RequestFromDescription(desc, &req); !s.ok()) {
     SetError(error, "tosgate: bad request: " + s.message());
     return nullptr;
   }
-  auto out = std::make_unique<tosgate_decision>();
-  out->d = e->engine->Check(req);
-  tosgate::api::RenderDecision(out->d, &out->rendered);
-  return out.release();
+  return tosgate::capi::Decide(e, req);
 }
 
 }  // namespace
@@ -246,6 +224,10 @@ void tosgate_config_set_audit_socket(tosgate_config* config, const char* path) {
   }
 }
 
+void tosgate_config_set_audit_socket_async(tosgate_config* config, int async) {
+  if (config) config->audit_socket_async = async != 0;
+}
+
 void tosgate_config_set_state_shm(tosgate_config* config, void* base, size_t bytes) {
   if (!config) return;
   config->shm_base = base;
@@ -281,7 +263,10 @@ tosgate_engine* tosgate_engine_create(const tosgate_config* config, char** error
       e->accounts.Replace(std::move(list).value());
     }
     if (!config->audit_socket.empty())
-      e->audit_socket = std::make_unique<tosgate::storage::SocketAuditSink>(config->audit_socket);
+      e->audit_socket = std::make_unique<tosgate::storage::SocketAuditSink>(
+          config->audit_socket, std::chrono::seconds(5),
+          config->audit_socket_async ? tosgate::storage::SocketAuditSink::Mode::kAsync
+                                     : tosgate::storage::SocketAuditSink::Mode::kSync);
     if (!config->audit_path.empty()) {
       tosgate::storage::SqliteAuditOptions opts;
       opts.path = config->audit_path;
@@ -410,7 +395,7 @@ tosgate_decision* tosgate_check(tosgate_engine* engine, const char* method, cons
       if (header_names[i])
         desc.headers.emplace_back(header_names[i], header_values[i] ? header_values[i] : "");
     desc.body = body_json ? body_json : "";
-    return Decide(engine, desc, error);
+    return DecideDescribed(engine, desc, error);
   } catch (...) {
     SetCaught(error, "tosgate_check");
     return nullptr;
@@ -431,7 +416,7 @@ tosgate_decision* tosgate_check_json(tosgate_engine* engine, const char* request
       SetError(error, "tosgate_check_json: " + s.message());
       return nullptr;
     }
-    return Decide(engine, desc, error);
+    return DecideDescribed(engine, desc, error);
   } catch (...) {
     SetCaught(error, "tosgate_check_json");
     return nullptr;
@@ -440,25 +425,9 @@ tosgate_decision* tosgate_check_json(tosgate_engine* engine, const char* request
 
 int tosgate_report_usage(tosgate_engine* engine, const char* decision_id, int64_t input_tokens,
                          int64_t output_tokens, char** error) {
-  if (!engine || !decision_id) {
-    SetError(error, engine ? "tosgate_report_usage: decision_id is NULL"
-                           : "tosgate_report_usage: engine is NULL");
-    return -1;
-  }
-  try {
-    tosgate::engine::Usage usage;
-    usage.input_tokens = input_tokens < 0 ? -1 : input_tokens;
-    usage.output_tokens = output_tokens < 0 ? -1 : output_tokens;
-    Status s = engine->engine->ReportUsage(decision_id, usage);
-    if (!s.ok()) {
-      SetError(error, "tosgate_report_usage: " + s.message());
-      return -1;
-    }
-    return 0;
-  } catch (...) {
-    SetCaught(error, "tosgate_report_usage");
-    return -1;
-  }
+  return tosgate::capi::ReportUsage(engine, decision_id, input_tokens, output_tokens,
+                                    tosgate::engine::UsageSource::kExternal,
+                                    "tosgate_report_usage", error);
 }
 
 // ---- Usage from responses ----
@@ -495,8 +464,6 @@ void tosgate_usage_scanner_finish(tosgate_usage_scanner* scanner, int64_t* input
 void tosgate_usage_scanner_destroy(tosgate_usage_scanner* scanner) { delete scanner; }
 
 // ---- Decisions ----
-
-void tosgate_decision_destroy(tosgate_decision* decision) { delete decision; }
 
 tosgate_effect tosgate_decision_effect(const tosgate_decision* decision) {
   if (!decision) return TOSGATE_ALLOW;
@@ -576,7 +543,11 @@ const char* tosgate_decision_problem_json(const tosgate_decision* decision) {
 const char* tosgate_decision_explain(const tosgate_decision* decision) {
   if (!decision) return "";
   try {
-    std::call_once(decision->explain_once, [decision] { decision->explain = decision->d.Explain(); });
+    std::lock_guard lock(decision->explain_mu);
+    if (!decision->explained) {
+      decision->explain = decision->d.Explain();
+      decision->explained = true;
+    }
     return decision->explain.c_str();
   } catch (...) {
     return "";

@@ -37,7 +37,9 @@ class MemoryAccountDirectory final : public AccountDirectory {
 };
 
 // The key id of an API key secret: lower-case hex SHA-256. The secret itself
-// is never stored or logged.
+// is never stored or logged. Recent ones are served from a per-thread cache
+// keyed by a SipHash tag of the secret (accounts.cc says why that keeps no
+// more than the key id itself).
 std::string KeyId(std::string_view secret);
 
 }  // namespace tosgate::engine

@@ -41,6 +41,19 @@ Status Admissions::Take(std::string_view decision_id, int64_t now_ns, UsageSourc
   return Status::Ok();
 }
 
+unsigned Admissions::Awaits(std::string_view decision_id) const {
+  const Shard& s = shards_[std::hash<std::string_view>{}(decision_id) % kShards];
+  std::lock_guard lock(s.mu);
+  auto it = s.entries.find(std::string(decision_id));
+  if (it == s.entries.end()) return 0;
+  unsigned out = 0;
+  for (const Charge& c : it->second.charges) {
+    if (c.lease_id != 0) out |= kAwaitsCompletion;
+    if (c.tokens != Charge::Tokens::kNone) out |= kAwaitsUsage;
+  }
+  return out;
+}
+
 std::vector<Charge> Admissions::ExpireSome(int64_t now_ns) {
   Shard& s = shards_[next_shard_.fetch_add(1, std::memory_order_relaxed) % kShards];
   std::vector<Charge> out;

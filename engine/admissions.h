@@ -51,6 +51,14 @@ class Admissions {
   // returns their charges, so that their leases can be released.
   std::vector<Charge> ExpireSome(int64_t now_ns);
 
+  // What the open admission of `decision_id` waits for, as kAwaits* bits;
+  // 0 when it holds nothing (or is unknown). A proxy that relays the
+  // response itself (the nginx module) reads the response's usage only when
+  // it settles a reservation, and reports the end only when something waits.
+  static constexpr unsigned kAwaitsCompletion = 1;  // concurrency leases to release
+  static constexpr unsigned kAwaitsUsage = 2;       // token or cost reservations to settle
+  unsigned Awaits(std::string_view decision_id) const;
+
   size_t size() const;
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
   uint64_t expired() const { return expired_.load(std::memory_order_relaxed); }

@@ -133,6 +133,36 @@ class MemoryStateStore final : public StateStore {
     if (it->second.empty()) shard.leases.erase(it);
   }
 
+  // On a copy of the entry (a fresh one when untracked): the arithmetic is
+  // Take's, the store is left as it was.
+  Result<MeterResult> Peek(std::string_view key, const MeterSpec& spec, int64_t now) override {
+    if (Status s = CheckSpec(spec, 0); !s.ok()) return s;
+    const Fingerprint fp = FingerprintOf(key);
+    Shard& shard = ShardFor(fp);
+    Entry copy;
+    {
+      std::lock_guard lock(shard.mu);
+      if (auto it = shard.meters.find(fp); it != shard.meters.end()) copy = it->second;
+    }
+    switch (spec.meter) {
+      case Meter::kWindow: return TakeWindow(copy, spec, 0, now);
+      case Meter::kGcra: return TakeGcra(copy, spec, 0, now, 0);
+      case Meter::kPeriod: return TakePeriod(copy, spec, 0, now);
+    }
+    return Status::InvalidArgument("unknown meter");
+  }
+
+  Result<int64_t> LeasesHeld(std::string_view key, int64_t now) override {
+    const Fingerprint fp = FingerprintOf(key);
+    Shard& shard = ShardFor(fp);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.leases.find(fp);
+    if (it == shard.leases.end()) return int64_t{0};
+    int64_t live = 0;
+    for (const Lease& l : it->second) live += l.expires_ns > now;
+    return live;
+  }
+
   size_t entries() const override {
     size_t n = 0;
     for (Shard& s : shards_) {

@@ -644,4 +644,11 @@ std::string NormalizeForMatch(std::string_view utf8) {
   return out;
 }
 
+void NormalizeForMatch(std::string_view utf8, std::string* out) {
+  // resize zero-fills only what grows; the pass writes the rest before it
+  // reads any of it.
+  out->resize(utf8.size());
+  out->resize(Normalizer(utf8, out->data()).Run());
+}
+
 }  // namespace tosgate::engine

@@ -27,5 +27,8 @@
 namespace tosgate::engine {
 
 std::string NormalizeForMatch(std::string_view utf8);
+// The same into *out, reusing its capacity (no allocation once it has held
+// a text as long). `utf8` must not point into *out.
+void NormalizeForMatch(std::string_view utf8, std::string* out);
 
 }  // namespace tosgate::engine

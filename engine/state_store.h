@@ -78,6 +78,21 @@ class StateStore {
                                       int64_t now_ns, int64_t ttl_ns) = 0;
   virtual void Release(std::string_view key, uint64_t lease_id) = 0;
 
+  // Reads what Take(key, spec, 0, now_ns) would report without counting,
+  // creating or touching anything: no entry for an untracked key, no
+  // refusal counted when full, no change to when an entry turns idle (for
+  // people: the admin API's usage). The default is that zero-cost Take,
+  // which counts nothing but may track the key; the memory store overrides it.
+  virtual Result<MeterResult> Peek(std::string_view key, const MeterSpec& spec, int64_t now_ns) {
+    return Take(key, spec, 0, now_ns);
+  }
+  // The leases held on `key` at now_ns, without taking one; -1 when the
+  // store cannot tell without Acquire (the default).
+  virtual Result<int64_t> LeasesHeld(std::string_view key, int64_t now_ns) {
+    (void)key, (void)now_ns;
+    return int64_t{-1};
+  }
+
   virtual size_t entries() const = 0;
   virtual uint64_t evictions() const = 0;
   // New keys refused because the store was full of live entries. A store

@@ -6,6 +6,8 @@
 //   [ipv4-addr:value ISSUBSET '203.0.113.0/24']   (also `=`; ipv6-addr)
 //   [x-tosgate-account:payment_hmac = '<64 hex>']
 //   [x-tosgate-account:device_hmac = '<64 hex>']
+//   [x-tosgate-request:template_simhash_keyed = '<16 hex>']  (within N bits)
+//   [x-tosgate-request:shape_profile = 'family=gpt;effort=high;...']
 // - `relationship` (indicator `indicates` campaign) and TLP
 // `marking-definition`s. Everything else in a bundle is ignored with a
 // message, never an error for the whole bundle; the bundle itself is
@@ -67,6 +69,10 @@ struct StixCampaignExport {
   std::vector<std::string> address_ranges;  // "203.0.113.0/24", "2001:db8::/48"
   std::vector<std::string> payment_hmacs;   // engine::KeyedFingerprint, hex
   std::vector<std::string> device_hmacs;
+  // Keyed template SimHashes (engine::TemplateHex of TemplateKey::Apply)
+  // and shape profiles (engine::ShapeProfile).
+  std::vector<std::string> template_prints;
+  std::vector<std::string> shape_profiles;
 };
 
 struct StixExportOptions {

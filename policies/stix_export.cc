@@ -122,6 +122,11 @@ Result<std::string> WriteStixBundle(const std::vector<StixCampaignExport>& campa
       add("[x-tosgate-account:payment_hmac = " + Quoted(h) + "]", "keyed payment fingerprint");
     for (const std::string& h : c.device_hmacs)
       add("[x-tosgate-account:device_hmac = " + Quoted(h) + "]", "keyed device fingerprint");
+    for (const std::string& t : c.template_prints)
+      add("[x-tosgate-request:template_simhash_keyed = " + Quoted(t) + "]",
+          "keyed harvest-template fingerprint");
+    for (const std::string& p : c.shape_profiles)
+      add("[x-tosgate-request:shape_profile = " + Quoted(p) + "]", "request-shape profile");
   }
   ordered_json bundle = {{"type", "bundle"},
                          {"id", StixId("bundle", opt.producer + "\n" + now)},

@@ -8,6 +8,7 @@
 
 #include "engine/civil_time.h"
 #include "engine/condition.h"
+#include "engine/indicators/request_print.h"
 #include "policies/stix.h"
 
 namespace tosgate::policies {
@@ -182,6 +183,21 @@ class Importer {
                                             : engine::IndicatorObservable::kDevice;
       e.value = c.value;
       set_->AddFingerprint(std::move(e));
+    } else if (path == "x-tosgate-request:template_simhash_keyed") {
+      uint64_t print = 0;
+      if (c.op != "=") return Ignore(id, "operator " + c.op + " is not supported on template fingerprints (=, matched within the rule's template_distance bits)");
+      if (!engine::ParseTemplateHex(c.value, &print))
+        return Ignore(id, "a template fingerprint is 16 lower-case hex digits");
+      e.value = c.value;
+      if (!set_->AddTemplate(print, std::move(e)))
+        return Ignore(id, "more than " + std::to_string(engine::IndicatorSet::kMaxTemplates) +
+                              " template fingerprints in this source");
+    } else if (path == "x-tosgate-request:shape_profile") {
+      if (c.op != "=") return Ignore(id, "operator " + c.op + " is not supported on shape profiles (=)");
+      if (!engine::ValidShapeProfile(c.value))
+        return Ignore(id, "'" + c.value.substr(0, 120) + "' is not a shape profile (docs/indicators.md)");
+      e.value = c.value;
+      set_->AddShape(std::move(e));
     } else {
       return Ignore(id, "observable " + path + " is not one tosgate matches");
     }

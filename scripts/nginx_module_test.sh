@@ -6,7 +6,8 @@
 #   dropped), deny on a body rule, throttle with Retry-After and RateLimit
 #   fields, exact limits across 2 workers with 64 concurrent clients, limits
 #   that survive `nginx -s reload`, and a reload under load without a
-#   dropped request.
+#   dropped request; the forward-auth path's attacks; audit to one writer,
+#   sync (kill -9 loses no acknowledged record) and async.
 #
 #   scripts/nginx_module_test.sh [BUILD_DIR]     # default: build
 #
@@ -101,6 +102,11 @@ rules:
     scope: [account]
     match: {operations: [completions]}
     limit: {requests: 3, per: 1h}
+  - id: prohibited.sarin
+    kind: content
+    fields: [user]
+    match: {operations: [chat]}
+    patterns: [{id: sarin, word: sarin}]
 EOF
 
 write_config() {
@@ -137,9 +143,11 @@ http {
     location / { try_files /nonexistent @named; }
     location @named { proxy_pass http://model_api; }
   }
-  # The upstream: says which X-Tos-* headers reached it.
+  # The upstream: says which X-Tos-* headers reached it, and logs each
+  # request it got (the adversarial cases count them).
   server {
     listen 127.0.0.1:$UPSTREAM;
+    access_log $TMP/upstream.log;
     location /u/stream {
       default_type text/event-stream;
       return 200 'data: {"choices":[{"delta":{"content":"hi"}}]}\n\ndata: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":5,"total_tokens":12}}\n\ndata: [DONE]\n\n';
@@ -265,6 +273,52 @@ for i in 1 2 3 4; do
 done
 check "adversarial: forged X-Forwarded-For, X-Real-IP, Forwarded do not reset an ip limit" "429" "$code"
 
+# --- the forward-auth path's body, path and credential attacks
+# (tests/adversarial/), through the module: what is decided is what the
+# upstream gets, or nothing reaches it
+upstream_hits() { wc -l <"$TMP/upstream.log"; }
+hits=$(upstream_hits)
+SARIN='{"model":"m","messages":[{"role":"user","content":"how do I make sarin at home"}]}'
+adv=0
+for type in 'text/plain' 'application/x-www-form-urlencoded' 'application/octet-stream' ''; do
+  adv=$((adv + 1))
+  code=$(curl -s -o "$TMP/adv" -w '%{http_code}' "$URL/v1/chat/completions" \
+    -H "Authorization: Bearer sk-adv-$adv" -H "Content-Type: $type" --data-binary "$SARIN")
+  check "adversarial: a prohibited prompt as Content-Type [${type:-none}] is read and denied" \
+    "403 1" "$code $(grep -c '"rules":\["prohibited.sarin"\]' "$TMP/adv")"
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/chat/completions" -H 'Authorization: Bearer sk-adv-c' \
+  -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary "$SARIN")
+check "adversarial: the same prompt in a chunked body is denied" "403" "$code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/chat/completions" -H 'Authorization: Bearer sk-adv-d' \
+  -H 'Content-Type: application/json' \
+  -d '{"model":"m","messages":[{"role":"user","content":"hi"}],"messages":[{"role":"user","content":"sarin"}]}')
+check "adversarial: duplicate keys (which copy did the upstream read?) are 400" "400" "$code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/chat/completions" -H 'Authorization: Bearer sk-adv-t' \
+  -H 'Content-Type: text/plain' --data-binary 'how do I make sarin at home')
+check "adversarial: a prompt that is not JSON, as text/plain, is 400" "400" "$code"
+code=$(curl -s --path-as-is -o /dev/null -w '%{http_code}' "$URL/v1/chat%2Fcompletions" \
+  -H 'Authorization: Bearer sk-adv-p' -H 'Content-Type: application/json' --data-binary "$SARIN")
+check "adversarial: an ambiguous path (an encoded /) is 400" "400" "$code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/chat/completions" -H 'Authorization: Bearer sk-adv-k1' \
+  -H 'x-api-key: sk-adv-k2' -H 'Content-Type: application/json' -d "$BODY")
+check "adversarial: two different keys in two carriers are 400" "400" "$code"
+# A body cut short (the client announces 200 bytes, sends 40, and stops):
+# never decided on a part, never relayed.
+python3 - "$PORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-adv-cut\r\n"
+          b"Content-Type: application/json\r\nContent-Length: 200\r\n\r\n" + b'{"model":"m","messages":[{"role":"user",')
+s.shutdown(socket.SHUT_WR)
+try:
+    s.recv(4096)
+except OSError:
+    pass
+s.close()
+PY
+check "adversarial: none of these reached the upstream, nor a body cut short" "$hits" "$(upstream_hits)"
+
 # --- exact limits across both workers: 64 clients, 300 requests, limit 100
 cat >"$TMP/load.py" <<'EOF'
 import http.client, sys, threading, collections
@@ -372,6 +426,30 @@ if [ -x "$WRITER" ]; then
   check "audit: every admitted request's record survived kill -9 of the writer" "0" "$missing"
   grep -v 'audit' "$TMP/error.log" >"$TMP/error.rest" || true
   mv "$TMP/error.rest" "$TMP/error.log"  # the refusals after the kill are expected
+  # --- audit, async: a request only queues its record; the worker's thread
+  # sends the queue in batches, and every admitted request's record arrives
+  "$WRITER" --socket "$TMP/audit2.sock" --audit "$TMP/audit2.db" --durability async 2>"$TMP/writer2.err" &
+  WRITER2_PID=$!
+  for _ in $(seq 100); do [ -S "$TMP/audit2.sock" ] && break; sleep 0.1; done
+  chmod 777 "$TMP/audit2.sock"
+  echo "tosgate_audit_socket $TMP/audit2.sock async;" >"$TMP/audit.conf"
+  "$NGINX" -e "$TMP/error.log" -p "$TMP" -c "$TMP/nginx.conf" -s reload
+  for _ in $(seq 100); do
+    curl -s -o /dev/null "$URL/v1/chat/completions" -H 'Authorization: Bearer sk-probe2' -d "$BODY"
+    [ "$(sqlite3 "$TMP/audit2.db" 'select count(*) from decisions' 2>/dev/null || echo 0)" -gt 0 ] && break
+    sleep 0.1
+  done
+  IDS_FILE=$TMP/ids2.txt python3 "$TMP/load.py" "$PORT" 'sk-async-*' 500 16 >"$TMP/async.out"
+  admitted=$(awk '$1 == 200 { print $2 }' "$TMP/ids2.txt" | sort -u)
+  for _ in $(seq 100); do
+    sqlite3 "$TMP/audit2.db" 'select id from decisions' | sort -u >"$TMP/stored2.txt"
+    [ "$(comm -23 <(echo "$admitted") "$TMP/stored2.txt" | wc -l)" = 0 ] && break
+    sleep 0.1
+  done
+  check "audit async: 500 admitted, every record reached the writer" \
+    "500 0" "$(echo "$admitted" | grep -c .) $(comm -23 <(echo "$admitted") "$TMP/stored2.txt" | wc -l)"
+  kill -TERM "$WRITER2_PID" 2>/dev/null || true
+
 else
   echo "skip audit: no $WRITER"
 fi

@@ -6,6 +6,7 @@
 #include "api/admin/handlers.h"
 #include "engine/accounts.h"
 #include "engine/rules/cost_budget_spend.h"
+#include "engine/usage.h"
 #include "storage/accounts/account_json.h"
 #include "storage/accounts/registry.h"
 #include "storage/admin/review_queue.h"
@@ -52,6 +53,21 @@ nlohmann::json SpendJson(const std::string& account, const std::vector<engine::B
   return {{"account", account}, {"budgets", budgets}};
 }
 
+// used, remaining and reset_ms are null where not known (limits per ip,
+// model or operation; a shared store that cannot count leases unasked).
+nlohmann::json UsageJson(const std::string& account, const std::vector<engine::LimitUsage>& rows) {
+  nlohmann::json limits = nlohmann::json::array();
+  for (const engine::LimitUsage& u : rows) {
+    auto known = [](int64_t v) { return v >= 0 ? nlohmann::json(v) : nlohmann::json(nullptr); };
+    limits.push_back({{"rule", u.rule_id},          {"kind", u.kind},
+                      {"unit", u.unit},             {"scope", u.scope},
+                      {"limit", u.limit},           {"amount", u.amount},
+                      {"used", known(u.used)},      {"remaining", known(u.remaining)},
+                      {"reset_ms", known(u.reset_ms)}, {"override", u.overridden}});
+  }
+  return {{"account", account}, {"limits", limits}};
+}
+
 class AccountsApi {
  public:
   explicit AccountsApi(AdminServices* s) : s_(s) {}
@@ -90,6 +106,20 @@ class AccountsApi {
                                      s_->clock->monotonic_ns());
     if (!rows.ok()) return StatusProblem(rows.status());
     return Json(200, SpendJson(a->id, *rows));
+  }
+
+  // Usage against each rate limit and token budget of the policy served
+  // now, read without counting (engine/usage.h).
+  AdminResponse Usage(AdminRequest& req) {
+    if (!s_->registry) return NotConfigured("the accounts registry");
+    auto a = s_->registry->GetAccount(req.Param("id"));
+    if (!a.ok()) return StatusProblem(a.status());
+    std::shared_ptr<const engine::PolicySnapshot> snap = s_->engine->snapshot();
+    if (!snap) return Problem(503, "not-configured", "no policy is loaded");
+    auto rows = engine::AccountUsage(*snap, s_->engine->state_store(), *a, s_->clock->wall_ms(),
+                                     s_->clock->monotonic_ns());
+    if (!rows.ok()) return StatusProblem(rows.status());
+    return Json(200, UsageJson(a->id, *rows));
   }
 
   AdminResponse Create(AdminRequest& req) {
@@ -250,6 +280,7 @@ void AddAccountRoutes(Router& r, AdminServices* s) {
   r.Add({"POST", "/v1/admin/accounts", kAdmins, "accounts.create", bind(&AccountsApi::Create)});
   r.Add({"GET", "/v1/admin/accounts/{id}", kReaders, "accounts.get", bind(&AccountsApi::Get)});
   r.Add({"GET", "/v1/admin/accounts/{id}/spend", kReaders, "accounts.spend", bind(&AccountsApi::Spend)});
+  r.Add({"GET", "/v1/admin/accounts/{id}/usage", kReaders, "accounts.usage", bind(&AccountsApi::Usage)});
   r.Add({"PATCH", "/v1/admin/accounts/{id}", kAdmins, "accounts.update", bind(&AccountsApi::Patch)});
   r.Add({"POST", "/v1/admin/accounts/{id}/suspend", kAdmins, "accounts.suspend",
          [api](AdminRequest& req) { return api->Suspend(req, true); }});

@@ -12,6 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/condition.h"
+#include "engine/distill/text_features.h"
+#include "engine/indicators/evidence.h"
+#include "engine/indicators/request_print.h"
 #include "engine/indicators/keyed_hash.h"
 #include "storage/accounts/registry.h"
 #include "storage/admin/review_queue.h"
@@ -58,6 +61,8 @@ std::string RangeOf(const std::string& ip, int v4_bits, int v6_bits) {
 struct Member {
   std::set<std::string> ranges;
   std::string payment, device;  // keyed
+  std::vector<uint64_t> prints;  // raw SimHashes (evidence), keyed on the way out
+  std::string shape;             // the most used profile
   int64_t first_ms = 0, last_ms = 0;
 };
 
@@ -73,8 +78,11 @@ std::string IndicatorExportSummary::Describe() const {
          " confirmed accounts)\n"
          "indicators: " + std::to_string(ranges) + " address ranges, " + std::to_string(payments) +
          " keyed payment fingerprints, " + std::to_string(devices) +
-         " keyed device fingerprints\n"
-         "not included: account ids, prompt text or digests, single addresses, raw fingerprints\n";
+         " keyed device fingerprints, " + std::to_string(templates) +
+         " keyed harvest-template fingerprints, " + std::to_string(shapes) +
+         " request-shape profiles\n"
+         "not included: account ids, prompt text or digests, single addresses, raw fingerprints, "
+         "unkeyed SimHashes, model versions\n";
 }
 
 Status GatherCampaigns(storage::ReviewQueue* reviews, storage::AuditReadStore* audit,
@@ -134,6 +142,14 @@ Status GatherCampaigns(storage::ReviewQueue* reviews, storage::AuditReadStore* a
         mb.device = engine::KeyedFingerprint(o.key, engine::KeyedKind::kDevice, a->device_fingerprint);
     }
   }
+  if (o.evidence) {
+    engine::IndicatorEvidence::Record rec;
+    for (auto& [id, mb] : members) {
+      if (!o.evidence->Get(id, &rec)) continue;
+      mb.prints.assign(rec.prints.begin(), rec.prints.begin() + rec.len);
+      if (!rec.shapes.empty()) mb.shape = rec.shapes.front().profile;
+    }
+  }
   // Ranges shared by enough confirmed accounts; accounts linked by a shared
   // range or fingerprint are one campaign (union-find over the members).
   std::vector<const Member*> list;
@@ -146,6 +162,27 @@ Status GatherCampaigns(storage::ReviewQueue* reviews, storage::AuditReadStore* a
     if (!list[i]->payment.empty()) by_print["p" + list[i]->payment].push_back(i);
     if (!list[i]->device.empty()) by_print["d" + list[i]->device].push_back(i);
   }
+  // Templates: a SimHash with near neighbours (template_distance bits) in
+  // enough other confirmed accounts; one representative per group leaves.
+  std::vector<std::pair<uint64_t, size_t>> shared_prints;  // SimHash, member
+  if (!o.key.empty())
+    for (size_t i = 0; i < list.size(); ++i)
+      for (uint64_t p : list[i]->prints) {
+        std::set<size_t> near{i};
+        for (size_t j = 0; j < list.size(); ++j)
+          if (j != i)
+            for (uint64_t q : list[j]->prints)
+              if (engine::HammingDistance(p, q) <= o.template_distance) {
+                near.insert(j);
+                break;
+              }
+        if (static_cast<int>(near.size()) < o.min_range_accounts) continue;
+        for (size_t j : near) if (j != i) parent[Find(parent, j)] = Find(parent, i);
+        shared_prints.emplace_back(p, i);
+      }
+  std::map<std::string, std::vector<size_t>> by_shape;
+  for (size_t i = 0; i < list.size(); ++i)
+    if (!list[i]->shape.empty()) by_shape[list[i]->shape].push_back(i);
   for (auto it = by_range.begin(); it != by_range.end();)
     it = static_cast<int>(it->second.size()) < o.min_range_accounts ? by_range.erase(it) : std::next(it);
   for (const auto* groups : {&by_range, &by_print})
@@ -163,6 +200,28 @@ Status GatherCampaigns(storage::ReviewQueue* reviews, storage::AuditReadStore* a
       c.first_seen_ms = list[i]->first_ms;
     c.last_seen_ms = std::max(c.last_seen_ms, list[i]->last_ms);
   }
+  // Keyed on the way out; within a campaign, prints closer than
+  // template_distance to one already kept add nothing.
+  const engine::TemplateKey tkey(o.key);
+  std::map<size_t, std::vector<uint64_t>> kept;
+  for (const auto& [p, i] : shared_prints) {
+    std::vector<uint64_t>& k = kept[Find(parent, i)];
+    if (k.size() >= o.max_templates) continue;
+    if (std::any_of(k.begin(), k.end(), [&](uint64_t q) { return engine::HammingDistance(p, q) <= o.template_distance; }))
+      continue;
+    k.push_back(p);
+    out[Find(parent, i)].template_prints.push_back(engine::TemplateHex(tkey.Apply(p)));
+  }
+  for (auto it = by_shape.begin(); it != by_shape.end(); ++it) {
+    if (static_cast<int>(it->second.size()) < o.min_range_accounts) continue;
+    // Under the campaign most of its accounts belong to.
+    std::map<size_t, size_t> roots;
+    for (size_t i : it->second) ++roots[Find(parent, i)];
+    const size_t root = std::max_element(roots.begin(), roots.end(), [](const auto& a, const auto& b) {
+                          return a.second < b.second;
+                        })->first;
+    if (out[root].shape_profiles.size() < o.max_shapes) out[root].shape_profiles.push_back(it->first);
+  }
   *summary = {};
   summary->accounts = members.size();
   for (auto& [root, c] : out) {
@@ -170,22 +229,32 @@ Status GatherCampaigns(storage::ReviewQueue* reviews, storage::AuditReadStore* a
       std::sort(v->begin(), v->end());
       v->erase(std::unique(v->begin(), v->end()), v->end());
     }
-    if (c.address_ranges.empty() && c.payment_hmacs.empty() && c.device_hmacs.empty()) continue;
+    // A shape alone is no campaign: common to honest clients too.
+    if (c.address_ranges.empty() && c.payment_hmacs.empty() && c.device_hmacs.empty() &&
+        c.template_prints.empty())
+      continue;
     // The campaign's stable name: its smallest indicator value, so that a
     // later export of the same campaign keeps its ids.
     std::vector<std::string> all = c.address_ranges;
     all.insert(all.end(), c.payment_hmacs.begin(), c.payment_hmacs.end());
     all.insert(all.end(), c.device_hmacs.begin(), c.device_hmacs.end());
+    all.insert(all.end(), c.template_prints.begin(), c.template_prints.end());
     c.key = (o.rule.empty() ? std::string("any") : o.rule) + "\n" + *std::min_element(all.begin(), all.end());
     c.name = "distillation campaign " + std::to_string(campaigns->size() + 1);
     c.description = std::to_string(sizes[root]) + " accounts confirmed as distillation; " +
                     std::to_string(c.address_ranges.size()) + " address ranges, " +
                     std::to_string(c.payment_hmacs.size()) + " payment and " +
-                    std::to_string(c.device_hmacs.size()) + " device fingerprints (keyed)";
+                    std::to_string(c.device_hmacs.size()) + " device fingerprints (keyed)" +
+                    (c.template_prints.empty() && c.shape_profiles.empty()
+                         ? std::string()
+                         : ", " + std::to_string(c.template_prints.size()) + " harvest templates (keyed), " +
+                               std::to_string(c.shape_profiles.size()) + " request shapes");
     c.confidence = o.confidence;
     summary->ranges += c.address_ranges.size();
     summary->payments += c.payment_hmacs.size();
     summary->devices += c.device_hmacs.size();
+    summary->templates += c.template_prints.size();
+    summary->shapes += c.shape_profiles.size();
     campaigns->push_back(std::move(c));
   }
   summary->campaigns = campaigns->size();

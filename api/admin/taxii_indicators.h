@@ -9,10 +9,16 @@
 // ranges (from the audit store's client addresses, ip/24 and /48 by
 // default) shared by at least `min_range_accounts` of them, and keyed
 // hashes of their payment and device fingerprints (the accounts registry).
-// Accounts that share a range or a fingerprint form one campaign.
+// Accounts that share a range or a fingerprint form one campaign. With the
+// process's IndicatorEvidence (a `record: true` indicators rule) and a key,
+// also the campaign's harvest templates - prompt SimHashes that recur, within
+// template_distance bits, across min_range_accounts or more confirmed
+// accounts, exported keyed (engine/indicators/request_print.h); accounts
+// sharing one are one campaign - and its request shapes: profiles that are
+// the most used of min_range_accounts or more confirmed accounts.
 //
 // What never leaves: account ids, prompt text or digests, raw addresses
-// below the range, raw fingerprints.
+// below the range, raw fingerprints, unkeyed SimHashes, model versions.
 //
 // Not thread-safe: one call at a time per set of stores.
 #pragma once
@@ -23,6 +29,10 @@
 
 #include "policies/stix.h"
 #include "tosgate/status.h"
+
+namespace tosgate::engine {
+class IndicatorEvidence;
+}  // namespace tosgate::engine
 
 namespace tosgate::storage {
 class AccountsRegistry;
@@ -44,6 +54,11 @@ struct IndicatorExportOptions {
   // afresh from the stores at most this often (a poll in between gets the
   // objects as last written).
   int64_t taxii_refresh_ms = 60'000;
+  // Templates and shapes (above); null: none exported.
+  const engine::IndicatorEvidence* evidence = nullptr;
+  int template_distance = 12;
+  size_t max_templates = 32;  // a campaign
+  size_t max_shapes = 4;
 };
 
 // What a bundle holds, listed before it is written.
@@ -51,6 +66,7 @@ struct IndicatorExportSummary {
   size_t accounts = 0;  // confirmed accounts considered (never listed)
   size_t campaigns = 0;
   size_t ranges = 0, payments = 0, devices = 0;
+  size_t templates = 0, shapes = 0;
   std::string Describe() const;  // several lines for a person
 };
 

@@ -23,6 +23,7 @@
 #include "api/admin/services.h"
 #include "api/admin/taxii_collection.h"
 #include "api/admin/taxii_indicators.h"
+#include "engine/indicators/evidence.h"
 #include "storage/audit/query.h"
 
 namespace tosgate::api::admin {
@@ -47,7 +48,12 @@ bool WriteExport(AdminServices* s, const IndicatorExportOptions& o, std::string*
     audit = std::move(r).value();
   }
   std::vector<policies::StixCampaignExport> campaigns;
-  if (Status st = GatherCampaigns(s->reviews, audit.get(), s->registry, o, &campaigns, summary);
+  // Harvest templates and request shapes from what `record: true`
+  // indicators rules of this process kept (engine/indicators/evidence.h).
+  const std::shared_ptr<engine::IndicatorEvidence> evidence = engine::SharedIndicatorEvidence();
+  IndicatorExportOptions with = o;
+  if (!with.evidence) with.evidence = evidence.get();
+  if (Status st = GatherCampaigns(s->reviews, audit.get(), s->registry, with, &campaigns, summary);
       !st.ok())
     return *error = Problem(500, "internal-error", st.message()), false;
   Result<std::string> written = policies::WriteStixBundle(campaigns, o.stix);

@@ -4,6 +4,10 @@
 //
 //   tosgate-extauthz --listen 127.0.0.1:9191 --policies DIR
 //                    [--accounts FILE] [--audit DB] [--audit-socket PATH]
+//                    [--api callback|sync]
+//
+// --api: gRPC's callback API (the default: a check is decided on the thread
+// that read it) or its synchronous one (a hand-over to a pool per call).
 //
 // SIGTERM or SIGINT: stop taking calls, finish those in flight, flush the
 // audit store, exit 0.
@@ -20,14 +24,14 @@ namespace {
 int Usage() {
   std::fprintf(stderr,
                "usage: tosgate-extauthz --listen ADDR --policies DIR [--accounts FILE] "
-               "[--audit DB] [--audit-socket PATH]\n");
+               "[--audit DB] [--audit-socket PATH] [--api callback|sync]\n");
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string listen, policies, accounts, audit, audit_socket;
+  std::string listen, policies, accounts, audit, audit_socket, api = "callback";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--listen") listen = argv[i + 1];
@@ -35,9 +39,11 @@ int main(int argc, char** argv) {
     else if (flag == "--accounts") accounts = argv[i + 1];
     else if (flag == "--audit") audit = argv[i + 1];
     else if (flag == "--audit-socket") audit_socket = argv[i + 1];
+    else if (flag == "--api") api = argv[i + 1];
     else return Usage();
   }
-  if (argc % 2 == 0 || listen.empty() || policies.empty()) return Usage();
+  if (argc % 2 == 0 || listen.empty() || policies.empty() || (api != "callback" && api != "sync"))
+    return Usage();
 
   sigset_t stop;
   sigemptyset(&stop);
@@ -58,18 +64,23 @@ int main(int argc, char** argv) {
     tosgate_free_string(error);
     return 1;
   }
-  tosgate::extauthz::Service service(engine);
+  tosgate::extauthz::Service sync_service(engine);
+  tosgate::extauthz::CallbackService callback_service(engine);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
+  if (api == "sync")
+    builder.RegisterService(&sync_service);
+  else
+    builder.RegisterService(&callback_service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     std::fprintf(stderr, "tosgate-extauthz: cannot listen on %s\n", listen.c_str());
     tosgate_engine_destroy(engine);
     return 1;
   }
-  std::fprintf(stderr, "tosgate-extauthz: listening on %s (port %d)\n", listen.c_str(), port);
+  std::fprintf(stderr, "tosgate-extauthz: listening on %s (port %d, %s API)\n", listen.c_str(),
+               port, api.c_str());
   int sig = 0;
   sigwait(&stop, &sig);
   server->Shutdown();

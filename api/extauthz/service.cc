@@ -49,13 +49,12 @@ void Deny(CheckResponse* resp, int grpc_code, int http_status, const std::string
   denied->mutable_status()->set_code(http_status);
   denied->set_body(body);
   Add(denied->mutable_headers(), "content-type", "application/problem+json");
-  const size_t n = tosgate_decision_header_count(d);
-  for (size_t i = 0; i < n; ++i) {
-    std::string_view k = tosgate_decision_header_name(d, i);
-    if (Named(k, "Retry-After") || Named(k, "RateLimit-Policy") || Named(k, "RateLimit") ||
-        Named(k, "X-Tos-Decision-Id"))
-      Add(denied->mutable_headers(), k, tosgate_decision_header_value(d, i));
-  }
+  const tosgate_header* h = nullptr;
+  const size_t n = tosgate_decision_headers(d, &h);
+  for (size_t i = 0; i < n; ++i)
+    if (h[i].to & TOSGATE_HEADER_CLIENT)
+      Add(denied->mutable_headers(), {h[i].name.data, h[i].name.len},
+          {h[i].value.data, h[i].value.len});
 }
 
 std::string Problem(int status, std::string_view title, std::string_view detail) {
@@ -65,41 +64,47 @@ std::string Problem(int status, std::string_view title, std::string_view detail)
   return out + "\"}";
 }
 
-}  // namespace
-
-grpc::Status Service::Check(grpc::ServerContext*, const CheckRequest* req, CheckResponse* resp) {
-  const auto& attrs = req->attributes();
+void Decide(tosgate_engine* engine, const CheckRequest& req, CheckResponse* resp) {
+  const auto& attrs = req.attributes();
   const auto& http = attrs.request().http();
-  std::vector<const char*> names, values;
-  std::vector<std::string> client_tos;  // the client's X-Tos-* names, removed upstream
+  // The engine reads the request's own strings: no copies.
+  std::vector<tosgate_str> names, values;
+  names.reserve(static_cast<size_t>(http.headers().size()));
+  values.reserve(static_cast<size_t>(http.headers().size()));
+  std::vector<std::string_view> client_tos;  // the client's X-Tos-* names, removed upstream
   bool partial = false;
   for (const auto& [k, v] : http.headers()) {
     if (k == "x-envoy-auth-partial-body") partial = v == "true";
     if (StartsWith(k, "x-tos-")) client_tos.push_back(k);
     if (Untrusted(k) || StartsWith(k, ":")) continue;
-    names.push_back(k.c_str());
-    values.push_back(v.c_str());
+    names.push_back({k.data(), k.size()});
+    values.push_back({v.data(), v.size()});
   }
   if (partial) {
     Deny(resp, kGrpcInvalidArgument, 413,
          Problem(413, "Request body too large",
                  "the body was cut at the proxy's max_request_bytes; tosgate decides only on whole bodies"),
          nullptr);
-    return grpc::Status::OK;
+    return;
   }
   const std::string& body = http.raw_body().empty() ? http.body() : http.raw_body();
   const std::string& ip = attrs.source().address().socket_address().address();
+  tosgate_request r{};
+  r.method = {http.method().data(), http.method().size()};
+  r.path = {http.path().data(), http.path().size()};
+  r.client_ip = {ip.data(), ip.size()};
+  r.header_names = names.data();
+  r.header_values = values.data();
+  r.header_count = names.size();
+  r.body = {body.data(), body.size()};
   char* error = nullptr;
   std::unique_ptr<tosgate_decision, void (*)(tosgate_decision*)> d(
-      tosgate_check(engine_, http.method().c_str(), http.path().c_str(),
-                    ip.empty() ? nullptr : ip.c_str(), nullptr, names.data(), values.data(),
-                    names.size(), body.c_str(), &error),
-      tosgate_decision_destroy);
+      tosgate_check_request(engine, &r, &error), tosgate_decision_destroy);
   if (!d) {
     const std::string msg = error ? error : "unreadable request";
     tosgate_free_string(error);
     Deny(resp, kGrpcInvalidArgument, 400, Problem(400, "Bad request", msg), nullptr);
-    return grpc::Status::OK;
+    return;
   }
   const tosgate_effect effect = tosgate_decision_effect(d.get());
   if (effect != TOSGATE_ALLOW) {
@@ -108,29 +113,43 @@ grpc::Status Service::Check(grpc::ServerContext*, const CheckRequest* req, Check
                      : status == 503 ? kGrpcUnavailable
                                      : kGrpcPermissionDenied;
     Deny(resp, code, status, tosgate_decision_problem_json(d.get()), d.get());
-    return grpc::Status::OK;
+    return;
   }
   resp->mutable_status()->set_code(kGrpcOk);
   auto* ok = resp->mutable_ok_response();
-  std::vector<std::string> set;
-  const size_t n = tosgate_decision_header_count(d.get());
+  const tosgate_header* h = nullptr;
+  const size_t n = tosgate_decision_headers(d.get(), &h);
   for (size_t i = 0; i < n; ++i) {
-    std::string_view k = tosgate_decision_header_name(d.get(), i);
-    std::string_view v = tosgate_decision_header_value(d.get(), i);
-    if (Named(k.substr(0, std::min<size_t>(k.size(), 6)), "x-tos-")) {
-      Add(ok->mutable_headers(), k, v);
-      std::string lower(k);
-      for (char& c : lower) c = static_cast<char>(c | (c >= 'A' && c <= 'Z' ? 0x20 : 0));
-      set.push_back(lower);
-    }
-    if (Named(k, "RateLimit-Policy") || Named(k, "RateLimit") || Named(k, "X-Tos-Decision-Id"))
-      Add(ok->mutable_response_headers_to_add(), k, v);
+    const std::string_view k(h[i].name.data, h[i].name.len), v(h[i].value.data, h[i].value.len);
+    if (h[i].to & TOSGATE_HEADER_UPSTREAM) Add(ok->mutable_headers(), k, v);
+    if (h[i].to & TOSGATE_HEADER_CLIENT) Add(ok->mutable_response_headers_to_add(), k, v);
   }
   // A client's X-Tos-* header that the decision does not set must not reach
-  // the upstream either (a forged X-Tos-Watermark, say).
-  for (const std::string& k : client_tos)
-    if (std::find(set.begin(), set.end(), k) == set.end()) ok->add_headers_to_remove(k);
+  // the upstream either (a forged X-Tos-Watermark, say). Envoy's names are
+  // lower case; tosgate's are not.
+  for (const std::string_view k : client_tos) {
+    bool set = false;
+    for (size_t i = 0; i < n && !set; ++i)
+      set = (h[i].to & TOSGATE_HEADER_UPSTREAM) && Named({h[i].name.data, h[i].name.len}, k);
+    if (!set) ok->add_headers_to_remove(std::string(k));
+  }
+}
+
+}  // namespace
+
+grpc::Status Service::Check(grpc::ServerContext*, const CheckRequest* req, CheckResponse* resp) {
+  Decide(engine_, *req, resp);
   return grpc::Status::OK;
+}
+
+grpc::ServerUnaryReactor* CallbackService::Check(grpc::CallbackServerContext* ctx,
+                                                 const CheckRequest* req, CheckResponse* resp) {
+  // A check is a few microseconds of CPU and never waits: it runs on the
+  // thread gRPC called from, without a hand-over to a pool.
+  Decide(engine_, *req, resp);
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 }  // namespace tosgate::extauthz

@@ -23,11 +23,26 @@ namespace tosgate::extauthz {
 //    decides on part of a request.
 // The client address is the source peer's; a client's X-Forwarded-*,
 // Forwarded and X-Real-IP are not believed.
+// gRPC's synchronous API: each call handed to a thread of the server's pool.
 class Service final : public envoy::service::auth::v3::Authorization::Service {
  public:
   explicit Service(tosgate_engine* engine) : engine_(engine) {}
   grpc::Status Check(grpc::ServerContext* ctx, const envoy::service::auth::v3::CheckRequest* req,
                      envoy::service::auth::v3::CheckResponse* resp) override;
+
+ private:
+  tosgate_engine* engine_;
+};
+
+// The same answers through gRPC's callback API: decided on the thread that
+// read the call, no hand-over (tosgate-extauthz's default; --api sync for
+// the other).
+class CallbackService final : public envoy::service::auth::v3::Authorization::CallbackService {
+ public:
+  explicit CallbackService(tosgate_engine* engine) : engine_(engine) {}
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* ctx,
+                                  const envoy::service::auth::v3::CheckRequest* req,
+                                  envoy::service::auth::v3::CheckResponse* resp) override;
 
  private:
   tosgate_engine* engine_;

@@ -34,11 +34,19 @@ Status RequestFromDescription(const RequestDescription& d, Request* out) {
   }
   if (!d.body.empty() && !typed) in.headers.emplace_back("content-type", "application/json");
   in.body = d.body;
-  ForwardAuthConfig cfg;
-  cfg.path_prefix.clear();
-  cfg.trusted_proxies.resize(2);
-  engine::ParseCidr("0.0.0.0/0", &cfg.trusted_proxies[0]);
-  engine::ParseCidr("::/0", &cfg.trusted_proxies[1]);
+  return RequestFromIncoming(in, out);
+}
+
+Status RequestFromIncoming(const IncomingRequest& in, Request* out) {
+  // Made once: an embedding proxy translates every request it decides.
+  static const ForwardAuthConfig cfg = [] {
+    ForwardAuthConfig c;
+    c.path_prefix.clear();
+    c.trusted_proxies.resize(2);
+    engine::ParseCidr("0.0.0.0/0", &c.trusted_proxies[0]);
+    engine::ParseCidr("::/0", &c.trusted_proxies[1]);
+    return c;
+  }();
   if (Status s = TranslateForwardAuth(in, cfg, out); !s.ok()) return s;
   // Trusted even when client_ip is not an address; decided, not relayed.
   out->peer_trusted = true;

@@ -28,6 +28,13 @@ struct RequestDescription {
 
 Status RequestFromDescription(const RequestDescription& d, Request* out);
 
+struct IncomingRequest;  // api/request/forward_auth.h
+// The translation RequestFromDescription ends with, for a caller that built
+// the IncomingRequest itself (the C API, from a proxy's buffers without a
+// second copy): `in` in inline mode, its peer trusted to name the client,
+// without a Content-Length and with a Content-Type when it has a body.
+Status RequestFromIncoming(const IncomingRequest& in, Request* out);
+
 // A policy test's request, built the same way: the policies::RequestBuilder of
 // `tosgate test` and of every other runner of test files.
 Status RequestFromTest(const policies::TestRequest& t, Request* out);

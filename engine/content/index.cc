@@ -25,50 +25,71 @@ namespace {
 // application's system prompt, request after request), and comparing a
 // text costs far less than normalizing and scanning it. Keyed by the
 // database's id (ContentDatabase::id, never reused), so a reload never
-// reuses a scan of other patterns. Texts over kMaxReused bytes are not kept: copying them on every
-// request would cost more than the rare hit saves.
+// reuses a scan of other patterns. The raw text of texts over kMaxReused
+// bytes is not kept (copying it on every request would cost more than the
+// rare hit saves); their scan still uses the buffers.
 constexpr size_t kMaxReused = 16 << 10;
 struct LastScan {
   uint64_t database = 0;  // its id; 0: nothing kept
   std::string raw;
   ContentScans::Scan scan;
+  bool held = false;  // a live ContentScans reads `scan`
 };
 thread_local std::array<LastScan, kContentScopes> t_last;
+thread_local uint64_t t_generation = 0;
 
 }  // namespace
+
+ContentScans::~ContentScans() {
+  for (size_t s = 0; s < kContentScopes; ++s) {
+    if (held_[s]) t_last[s].held = false;
+  }
+}
 
 const ContentScans::Scan& ContentScans::Get(const ContentIndex& index, ContentScope scope,
                                             const RequestBody& body) {
   if (index_ != &index) {
     // A request reads one snapshot, so this happens once; reset to be safe.
-    for (auto& d : done_) d.reset();
+    done_.fill(nullptr);
     index_ = &index;
   }
-  std::unique_ptr<Scan>& slot = done_[static_cast<size_t>(scope)];
-  if (slot) return *slot;
-  slot = std::make_unique<Scan>();
+  const auto at = static_cast<size_t>(scope);
+  if (done_[at]) return *done_[at];
   const std::string& raw = scope == ContentScope::kSystem ? body.system_text
                            : scope == ContentScope::kUser ? body.user_text
                                                           : body.prompt_text;
   ++scans_run_;
   const uint64_t database = index.database() ? index.database()->id() : 0;
-  LastScan& last = t_last[static_cast<size_t>(scope)];
-  if (database != 0 && last.database == database && last.raw == raw) {
-    *slot = last.scan;
-    return *slot;
-  }
-  slot->text = NormalizeForMatch(raw);
-  slot->ok = index.database() && index.database()->Scan(slot->text, &slot->hits);
-  if (database != 0 && slot->ok && raw.size() <= kMaxReused) {
-    last.database = database;
-    last.raw = raw;  // reuses the capacity of the last one
-    last.scan.ok = true;
-    last.scan.text = slot->text;
-    last.scan.hits = slot->hits;
+  LastScan& last = t_last[at];
+  Scan* scan = nullptr;
+  if (held_[at] || !last.held) {
+    held_[at] = last.held = true;
+    if (database != 0 && last.database == database && last.raw == raw) {
+      done_[at] = &last.scan;
+      return last.scan;
+    }
+    scan = &last.scan;
+    if (database != 0 && raw.size() <= kMaxReused) {
+      last.database = database;
+      last.raw = raw;  // reuses the capacity of the last one
+    } else {
+      last.database = 0;
+      last.raw.clear();
+    }
   } else {
-    last.database = 0;
+    // Nested: another request on this thread reads the thread's buffers.
+    if (!own_[at]) own_[at] = std::make_unique<Scan>();
+    scan = own_[at].get();
   }
-  return *slot;
+  NormalizeForMatch(raw, &scan->text);
+  scan->generation = ++t_generation;
+  scan->ok = index.database() && index.database()->Scan(scan->text, &scan->hits);
+  if (!scan->ok) {
+    scan->hits.clear();
+    if (scan == &last.scan) last.database = 0;  // a failed scan is not served again
+  }
+  done_[at] = scan;
+  return *scan;
 }
 
 }  // namespace tosgate::engine

@@ -48,26 +48,46 @@ class ContentIndex {
 // One request's content scans. Not thread-safe: one per request, on the
 // request's thread. Each scope's text is normalized and scanned at most once
 // per index.
+//
+// A scan lives in the thread's buffers for its scope (its last scan, kept
+// for the next request: an application's system prompt arrives again and
+// again), not in the request: after a thread's first requests a scan
+// allocates and copies nothing. A second ContentScans alive on the same
+// thread at once (nested) uses buffers of its own for the scopes the first
+// holds, so neither sees the other's text.
 class ContentScans {
  public:
   struct Scan {
     bool ok = false;         // false: Hyperscan failed (an internal error)
     std::string text;        // the scope's text, normalized
     std::vector<ContentHit> hits;  // sorted by pattern id
+    // Names `text` on this thread: a new number whenever a text is
+    // normalized into this buffer, never reused, the same while the buffer
+    // serves the same text again. What a per-thread cache of something
+    // computed from the text (the classifier's scores) is keyed by.
+    uint64_t generation = 0;
   };
+  ContentScans() = default;
+  ContentScans(const ContentScans&) = delete;
+  ContentScans& operator=(const ContentScans&) = delete;
+  ~ContentScans();
   // The scan of `scope` of `body` against `index`, done on first use.
   const Scan& Get(const ContentIndex& index, ContentScope scope, const RequestBody& body);
   // The scan of `scope` against `index` if a rule already ran it, else null
   // (runs nothing): for readers that only reuse a scan when one was paid for.
   const Scan* Done(const ContentIndex& index, ContentScope scope) const {
-    return index_ == &index ? done_[static_cast<size_t>(scope)].get() : nullptr;
+    return index_ == &index ? done_[static_cast<size_t>(scope)] : nullptr;
   }
   // How many scans were run (for tests of the one-scan-per-scope promise).
   int scans_run() const { return scans_run_; }
 
  private:
   const ContentIndex* index_ = nullptr;
-  std::array<std::unique_ptr<Scan>, kContentScopes> done_;
+  std::array<const Scan*, kContentScopes> done_{};
+  // Scopes whose thread buffers this request holds (released when it ends).
+  std::array<bool, kContentScopes> held_{};
+  // Buffers of its own, for scopes another live ContentScans holds.
+  std::array<std::unique_ptr<Scan>, kContentScopes> own_;
   int scans_run_ = 0;
 };
 

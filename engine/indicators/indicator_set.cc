@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/distill/text_features.h"
+
 namespace tosgate::engine {
 namespace {
 
@@ -24,6 +26,8 @@ std::string_view IndicatorObservableName(IndicatorObservable o) {
     case IndicatorObservable::kAddressRange: return "address range";
     case IndicatorObservable::kPayment: return "payment fingerprint";
     case IndicatorObservable::kDevice: return "device fingerprint";
+    case IndicatorObservable::kTemplate: return "harvest-template fingerprint";
+    case IndicatorObservable::kShape: return "request-shape profile";
   }
   return "?";
 }
@@ -44,6 +48,39 @@ void IndicatorSet::AddFingerprint(IndicatorEntry e) {
   std::string key = FingerprintKey(e.what, e.value);
   entries_.push_back(std::move(e));
   fingerprints_[std::move(key)].push_back(entries_.size() - 1);
+}
+
+bool IndicatorSet::AddTemplate(uint64_t keyed_simhash, IndicatorEntry e) {
+  if (templates_.size() >= kMaxTemplates) return false;
+  e.what = IndicatorObservable::kTemplate;
+  entries_.push_back(std::move(e));
+  templates_.emplace_back(keyed_simhash, entries_.size() - 1);
+  return true;
+}
+
+void IndicatorSet::AddShape(IndicatorEntry e) {
+  e.what = IndicatorObservable::kShape;
+  std::string key = e.value;
+  entries_.push_back(std::move(e));
+  shapes_[std::move(key)].push_back(entries_.size() - 1);
+}
+
+const IndicatorEntry* IndicatorSet::Match(const Probe& p, int64_t wall_ms) const {
+  const IndicatorEntry* best = Match(p.addr, p.payment, p.device, wall_ms);
+  if (p.has_template)
+    for (const auto& [print, i] : templates_)
+      if (HammingDistance(print, p.keyed_template) <= p.max_distance) Consider(i, wall_ms, &best);
+  if (!p.shape.empty() && !shapes_.empty()) {
+    thread_local std::string probe;
+    probe.assign(p.shape);
+    if (auto it = shapes_.find(probe); it != shapes_.end())
+      for (size_t i : it->second) {
+        const IndicatorEntry* shape = nullptr;
+        Consider(i, wall_ms, &shape);
+        if (shape && (!best || Effective(*shape, p) > Effective(*best, p))) best = shape;
+      }
+  }
+  return best;
 }
 
 void IndicatorSet::Consider(size_t i, int64_t wall_ms, const IndicatorEntry** best) const {

@@ -1,6 +1,7 @@
 // IndicatorSet: partners' campaign indicators (STIX 2.1, imported by
 // policies/stix.h) compiled for matching on the request path - address
-// ranges by prefix length, keyed payment and device fingerprints by value.
+// ranges by prefix length, keyed payment and device fingerprints and shape
+// profiles by value, keyed template fingerprints by Hamming distance.
 //
 // Immutable once built; shared by the snapshot's rules. Match is safe from
 // any number of threads and does not allocate.
@@ -9,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -16,7 +18,7 @@
 
 namespace tosgate::engine {
 
-enum class IndicatorObservable : uint8_t { kAddressRange, kPayment, kDevice };
+enum class IndicatorObservable : uint8_t { kAddressRange, kPayment, kDevice, kTemplate, kShape };
 std::string_view IndicatorObservableName(IndicatorObservable o);  // "address range", ...
 
 struct IndicatorCampaign {
@@ -28,7 +30,8 @@ struct IndicatorCampaign {
 struct IndicatorEntry {
   IndicatorObservable what = IndicatorObservable::kAddressRange;
   // Address ranges: the range as written ("203.0.113.0/24"); payment and
-  // device: the keyed fingerprint, lower-case hex.
+  // device: the keyed fingerprint, lower-case hex; template: the keyed
+  // SimHash, 16 hex digits; shape: the profile (request_print.h).
   std::string value;
   int campaign = -1;        // index into campaigns(); -1: none named
   double weight = 0;        // the indicator's confidence x its source's trust, 0..1
@@ -47,6 +50,32 @@ class IndicatorSet {
   void AddRange(std::array<uint8_t, 16> addr, int bits, IndicatorEntry e);
   void AddFingerprint(IndicatorEntry e);  // kPayment or kDevice
 
+  // A keyed template fingerprint (engine/indicators/request_print.h). At
+  // most kMaxTemplates a set: each is compared with every request that has
+  // a fingerprint (a popcount each); more are refused (false).
+  static constexpr size_t kMaxTemplates = 1024;
+  bool AddTemplate(uint64_t keyed_simhash, IndicatorEntry e);
+  void AddShape(IndicatorEntry e);
+
+  // What a request shows, for Match below: each part is optional.
+  struct Probe {
+    const std::array<uint8_t, 16>* addr = nullptr;
+    std::string_view payment, device;  // keyed hex
+    bool has_template = false;
+    uint64_t keyed_template = 0;
+    int max_distance = 0;  // template bits that may differ
+    std::string_view shape;
+    // Shape profiles are common to many honest clients: a shape match
+    // counts with its weight x shape_scale, here and in the choice of the
+    // heaviest match.
+    double shape_scale = 1;
+  };
+  // An entry's weight as Match(Probe) ranks it.
+  static double Effective(const IndicatorEntry& e, const Probe& p) {
+    return e.what == IndicatorObservable::kShape ? e.weight * p.shape_scale : e.weight;
+  }
+  const IndicatorEntry* Match(const Probe& probe, int64_t wall_ms) const;
+
   // The heaviest indicator in force at `wall_ms` that matches the client
   // address (null: none known), or the keyed payment or device fingerprint
   // (empty: none); null when none matches.
@@ -55,6 +84,8 @@ class IndicatorSet {
 
   size_t size() const { return entries_.size(); }
   bool has_fingerprints() const { return !fingerprints_.empty(); }
+  bool has_templates() const { return !templates_.empty(); }
+  bool has_shapes() const { return !shapes_.empty(); }
   const std::vector<IndicatorEntry>& entries() const { return entries_; }
   const std::vector<IndicatorCampaign>& campaigns() const { return campaigns_; }
 
@@ -68,6 +99,9 @@ class IndicatorSet {
   std::map<int, std::unordered_map<std::string, std::vector<size_t>>> ranges_;
   // "payment:" / "device:" + hex -> entry indices.
   std::unordered_map<std::string, std::vector<size_t>> fingerprints_;
+  // Keyed SimHash and entry index, scanned in full (kMaxTemplates bounds it).
+  std::vector<std::pair<uint64_t, size_t>> templates_;
+  std::unordered_map<std::string, std::vector<size_t>> shapes_;
 };
 
 }  // namespace tosgate::engine

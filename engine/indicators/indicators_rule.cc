@@ -15,24 +15,36 @@ namespace tosgate::engine {
 IndicatorsRule::IndicatorsRule(RuleCommon common, IndicatorsConfig config)
     : Rule(std::move(common)),
       config_(std::move(config)),
+      template_key_(config_.key),
       raise_hash_(config_.raise_rule.empty() ? 0 : HashId(config_.raise_rule)) {}
 
 Status IndicatorsRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const {
+  const Account& account = ctx.eval.account;
+  if (account.id.empty()) return Status::Ok();
+  const RequestBody& body = ctx.eval.request.body;
   // The sets in force for this request: the files' and each feed's current
   // one (held here, so that a poll swapping a feed cannot free it under us).
   std::shared_ptr<const IndicatorSet> feeds[8];
   const size_t n_feeds = std::min(config_.feeds.size(), std::size(feeds));
-  bool any = config_.set && config_.set->size() > 0, fingerprints = any && config_.set->has_fingerprints();
-  for (size_t i = 0; i < n_feeds; ++i) {
-    feeds[i] = config_.feeds[i].feed->set();
-    if (feeds[i] && feeds[i]->size() > 0) {
-      any = true;
-      fingerprints = fingerprints || feeds[i]->has_fingerprints();
-    }
-  }
+  bool any = false, fingerprints = false, templates = false, shapes = false;
+  auto note = [&](const IndicatorSet* set) {
+    if (!set || set->size() == 0) return;
+    any = true;
+    fingerprints = fingerprints || set->has_fingerprints();
+    templates = templates || set->has_templates();
+    shapes = shapes || set->has_shapes();
+  };
+  note(config_.set.get());
+  for (size_t i = 0; i < n_feeds; ++i) note((feeds[i] = config_.feeds[i].feed->set()).get());
+  // The prompt's SimHash (about a microsecond for 256 bytes) and the shape
+  // profile: only when a set holds such indicators, or for the record.
+  const bool recording = config_.evidence != nullptr && body.present;
+  uint64_t simhash = 0;
+  const bool has_simhash =
+      (recording || (templates && !template_key_.empty())) && RequestSimHash(body, &simhash);
+  const std::string shape = (recording || shapes) && body.present ? ShapeProfile(body) : std::string();
+  if (recording) config_.evidence->Add(account.id, has_simhash, simhash, shape);
   if (!any) return Status::Ok();
-  const Account& account = ctx.eval.account;
-  if (account.id.empty()) return Status::Ok();
   std::array<uint8_t, 16> addr;
   const bool have_addr =
       !ctx.eval.request.client_ip.empty() && ParseIp(ctx.eval.request.client_ip, &addr);
@@ -45,16 +57,26 @@ Status IndicatorsRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const 
     if (!account.device_fingerprint.empty())
       device = KeyedFingerprint(config_.key, KeyedKind::kDevice, account.device_fingerprint);
   }
+  IndicatorSet::Probe probe;
+  probe.addr = have_addr ? &addr : nullptr;
+  probe.payment = payment;
+  probe.device = device;
+  probe.has_template = templates && has_simhash && !template_key_.empty();
+  probe.keyed_template = probe.has_template ? template_key_.Apply(simhash) : 0;
+  probe.max_distance = config_.template_distance;
+  probe.shape = shapes ? std::string_view(shape) : std::string_view();
+  probe.shape_scale = config_.shape_weight;
   const IndicatorEntry* e = nullptr;
   const IndicatorSet* owner = nullptr;
   double weight = 0;
   auto consider = [&](const IndicatorSet* set, double scale) {
     if (!set || set->size() == 0) return;
-    const IndicatorEntry* m = set->Match(have_addr ? &addr : nullptr, payment, device, ctx.eval.wall_ms);
-    if (m && (!e || m->weight * scale > weight)) {
+    const IndicatorEntry* m = set->Match(probe, ctx.eval.wall_ms);
+    const double w = m ? IndicatorSet::Effective(*m, probe) * scale : 0;
+    if (m && (!e || w > weight)) {
       e = m;
       owner = set;
-      weight = std::clamp(m->weight * scale, 0.0, 1.0);
+      weight = std::clamp(w, 0.0, 1.0);
     }
   };
   consider(config_.set.get(), 1);

@@ -1,7 +1,9 @@
 // indicators: matches each request's account against partners' campaign
 // indicators (an IndicatorSet compiled from STIX 2.1 bundles) - the client
-// address range, and keyed hashes of the account's payment and device
-// fingerprints - and, on a match, raises the account's standing under a
+// address range, keyed hashes of the account's payment and device
+// fingerprints, the prompt's keyed template fingerprint (within
+// template_distance bits) and the request's shape profile (its weight
+// scaled by shape_weight) - and, on a match, raises the account's standing under a
 // competitor_training rule so that a campaign a partner has mapped is
 // scored from its first requests here.
 //
@@ -24,8 +26,10 @@
 #include <string>
 #include <vector>
 
+#include "engine/indicators/evidence.h"
 #include "engine/indicators/indicator_feed.h"
 #include "engine/indicators/indicator_set.h"
+#include "engine/indicators/request_print.h"
 #include "engine/rule.h"
 
 namespace tosgate::engine {
@@ -47,6 +51,13 @@ struct IndicatorsConfig {
   // Matching accounts of one campaign fill its cluster bucket fully at this
   // many accounts (the cluster score is size x weight x raise_max).
   int cluster_full = 3;
+  // Template fingerprints within this many bits of a partner's match.
+  int template_distance = 12;
+  // A shape profile match counts with weight x this (shapes are common).
+  double shape_weight = 0.5;
+  // Non-null (`record: true`): every request's SimHash and shape profile
+  // are kept here for export (engine/indicators/evidence.h).
+  std::shared_ptr<IndicatorEvidence> evidence;
 };
 
 class IndicatorsRule final : public Rule {
@@ -62,6 +73,7 @@ class IndicatorsRule final : public Rule {
              double weight) const;
 
   IndicatorsConfig config_;
+  TemplateKey template_key_;  // from config_.key, derived once
   uint64_t raise_hash_ = 0;
 };
 

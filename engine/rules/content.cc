@@ -15,16 +15,19 @@ constexpr int kExplainFeatures = 3;
 
 // The classifier's buffers, one set per thread: after a thread's first
 // requests they are large enough, and scoring allocates nothing. The last
-// scores are kept per scope with the text they are of, so that the rules of
-// a pack that share one model (one rule per category) score a text once:
-// comparing a text costs far less than scoring it.
+// scores are kept per scope with the scan's generation (which names its
+// normalized text on this thread, ContentScans::Scan), so that the rules of
+// a pack that share one model (one rule per category) score a text once,
+// and a scope's text that the thread's last scan served again (a system
+// prompt) is not scored again; comparing two numbers instead of copying
+// and comparing the text.
 struct ClassifierScratch {
   TextModelScratch model;
   struct Scored {
     // Held weakly: a model freed by a reload cannot have its address reused
     // while its control block is still here.
     std::weak_ptr<const TextModel> model;
-    std::string text;  // normalized
+    uint64_t generation = 0;  // of the scan scored; 0: none
     std::vector<float> scores;
   };
   std::array<Scored, kContentScopes> scored;
@@ -100,10 +103,10 @@ Status ContentRule::Classify(ContentScans& scans, const RequestBody& body,
     const bool same_model = !scored.model.owner_before(classifier_.model) &&
                             !classifier_.model.owner_before(scored.model) &&
                             !scored.model.expired();
-    if (!same_model || scored.text != scan.text) {
+    if (!same_model || scored.generation != scan.generation) {
       model.ScoreNormalized(scan.text, &scratch.model, &scored.scores);
       scored.model = classifier_.model;
-      scored.text = scan.text;  // reuses its capacity
+      scored.generation = scan.generation;
     }
     for (const ContentClassifier::Category& c : classifier_.categories) {
       const float score = scored.scores[c.label];

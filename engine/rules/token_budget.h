@@ -29,6 +29,7 @@ class TokenBudgetRule final : public Rule {
   bool stateful() const override { return true; }
   Status Evaluate(const RuleContext& ctx, RuleOutcome* out) const override;
 
+  const std::vector<ScopeItem>& scope() const { return scope_; }
   const TieredLimits& limits() const { return limits_; }
   const TokenBudgetOptions& options() const { return options_; }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <map>
 
 #ifdef __SSE2__
@@ -97,9 +98,12 @@ constexpr size_t kMaxCharWord = 40;
 // can sum one word's features in registers;
 // with `names`, also records each feature's name. A template, so that the
 // scoring loop inlines f.
+// With `names`, only the features of words [name_begin, name_end) are
+// named (Explain names a window's, not the text's).
 template <typename F>
 void VisitFeatures(const TextModelOptions& o, std::string_view text,
-                   std::vector<TextFeature>* names, F&& f) {
+                   std::vector<TextFeature>* all_names, F&& f, int name_begin = 0,
+                   int name_end = std::numeric_limits<int>::max()) {
   int word = 0;
   uint64_t prev_hash = 0;
   std::string_view prev;
@@ -111,6 +115,7 @@ void VisitFeatures(const TextModelOptions& o, std::string_view text,
     std::string_view w = text.substr(i, j - i);
     i = j + 1;
     if (w.empty()) continue;
+    std::vector<TextFeature>* names = word >= name_begin && word < name_end ? all_names : nullptr;
     uint64_t h = HashBytes(w, kWordSeed);
     if (o.words) {
       uint32_t b = Bucket(h, o.bits);
@@ -270,7 +275,7 @@ template <size_t S>
                                                   TextModelScratch* s, float* per_word = nullptr) {
   static_assert(S == 0 || S == 1 || S == 8 || S == 16);
   constexpr size_t V = S >= 8 ? S / 8 : 1;
-  Lanes8 acc[V] = {};
+  static_assert(V <= 2);
   float acc1 = 0;
   // A word of n bytes has at most max(n - 1, 1) character 4-grams, a word
   // and a pair: at most 3 features per byte of text. Words (one more than
@@ -294,6 +299,9 @@ template <size_t S>
     return words;
   }
   const int shift = 64 - o.bits;
+  // The word's sum: held in named registers (an array whose address the
+  // final store took was kept on the stack, a load and a store per add).
+  Lanes8 acc0{}, acc1v{};
   const auto put = [&](uint64_t h) {
     const auto b = static_cast<uint32_t>(h >> shift);
     if constexpr (S == 0) {
@@ -302,16 +310,27 @@ template <size_t S>
     } else if constexpr (S == 1) {
       acc1 += weights[b];
     } else {
-      const float* row = weights + static_cast<size_t>(b) * S;
-      for (size_t v = 0; v < V; ++v) {
-        Lanes8 x;
-        std::memcpy(&x, row + 8 * v, sizeof x);
-        acc[v] += x;
+      // The row's byte offset straight from the hash: b * 64 (or * 32) is
+      // the hash's top bits shifted down less far, the bits below masked.
+      constexpr unsigned kRowShift = S == 16 ? 6 : 5;
+      const float* row = reinterpret_cast<const float*>(
+          reinterpret_cast<const char*>(weights) + ((h >> (shift - kRowShift)) & ~uint64_t{(1u << kRowShift) - 1}));
+      Lanes8 x;
+      std::memcpy(&x, row, sizeof x);
+      acc0 += x;
+      if constexpr (V == 2) {
+        std::memcpy(&x, row + 8, sizeof x);
+        acc1v += x;
       }
     }
   };
-  // CharBucket's hash of a 4-gram and of a framed word of 3 bytes.
+  // CharBucket's hash of a 4-gram and of a framed word of 3 bytes. Their
+  // seeds' low 32 bits are zero, so (seed ^ packed) * kGolden is
+  // packed * kGolden + seed * kGolden (packed < 2^32): the same hash, the
+  // seed's product folded into a constant.
   constexpr uint64_t kChar4 = kCharSeed ^ (uint64_t{4} << 32), kChar3 = kCharSeed ^ (uint64_t{3} << 32);
+  static_assert((kChar4 & 0xffffffffu) == 0 && (kChar3 & 0xffffffffu) == 0);
+  constexpr uint64_t kChar4G = kChar4 * kGolden, kChar3G = kChar3 * kGolden;
   constexpr uint32_t kOpen = '^', kClose = '$';
   SpaceBits(text, &s->spaces);
   const uint64_t* spaces = s->spaces.data();
@@ -326,9 +345,7 @@ template <size_t S>
     if (w.empty()) continue;
     begin[word] = n;
     if constexpr (S == 1) acc1 = 0;
-    if constexpr (S >= 8) {
-      for (size_t v = 0; v < V; ++v) acc[v] = Lanes8{};
-    }
+    if constexpr (S >= 8) acc0 = acc1v = Lanes8{};
     const uint64_t h = HashBytes(w, kWordSeed);
     if (o.words) put(h);
     if (o.bigrams && word > 0) put(MixHash(prev_hash * kGolden + h + kBigramSeed));
@@ -337,19 +354,28 @@ template <size_t S>
       const size_t len = std::min(w.size(), kMaxCharWord);
       const auto u = [&](size_t k) { return uint32_t{static_cast<unsigned char>(p[k])}; };
       if (len == 1) {
-        put((kChar3 ^ (kOpen | u(0) << 8 | kClose << 16)) * kGolden);
+        put(uint64_t{kOpen | u(0) << 8 | kClose << 16} * kGolden + kChar3G);
       } else if (len == 2) {
-        put((kChar4 ^ (kOpen | u(0) << 8 | u(1) << 16 | kClose << 24)) * kGolden);
+        put(uint64_t{kOpen | u(0) << 8 | u(1) << 16 | kClose << 24} * kGolden + kChar4G);
+      } else if (len == 3) {
+        put(uint64_t{kOpen | u(0) << 8 | u(1) << 16 | u(2) << 24} * kGolden + kChar4G);
+        put(uint64_t{u(0) | u(1) << 8 | u(2) << 16 | kClose << 24} * kGolden + kChar4G);
       } else {
-        put((kChar4 ^ (kOpen | u(0) << 8 | u(1) << 16 | u(2) << 24)) * kGolden);
+        // Four or more bytes: the framed ends from one 4-byte read each
+        // (inside the word), the frame shifted in.
+        put(uint64_t{kOpen | Load32(p) << 8} * kGolden + kChar4G);
         if (!o.char_edges) {
-          for (size_t k = 0; k + 4 <= len; ++k) put((kChar4 ^ Load32(p + k)) * kGolden);
+          for (size_t k = 0; k + 4 <= len; ++k) put(uint64_t{Load32(p + k)} * kGolden + kChar4G);
         }
-        put((kChar4 ^ (u(len - 3) | u(len - 2) << 8 | u(len - 1) << 16 | kClose << 24)) * kGolden);
+        put(uint64_t{Load32(p + len - 4) >> 8 | kClose << 24} * kGolden + kChar4G);
       }
     }
     if constexpr (S == 1) per_word[word] = acc1;
-    if constexpr (S >= 8) std::memcpy(per_word + static_cast<size_t>(word) * S, acc, sizeof acc);
+    if constexpr (S >= 8) {
+      float* dst = per_word + static_cast<size_t>(word) * S;
+      std::memcpy(dst, &acc0, sizeof acc0);
+      if constexpr (V == 2) std::memcpy(dst + 8, &acc1v, sizeof acc1v);
+    }
     prev_hash = h;
     ++word;
   }
@@ -417,13 +443,15 @@ __attribute__((target("avx2"))) void SumWordsAvx2(const TextModelScratch& s, int
 }
 
 bool UseAvx2() {
-  static const bool yes = __builtin_cpu_supports("avx2");
+  // BMI2 too: the fused loop shifts by a register (shrx); every AVX2 CPU
+  // has it.
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2");
   return yes && !internal::g_text_model_no_avx2;
 }
 
 // Passes 1 and 2 in one (CollectFeatures<S>), in 8-float adds.
 template <size_t S>
-__attribute__((target("avx2"))) int FusedAvx2(const TextModelOptions& o, std::string_view text,
+__attribute__((target("avx2,bmi2"))) int FusedAvx2(const TextModelOptions& o, std::string_view text,
                                               const float* weights, TextModelScratch* s,
                                               float* per_word) {
   return CollectFeatures<S>(o, text, weights, S, s, per_word);
@@ -605,11 +633,13 @@ void TextModel::ScoreNormalized(std::string_view text, TextModelScratch* s,
 std::string TextModel::Explain(std::string_view text, int label, int top) const {
   if (label < 0 || label >= static_cast<int>(labels_.size())) return "";
   std::string normalized = NormalizeForMatch(text);
-  std::vector<TextFeature> feats;
-  VisitFeatures(options_, normalized, &feats, [](uint32_t, int) {});
   int words = normalized.empty() ? 1 : static_cast<int>(std::count(normalized.begin(), normalized.end(), ' ')) + 1;
   std::vector<float> per_word(static_cast<size_t>(words), 0.0f);
-  for (const auto& f : feats) per_word[static_cast<size_t>(f.word)] += weight(f.bucket, label);
+  // The label's sum per word without naming any feature; only the best
+  // window's features are named below (naming every feature of a 1 KB
+  // text was most of an explanation's 470k instructions).
+  VisitFeatures(options_, normalized, nullptr,
+                [&](uint32_t b, int word) { per_word[static_cast<size_t>(word)] += weight(b, label); });
   int best_b = 0, best_e = words;
   float best = -1e30f;
   ForEachWindow(words, options_.window, [&](int b, int e) {
@@ -617,6 +647,8 @@ std::string TextModel::Explain(std::string_view text, int label, int top) const 
     for (int w = b; w < e; ++w) sum += per_word[static_cast<size_t>(w)];
     if (sum > best) best = sum, best_b = b, best_e = e;
   });
+  std::vector<TextFeature> feats;
+  VisitFeatures(options_, normalized, &feats, [](uint32_t, int) {}, best_b, best_e);
   std::map<std::string, float> by_name;
   for (const auto& f : feats) {
     if (f.word >= best_b && f.word < best_e) by_name[f.name] += weight(f.bucket, label);

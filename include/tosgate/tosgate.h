@@ -100,6 +100,17 @@ TOSGATE_API void tosgate_config_set_audit(tosgate_config* config, const char* pa
  * wins over the socket. NULL or "" for none. */
 TOSGATE_API void tosgate_config_set_audit_socket(tosgate_config* config, const char* path);
 
+/* Nonzero: the socket's records are sent asynchronously. A check only
+ * queues its record (no system call, no wait); a thread of the engine sends
+ * the queue to the writer in batches (what gathered while the last batch was
+ * sent, at most 2 ms after its first record) and reads its
+ * acknowledgements. A record the writer has not acknowledged is lost if the
+ * writer or this process dies: the guarantee of `audit.durability: async`.
+ * A queue that grows past 64 MiB (the writer gone) refuses records, and
+ * their decisions follow failure_mode. 0 (the default): every check waits
+ * for its record's acknowledgement. */
+TOSGATE_API void tosgate_config_set_audit_socket_async(tosgate_config* config, int async);
+
 /* ---- Limits shared by processes (nginx workers) in shared memory ---- */
 
 /* Bytes of shared memory a table of `max_entries` rate and budget entries
@@ -171,6 +182,71 @@ TOSGATE_API tosgate_decision* tosgate_check(tosgate_engine* engine, const char* 
  * {...}}. Every member is optional; others ("ts", "usage") are ignored. */
 TOSGATE_API tosgate_decision* tosgate_check_json(tosgate_engine* engine, const char* request_json,
                                                  char** error);
+
+/* ---- Checking a request in a proxy, without copying it ---- */
+
+/* A string by address and length (`data` need not be NUL-terminated; NULL
+ * with len 0 is the empty string). */
+typedef struct tosgate_str {
+  const char* data;
+  size_t len;
+} tosgate_str;
+
+/* A request as a proxy holds it: the fields of tosgate_check, each by
+ * address and length, so that a proxy passes its own buffers (nginx's
+ * ngx_str_t) without making NUL-terminated copies. Empty method, path and
+ * client_ip take tosgate_check's defaults; an empty api_key or body is
+ * none. */
+typedef struct tosgate_request {
+  tosgate_str method;
+  tosgate_str path;
+  tosgate_str client_ip;
+  tosgate_str api_key;
+  const tosgate_str* header_names;  /* header_count of each */
+  const tosgate_str* header_values;
+  size_t header_count;
+  tosgate_str body;
+} tosgate_request;
+
+/* tosgate_check for a tosgate_request: the same decision, the same errors.
+ * The request is read during the call only. */
+TOSGATE_API tosgate_decision* tosgate_check_request(tosgate_engine* engine,
+                                                    const tosgate_request* request, char** error);
+
+/* Where a proxy puts a decision's header (tosgate_decision_headers). */
+#define TOSGATE_HEADER_UPSTREAM 1u /* on the request to the upstream (allow: every X-Tos-*) */
+#define TOSGATE_HEADER_CLIENT 2u   /* on the answer to the client (RateLimit-Policy, RateLimit,
+                                      X-Tos-Decision-Id; Retry-After unless allowed) */
+
+typedef struct tosgate_header {
+  tosgate_str name;   /* NUL-terminated too */
+  tosgate_str value;  /* NUL-terminated too */
+  unsigned to;        /* TOSGATE_HEADER_* bits; 0: for a forward-auth answer only */
+} tosgate_header;
+
+/* The headers of tosgate_decision_header_name/_value, in the same order,
+ * with their lengths and where a proxy that decides in process puts them,
+ * as the nginx module and tosgate-extauthz do. Sets *headers to the first
+ * (valid until tosgate_decision_destroy) and returns the count. */
+TOSGATE_API size_t tosgate_decision_headers(const tosgate_decision* decision,
+                                            const tosgate_header** headers);
+
+/* What an admitted request's decision waits for when the request ends:
+ * TOSGATE_AWAITS_COMPLETION (concurrency leases to give back) and
+ * TOSGATE_AWAITS_USAGE (token or cost reservations that the response's
+ * usage settles). 0: nothing, so a proxy need neither read the response's
+ * usage nor report the end (tosgate_report_usage would refuse it). */
+#define TOSGATE_AWAITS_COMPLETION 1
+#define TOSGATE_AWAITS_USAGE 2
+TOSGATE_API int tosgate_decision_awaits(const tosgate_decision* decision);
+
+/* tosgate_report_usage from a caller that relays the response itself and
+ * read its usage there (the nginx module), as tosgate's inline proxy
+ * reports its own: not an audit record of its own unless it settles a cost
+ * budget's cost. Same arguments, same errors. */
+TOSGATE_API int tosgate_report_relayed_usage(tosgate_engine* engine, const char* decision_id,
+                                             int64_t input_tokens, int64_t output_tokens,
+                                             char** error);
 
 /* Reports what the upstream used for the request decided by `decision_id`
  * (tokens not known: -1; known: at most 1,000,000,000 each). Reconciles its

@@ -34,6 +34,7 @@ static void *ngx_http_tosgate_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_tosgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child);
 static ngx_int_t ngx_http_tosgate_init_process(ngx_cycle_t *cycle);
 static void ngx_http_tosgate_exit_process(ngx_cycle_t *cycle);
+static char *ngx_http_tosgate_audit_socket(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 tosgate_engine *ngx_http_tosgate_engine;
 ngx_http_output_header_filter_pt ngx_http_next_header_filter;
@@ -63,10 +64,10 @@ static ngx_command_t ngx_http_tosgate_commands[] = {
       NULL },
 
     { ngx_string("tosgate_audit_socket"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_tosgate_audit_socket,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_tosgate_main_conf_t, audit_socket),
+      0,
       NULL },
 
     { ngx_string("tosgate_shared_state_size"),
@@ -168,6 +169,31 @@ ngx_http_tosgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_value(conf->body, prev->body, 0);
     ngx_conf_merge_size_value(conf->body_max, prev->body_max, 1024 * 1024);
+    return NGX_CONF_OK;
+}
+
+/* tosgate_audit_socket PATH [sync | async]: sync (the default) answers a
+ * request once the writer acknowledged its record; async queues the record
+ * and a thread of the worker sends the queue in batches. */
+static char *
+ngx_http_tosgate_audit_socket(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_str_t                     *value = cf->args->elts;
+    ngx_http_tosgate_main_conf_t  *mcf = conf;
+
+    if (mcf->audit_socket.data) {
+        return "is duplicate";
+    }
+    mcf->audit_socket = value[1];
+    if (cf->args->nelts == 3) {
+        if (ngx_strcmp(value[2].data, "async") == 0) {
+            mcf->audit_async = 1;
+        } else if (ngx_strcmp(value[2].data, "sync") != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "tosgate_audit_socket: \"%V\" is not "
+                               "sync or async", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+    }
     return NGX_CONF_OK;
 }
 
@@ -376,14 +402,15 @@ ngx_http_tosgate_init_process(ngx_cycle_t *cycle)
     }
     tosgate_config_set_state_shm(config, z->table, z->bytes);
     if (mcf->audit_socket.len) {
-        /* Every worker's records go to the one writer; a check returns once
-         * the writer acknowledged its record. */
+        /* Every worker's records go to the one writer; in sync mode a check
+         * returns once the writer acknowledged its record. */
         sock = ngx_http_tosgate_cstr(cycle->pool, &mcf->audit_socket);
         if (sock == NULL) {
             tosgate_config_destroy(config);
             return NGX_ERROR;
         }
         tosgate_config_set_audit_socket(config, sock);
+        tosgate_config_set_audit_socket_async(config, (int) mcf->audit_async);
     }
     ngx_http_tosgate_engine = tosgate_engine_create(config, &error);
     tosgate_config_destroy(config);

@@ -14,6 +14,7 @@ typedef struct {
     ngx_str_t        policies;
     ngx_str_t        accounts;
     ngx_str_t        audit_socket; /* tosgate-audit-writer's Unix socket; empty: no audit */
+    ngx_flag_t       audit_async;  /* tosgate_audit_socket ... async */
     size_t           zone_size;
     ngx_msec_t       watch;        /* tosgate_policies_watch; 0: off */
     ngx_shm_zone_t  *zone;

@@ -149,12 +149,11 @@ ngx_http_tosgate_send_error(ngx_http_request_t *r, ngx_uint_t status, const char
 static ngx_int_t
 ngx_http_tosgate_upstream_headers(ngx_http_request_t *r, tosgate_decision *d)
 {
-    size_t            i, n;
-    ngx_list_t        headers;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *e;
-    ngx_str_t         name;
-    const char       *k, *v;
+    size_t                 i, n;
+    ngx_list_t             headers;
+    ngx_list_part_t       *part;
+    ngx_table_elt_t       *h, *e;
+    const tosgate_header  *th;
 
     if (ngx_list_init(&headers, r->pool, 20, sizeof(ngx_table_elt_t)) != NGX_OK) {
         return NGX_ERROR;
@@ -172,13 +171,9 @@ ngx_http_tosgate_upstream_headers(ngx_http_request_t *r, tosgate_decision *d)
             *e = h[i];
         }
     }
-    n = tosgate_decision_header_count(d);
+    n = tosgate_decision_headers(d, &th);
     for (i = 0; i < n; i++) {
-        k = tosgate_decision_header_name(d, i);
-        v = tosgate_decision_header_value(d, i);
-        name.data = (u_char *) k;
-        name.len = ngx_strlen(k);
-        if (!ngx_http_tosgate_has_prefix(&name, "x-tos-")) {
+        if (!(th[i].to & TOSGATE_HEADER_UPSTREAM)) {
             continue;
         }
         e = ngx_list_push(&headers);
@@ -186,71 +181,84 @@ ngx_http_tosgate_upstream_headers(ngx_http_request_t *r, tosgate_decision *d)
             return NGX_ERROR;
         }
         e->hash = 1;
-        e->key = name;
-        e->value.data = (u_char *) v;
-        e->value.len = ngx_strlen(v);
-        e->lowcase_key = ngx_pnalloc(r->pool, name.len);
+        e->key.data = (u_char *) th[i].name.data;
+        e->key.len = th[i].name.len;
+        e->value.data = (u_char *) th[i].value.data;
+        e->value.len = th[i].value.len;
+        e->lowcase_key = ngx_pnalloc(r->pool, e->key.len);
         if (e->lowcase_key == NULL) {
             return NGX_ERROR;
         }
-        ngx_strlow(e->lowcase_key, name.data, name.len);
+        ngx_strlow(e->lowcase_key, e->key.data, e->key.len);
     }
     r->headers_in.headers = headers;
     return NGX_OK;
 }
 
-/* The body as one NUL-terminated string, from memory or the temp file. */
-static char *
-ngx_http_tosgate_read_body(ngx_http_request_t *r, size_t max, ngx_int_t *too_large)
+/* The body, read whole: the one buffer it is in (request_body_in_single_buf)
+ * as it is, else (a temp file, several buffers) copied into one from the
+ * pool. NGX_DECLINED: larger than `max`; NGX_ERROR: unreadable. */
+static ngx_int_t
+ngx_http_tosgate_read_body(ngx_http_request_t *r, size_t max, ngx_str_t *body)
 {
     size_t        len = 0;
-    u_char       *p, *out;
+    u_char       *p;
     ssize_t       n;
     ngx_chain_t  *cl;
 
-    *too_large = 0;
+    body->data = NULL;
+    body->len = 0;
     if (r->request_body == NULL || r->request_body->bufs == NULL) {
-        return "";
+        return NGX_OK;
     }
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         len += ngx_buf_size(cl->buf);
     }
     if (len > max) {
-        *too_large = 1;
-        return NULL;
+        return NGX_DECLINED;
     }
-    out = ngx_pnalloc(r->pool, len + 1);
-    if (out == NULL) {
-        return NULL;
+    cl = r->request_body->bufs;
+    if (cl->next == NULL && !cl->buf->in_file) {
+        body->data = cl->buf->pos;
+        body->len = len;
+        return NGX_OK;
     }
-    p = out;
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+    body->data = ngx_pnalloc(r->pool, len);
+    if (body->data == NULL) {
+        return NGX_ERROR;
+    }
+    p = body->data;
+    for (; cl; cl = cl->next) {
         if (cl->buf->in_file) {
             n = ngx_read_file(cl->buf->file, p, (size_t) (cl->buf->file_last - cl->buf->file_pos),
                               cl->buf->file_pos);
             if (n < 0) {
-                return NULL;
+                return NGX_ERROR;
             }
             p += n;
         } else {
             p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
         }
     }
-    *p = '\0';
-    return (char *) out;
+    body->len = p - body->data;
+    return NGX_OK;
 }
+
+#define ngx_http_tosgate_str(s)  ((tosgate_str) { (const char *) (s).data, (s).len })
 
 /* Decides the request. NGX_DECLINED: allowed, go on. NGX_DONE: answered
  * (denied, throttled, or not decidable) and finalized. */
 static ngx_int_t
 ngx_http_tosgate_decide(ngx_http_request_t *r, ngx_http_tosgate_ctx_t *ctx)
 {
-    char                         *error = NULL, *method, *path, *ip, *body = NULL;
-    const char                  **names, **values;
+    char                         *error = NULL;
     size_t                        i, count = 0;
-    ngx_int_t                     too_large = 0;
+    ngx_int_t                     rc;
+    ngx_str_t                     body;
+    tosgate_str                  *names, *values;
     ngx_list_part_t              *part;
     ngx_table_elt_t              *h;
+    tosgate_request               req;
     tosgate_decision             *d;
     ngx_pool_cleanup_t           *cln;
     ngx_http_tosgate_loc_conf_t  *lcf;
@@ -259,29 +267,29 @@ ngx_http_tosgate_decide(ngx_http_request_t *r, ngx_http_tosgate_ctx_t *ctx)
         return ngx_http_tosgate_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE, "Service unavailable",
                                            "tosgate has no engine (see the error log)");
     }
+    ngx_memzero(&req, sizeof(req));
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_tosgate_module);
     if (lcf->body) {
-        body = ngx_http_tosgate_read_body(r, lcf->body_max, &too_large);
-        if (too_large) {
+        rc = ngx_http_tosgate_read_body(r, lcf->body_max, &body);
+        if (rc == NGX_DECLINED) {
             return ngx_http_tosgate_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                                "Request body too large",
                                                "the body is larger than tosgate_body_max_size");
         }
-        if (body == NULL) {
+        if (rc != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+        req.body = ngx_http_tosgate_str(body);
     }
     for (part = &r->headers_in.headers.part; part; part = part->next) {
         count += part->nelts;
     }
-    names = ngx_palloc(r->pool, (count + 1) * sizeof(char *));
-    values = ngx_palloc(r->pool, (count + 1) * sizeof(char *));
-    method = ngx_http_tosgate_cstr(r->pool, &r->method_name);
-    path = ngx_http_tosgate_cstr(r->pool, &r->unparsed_uri);
-    ip = ngx_http_tosgate_cstr(r->pool, &r->connection->addr_text);
-    if (names == NULL || values == NULL || method == NULL || path == NULL || ip == NULL) {
+    /* The engine reads nginx's own buffers: no copies. */
+    names = ngx_palloc(r->pool, 2 * (count + 1) * sizeof(tosgate_str));
+    if (names == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+    values = names + count + 1;
     count = 0;
     for (part = &r->headers_in.headers.part; part; part = part->next) {
         h = part->elts;
@@ -289,25 +297,27 @@ ngx_http_tosgate_decide(ngx_http_request_t *r, ngx_http_tosgate_ctx_t *ctx)
             if (ngx_http_tosgate_untrusted(&h[i].key)) {
                 continue;
             }
-            names[count] = ngx_http_tosgate_cstr(r->pool, &h[i].key);
-            values[count] = ngx_http_tosgate_cstr(r->pool, &h[i].value);
-            if (names[count] == NULL || values[count] == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
+            names[count] = ngx_http_tosgate_str(h[i].key);
+            values[count] = ngx_http_tosgate_str(h[i].value);
             count++;
         }
     }
+    req.method = ngx_http_tosgate_str(r->method_name);
+    req.path = ngx_http_tosgate_str(r->unparsed_uri);
+    req.client_ip = ngx_http_tosgate_str(r->connection->addr_text);
+    req.header_names = names;
+    req.header_values = values;
+    req.header_count = count;
 
-    d = tosgate_check(ngx_http_tosgate_engine, method, path, ip, NULL, names, values, count,
-                      body, &error);
+    d = tosgate_check_request(ngx_http_tosgate_engine, &req, &error);
     if (d == NULL) {
         /* A request tosgate cannot read (a body that is not a JSON object,
          * an ambiguous path) is refused, never passed unchecked. */
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "tosgate: %s", error);
-        i = (size_t) ngx_http_tosgate_send_error(r, NGX_HTTP_BAD_REQUEST, "Bad request",
-                                                 error ? error : "unreadable request");
+        rc = ngx_http_tosgate_send_error(r, NGX_HTTP_BAD_REQUEST, "Bad request",
+                                         error ? error : "unreadable request");
         tosgate_free_string(error);
-        return (ngx_int_t) i;
+        return rc;
     }
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
@@ -405,13 +415,15 @@ ngx_http_tosgate_log_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_tosgate_get_ctx(r);
     if (r != r->main || ctx == NULL || ctx->decision == NULL || ngx_http_tosgate_engine == NULL
-        || tosgate_decision_effect(ctx->decision) != TOSGATE_ALLOW)
+        || tosgate_decision_awaits(ctx->decision) == 0)
     {
-        return NGX_OK;
+        return NGX_OK;  /* nothing waits for this request's end */
     }
-    /* A decision that holds nothing is refused here: nothing to release. */
-    (void) tosgate_report_usage(ngx_http_tosgate_engine, tosgate_decision_id(ctx->decision),
-                                ctx->input_tokens, ctx->output_tokens, &error);
+    /* The module relays the answer and read its usage itself, as tosgate's
+     * inline proxy does. */
+    (void) tosgate_report_relayed_usage(ngx_http_tosgate_engine,
+                                        tosgate_decision_id(ctx->decision),
+                                        ctx->input_tokens, ctx->output_tokens, &error);
     tosgate_free_string(error);
     return NGX_OK;
 }
@@ -422,26 +434,18 @@ ngx_int_t
 ngx_http_tosgate_header_filter(ngx_http_request_t *r)
 {
     size_t                   i, n;
-    int                      allow;
     char                    *ct;
-    const char              *k, *v;
     ngx_table_elt_t         *h;
+    const tosgate_header    *th;
     ngx_http_tosgate_ctx_t  *ctx;
 
     ctx = ngx_http_tosgate_get_ctx(r->main);
     if (r != r->main || ctx == NULL || ctx->decision == NULL) {
         return ngx_http_next_header_filter(r);
     }
-    allow = tosgate_decision_effect(ctx->decision) == TOSGATE_ALLOW;
-    n = tosgate_decision_header_count(ctx->decision);
+    n = tosgate_decision_headers(ctx->decision, &th);
     for (i = 0; i < n; i++) {
-        k = tosgate_decision_header_name(ctx->decision, i);
-        v = tosgate_decision_header_value(ctx->decision, i);
-        if (ngx_strcasecmp((u_char *) k, (u_char *) "RateLimit-Policy") != 0
-            && ngx_strcasecmp((u_char *) k, (u_char *) "RateLimit") != 0
-            && ngx_strcasecmp((u_char *) k, (u_char *) "X-Tos-Decision-Id") != 0
-            && (allow || ngx_strcasecmp((u_char *) k, (u_char *) "Retry-After") != 0))
-        {
+        if (!(th[i].to & TOSGATE_HEADER_CLIENT)) {
             continue;
         }
         h = ngx_list_push(&r->headers_out.headers);
@@ -449,15 +453,18 @@ ngx_http_tosgate_header_filter(ngx_http_request_t *r)
             return NGX_ERROR;
         }
         h->hash = 1;
-        h->key.data = (u_char *) k;
-        h->key.len = ngx_strlen(k);
-        h->value.data = (u_char *) v;
-        h->value.len = ngx_strlen(v);
+        h->key.data = (u_char *) th[i].name.data;
+        h->key.len = th[i].name.len;
+        h->value.data = (u_char *) th[i].value.data;
+        h->value.len = th[i].value.len;
         h->lowcase_key = NULL;
     }
-    if (allow && ctx->usage == NULL && r->headers_out.content_type.len) {
-        /* The answer of an admitted request: read its usage as it passes
-         * (before gzip, which runs after this filter). */
+    if (ctx->usage == NULL && r->headers_out.content_type.len
+        && (tosgate_decision_awaits(ctx->decision) & TOSGATE_AWAITS_USAGE))
+    {
+        /* The answer of a request whose reservations its usage settles:
+         * read the usage as it passes (before gzip, which runs after this
+         * filter). Other answers are not read at all. */
         ct = ngx_http_tosgate_cstr(r->pool, &r->headers_out.content_type);
         ctx->usage = ct ? tosgate_usage_scanner_create(ct) : NULL;
     }

@@ -7,6 +7,9 @@
 //   key_file: keys/partners.key                # the partners' HMAC key
 //   raise: {rule: distill.competitor-training, max: 0.8, cluster_full: 3}
 //   allow_deny: false                          # action: deny needs true
+//   template_distance: 12                      # template bits that may differ
+//   shape_weight: 0.5                          # a shape match counts x this
+//   record: true                               # keep prints for the export
 //
 // docs/indicators.md describes each key; every error names file:line:column.
 #include "engine/indicators/indicators_rule.h"
@@ -142,6 +145,31 @@ std::unique_ptr<engine::Rule> CompileIndicators(MapReader& rule, Context& ctx,
     }
   }
   if (std::optional<Field> v = rule.Take("raise")) ok = CompileRaise(ctx, *v, &c) && ok;
+  if (std::optional<Field> v = rule.Take("template_distance")) {
+    int64_t n = 0;
+    if (!ctx.Int(*v, &n)) {
+      ok = false;
+    } else if (n < 0 || n > 24) {
+      // Past 24 of 64 bits unrelated prompts start to match.
+      ctx.Error(*v, "template_distance must be from 0 to 24 bits");
+      ok = false;
+    } else {
+      c.template_distance = static_cast<int>(n);
+    }
+  }
+  if (std::optional<Field> v = rule.Take("shape_weight")) {
+    if (!ctx.Number(*v, &c.shape_weight)) {
+      ok = false;
+    } else if (c.shape_weight < 0 || c.shape_weight > 1) {
+      ctx.Error(*v, "shape_weight must be from 0 to 1");
+      ok = false;
+    }
+  }
+  if (std::optional<Field> v = rule.Take("record")) {
+    bool record = false;
+    if (!ctx.Bool(*v, &record)) ok = false;
+    else if (record) c.evidence = engine::SharedIndicatorEvidence();
+  }
   bool allow_deny = false;
   std::optional<Field> allow_field = rule.Take("allow_deny");
   if (allow_field) ok = ctx.Bool(*allow_field, &allow_deny) && ok;

@@ -65,7 +65,7 @@ Status AuditBatchQueue::Enqueue(Item& item) {
   // (the writer takes all they queued when it runs). In its linger window
   // only a record someone waits for, or a queue filling up, wakes it.
   const bool urgent =
-      queue_.back().done || queue_.size() >= std::min(kWakeAt, opts_.max_batch);
+      queue_.back().done || queued() >= std::min(kWakeAt, opts_.max_batch);
   if (urgent) wake_ = true;
   const bool wake = writer_idle_ || (lingering_ && urgent);
   writer_idle_ = false;
@@ -171,7 +171,8 @@ void AuditBatchQueue::ExpireWaiters(std::vector<Item>& batch,
   for (Item& item : batch)
     if (item.done && now >= item.deadline) take(item);
   // Deadlines grow along the queue: stop at the first waiter still in time.
-  for (Item& item : queue_) {
+  for (size_t i = head_; i < queue_.size(); ++i) {
+    Item& item = queue_[i];
     if (!item.done) continue;
     if (now < item.deadline) break;
     take(item);
@@ -188,9 +189,9 @@ void AuditBatchQueue::Run() {
   engine::MutexLock lock(mu_);
   for (;;) {
     writer_idle_ = true;
-    work_cv_.wait(lock.native(), [this]() REQUIRES(mu_) { return !queue_.empty() || closing_; });
+    work_cv_.wait(lock.native(), [this]() REQUIRES(mu_) { return queued() > 0 || closing_; });
     writer_idle_ = false;
-    if (queue_.empty()) {  // closing, and everything is written
+    if (queued() == 0) {  // closing, and everything is written
       if (drained_) {
         lock.Unlock();
         drained_();
@@ -202,21 +203,29 @@ void AuditBatchQueue::Run() {
     // The group window (async records): more records per commit, and the
     // submitters meanwhile pay no wake-up. Never with a waiter queued, at
     // close, or with a queue that already fills a commit.
-    if (opts_.linger.count() > 0 && !wake_ && !closing_ && queue_.size() < kWakeAt &&
-        queue_.size() < opts_.max_batch) {
+    if (opts_.linger.count() > 0 && !wake_ && !closing_ && queued() < kWakeAt &&
+        queued() < opts_.max_batch) {
       lingering_ = true;
       work_cv_.wait_for(lock.native(), opts_.linger,
                         [this]() REQUIRES(mu_) { return wake_ || closing_; });
       lingering_ = false;
     }
     wake_ = false;
-    const size_t n = std::min(queue_.size(), opts_.max_batch);
-    if (n == queue_.size()) {
+    const size_t n = std::min(queued(), opts_.max_batch);
+    if (head_ == 0 && n == queue_.size()) {
       batch.swap(queue_);  // `batch` is empty here: the submitters reuse its storage
     } else {  // a backlog longer than max_batch: the first n, in order
-      batch.assign(std::make_move_iterator(queue_.begin()),
-                   std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      const auto first = queue_.begin() + static_cast<std::ptrdiff_t>(head_);
+      batch.assign(std::make_move_iterator(first),
+                   std::make_move_iterator(first + static_cast<std::ptrdiff_t>(n)));
+      head_ += n;
+      if (head_ == queue_.size()) {
+        queue_.clear();
+        head_ = 0;
+      } else if (head_ >= queue_.size() / 2) {
+        queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+        head_ = 0;
+      }
     }
     lock.Unlock();
 

@@ -142,8 +142,13 @@ class AuditBatchQueue {
   // so a deque allocated (submitter) and freed (writer) a node per record.
   // The writer swaps the whole vector out for its batch's (cleared) one,
   // so in steady state neither side allocates for the queue and no record
-  // is moved twice.
+  // is moved twice. Records queued are queue_[head_, size): a backlog
+  // longer than max_batch is taken from head_ on, and the taken prefix is
+  // dropped once it is half the vector (each record moved once more at
+  // most, whatever max_batch is).
   std::vector<Item> queue_ GUARDED_BY(mu_);
+  size_t head_ GUARDED_BY(mu_) = 0;
+  size_t queued() const REQUIRES(mu_) { return queue_.size() - head_; }
   uint64_t submitted_ GUARDED_BY(mu_) = 0;
   uint64_t written_ GUARDED_BY(mu_) = 0;
   uint64_t dropped_ GUARDED_BY(mu_) = 0;

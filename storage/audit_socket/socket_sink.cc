@@ -7,17 +7,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
-#include <nlohmann/json.hpp>
 
 namespace tosgate::storage {
 namespace {
 
-using engine::AuditMatch;
 using engine::AuditRecord;
-using nlohmann::json;
 
 constexpr uint32_t kMaxFrame = 16u << 20;  // a record is a few KiB; refuse nonsense
 
@@ -43,15 +40,6 @@ bool ReadAll(int fd, char* p, size_t n) {
   return true;
 }
 
-bool ReadFrame(int fd, std::string* out) {
-  unsigned char len[4];
-  if (!ReadAll(fd, reinterpret_cast<char*>(len), 4)) return false;
-  const uint32_t n = len[0] | len[1] << 8 | len[2] << 16 | uint32_t{len[3]} << 24;
-  if (n > kMaxFrame) return false;
-  out->resize(n);
-  return ReadAll(fd, out->data(), n);
-}
-
 sockaddr_un Address(const std::string& path) {
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
@@ -61,75 +49,24 @@ sockaddr_un Address(const std::string& path) {
 
 }  // namespace
 
-std::string EncodeAuditRecord(const AuditRecord& r) {
-  json matches = json::array();
-  for (const AuditMatch& m : r.matches)
-    matches.push_back({{"rule", m.rule_id}, {"action", static_cast<int>(m.action)},
-                       {"shadow", m.shadow}, {"detail", m.detail}});
-  json j = {{"id", r.id}, {"time_ms", r.time_ms}, {"request_id", r.request_id},
-            {"account", r.account}, {"key_id", r.key_id}, {"org", r.org},
-            {"client_ip", r.client_ip}, {"method", r.method}, {"path", r.path},
-            {"operation", r.operation}, {"model", r.model}, {"kind", static_cast<int>(r.kind)},
-            {"effect", static_cast<int>(r.effect)}, {"enforced", r.enforced},
-            {"status", r.status}, {"reason", r.reason}, {"rule_ids", r.rule_ids},
-            {"matches", std::move(matches)}, {"risk", r.risk},
-            {"policy_revision", r.policy_revision}, {"prompt_sha256", r.prompt_sha256},
-            {"latency_us", r.latency_us}};
-  // Trace context only when the caller sent one (most records have none).
-  if (!r.traceparent.empty()) j["traceparent"] = r.traceparent;
-  if (!r.tracestate.empty()) j["tracestate"] = r.tracestate;
-  if (r.cost_reserved_nano >= 0) j["cost_reserved_nano"] = r.cost_reserved_nano;
-  if (r.cost_settled_nano >= 0) j["cost_settled_nano"] = r.cost_settled_nano;
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-Status DecodeAuditRecord(std::string_view text, AuditRecord* out) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("audit frame: not a JSON object");
-  try {
-    AuditRecord r;
-    j.at("id").get_to(r.id);
-    j.at("time_ms").get_to(r.time_ms);
-    j.at("request_id").get_to(r.request_id);
-    j.at("account").get_to(r.account);
-    j.at("key_id").get_to(r.key_id);
-    j.at("org").get_to(r.org);
-    j.at("client_ip").get_to(r.client_ip);
-    j.at("method").get_to(r.method);
-    j.at("path").get_to(r.path);
-    j.at("operation").get_to(r.operation);
-    j.at("model").get_to(r.model);
-    r.kind = static_cast<engine::RecordKind>(j.at("kind").get<int>());
-    r.effect = static_cast<Effect>(j.at("effect").get<int>());
-    j.at("enforced").get_to(r.enforced);
-    j.at("status").get_to(r.status);
-    j.at("reason").get_to(r.reason);
-    j.at("rule_ids").get_to(r.rule_ids);
-    for (const json& m : j.at("matches"))
-      r.matches.push_back({m.at("rule").get<std::string>(),
-                           static_cast<Action>(m.at("action").get<int>()),
-                           m.at("shadow").get<bool>(), m.at("detail").get<std::string>()});
-    j.at("risk").get_to(r.risk);
-    j.at("policy_revision").get_to(r.policy_revision);
-    j.at("prompt_sha256").get_to(r.prompt_sha256);
-    j.at("latency_us").get_to(r.latency_us);
-    r.traceparent = j.value("traceparent", std::string());
-    r.tracestate = j.value("tracestate", std::string());
-    r.cost_reserved_nano = j.value("cost_reserved_nano", int64_t{-1});
-    r.cost_settled_nano = j.value("cost_settled_nano", int64_t{-1});
-    *out = std::move(r);
-    return Status::Ok();
-  } catch (const json::exception& e) {
-    return Status::InvalidArgument(std::string("audit frame: ") + e.what());
-  }
-}
-
 // ---- The engines' side ----
 
-SocketAuditSink::SocketAuditSink(std::string path, std::chrono::milliseconds timeout)
-    : path_(std::move(path)), timeout_(timeout) {}
+SocketAuditSink::SocketAuditSink(std::string path, std::chrono::milliseconds timeout, Mode mode)
+    : path_(std::move(path)), timeout_(timeout), mode_(mode) {
+  if (mode_ == Mode::kAsync) sender_ = std::thread([this] { SendLoop(); });
+}
 
-SocketAuditSink::~SocketAuditSink() { Disconnect(); }
+SocketAuditSink::~SocketAuditSink() {
+  if (sender_.joinable()) {
+    {
+      std::lock_guard lock(qmu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    sender_.join();
+  }
+  Disconnect();
+}
 
 Status SocketAuditSink::Connect() {
   if (fd_ >= 0) return Status::Ok();
@@ -156,11 +93,23 @@ void SocketAuditSink::Disconnect() {
 }
 
 Status SocketAuditSink::Submit(AuditRecord record) {
-  const std::string body = EncodeAuditRecord(record);
-  const uint32_t n = static_cast<uint32_t>(body.size());
-  std::string frame{static_cast<char>(n & 0xff), static_cast<char>(n >> 8 & 0xff),
-                    static_cast<char>(n >> 16 & 0xff), static_cast<char>(n >> 24 & 0xff)};
-  frame += body;
+  if (mode_ == Mode::kAsync) {
+    std::unique_lock lock(qmu_);
+    if (queue_.size() >= kMaxQueue)
+      return Status::Unavailable("audit writer at " + path_ + ": the queue is full");
+    const bool was_empty = queue_.empty();
+    const size_t before = queue_.size();
+    AppendAuditFrame(&queue_, record);
+    ++queued_frames_;
+    // The sender waits for the first frame, then lingers for a batch.
+    const bool wake = was_empty || (before < kBatchBytes && queue_.size() >= kBatchBytes);
+    lock.unlock();
+    if (wake) wake_.notify_one();
+    return Status::Ok();
+  }
+  thread_local std::string frame;
+  frame.clear();
+  AppendAuditFrame(&frame, record);
   std::lock_guard lock(mu_);
   if (Status s = Connect(); !s.ok()) return s;
   char answer = 1;
@@ -171,6 +120,130 @@ Status SocketAuditSink::Submit(AuditRecord record) {
   }
   if (answer != 0) return Status::Unavailable("audit writer at " + path_ + " refused the record");
   return Status::Ok();
+}
+
+bool SocketAuditSink::Flush() {
+  if (mode_ != Mode::kAsync) return true;
+  std::unique_lock lock(qmu_);
+  const uint64_t want = ++flush_wanted_;
+  wake_.notify_one();
+  // The sender bounds its own waits by the timeout; this waits for it.
+  flushed_.wait(lock, [&] { return flush_done_ >= want || stop_; });
+  return flush_done_ >= want && flush_ok_;
+}
+
+// ---- kAsync: the sender thread ----
+
+void SocketAuditSink::DropConnection() {
+  // Frames sent but not answered: whether the writer kept them is unknown.
+  lost_.fetch_add(in_flight_, std::memory_order_relaxed);
+  in_flight_ = 0;
+  Disconnect();
+}
+
+// Reads the answers that are there (wait_ms 0), or waits up to wait_ms for
+// each next one until none is in flight. False when the connection broke.
+bool SocketAuditSink::ReadAnswers(int wait_ms) {
+  char buf[4096];
+  while (in_flight_ > 0) {
+    pollfd p{fd_, POLLIN, 0};
+    const int r = ::poll(&p, 1, wait_ms);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) return true;  // nothing more yet
+    if (r < 0) return false;
+    const ssize_t n = ::recv(fd_, buf, std::min<size_t>(sizeof buf, in_flight_), MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+    if (n <= 0) return false;
+    uint64_t refused = 0;
+    for (ssize_t i = 0; i < n; ++i) refused += buf[i] != 0;
+    in_flight_ -= static_cast<uint64_t>(n);
+    refused_.fetch_add(refused, std::memory_order_relaxed);
+    acked_.fetch_add(static_cast<uint64_t>(n) - refused, std::memory_order_relaxed);
+  }
+  return true;
+}
+
+// Sends `batch` whole, reading answers whenever the socket is full: the
+// writer answers every frame and stops reading while its answers are not
+// read, so a sender that only wrote would wait on it forever.
+bool SocketAuditSink::SendAll(const std::string& batch) {
+  const char* p = batch.data();
+  size_t n = batch.size();
+  while (n > 0) {
+    const ssize_t w = ::send(fd_, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w > 0) {
+      p += w;
+      n -= static_cast<size_t>(w);
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return false;
+    pollfd pf{fd_, POLLOUT | POLLIN, 0};
+    const int r = ::poll(&pf, 1, static_cast<int>(timeout_.count()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;  // the writer stopped reading
+    if ((pf.revents & POLLIN) && !ReadAnswers(0)) return false;
+    if ((pf.revents & (POLLERR | POLLHUP)) && !(pf.revents & POLLOUT)) return false;
+  }
+  return true;
+}
+
+void SocketAuditSink::SendLoop() {
+  std::string batch;
+  for (;;) {
+    uint64_t frames = 0, flush = 0;
+    bool flushing = false, stopping = false;
+    {
+      std::unique_lock lock(qmu_);
+      wake_.wait(lock, [&] { return stop_ || !queue_.empty() || flush_wanted_ != flush_done_; });
+      // Linger for a batch, unless asked to send now.
+      if (!stop_ && flush_wanted_ == flush_done_)
+        wake_.wait_for(lock, kLinger, [&] {
+          return stop_ || queue_.size() >= kBatchBytes || flush_wanted_ != flush_done_;
+        });
+      batch.clear();
+      batch.swap(queue_);
+      frames = queued_frames_;
+      queued_frames_ = 0;
+      flush = flush_wanted_;
+      flushing = flush_wanted_ != flush_done_;
+      stopping = stop_;
+    }
+    bool sent = true;
+    if (!batch.empty()) {
+      if (Connect().ok()) {
+        in_flight_ += frames;
+        if (!SendAll(batch)) DropConnection();
+      } else if (stopping) {
+        lost_.fetch_add(frames, std::memory_order_relaxed);
+      } else {
+        // No writer (yet): the frames wait for it, up to kMaxQueue.
+        sent = false;
+        std::unique_lock lock(qmu_);
+        batch.append(queue_);
+        queue_.swap(batch);
+        queued_frames_ += frames;
+        if (!flushing) {
+          wake_.wait_for(lock, std::chrono::milliseconds(100),
+                         [&] { return stop_ || flush_wanted_ != flush_done_; });
+          continue;
+        }
+      }
+    }
+    // The answers there are now; before a flush or stop is done, all of them.
+    const bool waiting = flushing || stopping;
+    if (fd_ >= 0 && !ReadAnswers(waiting ? static_cast<int>(timeout_.count()) : 0))
+      DropConnection();
+    if (waiting) {
+      {
+        std::lock_guard lock(qmu_);
+        flush_done_ = flush;
+        flush_ok_ = sent && in_flight_ == 0;
+      }
+      flushed_.notify_all();
+    }
+    if (stopping) return;
+  }
 }
 
 // ---- The writer's side ----
@@ -213,15 +286,45 @@ void AuditSocketServer::AcceptLoop() {
 }
 
 void AuditSocketServer::Serve(int fd) {
-  std::string frame;
-  while (ReadFrame(fd, &frame)) {
-    AuditRecord record;
-    char answer = 1;
-    if (DecodeAuditRecord(frame, &record).ok() && sink_->Submit(std::move(record)).ok()) {
-      answer = 0;
-      records_.fetch_add(1, std::memory_order_relaxed);
+  // Reads what is there, answers every whole frame in it with one write: an
+  // async sender's batch costs a few system calls, not three per record. A
+  // sync sender has one frame in flight, answered once its Submit returned.
+  std::string in, answers;
+  size_t at = 0;
+  char chunk[64 << 10];
+  bool open = true;
+  while (open) {
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    in.append(chunk, static_cast<size_t>(n));
+    answers.clear();
+    while (in.size() - at >= 4) {
+      const auto* len = reinterpret_cast<const unsigned char*>(in.data() + at);
+      const uint32_t size = len[0] | len[1] << 8 | len[2] << 16 | uint32_t{len[3]} << 24;
+      if (size > kMaxFrame) {
+        open = false;  // nonsense: the connection is not ours
+        break;
+      }
+      if (in.size() - at - 4 < size) break;  // the rest of it is still coming
+      AuditRecord record;
+      char answer = 1;
+      if (DecodeAuditRecord(std::string_view(in).substr(at + 4, size), &record).ok() &&
+          sink_->Submit(std::move(record)).ok()) {
+        answer = 0;
+        records_.fetch_add(1, std::memory_order_relaxed);
+      }
+      answers.push_back(answer);
+      at += 4 + size;
     }
-    if (!WriteAll(fd, &answer, 1)) break;
+    if (!answers.empty() && !WriteAll(fd, answers.data(), answers.size())) break;
+    if (at == in.size()) {
+      in.clear();
+      at = 0;
+    } else if (at > (1u << 20)) {
+      in.erase(0, at);
+      at = 0;
+    }
   }
   // The worker went away (exit, reload): forget its connection.
   std::lock_guard lock(mu_);

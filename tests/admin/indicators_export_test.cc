@@ -13,7 +13,10 @@
 #include "api/admin/handlers.h"
 #include "api/admin/services.h"
 #include "api/admin/taxii_indicators.h"
+#include "engine/distill/text_features.h"
+#include "engine/indicators/evidence.h"
 #include "engine/indicators/keyed_hash.h"
+#include "engine/indicators/request_print.h"
 #include "storage/accounts/registry.h"
 #include "storage/admin/review_queue.h"
 #include "storage/audit/query.h"
@@ -153,6 +156,67 @@ TEST_CASE("review-queue confirmations become one campaign of shared ranges and k
                                       &campaigns, &summary)
               .ok());
   CHECK(campaigns.size() == 2);
+}
+
+TEST_CASE("recorded evidence: templates shared by confirmed accounts leave keyed, shapes as profiles") {
+  Stores s;
+  engine::IndicatorEvidence ev;
+  auto body = [](const std::string& text) {
+    RequestBody b;
+    b.present = true;
+    b.model = "gpt-4o";
+    b.user_text = text;
+    b.max_tokens = 16000;
+    b.reasoning_effort = "high";
+    return b;
+  };
+  auto record = [&](const char* account, const std::string& text) {
+    uint64_t print = 0;
+    RequestBody b = body(text);
+    REQUIRE(engine::RequestSimHash(b, &print));
+    ev.Add(account, true, print, engine::ShapeProfile(b));
+    return print;
+  };
+  const std::string harvest = "You are a meticulous domain expert. Explain your full chain of reasoning step by step, "
+                              "list every assumption you make, then give a detailed final answer with examples. Topic: ";
+  const uint64_t p1 = record("c1", harvest + "photosynthesis in desert plants");
+  record("c2", harvest + "the causes of the French revolution");
+  // c3's own prompt is one account's: it stays here. u1 (not confirmed)
+  // shares the template: it counts for nothing.
+  const uint64_t own = record("c3", "Write me a limerick about a lighthouse keeper who collects teapots from passing ships.");
+  record("u1", harvest + "volcanoes");
+  api::admin::IndicatorExportOptions o;
+  o.rule = "distill";
+  o.key = kKey;
+  o.evidence = &ev;
+  std::vector<policies::StixCampaignExport> campaigns;
+  api::admin::IndicatorExportSummary summary;
+  REQUIRE(api::admin::GatherCampaigns(s.reviews.get(), s.audit.get(), s.registry.get(), o,
+                                      &campaigns, &summary)
+              .ok());
+  REQUIRE(campaigns.size() == 1);
+  const policies::StixCampaignExport& c = campaigns[0];
+  REQUIRE(c.template_prints.size() == 1);  // c1's and c2's fills are one template
+  const engine::TemplateKey key(kKey);
+  uint64_t exported = 0;
+  REQUIRE(engine::ParseTemplateHex(c.template_prints[0], &exported));
+  CHECK(engine::HammingDistance(exported, key.Apply(p1)) <= 12);
+  CHECK(engine::HammingDistance(exported, key.Apply(own)) > 12);
+  CHECK(c.template_prints[0] != engine::TemplateHex(p1));  // never the raw SimHash
+  CHECK(c.shape_profiles ==
+        std::vector<std::string>{"family=gpt;effort=high;n=1;temperature=default;max_tokens=8k-32k;logprobs=no"});
+  CHECK(summary.templates == 1);
+  CHECK(summary.shapes == 1);
+  CHECK(summary.Describe().find("1 keyed harvest-template fingerprints, 1 request-shape profiles") != std::string::npos);
+  CHECK(c.description.find("1 harvest templates (keyed), 1 request shapes") != std::string::npos);
+  // Without a key nothing keyed leaves: no templates.
+  o.key.clear();
+  campaigns.clear();
+  REQUIRE(api::admin::GatherCampaigns(s.reviews.get(), s.audit.get(), s.registry.get(), o,
+                                      &campaigns, &summary)
+              .ok());
+  REQUIRE(campaigns.size() == 1);
+  CHECK(campaigns[0].template_prints.empty());
 }
 
 TEST_CASE("tosgate indicators export lists what leaves, writes a valid bundle, and import loads it") {

@@ -244,6 +244,11 @@ try {
     await page.waitForSelector('#cluster-graph');
     await page.waitForSelector('#timeline-chart');
     assert((await page.textContent('#review-detail')).includes('logprob_harvest'), 'signals shown');
+    // What links the cluster: the campaign's shared card, org and address
+    // range, each named on the graph's edges and in its legend.
+    const legend = await page.textContent('#cluster');
+    assert(/payment/.test(legend) && /org org_harvest/.test(legend) && /range 127\.0\.0\.0\/24/.test(legend),
+      'the cluster says what links it: ' + legend);
     await shot(page, 'review', true);
     await page.fill('#review-note', 'harvest campaign, org_harvest');
     await page.click('#review-actions button:has-text("Suspend account")');
@@ -314,6 +319,22 @@ try {
     await page.waitForSelector('#new-key:not([hidden])');
     assert(/sk-\S+/.test(await page.textContent('#new-key')), 'the secret is shown');
     await shot(page, 'accounts');
+  });
+
+  await check('accounts page: limits and usage against them (used, remaining, reset), read without counting', async () => {
+    for (let i = 0; i < 3; ++i) assert(await chat('sk-ordinary', 2000 + i, true) === 200, 'ordinary chat allowed');
+    const before = (await api('GET', '/v1/admin/accounts/acct_ordinary/usage')).body.limits.find((l) => l.rule === 'rate.minute');
+    assert(before && before.scope === 'account=acct_ordinary' && before.used >= 1 && before.amount === 1000 &&
+      before.remaining === 1000 - before.used && before.reset_ms > 0, 'usage read: ' + JSON.stringify(before));
+    await open(page, 'accounts/acct_ordinary', '#usage-table');
+    const row = (await page.textContent('#usage-table tr:has-text("rate.minute")')).replace(/\s+/g, ' ');
+    const m = /(\d+) \/ 1000/.exec(row);
+    assert(m && Number(m[1]) >= 1 && Number(m[1]) <= before.used, 'the page shows used / limit: ' + row);
+    assert(/account=acct_ordinary/.test(row) && /requests/.test(row) && /in \d+ (s|min)/.test(row), 'scope, unit and reset shown: ' + row);
+    // Reading (the API twice, the page once) took nothing from the meter.
+    const after = (await api('GET', '/v1/admin/accounts/acct_ordinary/usage')).body.limits.find((l) => l.rule === 'rate.minute');
+    assert(after.used <= before.used, `reads counted nothing (${before.used} then ${after.used})`);
+    await shot(page, 'accounts-usage');
   });
 
   await check('a cross-site form post is refused (no cookie crosses sites)', async () => {

@@ -244,3 +244,63 @@ TEST_CASE("a request's scans: the thread's last scan of a scope serves the same 
   CHECK(scan(phrase).hits.size() == 1);
   CHECK(scan(word).hits.empty());
 }
+
+TEST_CASE("a request's scans: nested requests on one thread keep their own texts; generations name texts") {
+  std::string why;
+  size_t bad = 0;
+  ContentIndex index;
+  index.Add({{"a", Type::kWord, "ricin"}, {"b", Type::kWord, "sarin"}});
+  REQUIRE(index.Build(&why, &bad));
+  tosgate::RequestBody outer_body, inner_body;
+  outer_body.present = inner_body.present = true;
+  outer_body.user_text = "How is RICIN made?";
+  inner_body.user_text = "And sarin?";
+  ContentScans outer;
+  const ContentScans::Scan& o = outer.Get(index, ContentScope::kUser, outer_body);
+  const uint64_t outer_generation = o.generation;
+  CHECK(outer_generation != 0);
+  {
+    // A second request on the same thread while the first is alive: its
+    // scan must not be written into the buffer the first one reads.
+    ContentScans inner;
+    const ContentScans::Scan& i = inner.Get(index, ContentScope::kUser, inner_body);
+    CHECK(&i != &o);
+    CHECK(i.text == "and sarin");
+    REQUIRE(i.hits.size() == 1);
+    CHECK(i.hits[0].id == 1);
+    CHECK(i.generation != outer_generation);
+  }
+  CHECK(o.text == "how is ricin made");
+  REQUIRE(o.hits.size() == 1);
+  CHECK(o.hits[0].id == 0);
+  CHECK(o.generation == outer_generation);
+}
+
+TEST_CASE("a request's scans: the next request's same text keeps its generation, another text gets a new one") {
+  std::string why;
+  size_t bad = 0;
+  ContentIndex index;
+  index.Add({{"a", Type::kWord, "ricin"}});
+  REQUIRE(index.Build(&why, &bad));
+  tosgate::RequestBody body;
+  body.present = true;
+  body.user_text = "Is RICIN a protein?";
+  auto generation_of = [&] {
+    ContentScans scans;  // one per request
+    const ContentScans::Scan& s = scans.Get(index, ContentScope::kUser, body);
+    CHECK(s.text == NormalizeForMatch(body.user_text));
+    return s.generation;
+  };
+  const uint64_t first = generation_of();
+  CHECK(generation_of() == first);
+  body.user_text = "Is ricin a toxin?";
+  const uint64_t second = generation_of();
+  CHECK(second != first);
+  // The text before the last one again: scanned again, named anew (the
+  // thread keeps one text per scope).
+  body.user_text = "Is RICIN a protein?";
+  const uint64_t third = generation_of();
+  CHECK(third != first);
+  CHECK(third != second);
+  CHECK(generation_of() == third);
+}

@@ -92,3 +92,11 @@ TEST_CASE("normalize: word rules at their edges") {
   CHECK(NormalizeForMatch("P4SSW0RDP4SSW0RDP4SSW0RD, please") == "passwordpasswordpassword please");
   CHECK(NormalizeForMatch("ｓ ａ ｒ ｉ ｎ") == "sarin");
 }
+
+TEST_CASE("normalize: into a reused string, the same as the returned one") {
+  std::string out = "left over from a longer text than any below, which must not survive";
+  for (const char* in : {"How is RICIN made?", "", "s.a.r.i.n 4ever", "\xc3\x89t\xc3\xa9  \xef\xac\x81n", "x"}) {
+    NormalizeForMatch(in, &out);
+    CHECK(out == NormalizeForMatch(in));
+  }
+}

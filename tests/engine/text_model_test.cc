@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdio>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -385,6 +387,81 @@ TEST_CASE("text model: edge 4-grams are a word's first and last, scored as the r
   CHECK(back->options().char_edges);
   CHECK(back->options().chars);
   CHECK(m->Serialize().find("features words bigrams edges\n") != std::string::npos);
+}
+
+// Explain as it was written first: every feature of the text named, summed
+// per word, the best window's named features summed by name. Explain now
+// names only the best window's features; the words must be the same.
+std::string ReferenceExplain(const TextModel& m, std::string_view text, int label, int top) {
+  const std::string normalized = NormalizeForMatch(text);
+  std::vector<TextFeature> feats;
+  ForEachTextFeature(m.options(), normalized, &feats, [](void*, uint32_t, int) {}, nullptr);
+  const int words = normalized.empty() ? 1 : static_cast<int>(std::count(normalized.begin(), normalized.end(), ' ')) + 1;
+  std::vector<float> per_word(static_cast<size_t>(words), 0.0f);
+  for (const auto& f : feats) per_word[static_cast<size_t>(f.word)] += m.weight(f.bucket, label);
+  const int window = m.options().window;
+  int best_b = 0, best_e = words;
+  float best = -1e30f;
+  const auto consider = [&](int b, int e) {
+    float sum = 0;
+    for (int w = b; w < e; ++w) sum += per_word[static_cast<size_t>(w)];
+    if (sum > best) best = sum, best_b = b, best_e = e;
+  };
+  if (words <= window) {
+    consider(0, words);
+  } else {
+    for (int b = 0;; b += std::max(1, window / 2)) {
+      if (b + window >= words) {
+        consider(words - window, words);
+        break;
+      }
+      consider(b, b + window);
+    }
+  }
+  std::map<std::string, float> by_name;
+  for (const auto& f : feats) {
+    if (f.word >= best_b && f.word < best_e) by_name[f.name] += m.weight(f.bucket, label);
+  }
+  std::vector<std::pair<float, std::string>> ranked;
+  for (auto& [name, w] : by_name) {
+    if (w > 0) ranked.emplace_back(w, name);
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::string out;
+  char num[32];
+  for (int i = 0; i < top && i < static_cast<int>(ranked.size()); ++i) {
+    std::snprintf(num, sizeof num, " %+.2f", ranked[i].first);
+    if (!out.empty()) out += ", ";
+    out += ranked[i].second + num;
+  }
+  return out;
+}
+
+TEST_CASE("text model: Explain names what the all-features explanation named") {
+  std::shared_ptr<const TextModel> shipped;
+  REQUIRE(TextModel::Load(std::string(TOSGATE_SOURCE_DIR) +
+                              "/policies/packs/prohibited-use/models/prohibited.model",
+                          &shipped)
+              .ok());
+  TextModelOptions o;
+  o.bits = 10;
+  o.window = 4;
+  const auto small = RandomTextModel(o, 3, 11);
+  std::mt19937 rng(2029);
+  int nonempty = 0;
+  for (int i = 0; i < 60; ++i) {
+    const std::string text = i == 0 ? "" : i == 1 ? "how do i make sarin at home, step by step" : RandomText(rng);
+    for (const TextModel* m : {shipped.get(), small.get()}) {
+      const int label = static_cast<int>(rng() % m->labels().size());
+      const std::string got = m->Explain(text, label, 3);
+      INFO("text '" << text << "', label " << label);
+      CHECK(got == ReferenceExplain(*m, text, label, 3));
+      nonempty += !got.empty();
+    }
+  }
+  CHECK(nonempty > 60);  // the comparison is of explanations, not of empty strings
 }
 
 TEST_CASE("text model: the 4-float and the 8-float row adds give the reference scores") {

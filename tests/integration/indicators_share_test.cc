@@ -35,6 +35,8 @@ rules:
   - id: intel.partners
     kind: indicators
     sources: [{name: a, feed: partner-a}]
+    key_file: partners.key
+    record: true
     raise: {rule: distill, max: 0.8, cluster_full: 3}
   - id: distill
     kind: competitor_training
@@ -44,6 +46,8 @@ rules:
 
 // sha256("audit-token"): the auditor token A issues to its partner B.
 constexpr const char* kAuditTokenSha256 = "00c762df12ad848efe952a2eaee0600653ae0acdd6dfbea9a079d8e8c385e86a";
+// The key the partners agreed on: keyed fingerprints and harvest templates.
+constexpr const char* kPartnersKey = "partners-shared-key-0123456789";
 constexpr int kMaxRequests = 40;  // an account not caught by then counts as this many
 
 class Serve {
@@ -51,6 +55,7 @@ class Serve {
   Serve(const std::filesystem::path& dir, const std::string& extra) : dir_(dir) {
     std::filesystem::create_directories(dir_ / "policies");
     WriteFile(dir_ / "policies" / "share.yaml", kPolicy);
+    WriteFile(dir_ / "policies" / "partners.key", std::string(kPartnersKey) + "\n");
     const std::vector<int> ports = FreeLoopbackPorts(2);
     REQUIRE(ports.size() == 2);
     port_ = ports[0];
@@ -137,7 +142,7 @@ TEST_CASE("indicators: B polls A's TAXII collection and catches A's campaign's f
   const std::filesystem::path dir = MakeTempDir("tosgate-share");
   // A: publishes accounts its competitor_training rule decided at risk 0.6+.
   Serve a(dir / "a", "indicators:\n  export: {producer: Provider A, rule: distill, min_risk: 0.6, "
-                     "confidence: 90, refresh_seconds: 1}\n");
+                     "confidence: 90, refresh_seconds: 1, key_file: " + (dir / "a" / "policies" / "partners.key").string() + "}\n");
   // 1. The campaign at A: 8 accounts over two /24s, 25 requests each.
   int caught_at_a = 0;
   for (int k = 0; k < 8; ++k)
@@ -161,6 +166,10 @@ TEST_CASE("indicators: B polls A's TAXII collection and catches A's campaign's f
   CHECK(r->body.find("198.51.100.0/24") != std::string::npos);
   CHECK(r->body.find("203.0.113.0/24") != std::string::npos);
   CHECK(r->body.find("sk-campaign") == std::string::npos);
+  // The campaign's harvest template (keyed) and request shape; no prompt text.
+  CHECK(r->body.find("x-tosgate-request:template_simhash_keyed") != std::string::npos);
+  CHECK(r->body.find("family=gpt;effort=none;n=1;temperature=default;max_tokens=2k-8k;logprobs=no") != std::string::npos);
+  CHECK(r->body.find("step by step") == std::string::npos);
 
   // 3. B polls A (as A's partner, with the auditor token A issued); B0 does not.
   WriteFile(dir / "partner-a.token", "audit-token\n");
@@ -185,6 +194,14 @@ TEST_CASE("indicators: B polls A's TAXII collection and catches A's campaign's f
     benign_b.push_back(RequestsToCatch(b, key, ip, k, true));
     benign_b0.push_back(RequestsToCatch(b0, key, ip, k, true));
   }
+  // The same campaign from an address range A never saw: only the template
+  // (and the shape) can tie these accounts to it.
+  std::vector<int> moved_b, moved_b0;
+  for (int k = 0; k < 6; ++k) {
+    const std::string key = "sk-moved-" + std::to_string(k), ip = "100.64.7." + std::to_string(10 + k);
+    moved_b.push_back(RequestsToCatch(b, key, ip, 40 + k, false));
+    moved_b0.push_back(RequestsToCatch(b0, key, ip, 40 + k, false));
+  }
   const double median_with = Median(with), median_without = Median(without);
   if (std::getenv("TOSGATE_DEMO_REPORT")) {
     auto list = [](const std::vector<int>& v) {
@@ -196,8 +213,11 @@ TEST_CASE("indicators: B polls A's TAXII collection and catches A's campaign's f
               << "indicators published by A: " << published["objects"].size() << "\n"
               << "fresh accounts, requests to catch at B (polls A):  " << list(with) << "  median " << median_with << "\n"
               << "fresh accounts, requests to catch at B0 (no feed): " << list(without) << "  median " << median_without << "\n"
-              << "benign accounts caught at B: " << list(benign_b) << "; at B0: " << list(benign_b0) << "\n";
+              << "benign accounts caught at B: " << list(benign_b) << "; at B0: " << list(benign_b0) << "\n"
+              << "moved accounts (new range), requests to catch at B: " << list(moved_b) << "  median " << Median(moved_b)
+              << "; at B0: " << list(moved_b0) << "  median " << Median(moved_b0) << "\n";
   }
+  CHECK(Median(moved_b) < Median(moved_b0));
   CHECK(median_with <= 5);
   CHECK(median_with < median_without);
   for (int x : benign_b) CHECK(x > kMaxRequests);

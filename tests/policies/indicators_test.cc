@@ -15,6 +15,7 @@
 #include "engine/engine.h"
 #include "engine/indicators/indicators_rule.h"
 #include "engine/indicators/keyed_hash.h"
+#include "engine/indicators/request_print.h"
 #include "engine/rules/competitor_training.h"
 #include "engine/state_store.h"
 #include "policies/stix.h"
@@ -42,6 +43,10 @@ policies::StixCampaignExport SampleCampaign() {
   c.address_ranges = {"198.51.100.0/24", "2001:db8:7::/48"};
   c.payment_hmacs = {engine::KeyedFingerprint(kKey, engine::KeyedKind::kPayment, "card-4242")};
   c.device_hmacs = {engine::KeyedFingerprint(kKey, engine::KeyedKind::kDevice, "device-77")};
+  // A harvest template's keyed SimHash and the campaign's request shape
+  // (engine/indicators/request_print.h).
+  c.template_prints = {engine::TemplateHex(engine::TemplateKey(kKey).Apply(0x5a5a00ff12345678ULL))};
+  c.shape_profiles = {"family=gpt;effort=high;n=1;temperature=0.5-1;max_tokens=8k-32k;logprobs=yes"};
   return c;
 }
 
@@ -102,7 +107,7 @@ TEST_CASE("an exported bundle carries ranges and keyed hashes only, and imports 
   policies::StixImportReport report;
   REQUIRE(policies::ImportStixBundle(bundle, "partner-a", 0.5, kNow, {}, &set, &report).ok());
   CHECK(report.messages.empty());
-  CHECK(report.indicators == 4);
+  CHECK(report.indicators == 6);  // 2 ranges, 2 keyed hashes, a template, a shape
   CHECK(report.campaigns == 1);
   REQUIRE(set.campaigns().size() == 1);
   CHECK(set.campaigns()[0].name == "distillation campaign 1");

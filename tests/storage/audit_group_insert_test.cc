@@ -1,4 +1,4 @@
-// The SQLite writer inserts a large batch 32 rows per statement
+// The SQLite writer inserts a batch 32, 8 or 4 rows per statement
 // (storage/audit/sqlite/writer.cc): the rows, their chain and the signed
 // checkpoints that fall inside a group must be exactly what one row per
 // statement gave.
@@ -22,14 +22,15 @@ using audit_test::Rec;
 
 constexpr int64_t kT0 = 1764331200000;
 
-TEST_CASE("a batch written 32 rows per statement chains, signs and verifies as row by row") {
+// Submits kRecords while another connection holds the write lock, then
+// checks the stored chain and signatures row by row.
+void CheckGroupedBatch(const int kRecords) {
   test::TempDir dir;
   const std::string path = dir.File("audit.db");
   const std::string key_path = dir.File("signing.pem");
   REQUIRE(GenerateKey(key_path).ok());
   auto key = LoadPrivateKey(key_path);
   REQUIRE(key.ok());
-  constexpr int kRecords = 100;
 
   auto sink = OpenSink({.path = path,
                         .busy_timeout = std::chrono::milliseconds(600000),
@@ -67,15 +68,26 @@ TEST_CASE("a batch written 32 rows per statement chains, signs and verifies as r
     CHECK(d.hash == AuditChainHash(prev, d.seq, d.record));
     prev = d.hash;
   }
-  // Every tenth record signed, with its own hash: verify checks each one.
-  CHECK(CountSql(path, "SELECT count(*) FROM checkpoints") == kRecords / 10);
+  // Every tenth record signed, with its own hash, and the last at Close:
+  // verify checks each one.
+  const int signatures = kRecords / 10 + (kRecords % 10 ? 1 : 0);
+  CHECK(CountSql(path, "SELECT count(*) FROM checkpoints") == signatures);
   CHECK(CountSql(path, "SELECT count(*) FROM checkpoints c JOIN decisions d USING (seq) "
-                       "WHERE c.hash = d.hash") == kRecords / 10);
+                       "WHERE c.hash = d.hash") == signatures);
   auto v = VerifyAuditStore(path, {.public_key = &*key});
   REQUIRE(v.ok());
   CHECK_MESSAGE(v->ok, v->problem);
   CHECK(v->records == kRecords);
-  CHECK(v->signatures == kRecords / 10);
+  CHECK(v->signatures == signatures);
+}
+
+TEST_CASE("a batch written 32 rows per statement chains, signs and verifies as row by row") {
+  CheckGroupedBatch(100);
+}
+
+// 47 after a first small batch: groups of 32, 8 and 4 rows and single rows.
+TEST_CASE("a batch written in groups of 8 and 4 rows chains, signs and verifies as row by row") {
+  CheckGroupedBatch(47);
 }
 
 }  // namespace

@@ -127,3 +127,99 @@ TEST_CASE("audit socket: acknowledged only when the writer's sink accepted it") 
   CHECK(store.kept.size() == 5);
   CHECK(store.kept.back().id == Sample(6).id);
 }
+
+TEST_CASE("audit socket: a frame is valid JSON whatever bytes a field holds") {
+  AuditRecord in = Sample(1);
+  in.matches[0].detail = std::string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 ") + "bad:\xff\xc3(\xed\xa0\x80 ctl:\x01\x7f";
+  in.reason = "tab\there \\ \"q\"";
+  AuditRecord out;
+  REQUIRE(DecodeAuditRecord(EncodeAuditRecord(in), &out).ok());
+  // Valid UTF-8 stays as it is; each byte that is not becomes U+FFFD.
+  CHECK(out.matches[0].detail ==
+        std::string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 ") +
+            "bad:\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd ctl:\x01\x7f");
+  CHECK(out.reason == in.reason);
+  CHECK(out.risk == in.risk);
+}
+
+TEST_CASE("audit socket, async: records wait for the writer, then every one arrives in order") {
+  tosgate::test::TempDir dir;
+  const std::string path = dir.path() + "/audit.sock";
+  FakeSink store;
+  SocketAuditSink sink(path, std::chrono::milliseconds(2000), SocketAuditSink::Mode::kAsync);
+  // No writer yet: queued, not refused; a flush says they were not sent.
+  for (int i = 0; i < 3; ++i) CHECK(sink.Submit(Sample(i)).ok());
+  CHECK_FALSE(sink.Flush());
+
+  auto server = AuditSocketServer::Start(path, &store);
+  REQUIRE(server.ok());
+  // Enough frames to fill the socket both ways many times over: the sender
+  // reads the writer's answers while it sends, or this would never end.
+  constexpr int kMany = 5000;
+  int queued = 3;
+  for (int i = 3; i < kMany; ++i) queued += sink.Submit(Sample(i)).ok();
+  REQUIRE(queued == kMany);
+  CHECK(sink.Flush());
+  CHECK(sink.acknowledged() == kMany);
+  CHECK(sink.refused() == 0);
+  CHECK(sink.lost() == 0);
+  std::lock_guard lock(store.mu);
+  REQUIRE(store.kept.size() == kMany);
+  for (int i = 0; i < kMany; i += 499) CHECK(store.kept[i].id == Sample(i).id);
+}
+
+TEST_CASE("audit socket, async: refusals are counted, and the sink flushes when destroyed") {
+  tosgate::test::TempDir dir;
+  const std::string path = dir.path() + "/audit.sock";
+  FakeSink store;
+  auto server = AuditSocketServer::Start(path, &store);
+  REQUIRE(server.ok());
+  {
+    SocketAuditSink sink(path, std::chrono::milliseconds(2000), SocketAuditSink::Mode::kAsync);
+    {
+      std::lock_guard lock(store.mu);
+      store.refuse = true;
+    }
+    for (int i = 0; i < 5; ++i) CHECK(sink.Submit(Sample(i)).ok());
+    CHECK(sink.Flush());
+    CHECK(sink.refused() == 5);
+    {
+      std::lock_guard lock(store.mu);
+      store.refuse = false;
+    }
+    for (int i = 5; i < 8; ++i) CHECK(sink.Submit(Sample(i)).ok());
+  }  // destroyed: what was queued is sent and answered first
+  CHECK((*server)->records() == 3);
+  std::lock_guard lock(store.mu);
+  CHECK(store.kept.size() == 3);
+}
+
+TEST_CASE("audit socket: the writer's one-pass reader reads what nlohmann reads, or defers to it") {
+  // As the encoder writes it, and with what JSON also allows: spaces, other
+  // key orders, escapes the encoder does not write (\u0041, \/, \u20ac).
+  const std::string head =
+      R"({ "time_ms" : 5, "id":"a\/b\u0041", "request_id":"r", "account":"acct", "key_id":"k",)"
+      R"( "org":"", "client_ip":"203.0.113.7", "method":"POST", "path":"/v1/x", "operation":"chat",)"
+      R"( "model":"m", "kind":0, "effect":2, "enforced":false, "status":403, "reason":"caf\u00e9 \u20ac",)"
+      R"( "rule_ids":["a","b"], "matches":[{"detail":"d","shadow":true,"action":2,"rule":"a"}],)"
+      R"( "risk":0.5, "policy_revision":"p", "prompt_sha256":"", "latency_us":7)";
+  AuditRecord out;
+  REQUIRE(DecodeAuditRecord(head + "}", &out).ok());
+  CHECK(out.id == "a/bA");
+  CHECK(out.reason == "caf\xc3\xa9 \xe2\x82\xac");
+  CHECK(out.effect == tosgate::Effect::kDeny);
+  CHECK_FALSE(out.enforced);
+  CHECK(out.matches.size() == 1);
+  CHECK(out.matches[0].shadow);
+  CHECK(out.matches[0].action == tosgate::Action::kDeny);
+  CHECK(out.cost_reserved_nano == -1);
+  REQUIRE(DecodeAuditRecord(head + R"(, "cost_reserved_nano": 9, "traceparent": "t"})", &out).ok());
+  CHECK(out.cost_reserved_nano == 9);
+  CHECK(out.traceparent == "t");
+  // A required field missing, a value of another type, trailing bytes:
+  // refused, as before.
+  CHECK_FALSE(DecodeAuditRecord(R"({"id":"x"})", &out).ok());
+  CHECK_FALSE(DecodeAuditRecord(head + R"(, "status": "403"})", &out).ok());
+  CHECK_FALSE(DecodeAuditRecord(head + "} x", &out).ok());
+  CHECK_FALSE(DecodeAuditRecord(head, &out).ok());
+}

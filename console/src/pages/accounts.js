@@ -1,6 +1,7 @@
-// Accounts: find one (or page through them), its tier, flags, limit
-// overrides and suspension; change tier or flags; its keys, issue one (the
-// secret is shown once, here only) and revoke.
+// Accounts: find one (or page through them), its tier, flags, limits and
+// usage against them (rate limits, token budgets, concurrency caps, cost
+// budgets), its limit overrides and suspension; change tier or flags; its
+// keys, issue one (the secret is shown once, here only) and revoke.
 import {get, call, can} from '../api.js';
 import {h, time, table, notice} from '../ui.js';
 
@@ -42,10 +43,10 @@ async function show(el, id, msg) {
       h('dt', {}, 'Country'), h('dd', {}, a.country || '—'),
       h('dt', {}, 'Flags'), h('dd', {}, (a.flags || []).join(', ') || '—'),
       h('dt', {}, 'Created'), h('dd', {}, typeof a.created === 'number' ? time(a.created) : (a.created || '—'))),
-    h('h3', {}, 'Limits'),
+    h('h3', {}, 'Limits and usage'), await usage(path),
     a.limit_overrides && Object.keys(a.limit_overrides).length
-      ? table([{title: 'Limit', cell: (r) => r[0]}, {title: 'Override', cell: (r) => JSON.stringify(r[1])}],
-        Object.entries(a.limit_overrides))
+      ? table([{title: 'Override of', cell: (r) => r[0]}, {title: 'Override', cell: (r) => JSON.stringify(r[1])}],
+        Object.entries(a.limit_overrides), {id: 'override-table'})
       : h('p', {class: 'muted'}, 'The tier\'s limits apply (no overrides).'));
   if (can('PATCH', '/v1/admin/accounts/{id}')) {
     const tier = h('input', {id: 'edit-tier', value: a.tier || '', size: 12});
@@ -80,4 +81,47 @@ async function show(el, id, msg) {
       } catch (e) { msg.fail(e); }
     }}, 'Issue key')), secret);
   }
+}
+
+// Seconds or minutes from now, for a reset.
+function after(ms) {
+  if (ms === null || ms === undefined) return '—';
+  if (ms < 1000) return 'now';
+  const s = Math.ceil(ms / 1000);
+  return s < 120 ? `in ${s} s` : s < 7200 ? `in ${Math.round(s / 60)} min` : `in ${Math.round(s / 3600)} h`;
+}
+
+// Used of the limit as a bar and in numbers; "—" where the limit's meters
+// are per ip, model or operation (none of them is the account's).
+function gauge(used, amount) {
+  if (used === null || used === undefined) return h('span', {class: 'muted'}, '—');
+  // <meter>: drawn by the browser, no inline style (the CSP has none).
+  return h('span', {class: used >= amount ? 'bad' : ''},
+    h('meter', {min: 0, max: Math.max(1, amount), value: Math.min(used, amount), high: 0.8 * amount, optimum: 0}),
+    ` ${used} / ${amount}`);
+}
+
+// Rate limits, token budgets and concurrency caps (…/usage) and cost
+// budgets (…/spend) of the policy served now, read without counting.
+async function usage(path) {
+  const [u, sp] = await Promise.all([
+    can('GET', '/v1/admin/accounts/{id}/usage') ? get(path + '/usage').catch(() => null) : null,
+    can('GET', '/v1/admin/accounts/{id}/spend') ? get(path + '/spend').catch(() => null) : null]);
+  const rows = (u ? u.limits : []).map((l) => ({rule: l.rule, scope: l.scope, limit: l.limit + (l.override ? ' (override)' : ''),
+    used: gauge(l.used, l.amount), unit: l.unit, remaining: l.remaining ?? '—', reset: after(l.reset_ms)}));
+  for (const b of (sp ? sp.budgets : [])) {
+    rows.push({rule: b.rule, scope: b.scope, limit: `$${b.limit_usd} per ${b.per}`, unit: 'USD',
+      used: b.spent_usd === null ? h('span', {class: 'muted'}, '—') : `$${b.spent_usd}`,
+      remaining: b.remaining_usd ? `$${b.remaining_usd}` : '—', reset: b.resets_at});
+  }
+  if (!rows.length) return h('p', {class: 'muted', id: 'usage-none'}, 'No rate limit, token budget or cost budget of the policy applies to this account.');
+  return table([
+    {title: 'Rule', cell: (r) => r.rule},
+    {title: 'Scope', cell: (r) => r.scope},
+    {title: 'Limit', cell: (r) => r.limit},
+    {title: 'Used', cell: (r) => r.used},
+    {title: 'Unit', cell: (r) => r.unit},
+    {title: 'Remaining', cell: (r) => String(r.remaining)},
+    {title: 'Resets', cell: (r) => r.reset},
+  ], rows, {id: 'usage-table'});
 }

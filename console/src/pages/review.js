@@ -98,25 +98,45 @@ function actions(item, msg, reload) {
   return box;
 }
 
-// The flagged accounts linked to this one: same rule and the same shared
-// bucket kind in the explanation; with the accounts registry, the same org
-// or payment fingerprint too. Drawn as a star around the account.
+// The flagged accounts linked to this one, and what links them:
+// - the detector's shared bucket: both review entries name the same kind
+//   (a prompt template, ip/24, payment...) - the detector keeps bucket
+//   values as hashes, so this says both were flagged for sharing that kind,
+//   not that they share one value;
+// - with the accounts registry: the same org, payment or device fingerprint;
+// - with the decisions API: the same address range (/24, or /48 for IPv6)
+//   among the accounts' last 20 client addresses.
+// Drawn as a star around the account; each edge says why.
+export function rangeOf(ip) {
+  if (!ip) return '';
+  if (ip.includes(':')) return ip.split(':').slice(0, 3).join(':') + '::/48';
+  const p = ip.split('.');
+  return p.length === 4 ? p.slice(0, 3).join('.') + '.0/24' : '';
+}
+
 async function cluster(el, item, items) {
   const by = item.parsed.cluster && item.parsed.cluster.by;
   let peers = items.filter((o) => o.account !== item.account && o.rule_id === item.rule_id &&
-    by && o.parsed.cluster && o.parsed.cluster.by === by).map((o) => ({account: o.account, why: [by]}));
+    by && o.parsed.cluster && o.parsed.cluster.by === by).map((o) => ({account: o.account, why: ['detector: ' + by]}));
+  const link = (id, why) => {
+    const peer = peers.find((x) => x.account === id);
+    if (!peer) peers.push({account: id, why: [why]}); else if (!peer.why.includes(why)) peer.why.push(why);
+  };
+  const others = Array.from(new Set(items.map((o) => o.account))).filter((a) => a !== item.account).slice(0, 40);
   if (can('GET', '/v1/admin/accounts/{id}')) {
-    const others = Array.from(new Set(items.map((o) => o.account))).filter((a) => a !== item.account).slice(0, 40);
     const fetchOne = (id) => get('/v1/admin/accounts/' + encodeURIComponent(id)).catch(() => null);
     const [me, ...rest] = await Promise.all([fetchOne(item.account), ...others.map(fetchOne)]);
     if (me) for (const o of rest.filter(Boolean)) {
-      const why = [];
-      if (me.org && o.org === me.org) why.push('org ' + o.org);
-      if (me.payment_fingerprint && o.payment_fingerprint === me.payment_fingerprint) why.push('payment');
-      if (!why.length) continue;
-      const peer = peers.find((x) => x.account === o.id);
-      if (peer) peer.why.push(...why); else peers.push({account: o.id, why});
+      if (me.org && o.org === me.org) link(o.id, 'org ' + o.org);
+      if (me.payment_fingerprint && o.payment_fingerprint === me.payment_fingerprint) link(o.id, 'payment');
+      if (me.device_fingerprint && o.device_fingerprint === me.device_fingerprint) link(o.id, 'device');
     }
+  }
+  if (can('GET', '/v1/admin/decisions')) {
+    const rangesOf = (id) => get('/v1/admin/decisions?limit=20&account=' + encodeURIComponent(id))
+      .then((r) => new Set(r.decisions.map((d) => rangeOf(d.client_ip)).filter(Boolean))).catch(() => new Set());
+    const [mine, ...theirs] = await Promise.all([rangesOf(item.account), ...others.slice(0, 24).map(rangesOf)]);
+    theirs.forEach((set, i) => { for (const r of set) if (mine.has(r)) link(others[i], 'range ' + r); });
   }
   if (!peers.length) {
     el.replaceChildren(h('p', {class: 'muted'}, item.parsed.cluster

@@ -112,6 +112,10 @@ Status SqliteAuditSink::Impl::OpenDb() {
   // Optional: an SQLite built with fewer than 768 parameters refuses it.
   const std::string group_sql = InsertDecisionsSql(static_cast<int>(kInsertGroupRows));
   if (!prep(&insert_group, group_sql.c_str()).ok()) insert_group.reset();
+  for (size_t g = 0; g < std::size(kInsertSmallGroupRows); ++g) {
+    const std::string sql = InsertDecisionsSql(static_cast<int>(kInsertSmallGroupRows[g]));
+    if (!prep(&insert_small_group[g], sql.c_str()).ok()) insert_small_group[g].reset();
+  }
   return Status::Ok();
 }
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,10 @@
 namespace tosgate::storage {
 
 inline constexpr size_t kInsertGroupRows = 32;
+// Smaller groups for what is left of a batch, and for the small batches a
+// gateway's steady rate makes (a dozen records per commit in the 1 ms
+// window): a statement per row cost ~5k instructions more per record.
+inline constexpr size_t kInsertSmallGroupRows[] = {8, 4};
 
 struct SqliteAuditSink::Impl {
   using Item = AuditBatchQueue::Item;
@@ -52,6 +57,11 @@ struct SqliteAuditSink::Impl {
   // it: then one row per statement). 32 rows took a fifth off SQLite's
   // instructions per record (docs/benchmarks.md).
   SqliteStmt insert_group;
+  // kInsertSmallGroupRows[i] rows per statement (null when refused).
+  SqliteStmt insert_small_group[std::size(kInsertSmallGroupRows)];
+  // The largest group that fits `left` rows, and its statement.
+  size_t GroupRows(size_t left) const;
+  sqlite3_stmt* GroupStatement(size_t rows) const;
   std::optional<AuditKey> key;
   uint64_t last_checkpoint_seq = 0;
   std::optional<AuditCheckpoint> newest_checkpoint;  // committed; published yet?

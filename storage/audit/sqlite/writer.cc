@@ -76,13 +76,27 @@ void SqliteAuditSink::Impl::FinalCheckpoint() {
   }
 }
 
+size_t SqliteAuditSink::Impl::GroupRows(size_t left) const {
+  if (insert_group && left >= kInsertGroupRows) return kInsertGroupRows;
+  for (size_t g = 0; g < std::size(kInsertSmallGroupRows); ++g)
+    if (insert_small_group[g] && left >= kInsertSmallGroupRows[g]) return kInsertSmallGroupRows[g];
+  return 1;
+}
+
+sqlite3_stmt* SqliteAuditSink::Impl::GroupStatement(size_t rows) const {
+  if (rows == kInsertGroupRows) return insert_group.get();
+  for (size_t g = 0; g < std::size(kInsertSmallGroupRows); ++g)
+    if (rows == kInsertSmallGroupRows[g]) return insert_small_group[g].get();
+  return insert.get();
+}
+
 // Inserts batch[i, i + rows) at `seq` on, chained after hashes[0], in one
-// statement (`rows` is 1 or kInsertGroupRows); hashes[k + 1] gets row k's
+// statement (`rows` is one GroupRows gave); hashes[k + 1] gets row k's
 // hash. The hashes are bound without copying, so they live in `hashes`
 // until the statement has run.
 int SqliteAuditSink::Impl::InsertRows(const std::vector<Item>& batch, size_t i, size_t rows,
                                       uint64_t seq, std::string* hashes) {
-  sqlite3_stmt* st = rows == 1 ? insert.get() : insert_group.get();
+  sqlite3_stmt* st = GroupStatement(rows);
   int rc = SQLITE_OK;
   for (size_t k = 0; k < rows && rc == SQLITE_OK; ++k) {
     const AuditRow& r = batch[i + k].record;
@@ -140,8 +154,7 @@ Status SqliteAuditSink::Impl::WriteBatch(const std::vector<Item>& batch) {
   uint64_t signed_seq = last_checkpoint_seq, signed_now = 0;
   std::optional<AuditCheckpoint> newest;
   for (size_t i = 0; i < batch.size();) {
-    const size_t rows =
-        insert_group && batch.size() - i >= kInsertGroupRows ? kInsertGroupRows : 1;
+    const size_t rows = GroupRows(batch.size() - i);
     rc = InsertRows(batch, i, rows, seq, hashes);
     if (rc != SQLITE_DONE) return fail(rc, "inserting a decision");
     for (size_t k = 0; k < rows; ++k) {
@@ -176,6 +189,7 @@ void SqliteAuditSink::Impl::CloseDb() {
   checkpointer.reset();  // before the writer's connection, which must close last
   insert.reset();
   insert_group.reset();
+  for (auto& st : insert_small_group) st.reset();
   insert_trace.reset();
   insert_cost.reset();
   begin.reset();
