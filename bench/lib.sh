@@ -66,3 +66,22 @@ $3
 }
 EOF
 }
+
+# DIR/policy.yaml: one rate limit per account, high enough never to refuse:
+# the cheapest policy that still decides and counts (the module's figures).
+write_one_rule_policy() {
+  mkdir -p "$1"
+  cat >"$1/policy.yaml" <<'EOF'
+apiVersion: tosgate/v1
+kind: Policy
+metadata: {name: one-rule}
+operations:
+  chat: {methods: [POST], paths: [/v1/chat/completions]}
+rules:
+  - id: rate.account
+    kind: rate_limit
+    scope: [account]
+    match: {operations: [chat]}
+    limit: {requests: 1000000, per: 1h}
+EOF
+}

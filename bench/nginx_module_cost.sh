@@ -42,20 +42,7 @@ awk -v n="$ACCOUNTS" 'BEGIN { for (i = 1; i <= n; i++)
   >"$TMP/accounts.jsonl"
 POLICIES=${MODULE_POLICIES:-$TMP/one-rule}
 if [ -z "${MODULE_POLICIES:-}" ]; then
-  mkdir -p "$POLICIES"
-  cat >"$POLICIES/policy.yaml" <<'EOF'
-apiVersion: tosgate/v1
-kind: Policy
-metadata: {name: one-rule}
-operations:
-  chat: {methods: [POST], paths: [/v1/chat/completions]}
-rules:
-  - id: rate.account
-    kind: rate_limit
-    scope: [account]
-    match: {operations: [chat]}
-    limit: {requests: 1000000, per: 1h}
-EOF
+  write_one_rule_policy "$POLICIES"
 fi
 
 # The client: one keep-alive connection, a request at a time (python's

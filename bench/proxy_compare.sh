@@ -78,20 +78,7 @@ MODULE_SERVER=""
 MODULE_POLICIES=${MODULE_POLICIES:-$ROOT/policies/packs/default}
 if [ "$MODULE_POLICIES" = one-rule ]; then
   MODULE_POLICIES=$TMP/one-rule
-  mkdir -p "$MODULE_POLICIES"
-  cat >"$MODULE_POLICIES/policy.yaml" <<'EOF'
-apiVersion: tosgate/v1
-kind: Policy
-metadata: {name: one-rule}
-operations:
-  chat: {methods: [POST], paths: [/v1/chat/completions]}
-rules:
-  - id: rate.account
-    kind: rate_limit
-    scope: [account]
-    match: {operations: [chat]}
-    limit: {requests: 1000000, per: 1h}
-EOF
+  write_one_rule_policy "$MODULE_POLICIES"
 fi
 if [ -f "$MODULE" ]; then
   # The module decides with MODULE_POLICIES (by default the default pack,
