@@ -204,7 +204,8 @@ Status GatherCampaigns(storage::ReviewQueue* reviews, storage::AuditReadStore* a
   // template_distance to one already kept add nothing.
   const engine::TemplateKey tkey(o.key);
   std::map<size_t, std::vector<uint64_t>> kept;
-  for (const auto& [p, i] : shared_prints) {
+  for (const auto& [print, i] : shared_prints) {
+    const uint64_t p = print;  // a lambda cannot capture a structured binding before C++20 in clang 14
     std::vector<uint64_t>& k = kept[Find(parent, i)];
     if (k.size() >= o.max_templates) continue;
     if (std::any_of(k.begin(), k.end(), [&](uint64_t q) { return engine::HammingDistance(p, q) <= o.template_distance; }))
