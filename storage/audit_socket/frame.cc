@@ -11,6 +11,7 @@
 #include <system_error>
 #include <nlohmann/json.hpp>
 
+#include "engine/json_util.h"
 #include "storage/audit_socket/socket_sink.h"
 
 namespace tosgate::storage {
@@ -19,75 +20,6 @@ namespace {
 using engine::AuditMatch;
 using engine::AuditRecord;
 using nlohmann::json;
-
-// The length of the valid UTF-8 sequence at s[i] (i < s.size(), s[i] >=
-// 0x80), or 0 when it is not one: overlong forms, surrogates and code
-// points past U+10FFFF are not.
-size_t Utf8Length(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const auto cont = [&](size_t k) { return i + k < s.size() && (b(k) & 0xc0) == 0x80; };
-  const unsigned char c = b(0);
-  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
-  if (c >= 0xe0 && c <= 0xef) {
-    if (!cont(1) || !cont(2)) return 0;
-    if (c == 0xe0 && b(1) < 0xa0) return 0;   // overlong
-    if (c == 0xed && b(1) > 0x9f) return 0;   // surrogate
-    return 3;
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    if (c == 0xf0 && b(1) < 0x90) return 0;   // overlong
-    if (c == 0xf4 && b(1) > 0x8f) return 0;   // past U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-
-// `s` as a JSON string. Bytes that are not UTF-8 become U+FFFD, as
-// nlohmann's error_handler_t::replace did, so that the writer can parse
-// every frame (a record's detail may quote a client's bytes).
-// The ASCII bytes a JSON string holds as they are.
-constexpr auto kPlain = [] {
-  std::array<bool, 256> t{};
-  for (int c = 0x20; c < 0x80; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
-  return t;
-}();
-
-void AppendString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  size_t run = 0;  // start of the bytes copied as they are
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (kPlain[c]) {
-      ++i;
-      continue;
-    }
-    size_t n = c >= 0x80 ? Utf8Length(s, i) : 0;
-    if (n > 0) {
-      i += n;
-      continue;
-    }
-    out->append(s.data() + run, i - run);
-    switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      default:
-        if (c < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-          out->append(esc, sizeof esc);
-        } else {
-          out->append("\xef\xbf\xbd");  // not UTF-8
-        }
-    }
-    run = ++i;
-  }
-  out->append(s.data() + run, s.size() - run);
-  out->push_back('"');
-}
 
 void AppendInt(std::string* out, int64_t v) {
   char buf[24];
@@ -118,7 +50,7 @@ void Key(std::string* out, const char (&key)[N]) {
 template <size_t N>
 void Field(std::string* out, const char (&key)[N], std::string_view v) {
   Key(out, key);
-  AppendString(out, v);
+  engine::AppendJsonString(out, v);
 }
 template <size_t N>
 void Field(std::string* out, const char (&key)[N], int64_t v) {
@@ -136,7 +68,7 @@ void Field(std::string* out, const char (&key)[N], bool v) {
 void AppendAuditRecordJson(std::string* out, const AuditRecord& r) {
   out->reserve(out->size() + 512);
   out->append("{\"id\":");
-  AppendString(out, r.id);
+  engine::AppendJsonString(out, r.id);
   Field(out, "time_ms", r.time_ms);
   Field(out, "request_id", r.request_id);
   Field(out, "account", r.account);
@@ -156,7 +88,7 @@ void AppendAuditRecordJson(std::string* out, const AuditRecord& r) {
   out->push_back('[');
   for (size_t i = 0; i < r.rule_ids.size(); ++i) {
     if (i) out->push_back(',');
-    AppendString(out, r.rule_ids[i]);
+    engine::AppendJsonString(out, r.rule_ids[i]);
   }
   out->push_back(']');
   Key(out, "matches");
@@ -164,7 +96,7 @@ void AppendAuditRecordJson(std::string* out, const AuditRecord& r) {
   for (size_t i = 0; i < r.matches.size(); ++i) {
     const AuditMatch& m = r.matches[i];
     out->append(i ? ",{\"rule\":" : "{\"rule\":");
-    AppendString(out, m.rule_id);
+    engine::AppendJsonString(out, m.rule_id);
     Field(out, "action", int64_t{static_cast<int>(m.action)});
     Field(out, "shadow", m.shadow);
     Field(out, "detail", m.detail);
@@ -342,7 +274,7 @@ class FrameReader {
       }
       if (c < 0x20) return false;
       if (c >= 0x80) {
-        const size_t n = Utf8Length(s_, i_);
+        const size_t n = engine::Utf8Length(s_, i_);
         if (n == 0) return false;
         i_ += n;
         continue;
