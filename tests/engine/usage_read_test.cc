@@ -81,7 +81,7 @@ const engine::LimitUsage& Row(const std::vector<engine::LimitUsage>& rows, std::
 
 TEST_CASE("usage: N requests taken show as N used; reading changes nothing") {
   Rig rig;
-  const Account& a = *rig.Chat().account;
+  const Account a = *rig.Chat().account;  // a copy: the request is a temporary
   // Before any request: the account's meters are untracked, and reading
   // them does not track them.
   auto fresh = rig.Usage(a);
