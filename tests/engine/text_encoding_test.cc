@@ -1,11 +1,14 @@
-// engine::AppendJsonString: what JSON requires escaped is escaped, UTF-8
-// passes as it is, and bytes that are not UTF-8 become U+FFFD (a client's
-// path quoted in a log line or a problem detail must still parse).
+// How the engine writes bytes as text. engine::AppendJsonString: what JSON
+// requires escaped is escaped, UTF-8 passes as it is, and bytes that are not
+// UTF-8 become U+FFFD (a client's path quoted in a log line or a problem
+// detail must still parse). AppendHex: the digits of key ids and digests.
 #include <doctest/doctest.h>
 
 #include <string>
 
+#include "engine/hex.h"
 #include "engine/json_util.h"
+#include "engine/sha256.h"
 
 namespace {
 
@@ -33,4 +36,12 @@ TEST_CASE("json string: escapes, UTF-8 kept, other bytes replaced") {
 TEST_CASE("json string array") {
   CHECK(tosgate::engine::JsonStringArray({}) == "[]");
   CHECK(tosgate::engine::JsonStringArray({"a", "b\""}) == "[\"a\",\"b\\\"\"]");
+}
+
+TEST_CASE("hex: appended after what is there; SHA-256's known answer") {
+  std::string s = "id:";
+  tosgate::engine::AppendHex(&s, std::string_view("\x00\x7f\x80\xff", 4));
+  CHECK(s == "id:007f80ff");
+  CHECK(tosgate::engine::ToHex("") == "");
+  CHECK(tosgate::engine::Sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
