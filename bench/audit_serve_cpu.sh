@@ -14,25 +14,9 @@ set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 TOSGATE [TOSGATE...]" >&2; exit 2; }
 ROUNDS=${ROUNDS:-3}; CONNECTIONS=${CONNECTIONS:-32}; DURATION=${DURATION:-5s}
 DURABILITY=${DURABILITY:-async}; ACCOUNTS=10000
-TMP=$(mktemp -d); PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT INT TERM
-awk -v n=$ACCOUNTS 'BEGIN { for (i = 1; i <= n; i++)
-  printf "{\"id\":\"acct_%d\",\"org\":\"org_%d\",\"tier\":\"enterprise\",\"flags\":[],\"keys\":[\"sk-bench-%d\"]}\n", i, i % 100, i }' \
-  >"$TMP/accounts.jsonl"
-cat >"$TMP/check.lua" <<LUA
-wrk.method = "GET"
-local reqs, i = {}, 0
-function setup(thread) thread:set("offset", math.random($ACCOUNTS)) end
-function init(args)
-  for k = 1, $ACCOUNTS do
-    wrk.headers["Authorization"] = "Bearer sk-bench-" .. k
-    reqs[k] = wrk.format()
-  end
-  i = offset
-end
-function request() i = i % $ACCOUNTS + 1; return reqs[i] end
-LUA
+source "$(dirname "$0")/lib.sh"  # TMP, PIDS and their cleanup
+write_bench_accounts "$ACCOUNTS" "$TMP/accounts.jsonl"
+write_keys_lua "$ACCOUNTS" "$TMP/check.lua"
 PORTS=(); NAMES=()
 for b in "$@"; do
   n=${#PIDS[@]}; port=$((20000 + RANDOM % 20000)); admin=$((port + 1))

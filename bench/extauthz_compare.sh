@@ -45,9 +45,7 @@ command -v wrk >/dev/null || { echo "wrk is missing: run scripts/install-deps.sh
 source "$ROOT/bench/lib.sh"
 free_port GW; free_port ADMIN; free_port GRPC; free_port GRPC_SYNC
 
-awk -v n="$ACCOUNTS" 'BEGIN { for (i = 1; i <= n; i++)
-  printf "{\"id\":\"acct_%d\",\"org\":\"org_%d\",\"tier\":\"enterprise\",\"flags\":[],\"keys\":[\"sk-bench-%d\"]}\n", i, i % 100, i }' \
-  >"$TMP/accounts.jsonl"
+write_bench_accounts "$ACCOUNTS" "$TMP/accounts.jsonl"
 cat >"$TMP/serve.yaml" <<EOF2
 listen: {gateway: 127.0.0.1:$GW, admin: 127.0.0.1:$ADMIN}
 policies: {dir: $POLICIES}

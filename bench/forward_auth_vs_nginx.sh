@@ -95,9 +95,7 @@ if [ "$PEERS" = 1 ]; then
 fi
 
 # --- tosgate: default pack, enterprise accounts sk-bench-1..N ---------------
-awk -v n="$ACCOUNTS" 'BEGIN { for (i = 1; i <= n; i++)
-  printf "{\"id\":\"acct_%d\",\"org\":\"org_%d\",\"tier\":\"enterprise\",\"flags\":[],\"keys\":[\"sk-bench-%d\"]}\n", i, i % 100, i }' \
-  >"$TMP/accounts.jsonl"
+write_bench_accounts "$ACCOUNTS" "$TMP/accounts.jsonl"
 cat >"$TMP/tosgate.yaml" <<EOF
 listen: {gateway: 127.0.0.1:$GW, admin: 127.0.0.1:$ADMIN}
 audit: {path: $TMP/audit.db, durability: $AUDIT}

@@ -43,22 +43,8 @@ done
 [ -x "$TOSGATE" ] || { echo "no tosgate binary at $TOSGATE" >&2; exit 2; }
 source "$ROOT/bench/lib.sh"
 
-awk -v n="$ACCOUNTS" 'BEGIN { for (i = 1; i <= n; i++)
-  printf "{\"id\":\"acct_%d\",\"org\":\"org_%d\",\"tier\":\"enterprise\",\"flags\":[],\"keys\":[\"sk-bench-%d\"]}\n", i, i % 100, i }' \
-  >"$TMP/accounts.jsonl"
-cat >"$TMP/check.lua" <<EOF
-wrk.method = "GET"
-local reqs, i = {}, 0
-function setup(thread) thread:set("offset", math.random($ACCOUNTS)) end
-function init(args)
-  for k = 1, $ACCOUNTS do
-    wrk.headers["Authorization"] = "Bearer sk-bench-" .. k
-    reqs[k] = wrk.format()
-  end
-  i = offset
-end
-function request() i = i % $ACCOUNTS + 1; return reqs[i] end
-EOF
+write_bench_accounts "$ACCOUNTS" "$TMP/accounts.jsonl"
+write_keys_lua "$ACCOUNTS" "$TMP/check.lua"
 
 ready() {  # URL: valgrind starts a server 20-50x slower than natively
   for _ in $(seq 600); do curl -fs -o /dev/null "$1" && return 0; sleep 0.5; done

@@ -85,3 +85,29 @@ rules:
     limit: {requests: 1000000, per: 1h}
 EOF
 }
+
+# N accounts acct_1..N on the enterprise tier, key sk-bench-K each, as an
+# accounts file (JSON lines) at FILE.
+write_bench_accounts() {
+  awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++)
+    printf "{\"id\":\"acct_%d\",\"org\":\"org_%d\",\"tier\":\"enterprise\",\"flags\":[],\"keys\":[\"sk-bench-%d\"]}\n", i, i % 100, i }' >"$2"
+}
+
+# A wrk script at FILE: a GET per request, its key spread over
+# sk-bench-1..N, every request formatted once per thread.
+write_keys_lua() {
+  local ACCOUNTS=$1
+  cat >"$2" <<LUA
+wrk.method = "GET"
+local reqs, i = {}, 0
+function setup(thread) thread:set("offset", math.random($ACCOUNTS)) end
+function init(args)
+  for k = 1, $ACCOUNTS do
+    wrk.headers["Authorization"] = "Bearer sk-bench-" .. k
+    reqs[k] = wrk.format()
+  end
+  i = offset
+end
+function request() i = i % $ACCOUNTS + 1; return reqs[i] end
+LUA
+}

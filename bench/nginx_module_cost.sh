@@ -37,9 +37,7 @@ done
 source "$ROOT/bench/lib.sh"
 chmod 755 "$TMP"
 
-awk -v n="$ACCOUNTS" 'BEGIN { for (i = 1; i <= n; i++)
-  printf "{\"id\":\"acct_%d\",\"org\":\"org_%d\",\"tier\":\"enterprise\",\"flags\":[],\"keys\":[\"sk-bench-%d\"]}\n", i, i % 100, i }' \
-  >"$TMP/accounts.jsonl"
+write_bench_accounts "$ACCOUNTS" "$TMP/accounts.jsonl"
 POLICIES=${MODULE_POLICIES:-$TMP/one-rule}
 if [ -z "${MODULE_POLICIES:-}" ]; then
   write_one_rule_policy "$POLICIES"

@@ -57,9 +57,7 @@ chmod 755 "$TMP"  # nginx's workers (an unprivileged user) read the accounts fil
 "$TOSGATE" mock-upstream --listen "127.0.0.1:$MOCK" --threads "$MOCK_THREADS" 2>"$TMP/mock.err" &
 PIDS+=($!)
 
-awk -v n="$ACCOUNTS" 'BEGIN { for (i = 1; i <= n; i++)
-  printf "{\"id\":\"acct_%d\",\"org\":\"org_%d\",\"tier\":\"enterprise\",\"flags\":[],\"keys\":[\"sk-bench-%d\"]}\n", i, i % 100, i }' \
-  >"$TMP/accounts.jsonl"
+write_bench_accounts "$ACCOUNTS" "$TMP/accounts.jsonl"
 for name in forward inline; do
   if [ $name = forward ]; then gw=$GW admin=$ADMIN up=""; else gw=$INLINE admin=$INLINE_ADMIN up="upstream: {url: http://127.0.0.1:$MOCK}"; fi
   cat >"$TMP/$name.yaml" <<EOF
