@@ -386,14 +386,27 @@ check "reload: 3 reloads under load, every request answered, limit exact" "200=1
 # reload; a new limit for rate.small is a new counter, so sk-small passes again
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/completions" -H 'Authorization: Bearer sk-small' -d '{"prompt":"x"}')
 check "watch: sk-small is still throttled before the change" "429" "$code"
-sed -i 's/limit: {requests: 3, per: 1h}/limit: {requests: 5, per: 1h}/' "$TMP/policies/test.yaml"
+# Written beside the directory and renamed into it: `sed -i`'s temporary file
+# inside the watched directory would be a change of its own, and a worker
+# could reload twice, the first time before the new text is in place.
+sed 's/limit: {requests: 3, per: 1h}/limit: {requests: 5, per: 1h}/' "$TMP/policies/test.yaml" >"$TMP/test.yaml.new"
+mv "$TMP/test.yaml.new" "$TMP/policies/test.yaml"
+# Every worker the master has now (error-log lines carry "pid#tid: ").
+workers_reloaded() {
+  local pid n=0
+  for pid in $(pgrep -P "$(cat "$TMP/nginx.pid")"); do
+    grep -q "\] $pid#[0-9]*: .*policies reloaded" "$TMP/error.log" || { echo "not-$pid"; return; }
+    n=$((n + 1))
+  done
+  echo "all-$n"
+}
 for _ in $(seq 100); do
-  [ "$(grep -c 'policies reloaded' "$TMP/error.log" || true)" -ge 2 ] && break  # both workers
+  [ "$(workers_reloaded)" = all-2 ] && break
   sleep 0.1
 done
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/completions" -H 'Authorization: Bearer sk-small' -d '{"prompt":"x"}')
-check "watch: both workers reloaded the changed policy (sk-small passes under the new limit)" "200 2" \
-  "$code $(grep -c 'policies reloaded' "$TMP/error.log" || true)"
+check "watch: both workers reloaded the changed policy (sk-small passes under the new limit)" "200 all-2" \
+  "$code $(workers_reloaded)"
 
 # --- audit to one writer, sync: kill -9 of the writer loses no acknowledged record
 WRITER=$BUILD/tools/audit_writer/tosgate-audit-writer
