@@ -5,13 +5,13 @@
 
 - every row of a training file (train*.jsonl) has a family, and no family
   name of a training file appears in other-dev.jsonl, dev2.jsonl or
-  test2.jsonl, test3.jsonl or test4.jsonl (paraphrase families stay on one side);
+  test2.jsonl, test3.jsonl, test4.jsonl or test5.jsonl (paraphrase families stay on one side);
   (dev.jsonl, the train bank with another seed, shares them by design);
 - no training text is also a text of dev2.jsonl (the session 1-6 test
   split, now tuning data) or of test2.jsonl (the held-out test split),
   compared after folding case and collapsing everything but letters and
   digits (a copy with other punctuation is the same text);
-- no family name of test2.jsonl, test3.jsonl or test4.jsonl appears in any other file,
+- no family name of test2.jsonl, test3.jsonl, test4.jsonl or test5.jsonl appears in any other file,
   and no text of another file is one of theirs (each is written apart from
   all the others).
 
@@ -56,7 +56,7 @@ def main():
     train_files = sorted(f for f in os.listdir(corpus) if f.startswith("train") and f.endswith(".jsonl"))
     # dev.jsonl is the train bank drawn with another seed (a regression set,
     # docs/content-rules.md): it shares train.jsonl's families by design.
-    held = [f for f in ("other-dev.jsonl", "dev2.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl")
+    held = [f for f in ("other-dev.jsonl", "dev2.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl")
             if os.path.exists(os.path.join(corpus, f))]
     bad = 0
     train_families, train_texts = set(), {}
@@ -72,12 +72,12 @@ def main():
         for r in rows(os.path.join(corpus, f)):
             if r.get("family") and r["family"] in train_families:
                 shared_fam += 1
-            if f in ("dev2.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl") and key(r["text"]) in train_texts:
+            if f in ("dev2.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl") and key(r["text"]) in train_texts:
                 shared_text += 1
                 print(f"  test has the text of {train_texts[key(r['text'])]}")  # the training side only
         print(f"{f}: {shared_fam} rows in a training family, {shared_text} training texts")
         bad += shared_fam + shared_text
-    bad += sum(check_apart(corpus, f) for f in ("test2.jsonl", "test3.jsonl", "test4.jsonl"))
+    bad += sum(check_apart(corpus, f) for f in ("test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl"))
     print(f"training files: {', '.join(train_files)}; {len(train_families)} families")
     return 1 if bad else 0
 
