@@ -17,6 +17,10 @@ it on development files only.
    `tosgate eval --policies DIR/pack` runs on every --eval file (files the
    model was not trained on) and on --raise-on.
 
+--reuse EARLIER_DIR skips step 1 (the model and the cross-fitted thresholds
+of an earlier run, saved in its crossfit.json), to try other --raise-on
+pools or floors on the same model.
+
 Prints the thresholds and one line per file; never give it the test split
 unless that reading is meant (and counted).
 """
@@ -92,6 +96,9 @@ def main():
                          'from its review threshold up to the floor)')
     ap.add_argument('--no-raise', action='store_true', help='cross-fitted thresholds only')
     ap.add_argument('--per-category', action='store_true')
+    ap.add_argument('--reuse', metavar='DIR',
+                    help='take the model and the cross-fitted thresholds of an earlier --work DIR (same --data and '
+                         'train flags) instead of training again; only the raising and the evaluations run')
     ap.add_argument('extra', nargs='*')
     args = ap.parse_args()
 
@@ -113,8 +120,15 @@ def main():
         shutil.rmtree(pack)
     shutil.copytree(PACK, pack)
     model = os.path.join(pack, 'models', 'prohibited.model')
-    deny = crossfit(args, args.deny_fpr, model)
-    review = crossfit(args, args.review_fpr, model)
+    if args.reuse:
+        shutil.copyfile(os.path.join(args.reuse, 'pack', 'models', 'prohibited.model'), model)
+        fitted = json.load(open(os.path.join(args.reuse, 'crossfit.json'), encoding='utf-8'))
+        deny, review = fitted['deny'], fitted['review']
+    else:
+        deny = crossfit(args, args.deny_fpr, model)
+        review = crossfit(args, args.review_fpr, model)
+        with open(os.path.join(args.work, 'crossfit.json'), 'w', encoding='utf-8') as f:
+            json.dump({'deny': deny, 'review': review}, f, indent=1, sort_keys=True)
     if not args.no_raise:
         od_deny = model_thresholds(args, model, args.raise_on, 0)
         od_review = model_thresholds(args, model, args.raise_on, args.raise_review_fpr)
