@@ -145,11 +145,17 @@ BENCHMARK(BM_ParseShipped)->Unit(benchmark::kMillisecond);
 // a fixed amount of work for callgrind, a few seconds instead of minutes:
 //   TEXTMODEL_BENCH_PROFILE=1000 valgrind --tool=callgrind
 //       --toggle-collect='*ScoreNormalized*' build/bench/textmodel_bench
+//
+// TEXTMODEL_BENCH_HARVEST=1 with it: the distillation pack's harvest model
+// on 256 bytes instead (BM_ScoreShipped/0's work).
 int main(int argc, char** argv) {
   if (const char* n = std::getenv("TEXTMODEL_BENCH_PROFILE"); n && *n) {
     std::shared_ptr<const TextModel> m;
+    const char* h = std::getenv("TEXTMODEL_BENCH_HARVEST");
+    const bool harvest = h && *h == '1';
     std::ifstream in(std::string(TOSGATE_SOURCE_DIR) +
-                     "/policies/packs/prohibited-use/models/prohibited.model");
+                     (harvest ? "/policies/packs/distillation/models/harvest.model"
+                              : "/policies/packs/prohibited-use/models/prohibited.model"));
     std::stringstream ss;
     ss << in.rdbuf();
     std::string file = ss.str();
@@ -161,7 +167,7 @@ int main(int argc, char** argv) {
       if (at == std::string::npos) return 1;
       file.replace(at, 28, "features words bigrams edges");
     }
-    if (!TextModel::Parse(file, "prohibited.model", &m).ok()) return 1;
+    if (!TextModel::Parse(file, harvest ? "harvest.model" : "prohibited.model", &m).ok()) return 1;
     // TEXTMODEL_BENCH_NORMALIZE=1: normalize instead, a support ticket as
     // engine_bench sends (words, numbers, punctuation).
     if (const char* e = std::getenv("TEXTMODEL_BENCH_NORMALIZE"); e && *e == '1') {
@@ -174,7 +180,8 @@ int main(int argc, char** argv) {
       std::printf("%zu\n", total);
       return 0;
     }
-    const std::string p = tosgate::engine::NormalizeForMatch(Prompt(1024)).substr(0, 1024);
+    const size_t bytes = harvest ? 256 : 1024;
+    const std::string p = tosgate::engine::NormalizeForMatch(Prompt(bytes)).substr(0, bytes);
     tosgate::engine::TextModelScratch scratch;
     std::vector<float> out;
     float sum = 0;

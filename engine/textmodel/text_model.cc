@@ -259,24 +259,12 @@ inline size_t NextSpace(const uint64_t* bits, size_t i, size_t n) {
 // as VisitFeatures (a test holds them equal), in one loop written for
 // speed: character 4-grams are read from the text itself, the frame's '^'
 // and '$' put in by shifts, instead of copying each word into a frame.
-//
-// With S > 0 (rows of S floats) the same loop sums each word's rows into
-// per_word at once instead of storing buckets for pass 2 ("fused"): the
-// same adds in the same order from zero, so the same sums bit for bit,
-// without the store, the reload and the second loop (a third of the
-// scoring instructions). per_word must hold text.size() + 3 rows. Written
-// once for both uses; always inlined, so that the AVX2 callers compile the
-// row adds as 8-float adds.
+// Used where the row adds cannot be fused into the loop (FusedWords below
+// is the same loop summing rows as it goes).
 typedef float Lanes8 __attribute__((vector_size(32)));
 
-template <size_t S>
-[[gnu::always_inline]] inline int CollectFeatures(const TextModelOptions& o, std::string_view text,
-                                                  const float* weights, size_t stride,
-                                                  TextModelScratch* s, float* per_word = nullptr) {
-  static_assert(S == 0 || S == 1 || S == 8 || S == 16);
-  constexpr size_t V = S >= 8 ? S / 8 : 1;
-  static_assert(V <= 2);
-  float acc1 = 0;
+int CollectFeatures(const TextModelOptions& o, std::string_view text, const float* weights,
+                    size_t stride, TextModelScratch* s) {
   // A word of n bytes has at most max(n - 1, 1) character 4-grams, a word
   // and a pair: at most 3 features per byte of text. Words (one more than
   // the spaces) are at most one more than the bytes.
@@ -286,7 +274,7 @@ template <size_t S>
   uint32_t* begin = s->begin.data();
   uint32_t n = 0;
   int word = 0;
-  if constexpr (std::endian::native != std::endian::little && S == 0) {
+  if constexpr (std::endian::native != std::endian::little) {
     // The shifts below assume VisitFeatures' little-endian packing.
     const int words =
         text.empty() ? 0 : static_cast<int>(std::count(text.begin(), text.end(), ' ')) + 1;
@@ -299,30 +287,10 @@ template <size_t S>
     return words;
   }
   const int shift = 64 - o.bits;
-  // The word's sum: held in named registers (an array whose address the
-  // final store took was kept on the stack, a load and a store per add).
-  Lanes8 acc0{}, acc1v{};
   const auto put = [&](uint64_t h) {
     const auto b = static_cast<uint32_t>(h >> shift);
-    if constexpr (S == 0) {
-      __builtin_prefetch(weights + static_cast<size_t>(b) * stride);
-      buckets[n++] = b;
-    } else if constexpr (S == 1) {
-      acc1 += weights[b];
-    } else {
-      // The row's byte offset straight from the hash: b * 64 (or * 32) is
-      // the hash's top bits shifted down less far, the bits below masked.
-      constexpr unsigned kRowShift = S == 16 ? 6 : 5;
-      const float* row = reinterpret_cast<const float*>(
-          reinterpret_cast<const char*>(weights) + ((h >> (shift - kRowShift)) & ~uint64_t{(1u << kRowShift) - 1}));
-      Lanes8 x;
-      std::memcpy(&x, row, sizeof x);
-      acc0 += x;
-      if constexpr (V == 2) {
-        std::memcpy(&x, row + 8, sizeof x);
-        acc1v += x;
-      }
-    }
+    __builtin_prefetch(weights + static_cast<size_t>(b) * stride);
+    buckets[n++] = b;
   };
   // CharBucket's hash of a 4-gram and of a framed word of 3 bytes. Their
   // seeds' low 32 bits are zero, so (seed ^ packed) * kGolden is
@@ -344,8 +312,6 @@ template <size_t S>
     i = j + 1;
     if (w.empty()) continue;
     begin[word] = n;
-    if constexpr (S == 1) acc1 = 0;
-    if constexpr (S >= 8) acc0 = acc1v = Lanes8{};
     const uint64_t h = HashBytes(w, kWordSeed);
     if (o.words) put(h);
     if (o.bigrams && word > 0) put(MixHash(prev_hash * kGolden + h + kBigramSeed));
@@ -370,12 +336,6 @@ template <size_t S>
         put(uint64_t{Load32(p + len - 4) >> 8 | kClose << 24} * kGolden + kChar4G);
       }
     }
-    if constexpr (S == 1) per_word[word] = acc1;
-    if constexpr (S >= 8) {
-      float* dst = per_word + static_cast<size_t>(word) * S;
-      std::memcpy(dst, &acc0, sizeof acc0);
-      if constexpr (V == 2) std::memcpy(dst + 8, &acc1v, sizeof acc1v);
-    }
     prev_hash = h;
     ++word;
   }
@@ -383,11 +343,6 @@ template <size_t S>
   // of a bigram-only model has an empty range by its begin) get empty ranges.
   const int words = segments + (!text.empty() && text.back() == ' ' ? 1 : 0);
   for (int w = word; w <= words; ++w) begin[w] = n;
-  if constexpr (S > 0) {
-    // Pass 2 would leave their rows zero.
-    std::fill(per_word + static_cast<size_t>(word) * S, per_word + static_cast<size_t>(std::max(words, 1)) * S,
-              0.0f);
-  }
   return words;
 }
 
@@ -413,6 +368,188 @@ void SumWords(const TextModelScratch& s, int words, const float* weights, float*
       }
       std::memcpy(per_word + static_cast<size_t>(w) * S, acc, sizeof acc);
     }
+  }
+}
+
+// WordHash's tables: HashBytes' starting value for a word of n < 16 bytes,
+// and the mask keeping the low r bytes of a load (r = 1 to 7).
+struct WordHashTables {
+  uint64_t start[16];
+  uint64_t tail_mask[8];
+};
+constexpr WordHashTables MakeWordHashTables() {
+  WordHashTables t{};
+  for (uint64_t n = 0; n < 16; ++n) t.start[n] = kWordSeed ^ (n * kGolden);
+  for (unsigned r = 1; r < 8; ++r) t.tail_mask[r] = (uint64_t{1} << (8 * r)) - 1;
+  return t;
+}
+alignas(64) constexpr WordHashTables kWordHash = MakeWordHashTables();
+
+// HashBytes(word, kWordSeed) for the word of n bytes at p inside a text
+// ending at end. A word of 1 to 15 bytes (nearly every word) with 16 bytes
+// of text from its start is read with one or two 8-byte loads, its tail
+// masked to its length, instead of the loop and Tail's overlapping loads
+// and shifts: the same bytes in the same order, so the same hash.
+[[gnu::always_inline]] inline uint64_t WordHash(const char* p, size_t n, const char* end) {
+  if (n < 16 && end - p >= 16) [[likely]] {
+    uint64_t h = kWordHash.start[n];
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (n < 8) [[likely]] return MixHash((h ^ (w & kWordHash.tail_mask[n]) ^ 0x5555) * kGolden);
+    h = (h ^ w) * kGolden;
+    h ^= h >> 32;
+    if (n == 8) return MixHash(h);
+    std::memcpy(&w, p + 8, 8);
+    return MixHash((h ^ (w & kWordHash.tail_mask[n - 8]) ^ 0x5555) * kGolden);
+  }
+  return HashBytes(std::string_view(p, n), kWordSeed);
+}
+
+// The feature kinds of a model, as template flags of the fused loop (the
+// shipped models' kinds compiled in; others read at run time).
+enum : unsigned { kKindWords = 1, kKindBigrams = 2, kKindChars = 4, kKindEdges = 8, kKindsAtRunTime = 16 };
+
+unsigned KindsOf(const TextModelOptions& o) {
+  return (o.words ? kKindWords : 0u) | (o.bigrams ? kKindBigrams : 0u) | (o.chars ? kKindChars : 0u) |
+         (o.chars && o.char_edges ? kKindEdges : 0u);
+}
+
+// The fused loop (CollectFeatures, summing rows as it goes):
+// each word's features found and their rows summed into per_word at once,
+// in the same order from zero, so the same sums bit for bit. Little-endian
+// only (the 4-grams are packed by loads). Against CollectFeatures: the
+// feature kinds are template flags (no tests per word); words are found by
+// taking the space bitmap's set bits in turn, and counted at the end from
+// its population count (spaces + 1); the word's hash reads its tail with
+// one masked load (WordHash); nothing but per_word is written (no begin[]
+// or buckets[]: the fused scorer reads neither); a word's inner 4-grams go
+// two at a time. Fewer values live in the loop, so fewer spilled to the
+// stack. per_word must hold text.size() + 3 rows of S floats.
+template <size_t S, unsigned K>
+[[gnu::always_inline]] inline int FusedWords(const TextModelOptions& o, std::string_view text,
+                                             const float* weights, TextModelScratch* s,
+                                             float* per_word) {
+  static_assert(S == 1 || S == 8 || S == 16);
+  const unsigned kinds = (K & kKindsAtRunTime) ? KindsOf(o) : K;
+  const bool words_on = kinds & kKindWords, bigrams_on = kinds & kKindBigrams,
+             chars_on = kinds & kKindChars, edges_on = kinds & kKindEdges;
+  constexpr unsigned kRowShift = S == 16 ? 6 : S == 8 ? 5 : 0;
+  // The row's byte offset is the hash's top `bits` bits shifted down less
+  // far, the bits below masked (bits <= 24, the loader's limit).
+  const unsigned row_shift = 64u - static_cast<unsigned>(o.bits) - kRowShift;
+  constexpr uint64_t kRowMask = ~uint64_t{(1u << kRowShift) - 1};
+  const char* const rows = reinterpret_cast<const char*>(weights);
+  float acc = 0;
+  Lanes8 acc0{}, acc1{};
+  const auto put = [&](uint64_t h) {
+    if constexpr (S == 1) {
+      acc += weights[h >> row_shift];
+    } else {
+      const char* row = rows + ((h >> row_shift) & kRowMask);
+      Lanes8 x;
+      std::memcpy(&x, row, sizeof x);
+      acc0 += x;
+      if constexpr (S == 16) {
+        std::memcpy(&x, row + 32, sizeof x);
+        acc1 += x;
+      }
+    }
+  };
+  // CharBucket's hashes, as in CollectFeatures.
+  constexpr uint64_t kChar4 = kCharSeed ^ (uint64_t{4} << 32), kChar3 = kCharSeed ^ (uint64_t{3} << 32);
+  constexpr uint64_t kChar4G = kChar4 * kGolden, kChar3G = kChar3 * kGolden;
+  constexpr uint32_t kOpen = '^', kClose = '$';
+  const auto gram = [&](const char* q) { return uint64_t{Load32(q)} * kGolden + kChar4G; };
+  SpaceBits(text, &s->spaces);
+  const uint64_t* spaces = s->spaces.data();
+  const size_t size = text.size();
+  const size_t blocks = size / 64 + 1;  // SpaceBits' words
+  const char* const base = text.data();
+  const char* const end = base + size;
+  float* out = per_word;
+  uint64_t prev_hash = 0;
+  size_t block = 0;
+  uint64_t m = spaces[0];  // block's spaces not yet taken
+  size_t start = 0;
+  for (;;) {
+    // The word [start, j): j the next space, or the end.
+    while (m == 0 && ++block < blocks) m = spaces[block];
+    size_t j = size;
+    if (m != 0) {
+      j = block * 64 + static_cast<size_t>(std::countr_zero(m));
+      m &= m - 1;
+    }
+    const char* p = base + start;
+    const size_t n = j - start;
+    if (n != 0) {
+      if constexpr (S == 1) acc = 0;
+      else acc0 = acc1 = Lanes8{};
+      const uint64_t h = WordHash(p, n, end);
+      if (words_on) put(h);
+      if (bigrams_on && out != per_word) put(MixHash(prev_hash * kGolden + h + kBigramSeed));
+      if (chars_on) {
+        const size_t len = std::min(n, kMaxCharWord);
+        const auto u = [&](size_t k) { return uint32_t{static_cast<unsigned char>(p[k])}; };
+        if (len >= 4) {
+          put(uint64_t{kOpen | Load32(p) << 8} * kGolden + kChar4G);
+          if (!edges_on) {
+            size_t k = 0;
+            for (; k + 5 <= len; k += 2) {
+              put(gram(p + k));
+              put(gram(p + k + 1));
+            }
+            if (k + 4 <= len) put(gram(p + k));
+          }
+          put(uint64_t{Load32(p + len - 4) >> 8 | kClose << 24} * kGolden + kChar4G);
+        } else if (len == 3) {
+          put(uint64_t{kOpen | u(0) << 8 | u(1) << 16 | u(2) << 24} * kGolden + kChar4G);
+          put(uint64_t{u(0) | u(1) << 8 | u(2) << 16 | kClose << 24} * kGolden + kChar4G);
+        } else if (len == 2) {
+          put(uint64_t{kOpen | u(0) << 8 | u(1) << 16 | kClose << 24} * kGolden + kChar4G);
+        } else {
+          put(uint64_t{kOpen | u(0) << 8 | kClose << 16} * kGolden + kChar3G);
+        }
+      }
+      if constexpr (S == 1) {
+        *out = acc;
+      } else {
+        std::memcpy(out, &acc0, sizeof acc0);
+        if constexpr (S == 16) std::memcpy(out + 8, &acc1, sizeof acc1);
+      }
+      out += S;
+      prev_hash = h;
+    }
+    if (j >= size) break;
+    start = j + 1;
+  }
+  // Words as the windows count them: one more than the spaces (the empty
+  // ones between two spaces, and after a last space, too). Those without a
+  // feature score zero: their rows, after the others', are zeros.
+  int words = 0;
+  if (size != 0) {
+    for (size_t b = 0; b < blocks; ++b) words += std::popcount(spaces[b]);
+    ++words;
+  }
+  std::fill(out, per_word + static_cast<size_t>(std::max(words, 1)) * S, 0.0f);
+  return words;
+}
+
+// FusedWords for the model's kinds: the shipped models' compiled in.
+template <size_t S>
+[[gnu::always_inline]] inline int FusedAnyKinds(const TextModelOptions& o, std::string_view text,
+                                                const float* weights, TextModelScratch* s,
+                                                float* per_word) {
+  switch (KindsOf(o)) {
+    case kKindWords | kKindBigrams | kKindChars:
+      return FusedWords<S, kKindWords | kKindBigrams | kKindChars>(o, text, weights, s, per_word);
+    case kKindWords | kKindBigrams | kKindChars | kKindEdges:
+      return FusedWords<S, kKindWords | kKindBigrams | kKindChars | kKindEdges>(o, text, weights, s, per_word);
+    case kKindWords:
+      return FusedWords<S, kKindWords>(o, text, weights, s, per_word);
+    case kKindWords | kKindBigrams:
+      return FusedWords<S, kKindWords | kKindBigrams>(o, text, weights, s, per_word);
+    default:
+      return FusedWords<S, kKindsAtRunTime>(o, text, weights, s, per_word);
   }
 }
 
@@ -449,12 +586,12 @@ bool UseAvx2() {
   return yes && !internal::g_text_model_no_avx2;
 }
 
-// Passes 1 and 2 in one (CollectFeatures<S>), in 8-float adds.
+// Passes 1 and 2 in one (FusedWords<S>), in 8-float adds.
 template <size_t S>
 __attribute__((target("avx2,bmi2"))) int FusedAvx2(const TextModelOptions& o, std::string_view text,
                                               const float* weights, TextModelScratch* s,
                                               float* per_word) {
-  return CollectFeatures<S>(o, text, weights, S, s, per_word);
+  return FusedAnyKinds<S>(o, text, weights, s, per_word);
 }
 constexpr bool kFused = std::endian::native == std::endian::little;
 #else
@@ -514,7 +651,9 @@ __attribute__((target("avx2"))) void MaxWindowsAvx2(const float* bias_padded, co
   ForEachWindow(words, window, [&](int b, int e) {
     Lanes8 sum[V];
     for (size_t v = 0; v < V; ++v) sum[v] = bias[v];
-    for (int w = b; w < e; ++w) {
+    // Unrolled: the loop's own counting was a third of its instructions
+    // (the adds stay in order).
+    _Pragma("GCC unroll 4") for (int w = b; w < e; ++w) {
       const float* pw = per_word + static_cast<size_t>(w) * S;
       for (size_t v = 0; v < V; ++v) {
         Lanes8 x;
@@ -576,11 +715,11 @@ void TextModel::ScoreNormalized(std::string_view text, TextModelScratch* s,
     const size_t need = (text.size() + 3) * stride;
     if (s->per_word.size() < need) s->per_word.resize(need);
     float* pw = s->per_word.data();
-    words = stride == 1   ? CollectFeatures<1>(options_, text, weights, 1, s, pw)
+    words = stride == 1   ? FusedAnyKinds<1>(options_, text, weights, s, pw)
             : stride == 8 ? FusedAvx2<8>(options_, text, weights, s, pw)
                           : FusedAvx2<16>(options_, text, weights, s, pw);
   } else {
-    words = CollectFeatures<0>(options_, text, weights, stride, s);
+    words = CollectFeatures(options_, text, weights, stride, s);
     s->per_word.resize(static_cast<size_t>(std::max(words, 1)) * stride);
   }
   const int rows = std::max(words, 1);
