@@ -40,11 +40,13 @@ bool HasControl(std::string_view v) {
 // `v` with every control character (CR and LF above all) removed, into
 // `out`, reusing its buffer.
 void AssignSafe(std::string* out, std::string_view v) {
+  out->clear();
   if (!HasControl(v)) {
-    out->assign(v);
+    // clear + append: a capacity check and a copy (assign's replace path
+    // checks for overlap first, ~2x the instructions for a short value).
+    out->append(v);
     return;
   }
-  out->clear();
   size_t start = 0;
   for (size_t i = 0; i < v.size(); ++i) {
     const char c = v[i];
