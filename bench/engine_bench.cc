@@ -3,6 +3,7 @@
 //
 //   build/bench/engine_bench                          # everything
 //   build/bench/engine_bench --benchmark_filter=Latency
+//   ENGINE_BENCH_POLICY=DIR build/bench/engine_bench  # another policy directory
 //
 // BM_Check measures throughput (decisions/s); BM_CheckLatency times every
 // call with steady_clock and reports p50/p99/p99.9 in microseconds (the two
@@ -110,7 +111,11 @@ struct World {
   std::unique_ptr<engine::Engine> with_sink;  // CountingSink
 
   World() {
-    const char* dir = TOSGATE_SOURCE_DIR "/policies/packs/default";
+    // ENGINE_BENCH_POLICY=DIR: another policy directory, e.g. the one-rule
+    // policy of bench/nginx_module_cost.sh, for the engine's fixed cost per
+    // check without the default pack's content rules.
+    const char* policy = std::getenv("ENGINE_BENCH_POLICY");
+    const char* dir = policy && *policy ? policy : TOSGATE_SOURCE_DIR "/policies/packs/default";
     policies::LoadResult loaded = policies::LoadPolicyDir(dir, BuiltinPackOptions());
     if (!loaded.errors.empty() || !loaded.snapshot) {
       for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());

@@ -186,8 +186,12 @@ bool FindDuplicateKey(const simdjson::dom::document& doc, std::string* dup) {
     bool want_key;
     size_t keys_begin;
   };
-  thread_local std::vector<Frame> frames;
-  thread_local std::vector<std::string_view> keys;
+  // The thread's vectors, looked up once: in a shared library (the C API)
+  // each use of a thread_local is a call to __tls_get_addr.
+  thread_local std::vector<Frame> t_frames;
+  thread_local std::vector<std::string_view> t_keys;
+  std::vector<Frame>& frames = t_frames;
+  std::vector<std::string_view>& keys = t_keys;
   frames.clear();
   keys.clear();
   auto value_done = [&] {

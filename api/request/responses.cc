@@ -1,16 +1,52 @@
 #include "api/request/responses.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 #include "engine/json_util.h"
 
 namespace tosgate::api {
 namespace {
 
+// Whether `v` has a control character (below 0x20, or 0x7f), eight bytes
+// at a time: (x - 0x20..) & ~x & 0x80.. is non-zero exactly when a byte of x
+// is below 0x20, and the same of x ^ 0x7f.. when one is 0x7f. Rendering
+// cleans every header of every decision, and a byte at a time was most of
+// its cost (~12 instructions a byte).
+constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+
+bool HasControl(std::string_view v) {
+  const auto any = [](uint64_t x) {
+    const uint64_t del = x ^ (0x7f * kOnes);
+    return ((((x - 0x20 * kOnes) & ~x) | ((del - kOnes) & ~del)) & kHigh) != 0;
+  };
+  const size_t n = v.size();
+  if (n < 8) {
+    for (const char c : v)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+    return false;
+  }
+  uint64_t x;
+  for (size_t i = 0; i + 8 < n; i += 8) {
+    std::memcpy(&x, v.data() + i, sizeof x);
+    if (any(x)) return true;
+  }
+  // The last eight bytes, overlapping the words before: no byte-wise tail.
+  std::memcpy(&x, v.data() + n - 8, sizeof x);
+  return any(x);
+}
+
 // `v` with every control character (CR and LF above all) removed, into
 // `out`, reusing its buffer.
 void AssignSafe(std::string* out, std::string_view v) {
   out->clear();
+  if (!HasControl(v)) {
+    // clear + append: a capacity check and a copy (assign's replace path
+    // checks for overlap first, ~2x the instructions for a short value).
+    out->append(v);
+    return;
+  }
   size_t start = 0;
   for (size_t i = 0; i < v.size(); ++i) {
     const char c = v[i];

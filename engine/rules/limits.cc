@@ -113,6 +113,32 @@ std::string ScopeValue(const ScopeItem& item, const EvalContext& ctx) {
   return buf;
 }
 
+void AppendScopeValue(const ScopeItem& item, const EvalContext& ctx, std::string* out) {
+  switch (item.field) {
+    case ScopeField::kKey: out->append(ctx.request.key_id); return;
+    case ScopeField::kAccount: out->append(ctx.account.id); return;
+    case ScopeField::kOrg: out->append(ctx.account.org); return;
+    case ScopeField::kModel: out->append(ctx.request.body.model); return;
+    case ScopeField::kOperation: out->append(ctx.operation); return;
+    case ScopeField::kIp: break;
+  }
+  if (item.v4_bits == 32 && item.v6_bits == 128) out->append(ctx.request.client_ip);
+  else out->append(ScopeValue(item, ctx));
+}
+
+std::string ScopeText(const std::vector<ScopeItem>& scope, const EvalContext& ctx) {
+  std::string text;
+  for (const ScopeItem& item : scope) {
+    if (!text.empty()) text += ' ';
+    text += item.name;
+    text += '=';
+    const size_t at = text.size();
+    AppendScopeValue(item, ctx, &text);
+    if (text.size() == at) text += "(none)";
+  }
+  return text;
+}
+
 std::string LimitSpec::Signature() const {
   std::string s;
   AppendSignature(&s);
@@ -180,13 +206,45 @@ void BuildStateKey(std::string_view rule_id, const LimitSpec& limit,
   key->assign(rule_id);
   *key += '|';
   limit.AppendSignature(key);
-  scope_text->clear();
   for (const ScopeItem& item : scope) {
-    std::string v = ScopeValue(item, ctx);
     *key += '\x1f';
-    *key += v;
-    if (!scope_text->empty()) *scope_text += ' ';
-    *scope_text += item.name + '=' + (v.empty() ? std::string("(none)") : v);
+    AppendScopeValue(item, ctx, key);
+  }
+  *scope_text = ScopeText(scope, ctx);
+}
+
+StateKeyPrefixes::StateKeyPrefixes(std::string_view rule_id, const TieredLimits& limits) {
+  auto add = [&](const LimitSpec& limit) {
+    std::string prefix(rule_id);
+    prefix += '|';
+    limit.AppendSignature(&prefix);
+    prefixes_.emplace_back(&limit, std::move(prefix));
+  };
+  if (limits.fallback) add(*limits.fallback);
+  for (const auto& [tier, limit] : limits.by_tier) add(limit);
+}
+
+void StateKeyPrefixes::BuildKey(std::string_view rule_id, const LimitSpec& limit,
+                                const std::vector<ScopeItem>& scope, const EvalContext& ctx,
+                                std::string* key) const {
+  // Room for the prefix and a few short values: one allocation, usually.
+  constexpr size_t kValueRoom = 32;
+  key->clear();
+  for (const auto& [spec, prefix] : prefixes_) {
+    if (spec != &limit) continue;
+    key->reserve(prefix.size() + kValueRoom * scope.size());
+    key->append(prefix);
+    break;
+  }
+  if (key->empty()) {
+    key->reserve(rule_id.size() + 48 + kValueRoom * scope.size());
+    key->append(rule_id);
+    *key += '|';
+    limit.AppendSignature(key);
+  }
+  for (const ScopeItem& item : scope) {
+    *key += '\x1f';
+    AppendScopeValue(item, ctx, key);
   }
 }
 

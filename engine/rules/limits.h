@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/field.h"
@@ -33,6 +34,12 @@ bool ParseScopeItem(std::string_view text, ScopeItem* out, std::string* error);
 
 // The value of a scope for one request: "203.0.113.0/24" for ip/24.
 std::string ScopeValue(const ScopeItem& item, const EvalContext& ctx);
+// The same, appended to *out (no temporary string unless an ip is grouped).
+void AppendScopeValue(const ScopeItem& item, const EvalContext& ctx, std::string* out);
+// The scope's values for people, "account=acct_1 ip=203.0.113.0/24" ("(none)"
+// for an empty value): BuildStateKey's `scope_text`, made only when a
+// refusal or a delay explains itself.
+std::string ScopeText(const std::vector<ScopeItem>& scope, const EvalContext& ctx);
 
 enum class LimitKind : uint8_t {
   kWindow,      // amount per sliding window of per_ns, plus burst
@@ -78,6 +85,22 @@ struct TieredLimits {
 void BuildStateKey(std::string_view rule_id, const LimitSpec& limit,
                    const std::vector<ScopeItem>& scope, const EvalContext& ctx,
                    std::string* key, std::string* scope_text);
+
+// The fixed part of a rule's state keys, "<rule>|<signature>", worked out
+// once for each limit its TieredLimits holds; BuildKey then appends only the
+// request's scope values (the same key BuildStateKey builds). A limit that
+// is not one of them (an account's override) gets its prefix built per
+// request. Holds pointers into `limits`, which must stay where it is.
+class StateKeyPrefixes {
+ public:
+  StateKeyPrefixes(std::string_view rule_id, const TieredLimits& limits);
+  void BuildKey(std::string_view rule_id, const LimitSpec& limit,
+                const std::vector<ScopeItem>& scope, const EvalContext& ctx,
+                std::string* key) const;
+
+ private:
+  std::vector<std::pair<const LimitSpec*, std::string>> prefixes_;
+};
 
 // The meter a (non-concurrent) limit counts with at this wall time: the
 // calendar period of a daily or monthly quota comes from it.

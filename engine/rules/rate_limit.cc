@@ -9,7 +9,8 @@ RateLimitRule::RateLimitRule(RuleCommon common, std::vector<ScopeItem> scope, Ti
     : Rule(std::move(common)),
       scope_(std::move(scope)),
       limits_(std::move(limits)),
-      max_delay_ns_(max_delay_ns) {}
+      max_delay_ns_(max_delay_ns),
+      key_prefixes_(this->common().id, limits_) {}
 
 const LimitSpec* RateLimitRule::LimitFor(std::string_view tier) const {
   Account a;
@@ -23,14 +24,14 @@ Status RateLimitRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const {
   const LimitSpec* limit = limits_.For(ctx.eval.account, common().id, &scratch);
   if (!limit) return Status::Ok();
 
-  std::string key, scope_text;
-  BuildStateKey(common().id, *limit, scope_, ctx.eval, &key, &scope_text);
+  // The key is built where the charge keeps it (no copy).
+  Charge charge;
+  key_prefixes_.BuildKey(common().id, *limit, scope_, ctx.eval, &charge.key);
+  const std::string& key = charge.key;
   const int64_t now = ctx.eval.now_ns;
 
   MeterSpec meter = MeterFor(*limit, ctx.eval.wall_ms);
   Result<MeterResult> r = Status::Ok();
-  Charge charge;
-  charge.key = key;
   if (limit->kind == LimitKind::kConcurrent) {
     r = ctx.state.Acquire(key, ctx.lease_id, limit->amount, now, limit->lease_ns);
     charge.lease_id = ctx.lease_id;
@@ -50,7 +51,7 @@ Status RateLimitRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const {
     if (r->delay_ns > 0) {
       out->delay_ms = CeilDiv(r->delay_ns, 1'000'000);
       std::snprintf(buf, sizeof buf, "delayed %lldms to keep %s to %s",
-                    static_cast<long long>(out->delay_ms), scope_text.c_str(),
+                    static_cast<long long>(out->delay_ms), ScopeText(scope_, ctx.eval).c_str(),
                     limit->Describe().c_str());
       out->detail = buf;
     }
@@ -59,7 +60,7 @@ Status RateLimitRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const {
   out->matched = true;
   out->retry_after_ms = CeilDiv(r->retry_after_ns, 1'000'000);
   std::snprintf(buf, sizeof buf, "%lld in use of %s for %s", static_cast<long long>(r->used),
-                limit->Describe().c_str(), scope_text.c_str());
+                limit->Describe().c_str(), ScopeText(scope_, ctx.eval).c_str());
   out->detail = buf;
   return Status::Ok();
 }

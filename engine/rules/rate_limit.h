@@ -32,6 +32,7 @@ class RateLimitRule final : public Rule {
   std::vector<ScopeItem> scope_;
   TieredLimits limits_;
   int64_t max_delay_ns_;
+  StateKeyPrefixes key_prefixes_;  // after limits_: it points into them
 };
 
 }  // namespace tosgate::engine

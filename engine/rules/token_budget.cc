@@ -9,7 +9,8 @@ TokenBudgetRule::TokenBudgetRule(RuleCommon common, std::vector<ScopeItem> scope
     : Rule(std::move(common)),
       scope_(std::move(scope)),
       limits_(std::move(limits)),
-      options_(options) {}
+      options_(options),
+      key_prefixes_(this->common().id, limits_) {}
 
 Status TokenBudgetRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const {
   LimitSpec scratch;
@@ -28,8 +29,8 @@ Status TokenBudgetRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const
     case TokenCount::kTotal: amount = est_input + est_output; break;
   }
 
-  std::string key, scope_text;
-  BuildStateKey(common().id, *limit, scope_, ctx.eval, &key, &scope_text);
+  std::string key;
+  key_prefixes_.BuildKey(common().id, *limit, scope_, ctx.eval, &key);
   const MeterSpec meter = MeterFor(*limit, ctx.eval.wall_ms);
   Result<MeterResult> r = ctx.state.Take(key, meter, amount, ctx.eval.now_ns);
   if (!r.ok()) return r.status();
@@ -55,7 +56,7 @@ Status TokenBudgetRule::Evaluate(const RuleContext& ctx, RuleOutcome* out) const
   char buf[320];
   std::snprintf(buf, sizeof buf, "%lld tokens reserved, %lld more needed, budget %s tokens for %s",
                 static_cast<long long>(r->used), static_cast<long long>(amount),
-                limit->Describe().c_str(), scope_text.c_str());
+                limit->Describe().c_str(), ScopeText(scope_, ctx.eval).c_str());
   out->detail = buf;
   return Status::Ok();
 }

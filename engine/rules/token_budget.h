@@ -37,6 +37,7 @@ class TokenBudgetRule final : public Rule {
   std::vector<ScopeItem> scope_;
   TieredLimits limits_;
   TokenBudgetOptions options_;
+  StateKeyPrefixes key_prefixes_;  // after limits_: it points into them
 };
 
 }  // namespace tosgate::engine

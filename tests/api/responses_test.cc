@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 namespace tosgate::api {
@@ -89,6 +92,41 @@ TEST_CASE("header values cannot be split by policy or account text") {
   HttpResponse r;
   RenderDecision(d, &r);
   CHECK(Header(r, "X-Tos-Account") == "evilSet-Cookie: x=1");
+}
+
+// The byte-at-a-time cleaning rendering did before its eight-byte scan.
+std::string CleanedByteByByte(std::string_view v) {
+  std::string out;
+  for (const char c : v)
+    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) out.push_back(c);
+  return out;
+}
+
+TEST_CASE("header cleaning: every control byte at every position of values of 0 to 40 bytes, "
+          "the same as byte by byte") {
+  // Each byte value once at each offset (eight-byte words and their tail),
+  // among printable and high bytes.
+  size_t checked = 0, wrong = 0;
+  for (size_t len = 0; len <= 40; ++len) {
+    for (int b = 0; b < 256; ++b) {
+      for (size_t at = 0; at < std::max<size_t>(len, 1); ++at) {
+        std::string v(len, 'a');
+        for (size_t i = 0; i < len; ++i)
+          v[i] = static_cast<char>(i % 3 == 0 ? 0x80 + i : 'a' + i % 26);
+        if (len) v[at] = static_cast<char>(b);
+        Decision d;
+        d.account_id = v;
+        HttpResponse r;
+        RenderDecision(d, &r);
+        const std::string expected = v.empty() ? "<none>" : CleanedByteByByte(v);
+        ++checked;
+        if (Header(r, "X-Tos-Account") != expected && ++wrong < 5)
+          MESSAGE("len " << len << ", byte " << b << " at " << at);
+      }
+    }
+  }
+  CHECK(checked > 200'000);
+  CHECK(wrong == 0);
 }
 
 TEST_CASE("a status outside 4xx/5xx on a deny falls back to 403") {

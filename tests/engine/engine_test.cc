@@ -319,6 +319,16 @@ TEST_CASE("decision ids are a time prefix and 96 random bits") {
   CHECK(close_pairs == 0);  // P(< 16 of 96 random bits differ) is below 1e-10 a pair
 }
 
+TEST_CASE("a decision id starts with the low 48 bits of the wall clock in ms, big-endian hex") {
+  CHECK(engine::NewDecisionId(0x0123456789abcdefLL).substr(0, 12) == "456789abcdef");
+  CHECK(engine::NewDecisionId(0).substr(0, 12) == "000000000000");
+  CHECK(engine::NewDecisionId(-1).substr(0, 12) == "ffffffffffff");
+  CHECK(engine::NewDecisionId(1'700'000'000'000).substr(0, 12) == "018bcfe56800");
+  const std::string id = engine::NewDecisionId(5);
+  CHECK(id.size() == engine::kDecisionIdLength);
+  CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+}
+
 TEST_CASE("decision ids stay unique across threads") {
   std::vector<std::string> ids[2];
   std::vector<std::thread> threads;

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/accounts.h"
 #include "engine/sha256.h"
@@ -38,4 +39,62 @@ TEST_CASE("key id: the SHA-256 of the secret, first time and cached, for secrets
   CHECK(other == Sha256Hex("sk-test-7"));
 }
 
+}  // namespace tosgate::engine
+
+namespace tosgate::engine {
+namespace {
+
+Account Named(std::string id, std::vector<std::string> keys, std::string tier = "pro") {
+  Account a;
+  a.id = std::move(id);
+  a.tier = std::move(tier);
+  a.key_ids = std::move(keys);
+  return a;
+}
+
+// What the ordered maps (key id -> account id -> account) answered, kept
+// now that a key leads straight to its account's slot.
+TEST_CASE("account directory: a key finds the current version of the account it was last given to") {
+  MemoryAccountDirectory dir;
+  dir.Replace({Named("a", {"k1", "k2"}), Named("b", {"k3"})});
+  CHECK(dir.size() == 2);
+  REQUIRE(dir.FindByKey("k1"));
+  CHECK(dir.FindByKey("k1")->id == "a");
+  CHECK(dir.FindByKey("k3")->id == "b");
+  CHECK(dir.FindById("b")->key_ids == std::vector<std::string>{"k3"});
+  CHECK_FALSE(dir.FindByKey("k4"));
+  CHECK_FALSE(dir.FindById("c"));
+  CHECK_FALSE(dir.FindByKey(""));
+
+  // An update that drops k2 from the account: k2 still leads to the
+  // account's id, so to its new version.
+  dir.Upsert(Named("a", {"k1"}, "enterprise"));
+  CHECK(dir.size() == 2);
+  CHECK(dir.FindByKey("k2")->tier == "enterprise");
+  CHECK(dir.FindByKey("k1")->tier == "enterprise");
+  // A key given to another account moves to it.
+  dir.Upsert(Named("b", {"k3", "k1"}));
+  CHECK(dir.FindByKey("k1")->id == "b");
+  CHECK(dir.FindByKey("k2")->id == "a");
+  // A new account, then many more (the maps rehash): every key still finds its own.
+  dir.Upsert(Named("c", {"k5"}));
+  std::vector<Account> many;
+  for (int i = 0; i < 5000; ++i)
+    many.push_back(Named("acct_" + std::to_string(i), {"key_" + std::to_string(i)}));
+  for (Account& a : many) dir.Upsert(a);
+  CHECK(dir.size() == 5003);
+  for (int i = 0; i < 5000; i += 7)
+    CHECK(dir.FindByKey("key_" + std::to_string(i))->id == "acct_" + std::to_string(i));
+  CHECK(dir.FindByKey("k5")->id == "c");
+  CHECK(dir.FindByKey("k2")->id == "a");
+  // Replace forgets everything that came before.
+  dir.Replace({Named("d", {"k1"})});
+  CHECK(dir.size() == 1);
+  CHECK(dir.FindByKey("k1")->id == "d");
+  CHECK_FALSE(dir.FindByKey("k2"));
+  CHECK_FALSE(dir.FindByKey("key_7"));
+  CHECK_FALSE(dir.FindById("a"));
+}
+
+}  // namespace
 }  // namespace tosgate::engine

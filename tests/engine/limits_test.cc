@@ -272,3 +272,81 @@ TEST_CASE("a limit's signature is its kind, amount, period and burst, and its zo
   extreme.burst = -1;
   CHECK(extreme.Signature() == "c9223372036854775807/-9223372036854775808+-1");
 }
+
+namespace {
+// The state key and scope text as BuildStateKey made them before its keys
+// were built from per-rule prefixes (a std::string per scope value).
+void ReferenceStateKey(std::string_view rule_id, const engine::LimitSpec& limit,
+                       const std::vector<engine::ScopeItem>& scope,
+                       const engine::EvalContext& ctx, std::string* key, std::string* text) {
+  *key = std::string(rule_id) + "|" + limit.Signature();
+  text->clear();
+  for (const engine::ScopeItem& item : scope) {
+    std::string v = engine::ScopeValue(item, ctx);
+    *key += '\x1f';
+    *key += v;
+    if (!text->empty()) *text += ' ';
+    *text += item.name + '=' + (v.empty() ? std::string("(none)") : v);
+  }
+}
+}  // namespace
+
+TEST_CASE("state keys from per-rule prefixes: the same bytes as built whole, for tiers, the "
+          "fallback, overrides, every scope and empty values") {
+  engine::TieredLimits limits;
+  limits.fallback = engine::LimitSpec{engine::LimitKind::kWindow, 100, 60 * kSec};
+  limits.by_tier["free"] = engine::LimitSpec{engine::LimitKind::kGcra, 5, kSec};
+  limits.by_tier["free"].burst = 2;
+  limits.by_tier["pro"] = engine::LimitSpec{engine::LimitKind::kDaily, 1000, 0};
+  const std::string rule = "rate.account";
+  const engine::StateKeyPrefixes prefixes(rule, limits);
+
+  std::vector<std::vector<engine::ScopeItem>> scopes = {{}};
+  for (const char* names : {"account", "key", "org", "model", "operation", "ip", "ip/24",
+                            "ip/16/48", "account ip/24", "org model operation key"}) {
+    std::vector<engine::ScopeItem> scope;
+    std::string_view rest = names;
+    while (!rest.empty()) {
+      const size_t sp = rest.find(' ');
+      engine::ScopeItem item;
+      std::string error;
+      REQUIRE(engine::ParseScopeItem(rest.substr(0, sp), &item, &error));
+      scope.push_back(item);
+      rest = sp == std::string_view::npos ? "" : rest.substr(sp + 1);
+    }
+    scopes.push_back(scope);
+  }
+  size_t compared = 0;
+  for (const char* tier : {"free", "pro", "enterprise"}) {
+    for (bool overridden : {false, true}) {
+      for (const char* ip : {"203.0.113.77", "2001:db8:1:2:3:4:5:6", "", "not an address"}) {
+        Account account;
+        account.id = tier[0] == 'p' ? "" : "acct_123456789012345678901234567890";
+        account.org = "org_7";
+        account.tier = tier;
+        if (overridden) account.limit_overrides.push_back({rule, 7, 0, 1});
+        Request r;
+        r.key_id = std::string(64, 'e');
+        r.client_ip = ip;
+        r.body.model = tier[0] == 'f' ? "" : "m-large";
+        const engine::EvalContext ctx{r, account, tier[0] == 'e' ? "chat" : "", 0, 0};
+        engine::LimitSpec scratch;
+        const engine::LimitSpec* limit = limits.For(account, rule, &scratch);
+        REQUIRE(limit);
+        CHECK((limit == &scratch) == overridden);
+        for (const auto& scope : scopes) {
+          std::string want_key, want_text, key = "left over", built, text;
+          ReferenceStateKey(rule, *limit, scope, ctx, &want_key, &want_text);
+          prefixes.BuildKey(rule, *limit, scope, ctx, &key);
+          engine::BuildStateKey(rule, *limit, scope, ctx, &built, &text);
+          CHECK(key == want_key);
+          CHECK(built == want_key);
+          CHECK(text == want_text);
+          CHECK(engine::ScopeText(scope, ctx) == want_text);
+          ++compared;
+        }
+      }
+    }
+  }
+  CHECK(compared == 3 * 2 * 4 * 11);
+}
