@@ -24,6 +24,17 @@ constexpr size_t kSystemBytes = 256;  // of system text read for the lexicon
 constexpr size_t kBands = 4;            // 16-bit LSH bands of the 64-bit SimHash
 constexpr double kClusterDecay = 0.98;
 
+// "0.00" to "9.99" by hundredths (and 1000 as the digit arithmetic would
+// write it, though rounding below 9.99 never reaches it): an explanation
+// writes 26 of them.
+constexpr std::array<std::array<char, 4>, 1001> kHundredths = [] {
+  std::array<std::array<char, 4>, 1001> t{};
+  for (int n = 0; n <= 1000; ++n)
+    t[static_cast<size_t>(n)] = {static_cast<char>('0' + n / 100), '.',
+                                 static_cast<char>('0' + n / 10 % 10), static_cast<char>('0' + n % 10)};
+  return t;
+}();
+
 // Text written into a buffer on the stack and copied out once: an
 // explanation is built for every match, some fifty pieces, and appending
 // them to a std::string one by one costs several times more. Past its
@@ -48,6 +59,8 @@ class Line {
     int n = static_cast<int>(x);
     const double frac = x - n;
     n += frac > 0.5 || (frac == 0.5 && (n & 1));
+    if (static_cast<unsigned>(n) <= 1000) return Fixed<4>(kHundredths[static_cast<size_t>(n)].data());
+    // Not a number: written by the same arithmetic as the table's.
     const char b[4] = {static_cast<char>('0' + n / 100), '.',
                        static_cast<char>('0' + n / 10 % 10), static_cast<char>('0' + n % 10)};
     return Fixed<4>(b);
