@@ -63,8 +63,8 @@ class CompetitorTrainingRule final : public Rule {
   bool Exempt(const Account& account) const;
 
   // The address range's masks over an address's 16 bytes (IPv4 mapped to
-  // ::ffff:a.b.c.d), as two little-endian words, and its bits, worked out
-  // from config().ip_range once.
+  // ::ffff:a.b.c.d), as two 8-byte words loaded as the address is, and its
+  // bits, worked out from config().ip_range once.
   struct AddressMasks {
     struct Mask {
       uint64_t lo = 0, hi = 0;
