@@ -4,8 +4,12 @@
 //   build/traffic_sim --seed 1 --out /tmp/sim
 //   build/bench/distill_sim_bench --capture /tmp/sim/capture.jsonl
 //       --accounts /tmp/sim/accounts.jsonl [--policies policies/packs/distillation]
-//       [--requests 100000] [--rounds 7]     (one command line)
+//       [--requests 100000] [--rounds 7] [--decisions FILE]   (one command line)
 //
+// --decisions writes the first round's B decisions, one line a request
+// (account, effect, status, risk to 17 digits, each match's rule, action and
+// explanation, the headers): two builds that write the same file decided
+// every request alike (how a speed change is shown not to change them).
 // `COST=1 bench/distill_eval.sh` does both, after the detection report.
 // The capture is parsed into requests once, in memory. Each round then
 // replays it, in capture order with the capture's timestamps driving the
@@ -44,6 +48,7 @@ using Files = std::vector<std::pair<std::string, std::string>>;
 
 struct Options {
   std::string capture, accounts, policies = TOSGATE_SOURCE_DIR "/policies/packs/distillation";
+  std::string decisions;
   size_t requests = 100'000;
   int rounds = 7;
 };
@@ -51,7 +56,7 @@ struct Options {
 [[noreturn]] void Usage(const char* why) {
   std::fprintf(stderr,
                "distill_sim_bench: %s\nusage: distill_sim_bench --capture FILE [--accounts FILE] "
-               "[--policies DIR] [--requests N] [--rounds N]\n",
+               "[--policies DIR] [--requests N] [--rounds N] [--decisions FILE]\n",
                why);
   std::exit(2);
 }
@@ -67,6 +72,7 @@ Options Parse(int argc, char** argv) {
     else if (flag == "--policies") o.policies = v;
     else if (flag == "--requests") o.requests = std::stoul(v);
     else if (flag == "--rounds") o.rounds = std::max(1, std::stoi(v));
+    else if (flag == "--decisions") o.decisions = v;
     else Usage(("unknown flag " + flag).c_str());
   }
   if (o.capture.empty()) Usage("--capture is required");
@@ -145,9 +151,20 @@ struct Pass {
   std::vector<bool> matched;
 };
 
+// One decision as a line of --decisions (no decision id: it is random).
+void WriteDecision(std::FILE* f, const Decision& d) {
+  std::fprintf(f, "%s %s %d %.17g", d.account_id.c_str(), std::string(EffectName(d.effect)).c_str(),
+               d.status, d.risk);
+  for (const RuleMatch& m : d.matches)
+    std::fprintf(f, " | %s %s %lld %s", m.rule_id.c_str(), std::string(ActionName(m.action)).c_str(),
+                 static_cast<long long>(m.retry_after_ms), m.detail.c_str());
+  for (const auto& [name, value] : d.headers) std::fprintf(f, " | %s: %s", name.c_str(), value.c_str());
+  std::fputc('\n', f);
+}
+
 Pass Replay(const std::vector<Timed>& capture,
             const std::shared_ptr<const engine::PolicySnapshot>& snapshot,
-            const engine::AccountDirectory* accounts) {
+            const engine::AccountDirectory* accounts, std::FILE* decisions = nullptr) {
   const int64_t first = capture.front().ts_ms;
   FakeClock clock(first);
   std::unique_ptr<engine::StateStore> state = engine::NewMemoryStateStore();
@@ -166,6 +183,7 @@ Pass Replay(const std::vector<Timed>& capture,
                           std::chrono::steady_clock::now() - start)
                           .count());
     pass.matched.push_back(!d.matches.empty());
+    if (decisions) WriteDecision(decisions, d);
   }
   return pass;
 }
@@ -213,13 +231,16 @@ int main(int argc, char** argv) {
   std::printf("%zu requests of %s, %d rounds (A: %s without competitor_training, B: as is)\n",
               capture.size(), o.capture.c_str(), o.rounds, o.policies.c_str());
 
+  std::FILE* decisions = nullptr;
+  if (!o.decisions.empty() && !(decisions = std::fopen(o.decisions.c_str(), "w")))
+    Usage(("cannot write " + o.decisions).c_str());
   std::vector<double> a, b, added, added_matched, added_other;
   size_t matched = 0;
   for (int round = 0; round < o.rounds; ++round) {
     Pass pa, pb;
     if (round % 2 == 0) {
       pa = Replay(capture, without_rule, &accounts);
-      pb = Replay(capture, with_rule, &accounts);
+      pb = Replay(capture, with_rule, &accounts, round == 0 ? decisions : nullptr);
     } else {
       pb = Replay(capture, with_rule, &accounts);
       pa = Replay(capture, without_rule, &accounts);
@@ -234,6 +255,10 @@ int main(int argc, char** argv) {
     std::printf("round %d: A %.0f ns  B %.0f ns  added %.0f ns (matched requests %.0f, others %.0f)\n",
                 round + 1, ta, tb, tb - ta, added_matched.back(), added_other.back());
     std::fflush(stdout);
+    if (decisions) {
+      std::fclose(decisions);
+      decisions = nullptr;
+    }
   }
   std::printf("median ns per request: A %.0f  B %.0f (%zu of %zu requests matched)\n", Median(a),
               Median(b), matched, capture.size());

@@ -205,7 +205,9 @@ void TextExtractor::Run(std::string_view text, bool hashing) {
   std::string unused;
   std::string& out = folding ? *folded_ : unused;
   const size_t start = out.size();
-  if (folding) out.resize(start + n + 1 + 16);  // words, a space each, slack for 16-byte copies
+  // Words and a space after each (sum of lengths + count <= n + 1), a space
+  // before them, slack for 16-byte copies.
+  if (folding) out.resize(start + n + 2 + 16);
   char* const base = out.data();
   char* w = base + start;
   // The hot state in locals, so that it stays in registers.
@@ -216,10 +218,14 @@ void TextExtractor::Run(std::string_view text, bool hashing) {
   // The two words before, for the usual 3-word shingle.
   uint64_t last1 = recent_[(words_ - 1) & (kMaxShingle - 1)];
   uint64_t last2 = recent_[(words_ - 2) & (kMaxShingle - 1)];
+  // Each word is written with a space after it, and the last space is
+  // taken back at the end; a space before the first word when *folded
+  // already held text, also taken back when no word comes.
+  if (folding && start > 0) *w++ = ' ';
+  char* const first = w;
   auto word = [&](size_t s, size_t e) {
     const size_t len = e - s;
     if (folding) {
-      if (w != base) *w++ = ' ';
       if (len <= 16) {  // both buffers have the slack
         std::memcpy(w, in + s, 8);
         std::memcpy(w + 8, in + s + 8, 8);
@@ -227,6 +233,7 @@ void TextExtractor::Run(std::string_view text, bool hashing) {
         std::memcpy(w, in + s, len);
       }
       w += len;
+      *w++ = ' ';
     }
     if (!hashing) return;
     const uint64_t h = WordHash(in + s, len);
@@ -236,7 +243,7 @@ void TextExtractor::Run(std::string_view text, bool hashing) {
     const uint64_t p1 = last1, p2 = last2;
     last2 = last1;
     last1 = h;
-    topic_ring_[topic_n % kTopicRing] = h;  // kept when 5+ letters; no branch
+    topic_ring_[static_cast<unsigned>(topic_n) & (kTopicRing - 1)] = h;  // kept when 5+ letters; no branch
     topic_n += len >= 5;
     if (words < k) return;
     uint64_t sh = h;
@@ -286,7 +293,7 @@ void TextExtractor::Run(std::string_view text, bool hashing) {
   }
   counters.Store(&lanes_);
   words_ = words, pending_ = pending, added_ = added, topic_n_ = topic_n;
-  if (folding) out.resize(static_cast<size_t>(w - base));
+  if (folding) out.resize(static_cast<size_t>((w == first ? base + start : w - 1) - base));
 }
 
 // Bit b is set when more than half of the shingles had it set. Without
@@ -331,7 +338,7 @@ void TextExtractor::Finish(TextFeatures* out) {
   if (topic_n_ > 0) {
     uint64_t best = ~uint64_t{0};
     for (int i = 1; i <= topic_n_ && i <= kTopicWords; ++i)
-      best = std::min(best, MixHash(topic_ring_[(topic_n_ - i) % kTopicRing]));
+      best = std::min(best, MixHash(topic_ring_[static_cast<unsigned>(topic_n_ - i) & (kTopicRing - 1)]));
     out->topic = static_cast<int>(best >> 58);
   }
 }

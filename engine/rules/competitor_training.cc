@@ -13,9 +13,27 @@
 namespace tosgate::engine {
 namespace {
 
+uint64_t Load8(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+
 constexpr size_t kSystemBytes = 256;  // of system text read for the lexicon
 constexpr size_t kBands = 4;            // 16-bit LSH bands of the 64-bit SimHash
 constexpr double kClusterDecay = 0.98;
+
+// "0.00" to "9.99" by hundredths (and 1000 as the digit arithmetic would
+// write it, though rounding below 9.99 never reaches it): an explanation
+// writes 26 of them.
+constexpr std::array<std::array<char, 4>, 1001> kHundredths = [] {
+  std::array<std::array<char, 4>, 1001> t{};
+  for (int n = 0; n <= 1000; ++n)
+    t[static_cast<size_t>(n)] = {static_cast<char>('0' + n / 100), '.',
+                                 static_cast<char>('0' + n / 10 % 10), static_cast<char>('0' + n % 10)};
+  return t;
+}();
 
 // Text written into a buffer on the stack and copied out once: an
 // explanation is built for every match, some fifty pieces, and appending
@@ -41,6 +59,8 @@ class Line {
     int n = static_cast<int>(x);
     const double frac = x - n;
     n += frac > 0.5 || (frac == 0.5 && (n & 1));
+    if (static_cast<unsigned>(n) <= 1000) return Fixed<4>(kHundredths[static_cast<size_t>(n)].data());
+    // Not a number: written by the same arithmetic as the table's.
     const char b[4] = {static_cast<char>('0' + n / 100), '.',
                        static_cast<char>('0' + n / 10 % 10), static_cast<char>('0' + n % 10)};
     return Fixed<4>(b);
@@ -64,21 +84,6 @@ class Line {
   char buf_[768];
   char* w_ = buf_;
 };
-
-// The hash of the client's address range (ip/24/48 by default): the
-// address masked to the range's bits, hashed as bytes (ScopeValue would
-// print it first). An address that does not parse is hashed as written.
-uint64_t AddressRangeHash(const ScopeItem& range, const std::string& ip) {
-  std::array<uint8_t, 16> addr;
-  if (!ParseIp(ip, &addr)) return HashId(ip);
-  const bool v4 = addr[10] == 0xff && addr[11] == 0xff &&
-                  std::all_of(addr.begin(), addr.begin() + 10, [](uint8_t x) { return x == 0; });
-  const int bits = v4 ? 96 + range.v4_bits : range.v6_bits;
-  for (int i = 0; i < 16; ++i)
-    addr[i] &= static_cast<uint8_t>(0xff00 >> std::clamp(bits - 8 * i, 0, 8));
-  return HashId(std::string_view(reinterpret_cast<const char*>(addr.data()), addr.size())) ^
-         static_cast<uint64_t>(bits);
-}
 
 bool Contains(const std::vector<std::string>& list, std::string_view v) {
   return std::find(list.begin(), list.end(), v) != list.end();
@@ -132,6 +137,22 @@ AnalyzerSample AnalyzerFeatures(const DistillParams& p, const RequestFeatures& f
 
 }  // namespace
 
+// The hash of the client's address range (ip/24/48 by default): the
+// address masked to the range's bits, hashed as bytes (ScopeValue would
+// print it first). An address that does not parse is hashed as written.
+uint64_t AddressRangeHash(const CompetitorTrainingRule::AddressMasks& masks, const std::string& ip) {
+  std::array<uint8_t, 16> addr;
+  if (!ParseIp(ip, &addr)) return HashId(ip);
+  const uint64_t lo = Load8(addr.data()), hi = Load8(addr.data() + 8);
+  // ::ffff:a.b.c.d: ten zero bytes, then two 0xff.
+  const bool v4 = lo == 0 && addr[8] == 0 && addr[9] == 0 && addr[10] == 0xff && addr[11] == 0xff;
+  const CompetitorTrainingRule::AddressMasks::Mask& m = v4 ? masks.v4 : masks.v6;
+  const uint64_t masked[2] = {lo & m.lo, hi & m.hi};
+  std::memcpy(addr.data(), masked, 16);
+  return HashId(std::string_view(reinterpret_cast<const char*>(addr.data()), addr.size())) ^
+         static_cast<uint64_t>(m.bits);
+}
+
 uint64_t BehaviorKey(std::string_view rule_id, std::string_view account_id) {
   return MixHash(HashId(rule_id) * 31 ^ HashId(account_id));
 }
@@ -140,10 +161,27 @@ CompetitorTrainingRule::CompetitorTrainingRule(RuleCommon common, DistillConfig 
     : Rule(std::move(common)),
       config_(std::move(config)),
       rule_hash_(HashId(this->common().id)),
+      ip_masks_(AddressMasks::For(config_.ip_range)),
       throttle_key_prefix_(this->common().id + "|distill|" + config_.throttle.Signature() + "|"),
       throttle_described_(config_.throttle.Describe()) {
   for (int i = 0; i < kSignals; ++i)
     signal_leads_[i] = (i ? ", " : " ") + std::string(SignalName(static_cast<Signal>(i))) + " +";
+}
+
+CompetitorTrainingRule::AddressMasks CompetitorTrainingRule::AddressMasks::For(const ScopeItem& range) {
+  // The first `bits` bits of 16 bytes (an IPv4 address's range counts the
+  // 96 bits of its ::ffff: prefix too).
+  auto mask = [](int bits) {
+    std::array<uint8_t, 16> bytes;
+    for (int i = 0; i < 16; ++i)
+      bytes[i] = static_cast<uint8_t>(0xff00 >> std::clamp(bits - 8 * i, 0, 8));
+    Mask m;
+    m.lo = Load8(bytes.data());
+    m.hi = Load8(bytes.data() + 8);
+    m.bits = bits;
+    return m;
+  };
+  return {mask(96 + range.v4_bits), mask(range.v6_bits)};
 }
 
 bool CompetitorTrainingRule::Exempt(const Account& a) const {
@@ -292,7 +330,7 @@ struct CompetitorTrainingRule::Scored {
 void CompetitorTrainingRule::IdentityLinks(const RuleContext& ctx, Links* l) const {
   const Account& account = ctx.eval.account;
   if (config_.cluster_ip && !ctx.eval.request.client_ip.empty())
-    l->Add(rule_hash_, AddressRangeHash(config_.ip_range, ctx.eval.request.client_ip) ^ 0x1000000,
+    l->Add(rule_hash_, AddressRangeHash(ip_masks_, ctx.eval.request.client_ip) ^ 0x1000000,
            "an address range");
   if (config_.cluster_payment && !account.payment_fingerprint.empty())
     l->Add(rule_hash_, HashId(account.payment_fingerprint) ^ 0x2000000, "a payment fingerprint");

@@ -62,6 +62,18 @@ class CompetitorTrainingRule final : public Rule {
   const DistillConfig& config() const { return config_; }
   bool Exempt(const Account& account) const;
 
+  // The address range's masks over an address's 16 bytes (IPv4 mapped to
+  // ::ffff:a.b.c.d), as two 8-byte words loaded as the address is, and its
+  // bits, worked out from config().ip_range once.
+  struct AddressMasks {
+    struct Mask {
+      uint64_t lo = 0, hi = 0;
+      int bits = 0;
+    };
+    Mask v4, v6;
+    static AddressMasks For(const ScopeItem& range);
+  };
+
  private:
   // Evaluate's steps, in order.
   struct Links;
@@ -78,12 +90,16 @@ class CompetitorTrainingRule final : public Rule {
 
   DistillConfig config_;
   uint64_t rule_hash_;
+  AddressMasks ip_masks_;
   std::string throttle_key_prefix_;  // of the throttle meter's state key
   std::string throttle_described_;   // "10 per 1m"
   // " template_rate +", ", cot_elicitation +", ...: the explanation's pieces
   // before each signal's figures, written once.
   std::array<std::string, kSignals> signal_leads_;
 };
+
+// The bucket of a client address's range under `masks` (for tests).
+uint64_t AddressRangeHash(const CompetitorTrainingRule::AddressMasks& masks, const std::string& ip);
 
 // The state key of one account under one rule (for tests and tools).
 uint64_t BehaviorKey(std::string_view rule_id, std::string_view account_id);
