@@ -3,6 +3,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
@@ -29,8 +30,8 @@ using AccountPtr = std::shared_ptr<const Account>;
 // compare, not ~14 compares of 64 hex digits (a check resolves its account
 // on every request). A key leads straight to its account's slot in by_id:
 // nodes of an unordered_map keep their address, an update replaces the
-// pointer in that slot and nothing is erased but by Replace, which clears
-// both maps; so this finds what looking the account id up again would.
+// pointer in that slot, a key the update no longer lists is erased, and
+// Replace clears both maps.
 struct MemoryAccountDirectory::Impl {
   mutable std::shared_mutex mu;
   std::unordered_map<std::string, AccountPtr, StringHash, std::equal_to<>> by_id;
@@ -38,6 +39,15 @@ struct MemoryAccountDirectory::Impl {
 
   void Insert(Account a) {
     AccountPtr& slot = by_id[a.id];
+    // A key the new version no longer lists is revoked: it stops leading
+    // here (unless another account has been given it since).
+    if (slot) {
+      for (const std::string& k : slot->key_ids) {
+        if (std::find(a.key_ids.begin(), a.key_ids.end(), k) != a.key_ids.end()) continue;
+        auto it = by_key.find(k);
+        if (it != by_key.end() && it->second == &slot) by_key.erase(it);
+      }
+    }
     for (const std::string& k : a.key_ids) by_key[k] = &slot;
     slot = std::make_shared<const Account>(std::move(a));
   }

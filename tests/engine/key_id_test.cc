@@ -52,8 +52,8 @@ Account Named(std::string id, std::vector<std::string> keys, std::string tier = 
   return a;
 }
 
-// What the ordered maps (key id -> account id -> account) answered, kept
-// now that a key leads straight to its account's slot.
+// A key leads straight to its account's slot: it finds the current version
+// of the account it was last given to, and nothing once that account drops it.
 TEST_CASE("account directory: a key finds the current version of the account it was last given to") {
   MemoryAccountDirectory dir;
   dir.Replace({Named("a", {"k1", "k2"}), Named("b", {"k3"})});
@@ -66,14 +66,22 @@ TEST_CASE("account directory: a key finds the current version of the account it 
   CHECK_FALSE(dir.FindById("c"));
   CHECK_FALSE(dir.FindByKey(""));
 
-  // An update that drops k2 from the account: k2 still leads to the
-  // account's id, so to its new version.
+  // An update that drops k2 from the account revokes it: k2 no longer
+  // finds the account (the ordered maps kept it leading to the new version).
   dir.Upsert(Named("a", {"k1"}, "enterprise"));
   CHECK(dir.size() == 2);
-  CHECK(dir.FindByKey("k2")->tier == "enterprise");
+  CHECK_FALSE(dir.FindByKey("k2"));
   CHECK(dir.FindByKey("k1")->tier == "enterprise");
-  // A key given to another account moves to it.
+  // Given back, it finds the account again.
+  dir.Upsert(Named("a", {"k1", "k2"}, "enterprise"));
+  REQUIRE(dir.FindByKey("k2"));
+  CHECK(dir.FindByKey("k2")->id == "a");
+  // A key given to another account moves to it; the account it left
+  // dropping it afterwards does not take it from its new owner.
   dir.Upsert(Named("b", {"k3", "k1"}));
+  CHECK(dir.FindByKey("k1")->id == "b");
+  dir.Upsert(Named("a", {"k2"}, "enterprise"));
+  REQUIRE(dir.FindByKey("k1"));
   CHECK(dir.FindByKey("k1")->id == "b");
   CHECK(dir.FindByKey("k2")->id == "a");
   // A new account, then many more (the maps rehash): every key still finds its own.
