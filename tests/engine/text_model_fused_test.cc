@@ -22,6 +22,7 @@
 
 #include "engine/normalize.h"
 #include "engine/textmodel/text_model.h"
+#include "tests/engine/text_model_reference.h"
 
 namespace tosgate::engine {
 namespace internal {
@@ -29,43 +30,6 @@ extern bool g_text_model_no_avx2;  // engine/textmodel/text_model.cc, for tests
 }  // namespace internal
 namespace {
 
-// The scores as the model defines them, summed plainly: per word its
-// features' weights in feature order from zero (ForEachTextFeature, the
-// reference features), per window the bias then its words in order, the
-// highest window per label through the logistic function.
-std::vector<float> PlainScores(const TextModel& m, std::string_view text) {
-  const auto& o = m.options();
-  const size_t k = m.labels().size();
-  const int words = text.empty() ? 0 : static_cast<int>(std::count(text.begin(), text.end(), ' ')) + 1;
-  const int rows = std::max(words, 1);
-  std::vector<float> per_word(static_cast<size_t>(rows) * k, 0.0f);
-  std::vector<TextFeature> feats;
-  ForEachTextFeature(o, text, &feats, [](void*, uint32_t, int) {}, nullptr);
-  for (const auto& f : feats)
-    for (size_t l = 0; l < k; ++l)
-      per_word[static_cast<size_t>(f.word) * k + l] += m.weight(f.bucket, static_cast<int>(l));
-  std::vector<float> best(k, -1e30f);
-  const auto window = [&](int b, int e) {
-    for (size_t l = 0; l < k; ++l) {
-      float sum = m.bias(static_cast<int>(l));
-      for (int w = b; w < e; ++w) sum += per_word[static_cast<size_t>(w) * k + l];
-      best[l] = std::max(best[l], sum);
-    }
-  };
-  if (rows <= o.window) {
-    window(0, rows);
-  } else {
-    for (int b = 0;; b += std::max(1, o.window / 2)) {
-      if (b + o.window >= rows) {
-        window(rows - o.window, rows);
-        break;
-      }
-      window(b, b + o.window);
-    }
-  }
-  for (auto& z : best) z = 1.0f / (1.0f + std::exp(-z));
-  return best;
-}
 
 std::string Word(std::mt19937& rng, size_t len) {
   // Letters, digits, the frame's own characters, bytes a mask must clear
@@ -148,7 +112,7 @@ TEST_CASE("text model: the fused scorer gives the plain scores bit for bit at th
         // models below): the test stays a few seconds.
         for (size_t i = (id + narrow) % 2; i < texts.size(); i += 2) {
           ScoreExact(*m, texts[i], &s, &got);
-          const std::vector<float> want = PlainScores(*m, texts[i]);
+          const std::vector<float> want = ReferenceScores(*m, texts[i]);
           REQUIRE(got.size() == labels);
           bool same = true;
           for (size_t l = 0; l < labels; ++l) same = same && got[l] == want[l];
@@ -181,7 +145,7 @@ TEST_CASE("text model: the shipped models score the edge texts and the corpora a
     int differ = 0;
     for (const std::string& t : texts) {
       ScoreExact(*m, t, &s, &got);
-      if (got != PlainScores(*m, t)) ++differ;
+      if (got != ReferenceScores(*m, t)) ++differ;
     }
     INFO(file);
     CHECK(differ == 0);
