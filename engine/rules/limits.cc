@@ -126,6 +126,17 @@ void AppendScopeValue(const ScopeItem& item, const EvalContext& ctx, std::string
   else out->append(ScopeValue(item, ctx));
 }
 
+namespace {
+// A state key's variable part: each scope value after a unit separator.
+void AppendScopeValues(const std::vector<ScopeItem>& scope, const EvalContext& ctx,
+                       std::string* key) {
+  for (const ScopeItem& item : scope) {
+    *key += '\x1f';
+    AppendScopeValue(item, ctx, key);
+  }
+}
+}  // namespace
+
 std::string ScopeText(const std::vector<ScopeItem>& scope, const EvalContext& ctx) {
   std::string text;
   for (const ScopeItem& item : scope) {
@@ -206,10 +217,7 @@ void BuildStateKey(std::string_view rule_id, const LimitSpec& limit,
   key->assign(rule_id);
   *key += '|';
   limit.AppendSignature(key);
-  for (const ScopeItem& item : scope) {
-    *key += '\x1f';
-    AppendScopeValue(item, ctx, key);
-  }
+  AppendScopeValues(scope, ctx, key);
   *scope_text = ScopeText(scope, ctx);
 }
 
@@ -242,10 +250,7 @@ void StateKeyPrefixes::BuildKey(std::string_view rule_id, const LimitSpec& limit
     *key += '|';
     limit.AppendSignature(key);
   }
-  for (const ScopeItem& item : scope) {
-    *key += '\x1f';
-    AppendScopeValue(item, ctx, key);
-  }
+  AppendScopeValues(scope, ctx, key);
 }
 
 MeterSpec MeterFor(const LimitSpec& limit, int64_t wall_ms) {
